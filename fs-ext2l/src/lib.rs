@@ -1,4 +1,43 @@
-//! ext2l: ext2 with rootlinks, directory hardlinks and reserved names.
-#![cfg_attr(not(test), no_std)]
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
+
 extern crate alloc;
+
+mod allocator;
+mod block_map;
+mod bytes;
+mod cache;
+mod device;
+mod directory;
+mod directory_block;
+mod error;
+mod features;
+mod file;
+mod filesystem;
+mod group;
+mod inode;
+mod installer;
+mod name;
+mod namespace;
+mod path;
+mod superblock;
+
+pub use device::BlockDevice;
+#[cfg(feature = "std")]
+pub use device::FileDevice;
+pub use device::MemoryDevice;
+pub use directory::DirectoryEntry;
+pub use error::{Corruption, DeviceError, Error, Result};
+pub use features::{
+    CompatibleFeatures, FeatureSet, IncompatibleFeatures, ReadOnlyCompatibleFeatures,
+    EXT2L_FEATURE_RO_COMPAT_EXT2L,
+};
+pub use file::SetAttributes;
+pub use filesystem::{FileSystem, FileSystemInfo, MountOptions};
+pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};
+pub use installer::Installer;
+pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};
+pub use superblock::Superblock;

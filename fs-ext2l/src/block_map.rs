@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The ext2 block map: from a file's logical block to a device block.
+//!
+//! `i_block` holds 12 direct pointers, then the roots of a single, a double
+//! and a triple indirect tree; each indirect block is an array of
+//! `block_size / 4` pointers, and 0 means a hole. This module finds a
+//! logical block ([`FileSystem::map_block`]), allocates missing blocks along
+//! the way ([`FileSystem::map_or_allocate`]), and frees every block past a
+//! new end of file ([`FileSystem::free_blocks_from`]).
+//!
+//! Hostile trees cannot run away: the depth is fixed at three, every pointer
+//! is range-checked before it is read, and freeing descends only into
+//! indirect blocks still marked in use, within a visit budget of the file
+//! system's block count, so a tree that points back at itself ends with
+//! [`Error::Corrupt`] instead of looping.
+
+use alloc::vec::Vec;
+
+use crate::bytes::{bit_is_set, read_u32, write_u32};
+use crate::device::BlockDevice;
+use crate::error::{Error, Result};
+use crate::filesystem::FileSystem;
+use crate::inode::{Inode, InodeFlags};
+
+/// Index of the single indirect root in `i_block`.
+const SINGLE_INDIRECT: usize = 12;
+/// Number of direct pointers.
+const DIRECT_POINTERS: u64 = 12;
+
+/// Where a logical block's pointer lives.
+#[derive(Clone, Copy, Debug)]
+struct BlockPath {
+    /// Index in `i_block`.
+    root: usize,
+    /// Indexes inside each indirect level.
+    indexes: [u32; 3],
+    /// Number of indirect levels (0 for direct).
+    depth: usize,
+}
+
+impl<D: BlockDevice> FileSystem<D> {
+    fn block_path(&self, logical: u64) -> Result<BlockPath> {
+        let pointers = u64::from(self.geometry.pointers_per_block());
+        if logical < DIRECT_POINTERS {
+            return Ok(BlockPath {
+                root: logical as usize,
+                indexes: [0; 3],
+                depth: 0,
+            });
+        }
+        let mut rest = logical - DIRECT_POINTERS;
+        if rest < pointers {
+            return Ok(BlockPath {
+                root: SINGLE_INDIRECT,
+                indexes: [rest as u32, 0, 0],
+                depth: 1,
+            });
+        }
+        rest -= pointers;
+        if rest < pointers * pointers {
+            return Ok(BlockPath {
+                root: SINGLE_INDIRECT + 1,
+                indexes: [(rest / pointers) as u32, (rest % pointers) as u32, 0],
+                depth: 2,
+            });
+        }
+        rest -= pointers * pointers;
+        if rest < pointers * pointers * pointers {
+            return Ok(BlockPath {
+                root: SINGLE_INDIRECT + 2,
+                indexes: [
+                    (rest / (pointers * pointers)) as u32,
+                    ((rest / pointers) % pointers) as u32,
+                    (rest % pointers) as u32,
+                ],
+                depth: 3,
+            });
+        }
+        Err(Error::FileTooLarge)
+    }
+
+    /// Refuses inodes whose `i_block` is not a block map.
+    fn require_block_map(&self, inode: &Inode) -> Result<()> {
+        let flags = inode.flags();
+        if flags.intersects(InodeFlags::EXTENTS | InodeFlags::INLINE_DATA) {
+            return Err(Error::corrupt_inode(
+                "inode uses extents or inline data on an ext2 file system",
+                inode.number.get(),
+            ));
+        }
+        if !inode.has_block_map() {
+            return Err(Error::InvalidArgument);
+        }
+        Ok(())
+    }
+
+    /// The device block holding logical block `logical` of `inode`, or `None`
+    /// for a hole.
+    ///
+    /// Return values: the mapping, [`Error::Corrupt`] for a pointer outside
+    /// the file system, [`Error::FileTooLarge`] past the triple indirect
+    /// tree, or [`Error::Device`].
+    pub(crate) fn map_block(&mut self, inode: &Inode, logical: u64) -> Result<Option<u32>> {
+        self.require_block_map(inode)?;
+        let path = self.block_path(logical)?;
+        let mut pointer = inode.block_pointer(path.root);
+        for level in 0..path.depth {
+            if pointer == 0 {
+                return Ok(None);
+            }
+            self.check_block(pointer, inode.number)?;
+            let data = self.cache.get(&mut self.device, pointer)?;
+            let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
+            pointer = read_u32(data, index * 4);
+        }
+        if pointer == 0 {
+            return Ok(None);
+        }
+        self.check_block(pointer, inode.number)?;
+        Ok(Some(pointer))
+    }
+
+    /// Adds one block to the inode's sector count.
+    fn add_block_sectors(&self, inode: &mut Inode) {
+        let sectors = self.geometry.block_size / 512;
+        inode.set_sectors(inode.sectors().saturating_add(sectors));
+    }
+
+    /// Takes one block off the inode's sector count.
+    fn remove_block_sectors(&self, inode: &mut Inode) {
+        let sectors = self.geometry.block_size / 512;
+        inode.set_sectors(inode.sectors().saturating_sub(sectors));
+    }
+
+    /// Maps logical block `logical`, allocating it (and missing indirect
+    /// blocks) near `goal` when it is a hole. New indirect blocks are zeroed;
+    /// a new data block is *not* initialised: the caller writes it whole.
+    /// The caller stores `inode` afterwards.
+    ///
+    /// Return values: `(block, newly_allocated)`, [`Error::NoSpace`],
+    /// [`Error::Corrupt`], [`Error::FileTooLarge`] or [`Error::Device`].
+    pub(crate) fn map_or_allocate(
+        &mut self,
+        inode: &mut Inode,
+        logical: u64,
+        goal: u32,
+    ) -> Result<(u32, bool)> {
+        self.require_block_map(inode)?;
+        let path = self.block_path(logical)?;
+        let mut goal = goal;
+        let mut pointer = inode.block_pointer(path.root);
+        if pointer == 0 {
+            let block = self.allocate_block(goal)?;
+            self.add_block_sectors(inode);
+            inode.set_block_pointer(path.root, block);
+            if path.depth == 0 {
+                return Ok((block, true));
+            }
+            self.cache.insert_zeroed(&mut self.device, block)?;
+            pointer = block;
+            goal = block.saturating_add(1);
+        } else {
+            self.check_block(pointer, inode.number)?;
+            if path.depth == 0 {
+                return Ok((pointer, false));
+            }
+        }
+        for level in 0..path.depth {
+            let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
+            let last = level + 1 == path.depth;
+            let entry = read_u32(self.cache.get(&mut self.device, pointer)?, index * 4);
+            if entry != 0 {
+                self.check_block(entry, inode.number)?;
+                if last {
+                    return Ok((entry, false));
+                }
+                pointer = entry;
+                continue;
+            }
+            let block = self.allocate_block(goal)?;
+            self.add_block_sectors(inode);
+            if !last {
+                self.cache.insert_zeroed(&mut self.device, block)?;
+            }
+            let parent = self.cache.get_mut(&mut self.device, pointer)?;
+            write_u32(parent, index * 4, block);
+            if last {
+                return Ok((block, true));
+            }
+            pointer = block;
+            goal = block.saturating_add(1);
+        }
+        Err(Error::corrupt_inode("block map walk ended early", inode.number.get()))
+    }
+
+    /// Frees every block of `inode` at logical index `keep` and beyond, and
+    /// every indirect block left empty. The caller stores `inode` afterwards.
+    ///
+    /// Return values: `Ok(())`, [`Error::Corrupt`] for a damaged tree, or
+    /// [`Error::Device`].
+    pub(crate) fn free_blocks_from(&mut self, inode: &mut Inode, keep: u64) -> Result<()> {
+        self.require_block_map(inode)?;
+        for index in keep.min(DIRECT_POINTERS)..DIRECT_POINTERS {
+            let block = inode.block_pointer(index as usize);
+            if block != 0 {
+                self.free_block(block, inode.number)?;
+                inode.set_block_pointer(index as usize, 0);
+                self.remove_block_sectors(inode);
+            }
+        }
+        let pointers = u64::from(self.geometry.pointers_per_block());
+        let mut base = DIRECT_POINTERS;
+        let mut span = pointers;
+        let mut budget = u64::from(self.geometry.blocks_count);
+        for depth in 1..=3usize {
+            let root = SINGLE_INDIRECT + depth - 1;
+            let block = inode.block_pointer(root);
+            if block != 0 && keep < base + span {
+                let empty = self.free_subtree(inode, block, depth, base, keep, &mut budget)?;
+                if empty {
+                    self.free_block(block, inode.number)?;
+                    inode.set_block_pointer(root, 0);
+                    self.remove_block_sectors(inode);
+                }
+            }
+            base += span;
+            span = span.saturating_mul(pointers);
+        }
+        Ok(())
+    }
+
+    /// Frees the part of the indirect tree rooted at `block` (depth `depth`,
+    /// first logical block `base`) that lies at `keep` or beyond. Returns
+    /// whether the tree is now empty, so the caller can free `block` too.
+    fn free_subtree(
+        &mut self,
+        inode: &mut Inode,
+        block: u32,
+        depth: usize,
+        base: u64,
+        keep: u64,
+        budget: &mut u64,
+    ) -> Result<bool> {
+        self.check_block(block, inode.number)?;
+        if *budget == 0 {
+            return Err(Error::corrupt_inode("indirect block tree revisits blocks", inode.number.get()));
+        }
+        *budget -= 1;
+        if !self.block_in_use(block)? {
+            return Err(Error::corrupt_block(
+                "indirect block not marked in use",
+                inode.number.get(),
+                u64::from(block),
+            ));
+        }
+        let pointers = u64::from(self.geometry.pointers_per_block());
+        let child_span = pointers.pow(depth as u32 - 1);
+        let mut entries: Vec<u8> = self.cache.get(&mut self.device, block)?.into();
+        let mut all_empty = true;
+        let mut modified = false;
+        for index in 0..pointers as usize {
+            let entry = read_u32(&entries, index * 4);
+            if entry == 0 {
+                continue;
+            }
+            let child_base = base + index as u64 * child_span;
+            if child_base + child_span <= keep {
+                all_empty = false;
+                continue;
+            }
+            let child_empty = if depth == 1 {
+                true
+            } else {
+                self.free_subtree(inode, entry, depth - 1, child_base, keep, budget)?
+            };
+            if child_empty {
+                self.free_block(entry, inode.number)?;
+                self.remove_block_sectors(inode);
+                write_u32(&mut entries, index * 4, 0);
+                modified = true;
+            } else {
+                all_empty = false;
+            }
+        }
+        if modified && !all_empty {
+            let target = self.cache.get_mut(&mut self.device, block)?;
+            target.copy_from_slice(&entries);
+        }
+        Ok(all_empty)
+    }
+
+    /// Whether `block`'s bitmap bit is set.
+    pub(crate) fn block_in_use(&mut self, block: u32) -> Result<bool> {
+        let group = self.geometry.group_of_block(block);
+        if !self.groups.is_valid(group) {
+            return Ok(false);
+        }
+        let index = (block - self.geometry.group_first_block(group)) as usize;
+        let bitmap_block = self.groups.block_bitmap(group);
+        let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+        Ok(bit_is_set(bitmap, index))
+    }
+}

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! File contents and attributes: read, write, truncate, stat, set_attributes.
+//!
+//! Regular-file data bypasses the metadata cache: whole blocks move between
+//! the caller's buffer and the device, and consecutive device blocks are
+//! gathered into one device call, so a large file costs a few long transfers
+//! rather than one call per block. Partial blocks are read, patched and
+//! written back. Holes read as zeros; writing past the end of file leaves a
+//! hole (a sparse file) and zeroes the tail of the old last block, so bytes
+//! beyond an old end never reappear.
+//!
+//! Reads do not update the access time: a read never writes (like the
+//! `noatime` mount option), which keeps reads possible on read-only media and
+//! cheap everywhere.
+
+use alloc::vec;
+
+use crate::device::BlockDevice;
+use crate::error::{Error, Result};
+use crate::filesystem::{FileSystem, Privilege};
+use crate::inode::{mode, Inode, InodeFlags, InodeNumber, Metadata};
+
+/// Largest size that needs no `large_file` feature.
+const SMALL_FILE_LIMIT: u64 = 0x7FFF_FFFF;
+
+/// Attribute changes for [`FileSystem::set_attributes`]; `None` keeps a value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SetAttributes {
+    /// New permission bits (the type bits are kept; only `0o7777` is used).
+    pub mode: Option<u16>,
+    /// New owner.
+    pub uid: Option<u32>,
+    /// New group.
+    pub gid: Option<u32>,
+    /// New access time.
+    pub access_time: Option<u32>,
+    /// New modification time.
+    pub modification_time: Option<u32>,
+}
+
+/// Consecutive device blocks waiting to be transferred in one call.
+#[derive(Clone, Copy)]
+struct Run {
+    device_block: u32,
+    buffer_start: usize,
+    blocks: usize,
+}
+
+impl Run {
+    /// Whether `device_block` continues the run.
+    fn continues_with(&self, device_block: u32) -> bool {
+        u64::from(self.device_block) + self.blocks as u64 == u64::from(device_block)
+    }
+}
+
+impl<D: BlockDevice> FileSystem<D> {
+    /// What an inode is: type, permissions, owner, size, times, link count,
+    /// flags and rootlink.
+    ///
+    /// Return values: the metadata, [`Error::NotFound`] for an inode not in
+    /// use, [`Error::Corrupt`] or [`Error::Device`].
+    pub fn stat(&mut self, inode: InodeNumber) -> Result<Metadata> {
+        Ok(self.live_inode(inode)?.metadata())
+    }
+
+    /// Loads a regular file for reading or writing.
+    fn regular_file(&mut self, number: InodeNumber) -> Result<Inode> {
+        let inode = self.live_inode(number)?;
+        if inode.is_directory() {
+            return Err(Error::IsADirectory);
+        }
+        if !inode.is_regular() {
+            return Err(Error::InvalidArgument);
+        }
+        Ok(inode)
+    }
+
+    fn read_run(&mut self, run: Option<Run>, buffer: &mut [u8]) -> Result<()> {
+        if let Some(run) = run {
+            let block_size = self.geometry.block_bytes();
+            let end = run.buffer_start + run.blocks * block_size;
+            let target = buffer
+                .get_mut(run.buffer_start..end)
+                .ok_or(Error::InvalidArgument)?;
+            self.device
+                .read_at(self.geometry.block_offset(run.device_block), target)?;
+        }
+        Ok(())
+    }
+
+    fn write_run(&mut self, run: Option<Run>, data: &[u8]) -> Result<()> {
+        if let Some(run) = run {
+            let block_size = self.geometry.block_bytes();
+            let end = run.buffer_start + run.blocks * block_size;
+            let source = data.get(run.buffer_start..end).ok_or(Error::InvalidArgument)?;
+            self.device
+                .write_at(self.geometry.block_offset(run.device_block), source)?;
+        }
+        Ok(())
+    }
+
+    /// Reads from a regular file at `offset` into `buffer`.
+    ///
+    /// Return values:
+    /// - the number of bytes read: less than `buffer.len()` only at the end
+    ///   of file, 0 at or past it;
+    /// - [`Error::IsADirectory`], [`Error::InvalidArgument`] (not a regular file);
+    /// - [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
+    pub fn read(&mut self, inode: InodeNumber, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        let inode = self.regular_file(inode)?;
+        let size = inode.size();
+        if offset >= size {
+            return Ok(0);
+        }
+        let length = (size - offset).min(buffer.len() as u64) as usize;
+        let buffer = buffer.get_mut(..length).ok_or(Error::InvalidArgument)?;
+        let block_size = self.geometry.block_bytes();
+        let mut run: Option<Run> = None;
+        let mut done = 0usize;
+        while done < length {
+            let position = offset + done as u64;
+            let logical = position / block_size as u64;
+            let in_block = (position % block_size as u64) as usize;
+            let chunk = (block_size - in_block).min(length - done);
+            let mapped = self.map_block(&inode, logical)?;
+            if in_block == 0 && chunk == block_size {
+                if let Some(device_block) = mapped {
+                    match &mut run {
+                        Some(current) if current.continues_with(device_block) => current.blocks += 1,
+                        _ => {
+                            self.read_run(run.take(), buffer)?;
+                            run = Some(Run {
+                                device_block,
+                                buffer_start: done,
+                                blocks: 1,
+                            });
+                        }
+                    }
+                } else {
+                    self.read_run(run.take(), buffer)?;
+                    if let Some(target) = buffer.get_mut(done..done + chunk) {
+                        target.fill(0);
+                    }
+                }
+            } else {
+                self.read_run(run.take(), buffer)?;
+                let target = buffer
+                    .get_mut(done..done + chunk)
+                    .ok_or(Error::InvalidArgument)?;
+                match mapped {
+                    Some(device_block) => {
+                        let mut block = vec![0u8; block_size];
+                        self.device
+                            .read_at(self.geometry.block_offset(device_block), &mut block)?;
+                        let source = block
+                            .get(in_block..in_block + chunk)
+                            .ok_or(Error::InvalidArgument)?;
+                        target.copy_from_slice(source);
+                    }
+                    None => target.fill(0),
+                }
+            }
+            done += chunk;
+        }
+        self.read_run(run, buffer)?;
+        Ok(length)
+    }
+
+    /// Zeroes the bytes of the block holding `size` that lie at or after
+    /// `size`, so a file growing past its old end reads zeros there.
+    fn zero_tail(&mut self, inode: &Inode, size: u64) -> Result<()> {
+        let block_size = self.geometry.block_bytes();
+        let in_block = (size % block_size as u64) as usize;
+        if in_block == 0 {
+            return Ok(());
+        }
+        if let Some(device_block) = self.map_block(inode, size / block_size as u64)? {
+            let offset = self.geometry.block_offset(device_block);
+            let mut block = vec![0u8; block_size];
+            self.device.read_at(offset, &mut block)?;
+            if let Some(tail) = block.get_mut(in_block..) {
+                tail.fill(0);
+            }
+            self.device.write_at(offset, &block)?;
+        }
+        Ok(())
+    }
+
+    /// Writes `data` to a regular file at `offset`, allocating blocks as
+    /// needed; writing past the end grows the file and leaves a hole.
+    ///
+    /// Return values:
+    /// - the number of bytes written: all of `data`, or fewer when space ran
+    ///   out part way (then the file holds what was written);
+    /// - [`Error::NoSpace`] when not even one byte fit;
+    /// - [`Error::FileTooLarge`] past the largest file size;
+    /// - [`Error::Immutable`], [`Error::NotPermitted`] (append-only file
+    ///   written elsewhere than at its end), [`Error::ReadOnly`];
+    /// - [`Error::IsADirectory`], [`Error::InvalidArgument`], [`Error::NotFound`],
+    ///   [`Error::Corrupt`], [`Error::Device`].
+    pub fn write(&mut self, inode: InodeNumber, offset: u64, data: &[u8]) -> Result<usize> {
+        self.write_as(inode, offset, data, Privilege::Ordinary)
+    }
+
+    pub(crate) fn write_as(
+        &mut self,
+        number: InodeNumber,
+        offset: u64,
+        data: &[u8],
+        privilege: Privilege,
+    ) -> Result<usize> {
+        self.require_writable()?;
+        let mut inode = self.regular_file(number)?;
+        self.require_mutable(&inode, privilege)?;
+        let old_size = inode.size();
+        if privilege == Privilege::Ordinary
+            && inode.flags().contains(InodeFlags::APPEND_ONLY)
+            && offset != old_size
+        {
+            return Err(Error::NotPermitted);
+        }
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or(Error::FileTooLarge)?;
+        if end > self.geometry.max_file_size() {
+            return Err(Error::FileTooLarge);
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        if offset > old_size {
+            self.zero_tail(&inode, old_size)?;
+        }
+        let block_size = self.geometry.block_bytes();
+        let first_logical = offset / block_size as u64;
+        let mut goal = match first_logical.checked_sub(1) {
+            Some(previous) => match self.map_block(&inode, previous)? {
+                Some(block) => block.saturating_add(1),
+                None => self.inode_goal(number),
+            },
+            None => self.inode_goal(number),
+        };
+        let mut run: Option<Run> = None;
+        let mut done = 0usize;
+        let mut failure = None;
+        while done < data.len() {
+            let position = offset + done as u64;
+            let logical = position / block_size as u64;
+            let in_block = (position % block_size as u64) as usize;
+            let chunk = (block_size - in_block).min(data.len() - done);
+            let (device_block, fresh) = match self.map_or_allocate(&mut inode, logical, goal) {
+                Ok(mapping) => mapping,
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            };
+            goal = device_block.saturating_add(1);
+            if in_block == 0 && chunk == block_size {
+                match &mut run {
+                    Some(current) if current.continues_with(device_block) => current.blocks += 1,
+                    _ => {
+                        self.write_run(run.take(), data)?;
+                        run = Some(Run {
+                            device_block,
+                            buffer_start: done,
+                            blocks: 1,
+                        });
+                    }
+                }
+            } else {
+                self.write_run(run.take(), data)?;
+                let device_offset = self.geometry.block_offset(device_block);
+                let mut block = vec![0u8; block_size];
+                if !fresh {
+                    self.device.read_at(device_offset, &mut block)?;
+                }
+                let source = data.get(done..done + chunk).ok_or(Error::InvalidArgument)?;
+                if let Some(target) = block.get_mut(in_block..in_block + chunk) {
+                    target.copy_from_slice(source);
+                }
+                self.device.write_at(device_offset, &block)?;
+            }
+            done += chunk;
+        }
+        self.write_run(run, data)?;
+        let new_size = old_size.max(offset + done as u64);
+        if done > 0 || new_size != old_size {
+            inode.set_size(new_size);
+            let now = self.now();
+            inode.set_modification_time(now);
+            inode.set_change_time(now);
+        }
+        if new_size > SMALL_FILE_LIMIT {
+            self.mark_large_file();
+        }
+        self.write_inode(&inode)?;
+        match failure {
+            Some(error) if done == 0 => Err(error),
+            _ => Ok(done),
+        }
+    }
+
+    /// Sets a regular file's size: shrinking frees the blocks past the new
+    /// end, growing leaves a hole.
+    ///
+    /// Return values: `Ok(())`, [`Error::FileTooLarge`], [`Error::Immutable`],
+    /// [`Error::ReadOnly`], [`Error::IsADirectory`], [`Error::InvalidArgument`],
+    /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
+    pub fn truncate(&mut self, inode: InodeNumber, size: u64) -> Result<()> {
+        self.truncate_as(inode, size, Privilege::Ordinary)
+    }
+
+    pub(crate) fn truncate_as(&mut self, number: InodeNumber, size: u64, privilege: Privilege) -> Result<()> {
+        self.require_writable()?;
+        let mut inode = self.regular_file(number)?;
+        self.require_mutable(&inode, privilege)?;
+        if privilege == Privilege::Ordinary && inode.flags().contains(InodeFlags::APPEND_ONLY) {
+            return Err(Error::NotPermitted);
+        }
+        if size > self.geometry.max_file_size() {
+            return Err(Error::FileTooLarge);
+        }
+        let old_size = inode.size();
+        let block_size = self.geometry.block_size as u64;
+        if size < old_size {
+            self.free_blocks_from(&mut inode, size.div_ceil(block_size))?;
+            self.zero_tail(&inode, size)?;
+        } else if size > old_size {
+            self.zero_tail(&inode, old_size)?;
+        }
+        inode.set_size(size);
+        let now = self.now();
+        inode.set_modification_time(now);
+        inode.set_change_time(now);
+        if size > SMALL_FILE_LIMIT {
+            self.mark_large_file();
+        }
+        self.write_inode(&inode)
+    }
+
+    /// Changes permissions, owner, group or times.
+    ///
+    /// Return values: `Ok(())`, [`Error::Immutable`], [`Error::ReadOnly`],
+    /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
+    pub fn set_attributes(&mut self, inode: InodeNumber, changes: SetAttributes) -> Result<()> {
+        self.set_attributes_as(inode, changes, Privilege::Ordinary)
+    }
+
+    pub(crate) fn set_attributes_as(
+        &mut self,
+        number: InodeNumber,
+        changes: SetAttributes,
+        privilege: Privilege,
+    ) -> Result<()> {
+        self.require_writable()?;
+        let mut inode = self.live_inode(number)?;
+        self.require_mutable(&inode, privilege)?;
+        if let Some(permissions) = changes.mode {
+            let kept = inode.mode() & mode::TYPE_MASK;
+            inode.set_mode(kept | (permissions & mode::PERMISSION_MASK));
+        }
+        if let Some(uid) = changes.uid {
+            inode.set_uid(uid);
+        }
+        if let Some(gid) = changes.gid {
+            inode.set_gid(gid);
+        }
+        if let Some(time) = changes.access_time {
+            inode.set_access_time(time);
+        }
+        if let Some(time) = changes.modification_time {
+            inode.set_modification_time(time);
+        }
+        inode.set_change_time(self.now());
+        self.write_inode(&inode)
+    }
+}

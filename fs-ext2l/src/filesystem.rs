@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The mounted file system: mounting, inode access, metadata blocks and sync.
+//!
+//! [`FileSystem`] owns its [`BlockDevice`], the primary superblock, the group
+//! descriptor table and a [`BlockCache`] of metadata blocks. Operations live
+//! in sibling modules as further `impl FileSystem` blocks: `allocator`
+//! (bitmaps and counters), `block_map` (logical to physical blocks), `file`
+//! (read, write, truncate, attributes), `directory` (entries, lookup,
+//! read_dir), `namespace` (create, link, unlink, rename, …), `installer`,
+//! `path` and `check`.
+//!
+//! Mounting validates the superblock ([`Geometry`]) and the descriptors, then
+//! decides the access mode: incompatible features it does not implement
+//! refuse the mount ([`Error::Unsupported`]); read-only compatible or
+//! compatible features it cannot keep correct, revision 0, blocks above
+//! 4 KiB and damaged descriptors make the mount read-only, and every write
+//! then fails with [`Error::ReadOnly`].
+//!
+//! Changes to the superblock and descriptors stay in memory and metadata
+//! blocks stay in the cache until [`FileSystem::sync`]; file data goes to the
+//! device at once. Callers must `sync` (or `unmount`) before dropping.
+
+use alloc::vec;
+
+use crate::cache::BlockCache;
+use crate::device::BlockDevice;
+use crate::error::{Error, Result};
+use crate::features::{FeatureSet, ReadOnlyCompatibleFeatures};
+use crate::group::GroupTable;
+use crate::inode::{Inode, InodeNumber};
+use crate::superblock::{field, Geometry, Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
+
+/// Who is asking: ordinary callers obey the immutable flag and may not link
+/// directories; the installer (the image builder) may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Privilege {
+    /// The kernel on behalf of an application, or the CLI's ordinary commands.
+    Ordinary,
+    /// The image builder, through [`crate::Installer`].
+    Installer,
+}
+
+/// How to mount.
+#[derive(Clone, Copy, Debug)]
+pub struct MountOptions {
+    /// Refuse every write even when the image could be written.
+    pub read_only: bool,
+    /// Metadata blocks the cache may hold.
+    pub cache_blocks: usize,
+    /// Current time in seconds since 1970, for timestamps (the library has no
+    /// clock of its own).
+    pub clock: fn() -> u32,
+}
+
+fn zero_clock() -> u32 {
+    0
+}
+
+impl Default for MountOptions {
+    fn default() -> Self {
+        MountOptions {
+            read_only: false,
+            cache_blocks: 1024,
+            clock: zero_clock,
+        }
+    }
+}
+
+/// A summary of the superblock, as `ext2l info` prints it.
+#[derive(Clone, Debug)]
+pub struct FileSystemInfo {
+    /// `s_rev_level`.
+    pub revision: u32,
+    /// Bytes per block.
+    pub block_size: u32,
+    /// Bytes per on-disk inode.
+    pub inode_size: u32,
+    /// Total blocks.
+    pub blocks_count: u32,
+    /// Free blocks.
+    pub free_blocks: u32,
+    /// Blocks reserved for the superuser.
+    pub reserved_blocks: u32,
+    /// Total inodes.
+    pub inodes_count: u32,
+    /// Free inodes.
+    pub free_inodes: u32,
+    /// Block groups.
+    pub group_count: u32,
+    /// Blocks per group.
+    pub blocks_per_group: u32,
+    /// Inodes per group.
+    pub inodes_per_group: u32,
+    /// First non-reserved inode.
+    pub first_inode: u32,
+    /// All feature bits.
+    pub features: FeatureSet,
+    /// Volume label.
+    pub label: alloc::vec::Vec<u8>,
+    /// Volume UUID.
+    pub uuid: [u8; 16],
+    /// `s_state`.
+    pub state: u16,
+    /// Why the mount is read-only, if it is.
+    pub read_only_reason: Option<&'static str>,
+}
+
+/// A mounted ext2l (or plain ext2) file system.
+pub struct FileSystem<D: BlockDevice> {
+    pub(crate) device: D,
+    pub(crate) superblock: Superblock,
+    pub(crate) geometry: Geometry,
+    pub(crate) groups: GroupTable,
+    pub(crate) cache: BlockCache,
+    pub(crate) superblock_dirty: bool,
+    pub(crate) groups_dirty: bool,
+    pub(crate) read_only_reason: Option<&'static str>,
+    pub(crate) clock: fn() -> u32,
+}
+
+impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter
+            .debug_struct("FileSystem")
+            .field("superblock", &self.superblock)
+            .field("read_only_reason", &self.read_only_reason)
+            .finish()
+    }
+}
+
+impl<D: BlockDevice> FileSystem<D> {
+    /// Mounts the file system on `device`.
+    ///
+    /// Return values:
+    /// - the file system, read-write or read-only (see [`Self::read_only_reason`]);
+    /// - [`Error::Unsupported`] naming incompatible features not implemented;
+    /// - [`Error::Corrupt`] when the superblock or layout is inconsistent;
+    /// - [`Error::Device`] when reading fails.
+    pub fn mount(mut device: D, options: MountOptions) -> Result<Self> {
+        let device_size = device.size()?;
+        let mut raw = [0u8; SUPERBLOCK_SIZE];
+        device.read_at(SUPERBLOCK_OFFSET, &mut raw)?;
+        let superblock = Superblock::from_bytes(raw);
+        let geometry = Geometry::from_superblock(&superblock, device_size)?;
+        let features = superblock.features();
+        let unsupported = features.unsupported();
+        if !unsupported.is_empty() {
+            return Err(Error::Unsupported {
+                features: unsupported,
+            });
+        }
+        let table_bytes = geometry.descriptor_blocks as usize * geometry.block_bytes();
+        let mut table = vec![0u8; table_bytes];
+        let table_block = geometry.first_data_block + 1;
+        device.read_at(geometry.block_offset(table_block), &mut table)?;
+        let groups = GroupTable::from_bytes(table, &geometry);
+
+        let read_only_reason = if options.read_only {
+            Some("mounted read-only on request")
+        } else if geometry.revision == 0 {
+            Some("revision 0 file systems are read-only")
+        } else if geometry.block_size > 4096 {
+            Some("blocks larger than 4 KiB are read-only")
+        } else if !features.write_blockers().is_empty() {
+            Some("features this library cannot write are enabled")
+        } else if !groups.all_valid() {
+            Some("a group descriptor points outside the file system")
+        } else {
+            None
+        };
+        let cache = BlockCache::new(geometry.block_bytes(), options.cache_blocks);
+        Ok(FileSystem {
+            device,
+            superblock,
+            geometry,
+            groups,
+            cache,
+            superblock_dirty: false,
+            groups_dirty: false,
+            read_only_reason,
+            clock: options.clock,
+        })
+    }
+
+    /// Writes everything back and gives the device back.
+    ///
+    /// Return values: the device, or the error of [`Self::sync`].
+    pub fn unmount(mut self) -> Result<D> {
+        self.sync()?;
+        Ok(self.device)
+    }
+
+    /// Gives the device back without writing anything pending.
+    pub fn into_device(self) -> D {
+        self.device
+    }
+
+    /// The device (for tests and tools that inspect the image).
+    pub fn device(&self) -> &D {
+        &self.device
+    }
+
+    /// Whether writes are refused.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only_reason.is_some()
+    }
+
+    /// Why writes are refused, if they are.
+    pub fn read_only_reason(&self) -> Option<&'static str> {
+        self.read_only_reason
+    }
+
+    /// Replaces the clock used for timestamps.
+    pub fn set_clock(&mut self, clock: fn() -> u32) {
+        self.clock = clock;
+    }
+
+    /// The current time from the clock.
+    pub(crate) fn now(&self) -> u32 {
+        (self.clock)()
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> InodeNumber {
+        InodeNumber::ROOT
+    }
+
+    /// The primary superblock.
+    pub fn superblock(&self) -> &Superblock {
+        &self.superblock
+    }
+
+    /// The feature words.
+    pub fn features(&self) -> FeatureSet {
+        self.superblock.features()
+    }
+
+    /// Bytes per block.
+    pub fn block_size(&self) -> u32 {
+        self.geometry.block_size
+    }
+
+    /// A summary of the superblock.
+    pub fn info(&self) -> FileSystemInfo {
+        FileSystemInfo {
+            revision: self.geometry.revision,
+            block_size: self.geometry.block_size,
+            inode_size: self.geometry.inode_size,
+            blocks_count: self.geometry.blocks_count,
+            free_blocks: self.superblock.free_blocks_count(),
+            reserved_blocks: self.superblock.reserved_blocks_count(),
+            inodes_count: self.geometry.inodes_count,
+            free_inodes: self.superblock.free_inodes_count(),
+            group_count: self.geometry.group_count,
+            blocks_per_group: self.geometry.blocks_per_group,
+            inodes_per_group: self.geometry.inodes_per_group,
+            first_inode: self.geometry.first_inode,
+            features: self.superblock.features(),
+            label: self.superblock.volume_name().into(),
+            uuid: self.superblock.uuid(),
+            state: self.superblock.state(),
+            read_only_reason: self.read_only_reason,
+        }
+    }
+
+    /// Fails with [`Error::ReadOnly`] on a read-only mount.
+    pub(crate) fn require_writable(&self) -> Result<()> {
+        if self.read_only_reason.is_some() {
+            return Err(Error::ReadOnly);
+        }
+        Ok(())
+    }
+
+    /// Fails with [`Error::Immutable`] when an ordinary caller would change an
+    /// immutable inode.
+    pub(crate) fn require_mutable(&self, inode: &Inode, privilege: Privilege) -> Result<()> {
+        if privilege == Privilege::Ordinary && inode.is_immutable() {
+            return Err(Error::Immutable);
+        }
+        Ok(())
+    }
+
+    /// Sets the ext2l feature bit if it is not set yet: called whenever an
+    /// ext2l-only structure (a rootlink, a directory hardlink) is written, so
+    /// stock tools stop writing the volume exactly when they would damage it.
+    pub(crate) fn mark_ext2l_in_use(&mut self) {
+        if !self.superblock.features().has_ext2l() {
+            self.superblock
+                .set_read_only_compatible(ReadOnlyCompatibleFeatures::EXT2L, true);
+            self.superblock_dirty = true;
+        }
+    }
+
+    /// Sets `large_file` the first time a file reaches 2 GiB.
+    pub(crate) fn mark_large_file(&mut self) {
+        let features = self.superblock.features();
+        if features.read_only_compatible & ReadOnlyCompatibleFeatures::LARGE_FILE.bits() == 0 {
+            self.superblock
+                .set_read_only_compatible(ReadOnlyCompatibleFeatures::LARGE_FILE, true);
+            self.superblock_dirty = true;
+        }
+    }
+
+    /// Where inode `number` lives: block and byte offset inside it.
+    fn inode_location(&self, number: InodeNumber) -> Result<(u32, usize)> {
+        let value = number.get();
+        if value == 0 || value > self.geometry.inodes_count {
+            return Err(Error::NotFound);
+        }
+        let (group, index) = self.geometry.inode_position(value);
+        if !self.groups.is_valid(group) {
+            return Err(Error::corrupt_inode(
+                "the inode's group descriptor is damaged",
+                value,
+            ));
+        }
+        let byte_in_table = u64::from(index) * u64::from(self.geometry.inode_size);
+        let block_size = u64::from(self.geometry.block_size);
+        let block = u64::from(self.groups.inode_table(group)) + byte_in_table / block_size;
+        let block = u32::try_from(block)
+            .map_err(|_| Error::corrupt_inode("inode table out of range", value))?;
+        Ok((block, (byte_in_table % block_size) as usize))
+    }
+
+    /// Reads inode `number` as stored, whatever its state.
+    ///
+    /// Return values: the inode, [`Error::NotFound`] for a number out of
+    /// range, [`Error::Corrupt`] or [`Error::Device`].
+    pub(crate) fn read_inode(&mut self, number: InodeNumber) -> Result<Inode> {
+        let (block, offset) = self.inode_location(number)?;
+        let size = self.geometry.inode_size as usize;
+        let data = self.cache.get(&mut self.device, block)?;
+        let bytes = data
+            .get(offset..offset + size.min(crate::inode::INODE_BUFFER_SIZE))
+            .ok_or(Error::corrupt_inode("inode crosses its block", number.get()))?;
+        Ok(Inode::from_bytes(number, bytes))
+    }
+
+    /// Reads an inode that must be in use (linked and of a known type).
+    ///
+    /// Return values: the inode, or [`Error::NotFound`] when it is free.
+    pub(crate) fn live_inode(&mut self, number: InodeNumber) -> Result<Inode> {
+        let inode = self.read_inode(number)?;
+        if inode.links() == 0 || inode.file_type() == crate::inode::FileType::Unknown {
+            return Err(Error::NotFound);
+        }
+        Ok(inode)
+    }
+
+    /// Stores an inode back into its table block (held bytes only).
+    pub(crate) fn write_inode(&mut self, inode: &Inode) -> Result<()> {
+        self.require_writable()?;
+        let (block, offset) = self.inode_location(inode.number)?;
+        let size = (self.geometry.inode_size as usize).min(crate::inode::INODE_BUFFER_SIZE);
+        let data = self.cache.get_mut(&mut self.device, block)?;
+        let target = data
+            .get_mut(offset..offset + size)
+            .ok_or(Error::corrupt_inode("inode crosses its block", inode.number.get()))?;
+        let source = inode.as_bytes().get(..size).unwrap_or(&[]);
+        target.copy_from_slice(source);
+        Ok(())
+    }
+
+    /// Zeroes the whole on-disk inode (beyond the held bytes too), for a
+    /// freshly allocated inode whose slot may hold old data.
+    pub(crate) fn clear_inode_slot(&mut self, number: InodeNumber) -> Result<()> {
+        let (block, offset) = self.inode_location(number)?;
+        let size = self.geometry.inode_size as usize;
+        let data = self.cache.get_mut(&mut self.device, block)?;
+        if let Some(slot) = data.get_mut(offset..offset + size) {
+            slot.fill(0);
+        }
+        Ok(())
+    }
+
+    /// Checks a block number taken from disk before it is read.
+    pub(crate) fn check_block(&self, block: u32, inode: InodeNumber) -> Result<()> {
+        if !self.geometry.is_valid_block(block) {
+            return Err(Error::corrupt_block(
+                "block pointer outside the file system",
+                inode.get(),
+                u64::from(block),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the superblock, descriptors and cached metadata, then flushes
+    /// the device.
+    ///
+    /// Return values: `Ok(())`, or [`Error::Device`].
+    pub fn sync(&mut self) -> Result<()> {
+        if self.read_only_reason.is_some() {
+            return Ok(());
+        }
+        self.cache.flush(&mut self.device)?;
+        if self.groups_dirty {
+            let table_block = self.geometry.first_data_block + 1;
+            let offset = self.geometry.block_offset(table_block);
+            self.device.write_at(offset, self.groups.as_bytes())?;
+            self.groups_dirty = false;
+        }
+        if self.superblock_dirty {
+            let now = self.now();
+            self.superblock.set_u32(field::WRITE_TIME, now);
+            self.device
+                .write_at(SUPERBLOCK_OFFSET, self.superblock.as_bytes())?;
+            self.superblock_dirty = false;
+        }
+        self.device.flush()?;
+        Ok(())
+    }
+}

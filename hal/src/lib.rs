@@ -1,1 +1,105 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Manux hardware abstraction layer: the one crate allowed to be `unsafe`.
+//!
+//! Everything that touches the machine directly lives here: the boot entry,
+//! exception vectors, page tables, the interrupt controller, the timer, the
+//! console UART, power-off, and the glue that lets `virtio-drivers` do DMA.
+//! The architecture-neutral kernel (`kernel/`) sees only the safe API below
+//! and the [`Architecture`] trait that each supported architecture implements.
+//!
+//! # Design principles
+//! - **One architecture, chosen once.** [`arch`] selects AArch64 or x86_64
+//!   with a single `cfg`; any other target stops with `compile_error!`. The
+//!   contract between `hal/` and `kernel/` is the [`Architecture`] trait, so
+//!   the compiler (not a convention) checks that both ports offer the same
+//!   operations.
+//! - **Every `unsafe` has a written proof.** Each `unsafe` block carries a
+//!   `// SAFETY:` comment; `unsafe fn`s list their obligations under
+//!   `# Safety`. `unsafe_op_in_unsafe_fn` is forbidden so obligations never
+//!   hide inside an `unsafe fn` body.
+//! - **No callbacks into unknown code.** The kernel hands `hal/` plain function
+//!   pointers at start-up ([`set_interrupt_handler`]); `hal/` never names the
+//!   kernel's types.
+//! - **Boot information is neutral.** Whatever the firmware hands over (a
+//!   device tree on AArch64, PVH start info on x86_64) is turned into one
+//!   [`BootInfo`] before the kernel runs.
 #![no_std]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod boot_info;
+mod entry;
+mod panic;
+pub mod heap;
+pub mod interrupts;
+pub mod virtio;
+
+pub use boot_info::{BootInfo, MemoryRange, VirtioMmioSlot};
+pub use interrupts::{set_interrupt_handler, InterruptNumber};
+
+use core::time::Duration;
+
+/// The architecture this kernel was built for.
+pub type Arch = arch::Current;
+
+/// How the machine should end when the kernel powers off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// A clean shutdown: QEMU exits with status 0.
+    Success,
+    /// A failure (a kernel panic, a failed self-test, a non-zero init
+    /// status): QEMU exits non-zero where the machine lets the guest choose
+    /// its exit status, and in every case the console says why.
+    Failure(u8),
+}
+
+/// The operations every architecture port provides to the kernel.
+///
+/// All methods are associated functions: there is exactly one CPU
+/// architecture in a running kernel, so there is nothing to hold an instance
+/// of. The kernel calls them through the [`Arch`] alias.
+pub trait Architecture {
+    /// A short name printed in the boot banner (`aarch64`, `x86_64`).
+    const NAME: &'static str;
+
+    /// Writes bytes to the boot console (the machine's first UART).
+    /// Line feeds are written as CR LF so terminals show lines.
+    fn console_write(bytes: &[u8]);
+
+    /// Takes one byte from the console's receiver, if one is waiting.
+    fn console_read_byte() -> Option<u8>;
+
+    /// Time since the machine was reset, from the architecture's free-running
+    /// counter (AArch64 generic timer, x86_64 TSC calibrated at boot).
+    fn time_since_reset() -> Duration;
+
+    /// Starts the periodic timer tick, `hz` times a second. Each tick arrives
+    /// at the interrupt handler as [`InterruptNumber::TimerTick`].
+    fn start_tick(hz: u32);
+
+    /// Allows interrupts on this CPU.
+    fn enable_interrupts();
+
+    /// Masks interrupts on this CPU; returns whether they were enabled.
+    fn disable_interrupts() -> bool;
+
+    /// Waits for the next interrupt (low-power idle).
+    fn wait_for_interrupt();
+
+    /// Enables delivery of a device interrupt line (a virtio-mmio slot's
+    /// interrupt, say) to the handler.
+    fn enable_device_interrupt(line: u32);
+
+    /// Powers the machine off. Never returns.
+    fn power_off(status: ExitStatus) -> !;
+}
+
+/// Checked at compile time: the selected architecture implements the
+/// contract (a missing method is a build error, not a link error).
+const _: () = {
+    const fn implements<A: Architecture>() {}
+    implements::<Arch>()
+};

@@ -1,2 +1,91 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The Manux kernel: everything that does not depend on the CPU.
+//!
+//! `hal/` boots the machine and calls [`kernel_main`] with a [`BootInfo`]:
+//! RAM, devices, command line. From there the kernel brings itself up in
+//! a fixed order — console and log, physical memory, interrupts and the
+//! tick, block devices — and reports `ready` with the time since reset.
+//!
+//! # Design principles
+//! - **No `unsafe`.** Anything that needs it is a safe API in `hal/`.
+//! - **No architecture names.** The kernel talks to [`hal::Arch`] through
+//!   the [`hal::Architecture`] trait only.
+//! - **Errors are values.** Nothing a user or a program can send makes the
+//!   kernel panic; a panic is a kernel bug and is reported as one.
 #![no_std]
 #![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod boot_args;
+mod clock;
+mod devices;
+mod logger;
+mod memory;
+mod self_test;
+
+use boot_args::BootArgs;
+use hal::{Arch, Architecture, BootInfo, ExitStatus};
+
+hal::kernel_entry!(kernel_main);
+
+/// The kernel's version, printed in the banner.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Ticks per second of the scheduler clock.
+pub const TICK_HZ: u32 = 100;
+
+fn kernel_main(boot: &'static BootInfo) -> ! {
+    // The banner comes first: tests and people look for it.
+    logger::print_fmt(format_args!(
+        "Manux {} {} ({}) \"{}\"\n",
+        VERSION,
+        Arch::NAME,
+        if boot.machine.is_empty() { "unknown machine" } else { boot.machine },
+        boot.command_line
+    ));
+    let args = BootArgs::parse(boot.command_line);
+    logger::init(args.log_level);
+    for word in args.unknown.iter() {
+        log::warn!("ignoring unknown boot argument `{}`", word);
+    }
+
+    let free_bytes = memory::init(boot);
+    log::info!(
+        "memory: {} MiB RAM in {} range(s); {} MiB free for frames; kernel heap {} MiB",
+        boot.ram_bytes() >> 20,
+        boot.ram.as_slice().len(),
+        free_bytes >> 20,
+        boot.heap.size >> 20
+    );
+
+    clock::start(TICK_HZ);
+
+    let disks = devices::probe(boot);
+
+    let elapsed = Arch::time_since_reset();
+    log::info!(
+        "ready in {}.{:03} ms since reset",
+        elapsed.as_millis(),
+        elapsed.as_micros() % 1000
+    );
+
+    if let Some(test) = args.self_test {
+        self_test::run(test, disks);
+    }
+    idle()
+}
+
+/// Waits for interrupts forever (nothing else to run yet).
+fn idle() -> ! {
+    loop {
+        Arch::wait_for_interrupt();
+    }
+}
+
+/// Syncs what can be synced and powers the machine off.
+pub fn power_off(status: ExitStatus) -> ! {
+    log::info!("power off ({:?})", status);
+    Arch::power_off(status)
+}

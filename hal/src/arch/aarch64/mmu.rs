@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! AArch64 translation tables for the kernel half of the address space.
+//!
+//! The kernel's table (`TTBR1_EL1`, addresses `0xffff…`) holds:
+//! - the kernel image at `KERNEL_OFFSET + physical`, 4 KiB pages, each
+//!   section with its own permissions: text read-only and executable,
+//!   rodata read-only, data and bss read-write — never writable and
+//!   executable at once;
+//! - the direct map of RAM at `LINEAR_OFFSET + physical`, read-write and
+//!   never executable, in 2 MiB blocks where alignment allows; the image
+//!   itself is left out so its text has no writable alias;
+//! - device registers, mapped on request by [`map_device`] at
+//!   `LINEAR_OFFSET + physical` with the Device-nGnRE memory type.
+//!
+//! `TTBR0_EL1` (the lower half, later each process's own) points at an
+//! empty table once the kernel runs in the upper half, so a stray low
+//! pointer faults instead of reaching memory.
+//!
+//! Descriptor formats: *Arm ARM* D8.3 (VMSAv8-64 translation table format,
+//! 4 KiB granule, 48-bit addresses, four levels).
+
+use super::boot::{KERNEL_OFFSET, LINEAR_OFFSET};
+use crate::boot_info::{subtract_range, FixedList, MemoryRange};
+use core::ptr::{read_volatile, write_volatile};
+use spin::Mutex;
+
+const PAGE_SIZE: u64 = 4096;
+const ENTRIES: usize = 512;
+
+// Descriptor bits (D8.3.1, D8.3.2).
+const VALID: u64 = 1 << 0;
+const TABLE_OR_PAGE: u64 = 1 << 1;
+const ATTR_DEVICE: u64 = 0 << 2;
+const ATTR_NORMAL: u64 = 1 << 2;
+const READ_ONLY: u64 = 1 << 7;
+const INNER_SHAREABLE: u64 = 0b11 << 8;
+const ACCESSED: u64 = 1 << 10;
+const PRIVILEGED_EXECUTE_NEVER: u64 = 1 << 53;
+const USER_EXECUTE_NEVER: u64 = 1 << 54;
+const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// What a mapping allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Permission {
+    /// Kernel text.
+    ReadExecute,
+    /// Kernel rodata.
+    ReadOnly,
+    /// Kernel data, heap, direct map.
+    ReadWrite,
+    /// Device registers.
+    Device,
+}
+
+impl Permission {
+    fn bits(self) -> u64 {
+        let never_execute = PRIVILEGED_EXECUTE_NEVER | USER_EXECUTE_NEVER;
+        ACCESSED
+            | match self {
+                Permission::ReadExecute => ATTR_NORMAL | INNER_SHAREABLE | READ_ONLY | USER_EXECUTE_NEVER,
+                Permission::ReadOnly => ATTR_NORMAL | INNER_SHAREABLE | READ_ONLY | never_execute,
+                Permission::ReadWrite => ATTR_NORMAL | INNER_SHAREABLE | never_execute,
+                Permission::Device => ATTR_DEVICE | never_execute,
+            }
+    }
+}
+
+/// One 4 KiB translation table.
+#[repr(C, align(4096))]
+struct Table([u64; ENTRIES]);
+
+/// Tables for the kernel's own mappings, in `.bss` so they exist before any
+/// allocator does. 64 tables map the image, up to 64 GiB of RAM in 2 MiB
+/// blocks, and the devices of any virtual machine we meet.
+const POOL_TABLES: usize = 64;
+static mut TABLE_POOL: [Table; POOL_TABLES] = [const { Table([0; ENTRIES]) }; POOL_TABLES];
+
+/// The kernel's mapping state: the root table and the pool cursor.
+struct KernelTables {
+    root: u64,
+    empty_user_root: u64,
+    next_pool_table: usize,
+}
+
+static TABLES: Mutex<KernelTables> = Mutex::new(KernelTables { root: 0, empty_user_root: 0, next_pool_table: 0 });
+
+/// Physical range of the kernel image.
+fn image_range() -> MemoryRange {
+    unsafe extern "C" {
+        static __kernel_start: u8;
+        static __kernel_end: u8;
+    }
+    let start = (&raw const __kernel_start) as u64 - KERNEL_OFFSET;
+    let end = (&raw const __kernel_end) as u64 - KERNEL_OFFSET;
+    MemoryRange { start, size: end - start }
+}
+
+/// The virtual address at which the kernel can reach a table's physical
+/// page: tables in the image through the image mapping, others through
+/// the direct map.
+fn table_virtual(physical: u64) -> u64 {
+    let image = image_range();
+    if physical >= image.start && physical < image.end() {
+        physical + KERNEL_OFFSET
+    } else {
+        physical + LINEAR_OFFSET
+    }
+}
+
+fn read_entry(table: u64, index: usize) -> u64 {
+    // SAFETY: `table` is the physical address of a table page owned by
+    // `KernelTables` (from the pool), reachable at `table_virtual`; `index`
+    // is below 512, so the access stays inside that page.
+    unsafe { read_volatile((table_virtual(table) as *const u64).add(index % ENTRIES)) }
+}
+
+fn write_entry(table: u64, index: usize, value: u64) {
+    // SAFETY: as in `read_entry`; the caller holds the `TABLES` lock, so no
+    // other CPU or interrupt writes the same table concurrently.
+    unsafe { write_volatile((table_virtual(table) as *mut u64).add(index % ENTRIES), value) }
+}
+
+impl KernelTables {
+    /// Takes a zeroed table from the pool; `None` when exhausted.
+    fn allocate_table(&mut self) -> Option<u64> {
+        if self.next_pool_table >= POOL_TABLES {
+            return None;
+        }
+        let index = self.next_pool_table;
+        self.next_pool_table += 1;
+        // SAFETY: only the pool cursor hands out pool tables, once each, and
+        // it is behind the `TABLES` lock; taking the address of one element
+        // creates no reference.
+        let virtual_address = unsafe { (&raw mut TABLE_POOL[index]) as u64 };
+        Some(virtual_address - KERNEL_OFFSET)
+    }
+
+    /// Maps `[virtual_address, +size)` to `[physical, +size)`, using 2 MiB
+    /// blocks when both sides are aligned and `allow_blocks` is set.
+    fn map(&mut self, virtual_address: u64, physical: u64, size: u64, permission: Permission, allow_blocks: bool) -> bool {
+        const BLOCK: u64 = 2 << 20;
+        let mut offset = 0;
+        while offset < size {
+            let va = virtual_address + offset;
+            let pa = physical + offset;
+            let use_block = allow_blocks && va % BLOCK == 0 && pa % BLOCK == 0 && size - offset >= BLOCK;
+            let level_count = if use_block { 3 } else { 4 };
+            let mut table = self.root;
+            for level in 0..level_count - 1 {
+                let index = ((va >> (39 - 9 * level)) & 0x1ff) as usize;
+                let entry = read_entry(table, index);
+                if entry & VALID == 0 {
+                    let Some(next) = self.allocate_table() else { return false };
+                    write_entry(table, index, next | VALID | TABLE_OR_PAGE);
+                    table = next;
+                } else if entry & TABLE_OR_PAGE == 0 {
+                    // Already covered by a block (e.g. a device inside a
+                    // mapped block): leave it.
+                    return true;
+                } else {
+                    table = entry & ADDRESS_MASK;
+                }
+            }
+            let index = ((va >> (39 - 9 * (level_count - 1))) & 0x1ff) as usize;
+            let kind = if use_block { VALID } else { VALID | TABLE_OR_PAGE };
+            write_entry(table, index, (pa & ADDRESS_MASK) | kind | permission.bits());
+            offset += if use_block { BLOCK } else { PAGE_SIZE };
+        }
+        true
+    }
+}
+
+/// Builds the kernel's final table and switches to it. `ram` is every RAM
+/// range from the firmware. Stops the machine (with a message) if the pool
+/// runs out, which only a machine with absurdly fragmented RAM can cause.
+pub fn init_kernel_tables(ram: &[MemoryRange]) {
+    unsafe extern "C" {
+        static __text_end: u8;
+        static __rodata_end: u8;
+    }
+    let image = image_range();
+    let text_end = (&raw const __text_end) as u64 - KERNEL_OFFSET;
+    let rodata_end = (&raw const __rodata_end) as u64 - KERNEL_OFFSET;
+
+    let mut tables = TABLES.lock();
+    let (Some(root), Some(empty)) = (tables.allocate_table(), tables.allocate_table()) else {
+        fatal()
+    };
+    tables.root = root;
+    tables.empty_user_root = empty;
+    let mut ok = true;
+    ok &= tables.map(image.start + KERNEL_OFFSET, image.start, text_end - image.start, Permission::ReadExecute, false);
+    ok &= tables.map(text_end + KERNEL_OFFSET, text_end, rodata_end - text_end, Permission::ReadOnly, false);
+    ok &= tables.map(rodata_end + KERNEL_OFFSET, rodata_end, image.end() - rodata_end, Permission::ReadWrite, false);
+
+    let mut direct: FixedList<MemoryRange, 32> = FixedList::new();
+    for range in ram {
+        ok &= direct.push(*range);
+    }
+    ok &= subtract_range(&mut direct, image);
+    for range in direct.as_slice() {
+        let start = range.start & !(PAGE_SIZE - 1);
+        let end = (range.end() + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        ok &= tables.map(start + LINEAR_OFFSET, start, end - start, Permission::ReadWrite, true);
+    }
+    if !ok {
+        drop(tables);
+        fatal();
+    }
+
+    // SAFETY: the new TTBR1 table maps everything the kernel uses from now
+    // on — its image (where this code, its stack and statics live), the
+    // direct map of RAM (heap, device tree) and, as soon as callers remap
+    // them, devices; the UART is remapped right after this returns and is
+    // not used in between. TTBR0 gets an empty table: nothing runs in the
+    // lower half any more. The TLB is invalidated after both writes.
+    unsafe {
+        core::arch::asm!(
+            "dsb ishst",
+            "msr ttbr1_el1, {root}",
+            "msr ttbr0_el1, {empty}",
+            "isb",
+            "tlbi vmalle1",
+            "dsb ish",
+            "isb",
+            root = in(reg) root,
+            empty = in(reg) empty,
+        );
+    }
+}
+
+/// Maps device registers at `LINEAR_OFFSET + physical` (page-rounded) and
+/// returns the virtual address of `physical`. Mapping the same registers
+/// twice is harmless. Returns 0 if the table pool is exhausted.
+pub fn map_device(physical: u64, size: u64) -> u64 {
+    let start = physical & !(PAGE_SIZE - 1);
+    let end = (physical + size.max(1) + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+    let mut tables = TABLES.lock();
+    if tables.root == 0 {
+        // Still on the boot table, which maps the low 4 GiB as devices.
+        return physical + LINEAR_OFFSET;
+    }
+    if !tables.map(start + LINEAR_OFFSET, start, end - start, Permission::Device, false) {
+        return 0;
+    }
+    // SAFETY: a barrier and a TLB invalidation by address; no memory is
+    // touched. New entries replace invalid ones, so only ordering matters.
+    unsafe { core::arch::asm!("dsb ishst", "isb") };
+    physical + LINEAR_OFFSET
+}
+
+/// Translates a kernel virtual address (image or direct map) to physical.
+pub fn virtual_to_physical(virtual_address: u64) -> Option<u64> {
+    if virtual_address >= LINEAR_OFFSET {
+        Some(virtual_address - LINEAR_OFFSET)
+    } else if virtual_address >= KERNEL_OFFSET {
+        Some(virtual_address - KERNEL_OFFSET)
+    } else {
+        None
+    }
+}
+
+/// The direct-map address of a physical address.
+pub fn physical_to_virtual(physical: u64) -> u64 {
+    physical + LINEAR_OFFSET
+}
+
+fn fatal() -> ! {
+    super::boot::log_early("fatal: out of boot page tables while mapping the kernel\n");
+    super::psci::power_off(crate::ExitStatus::Failure(1))
+}

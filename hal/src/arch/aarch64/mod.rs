@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The AArch64 port: QEMU `virt` and machines like it.
+//!
+//! - [`boot`]: entry, early stack, boot translation table, hand-off;
+//! - [`device_tree`]: the machine description;
+//! - [`mmu`]: the kernel's translation tables;
+//! - [`vectors`]: exception vectors and trap reports;
+//! - [`gic`], [`timer`], [`uart`], [`psci`]: the devices every such machine has.
+
+pub mod boot;
+pub mod device_tree;
+pub mod gic;
+pub mod mmu;
+pub mod psci;
+pub mod timer;
+pub mod uart;
+pub mod vectors;
+
+use crate::{Architecture, ExitStatus};
+use aarch64_cpu::registers::DAIF;
+use core::sync::atomic::{AtomicU32, Ordering};
+use core::time::Duration;
+use tock_registers::interfaces::{Readable, Writeable};
+
+/// The AArch64 implementation of [`Architecture`].
+pub struct Aarch64;
+
+static CONSOLE_INTERRUPT: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// The console UART's interrupt ID (or `u32::MAX` before it is known).
+pub(crate) fn console_interrupt() -> u32 {
+    CONSOLE_INTERRUPT.load(Ordering::Relaxed)
+}
+
+pub(crate) fn set_console_interrupt(id: u32) {
+    CONSOLE_INTERRUPT.store(id, Ordering::Relaxed);
+}
+
+impl Architecture for Aarch64 {
+    const NAME: &'static str = "aarch64";
+
+    fn console_write(bytes: &[u8]) {
+        uart::write_bytes(bytes);
+    }
+
+    fn console_read_byte() -> Option<u8> {
+        uart::read_byte()
+    }
+
+    fn time_since_reset() -> Duration {
+        timer::now()
+    }
+
+    fn start_tick(hz: u32) {
+        timer::start(hz);
+    }
+
+    fn enable_interrupts() {
+        DAIF.write(DAIF::D::Masked + DAIF::A::Unmasked + DAIF::I::Unmasked + DAIF::F::Masked);
+    }
+
+    fn disable_interrupts() -> bool {
+        let were_enabled = !DAIF.is_set(DAIF::I);
+        DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
+        were_enabled
+    }
+
+    fn wait_for_interrupt() {
+        aarch64_cpu::asm::wfi();
+    }
+
+    fn enable_device_interrupt(line: u32) {
+        gic::enable(line);
+    }
+
+    fn power_off(status: ExitStatus) -> ! {
+        psci::power_off(status)
+    }
+}

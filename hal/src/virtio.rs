@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! virtio devices: the `virtio-drivers` glue and the block-device API.
+//!
+//! `virtio-drivers` needs a [`virtio_drivers::Hal`] — how to allocate DMA
+//! memory, translate addresses and reach device registers — and transports
+//! built from raw register pointers. Both are `unsafe` to provide, so they
+//! live here; the kernel gets [`BlockDevice`], a safe handle with sector
+//! reads, writes and flush.
+//!
+//! DMA memory comes from the kernel heap (page-aligned, physically
+//! contiguous because the heap is one range of the direct map), and buffers
+//! the drivers share with devices are translated through the kernel's fixed
+//! offsets. QEMU's virtio devices are cache-coherent with the CPU, so
+//! sharing needs barriers, not cache maintenance.
+
+use crate::arch::mmu;
+use crate::boot_info::BootInfo;
+use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use alloc::vec::Vec;
+use core::ptr::NonNull;
+use core::sync::atomic::{fence, Ordering};
+use virtio_drivers::device::blk::VirtIOBlk;
+use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
+use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
+use virtio_drivers::{BufferDirection, PhysAddr, PAGE_SIZE};
+
+/// Bytes in a virtio-blk sector.
+pub const SECTOR_SIZE: usize = virtio_drivers::device::blk::SECTOR_SIZE;
+
+/// The `virtio-drivers` platform glue.
+pub struct VirtioHal;
+
+// SAFETY: `dma_alloc` returns zeroed, page-aligned, physically contiguous
+// memory (one heap allocation in the direct map) with its true physical
+// address, exclusively owned until `dma_dealloc`; `mmio_phys_to_virt`
+// returns a device mapping of the requested registers; `share` returns the
+// physical address of a buffer the kernel owns, which is contiguous
+// because every kernel address is a fixed offset from its physical one.
+unsafe impl virtio_drivers::Hal for VirtioHal {
+    fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
+        let Ok(layout) = Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE) else {
+            return (0, NonNull::dangling());
+        };
+        // SAFETY: the layout has a non-zero size (pages ≥ 1 in every
+        // virtio-drivers call) and a valid alignment.
+        let pointer = unsafe { alloc_zeroed(layout) };
+        match NonNull::new(pointer) {
+            Some(virtual_address) => {
+                let physical = mmu::virtual_to_physical(pointer as u64).unwrap_or(0);
+                (physical, virtual_address)
+            }
+            None => (0, NonNull::dangling()),
+        }
+    }
+
+    unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
+        let Ok(layout) = Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE) else {
+            return -1;
+        };
+        // SAFETY: virtio-drivers passes back exactly what `dma_alloc`
+        // returned, with the same page count, so layout and pointer match.
+        unsafe { dealloc(vaddr.as_ptr(), layout) };
+        0
+    }
+
+    unsafe fn mmio_phys_to_virt(paddr: PhysAddr, size: usize) -> NonNull<u8> {
+        let virtual_address = mmu::map_device(paddr, size as u64);
+        NonNull::new(virtual_address as *mut u8).unwrap_or(NonNull::dangling())
+    }
+
+    unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
+        // Make the CPU's writes visible before the device reads the buffer.
+        fence(Ordering::SeqCst);
+        mmu::virtual_to_physical(buffer.as_ptr() as *mut u8 as u64).unwrap_or(0)
+    }
+
+    unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {
+        // Make the device's writes visible before the CPU reads the buffer.
+        fence(Ordering::SeqCst);
+    }
+}
+
+/// Why a block request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockError {
+    /// The request lies beyond the end of the device, or the buffer is not
+    /// a whole number of sectors.
+    OutOfRange,
+    /// The device is read-only.
+    ReadOnly,
+    /// The device reported an I/O error.
+    Device,
+}
+
+/// Where a device was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A virtio-mmio slot at this physical address.
+    Mmio(u64),
+    /// A PCI function: bus, device, function.
+    Pci(u8, u8, u8),
+}
+
+/// A virtio block device.
+pub struct BlockDevice {
+    driver: VirtIOBlk<VirtioHal, SomeTransport<'static>>,
+    location: Location,
+    interrupt: Option<u32>,
+}
+
+impl BlockDevice {
+    /// Capacity in 512-byte sectors.
+    pub fn capacity_sectors(&self) -> u64 {
+        self.driver.capacity()
+    }
+
+    /// Whether the device refuses writes.
+    pub fn is_read_only(&self) -> bool {
+        self.driver.readonly()
+    }
+
+    /// Where the device was found.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    /// The interrupt line, if the transport has one.
+    pub fn interrupt(&self) -> Option<u32> {
+        self.interrupt
+    }
+
+    fn check(&self, sector: u64, length: usize) -> Result<(), BlockError> {
+        if length % SECTOR_SIZE != 0 {
+            return Err(BlockError::OutOfRange);
+        }
+        let count = (length / SECTOR_SIZE) as u64;
+        match sector.checked_add(count) {
+            Some(end) if end <= self.capacity_sectors() => Ok(()),
+            _ => Err(BlockError::OutOfRange),
+        }
+    }
+
+    /// Reads whole sectors starting at `sector` into `buffer` (one request).
+    ///
+    /// Return values: `OutOfRange` if the range passes the end or `buffer`
+    /// is not a multiple of [`SECTOR_SIZE`]; `Device` on an I/O error.
+    pub fn read_sectors(&mut self, sector: u64, buffer: &mut [u8]) -> Result<(), BlockError> {
+        self.check(sector, buffer.len())?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        self.driver.read_blocks(sector as usize, buffer).map_err(|_| BlockError::Device)
+    }
+
+    /// Writes whole sectors starting at `sector` (one request).
+    ///
+    /// Return values: as [`Self::read_sectors`], plus `ReadOnly`.
+    pub fn write_sectors(&mut self, sector: u64, buffer: &[u8]) -> Result<(), BlockError> {
+        if self.is_read_only() {
+            return Err(BlockError::ReadOnly);
+        }
+        self.check(sector, buffer.len())?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        self.driver.write_blocks(sector as usize, buffer).map_err(|_| BlockError::Device)
+    }
+
+    /// Asks the device to make every completed write durable.
+    pub fn flush(&mut self) -> Result<(), BlockError> {
+        self.driver.flush().map_err(|_| BlockError::Device)
+    }
+}
+
+/// Finds every virtio block device the machine describes, in slot order.
+/// Empty virtio-mmio slots (device ID 0) and other device types are
+/// skipped; a device that fails to initialise is logged and skipped.
+pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
+    let mut devices = Vec::new();
+    for slot in boot.virtio_mmio.as_slice() {
+        let virtual_address = mmu::map_device(slot.base, slot.size);
+        let Some(header) = NonNull::new(virtual_address as *mut VirtIOHeader) else { continue };
+        // SAFETY: `header` is the slot's register window, mapped as device
+        // memory for `slot.size` bytes by `map_device` and never unmapped;
+        // each slot is probed once, so no other transport aliases it.
+        let transport = match unsafe { MmioTransport::new(header, slot.size as usize) } {
+            Ok(transport) => transport,
+            Err(_) => continue,
+        };
+        if transport.device_type() != DeviceType::Block {
+            continue;
+        }
+        match VirtIOBlk::<VirtioHal, _>::new(SomeTransport::from(transport)) {
+            Ok(driver) => devices.push(BlockDevice {
+                driver,
+                location: Location::Mmio(slot.base),
+                interrupt: Some(slot.interrupt),
+            }),
+            Err(error) => log::warn!("virtio-blk at {:#x}: initialisation failed: {:?}", slot.base, error),
+        }
+    }
+    devices
+}

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The kernel command line (`/chosen/bootargs`, PVH `cmdline`).
+//!
+//! Words are `key=value` or bare flags, separated by spaces:
+//! - `log=error|warn|info|debug|trace` — the log level (default `info`);
+//! - `test=NAME` — run a built-in self test after `ready` (see
+//!   [`crate::self_test`]); used by the guest test suite;
+//! - `poweroff=semihosting` — read by `hal/` (QEMU exit statuses on AArch64).
+//!
+//! Unknown words are reported, not fatal: a typo must not stop a boot.
+
+use crate::self_test::SelfTest;
+use alloc::vec::Vec;
+use log::LevelFilter;
+
+/// The parsed command line.
+pub struct BootArgs {
+    /// Maximum level of log messages printed.
+    pub log_level: LevelFilter,
+    /// A self test to run after boot, if any.
+    pub self_test: Option<SelfTest>,
+    /// Words not understood (reported as warnings).
+    pub unknown: Vec<&'static str>,
+}
+
+impl BootArgs {
+    /// Parses `command_line`; never fails.
+    pub fn parse(command_line: &'static str) -> Self {
+        let mut args = BootArgs { log_level: LevelFilter::Info, self_test: None, unknown: Vec::new() };
+        for word in command_line.split_whitespace() {
+            let (key, value) = word.split_once('=').unwrap_or((word, ""));
+            match key {
+                "log" => match parse_level(value) {
+                    Some(level) => args.log_level = level,
+                    None => args.unknown.push(word),
+                },
+                "test" => match SelfTest::from_name(value) {
+                    Some(test) => args.self_test = Some(test),
+                    None => args.unknown.push(word),
+                },
+                "poweroff" if value == "semihosting" => {}
+                _ => args.unknown.push(word),
+            }
+        }
+        args
+    }
+}
+
+fn parse_level(value: &str) -> Option<LevelFilter> {
+    Some(match value {
+        "off" => LevelFilter::Off,
+        "error" => LevelFilter::Error,
+        "warn" => LevelFilter::Warn,
+        "info" => LevelFilter::Info,
+        "debug" => LevelFilter::Debug,
+        "trace" => LevelFilter::Trace,
+        _ => return None,
+    })
+}

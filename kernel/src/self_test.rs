@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Built-in self tests, selected with `test=NAME` on the command line.
+//!
+//! The guest test suite (`tests/`) boots the kernel with one of these and
+//! reads the console. Each prints what it observed — the tests compare it
+//! with what the host knows — and powers off with a status saying whether
+//! it succeeded:
+//! - `poweroff`: a clean power-off (status 0);
+//! - `panic`: a deliberate kernel panic (must be reported, status ≠ 0);
+//! - `ticks`: counts timer ticks over 500 ms of the counter's time;
+//! - `blk-write`: writes a pattern to the last 8 sectors of the first disk
+//!   in one request, reads it back, and reports it; the host then checks
+//!   the image file.
+
+use crate::{clock, power_off, TICK_HZ};
+use alloc::vec;
+use alloc::vec::Vec;
+use hal::virtio::{BlockDevice, SECTOR_SIZE};
+use hal::{Arch, Architecture, ExitStatus};
+
+/// The self tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelfTest {
+    /// Power off cleanly.
+    PowerOff,
+    /// Panic on purpose.
+    Panic,
+    /// Measure the tick rate.
+    Ticks,
+    /// Write and read back sectors.
+    BlockWrite,
+}
+
+impl SelfTest {
+    /// The test named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "poweroff" => SelfTest::PowerOff,
+            "panic" => SelfTest::Panic,
+            "ticks" => SelfTest::Ticks,
+            "blk-write" => SelfTest::BlockWrite,
+            _ => return None,
+        })
+    }
+}
+
+/// Runs `test`; powers off when done.
+pub fn run(test: SelfTest, disks: Vec<BlockDevice>) -> ! {
+    match test {
+        SelfTest::PowerOff => power_off(ExitStatus::Success),
+        SelfTest::Panic => panic!("self test: panic requested by test=panic"),
+        SelfTest::Ticks => {
+            let start_time = Arch::time_since_reset();
+            let start_ticks = clock::ticks();
+            let interval = core::time::Duration::from_millis(500);
+            while Arch::time_since_reset() - start_time < interval {
+                Arch::wait_for_interrupt();
+            }
+            let counted = clock::ticks() - start_ticks;
+            crate::logger::print_fmt(format_args!(
+                "self test: {} ticks in {} ms at {} Hz\n",
+                counted,
+                interval.as_millis(),
+                TICK_HZ
+            ));
+            power_off(ExitStatus::Success)
+        }
+        SelfTest::BlockWrite => block_write(disks),
+    }
+}
+
+fn block_write(mut disks: Vec<BlockDevice>) -> ! {
+    let Some(disk) = disks.first_mut() else {
+        crate::logger::print_fmt(format_args!("self test: no disk\n"));
+        power_off(ExitStatus::Failure(1))
+    };
+    let sectors = 8u64;
+    let first = disk.capacity_sectors().saturating_sub(sectors);
+    let mut pattern = vec![0u8; sectors as usize * SECTOR_SIZE];
+    for (index, sector) in pattern.chunks_mut(SECTOR_SIZE).enumerate() {
+        let text = alloc::format!("MANUX BLOCK TEST sector {}\n", first + index as u64);
+        sector[..text.len()].copy_from_slice(text.as_bytes());
+    }
+    let outcome = disk
+        .write_sectors(first, &pattern)
+        .and_then(|_| disk.flush())
+        .and_then(|_| {
+            let mut back = vec![0u8; pattern.len()];
+            disk.read_sectors(first, &mut back).map(|_| back)
+        });
+    match outcome {
+        Ok(back) if back == pattern => {
+            crate::logger::print_fmt(format_args!(
+                "self test: wrote and read back sectors {}..{}\n",
+                first,
+                first + sectors
+            ));
+            power_off(ExitStatus::Success)
+        }
+        Ok(_) => {
+            crate::logger::print_fmt(format_args!("self test: read-back differs\n"));
+            power_off(ExitStatus::Failure(1))
+        }
+        Err(error) => {
+            crate::logger::print_fmt(format_args!("self test: block I/O failed: {:?}\n", error));
+            power_off(ExitStatus::Failure(1))
+        }
+    }
+}

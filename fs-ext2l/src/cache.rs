@@ -45,11 +45,6 @@ impl BlockCache {
         }
     }
 
-    /// Whether `block` is cached.
-    pub(crate) fn contains(&self, block: u32) -> bool {
-        self.entries.contains_key(&block)
-    }
-
     /// The cached contents of `block`, if present (no device access).
     pub(crate) fn peek(&self, block: u32) -> Option<&[u8]> {
         self.entries.get(&block).map(|entry| &*entry.data)

@@ -56,7 +56,6 @@ pub(crate) struct EntryLocation {
 #[derive(Clone, Debug)]
 pub(crate) struct FoundEntry {
     pub inode: InodeNumber,
-    pub file_type: FileType,
     pub location: EntryLocation,
 }
 
@@ -135,7 +134,6 @@ impl<D: BlockDevice> FileSystem<D> {
             if entry.inode != 0 && entry.name == name {
                 Some(FoundEntry {
                     inode: InodeNumber(entry.inode),
-                    file_type: FileType::from_directory_entry(entry.file_type),
                     location,
                 })
             } else {
@@ -371,7 +369,6 @@ impl<D: BlockDevice> FileSystem<D> {
             if location.position < block_size && entry.name == b".." && entry.inode != 0 {
                 Some(Some(FoundEntry {
                     inode: InodeNumber(entry.inode),
-                    file_type: FileType::Directory,
                     location,
                 }))
             } else {

@@ -104,6 +104,9 @@ pub enum Error {
     FileTooLarge,
     /// An argument is out of range (`EINVAL`).
     InvalidArgument,
+    /// The ext2l feature cannot be turned off: rootlinks or directory
+    /// hardlinks exist (`EBUSY`).
+    FeatureInUse,
     /// The image is damaged (`EIO`; Linux says `EUCLEAN`).
     Corrupt(Corruption),
     /// The image uses incompatible features this library does not implement;
@@ -173,6 +176,10 @@ impl fmt::Display for Error {
             Error::TooManySymlinks => write!(formatter, "too many levels of symbolic links"),
             Error::FileTooLarge => write!(formatter, "file too large"),
             Error::InvalidArgument => write!(formatter, "invalid argument"),
+            Error::FeatureInUse => write!(
+                formatter,
+                "the ext2l feature is in use (rootlinks or directory hardlinks exist)"
+            ),
             Error::Corrupt(corruption) => write!(formatter, "corrupt file system: {corruption}"),
             Error::Unsupported { features } => {
                 write!(formatter, "unsupported file system features: {features}")

@@ -10,6 +10,7 @@ mod allocator;
 mod block_map;
 mod bytes;
 mod cache;
+mod check;
 mod device;
 mod directory;
 mod directory_block;
@@ -17,6 +18,7 @@ mod error;
 mod features;
 mod file;
 mod filesystem;
+mod format;
 mod group;
 mod inode;
 mod installer;
@@ -24,7 +26,9 @@ mod name;
 mod namespace;
 mod path;
 mod superblock;
+mod tune;
 
+pub use check::{CheckReport, Problem, ProblemKind};
 pub use device::BlockDevice;
 #[cfg(feature = "std")]
 pub use device::FileDevice;
@@ -37,6 +41,7 @@ pub use features::{
 };
 pub use file::SetAttributes;
 pub use filesystem::{FileSystem, FileSystemInfo, MountOptions};
+pub use format::{format, FormatOptions};
 pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};
 pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};

@@ -45,7 +45,6 @@ pub(crate) mod field {
     pub const INODES_PER_GROUP: usize = 0x28;
     pub const MOUNT_TIME: usize = 0x2C;
     pub const WRITE_TIME: usize = 0x30;
-    pub const MOUNT_COUNT: usize = 0x34;
     pub const MAX_MOUNT_COUNT: usize = 0x36;
     pub const MAGIC: usize = 0x38;
     pub const STATE: usize = 0x3A;
@@ -63,7 +62,6 @@ pub(crate) mod field {
     pub const VOLUME_NAME: usize = 0x78;
     pub const RESERVED_GDT_BLOCKS: usize = 0xCE;
     pub const HASH_SEED: usize = 0xEC;
-    pub const DEFAULT_HASH_VERSION: usize = 0xFC;
     pub const MKFS_TIME: usize = 0x108;
     pub const MIN_EXTRA_INODE_SIZE: usize = 0x15C;
     pub const WANT_EXTRA_INODE_SIZE: usize = 0x15E;

@@ -8,8 +8,15 @@ fn main() {
     if os != "none" {
         return;
     }
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let script = manifest.join("..").join("hal").join("src").join("arch").join(&arch).join("link.ld");
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let script = manifest
+        .join("..")
+        .join("hal")
+        .join("src")
+        .join("arch")
+        .join(&arch)
+        .join("link.ld");
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rustc-link-arg=-T{}", script.display());
 }

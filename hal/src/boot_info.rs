@@ -153,7 +153,10 @@ impl BootInfo {
 /// Subtracts `hole` from every range of `list`, splitting where needed.
 /// Returns `false` if a split did not fit: the range being split is then
 /// dropped in part or whole, which wastes memory but never lists the hole.
-pub fn subtract_range<const N: usize>(list: &mut FixedList<MemoryRange, N>, hole: MemoryRange) -> bool {
+pub fn subtract_range<const N: usize>(
+    list: &mut FixedList<MemoryRange, N>,
+    hole: MemoryRange,
+) -> bool {
     let mut index = 0;
     while index < list.as_slice().len() {
         let range = list.as_slice()[index];
@@ -166,13 +169,25 @@ pub fn subtract_range<const N: usize>(list: &mut FixedList<MemoryRange, N>, hole
         list.remove(index);
         let mut inserted = 0;
         if hole_start > start {
-            if !list.insert(index, MemoryRange { start, size: hole_start - start }) {
+            if !list.insert(
+                index,
+                MemoryRange {
+                    start,
+                    size: hole_start - start,
+                },
+            ) {
                 return false;
             }
             inserted += 1;
         }
         if hole_end < end {
-            if !list.insert(index + inserted, MemoryRange { start: hole_end, size: end - hole_end }) {
+            if !list.insert(
+                index + inserted,
+                MemoryRange {
+                    start: hole_end,
+                    size: end - hole_end,
+                },
+            ) {
                 return false;
             }
             inserted += 1;

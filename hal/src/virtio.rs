@@ -149,7 +149,9 @@ impl BlockDevice {
         if buffer.is_empty() {
             return Ok(());
         }
-        self.driver.read_blocks(sector as usize, buffer).map_err(|_| BlockError::Device)
+        self.driver
+            .read_blocks(sector as usize, buffer)
+            .map_err(|_| BlockError::Device)
     }
 
     /// Writes whole sectors starting at `sector` (one request).
@@ -163,7 +165,9 @@ impl BlockDevice {
         if buffer.is_empty() {
             return Ok(());
         }
-        self.driver.write_blocks(sector as usize, buffer).map_err(|_| BlockError::Device)
+        self.driver
+            .write_blocks(sector as usize, buffer)
+            .map_err(|_| BlockError::Device)
     }
 
     /// Asks the device to make every completed write durable.
@@ -179,7 +183,9 @@ pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
     let mut devices = Vec::new();
     for slot in boot.virtio_mmio.as_slice() {
         let virtual_address = mmu::map_device(slot.base, slot.size);
-        let Some(header) = NonNull::new(virtual_address as *mut VirtIOHeader) else { continue };
+        let Some(header) = NonNull::new(virtual_address as *mut VirtIOHeader) else {
+            continue;
+        };
         // SAFETY: `header` is the slot's register window, mapped as device
         // memory for `slot.size` bytes by `map_device` and never unmapped;
         // each slot is probed once, so no other transport aliases it.
@@ -196,7 +202,11 @@ pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
                 location: Location::Mmio(slot.base),
                 interrupt: Some(slot.interrupt),
             }),
-            Err(error) => log::warn!("virtio-blk at {:#x}: initialisation failed: {:?}", slot.base, error),
+            Err(error) => log::warn!(
+                "virtio-blk at {:#x}: initialisation failed: {:?}",
+                slot.base,
+                error
+            ),
         }
     }
     devices

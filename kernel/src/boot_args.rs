@@ -26,7 +26,11 @@ pub struct BootArgs {
 impl BootArgs {
     /// Parses `command_line`; never fails.
     pub fn parse(command_line: &'static str) -> Self {
-        let mut args = BootArgs { log_level: LevelFilter::Info, self_test: None, unknown: Vec::new() };
+        let mut args = BootArgs {
+            log_level: LevelFilter::Info,
+            self_test: None,
+            unknown: Vec::new(),
+        };
         for word in command_line.split_whitespace() {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
             match key {

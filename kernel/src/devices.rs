@@ -12,7 +12,9 @@ pub fn probe(boot: &BootInfo) -> Vec<BlockDevice> {
         let sectors = disk.capacity_sectors();
         let place = match disk.location() {
             Location::Mmio(base) => alloc::format!("virtio-mmio@{:#x}", base),
-            Location::Pci(bus, device, function) => alloc::format!("pci {:02x}:{:02x}.{}", bus, device, function),
+            Location::Pci(bus, device, function) => {
+                alloc::format!("pci {:02x}:{:02x}.{}", bus, device, function)
+            }
         };
         log::info!(
             "virtio-blk{}: {}, capacity {} sectors ({} bytes){}",
@@ -20,7 +22,11 @@ pub fn probe(boot: &BootInfo) -> Vec<BlockDevice> {
             place,
             sectors,
             sectors * SECTOR_SIZE as u64,
-            if disk.is_read_only() { ", read-only" } else { "" }
+            if disk.is_read_only() {
+                ", read-only"
+            } else {
+                ""
+            }
         );
     }
     if disks.is_empty() {

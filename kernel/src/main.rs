@@ -42,7 +42,11 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         "Manux {} {} ({}) \"{}\"\n",
         VERSION,
         Arch::NAME,
-        if boot.machine.is_empty() { "unknown machine" } else { boot.machine },
+        if boot.machine.is_empty() {
+            "unknown machine"
+        } else {
+            boot.machine
+        },
         boot.command_line
     ));
     let args = BootArgs::parse(boot.command_line);
@@ -51,6 +55,10 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
         log::warn!("ignoring unknown boot argument `{}`", word);
     }
 
+    log::debug!("RAM {:x?}", boot.ram);
+    log::debug!("free memory {:x?}, heap {:x?}", boot.free_memory, boot.heap);
+    log::debug!("virtio-mmio slots {:x?}", boot.virtio_mmio);
+    log::debug!("PCI host bridges {:x?}", boot.pci);
     let free_bytes = memory::init(boot);
     log::info!(
         "memory: {} MiB RAM in {} range(s); {} MiB free for frames; kernel heap {} MiB",

@@ -55,9 +55,17 @@ impl FrameAllocator {
                 }
             }
             free_frames += frames;
-            regions.push(Region { first, frames, used, cursor: 0 });
+            regions.push(Region {
+                first,
+                frames,
+                used,
+                cursor: 0,
+            });
         }
-        FrameAllocator { regions, free_frames }
+        FrameAllocator {
+            regions,
+            free_frames,
+        }
     }
 
     /// Bytes currently free.
@@ -77,7 +85,9 @@ impl FrameAllocator {
                     region.used[word_index] |= 1 << bit;
                     region.cursor = word_index as u64;
                     self.free_frames -= 1;
-                    return Some(Frame((region.first + word_index as u64 * 64 + bit) * FRAME_SIZE));
+                    return Some(Frame(
+                        (region.first + word_index as u64 * 64 + bit) * FRAME_SIZE,
+                    ));
                 }
             }
         }

@@ -1,1 +1,203 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The guest test harness: boot QEMU, read the serial console, assert.
+//!
+//! Tests run through `cargo xtask test`, which builds each architecture's
+//! kernel once and passes its path in `MANUX_KERNEL_<ARCH>`; the list of
+//! architectures to test is `MANUX_GUEST_ARCHES`. A test asks for
+//! [`configurations`] and boots each with [`boot`], which enforces a
+//! timeout (QEMU is killed, and the test fails, if the guest hangs) and
+//! returns everything the console printed with QEMU's exit status.
+//!
+//! Run alone, without those variables, a guest test fails with a message
+//! saying how to run it: it never passes by testing nothing.
 
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+pub use xtask::qemu::{Machine, MachineKind, VirtioTransport};
+pub use xtask::Arch;
+
+/// What a boot produced.
+#[derive(Debug)]
+pub struct Boot {
+    /// The console output (carriage returns removed).
+    pub output: String,
+    /// The guest's exit status (QEMU's, decoded), `None` if killed.
+    pub status: Option<i32>,
+    /// Whether the timeout expired.
+    pub timed_out: bool,
+}
+
+impl Boot {
+    /// The first line that contains `needle`, if any.
+    pub fn line_with(&self, needle: &str) -> Option<&str> {
+        self.output.lines().find(|line| line.contains(needle))
+    }
+
+    /// Panics with the whole transcript unless `needle` was printed.
+    pub fn expect_line(&self, needle: &str) -> &str {
+        match self.line_with(needle) {
+            Some(line) => line,
+            None => panic!(
+                "the guest never printed {needle:?}; console:\n{}",
+                self.output
+            ),
+        }
+    }
+
+    /// Panics with the transcript unless the guest exited with `status`.
+    pub fn expect_status(&self, status: i32) {
+        assert!(
+            !self.timed_out,
+            "the guest timed out; console:\n{}",
+            self.output
+        );
+        assert_eq!(
+            self.status,
+            Some(status),
+            "unexpected exit status; console:\n{}",
+            self.output
+        );
+    }
+}
+
+/// The architectures under test, from `MANUX_GUEST_ARCHES`.
+pub fn arches() -> Vec<Arch> {
+    let list = std::env::var("MANUX_GUEST_ARCHES")
+        .expect("guest tests run through `cargo xtask test`, which builds the kernels and sets MANUX_GUEST_ARCHES");
+    list.split(',')
+        .filter(|name| !name.is_empty())
+        .map(|name| match name {
+            "aarch64" => Arch::Aarch64,
+            "x86_64" => Arch::X86_64,
+            other => panic!("unknown architecture {other:?} in MANUX_GUEST_ARCHES"),
+        })
+        .collect()
+}
+
+/// The kernel built for `arch` by `cargo xtask test`.
+pub fn kernel(arch: Arch) -> PathBuf {
+    let variable = format!("MANUX_KERNEL_{}", arch.name().to_uppercase());
+    let path = std::env::var_os(&variable).unwrap_or_else(|| {
+        panic!("{variable} is not set: run the guest tests with `cargo xtask test`")
+    });
+    PathBuf::from(path)
+}
+
+/// Every machine configuration under test: AArch64 `virt` over MMIO and
+/// PCI, x86_64 `microvm` (MMIO) and `q35` (PCI), for the architectures in
+/// `MANUX_GUEST_ARCHES`.
+pub fn configurations() -> Vec<Machine> {
+    let mut machines = Vec::new();
+    for arch in arches() {
+        let kinds: &[(MachineKind, VirtioTransport)] = match arch {
+            Arch::Aarch64 => &[
+                (MachineKind::Virt, VirtioTransport::Mmio),
+                (MachineKind::Virt, VirtioTransport::Pci),
+            ],
+            Arch::X86_64 => &[
+                (MachineKind::Microvm, VirtioTransport::Mmio),
+                (MachineKind::Q35, VirtioTransport::Pci),
+            ],
+        };
+        for &(kind, virtio) in kinds {
+            let mut machine = Machine::new(arch, kernel(arch));
+            machine.kind = kind;
+            machine.virtio = virtio;
+            machines.push(machine);
+        }
+    }
+    machines
+}
+
+/// The default machine of each architecture under test (`virt`/MMIO,
+/// `microvm`).
+pub fn default_machines() -> Vec<Machine> {
+    arches()
+        .into_iter()
+        .map(|arch| Machine::new(arch, kernel(arch)))
+        .collect()
+}
+
+/// A short description for assertion messages.
+pub fn describe(machine: &Machine) -> String {
+    format!(
+        "{} {:?} {:?}",
+        machine.arch.name(),
+        machine.kind,
+        machine.virtio
+    )
+}
+
+/// A zero-filled scratch disk of `bytes`, deleted when dropped.
+pub fn scratch_disk(bytes: u64) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new()
+        .prefix("manux-test-")
+        .suffix(".img")
+        .tempfile()
+        .expect("creating a scratch disk");
+    file.as_file()
+        .set_len(bytes)
+        .expect("sizing the scratch disk");
+    file
+}
+
+/// Boots `machine`, feeds `input` to the console, waits for QEMU to exit
+/// or `timeout` to pass, and returns what happened.
+pub fn boot(machine: &Machine, input: &[u8], timeout: Duration) -> Boot {
+    let mut command = machine.command();
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child: Child = command.spawn().expect("starting QEMU");
+    let mut stdin = child.stdin.take().expect("QEMU stdin");
+    if !input.is_empty() {
+        let _ = stdin.write_all(input);
+    }
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>();
+    for stream in [
+        Box::new(child.stdout.take().expect("QEMU stdout")) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().expect("QEMU stderr")) as Box<dyn Read + Send>,
+    ] {
+        let sender = sender.clone();
+        thread::spawn(move || {
+            let mut stream = stream;
+            let mut buffer = [0u8; 4096];
+            while let Ok(count) = stream.read(&mut buffer) {
+                if count == 0 || sender.send(buffer[..count].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(sender);
+    let deadline = Instant::now() + timeout;
+    let mut timed_out = false;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status.code();
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            timed_out = true;
+            break None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let mut bytes = Vec::new();
+    while let Ok(chunk) = receiver.recv_timeout(Duration::from_secs(2)) {
+        bytes.extend_from_slice(&chunk);
+    }
+    let output = String::from_utf8_lossy(&bytes).replace('\r', "");
+    Boot {
+        output,
+        status: status.map(|code| xtask::qemu::guest_status(machine.arch, code)),
+        timed_out,
+    }
+}

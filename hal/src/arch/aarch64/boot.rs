@@ -174,7 +174,12 @@ extern "C" fn boot_main(device_tree_physical: u64) -> ! {
         log_early("warning: the device tree lists more than Manux keeps; some memory or devices are ignored\n");
     }
     psci::init(machine.psci_conduit);
-    if machine.boot.command_line.split_whitespace().any(|word| word == "poweroff=semihosting") {
+    if machine
+        .boot
+        .command_line
+        .split_whitespace()
+        .any(|word| word == "poweroff=semihosting")
+    {
         psci::enable_semihosting_exit();
     }
     super::set_console_interrupt(machine.uart_interrupt);
@@ -196,7 +201,12 @@ extern "C" fn boot_main(device_tree_physical: u64) -> ! {
     // SAFETY: the heap range was just removed from `free_memory`, lies in
     // RAM outside the image and the device tree, and `mmu` maps all RAM
     // read-write at LINEAR_OFFSET; this is the only call.
-    unsafe { crate::heap::init((boot.heap.start + LINEAR_OFFSET) as usize, boot.heap.size as usize) };
+    unsafe {
+        crate::heap::init(
+            (boot.heap.start + LINEAR_OFFSET) as usize,
+            boot.heap.size as usize,
+        )
+    };
 
     gic::init(&machine.gic);
     timer::init(machine.timer_interrupt);
@@ -216,7 +226,10 @@ fn kernel_image_range() -> MemoryRange {
     }
     let start = (&raw const __kernel_start) as u64 - KERNEL_OFFSET;
     let end = (&raw const __kernel_end) as u64 - KERNEL_OFFSET;
-    MemoryRange { start, size: end - start }
+    MemoryRange {
+        start,
+        size: end - start,
+    }
 }
 
 /// The kernel heap: a quarter of RAM, between 2 MiB and 64 MiB, 2 MiB

@@ -102,7 +102,10 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
 
     let mut reserved = FixedList::new();
     for entry in tree.memory_reservations() {
-        let range = MemoryRange { start: entry.address() as u64, size: entry.size() as u64 };
+        let range = MemoryRange {
+            start: entry.address() as u64,
+            size: entry.size() as u64,
+        };
         boot.truncated |= !reserved.push(range);
     }
     if let Some(node) = tree.find_node("/reserved-memory") {
@@ -131,7 +134,9 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
         .ok_or(DeviceTreeError::Missing("the architected timer"))?;
     // The binding lists secure physical, non-secure physical, virtual and
     // hypervisor timers, in that order; Manux uses the virtual one.
-    let timer_interrupt = interrupt_ids(timer).nth(2).ok_or(DeviceTreeError::Missing("the virtual timer's interrupt"))?;
+    let timer_interrupt = interrupt_ids(timer)
+        .nth(2)
+        .ok_or(DeviceTreeError::Missing("the virtual timer's interrupt"))?;
 
     let psci_conduit = match tree
         .find_compatible(&["arm,psci-1.0", "arm,psci-0.2", "arm,psci"])
@@ -155,9 +160,16 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
             continue;
         }
         if let (Some(reg), Some(interrupt)) = (first_reg(node), interrupt_ids(node).next()) {
-            let slot = VirtioMmioSlot { base: reg.start, size: reg.size, interrupt };
+            let slot = VirtioMmioSlot {
+                base: reg.start,
+                size: reg.size,
+                interrupt,
+            };
             let slots = boot.virtio_mmio.as_slice();
-            let position = slots.iter().position(|s| s.base > slot.base).unwrap_or(slots.len());
+            let position = slots
+                .iter()
+                .position(|s| s.base > slot.base)
+                .unwrap_or(slots.len());
             boot.truncated |= !boot.virtio_mmio.insert(position, slot);
         }
     }
@@ -170,7 +182,10 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
 
     Ok(Machine {
         boot,
-        device_tree: MemoryRange { start: physical, size: total as u64 },
+        device_tree: MemoryRange {
+            start: physical,
+            size: total as u64,
+        },
         reserved,
         uart,
         uart_interrupt,
@@ -189,14 +204,18 @@ fn leak_str(text: &str) -> &'static str {
 
 fn first_reg(node: FdtNode<'_, '_>) -> Option<MemoryRange> {
     let region = node.reg()?.next()?;
-    Some(MemoryRange { start: region.starting_address as u64, size: region.size.unwrap_or(0) as u64 })
+    Some(MemoryRange {
+        start: region.starting_address as u64,
+        size: region.size.unwrap_or(0) as u64,
+    })
 }
 
 /// Interrupt IDs of a node whose parent is the GIC (three-cell specifiers).
 fn interrupt_ids<'a>(node: FdtNode<'_, 'a>) -> impl Iterator<Item = u32> + 'a {
     let value: &'a [u8] = node.property("interrupts").map(|p| p.value).unwrap_or(&[]);
     value.chunks_exact(12).map(|cells| {
-        let cell = |i: usize| u32::from_be_bytes([cells[i], cells[i + 1], cells[i + 2], cells[i + 3]]);
+        let cell =
+            |i: usize| u32::from_be_bytes([cells[i], cells[i + 1], cells[i + 2], cells[i + 3]]);
         match cell(0) {
             0 => cell(4) + 32,
             _ => cell(4) + 16,
@@ -206,9 +225,15 @@ fn interrupt_ids<'a>(node: FdtNode<'_, 'a>) -> impl Iterator<Item = u32> + 'a {
 
 fn find_gic(tree: &Fdt<'_>) -> Result<GicConfig, DeviceTreeError> {
     if let Some(node) = tree.find_compatible(&["arm,gic-v3"]) {
-        let mut regs = node.reg().ok_or(DeviceTreeError::Missing("the GICv3's reg"))?;
-        let distributor = regs.next().ok_or(DeviceTreeError::Missing("the GICv3 distributor"))?;
-        let redistributor = regs.next().ok_or(DeviceTreeError::Missing("the GICv3 redistributors"))?;
+        let mut regs = node
+            .reg()
+            .ok_or(DeviceTreeError::Missing("the GICv3's reg"))?;
+        let distributor = regs
+            .next()
+            .ok_or(DeviceTreeError::Missing("the GICv3 distributor"))?;
+        let redistributor = regs
+            .next()
+            .ok_or(DeviceTreeError::Missing("the GICv3 redistributors"))?;
         return Ok(GicConfig {
             version: GicVersion::V3,
             distributor: MemoryRange {
@@ -223,10 +248,18 @@ fn find_gic(tree: &Fdt<'_>) -> Result<GicConfig, DeviceTreeError> {
     }
     let node = tree
         .find_compatible(&["arm,cortex-a15-gic", "arm,gic-400", "arm,cortex-a9-gic"])
-        .ok_or(DeviceTreeError::Missing("a GICv2 or GICv3 interrupt controller"))?;
-    let mut regs = node.reg().ok_or(DeviceTreeError::Missing("the GICv2's reg"))?;
-    let distributor = regs.next().ok_or(DeviceTreeError::Missing("the GICv2 distributor"))?;
-    let cpu = regs.next().ok_or(DeviceTreeError::Missing("the GICv2 CPU interface"))?;
+        .ok_or(DeviceTreeError::Missing(
+            "a GICv2 or GICv3 interrupt controller",
+        ))?;
+    let mut regs = node
+        .reg()
+        .ok_or(DeviceTreeError::Missing("the GICv2's reg"))?;
+    let distributor = regs
+        .next()
+        .ok_or(DeviceTreeError::Missing("the GICv2 distributor"))?;
+    let cpu = regs
+        .next()
+        .ok_or(DeviceTreeError::Missing("the GICv2 CPU interface"))?;
     Ok(GicConfig {
         version: GicVersion::V2,
         distributor: MemoryRange {
@@ -245,9 +278,17 @@ fn find_gic(tree: &Fdt<'_>) -> Result<GicConfig, DeviceTreeError> {
 /// (Linux `Documentation/devicetree/bindings/pci/host-generic-pci.yaml`).
 fn pci_host_bridge(node: FdtNode<'_, '_>) -> Option<PciHostBridge> {
     let ecam = first_reg(node)?;
-    let mut host = PciHostBridge { ecam, first_bus: 0, last_bus: 0, ..Default::default() };
+    let mut host = PciHostBridge {
+        ecam,
+        first_bus: 0,
+        last_bus: 0,
+        ..Default::default()
+    };
     let cell = |bytes: &[u8], i: usize| -> u32 {
-        bytes.get(i * 4..i * 4 + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0)
+        bytes
+            .get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0)
     };
     match node.property("bus-range") {
         Some(range) => {

@@ -89,11 +89,17 @@ fn write64(address: u64, value: u64) {
 /// Maps and enables the controller for this CPU, all interrupts masked at
 /// the CPU until [`crate::Architecture::enable_interrupts`].
 pub fn init(config: &GicConfig) {
-    let distributor = mmu::map_device(config.distributor.start, config.distributor.size.max(0x1_0000));
+    let distributor = mmu::map_device(
+        config.distributor.start,
+        config.distributor.size.max(0x1_0000),
+    );
     DISTRIBUTOR.store(distributor, Ordering::Relaxed);
     match config.version {
         GicVersion::V2 => {
-            let cpu = mmu::map_device(config.cpu_or_redistributor.start, config.cpu_or_redistributor.size.max(0x2000));
+            let cpu = mmu::map_device(
+                config.cpu_or_redistributor.start,
+                config.cpu_or_redistributor.size.max(0x2000),
+            );
             CPU_INTERFACE.store(cpu, Ordering::Relaxed);
             write32(distributor + GICD_CTLR, 1);
             write32(cpu + GICC_PMR, 0xff);
@@ -151,7 +157,10 @@ pub fn enable(id: u32) {
             write8(sgi + GICD_IPRIORITYR + u64::from(id), PRIORITY);
             write32(sgi + GICD_ISENABLER, bit);
         } else {
-            write32(distributor + GICD_IGROUPR + word, read32(distributor + GICD_IGROUPR + word) | bit);
+            write32(
+                distributor + GICD_IGROUPR + word,
+                read32(distributor + GICD_IGROUPR + word) | bit,
+            );
             write8(distributor + GICD_IPRIORITYR + u64::from(id), PRIORITY);
             write64(distributor + GICD_IROUTER + u64::from(id) * 8, 0);
             write32(distributor + GICD_ISENABLER + word, bit);

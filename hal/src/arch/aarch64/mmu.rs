@@ -57,7 +57,9 @@ impl Permission {
         let never_execute = PRIVILEGED_EXECUTE_NEVER | USER_EXECUTE_NEVER;
         ACCESSED
             | match self {
-                Permission::ReadExecute => ATTR_NORMAL | INNER_SHAREABLE | READ_ONLY | USER_EXECUTE_NEVER,
+                Permission::ReadExecute => {
+                    ATTR_NORMAL | INNER_SHAREABLE | READ_ONLY | USER_EXECUTE_NEVER
+                }
                 Permission::ReadOnly => ATTR_NORMAL | INNER_SHAREABLE | READ_ONLY | never_execute,
                 Permission::ReadWrite => ATTR_NORMAL | INNER_SHAREABLE | never_execute,
                 Permission::Device => ATTR_DEVICE | never_execute,
@@ -82,7 +84,11 @@ struct KernelTables {
     next_pool_table: usize,
 }
 
-static TABLES: Mutex<KernelTables> = Mutex::new(KernelTables { root: 0, empty_user_root: 0, next_pool_table: 0 });
+static TABLES: Mutex<KernelTables> = Mutex::new(KernelTables {
+    root: 0,
+    empty_user_root: 0,
+    next_pool_table: 0,
+});
 
 /// Physical range of the kernel image.
 fn image_range() -> MemoryRange {
@@ -92,7 +98,10 @@ fn image_range() -> MemoryRange {
     }
     let start = (&raw const __kernel_start) as u64 - KERNEL_OFFSET;
     let end = (&raw const __kernel_end) as u64 - KERNEL_OFFSET;
-    MemoryRange { start, size: end - start }
+    MemoryRange {
+        start,
+        size: end - start,
+    }
 }
 
 /// The virtual address at which the kernel can reach a table's physical
@@ -117,7 +126,12 @@ fn read_entry(table: u64, index: usize) -> u64 {
 fn write_entry(table: u64, index: usize, value: u64) {
     // SAFETY: as in `read_entry`; the caller holds the `TABLES` lock, so no
     // other CPU or interrupt writes the same table concurrently.
-    unsafe { write_volatile((table_virtual(table) as *mut u64).add(index % ENTRIES), value) }
+    unsafe {
+        write_volatile(
+            (table_virtual(table) as *mut u64).add(index % ENTRIES),
+            value,
+        )
+    }
 }
 
 impl KernelTables {
@@ -137,20 +151,30 @@ impl KernelTables {
 
     /// Maps `[virtual_address, +size)` to `[physical, +size)`, using 2 MiB
     /// blocks when both sides are aligned and `allow_blocks` is set.
-    fn map(&mut self, virtual_address: u64, physical: u64, size: u64, permission: Permission, allow_blocks: bool) -> bool {
+    fn map(
+        &mut self,
+        virtual_address: u64,
+        physical: u64,
+        size: u64,
+        permission: Permission,
+        allow_blocks: bool,
+    ) -> bool {
         const BLOCK: u64 = 2 << 20;
         let mut offset = 0;
         while offset < size {
             let va = virtual_address + offset;
             let pa = physical + offset;
-            let use_block = allow_blocks && va % BLOCK == 0 && pa % BLOCK == 0 && size - offset >= BLOCK;
+            let use_block =
+                allow_blocks && va % BLOCK == 0 && pa % BLOCK == 0 && size - offset >= BLOCK;
             let level_count = if use_block { 3 } else { 4 };
             let mut table = self.root;
             for level in 0..level_count - 1 {
                 let index = ((va >> (39 - 9 * level)) & 0x1ff) as usize;
                 let entry = read_entry(table, index);
                 if entry & VALID == 0 {
-                    let Some(next) = self.allocate_table() else { return false };
+                    let Some(next) = self.allocate_table() else {
+                        return false;
+                    };
                     write_entry(table, index, next | VALID | TABLE_OR_PAGE);
                     table = next;
                 } else if entry & TABLE_OR_PAGE == 0 {
@@ -162,7 +186,11 @@ impl KernelTables {
                 }
             }
             let index = ((va >> (39 - 9 * (level_count - 1))) & 0x1ff) as usize;
-            let kind = if use_block { VALID } else { VALID | TABLE_OR_PAGE };
+            let kind = if use_block {
+                VALID
+            } else {
+                VALID | TABLE_OR_PAGE
+            };
             write_entry(table, index, (pa & ADDRESS_MASK) | kind | permission.bits());
             offset += if use_block { BLOCK } else { PAGE_SIZE };
         }
@@ -189,9 +217,27 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
     tables.root = root;
     tables.empty_user_root = empty;
     let mut ok = true;
-    ok &= tables.map(image.start + KERNEL_OFFSET, image.start, text_end - image.start, Permission::ReadExecute, false);
-    ok &= tables.map(text_end + KERNEL_OFFSET, text_end, rodata_end - text_end, Permission::ReadOnly, false);
-    ok &= tables.map(rodata_end + KERNEL_OFFSET, rodata_end, image.end() - rodata_end, Permission::ReadWrite, false);
+    ok &= tables.map(
+        image.start + KERNEL_OFFSET,
+        image.start,
+        text_end - image.start,
+        Permission::ReadExecute,
+        false,
+    );
+    ok &= tables.map(
+        text_end + KERNEL_OFFSET,
+        text_end,
+        rodata_end - text_end,
+        Permission::ReadOnly,
+        false,
+    );
+    ok &= tables.map(
+        rodata_end + KERNEL_OFFSET,
+        rodata_end,
+        image.end() - rodata_end,
+        Permission::ReadWrite,
+        false,
+    );
 
     let mut direct: FixedList<MemoryRange, 32> = FixedList::new();
     for range in ram {
@@ -201,7 +247,13 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
     for range in direct.as_slice() {
         let start = range.start & !(PAGE_SIZE - 1);
         let end = (range.end() + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
-        ok &= tables.map(start + LINEAR_OFFSET, start, end - start, Permission::ReadWrite, true);
+        ok &= tables.map(
+            start + LINEAR_OFFSET,
+            start,
+            end - start,
+            Permission::ReadWrite,
+            true,
+        );
     }
     if !ok {
         drop(tables);
@@ -240,7 +292,13 @@ pub fn map_device(physical: u64, size: u64) -> u64 {
         // Still on the boot table, which maps the low 4 GiB as devices.
         return physical + LINEAR_OFFSET;
     }
-    if !tables.map(start + LINEAR_OFFSET, start, end - start, Permission::Device, false) {
+    if !tables.map(
+        start + LINEAR_OFFSET,
+        start,
+        end - start,
+        Permission::Device,
+        false,
+    ) {
         return 0;
     }
     // SAFETY: a barrier and a TLB invalidation by address; no memory is

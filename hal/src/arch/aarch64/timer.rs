@@ -32,7 +32,10 @@ pub fn now() -> Duration {
     let count = CNTVCT_EL0.get();
     let seconds = count / frequency;
     let remainder = count % frequency;
-    Duration::new(seconds, ((u128::from(remainder) * 1_000_000_000) / u128::from(frequency)) as u32)
+    Duration::new(
+        seconds,
+        ((u128::from(remainder) * 1_000_000_000) / u128::from(frequency)) as u32,
+    )
 }
 
 /// Starts a tick of `hz` interrupts a second.

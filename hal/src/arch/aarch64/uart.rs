@@ -105,13 +105,15 @@ pub fn read_byte() -> Option<u8> {
 /// Enables the receive and receive-timeout interrupts.
 pub fn enable_receive_interrupt() {
     if let Some(uart) = registers() {
-        uart.interrupt_mask.write(Interrupt::RX::SET + Interrupt::RT::SET);
+        uart.interrupt_mask
+            .write(Interrupt::RX::SET + Interrupt::RT::SET);
     }
 }
 
 /// Clears the receive interrupts (after draining the FIFO).
 pub fn clear_receive_interrupt() {
     if let Some(uart) = registers() {
-        uart.interrupt_clear.write(Interrupt::RX::SET + Interrupt::RT::SET);
+        uart.interrupt_clear
+            .write(Interrupt::RX::SET + Interrupt::RT::SET);
     }
 }

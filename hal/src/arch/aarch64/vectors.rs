@@ -212,15 +212,31 @@ fn unexpected_exception(frame: &TrapFrame, kind: usize) -> ! {
     let syndrome = ESR_EL1.get();
     let class = (syndrome >> 26) & 0x3f;
     let mut out = ReportWriter;
-    let _ = writeln!(out, "\nKERNEL BUG: unexpected exception: {}", KIND_NAMES.get(kind).copied().unwrap_or("?"));
-    let _ = writeln!(out, "  class   {:#04x} ({})", class, exception_class_name(class));
+    let _ = writeln!(
+        out,
+        "\nKERNEL BUG: unexpected exception: {}",
+        KIND_NAMES.get(kind).copied().unwrap_or("?")
+    );
+    let _ = writeln!(
+        out,
+        "  class   {:#04x} ({})",
+        class,
+        exception_class_name(class)
+    );
     let _ = writeln!(out, "  syndrome {:#010x}", syndrome);
     let _ = writeln!(out, "  faulting address (FAR_EL1) {:#018x}", FAR_EL1.get());
     let _ = writeln!(out, "  return address (ELR_EL1)   {:#018x}", frame.elr);
     let _ = writeln!(out, "  processor state (SPSR_EL1) {:#010x}", frame.spsr);
     for (index, pair) in frame.x.chunks(2).enumerate() {
         let _ = match pair {
-            [a, b] => writeln!(out, "  x{:<2} {:#018x}  x{:<2} {:#018x}", index * 2, a, index * 2 + 1, b),
+            [a, b] => writeln!(
+                out,
+                "  x{:<2} {:#018x}  x{:<2} {:#018x}",
+                index * 2,
+                a,
+                index * 2 + 1,
+                b
+            ),
             [a] => writeln!(out, "  x{:<2} {:#018x}", index * 2, a),
             _ => Ok(()),
         };

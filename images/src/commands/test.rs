@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `cargo xtask test`: every check the project has, in one command.
+//!
+//! 1. `cargo fmt --check` over the workspace;
+//! 2. `cargo clippy` on the host crates, warnings denied;
+//! 3. `cargo test` of the host crates (libraries, tools, property tests,
+//!    corpus runs);
+//! 4. a build of the kernel for every architecture, then the guest tests
+//!    (`tests/`), which boot QEMU and read the serial console. They find the
+//!    kernels through `MANUX_KERNEL_<ARCH>`, set here, so every guest test
+//!    shares one build.
+//!
+//! Any failure makes the command exit non-zero.
+
+use anyhow::{bail, Context, Result};
+use std::process::{Command, Stdio};
+use xtask::{cross, paths, toolchain, Arch};
+
+/// The architectures the guest tests boot.
+const GUEST_ARCHES: &[Arch] = &[Arch::Aarch64];
+
+fn step(name: &str, command: &mut Command) -> Result<()> {
+    eprintln!("xtask test: {name}");
+    let status = command
+        .current_dir(paths::workspace_root())
+        .stdin(Stdio::null())
+        .status()
+        .with_context(|| format!("starting {name}"))?;
+    if !status.success() {
+        bail!("{name} failed");
+    }
+    Ok(())
+}
+
+fn host_cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+}
+
+/// Runs everything; host checks first, so a quick failure stays quick.
+pub fn run(host_only: bool) -> Result<()> {
+    toolchain::ensure_commands(&[
+        ("mke2fs", "e2fsprogs"),
+        ("e2fsck", "e2fsprogs"),
+        ("debugfs", "e2fsprogs"),
+    ])?;
+    step(
+        "formatting (cargo fmt --check)",
+        host_cargo().args(["fmt", "--all", "--check"]),
+    )?;
+    step(
+        "lints (cargo clippy)",
+        host_cargo().args(["clippy", "--quiet", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    step(
+        "host tests (cargo test)",
+        host_cargo().args(["test", "--quiet"]),
+    )?;
+    if host_only {
+        return Ok(());
+    }
+    let cross_toolchain = toolchain::cross_toolchain()?;
+    let mut guest = host_cargo();
+    guest.args(["test", "--quiet", "--package", "guest-tests"]);
+    for &arch in GUEST_ARCHES {
+        toolchain::ensure_qemu(arch)?;
+        eprintln!("xtask test: building the {} kernel", arch.name());
+        let kernel = cross::build_kernel(&cross_toolchain, arch)?;
+        guest.env(
+            format!("MANUX_KERNEL_{}", arch.name().to_uppercase()),
+            kernel,
+        );
+    }
+    guest.env(
+        "MANUX_GUEST_ARCHES",
+        GUEST_ARCHES
+            .iter()
+            .map(|a| a.name())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    step("guest tests (QEMU)", &mut guest)
+}

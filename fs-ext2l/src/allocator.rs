@@ -35,12 +35,18 @@ impl<D: BlockDevice> FileSystem<D> {
         let table = self.groups.inode_table(group);
         block == self.groups.block_bitmap(group)
             || block == self.groups.inode_bitmap(group)
-            || (block >= table && u64::from(block) < u64::from(table) + u64::from(geometry.inode_table_blocks))
+            || (block >= table
+                && u64::from(block) < u64::from(table) + u64::from(geometry.inode_table_blocks))
     }
 
     /// Finds a free, non-metadata block in `group` at bit `from` or later and
     /// below `until`, without changing anything.
-    fn find_free_block_in_group(&mut self, group: u32, from: u32, until: u32) -> Result<Option<u32>> {
+    fn find_free_block_in_group(
+        &mut self,
+        group: u32,
+        from: u32,
+        until: u32,
+    ) -> Result<Option<u32>> {
         let bitmap_block = self.groups.block_bitmap(group);
         let first = self.geometry.group_first_block(group);
         let until = until.min(self.geometry.group_block_count(group));
@@ -116,13 +122,15 @@ impl<D: BlockDevice> FileSystem<D> {
         let group_free = self.groups.free_blocks(group);
         let total_free = self.superblock.free_blocks_count();
         if used {
-            self.groups.set_free_blocks(group, group_free.saturating_sub(1));
+            self.groups
+                .set_free_blocks(group, group_free.saturating_sub(1));
             self.superblock.set_u32(
                 crate::superblock::field::FREE_BLOCKS_COUNT,
                 total_free.saturating_sub(1),
             );
         } else {
-            self.groups.set_free_blocks(group, group_free.saturating_add(1));
+            self.groups
+                .set_free_blocks(group, group_free.saturating_add(1));
             self.superblock.set_u32(
                 crate::superblock::field::FREE_BLOCKS_COUNT,
                 total_free.saturating_add(1),
@@ -155,7 +163,11 @@ impl<D: BlockDevice> FileSystem<D> {
     ///
     /// Return values: the inode number, [`Error::NoSpace`], [`Error::ReadOnly`]
     /// or [`Error::Device`].
-    pub(crate) fn allocate_inode(&mut self, parent: InodeNumber, directory: bool) -> Result<InodeNumber> {
+    pub(crate) fn allocate_inode(
+        &mut self,
+        parent: InodeNumber,
+        directory: bool,
+    ) -> Result<InodeNumber> {
         self.require_writable()?;
         if self.superblock.free_inodes_count() == 0 {
             return Err(Error::NoSpace);
@@ -193,7 +205,10 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             let free_inodes = u32::from(self.groups.free_inodes(group));
             let free_blocks = self.groups.free_blocks(group);
-            if free_inodes > 0 && free_inodes >= average_free_inodes && free_blocks > best_free_blocks {
+            if free_inodes > 0
+                && free_inodes >= average_free_inodes
+                && free_blocks > best_free_blocks
+            {
                 best = group;
                 best_free_blocks = free_blocks;
             }
@@ -227,7 +242,10 @@ impl<D: BlockDevice> FileSystem<D> {
     fn mark_inode(&mut self, number: InodeNumber, used: bool, directory: bool) -> Result<()> {
         let (group, index) = self.geometry.inode_position(number.get());
         if !self.groups.is_valid(group) {
-            return Err(Error::corrupt_inode("inode in a damaged group", number.get()));
+            return Err(Error::corrupt_inode(
+                "inode in a damaged group",
+                number.get(),
+            ));
         }
         let bitmap_block = self.groups.inode_bitmap(group);
         let bitmap = self.cache.get_mut(&mut self.device, bitmap_block)?;
@@ -240,16 +258,20 @@ impl<D: BlockDevice> FileSystem<D> {
         let directories = self.groups.used_directories(group);
         let field = crate::superblock::field::FREE_INODES_COUNT;
         if used {
-            self.groups.set_free_inodes(group, group_free.saturating_sub(1));
+            self.groups
+                .set_free_inodes(group, group_free.saturating_sub(1));
             self.superblock.set_u32(field, total_free.saturating_sub(1));
             if directory {
-                self.groups.set_used_directories(group, directories.saturating_add(1));
+                self.groups
+                    .set_used_directories(group, directories.saturating_add(1));
             }
         } else {
-            self.groups.set_free_inodes(group, group_free.saturating_add(1));
+            self.groups
+                .set_free_inodes(group, group_free.saturating_add(1));
             self.superblock.set_u32(field, total_free.saturating_add(1));
             if directory {
-                self.groups.set_used_directories(group, directories.saturating_sub(1));
+                self.groups
+                    .set_used_directories(group, directories.saturating_sub(1));
             }
         }
         self.groups_dirty = true;

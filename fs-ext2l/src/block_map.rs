@@ -190,7 +190,10 @@ impl<D: BlockDevice> FileSystem<D> {
             pointer = block;
             goal = block.saturating_add(1);
         }
-        Err(Error::corrupt_inode("block map walk ended early", inode.number.get()))
+        Err(Error::corrupt_inode(
+            "block map walk ended early",
+            inode.number.get(),
+        ))
     }
 
     /// Frees every block of `inode` at logical index `keep` and beyond, and
@@ -243,7 +246,10 @@ impl<D: BlockDevice> FileSystem<D> {
     ) -> Result<bool> {
         self.check_block(block, inode.number)?;
         if *budget == 0 {
-            return Err(Error::corrupt_inode("indirect block tree revisits blocks", inode.number.get()));
+            return Err(Error::corrupt_inode(
+                "indirect block tree revisits blocks",
+                inode.number.get(),
+            ));
         }
         *budget -= 1;
         if !self.block_in_use(block)? {

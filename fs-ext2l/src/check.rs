@@ -95,8 +95,12 @@ pub struct Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.inode, &self.path) {
-            (Some(inode), Some(path)) => write!(formatter, "inode {inode} ({path}): {}", self.message),
-            (Some(inode), None) => write!(formatter, "inode {inode} (unreachable): {}", self.message),
+            (Some(inode), Some(path)) => {
+                write!(formatter, "inode {inode} ({path}): {}", self.message)
+            }
+            (Some(inode), None) => {
+                write!(formatter, "inode {inode} (unreachable): {}", self.message)
+            }
             (None, _) => write!(formatter, "{}", self.message),
         }
     }
@@ -239,7 +243,8 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(data.into());
         }
         let mut data = vec![0u8; self.geometry.block_bytes()];
-        self.device.read_at(self.geometry.block_offset(block), &mut data)?;
+        self.device
+            .read_at(self.geometry.block_offset(block), &mut data)?;
         Ok(data)
     }
 
@@ -309,8 +314,18 @@ impl<D: BlockDevice> FileSystem<D> {
                 );
                 continue;
             }
-            self.claim_metadata(state, self.groups.block_bitmap(group), "block bitmap", group);
-            self.claim_metadata(state, self.groups.inode_bitmap(group), "inode bitmap", group);
+            self.claim_metadata(
+                state,
+                self.groups.block_bitmap(group),
+                "block bitmap",
+                group,
+            );
+            self.claim_metadata(
+                state,
+                self.groups.inode_bitmap(group),
+                "inode bitmap",
+                group,
+            );
             let table = self.groups.inode_table(group);
             for offset in 0..geometry.inode_table_blocks {
                 self.claim_metadata(state, table + offset, "inode table", group);
@@ -329,7 +344,8 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Whether the group's inode table is uninitialised (`uninit_bg`).
     fn group_flag(&self, group: u32, flag: u16) -> bool {
         let features = self.superblock.features().read_only_compatible;
-        let checksummed = ReadOnlyCompatibleFeatures::GDT_CSUM | ReadOnlyCompatibleFeatures::METADATA_CSUM;
+        let checksummed =
+            ReadOnlyCompatibleFeatures::GDT_CSUM | ReadOnlyCompatibleFeatures::METADATA_CSUM;
         features & checksummed.bits() != 0 && self.groups.flags(group) & flag != 0
     }
 
@@ -344,16 +360,20 @@ impl<D: BlockDevice> FileSystem<D> {
             for table_block in 0..geometry.inode_table_blocks {
                 let data = self.check_read(table + table_block)?;
                 for slot in 0..inodes_per_block {
-                    let index = u64::from(table_block) * u64::from(inodes_per_block) + u64::from(slot);
+                    let index =
+                        u64::from(table_block) * u64::from(inodes_per_block) + u64::from(slot);
                     if index >= u64::from(geometry.inodes_per_group) {
                         break;
                     }
-                    let number = u64::from(group) * u64::from(geometry.inodes_per_group) + index + 1;
+                    let number =
+                        u64::from(group) * u64::from(geometry.inodes_per_group) + index + 1;
                     if number > u64::from(geometry.inodes_count) {
                         break;
                     }
                     let start = (slot * geometry.inode_size) as usize;
-                    let bytes = data.get(start..start + geometry.inode_size as usize).unwrap_or(&[]);
+                    let bytes = data
+                        .get(start..start + geometry.inode_size as usize)
+                        .unwrap_or(&[]);
                     let inode = Inode::from_bytes(InodeNumber(number as u32), bytes);
                     self.check_inode(state, &inode)?;
                 }
@@ -396,7 +416,11 @@ impl<D: BlockDevice> FileSystem<D> {
             *facts = InodeFacts {
                 file_type: Some(file_type),
                 links: inode.links(),
-                rootlink: if file_type == FileType::RegularFile { inode.rootlink_raw() } else { 0 },
+                rootlink: if file_type == FileType::RegularFile {
+                    inode.rootlink_raw()
+                } else {
+                    0
+                },
             };
         }
         if inode.deletion_time() != 0 {
@@ -413,7 +437,10 @@ impl<D: BlockDevice> FileSystem<D> {
                 String::from("rootlink (i_faddr) set on a file that is not regular"),
             );
         }
-        if inode.flags().intersects(InodeFlags::EXTENTS | InodeFlags::INLINE_DATA) {
+        if inode
+            .flags()
+            .intersects(InodeFlags::EXTENTS | InodeFlags::INLINE_DATA)
+        {
             state.report.add(
                 ProblemKind::Inode,
                 Some(number),
@@ -471,7 +498,9 @@ impl<D: BlockDevice> FileSystem<D> {
                     state.report.add(
                         ProblemKind::Inode,
                         Some(number),
-                        format!("directory size {size} is not a positive multiple of the block size"),
+                        format!(
+                            "directory size {size} is not a positive multiple of the block size"
+                        ),
                     );
                 } else if walk.data_blocks != size / block_size
                     || walk.last_logical.map_or(0, |last| last + 1) != size / block_size
@@ -519,9 +548,14 @@ impl<D: BlockDevice> FileSystem<D> {
     fn check_reserved_inode(&mut self, state: &mut State, inode: &Inode) -> Result<()> {
         let number = inode.number.get();
         let features = self.superblock.features();
-        if number == InodeNumber::RESIZE.get() && features.compatible & CompatibleFeatures::RESIZE_INODE.bits() != 0 {
+        if number == InodeNumber::RESIZE.get()
+            && features.compatible & CompatibleFeatures::RESIZE_INODE.bits() != 0
+        {
             let block = inode.block_pointer(13);
-            if block != 0 && self.geometry.is_valid_block(block) && state.used_blocks.set(block as usize) {
+            if block != 0
+                && self.geometry.is_valid_block(block)
+                && state.used_blocks.set(block as usize)
+            {
                 state.report.add(
                     ProblemKind::SharedBlock,
                     Some(number),
@@ -538,7 +572,10 @@ impl<D: BlockDevice> FileSystem<D> {
                 // The bad-block inode has no mode; read its map as a file's.
                 view.set_mode(crate::inode::mode::REGULAR);
             }
-            if view.flags().intersects(InodeFlags::EXTENTS | InodeFlags::INLINE_DATA) {
+            if view
+                .flags()
+                .intersects(InodeFlags::EXTENTS | InodeFlags::INLINE_DATA)
+            {
                 return Ok(());
             }
             self.walk_blocks(state, &view, &mut walk, None)?;
@@ -627,7 +664,11 @@ impl<D: BlockDevice> FileSystem<D> {
                     map.resize(index + 1, None);
                 }
                 if let Some(slot) = map.get_mut(index) {
-                    *slot = if valid || self.geometry.is_valid_block(block) { Some(block) } else { None };
+                    *slot = if valid || self.geometry.is_valid_block(block) {
+                        Some(block)
+                    } else {
+                        None
+                    };
                 }
             }
         }
@@ -660,7 +701,15 @@ impl<D: BlockDevice> FileSystem<D> {
             if depth == 1 {
                 self.record_data(state, walk, inode, child, child_base, map.as_deref_mut());
             } else {
-                self.walk_indirect(state, walk, inode, child, depth - 1, child_base, map.as_deref_mut())?;
+                self.walk_indirect(
+                    state,
+                    walk,
+                    inode,
+                    child,
+                    depth - 1,
+                    child_base,
+                    map.as_deref_mut(),
+                )?;
             }
         }
         Ok(())
@@ -669,7 +718,11 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Extended attribute blocks: valid header, reference count matching the
     /// inodes that point at it, claimed once.
     fn check_attribute_blocks(&mut self, state: &mut State) -> Result<()> {
-        let blocks: Vec<(u32, u32)> = state.attribute_blocks.iter().map(|(&block, &count)| (block, count)).collect();
+        let blocks: Vec<(u32, u32)> = state
+            .attribute_blocks
+            .iter()
+            .map(|(&block, &count)| (block, count))
+            .collect();
         for (block, count) in blocks {
             if state.used_blocks.set(block as usize) {
                 state.report.add(
@@ -704,7 +757,10 @@ impl<D: BlockDevice> FileSystem<D> {
         let filetype = self.geometry.filetype;
         let inodes_count = self.geometry.inodes_count;
         let block_size = u64::from(self.geometry.block_size);
-        let directories: Vec<(u32, Vec<Option<u32>>)> = core::mem::take(&mut state.directory_blocks).into_iter().collect();
+        let directories: Vec<(u32, Vec<Option<u32>>)> =
+            core::mem::take(&mut state.directory_blocks)
+                .into_iter()
+                .collect();
         for (directory, blocks) in directories {
             let mut names_here: Vec<(u32, u8)> = Vec::new();
             let mut record_index = 0usize;
@@ -724,7 +780,10 @@ impl<D: BlockDevice> FileSystem<D> {
                             state.report.add(
                                 ProblemKind::DirectoryEntry,
                                 Some(directory),
-                                format!("block {device_block} (byte {}): {reason}", logical as u64 * block_size),
+                                format!(
+                                    "block {device_block} (byte {}): {reason}",
+                                    logical as u64 * block_size
+                                ),
                             );
                             break;
                         }
@@ -737,7 +796,10 @@ impl<D: BlockDevice> FileSystem<D> {
                             state.report.add(
                                 ProblemKind::DirectoryEntry,
                                 Some(directory),
-                                format!("record {position} is not `{}`", String::from_utf8_lossy(expected)),
+                                format!(
+                                    "record {position} is not `{}`",
+                                    String::from_utf8_lossy(expected)
+                                ),
                             );
                         } else if position == 0 && entry.inode != directory {
                             state.report.add(
@@ -757,7 +819,11 @@ impl<D: BlockDevice> FileSystem<D> {
                                 state.report.add(
                                     ProblemKind::DirectoryEntry,
                                     Some(directory),
-                                    format!("`{}` names unused inode {}", String::from_utf8_lossy(expected), entry.inode),
+                                    format!(
+                                        "`{}` names unused inode {}",
+                                        String::from_utf8_lossy(expected),
+                                        entry.inode
+                                    ),
                                 );
                             }
                             continue;
@@ -778,21 +844,37 @@ impl<D: BlockDevice> FileSystem<D> {
                         state.report.add(
                             ProblemKind::ReservedName,
                             Some(directory),
-                            format!("reserved name `{}` names inode {}", String::from_utf8_lossy(entry.name), entry.inode),
+                            format!(
+                                "reserved name `{}` names inode {}",
+                                String::from_utf8_lossy(entry.name),
+                                entry.inode
+                            ),
                         );
                     }
-                    if entry.name.contains(&b'/') || entry.name.contains(&0) || entry.name.is_empty() {
+                    if entry.name.contains(&b'/')
+                        || entry.name.contains(&0)
+                        || entry.name.is_empty()
+                    {
                         state.report.add(
                             ProblemKind::DirectoryEntry,
                             Some(directory),
-                            format!("name {:?} contains `/` or NUL or is empty", String::from_utf8_lossy(entry.name)),
+                            format!(
+                                "name {:?} contains `/` or NUL or is empty",
+                                String::from_utf8_lossy(entry.name)
+                            ),
                         );
                     }
-                    if entry.inode < self.geometry.first_inode && entry.inode != InodeNumber::ROOT.get() {
+                    if entry.inode < self.geometry.first_inode
+                        && entry.inode != InodeNumber::ROOT.get()
+                    {
                         state.report.add(
                             ProblemKind::DirectoryEntry,
                             Some(directory),
-                            format!("`{}` names reserved inode {}", String::from_utf8_lossy(entry.name), entry.inode),
+                            format!(
+                                "`{}` names reserved inode {}",
+                                String::from_utf8_lossy(entry.name),
+                                entry.inode
+                            ),
                         );
                         continue;
                     }
@@ -802,7 +884,11 @@ impl<D: BlockDevice> FileSystem<D> {
                             state.report.add(
                                 ProblemKind::DirectoryEntry,
                                 Some(directory),
-                                format!("`{}` names unused inode {}", String::from_utf8_lossy(entry.name), entry.inode),
+                                format!(
+                                    "`{}` names unused inode {}",
+                                    String::from_utf8_lossy(entry.name),
+                                    entry.inode
+                                ),
                             );
                             continue;
                         }
@@ -837,7 +923,9 @@ impl<D: BlockDevice> FileSystem<D> {
             // Duplicate names inside one directory.
             let names = &state.names;
             let name_of = |&(start, length): &(u32, u8)| {
-                names.get(start as usize..start as usize + length as usize).unwrap_or(&[])
+                names
+                    .get(start as usize..start as usize + length as usize)
+                    .unwrap_or(&[])
             };
             names_here.sort_by(|left, right| name_of(left).cmp(name_of(right)));
             let duplicates: Vec<String> = names_here
@@ -854,7 +942,11 @@ impl<D: BlockDevice> FileSystem<D> {
             }
         }
         // `..` must name the directory itself or a directory naming it.
-        let mut named_by: Vec<(u32, u32)> = state.edges.iter().map(|edge| (edge.child, edge.parent)).collect();
+        let mut named_by: Vec<(u32, u32)> = state
+            .edges
+            .iter()
+            .map(|edge| (edge.child, edge.parent))
+            .collect();
         named_by.sort_unstable();
         let has_ext2l = self.superblock.features().has_ext2l();
         for directory in 1..state.dot_dot.len() as u32 {
@@ -932,7 +1024,10 @@ impl<D: BlockDevice> FileSystem<D> {
                     state.report.add(
                         ProblemKind::Superblock,
                         Some(directory),
-                        format!("directory has {} names on a file system without the ext2l feature", end - index),
+                        format!(
+                            "directory has {} names on a file system without the ext2l feature",
+                            end - index
+                        ),
                     );
                 }
             }
@@ -941,7 +1036,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let first_inode = self.geometry.first_inode;
         for inode in 1..state.facts.len() as u32 {
             let facts = state.facts(inode);
-            if facts.file_type.is_none() || (inode < first_inode && inode != InodeNumber::ROOT.get()) {
+            if facts.file_type.is_none()
+                || (inode < first_inode && inode != InodeNumber::ROOT.get())
+            {
                 continue;
             }
             let counted = state.references.get(inode as usize).copied().unwrap_or(0);
@@ -970,7 +1067,8 @@ impl<D: BlockDevice> FileSystem<D> {
             let mut queue = alloc::collections::VecDeque::new();
             queue.push_back(root as u32);
             while let Some(directory) = queue.pop_front() {
-                let start = by_parent.partition_point(|&index| state.edges[index].parent < directory);
+                let start =
+                    by_parent.partition_point(|&index| state.edges[index].parent < directory);
                 for &edge_index in by_parent.get(start..).unwrap_or(&[]) {
                     let edge = state.edges[edge_index];
                     if edge.parent != directory {
@@ -1027,10 +1125,13 @@ impl<D: BlockDevice> FileSystem<D> {
         let mut colour = vec![0u8; slots];
         let mut reported = 0u32;
         for start in 1..slots as u32 {
-            if state.facts(start).file_type != Some(FileType::Directory) || colour[start as usize] != 0 {
+            if state.facts(start).file_type != Some(FileType::Directory)
+                || colour[start as usize] != 0
+            {
                 continue;
             }
-            let mut stack: Vec<(u32, usize)> = vec![(start, by_parent.partition_point(|edge| edge.0 < start))];
+            let mut stack: Vec<(u32, usize)> =
+                vec![(start, by_parent.partition_point(|edge| edge.0 < start))];
             colour[start as usize] = 1;
             while let Some(top) = stack.last_mut() {
                 let (directory, cursor) = *top;
@@ -1040,7 +1141,10 @@ impl<D: BlockDevice> FileSystem<D> {
                         match colour.get(child as usize).copied() {
                             Some(0) => {
                                 colour[child as usize] = 1;
-                                stack.push((child, by_parent.partition_point(|edge| edge.0 < child)));
+                                stack.push((
+                                    child,
+                                    by_parent.partition_point(|edge| edge.0 < child),
+                                ));
                             }
                             Some(1) => {
                                 reported += 1;
@@ -1048,7 +1152,11 @@ impl<D: BlockDevice> FileSystem<D> {
                                     let edge = state.edges[edge_index];
                                     let name = state
                                         .names
-                                        .get(edge.name_start as usize..edge.name_start as usize + edge.name_length as usize)
+                                        .get(
+                                            edge.name_start as usize
+                                                ..edge.name_start as usize
+                                                    + edge.name_length as usize,
+                                        )
                                         .unwrap_or(&[]);
                                     state.report.add(
                                         ProblemKind::Cycle,
@@ -1105,7 +1213,11 @@ impl<D: BlockDevice> FileSystem<D> {
                     if bit_is_set(&bitmap, index as usize) != used {
                         difference_count += 1;
                         if differences.len() < 10 {
-                            differences.push(format!("{}{}", if used { "+" } else { "-" }, first + index));
+                            differences.push(format!(
+                                "{}{}",
+                                if used { "+" } else { "-" },
+                                first + index
+                            ));
                         }
                     }
                 }
@@ -1120,7 +1232,8 @@ impl<D: BlockDevice> FileSystem<D> {
                         ),
                     );
                 }
-                let padding_clear = (count..geometry.blocks_per_group).any(|index| !bit_is_set(&bitmap, index as usize));
+                let padding_clear = (count..geometry.blocks_per_group)
+                    .any(|index| !bit_is_set(&bitmap, index as usize));
                 if padding_clear {
                     state.report.add(
                         ProblemKind::BlockBitmap,
@@ -1133,7 +1246,10 @@ impl<D: BlockDevice> FileSystem<D> {
                 state.report.add(
                     ProblemKind::Counter,
                     None,
-                    format!("group {group}: free block count is {}, counted {free}", self.groups.free_blocks(group)),
+                    format!(
+                        "group {group}: free block count is {}, counted {free}",
+                        self.groups.free_blocks(group)
+                    ),
                 );
             }
             // Inodes.
@@ -1266,7 +1382,10 @@ fn path_of(inode: u32, steps: &[Step], edges: &[Edge], names: &[u8]) -> Option<S
             Step::Entry(index) => {
                 let edge = edges.get(index as usize)?;
                 let name = names
-                    .get(edge.name_start as usize..edge.name_start as usize + edge.name_length as usize)
+                    .get(
+                        edge.name_start as usize
+                            ..edge.name_start as usize + edge.name_length as usize,
+                    )
                     .unwrap_or(&[]);
                 parts.push(String::from_utf8_lossy(name).into_owned());
                 current = edge.parent;
@@ -1279,4 +1398,3 @@ fn path_of(inode: u32, steps: &[Step], edges: &[Edge], names: &[u8]) -> Option<S
     }
     None
 }
-

@@ -217,7 +217,9 @@ mod file {
             if end > self.size {
                 return Err(DeviceError::OutOfRange);
             }
-            self.file.read_exact_at(buffer, offset).map_err(device_error)
+            self.file
+                .read_exact_at(buffer, offset)
+                .map_err(device_error)
         }
 
         fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {

@@ -73,7 +73,9 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// How many blocks a directory spans, bounded by the file system size.
     pub(crate) fn directory_block_count(&self, directory: &Inode) -> Result<u64> {
-        let count = directory.size().div_ceil(u64::from(self.geometry.block_size));
+        let count = directory
+            .size()
+            .div_ceil(u64::from(self.geometry.block_size));
         if count > u64::from(self.geometry.blocks_count) {
             return Err(Error::corrupt_inode(
                 "directory larger than the file system",
@@ -126,7 +128,11 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// The live entry called `name` in `directory`, if any (never a reserved name).
-    pub(crate) fn find_entry(&mut self, directory: &Inode, name: &[u8]) -> Result<Option<FoundEntry>> {
+    pub(crate) fn find_entry(
+        &mut self,
+        directory: &Inode,
+        name: &[u8],
+    ) -> Result<Option<FoundEntry>> {
         if is_reserved_name(name) {
             return Ok(None);
         }
@@ -176,7 +182,11 @@ impl<D: BlockDevice> FileSystem<D> {
     ///
     /// Return values: `Some(entry)`, `None` at the end, [`Error::NotADirectory`],
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
-    pub fn read_dir(&mut self, directory: InodeNumber, cursor: u64) -> Result<Option<DirectoryEntry>> {
+    pub fn read_dir(
+        &mut self,
+        directory: InodeNumber,
+        cursor: u64,
+    ) -> Result<Option<DirectoryEntry>> {
         let directory = self.directory_inode(directory)?;
         let block_size = u64::from(self.geometry.block_size);
         let count = self.directory_block_count(&directory)?;
@@ -193,14 +203,18 @@ impl<D: BlockDevice> FileSystem<D> {
                             u64::from(device_block),
                         )
                     })?;
-                    if entry.offset < skip_before || entry.inode == 0 || is_reserved_name(entry.name) {
+                    if entry.offset < skip_before
+                        || entry.inode == 0
+                        || is_reserved_name(entry.name)
+                    {
                         continue;
                     }
                     return Ok(Some(DirectoryEntry {
                         name: entry.name.into(),
                         inode: InodeNumber(entry.inode),
                         file_type: FileType::from_directory_entry(entry.file_type),
-                        next_cursor: index * block_size + (entry.offset + entry.record_length) as u64,
+                        next_cursor: index * block_size
+                            + (entry.offset + entry.record_length) as u64,
                     }));
                 }
             }
@@ -275,9 +289,18 @@ impl<D: BlockDevice> FileSystem<D> {
         let type_byte = self.entry_type_byte(file_type);
         match slot {
             Some((location, existing_inode, existing_name_length, record_length)) => {
-                let block = self.cache.get_mut(&mut self.device, location.device_block)?;
+                let block = self
+                    .cache
+                    .get_mut(&mut self.device, location.device_block)?;
                 if existing_inode == 0 {
-                    write_entry(block, location.offset, child.get(), record_length, name, type_byte);
+                    write_entry(
+                        block,
+                        location.offset,
+                        child.get(),
+                        record_length,
+                        name,
+                        type_byte,
+                    );
                 } else {
                     let used = record_size(existing_name_length);
                     set_record_length(block, location.offset, used);
@@ -318,16 +341,25 @@ impl<D: BlockDevice> FileSystem<D> {
     ///
     /// Return values: the removed entry, [`Error::NotFound`],
     /// [`Error::Corrupt`], [`Error::Device`].
-    pub(crate) fn remove_entry(&mut self, directory: &mut Inode, name: &[u8]) -> Result<FoundEntry> {
+    pub(crate) fn remove_entry(
+        &mut self,
+        directory: &mut Inode,
+        name: &[u8],
+    ) -> Result<FoundEntry> {
         self.require_writable()?;
         let found = self.find_entry(directory, name)?.ok_or(Error::NotFound)?;
         let location = found.location;
-        let block = self.cache.get_mut(&mut self.device, location.device_block)?;
+        let block = self
+            .cache
+            .get_mut(&mut self.device, location.device_block)?;
         let record_length = entries(block, false, u32::MAX)
             .filter_map(|entry| entry.ok())
             .find(|entry| entry.offset == location.offset)
             .map(|entry| entry.record_length)
-            .ok_or(Error::corrupt_inode("directory entry vanished", directory.number.get()))?;
+            .ok_or(Error::corrupt_inode(
+                "directory entry vanished",
+                directory.number.get(),
+            ))?;
         match location.previous_offset {
             Some(previous) => {
                 let previous_length = location.offset - previous;
@@ -351,7 +383,9 @@ impl<D: BlockDevice> FileSystem<D> {
     ) -> Result<()> {
         self.require_writable()?;
         let type_byte = self.entry_type_byte(file_type);
-        let block = self.cache.get_mut(&mut self.device, location.device_block)?;
+        let block = self
+            .cache
+            .get_mut(&mut self.device, location.device_block)?;
         set_entry_inode(block, location.offset, child.get(), type_byte);
         self.touch_directory(directory);
         self.write_inode(directory)
@@ -401,7 +435,10 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// The live entries of a directory other than `.` and `..`, reserved
     /// names included (the checker and cycle search need them all).
-    pub(crate) fn child_entries(&mut self, directory: &Inode) -> Result<Vec<(Vec<u8>, InodeNumber, FileType)>> {
+    pub(crate) fn child_entries(
+        &mut self,
+        directory: &Inode,
+    ) -> Result<Vec<(Vec<u8>, InodeNumber, FileType)>> {
         let mut children = Vec::new();
         self.scan_directory::<()>(directory, |entry, _| {
             if entry.inode != 0 && !is_dot_or_dot_dot(entry.name) {
@@ -417,7 +454,11 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// Allocates and fills the first block of a new directory.
-    pub(crate) fn initialise_directory_block(&mut self, directory: &mut Inode, parent: InodeNumber) -> Result<()> {
+    pub(crate) fn initialise_directory_block(
+        &mut self,
+        directory: &mut Inode,
+        parent: InodeNumber,
+    ) -> Result<()> {
         let goal = self.inode_goal(directory.number);
         let (device_block, _) = self.map_or_allocate(directory, 0, goal)?;
         let filetype = self.geometry.filetype;

@@ -115,10 +115,13 @@ impl<'a> Entries<'a> {
         let offset = self.offset;
         let remaining = self.block.len() - offset;
         if remaining < HEADER_SIZE {
-            return Err(Error::corrupt("directory entry header crosses the block end"));
+            return Err(Error::corrupt(
+                "directory entry header crosses the block end",
+            ));
         }
         let inode = read_u32(self.block, offset);
-        let record_length = decode_record_length(read_u16(self.block, offset + 4), self.block.len());
+        let record_length =
+            decode_record_length(read_u16(self.block, offset + 4), self.block.len());
         let name_length = usize::from(read_u8(self.block, offset + 6));
         let file_type = if self.filetype {
             read_u8(self.block, offset + 7)
@@ -132,10 +135,14 @@ impl<'a> Entries<'a> {
             return Err(Error::corrupt("directory entry crosses the block end"));
         }
         if record_size(name_length) > record_length {
-            return Err(Error::corrupt("directory entry name longer than its record"));
+            return Err(Error::corrupt(
+                "directory entry name longer than its record",
+            ));
         }
         if inode > self.inodes_count {
-            return Err(Error::corrupt("directory entry names an inode out of range"));
+            return Err(Error::corrupt(
+                "directory entry names an inode out of range",
+            ));
         }
         let name = self
             .block
@@ -163,7 +170,11 @@ pub(crate) fn write_entry(
 ) {
     let block_size = block.len();
     write_u32(block, offset, inode);
-    write_u16(block, offset + 4, encode_record_length(record_length, block_size));
+    write_u16(
+        block,
+        offset + 4,
+        encode_record_length(record_length, block_size),
+    );
     write_u8(block, offset + 6, name.len() as u8);
     write_u8(block, offset + 7, file_type);
     if let Some(target) = block.get_mut(offset + HEADER_SIZE..offset + HEADER_SIZE + name.len()) {
@@ -185,7 +196,11 @@ pub(crate) fn set_entry_inode(block: &mut [u8], offset: usize, inode: u32, file_
 /// Changes only the record length of the record at `offset`.
 pub(crate) fn set_record_length(block: &mut [u8], offset: usize, record_length: usize) {
     let block_size = block.len();
-    write_u16(block, offset + 4, encode_record_length(record_length, block_size));
+    write_u16(
+        block,
+        offset + 4,
+        encode_record_length(record_length, block_size),
+    );
 }
 
 /// Fills a fresh block with one empty record covering it.
@@ -215,7 +230,9 @@ mod tests {
     fn new_directory_parses() {
         let mut block = vec![0u8; 1024];
         initialise_directory(&mut block, 12, 2, true);
-        let parsed: Vec<_> = entries(&block, true, 100).map(|entry| entry.unwrap()).collect();
+        let parsed: Vec<_> = entries(&block, true, 100)
+            .map(|entry| entry.unwrap())
+            .collect();
         assert_eq!(parsed.len(), 2);
         assert_eq!(parsed[0].name, b".");
         assert_eq!(parsed[1].name, b"..");

@@ -14,6 +14,7 @@
 //! cheap everywhere.
 
 use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
@@ -36,6 +37,29 @@ pub struct SetAttributes {
     pub access_time: Option<u32>,
     /// New modification time.
     pub modification_time: Option<u32>,
+}
+
+/// Where a stretch of a file lies, from [`FileSystem::map_range`] and
+/// [`FileSystem::allocate_range`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileExtent {
+    /// `length` bytes of the file at `file_offset` are stored contiguously
+    /// at byte `device_offset` of the device.
+    Data {
+        /// Position in the file.
+        file_offset: u64,
+        /// Position on the device.
+        device_offset: u64,
+        /// Bytes.
+        length: u64,
+    },
+    /// `length` bytes at `file_offset` are a hole and read as zeros.
+    Hole {
+        /// Position in the file.
+        file_offset: u64,
+        /// Bytes.
+        length: u64,
+    },
 }
 
 /// Consecutive device blocks waiting to be transferred in one call.
@@ -92,7 +116,9 @@ impl<D: BlockDevice> FileSystem<D> {
         if let Some(run) = run {
             let block_size = self.geometry.block_bytes();
             let end = run.buffer_start + run.blocks * block_size;
-            let source = data.get(run.buffer_start..end).ok_or(Error::InvalidArgument)?;
+            let source = data
+                .get(run.buffer_start..end)
+                .ok_or(Error::InvalidArgument)?;
             self.device
                 .write_at(self.geometry.block_offset(run.device_block), source)?;
         }
@@ -126,7 +152,9 @@ impl<D: BlockDevice> FileSystem<D> {
             if in_block == 0 && chunk == block_size {
                 if let Some(device_block) = mapped {
                     match &mut run {
-                        Some(current) if current.continues_with(device_block) => current.blocks += 1,
+                        Some(current) if current.continues_with(device_block) => {
+                            current.blocks += 1
+                        }
                         _ => {
                             self.read_run(run.take(), buffer)?;
                             run = Some(Run {
@@ -301,6 +329,133 @@ impl<D: BlockDevice> FileSystem<D> {
         }
     }
 
+    /// Where the bytes `offset .. offset + length` of a regular file lie on
+    /// the device (clipped to the file size), as runs of data and holes in
+    /// file order. Hosts use it to move file data with the operating
+    /// system's own copy (`copy_file_range`) instead of through a buffer.
+    ///
+    /// Return values: the extents, [`Error::IsADirectory`],
+    /// [`Error::InvalidArgument`], [`Error::NotFound`], [`Error::Corrupt`],
+    /// [`Error::Device`].
+    pub fn map_range(&mut self, inode: InodeNumber, offset: u64, length: u64) -> Result<Vec<FileExtent>> {
+        let inode = self.regular_file(inode)?;
+        let end = offset.saturating_add(length).min(inode.size());
+        let block_size = u64::from(self.geometry.block_size);
+        let mut extents: Vec<FileExtent> = Vec::new();
+        let mut position = offset;
+        while position < end {
+            let logical = position / block_size;
+            let in_block = position % block_size;
+            let chunk = (block_size - in_block).min(end - position);
+            let piece = match self.map_block(&inode, logical)? {
+                Some(block) => FileExtent::Data {
+                    file_offset: position,
+                    device_offset: self.geometry.block_offset(block) + in_block,
+                    length: chunk,
+                },
+                None => FileExtent::Hole {
+                    file_offset: position,
+                    length: chunk,
+                },
+            };
+            match (extents.last_mut(), piece) {
+                (
+                    Some(FileExtent::Data {
+                        device_offset,
+                        length,
+                        ..
+                    }),
+                    FileExtent::Data {
+                        device_offset: next, length: more, ..
+                    },
+                ) if *device_offset + *length == next => *length += more,
+                (Some(FileExtent::Hole { length, .. }), FileExtent::Hole { length: more, .. }) => *length += more,
+                (_, piece) => extents.push(piece),
+            }
+            position += chunk;
+        }
+        Ok(extents)
+    }
+
+    /// Allocates every block of `offset .. offset + length` in a regular
+    /// file (`offset` block-aligned), grows the file to cover it, and
+    /// returns where those bytes lie on the device, for a host to fill
+    /// directly.
+    ///
+    /// Contract: newly allocated blocks are not initialised (only the tail of
+    /// a partial last block is zeroed); the caller must write every byte of
+    /// the returned extents before the file is read. That is why only host
+    /// tools use this; the kernel writes through [`Self::write`].
+    ///
+    /// Return values: the extents, [`Error::InvalidArgument`] for an
+    /// unaligned offset or a file that is not regular, [`Error::NoSpace`]
+    /// (checked before anything is allocated), [`Error::FileTooLarge`], and
+    /// the errors of [`Self::write`].
+    pub fn allocate_range(&mut self, number: InodeNumber, offset: u64, length: u64) -> Result<Vec<FileExtent>> {
+        self.require_writable()?;
+        let mut inode = self.regular_file(number)?;
+        self.require_mutable(&inode, Privilege::Ordinary)?;
+        let block_size = u64::from(self.geometry.block_size);
+        if offset % block_size != 0 || inode.flags().contains(InodeFlags::APPEND_ONLY) {
+            return Err(Error::InvalidArgument);
+        }
+        let end = offset.checked_add(length).ok_or(Error::FileTooLarge)?;
+        if end > self.geometry.max_file_size() {
+            return Err(Error::FileTooLarge);
+        }
+        // Data blocks plus one indirect block per pointer block's worth,
+        // plus the roots: if that is not free, fail before changing anything.
+        let blocks = length.div_ceil(block_size);
+        let needed = blocks + blocks / u64::from(self.geometry.pointers_per_block()) + 3;
+        if needed > u64::from(self.superblock.free_blocks_count()) {
+            return Err(Error::NoSpace);
+        }
+        let old_size = inode.size();
+        if offset > old_size {
+            self.zero_tail(&inode, old_size)?;
+        }
+        let mut goal = match (offset / block_size).checked_sub(1) {
+            Some(previous) => self
+                .map_block(&inode, previous)?
+                .map_or_else(|| self.inode_goal(number), |block| block.saturating_add(1)),
+            None => self.inode_goal(number),
+        };
+        let mut extents: Vec<FileExtent> = Vec::new();
+        let mut position = offset;
+        while position < end {
+            let chunk = block_size.min(end - position);
+            let (block, fresh) = self.map_or_allocate(&mut inode, position / block_size, goal)?;
+            goal = block.saturating_add(1);
+            let device_offset = self.geometry.block_offset(block);
+            if fresh && chunk < block_size {
+                self.device.write_at(device_offset, &vec![0u8; block_size as usize])?;
+            }
+            match extents.last_mut() {
+                Some(FileExtent::Data {
+                    device_offset: start,
+                    length,
+                    ..
+                }) if *start + *length == device_offset => *length += chunk,
+                _ => extents.push(FileExtent::Data {
+                    file_offset: position,
+                    device_offset,
+                    length: chunk,
+                }),
+            }
+            position += chunk;
+        }
+        let new_size = old_size.max(end);
+        inode.set_size(new_size);
+        let now = self.now();
+        inode.set_modification_time(now);
+        inode.set_change_time(now);
+        if new_size > SMALL_FILE_LIMIT {
+            self.mark_large_file();
+        }
+        self.write_inode(&inode)?;
+        Ok(extents)
+    }
+
     /// Sets a regular file's size: shrinking frees the blocks past the new
     /// end, growing leaves a hole.
     ///
@@ -311,7 +466,12 @@ impl<D: BlockDevice> FileSystem<D> {
         self.truncate_as(inode, size, Privilege::Ordinary)
     }
 
-    pub(crate) fn truncate_as(&mut self, number: InodeNumber, size: u64, privilege: Privilege) -> Result<()> {
+    pub(crate) fn truncate_as(
+        &mut self,
+        number: InodeNumber,
+        size: u64,
+        privilege: Privilege,
+    ) -> Result<()> {
         self.require_writable()?;
         let mut inode = self.regular_file(number)?;
         self.require_mutable(&inode, privilege)?;

@@ -332,7 +332,10 @@ impl<D: BlockDevice> FileSystem<D> {
         let data = self.cache.get(&mut self.device, block)?;
         let bytes = data
             .get(offset..offset + size.min(crate::inode::INODE_BUFFER_SIZE))
-            .ok_or(Error::corrupt_inode("inode crosses its block", number.get()))?;
+            .ok_or(Error::corrupt_inode(
+                "inode crosses its block",
+                number.get(),
+            ))?;
         Ok(Inode::from_bytes(number, bytes))
     }
 
@@ -355,7 +358,10 @@ impl<D: BlockDevice> FileSystem<D> {
         let data = self.cache.get_mut(&mut self.device, block)?;
         let target = data
             .get_mut(offset..offset + size)
-            .ok_or(Error::corrupt_inode("inode crosses its block", inode.number.get()))?;
+            .ok_or(Error::corrupt_inode(
+                "inode crosses its block",
+                inode.number.get(),
+            ))?;
         let source = inode.as_bytes().get(..size).unwrap_or(&[]);
         target.copy_from_slice(source);
         Ok(())

@@ -103,7 +103,8 @@ fn plan(options: &FormatOptions, device_size: u64) -> Result<Geometry> {
             return Err(Error::InvalidArgument);
         }
         let group_count = (blocks_count - first_data_block).div_ceil(blocks_per_group);
-        let wanted_inodes = (u64::from(blocks_count) * u64::from(block_size) / u64::from(bytes_per_inode)).max(16);
+        let wanted_inodes =
+            (u64::from(blocks_count) * u64::from(block_size) / u64::from(bytes_per_inode)).max(16);
         let inodes_per_block = block_size / options.inode_size;
         let mut inodes_per_group = wanted_inodes.div_ceil(u64::from(group_count)) as u32;
         // Whole inode-table blocks, a multiple of 8 bits, at most one bitmap.
@@ -164,7 +165,11 @@ fn layout(geometry: &Geometry, group: u32) -> GroupLayout {
 /// Return values: the mounted file system, [`Error::InvalidArgument`] for an
 /// unsupported block or inode size or a device too small, or
 /// [`Error::Device`].
-pub fn format<D: BlockDevice>(mut device: D, options: &FormatOptions, mount_options: MountOptions) -> Result<FileSystem<D>> {
+pub fn format<D: BlockDevice>(
+    mut device: D,
+    options: &FormatOptions,
+    mount_options: MountOptions,
+) -> Result<FileSystem<D>> {
     let device_size = device.size()?;
     let geometry = plan(options, device_size)?;
     let block_size = geometry.block_bytes();
@@ -173,7 +178,12 @@ pub fn format<D: BlockDevice>(mut device: D, options: &FormatOptions, mount_opti
 
     for group in 0..geometry.group_count {
         let place = layout(&geometry, group);
-        groups.set_locations(group, place.block_bitmap, place.inode_bitmap, place.inode_table);
+        groups.set_locations(
+            group,
+            place.block_bitmap,
+            place.inode_bitmap,
+            place.inode_table,
+        );
         let group_blocks = geometry.group_block_count(group);
         let used = geometry.group_header_blocks(group) + 2 + geometry.inode_table_blocks;
         let mut block_bitmap = vec![0u8; block_size];
@@ -222,7 +232,10 @@ pub fn format<D: BlockDevice>(mut device: D, options: &FormatOptions, mount_opti
     superblock.set_u32(field::BLOCKS_COUNT, geometry.blocks_count);
     superblock.set_u32(field::RESERVED_BLOCKS_COUNT, geometry.blocks_count / 20);
     superblock.set_u32(field::FREE_BLOCKS_COUNT, free_blocks_total);
-    superblock.set_u32(field::FREE_INODES_COUNT, geometry.inodes_count - (GOOD_OLD_FIRST_INODE - 1));
+    superblock.set_u32(
+        field::FREE_INODES_COUNT,
+        geometry.inodes_count - (GOOD_OLD_FIRST_INODE - 1),
+    );
     superblock.set_u32(field::FIRST_DATA_BLOCK, geometry.first_data_block);
     let log_block_size = geometry.block_size.trailing_zeros() - 10;
     superblock.set_u32(field::LOG_BLOCK_SIZE, log_block_size);

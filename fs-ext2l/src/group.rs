@@ -118,7 +118,10 @@ impl GroupTable {
 
     /// `bg_used_dirs_count`.
     pub(crate) fn used_directories(&self, group: u32) -> u16 {
-        read_u16(&self.raw, Self::offset(group) + field::USED_DIRECTORIES_COUNT)
+        read_u16(
+            &self.raw,
+            Self::offset(group) + field::USED_DIRECTORIES_COUNT,
+        )
     }
 
     /// `bg_flags`.
@@ -142,12 +145,20 @@ impl GroupTable {
 
     /// Sets `bg_free_blocks_count`.
     pub(crate) fn set_free_blocks(&mut self, group: u32, value: u16) {
-        write_u16(&mut self.raw, Self::offset(group) + field::FREE_BLOCKS_COUNT, value);
+        write_u16(
+            &mut self.raw,
+            Self::offset(group) + field::FREE_BLOCKS_COUNT,
+            value,
+        );
     }
 
     /// Sets `bg_free_inodes_count`.
     pub(crate) fn set_free_inodes(&mut self, group: u32, value: u16) {
-        write_u16(&mut self.raw, Self::offset(group) + field::FREE_INODES_COUNT, value);
+        write_u16(
+            &mut self.raw,
+            Self::offset(group) + field::FREE_INODES_COUNT,
+            value,
+        );
     }
 
     /// Sets `bg_used_dirs_count`.

@@ -38,7 +38,14 @@ impl<D: BlockDevice> Installer<'_, D> {
     }
 
     /// [`FileSystem::create`], also inside immutable directories.
-    pub fn create(&mut self, directory: InodeNumber, name: &[u8], permissions: u16, uid: u32, gid: u32) -> Result<InodeNumber> {
+    pub fn create(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        permissions: u16,
+        uid: u32,
+        gid: u32,
+    ) -> Result<InodeNumber> {
         self.file_system.create_node_as(
             directory,
             name,
@@ -52,25 +59,41 @@ impl<D: BlockDevice> Installer<'_, D> {
     }
 
     /// [`FileSystem::mkdir`], also inside immutable directories.
-    pub fn mkdir(&mut self, directory: InodeNumber, name: &[u8], permissions: u16, uid: u32, gid: u32) -> Result<InodeNumber> {
+    pub fn mkdir(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        permissions: u16,
+        uid: u32,
+        gid: u32,
+    ) -> Result<InodeNumber> {
         self.file_system
             .mkdir_as(directory, name, permissions, uid, gid, Privilege::Installer)
     }
 
     /// [`FileSystem::symlink`], also inside immutable directories.
-    pub fn symlink(&mut self, directory: InodeNumber, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<InodeNumber> {
+    pub fn symlink(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        target: &[u8],
+        uid: u32,
+        gid: u32,
+    ) -> Result<InodeNumber> {
         self.file_system
             .symlink_as(directory, name, target, uid, gid, Privilege::Installer)
     }
 
     /// [`FileSystem::write`], also to immutable files.
     pub fn write(&mut self, file: InodeNumber, offset: u64, data: &[u8]) -> Result<usize> {
-        self.file_system.write_as(file, offset, data, Privilege::Installer)
+        self.file_system
+            .write_as(file, offset, data, Privilege::Installer)
     }
 
     /// [`FileSystem::truncate`], also of immutable files.
     pub fn truncate(&mut self, file: InodeNumber, size: u64) -> Result<()> {
-        self.file_system.truncate_as(file, size, Privilege::Installer)
+        self.file_system
+            .truncate_as(file, size, Privilege::Installer)
     }
 
     /// [`FileSystem::set_attributes`], also of immutable inodes.
@@ -81,12 +104,14 @@ impl<D: BlockDevice> Installer<'_, D> {
 
     /// [`FileSystem::unlink`], also of immutable files.
     pub fn unlink(&mut self, directory: InodeNumber, name: &[u8]) -> Result<()> {
-        self.file_system.unlink_as(directory, name, Privilege::Installer)
+        self.file_system
+            .unlink_as(directory, name, Privilege::Installer)
     }
 
     /// [`FileSystem::rmdir`], also of immutable directories.
     pub fn rmdir(&mut self, directory: InodeNumber, name: &[u8]) -> Result<()> {
-        self.file_system.rmdir_as(directory, name, Privilege::Installer)
+        self.file_system
+            .rmdir_as(directory, name, Privilege::Installer)
     }
 
     /// [`FileSystem::rename`], also of immutable inodes.
@@ -115,7 +140,12 @@ impl<D: BlockDevice> Installer<'_, D> {
     /// reachable from the linked directory, and the errors of
     /// [`FileSystem::link`] other than [`Error::NotPermitted`] and
     /// [`Error::Immutable`].
-    pub fn link(&mut self, existing: InodeNumber, directory: InodeNumber, name: &[u8]) -> Result<()> {
+    pub fn link(
+        &mut self,
+        existing: InodeNumber,
+        directory: InodeNumber,
+        name: &[u8],
+    ) -> Result<()> {
         self.file_system
             .link_as(existing, directory, name, Privilege::Installer)
     }

@@ -39,7 +39,7 @@ pub use features::{
     CompatibleFeatures, FeatureSet, IncompatibleFeatures, ReadOnlyCompatibleFeatures,
     EXT2L_FEATURE_RO_COMPAT_EXT2L,
 };
-pub use file::SetAttributes;
+pub use file::{FileExtent, SetAttributes};
 pub use filesystem::{FileSystem, FileSystemInfo, MountOptions};
 pub use format::{format, FormatOptions};
 pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};

@@ -84,7 +84,12 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// Checks what every creating operation checks: a writable mount, a
     /// usable name, a directory the caller may change, no existing entry.
-    fn prepare_new_entry(&mut self, directory: InodeNumber, name: &[u8], privilege: Privilege) -> Result<Inode> {
+    fn prepare_new_entry(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        privilege: Privilege,
+    ) -> Result<Inode> {
         self.require_writable()?;
         validate_new_name(name)?;
         let parent = self.directory_inode(directory)?;
@@ -103,8 +108,24 @@ impl<D: BlockDevice> FileSystem<D> {
     /// - [`Error::Immutable`] (immutable directory), [`Error::ReadOnly`],
     ///   [`Error::NoSpace`], [`Error::NotADirectory`], [`Error::NotFound`],
     ///   [`Error::Corrupt`], [`Error::Device`].
-    pub fn create(&mut self, directory: InodeNumber, name: &[u8], permissions: u16, uid: u32, gid: u32) -> Result<InodeNumber> {
-        self.create_node_as(directory, name, FileType::RegularFile, permissions, uid, gid, 0, Privilege::Ordinary)
+    pub fn create(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        permissions: u16,
+        uid: u32,
+        gid: u32,
+    ) -> Result<InodeNumber> {
+        self.create_node_as(
+            directory,
+            name,
+            FileType::RegularFile,
+            permissions,
+            uid,
+            gid,
+            0,
+            Privilege::Ordinary,
+        )
     }
 
     /// Creates a device node, named pipe or socket (or a regular file).
@@ -123,7 +144,16 @@ impl<D: BlockDevice> FileSystem<D> {
         gid: u32,
         device: u32,
     ) -> Result<InodeNumber> {
-        self.create_node_as(directory, name, file_type, permissions, uid, gid, device, Privilege::Ordinary)
+        self.create_node_as(
+            directory,
+            name,
+            file_type,
+            permissions,
+            uid,
+            gid,
+            device,
+            Privilege::Ordinary,
+        )
     }
 
     #[allow(clippy::too_many_arguments)] // Reason: `create_node` plus the caller's privilege.
@@ -138,7 +168,10 @@ impl<D: BlockDevice> FileSystem<D> {
         device: u32,
         privilege: Privilege,
     ) -> Result<InodeNumber> {
-        if matches!(file_type, FileType::Directory | FileType::Symlink | FileType::Unknown) {
+        if matches!(
+            file_type,
+            FileType::Directory | FileType::Symlink | FileType::Unknown
+        ) {
             return Err(Error::InvalidArgument);
         }
         let mut parent = self.prepare_new_entry(directory, name, privilege)?;
@@ -164,7 +197,14 @@ impl<D: BlockDevice> FileSystem<D> {
     ///
     /// Return values: the new inode, [`Error::TooManyLinks`] when the parent
     /// has too many subdirectories, and the errors of [`Self::create`].
-    pub fn mkdir(&mut self, directory: InodeNumber, name: &[u8], permissions: u16, uid: u32, gid: u32) -> Result<InodeNumber> {
+    pub fn mkdir(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        permissions: u16,
+        uid: u32,
+        gid: u32,
+    ) -> Result<InodeNumber> {
         self.mkdir_as(directory, name, permissions, uid, gid, Privilege::Ordinary)
     }
 
@@ -206,7 +246,14 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the new inode, [`Error::NameTooLong`] for a target of a
     /// block or more, [`Error::InvalidArgument`] for an empty target or one
     /// containing NUL, and the errors of [`Self::create`].
-    pub fn symlink(&mut self, directory: InodeNumber, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<InodeNumber> {
+    pub fn symlink(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        target: &[u8],
+        uid: u32,
+        gid: u32,
+    ) -> Result<InodeNumber> {
         self.symlink_as(directory, name, target, uid, gid, Privilege::Ordinary)
     }
 
@@ -269,11 +316,15 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(text.into());
         }
         if size >= u64::from(self.geometry.block_size) {
-            return Err(Error::corrupt_inode("symbolic link longer than a block", link.get()));
+            return Err(Error::corrupt_inode(
+                "symbolic link longer than a block",
+                link.get(),
+            ));
         }
-        let block = self
-            .map_block(&inode, 0)?
-            .ok_or(Error::corrupt_inode("symbolic link has no data block", link.get()))?;
+        let block = self.map_block(&inode, 0)?.ok_or(Error::corrupt_inode(
+            "symbolic link has no data block",
+            link.get(),
+        ))?;
         let data = self.cache.get(&mut self.device, block)?;
         Ok(data.get(..size as usize).unwrap_or(&[]).into())
     }
@@ -293,7 +344,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: `Ok(())`, [`Error::NotPermitted`] for a directory,
     /// [`Error::Immutable`], [`Error::TooManyLinks`], and the errors of
     /// [`Self::create`].
-    pub fn link(&mut self, existing: InodeNumber, directory: InodeNumber, name: &[u8]) -> Result<()> {
+    pub fn link(
+        &mut self,
+        existing: InodeNumber,
+        directory: InodeNumber,
+        name: &[u8],
+    ) -> Result<()> {
         self.link_as(existing, directory, name, Privilege::Ordinary)
     }
 
@@ -349,7 +405,10 @@ impl<D: BlockDevice> FileSystem<D> {
             for (_, child, file_type) in self.child_entries(&inode)? {
                 let is_directory = match file_type {
                     FileType::Directory => true,
-                    FileType::Unknown => self.read_inode(child).map(|inode| inode.is_directory()).unwrap_or(false),
+                    FileType::Unknown => self
+                        .read_inode(child)
+                        .map(|inode| inode.is_directory())
+                        .unwrap_or(false),
                     _ => false,
                 };
                 if is_directory && visited.insert(child) {
@@ -461,7 +520,11 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Frees an inode whose last reference went: its blocks, its extended
     /// attribute block reference, its rootlink reference and its number.
     pub(crate) fn free_file(&mut self, inode: &mut Inode) -> Result<()> {
-        let rootlink = if inode.is_regular() { inode.rootlink_raw() } else { 0 };
+        let rootlink = if inode.is_regular() {
+            inode.rootlink_raw()
+        } else {
+            0
+        };
         if inode.has_block_map() {
             self.free_blocks_from(inode, 0)?;
         }
@@ -552,7 +615,12 @@ impl<D: BlockDevice> FileSystem<D> {
         self.unlink_as(directory, name, Privilege::Ordinary)
     }
 
-    pub(crate) fn unlink_as(&mut self, directory: InodeNumber, name: &[u8], privilege: Privilege) -> Result<()> {
+    pub(crate) fn unlink_as(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        privilege: Privilege,
+    ) -> Result<()> {
         self.require_writable()?;
         validate_lookup_name(name)?;
         if is_dot_or_dot_dot(name) {
@@ -585,7 +653,12 @@ impl<D: BlockDevice> FileSystem<D> {
         self.rmdir_as(directory, name, Privilege::Ordinary)
     }
 
-    pub(crate) fn rmdir_as(&mut self, directory: InodeNumber, name: &[u8], privilege: Privilege) -> Result<()> {
+    pub(crate) fn rmdir_as(
+        &mut self,
+        directory: InodeNumber,
+        name: &[u8],
+        privilege: Privilege,
+    ) -> Result<()> {
         self.require_writable()?;
         validate_lookup_name(name)?;
         if is_dot_or_dot_dot(name) {
@@ -625,7 +698,13 @@ impl<D: BlockDevice> FileSystem<D> {
         target_directory: InodeNumber,
         target_name: &[u8],
     ) -> Result<()> {
-        self.rename_as(source_directory, source_name, target_directory, target_name, Privilege::Ordinary)
+        self.rename_as(
+            source_directory,
+            source_name,
+            target_directory,
+            target_name,
+            Privilege::Ordinary,
+        )
     }
 
     pub(crate) fn rename_as(
@@ -646,7 +725,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let target_parent = self.directory_inode(target_directory)?;
         self.require_mutable(&source_parent, privilege)?;
         self.require_mutable(&target_parent, privilege)?;
-        let source_entry = self.find_entry(&source_parent, source_name)?.ok_or(Error::NotFound)?;
+        let source_entry = self
+            .find_entry(&source_parent, source_name)?
+            .ok_or(Error::NotFound)?;
         let source = self.live_inode(source_entry.inode)?;
         self.require_mutable(&source, privilege)?;
         if source_directory == target_directory && source_name == target_name {
@@ -680,7 +761,9 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let mut moves_parent = false;
         if moving_directory && source_directory != target_directory {
-            if target_directory == source.number || self.is_reachable(source.number, target_directory)? {
+            if target_directory == source.number
+                || self.is_reachable(source.number, target_directory)?
+            {
                 return Err(Error::WouldCycle);
             }
             moves_parent = self.dot_dot(&source)?.inode == source_directory;
@@ -693,9 +776,12 @@ impl<D: BlockDevice> FileSystem<D> {
         let file_type = source.file_type();
         let mut target_parent = self.directory_inode(target_directory)?;
         match &existing {
-            Some(existing) => {
-                self.retarget_entry(&mut target_parent, existing.location, source.number, file_type)?
-            }
+            Some(existing) => self.retarget_entry(
+                &mut target_parent,
+                existing.location,
+                source.number,
+                file_type,
+            )?,
             None => self.add_entry(&mut target_parent, target_name, source.number, file_type)?,
         }
         let mut source_parent = self.directory_inode(source_directory)?;

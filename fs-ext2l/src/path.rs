@@ -24,7 +24,8 @@ const MAX_SYMLINK_EXPANSIONS: usize = 40;
 
 /// Splits a path into its non-empty components.
 fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    path.split(|&byte| byte == b'/').filter(|part| !part.is_empty())
+    path.split(|&byte| byte == b'/')
+        .filter(|part| !part.is_empty())
 }
 
 impl<D: BlockDevice> FileSystem<D> {
@@ -79,7 +80,10 @@ impl<D: BlockDevice> FileSystem<D> {
     /// with no last name (`/`, `.`, `..`), and the errors of
     /// [`Self::resolve_path`].
     pub fn resolve_parent(&mut self, path: &[u8]) -> Result<(InodeNumber, Vec<u8>)> {
-        let trimmed_length = path.iter().rposition(|&byte| byte != b'/').map_or(0, |index| index + 1);
+        let trimmed_length = path
+            .iter()
+            .rposition(|&byte| byte != b'/')
+            .map_or(0, |index| index + 1);
         let trimmed = path.get(..trimmed_length).unwrap_or(&[]);
         let split = trimmed.iter().rposition(|&byte| byte == b'/');
         let (parent, name) = match split {

@@ -178,7 +178,10 @@ impl Superblock {
             .raw
             .get(field::VOLUME_NAME..field::VOLUME_NAME + 16)
             .unwrap_or(&[]);
-        let end = name.iter().position(|&byte| byte == 0).unwrap_or(name.len());
+        let end = name
+            .iter()
+            .position(|&byte| byte == 0)
+            .unwrap_or(name.len());
         name.get(..end).unwrap_or(&[])
     }
 
@@ -319,8 +322,7 @@ impl Geometry {
         }
         let bits_per_block = block_size.saturating_mul(8);
         let blocks_per_group = superblock.get_u32(field::BLOCKS_PER_GROUP);
-        if blocks_per_group < 8 || blocks_per_group > bits_per_block || blocks_per_group % 8 != 0
-        {
+        if blocks_per_group < 8 || blocks_per_group > bits_per_block || blocks_per_group % 8 != 0 {
             return Err(Error::corrupt("bad blocks-per-group count"));
         }
         let inodes_per_group = superblock.get_u32(field::INODES_PER_GROUP);
@@ -335,7 +337,9 @@ impl Geometry {
                 superblock.get_u32(field::FIRST_INODE),
             )
         };
-        if inode_size < GOOD_OLD_INODE_SIZE || !inode_size.is_power_of_two() || inode_size > block_size
+        if inode_size < GOOD_OLD_INODE_SIZE
+            || !inode_size.is_power_of_two()
+            || inode_size > block_size
         {
             return Err(Error::corrupt("bad inode size"));
         }
@@ -351,18 +355,20 @@ impl Geometry {
         }
         let inode_table_bytes = u64::from(inodes_per_group) * u64::from(inode_size);
         let inode_table_blocks = inode_table_bytes.div_ceil(u64::from(block_size));
-        let inode_table_blocks =
-            u32::try_from(inode_table_blocks).map_err(|_| Error::corrupt("inode table too large"))?;
+        let inode_table_blocks = u32::try_from(inode_table_blocks)
+            .map_err(|_| Error::corrupt("inode table too large"))?;
         let descriptor_bytes = u64::from(group_count) * u64::from(GROUP_DESCRIPTOR_SIZE);
         let descriptor_blocks = u32::try_from(descriptor_bytes.div_ceil(u64::from(block_size)))
             .map_err(|_| Error::corrupt("descriptor table too large"))?;
         let features = superblock.features();
-        let reserved_descriptor_blocks =
-            if features.compatible & crate::features::CompatibleFeatures::RESIZE_INODE.bits() != 0 {
-                u32::from(superblock.get_u16(field::RESERVED_GDT_BLOCKS))
-            } else {
-                0
-            };
+        let reserved_descriptor_blocks = if features.compatible
+            & crate::features::CompatibleFeatures::RESIZE_INODE.bits()
+            != 0
+        {
+            u32::from(superblock.get_u16(field::RESERVED_GDT_BLOCKS))
+        } else {
+            0
+        };
         if reserved_descriptor_blocks > block_size / 4 {
             return Err(Error::corrupt("too many reserved descriptor blocks"));
         }
@@ -375,12 +381,10 @@ impl Geometry {
         if header_end > u64::from(blocks_count) {
             return Err(Error::corrupt("descriptor table does not fit"));
         }
-        let sparse_super = features.read_only_compatible
-            & ReadOnlyCompatibleFeatures::SPARSE_SUPER.bits()
-            != 0;
-        let filetype = features.incompatible
-            & crate::features::IncompatibleFeatures::FILETYPE.bits()
-            != 0;
+        let sparse_super =
+            features.read_only_compatible & ReadOnlyCompatibleFeatures::SPARSE_SUPER.bits() != 0;
+        let filetype =
+            features.incompatible & crate::features::IncompatibleFeatures::FILETYPE.bits() != 0;
         Ok(Geometry {
             block_size,
             blocks_count,
@@ -427,8 +431,8 @@ impl Geometry {
 
     /// The first block of `group`.
     pub fn group_first_block(&self, group: u32) -> u32 {
-        let first = u64::from(self.first_data_block)
-            + u64::from(group) * u64::from(self.blocks_per_group);
+        let first =
+            u64::from(self.first_data_block) + u64::from(group) * u64::from(self.blocks_per_group);
         u32::try_from(first).unwrap_or(u32::MAX)
     }
 
@@ -443,10 +447,7 @@ impl Geometry {
     /// The group inode `inode` belongs to and its index inside that group.
     pub fn inode_position(&self, inode: u32) -> (u32, u32) {
         let index = inode.saturating_sub(1);
-        (
-            index / self.inodes_per_group,
-            index % self.inodes_per_group,
-        )
+        (index / self.inodes_per_group, index % self.inodes_per_group)
     }
 
     /// Whether `group` holds a superblock and descriptor backup.

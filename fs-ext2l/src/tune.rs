@@ -36,7 +36,9 @@ impl<D: BlockDevice> FileSystem<D> {
             if !self.geometry.group_has_superblock(group) {
                 continue;
             }
-            let offset = self.geometry.block_offset(self.geometry.group_first_block(group));
+            let offset = self
+                .geometry
+                .block_offset(self.geometry.group_first_block(group));
             let mut raw = [0u8; SUPERBLOCK_SIZE];
             self.device.read_at(offset, &mut raw)?;
             let mut backup = Superblock::from_bytes(raw);

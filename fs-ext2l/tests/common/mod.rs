@@ -22,7 +22,12 @@ pub fn mount_options() -> MountOptions {
 }
 
 /// A freshly formatted in-memory file system.
-pub fn new_file_system(size: usize, block_size: u32, inode_size: u32, ext2l: bool) -> FileSystem<MemoryDevice> {
+pub fn new_file_system(
+    size: usize,
+    block_size: u32,
+    inode_size: u32,
+    ext2l: bool,
+) -> FileSystem<MemoryDevice> {
     let options = FormatOptions {
         block_size,
         inode_size,
@@ -55,7 +60,11 @@ pub fn scratch_path(stem: &str) -> PathBuf {
 pub fn e2fsck(image: &[u8]) -> (bool, String) {
     let path = scratch_path("e2fsck.img");
     std::fs::write(&path, image).expect("write image");
-    let output = Command::new("e2fsck").arg("-fn").arg(&path).output().expect("run e2fsck");
+    let output = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(&path)
+        .output()
+        .expect("run e2fsck");
     let _ = std::fs::remove_file(&path);
     let text = format!(
         "{}{}",
@@ -71,6 +80,11 @@ pub fn assert_checker_clean<D: fs_ext2l::BlockDevice>(file_system: &mut FileSyst
     assert!(
         report.is_clean(),
         "checker problems:\n{}",
-        report.problems.iter().map(|problem| problem.to_string()).collect::<Vec<_>>().join("\n")
+        report
+            .problems
+            .iter()
+            .map(|problem| problem.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

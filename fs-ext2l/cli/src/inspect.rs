@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The read-only subcommands: `check`, `ls`, `cat`, `stat`, `get`,
+//! `rootlink get` and `info`.
+//!
+//! They mount the image read-only. `ls` keeps going past entries it cannot
+//! describe (a damaged image lists what it can and then fails with status
+//! 1); `check` prints every problem with its inode and path and exits 1 when
+//! there is any.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::io::Write;
+use std::path::Path;
+
+use fs_ext2l::{FileExtent, FileType, InodeFlags, InodeNumber, Metadata};
+
+use crate::image::{failed, open, resolve, Image};
+use crate::{Failure, Outcome};
+
+/// Bytes moved per read when copying a file out.
+const COPY_CHUNK: usize = 8 << 20;
+
+/// `ext2l check IMAGE`.
+pub fn check(image: &Path) -> Outcome {
+    let mut file_system = open(image, false)?;
+    let report = file_system
+        .check()
+        .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
+    for problem in &report.problems {
+        println!("{problem}");
+    }
+    if report.omitted > 0 {
+        println!("… and {} more problems", report.omitted);
+    }
+    let summary = format!(
+        "{} inodes in use ({} directories), {} blocks in use, {} rootlinks, {} directory hardlinks",
+        report.inodes_in_use,
+        report.directories,
+        report.blocks_in_use,
+        report.rootlinks,
+        report.directory_hardlinks
+    );
+    if report.is_clean() {
+        println!("{}: clean: {summary}", image.display());
+        Ok(())
+    } else {
+        println!("{summary}");
+        Err(Failure::operation(format!(
+            "check: {}: {} problems",
+            image.display(),
+            report.problems.len() + report.omitted
+        )))
+    }
+}
+
+/// The `ls -l` type-and-permission string, `drwxr-xr-x`.
+fn mode_string(metadata: &Metadata) -> String {
+    let type_char = match metadata.file_type {
+        FileType::Directory => 'd',
+        FileType::Symlink => 'l',
+        FileType::CharacterDevice => 'c',
+        FileType::BlockDevice => 'b',
+        FileType::Fifo => 'p',
+        FileType::Socket => 's',
+        FileType::RegularFile => '-',
+        FileType::Unknown => '?',
+    };
+    let mode = metadata.mode;
+    let mut text = String::from(type_char);
+    for (shift, special, special_char) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let bits = (mode >> shift) & 7;
+        text.push(if bits & 4 != 0 { 'r' } else { '-' });
+        text.push(if bits & 2 != 0 { 'w' } else { '-' });
+        let execute = bits & 1 != 0;
+        text.push(match (mode & special != 0, execute) {
+            (true, true) => special_char,
+            (true, false) => special_char.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    text.push(if metadata.flags.contains(InodeFlags::IMMUTABLE) {
+        'i'
+    } else {
+        ' '
+    });
+    text
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) from seconds since 1970 (Hinnant's civil-from-days).
+pub fn format_time(seconds: u32) -> String {
+    let days = i64::from(seconds / 86_400);
+    let rest = seconds % 86_400;
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rest / 3600,
+        (rest / 60) % 60
+    )
+}
+
+/// One `ls -l` line.
+fn long_line(file_system: &mut Image, name: &[u8], metadata: &Metadata) -> String {
+    let mut line = format!(
+        "{} {:>3} {:>5} {:>5} {:>10} {} {}",
+        mode_string(metadata),
+        metadata.links,
+        metadata.uid,
+        metadata.gid,
+        metadata.size,
+        format_time(metadata.modification_time),
+        String::from_utf8_lossy(name)
+    );
+    if metadata.file_type == FileType::Symlink {
+        match file_system.readlink(metadata.inode) {
+            Ok(target) => line.push_str(&format!(" -> {}", String::from_utf8_lossy(&target))),
+            Err(error) => line.push_str(&format!(" -> ? ({error})")),
+        }
+    }
+    if let Some(root) = metadata.rootlink {
+        line.push_str(&format!(" [rootlink: inode {root}]"));
+    }
+    line
+}
+
+/// `ext2l ls [-l] IMAGE PATH`.
+pub fn ls(image: &Path, path: &str, long: bool) -> Outcome {
+    let mut file_system = open(image, false)?;
+    let inode = resolve(&mut file_system, path, true)?;
+    let metadata = file_system
+        .stat(inode)
+        .map_err(|error| failed(path, error))?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if metadata.file_type != FileType::Directory {
+        let line = if long {
+            long_line(&mut file_system, path.as_bytes(), &metadata)
+        } else {
+            path.to_string()
+        };
+        let _ = writeln!(out, "{line}");
+        return Ok(());
+    }
+    let mut entries = file_system
+        .entries(inode)
+        .map_err(|error| failed(path, error))?;
+    entries.retain(|entry| entry.name != b"." && entry.name != b"..");
+    entries.sort_by(|left, right| left.name.cmp(&right.name));
+    let mut errors = 0usize;
+    for entry in &entries {
+        if !long {
+            let _ = writeln!(out, "{}", String::from_utf8_lossy(&entry.name));
+            continue;
+        }
+        match file_system.stat(entry.inode) {
+            Ok(metadata) => {
+                let line = long_line(&mut file_system, &entry.name, &metadata);
+                let _ = writeln!(out, "{line}");
+            }
+            Err(error) => {
+                errors += 1;
+                let _ = writeln!(
+                    out,
+                    "?????????? {} (inode {}: {error})",
+                    String::from_utf8_lossy(&entry.name),
+                    entry.inode
+                );
+            }
+        }
+    }
+    let _ = out.flush();
+    if errors > 0 {
+        return Err(Failure::operation(format!(
+            "ls: {path}: {errors} entries could not be read"
+        )));
+    }
+    Ok(())
+}
+
+/// Streams a regular file to `out`.
+fn copy_out(file_system: &mut Image, path: &str, out: &mut dyn Write) -> Outcome {
+    let inode = resolve(file_system, path, true)?;
+    let mut buffer = vec![0u8; COPY_CHUNK];
+    let mut offset = 0u64;
+    loop {
+        let count = file_system
+            .read(inode, offset, &mut buffer)
+            .map_err(|error| failed(path, error))?;
+        if count == 0 {
+            break;
+        }
+        out.write_all(&buffer[..count])
+            .map_err(|error| Failure::operation(format!("{path}: write: {error}")))?;
+        offset += count as u64;
+    }
+    out.flush()
+        .map_err(|error| Failure::operation(format!("{path}: write: {error}")))
+}
+
+/// `ext2l cat IMAGE PATH`.
+pub fn cat(image: &Path, path: &str) -> Outcome {
+    let mut file_system = open(image, false)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    copy_out(&mut file_system, path, &mut out)
+}
+
+/// `ext2l get IMAGE PATH HOSTFILE`.
+pub fn get(image: &Path, path: &str, host_file: &Path) -> Outcome {
+    let mut file_system = open(image, false)?;
+    if host_file.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        return copy_out(&mut file_system, path, &mut out);
+    }
+    // The library says where the file's bytes are; the operating system
+    // copies them from the image to the host file directly.
+    let inode = resolve(&mut file_system, path, true)?;
+    let size = file_system.stat(inode).map_err(|error| failed(path, error))?.size;
+    let extents = file_system
+        .map_range(inode, 0, size)
+        .map_err(|error| failed(path, error))?;
+    let host_error = |error: std::io::Error| Failure::operation(format!("{}: {error}", host_file.display()));
+    let source = std::fs::File::open(image)
+        .map_err(|error| Failure::operation(format!("{}: {error}", image.display())))?;
+    let out = std::fs::File::create(host_file).map_err(host_error)?;
+    for extent in extents {
+        if let FileExtent::Data {
+            file_offset,
+            device_offset,
+            length,
+        } = extent
+        {
+            crate::edit::copy_range(&source, device_offset, &out, file_offset, length).map_err(host_error)?;
+        }
+    }
+    // Holes stay holes: the length is set without writing them.
+    out.set_len(size).map_err(host_error)
+}
+
+/// `ext2l stat IMAGE PATH`.
+pub fn stat(image: &Path, path: &str) -> Outcome {
+    let mut file_system = open(image, false)?;
+    let inode = resolve(&mut file_system, path, false)?;
+    let metadata = file_system
+        .stat(inode)
+        .map_err(|error| failed(path, error))?;
+    println!("  path: {path}");
+    println!(" inode: {}", metadata.inode);
+    println!("  type: {:?}", metadata.file_type);
+    println!(
+        "  mode: {:o} ({})",
+        metadata.mode,
+        mode_string(&metadata).trim_end()
+    );
+    println!(" owner: uid {} gid {}", metadata.uid, metadata.gid);
+    println!(
+        "  size: {} bytes, {} sectors",
+        metadata.size, metadata.sectors
+    );
+    println!(" links: {}", metadata.links);
+    println!(
+        " flags: {:#x}{}",
+        metadata.flags.bits(),
+        if metadata.flags.contains(InodeFlags::IMMUTABLE) {
+            " (immutable)"
+        } else {
+            ""
+        }
+    );
+    println!("access: {}", format_time(metadata.access_time));
+    println!("modify: {}", format_time(metadata.modification_time));
+    println!("change: {}", format_time(metadata.change_time));
+    if let Some(root) = metadata.rootlink {
+        println!("rootlink: inode {root}");
+    }
+    if metadata.file_type == FileType::Symlink {
+        let target = file_system
+            .readlink(inode)
+            .map_err(|error| failed(path, error))?;
+        println!("target: {}", String::from_utf8_lossy(&target));
+    }
+    Ok(())
+}
+
+/// A path from the root to directory `target`, by breadth-first search
+/// over entries (each directory visited once).
+pub fn find_path(file_system: &mut Image, target: InodeNumber) -> Option<String> {
+    let root = file_system.root();
+    if target == root {
+        return Some(String::from("/"));
+    }
+    let mut visited = BTreeSet::new();
+    let mut queue = VecDeque::new();
+    visited.insert(root);
+    queue.push_back((root, String::new()));
+    while let Some((directory, path)) = queue.pop_front() {
+        let Ok(entries) = file_system.entries(directory) else {
+            continue;
+        };
+        for entry in entries {
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            let child_path = format!("{path}/{}", String::from_utf8_lossy(&entry.name));
+            if entry.inode == target {
+                return Some(child_path);
+            }
+            let is_directory = match entry.file_type {
+                FileType::Directory => true,
+                FileType::Unknown => file_system
+                    .stat(entry.inode)
+                    .map(|metadata| metadata.file_type == FileType::Directory)
+                    .unwrap_or(false),
+                _ => false,
+            };
+            if is_directory && visited.insert(entry.inode) {
+                queue.push_back((entry.inode, child_path));
+            }
+        }
+    }
+    None
+}
+
+/// `ext2l rootlink get IMAGE FILE`.
+pub fn rootlink_get(image: &Path, file: &str) -> Outcome {
+    let mut file_system = open(image, false)?;
+    let inode = resolve(&mut file_system, file, false)?;
+    match file_system
+        .rootlink(inode)
+        .map_err(|error| failed(file, error))?
+    {
+        Some(root) => {
+            match find_path(&mut file_system, root) {
+                Some(path) => println!("{path} (inode {root})"),
+                None => println!("inode {root} (no name; reachable only through rootlinks)"),
+            }
+            Ok(())
+        }
+        None => Err(Failure::operation(format!("{file}: no rootlink"))),
+    }
+}
+
+/// `ext2l info IMAGE`.
+pub fn info(image: &Path) -> Outcome {
+    // Mounted as if for writing (on a read-only file) so the report says
+    // whether the image could be written; `info` itself writes nothing.
+    let file_system = crate::image::open_inspect_writability(image)?;
+    let info = file_system.info();
+    let uuid: String = info
+        .uuid
+        .iter()
+        .enumerate()
+        .map(|(index, byte)| {
+            let dash = if matches!(index, 4 | 6 | 8 | 10) {
+                "-"
+            } else {
+                ""
+            };
+            format!("{dash}{byte:02x}")
+        })
+        .collect();
+    println!(
+        "Volume name:          {}",
+        String::from_utf8_lossy(&info.label)
+    );
+    println!("Volume UUID:          {uuid}");
+    println!("Revision:             {}", info.revision);
+    println!("Features:             {}", info.features);
+    println!(
+        "ext2l:                {}",
+        if info.features.has_ext2l() {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    println!(
+        "State:                {}",
+        if info.state & 1 != 0 {
+            "clean"
+        } else {
+            "not clean"
+        }
+    );
+    println!("Block size:           {}", info.block_size);
+    println!("Inode size:           {}", info.inode_size);
+    println!(
+        "Blocks:               {} ({} free, {} reserved)",
+        info.blocks_count, info.free_blocks, info.reserved_blocks
+    );
+    println!(
+        "Inodes:               {} ({} free)",
+        info.inodes_count, info.free_inodes
+    );
+    println!(
+        "Groups:               {} ({} blocks, {} inodes each)",
+        info.group_count, info.blocks_per_group, info.inodes_per_group
+    );
+    println!("First inode:          {}", info.first_inode);
+    match info.read_only_reason {
+        Some(reason) => println!("Writable:             no ({reason})"),
+        None => println!("Writable:             yes"),
+    }
+    Ok(())
+}

@@ -141,14 +141,17 @@ impl<D: BlockDevice> FileSystem<D> {
         let mut raw = [0u8; SUPERBLOCK_SIZE];
         device.read_at(SUPERBLOCK_OFFSET, &mut raw)?;
         let superblock = Superblock::from_bytes(raw);
-        let geometry = Geometry::from_superblock(&superblock, device_size)?;
+        // Features first: an ext4 image's layout (bigalloc, flex_bg, 64bit
+        // descriptors) is not ours to judge, so name what is missing rather
+        // than calling the layout corrupt.
         let features = superblock.features();
         let unsupported = features.unsupported();
-        if !unsupported.is_empty() {
+        if superblock.get_u16(field::MAGIC) == crate::superblock::EXT2_MAGIC && !unsupported.is_empty() {
             return Err(Error::Unsupported {
                 features: unsupported,
             });
         }
+        let geometry = Geometry::from_superblock(&superblock, device_size)?;
         let table_bytes = geometry.descriptor_blocks as usize * geometry.block_bytes();
         let mut table = vec![0u8; table_bytes];
         let table_block = geometry.first_data_block + 1;

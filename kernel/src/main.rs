@@ -80,7 +80,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     );
 
     if let Some(test) = args.self_test {
-        self_test::run(test, disks);
+        self_test::run(test, boot, disks);
     }
     idle()
 }

@@ -8,6 +8,8 @@
 //! - `poweroff`: a clean power-off (status 0);
 //! - `panic`: a deliberate kernel panic (must be reported, status ≠ 0);
 //! - `ticks`: counts timer ticks over 500 ms of the counter's time;
+//! - `frames`: takes every free frame, checks each lies in RAM and outside
+//!   the heap, frees them all and checks the count is back;
 //! - `blk-write`: writes a pattern to the last 8 sectors of the first disk
 //!   in one request, reads it back, and reports it; the host then checks
 //!   the image file.
@@ -16,7 +18,7 @@ use crate::{clock, power_off, TICK_HZ};
 use alloc::vec;
 use alloc::vec::Vec;
 use hal::virtio::{BlockDevice, SECTOR_SIZE};
-use hal::{Arch, Architecture, ExitStatus};
+use hal::{Arch, Architecture, BootInfo, ExitStatus};
 
 /// The self tests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub enum SelfTest {
     Ticks,
     /// Write and read back sectors.
     BlockWrite,
+    /// Exhaust and refill the frame allocator.
+    Frames,
 }
 
 impl SelfTest {
@@ -39,13 +43,14 @@ impl SelfTest {
             "panic" => SelfTest::Panic,
             "ticks" => SelfTest::Ticks,
             "blk-write" => SelfTest::BlockWrite,
+            "frames" => SelfTest::Frames,
             _ => return None,
         })
     }
 }
 
 /// Runs `test`; powers off when done.
-pub fn run(test: SelfTest, disks: Vec<BlockDevice>) -> ! {
+pub fn run(test: SelfTest, boot: &BootInfo, disks: Vec<BlockDevice>) -> ! {
     match test {
         SelfTest::PowerOff => power_off(ExitStatus::Success),
         SelfTest::Panic => panic!("self test: panic requested by test=panic"),
@@ -66,6 +71,7 @@ pub fn run(test: SelfTest, disks: Vec<BlockDevice>) -> ! {
             power_off(ExitStatus::Success)
         }
         SelfTest::BlockWrite => block_write(disks),
+        SelfTest::Frames => frames(boot),
     }
 }
 
@@ -106,4 +112,55 @@ fn block_write(mut disks: Vec<BlockDevice>) -> ! {
             power_off(ExitStatus::Failure(1))
         }
     }
+}
+
+fn frames(boot: &BootInfo) -> ! {
+    let mut guard = crate::memory::FRAMES.lock();
+    let Some(allocator) = guard.as_mut() else {
+        power_off(ExitStatus::Failure(1))
+    };
+    let free_before = allocator.free_bytes();
+    let mut taken = Vec::new();
+    let mut misplaced = 0u64;
+    while let Some(frame) = allocator.allocate() {
+        let end = frame.0 + crate::memory::FRAME_SIZE;
+        let in_ram = boot
+            .ram
+            .as_slice()
+            .iter()
+            .any(|r| frame.0 >= r.start && end <= r.end());
+        let in_heap = frame.0 < boot.heap.end() && end > boot.heap.start;
+        if !in_ram || in_heap {
+            misplaced += 1;
+        }
+        taken.push(frame);
+    }
+    let count = taken.len() as u64;
+    let exhausted = allocator.free_bytes() == 0;
+    taken.sort();
+    let duplicates = taken.windows(2).filter(|pair| pair[0] == pair[1]).count();
+    for frame in taken {
+        allocator.free(frame);
+    }
+    let restored = allocator.free_bytes() == free_before;
+    crate::logger::print_fmt(format_args!(
+        "self test: allocated {} frames ({} MiB), {} misplaced, {} duplicated, exhausted {}, restored {}\n",
+        count,
+        (count * crate::memory::FRAME_SIZE) >> 20,
+        misplaced,
+        duplicates,
+        exhausted,
+        restored
+    ));
+    let ok = misplaced == 0
+        && duplicates == 0
+        && exhausted
+        && restored
+        && count * crate::memory::FRAME_SIZE == free_before;
+    drop(guard);
+    power_off(if ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure(1)
+    })
 }

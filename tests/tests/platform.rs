@@ -197,3 +197,26 @@ fn unknown_boot_arguments_are_reported_not_fatal() {
         boot.expect_status(0);
     }
 }
+
+#[test]
+fn every_free_frame_is_in_ram_outside_the_heap_and_comes_back() {
+    for mut machine in default_machines() {
+        machine.append = "test=frames".into();
+        let boot = boot(&machine, b"", TIMEOUT);
+        let free_mib: u64 = boot
+            .expect_line("MiB free for frames")
+            .split("; ")
+            .nth(1)
+            .and_then(|part| part.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .expect("free MiB in the memory line");
+        let line = boot.expect_line("self test: allocated");
+        assert!(
+            line.contains(&format!(
+                "({free_mib} MiB), 0 misplaced, 0 duplicated, exhausted true, restored true"
+            )),
+            "{line}"
+        );
+        boot.expect_status(0);
+    }
+}

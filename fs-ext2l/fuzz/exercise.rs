@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! What the fuzz target and the corpus tests do with an untrusted image.
+//!
+//! Mount it; walk the tree with bounded budgets (directories, entries, bytes
+//! read), reading files, links and metadata; run the checker; then, when the
+//! mount is writable, apply a few writes of every kind and check again. Any
+//! error is fine. A panic, a hang or unbounded memory is the bug this hunts:
+//! the library must survive whatever the image says. Shared by
+//! `fuzz_targets/mutated_image.rs` (libFuzzer) and the `cargo test` corpus
+//! runs through `#[path]`.
+
+use std::collections::{BTreeSet, VecDeque};
+
+use fs_ext2l::{FileSystem, FileType, InodeNumber, MemoryDevice, MountOptions};
+
+/// Most directories walked.
+const MAX_DIRECTORIES: usize = 256;
+/// Most entries looked at over the whole walk.
+const MAX_ENTRIES: usize = 4096;
+/// Bytes read from the start of each file.
+const READ_BYTES: usize = 64 * 1024;
+
+fn clock() -> u32 {
+    1_700_000_000
+}
+
+/// Exercises the library on `image`; returns whether it mounted.
+pub fn exercise(image: &[u8]) -> bool {
+    let options = MountOptions {
+        cache_blocks: 64,
+        clock,
+        ..MountOptions::default()
+    };
+    let Ok(mut file_system) = FileSystem::mount(MemoryDevice::from_bytes(image.to_vec()), options) else {
+        return false;
+    };
+    let _ = file_system.info();
+    let found = walk(&mut file_system);
+    let _ = file_system.resolve_path(b"/lost+found/../a/./b", true);
+    let _ = file_system.resolve_path(b"/...", true);
+    let _ = file_system.check();
+    if !file_system.is_read_only() {
+        write_some(&mut file_system, &found);
+        let _ = file_system.check();
+        let _ = file_system.sync();
+    }
+    true
+}
+
+/// Walks from the root; returns some directories and files it found.
+fn walk(file_system: &mut FileSystem<MemoryDevice>) -> (Vec<InodeNumber>, Vec<InodeNumber>) {
+    let root = file_system.root();
+    let mut directories = Vec::new();
+    let mut files = Vec::new();
+    let mut visited = BTreeSet::new();
+    let mut queue = VecDeque::from([root]);
+    let mut entries_seen = 0usize;
+    let mut buffer = vec![0u8; READ_BYTES];
+    while let Some(directory) = queue.pop_front() {
+        if directories.len() >= MAX_DIRECTORIES || !visited.insert(directory) {
+            continue;
+        }
+        directories.push(directory);
+        let mut cursor = 0u64;
+        while entries_seen < MAX_ENTRIES {
+            let entry = match file_system.read_dir(directory, cursor) {
+                Ok(Some(entry)) => entry,
+                _ => break,
+            };
+            entries_seen += 1;
+            if entry.next_cursor <= cursor {
+                panic!("read_dir did not advance");
+            }
+            cursor = entry.next_cursor;
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            let _ = file_system.lookup(directory, &entry.name);
+            let Ok(metadata) = file_system.stat(entry.inode) else {
+                continue;
+            };
+            match metadata.file_type {
+                FileType::Directory => queue.push_back(entry.inode),
+                FileType::RegularFile => {
+                    let _ = file_system.read(entry.inode, 0, &mut buffer);
+                    let tail = metadata.size.saturating_sub(4096);
+                    let _ = file_system.read(entry.inode, tail, &mut buffer[..4096]);
+                    let _ = file_system.map_range(entry.inode, 0, 1 << 20);
+                    let _ = file_system.rootlink(entry.inode);
+                    files.push(entry.inode);
+                }
+                FileType::Symlink => {
+                    let _ = file_system.readlink(entry.inode);
+                }
+                _ => {}
+            }
+        }
+    }
+    (directories, files)
+}
+
+/// A few writes of every kind, wherever the walk found room.
+fn write_some(file_system: &mut FileSystem<MemoryDevice>, found: &(Vec<InodeNumber>, Vec<InodeNumber>)) {
+    let root = file_system.root();
+    let data = vec![0x5Au8; 20_000];
+    if let Ok(file) = file_system.create(root, b"fuzz-file", 0o644, 0, 0) {
+        let _ = file_system.write(file, 0, &data);
+        let _ = file_system.write(file, 1 << 20, b"sparse");
+        let _ = file_system.truncate(file, 100);
+    }
+    if let Ok(directory) = file_system.mkdir(root, b"fuzz-dir", 0o755, 0, 0) {
+        let _ = file_system.symlink(directory, b"link", &[b'l'; 100], 0, 0);
+        let _ = file_system.rename(root, b"fuzz-file", directory, b"moved");
+        let _ = file_system.installer().link(directory, root, b"fuzz-dir-2");
+    }
+    for &directory in found.0.iter().take(8) {
+        let _ = file_system.create(directory, b"fuzz-child", 0o644, 0, 0);
+        let _ = file_system.unlink(directory, b"fuzz-child");
+        if let Ok(entries) = file_system.entries(directory) {
+            for entry in entries.iter().take(4) {
+                let _ = file_system.rename(directory, &entry.name, root, b"fuzz-renamed");
+                let _ = file_system.unlink(root, b"fuzz-renamed");
+                let _ = file_system.rmdir(root, b"fuzz-renamed");
+            }
+        }
+    }
+    for &file in found.1.iter().take(8) {
+        let _ = file_system.write(file, 10, &data[..3000]);
+        let _ = file_system.truncate(file, 5000);
+        let _ = file_system.installer().set_rootlink(file, root);
+        let _ = file_system.installer().clear_rootlink(file);
+    }
+    let _ = file_system.rmdir(root, b"fuzz-dir-2");
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The corrupted-image corpus: 197 images from the e2fsprogs test suite,
+//! each damaged in one way. Every one must mount or fail cleanly, and the
+//! walk, the checker and a round of writes must survive it (see
+//! `fuzz/exercise.rs`). Images with incompatible features we do not
+//! implement must be refused with an error naming them.
+
+#[path = "../fuzz/exercise.rs"]
+mod exercise;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fs_ext2l::{Error, FileSystem, MemoryDevice, MountOptions};
+
+/// Largest decompressed image accepted (the biggest is 80 MB).
+const MAX_IMAGE_BYTES: u64 = 128 << 20;
+
+fn corpus_directory() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f")
+}
+
+fn decompress(path: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut image = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .take(MAX_IMAGE_BYTES)
+        .read_to_end(&mut image)
+        .unwrap();
+    image
+}
+
+#[test]
+fn every_corpus_image_mounts_or_fails_cleanly() {
+    let directory = corpus_directory();
+    let Ok(listing) = std::fs::read_dir(&directory) else {
+        eprintln!("corpus not found at {}: skipped", directory.display());
+        return;
+    };
+    let mut paths: Vec<PathBuf> = listing
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".img.gz"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 190, "expected the 197-image corpus, found {}", paths.len());
+    // Two workers: the machine has two cores.
+    let halves: Vec<Vec<PathBuf>> = vec![
+        paths.iter().step_by(2).cloned().collect(),
+        paths.iter().skip(1).step_by(2).cloned().collect(),
+    ];
+    let results: Vec<(usize, Vec<(Duration, String)>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = halves
+            .iter()
+            .map(|half| {
+                scope.spawn(move || {
+                    let mut mounted = 0;
+                    let mut timings = Vec::new();
+                    for path in half {
+                        let image = decompress(path);
+                        let started = Instant::now();
+                        if exercise::exercise(&image) {
+                            mounted += 1;
+                        }
+                        timings.push((started.elapsed(), path.file_name().unwrap().to_string_lossy().into_owned()));
+                    }
+                    (mounted, timings)
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap()).collect()
+    });
+    let mounted: usize = results.iter().map(|(count, _)| count).sum();
+    let mut timings: Vec<(Duration, String)> = results.into_iter().flat_map(|(_, timings)| timings).collect();
+    timings.sort();
+    eprintln!("{mounted} of {} corpus images mounted; slowest: {:?}", paths.len(), timings.last());
+    assert!(mounted >= 80, "only {mounted} corpus images mounted");
+    for (elapsed, name) in &timings {
+        assert!(*elapsed < Duration::from_secs(30), "{name} took {elapsed:?}");
+    }
+}
+
+#[test]
+fn extent_images_are_refused_naming_the_feature() {
+    let path = corpus_directory().join("f_bad_bbitmap.img.gz");
+    if !path.exists() {
+        eprintln!("corpus not found: skipped");
+        return;
+    }
+    let image = decompress(&path);
+    match FileSystem::mount(MemoryDevice::from_bytes(image), MountOptions::default()) {
+        Err(Error::Unsupported { features }) => assert!(features.to_string().contains("extent"), "{features}"),
+        other => panic!("expected refusal, got {other:?}"),
+    }
+}

@@ -18,11 +18,13 @@
 
 extern crate alloc;
 
+mod block_cache;
 mod boot_args;
 mod clock;
 mod devices;
 mod logger;
 mod memory;
+mod root_fs;
 mod self_test;
 
 use boot_args::BootArgs;
@@ -70,7 +72,14 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
 
     clock::start(TICK_HZ);
 
-    let disks = devices::probe(boot);
+    let mut disks = devices::probe(boot);
+    if let Some(test) = args.self_test.filter(|test| test.needs_raw_disks()) {
+        self_test::run_raw(test, core::mem::take(&mut disks));
+    }
+    match root_fs::mount(boot, disks) {
+        Ok(summary) => log::info!("root: {}", summary),
+        Err(error) => log::error!("root: cannot mount virtio-blk0: {}", error),
+    }
 
     let elapsed = Arch::time_since_reset();
     log::info!(
@@ -80,7 +89,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     );
 
     if let Some(test) = args.self_test {
-        self_test::run(test, boot, disks);
+        self_test::run(test, boot);
     }
     idle()
 }
@@ -92,8 +101,11 @@ fn idle() -> ! {
     }
 }
 
-/// Syncs what can be synced and powers the machine off.
+/// Syncs the root file system and powers the machine off.
 pub fn power_off(status: ExitStatus) -> ! {
+    if let Err(error) = root_fs::sync() {
+        log::error!("sync before power-off failed: {}", error);
+    }
     log::info!("power off ({:?})", status);
     Arch::power_off(status)
 }

@@ -10,6 +10,10 @@
 //! - `ticks`: counts timer ticks over 500 ms of the counter's time;
 //! - `frames`: takes every free frame, checks each lies in RAM and outside
 //!   the heap, frees them all and checks the count is back;
+//! - `fs-read`: prints the root file system's `/motd`;
+//! - `fs-write`: creates `/selftest/hello.txt` (replacing an old one) and
+//!   powers off, which syncs; the host then reads it with `debugfs` and
+//!   checks the volume with `e2fsck`;
 //! - `blk-write`: writes a pattern to the last 8 sectors of the first disk
 //!   in one request, reads it back, and reports it; the host then checks
 //!   the image file.
@@ -33,6 +37,10 @@ pub enum SelfTest {
     BlockWrite,
     /// Exhaust and refill the frame allocator.
     Frames,
+    /// Read a file from the root file system.
+    FileSystemRead,
+    /// Write a file to the root file system.
+    FileSystemWrite,
 }
 
 impl SelfTest {
@@ -44,13 +52,28 @@ impl SelfTest {
             "ticks" => SelfTest::Ticks,
             "blk-write" => SelfTest::BlockWrite,
             "frames" => SelfTest::Frames,
+            "fs-read" => SelfTest::FileSystemRead,
+            "fs-write" => SelfTest::FileSystemWrite,
             _ => return None,
         })
+    }
+
+    /// Whether the test uses the disks directly (before the root is mounted).
+    pub fn needs_raw_disks(self) -> bool {
+        self == SelfTest::BlockWrite
+    }
+}
+
+/// Runs a test that needs the raw disks; powers off when done.
+pub fn run_raw(test: SelfTest, disks: Vec<BlockDevice>) -> ! {
+    match test {
+        SelfTest::BlockWrite => block_write(disks),
+        _ => power_off(ExitStatus::Failure(1)),
     }
 }
 
 /// Runs `test`; powers off when done.
-pub fn run(test: SelfTest, boot: &BootInfo, disks: Vec<BlockDevice>) -> ! {
+pub fn run(test: SelfTest, boot: &BootInfo) -> ! {
     match test {
         SelfTest::PowerOff => power_off(ExitStatus::Success),
         SelfTest::Panic => panic!("self test: panic requested by test=panic"),
@@ -70,8 +93,10 @@ pub fn run(test: SelfTest, boot: &BootInfo, disks: Vec<BlockDevice>) -> ! {
             ));
             power_off(ExitStatus::Success)
         }
-        SelfTest::BlockWrite => block_write(disks),
+        SelfTest::BlockWrite => power_off(ExitStatus::Failure(1)),
         SelfTest::Frames => frames(boot),
+        SelfTest::FileSystemRead => file_system_read(),
+        SelfTest::FileSystemWrite => file_system_write(),
     }
 }
 
@@ -163,4 +188,69 @@ fn frames(boot: &BootInfo) -> ! {
     } else {
         ExitStatus::Failure(1)
     })
+}
+
+fn report(result: Result<alloc::string::String, fs_ext2l::Error>) -> ! {
+    match result {
+        Ok(text) => {
+            crate::logger::print_fmt(format_args!("self test: {}\n", text));
+            power_off(ExitStatus::Success)
+        }
+        Err(error) => {
+            crate::logger::print_fmt(format_args!("self test: file system error: {}\n", error));
+            power_off(ExitStatus::Failure(1))
+        }
+    }
+}
+
+fn file_system_read() -> ! {
+    let result = {
+        let mut root = crate::root_fs::ROOT.lock();
+        match root.as_mut() {
+            None => Err(fs_ext2l::Error::NotFound),
+            Some(file_system) => (|| {
+                let inode = file_system.resolve_path(b"/motd", true)?;
+                let size = file_system.stat(inode)?.size.min(4096) as usize;
+                let mut text = vec![0u8; size];
+                let read = file_system.read(inode, 0, &mut text)?;
+                text.truncate(read);
+                Ok(alloc::format!(
+                    "/motd: {}",
+                    alloc::string::String::from_utf8_lossy(&text).trim_end()
+                ))
+            })(),
+        }
+    };
+    report(result)
+}
+
+fn file_system_write() -> ! {
+    const TEXT: &[u8] = b"written by the Manux kernel\n";
+    let result = {
+        let mut root = crate::root_fs::ROOT.lock();
+        match root.as_mut() {
+            None => Err(fs_ext2l::Error::NotFound),
+            Some(file_system) => (|| {
+                let top = file_system.root();
+                let directory = match file_system.lookup(top, b"selftest") {
+                    Ok(directory) => directory,
+                    Err(fs_ext2l::Error::NotFound) => {
+                        file_system.mkdir(top, b"selftest", 0o755, 0, 0)?
+                    }
+                    Err(error) => return Err(error),
+                };
+                match file_system.unlink(directory, b"hello.txt") {
+                    Ok(()) | Err(fs_ext2l::Error::NotFound) => {}
+                    Err(error) => return Err(error),
+                }
+                let file = file_system.create(directory, b"hello.txt", 0o644, 0, 0)?;
+                file_system.write(file, 0, TEXT)?;
+                Ok(alloc::format!(
+                    "wrote /selftest/hello.txt ({} bytes)",
+                    TEXT.len()
+                ))
+            })(),
+        }
+    };
+    report(result)
 }

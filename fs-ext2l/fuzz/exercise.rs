@@ -31,7 +31,8 @@ pub fn exercise(image: &[u8]) -> bool {
         clock,
         ..MountOptions::default()
     };
-    let Ok(mut file_system) = FileSystem::mount(MemoryDevice::from_bytes(image.to_vec()), options) else {
+    let Ok(mut file_system) = FileSystem::mount(MemoryDevice::from_bytes(image.to_vec()), options)
+    else {
         return false;
     };
     let _ = file_system.info();
@@ -100,7 +101,10 @@ fn walk(file_system: &mut FileSystem<MemoryDevice>) -> (Vec<InodeNumber>, Vec<In
 }
 
 /// A few writes of every kind, wherever the walk found room.
-fn write_some(file_system: &mut FileSystem<MemoryDevice>, found: &(Vec<InodeNumber>, Vec<InodeNumber>)) {
+fn write_some(
+    file_system: &mut FileSystem<MemoryDevice>,
+    found: &(Vec<InodeNumber>, Vec<InodeNumber>),
+) {
     let root = file_system.root();
     let data = vec![0x5Au8; 20_000];
     if let Ok(file) = file_system.create(root, b"fuzz-file", 0o644, 0, 0) {

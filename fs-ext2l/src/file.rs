@@ -337,7 +337,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the extents, [`Error::IsADirectory`],
     /// [`Error::InvalidArgument`], [`Error::NotFound`], [`Error::Corrupt`],
     /// [`Error::Device`].
-    pub fn map_range(&mut self, inode: InodeNumber, offset: u64, length: u64) -> Result<Vec<FileExtent>> {
+    pub fn map_range(
+        &mut self,
+        inode: InodeNumber,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<FileExtent>> {
         let inode = self.regular_file(inode)?;
         let end = offset.saturating_add(length).min(inode.size());
         let block_size = u64::from(self.geometry.block_size);
@@ -366,10 +371,14 @@ impl<D: BlockDevice> FileSystem<D> {
                         ..
                     }),
                     FileExtent::Data {
-                        device_offset: next, length: more, ..
+                        device_offset: next,
+                        length: more,
+                        ..
                     },
                 ) if *device_offset + *length == next => *length += more,
-                (Some(FileExtent::Hole { length, .. }), FileExtent::Hole { length: more, .. }) => *length += more,
+                (Some(FileExtent::Hole { length, .. }), FileExtent::Hole { length: more, .. }) => {
+                    *length += more
+                }
                 (_, piece) => extents.push(piece),
             }
             position += chunk;
@@ -391,7 +400,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// unaligned offset or a file that is not regular, [`Error::NoSpace`]
     /// (checked before anything is allocated), [`Error::FileTooLarge`], and
     /// the errors of [`Self::write`].
-    pub fn allocate_range(&mut self, number: InodeNumber, offset: u64, length: u64) -> Result<Vec<FileExtent>> {
+    pub fn allocate_range(
+        &mut self,
+        number: InodeNumber,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<FileExtent>> {
         self.require_writable()?;
         let mut inode = self.regular_file(number)?;
         self.require_mutable(&inode, Privilege::Ordinary)?;
@@ -428,7 +442,8 @@ impl<D: BlockDevice> FileSystem<D> {
             goal = block.saturating_add(1);
             let device_offset = self.geometry.block_offset(block);
             if fresh && chunk < block_size {
-                self.device.write_at(device_offset, &vec![0u8; block_size as usize])?;
+                self.device
+                    .write_at(device_offset, &vec![0u8; block_size as usize])?;
             }
             match extents.last_mut() {
                 Some(FileExtent::Data {

@@ -146,7 +146,9 @@ impl<D: BlockDevice> FileSystem<D> {
         // than calling the layout corrupt.
         let features = superblock.features();
         let unsupported = features.unsupported();
-        if superblock.get_u16(field::MAGIC) == crate::superblock::EXT2_MAGIC && !unsupported.is_empty() {
+        if superblock.get_u16(field::MAGIC) == crate::superblock::EXT2_MAGIC
+            && !unsupported.is_empty()
+        {
             return Err(Error::Unsupported {
                 features: unsupported,
             });

@@ -43,7 +43,11 @@ fn every_corpus_image_mounts_or_fails_cleanly() {
         .filter(|path| path.to_string_lossy().ends_with(".img.gz"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 190, "expected the 197-image corpus, found {}", paths.len());
+    assert!(
+        paths.len() >= 190,
+        "expected the 197-image corpus, found {}",
+        paths.len()
+    );
     // Two workers: the machine has two cores.
     let halves: Vec<Vec<PathBuf>> = vec![
         paths.iter().step_by(2).cloned().collect(),
@@ -62,21 +66,37 @@ fn every_corpus_image_mounts_or_fails_cleanly() {
                         if exercise::exercise(&image) {
                             mounted += 1;
                         }
-                        timings.push((started.elapsed(), path.file_name().unwrap().to_string_lossy().into_owned()));
+                        timings.push((
+                            started.elapsed(),
+                            path.file_name().unwrap().to_string_lossy().into_owned(),
+                        ));
                     }
                     (mounted, timings)
                 })
             })
             .collect();
-        workers.into_iter().map(|worker| worker.join().unwrap()).collect()
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .collect()
     });
     let mounted: usize = results.iter().map(|(count, _)| count).sum();
-    let mut timings: Vec<(Duration, String)> = results.into_iter().flat_map(|(_, timings)| timings).collect();
+    let mut timings: Vec<(Duration, String)> = results
+        .into_iter()
+        .flat_map(|(_, timings)| timings)
+        .collect();
     timings.sort();
-    eprintln!("{mounted} of {} corpus images mounted; slowest: {:?}", paths.len(), timings.last());
+    eprintln!(
+        "{mounted} of {} corpus images mounted; slowest: {:?}",
+        paths.len(),
+        timings.last()
+    );
     assert!(mounted >= 80, "only {mounted} corpus images mounted");
     for (elapsed, name) in &timings {
-        assert!(*elapsed < Duration::from_secs(30), "{name} took {elapsed:?}");
+        assert!(
+            *elapsed < Duration::from_secs(30),
+            "{name} took {elapsed:?}"
+        );
     }
 }
 
@@ -89,7 +109,9 @@ fn extent_images_are_refused_naming_the_feature() {
     }
     let image = decompress(&path);
     match FileSystem::mount(MemoryDevice::from_bytes(image), MountOptions::default()) {
-        Err(Error::Unsupported { features }) => assert!(features.to_string().contains("extent"), "{features}"),
+        Err(Error::Unsupported { features }) => {
+            assert!(features.to_string().contains("extent"), "{features}")
+        }
         other => panic!("expected refusal, got {other:?}"),
     }
 }

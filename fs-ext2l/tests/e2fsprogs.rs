@@ -29,7 +29,9 @@ fn make_host_tree(root: &Path) {
     std::fs::write(root.join("small"), b"hello, ext2\n").unwrap();
     let medium: Vec<u8> = (0..200_000u32).map(|index| (index % 251) as u8).collect();
     std::fs::write(root.join("dir/medium"), &medium).unwrap();
-    let large: Vec<u8> = (0..3_000_000u32).map(|index| (index.wrapping_mul(31) >> 7) as u8).collect();
+    let large: Vec<u8> = (0..3_000_000u32)
+        .map(|index| (index.wrapping_mul(31) >> 7) as u8)
+        .collect();
     std::fs::write(root.join("dir/sub/large"), &large).unwrap();
     // A sparse file: data, a 5 MiB hole, data.
     let sparse = std::fs::File::create(root.join("sparse")).unwrap();
@@ -44,10 +46,18 @@ fn make_host_tree(root: &Path) {
     symlink("../../small", root.join("dir/sub/relative")).unwrap();
     std::fs::hard_link(root.join("small"), root.join("dir/hard")).unwrap();
     std::fs::set_permissions(root.join("small"), std::fs::Permissions::from_mode(0o640)).unwrap();
-    std::fs::set_permissions(root.join("dir/medium"), std::fs::Permissions::from_mode(0o4755)).unwrap();
+    std::fs::set_permissions(
+        root.join("dir/medium"),
+        std::fs::Permissions::from_mode(0o4755),
+    )
+    .unwrap();
     std::fs::set_permissions(root.join("empty"), std::fs::Permissions::from_mode(0o700)).unwrap();
     for index in 0..150 {
-        std::fs::write(root.join(format!("dir/sub/n{index:03}")), format!("{index}")).unwrap();
+        std::fs::write(
+            root.join(format!("dir/sub/n{index:03}")),
+            format!("{index}"),
+        )
+        .unwrap();
     }
 }
 
@@ -55,14 +65,27 @@ fn run(command: &mut Command) -> (bool, String) {
     let output = command.output().expect("run e2fsprogs tool");
     (
         output.status.success(),
-        format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
     )
 }
 
 fn mke2fs(image: &Path, block_size: u32, inode_size: u32, source: Option<&Path>, extra: &[&str]) {
     let mut command = Command::new("mke2fs");
     command
-        .args(["-q", "-F", "-t", "ext2", "-b", &block_size.to_string(), "-I", &inode_size.to_string()])
+        .args([
+            "-q",
+            "-F",
+            "-t",
+            "ext2",
+            "-b",
+            &block_size.to_string(),
+            "-I",
+            &inode_size.to_string(),
+        ])
         .args(extra);
     if let Some(source) = source {
         command.arg("-d").arg(source);
@@ -98,18 +121,34 @@ fn compare_tree(file_system: &mut FileSystem<MemoryDevice>, inode: InodeNumber, 
         let host_metadata = std::fs::symlink_metadata(&host_path).unwrap();
         let child = file_system.lookup(inode, name.as_bytes()).unwrap();
         let metadata = file_system.stat(child).unwrap();
-        assert_eq!(u32::from(metadata.mode), host_metadata.mode() & 0o177777, "mode of {}", host_path.display());
+        assert_eq!(
+            u32::from(metadata.mode),
+            host_metadata.mode() & 0o177777,
+            "mode of {}",
+            host_path.display()
+        );
         if host_metadata.file_type().is_symlink() {
             let target = std::fs::read_link(&host_path).unwrap();
-            assert_eq!(file_system.readlink(child).unwrap(), target.as_os_str().as_encoded_bytes());
+            assert_eq!(
+                file_system.readlink(child).unwrap(),
+                target.as_os_str().as_encoded_bytes()
+            );
         } else if host_metadata.is_dir() {
             compare_tree(file_system, child, &host_path);
         } else {
             let expected = std::fs::read(&host_path).unwrap();
             let mut actual = vec![0u8; metadata.size as usize];
-            assert_eq!(file_system.read(child, 0, &mut actual).unwrap(), expected.len());
+            assert_eq!(
+                file_system.read(child, 0, &mut actual).unwrap(),
+                expected.len()
+            );
             assert!(actual == expected, "contents of {}", host_path.display());
-            assert_eq!(u64::from(metadata.links), host_metadata.nlink(), "links of {}", host_path.display());
+            assert_eq!(
+                u64::from(metadata.links),
+                host_metadata.nlink(),
+                "links of {}",
+                host_path.display()
+            );
         }
     }
 }
@@ -148,30 +187,50 @@ fn writes_leave_stock_images_clean_for_e2fsck_and_readable_by_debugfs() {
         let directory = file_system.resolve_path(b"/dir/sub", true).unwrap();
         // Modify an indexed-size directory, files, links and renames.
         for index in (0..150).step_by(3) {
-            file_system.unlink(directory, format!("n{index:03}").as_bytes()).unwrap();
+            file_system
+                .unlink(directory, format!("n{index:03}").as_bytes())
+                .unwrap();
         }
-        let new = file_system.create(directory, b"new-file", 0o600, 1000, 1000).unwrap();
+        let new = file_system
+            .create(directory, b"new-file", 0o600, 1000, 1000)
+            .unwrap();
         let data: Vec<u8> = (0..700_000u32).map(|index| (index % 239) as u8).collect();
         file_system.write(new, 0, &data).unwrap();
         file_system.mkdir(root, b"made", 0o755, 0, 0).unwrap();
         let made = file_system.lookup(root, b"made").unwrap();
         file_system.rename(root, b"dir", made, b"dir").unwrap();
-        let large = file_system.resolve_path(b"/made/dir/sub/large", true).unwrap();
+        let large = file_system
+            .resolve_path(b"/made/dir/sub/large", true)
+            .unwrap();
         file_system.truncate(large, 12345).unwrap();
         file_system.unlink(root, b"sparse").unwrap();
-        file_system.symlink(root, b"new-slow-link", &[b'z'; 120], 0, 0).unwrap();
+        file_system
+            .symlink(root, b"new-slow-link", &[b'z'; 120], 0, 0)
+            .unwrap();
         assert!(!file_system.features().has_ext2l());
         assert_checker_clean(&mut file_system);
         let bytes = file_system.unmount().unwrap().into_bytes();
         std::fs::write(&image, &bytes).unwrap();
         let (clean, output) = e2fsck(&bytes);
-        assert!(clean, "e2fsck after writes (block size {block_size}):\n{output}");
+        assert!(
+            clean,
+            "e2fsck after writes (block size {block_size}):\n{output}"
+        );
         let (ok, _) = run(Command::new("dumpe2fs").arg(&image));
         assert!(ok, "dumpe2fs must read the image");
-        let output = Command::new("debugfs").args(["-R", "cat /made/dir/sub/new-file"]).arg(&image).output().unwrap();
+        let output = Command::new("debugfs")
+            .args(["-R", "cat /made/dir/sub/new-file"])
+            .arg(&image)
+            .output()
+            .unwrap();
         assert!(output.stdout == data, "debugfs reads different bytes");
-        let (ok, listing) = run(Command::new("debugfs").args(["-R", "ls -l /made/dir/sub"]).arg(&image));
-        assert!(ok && listing.contains("new-file") && !listing.contains("n000"), "debugfs ls: {listing}");
+        let (ok, listing) = run(Command::new("debugfs")
+            .args(["-R", "ls -l /made/dir/sub"])
+            .arg(&image));
+        assert!(
+            ok && listing.contains("new-file") && !listing.contains("n000"),
+            "debugfs ls: {listing}"
+        );
         let _ = std::fs::remove_file(&image);
     }
 }
@@ -183,17 +242,31 @@ fn the_ext2l_bit_makes_stock_tools_refuse() {
     let mut file_system = mount_file(&image);
     let root = file_system.root();
     let directory = file_system.mkdir(root, b"shared", 0o755, 0, 0).unwrap();
-    file_system.installer().link(directory, root, b"again").unwrap();
+    file_system
+        .installer()
+        .link(directory, root, b"again")
+        .unwrap();
     assert_checker_clean(&mut file_system);
     std::fs::write(&image, file_system.unmount().unwrap().into_bytes()).unwrap();
     let (ok, header) = run(Command::new("dumpe2fs").arg("-h").arg(&image));
     assert!(ok, "dumpe2fs -h: {header}");
-    assert!(header.contains("FEATURE_R31"), "dumpe2fs shows the unknown ro_compat bit:\n{header}");
+    assert!(
+        header.contains("FEATURE_R31"),
+        "dumpe2fs shows the unknown ro_compat bit:\n{header}"
+    );
     let (clean, output) = run(Command::new("e2fsck").arg("-fn").arg(&image));
     assert!(!clean, "e2fsck must refuse an ext2l volume:\n{output}");
-    assert!(output.contains("unsupported feature") || output.contains("newer version"), "{output}");
-    let (_, output) = run(Command::new("debugfs").args(["-w", "-R", "mkdir /stock"]).arg(&image));
-    assert!(output.contains("unsupported"), "debugfs -w must refuse: {output}");
+    assert!(
+        output.contains("unsupported feature") || output.contains("newer version"),
+        "{output}"
+    );
+    let (_, output) = run(Command::new("debugfs")
+        .args(["-w", "-R", "mkdir /stock"])
+        .arg(&image));
+    assert!(
+        output.contains("unsupported"),
+        "debugfs -w must refuse: {output}"
+    );
     // Read-only stock tools still read it.
     let (_, listing) = run(Command::new("debugfs").args(["-R", "ls /"]).arg(&image));
     assert!(listing.contains("again"), "{listing}");
@@ -218,7 +291,11 @@ fn revision_zero_images_read_and_mount_read_only() {
     std::fs::create_dir_all(tree.join("d")).unwrap();
     std::fs::write(tree.join("d/f"), b"old format").unwrap();
     let image = scratch_path("rev0.img");
-    let (ok, output) = run(Command::new("mke2fs").args(["-q", "-F", "-r", "0", "-b", "1024", "-d"]).arg(&tree).arg(&image).arg("4M"));
+    let (ok, output) = run(Command::new("mke2fs")
+        .args(["-q", "-F", "-r", "0", "-b", "1024", "-d"])
+        .arg(&tree)
+        .arg(&image)
+        .arg("4M"));
     assert!(ok, "mke2fs -r 0: {output}");
     let mut file_system = mount_file(&image);
     assert!(file_system.is_read_only());
@@ -227,7 +304,10 @@ fn revision_zero_images_read_and_mount_read_only() {
     assert_eq!(file_system.read(file, 0, &mut buffer).unwrap(), 10);
     assert_eq!(&buffer, b"old format");
     let root = file_system.root();
-    assert_eq!(file_system.create(root, b"x", 0o644, 0, 0), Err(Error::ReadOnly));
+    assert_eq!(
+        file_system.create(root, b"x", 0o644, 0, 0),
+        Err(Error::ReadOnly)
+    );
     assert_checker_clean(&mut file_system);
     let _ = std::fs::remove_file(&image);
 }
@@ -235,13 +315,19 @@ fn revision_zero_images_read_and_mount_read_only() {
 #[test]
 fn unsupported_features_are_named_at_mount() {
     let image = scratch_path("ext4.img");
-    let (ok, output) = run(Command::new("mke2fs").args(["-q", "-F", "-t", "ext4", "-O", "^has_journal"]).arg(&image).arg("8M"));
+    let (ok, output) = run(Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext4", "-O", "^has_journal"])
+        .arg(&image)
+        .arg("8M"));
     assert!(ok, "{output}");
     let bytes = std::fs::read(&image).unwrap();
     match FileSystem::mount(MemoryDevice::from_bytes(bytes), mount_options()) {
         Err(Error::Unsupported { features }) => {
             let text = features.to_string();
-            assert!(text.contains("extent") && text.contains("flex_bg"), "{text}");
+            assert!(
+                text.contains("extent") && text.contains("flex_bg"),
+                "{text}"
+            );
         }
         other => panic!("ext4 must be refused, got {other:?}"),
     }

@@ -36,29 +36,48 @@ fn seed_image(block_size: u32) -> Vec<u8> {
     let root = file_system.root();
     let directory = file_system.mkdir(root, b"dir", 0o755, 0, 0).unwrap();
     for index in 0..20 {
-        let file = file_system.create(directory, format!("file{index}").as_bytes(), 0o644, 0, 0).unwrap();
-        file_system.write(file, 0, &vec![index as u8; 300 * index]).unwrap();
+        let file = file_system
+            .create(directory, format!("file{index}").as_bytes(), 0o644, 0, 0)
+            .unwrap();
+        file_system
+            .write(file, 0, &vec![index as u8; 300 * index])
+            .unwrap();
     }
     let big = file_system.create(root, b"big", 0o644, 0, 0).unwrap();
     file_system.write(big, 0, &vec![7u8; 300_000]).unwrap();
-    file_system.symlink(root, b"link", &[b'x'; 80], 0, 0).unwrap();
+    file_system
+        .symlink(root, b"link", &[b'x'; 80], 0, 0)
+        .unwrap();
     let package = file_system.mkdir(root, b"package", 0o755, 0, 0).unwrap();
-    file_system.installer().link(directory, package, b"shared").unwrap();
+    file_system
+        .installer()
+        .link(directory, package, b"shared")
+        .unwrap();
     file_system.installer().set_rootlink(big, package).unwrap();
     file_system.unmount().unwrap().into_bytes()
 }
 
 fn small_corpus_images() -> Vec<Vec<u8>> {
-    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f");
-    ["f_baddir.img.gz", "f_dirlink.img.gz", "f_lotsbad.img.gz", "f_badsymlinks.img.gz", "f_h_normal.img.gz"]
-        .iter()
-        .filter_map(|name| std::fs::File::open(directory.join(name)).ok())
-        .map(|file| {
-            let mut image = Vec::new();
-            flate2::read::GzDecoder::new(file).take(8 << 20).read_to_end(&mut image).unwrap();
-            image
-        })
-        .collect()
+    let directory =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f");
+    [
+        "f_baddir.img.gz",
+        "f_dirlink.img.gz",
+        "f_lotsbad.img.gz",
+        "f_badsymlinks.img.gz",
+        "f_h_normal.img.gz",
+    ]
+    .iter()
+    .filter_map(|name| std::fs::File::open(directory.join(name)).ok())
+    .map(|file| {
+        let mut image = Vec::new();
+        flate2::read::GzDecoder::new(file)
+            .take(8 << 20)
+            .read_to_end(&mut image)
+            .unwrap();
+        image
+    })
+    .collect()
 }
 
 #[test]
@@ -93,5 +112,8 @@ fn mutated_images_never_break_the_library() {
         }
     }
     eprintln!("{mounted} of {total} mutants mounted");
-    assert!(mounted > total / 3, "too few mutants mounted to exercise anything");
+    assert!(
+        mounted > total / 3,
+        "too few mutants mounted to exercise anything"
+    );
 }

@@ -43,11 +43,22 @@ fn files_of_every_shape_round_trip() {
         let bs = block_size as usize;
         let pointers = bs / 4;
         // Sizes that end in direct, single, double indirect blocks, and odd ones.
-        let sizes = [0usize, 1, bs - 1, bs, 12 * bs, 12 * bs + 1, (12 + pointers) * bs + 7, 3 * bs / 2];
+        let sizes = [
+            0usize,
+            1,
+            bs - 1,
+            bs,
+            12 * bs,
+            12 * bs + 1,
+            (12 + pointers) * bs + 7,
+            3 * bs / 2,
+        ];
         let mut files = Vec::new();
         for (index, &size) in sizes.iter().enumerate() {
             let name = format!("file{index}");
-            let inode = file_system.create(root, name.as_bytes(), 0o644, 1000, 100).unwrap();
+            let inode = file_system
+                .create(root, name.as_bytes(), 0o644, 1000, 100)
+                .unwrap();
             let data = pattern(size, index as u32);
             assert_eq!(file_system.write(inode, 0, &data).unwrap(), size);
             files.push((inode, data));
@@ -60,14 +71,25 @@ fn files_of_every_shape_round_trip() {
         data[offset..offset + patch.len()].copy_from_slice(&patch);
         let mut file_system = remount(file_system);
         for (inode, data) in &files {
-            assert_eq!(&read_all(&mut file_system, *inode), data, "block size {block_size}");
+            assert_eq!(
+                &read_all(&mut file_system, *inode),
+                data,
+                "block size {block_size}"
+            );
         }
         // Partial reads at every kind of offset.
         let (inode, data) = &files[6];
         let mut buffer = vec![0u8; 2 * bs + 11];
-        let read = file_system.read(*inode, (bs - 5) as u64, &mut buffer).unwrap();
+        let read = file_system
+            .read(*inode, (bs - 5) as u64, &mut buffer)
+            .unwrap();
         assert_eq!(&buffer[..read], &data[bs - 5..bs - 5 + read]);
-        assert_eq!(file_system.read(*inode, data.len() as u64 + 10, &mut buffer).unwrap(), 0);
+        assert_eq!(
+            file_system
+                .read(*inode, data.len() as u64 + 10, &mut buffer)
+                .unwrap(),
+            0
+        );
         finish_stock(file_system, "files");
     }
 }
@@ -84,17 +106,25 @@ fn sparse_files_and_truncation() {
         file_system.write(inode, far, b"end").unwrap();
         let metadata = file_system.stat(inode).unwrap();
         assert_eq!(metadata.size, far + 3);
-        assert!(metadata.sectors < 8 * bs / 512 + 8, "sparse file allocated too much");
+        assert!(
+            metadata.sectors < 8 * bs / 512 + 8,
+            "sparse file allocated too much"
+        );
         let mut buffer = vec![1u8; 4096];
         file_system.read(inode, 1000, &mut buffer).unwrap();
         assert!(buffer.iter().all(|&byte| byte == 0));
         // Grow by truncate, shrink into the middle of a block, grow again:
         // the bytes past the shrink point must read as zeros.
-        file_system.write(inode, 0, &pattern(3 * bs as usize, 1)).unwrap();
+        file_system
+            .write(inode, 0, &pattern(3 * bs as usize, 1))
+            .unwrap();
         file_system.truncate(inode, bs + 10).unwrap();
         file_system.truncate(inode, 5 * bs).unwrap();
         let contents = read_all(&mut file_system, inode);
-        assert_eq!(&contents[..(bs + 10) as usize], &pattern(3 * bs as usize, 1)[..(bs + 10) as usize]);
+        assert_eq!(
+            &contents[..(bs + 10) as usize],
+            &pattern(3 * bs as usize, 1)[..(bs + 10) as usize]
+        );
         assert!(contents[(bs + 10) as usize..].iter().all(|&byte| byte == 0));
         file_system.truncate(inode, 0).unwrap();
         assert_eq!(file_system.stat(inode).unwrap().sectors, 0);
@@ -119,8 +149,14 @@ fn large_files_set_large_file_and_use_triple_indirect_blocks() {
     let mut buffer = [0u8; 4];
     file_system.read(inode, triple, &mut buffer).unwrap();
     assert_eq!(&buffer, b"deep");
-    assert!(file_system.features().read_only_compatible & ReadOnlyCompatibleFeatures::LARGE_FILE.bits() != 0);
-    assert_eq!(file_system.write(inode, 1 << 50, b"x"), Err(Error::FileTooLarge));
+    assert!(
+        file_system.features().read_only_compatible & ReadOnlyCompatibleFeatures::LARGE_FILE.bits()
+            != 0
+    );
+    assert_eq!(
+        file_system.write(inode, 1 << 50, b"x"),
+        Err(Error::FileTooLarge)
+    );
     finish_stock(file_system, "large");
 }
 
@@ -132,16 +168,24 @@ fn running_out_of_space_is_clean() {
     let data = pattern(2 << 20, 3);
     let written = file_system.write(inode, 0, &data).unwrap();
     assert!(written > 0 && written < data.len());
-    assert_eq!(file_system.write(inode, written as u64, b"more"), Err(Error::NoSpace));
+    assert_eq!(
+        file_system.write(inode, written as u64, b"more"),
+        Err(Error::NoSpace)
+    );
     assert_eq!(&read_all(&mut file_system, inode)[..], &data[..written]);
     // Creating directories fails cleanly too, and deleting frees everything.
     let mut made = 0;
-    while file_system.mkdir(root, format!("d{made}").as_bytes(), 0o755, 0, 0).is_ok() {
+    while file_system
+        .mkdir(root, format!("d{made}").as_bytes(), 0o755, 0, 0)
+        .is_ok()
+    {
         made += 1;
     }
     file_system.unlink(root, b"fill").unwrap();
     for index in 0..made {
-        file_system.rmdir(root, format!("d{index}").as_bytes()).unwrap();
+        file_system
+            .rmdir(root, format!("d{index}").as_bytes())
+            .unwrap();
     }
     finish_stock(file_system, "full");
 }
@@ -155,9 +199,13 @@ fn directories_grow_shrink_and_keep_counts() {
         for index in 0..400 {
             let name = format!("entry-with-a-longish-name-{index:04}");
             if index % 3 == 0 {
-                file_system.mkdir(directory, name.as_bytes(), 0o700, 0, 0).unwrap();
+                file_system
+                    .mkdir(directory, name.as_bytes(), 0o700, 0, 0)
+                    .unwrap();
             } else {
-                file_system.create(directory, name.as_bytes(), 0o600, 0, 0).unwrap();
+                file_system
+                    .create(directory, name.as_bytes(), 0o600, 0, 0)
+                    .unwrap();
             }
         }
         assert_eq!(file_system.stat(directory).unwrap().links, 2 + 134);
@@ -198,7 +246,10 @@ fn names_links_and_renames() {
     assert_eq!(file_system.lookup(file, b"x"), Err(Error::NotADirectory));
     assert_eq!(file_system.lookup(a, b"."), Ok(a));
     assert_eq!(file_system.lookup(a, b".."), Err(Error::InvalidName));
-    assert_eq!(file_system.create(a, &[b'n'; 256], 0o644, 0, 0), Err(Error::NameTooLong));
+    assert_eq!(
+        file_system.create(a, &[b'n'; 256], 0o644, 0, 0),
+        Err(Error::NameTooLong)
+    );
     // Hard links of files.
     file_system.link(file, b, b"g").unwrap();
     assert_eq!(file_system.stat(file).unwrap().links, 2);
@@ -218,29 +269,54 @@ fn names_links_and_renames() {
     file_system.rename(a, b"inner", b, b"inner").unwrap();
     assert_eq!(file_system.stat(a).unwrap().links, 2);
     assert_eq!(file_system.stat(b).unwrap().links, 3);
-    assert_eq!(file_system.rename(root, b"b", inner, b"loop"), Err(Error::WouldCycle));
-    assert_eq!(file_system.rename(root, b"b", b, b"self"), Err(Error::WouldCycle));
+    assert_eq!(
+        file_system.rename(root, b"b", inner, b"loop"),
+        Err(Error::WouldCycle)
+    );
+    assert_eq!(
+        file_system.rename(root, b"b", b, b"self"),
+        Err(Error::WouldCycle)
+    );
     // A directory over an empty directory, not over a non-empty one.
     let empty = file_system.mkdir(root, b"empty", 0o755, 0, 0).unwrap();
-    assert_eq!(file_system.rename(root, b"a", root, b"b"), Err(Error::NotEmpty));
+    assert_eq!(
+        file_system.rename(root, b"a", root, b"b"),
+        Err(Error::NotEmpty)
+    );
     file_system.rename(root, b"a", root, b"empty").unwrap();
     assert_eq!(file_system.stat(empty), Err(Error::NotFound));
-    assert_eq!(file_system.rename(root, b"empty", b, b"victim"), Err(Error::NotADirectory));
-    assert_eq!(file_system.rename(b, b"victim", root, b"b"), Err(Error::IsADirectory));
+    assert_eq!(
+        file_system.rename(root, b"empty", b, b"victim"),
+        Err(Error::NotADirectory)
+    );
+    assert_eq!(
+        file_system.rename(b, b"victim", root, b"b"),
+        Err(Error::IsADirectory)
+    );
     // Symbolic links, fast and slow.
-    let fast = file_system.symlink(root, b"fast", b"b/victim", 0, 0).unwrap();
+    let fast = file_system
+        .symlink(root, b"fast", b"b/victim", 0, 0)
+        .unwrap();
     let long_target = vec![b'y'; 300];
-    let slow = file_system.symlink(root, b"slow", &long_target, 0, 0).unwrap();
+    let slow = file_system
+        .symlink(root, b"slow", &long_target, 0, 0)
+        .unwrap();
     assert_eq!(file_system.readlink(fast).unwrap(), b"b/victim");
     assert_eq!(file_system.readlink(slow).unwrap(), long_target);
     assert_eq!(file_system.readlink(file), Err(Error::NotASymlink));
     assert_eq!(file_system.resolve_path(b"/fast", true), Ok(file));
     assert_eq!(file_system.resolve_path(b"/fast", false), Ok(fast));
-    assert_eq!(file_system.resolve_path(b"/b/inner/../victim", true), Ok(file));
+    assert_eq!(
+        file_system.resolve_path(b"/b/inner/../victim", true),
+        Ok(file)
+    );
     assert_eq!(file_system.resolve_path(b"/../../b", true), Ok(b));
     file_system.symlink(root, b"loop1", b"loop2", 0, 0).unwrap();
     file_system.symlink(root, b"loop2", b"loop1", 0, 0).unwrap();
-    assert_eq!(file_system.resolve_path(b"/loop1", true), Err(Error::TooManySymlinks));
+    assert_eq!(
+        file_system.resolve_path(b"/loop1", true),
+        Err(Error::TooManySymlinks)
+    );
     // Attributes.
     file_system
         .set_attributes(
@@ -259,8 +335,12 @@ fn names_links_and_renames() {
     assert_eq!((metadata.uid, metadata.gid), (70000, 80000));
     assert_eq!((metadata.access_time, metadata.modification_time), (5, 6));
     // Special files.
-    file_system.create_node(root, b"fifo", FileType::Fifo, 0o644, 0, 0, 0).unwrap();
-    let device = file_system.create_node(root, b"tty", FileType::CharacterDevice, 0o620, 0, 5, 0x0401).unwrap();
+    file_system
+        .create_node(root, b"fifo", FileType::Fifo, 0o644, 0, 0, 0)
+        .unwrap();
+    let device = file_system
+        .create_node(root, b"tty", FileType::CharacterDevice, 0o620, 0, 5, 0x0401)
+        .unwrap();
     assert_eq!(file_system.stat(device).unwrap().device, 0x0401);
     finish_stock(file_system, "names");
 }
@@ -271,16 +351,34 @@ fn reserved_names_are_refused_everywhere() {
     let root = file_system.root();
     let file = file_system.create(root, b"f", 0o644, 0, 0).unwrap();
     for name in [&b"..."[..], b"....", b"......."] {
-        assert_eq!(file_system.create(root, name, 0o644, 0, 0), Err(Error::InvalidName));
-        assert_eq!(file_system.mkdir(root, name, 0o755, 0, 0), Err(Error::InvalidName));
-        assert_eq!(file_system.symlink(root, name, b"f", 0, 0), Err(Error::InvalidName));
+        assert_eq!(
+            file_system.create(root, name, 0o644, 0, 0),
+            Err(Error::InvalidName)
+        );
+        assert_eq!(
+            file_system.mkdir(root, name, 0o755, 0, 0),
+            Err(Error::InvalidName)
+        );
+        assert_eq!(
+            file_system.symlink(root, name, b"f", 0, 0),
+            Err(Error::InvalidName)
+        );
         assert_eq!(file_system.link(file, root, name), Err(Error::InvalidName));
-        assert_eq!(file_system.rename(root, b"f", root, name), Err(Error::InvalidName));
+        assert_eq!(
+            file_system.rename(root, b"f", root, name),
+            Err(Error::InvalidName)
+        );
         assert_eq!(file_system.lookup(root, name), Err(Error::InvalidName));
-        assert_eq!(file_system.installer().mkdir(root, name, 0o755, 0, 0), Err(Error::InvalidName));
+        assert_eq!(
+            file_system.installer().mkdir(root, name, 0o755, 0, 0),
+            Err(Error::InvalidName)
+        );
     }
     for name in [&b"."[..], b"..", b"", b"a/b", b"a\0b"] {
-        assert_eq!(file_system.create(root, name, 0o644, 0, 0), Err(Error::InvalidName));
+        assert_eq!(
+            file_system.create(root, name, 0o644, 0, 0),
+            Err(Error::InvalidName)
+        );
     }
     file_system.create(root, b"..a", 0o644, 0, 0).unwrap();
     file_system.create(root, b".a.", 0o644, 0, 0).unwrap();
@@ -293,7 +391,9 @@ fn immutable_inodes_refuse_every_change() {
     let mut file_system = new_file_system(2 << 20, 1024, 256, false);
     let root = file_system.root();
     let directory = file_system.mkdir(root, b"frozen", 0o755, 0, 0).unwrap();
-    let inside = file_system.create(directory, b"inside", 0o644, 0, 0).unwrap();
+    let inside = file_system
+        .create(directory, b"inside", 0o644, 0, 0)
+        .unwrap();
     let file = file_system.create(root, b"file", 0o644, 0, 0).unwrap();
     file_system.write(file, 0, b"old").unwrap();
     let subdirectory = file_system.mkdir(directory, b"sub", 0o755, 0, 0).unwrap();
@@ -305,27 +405,52 @@ fn immutable_inodes_refuse_every_change() {
     let expect = Err(Error::Immutable);
     assert_eq!(file_system.write(file, 0, b"new"), expect.map(|()| 0));
     assert_eq!(file_system.truncate(file, 0), expect);
-    assert_eq!(file_system.set_attributes(file, SetAttributes { mode: Some(0o777), ..SetAttributes::default() }), expect);
+    assert_eq!(
+        file_system.set_attributes(
+            file,
+            SetAttributes {
+                mode: Some(0o777),
+                ..SetAttributes::default()
+            }
+        ),
+        expect
+    );
     assert_eq!(file_system.unlink(root, b"file"), expect);
     assert_eq!(file_system.rename(root, b"file", root, b"moved"), expect);
     assert_eq!(file_system.link(file, root, b"second"), expect);
-    assert_eq!(file_system.create(directory, b"new", 0o644, 0, 0), expect.map(|()| InodeNumber(0)));
-    assert_eq!(file_system.mkdir(directory, b"new", 0o755, 0, 0), expect.map(|()| InodeNumber(0)));
-    assert_eq!(file_system.symlink(directory, b"new", b"x", 0, 0), expect.map(|()| InodeNumber(0)));
+    assert_eq!(
+        file_system.create(directory, b"new", 0o644, 0, 0),
+        expect.map(|()| InodeNumber(0))
+    );
+    assert_eq!(
+        file_system.mkdir(directory, b"new", 0o755, 0, 0),
+        expect.map(|()| InodeNumber(0))
+    );
+    assert_eq!(
+        file_system.symlink(directory, b"new", b"x", 0, 0),
+        expect.map(|()| InodeNumber(0))
+    );
     assert_eq!(file_system.unlink(directory, b"inside"), expect);
     assert_eq!(file_system.rmdir(directory, b"sub"), expect);
-    assert_eq!(file_system.rename(directory, b"inside", root, b"out"), expect);
+    assert_eq!(
+        file_system.rename(directory, b"inside", root, b"out"),
+        expect
+    );
     assert_eq!(file_system.rename(root, b"file", directory, b"in"), expect);
     assert_eq!(file_system.link(inside, directory, b"again"), expect);
     assert_eq!(file_system.rmdir(root, b"frozen"), expect);
     // The contents of a mutable file inside an immutable directory can change.
     file_system.write(inside, 0, b"ok").unwrap();
-    file_system.mkdir(subdirectory, b"deeper", 0o755, 0, 0).unwrap();
+    file_system
+        .mkdir(subdirectory, b"deeper", 0o755, 0, 0)
+        .unwrap();
     // The installer may do all of it.
     {
         let mut installer = file_system.installer();
         installer.write(file, 0, b"new").unwrap();
-        installer.create(directory, b"installed", 0o755, 0, 0).unwrap();
+        installer
+            .create(directory, b"installed", 0o755, 0, 0)
+            .unwrap();
         installer.link(file, directory, b"file-link").unwrap();
         installer.set_immutable(file, false).unwrap();
     }
@@ -340,23 +465,43 @@ fn directory_hardlinks_count_and_never_cycle() {
     let root = file_system.root();
     let shared = file_system.mkdir(root, b"shared", 0o755, 0, 0).unwrap();
     let library = file_system.mkdir(shared, b"lib", 0o755, 0, 0).unwrap();
-    file_system.create(library, b"libc.so", 0o755, 0, 0).unwrap();
+    file_system
+        .create(library, b"libc.so", 0o755, 0, 0)
+        .unwrap();
     let package = file_system.mkdir(root, b"package", 0o755, 0, 0).unwrap();
     assert!(!file_system.features().has_ext2l());
-    file_system.installer().link(library, package, b"lib").unwrap();
-    assert!(file_system.features().has_ext2l(), "a directory hardlink sets the ext2l bit");
+    file_system
+        .installer()
+        .link(library, package, b"lib")
+        .unwrap();
+    assert!(
+        file_system.features().has_ext2l(),
+        "a directory hardlink sets the ext2l bit"
+    );
     // Two names, its `.`, no subdirectories.
     assert_eq!(file_system.stat(library).unwrap().links, 3);
     assert_eq!(file_system.lookup(package, b"lib"), Ok(library));
     assert_checker_clean(&mut file_system);
     // Cycles: linking a directory into itself or its descendants.
-    assert_eq!(file_system.installer().link(shared, library, b"up"), Err(Error::WouldCycle));
-    assert_eq!(file_system.installer().link(library, library, b"me"), Err(Error::WouldCycle));
+    assert_eq!(
+        file_system.installer().link(shared, library, b"up"),
+        Err(Error::WouldCycle)
+    );
+    assert_eq!(
+        file_system.installer().link(library, library, b"me"),
+        Err(Error::WouldCycle)
+    );
     let deep = file_system.mkdir(library, b"deep", 0o755, 0, 0).unwrap();
-    assert_eq!(file_system.installer().link(shared, deep, b"up"), Err(Error::WouldCycle));
+    assert_eq!(
+        file_system.installer().link(shared, deep, b"up"),
+        Err(Error::WouldCycle)
+    );
     // Through the second name too: package/lib/deep reaches package? No, but
     // moving `package` under lib/deep would make package/lib/deep/package/lib…
-    assert_eq!(file_system.rename(root, b"package", deep, b"package"), Err(Error::WouldCycle));
+    assert_eq!(
+        file_system.rename(root, b"package", deep, b"package"),
+        Err(Error::WouldCycle)
+    );
     file_system.rmdir(library, b"deep").unwrap();
     // Removing the first parent's name removes only that name, even though
     // the directory is not empty; `..` moves to the directory itself.
@@ -384,10 +529,21 @@ fn rootlinks_count_as_links_and_can_be_the_only_way_in() {
     let bin = file_system.mkdir(root, b"bin", 0o755, 0, 0).unwrap();
     let launcher = file_system.create(bin, b"cat", 0o755, 0, 0).unwrap();
     let package_root = file_system.mkdir(root, b"cat-root", 0o755, 0, 0).unwrap();
-    file_system.create(package_root, b"cat.real", 0o755, 0, 0).unwrap();
-    assert_eq!(file_system.installer().set_rootlink(launcher, launcher), Err(Error::NotADirectory));
-    assert_eq!(file_system.installer().set_rootlink(bin, package_root), Err(Error::NotPermitted));
-    file_system.installer().set_rootlink(launcher, package_root).unwrap();
+    file_system
+        .create(package_root, b"cat.real", 0o755, 0, 0)
+        .unwrap();
+    assert_eq!(
+        file_system.installer().set_rootlink(launcher, launcher),
+        Err(Error::NotADirectory)
+    );
+    assert_eq!(
+        file_system.installer().set_rootlink(bin, package_root),
+        Err(Error::NotPermitted)
+    );
+    file_system
+        .installer()
+        .set_rootlink(launcher, package_root)
+        .unwrap();
     assert!(file_system.features().has_ext2l());
     assert_eq!(file_system.rootlink(launcher), Ok(Some(package_root)));
     assert_eq!(file_system.stat(package_root).unwrap().links, 3);
@@ -398,11 +554,17 @@ fn rootlinks_count_as_links_and_can_be_the_only_way_in() {
     assert!(file_system.lookup(package_root, b"cat.real").is_ok());
     assert_checker_clean(&mut file_system);
     // The last reference to a non-empty directory cannot be dropped.
-    assert_eq!(file_system.installer().clear_rootlink(launcher), Err(Error::NotEmpty));
+    assert_eq!(
+        file_system.installer().clear_rootlink(launcher),
+        Err(Error::NotEmpty)
+    );
     assert_eq!(file_system.unlink(bin, b"cat"), Err(Error::NotEmpty));
     // A second launcher sharing the root, then the first goes.
     let other = file_system.create(bin, b"other", 0o755, 0, 0).unwrap();
-    file_system.installer().set_rootlink(other, package_root).unwrap();
+    file_system
+        .installer()
+        .set_rootlink(other, package_root)
+        .unwrap();
     file_system.unlink(bin, b"cat").unwrap();
     assert_checker_clean(&mut file_system);
     // Emptied, the root goes with its last rootlink.
@@ -423,9 +585,18 @@ fn the_ext2l_bit_stays_off_without_ext2l_structures_and_cannot_go_while_used() {
     let directory = file_system.mkdir(root, b"d", 0o755, 0, 0).unwrap();
     let file = file_system.create(directory, b"f", 0o644, 0, 0).unwrap();
     file_system.installer().set_immutable(file, true).unwrap();
-    assert!(!file_system.features().has_ext2l(), "immutable is stock ext2");
-    file_system.installer().link(directory, root, b"d2").unwrap();
-    assert_eq!(file_system.set_ext2l_feature(false), Err(Error::FeatureInUse));
+    assert!(
+        !file_system.features().has_ext2l(),
+        "immutable is stock ext2"
+    );
+    file_system
+        .installer()
+        .link(directory, root, b"d2")
+        .unwrap();
+    assert_eq!(
+        file_system.set_ext2l_feature(false),
+        Err(Error::FeatureInUse)
+    );
     file_system.rmdir(root, b"d2").unwrap();
     file_system.set_ext2l_feature(false).unwrap();
     file_system.set_ext2l_feature(true).unwrap();
@@ -442,8 +613,14 @@ fn read_only_mounts_refuse_writes() {
     };
     let mut file_system = FileSystem::mount(device, options).unwrap();
     let root = file_system.root();
-    assert_eq!(file_system.create(root, b"x", 0o644, 0, 0), Err(Error::ReadOnly));
-    assert_eq!(file_system.mkdir(root, b"x", 0o644, 0, 0), Err(Error::ReadOnly));
+    assert_eq!(
+        file_system.create(root, b"x", 0o644, 0, 0),
+        Err(Error::ReadOnly)
+    );
+    assert_eq!(
+        file_system.mkdir(root, b"x", 0o644, 0, 0),
+        Err(Error::ReadOnly)
+    );
     assert_eq!(file_system.rmdir(root, b"lost+found"), Err(Error::ReadOnly));
     assert!(file_system.lookup(root, b"lost+found").is_ok());
 }
@@ -454,11 +631,18 @@ fn direct_extents_cover_exactly_the_file() {
     let root = file_system.root();
     let inode = file_system.create(root, b"direct", 0o644, 0, 0).unwrap();
     let data = pattern(300_000, 5);
-    let extents = file_system.allocate_range(inode, 0, data.len() as u64).unwrap();
+    let extents = file_system
+        .allocate_range(inode, 0, data.len() as u64)
+        .unwrap();
     let mut covered = 0u64;
     let mut image = file_system.unmount().unwrap().into_bytes();
     for extent in &extents {
-        let FileExtent::Data { file_offset, device_offset, length } = *extent else {
+        let FileExtent::Data {
+            file_offset,
+            device_offset,
+            length,
+        } = *extent
+        else {
             panic!("allocate_range returned a hole");
         };
         assert_eq!(file_offset, covered);
@@ -467,7 +651,8 @@ fn direct_extents_cover_exactly_the_file() {
             .copy_from_slice(&data[file_offset as usize..(file_offset + length) as usize]);
     }
     assert_eq!(covered, data.len() as u64);
-    let mut file_system = FileSystem::mount(MemoryDevice::from_bytes(image), mount_options()).unwrap();
+    let mut file_system =
+        FileSystem::mount(MemoryDevice::from_bytes(image), mount_options()).unwrap();
     assert_eq!(read_all(&mut file_system, inode), data);
     let mapped = file_system.map_range(inode, 0, u64::MAX).unwrap();
     assert_eq!(mapped.len(), extents.len());

@@ -16,7 +16,13 @@ use common::*;
 use fs_ext2l::*;
 use proptest::prelude::*;
 
-const NAMES: [&[u8]; 5] = [b"a", b"b", b"c", b"dd", b"a-rather-long-name-that-takes-up-room-in-the-block"];
+const NAMES: [&[u8]; 5] = [
+    b"a",
+    b"b",
+    b"c",
+    b"dd",
+    b"a-rather-long-name-that-takes-up-room-in-the-block",
+];
 
 #[derive(Clone, Debug)]
 enum Operation {
@@ -108,7 +114,9 @@ impl Model {
         self.nodes
             .values()
             .filter_map(|node| match node {
-                Node::Directory(children) => Some(children.values().filter(|&&child| child == inode).count()),
+                Node::Directory(children) => {
+                    Some(children.values().filter(|&&child| child == inode).count())
+                }
                 _ => None,
             })
             .sum()
@@ -141,14 +149,18 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
     let files = model.files();
     let inode = |number: u32| InodeNumber(number);
     match *operation {
-        Operation::Create(directory, name) | Operation::Mkdir(directory, name) | Operation::Symlink(directory, name, _) => {
+        Operation::Create(directory, name)
+        | Operation::Mkdir(directory, name)
+        | Operation::Symlink(directory, name, _) => {
             let directory = pick(&directories, directory).unwrap();
             let name = NAMES[name];
             let expected_ok = !model.children(directory).contains_key(name);
             let result = match *operation {
                 Operation::Create(..) => file_system.create(inode(directory), name, 0o644, 0, 0),
                 Operation::Mkdir(..) => file_system.mkdir(inode(directory), name, 0o755, 0, 0),
-                Operation::Symlink(_, _, length) => file_system.symlink(inode(directory), name, &vec![b't'; length as usize], 0, 0),
+                Operation::Symlink(_, _, length) => {
+                    file_system.symlink(inode(directory), name, &vec![b't'; length as usize], 0, 0)
+                }
                 _ => unreachable!(),
             };
             assert_eq!(result.is_ok(), expected_ok, "{operation:?}: {result:?}");
@@ -160,13 +172,22 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
                     _ => unreachable!(),
                 };
                 model.nodes.insert(new.get(), node);
-                model.children_mut(directory).insert(name.to_vec(), new.get());
+                model
+                    .children_mut(directory)
+                    .insert(name.to_vec(), new.get());
             }
         }
         Operation::Write(file, offset, length, byte) => {
-            let Some(file) = pick(&files, file) else { return };
+            let Some(file) = pick(&files, file) else {
+                return;
+            };
             let data = vec![byte; length as usize];
-            assert_eq!(file_system.write(inode(file), u64::from(offset), &data).unwrap(), data.len());
+            assert_eq!(
+                file_system
+                    .write(inode(file), u64::from(offset), &data)
+                    .unwrap(),
+                data.len()
+            );
             if let Some(Node::File(contents)) = model.nodes.get_mut(&file) {
                 let end = offset as usize + data.len();
                 if !data.is_empty() && contents.len() < end {
@@ -176,7 +197,9 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
             }
         }
         Operation::Truncate(file, size) => {
-            let Some(file) = pick(&files, file) else { return };
+            let Some(file) = pick(&files, file) else {
+                return;
+            };
             file_system.truncate(inode(file), u64::from(size)).unwrap();
             if let Some(Node::File(contents)) = model.nodes.get_mut(&file) {
                 contents.resize(size as usize, 0);
@@ -189,7 +212,9 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
             let is_rmdir = matches!(operation, Operation::Rmdir(..));
             let expected_ok = match target {
                 None => false,
-                Some(target) if is_rmdir => model.is_directory(target) && model.children(target).is_empty(),
+                Some(target) if is_rmdir => {
+                    model.is_directory(target) && model.children(target).is_empty()
+                }
                 Some(target) => !model.is_directory(target),
             };
             let result = if is_rmdir {
@@ -204,7 +229,9 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
             }
         }
         Operation::Link(file, directory, name) => {
-            let Some(file) = pick(&files, file) else { return };
+            let Some(file) = pick(&files, file) else {
+                return;
+            };
             let directory = pick(&directories, directory).unwrap();
             let name = NAMES[name];
             let expected_ok = !model.children(directory).contains_key(name);
@@ -222,32 +249,49 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
             let existing = model.children(target_directory).get(target_name).copied();
             let expected_ok = match source {
                 None => false,
-                Some(_) if source_directory == target_directory && source_name == target_name => true,
+                Some(_) if source_directory == target_directory && source_name == target_name => {
+                    true
+                }
                 Some(source) if Some(source) == existing => true,
                 Some(source) if model.is_directory(source) => {
                     let fits = match existing {
                         None => true,
-                        Some(existing) => model.is_directory(existing) && model.children(existing).is_empty(),
+                        Some(existing) => {
+                            model.is_directory(existing) && model.children(existing).is_empty()
+                        }
                     };
-                    fits && (source_directory == target_directory || !model.contains(source, target_directory))
+                    fits && (source_directory == target_directory
+                        || !model.contains(source, target_directory))
                 }
                 Some(_) => existing.is_none_or(|existing| !model.is_directory(existing)),
             };
-            let result = file_system.rename(inode(source_directory), source_name, inode(target_directory), target_name);
+            let result = file_system.rename(
+                inode(source_directory),
+                source_name,
+                inode(target_directory),
+                target_name,
+            );
             assert_eq!(result.is_ok(), expected_ok, "{operation:?}: {result:?}");
-            let noop = source_directory == target_directory && source_name == target_name || source == existing;
+            let noop = source_directory == target_directory && source_name == target_name
+                || source == existing;
             if result.is_ok() && !noop {
-                let source = model.children_mut(source_directory).remove(source_name).unwrap();
-                let replaced = model.children_mut(target_directory).insert(target_name.to_vec(), source);
+                let source = model
+                    .children_mut(source_directory)
+                    .remove(source_name)
+                    .unwrap();
+                let replaced = model
+                    .children_mut(target_directory)
+                    .insert(target_name.to_vec(), source);
                 if let Some(replaced) = replaced {
                     model.collect(replaced);
                 }
             }
         }
         Operation::Remount => {
-            let device = std::mem::replace(file_system, new_file_system(64 * 1024, 1024, 128, false))
-                .unmount()
-                .unwrap();
+            let device =
+                std::mem::replace(file_system, new_file_system(64 * 1024, 1024, 128, false))
+                    .unmount()
+                    .unwrap();
             *file_system = FileSystem::mount(device, mount_options()).unwrap();
         }
     }
@@ -260,9 +304,20 @@ fn compare(file_system: &mut FileSystem<MemoryDevice>, model: &Model) {
         match node {
             Node::Directory(children) => {
                 assert_eq!(metadata.file_type, FileType::Directory);
-                let subdirectories = children.values().filter(|&&child| model.is_directory(child)).count();
-                let names = if number == 2 { 1 } else { model.names_of(number) };
-                assert_eq!(usize::from(metadata.links), names + 1 + subdirectories, "links of directory {number}");
+                let subdirectories = children
+                    .values()
+                    .filter(|&&child| model.is_directory(child))
+                    .count();
+                let names = if number == 2 {
+                    1
+                } else {
+                    model.names_of(number)
+                };
+                assert_eq!(
+                    usize::from(metadata.links),
+                    names + 1 + subdirectories,
+                    "links of directory {number}"
+                );
                 let entries: BTreeMap<Vec<u8>, u32> = file_system
                     .entries(InodeNumber(number))
                     .unwrap()
@@ -276,7 +331,9 @@ fn compare(file_system: &mut FileSystem<MemoryDevice>, model: &Model) {
                 assert_eq!(metadata.size as usize, contents.len());
                 assert_eq!(usize::from(metadata.links), model.names_of(number));
                 let mut buffer = vec![0u8; contents.len()];
-                file_system.read(InodeNumber(number), 0, &mut buffer).unwrap();
+                file_system
+                    .read(InodeNumber(number), 0, &mut buffer)
+                    .unwrap();
                 assert!(&buffer == contents, "contents of {number}");
             }
             Node::Symlink(target) => {

@@ -13,7 +13,9 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use fs_ext2l::{format, Error, FileDevice, FileExtent, FileType, FormatOptions, InodeNumber, MountOptions};
+use fs_ext2l::{
+    format, Error, FileDevice, FileExtent, FileType, FormatOptions, InodeNumber, MountOptions,
+};
 
 use crate::image::{close, failed, host_clock, open, resolve, resolve_parent, Image};
 use crate::{Failure, Outcome};
@@ -119,8 +121,15 @@ pub fn mkfs(
 /// and says where they are; the operating system copies the bytes straight
 /// from the host file into the image (`copy_file_range`), so the data is
 /// never copied through this process.
-fn copy_in(file_system: &mut Image, image: &Path, inode: InodeNumber, host_file: &Path, path: &str) -> Outcome {
-    let host_error = |error: std::io::Error| Failure::operation(format!("{}: {error}", host_file.display()));
+fn copy_in(
+    file_system: &mut Image,
+    image: &Path,
+    inode: InodeNumber,
+    host_file: &Path,
+    path: &str,
+) -> Outcome {
+    let host_error =
+        |error: std::io::Error| Failure::operation(format!("{}: {error}", host_file.display()));
     let source = std::fs::File::open(host_file).map_err(host_error)?;
     let length = source.metadata().map_err(host_error)?.len();
     let extents = file_system

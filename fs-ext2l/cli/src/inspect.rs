@@ -228,11 +228,15 @@ pub fn get(image: &Path, path: &str, host_file: &Path) -> Outcome {
     // The library says where the file's bytes are; the operating system
     // copies them from the image to the host file directly.
     let inode = resolve(&mut file_system, path, true)?;
-    let size = file_system.stat(inode).map_err(|error| failed(path, error))?.size;
+    let size = file_system
+        .stat(inode)
+        .map_err(|error| failed(path, error))?
+        .size;
     let extents = file_system
         .map_range(inode, 0, size)
         .map_err(|error| failed(path, error))?;
-    let host_error = |error: std::io::Error| Failure::operation(format!("{}: {error}", host_file.display()));
+    let host_error =
+        |error: std::io::Error| Failure::operation(format!("{}: {error}", host_file.display()));
     let source = std::fs::File::open(image)
         .map_err(|error| Failure::operation(format!("{}: {error}", image.display())))?;
     let out = std::fs::File::create(host_file).map_err(host_error)?;
@@ -243,7 +247,8 @@ pub fn get(image: &Path, path: &str, host_file: &Path) -> Outcome {
             length,
         } = extent
         {
-            crate::edit::copy_range(&source, device_offset, &out, file_offset, length).map_err(host_error)?;
+            crate::edit::copy_range(&source, device_offset, &out, file_offset, length)
+                .map_err(host_error)?;
         }
     }
     // Holes stay holes: the length is set without writing them.

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The `ext2l` binary end to end: every subcommand on scratch images, exit
+//! statuses, one-line errors, and stock e2fsprogs agreeing with the result.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ext2l(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ext2l"))
+        .args(arguments)
+        .output()
+        .expect("run ext2l")
+}
+
+fn ok(arguments: &[&str]) -> String {
+    let output = ext2l(arguments);
+    assert!(
+        output.status.success(),
+        "ext2l {arguments:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs a failing command; returns (status, the one stderr line).
+fn fails(arguments: &[&str]) -> (i32, String) {
+    let output = ext2l(arguments);
+    assert!(!output.status.success(), "ext2l {arguments:?} should fail");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("ext2l: "), "{stderr}");
+    (output.status.code().unwrap_or(-1), stderr)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let directory = std::env::temp_dir().join(format!("ext2l-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    directory.join(name)
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn stock_workflow_round_trips_and_stays_e2fsck_clean() {
+    let image = scratch("stock.img");
+    let image = text(&image);
+    ok(&[
+        "mkfs", image, "--size", "32M", "--ext2l", "off", "-L", "stock",
+    ]);
+    let host = scratch("payload");
+    let payload: Vec<u8> = (0..1_500_000u32)
+        .map(|index| ((index * 13) >> 5) as u8)
+        .collect();
+    std::fs::write(&host, &payload).unwrap();
+    ok(&["mkdir", "-p", image, "/usr/share/doc"]);
+    ok(&["put", image, text(&host), "/usr/share/doc/payload"]);
+    ok(&["put", image, text(&host), "/usr"]);
+    ok(&["ln", image, "/usr/payload", "/usr/hard"]);
+    ok(&["ln", "-s", image, "share/doc/payload", "/usr/soft"]);
+    let back = scratch("back");
+    ok(&["get", image, "/usr/soft", text(&back)]);
+    assert!(std::fs::read(&back).unwrap() == payload);
+    let listing = ok(&["ls", "-l", image, "/usr"]);
+    assert!(
+        listing.contains("hard") && listing.contains("soft -> share/doc/payload"),
+        "{listing}"
+    );
+    assert!(
+        listing
+            .lines()
+            .any(|line| line.contains(" 2 ") && line.ends_with("payload")),
+        "{listing}"
+    );
+    ok(&["rm", image, "/usr/hard"]);
+    ok(&["rm", "-r", image, "/usr/share"]);
+    assert_eq!(ok(&["ls", image, "/usr"]), "payload\nsoft\n");
+    let small = scratch("small");
+    std::fs::write(&small, b"hello\n").unwrap();
+    ok(&["put", image, text(&small), "/hello"]);
+    assert_eq!(ok(&["cat", image, "/hello"]), "hello\n");
+    let info = ok(&["info", image]);
+    assert!(
+        info.contains("ext2l:                no") && info.contains("stock"),
+        "{info}"
+    );
+    assert!(ok(&["check", image]).contains("clean"));
+    let fsck = Command::new("e2fsck")
+        .args(["-fn", image])
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+}
+
+#[test]
+fn installer_commands_and_the_ext2l_rules() {
+    let image = scratch("ext2l.img");
+    let image = text(&image);
+    ok(&["mkfs", image, "--size", "8M", "-b", "1024", "-I", "128"]);
+    assert!(ok(&["info", image]).contains("ext2l:                yes"));
+    let program = scratch("program");
+    std::fs::write(&program, b"#!/bin/true\n").unwrap();
+    ok(&["mkdir", "-p", image, "/pkg/cat/bin"]);
+    ok(&["mkdir", image, "/lib"]);
+    ok(&["put", image, text(&program), "/pkg/cat/bin/cat"]);
+    ok(&["put", image, text(&program), "/launcher"]);
+    ok(&["ln", "--dir", image, "/lib", "/pkg/cat/lib"]);
+    let (status, message) = fails(&["ln", image, "/lib", "/pkg/lib2"]);
+    assert_eq!(status, 1);
+    assert!(message.contains("directory"), "{message}");
+    let (_, message) = fails(&["ln", "--dir", image, "/pkg", "/pkg/cat/lib/up"]);
+    assert!(message.contains("itself"), "{message}");
+    ok(&["rootlink", "set", image, "/launcher", "/pkg/cat"]);
+    assert!(ok(&["rootlink", "get", image, "/launcher"]).starts_with("/pkg/cat"));
+    ok(&["chattr", image, "+i", "/launcher"]);
+    ok(&["chattr", "+i", image, "/pkg/cat/bin"]);
+    let (_, message) = fails(&["put", image, text(&program), "/launcher"]);
+    assert!(message.contains("immutable"), "{message}");
+    let (_, message) = fails(&["rm", image, "/pkg/cat/bin/cat"]);
+    assert!(message.contains("immutable"), "{message}");
+    let (_, message) = fails(&["mkdir", image, "/..."]);
+    assert!(message.contains("reserved"), "{message}");
+    let (_, message) = fails(&["tune", image, "--ext2l", "off"]);
+    assert!(message.contains("in use"), "{message}");
+    assert!(ok(&["check", image]).contains("1 rootlinks, 1 directory hardlinks"));
+    ok(&["chattr", "-i", image, "/launcher"]);
+    ok(&["rootlink", "clear", image, "/launcher"]);
+    ok(&["rm", image, "/pkg/cat/lib"]);
+    ok(&["tune", image, "--ext2l", "off"]);
+    ok(&["check", image]);
+    let fsck = Command::new("e2fsck")
+        .args(["-fn", image])
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+}
+
+#[test]
+fn errors_are_one_line_with_meaningful_statuses() {
+    let missing = scratch("missing.img");
+    let (status, _) = fails(&["ls", text(&missing), "/"]);
+    assert_eq!(status, 2);
+    let garbage = scratch("garbage.img");
+    std::fs::write(&garbage, vec![0xAB; 1 << 20]).unwrap();
+    let (status, message) = fails(&["check", text(&garbage)]);
+    assert_eq!(status, 2);
+    assert!(message.contains("not an ext2"), "{message}");
+    let image = scratch("errors.img");
+    ok(&["mkfs", text(&image), "--size", "4M"]);
+    let (status, message) = fails(&["cat", text(&image), "/nothing"]);
+    assert_eq!(status, 1);
+    assert!(message.contains("no such file"), "{message}");
+    let (status, _) = fails(&["cat", text(&image), "/lost+found"]);
+    assert_eq!(status, 1);
+    let (status, _) = fails(&["mkfs", text(&image), "--size", "4M", "-b", "3000"]);
+    assert_eq!(status, 2);
+}

@@ -32,9 +32,9 @@ extern crate alloc;
 pub mod arch;
 pub mod boot_info;
 mod entry;
-mod panic;
 pub mod heap;
 pub mod interrupts;
+mod panic;
 pub mod virtio;
 
 pub use boot_info::{BootInfo, MemoryRange, VirtioMmioSlot};

@@ -124,7 +124,8 @@ fn a_modified_indexed_directory_loses_its_index_flag_and_stays_clean() {
         return;
     }
     let image = decompress(&path);
-    let mut file_system = FileSystem::mount(MemoryDevice::from_bytes(image), MountOptions::default()).unwrap();
+    let mut file_system =
+        FileSystem::mount(MemoryDevice::from_bytes(image), MountOptions::default()).unwrap();
     let root = file_system.root();
     let mut indexed = None;
     for entry in file_system.entries(root).unwrap() {
@@ -137,15 +138,29 @@ fn a_modified_indexed_directory_loses_its_index_flag_and_stays_clean() {
     let directory = indexed.expect("f_h_normal has an indexed directory");
     let before = file_system.entries(directory).unwrap().len();
     assert!(before > 100, "the htree directory reads linearly");
-    file_system.create(directory, b"added-by-ext2l", 0o644, 0, 0).unwrap();
-    assert!(!file_system.stat(directory).unwrap().flags.contains(fs_ext2l::InodeFlags::INDEX));
+    file_system
+        .create(directory, b"added-by-ext2l", 0o644, 0, 0)
+        .unwrap();
+    assert!(!file_system
+        .stat(directory)
+        .unwrap()
+        .flags
+        .contains(fs_ext2l::InodeFlags::INDEX));
     assert_eq!(file_system.entries(directory).unwrap().len(), before + 1);
     let report = file_system.check().unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     let bytes = file_system.unmount().unwrap().into_bytes();
     let scratch = std::env::temp_dir().join(format!("ext2l-htree-{}.img", std::process::id()));
     std::fs::write(&scratch, &bytes).unwrap();
-    let output = std::process::Command::new("e2fsck").arg("-fn").arg(&scratch).output().unwrap();
+    let output = std::process::Command::new("e2fsck")
+        .arg("-fn")
+        .arg(&scratch)
+        .output()
+        .unwrap();
     let _ = std::fs::remove_file(&scratch);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }

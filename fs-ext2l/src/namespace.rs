@@ -34,6 +34,17 @@ const ATTRIBUTE_BLOCK_MAGIC: u32 = 0xEA02_0000;
 /// (`sizeof(struct ext2_inode_large) - 128`).
 const EXTRA_INODE_SIZE: u16 = 32;
 
+/// A reference about to be dropped, which a reachability test must ignore.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Reference<'a> {
+    /// The entry `name` of directory `parent`.
+    Entry(InodeNumber, &'a [u8]),
+    /// The rootlink of this file.
+    Rootlink(InodeNumber),
+    /// Already dropped; nothing to ignore.
+    Nothing,
+}
+
 /// What releasing one reference to a directory will do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Release {
@@ -367,7 +378,7 @@ impl<D: BlockDevice> FileSystem<D> {
             if privilege != Privilege::Installer {
                 return Err(Error::NotPermitted);
             }
-            if existing == directory || self.is_reachable(existing, directory)? {
+            if existing == directory || self.is_reachable(existing, directory, false)? {
                 return Err(Error::WouldCycle);
             }
         }
@@ -387,8 +398,16 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// Whether directory `target` can be reached from directory `from` by
-    /// following entries (never `..`): the cycle test of DESIGN §4.
-    pub(crate) fn is_reachable(&mut self, from: InodeNumber, target: InodeNumber) -> Result<bool> {
+    /// following entries (never `..`): the cycle test of DESIGN §4. With
+    /// `through_rootlinks`, the rootlinks of regular files met on the way are
+    /// followed too (for moves, which must not leave anything reachable only
+    /// through itself).
+    pub(crate) fn is_reachable(
+        &mut self,
+        from: InodeNumber,
+        target: InodeNumber,
+        through_rootlinks: bool,
+    ) -> Result<bool> {
         let mut visited = BTreeSet::new();
         let mut queue = VecDeque::new();
         visited.insert(from);
@@ -403,16 +422,85 @@ impl<D: BlockDevice> FileSystem<D> {
                 Err(error) => return Err(error),
             };
             for (_, child, file_type) in self.child_entries(&inode)? {
-                let is_directory = match file_type {
-                    FileType::Directory => true,
-                    FileType::Unknown => self
-                        .read_inode(child)
-                        .map(|inode| inode.is_directory())
-                        .unwrap_or(false),
-                    _ => false,
+                if let Some(next) = self.walk_step(child, file_type, through_rootlinks) {
+                    if visited.insert(next) {
+                        queue.push_back(next);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Where a walk goes from an entry: the directory itself, or (when
+    /// asked) a regular file's rootlink target.
+    fn walk_step(
+        &mut self,
+        child: InodeNumber,
+        file_type: FileType,
+        through_rootlinks: bool,
+    ) -> Option<InodeNumber> {
+        match file_type {
+            FileType::Directory => Some(child),
+            FileType::RegularFile | FileType::Unknown => {
+                if file_type == FileType::RegularFile && !through_rootlinks {
+                    return None;
+                }
+                let inode = self.read_inode(child).ok()?;
+                if inode.is_directory() {
+                    return Some(child);
+                }
+                if through_rootlinks
+                    && inode.is_regular()
+                    && inode.links() > 0
+                    && inode.rootlink_raw() != 0
+                {
+                    return Some(InodeNumber(inode.rootlink_raw()));
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `target` stays reachable from the root, through entries and
+    /// rootlinks, once the reference `ignored` is gone.
+    fn reachable_from_root_without(
+        &mut self,
+        target: InodeNumber,
+        ignored: Reference<'_>,
+    ) -> Result<bool> {
+        let root = InodeNumber::ROOT;
+        if target == root {
+            return Ok(true);
+        }
+        let mut visited = BTreeSet::new();
+        let mut queue = VecDeque::new();
+        visited.insert(root);
+        queue.push_back(root);
+        while let Some(directory) = queue.pop_front() {
+            let Ok(inode) = self.directory_inode(directory) else {
+                continue;
+            };
+            for (name, child, file_type) in self.child_entries(&inode)? {
+                if let Reference::Entry(parent, ignored_name) = ignored {
+                    if parent == directory && ignored_name == name.as_slice() {
+                        continue;
+                    }
+                }
+                if let Reference::Rootlink(file) = ignored {
+                    if file == child {
+                        continue;
+                    }
+                }
+                let Some(next) = self.walk_step(child, file_type, true) else {
+                    continue;
                 };
-                if is_directory && visited.insert(child) {
-                    queue.push_back(child);
+                if next == target {
+                    return Ok(true);
+                }
+                if visited.insert(next) {
+                    queue.push_back(next);
                 }
             }
         }
@@ -432,8 +520,13 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(links.saturating_sub(1 + self_parent));
         }
         let mut back_references = 0u32;
+        // A subdirectory named twice here still has one `..`: count each once.
+        let mut counted = BTreeSet::new();
         for (_, child, file_type) in self.child_entries(directory)? {
             if file_type != FileType::Directory && file_type != FileType::Unknown {
+                continue;
+            }
+            if !counted.insert(child) {
                 continue;
             }
             let Ok(child_inode) = self.read_inode(child) else {
@@ -451,11 +544,25 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(links.saturating_sub(1 + self_parent + back_references))
     }
 
-    /// Decides what dropping one reference to `directory` does; refuses with
-    /// [`Error::NotEmpty`] when it is the last and the directory has entries.
-    pub(crate) fn plan_directory_release(&mut self, directory: &Inode) -> Result<Release> {
+    /// Decides what dropping the reference `dropped` to `directory` does;
+    /// refuses with [`Error::NotEmpty`] when it is the last way in (the last
+    /// reference, or the last one not inside the directory itself) and the
+    /// directory has entries.
+    pub(crate) fn plan_directory_release(
+        &mut self,
+        directory: &Inode,
+        dropped: Reference<'_>,
+    ) -> Result<Release> {
         if self.other_references(directory)? > 1 {
-            return Ok(Release::Keep);
+            // Other references remain, but they may all come from inside
+            // the directory (a rootlink of a file it contains): then this
+            // was the last way in after all.
+            if matches!(dropped, Reference::Nothing)
+                || self.reachable_from_root_without(directory.number, dropped)?
+            {
+                return Ok(Release::Keep);
+            }
+            return Err(Error::NotEmpty);
         }
         if self.directory_is_empty(directory)? {
             Ok(Release::Free)
@@ -554,7 +661,7 @@ impl<D: BlockDevice> FileSystem<D> {
             // image): there is no count to fix.
             return Ok(());
         };
-        let plan = self.plan_directory_release(&directory)?;
+        let plan = self.plan_directory_release(&directory, Reference::Nothing)?;
         self.release_directory_reference(target, plan, None)
     }
 
@@ -564,7 +671,7 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(());
         }
         if let Ok(directory) = self.directory_inode(InodeNumber(file.rootlink_raw())) {
-            self.plan_directory_release(&directory)?;
+            self.plan_directory_release(&directory, Reference::Rootlink(file.number))?;
         }
         Ok(())
     }
@@ -675,7 +782,7 @@ impl<D: BlockDevice> FileSystem<D> {
             return Err(Error::NotPermitted);
         }
         self.require_mutable(&target, privilege)?;
-        let plan = self.plan_directory_release(&target)?;
+        let plan = self.plan_directory_release(&target, Reference::Entry(directory, name))?;
         self.remove_entry(&mut parent, name)?;
         self.release_directory_reference(found.inode, plan, Some(directory))
     }
@@ -747,7 +854,10 @@ impl<D: BlockDevice> FileSystem<D> {
                 if !victim.is_directory() {
                     return Err(Error::NotADirectory);
                 }
-                let plan = self.plan_directory_release(&victim)?;
+                let plan = self.plan_directory_release(
+                    &victim,
+                    Reference::Entry(target_directory, target_name),
+                )?;
                 replaced = Some((victim.number, Some(plan)));
             } else {
                 if victim.is_directory() {
@@ -760,9 +870,18 @@ impl<D: BlockDevice> FileSystem<D> {
             }
         }
         let mut moves_parent = false;
+        if source.is_regular() && source.rootlink_raw() != 0 && source_directory != target_directory
+        {
+            // A launcher must not move under the root it opens: that root
+            // could then be reachable only through itself.
+            let root = InodeNumber(source.rootlink_raw());
+            if target_directory == root || self.is_reachable(root, target_directory, true)? {
+                return Err(Error::WouldCycle);
+            }
+        }
         if moving_directory && source_directory != target_directory {
             if target_directory == source.number
-                || self.is_reachable(source.number, target_directory)?
+                || self.is_reachable(source.number, target_directory, true)?
             {
                 return Err(Error::WouldCycle);
             }

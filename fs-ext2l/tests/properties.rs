@@ -369,3 +369,123 @@ proptest! {
         prop_assert!(clean, "e2fsck -fn:\n{}", output);
     }
 }
+
+/// Operations of the installer mixed with ordinary ones.
+#[derive(Clone, Debug)]
+enum Ext2lOperation {
+    Mkdir(usize, usize),
+    Create(usize, usize),
+    LinkDirectory(usize, usize, usize),
+    SetRootlink(usize, usize),
+    ClearRootlink(usize),
+    Rmdir(usize, usize),
+    Unlink(usize, usize),
+    Rename(usize, usize, usize, usize),
+    Immutable(usize, bool),
+}
+
+fn ext2l_operation() -> impl Strategy<Value = Ext2lOperation> {
+    let index = 0..64usize;
+    let name = 0..NAMES.len();
+    prop_oneof![
+        3 => (index.clone(), name.clone()).prop_map(|(d, n)| Ext2lOperation::Mkdir(d, n)),
+        2 => (index.clone(), name.clone()).prop_map(|(d, n)| Ext2lOperation::Create(d, n)),
+        3 => (index.clone(), index.clone(), name.clone()).prop_map(|(s, d, n)| Ext2lOperation::LinkDirectory(s, d, n)),
+        2 => (index.clone(), index.clone()).prop_map(|(f, d)| Ext2lOperation::SetRootlink(f, d)),
+        1 => index.clone().prop_map(Ext2lOperation::ClearRootlink),
+        3 => (index.clone(), name.clone()).prop_map(|(d, n)| Ext2lOperation::Rmdir(d, n)),
+        2 => (index.clone(), name.clone()).prop_map(|(d, n)| Ext2lOperation::Unlink(d, n)),
+        3 => (index.clone(), name.clone(), index.clone(), name.clone()).prop_map(|(a, b, c, d)| Ext2lOperation::Rename(a, b, c, d)),
+        1 => (index, any::<bool>()).prop_map(|(i, on)| Ext2lOperation::Immutable(i, on)),
+    ]
+}
+
+/// Every directory and regular file reachable from the root (through
+/// entries and rootlinks), in a deterministic order.
+fn reachable(file_system: &mut FileSystem<MemoryDevice>) -> (Vec<InodeNumber>, Vec<InodeNumber>) {
+    let mut directories = Vec::new();
+    let mut files = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = VecDeque::from([file_system.root()]);
+    while let Some(directory) = queue.pop_front() {
+        if !seen.insert(directory) {
+            continue;
+        }
+        directories.push(directory);
+        for entry in file_system.entries(directory).unwrap() {
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            let metadata = file_system.stat(entry.inode).unwrap();
+            match metadata.file_type {
+                FileType::Directory => queue.push_back(entry.inode),
+                FileType::RegularFile => {
+                    if seen.insert(entry.inode) {
+                        files.push(entry.inode);
+                    }
+                    if let Some(root) = metadata.rootlink {
+                        queue.push_back(root);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    (directories, files)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Directory hardlinks, rootlinks, immutable flags, renames and removals
+    /// in any order: whatever succeeds or fails, the checker stays clean
+    /// (link counts, reachability, no cycles), and refusals are the
+    /// documented ones.
+    #[test]
+    fn ext2l_operations_keep_every_invariant(operations in proptest::collection::vec(ext2l_operation(), 1..80)) {
+        let mut file_system = new_file_system(4 << 20, 1024, 128, true);
+        for operation in &operations {
+            let (directories, files) = reachable(&mut file_system);
+            let directory = |index: usize| directories[index % directories.len()];
+            let file = |index: usize| (!files.is_empty()).then(|| files[index % files.len()]);
+            let result = match *operation {
+                Ext2lOperation::Mkdir(d, n) => file_system.installer().mkdir(directory(d), NAMES[n], 0o755, 0, 0).map(|_| ()),
+                Ext2lOperation::Create(d, n) => file_system.create(directory(d), NAMES[n], 0o644, 0, 0).map(|_| ()),
+                Ext2lOperation::LinkDirectory(s, d, n) => file_system.installer().link(directory(s), directory(d), NAMES[n]),
+                Ext2lOperation::SetRootlink(f, d) => match file(f) {
+                    Some(f) => file_system.installer().set_rootlink(f, directory(d)),
+                    None => Ok(()),
+                },
+                Ext2lOperation::ClearRootlink(f) => match file(f) {
+                    Some(f) => file_system.installer().clear_rootlink(f),
+                    None => Ok(()),
+                },
+                Ext2lOperation::Rmdir(d, n) => file_system.rmdir(directory(d), NAMES[n]),
+                Ext2lOperation::Unlink(d, n) => file_system.unlink(directory(d), NAMES[n]),
+                Ext2lOperation::Rename(a, b, c, d) => file_system.rename(directory(a), NAMES[b], directory(c), NAMES[d]),
+                Ext2lOperation::Immutable(index, on) => {
+                    let all: Vec<InodeNumber> = directories.iter().chain(files.iter()).copied().filter(|&inode| inode != file_system.root()).collect();
+                    match all.get(index % all.len().max(1)) {
+                        Some(&inode) => file_system.installer().set_immutable(inode, on),
+                        None => Ok(()),
+                    }
+                }
+            };
+            if let Err(error) = result {
+                prop_assert!(
+                    matches!(
+                        error,
+                        Error::NotFound | Error::Exists | Error::NotEmpty | Error::NotADirectory | Error::IsADirectory
+                            | Error::WouldCycle | Error::Immutable | Error::NotPermitted | Error::TooManyLinks
+                    ),
+                    "{:?} failed with {:?}", operation, error
+                );
+            }
+            let report = file_system.check().unwrap();
+            prop_assert!(report.is_clean(), "after {:?}:\n{}", operation,
+                report.problems.iter().map(|problem| problem.to_string()).collect::<Vec<_>>().join("\n"));
+        }
+        let mut file_system = remount(file_system);
+        assert_checker_clean(&mut file_system);
+    }
+}

@@ -36,9 +36,14 @@ pub struct VirtioMmioSlot {
 }
 
 /// A PCI host bridge with an ECAM configuration window.
+///
+/// Filled from the device tree's `pci-host-ecam-generic` node (AArch64) or
+/// the ACPI MCFG (x86_64). A memory window of size 0 means the firmware did
+/// not say: BARs are then used as the firmware assigned them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PciHostBridge {
-    /// Physical address of the ECAM window.
+    /// Physical address of the ECAM window. It starts at the configuration
+    /// space of `first_bus` (bus `b` is at `start + ((b - first_bus) << 20)`).
     pub ecam: MemoryRange,
     /// First bus number the window covers.
     pub first_bus: u8,
@@ -147,6 +152,30 @@ impl BootInfo {
     /// Total bytes of RAM the firmware reports.
     pub fn ram_bytes(&self) -> u64 {
         self.ram.as_slice().iter().map(|r| r.size).sum()
+    }
+
+    /// Chooses the kernel heap and removes it from `free_memory`: a quarter
+    /// of RAM, between 2 MiB and 64 MiB, 2 MiB aligned (so the direct map
+    /// covers it with large pages), taken from the largest free range.
+    /// The ports call this once, after subtracting everything else they
+    /// reserve and before `heap::init`.
+    // AArch64's boot.rs still carries its own copy of this policy.
+    #[cfg_attr(target_arch = "aarch64", allow(dead_code))]
+    pub(crate) fn carve_heap(&mut self) -> MemoryRange {
+        const MIB: u64 = 1 << 20;
+        let wanted = (self.ram_bytes() / 4).clamp(2 * MIB, 64 * MIB) & !(2 * MIB - 1);
+        let largest = self
+            .free_memory
+            .as_slice()
+            .iter()
+            .copied()
+            .max_by_key(|r| r.size)
+            .unwrap_or_default();
+        let start = (largest.start + 2 * MIB - 1) & !(2 * MIB - 1);
+        let size = wanted.min(largest.end().saturating_sub(start));
+        let heap = MemoryRange { start, size };
+        subtract_range(&mut self.free_memory, heap);
+        heap
     }
 }
 

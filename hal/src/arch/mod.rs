@@ -6,9 +6,13 @@ pub mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use aarch64::Aarch64 as Current;
 
-// The x86_64 port (issue 4) joins here as `x86_64::X86_64`.
-#[cfg(not(target_arch = "aarch64"))]
-compile_error!("Manux runs on aarch64 (x86_64: issue 4, in progress)");
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+#[cfg(target_arch = "x86_64")]
+pub use x86_64::X86_64 as Current;
+
+#[cfg(not(any(target_arch = "aarch64", target_arch = "x86_64")))]
+compile_error!("Manux runs on aarch64 and x86_64 only");
 
 /// The port's kernel memory map, as the rest of `hal/` uses it. Each port's
 /// `mmu` module provides `map_device(physical, size) -> virtual`,
@@ -16,3 +20,5 @@ compile_error!("Manux runs on aarch64 (x86_64: issue 4, in progress)");
 /// `physical_to_virtual(physical) -> virtual` (the direct map).
 #[cfg(target_arch = "aarch64")]
 pub(crate) use aarch64::mmu;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use x86_64::mmu;

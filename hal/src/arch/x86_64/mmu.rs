@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! x86_64 page tables for the kernel half of the address space.
+//!
+//! Four-level paging, 4 KiB pages and 2 MiB large pages (*Intel SDM*
+//! Vol. 3A §5.5, "4-Level Paging"; entry formats in Tables 5-15 to 5-20).
+//! The kernel's tables hold:
+//! - the kernel image at `KERNEL_OFFSET + physical` (the top 2 GiB, where
+//!   `code-model=kernel` wants it), 4 KiB pages, each section with its own
+//!   permissions: text read-only and executable, rodata read-only, data and
+//!   bss read-write — never writable and executable at once — and the
+//!   guard page below each stack ([`super::stacks`]) left out;
+//! - the direct map of RAM at `LINEAR_OFFSET + physical`, read-write and
+//!   never executable, in 2 MiB pages where alignment allows; the image
+//!   itself is left out so its text has no writable alias;
+//! - device registers, mapped on request by [`map_device`] at
+//!   `LINEAR_OFFSET + physical`, uncached (PCD and PWT set, which selects
+//!   UC through the power-on PAT, §13.12.3), and firmware tables, mapped
+//!   read-only by [`map_firmware`].
+//!
+//! "Never executable" is the NX bit (bit 63), honoured once the boot code
+//! has set `EFER.NXE`; on the rare CPU without NX the bit is reserved and
+//! is left clear. `CR0.WP` (set at boot) makes read-only pages read-only
+//! for the kernel too.
+//!
+//! The lower half (later each process's own) has no mappings: once the
+//! kernel runs on these tables a stray low pointer faults.
+//!
+//! Tables come from a small pool in `.bss` until the kernel heap exists,
+//! then from the heap (page-aligned, in the direct map, so their physical
+//! address is known). New entries only ever replace non-present ones, which
+//! needs no TLB invalidation (§5.10.4.3).
+
+use super::boot::{KERNEL_OFFSET, LINEAR_OFFSET};
+use super::stacks;
+use crate::boot_info::{subtract_range, FixedList, MemoryRange};
+use alloc::alloc::{alloc_zeroed, Layout};
+use core::ptr::{read_volatile, write_volatile};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use spin::Mutex;
+use x86_64::registers::control::{Cr3, Cr3Flags};
+use x86_64::structures::paging::PhysFrame;
+use x86_64::PhysAddr;
+
+/// Bytes in a page.
+pub const PAGE_SIZE: u64 = 4096;
+/// Bytes in a large page.
+const LARGE_PAGE_SIZE: u64 = 2 << 20;
+const ENTRIES: usize = 512;
+
+// Entry bits (Intel SDM Vol. 3A, Table 5-20 and neighbours).
+const PRESENT: u64 = 1 << 0;
+const WRITABLE: u64 = 1 << 1;
+const WRITE_THROUGH: u64 = 1 << 3;
+const CACHE_DISABLE: u64 = 1 << 4;
+const ACCESSED: u64 = 1 << 5;
+const DIRTY: u64 = 1 << 6;
+const LARGE: u64 = 1 << 7;
+const NO_EXECUTE: u64 = 1 << 63;
+const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// Physical memory the boot tables map at `LINEAR_OFFSET` (see `boot`).
+const BOOT_MAPPED_LIMIT: u64 = 4 << 30;
+
+/// Written by the boot assembly: 1 when the CPU has NX (CPUID
+/// 0x8000_0001 EDX bit 20) and `EFER.NXE` was set.
+#[unsafe(no_mangle)]
+static X86_NX_SUPPORTED: AtomicU32 = AtomicU32::new(0);
+
+/// What a mapping allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Permission {
+    /// Kernel text.
+    ReadExecute,
+    /// Kernel rodata.
+    ReadOnly,
+    /// Kernel data, heap, direct map.
+    ReadWrite,
+    /// Device registers: uncached.
+    Device,
+    /// Firmware tables: read-only data.
+    Firmware,
+}
+
+impl Permission {
+    fn bits(self) -> u64 {
+        let no_execute = if X86_NX_SUPPORTED.load(Ordering::Relaxed) != 0 {
+            NO_EXECUTE
+        } else {
+            0
+        };
+        // Accessed and dirty are preset so the CPU never writes them back.
+        PRESENT
+            | ACCESSED
+            | match self {
+                Permission::ReadExecute => 0,
+                Permission::ReadOnly | Permission::Firmware => no_execute,
+                Permission::ReadWrite => WRITABLE | DIRTY | no_execute,
+                Permission::Device => WRITABLE | DIRTY | CACHE_DISABLE | WRITE_THROUGH | no_execute,
+            }
+    }
+}
+
+/// One 4 KiB page table.
+#[repr(C, align(4096))]
+struct Table([u64; ENTRIES]);
+
+/// Tables in `.bss`, used before the heap exists: the root, the image
+/// (one PDPT, one PD, a page table per 2 MiB of image), the direct map of a
+/// few GiB of RAM, and the first devices.
+const POOL_TABLES: usize = 32;
+static mut TABLE_POOL: [Table; POOL_TABLES] = [const { Table([0; ENTRIES]) }; POOL_TABLES];
+
+/// The kernel's mapping state.
+struct KernelTables {
+    /// Physical address of the PML4 (0 while on the boot tables).
+    root: u64,
+    next_pool_table: usize,
+}
+
+static TABLES: Mutex<KernelTables> = Mutex::new(KernelTables {
+    root: 0,
+    next_pool_table: 0,
+});
+/// Set once the heap can supply page tables.
+static HEAP_TABLES: AtomicBool = AtomicBool::new(false);
+
+/// Physical range of the kernel image.
+fn image_range() -> MemoryRange {
+    unsafe extern "C" {
+        static __kernel_start: u8;
+        static __kernel_end: u8;
+    }
+    let start = (&raw const __kernel_start) as u64 - KERNEL_OFFSET;
+    let end = (&raw const __kernel_end) as u64 - KERNEL_OFFSET;
+    MemoryRange {
+        start,
+        size: end - start,
+    }
+}
+
+/// The virtual address at which the kernel reaches a table's physical
+/// page: pool tables through the image mapping, heap tables through the
+/// direct map.
+fn table_virtual(physical: u64) -> u64 {
+    let image = image_range();
+    if physical >= image.start && physical < image.end() {
+        physical + KERNEL_OFFSET
+    } else {
+        physical + LINEAR_OFFSET
+    }
+}
+
+fn read_entry(table: u64, index: usize) -> u64 {
+    // SAFETY: `table` is the physical address of a table page owned by
+    // `KernelTables` (pool or heap), reachable at `table_virtual`; the
+    // index is reduced below 512, so the access stays inside that page.
+    unsafe { read_volatile((table_virtual(table) as *const u64).add(index % ENTRIES)) }
+}
+
+fn write_entry(table: u64, index: usize, value: u64) {
+    // SAFETY: as in `read_entry`; callers hold the `TABLES` lock, so no
+    // other CPU or code path writes the same table concurrently.
+    unsafe {
+        write_volatile(
+            (table_virtual(table) as *mut u64).add(index % ENTRIES),
+            value,
+        )
+    }
+}
+
+/// The index of `virtual_address` in the table of `level` (4 = PML4 … 1 = PT).
+fn index_at(virtual_address: u64, level: u32) -> usize {
+    ((virtual_address >> (12 + 9 * (level - 1))) & 0x1ff) as usize
+}
+
+impl KernelTables {
+    /// A zeroed table: from the pool, or from the heap once it exists.
+    fn allocate_table(&mut self) -> Option<u64> {
+        if self.next_pool_table < POOL_TABLES {
+            let index = self.next_pool_table;
+            self.next_pool_table += 1;
+            // SAFETY: only this cursor hands out pool tables, once each,
+            // behind the `TABLES` lock; taking an element's address
+            // creates no reference.
+            let virtual_address = unsafe { (&raw mut TABLE_POOL[index]) as u64 };
+            return Some(virtual_address - KERNEL_OFFSET);
+        }
+        if !HEAP_TABLES.load(Ordering::Acquire) {
+            return None;
+        }
+        let layout = Layout::from_size_align(PAGE_SIZE as usize, PAGE_SIZE as usize).ok()?;
+        // SAFETY: the layout has a non-zero size. The page is never freed:
+        // page tables of the kernel half live as long as the kernel.
+        let pointer = unsafe { alloc_zeroed(layout) };
+        if pointer.is_null() {
+            return None;
+        }
+        virtual_to_physical(pointer as u64)
+    }
+
+    /// The entry that maps `virtual_address` at `level`, if the walk down
+    /// to that level finds tables all the way (no allocation).
+    fn probe(&self, virtual_address: u64, level: u32) -> Option<u64> {
+        let mut table = self.root;
+        for current in (level + 1..=4).rev() {
+            let entry = read_entry(table, index_at(virtual_address, current));
+            if entry & PRESENT == 0 || entry & LARGE != 0 {
+                return None;
+            }
+            table = entry & ADDRESS_MASK;
+        }
+        Some(read_entry(table, index_at(virtual_address, level)))
+    }
+
+    /// Maps one page (`large`: a 2 MiB page at the PD level). An address
+    /// already mapped — by a page or a larger page — is left as it is, so
+    /// mapping the same registers twice is harmless. `false` when out of
+    /// tables.
+    fn map_one(
+        &mut self,
+        virtual_address: u64,
+        physical: u64,
+        permission: Permission,
+        large: bool,
+    ) -> bool {
+        let leaf_level = if large { 2 } else { 1 };
+        let mut table = self.root;
+        for level in (leaf_level + 1..=4).rev() {
+            let index = index_at(virtual_address, level);
+            let entry = read_entry(table, index);
+            if entry & PRESENT == 0 {
+                let Some(next) = self.allocate_table() else {
+                    return false;
+                };
+                // Intermediate entries allow everything; the leaf decides.
+                write_entry(table, index, next | PRESENT | WRITABLE);
+                table = next;
+            } else if entry & LARGE != 0 {
+                return true;
+            } else {
+                table = entry & ADDRESS_MASK;
+            }
+        }
+        let index = index_at(virtual_address, leaf_level);
+        if read_entry(table, index) & PRESENT == 0 {
+            let kind = if large { LARGE } else { 0 };
+            write_entry(
+                table,
+                index,
+                (physical & ADDRESS_MASK) | kind | permission.bits(),
+            );
+        }
+        true
+    }
+
+    /// Maps `[virtual_address, +size)` to `[physical, +size)` (page-aligned),
+    /// with 2 MiB pages where both sides are aligned, the rest of the range
+    /// covers one, `allow_large` is set, and no smaller pages already map
+    /// part of it.
+    fn map(
+        &mut self,
+        virtual_address: u64,
+        physical: u64,
+        size: u64,
+        permission: Permission,
+        allow_large: bool,
+    ) -> bool {
+        let mut offset = 0;
+        while offset < size {
+            let va = virtual_address + offset;
+            let pa = physical + offset;
+            let large = allow_large
+                && va % LARGE_PAGE_SIZE == 0
+                && pa % LARGE_PAGE_SIZE == 0
+                && size - offset >= LARGE_PAGE_SIZE
+                && !self
+                    .probe(va, 2)
+                    .is_some_and(|entry| entry & PRESENT != 0 && entry & LARGE == 0);
+            if !self.map_one(va, pa, permission, large) {
+                return false;
+            }
+            offset += if large { LARGE_PAGE_SIZE } else { PAGE_SIZE };
+        }
+        true
+    }
+
+    /// Maps `[start, end)` of the image (physical, page-aligned) with
+    /// `permission`, leaving out the stacks' guard pages.
+    fn map_image_part(&mut self, start: u64, end: u64, permission: Permission) -> bool {
+        let guards = stacks::guard_pages().map(|virtual_address| virtual_address - KERNEL_OFFSET);
+        let mut ok = true;
+        let mut page = start;
+        while page < end {
+            if !guards.contains(&page) {
+                ok &= self.map_one(page + KERNEL_OFFSET, page, permission, false);
+            }
+            page += PAGE_SIZE;
+        }
+        ok
+    }
+}
+
+/// Builds the kernel's final tables and switches to them. `ram` is every
+/// RAM range from the firmware. Stops the machine (with a message) if the
+/// pool runs out, which only absurdly fragmented RAM can cause.
+pub fn init_kernel_tables(ram: &[MemoryRange]) {
+    unsafe extern "C" {
+        static __text_end: u8;
+        static __rodata_end: u8;
+    }
+    let image = image_range();
+    let text_end = (&raw const __text_end) as u64 - KERNEL_OFFSET;
+    let rodata_end = (&raw const __rodata_end) as u64 - KERNEL_OFFSET;
+
+    let mut tables = TABLES.lock();
+    let Some(root) = tables.allocate_table() else {
+        super::boot::fatal("no page table for the kernel's root")
+    };
+    tables.root = root;
+    let mut ok = true;
+    ok &= tables.map_image_part(image.start, text_end, Permission::ReadExecute);
+    ok &= tables.map_image_part(text_end, rodata_end, Permission::ReadOnly);
+    ok &= tables.map_image_part(rodata_end, image.end(), Permission::ReadWrite);
+
+    let mut direct: FixedList<MemoryRange, 32> = FixedList::new();
+    for range in ram {
+        ok &= direct.push(*range);
+    }
+    ok &= subtract_range(&mut direct, image);
+    for range in direct.as_slice() {
+        let start = range.start & !(PAGE_SIZE - 1);
+        let end = (range.end() + PAGE_SIZE - 1) & !(PAGE_SIZE - 1);
+        ok &= tables.map(
+            start + LINEAR_OFFSET,
+            start,
+            end - start,
+            Permission::ReadWrite,
+            true,
+        );
+    }
+    if !ok {
+        drop(tables);
+        super::boot::fatal("out of boot page tables while mapping the kernel");
+    }
+    let Ok(frame) = PhysFrame::from_start_address(PhysAddr::new(root)) else {
+        super::boot::fatal("misaligned root page table")
+    };
+    // SAFETY: the new tables map everything the kernel uses from now on:
+    // its image (this code, the boot stack, every static — GDT, IDT and
+    // TSS included, which `gdt::init` and `vectors::install` already moved
+    // off the boot tables' identity map) and the direct map of RAM. Devices
+    // are mapped by later `map_device` calls; none is in use across the
+    // switch (the console uses ports). Writing CR3 flushes the TLB.
+    unsafe { Cr3::write(frame, Cr3Flags::empty()) };
+}
+
+/// Lets the page-table code take tables from the heap once the pool is
+/// used up. Called by the boot code right after `heap::init`.
+pub fn enable_heap_tables() {
+    HEAP_TABLES.store(true, Ordering::Release);
+}
+
+/// Maps `[physical, +size)` with `permission` at `LINEAR_OFFSET + physical`
+/// and returns the virtual address of `physical`, or 0 when out of tables.
+fn map_at_linear(physical: u64, size: u64, permission: Permission) -> u64 {
+    let start = physical & !(PAGE_SIZE - 1);
+    let Some(end) = physical
+        .checked_add(size.max(1))
+        .and_then(|end| end.checked_add(PAGE_SIZE - 1))
+    else {
+        return 0;
+    };
+    let end = end & !(PAGE_SIZE - 1);
+    let mut tables = TABLES.lock();
+    if tables.root == 0 {
+        // Still on the boot tables, which map the low 4 GiB.
+        return if end <= BOOT_MAPPED_LIMIT {
+            physical + LINEAR_OFFSET
+        } else {
+            0
+        };
+    }
+    if !tables.map(start + LINEAR_OFFSET, start, end - start, permission, true) {
+        return 0;
+    }
+    physical + LINEAR_OFFSET
+}
+
+/// Maps device registers uncached at `LINEAR_OFFSET + physical`
+/// (page-rounded) and returns the virtual address of `physical`. Mapping
+/// the same registers twice is harmless. Returns 0 if out of page tables.
+pub fn map_device(physical: u64, size: u64) -> u64 {
+    map_at_linear(physical, size, Permission::Device)
+}
+
+/// Maps firmware tables (ACPI) read-only at `LINEAR_OFFSET + physical`
+/// and returns the virtual address of `physical`; 0 if out of tables.
+/// Tables inside RAM are already in the direct map and stay as they are.
+pub fn map_firmware(physical: u64, size: u64) -> u64 {
+    map_at_linear(physical, size, Permission::Firmware)
+}
+
+/// Translates a kernel virtual address (image or direct map) to physical.
+pub fn virtual_to_physical(virtual_address: u64) -> Option<u64> {
+    if virtual_address >= KERNEL_OFFSET {
+        Some(virtual_address - KERNEL_OFFSET)
+    } else if virtual_address >= LINEAR_OFFSET {
+        Some(virtual_address - LINEAR_OFFSET)
+    } else {
+        None
+    }
+}
+
+/// The direct-map address of a physical address.
+pub fn physical_to_virtual(physical: u64) -> u64 {
+    physical + LINEAR_OFFSET
+}

@@ -35,6 +35,7 @@ mod entry;
 pub mod heap;
 pub mod interrupts;
 mod panic;
+mod pci;
 pub mod virtio;
 
 pub use boot_info::{BootInfo, MemoryRange, VirtioMmioSlot};

@@ -176,9 +176,11 @@ impl BlockDevice {
     }
 }
 
-/// Finds every virtio block device the machine describes, in slot order.
-/// Empty virtio-mmio slots (device ID 0) and other device types are
-/// skipped; a device that fails to initialise is logged and skipped.
+/// Finds every virtio block device the machine describes: virtio-mmio
+/// slots in slot order, then PCI functions behind each host bridge in
+/// bus/device/function order (see [`crate::pci`]). Empty virtio-mmio slots
+/// (device ID 0) and other device types are skipped; a device that fails
+/// to initialise is logged and skipped.
 pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
     let mut devices = Vec::new();
     for slot in boot.virtio_mmio.as_slice() {
@@ -207,6 +209,32 @@ pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
                 slot.base,
                 error
             ),
+        }
+    }
+    for bridge in boot.pci.as_slice() {
+        for function in crate::pci::virtio_block_functions(bridge) {
+            let location = function.location;
+            let place = Location::Pci(location.bus, location.device, location.function);
+            let transport = match function.transport {
+                Ok(transport) => transport,
+                Err(error) => {
+                    log::warn!("virtio-blk at pci {}: unusable: {}", location, error);
+                    continue;
+                }
+            };
+            match VirtIOBlk::<VirtioHal, _>::new(SomeTransport::from(transport)) {
+                // No interrupt line yet: PCI devices are polled (see `pci`).
+                Ok(driver) => devices.push(BlockDevice {
+                    driver,
+                    location: place,
+                    interrupt: None,
+                }),
+                Err(error) => log::warn!(
+                    "virtio-blk at pci {}: initialisation failed: {:?}",
+                    location,
+                    error
+                ),
+            }
         }
     }
     devices

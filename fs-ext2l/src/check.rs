@@ -304,7 +304,12 @@ impl<D: BlockDevice> FileSystem<D> {
         for group in 0..geometry.group_count {
             let first = geometry.group_first_block(group);
             for offset in 0..geometry.group_header_blocks(group) {
-                self.claim_metadata(state, first + offset, "superblock or descriptor", group);
+                self.claim_metadata(
+                    state,
+                    first.saturating_add(offset),
+                    "superblock or descriptor",
+                    group,
+                );
             }
             if !self.groups.is_valid(group) {
                 state.report.add(
@@ -1253,7 +1258,9 @@ impl<D: BlockDevice> FileSystem<D> {
                 );
             }
             // Inodes.
-            let first_inode_number = group * geometry.inodes_per_group + 1;
+            // In 64 bits: a hostile superblock may claim more inodes per
+            // group times groups than 32 bits hold (only the total is bounded).
+            let first_inode_number = u64::from(group) * u64::from(geometry.inodes_per_group) + 1;
             let mut free_inodes = 0u32;
             let mut directories = 0u32;
             let inode_bitmap = if self.group_flag(group, GROUP_INODE_UNINIT) {
@@ -1264,10 +1271,11 @@ impl<D: BlockDevice> FileSystem<D> {
             let mut differences = Vec::new();
             let mut difference_count = 0u32;
             for index in 0..geometry.inodes_per_group {
-                let number = first_inode_number + index;
-                if number > geometry.inodes_count {
+                let number = first_inode_number + u64::from(index);
+                if number > u64::from(geometry.inodes_count) {
                     break;
                 }
+                let number = number as u32;
                 let used = number < geometry.first_inode || state.in_use(number);
                 if !used {
                     free_inodes += 1;

@@ -63,6 +63,8 @@ pub(crate) struct EcamAccess {
 }
 
 impl EcamAccess {
+    /// An access with nothing mapped yet: every read answers "no device"
+    /// until [`Self::map_bus`] has mapped the bus.
     fn new(bridge: &PciHostBridge) -> Self {
         EcamAccess {
             first_bus: bridge.first_bus,
@@ -75,9 +77,12 @@ impl EcamAccess {
     /// Maps bus `bus`'s configuration space; `false` when the bus is
     /// outside the window or the mapping failed.
     fn map_bus(&mut self, bus: u8) -> bool {
+        // A bridge may claim a secondary bus beyond the window (firmware
+        // bug, or a hostile device): such a bus cannot be reached.
         if bus < self.first_bus || bus > self.last_bus {
             return false;
         }
+        // Map once; a failed mapping (0) is retried on the next call.
         if self.bus_windows[usize::from(bus)] == 0 {
             let physical = self.physical + u64::from(bus - self.first_bus) * BUS_WINDOW;
             self.bus_windows[usize::from(bus)] = mmu::map_device(physical, BUS_WINDOW);
@@ -87,10 +92,15 @@ impl EcamAccess {
 
     /// The virtual address of a register, if its bus is mapped.
     fn register(&self, device_function: DeviceFunction, offset: u8) -> Option<u64> {
+        // Unmapped bus, or a device/function number the ECAM layout has
+        // no room for (5 and 3 bits): no register, so reads give all ones
+        // exactly as an empty slot does.
         let base = self.bus_windows[usize::from(device_function.bus)];
         if base == 0 || device_function.device >= 32 || device_function.function >= 8 {
             return None;
         }
+        // Registers are 32-bit; the low two bits of the offset select a
+        // byte within one, which whole-word access ignores.
         let offset = (u64::from(device_function.device) << 15)
             | (u64::from(device_function.function) << 12)
             | u64::from(offset & !3);
@@ -119,6 +129,8 @@ impl ConfigurationAccess for EcamAccess {
         }
     }
 
+    // A copy of the window table: both copies reach the same mapped
+    // configuration space, which is what the trait's contract describes.
     unsafe fn unsafe_clone(&self) -> Self {
         EcamAccess {
             first_bus: self.first_bus,
@@ -129,7 +141,8 @@ impl ConfigurationAccess for EcamAccess {
     }
 }
 
-/// Hands out addresses from a host bridge's memory windows.
+/// Hands out addresses from a host bridge's memory windows. A bump
+/// pointer per window: BARs are assigned once, at boot, and never freed.
 struct BarAllocator {
     window_32: MemoryRange,
     next_32: u64,
@@ -150,6 +163,9 @@ impl BarAllocator {
     /// An address for a BAR of `size` bytes: from the 32-bit window, or —
     /// for a 64-bit BAR when that is full — from the 64-bit window.
     fn allocate(&mut self, size: u64, is_64_bit: bool) -> Option<u64> {
+        // BARs decode naturally aligned addresses (the low bits of a BAR
+        // are hard-wired to zero), so align to the size; at least a page,
+        // so `map_device` never shares a page between two devices.
         let alignment = size.max(4096).checked_next_power_of_two()?;
         let take = |next: &mut u64, window: &MemoryRange| -> Option<u64> {
             if window.size == 0 {
@@ -163,6 +179,8 @@ impl BarAllocator {
             *next = end;
             Some(start)
         };
+        // Prefer the 32-bit window even for 64-bit BARs: its mappings are
+        // cheaper and every BAR type can use it.
         let low =
             take(&mut self.next_32, &self.window_32).filter(|address| address + size <= 1 << 32);
         match low {
@@ -214,6 +232,8 @@ fn assign_bars(
     device_function: DeviceFunction,
     allocator: &mut BarAllocator,
 ) -> Result<(), PciProbeError> {
+    // `bars` sizes each BAR (write all ones, read back, restore: PCIe
+    // Base Spec §7.5.1.2.1) with decoding off; 64-bit BARs span two slots.
     let bars = root
         .bars(device_function)
         .map_err(|_| PciProbeError::Bars)?;
@@ -228,6 +248,7 @@ fn assign_bars(
         else {
             continue;
         };
+        // Assigned by firmware, or not implemented: leave it.
         if *address != 0 || *size == 0 {
             continue;
         }
@@ -247,6 +268,9 @@ fn assign_bars(
 /// Finds every virtio block function behind `bridge`, makes its BARs
 /// usable, and builds its transport.
 pub(crate) fn virtio_block_functions(bridge: &PciHostBridge) -> Vec<FoundFunction> {
+    // First pass: walk the buses (a work list, each bus once) and note the
+    // virtio block functions. Second pass: configure them, through the one
+    // `PciRoot` that may write configuration space.
     let mut found = Vec::new();
     let mut access = EcamAccess::new(bridge);
     let mut pending: Vec<u8> = Vec::new();
@@ -277,6 +301,9 @@ pub(crate) fn virtio_block_functions(bridge: &PciHostBridge) -> Vec<FoundFunctio
     let mut root = PciRoot::new(access);
     let mut allocator = BarAllocator::new(bridge);
     for device_function in functions {
+        // Addresses first, then decoding and DMA on (a BAR must not decode
+        // before it holds its final address), then the transport, which
+        // reads the virtio capabilities and maps the BAR regions.
         let transport = assign_bars(&mut root, device_function, &mut allocator).and_then(|()| {
             let (_, command) = root.get_status_command(device_function);
             root.set_command(

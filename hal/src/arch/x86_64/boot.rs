@@ -59,8 +59,12 @@ const LOW_MEMORY: MemoryRange = MemoryRange {
 // PD entries: a 2 MiB page).
 core::arch::global_asm!(
     r#"
+    /* Physical = virtual - KOFF for everything in the image. */
     .set KOFF, 0xffffffff80000000
 
+    /* The PVH note (Xen's public/elfnote.h): an ELF note named "Xen" whose
+       descriptor is the physical address of the 32-bit entry point. QEMU
+       reads it from the PT_NOTE segment (x86.c, read_pvh_start_addr). */
     .section .note.Xen, "a", @note
     .balign 4
     .long 4                             /* name size: "Xen\0" */
@@ -68,9 +72,12 @@ core::arch::global_asm!(
     .long 18                            /* XEN_ELFNOTE_PHYS32_ENTRY */
     .asciz "Xen"
     .balign 4
-    .quad _start32 - KOFF
+    .quad _start32 - KOFF               /* physical entry address */
     .balign 4
 
+    /* Boot page tables (zeroed with the rest of .bss below). One PML4,
+       a PDPT for the low half and the direct map (shared), a PDPT for
+       the top 2 GiB, and four page directories of 2 MiB pages. */
     .section .bss.boot_tables, "aw", @nobits
     .balign 4096
 boot_pml4:
@@ -82,14 +89,17 @@ boot_pdpt_high:
 boot_pd:
     .skip 4 * 4096                      /* 4 GiB of 2 MiB pages */
 
+    /* The boot GDT: just enough to enter 64-bit mode. Descriptor bits
+       (SDM Vol. 3A §3.4.5): present, DPL 0, code execute/read with L=1
+       (64-bit), or data read/write. `gdt::init` replaces it. */
     .section .rodata.boot, "a"
     .balign 16
 boot_gdt:
-    .quad 0
+    .quad 0                             /* the mandatory null descriptor */
     .quad 0x00af9a000000ffff            /* 0x08: 64-bit code, ring 0 */
     .quad 0x00cf92000000ffff            /* 0x10: data, ring 0 */
 boot_gdt_end:
-boot_gdt_pointer:
+boot_gdt_pointer:                       /* lgdt operand: limit, 32-bit base */
     .word boot_gdt_end - boot_gdt - 1
     .long boot_gdt - KOFF
 no_long_mode_message:
@@ -99,45 +109,49 @@ no_long_mode_message:
     .code32
     .global _start32
 _start32:
-    cli
-    cld
+    cli                                 /* PVH enters with IF clear; be sure */
+    cld                                 /* string ops count up (rep stosl) */
     movl %ebx, %ebp                     /* hvm_start_info, kept in ebp */
-    movl $(BOOT_STACK + {stack_bytes} - KOFF), %esp
+    movl $(BOOT_STACK + {stack_bytes} - KOFF), %esp /* for the far return */
 
-    /* 1. Long mode (CPUID 0x8000_0001 EDX bit 29) and NX (bit 20). */
-    movl $0x80000000, %eax
+    /* 1. Long mode (CPUID 0x8000_0001 EDX bit 29) and NX (bit 20),
+       SDM Vol. 2A CPUID, Table 3-8. CPUID clobbers eax/ebx/ecx/edx. */
+    movl $0x80000000, %eax              /* highest extended leaf? */
     cpuid
     cmpl $0x80000001, %eax
-    jb 90f
+    jb 90f                              /* no leaf 0x8000_0001: no long mode */
     movl $0x80000001, %eax
     cpuid
-    btl $29, %edx
+    btl $29, %edx                       /* LM */
     jnc 90f
     xorl %esi, %esi
-    btl $20, %edx
+    btl $20, %edx                       /* NX, into CF */
     adcl $0, %esi                       /* esi = 1 if NX */
 
-    /* 2. Zero .bss. */
+    /* 2. Zero .bss, 4 bytes at a time (its bounds are 16-byte aligned,
+       link.ld). The loader zero-fills it too; this does not rely on it. */
     movl $(__bss_start - KOFF), %edi
     movl $(__bss_end - KOFF), %ecx
     subl %edi, %ecx
     shrl $2, %ecx
     xorl %eax, %eax
     rep stosl
-    movl %esi, (X86_NX_SUPPORTED - KOFF)
+    movl %esi, (X86_NX_SUPPORTED - KOFF) /* now that .bss stays zeroed */
 
-    /* 3. Boot page tables. Four PDs: 2048 large pages for 0..4 GiB. */
+    /* 3. Boot page tables. The four PDs hold 2048 entries, each a 2 MiB
+       page: address | present (0) | writable (1) | page size (7). */
     movl $(boot_pd - KOFF), %edi
     xorl %ecx, %ecx
 1:  movl %ecx, %eax
-    shll $21, %eax
+    shll $21, %eax                      /* entry n maps n * 2 MiB */
     orl $0x83, %eax
-    movl %eax, (%edi,%ecx,8)
+    movl %eax, (%edi,%ecx,8)            /* high half stays 0: below 4 GiB */
     incl %ecx
     cmpl $2048, %ecx
     jb 1b
+    /* PDPT entries 0-3 point at the four PDs: 0..4 GiB. */
     movl $(boot_pdpt_low - KOFF), %edi
-    movl $(boot_pd - KOFF + 0x3), %eax
+    movl $(boot_pd - KOFF + 0x3), %eax  /* present | writable */
     movl %eax, 0(%edi)
     addl $4096, %eax
     movl %eax, 8(%edi)
@@ -154,28 +168,30 @@ _start32:
     movl $(boot_pdpt_high - KOFF + 0x3), %eax
     movl %eax, (boot_pml4 - KOFF + 511 * 8)     /* KERNEL_OFFSET */
 
-    /* 4. PAE, CR3, EFER.LME (+ NXE), paging + write protect. */
+    /* 4. Enter IA-32e mode in the order SDM Vol. 3A §10.8.5 gives:
+       CR4.PAE, CR3, EFER.LME, then CR0.PG. */
     movl %cr4, %eax
-    orl $(1 << 5), %eax
+    orl $(1 << 5), %eax                 /* CR4.PAE */
     movl %eax, %cr4
     movl $(boot_pml4 - KOFF), %eax
     movl %eax, %cr3
-    movl $0xc0000080, %ecx
+    movl $0xc0000080, %ecx              /* IA32_EFER */
     rdmsr
-    orl $(1 << 8), %eax
+    orl $(1 << 8), %eax                 /* EFER.LME */
     testl %esi, %esi
     jz 2f
-    orl $(1 << 11), %eax
+    orl $(1 << 11), %eax                /* EFER.NXE, only if NX exists */
 2:  wrmsr
     movl %cr0, %eax
-    orl $0x80010001, %eax
-    movl %eax, %cr0
+    orl $0x80010001, %eax               /* CR0.PG | CR0.WP | CR0.PE */
+    movl %eax, %cr0                     /* now in compatibility mode */
     lgdt (boot_gdt_pointer - KOFF)
-    pushl $0x08
-    pushl $(3f - KOFF)
+    pushl $0x08                         /* far return to the 64-bit */
+    pushl $(3f - KOFF)                  /* code segment: 64-bit mode */
     lret
 
-    /* No long mode: say so on COM1 and stop. */
+    /* No long mode: say so on COM1 (port I/O needs no set-up; the
+       UART's reset state is usable by QEMU) and stop. */
 90: movl $(no_long_mode_message - KOFF), %esi
     movw $0x3f8, %dx
 91: movb (%esi), %al
@@ -188,19 +204,19 @@ _start32:
     jmp 92b
 
     .code64
-    /* 5. 64-bit mode, still at the physical address. */
-3:  movw $0x10, %ax
+    /* 5. 64-bit mode, still at the physical address (identity map). */
+3:  movw $0x10, %ax                     /* the boot GDT's data segment */
     movw %ax, %ds
     movw %ax, %es
     movw %ax, %ss
     movw %ax, %fs
     movw %ax, %gs
-    movabsq $4f, %rax
+    movabsq $4f, %rax                   /* the link (upper-half) address */
     jmp *%rax
-4:  movabsq $(BOOT_STACK + {stack_bytes}), %rsp
+4:  movabsq $(BOOT_STACK + {stack_bytes}), %rsp /* same stack, upper half */
     movl %ebp, %edi                     /* zero-extends into rdi */
-    xorl %ebp, %ebp
-    call {boot_main}
+    xorl %ebp, %ebp                     /* end of the frame-pointer chain */
+    call {boot_main}                    /* never returns */
 5:  hlt
     jmp 5b
     "#,
@@ -214,10 +230,15 @@ static BOOT_INFO: Once<BootInfo> = Once::new();
 /// The first Rust code, running in the upper half on the boot tables,
 /// interrupts off.
 extern "C" fn boot_main(start_info_physical: u64) -> ! {
+    // The console first, so everything after can explain a failure; then
+    // the CPU tables, so a fault is a report rather than a triple fault
+    // (which QEMU turns into a silent reset or, with -no-reboot, an exit).
     serial::init();
     gdt::init();
     vectors::install();
 
+    // Everything the loader handed over is copied out now, while the boot
+    // tables still map the low 4 GiB where it lies.
     let start = match pvh::parse(start_info_physical) {
         Ok(start) => start,
         Err(error) => {
@@ -240,6 +261,9 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
         machine: "",
         truncated: start.truncated,
     };
+    // Free memory: RAM minus the image and the first MiB (see
+    // `LOW_MEMORY`). Nothing else needs reserving: the start info was
+    // copied, and the ACPI tables are outside RAM in the E820 map.
     for range in boot.ram.as_slice() {
         boot.truncated |= !boot.free_memory.push(*range);
     }
@@ -249,6 +273,8 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
         log_early("warning: memory map too fragmented; some RAM is left unused\n");
     }
 
+    // Final page tables, then the heap inside their direct map; from here
+    // on the pool of boot-time page tables can overflow into the heap.
     mmu::init_kernel_tables(boot.ram.as_slice());
     boot.heap = boot.carve_heap();
     // SAFETY: the heap range was just removed from `free_memory`, lies in
@@ -262,6 +288,9 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
     };
     mmu::enable_heap_tables();
 
+    // The ACPI tables: PCI, interrupt controllers, power-off registers.
+    // Devices: virtio-mmio slots named on the command line (microvm
+    // without ACPI), else probed at microvm's fixed addresses.
     let platform = firmware::parse(start.rsdp);
     boot.truncated |= platform.truncated;
     power::init(&platform);
@@ -276,6 +305,9 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
         log_early("warning: the firmware lists more than Manux keeps; some memory or devices are ignored\n");
     }
 
+    // Interrupt controllers, every line masked, then the timer frequencies
+    // (measured with interrupts still off), then the console's receive
+    // interrupt, the one line enabled before the kernel asks.
     pic::disable();
     local_apic::init(platform.local_apic);
     io_apic::init(platform.io_apics.as_slice(), platform.overrides.as_slice());
@@ -338,6 +370,10 @@ fn probe_microvm_slots(platform: &firmware::Platform) -> FixedList<VirtioMmioSlo
 }
 
 /// A one-line description of the machine for the banner.
+/// The tests of the banner only need `Manux <version> x86_64`; this is for
+/// people: which of the machines this port knows it believes it is on,
+/// judged from the ACPI tables (MCFG: PCI Express; FADT: hardware-reduced)
+/// and the devices found.
 fn describe(platform: &firmware::Platform, boot: &BootInfo) -> &'static str {
     if !boot.pci.as_slice().is_empty() && !platform.hardware_reduced {
         "PC with PCI Express (q35-like), PVH boot"

@@ -166,6 +166,9 @@ impl AcpiHandler for FirmwareMapper {
 /// when it was 0: then the BIOS areas are searched, as on `microvm`'s
 /// qboot, which the PVH option ROM may not have searched).
 pub fn parse(rsdp: Option<u64>) -> Platform {
+    // Start from the PC defaults; every table found overrides its part,
+    // so a machine with a partial set of tables still gets a usable
+    // description.
     let mut platform = Platform::defaults();
     let handler = FirmwareMapper;
     let tables = match rsdp {
@@ -178,6 +181,7 @@ pub fn parse(rsdp: Option<u64>) -> Platform {
         // EBDA and 0xe0000–0xfffff are readable memory.
         None => unsafe { AcpiTables::search_for_rsdp_bios(handler) },
     };
+    // No RSDP, or a bad checksum: a machine without ACPI, with PC defaults.
     let Ok(tables) = tables else { return platform };
     platform.has_acpi = true;
 
@@ -209,6 +213,8 @@ pub fn parse(rsdp: Option<u64>) -> Platform {
         }
     }
 
+    // The MADT's entries are variable-length records; the crate walks them.
+    // Its fields are packed, hence the copies into locals before use.
     if let Ok(madt) = tables.find_table::<Madt>() {
         let madt = madt.get();
         let mut io_apics = FixedList::new();
@@ -233,6 +239,10 @@ pub fn parse(rsdp: Option<u64>) -> Platform {
                         entry.flags,
                     );
                     if bus == 0 {
+                        // MPS INTI flags (ACPI 6.5 Table 5.50): polarity
+                        // in bits 0–1, trigger in bits 2–3; 0b11 means
+                        // active low / level, 0b00 "as the bus says",
+                        // which for ISA is active high / edge.
                         let isa_override = InterruptOverride {
                             isa_irq: irq,
                             gsi,
@@ -256,11 +266,14 @@ pub fn parse(rsdp: Option<u64>) -> Platform {
                 _ => {}
             }
         }
+        // Keep the default I/O APIC unless the MADT named at least one.
         if !io_apics.as_slice().is_empty() {
             platform.io_apics = io_apics;
         }
     }
 
+    // The FADT (signature "FACP"). The crate prefers the 64-bit X_ fields
+    // and falls back to the ACPI 1.0 port numbers.
     if let Ok(fadt) = tables.find_table::<Fadt>() {
         let flags = fadt.flags;
         platform.hardware_reduced = flags.system_is_hw_reduced_acpi();

@@ -85,6 +85,8 @@ pub fn init() {
             },
         )
     });
+    // `lgdt` first, then reload every segment register: the CPU caches
+    // descriptors in them, so the boot GDT stays in use until they are.
     gdt.load();
     // SAFETY: the selectors index descriptors of the GDT just loaded, which
     // lives in a `static` for the kernel's life: a 64-bit ring-0 code

@@ -23,14 +23,21 @@ use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicU32, Ordering};
 use spin::{Mutex, Once};
 
+/// `IOREGSEL`: which register the window shows.
 const REGISTER_SELECT: u64 = 0x00;
+/// `IOWIN`: the selected register's value.
 const REGISTER_WINDOW: u64 = 0x10;
+/// `IOAPICVER`: version and maximum redirection entry.
 const VERSION_REGISTER: u32 = 0x01;
+/// `IOREDTBL0`: the first redirection entry's low half.
 const REDIRECTION_BASE: u32 = 0x10;
 
 // Redirection entry bits (low half).
+/// Interrupt input pin polarity: asserted low.
 const ACTIVE_LOW: u32 = 1 << 13;
+/// Trigger mode: level (the line stays asserted until the device is served).
 const LEVEL_TRIGGERED: u32 = 1 << 15;
+/// Interrupt mask: the line is ignored.
 const MASKED: u32 = 1 << 16;
 
 /// The ISA IRQ of COM1.
@@ -82,7 +89,8 @@ impl IoApic {
     }
 }
 
-/// Everything the interrupt routing needs, behind one lock.
+/// Everything the interrupt routing needs, behind one lock: the lock also
+/// keeps each select-then-access register pair atomic.
 struct Controllers {
     io_apics: FixedList<IoApic, 4>,
     overrides: FixedList<InterruptOverride, 16>,
@@ -104,6 +112,9 @@ pub fn init(io_apics: &[IoApicInfo], overrides: &[InterruptOverride]) {
         if base == 0 {
             continue;
         }
+        // The MADT gives address and first GSI; the chip itself says how
+        // many lines it has. Every line is masked before anything can
+        // be enabled, whatever the firmware left programmed.
         let mut io_apic = IoApic {
             base,
             gsi_base: info.gsi_base,
@@ -123,7 +134,9 @@ pub fn init(io_apics: &[IoApicInfo], overrides: &[InterruptOverride]) {
     CONSOLE_LINE.store(isa_line(COM1_IRQ), Ordering::Relaxed);
 }
 
-/// The GSI an ISA IRQ arrives on.
+/// The GSI an ISA IRQ arrives on: the override's, or the IRQ number
+/// itself (ISA IRQs are identity-mapped onto the first I/O APIC's lines
+/// unless the MADT says otherwise, ACPI 6.5 §5.2.12.5).
 pub fn isa_line(irq: u8) -> u32 {
     let Some(controllers) = CONTROLLERS.get() else {
         return u32::from(irq);
@@ -172,6 +185,8 @@ pub fn enable(gsi: u32) {
         None if gsi < 16 => (Trigger::Edge, Polarity::ActiveHigh),
         None => (Trigger::Level, Polarity::ActiveHigh),
     };
+    // Fixed delivery (000) to one CPU in physical destination mode (bit
+    // 11 clear), the vector in bits 0–7 (82093AA datasheet §3.2.4).
     let mut low = vector;
     if trigger == Trigger::Level {
         low |= LEVEL_TRIGGERED;

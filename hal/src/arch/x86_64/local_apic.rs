@@ -13,17 +13,28 @@ use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicU64, Ordering};
 use x86_64::registers::model_specific::Msr;
 
-// Register offsets.
+// Register offsets (SDM Vol. 3A, Table 11-1).
+/// Local APIC ID: bits 24–31 in xAPIC mode.
 const ID: u64 = 0x020;
+/// Task priority: interrupts of a lower priority class are held back.
 const TASK_PRIORITY: u64 = 0x080;
+/// End of interrupt: any write retires the in-service interrupt.
 const END_OF_INTERRUPT: u64 = 0x0b0;
+/// Spurious-interrupt vector and the APIC software-enable bit.
 const SPURIOUS: u64 = 0x0f0;
+/// Local vector table: the timer's entry.
 const LVT_TIMER: u64 = 0x320;
+/// Local vector table: LINT0 (where the 8259's output arrives).
 const LVT_LINT0: u64 = 0x350;
+/// Local vector table: LINT1 (usually NMI).
 const LVT_LINT1: u64 = 0x360;
+/// Local vector table: APIC internal errors.
 const LVT_ERROR: u64 = 0x370;
+/// Timer: the count loaded at start and at each period.
 const TIMER_INITIAL_COUNT: u64 = 0x380;
+/// Timer: the count now (read-only).
 const TIMER_CURRENT_COUNT: u64 = 0x390;
+/// Timer: the divider applied to the bus clock.
 const TIMER_DIVIDE: u64 = 0x3e0;
 
 /// `IA32_APIC_BASE` (Intel SDM Vol. 4, MSR 0x1b): base in bits 12+, global

@@ -48,14 +48,23 @@ const LARGE_PAGE_SIZE: u64 = 2 << 20;
 const ENTRIES: usize = 512;
 
 // Entry bits (Intel SDM Vol. 3A, Table 5-20 and neighbours).
+/// The entry is valid.
 const PRESENT: u64 = 1 << 0;
+/// Writes are allowed (with CR0.WP, for the kernel too).
 const WRITABLE: u64 = 1 << 1;
+/// PWT: write-through; with PCD, selects PAT entry 3 = uncached.
 const WRITE_THROUGH: u64 = 1 << 3;
+/// PCD: page-level cache disable.
 const CACHE_DISABLE: u64 = 1 << 4;
+/// Set by the CPU on first access (preset here).
 const ACCESSED: u64 = 1 << 5;
+/// Set by the CPU on first write to a page (preset here).
 const DIRTY: u64 = 1 << 6;
+/// PS: in a PD entry, the entry maps a 2 MiB page.
 const LARGE: u64 = 1 << 7;
+/// XD: instruction fetches are not allowed (needs EFER.NXE).
 const NO_EXECUTE: u64 = 1 << 63;
+/// Bits 12–51: the physical address of the page or next table.
 const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 /// Physical memory the boot tables map at `LINEAR_OFFSET` (see `boot`).
@@ -105,9 +114,11 @@ impl Permission {
 struct Table([u64; ENTRIES]);
 
 /// Tables in `.bss`, used before the heap exists: the root, the image
-/// (one PDPT, one PD, a page table per 2 MiB of image), the direct map of a
-/// few GiB of RAM, and the first devices.
-const POOL_TABLES: usize = 32;
+/// (one PDPT, one PD, a page table per 2 MiB of image), the direct map
+/// (a PDPT, then one PD per GiB of RAM, as QEMU's default CPU models have
+/// no 1 GiB pages; so about 56 GiB of RAM at most), and the first devices.
+/// 256 KiB of `.bss`.
+const POOL_TABLES: usize = 64;
 static mut TABLE_POOL: [Table; POOL_TABLES] = [const { Table([0; ENTRIES]) }; POOL_TABLES];
 
 /// The kernel's mapping state.
@@ -169,6 +180,9 @@ fn write_entry(table: u64, index: usize, value: u64) {
 }
 
 /// The index of `virtual_address` in the table of `level` (4 = PML4 … 1 = PT).
+/// Each level translates 9 bits, above the 12-bit page offset: bits 47–39
+/// index the PML4, 38–30 the PDPT, 29–21 the PD, 20–12 the PT (SDM Vol. 3A
+/// Figure 5-8).
 fn index_at(virtual_address: u64, level: u32) -> usize {
     ((virtual_address >> (12 + 9 * (level - 1))) & 0x1ff) as usize
 }
@@ -185,6 +199,8 @@ impl KernelTables {
             let virtual_address = unsafe { (&raw mut TABLE_POOL[index]) as u64 };
             return Some(virtual_address - KERNEL_OFFSET);
         }
+        // The pool is used up. Before the heap exists there is nowhere else
+        // to take a page from: the frame allocator is the kernel's.
         if !HEAP_TABLES.load(Ordering::Acquire) {
             return None;
         }
@@ -201,6 +217,9 @@ impl KernelTables {
     /// The entry that maps `virtual_address` at `level`, if the walk down
     /// to that level finds tables all the way (no allocation).
     fn probe(&self, virtual_address: u64, level: u32) -> Option<u64> {
+        // Walk from the PML4 down to the table of `level`, without
+        // creating anything: a missing or large entry on the way means no
+        // table exists at `level` for this address.
         let mut table = self.root;
         for current in (level + 1..=4).rev() {
             let entry = read_entry(table, index_at(virtual_address, current));
@@ -223,6 +242,9 @@ impl KernelTables {
         permission: Permission,
         large: bool,
     ) -> bool {
+        // A 2 MiB page is a PD entry with the page-size bit; a 4 KiB page
+        // is a PT entry. Walk down to the table holding the leaf, creating
+        // the tables in between.
         let leaf_level = if large { 2 } else { 1 };
         let mut table = self.root;
         for level in (leaf_level + 1..=4).rev() {
@@ -236,11 +258,15 @@ impl KernelTables {
                 write_entry(table, index, next | PRESENT | WRITABLE);
                 table = next;
             } else if entry & LARGE != 0 {
+                // A large page already covers the address (a device in a
+                // block mapped earlier): nothing to add.
                 return true;
             } else {
                 table = entry & ADDRESS_MASK;
             }
         }
+        // Never overwrite a present leaf: changing a live translation
+        // would need a TLB invalidation, and no caller means to.
         let index = index_at(virtual_address, leaf_level);
         if read_entry(table, index) & PRESENT == 0 {
             let kind = if large { LARGE } else { 0 };
@@ -265,6 +291,9 @@ impl KernelTables {
         permission: Permission,
         allow_large: bool,
     ) -> bool {
+        // One page per step: large where the conditions above hold (the
+        // probe refuses a large page over a PD entry that already points
+        // at a page table, whose 4 KiB pages would be lost), else small.
         let mut offset = 0;
         while offset < size {
             let va = virtual_address + offset;
@@ -312,6 +341,8 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
     let text_end = (&raw const __text_end) as u64 - KERNEL_OFFSET;
     let rodata_end = (&raw const __rodata_end) as u64 - KERNEL_OFFSET;
 
+    // The image, section by section: the linker script aligns each end to
+    // a page, so no page is shared by two permissions.
     let mut tables = TABLES.lock();
     let Some(root) = tables.allocate_table() else {
         super::boot::fatal("no page table for the kernel's root")
@@ -322,6 +353,8 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
     ok &= tables.map_image_part(text_end, rodata_end, Permission::ReadOnly);
     ok &= tables.map_image_part(rodata_end, image.end(), Permission::ReadWrite);
 
+    // The direct map: all RAM except the image, whose pages are reached
+    // only through the image mapping above (so text has no writable alias).
     let mut direct: FixedList<MemoryRange, 32> = FixedList::new();
     for range in ram {
         ok &= direct.push(*range);

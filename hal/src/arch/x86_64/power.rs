@@ -48,8 +48,11 @@ struct RegisterSlot {
     address: AtomicU64,
 }
 
+/// No register: nothing to write.
 const KIND_NONE: u8 = 0;
+/// `address` is an I/O port number.
 const KIND_PORT: u8 = 1;
+/// `address` is the virtual address of a mapped register.
 const KIND_MEMORY: u8 = 2;
 
 impl RegisterSlot {
@@ -131,6 +134,9 @@ pub fn power_off(status: ExitStatus) -> ! {
     }
     SLEEP_CONTROL.write(u16::from(SLEEP_CONTROL_S5), false);
     PM1A_CONTROL.write(PM1_CONTROL_S5, true);
+    // Still running: the machine has no ACPI power-off this code knows
+    // (`microvm` with `acpi=off`). Say so rather than hang silently.
+    super::serial::write_bytes(b"power off: no ACPI power-off register on this machine; halted\n");
     halt()
 }
 

@@ -45,15 +45,25 @@ const COMMAND_LINE_CAPACITY: usize = 4096;
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 struct HvmStartInfo {
+    /// `XEN_HVM_START_MAGIC_VALUE`.
     magic: u32,
+    /// 0 or 1; version 1 added the memory map.
     version: u32,
+    /// `SIF_*` flags (privileged domain, …): unused outside Xen.
     flags: u32,
+    /// Modules (an initrd, say): none are used yet.
     module_count: u32,
+    /// Physical address of the module list.
     module_list: u64,
+    /// Physical address of the NUL-terminated command line, or 0.
     command_line: u64,
+    /// Physical address of the ACPI RSDP, or 0 if the loader found none.
     rsdp: u64,
+    /// Physical address of the memory map (version ≥ 1).
     memory_map: u64,
+    /// Entries in the memory map.
     memory_map_entries: u32,
+    /// Padding to a multiple of 8 bytes.
     reserved: u32,
 }
 
@@ -61,9 +71,14 @@ struct HvmStartInfo {
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 struct MemoryMapEntry {
+    /// First byte of the range.
     address: u64,
+    /// Its length in bytes.
     size: u64,
+    /// E820 type: 1 RAM, 2 reserved, 3 ACPI reclaimable, 4 ACPI NVS,
+    /// 5 unusable (ACPI 6.5 Table 15.1).
     kind: u32,
+    /// Must be zero.
     reserved: u32,
 }
 
@@ -117,10 +132,14 @@ static COMMAND_LINE: Once<CommandLineBuffer> = Once::new();
 
 /// Parses the start info at physical address `physical`.
 pub fn parse(physical: u64) -> Result<StartInfo, StartInfoError> {
+    // The magic number is the only way to tell a PVH start info from
+    // whatever else `ebx` might hold (a multiboot loader, say).
     let info: HvmStartInfo = read_physical(physical).ok_or(StartInfoError::BadMagic)?;
     if info.magic != START_INFO_MAGIC {
         return Err(StartInfoError::BadMagic);
     }
+    // Version 0 has no memory map: the loader meant the kernel to ask the
+    // hypervisor (Xen) for one, which Manux cannot.
     if info.version < 1 || info.memory_map == 0 {
         return Err(StartInfoError::NoMemoryMap);
     }
@@ -162,6 +181,8 @@ pub fn parse(physical: u64) -> Result<StartInfo, StartInfoError> {
         return Err(StartInfoError::NoRam);
     }
 
+    // The command line is copied even when empty, so `COMMAND_LINE` is
+    // set exactly once and the `&'static str` always points into it.
     let mut buffer = CommandLineBuffer {
         bytes: [0; COMMAND_LINE_CAPACITY],
         length: 0,
@@ -177,6 +198,8 @@ pub fn parse(physical: u64) -> Result<StartInfo, StartInfoError> {
 
 /// Joins ranges of a sorted list that overlap or touch.
 fn merge_overlaps(list: &mut FixedList<MemoryRange, 16>) {
+    // One pass suffices on a sorted list: a range can only overlap the
+    // (already merged) one before it.
     let mut index = 1;
     while index < list.as_slice().len() {
         let (previous, current) = (list.as_slice()[index - 1], list.as_slice()[index]);
@@ -199,6 +222,8 @@ fn copy_command_line(
     buffer: &mut CommandLineBuffer,
     slots: &mut FixedList<VirtioMmioSlot, 32>,
 ) -> bool {
+    // First the raw bytes, up to the NUL; `truncated` stays set if no NUL
+    // came within the capacity (or the string ran off mapped memory).
     let mut raw = [0u8; COMMAND_LINE_CAPACITY];
     let mut length = 0;
     let mut truncated = true;
@@ -219,6 +244,8 @@ fn copy_command_line(
         };
         length += 1;
     }
+    // Then word by word: machine descriptions out, the rest joined with
+    // single spaces (the kernel splits on whitespace anyway).
     let text = core::str::from_utf8(&raw[..length]).unwrap_or("");
     for word in text.split_ascii_whitespace() {
         if let Some(description) = word.strip_prefix("virtio_mmio.device=") {
@@ -262,6 +289,8 @@ fn parse_virtio_mmio(description: &str) -> Option<VirtioMmioSlot> {
     })
 }
 
+/// A number as Linux's `memparse`/`simple_strtoull` read them here:
+/// `0x`-prefixed hexadecimal or decimal.
 fn parse_number(text: &str) -> Option<u64> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),

@@ -19,16 +19,18 @@ const COM1: u16 = 0x3f8;
 
 // Register offsets from the base (with DLAB = 0 unless noted).
 const DATA: u16 = 0; // receive buffer / transmit holding
-const INTERRUPT_ENABLE: u16 = 1;
+const INTERRUPT_ENABLE: u16 = 1; // bit 0: received data available
 const DIVISOR_LOW: u16 = 0; // with DLAB = 1
 const DIVISOR_HIGH: u16 = 1; // with DLAB = 1
-const FIFO_CONTROL: u16 = 2;
-const LINE_CONTROL: u16 = 3;
-const MODEM_CONTROL: u16 = 4;
-const LINE_STATUS: u16 = 5;
+const FIFO_CONTROL: u16 = 2; // write-only; reads give the interrupt identity
+const LINE_CONTROL: u16 = 3; // word length, parity, stop bits, DLAB (bit 7)
+const MODEM_CONTROL: u16 = 4; // DTR, RTS, OUT1, OUT2, loopback
+const LINE_STATUS: u16 = 5; // data ready, errors, transmitter empty
 
 // Line status bits.
+/// A received byte waits in the receive buffer (or FIFO).
 const DATA_READY: u8 = 1 << 0;
+/// The transmit holding register (or FIFO) can take a byte.
 const TRANSMIT_HOLDING_EMPTY: u8 = 1 << 5;
 
 /// Set once the port has been initialised; before that, output is dropped.

@@ -31,6 +31,7 @@ const PIT_HZ: u64 = 1_193_182;
 /// port-access latency are well under 0.1 %, short enough for boot time.
 pub const CALIBRATION_MS: u64 = 10;
 
+/// TSC counts per second, 0 until [`calibrate`] has run.
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 /// Local APIC timer counts per second (after the divide-by-16).
 static APIC_TIMER_HZ: AtomicU64 = AtomicU64::new(0);
@@ -88,8 +89,10 @@ fn calibrate_with_pit() -> Option<(u64, u64)> {
         channel0.write(0xff);
         channel0.write(0xff);
     }
+    // PIT ticks in the calibration window (11 931 for 10 ms).
     let wanted = PIT_HZ * CALIBRATION_MS / 1000;
-    // Let the count load (one PIT clock), then take the start.
+    // Let the count load (one PIT clock), then take the start. A PIT that
+    // never changes its count is absent (reads return all ones).
     let first = pit_count();
     let mut start = first;
     let mut spins = 0u32;
@@ -100,6 +103,9 @@ fn calibrate_with_pit() -> Option<(u64, u64)> {
             return None;
         }
     }
+    // Start both counters right after a PIT edge, stop them at the first
+    // reading past the window, and scale by the PIT ticks that really
+    // passed: the error is the latency of one PIT read at each end.
     local_apic::start_calibration_count();
     let apic_start = local_apic::timer_count();
     let tsc_start = read_tsc();
@@ -111,6 +117,7 @@ fn calibrate_with_pit() -> Option<(u64, u64)> {
             let apic = u64::from(apic_start - local_apic::timer_count());
             return Some((tsc * PIT_HZ / elapsed, apic * PIT_HZ / elapsed));
         }
+        // A PIT that stops counting halfway is as good as none.
         spins += 1;
         if spins > 50_000_000 {
             return None;
@@ -120,6 +127,8 @@ fn calibrate_with_pit() -> Option<(u64, u64)> {
 
 /// The TSC frequency CPUID states, if any.
 fn tsc_hz_from_cpuid() -> Option<u64> {
+    // Leaf 0 gives the highest standard leaf; asking beyond it returns the
+    // highest leaf's data on Intel, so the bound matters.
     let max_leaf = cpuid(0).eax;
     if max_leaf >= 0x15 {
         // EAX/EBX = TSC/crystal ratio, ECX = crystal Hz (SDM Vol. 2A, CPUID).
@@ -185,6 +194,8 @@ pub fn tsc_hz() -> u64 {
 
 /// Time since reset (zero before [`calibrate`]).
 pub fn now() -> Duration {
+    // Seconds and remainder separately: `count * 1e9` would overflow a
+    // u64 after a few seconds at GHz rates.
     let frequency = TSC_HZ.load(Ordering::Relaxed);
     if frequency == 0 {
         return Duration::ZERO;
@@ -200,6 +211,8 @@ pub fn now() -> Duration {
 
 /// Starts a tick of `hz` interrupts a second.
 pub fn start(hz: u32) {
+    // The periodic mode reloads the count by itself, so unlike AArch64's
+    // timer nothing is re-armed in the interrupt handler.
     let per_tick = APIC_TIMER_HZ.load(Ordering::Relaxed) / u64::from(hz.max(1));
     local_apic::start_periodic(per_tick.clamp(1, u64::from(u32::MAX)) as u32);
 }

@@ -28,7 +28,7 @@
 //! Double fault, NMI and machine check run on their own stacks (IST, see
 //! [`super::stacks`]).
 
-use super::stacks::InterruptStack;
+use super::stacks::{self, InterruptStack};
 use super::{io_apic, local_apic, serial};
 use crate::interrupts::{dispatch, InterruptNumber};
 use crate::ExitStatus;
@@ -57,35 +57,35 @@ pub const SPURIOUS_VECTOR: u8 = 0xff;
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TrapFrame {
-    /// General-purpose registers.
+    /// `r15` at the time of the trap (pushed by `trap_common`).
     pub r15: u64,
-    #[allow(missing_docs)]
+    /// `r14` at the time of the trap (pushed by `trap_common`).
     pub r14: u64,
-    #[allow(missing_docs)]
+    /// `r13` at the time of the trap (pushed by `trap_common`).
     pub r13: u64,
-    #[allow(missing_docs)]
+    /// `r12` at the time of the trap (pushed by `trap_common`).
     pub r12: u64,
-    #[allow(missing_docs)]
+    /// `r11` at the time of the trap (pushed by `trap_common`).
     pub r11: u64,
-    #[allow(missing_docs)]
+    /// `r10` at the time of the trap (pushed by `trap_common`).
     pub r10: u64,
-    #[allow(missing_docs)]
+    /// `r9` at the time of the trap (pushed by `trap_common`).
     pub r9: u64,
-    #[allow(missing_docs)]
+    /// `r8` at the time of the trap (pushed by `trap_common`).
     pub r8: u64,
-    #[allow(missing_docs)]
+    /// `rbp` at the time of the trap (pushed by `trap_common`).
     pub rbp: u64,
-    #[allow(missing_docs)]
+    /// `rdi` at the time of the trap (pushed by `trap_common`).
     pub rdi: u64,
-    #[allow(missing_docs)]
+    /// `rsi` at the time of the trap (pushed by `trap_common`).
     pub rsi: u64,
-    #[allow(missing_docs)]
+    /// `rdx` at the time of the trap (pushed by `trap_common`).
     pub rdx: u64,
-    #[allow(missing_docs)]
+    /// `rcx` at the time of the trap (pushed by `trap_common`).
     pub rcx: u64,
-    #[allow(missing_docs)]
+    /// `rbx` at the time of the trap (pushed by `trap_common`).
     pub rbx: u64,
-    #[allow(missing_docs)]
+    /// `rax` at the time of the trap (pushed by `trap_common`).
     pub rax: u64,
     /// The vector number, pushed by the stub.
     pub vector: u64,
@@ -123,17 +123,21 @@ core::arch::global_asm!(
     .balign 16
     .global interrupt_stubs
 interrupt_stubs:
+    /* 256 stubs, one every 16 bytes (at most 2 + 5 + 5 bytes of code
+       each), so the IDT code can compute a stub's address. */
     .set vector, 0
     .rept 256
     .balign 16
     .if ((0x60227d00 >> vector) & 1) == 0
-    pushq $0
+    pushq $0                            /* no CPU error code: a zero */
     .endif
-    pushq $vector
+    pushq $vector                       /* TrapFrame::vector */
     jmp trap_common
     .set vector, vector + 1
     .endr
 
+    /* Save the fifteen general-purpose registers (rsp is in the CPU's
+       frame), in the reverse order of TrapFrame's fields. */
 trap_common:
     pushq %rax
     pushq %rbx
@@ -150,9 +154,12 @@ trap_common:
     pushq %r13
     pushq %r14
     pushq %r15
-    cld
-    movq %rsp, %rdi
+    cld                                 /* the ABI's DF = 0 */
+    movq %rsp, %rdi                     /* &mut TrapFrame */
     call {trap_entry}
+    /* Restore in reverse; drop vector and error code; return to the
+       interrupted code with its rip, cs, rflags, rsp, ss (SDM Vol. 3A
+       §7.14.4, IRET in 64-bit mode). */
     popq %r15
     popq %r14
     popq %r13
@@ -179,6 +186,8 @@ static IDT: Once<InterruptDescriptorTable> = Once::new();
 
 /// The address of vector `vector`'s stub.
 fn stub_address(vector: u8) -> VirtAddr {
+    // Defined by the assembly above; only its address is used, so no
+    // read of the "u8" ever happens.
     unsafe extern "C" {
         static interrupt_stubs: u8;
     }
@@ -258,10 +267,14 @@ fn handle_interrupt(vector: u8) {
         return;
     }
     if vector == TIMER_VECTOR {
+        // The timer reloads itself (periodic mode): EOI first, so a slow
+        // handler cannot make the next tick wait behind this one.
         local_apic::end_of_interrupt();
         dispatch(InterruptNumber::TimerTick);
     } else if (DEVICE_VECTOR_BASE..DEVICE_VECTOR_END).contains(&vector) {
         let line = u32::from(vector - DEVICE_VECTOR_BASE);
+        // The console's line is the UART's, whatever GSI an override put
+        // it on; the kernel drains the UART, which drops the line.
         if Some(line) == io_apic::console_line() {
             dispatch(InterruptNumber::ConsoleReceive);
             local_apic::end_of_interrupt();
@@ -279,28 +292,52 @@ fn handle_interrupt(vector: u8) {
 
 /// Exception names (Intel SDM Vol. 3A, Table 7-1; AMD APM Vol. 2 §8.2).
 fn exception_name(vector: u64) -> &'static str {
+    // What each usually means in a kernel like this one, for whoever reads
+    // a report: the name is printed, the comment is for the code reader.
     match vector {
+        // Integer division by zero, or a quotient too large (`div`, `idiv`).
         0 => "#DE divide error",
+        // A debug register or single-step trap: nothing sets them.
         1 => "#DB debug",
+        // Hardware or hypervisor NMI (QEMU's `nmi` monitor command).
         2 => "NMI non-maskable interrupt",
+        // `int3`: a breakpoint instruction left in the code.
         3 => "#BP breakpoint",
+        // `into` with OF set: unused in 64-bit code.
         4 => "#OF overflow",
+        // `bound`: invalid in 64-bit mode, so never raised.
         5 => "#BR bound range exceeded",
+        // An undefined instruction (`ud2`, which Rust emits for traps).
         6 => "#UD invalid opcode",
+        // An x87/SSE instruction with CR0.TS or EM set: no FPU use yet.
         7 => "#NM device not available",
+        // A fault while delivering a fault: typically a stack overflow.
         8 => "#DF double fault",
+        // Reserved since the 486.
         9 => "coprocessor segment overrun",
+        // A bad TSS during a task switch or stack switch.
         10 => "#TS invalid TSS",
+        // Loading a selector whose descriptor is not present.
         11 => "#NP segment not present",
+        // A stack-segment problem, or a non-canonical stack address.
         12 => "#SS stack-segment fault",
+        // Privilege violations, non-canonical addresses, bad selectors.
         13 => "#GP general protection",
+        // An access the page tables do not allow (CR2 has the address).
         14 => "#PF page fault",
+        // An unmasked x87 floating-point exception.
         16 => "#MF x87 floating-point error",
+        // Unaligned access with CR0.AM and RFLAGS.AC set: never here.
         17 => "#AC alignment check",
+        // The (virtual) hardware reports an internal error.
         18 => "#MC machine check",
+        // An unmasked SSE floating-point exception.
         19 => "#XM SIMD floating-point exception",
+        // EPT violation reflected to the guest (Intel VT-x).
         20 => "#VE virtualization exception",
+        // Control-flow enforcement (CET): not enabled.
         21 => "#CP control protection",
+        // AMD SEV-SNP and confidential-VM exceptions.
         28 => "#HV hypervisor injection",
         29 => "#VC VMM communication",
         30 => "#SX security exception",
@@ -359,16 +396,28 @@ fn exception(frame: &TrapFrame) -> ! {
         frame.rip, frame.cs, frame.rflags
     );
     let _ = writeln!(out, "  rsp    {:#018x}  ss  {:#06x}", frame.rsp, frame.ss);
+    // A fault in a guard page (see `stacks`) means a stack ran over.
+    let faulting_address = Cr2::read_raw();
+    let in_guard_page = stacks::guard_pages()
+        .iter()
+        .any(|&guard| faulting_address >= guard && faulting_address < guard + 4096);
     let _ = writeln!(
         out,
-        "  cr2    {:#018x}  (faulting address)",
-        Cr2::read_raw()
+        "  cr2    {:#018x}  (faulting address{})",
+        faulting_address,
+        if in_guard_page {
+            ": a stack's guard page, so a kernel stack overflow"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
         "  cr3    {:#018x}",
         Cr3::read_raw().0.start_address().as_u64()
     );
+    // The general-purpose registers in the order people read them (the
+    // frame stores them in push order), two to a line.
     let registers = [
         ("rax", frame.rax),
         ("rbx", frame.rbx),

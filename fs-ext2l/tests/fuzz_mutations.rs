@@ -84,11 +84,21 @@ fn small_corpus_images() -> Vec<Vec<u8>> {
 fn mutated_images_never_break_the_library() {
     let mut seeds: Vec<Vec<u8>> = [1024, 2048, 4096].into_iter().map(seed_image).collect();
     seeds.extend(small_corpus_images());
-    let mut random = Random(0x0123_4567_89AB_CDEF);
+    // EXT2L_FUZZ_SEED and EXT2L_FUZZ_ROUNDS widen the search by hand; the
+    // defaults keep `cargo test` reproducible and quick.
+    let seed_value = std::env::var("EXT2L_FUZZ_SEED")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(0x0123_4567_89AB_CDEFu64);
+    let rounds: usize = std::env::var("EXT2L_FUZZ_ROUNDS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(80);
+    let mut random = Random(seed_value | 1);
     let mut mounted = 0;
     let mut total = 0;
     for seed in &seeds {
-        for _ in 0..60 {
+        for _ in 0..rounds {
             let mut image = seed.clone();
             let metadata_area = image.len().min(96 * 1024);
             for _ in 0..1 + random.below(24) {

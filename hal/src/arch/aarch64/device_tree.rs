@@ -148,9 +148,9 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
         _ => Conduit::None,
     };
 
-    // virtio-mmio slots, lowest address first (QEMU lists them from the
-    // top; Linux probes in address order, and so do we, so `-drive` order
-    // maps to device order).
+    // virtio-mmio slots, highest address first: QEMU gives the first
+    // `-device` the highest free transport, so this is `-device` order
+    // (and the x86_64 port's `microvm` order).
     for node in tree.all_nodes() {
         let is_virtio = node
             .compatible()
@@ -168,7 +168,7 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
             let slots = boot.virtio_mmio.as_slice();
             let position = slots
                 .iter()
-                .position(|s| s.base > slot.base)
+                .position(|s| s.base < slot.base)
                 .unwrap_or(slots.len());
             boot.truncated |= !boot.virtio_mmio.insert(position, slot);
         }

@@ -333,6 +333,7 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
 /// also lists them on the command line, which `pvh` already took. Windows
 /// without the magic value "virt" are skipped; empty transports (device
 /// ID 0) are kept and skipped later by the driver probe, as on AArch64.
+/// Slots named on the command line keep the command line's order.
 fn probe_microvm_slots(platform: &firmware::Platform) -> FixedList<VirtioMmioSlot, 32> {
     const BASE: u64 = 0xfeb0_0000;
     const SLOT_SIZE: u64 = 0x200;
@@ -352,7 +353,9 @@ fn probe_microvm_slots(platform: &firmware::Platform) -> FixedList<VirtioMmioSlo
     if window == 0 {
         return slots;
     }
-    for index in 0..count {
+    // Highest slot first: QEMU gives the first `-device` the highest free
+    // transport, so this is `-device` order (and AArch64 `virt`'s order).
+    for index in (0..count).rev() {
         // SAFETY: `window` maps `count` transport windows as device memory;
         // offset 0 of each is the read-only MagicValue register (virtio
         // 1.2 §4.2.2), and reading it has no side effect. Where no

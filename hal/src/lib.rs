@@ -36,8 +36,10 @@ pub mod heap;
 pub mod interrupts;
 mod panic;
 mod pci;
+pub mod user;
 pub mod virtio;
 
+pub use arch::{switch_thread, AddressSpace, KernelThread, UserContext};
 pub use boot_info::{BootInfo, MemoryRange, VirtioMmioSlot};
 pub use interrupts::{set_interrupt_handler, InterruptNumber};
 
@@ -65,6 +67,13 @@ pub enum ExitStatus {
 pub trait Architecture {
     /// A short name printed in the boot banner (`aarch64`, `x86_64`).
     const NAME: &'static str;
+
+    /// The ELF `e_machine` of programs for this CPU.
+    const ELF_MACHINE: u16;
+
+    /// The ELF relocation type "base + addend" (`R_*_RELATIVE`), the only
+    /// one a static position-independent program needs.
+    const ELF_RELATIVE_RELOCATION: u32;
 
     /// Writes bytes to the boot console (the machine's first UART).
     /// Line feeds are written as CR LF so terminals show lines.
@@ -101,6 +110,6 @@ pub trait Architecture {
 /// Checked at compile time: the selected architecture implements the
 /// contract (a missing method is a build error, not a link error).
 const _: () = {
-    const fn implements<A: Architecture>() {}
-    implements::<Arch>()
+    const fn implements<A: Architecture, S: user::UserAddressSpace, R: user::UserRegisters>() {}
+    implements::<Arch, AddressSpace, UserContext>()
 };

@@ -5,7 +5,9 @@
 //! - `log=error|warn|info|debug|trace` — the log level (default `info`);
 //! - `test=NAME` — run a built-in self test after `ready` (see
 //!   [`crate::self_test`]); used by the guest test suite;
-//! - `poweroff=semihosting` — read by `hal/` (QEMU exit statuses on AArch64).
+//! - `poweroff=semihosting` — read by `hal/` (QEMU exit statuses on AArch64);
+//! - `init=PROGRAM ARGS…` — the first process (default `/bin/init`); the
+//!   rest of the line is its arguments.
 //!
 //! Unknown words are reported, not fatal: a typo must not stop a boot.
 
@@ -21,6 +23,9 @@ pub struct BootArgs {
     pub self_test: Option<SelfTest>,
     /// Words not understood (reported as warnings).
     pub unknown: Vec<&'static str>,
+    /// `init=PROGRAM ARGS…`: the first process and its arguments. As in
+    /// Linux, everything after `init=` belongs to it.
+    pub init: Option<Vec<&'static str>>,
 }
 
 impl BootArgs {
@@ -30,8 +35,16 @@ impl BootArgs {
             log_level: LevelFilter::Info,
             self_test: None,
             unknown: Vec::new(),
+            init: None,
         };
-        for word in command_line.split_whitespace() {
+        let mut words = command_line.split_whitespace();
+        while let Some(word) = words.next() {
+            if let Some(program) = word.strip_prefix("init=") {
+                let mut init = alloc::vec![program];
+                init.extend(words.by_ref());
+                args.init = Some(init);
+                break;
+            }
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
             match key {
                 "log" => match parse_level(value) {

@@ -26,11 +26,9 @@ fn handle_interrupt(number: InterruptNumber) {
     match number {
         InterruptNumber::TimerTick => {
             TICKS.fetch_add(1, Ordering::Relaxed);
+            crate::process::wake_sleepers();
         }
-        InterruptNumber::ConsoleReceive => {
-            // No reader yet: drain so the line does not stay asserted.
-            while Arch::console_read_byte().is_some() {}
-        }
+        InterruptNumber::ConsoleReceive => crate::console::receive_interrupt(),
         InterruptNumber::Device(_) => {}
     }
 }

@@ -32,6 +32,18 @@ pub fn print_fmt(arguments: fmt::Arguments<'_>) {
     }
 }
 
+/// Prints raw bytes (program output) on the console, atomically with
+/// respect to other prints.
+pub fn print_bytes(bytes: &[u8]) {
+    let were_enabled = Arch::disable_interrupts();
+    let _guard = CONSOLE.lock();
+    Arch::console_write(bytes);
+    drop(_guard);
+    if were_enabled {
+        Arch::enable_interrupts();
+    }
+}
+
 struct KernelLogger;
 
 impl Log for KernelLogger {

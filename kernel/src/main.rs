@@ -21,11 +21,19 @@ extern crate alloc;
 mod block_cache;
 mod boot_args;
 mod clock;
+mod console;
 mod devices;
+mod elf_loader;
+mod files;
 mod logger;
 mod memory;
+mod path;
+mod process;
 mod root_fs;
+mod scheduler;
 mod self_test;
+mod syscall;
+mod user_memory;
 
 use boot_args::BootArgs;
 use hal::{Arch, Architecture, BootInfo, ExitStatus};
@@ -91,13 +99,37 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     if let Some(test) = args.self_test {
         self_test::run(test, boot);
     }
-    idle()
+    start_init(args.init.as_deref());
+    scheduler::run_idle()
 }
 
-/// Waits for interrupts forever (nothing else to run yet).
-fn idle() -> ! {
-    loop {
-        Arch::wait_for_interrupt();
+/// Starts the first process: `init=` or `/bin/init`. Without a root file
+/// system or an init program the machine cannot do anything useful: say so
+/// and power off with a failure status.
+fn start_init(init: Option<&[&'static str]>) {
+    let default = ["/bin/init"];
+    let words = init.unwrap_or(&default);
+    let path = words[0].as_bytes();
+    let arguments: alloc::vec::Vec<alloc::vec::Vec<u8>> =
+        words.iter().map(|w| w.as_bytes().to_vec()).collect();
+    let environment = [b"PATH=/bin".to_vec(), b"HOME=/".to_vec()];
+    let started = syscall::read_program(b"/", path).and_then(|program| {
+        process::spawn(
+            0,
+            path,
+            &program,
+            &arguments,
+            &environment,
+            files::FileTable::with_console(),
+            b"/".to_vec(),
+        )
+    });
+    match started {
+        Ok(pid) => log::info!("init: started {} as process {}", words[0], pid),
+        Err(error) => {
+            log::error!("init: cannot start {}: {}", words[0], error);
+            power_off(ExitStatus::Failure(1));
+        }
     }
 }
 

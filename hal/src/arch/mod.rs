@@ -4,7 +4,12 @@
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 #[cfg(target_arch = "aarch64")]
-pub use aarch64::Aarch64 as Current;
+pub use aarch64::{
+    address_space::AddressSpace,
+    thread::{switch as switch_thread, KernelThread},
+    user_mode::UserContext,
+    Aarch64 as Current,
+};
 
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;

@@ -260,6 +260,19 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
         fatal();
     }
 
+    // 16-bit ASIDs when the CPU has them (ID_AA64MMFR0_EL1.ASIDBits = 0b0010).
+    let features: u64;
+    // SAFETY: reads an ID register; no side effects.
+    unsafe { core::arch::asm!("mrs {}, id_aa64mmfr0_el1", out(reg) features) };
+    if (features >> 4) & 0xf == 0b0010 {
+        SIXTEEN_BIT_ASIDS.store(true, core::sync::atomic::Ordering::Relaxed);
+        // SAFETY: TCR_EL1.AS (bit 36) selects 16-bit ASIDs; set before any
+        // ASID other than 0 is used, followed by a synchronisation barrier.
+        unsafe {
+            core::arch::asm!("mrs {t}, tcr_el1", "orr {t}, {t}, #(1 << 36)", "msr tcr_el1, {t}", "isb", t = out(reg) _)
+        };
+    }
+
     // SAFETY: the new TTBR1 table maps everything the kernel uses from now
     // on — its image (where this code, its stack and statics live), the
     // direct map of RAM (heap, device tree) and, as soon as callers remap
@@ -279,6 +292,26 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
             empty = in(reg) empty,
         );
     }
+}
+
+/// How many ASIDs the CPU supports: 65536 when `ID_AA64MMFR0_EL1.ASIDBits`
+/// says 16 (and `TCR_EL1.AS` was set), else 256.
+pub fn asid_count() -> usize {
+    if SIXTEEN_BIT_ASIDS.load(core::sync::atomic::Ordering::Relaxed) {
+        65536
+    } else {
+        256
+    }
+}
+
+static SIXTEEN_BIT_ASIDS: core::sync::atomic::AtomicBool =
+    core::sync::atomic::AtomicBool::new(false);
+
+/// Points `TTBR0_EL1` at the empty table (ASID 0): no user mappings.
+pub fn activate_empty_user_table() {
+    let empty = TABLES.lock().empty_user_root;
+    // SAFETY: the empty table maps nothing; the kernel lives in TTBR1.
+    unsafe { core::arch::asm!("msr ttbr0_el1, {}", "isb", in(reg) empty) };
 }
 
 /// Maps device registers at `LINEAR_OFFSET + physical` (page-rounded) and

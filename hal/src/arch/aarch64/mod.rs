@@ -7,13 +7,16 @@
 //! - [`vectors`]: exception vectors and trap reports;
 //! - [`gic`], [`timer`], [`uart`], [`psci`]: the devices every such machine has.
 
+pub mod address_space;
 pub mod boot;
 pub mod device_tree;
 pub mod gic;
 pub mod mmu;
 pub mod psci;
+pub mod thread;
 pub mod timer;
 pub mod uart;
+pub mod user_mode;
 pub mod vectors;
 
 use crate::{Architecture, ExitStatus};
@@ -36,8 +39,24 @@ pub(crate) fn set_console_interrupt(id: u32) {
     CONSOLE_INTERRUPT.store(id, Ordering::Relaxed);
 }
 
+/// Masks interrupts; returns whether they were unmasked.
+pub(crate) fn disable_interrupts_raw() -> bool {
+    let were_enabled = !DAIF.is_set(DAIF::I);
+    DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
+    were_enabled
+}
+
+/// Unmasks interrupts if `enabled`.
+pub(crate) fn restore_interrupts_raw(enabled: bool) {
+    if enabled {
+        DAIF.write(DAIF::D::Masked + DAIF::A::Unmasked + DAIF::I::Unmasked + DAIF::F::Masked);
+    }
+}
+
 impl Architecture for Aarch64 {
     const NAME: &'static str = "aarch64";
+    const ELF_MACHINE: u16 = 183; // EM_AARCH64
+    const ELF_RELATIVE_RELOCATION: u32 = 1027; // R_AARCH64_RELATIVE
 
     fn console_write(bytes: &[u8]) {
         uart::write_bytes(bytes);
@@ -60,9 +79,7 @@ impl Architecture for Aarch64 {
     }
 
     fn disable_interrupts() -> bool {
-        let were_enabled = !DAIF.is_set(DAIF::I);
-        DAIF.write(DAIF::D::Masked + DAIF::A::Masked + DAIF::I::Masked + DAIF::F::Masked);
-        were_enabled
+        disable_interrupts_raw()
     }
 
     fn wait_for_interrupt() {

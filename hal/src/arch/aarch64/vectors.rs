@@ -48,6 +48,16 @@ core::arch::global_asm!(
     b       trap_common
 .endm
 
+// Exceptions from EL0 arrive on the kernel stack `UserContext::run` left
+// in SP_EL1; `manux_user_trap` saves the user registers into the context
+// and returns from `run` (see `user_mode`).
+.macro VECTOR_USER kind
+    .balign 0x80
+    stp     x0, x1, [sp, #-16]!
+    mov     x1, #\kind
+    b       manux_user_trap
+.endm
+
     .section .text.vectors, "ax"
     .balign 0x800
     .global exception_vectors
@@ -60,14 +70,14 @@ exception_vectors:
     VECTOR 5
     VECTOR 6
     VECTOR 7
-    VECTOR 8
-    VECTOR 9
-    VECTOR 10
-    VECTOR 11
-    VECTOR 12
-    VECTOR 13
-    VECTOR 14
-    VECTOR 15
+    VECTOR_USER 8
+    VECTOR_USER 9
+    VECTOR_USER 10
+    VECTOR_USER 11
+    VECTOR_USER 12
+    VECTOR_USER 13
+    VECTOR_USER 14
+    VECTOR_USER 15
 
 trap_common:
     stp     x2, x3, [sp, #16]
@@ -151,12 +161,12 @@ const KIND_NAMES: [&str; 16] = [
 /// Called by `trap_common` with the saved frame and the entry number.
 extern "C" fn trap_entry(frame: &mut TrapFrame, kind: u64) {
     match kind {
-        1 | 5 | 9 => handle_interrupt(),
+        1 | 5 => handle_interrupt(),
         _ => unexpected_exception(frame, kind as usize),
     }
 }
 
-fn handle_interrupt() {
+pub(super) fn handle_interrupt() {
     let id = gic::acknowledge();
     if id >= gic::SPURIOUS {
         return;

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! A process: its memory, files, family and life cycle.
+//!
+//! Life: [`spawn`] loads a program into a new address space and queues its
+//! kernel thread, which runs [`process_main`]: enter user mode, handle
+//! whatever brought it back (system call, interrupt, fault), repeat. A
+//! process ends by `exit` or by a fault (reported on the console with the
+//! program, address and kind); it then becomes a zombie holding its exit
+//! status until its parent's `wait` reaps it. Children of an exiting
+//! process are handed to init (pid 1). When init itself ends, the kernel
+//! syncs, reports its status and powers off with it.
+
+use crate::elf_loader::{self, LoadedProgram};
+use crate::files::FileTable;
+use crate::scheduler::{self, with_scheduler, Pid};
+use crate::syscall;
+use crate::user_memory::UserMemory;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use hal::user::{Access, TrapCause};
+use hal::{Arch, Architecture, ExitStatus, KernelThread, UserContext};
+use manux_abi::wait_status::{self, WaitStatus};
+use manux_abi::Errno;
+use spin::Mutex;
+
+/// Wait status of a process killed by a memory fault.
+pub const STATUS_FAULT: i32 = WaitStatus::Killed(wait_status::MEMORY_FAULT).to_raw();
+/// Wait status of a process killed by an illegal instruction.
+pub const STATUS_ILLEGAL_INSTRUCTION: i32 =
+    WaitStatus::Killed(wait_status::ILLEGAL_INSTRUCTION).to_raw();
+/// Wait status of a process killed by `kill`.
+pub const STATUS_KILLED: i32 = WaitStatus::Killed(wait_status::KILLED).to_raw();
+
+/// Where a process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProcessState {
+    /// Being built.
+    New,
+    /// Waiting for the CPU.
+    Ready,
+    /// On the CPU.
+    Running,
+    /// Waiting for an event.
+    Blocked,
+    /// Ended with this status; waiting to be reaped.
+    Zombie(i32),
+}
+
+/// What a process has, beyond its state.
+pub struct ProcessResources {
+    /// Its memory (`None` once it has ended).
+    pub memory: Option<UserMemory>,
+    /// Its open files.
+    pub files: FileTable,
+    /// The registers to start with (taken by `process_main`, or replaced
+    /// by `execve`).
+    pub start: Option<UserContext>,
+    /// Set by `kill`: the process ends at its next return to user mode.
+    pub killed: bool,
+    /// When a sleeping process should wake (time since reset).
+    pub wake_at: Option<core::time::Duration>,
+    /// The current directory: an absolute, normalised path.
+    pub cwd: Vec<u8>,
+}
+
+/// A process.
+pub struct Process {
+    /// Its id.
+    pub pid: Pid,
+    /// Its parent (changes to 1 when the parent ends first).
+    pub parent: Mutex<Pid>,
+    /// The program's name (`argv[0]`'s last component), for reports.
+    pub name: Mutex<String>,
+    /// Its kernel thread.
+    pub thread: KernelThread,
+    /// Its life-cycle state.
+    pub state: Mutex<ProcessState>,
+    /// Memory, files, registers.
+    pub resources: Mutex<ProcessResources>,
+}
+
+/// The last path component, for names in reports.
+pub fn program_name(path: &[u8]) -> String {
+    let name = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    String::from_utf8_lossy(name).into_owned()
+}
+
+/// Starts `program` (already read from the file system) as a child of
+/// `parent` with the given files; returns its pid.
+///
+/// Return values: the loader's errors (`NotExecutable`,
+/// `ArgumentsTooLong`, `OutOfMemory`), or `OutOfMemory` for the thread.
+pub fn spawn(
+    parent: Pid,
+    path: &[u8],
+    program: &[u8],
+    arguments: &[Vec<u8>],
+    environment: &[Vec<u8>],
+    files: FileTable,
+    cwd: Vec<u8>,
+) -> Result<Pid, Errno> {
+    let LoadedProgram { memory, context } = elf_loader::load(program, arguments, environment)?;
+    let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
+    let Some(thread) = KernelThread::new(process_main, u64::from(pid)) else {
+        memory.destroy();
+        return Err(Errno::OutOfMemory);
+    };
+    let process = Arc::new(Process {
+        pid,
+        parent: Mutex::new(parent),
+        name: Mutex::new(program_name(path)),
+        thread,
+        state: Mutex::new(ProcessState::New),
+        resources: Mutex::new(ProcessResources {
+            memory: Some(memory),
+            files,
+            start: Some(context),
+            killed: false,
+            wake_at: None,
+            cwd,
+        }),
+    });
+    with_scheduler(|scheduler| scheduler.add(process));
+    Ok(pid)
+}
+
+/// What the system-call layer asks the process loop to do next.
+pub enum Continue {
+    /// Return to user mode.
+    Resume,
+    /// Start over with new registers (after `execve`).
+    Replace(UserContext),
+    /// End the process with this status.
+    Exit(i32),
+}
+
+/// The kernel half of every process.
+extern "C" fn process_main(pid: u64) -> ! {
+    let pid = pid as Pid;
+    let process = with_scheduler(|scheduler| scheduler.processes.get(&pid).cloned());
+    let Some(process) = process else {
+        // Cannot happen: `spawn` adds the process before its thread runs.
+        loop {
+            scheduler::schedule();
+        }
+    };
+    let mut context = match process.resources.lock().start.take() {
+        Some(context) => context,
+        None => exit(&process, WaitStatus::Exited(1).to_raw()),
+    };
+    loop {
+        if process.resources.lock().killed {
+            exit(&process, STATUS_KILLED);
+        }
+        if let Some(memory) = process.resources.lock().memory.as_ref() {
+            memory.activate();
+        }
+        let cause = context.run();
+        let outcome = match cause {
+            TrapCause::SystemCall => syscall::dispatch(&process, &mut context),
+            TrapCause::Interrupt => {
+                // The tick already ran; the time slice is one tick.
+                scheduler::schedule();
+                Continue::Resume
+            }
+            TrapCause::PageFault { address, access } => {
+                report_fault(&process, &context, "page fault", address, Some(access));
+                Continue::Exit(STATUS_FAULT)
+            }
+            TrapCause::IllegalInstruction { address } => {
+                report_fault(
+                    &process,
+                    &context,
+                    "illegal or privileged instruction",
+                    address,
+                    None,
+                );
+                Continue::Exit(STATUS_ILLEGAL_INSTRUCTION)
+            }
+            TrapCause::Other { code, address } => {
+                report_fault(&process, &context, "unexpected exception", address, None);
+                log::debug!("exception syndrome {:#x}", code);
+                Continue::Exit(STATUS_FAULT)
+            }
+        };
+        match outcome {
+            Continue::Resume => {}
+            Continue::Replace(new_context) => context = new_context,
+            Continue::Exit(status) => exit(&process, status),
+        }
+    }
+}
+
+fn report_fault(
+    process: &Process,
+    context: &UserContext,
+    kind: &str,
+    address: u64,
+    access: Option<Access>,
+) {
+    use hal::user::UserRegisters;
+    let access = match access {
+        Some(Access::Read) => " (read)",
+        Some(Access::Write) => " (write)",
+        Some(Access::Execute) => " (execute)",
+        None => "",
+    };
+    crate::logger::print_fmt(format_args!(
+        "process {} ({}) killed: {} at {:#x}{}, pc {:#x}\n",
+        process.pid,
+        process.name.lock(),
+        kind,
+        address,
+        access,
+        context.instruction_pointer()
+    ));
+}
+
+/// Ends the current process with `status`; never returns.
+pub fn exit(process: &Arc<Process>, status: i32) -> ! {
+    let (memory, files) = {
+        let mut resources = process.resources.lock();
+        (
+            resources.memory.take(),
+            core::mem::take(&mut resources.files),
+        )
+    };
+    drop(files);
+    if let Some(memory) = memory {
+        memory.destroy();
+    }
+    let parent = *process.parent.lock();
+    let pid = process.pid;
+    with_scheduler(|scheduler| {
+        *process.state.lock() = ProcessState::Zombie(status);
+        // Orphans go to init.
+        for child in scheduler.processes.values() {
+            let mut child_parent = child.parent.lock();
+            if *child_parent == pid {
+                *child_parent = 1;
+            }
+        }
+        scheduler.wake(parent);
+        if pid != 1 {
+            // Init reaps orphaned zombies too.
+            scheduler.wake(1);
+        }
+    });
+    if pid == 1 {
+        let code = match WaitStatus::from_raw(status) {
+            WaitStatus::Exited(code) => {
+                crate::logger::print_fmt(format_args!("init exited with status {}\n", code));
+                code
+            }
+            WaitStatus::Killed(reason) => {
+                crate::logger::print_fmt(format_args!(
+                    "init was killed ({})\n",
+                    WaitStatus::reason_name(reason)
+                ));
+                128u8.saturating_add(reason)
+            }
+        };
+        crate::power_off(if code == 0 {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure(code)
+        });
+    }
+    loop {
+        scheduler::schedule();
+    }
+}
+
+/// Reaps a zombie child of `parent` (`pid` or any when `None`); returns
+/// its pid and status, blocking until one exists.
+///
+/// Return values: `NoChild` when `parent` has no such child.
+pub fn wait(parent: &Arc<Process>, pid: Option<Pid>) -> Result<(Pid, i32), Errno> {
+    loop {
+        let found = with_scheduler(|scheduler| {
+            let children: Vec<Arc<Process>> = scheduler
+                .processes
+                .values()
+                .filter(|p| {
+                    *p.parent.lock() == parent.pid && pid.is_none_or(|wanted| wanted == p.pid)
+                })
+                .cloned()
+                .collect();
+            if children.is_empty() {
+                return Err(Errno::NoChild);
+            }
+            for child in children {
+                if let ProcessState::Zombie(status) = *child.state.lock() {
+                    scheduler.processes.remove(&child.pid);
+                    return Ok(Some((child.pid, status)));
+                }
+            }
+            *parent.state.lock() = ProcessState::Blocked;
+            Ok(None)
+        })?;
+        if let Some(result) = found {
+            return Ok(result);
+        }
+        if parent.resources.lock().killed {
+            *parent.state.lock() = ProcessState::Running;
+            return Err(Errno::Interrupted);
+        }
+        scheduler::schedule();
+    }
+}
+
+/// Asks `target` to end; only the caller's descendants may be killed.
+///
+/// Return values: `NoSuchProcess` if `target` is not a live descendant.
+pub fn kill(caller: Pid, target: Pid) -> Result<(), Errno> {
+    with_scheduler(|scheduler| {
+        let mut ancestor = scheduler.processes.get(&target).map(|p| *p.parent.lock());
+        let mut hops = 0;
+        let mut is_descendant = false;
+        while let Some(pid) = ancestor {
+            if pid == caller {
+                is_descendant = true;
+                break;
+            }
+            if pid == 0 || hops > 4096 {
+                break;
+            }
+            hops += 1;
+            ancestor = scheduler.processes.get(&pid).map(|p| *p.parent.lock());
+        }
+        let process = scheduler
+            .processes
+            .get(&target)
+            .filter(|_| is_descendant)
+            .ok_or(Errno::NoSuchProcess)?;
+        if matches!(*process.state.lock(), ProcessState::Zombie(_)) {
+            return Err(Errno::NoSuchProcess);
+        }
+        process.resources.lock().killed = true;
+        scheduler.wake(target);
+        Ok(())
+    })
+}
+
+/// Wakes sleepers whose time has come (called on every tick).
+pub fn wake_sleepers() {
+    let now = Arch::time_since_reset();
+    with_scheduler(|scheduler| {
+        let due: Vec<Pid> = scheduler
+            .processes
+            .values()
+            .filter(|p| {
+                let mut resources = match p.resources.try_lock() {
+                    Some(resources) => resources,
+                    None => return false,
+                };
+                match resources.wake_at {
+                    Some(when) if when <= now => {
+                        resources.wake_at = None;
+                        true
+                    }
+                    _ => false,
+                }
+            })
+            .map(|p| p.pid)
+            .collect();
+        for pid in due {
+            scheduler.wake(pid);
+        }
+    });
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The system-call dispatcher: the one place errors become numbers.
+//!
+//! `process_main` calls [`dispatch`] when user code traps with a system
+//! call. The number and arguments come from the registers
+//! (`manux-abi` documents the convention); each family of calls lives in
+//! its own `sys_*` module and returns `Result<u64, Errno>`, which is
+//! encoded here into the result register. A call the kernel does not know
+//! is `ENOSYS`. User pointers are claims: [`UserAccess`] copies through the
+//! process's own table with permission checks, so every bad pointer is
+//! `EFAULT`.
+
+mod sys_fs;
+mod sys_io;
+mod sys_process;
+mod sys_time;
+
+pub use sys_process::read_program;
+
+use crate::process::{Continue, Process};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use hal::user::UserRegisters;
+use hal::UserContext;
+use manux_abi::{encode_result, limits, Errno, Syscall, UserString};
+
+/// What a system call may return besides its value.
+pub enum Outcome {
+    /// Put this value (or error) in the result register and resume.
+    Value(Result<u64, Errno>),
+    /// Something other than resuming (exec, exit).
+    Control(Continue),
+}
+
+impl From<Result<u64, Errno>> for Outcome {
+    fn from(result: Result<u64, Errno>) -> Self {
+        Outcome::Value(result)
+    }
+}
+
+/// Runs the system call in `context` for `process`.
+pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
+    let number = context.system_call_number();
+    let a = context.system_call_arguments();
+    let outcome: Outcome = match Syscall::from_number(number) {
+        None => Outcome::Value(Err(Errno::NotImplemented)),
+        Some(call) => {
+            use Syscall::*;
+            match call {
+                Read => sys_io::read(process, a[0], a[1], a[2]).into(),
+                Write => sys_io::write(process, a[0], a[1], a[2]).into(),
+                Close => sys_io::close(process, a[0]).into(),
+                Seek => sys_io::seek(process, a[0], a[1], a[2]).into(),
+                Duplicate => sys_io::duplicate(process, a[0]).into(),
+                DuplicateTo => sys_io::duplicate_to(process, a[0], a[1]).into(),
+                Pipe => sys_io::pipe(process, a[0]).into(),
+                Sync => sys_io::sync().into(),
+                FileSync => sys_io::file_sync(process, a[0]).into(),
+                OpenAt => sys_fs::open_at(process, a[0], a[1], a[2], a[3], a[4]).into(),
+                FileStatus => sys_fs::file_status(process, a[0], a[1]).into(),
+                StatAt => sys_fs::stat_at(process, a[0], a[1], a[2], a[3], a[4]).into(),
+                ReadDirectory => sys_fs::read_directory(process, a[0], a[1], a[2]).into(),
+                MakeDirectory => sys_fs::make_directory(process, a[0], a[1], a[2], a[3]).into(),
+                Unlink => sys_fs::unlink(process, a[0], a[1], a[2], false).into(),
+                RemoveDirectory => sys_fs::unlink(process, a[0], a[1], a[2], true).into(),
+                Link => sys_fs::link(process, a).into(),
+                Rename => sys_fs::rename(process, a).into(),
+                Symlink => sys_fs::symlink(process, a).into(),
+                ReadLink => sys_fs::read_link(process, a).into(),
+                ChangeDirectory => sys_fs::change_directory(process, a[0], a[1]).into(),
+                ChangeDirectoryFd => sys_fs::change_directory_fd(process, a[0]).into(),
+                GetCurrentDirectory => sys_fs::current_directory(process, a[0], a[1]).into(),
+                Spawn => sys_process::spawn(process, a[0]).into(),
+                Execute => sys_process::execute(process, a),
+                Exit => Outcome::Control(Continue::Exit(
+                    manux_abi::wait_status::WaitStatus::Exited(a[0] as u8).to_raw(),
+                )),
+                Wait => sys_process::wait(process, a[0], a[1]).into(),
+                GetProcessId => Ok(u64::from(process.pid)).into(),
+                Kill => sys_process::kill(process, a[0]).into(),
+                PowerOff => sys_process::power_off(process, a[0]).into(),
+                ClockGetTime => sys_time::clock_get_time(process, a[0], a[1]).into(),
+                Sleep => sys_time::sleep(process, a[0]).into(),
+                Xchroot => Outcome::Value(Err(Errno::NotImplemented)),
+            }
+        }
+    };
+    match outcome {
+        Outcome::Value(result) => {
+            context.set_system_call_result(encode_result(result));
+            Continue::Resume
+        }
+        Outcome::Control(next) => next,
+    }
+}
+
+/// Checked access to the calling process's memory.
+pub struct UserAccess;
+
+impl UserAccess {
+    /// Copies `length` bytes in from `address`.
+    ///
+    /// Return values: `BadAddress`; `OutOfMemory`; `InvalidArgument` when
+    /// `length` exceeds `limit`.
+    pub fn read(
+        process: &Process,
+        address: u64,
+        length: u64,
+        limit: usize,
+    ) -> Result<Vec<u8>, Errno> {
+        let length = usize::try_from(length)
+            .ok()
+            .filter(|&l| l <= limit)
+            .ok_or(Errno::InvalidArgument)?;
+        let resources = process.resources.lock();
+        resources
+            .memory
+            .as_ref()
+            .ok_or(Errno::BadAddress)?
+            .copy_in(address, length)
+    }
+
+    /// Copies `bytes` out to `address`.
+    ///
+    /// Return values: `BadAddress`.
+    pub fn write(process: &Process, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+        let mut resources = process.resources.lock();
+        resources
+            .memory
+            .as_mut()
+            .ok_or(Errno::BadAddress)?
+            .copy_out(address, bytes)
+    }
+
+    /// A path argument.
+    ///
+    /// Return values: `BadAddress`, `NameTooLong`, `NotFound` (empty).
+    pub fn path(process: &Process, address: u64, length: u64) -> Result<Vec<u8>, Errno> {
+        if length > limits::PATH_BYTES as u64 {
+            return Err(Errno::NameTooLong);
+        }
+        let path = Self::read(process, address, length, limits::PATH_BYTES)?;
+        if path.is_empty() {
+            return Err(Errno::NotFound);
+        }
+        if path.contains(&0) {
+            return Err(Errno::InvalidArgument);
+        }
+        Ok(path)
+    }
+
+    /// An array of `count` [`UserString`]s and the strings they point at.
+    ///
+    /// Return values: `BadAddress`; `ArgumentsTooLong` past the limits.
+    pub fn strings(
+        process: &Process,
+        address: u64,
+        count: u64,
+        budget: &mut usize,
+    ) -> Result<Vec<Vec<u8>>, Errno> {
+        if count > limits::ARGUMENTS as u64 {
+            return Err(Errno::ArgumentsTooLong);
+        }
+        let table = Self::read(process, address, count * 16, limits::ARGUMENTS * 16)?;
+        let mut strings = Vec::new();
+        strings
+            .try_reserve(count as usize)
+            .map_err(|_| Errno::OutOfMemory)?;
+        for entry in table.chunks_exact(16) {
+            let word =
+                |i: usize| u64::from_le_bytes(entry[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+            let string = UserString {
+                pointer: word(0),
+                length: word(1),
+            };
+            if string.length as usize > *budget {
+                return Err(Errno::ArgumentsTooLong);
+            }
+            *budget -= string.length as usize;
+            strings.push(Self::read(
+                process,
+                string.pointer,
+                string.length,
+                limits::ARGUMENT_BYTES,
+            )?);
+        }
+        Ok(strings)
+    }
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `spawn`, `execve`, `wait`, `kill`, `poweroff`.
+//!
+//! `spawn` and `execve` run only immutable regular files (the image
+//! builder installs programs immutable; DESIGN §6, §8): a file a program
+//! merely wrote can never be run.
+
+use super::{Outcome, UserAccess};
+use crate::files::FileTable;
+use crate::path::{self, errno};
+use crate::process::{self, Continue, Process};
+use crate::root_fs::ROOT;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use fs_ext2l::{FileType, InodeFlags};
+use manux_abi::{limits, Errno};
+
+/// Reads the program at `path` (relative to `cwd`), checking it may run.
+///
+/// Return values: path errors; `AccessDenied` unless it is an immutable
+/// regular file; `NotExecutable` when it is too large to be a program.
+pub fn read_program(cwd: &[u8], path: &[u8]) -> Result<Vec<u8>, Errno> {
+    let mut root = ROOT.lock();
+    let file_system = root.as_mut().ok_or(Errno::NotFound)?;
+    let resolved = path::resolve(file_system, cwd, path, true)?;
+    let metadata = file_system.stat(resolved.inode).map_err(errno)?;
+    if metadata.file_type != FileType::RegularFile
+        || !metadata.flags.contains(InodeFlags::IMMUTABLE)
+    {
+        return Err(Errno::AccessDenied);
+    }
+    if metadata.size > crate::elf_loader::MAX_PROGRAM_BYTES as u64 {
+        return Err(Errno::NotExecutable);
+    }
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve_exact(metadata.size as usize)
+        .map_err(|_| Errno::OutOfMemory)?;
+    bytes.resize(metadata.size as usize, 0);
+    let count = file_system
+        .read(resolved.inode, 0, &mut bytes)
+        .map_err(errno)?;
+    bytes.truncate(count);
+    Ok(bytes)
+}
+
+/// `spawn(request)`: a `SpawnRequest` (64 bytes, see `manux-abi`).
+pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
+    let raw = UserAccess::read(process, request, 64, 64)?;
+    let word = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    let path = UserAccess::path(process, word(0), word(1))?;
+    let mut budget = limits::ARGUMENT_BYTES;
+    let arguments = UserAccess::strings(process, word(2), word(3), &mut budget)?;
+    let environment = UserAccess::strings(process, word(4), word(5), &mut budget)?;
+    let fd_count = word(7);
+    if fd_count > limits::SPAWN_FDS as u64 {
+        return Err(Errno::InvalidArgument);
+    }
+    let map = UserAccess::read(process, word(6), fd_count * 8, limits::SPAWN_FDS * 8)?;
+    let (cwd, files) = {
+        let resources = process.resources.lock();
+        let mut files = FileTable::default();
+        for pair in map.chunks_exact(8) {
+            let child = i32::from_le_bytes(pair[0..4].try_into().unwrap_or([0; 4]));
+            let parent = i32::from_le_bytes(pair[4..8].try_into().unwrap_or([0; 4]));
+            let file = resources.files.get(i64::from(parent))?;
+            files.insert_at(i64::from(child), file)?;
+        }
+        (resources.cwd.clone(), files)
+    };
+    let program = read_program(&cwd, &path)?;
+    let pid = process::spawn(
+        process.pid,
+        &path,
+        &program,
+        &arguments,
+        &environment,
+        files,
+        cwd,
+    )?;
+    Ok(u64::from(pid))
+}
+
+/// `execve(path, path_length, argv, argc, envp, envc)`: replaces the
+/// program; on success the old image is gone and nothing returns.
+pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
+    let result = (|| {
+        let path = UserAccess::path(process, a[0], a[1])?;
+        let mut budget = limits::ARGUMENT_BYTES;
+        let arguments = UserAccess::strings(process, a[2], a[3], &mut budget)?;
+        let environment = UserAccess::strings(process, a[4], a[5], &mut budget)?;
+        let cwd = process.resources.lock().cwd.clone();
+        let program = read_program(&cwd, &path)?;
+        let loaded = crate::elf_loader::load(&program, &arguments, &environment)?;
+        Ok((path, loaded))
+    })();
+    match result {
+        Err(error) => Outcome::Value(Err(error)),
+        Ok((path, loaded)) => {
+            let old = {
+                let mut resources = process.resources.lock();
+                resources.memory.replace(loaded.memory)
+            };
+            // Drop every mapping of the old image (DESIGN §3).
+            if let Some(old) = old {
+                old.destroy();
+            }
+            *process.name.lock() = process::program_name(&path);
+            Outcome::Control(Continue::Replace(loaded.context))
+        }
+    }
+}
+
+/// `wait(pid or -1, status)`.
+pub fn wait(process: &Arc<Process>, pid: u64, status: u64) -> Result<u64, Errno> {
+    let wanted = match pid as i64 {
+        -1 => None,
+        value if value > 0 && value <= i64::from(u32::MAX) => Some(value as u32),
+        _ => return Err(Errno::InvalidArgument),
+    };
+    let (child, code) = process::wait(process, wanted)?;
+    if status != 0 {
+        UserAccess::write(process, status, &code.to_le_bytes())?;
+    }
+    Ok(u64::from(child))
+}
+
+/// `kill(pid)`.
+pub fn kill(process: &Process, pid: u64) -> Result<u64, Errno> {
+    let target = u32::try_from(pid).map_err(|_| Errno::NoSuchProcess)?;
+    process::kill(process.pid, target)?;
+    Ok(0)
+}
+
+/// `poweroff(status)`: init only; the kernel syncs and powers off.
+pub fn power_off(process: &Process, status: u64) -> Result<u64, Errno> {
+    if process.pid != 1 {
+        return Err(Errno::NotPermitted);
+    }
+    let status = status as u8;
+    crate::power_off(if status == 0 {
+        hal::ExitStatus::Success
+    } else {
+        hal::ExitStatus::Failure(status)
+    })
+}

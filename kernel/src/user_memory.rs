@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! A process's memory: its ranges of the one user address space, the
+//! frames behind them, and checked copies in and out.
+//!
+//! DESIGN §3: every user segment gets a virtual range from one global
+//! allocator ([`UserRanges`]), so no two live processes overlap and an
+//! address means the same thing everywhere; each process's own table maps
+//! only its own ranges. User pointers are claims: [`UserMemory::copy_in`]
+//! and [`UserMemory::copy_out`] look every page up in the process's table,
+//! check the user's permission (a page read-only for the user is never
+//! written, even through the kernel's direct map) and copy through the
+//! direct map. A bad pointer is `EFAULT`, never a kernel fault.
+
+use crate::memory::{Frame, FRAMES};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use hal::user::{
+    physical, FrameSource, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
+};
+use hal::AddressSpace;
+use manux_abi::Errno;
+use spin::Mutex;
+
+/// The kernel's frame allocator as a [`FrameSource`] for `hal/`.
+pub struct KernelFrames;
+
+impl FrameSource for KernelFrames {
+    fn allocate_frame(&mut self) -> Option<u64> {
+        FRAMES.lock().as_mut()?.allocate().map(|frame| frame.0)
+    }
+
+    fn free_frame(&mut self, physical: u64) {
+        if let Some(allocator) = FRAMES.lock().as_mut() {
+            allocator.free(Frame(physical));
+        }
+    }
+}
+
+/// The free ranges of the user half, shared by every process.
+struct UserRanges {
+    /// Sorted, non-overlapping `(start, end)`.
+    free: Vec<(u64, u64)>,
+}
+
+static RANGES: Mutex<Option<UserRanges>> = Mutex::new(None);
+
+/// A gap left unmapped after every range, so running off the end of one
+/// segment faults instead of reaching the next.
+const GUARD: u64 = PAGE_SIZE;
+
+/// Takes `size` bytes (page-rounded, plus a guard page) of user address
+/// space; `None` when none is left.
+pub fn allocate_range(size: u64) -> Option<u64> {
+    let size = size.div_ceil(PAGE_SIZE) * PAGE_SIZE + GUARD;
+    let mut ranges = RANGES.lock();
+    let ranges = ranges.get_or_insert_with(|| UserRanges {
+        free: alloc::vec![(USER_START, USER_END)],
+    });
+    let index = ranges
+        .free
+        .iter()
+        .position(|(start, end)| end - start >= size)?;
+    let (start, end) = ranges.free[index];
+    if end - start == size {
+        ranges.free.remove(index);
+    } else {
+        ranges.free[index].0 = start + size;
+    }
+    Some(start)
+}
+
+/// Returns a range taken by [`allocate_range`] with the same `size`.
+pub fn free_range(start: u64, size: u64) {
+    let size = size.div_ceil(PAGE_SIZE) * PAGE_SIZE + GUARD;
+    let mut ranges = RANGES.lock();
+    let Some(ranges) = ranges.as_mut() else {
+        return;
+    };
+    let position = ranges
+        .free
+        .iter()
+        .position(|(s, _)| *s > start)
+        .unwrap_or(ranges.free.len());
+    ranges.free.insert(position, (start, start + size));
+    let mut index = 0;
+    while index + 1 < ranges.free.len() {
+        if ranges.free[index].1 == ranges.free[index + 1].0 {
+            ranges.free[index].1 = ranges.free[index + 1].1;
+            ranges.free.remove(index + 1);
+        } else {
+            index += 1;
+        }
+    }
+}
+
+/// A process's memory.
+pub struct UserMemory {
+    space: AddressSpace,
+    /// Ranges taken from the global allocator: `(start, size)`.
+    reservations: Vec<(u64, u64)>,
+    /// Mapped pages: user address → frame.
+    pages: BTreeMap<u64, u64>,
+}
+
+impl UserMemory {
+    /// An empty address space.
+    ///
+    /// Return values: `OutOfMemory` if no table or id is left.
+    pub fn new() -> Result<Self, Errno> {
+        let space = AddressSpace::new(&mut KernelFrames).ok_or(Errno::OutOfMemory)?;
+        Ok(UserMemory {
+            space,
+            reservations: Vec::new(),
+            pages: BTreeMap::new(),
+        })
+    }
+
+    /// Takes `size` bytes of the user half for this process; returns the
+    /// start. Nothing is mapped yet.
+    ///
+    /// Return values: `OutOfMemory` when the address space is exhausted.
+    pub fn reserve(&mut self, size: u64) -> Result<u64, Errno> {
+        self.reservations
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        let start = allocate_range(size).ok_or(Errno::OutOfMemory)?;
+        self.reservations.push((start, size));
+        Ok(start)
+    }
+
+    /// Maps a zeroed page at `address` (inside a reservation) with
+    /// `permission`; a page already mapped keeps its frame and gets the
+    /// union of both permissions.
+    ///
+    /// Return values: `InvalidArgument` if the address is outside this
+    /// process's reservations or the result would be writable and
+    /// executable; `OutOfMemory`.
+    pub fn map_page(&mut self, address: u64, permission: UserPermission) -> Result<(), Errno> {
+        let address = address & !(PAGE_SIZE - 1);
+        let inside = self.reservations.iter().any(|&(start, size)| {
+            address >= start && address + PAGE_SIZE <= start + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
+        });
+        if !inside {
+            return Err(Errno::InvalidArgument);
+        }
+        if let Some(&frame) = self.pages.get(&address) {
+            let (_, old) = self.space.lookup(address).ok_or(Errno::InvalidArgument)?;
+            let merged = UserPermission {
+                write: old.write || permission.write,
+                execute: old.execute || permission.execute,
+            };
+            return self.remap(address, frame, merged);
+        }
+        if permission.write && permission.execute {
+            return Err(Errno::InvalidArgument);
+        }
+        let frame = KernelFrames.allocate_frame().ok_or(Errno::OutOfMemory)?;
+        physical::zero_frame(frame);
+        if self
+            .space
+            .map(address, frame, permission, &mut KernelFrames)
+            .is_err()
+        {
+            KernelFrames.free_frame(frame);
+            return Err(Errno::OutOfMemory);
+        }
+        self.pages.insert(address, frame);
+        Ok(())
+    }
+
+    /// Sets the permission of the mapped page at `address`.
+    ///
+    /// Return values: `InvalidArgument` if not mapped, or writable and
+    /// executable; `OutOfMemory`.
+    pub fn set_permission(
+        &mut self,
+        address: u64,
+        permission: UserPermission,
+    ) -> Result<(), Errno> {
+        let address = address & !(PAGE_SIZE - 1);
+        let frame = *self.pages.get(&address).ok_or(Errno::InvalidArgument)?;
+        self.remap(address, frame, permission)
+    }
+
+    fn remap(&mut self, address: u64, frame: u64, permission: UserPermission) -> Result<(), Errno> {
+        if permission.write && permission.execute {
+            return Err(Errno::InvalidArgument);
+        }
+        self.space.unmap(address);
+        self.space
+            .map(address, frame, permission, &mut KernelFrames)
+            .map_err(|_| Errno::OutOfMemory)
+    }
+
+    /// Reserves and maps `size` bytes of zeroed memory; returns the start.
+    ///
+    /// Return values: as [`Self::reserve`] and [`Self::map_page`].
+    pub fn map_new(&mut self, size: u64, permission: UserPermission) -> Result<u64, Errno> {
+        let start = self.reserve(size)?;
+        for page in 0..size.div_ceil(PAGE_SIZE) {
+            self.map_page(start + page * PAGE_SIZE, permission)?;
+        }
+        Ok(start)
+    }
+
+    /// Writes `bytes` at `address` as the kernel (ignoring the user's
+    /// write permission: for loading read-only segments).
+    pub fn load(&self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+        self.copy(address, bytes.len(), false, |frame, offset, range| {
+            physical::write(frame, offset, &bytes[range]);
+        })
+    }
+
+    /// Copies `length` bytes from user memory at `address`.
+    ///
+    /// Return values: `BadAddress` if any byte is not mapped readable for
+    /// the user; `OutOfMemory` if the kernel cannot hold the copy.
+    pub fn copy_in(&self, address: u64, length: usize) -> Result<Vec<u8>, Errno> {
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(length)
+            .map_err(|_| Errno::OutOfMemory)?;
+        bytes.resize(length, 0);
+        self.copy(address, length, false, |frame, offset, range| {
+            physical::read(frame, offset, &mut bytes[range]);
+        })?;
+        Ok(bytes)
+    }
+
+    /// Copies `bytes` to user memory at `address`.
+    ///
+    /// Return values: `BadAddress` if any byte is not mapped writable for
+    /// the user (nothing is written then).
+    pub fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+        self.copy(address, bytes.len(), true, |frame, offset, range| {
+            physical::write(frame, offset, &bytes[range]);
+        })
+    }
+
+    /// Checks that `[address, address + length)` is mapped for the user,
+    /// writable if `write`.
+    fn check(&self, address: u64, length: usize, write: bool) -> Result<(), Errno> {
+        let end = address
+            .checked_add(length as u64)
+            .ok_or(Errno::BadAddress)?;
+        if length == 0 {
+            return Ok(());
+        }
+        if address < USER_START || end > USER_END {
+            return Err(Errno::BadAddress);
+        }
+        let mut page = address & !(PAGE_SIZE - 1);
+        while page < end {
+            match self.space.lookup(page) {
+                Some((_, permission)) if !write || permission.write => {}
+                _ => return Err(Errno::BadAddress),
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
+    fn copy(
+        &self,
+        address: u64,
+        length: usize,
+        require_user_write: bool,
+        mut copy_fn: impl FnMut(u64, usize, core::ops::Range<usize>),
+    ) -> Result<(), Errno> {
+        self.check(address, length, require_user_write)?;
+        let mut done = 0;
+        while done < length {
+            let position = address + done as u64;
+            let (frame, _) = self.space.lookup(position).ok_or(Errno::BadAddress)?;
+            let offset = (position % PAGE_SIZE) as usize;
+            let take = (PAGE_SIZE as usize - offset).min(length - done);
+            copy_fn(frame, offset, done..done + take);
+            done += take;
+        }
+        Ok(())
+    }
+
+    /// Makes this process's table the current one.
+    pub fn activate(&self) {
+        self.space.activate();
+    }
+
+    /// Frees everything: frames, tables, ranges, and the address-space id.
+    pub fn destroy(mut self) {
+        let pages = core::mem::take(&mut self.pages);
+        for (address, frame) in pages {
+            self.space.unmap(address);
+            KernelFrames.free_frame(frame);
+        }
+        for (start, size) in core::mem::take(&mut self.reservations) {
+            free_range(start, size);
+        }
+        self.space.destroy(&mut KernelFrames);
+    }
+}

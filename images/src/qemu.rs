@@ -106,7 +106,10 @@ impl Machine {
                 command.args(["-semihosting-config", "enable=on,target=native"]);
             }
             (Arch::X86_64, MachineKind::Q35) => {
-                command.args(["-M", "q35"]);
+                // qboot instead of SeaBIOS: it prints nothing (so the
+                // kernel's banner is the first line) and boots in
+                // milliseconds; the kernel assigns PCI BARs itself.
+                command.args(["-M", "q35", "-bios", "qboot.rom"]);
             }
             (Arch::X86_64, _) => {
                 command.args(["-M", "microvm"]);
@@ -116,7 +119,7 @@ impl Machine {
             command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
         }
         command.args(["-m", &format!("{}M", self.memory_mib)]);
-        command.args(["-nographic", "-no-reboot"]);
+        command.args(["-nographic", "-no-reboot", "-net", "none"]);
         command.arg("-kernel").arg(&self.kernel);
         command.args(["-append", &self.command_line()]);
         if self.virtio == VirtioTransport::Mmio {

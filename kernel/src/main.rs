@@ -72,7 +72,9 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     let free_bytes = memory::init(boot);
     log::info!(
         "memory: {} MiB RAM in {} range(s); {} MiB free for frames; kernel heap {} MiB",
-        boot.ram_bytes() >> 20,
+        // Firmware keeps a few hundred KiB below 1 MiB on x86: round up so
+        // the line states the machine's RAM size.
+        boot.ram_bytes().div_ceil(1 << 20),
         boot.ram.as_slice().len(),
         free_bytes >> 20,
         boot.heap.size >> 20

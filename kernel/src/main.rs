@@ -109,6 +109,10 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
 /// system or an init program the machine cannot do anything useful: say so
 /// and power off with a failure status.
 fn start_init(init: Option<&[&'static str]>) {
+    if root_fs::ROOT.lock().is_none() {
+        log::error!("no root file system: cannot start init; powering off");
+        power_off(ExitStatus::Failure(1));
+    }
     let default = ["/bin/init"];
     let words = init.unwrap_or(&default);
     let path = words[0].as_bytes();

@@ -239,7 +239,9 @@ impl UserMemory {
 
     /// Checks that `[address, address + length)` is mapped for the user,
     /// writable if `write`.
-    fn check(&self, address: u64, length: usize, write: bool) -> Result<(), Errno> {
+    ///
+    /// Return values: `BadAddress`.
+    pub fn check(&self, address: u64, length: usize, write: bool) -> Result<(), Errno> {
         let end = address
             .checked_add(length as u64)
             .ok_or(Errno::BadAddress)?;

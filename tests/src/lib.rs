@@ -133,6 +133,32 @@ pub fn describe(machine: &Machine) -> String {
     )
 }
 
+/// A private copy of the system image `cargo xtask test` built for `arch`
+/// (programs in `/bin`, installed immutable), deleted when dropped: each
+/// test boots its own disk, so tests never see each other's files.
+pub fn system_disk(arch: Arch) -> tempfile::NamedTempFile {
+    let variable = format!("MANUX_IMAGE_{}", arch.name().to_uppercase());
+    let image = std::env::var_os(&variable)
+        .unwrap_or_else(|| panic!("{variable} is not set: run the guest tests with `cargo xtask test`"));
+    let copy = tempfile::Builder::new().prefix("manux-system-").suffix(".img").tempfile().expect("creating a disk copy");
+    std::fs::copy(&image, copy.path()).expect("copying the system image");
+    copy
+}
+
+/// The default machine of each architecture under test, each with its own
+/// copy of the system image attached. The copies live as long as the
+/// returned guards.
+pub fn system_machines() -> Vec<(Machine, tempfile::NamedTempFile)> {
+    default_machines()
+        .into_iter()
+        .map(|mut machine| {
+            let disk = system_disk(machine.arch);
+            machine.disks = vec![disk.path().to_path_buf()];
+            (machine, disk)
+        })
+        .collect()
+}
+
 /// A zero-filled scratch disk of `bytes`, deleted when dropped.
 pub fn scratch_disk(bytes: u64) -> tempfile::NamedTempFile {
     let file = tempfile::Builder::new()

@@ -132,6 +132,15 @@ impl UserAccess {
             .copy_out(address, bytes)
     }
 
+    /// Checks, before a call blocks or reads anything, that the caller's
+    /// buffer at `address` can take `length` bytes.
+    ///
+    /// Return values: `BadAddress`.
+    pub fn check_writable(process: &Process, address: u64, length: usize) -> Result<(), Errno> {
+        let resources = process.resources.lock();
+        resources.memory.as_ref().ok_or(Errno::BadAddress)?.check(address, length, true)
+    }
+
     /// A path argument.
     ///
     /// Return values: `BadAddress`, `NameTooLong`, `NotFound` (empty).

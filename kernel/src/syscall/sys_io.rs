@@ -41,6 +41,7 @@ fn wake_pipe_waiters(pipe: &Arc<Mutex<Pipe>>) {
 pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result<u64, Errno> {
     let length = (length as usize).min(limits::IO_BYTES);
     let file = file(process, fd)?;
+    UserAccess::check_writable(process, buffer, length)?;
     let bytes: Vec<u8> = {
         let kind = {
             let guard = file.lock();

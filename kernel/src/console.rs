@@ -1,41 +1,131 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The console as a file: output to the UART, input from a buffer the
-//! receive interrupt fills.
+//! The console as a file: output to the UART, input through a line
+//! discipline fed by the receive interrupt.
 //!
-//! Bytes that arrive while nobody reads — during boot or while a program
-//! runs — wait in the buffer (type-ahead is never dropped until the buffer
-//! of [`INPUT_CAPACITY`] bytes is full). A reader with nothing to read
-//! blocks until the interrupt handler wakes it.
+//! Input is edited a line at a time, as on a terminal in canonical mode:
+//! characters are echoed as they arrive; Backspace/DEL erases one, Ctrl-U
+//! the whole line; Enter hands the line (with its `\n`) to readers; Ctrl-D
+//! hands over what is typed so far without a newline — at the start of a
+//! line that is an empty read, end of input. Bytes that arrive while
+//! nobody reads — during boot or while a program runs — are kept (up to
+//! [`INPUT_CAPACITY`]) and delivered in order: type-ahead is never lost.
+//!
+//! Ctrl-C interrupts the foreground: every descendant of the session
+//! leader (the first process that read the console and is still alive —
+//! the login shell) is killed; with none running, the line being typed is
+//! discarded.
 
-use crate::scheduler::{self, Pid};
+use crate::scheduler::{self, with_scheduler, Pid};
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 use hal::{Arch, Architecture};
 use spin::Mutex;
 
-/// Bytes of type-ahead kept.
+/// Bytes of input (typed lines plus the line being edited) kept.
 pub const INPUT_CAPACITY: usize = 4096;
 
+const CONTROL_C: u8 = 0x03;
+const CONTROL_D: u8 = 0x04;
+const BACKSPACE: u8 = 0x08;
+const CONTROL_U: u8 = 0x15;
+const DELETE: u8 = 0x7f;
+
 struct Input {
-    bytes: VecDeque<u8>,
+    /// Completed input, ready for readers. An empty `Vec` entry marks end
+    /// of input (Ctrl-D on an empty line).
+    ready: VecDeque<Vec<u8>>,
+    /// The line being edited.
+    line: Vec<u8>,
+    /// The process blocked reading, if any.
     waiting: Option<Pid>,
+    /// The session leader (see the module doc).
+    leader: Option<Pid>,
 }
 
-static INPUT: Mutex<Input> = Mutex::new(Input {
-    bytes: VecDeque::new(),
-    waiting: None,
-});
+static INPUT: Mutex<Input> =
+    Mutex::new(Input { ready: VecDeque::new(), line: Vec::new(), waiting: None, leader: None });
 
-/// Called by the receive interrupt: drains the UART into the buffer.
-pub fn receive_interrupt() {
-    let mut input = INPUT.lock();
-    while let Some(byte) = Arch::console_read_byte() {
-        if input.bytes.len() < INPUT_CAPACITY {
-            input.bytes.push_back(byte);
+impl Input {
+    fn stored(&self) -> usize {
+        self.ready.iter().map(Vec::len).sum::<usize>() + self.line.len()
+    }
+
+    /// Applies one input byte; returns what to echo.
+    fn accept(&mut self, byte: u8, echo: &mut Vec<u8>) {
+        match byte {
+            b'\r' | b'\n' => {
+                let mut line = core::mem::take(&mut self.line);
+                line.push(b'\n');
+                self.ready.push_back(line);
+                echo.extend_from_slice(b"\r\n");
+            }
+            BACKSPACE | DELETE => {
+                if self.line.pop().is_some() {
+                    echo.extend_from_slice(b"\x08 \x08");
+                }
+            }
+            CONTROL_U => {
+                for _ in 0..self.line.len() {
+                    echo.extend_from_slice(b"\x08 \x08");
+                }
+                self.line.clear();
+            }
+            CONTROL_D => {
+                let line = core::mem::take(&mut self.line);
+                self.ready.push_back(line);
+            }
+            _ => {
+                if self.stored() < INPUT_CAPACITY {
+                    self.line.push(byte);
+                    echo.push(byte);
+                }
+            }
         }
     }
-    if let Some(pid) = input.waiting.take() {
-        drop(input);
+}
+
+/// Called by the receive interrupt: runs every received byte through the
+/// line discipline, echoes, wakes a reader, handles Ctrl-C.
+pub fn receive_interrupt() {
+    let mut echo = Vec::new();
+    let mut interrupt = false;
+    let waiting = {
+        let mut input = INPUT.lock();
+        while let Some(byte) = Arch::console_read_byte() {
+            if byte == CONTROL_C {
+                interrupt = true;
+                input.line.clear();
+                echo.extend_from_slice(b"^C\r\n");
+            } else {
+                input.accept(byte, &mut echo);
+            }
+        }
+        if input.ready.is_empty() {
+            None
+        } else {
+            input.waiting.take()
+        }
+    };
+    if !echo.is_empty() {
+        crate::logger::print_bytes(&echo);
+    }
+    if let Some(pid) = waiting {
         scheduler::wake(pid);
+    }
+    if interrupt {
+        interrupt_foreground();
+    }
+}
+
+/// Kills the session leader's descendants.
+fn interrupt_foreground() {
+    let leader = INPUT.lock().leader;
+    let Some(leader) = leader else { return };
+    let victims: Vec<Pid> = with_scheduler(|scheduler| {
+        scheduler.processes.keys().copied().filter(|&pid| pid != leader && scheduler.is_descendant(pid, leader)).collect()
+    });
+    for pid in victims {
+        let _ = crate::process::kill(leader, pid);
     }
 }
 
@@ -44,27 +134,38 @@ pub fn write(bytes: &[u8]) {
     crate::logger::print_bytes(bytes);
 }
 
-/// Reads up to `length` bytes, blocking until at least one is there.
+/// Reads up to `length` bytes of input for process `pid`: at most one
+/// line, blocking until one is complete. An empty result is end of input.
 /// Returns `None` if the process was killed while waiting.
-pub fn read(pid: Pid, length: usize, is_killed: impl Fn() -> bool) -> Option<alloc::vec::Vec<u8>> {
+pub fn read(pid: Pid, length: usize, is_killed: impl Fn() -> bool) -> Option<Vec<u8>> {
     loop {
-        let ready = scheduler::with_scheduler(|scheduler| {
+        let ready = with_scheduler(|scheduler| {
             let mut input = INPUT.lock();
-            // Pick up anything the UART holds that no interrupt reported yet.
-            while let Some(byte) = Arch::console_read_byte() {
-                if input.bytes.len() < INPUT_CAPACITY {
-                    input.bytes.push_back(byte);
-                }
+            let leader_alive = input.leader.is_some_and(|leader| {
+                scheduler
+                    .processes
+                    .get(&leader)
+                    .is_some_and(|p| !matches!(*p.state.lock(), crate::process::ProcessState::Zombie(_)))
+            });
+            if !leader_alive {
+                input.leader = Some(pid);
             }
-            if input.bytes.is_empty() {
-                input.waiting = Some(pid);
-                if let Some(process) = scheduler.processes.get(&pid) {
-                    *process.state.lock() = crate::process::ProcessState::Blocked;
+            match input.ready.front_mut() {
+                Some(line) => {
+                    let count = length.min(line.len());
+                    let bytes: Vec<u8> = line.drain(..count).collect();
+                    if line.is_empty() {
+                        input.ready.pop_front();
+                    }
+                    Some(bytes)
                 }
-                None
-            } else {
-                let count = length.min(input.bytes.len());
-                Some(input.bytes.drain(..count).collect())
+                None => {
+                    input.waiting = Some(pid);
+                    if let Some(process) = scheduler.processes.get(&pid) {
+                        *process.state.lock() = crate::process::ProcessState::Blocked;
+                    }
+                    None
+                }
             }
         });
         if ready.is_some() {

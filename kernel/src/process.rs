@@ -315,25 +315,10 @@ pub fn wait(parent: &Arc<Process>, pid: Option<Pid>) -> Result<(Pid, i32), Errno
 /// Return values: `NoSuchProcess` if `target` is not a live descendant.
 pub fn kill(caller: Pid, target: Pid) -> Result<(), Errno> {
     with_scheduler(|scheduler| {
-        let mut ancestor = scheduler.processes.get(&target).map(|p| *p.parent.lock());
-        let mut hops = 0;
-        let mut is_descendant = false;
-        while let Some(pid) = ancestor {
-            if pid == caller {
-                is_descendant = true;
-                break;
-            }
-            if pid == 0 || hops > 4096 {
-                break;
-            }
-            hops += 1;
-            ancestor = scheduler.processes.get(&pid).map(|p| *p.parent.lock());
+        if !scheduler.is_descendant(target, caller) {
+            return Err(Errno::NoSuchProcess);
         }
-        let process = scheduler
-            .processes
-            .get(&target)
-            .filter(|_| is_descendant)
-            .ok_or(Errno::NoSuchProcess)?;
+        let process = scheduler.processes.get(&target).ok_or(Errno::NoSuchProcess)?;
         if matches!(*process.state.lock(), ProcessState::Zombie(_)) {
             return Err(Errno::NoSuchProcess);
         }

@@ -71,6 +71,19 @@ impl Scheduler {
         }
     }
 
+    /// Whether `pid` descends from `ancestor` (following parents).
+    pub fn is_descendant(&self, pid: Pid, ancestor: Pid) -> bool {
+        let mut current = self.processes.get(&pid).map(|p| *p.parent.lock());
+        for _ in 0..self.processes.len() {
+            match current {
+                Some(parent) if parent == ancestor => return true,
+                Some(parent) if parent != 0 => current = self.processes.get(&parent).map(|p| *p.parent.lock()),
+                _ => return false,
+            }
+        }
+        false
+    }
+
     /// Adds a new process, ready to run.
     pub fn add(&mut self, process: Arc<Process>) {
         let pid = process.pid;

@@ -138,9 +138,14 @@ pub fn describe(machine: &Machine) -> String {
 /// test boots its own disk, so tests never see each other's files.
 pub fn system_disk(arch: Arch) -> tempfile::NamedTempFile {
     let variable = format!("MANUX_IMAGE_{}", arch.name().to_uppercase());
-    let image = std::env::var_os(&variable)
-        .unwrap_or_else(|| panic!("{variable} is not set: run the guest tests with `cargo xtask test`"));
-    let copy = tempfile::Builder::new().prefix("manux-system-").suffix(".img").tempfile().expect("creating a disk copy");
+    let image = std::env::var_os(&variable).unwrap_or_else(|| {
+        panic!("{variable} is not set: run the guest tests with `cargo xtask test`")
+    });
+    let copy = tempfile::Builder::new()
+        .prefix("manux-system-")
+        .suffix(".img")
+        .tempfile()
+        .expect("creating a disk copy");
     std::fs::copy(&image, copy.path()).expect("copying the system image");
     copy
 }
@@ -227,4 +232,156 @@ pub fn boot(machine: &Machine, input: &[u8], timeout: Duration) -> Boot {
         status: status.map(|code| xtask::qemu::guest_status(machine.arch, code)),
         timed_out,
     }
+}
+
+/// What one typed command printed.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The command line typed.
+    pub command: String,
+    /// What came back before the next prompt (the echo removed).
+    pub output: String,
+}
+
+/// A whole interactive session.
+#[derive(Debug)]
+pub struct Transcript {
+    /// Everything before the first prompt.
+    pub boot_log: String,
+    /// One entry per command, in order.
+    pub exchanges: Vec<Exchange>,
+    /// Everything after the last prompt (up to power-off).
+    pub tail: String,
+    /// The guest's exit status (`None` if it was killed at the timeout).
+    pub status: Option<i32>,
+}
+
+impl Transcript {
+    /// The output of the `index`th command (panics with the transcript
+    /// when there is no such command).
+    pub fn output(&self, index: usize) -> &str {
+        match self.exchanges.get(index) {
+            Some(exchange) => &exchange.output,
+            None => panic!("the session ended before command {index}:\n{self:#?}"),
+        }
+    }
+}
+
+/// The shell prompt: a line ending in `$ ` with no newline after it.
+pub const PROMPT: &str = "$ ";
+
+/// Boots `machine` and drives its console as a person would: wait for the
+/// prompt, type one line, collect what it printed until the next prompt.
+/// `lines` are typed in order; after the last one the guest is expected to
+/// power off by itself (the last line is typically `poweroff`). Each wait
+/// is bounded by `step_timeout`; on a timeout the transcript so far is
+/// returned with `status: None`.
+pub fn session(machine: &Machine, lines: &[&str], step_timeout: Duration) -> Transcript {
+    let mut command = machine.command();
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child: Child = command.spawn().expect("starting QEMU");
+    let mut stdin = child.stdin.take().expect("QEMU stdin");
+    let (sender, receiver) = mpsc::channel::<Vec<u8>>();
+    for stream in [
+        Box::new(child.stdout.take().expect("QEMU stdout")) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().expect("QEMU stderr")) as Box<dyn Read + Send>,
+    ] {
+        let sender = sender.clone();
+        thread::spawn(move || {
+            let mut stream = stream;
+            let mut buffer = [0u8; 4096];
+            while let Ok(count) = stream.read(&mut buffer) {
+                if count == 0 || sender.send(buffer[..count].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(sender);
+    let mut pending = String::new();
+    // Reads until `pending` ends with the prompt, or the deadline.
+    let wait_prompt = |pending: &mut String, deadline: Instant| -> bool {
+        loop {
+            if pending.ends_with(PROMPT) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match receiver.recv_timeout(left.min(Duration::from_millis(200))) {
+                Ok(chunk) => pending.push_str(&String::from_utf8_lossy(&chunk).replace('\r', "")),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return pending.ends_with(PROMPT),
+            }
+        }
+    };
+    let mut transcript = Transcript {
+        boot_log: String::new(),
+        exchanges: Vec::new(),
+        tail: String::new(),
+        status: None,
+    };
+    let mut at_prompt = wait_prompt(&mut pending, Instant::now() + step_timeout);
+    transcript.boot_log = core::mem::take(&mut pending);
+    for (index, line) in lines.iter().enumerate() {
+        if !at_prompt {
+            break;
+        }
+        let _ = stdin.write_all(format!("{line}\n").as_bytes());
+        let _ = stdin.flush();
+        let last = index + 1 == lines.len();
+        if last {
+            transcript.exchanges.push(Exchange {
+                command: line.to_string(),
+                output: String::new(),
+            });
+            break;
+        }
+        at_prompt = wait_prompt(&mut pending, Instant::now() + step_timeout);
+        let mut text = core::mem::take(&mut pending);
+        if at_prompt {
+            text.truncate(text.len() - PROMPT.len());
+            // The prompt's own line (e.g. `/.../home/user $ `) up to the
+            // last newline belongs to the prompt, not the output.
+            match text.rfind('\n') {
+                Some(end) => text.truncate(end + 1),
+                None => text.clear(),
+            }
+        }
+        let body = match text.split_once('\n') {
+            Some((first, rest)) if first.trim_end() == line.trim_end() => rest.to_string(),
+            _ => text,
+        };
+        transcript.exchanges.push(Exchange {
+            command: line.to_string(),
+            output: body,
+        });
+    }
+    // Let the guest finish (power off) by itself.
+    let deadline = Instant::now() + step_timeout;
+    let status = loop {
+        while let Ok(chunk) = receiver.try_recv() {
+            pending.push_str(&String::from_utf8_lossy(&chunk).replace('\r', ""));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            break status.code();
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    while let Ok(chunk) = receiver.recv_timeout(Duration::from_secs(1)) {
+        pending.push_str(&String::from_utf8_lossy(&chunk).replace('\r', ""));
+    }
+    transcript.tail = pending;
+    transcript.status = status.map(|code| xtask::qemu::guest_status(machine.arch, code));
+    transcript
 }

@@ -27,8 +27,12 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod directory_entry;
 mod errno;
+pub mod seek;
+pub mod startup;
+pub mod wait_status;
 
 pub use errno::Errno;
 

@@ -37,7 +37,7 @@ impl WaitStatus {
     }
 
     /// Decodes the word `wait` wrote.
-    pub fn from_raw(raw: i32) -> WaitStatus {
+    pub const fn from_raw(raw: i32) -> WaitStatus {
         match raw & 0x7f {
             0 => WaitStatus::Exited(((raw >> 8) & 0xff) as u8),
             reason => WaitStatus::Killed(reason as u8),
@@ -46,7 +46,7 @@ impl WaitStatus {
 
     /// A word for a reason: `killed`, `memory fault`, `illegal
     /// instruction`, `bus error`, or `reason N`.
-    pub fn reason_name(reason: u8) -> &'static str {
+    pub const fn reason_name(reason: u8) -> &'static str {
         match reason {
             KILLED => "killed",
             MEMORY_FAULT => "memory fault",

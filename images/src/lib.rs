@@ -6,6 +6,10 @@
 //! - [`toolchain`]: installing and selecting the cross toolchain and QEMU
 //!   (DESIGN §2);
 //! - [`cross`]: building the kernel for a target;
+//! - [`apps`]: building the user programs in `apps/` for a target;
+//! - [`program_elf`]: the ELF form a program must have, checked;
+//! - [`disk_image`]: the development disk, an ext2l volume with the
+//!   programs in `/bin`;
 //! - [`qemu`]: the one place QEMU command lines are made, so `cargo xtask
 //!   run` and the tests boot machines the same way.
 //!
@@ -15,8 +19,11 @@
 //!   the terminal.
 //! - Errors name what failed and what to do about it.
 
+pub mod apps;
 pub mod cross;
+pub mod disk_image;
 pub mod paths;
+pub mod program_elf;
 pub mod qemu;
 pub mod toolchain;
 

@@ -1,52 +1,44 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `cargo xtask image`: the development disk.
 //!
-//! For now the disk holds an empty ext2 file system of 64 MiB, made by
-//! `mke2fs`; it is what the kernel's virtio-blk driver reads and writes.
+//! The disk (`target/disks/manux-ARCH.img`) is an ext2l volume with every
+//! program of `apps/` in `/bin`, built by `xtask::disk_image`. This
+//! command rebuilds it from scratch; `cargo xtask build` creates it when
+//! missing and rebuilds it when the programs changed, keeping it (and the
+//! files the guest wrote) otherwise.
 
 use crate::Target;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use xtask::{paths, toolchain, Arch};
+use xtask::disk_image::{self, Outcome, Program};
+use xtask::{apps, paths, toolchain, Arch};
 
-/// Size of a new development disk.
-const DISK_MIB: u64 = 64;
-
-/// Rebuilds the disk from scratch.
+/// Builds the programs and makes the disk anew.
 pub fn run(target: Target) -> Result<()> {
-    toolchain::ensure_qemu(target.arch)?;
+    target.validate()?;
+    let cross = toolchain::cross_toolchain()?;
+    let programs = apps::build(&cross, target.arch)?;
     let disk = paths::dev_disk(target.arch);
-    if disk.exists() {
-        std::fs::remove_file(&disk).with_context(|| format!("removing {}", disk.display()))?;
-    }
-    let disk = ensure(target.arch)?;
-    eprintln!("xtask: new disk {}", disk.display());
+    disk_image::build(&disk, &programs)?;
+    eprintln!(
+        "xtask: new disk {} ({} programs in /bin)",
+        disk.display(),
+        programs.len()
+    );
     Ok(())
 }
 
-/// Creates the disk if it does not exist; returns its path.
-pub fn ensure(arch: Arch) -> Result<PathBuf> {
+/// Creates the disk if it does not exist, rebuilds it if `programs`
+/// changed since it was made; returns its path.
+pub fn ensure(arch: Arch, programs: &[Program]) -> Result<PathBuf> {
     let disk = paths::dev_disk(arch);
-    if disk.exists() {
-        return Ok(disk);
+    match disk_image::ensure(&disk, programs)? {
+        Outcome::Created => eprintln!("xtask: new disk {}", disk.display()),
+        Outcome::Rebuilt => eprintln!(
+            "xtask: the programs changed: rebuilt {} (files written in the guest are gone)",
+            disk.display()
+        ),
+        Outcome::Kept => {}
     }
-    let parent = disk.parent().context("disk path has no parent")?;
-    std::fs::create_dir_all(parent)?;
-    let partial = disk.with_extension("img.partial");
-    let file = std::fs::File::create(&partial)
-        .with_context(|| format!("creating {}", partial.display()))?;
-    file.set_len(DISK_MIB << 20)?;
-    drop(file);
-    let status = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-L", "manux"])
-        .arg(&partial)
-        .stdin(Stdio::null())
-        .status()
-        .context("running mke2fs")?;
-    if !status.success() {
-        bail!("mke2fs failed on {}", partial.display());
-    }
-    std::fs::rename(&partial, &disk)?;
     Ok(disk)
 }

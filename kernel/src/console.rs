@@ -42,8 +42,12 @@ struct Input {
     leader: Option<Pid>,
 }
 
-static INPUT: Mutex<Input> =
-    Mutex::new(Input { ready: VecDeque::new(), line: Vec::new(), waiting: None, leader: None });
+static INPUT: Mutex<Input> = Mutex::new(Input {
+    ready: VecDeque::new(),
+    line: Vec::new(),
+    waiting: None,
+    leader: None,
+});
 
 impl Input {
     fn stored(&self) -> usize {
@@ -122,7 +126,12 @@ fn interrupt_foreground() {
     let leader = INPUT.lock().leader;
     let Some(leader) = leader else { return };
     let victims: Vec<Pid> = with_scheduler(|scheduler| {
-        scheduler.processes.keys().copied().filter(|&pid| pid != leader && scheduler.is_descendant(pid, leader)).collect()
+        scheduler
+            .processes
+            .keys()
+            .copied()
+            .filter(|&pid| pid != leader && scheduler.is_descendant(pid, leader))
+            .collect()
     });
     for pid in victims {
         let _ = crate::process::kill(leader, pid);
@@ -142,10 +151,9 @@ pub fn read(pid: Pid, length: usize, is_killed: impl Fn() -> bool) -> Option<Vec
         let ready = with_scheduler(|scheduler| {
             let mut input = INPUT.lock();
             let leader_alive = input.leader.is_some_and(|leader| {
-                scheduler
-                    .processes
-                    .get(&leader)
-                    .is_some_and(|p| !matches!(*p.state.lock(), crate::process::ProcessState::Zombie(_)))
+                scheduler.processes.get(&leader).is_some_and(|p| {
+                    !matches!(*p.state.lock(), crate::process::ProcessState::Zombie(_))
+                })
             });
             if !leader_alive {
                 input.leader = Some(pid);

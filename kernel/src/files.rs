@@ -5,6 +5,7 @@
 //! — after `dup`, `dup2` or inheritance by `spawn` — and carries the offset
 //! and access rights fixed at open time.
 
+use crate::path::Location;
 use crate::scheduler::Pid;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -51,8 +52,16 @@ pub enum OpenFile {
         inode: InodeNumber,
         /// Where `getdents` continues.
         cursor: u64,
-        /// The absolute path it was reached by (for lexical `..`).
-        path: Vec<u8>,
+        /// Where it was reached: relative paths and `..` start here, and
+        /// what may be changed below it follows from it.
+        location: Location,
+    },
+    /// A virtual directory of `/...`.
+    VirtualDirectory {
+        /// Where it is.
+        location: Location,
+        /// How many entries `getdents` has returned.
+        cursor: u64,
     },
     /// The read end of a pipe.
     PipeReader(Arc<Mutex<Pipe>>),
@@ -143,6 +152,31 @@ impl FileTable {
         }
         self.slots[index] = Some(file);
         Ok(())
+    }
+
+    /// Closes every directory fd except those in `keep` (a root change).
+    pub fn close_directories_except(&mut self, keep: &[usize]) {
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            let is_directory = slot.as_ref().is_some_and(|file| {
+                matches!(
+                    *file.lock(),
+                    OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. }
+                )
+            });
+            if is_directory && !keep.contains(&index) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Gives the directory fd `fd` a new location (a kept fd moves to its
+    /// `/...` name).
+    pub fn relocate(&mut self, fd: usize, new_location: Location) {
+        if let Some(Some(file)) = self.slots.get(fd) {
+            if let OpenFile::Directory { location, .. } = &mut *file.lock() {
+                *location = new_location;
+            }
+        }
     }
 
     /// Closes `fd`.

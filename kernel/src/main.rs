@@ -119,7 +119,25 @@ fn start_init(init: Option<&[&'static str]>) {
     let arguments: alloc::vec::Vec<alloc::vec::Vec<u8>> =
         words.iter().map(|w| w.as_bytes().to_vec()).collect();
     let environment = [b"PATH=/bin".to_vec(), b"HOME=/".to_vec()];
-    let started = syscall::read_program(b"/", path).and_then(|program| {
+    let root = root_fs::ROOT
+        .lock()
+        .as_ref()
+        .map(|file_system| file_system.root());
+    let Some(root) = root else {
+        power_off(ExitStatus::Failure(1))
+    };
+    let caller = syscall::Caller {
+        root,
+        base: path::Location::root(),
+        dots: path::DotView::new(),
+    };
+    let started = syscall::read_program(&caller, path).and_then(|(executable, program)| {
+        let placement = process::Placement {
+            root,
+            cwd: path::Location::root(),
+            dots: path::DotView::new(),
+            executable,
+        };
         process::spawn(
             0,
             path,
@@ -127,7 +145,7 @@ fn start_init(init: Option<&[&'static str]>) {
             &arguments,
             &environment,
             files::FileTable::with_console(),
-            b"/".to_vec(),
+            placement,
         )
     });
     match started {

@@ -12,12 +12,14 @@
 
 use crate::elf_loader::{self, LoadedProgram};
 use crate::files::FileTable;
+use crate::path::{DotView, Location};
 use crate::scheduler::{self, with_scheduler, Pid};
 use crate::syscall;
 use crate::user_memory::UserMemory;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use fs_ext2l::InodeNumber;
 use hal::user::{Access, TrapCause};
 use hal::{Arch, Architecture, ExitStatus, KernelThread, UserContext};
 use manux_abi::wait_status::{self, WaitStatus};
@@ -60,8 +62,28 @@ pub struct ProcessResources {
     pub killed: bool,
     /// When a sleeping process should wake (time since reset).
     pub wake_at: Option<core::time::Duration>,
-    /// The current directory: an absolute, normalised path.
-    pub cwd: Vec<u8>,
+    /// The root directory of the process's view.
+    pub root: InodeNumber,
+    /// The current directory, as reached.
+    pub cwd: Location,
+    /// The process's `/...` (shared with parent and children until one
+    /// of them changes it with `xchroot`).
+    pub dots: DotView,
+    /// The file the process was started from (`spawn` or its last
+    /// `execve`): `xchroot` changes the root to this file's rootlink target.
+    pub executable: InodeNumber,
+}
+
+/// Where a new process starts in the file system: inherited from its parent.
+pub struct Placement {
+    /// Root directory.
+    pub root: InodeNumber,
+    /// Current directory.
+    pub cwd: Location,
+    /// `/...`.
+    pub dots: DotView,
+    /// The program file.
+    pub executable: InodeNumber,
 }
 
 /// A process.
@@ -98,7 +120,7 @@ pub fn spawn(
     arguments: &[Vec<u8>],
     environment: &[Vec<u8>],
     files: FileTable,
-    cwd: Vec<u8>,
+    placement: Placement,
 ) -> Result<Pid, Errno> {
     let LoadedProgram { memory, context } = elf_loader::load(program, arguments, environment)?;
     let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
@@ -118,7 +140,10 @@ pub fn spawn(
             start: Some(context),
             killed: false,
             wake_at: None,
-            cwd,
+            root: placement.root,
+            cwd: placement.cwd,
+            dots: placement.dots,
+            executable: placement.executable,
         }),
     });
     with_scheduler(|scheduler| scheduler.add(process));
@@ -318,7 +343,10 @@ pub fn kill(caller: Pid, target: Pid) -> Result<(), Errno> {
         if !scheduler.is_descendant(target, caller) {
             return Err(Errno::NoSuchProcess);
         }
-        let process = scheduler.processes.get(&target).ok_or(Errno::NoSuchProcess)?;
+        let process = scheduler
+            .processes
+            .get(&target)
+            .ok_or(Errno::NoSuchProcess)?;
         if matches!(*process.state.lock(), ProcessState::Zombie(_)) {
             return Err(Errno::NoSuchProcess);
         }

@@ -77,7 +77,9 @@ impl Scheduler {
         for _ in 0..self.processes.len() {
             match current {
                 Some(parent) if parent == ancestor => return true,
-                Some(parent) if parent != 0 => current = self.processes.get(&parent).map(|p| *p.parent.lock()),
+                Some(parent) if parent != 0 => {
+                    current = self.processes.get(&parent).map(|p| *p.parent.lock())
+                }
                 _ => return false,
             }
         }

@@ -14,7 +14,9 @@ mod sys_fs;
 mod sys_io;
 mod sys_process;
 mod sys_time;
+mod sys_xchroot;
 
+pub use sys_fs::Caller;
 pub use sys_process::read_program;
 
 use crate::process::{Continue, Process};
@@ -81,7 +83,7 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
                 PowerOff => sys_process::power_off(process, a[0]).into(),
                 ClockGetTime => sys_time::clock_get_time(process, a[0], a[1]).into(),
                 Sleep => sys_time::sleep(process, a[0]).into(),
-                Xchroot => Outcome::Value(Err(Errno::NotImplemented)),
+                Xchroot => sys_xchroot::xchroot(process, a[0], a[1]).into(),
             }
         }
     };
@@ -138,7 +140,11 @@ impl UserAccess {
     /// Return values: `BadAddress`.
     pub fn check_writable(process: &Process, address: u64, length: usize) -> Result<(), Errno> {
         let resources = process.resources.lock();
-        resources.memory.as_ref().ok_or(Errno::BadAddress)?.check(address, length, true)
+        resources
+            .memory
+            .as_ref()
+            .ok_or(Errno::BadAddress)?
+            .check(address, length, true)
     }
 
     /// A path argument.

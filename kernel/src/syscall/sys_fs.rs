@@ -3,13 +3,16 @@
 //! `getdents`, `mkdirat`, `unlinkat`, `rmdirat`, `linkat`, `renameat`,
 //! `symlinkat`, `readlinkat`, `chdir`, `fchdir`, `getcwd`.
 //!
-//! Every path is resolved by [`crate::path`] relative to the directory fd
-//! or the current directory, with `..` resolved lexically.
+//! Every path is resolved by [`crate::path`] in the caller's view (root
+//! and `/...`), relative to the directory fd or the current directory.
+//! Anything that changes the file system needs the containing directory
+//! to be writable through the way it was reached: below a read-only
+//! `/...` entry, or in a virtual `/...` directory, it is `EACCES`.
 
 use super::UserAccess;
 use crate::block_cache::BlockCache;
 use crate::files::OpenFile;
-use crate::path::{self, errno, Resolved};
+use crate::path::{self, errno, DotView, Location, Node, Resolved, View};
 use crate::process::Process;
 use crate::root_fs::ROOT;
 use alloc::sync::Arc;
@@ -20,21 +23,77 @@ use manux_abi::Errno;
 use manux_abi::{limits, OpenFlags, Stat, CURRENT_DIRECTORY, STAT_NO_FOLLOW};
 use spin::Mutex;
 
-/// The absolute path `*at` calls resolve relative to.
-fn base_path(process: &Process, directory_fd: u64) -> Result<Vec<u8>, Errno> {
-    let resources = process.resources.lock();
-    if directory_fd as i64 as i32 == CURRENT_DIRECTORY {
-        return Ok(resources.cwd.clone());
+/// What a call needs of its caller's view, copied out of the lock.
+pub struct Caller {
+    /// Root directory.
+    pub root: InodeNumber,
+    /// Where relative paths start.
+    pub base: Location,
+    /// `/...` (a cheap shared copy).
+    pub dots: DotView,
+}
+
+impl Caller {
+    /// The caller's view with `base` = the directory fd, or the current
+    /// directory for `CURRENT_DIRECTORY`.
+    ///
+    /// Return values: `BadFd`; `NotADirectory` for a non-directory fd.
+    pub fn of(process: &Process, directory_fd: u64) -> Result<Caller, Errno> {
+        let resources = process.resources.lock();
+        let base = if directory_fd as i64 as i32 == CURRENT_DIRECTORY {
+            resources.cwd.clone()
+        } else {
+            let file = resources.files.get(directory_fd as i64)?;
+            let guard = file.lock();
+            match &*guard {
+                OpenFile::Directory { location, .. }
+                | OpenFile::VirtualDirectory { location, .. } => location.clone(),
+                _ => return Err(Errno::NotADirectory),
+            }
+        };
+        Ok(Caller {
+            root: resources.root,
+            base,
+            dots: resources.dots.clone(),
+        })
     }
-    let file = resources.files.get(directory_fd as i64)?;
-    let guard = file.lock();
-    match &*guard {
-        OpenFile::Directory { path, .. } => Ok(path.clone()),
-        _ => Err(Errno::NotADirectory),
+
+    /// The view to resolve in.
+    pub fn view(&self) -> View<'_> {
+        View {
+            root: self.root,
+            dots: &self.dots,
+        }
+    }
+
+    /// Resolves `path`.
+    pub fn resolve(
+        &self,
+        file_system: &mut FileSystem<BlockCache>,
+        path: &[u8],
+        follow: bool,
+    ) -> Result<Resolved, Errno> {
+        path::resolve(file_system, &self.view(), &self.base, path, follow)
+    }
+
+    /// Resolves the directory containing `path`'s last name, which must be
+    /// writable through the way it is reached; returns it and the name.
+    ///
+    /// Return values: path errors; `AccessDenied` when the directory is
+    /// read-only through this path.
+    pub fn writable_parent(
+        &self,
+        file_system: &mut FileSystem<BlockCache>,
+        path: &[u8],
+    ) -> Result<(Resolved, InodeNumber, Vec<u8>), Errno> {
+        let (parent, name) = path::resolve_parent(file_system, &self.view(), &self.base, path)?;
+        let inode = parent.writable_inode()?;
+        Ok((parent, inode, name))
     }
 }
 
-fn with_root<T>(
+/// Runs `body` with the root file system.
+pub fn with_root<T>(
     body: impl FnOnce(&mut FileSystem<BlockCache>) -> Result<T, Errno>,
 ) -> Result<T, Errno> {
     let mut root = ROOT.lock();
@@ -58,11 +117,19 @@ fn stat_of(metadata: &Metadata) -> Stat {
     }
 }
 
+/// The `stat` of a virtual `/...` directory: read-only, no inode.
+fn virtual_stat() -> Stat {
+    Stat {
+        mode: 0o040_555,
+        links: 2,
+        ..Stat::default()
+    }
+}
+
+/// `Stat` as the bytes `manux-abi` lays out (72 bytes, little-endian).
 fn stat_bytes(stat: &Stat) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(72);
-    for word in [stat.inode] {
-        bytes.extend_from_slice(&word.to_le_bytes());
-    }
+    bytes.extend_from_slice(&stat.inode.to_le_bytes());
     for word in [stat.mode, stat.links, stat.uid, stat.gid] {
         bytes.extend_from_slice(&word.to_le_bytes());
     }
@@ -77,6 +144,13 @@ fn stat_bytes(stat: &Stat) -> Vec<u8> {
     bytes
 }
 
+/// The absolute location of `name` inside the directory at `parent`.
+fn child_location(parent: &Location, name: &[u8]) -> Location {
+    let mut location = parent.clone();
+    location.components.push(Vec::from(name));
+    location
+}
+
 /// `openat(directory_fd, path, path_length, flags, mode)`.
 pub fn open_at(
     process: &Process,
@@ -87,62 +161,67 @@ pub fn open_at(
     mode: u64,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
-    let base = base_path(process, directory_fd)?;
+    let caller = Caller::of(process, directory_fd)?;
     let flags = OpenFlags::from_bits(flags as u32).ok_or(Errno::InvalidArgument)?;
+    let changes = flags.writes() || flags.contains(OpenFlags::TRUNCATE);
     let file = with_root(|file_system| {
-        let existing = path::resolve(
-            file_system,
-            &base,
-            &path,
-            !flags.contains(OpenFlags::NO_FOLLOW),
-        );
-        let resolved = match existing {
-            Ok(resolved) => {
-                if flags.contains(OpenFlags::CREATE | OpenFlags::EXCLUSIVE) {
-                    return Err(Errno::Exists);
+        let resolved =
+            match caller.resolve(file_system, &path, !flags.contains(OpenFlags::NO_FOLLOW)) {
+                Ok(_) if flags.contains(OpenFlags::CREATE | OpenFlags::EXCLUSIVE) => {
+                    return Err(Errno::Exists)
                 }
-                resolved
+                Ok(resolved) => resolved,
+                Err(Errno::NotFound) if flags.contains(OpenFlags::CREATE) => {
+                    let (parent, directory, name) = caller.writable_parent(file_system, &path)?;
+                    let inode = file_system
+                        .create(directory, &name, (mode & 0o7777) as u16, 0, 0)
+                        .map_err(errno)?;
+                    Resolved {
+                        node: Node::Inode {
+                            inode,
+                            writable: true,
+                        },
+                        location: child_location(&parent.location, &name),
+                        through_dots: parent.through_dots,
+                    }
+                }
+                Err(error) => return Err(error),
+            };
+        let (inode, writable) = match resolved.node {
+            Node::Virtual => {
+                if changes {
+                    return Err(Errno::AccessDenied);
+                }
+                return Ok(OpenFile::VirtualDirectory {
+                    location: resolved.location,
+                    cursor: 0,
+                });
             }
-            Err(Errno::NotFound) if flags.contains(OpenFlags::CREATE) => {
-                let (directory, name) = path::resolve_parent(file_system, &base, &path)?;
-                let inode = file_system
-                    .create(directory.inode, &name, (mode & 0o7777) as u16, 0, 0)
-                    .map_err(errno)?;
-                let mut full = directory.path.clone();
-                if full != b"/" {
-                    full.push(b'/');
-                } else {
-                    full.clear();
-                    full.push(b'/');
-                }
-                if full.last() != Some(&b'/') {
-                    full.push(b'/');
-                }
-                full.extend_from_slice(&name);
-                Resolved { inode, path: full }
-            }
-            Err(error) => return Err(error),
+            Node::Inode { inode, writable } => (inode, writable),
         };
-        let metadata = file_system.stat(resolved.inode).map_err(errno)?;
+        if changes && !writable {
+            return Err(Errno::AccessDenied);
+        }
+        let metadata = file_system.stat(inode).map_err(errno)?;
         match metadata.file_type {
             FileType::Directory => {
-                if flags.writes() || flags.contains(OpenFlags::TRUNCATE) {
+                if changes {
                     return Err(Errno::IsADirectory);
                 }
                 Ok(OpenFile::Directory {
-                    inode: resolved.inode,
+                    inode,
                     cursor: 0,
-                    path: resolved.path,
+                    location: resolved.location,
                 })
             }
             _ if flags.contains(OpenFlags::DIRECTORY) => Err(Errno::NotADirectory),
             FileType::Symlink => Err(Errno::Loop),
             _ => {
                 if flags.contains(OpenFlags::TRUNCATE) && flags.writes() {
-                    file_system.truncate(resolved.inode, 0).map_err(errno)?;
+                    file_system.truncate(inode, 0).map_err(errno)?;
                 }
                 Ok(OpenFile::Regular {
-                    inode: resolved.inode,
+                    inode,
                     offset: 0,
                     readable: flags.reads(),
                     writable: flags.writes(),
@@ -164,13 +243,16 @@ pub fn file_status(process: &Process, fd: u64, stat: u64) -> Result<u64, Errno> 
     let file = process.resources.lock().files.get(fd as i64)?;
     let inode = match &*file.lock() {
         OpenFile::Regular { inode, .. } | OpenFile::Directory { inode, .. } => Some(*inode),
+        OpenFile::VirtualDirectory { .. } => {
+            return UserAccess::write(process, stat, &stat_bytes(&virtual_stat())).map(|_| 0);
+        }
         _ => None,
     };
     let result = match inode {
         Some(inode) => {
             with_root(|file_system| file_system.stat(inode).map_err(errno)).map(|m| stat_of(&m))?
         }
-        // Console and pipes: a character device / FIFO with no inode.
+        // Console and pipes: a character device with no inode.
         None => Stat {
             mode: 0o020_620,
             links: 1,
@@ -191,13 +273,18 @@ pub fn stat_at(
     flags: u64,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
-    let base = base_path(process, directory_fd)?;
+    let caller = Caller::of(process, directory_fd)?;
     let follow = flags as u32 & STAT_NO_FOLLOW == 0;
-    let metadata = with_root(|file_system| {
-        let resolved = path::resolve(file_system, &base, &path, follow)?;
-        file_system.stat(resolved.inode).map_err(errno)
+    let result = with_root(|file_system| {
+        let resolved = caller.resolve(file_system, &path, follow)?;
+        match resolved.node {
+            Node::Virtual => Ok(virtual_stat()),
+            Node::Inode { inode, .. } => {
+                file_system.stat(inode).map(|m| stat_of(&m)).map_err(errno)
+            }
+        }
     })?;
-    UserAccess::write(process, stat, &stat_bytes(&stat_of(&metadata)))?;
+    UserAccess::write(process, stat, &stat_bytes(&result))?;
     Ok(0)
 }
 
@@ -214,38 +301,80 @@ fn entry_kind(file_type: FileType) -> EntryKind {
 /// `getdents(fd, buffer, length)`: as many whole records as fit.
 pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> Result<u64, Errno> {
     let length = (length as usize).min(limits::IO_BYTES);
-    let file = process.resources.lock().files.get(fd as i64)?;
-    let mut guard = file.lock();
-    let OpenFile::Directory { inode, cursor, .. } = &mut *guard else {
-        return Err(Errno::NotADirectory);
+    UserAccess::check_writable(process, buffer, length)?;
+    let (file, dots) = {
+        let resources = process.resources.lock();
+        (resources.files.get(fd as i64)?, resources.dots.clone())
     };
     let mut out = Vec::new();
     out.try_reserve_exact(length)
         .map_err(|_| Errno::OutOfMemory)?;
     out.resize(length, 0);
     let mut used = 0;
-    let mut next_cursor = *cursor;
-    with_root(|file_system| {
-        while let Some(entry) = file_system.read_dir(*inode, next_cursor).map_err(errno)? {
-            match directory_entry::encode(
-                &mut out[used..],
-                u64::from(entry.inode.0),
-                entry_kind(entry.file_type),
-                &entry.name,
-            ) {
-                Some(size) => {
-                    used += size;
-                    next_cursor = entry.next_cursor;
+    let mut guard = file.lock();
+    match &mut *guard {
+        OpenFile::Directory { inode, cursor, .. } => {
+            let mut next_cursor = *cursor;
+            with_root(|file_system| {
+                while let Some(entry) = file_system.read_dir(*inode, next_cursor).map_err(errno)? {
+                    let kind = entry_kind(entry.file_type);
+                    match directory_entry::encode(
+                        &mut out[used..],
+                        u64::from(entry.inode.0),
+                        kind,
+                        &entry.name,
+                    ) {
+                        Some(size) => {
+                            used += size;
+                            next_cursor = entry.next_cursor;
+                        }
+                        None if used == 0 => return Err(Errno::InvalidArgument),
+                        None => break,
+                    }
                 }
-                None if used == 0 => return Err(Errno::InvalidArgument),
-                None => break,
+                Ok(())
+            })?;
+            *cursor = next_cursor;
+        }
+        OpenFile::VirtualDirectory { location, cursor } => {
+            let names: Vec<&[u8]> = location.components.iter().map(Vec::as_slice).collect();
+            let directory = match dots.resolve(&names) {
+                Ok(dotdotdot::Resolved::Virtual(directory)) => directory,
+                // The entry was removed by an `xchroot` since: empty.
+                _ => return Ok(0),
+            };
+            for (name, entry) in directory.entries().skip(*cursor as usize) {
+                let kind = match entry {
+                    dotdotdot::Entry::Directory(_) => EntryKind::Directory,
+                    dotdotdot::Entry::Leaf(leaf) => {
+                        let inode = leaf.handle().inode;
+                        with_root(|file_system| {
+                            Ok(entry_kind(
+                                file_system.stat(inode).map_err(errno)?.file_type,
+                            ))
+                        })
+                        .unwrap_or(EntryKind::Unknown)
+                    }
+                };
+                let inode = match entry {
+                    dotdotdot::Entry::Leaf(leaf) => u64::from(leaf.handle().inode.0),
+                    dotdotdot::Entry::Directory(_) => 0,
+                };
+                match directory_entry::encode(&mut out[used..], inode, kind, name) {
+                    Some(size) => {
+                        used += size;
+                        *cursor += 1;
+                    }
+                    None if used == 0 => return Err(Errno::InvalidArgument),
+                    None => break,
+                }
             }
         }
-        Ok(())
-    })?;
+        _ => return Err(Errno::NotADirectory),
+    }
+    drop(guard);
     out.truncate(used);
     UserAccess::write(process, buffer, &out)?;
-    *cursor = next_cursor;
     Ok(used as u64)
 }
 
@@ -258,11 +387,11 @@ pub fn make_directory(
     mode: u64,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
-    let base = base_path(process, directory_fd)?;
+    let caller = Caller::of(process, directory_fd)?;
     with_root(|file_system| {
-        let (directory, name) = path::resolve_parent(file_system, &base, &path)?;
+        let (_, directory, name) = caller.writable_parent(file_system, &path)?;
         file_system
-            .mkdir(directory.inode, &name, (mode & 0o7777) as u16, 0, 0)
+            .mkdir(directory, &name, (mode & 0o7777) as u16, 0, 0)
             .map_err(errno)?;
         Ok(0)
     })
@@ -277,59 +406,52 @@ pub fn unlink(
     directory: bool,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
-    let base = base_path(process, directory_fd)?;
+    let caller = Caller::of(process, directory_fd)?;
     with_root(|file_system| {
-        let (parent, name) = path::resolve_parent(file_system, &base, &path)?;
+        let (_, parent, name) = caller.writable_parent(file_system, &path)?;
         if directory {
-            file_system.rmdir(parent.inode, &name).map_err(errno)?;
+            file_system.rmdir(parent, &name).map_err(errno)?;
         } else {
-            file_system.unlink(parent.inode, &name).map_err(errno)?;
+            file_system.unlink(parent, &name).map_err(errno)?;
         }
         Ok(0)
     })
 }
 
-fn two_paths(
-    process: &Process,
-    a: [u64; 6],
-) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>), Errno> {
+/// The two (directory fd, path) pairs of `linkat` and `renameat`.
+fn two_paths(process: &Process, a: [u64; 6]) -> Result<(Caller, Vec<u8>, Caller, Vec<u8>), Errno> {
     let old = UserAccess::path(process, a[1], a[2])?;
-    let old_base = base_path(process, a[0])?;
+    let old_caller = Caller::of(process, a[0])?;
     let new = UserAccess::path(process, a[4], a[5])?;
-    let new_base = base_path(process, a[3])?;
-    Ok((old_base, old, new_base, new))
+    let new_caller = Caller::of(process, a[3])?;
+    Ok((old_caller, old, new_caller, new))
 }
 
 /// `linkat(old_fd, old_path, old_length, new_fd, new_path, new_length)`.
-/// Directories cannot be linked by programs (DESIGN §4).
+/// Directories cannot be linked by programs (DESIGN §4), and a file
+/// reached read-only cannot gain a writable name.
 pub fn link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
-    let (old_base, old, new_base, new) = two_paths(process, a)?;
+    let (old_caller, old, new_caller, new) = two_paths(process, a)?;
     with_root(|file_system| {
-        let existing = path::resolve(file_system, &old_base, &old, false)?;
-        if file_system.stat(existing.inode).map_err(errno)?.file_type == FileType::Directory {
+        let existing = old_caller.resolve(file_system, &old, false)?;
+        let inode = existing.writable_inode()?;
+        if file_system.stat(inode).map_err(errno)?.file_type == FileType::Directory {
             return Err(Errno::NotPermitted);
         }
-        let (directory, name) = path::resolve_parent(file_system, &new_base, &new)?;
-        file_system
-            .link(existing.inode, directory.inode, &name)
-            .map_err(errno)?;
+        let (_, directory, name) = new_caller.writable_parent(file_system, &new)?;
+        file_system.link(inode, directory, &name).map_err(errno)?;
         Ok(0)
     })
 }
 
 /// `renameat(old_fd, old_path, old_length, new_fd, new_path, new_length)`.
 pub fn rename(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
-    let (old_base, old, new_base, new) = two_paths(process, a)?;
+    let (old_caller, old, new_caller, new) = two_paths(process, a)?;
     with_root(|file_system| {
-        let (old_directory, old_name) = path::resolve_parent(file_system, &old_base, &old)?;
-        let (new_directory, new_name) = path::resolve_parent(file_system, &new_base, &new)?;
+        let (_, old_directory, old_name) = old_caller.writable_parent(file_system, &old)?;
+        let (_, new_directory, new_name) = new_caller.writable_parent(file_system, &new)?;
         file_system
-            .rename(
-                old_directory.inode,
-                &old_name,
-                new_directory.inode,
-                &new_name,
-            )
+            .rename(old_directory, &old_name, new_directory, &new_name)
             .map_err(errno)?;
         Ok(0)
     })
@@ -339,11 +461,11 @@ pub fn rename(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let target = UserAccess::path(process, a[0], a[1])?;
     let path = UserAccess::path(process, a[3], a[4])?;
-    let base = base_path(process, a[2])?;
+    let caller = Caller::of(process, a[2])?;
     with_root(|file_system| {
-        let (directory, name) = path::resolve_parent(file_system, &base, &path)?;
+        let (_, directory, name) = caller.writable_parent(file_system, &path)?;
         file_system
-            .symlink(directory.inode, &name, &target, 0, 0)
+            .symlink(directory, &name, &target, 0, 0)
             .map_err(errno)?;
         Ok(0)
     })
@@ -352,34 +474,39 @@ pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 /// `readlinkat(directory_fd, path, path_length, buffer, length)`.
 pub fn read_link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let path = UserAccess::path(process, a[1], a[2])?;
-    let base = base_path(process, a[0])?;
+    let caller = Caller::of(process, a[0])?;
     let target = with_root(|file_system| {
-        let link = path::resolve(file_system, &base, &path, false)?;
-        file_system.readlink(link.inode).map_err(errno)
+        let link = caller.resolve(file_system, &path, false)?;
+        file_system
+            .readlink(link.inode_or(Errno::InvalidArgument)?)
+            .map_err(errno)
     })?;
     let count = target.len().min(a[4] as usize);
     UserAccess::write(process, a[3], &target[..count])?;
     Ok(count as u64)
 }
 
+/// Makes `resolved` (a directory) the current directory.
 fn set_cwd(
     process: &Process,
     resolved: Resolved,
     file_system: &mut FileSystem<BlockCache>,
 ) -> Result<u64, Errno> {
-    if file_system.stat(resolved.inode).map_err(errno)?.file_type != FileType::Directory {
-        return Err(Errno::NotADirectory);
+    if let Node::Inode { inode, .. } = resolved.node {
+        if file_system.stat(inode).map_err(errno)?.file_type != FileType::Directory {
+            return Err(Errno::NotADirectory);
+        }
     }
-    process.resources.lock().cwd = resolved.path;
+    process.resources.lock().cwd = resolved.location;
     Ok(0)
 }
 
 /// `chdir(path, path_length)`.
 pub fn change_directory(process: &Process, path: u64, length: u64) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
-    let base = process.resources.lock().cwd.clone();
+    let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
     with_root(|file_system| {
-        let resolved = path::resolve(file_system, &base, &path, true)?;
+        let resolved = caller.resolve(file_system, &path, true)?;
         set_cwd(process, resolved, file_system)
     })
 }
@@ -387,16 +514,19 @@ pub fn change_directory(process: &Process, path: u64, length: u64) -> Result<u64
 /// `fchdir(fd)`.
 pub fn change_directory_fd(process: &Process, fd: u64) -> Result<u64, Errno> {
     let file = process.resources.lock().files.get(fd as i64)?;
-    let (inode, path): (InodeNumber, Vec<u8>) = match &*file.lock() {
-        OpenFile::Directory { inode, path, .. } => (*inode, path.clone()),
+    let location = match &*file.lock() {
+        OpenFile::Directory { location, .. } | OpenFile::VirtualDirectory { location, .. } => {
+            location.clone()
+        }
         _ => return Err(Errno::NotADirectory),
     };
-    with_root(|file_system| set_cwd(process, Resolved { inode, path }, file_system))
+    process.resources.lock().cwd = location;
+    Ok(0)
 }
 
 /// `getcwd(buffer, length)`.
 pub fn current_directory(process: &Process, buffer: u64, length: u64) -> Result<u64, Errno> {
-    let cwd = process.resources.lock().cwd.clone();
+    let cwd = process.resources.lock().cwd.display();
     if cwd.len() > length as usize {
         return Err(Errno::OutOfRange);
     }

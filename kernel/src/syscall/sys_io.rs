@@ -49,7 +49,9 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
                 OpenFile::Console => 0,
                 OpenFile::PipeReader(_) => 1,
                 OpenFile::Regular { .. } => 2,
-                OpenFile::Directory { .. } => return Err(Errno::IsADirectory),
+                OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
+                    return Err(Errno::IsADirectory)
+                }
                 OpenFile::PipeWriter(_) => return Err(Errno::BadFd),
             }
         };
@@ -155,7 +157,9 @@ pub fn write(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Resul
                 return Ok(count as u64);
             }
             OpenFile::PipeWriter(pipe) => pipe.clone(),
-            OpenFile::Directory { .. } => return Err(Errno::IsADirectory),
+            OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
+                return Err(Errno::IsADirectory)
+            }
             OpenFile::PipeReader(_) => return Err(Errno::BadFd),
         }
     };

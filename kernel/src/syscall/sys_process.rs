@@ -5,43 +5,48 @@
 //! builder installs programs immutable; DESIGN §6, §8): a file a program
 //! merely wrote can never be run.
 
+use super::sys_fs::{with_root, Caller};
 use super::{Outcome, UserAccess};
 use crate::files::FileTable;
-use crate::path::{self, errno};
-use crate::process::{self, Continue, Process};
-use crate::root_fs::ROOT;
+use crate::path::errno;
+use crate::process::{self, Continue, Placement, Process};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use fs_ext2l::{FileType, InodeFlags};
-use manux_abi::{limits, Errno};
+use fs_ext2l::{FileType, InodeFlags, InodeNumber};
+use manux_abi::{limits, Errno, CURRENT_DIRECTORY};
 
-/// Reads the program at `path` (relative to `cwd`), checking it may run.
+/// Reads the program at `path` in the caller's view, checking it may
+/// run; returns its inode and bytes.
 ///
-/// Return values: path errors; `AccessDenied` unless it is an immutable
-/// regular file; `NotExecutable` when it is too large to be a program.
-pub fn read_program(cwd: &[u8], path: &[u8]) -> Result<Vec<u8>, Errno> {
-    let mut root = ROOT.lock();
-    let file_system = root.as_mut().ok_or(Errno::NotFound)?;
-    let resolved = path::resolve(file_system, cwd, path, true)?;
-    let metadata = file_system.stat(resolved.inode).map_err(errno)?;
-    if metadata.file_type != FileType::RegularFile
-        || !metadata.flags.contains(InodeFlags::IMMUTABLE)
-    {
-        return Err(Errno::AccessDenied);
-    }
-    if metadata.size > crate::elf_loader::MAX_PROGRAM_BYTES as u64 {
-        return Err(Errno::NotExecutable);
-    }
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact(metadata.size as usize)
-        .map_err(|_| Errno::OutOfMemory)?;
-    bytes.resize(metadata.size as usize, 0);
-    let count = file_system
-        .read(resolved.inode, 0, &mut bytes)
-        .map_err(errno)?;
-    bytes.truncate(count);
-    Ok(bytes)
+/// Return values: path errors; `AccessDenied` when it is not an immutable
+/// regular file, or was reached through `/...` (DESIGN §6: a program handed
+/// a writable directory can drop a file there but cannot make anyone run
+/// it); `NotExecutable` when it is too large to be a program.
+pub fn read_program(caller: &Caller, path: &[u8]) -> Result<(InodeNumber, Vec<u8>), Errno> {
+    with_root(|file_system| {
+        let resolved = caller.resolve(file_system, path, true)?;
+        if resolved.through_dots {
+            return Err(Errno::AccessDenied);
+        }
+        let inode = resolved.inode_or(Errno::AccessDenied)?;
+        let metadata = file_system.stat(inode).map_err(errno)?;
+        if metadata.file_type != FileType::RegularFile
+            || !metadata.flags.contains(InodeFlags::IMMUTABLE)
+        {
+            return Err(Errno::AccessDenied);
+        }
+        if metadata.size > crate::elf_loader::MAX_PROGRAM_BYTES as u64 {
+            return Err(Errno::NotExecutable);
+        }
+        let mut bytes = Vec::new();
+        bytes
+            .try_reserve_exact(metadata.size as usize)
+            .map_err(|_| Errno::OutOfMemory)?;
+        bytes.resize(metadata.size as usize, 0);
+        let count = file_system.read(inode, 0, &mut bytes).map_err(errno)?;
+        bytes.truncate(count);
+        Ok((inode, bytes))
+    })
 }
 
 /// `spawn(request)`: a `SpawnRequest` (64 bytes, see `manux-abi`).
@@ -57,7 +62,8 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
         return Err(Errno::InvalidArgument);
     }
     let map = UserAccess::read(process, word(6), fd_count * 8, limits::SPAWN_FDS * 8)?;
-    let (cwd, files) = {
+    let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
+    let files = {
         let resources = process.resources.lock();
         let mut files = FileTable::default();
         for pair in map.chunks_exact(8) {
@@ -66,9 +72,15 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
             let file = resources.files.get(i64::from(parent))?;
             files.insert_at(i64::from(child), file)?;
         }
-        (resources.cwd.clone(), files)
+        files
     };
-    let program = read_program(&cwd, &path)?;
+    let (executable, program) = read_program(&caller, &path)?;
+    let placement = Placement {
+        root: caller.root,
+        cwd: caller.base,
+        dots: caller.dots,
+        executable,
+    };
     let pid = process::spawn(
         process.pid,
         &path,
@@ -76,7 +88,7 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
         &arguments,
         &environment,
         files,
-        cwd,
+        placement,
     )?;
     Ok(u64::from(pid))
 }
@@ -89,16 +101,17 @@ pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
         let mut budget = limits::ARGUMENT_BYTES;
         let arguments = UserAccess::strings(process, a[2], a[3], &mut budget)?;
         let environment = UserAccess::strings(process, a[4], a[5], &mut budget)?;
-        let cwd = process.resources.lock().cwd.clone();
-        let program = read_program(&cwd, &path)?;
+        let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
+        let (executable, program) = read_program(&caller, &path)?;
         let loaded = crate::elf_loader::load(&program, &arguments, &environment)?;
-        Ok((path, loaded))
+        Ok((path, executable, loaded))
     })();
     match result {
         Err(error) => Outcome::Value(Err(error)),
-        Ok((path, loaded)) => {
+        Ok((path, executable, loaded)) => {
             let old = {
                 let mut resources = process.resources.lock();
+                resources.executable = executable;
                 resources.memory.replace(loaded.memory)
             };
             // Drop every mapping of the old image (DESIGN §3).

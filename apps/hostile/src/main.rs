@@ -19,9 +19,10 @@
 //! What a child never does, so the run lasts: `exit` (but at the end),
 //! `read` on a descriptor that could block (every descriptor but 1 and 2
 //! is closed at the start of each round, and `read` gets only closed or
-//! invalid ones), long sleeps, `execve` or `spawn` of a real program, or
-//! `kill` of itself. `poweroff` is called too: only init may, and the
-//! children are not init.
+//! invalid ones), long sleeps, `execve` or `spawn` of a real program,
+//! `kill` of itself, or close (or `dup2` over) its descriptors 1 and 2,
+//! which it reports on at the end. `poweroff` is called too: only init
+//! may, and the children are not init.
 //!
 //! The parent then checks its canaries and prints `hostile: … survived`
 //! (status 0), or reports what went wrong (status 1, no `survived`).
@@ -447,6 +448,16 @@ impl Attacker {
                         .collect();
                     self.record(syscall::xchroot(&operations).is_ok());
                 }
+            }
+            Some(Syscall::Close) | Some(Syscall::DuplicateTo) => {
+                // Anything but closing (or replacing) 1 and 2: the child
+                // reports on them at the end.
+                let mut arguments = random_arguments;
+                let fd_index = usize::from(number == Syscall::DuplicateTo as u64);
+                if matches!(arguments[fd_index], 1 | 2) {
+                    arguments[fd_index] = self.closed_fd();
+                }
+                self.call(number, arguments);
             }
             Some(Syscall::Wait) => {
                 // No child of ours runs, so this returns at once.

@@ -56,6 +56,12 @@ pub fn initial_stack_pointer() -> usize {
         .unwrap_or(0)
 }
 
+/// One past the highest byte of the initial stack's words and strings (0
+/// before start-up).
+pub fn initial_stack_end() -> usize {
+    STARTUP.get().map(|startup| startup.stack_end).unwrap_or(0)
+}
+
 /// The program's name for messages: the last component of `argv[0]`.
 pub fn name() -> &'static str {
     let Some(first) = argument(0) else {

@@ -27,6 +27,8 @@ pub struct Startup {
     pub auxiliary: Vec<(u64, u64)>,
     /// The initial stack pointer.
     pub stack_pointer: usize,
+    /// One past the highest byte of the initial stack's words and strings.
+    pub stack_end: usize,
 }
 
 /// The start-up facts, set once before `main`.
@@ -47,33 +49,42 @@ pub fn collect(
     let layout = InitialStack::parse(&mut word)?;
     let mut startup = Startup {
         stack_pointer,
+        stack_end: stack_pointer.saturating_add(layout.words() * 8),
         ..Startup::default()
     };
     let mut total_bytes = 0usize;
-    let mut read_strings = |first: usize, count: usize, into: &mut Vec<&'static [u8]>| {
-        for index in first..first + count {
-            let pointer = word(index).ok_or(StackError::Truncated)?;
-            if pointer == 0 {
-                return Err(StackError::BadString);
+    let mut read_strings =
+        |first: usize,
+         count: usize,
+         startup: &mut Startup,
+         pick: fn(&mut Startup) -> &mut Vec<&'static [u8]>| {
+            for index in first..first + count {
+                let pointer = word(index).ok_or(StackError::Truncated)?;
+                if pointer == 0 {
+                    return Err(StackError::BadString);
+                }
+                let text = string(pointer).ok_or(StackError::BadString)?;
+                let end = (pointer as usize).saturating_add(text.len() + 1);
+                startup.stack_end = startup.stack_end.max(end);
+                total_bytes += text.len() + 1;
+                if total_bytes > limits::ARGUMENT_BYTES {
+                    return Err(StackError::BadString);
+                }
+                pick(startup).push(text);
             }
-            let text = string(pointer).ok_or(StackError::BadString)?;
-            total_bytes += text.len() + 1;
-            if total_bytes > limits::ARGUMENT_BYTES {
-                return Err(StackError::BadString);
-            }
-            into.push(text);
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     read_strings(
         layout.arguments_index(),
         layout.argument_count,
-        &mut startup.arguments,
+        &mut startup,
+        |startup| &mut startup.arguments,
     )?;
     read_strings(
         layout.environment_index(),
         layout.environment_count,
-        &mut startup.environment,
+        &mut startup,
+        |startup| &mut startup.environment,
     )?;
     for pair in 0..layout.auxiliary_count {
         let index = layout.auxiliary_index() + 2 * pair;
@@ -187,6 +198,8 @@ mod tests {
             vec![(AT_PAGESZ, 4096), (AT_RANDOM, 0x1234)]
         );
         assert_eq!(startup.stack_pointer, sp as usize);
+        // The strings end at the top of the stack.
+        assert_eq!(startup.stack_end, top as usize);
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
-use xtask::{cross, paths, toolchain, Arch};
+use xtask::{apps, cross, disk_image, paths, toolchain, Arch};
 
 /// The architectures the guest tests boot.
 const GUEST_ARCHES: &[Arch] = &[Arch::Aarch64];
@@ -59,16 +59,32 @@ pub fn run(host_only: bool) -> Result<()> {
         return Ok(());
     }
     let cross_toolchain = toolchain::cross_toolchain()?;
+    step(
+        "the ext2l tool (for the guest tests)",
+        host_cargo().args(["build", "--quiet", "--release", "--package", "ext2l-cli"]),
+    )?;
     let mut guest = host_cargo();
     guest.args(["test", "--quiet", "--package", "guest-tests"]);
+    guest.env(
+        "MANUX_EXT2L",
+        paths::target_dir().join("release").join("ext2l"),
+    );
     for &arch in GUEST_ARCHES {
         toolchain::ensure_qemu(arch)?;
-        eprintln!("xtask test: building the {} kernel", arch.name());
-        let kernel = cross::build_kernel(&cross_toolchain, arch)?;
-        guest.env(
-            format!("MANUX_KERNEL_{}", arch.name().to_uppercase()),
-            kernel,
+        eprintln!(
+            "xtask test: building the {} kernel, programs and system image",
+            arch.name()
         );
+        let kernel = cross::build_kernel(&cross_toolchain, arch)?;
+        let programs = apps::build(&cross_toolchain, arch)?;
+        // A fresh image every run: no test depends on an old disk.
+        let image = paths::target_dir()
+            .join("disks")
+            .join(format!("test-{}.img", arch.name()));
+        disk_image::build(&image, &programs)?;
+        let upper = arch.name().to_uppercase();
+        guest.env(format!("MANUX_KERNEL_{upper}"), kernel);
+        guest.env(format!("MANUX_IMAGE_{upper}"), image);
     }
     guest.env(
         "MANUX_GUEST_ARCHES",

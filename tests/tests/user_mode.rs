@@ -47,10 +47,19 @@ fn every_fault_kills_only_the_faulting_child() {
             machine.append = format!("init=/bin/fault {kind}");
             let boot = boot(&machine, b"", TIMEOUT);
             let what = format!("{} fault {kind}", describe(&machine));
-            let line = boot.line_with("killed:").unwrap_or_else(|| panic!("{what}: no kill report:\n{}", boot.output));
-            assert!(line.contains("(fault)") && line.contains(report), "{what}: {line}");
+            let line = boot
+                .line_with("killed:")
+                .unwrap_or_else(|| panic!("{what}: no kill report:\n{}", boot.output));
+            assert!(
+                line.contains("(fault)") && line.contains(report),
+                "{what}: {line}"
+            );
             boot.expect_line("survived");
-            assert!(!boot.output.contains("PANIC") && !boot.output.contains("KERNEL BUG"), "{what}:\n{}", boot.output);
+            assert!(
+                !boot.output.contains("PANIC") && !boot.output.contains("KERNEL BUG"),
+                "{what}:\n{}",
+                boot.output
+            );
             boot.expect_status(0);
         }
     }
@@ -62,7 +71,11 @@ fn hostile_system_calls_leave_the_kernel_standing() {
         machine.append = "init=/bin/hostile 5".into();
         let boot = boot(&machine, b"", TIMEOUT);
         boot.expect_line("survived");
-        assert!(!boot.output.contains("PANIC") && !boot.output.contains("KERNEL BUG"), "{}", boot.output);
+        assert!(
+            !boot.output.contains("PANIC") && !boot.output.contains("KERNEL BUG"),
+            "{}",
+            boot.output
+        );
         boot.expect_status(0);
     }
 }
@@ -84,10 +97,25 @@ fn a_file_written_by_a_program_is_on_disk_after_power_off() {
         machine.append = "init=/bin/writefile /home/user/persist.txt written-in-the-guest".into();
         let boot = boot(&machine, b"", TIMEOUT);
         boot.expect_status(0);
-        let ext2l = std::env::var("MANUX_EXT2L").expect("MANUX_EXT2L: the ext2l tool, set by cargo xtask test");
-        let cat = Command::new(&ext2l).arg("cat").arg(disk.path()).arg("/home/user/persist.txt").output().unwrap();
-        assert_eq!(String::from_utf8_lossy(&cat.stdout), "written-in-the-guest\n", "{}", boot.output);
-        let check = Command::new(&ext2l).arg("check").arg(disk.path()).output().unwrap();
+        let ext2l = std::env::var("MANUX_EXT2L")
+            .expect("MANUX_EXT2L: the ext2l tool, set by cargo xtask test");
+        let cat = Command::new(&ext2l)
+            .arg("cat")
+            .arg(disk.path())
+            .arg("/home/user/persist.txt")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&cat.stdout),
+            "written-in-the-guest\n",
+            "{}",
+            boot.output
+        );
+        let check = Command::new(&ext2l)
+            .arg("check")
+            .arg(disk.path())
+            .output()
+            .unwrap();
         assert!(
             check.status.success(),
             "ext2l check after the guest wrote:\n{}{}",

@@ -29,6 +29,7 @@
 
 pub mod clock;
 pub mod directory_entry;
+pub mod session;
 mod errno;
 pub mod seek;
 pub mod startup;
@@ -106,13 +107,21 @@ pub enum Syscall {
     PowerOff = 31,
     /// `xchroot(operations: *const XchrootOperation, count)`
     Xchroot = 32,
+    /// `utimensat(directory_fd, path, path_length, access_seconds,
+    /// modify_seconds)`: [`TIME_NOW`] for the current time.
+    SetTimes = 33,
+    /// `chmodat(directory_fd, path, path_length, mode)`: permission bits.
+    ChangeMode = 34,
 }
+
+/// `SetTimes` argument meaning "now".
+pub const TIME_NOW: u64 = u64::MAX;
 
 impl Syscall {
     /// The call numbered `number`, if any.
     pub fn from_number(number: u64) -> Option<Self> {
         use Syscall::*;
-        const ALL: [Syscall; 33] = [
+        const ALL: [Syscall; 35] = [
             Read,
             Write,
             OpenAt,
@@ -146,6 +155,8 @@ impl Syscall {
             FileSync,
             PowerOff,
             Xchroot,
+            SetTimes,
+            ChangeMode,
         ];
         ALL.get(usize::try_from(number).ok()?).copied()
     }
@@ -363,7 +374,7 @@ mod tests {
         for number in 0..64u64 {
             match Syscall::from_number(number) {
                 Some(call) => assert_eq!(call as u64, number),
-                None => assert!(number >= 33),
+                None => assert!(number >= 35),
             }
         }
         assert_eq!(Syscall::from_number(u64::MAX), None);

@@ -84,6 +84,8 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
                 ClockGetTime => sys_time::clock_get_time(process, a[0], a[1]).into(),
                 Sleep => sys_time::sleep(process, a[0]).into(),
                 Xchroot => sys_xchroot::xchroot(process, a[0], a[1]).into(),
+                SetTimes => sys_fs::set_times(process, a).into(),
+                ChangeMode => sys_fs::change_mode(process, a).into(),
             }
         }
     };

@@ -17,7 +17,8 @@ use crate::process::Process;
 use crate::root_fs::ROOT;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use fs_ext2l::{FileSystem, FileType, InodeNumber, Metadata};
+use fs_ext2l::{FileSystem, FileType, InodeNumber, Metadata, SetAttributes};
+use hal::Architecture;
 use manux_abi::directory_entry::{self, EntryKind};
 use manux_abi::Errno;
 use manux_abi::{limits, OpenFlags, Stat, CURRENT_DIRECTORY, STAT_NO_FOLLOW};
@@ -532,4 +533,49 @@ pub fn current_directory(process: &Process, buffer: u64, length: u64) -> Result<
     }
     UserAccess::write(process, buffer, &cwd)?;
     Ok(cwd.len() as u64)
+}
+
+/// Applies attribute `changes` to the file at `path` (through a writable
+/// path only).
+fn set_attributes(
+    process: &Process,
+    directory_fd: u64,
+    path: u64,
+    length: u64,
+    changes: SetAttributes,
+) -> Result<u64, Errno> {
+    let path = UserAccess::path(process, path, length)?;
+    let caller = Caller::of(process, directory_fd)?;
+    with_root(|file_system| {
+        let inode = caller.resolve(file_system, &path, true)?.writable_inode()?;
+        file_system.set_attributes(inode, changes).map_err(errno)?;
+        Ok(0)
+    })
+}
+
+/// `utimensat(directory_fd, path, path_length, access, modify)`.
+pub fn set_times(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
+    let now = hal::Arch::time_since_reset().as_secs() as u32;
+    let time = |value: u64| {
+        if value == manux_abi::TIME_NOW {
+            now
+        } else {
+            value.min(u64::from(u32::MAX)) as u32
+        }
+    };
+    let changes = SetAttributes {
+        access_time: Some(time(a[3])),
+        modification_time: Some(time(a[4])),
+        ..SetAttributes::default()
+    };
+    set_attributes(process, a[0], a[1], a[2], changes)
+}
+
+/// `chmodat(directory_fd, path, path_length, mode)`.
+pub fn change_mode(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
+    let changes = SetAttributes {
+        mode: Some((a[3] & 0o7777) as u16),
+        ..SetAttributes::default()
+    };
+    set_attributes(process, a[0], a[1], a[2], changes)
 }

@@ -25,6 +25,7 @@ pub mod disk_image;
 pub mod paths;
 pub mod program_elf;
 pub mod qemu;
+pub mod test_fixtures;
 pub mod toolchain;
 
 /// The architectures Manux runs on.

@@ -495,6 +495,23 @@ pub fn xchroot(operations: &[XchrootOperation]) -> Result<(), Errno> {
     unsafe { call(Syscall::Xchroot, arguments) }.map(drop)
 }
 
+/// `utimensat(directory, path, access, modify)`: seconds, or
+/// [`manux_abi::TIME_NOW`].
+pub fn set_times_at(directory: Fd, path: &[u8], access: u64, modify: u64) -> Result<(), Errno> {
+    let arguments = [sign(directory), address(path.as_ptr()), path.len() as u64, access, modify, 0];
+    // SAFETY: `utimensat` reads `path.len()` bytes at `path` and writes no
+    // user memory.
+    unsafe { call(Syscall::SetTimes, arguments) }.map(drop)
+}
+
+/// `chmodat(directory, path, mode)`.
+pub fn change_mode_at(directory: Fd, path: &[u8], mode: u32) -> Result<(), Errno> {
+    let arguments = [sign(directory), address(path.as_ptr()), path.len() as u64, u64::from(mode), 0, 0];
+    // SAFETY: `chmodat` reads `path.len()` bytes at `path` and writes no
+    // user memory.
+    unsafe { call(Syscall::ChangeMode, arguments) }.map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
-use xtask::{apps, cross, disk_image, paths, toolchain, Arch};
+use xtask::{apps, cross, disk_image, paths, test_fixtures, toolchain, Arch};
 
 /// The architectures the guest tests boot.
 const GUEST_ARCHES: &[Arch] = &[Arch::Aarch64];
@@ -82,6 +82,7 @@ pub fn run(host_only: bool) -> Result<()> {
             .join("disks")
             .join(format!("test-{}.img", arch.name()));
         disk_image::build(&image, &programs)?;
+        test_fixtures::add_escape_lab(&image)?;
         let upper = arch.name().to_uppercase();
         guest.env(format!("MANUX_KERNEL_{upper}"), kernel);
         guest.env(format!("MANUX_IMAGE_{upper}"), image);

@@ -204,6 +204,9 @@ pub fn open_at(
             return Err(Errno::AccessDenied);
         }
         let metadata = file_system.stat(inode).map_err(errno)?;
+        if changes && metadata.flags.contains(fs_ext2l::InodeFlags::IMMUTABLE) {
+            return Err(Errno::NotPermitted);
+        }
         match metadata.file_type {
             FileType::Directory => {
                 if changes {

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Confinement (issue 7): the escape suite, run inside the guest, tries
+//! every known way out of an xchroot domain; each must be blocked, the
+//! secret must never appear, and the behaviour checks (the 2014 seed's
+//! own scenario, writes through a read-write `/...` directory) must hold.
+
+use guest_tests::*;
+use std::process::Command;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+const TECHNIQUES: [&str; 15] = [
+    "closed-directory-fd",
+    "kept-fd-climb",
+    "renamed-cwd",
+    "renamed-kept-directory",
+    "hardlinked-directory",
+    "dots-directory-climb",
+    "symlinks",
+    "dotdot-spellings",
+    "reserved-names",
+    "immutable",
+    "read-only-dots",
+    "exec-through-dots",
+    "kill-non-descendant",
+    "dots-sharing",
+    "xchroot-arguments",
+];
+
+#[test]
+fn every_escape_technique_is_blocked_and_the_secret_never_appears() {
+    for (mut machine, disk) in system_machines() {
+        machine.append = "init=/bin/escape".into();
+        let boot = boot(&machine, b"", TIMEOUT);
+        let what = describe(&machine);
+        for technique in TECHNIQUES {
+            let line = boot.expect_line(&format!("escape: {technique}: "));
+            assert_eq!(
+                line.trim_end(),
+                format!("escape: {technique}: blocked"),
+                "{what}:\n{}",
+                boot.output
+            );
+        }
+        boot.expect_line(&format!(
+            "escape suite: {} of {} techniques blocked",
+            TECHNIQUES.len(),
+            TECHNIQUES.len()
+        ));
+        assert!(
+            !boot.output.contains("TOPSECRET"),
+            "{what}: the secret appeared:\n{}",
+            boot.output
+        );
+        assert!(!boot.output.contains("ESCAPED"), "{what}:\n{}", boot.output);
+        boot.expect_line("behaviour: seed-scenario: ok");
+        boot.expect_line("behaviour: persist-through-dots: ok");
+        boot.expect_status(0);
+        // The file written through a read-write `/...` directory is on disk.
+        let ext2l = std::env::var("MANUX_EXT2L").expect("MANUX_EXT2L, set by cargo xtask test");
+        let cat = Command::new(&ext2l)
+            .arg("cat")
+            .arg(disk.path())
+            .arg("/home/user/through-dots.txt")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&cat.stdout),
+            "written through /...\n",
+            "{what}"
+        );
+        let check = Command::new(&ext2l)
+            .arg("check")
+            .arg(disk.path())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{what}: ext2l check:\n{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+}

@@ -34,6 +34,7 @@ pub enum Arch {
     /// 64-bit Arm (QEMU `virt`).
     Aarch64,
     /// 64-bit x86 (QEMU `microvm`, `q35`).
+    #[value(name = "x86_64")]
     X86_64,
 }
 

@@ -88,9 +88,8 @@ pub fn kernel(arch: Arch) -> PathBuf {
 }
 
 /// Every machine configuration under test, for the architectures in
-/// `MANUX_GUEST_ARCHES`: AArch64 `virt` over MMIO, x86_64 `microvm` (MMIO)
-/// and `q35` (PCI). AArch64 `virt` over PCI joins the list when the PCI
-/// transport lands (issue 4).
+/// `MANUX_GUEST_ARCHES`: AArch64 `virt` over MMIO and PCI, x86_64
+/// `microvm` (MMIO) and `q35` (PCI).
 pub fn configurations() -> Vec<Machine> {
     let mut machines = Vec::new();
     for arch in arches() {

@@ -40,6 +40,11 @@ pub mod user;
 pub mod virtio;
 
 pub use arch::{switch_thread, AddressSpace, KernelThread, UserContext};
+
+/// Bytes of kernel heap each kernel thread's stack takes.
+pub fn thread_stack_size() -> usize {
+    arch::KERNEL_STACK_SIZE
+}
 pub use boot_info::{BootInfo, MemoryRange, VirtioMmioSlot};
 pub use interrupts::{set_interrupt_handler, InterruptNumber};
 

@@ -108,10 +108,19 @@ pub fn program_name(path: &[u8]) -> String {
     String::from_utf8_lossy(name).into_owned()
 }
 
+/// Most processes alive at once (zombies included): each costs a kernel
+/// stack and tables, and the kernel must never run out of heap because a
+/// program spawns in a loop.
+pub const MAX_PROCESSES: usize = 128;
+
+/// Heap that must stay free after a spawn, for the kernel's own needs.
+const HEAP_RESERVE: usize = 2 << 20;
+
 /// Starts `program` (already read from the file system) as a child of
 /// `parent` with the given files; returns its pid.
 ///
-/// Return values: the loader's errors (`NotExecutable`,
+/// Return values: `TryAgain` when [`MAX_PROCESSES`] are alive or the
+/// kernel heap is low; the loader's errors (`NotExecutable`,
 /// `ArgumentsTooLong`, `OutOfMemory`), or `OutOfMemory` for the thread.
 pub fn spawn(
     parent: Pid,
@@ -122,6 +131,11 @@ pub fn spawn(
     files: FileTable,
     placement: Placement,
 ) -> Result<Pid, Errno> {
+    let (used, total) = hal::heap::usage();
+    let crowded = with_scheduler(|scheduler| scheduler.processes.len() >= MAX_PROCESSES);
+    if crowded || total.saturating_sub(used) < HEAP_RESERVE + hal::thread_stack_size() {
+        return Err(Errno::TryAgain);
+    }
     let LoadedProgram { memory, context } = elf_loader::load(program, arguments, environment)?;
     let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
     let Some(thread) = KernelThread::new(process_main, u64::from(pid)) else {

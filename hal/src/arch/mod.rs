@@ -6,7 +6,7 @@ pub mod aarch64;
 #[cfg(target_arch = "aarch64")]
 pub use aarch64::{
     address_space::AddressSpace,
-    thread::{switch as switch_thread, KernelThread},
+    thread::{switch as switch_thread, KernelThread, KERNEL_STACK_SIZE},
     user_mode::UserContext,
     Aarch64 as Current,
 };

@@ -24,23 +24,42 @@ pub const SECRET: &[u8] = b"TOPSECRET-7f3a\n";
 
 /// Adds `/lab` to the image at `image`.
 pub fn add_escape_lab(image: &Path) -> Result<()> {
-    let device = FileDevice::open(image, true).with_context(|| format!("opening {}", image.display()))?;
-    let mut file_system = FileSystem::mount(device, MountOptions::default()).map_err(|e| anyhow!("mounting: {e}"))?;
+    let device =
+        FileDevice::open(image, true).with_context(|| format!("opening {}", image.display()))?;
+    let mut file_system =
+        FileSystem::mount(device, MountOptions::default()).map_err(|e| anyhow!("mounting: {e}"))?;
     let root = file_system.root();
     let mut installer = file_system.installer();
     let fail = |what: &str| {
         let what = what.to_string();
         move |error: fs_ext2l::Error| anyhow!("{what}: {error}")
     };
-    let lab = installer.mkdir(root, b"lab", 0o755, 0, 0).map_err(fail("mkdir /lab"))?;
-    let outside = installer.mkdir(lab, b"outside", 0o755, 0, 0).map_err(fail("mkdir /lab/outside"))?;
-    let shared = installer.mkdir(outside, b"shared", 0o755, 0, 0).map_err(fail("mkdir /lab/outside/shared"))?;
-    let jail = installer.mkdir(lab, b"jail", 0o755, 0, 0).map_err(fail("mkdir /lab/jail"))?;
-    installer.link(shared, jail, b"shared").map_err(fail("hard-linking /lab/jail/shared"))?;
-    let secret = installer.create(lab, b"secret.txt", 0o644, 0, 0).map_err(fail("create /lab/secret.txt"))?;
-    installer.write(secret, 0, SECRET).map_err(fail("write /lab/secret.txt"))?;
+    let lab = installer
+        .mkdir(root, b"lab", 0o755, 0, 0)
+        .map_err(fail("mkdir /lab"))?;
+    let outside = installer
+        .mkdir(lab, b"outside", 0o755, 0, 0)
+        .map_err(fail("mkdir /lab/outside"))?;
+    let shared = installer
+        .mkdir(outside, b"shared", 0o755, 0, 0)
+        .map_err(fail("mkdir /lab/outside/shared"))?;
+    let jail = installer
+        .mkdir(lab, b"jail", 0o755, 0, 0)
+        .map_err(fail("mkdir /lab/jail"))?;
+    installer
+        .link(shared, jail, b"shared")
+        .map_err(fail("hard-linking /lab/jail/shared"))?;
+    let secret = installer
+        .create(lab, b"secret.txt", 0o644, 0, 0)
+        .map_err(fail("create /lab/secret.txt"))?;
+    installer
+        .write(secret, 0, SECRET)
+        .map_err(fail("write /lab/secret.txt"))?;
     file_system.sync().map_err(fail("sync"))?;
     let report = file_system.check().map_err(fail("check"))?;
-    anyhow::ensure!(report.is_clean(), "the checker found problems after adding /lab");
+    anyhow::ensure!(
+        report.is_clean(),
+        "the checker found problems after adding /lab"
+    );
     Ok(())
 }

@@ -29,9 +29,9 @@
 
 pub mod clock;
 pub mod directory_entry;
-pub mod session;
 mod errno;
 pub mod seek;
+pub mod session;
 pub mod startup;
 pub mod wait_status;
 

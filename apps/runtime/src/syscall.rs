@@ -498,7 +498,14 @@ pub fn xchroot(operations: &[XchrootOperation]) -> Result<(), Errno> {
 /// `utimensat(directory, path, access, modify)`: seconds, or
 /// [`manux_abi::TIME_NOW`].
 pub fn set_times_at(directory: Fd, path: &[u8], access: u64, modify: u64) -> Result<(), Errno> {
-    let arguments = [sign(directory), address(path.as_ptr()), path.len() as u64, access, modify, 0];
+    let arguments = [
+        sign(directory),
+        address(path.as_ptr()),
+        path.len() as u64,
+        access,
+        modify,
+        0,
+    ];
     // SAFETY: `utimensat` reads `path.len()` bytes at `path` and writes no
     // user memory.
     unsafe { call(Syscall::SetTimes, arguments) }.map(drop)
@@ -506,7 +513,14 @@ pub fn set_times_at(directory: Fd, path: &[u8], access: u64, modify: u64) -> Res
 
 /// `chmodat(directory, path, mode)`.
 pub fn change_mode_at(directory: Fd, path: &[u8], mode: u32) -> Result<(), Errno> {
-    let arguments = [sign(directory), address(path.as_ptr()), path.len() as u64, u64::from(mode), 0, 0];
+    let arguments = [
+        sign(directory),
+        address(path.as_ptr()),
+        path.len() as u64,
+        u64::from(mode),
+        0,
+        0,
+    ];
     // SAFETY: `chmodat` reads `path.len()` bytes at `path` and writes no
     // user memory.
     unsafe { call(Syscall::ChangeMode, arguments) }.map(drop)

@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The argument grammar of a launched program, and its rules.
+//!
+//! A [`Grammar`] is built from [`GrammarParts`] (plain data) by
+//! [`Grammar::new`], which checks every rule below; a `Grammar` therefore
+//! always is valid, whichever way it was made (by hand, from the binary
+//! form, from the manifest's TOML form). The rules keep the launcher's
+//! work bounded and its decisions unambiguous:
+//!
+//! - an option has a short name (one ASCII letter or digit), a long name
+//!   (1 to [`MAX_LONG_OPTION_BYTES`] of `[A-Za-z0-9_-]`, not starting
+//!   with `-`), or both; no name is declared twice;
+//! - at most [`MAX_OPTIONS`] options, [`MAX_POSITIONAL`] leading
+//!   positional kinds, [`MAX_DEFAULTS`] default arguments and
+//!   [`MAX_INHERIT`] inherited names;
+//! - positional counts: `min <= max`, `max <= MAX_COUNT`; without a
+//!   `rest` kind, `max` is at most the number of leading kinds (there is
+//!   no kind for more); the default arguments, when there are any, are a
+//!   count between `min` and `max`;
+//! - a default argument is 1 to [`MAX_DEFAULT_BYTES`] bytes without NUL;
+//! - an inherited name is a valid `/...` name (the `dotdotdot` rules) and
+//!   no inherited name lies inside or equals another;
+//! - the binary form fits [`MAX_GRAMMAR_BYTES`].
+//!
+//! The inherited names are kept sorted by name, so equal grammars have
+//! equal forms.
+
+use crate::binary;
+use crate::kind::{Access, Kind};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Most options in one grammar.
+pub const MAX_OPTIONS: usize = 64;
+/// Longest long option name (without the `--`).
+pub const MAX_LONG_OPTION_BYTES: usize = 64;
+/// Most leading positional kinds.
+pub const MAX_POSITIONAL: usize = 32;
+/// Most default arguments.
+pub const MAX_DEFAULTS: usize = 16;
+/// Longest default argument.
+pub const MAX_DEFAULT_BYTES: usize = 1024;
+/// Most inherited `/...` names.
+pub const MAX_INHERIT: usize = 16;
+/// Largest `min` or `max` positional count.
+pub const MAX_COUNT: u16 = 1024;
+/// Largest binary form of a grammar.
+pub const MAX_GRAMMAR_BYTES: usize = 6144;
+
+/// One option: `-n`, `--lines`, or both spellings of the same option.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OptionSpec {
+    /// The short name (`b'n'` for `-n`): an ASCII letter or digit.
+    pub short: Option<u8>,
+    /// The long name (`"lines"` for `--lines`).
+    pub long: Option<String>,
+    /// `None` for a flag; otherwise the kind of the option's value.
+    pub value: Option<Kind>,
+}
+
+impl OptionSpec {
+    /// A flag (an option without a value).
+    pub fn flag(short: Option<u8>, long: Option<&str>) -> Self {
+        OptionSpec {
+            short,
+            long: long.map(String::from),
+            value: None,
+        }
+    }
+
+    /// An option taking a value of kind `value`.
+    pub fn with_value(short: Option<u8>, long: Option<&str>, value: Kind) -> Self {
+        OptionSpec {
+            short,
+            long: long.map(String::from),
+            value: Some(value),
+        }
+    }
+}
+
+/// An inherited `/...` name: the program always receives the caller's
+/// `/.../NAME`, if the caller has it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Inherit {
+    /// The name, relative to `/...` (`home`).
+    pub name: Vec<u8>,
+    /// How it is handed over.
+    pub access: Access,
+}
+
+/// The plain data of a grammar; [`Grammar::new`] checks it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GrammarParts {
+    /// The options.
+    pub options: Vec<OptionSpec>,
+    /// The kinds of the first positional arguments, in order.
+    pub positional: Vec<Kind>,
+    /// The kind of every positional argument after those; `None`: no more
+    /// are allowed.
+    pub rest: Option<Kind>,
+    /// Fewest positional arguments (after defaults are applied).
+    pub min: u16,
+    /// Most positional arguments; `None`: unlimited with a `rest` kind,
+    /// the number of leading kinds without.
+    pub max: Option<u16>,
+    /// The positional arguments used when none is given (`ls` → `.`).
+    pub defaults: Vec<Vec<u8>>,
+    /// The caller's `/...` names the program always receives.
+    pub inherit: Vec<Inherit>,
+    /// Whether options may follow positional arguments (`ls dir -l`);
+    /// when `false`, the first positional argument ends the options (as
+    /// POSIX `getopt` does, for programs such as a shell running a script
+    /// with its own options).
+    pub intermixed: bool,
+}
+
+impl Default for GrammarParts {
+    /// No options, no positional arguments, options intermixed.
+    fn default() -> Self {
+        GrammarParts {
+            options: Vec::new(),
+            positional: Vec::new(),
+            rest: None,
+            min: 0,
+            max: None,
+            defaults: Vec::new(),
+            inherit: Vec::new(),
+            intermixed: true,
+        }
+    }
+}
+
+/// A checked argument grammar (see the module documentation for the
+/// rules).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Deserialize),
+    serde(try_from = "crate::description::GrammarDescription")
+)]
+pub struct Grammar {
+    parts: GrammarParts,
+}
+
+impl Grammar {
+    /// Checks `parts` against every rule.
+    ///
+    /// Return values:
+    /// - `Ok(grammar)`;
+    /// - `Err(GrammarError)` naming the first rule broken and the field.
+    pub fn new(mut parts: GrammarParts) -> Result<Grammar, GrammarError> {
+        validate(&parts)?;
+        // Their order means nothing (they never overlap); sorted, a grammar
+        // has one form, whichever list of the TOML form a name came from.
+        parts.inherit.sort_by(|a, b| a.name.cmp(&b.name));
+        let grammar = Grammar { parts };
+        if binary::encoded_length(&grammar) > MAX_GRAMMAR_BYTES {
+            return Err(GrammarError::TooLarge);
+        }
+        Ok(grammar)
+    }
+
+    /// The grammar of a program that takes no options and no arguments.
+    pub fn empty() -> Grammar {
+        Grammar {
+            parts: GrammarParts::default(),
+        }
+    }
+
+    /// The grammar's data.
+    pub fn parts(&self) -> &GrammarParts {
+        &self.parts
+    }
+
+    /// The grammar's data, by value.
+    pub fn into_parts(self) -> GrammarParts {
+        self.parts
+    }
+
+    /// The most positional arguments, `None` for unlimited.
+    pub fn max_positional(&self) -> Option<u16> {
+        effective_max(&self.parts)
+    }
+
+    /// The kind of positional argument number `index` (from 0), if the
+    /// grammar has one.
+    pub fn positional_kind(&self, index: usize) -> Option<Kind> {
+        self.parts
+            .positional
+            .get(index)
+            .copied()
+            .or(self.parts.rest)
+    }
+
+    /// The option spelled `-short`.
+    pub fn short_option(&self, short: u8) -> Option<&OptionSpec> {
+        self.parts
+            .options
+            .iter()
+            .find(|option| option.short == Some(short))
+    }
+
+    /// The option spelled `--long`.
+    pub fn long_option(&self, long: &[u8]) -> Option<&OptionSpec> {
+        self.parts
+            .options
+            .iter()
+            .find(|option| option.long.as_deref().map(str::as_bytes) == Some(long))
+    }
+}
+
+fn effective_max(parts: &GrammarParts) -> Option<u16> {
+    match (parts.max, parts.rest) {
+        (Some(max), _) => Some(max),
+        (None, Some(_)) => None,
+        // Bounded by MAX_POSITIONAL once validated; saturate before that.
+        (None, None) => Some(u16::try_from(parts.positional.len()).unwrap_or(u16::MAX)),
+    }
+}
+
+/// Whether `short` may name an option.
+pub fn valid_short(short: u8) -> bool {
+    short.is_ascii_alphanumeric()
+}
+
+/// Whether `long` may name an option (without its `--`).
+pub fn valid_long(long: &[u8]) -> bool {
+    !long.is_empty()
+        && long.len() <= MAX_LONG_OPTION_BYTES
+        && long[0] != b'-'
+        && long
+            .iter()
+            .all(|&byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+/// Whether `inner` equals `outer` or lies below it, component-wise
+/// (`home/alice` is inside `home`; `homeward` is not).
+pub(crate) fn is_inside(inner: &[u8], outer: &[u8]) -> bool {
+    match inner.strip_prefix(outer) {
+        Some(rest) => rest.is_empty() || rest[0] == b'/',
+        None => false,
+    }
+}
+
+fn validate(parts: &GrammarParts) -> Result<(), GrammarError> {
+    if parts.options.len() > MAX_OPTIONS {
+        return Err(GrammarError::TooMany(Field::Options));
+    }
+    for (index, option) in parts.options.iter().enumerate() {
+        if option.short.is_none() && option.long.is_none() {
+            return Err(GrammarError::OptionWithoutName { index });
+        }
+        if let Some(short) = option.short {
+            if !valid_short(short) {
+                return Err(GrammarError::InvalidShortOption { index });
+            }
+            if parts.options[..index]
+                .iter()
+                .any(|other| other.short == Some(short))
+            {
+                return Err(GrammarError::DuplicateOption { index });
+            }
+        }
+        if let Some(long) = &option.long {
+            if !valid_long(long.as_bytes()) {
+                return Err(GrammarError::InvalidLongOption { index });
+            }
+            if parts.options[..index]
+                .iter()
+                .any(|other| other.long.as_ref() == Some(long))
+            {
+                return Err(GrammarError::DuplicateOption { index });
+            }
+        }
+    }
+    if parts.positional.len() > MAX_POSITIONAL {
+        return Err(GrammarError::TooMany(Field::Positional));
+    }
+    if let Some(max) = parts.max {
+        if max > MAX_COUNT {
+            return Err(GrammarError::CountTooLarge);
+        }
+        if parts.rest.is_none() && usize::from(max) > parts.positional.len() {
+            return Err(GrammarError::MaxWithoutRest);
+        }
+    }
+    if parts.min > MAX_COUNT {
+        return Err(GrammarError::CountTooLarge);
+    }
+    let max = effective_max(parts);
+    if max.is_some_and(|max| parts.min > max) {
+        return Err(GrammarError::MinAboveMax);
+    }
+    if parts.defaults.len() > MAX_DEFAULTS {
+        return Err(GrammarError::TooMany(Field::Default));
+    }
+    for (index, default) in parts.defaults.iter().enumerate() {
+        if default.is_empty() || default.len() > MAX_DEFAULT_BYTES || default.contains(&0) {
+            return Err(GrammarError::InvalidDefault { index });
+        }
+    }
+    if !parts.defaults.is_empty() {
+        let count = parts.defaults.len();
+        if count < usize::from(parts.min) || max.is_some_and(|max| count > usize::from(max)) {
+            return Err(GrammarError::DefaultCount);
+        }
+    }
+    if parts.inherit.len() > MAX_INHERIT {
+        return Err(GrammarError::TooMany(Field::Inherit));
+    }
+    for (index, inherit) in parts.inherit.iter().enumerate() {
+        if dotdotdot::validate_name(&inherit.name).is_err() {
+            return Err(GrammarError::InvalidInherit { index });
+        }
+        if parts.inherit[..index].iter().any(|other| {
+            is_inside(&inherit.name, &other.name) || is_inside(&other.name, &inherit.name)
+        }) {
+            return Err(GrammarError::OverlappingInherit { index });
+        }
+    }
+    Ok(())
+}
+
+/// A list of the grammar, for messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `options`.
+    Options,
+    /// `positional`.
+    Positional,
+    /// `default`.
+    Default,
+    /// `inherit` (and `inherit-rw`).
+    Inherit,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Field::Options => "options",
+            Field::Positional => "positional",
+            Field::Default => "default",
+            Field::Inherit => "inherit",
+        })
+    }
+}
+
+/// Why a grammar, or its binary form, is refused. Each message names the
+/// field of the TOML form at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrammarError {
+    /// A list is longer than its limit.
+    TooMany(Field),
+    /// `options[index]` has neither `short` nor `long`.
+    OptionWithoutName {
+        /// Which option.
+        index: usize,
+    },
+    /// `options[index].short` is not one ASCII letter or digit.
+    InvalidShortOption {
+        /// Which option.
+        index: usize,
+    },
+    /// `options[index].long` is not 1–64 bytes of `[A-Za-z0-9_-]` not
+    /// starting with `-`.
+    InvalidLongOption {
+        /// Which option.
+        index: usize,
+    },
+    /// `options[index]` repeats a name an earlier option has.
+    DuplicateOption {
+        /// Which option.
+        index: usize,
+    },
+    /// `min` or `max` is above [`MAX_COUNT`].
+    CountTooLarge,
+    /// `max` allows more positional arguments than `positional` has kinds,
+    /// and there is no `rest` kind.
+    MaxWithoutRest,
+    /// `min` is above the most positional arguments allowed.
+    MinAboveMax,
+    /// `default[index]` is empty, too long or holds a NUL byte.
+    InvalidDefault {
+        /// Which default.
+        index: usize,
+    },
+    /// The number of defaults is outside `min..=max`.
+    DefaultCount,
+    /// `inherit[index]` is not a valid `/...` name.
+    InvalidInherit {
+        /// Which name (counting `inherit` then `inherit-rw`).
+        index: usize,
+    },
+    /// `inherit[index]` equals, contains or lies inside an earlier name.
+    OverlappingInherit {
+        /// Which name (counting `inherit` then `inherit-rw`).
+        index: usize,
+    },
+    /// The binary form would exceed [`MAX_GRAMMAR_BYTES`].
+    TooLarge,
+    /// Binary form: it ends early.
+    Truncated,
+    /// Binary form: bytes are left after the grammar.
+    TrailingBytes,
+    /// Binary form: a version this crate does not read.
+    UnsupportedVersion(u8),
+    /// Binary form: a byte that is no kind, access or flag.
+    BadCode(u8),
+    /// Binary form: the inherited names are not sorted (a grammar has
+    /// exactly one binary form).
+    NotCanonical,
+    /// TOML form: a short option that is not one character, or a name or
+    /// default that is not UTF-8 when written out.
+    NotText,
+}
+
+impl fmt::Display for GrammarError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrammarError::TooMany(field) => {
+                let limit = match field {
+                    Field::Options => MAX_OPTIONS,
+                    Field::Positional => MAX_POSITIONAL,
+                    Field::Default => MAX_DEFAULTS,
+                    Field::Inherit => MAX_INHERIT,
+                };
+                write!(formatter, "{field}: more than {limit} entries")
+            }
+            GrammarError::OptionWithoutName { index } => {
+                write!(formatter, "options[{index}]: neither `short` nor `long`")
+            }
+            GrammarError::InvalidShortOption { index } => write!(
+                formatter,
+                "options[{index}].short: not one ASCII letter or digit"
+            ),
+            GrammarError::InvalidLongOption { index } => write!(
+                formatter,
+                "options[{index}].long: not 1 to {MAX_LONG_OPTION_BYTES} of [A-Za-z0-9_-] without a leading `-`"
+            ),
+            GrammarError::DuplicateOption { index } => write!(
+                formatter,
+                "options[{index}]: a name an earlier option already has"
+            ),
+            GrammarError::CountTooLarge => {
+                write!(formatter, "min/max: above {MAX_COUNT}")
+            }
+            GrammarError::MaxWithoutRest => write!(
+                formatter,
+                "max: more positional arguments than `positional` has kinds, and no `rest`"
+            ),
+            GrammarError::MinAboveMax => {
+                write!(formatter, "min: above the most positional arguments allowed")
+            }
+            GrammarError::InvalidDefault { index } => write!(
+                formatter,
+                "default[{index}]: empty, longer than {MAX_DEFAULT_BYTES} bytes or holding NUL"
+            ),
+            GrammarError::DefaultCount => {
+                write!(formatter, "default: the number of defaults is outside min..max")
+            }
+            GrammarError::InvalidInherit { index } => {
+                write!(formatter, "inherit[{index}]: not a valid `/...` name")
+            }
+            GrammarError::OverlappingInherit { index } => write!(
+                formatter,
+                "inherit[{index}]: equals, contains or lies inside an earlier inherited name"
+            ),
+            GrammarError::TooLarge => write!(
+                formatter,
+                "the grammar's binary form is larger than {MAX_GRAMMAR_BYTES} bytes"
+            ),
+            GrammarError::Truncated => write!(formatter, "binary grammar: truncated"),
+            GrammarError::TrailingBytes => {
+                write!(formatter, "binary grammar: bytes after the end")
+            }
+            GrammarError::UnsupportedVersion(version) => {
+                write!(formatter, "binary grammar: unsupported version {version}")
+            }
+            GrammarError::BadCode(code) => {
+                write!(formatter, "binary grammar: bad code {code}")
+            }
+            GrammarError::NotCanonical => {
+                write!(formatter, "binary grammar: inherited names out of order")
+            }
+            GrammarError::NotText => write!(
+                formatter,
+                "a short option is not one character, or a name is not UTF-8"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for GrammarError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn inherit(name: &str) -> Inherit {
+        Inherit {
+            name: name.as_bytes().to_vec(),
+            access: Access::ReadOnly,
+        }
+    }
+
+    #[test]
+    fn a_usual_grammar_is_accepted() {
+        let grammar = Grammar::new(GrammarParts {
+            options: vec![
+                OptionSpec::flag(Some(b'n'), Some("number")),
+                OptionSpec::with_value(Some(b'o'), None, Kind::Output),
+            ],
+            rest: Some(Kind::Input),
+            defaults: vec![b"-".to_vec()],
+            inherit: vec![inherit("home")],
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        assert_eq!(grammar.max_positional(), None);
+        assert_eq!(grammar.positional_kind(7), Some(Kind::Input));
+        assert_eq!(
+            grammar.short_option(b'o').unwrap().value,
+            Some(Kind::Output)
+        );
+        assert_eq!(grammar.long_option(b"number").unwrap().short, Some(b'n'));
+        assert!(grammar.long_option(b"numbe").is_none());
+    }
+
+    #[test]
+    fn each_rule_is_enforced() {
+        let bad = |parts: GrammarParts| Grammar::new(parts).unwrap_err();
+        let options = |options: Vec<OptionSpec>| GrammarParts {
+            options,
+            ..GrammarParts::default()
+        };
+        assert_eq!(
+            bad(options(vec![OptionSpec::flag(None, None)])),
+            GrammarError::OptionWithoutName { index: 0 }
+        );
+        for short in [b'-', b' ', 0, 0xff] {
+            assert_eq!(
+                bad(options(vec![OptionSpec::flag(Some(short), None)])),
+                GrammarError::InvalidShortOption { index: 0 }
+            );
+        }
+        for long in ["", "-x", "a=b", "a b", &"x".repeat(65)] {
+            assert_eq!(
+                bad(options(vec![OptionSpec::flag(None, Some(long))])),
+                GrammarError::InvalidLongOption { index: 0 }
+            );
+        }
+        assert_eq!(
+            bad(options(vec![
+                OptionSpec::flag(Some(b'a'), Some("all")),
+                OptionSpec::flag(None, Some("all")),
+            ])),
+            GrammarError::DuplicateOption { index: 1 }
+        );
+        assert_eq!(
+            bad(options(vec![
+                OptionSpec::flag(Some(b'a'), None),
+                OptionSpec::flag(Some(b'a'), Some("again")),
+            ])),
+            GrammarError::DuplicateOption { index: 1 }
+        );
+        assert_eq!(
+            bad(GrammarParts {
+                positional: vec![Kind::Input],
+                max: Some(2),
+                ..GrammarParts::default()
+            }),
+            GrammarError::MaxWithoutRest
+        );
+        assert_eq!(
+            bad(GrammarParts {
+                positional: vec![Kind::Input],
+                min: 2,
+                ..GrammarParts::default()
+            }),
+            GrammarError::MinAboveMax
+        );
+        assert_eq!(
+            bad(GrammarParts {
+                rest: Some(Kind::Word),
+                max: Some(MAX_COUNT + 1),
+                ..GrammarParts::default()
+            }),
+            GrammarError::CountTooLarge
+        );
+        assert_eq!(
+            bad(GrammarParts {
+                rest: Some(Kind::Dir),
+                defaults: vec![b"a\0".to_vec()],
+                ..GrammarParts::default()
+            }),
+            GrammarError::InvalidDefault { index: 0 }
+        );
+        assert_eq!(
+            bad(GrammarParts {
+                positional: vec![Kind::Dir],
+                defaults: vec![b"a".to_vec(), b"b".to_vec()],
+                ..GrammarParts::default()
+            }),
+            GrammarError::DefaultCount
+        );
+        assert_eq!(
+            bad(GrammarParts {
+                inherit: vec![inherit("home/../etc")],
+                ..GrammarParts::default()
+            }),
+            GrammarError::InvalidInherit { index: 0 }
+        );
+        assert_eq!(
+            bad(GrammarParts {
+                inherit: vec![inherit("home"), inherit("home/alice")],
+                ..GrammarParts::default()
+            }),
+            GrammarError::OverlappingInherit { index: 1 }
+        );
+        // `homeward` is not inside `home`.
+        Grammar::new(GrammarParts {
+            inherit: vec![inherit("home"), inherit("homeward")],
+            ..GrammarParts::default()
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let many: Vec<OptionSpec> = (0..=MAX_OPTIONS)
+            .map(|index| OptionSpec::flag(None, Some(&alloc::format!("o{index}"))))
+            .collect();
+        assert_eq!(
+            Grammar::new(GrammarParts {
+                options: many,
+                ..GrammarParts::default()
+            }),
+            Err(GrammarError::TooMany(Field::Options))
+        );
+        // Within every per-field limit, but too large as a whole.
+        let defaults = vec![vec![b'x'; MAX_DEFAULT_BYTES]; MAX_DEFAULTS];
+        assert_eq!(
+            Grammar::new(GrammarParts {
+                rest: Some(Kind::Word),
+                defaults,
+                ..GrammarParts::default()
+            }),
+            Err(GrammarError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn messages_name_the_field() {
+        let text = alloc::format!("{}", GrammarError::InvalidLongOption { index: 3 });
+        assert!(text.starts_with("options[3].long"), "{text}");
+        let text = alloc::format!("{}", GrammarError::TooMany(Field::Inherit));
+        assert!(text.starts_with("inherit:"), "{text}");
+    }
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! What an argument is: the six kinds of DESIGN §7 and the access a file
+//! argument is handed over with.
+//!
+//! [`Kind`] is what the grammar says about a positional argument or an
+//! option's value; [`Access`] is what the launcher asks `xchroot()` for
+//! when it puts the file into the program's `/...`. Each kind has a fixed
+//! one-byte code in the binary form ([`Kind::code`]) and a fixed spelling
+//! in the TOML form ([`Kind::spelling`]).
+
+use core::fmt;
+
+/// What one argument (a positional or an option's value) is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum Kind {
+    /// A file (or directory) the program reads: opened read-only, exposed
+    /// read-only.
+    Input,
+    /// A file the program writes: created or truncated by the launcher,
+    /// exposed read-write.
+    Output,
+    /// A directory, exposed read-only.
+    Dir,
+    /// A directory, exposed read-write.
+    DirRw,
+    /// A name to create, remove or rename: its parent directory is exposed
+    /// read-write, and the final name is kept.
+    Entry,
+    /// Not a file: passed on unchanged.
+    Word,
+}
+
+impl Kind {
+    /// Every kind, in code order.
+    pub const ALL: [Kind; 6] = [
+        Kind::Input,
+        Kind::Output,
+        Kind::Dir,
+        Kind::DirRw,
+        Kind::Entry,
+        Kind::Word,
+    ];
+
+    /// Whether an argument of this kind names a file the launcher hands
+    /// over (every kind but [`Kind::Word`]).
+    pub fn is_file(self) -> bool {
+        self != Kind::Word
+    }
+
+    /// The access the program gets to what an argument of this kind names:
+    /// read-only for inputs and `dir`, read-write for outputs, `dir-rw`
+    /// and `entry` parents (DESIGN §7). `None` for a word.
+    pub fn access(self) -> Option<Access> {
+        match self {
+            Kind::Input | Kind::Dir => Some(Access::ReadOnly),
+            Kind::Output | Kind::DirRw | Kind::Entry => Some(Access::ReadWrite),
+            Kind::Word => None,
+        }
+    }
+
+    /// The kind's code in the binary form (1 to 6; 0 means "none" where a
+    /// kind is optional).
+    pub fn code(self) -> u8 {
+        match self {
+            Kind::Input => 1,
+            Kind::Output => 2,
+            Kind::Dir => 3,
+            Kind::DirRw => 4,
+            Kind::Entry => 5,
+            Kind::Word => 6,
+        }
+    }
+
+    /// The kind with binary code `code`, if any.
+    pub fn from_code(code: u8) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|kind| kind.code() == code)
+    }
+
+    /// The kind's name in the TOML form and in messages: `input`,
+    /// `output`, `dir`, `dir-rw`, `entry`, `word`.
+    pub fn spelling(self) -> &'static str {
+        match self {
+            Kind::Input => "input",
+            Kind::Output => "output",
+            Kind::Dir => "dir",
+            Kind::DirRw => "dir-rw",
+            Kind::Entry => "entry",
+            Kind::Word => "word",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.spelling())
+    }
+}
+
+/// How a file is put into the program's `/...`: the `xchroot()` access
+/// mode (`manux_abi::AccessMode`). Read-write allows reading too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Access {
+    /// Read-only, for everything reached through the entry.
+    ReadOnly,
+    /// Read-write.
+    ReadWrite,
+}
+
+impl Access {
+    /// The ABI's access mode.
+    pub fn mode(self) -> manux_abi::AccessMode {
+        match self {
+            Access::ReadOnly => manux_abi::AccessMode::ReadOnly,
+            Access::ReadWrite => manux_abi::AccessMode::ReadWrite,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_zero_is_none() {
+        for kind in Kind::ALL {
+            assert_eq!(Kind::from_code(kind.code()), Some(kind));
+        }
+        assert_eq!(Kind::from_code(0), None);
+        assert_eq!(Kind::from_code(7), None);
+    }
+
+    #[test]
+    fn only_words_are_not_files() {
+        for kind in Kind::ALL {
+            assert_eq!(kind.is_file(), kind.access().is_some());
+        }
+        assert!(!Kind::Word.is_file());
+        assert_eq!(Kind::Entry.access(), Some(Access::ReadWrite));
+        assert_eq!(Kind::Dir.access(), Some(Access::ReadOnly));
+    }
+}

@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Parsing a command line with a [`Grammar`]: every argument becomes a word
+//! or a file argument of a given kind.
+//!
+//! The syntax is the usual one (`getopt_long`), without its guesses:
+//!
+//! - `--name` is a long option; a value is attached as `--name=VALUE` or
+//!   given as the next argument (`--name VALUE`). Long names match
+//!   exactly: no abbreviations, so what a word means never depends on
+//!   which other options exist. `--flag=VALUE` is an error.
+//! - `-abc` is a cluster of short options; the first one that takes a
+//!   value takes the rest of the cluster (`-n5`, `-an5`), or, if nothing
+//!   is left, the next argument (`-n 5`).
+//! - `--` ends the options; so does the first positional argument when the
+//!   grammar is not `intermixed`.
+//! - Everything else is a positional argument: the first ones have the
+//!   grammar's `positional` kinds in order, further ones its `rest` kind.
+//!   `-` alone is a positional argument.
+//! - With no positional argument at all, the grammar's `default`
+//!   arguments are used as if given, and are marked
+//!   [`ParsedArgument::from_default`].
+//!
+//! Whatever the grammar says, a value or positional argument that is
+//! exactly `-` (standard input or output, by convention) or empty stays a
+//! word: neither names a file. Nothing else ever becomes a file unless
+//! the grammar gives it a file kind. Parsing never panics and is linear
+//! in the arguments times the options.
+
+use crate::grammar::Grammar;
+use crate::kind::Kind;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// What one argument is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// An option, or a cluster of short options, possibly with a word
+    /// value attached: passed on unchanged.
+    Option,
+    /// `--`: passed on unchanged.
+    EndOfOptions,
+    /// A word: a positional argument or option value of kind `word` (or
+    /// `-`, or empty): passed on unchanged.
+    Word,
+    /// A file argument: `text[offset..]` is the path (`offset` > 0 for a
+    /// value attached to its option, `--output=PATH`, `-oPATH`); `kind` is
+    /// never [`Kind::Word`].
+    File {
+        /// What the path names.
+        kind: Kind,
+        /// Where the path starts in the argument.
+        offset: usize,
+    },
+}
+
+/// One argument and its role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedArgument<'a> {
+    /// The argument as given (or the grammar's default).
+    pub text: &'a [u8],
+    /// What it is.
+    pub role: Role,
+    /// Whether it is one of the grammar's default arguments (not given on
+    /// the command line).
+    pub from_default: bool,
+}
+
+impl<'a> ParsedArgument<'a> {
+    /// The path of a file argument (`None` for any other role).
+    pub fn path(&self) -> Option<&'a [u8]> {
+        match self.role {
+            Role::File { offset, .. } => self.text.get(offset..),
+            _ => None,
+        }
+    }
+
+    /// The kind of a file argument.
+    pub fn file_kind(&self) -> Option<Kind> {
+        match self.role {
+            Role::File { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+}
+
+/// A command line classified by a grammar: the arguments in order
+/// (without `argv[0]`), then the defaults if they were used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsedCommandLine<'a> {
+    /// Every argument.
+    pub arguments: Vec<ParsedArgument<'a>>,
+}
+
+impl<'a> ParsedCommandLine<'a> {
+    /// The file arguments, with their index in [`Self::arguments`].
+    pub fn files(&self) -> impl Iterator<Item = (usize, &ParsedArgument<'a>)> {
+        self.arguments
+            .iter()
+            .enumerate()
+            .filter(|(_, argument)| matches!(argument.role, Role::File { .. }))
+    }
+}
+
+/// A command line the grammar does not accept. The message names what is
+/// wrong; the launcher prints it after the program's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UsageError {
+    /// `unknown option -x` / `unknown option --frobnicate`.
+    UnknownOption(Vec<u8>),
+    /// `option --lines needs a value`.
+    OptionNeedsValue(Vec<u8>),
+    /// `option --number takes no value`.
+    OptionTakesNoValue(Vec<u8>),
+    /// `too many arguments` (more positional arguments than allowed).
+    TooManyArguments {
+        /// The most allowed.
+        max: u16,
+    },
+    /// `missing argument` (fewer positional arguments than required).
+    MissingArguments {
+        /// The fewest required.
+        min: u16,
+    },
+}
+
+/// Bytes shown as text, invalid UTF-8 replaced (for messages).
+pub struct Text<'a>(pub &'a [u8]);
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            formatter.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                formatter.write_str("\u{fffd}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::UnknownOption(option) => {
+                write!(formatter, "unknown option {}", Text(option))
+            }
+            UsageError::OptionNeedsValue(option) => {
+                write!(formatter, "option {} needs a value", Text(option))
+            }
+            UsageError::OptionTakesNoValue(option) => {
+                write!(formatter, "option {} takes no value", Text(option))
+            }
+            UsageError::TooManyArguments { max } => {
+                write!(formatter, "too many arguments (at most {max})")
+            }
+            UsageError::MissingArguments { min } => {
+                write!(formatter, "missing argument (at least {min})")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for UsageError {}
+
+/// The role of a value or positional argument `text` of kind `kind`.
+fn classify(kind: Kind, text: &[u8], offset: usize) -> Role {
+    let value = text.get(offset..).unwrap_or(&[]);
+    if kind.is_file() && !value.is_empty() && value != b"-" {
+        Role::File { kind, offset }
+    } else if offset == 0 {
+        Role::Word
+    } else {
+        Role::Option
+    }
+}
+
+fn short_name(short: u8) -> Vec<u8> {
+    Vec::from([b'-', short])
+}
+
+/// Appends positional argument number `*count` (from 0), classified by
+/// its kind in `grammar`.
+fn push_positional<'a>(
+    grammar: &Grammar,
+    count: &mut usize,
+    text: &'a [u8],
+    from_default: bool,
+    parsed: &mut Vec<ParsedArgument<'a>>,
+) -> Result<(), UsageError> {
+    let max = grammar.max_positional();
+    let kind = match grammar.positional_kind(*count) {
+        Some(kind) if max.is_none_or(|max| *count < usize::from(max)) => kind,
+        _ => {
+            return Err(UsageError::TooManyArguments {
+                max: max.unwrap_or(0),
+            })
+        }
+    };
+    *count += 1;
+    parsed.push(ParsedArgument {
+        text,
+        role: classify(kind, text, 0),
+        from_default,
+    });
+    Ok(())
+}
+
+/// Classifies `arguments` (the command line without `argv[0]`) with
+/// `grammar`.
+///
+/// Return values:
+/// - `Ok(line)`: every argument, and the defaults if none was positional;
+/// - `Err(UsageError)`: an unknown option, a missing or unexpected option
+///   value, or a positional count outside the grammar's bounds.
+pub fn parse<'a, A: AsRef<[u8]>>(
+    grammar: &'a Grammar,
+    arguments: &'a [A],
+) -> Result<ParsedCommandLine<'a>, UsageError> {
+    let mut parsed = Vec::with_capacity(arguments.len());
+    let mut options_ended = false;
+    let mut positional_count: usize = 0;
+    // The option whose value is the next argument: its spelling and kind.
+    let mut pending: Option<(Vec<u8>, Kind)> = None;
+    for argument in arguments {
+        let text = argument.as_ref();
+        if let Some((_, kind)) = pending.take() {
+            parsed.push(ParsedArgument {
+                text,
+                role: classify(kind, text, 0),
+                from_default: false,
+            });
+            continue;
+        }
+        if !options_ended && text == b"--" {
+            options_ended = true;
+            parsed.push(ParsedArgument {
+                text,
+                role: Role::EndOfOptions,
+                from_default: false,
+            });
+            continue;
+        }
+        if !options_ended && text.starts_with(b"--") {
+            let body = &text[2..];
+            let (name, value_offset) = match body.iter().position(|&byte| byte == b'=') {
+                Some(equals) => (&body[..equals], Some(2 + equals + 1)),
+                None => (body, None),
+            };
+            let mut spelling = Vec::from(&b"--"[..]);
+            spelling.extend_from_slice(name);
+            let option = grammar
+                .long_option(name)
+                .ok_or_else(|| UsageError::UnknownOption(spelling.clone()))?;
+            let role = match (option.value, value_offset) {
+                (None, None) => Role::Option,
+                (None, Some(_)) => return Err(UsageError::OptionTakesNoValue(spelling)),
+                (Some(kind), Some(offset)) => classify(kind, text, offset),
+                (Some(kind), None) => {
+                    pending = Some((spelling, kind));
+                    Role::Option
+                }
+            };
+            parsed.push(ParsedArgument {
+                text,
+                role,
+                from_default: false,
+            });
+            continue;
+        }
+        if !options_ended && text.len() > 1 && text[0] == b'-' {
+            let mut role = Role::Option;
+            for (index, &short) in text.iter().enumerate().skip(1) {
+                let option = grammar
+                    .short_option(short)
+                    .ok_or_else(|| UsageError::UnknownOption(short_name(short)))?;
+                if let Some(kind) = option.value {
+                    if index + 1 < text.len() {
+                        role = classify(kind, text, index + 1);
+                    } else {
+                        pending = Some((short_name(short), kind));
+                    }
+                    break;
+                }
+            }
+            parsed.push(ParsedArgument {
+                text,
+                role,
+                from_default: false,
+            });
+            continue;
+        }
+        if !grammar.parts().intermixed {
+            options_ended = true;
+        }
+        push_positional(grammar, &mut positional_count, text, false, &mut parsed)?;
+    }
+    if let Some((spelling, _)) = pending {
+        return Err(UsageError::OptionNeedsValue(spelling));
+    }
+    if positional_count == 0 {
+        for default in &grammar.parts().defaults {
+            push_positional(grammar, &mut positional_count, default, true, &mut parsed)?;
+        }
+    }
+    let min = grammar.parts().min;
+    if positional_count < usize::from(min) {
+        return Err(UsageError::MissingArguments { min });
+    }
+    Ok(ParsedCommandLine { arguments: parsed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grammar::{GrammarParts, OptionSpec};
+    use alloc::vec;
+
+    fn cat() -> Grammar {
+        Grammar::new(GrammarParts {
+            options: vec![
+                OptionSpec::flag(Some(b'n'), Some("number")),
+                OptionSpec::flag(Some(b'a'), None),
+                OptionSpec::with_value(Some(b'o'), Some("output"), Kind::Output),
+                OptionSpec::with_value(Some(b'l'), Some("lines"), Kind::Word),
+            ],
+            rest: Some(Kind::Input),
+            ..GrammarParts::default()
+        })
+        .unwrap()
+    }
+
+    fn roles(grammar: &Grammar, arguments: &[&str]) -> Result<Vec<Role>, UsageError> {
+        parse(grammar, arguments).map(|line| line.arguments.iter().map(|a| a.role).collect())
+    }
+
+    const INPUT: Role = Role::File {
+        kind: Kind::Input,
+        offset: 0,
+    };
+
+    #[test]
+    fn cat_dash_n_notes_and_true() {
+        assert_eq!(
+            roles(&cat(), &["-n", "notes.txt", "/bin/true"]),
+            Ok(vec![Role::Option, INPUT, INPUT])
+        );
+    }
+
+    #[test]
+    fn option_values_in_every_spelling() {
+        let output = |offset| Role::File {
+            kind: Kind::Output,
+            offset,
+        };
+        let grammar = cat();
+        assert_eq!(
+            roles(&grammar, &["-o", "x"]),
+            Ok(vec![Role::Option, output(0)])
+        );
+        assert_eq!(roles(&grammar, &["-ox"]), Ok(vec![output(2)]));
+        assert_eq!(roles(&grammar, &["-naox"]), Ok(vec![output(4)]));
+        assert_eq!(roles(&grammar, &["--output=x"]), Ok(vec![output(9)]));
+        assert_eq!(
+            roles(&grammar, &["--output", "x"]),
+            Ok(vec![Role::Option, output(0)])
+        );
+        // Word values stay words, attached or not.
+        assert_eq!(roles(&grammar, &["-l5"]), Ok(vec![Role::Option]));
+        assert_eq!(
+            roles(&grammar, &["--lines", "/etc"]),
+            Ok(vec![Role::Option, Role::Word])
+        );
+        // `-` and empty values are words.
+        assert_eq!(
+            roles(&grammar, &["-o", "-"]),
+            Ok(vec![Role::Option, Role::Word])
+        );
+        assert_eq!(roles(&grammar, &["--output="]), Ok(vec![Role::Option]));
+        // A value that looks like an option is a value.
+        assert_eq!(
+            roles(&grammar, &["-o", "-n"]),
+            Ok(vec![Role::Option, output(0)])
+        );
+    }
+
+    #[test]
+    fn double_dash_and_dash() {
+        assert_eq!(
+            roles(&cat(), &["--", "-n", "-", "--"]),
+            Ok(vec![Role::EndOfOptions, INPUT, Role::Word, INPUT])
+        );
+        assert_eq!(roles(&cat(), &["-"]), Ok(vec![Role::Word]));
+    }
+
+    #[test]
+    fn errors_name_what_is_wrong() {
+        let grammar = cat();
+        let message =
+            |arguments: &[&str]| alloc::format!("{}", roles(&grammar, arguments).unwrap_err());
+        assert_eq!(message(&["-x"]), "unknown option -x");
+        assert_eq!(message(&["-nx"]), "unknown option -x");
+        assert_eq!(message(&["--frob"]), "unknown option --frob");
+        assert_eq!(message(&["--numb"]), "unknown option --numb");
+        assert_eq!(message(&["--lines"]), "option --lines needs a value");
+        assert_eq!(message(&["a", "-l"]), "option -l needs a value");
+        assert_eq!(message(&["--number=3"]), "option --number takes no value");
+        let one = Grammar::new(GrammarParts {
+            positional: vec![Kind::Input],
+            min: 1,
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        assert_eq!(
+            alloc::format!("{}", roles(&one, &["a", "b"]).unwrap_err()),
+            "too many arguments (at most 1)"
+        );
+        assert_eq!(
+            alloc::format!("{}", roles(&one, &[]).unwrap_err()),
+            "missing argument (at least 1)"
+        );
+    }
+
+    #[test]
+    fn leading_kinds_then_rest() {
+        let grammar = Grammar::new(GrammarParts {
+            positional: vec![Kind::Word, Kind::Entry],
+            rest: Some(Kind::Dir),
+            max: Some(3),
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        assert_eq!(
+            roles(&grammar, &["w", "e", "d"]),
+            Ok(vec![
+                Role::Word,
+                Role::File {
+                    kind: Kind::Entry,
+                    offset: 0
+                },
+                Role::File {
+                    kind: Kind::Dir,
+                    offset: 0
+                }
+            ])
+        );
+        assert_eq!(
+            roles(&grammar, &["w", "e", "d", "d"]),
+            Err(UsageError::TooManyArguments { max: 3 })
+        );
+    }
+
+    #[test]
+    fn defaults_apply_only_without_positionals() {
+        let grammar = Grammar::new(GrammarParts {
+            options: vec![OptionSpec::flag(Some(b'l'), None)],
+            rest: Some(Kind::Dir),
+            defaults: vec![b".".to_vec()],
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        let line = parse(&grammar, &["-l"]).unwrap();
+        assert_eq!(line.arguments.len(), 2);
+        assert!(line.arguments[1].from_default);
+        assert_eq!(line.arguments[1].path(), Some(&b"."[..]));
+        let line = parse(&grammar, &["bin"]).unwrap();
+        assert_eq!(line.arguments.len(), 1);
+        assert!(!line.arguments[0].from_default);
+        assert_eq!(line.files().count(), 1);
+    }
+
+    #[test]
+    fn posix_order_ends_options_at_the_first_positional() {
+        let grammar = Grammar::new(GrammarParts {
+            options: vec![OptionSpec::flag(Some(b'x'), None)],
+            positional: vec![Kind::Input],
+            rest: Some(Kind::Word),
+            intermixed: false,
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        assert_eq!(
+            roles(&grammar, &["-x", "script", "-x", "--", "-y"]),
+            Ok(vec![
+                Role::Option,
+                INPUT,
+                Role::Word,
+                Role::Word,
+                Role::Word
+            ])
+        );
+        // Intermixed (the default) reads options anywhere.
+        assert_eq!(
+            roles(&cat(), &["a", "-n", "b"]),
+            Ok(vec![INPUT, Role::Option, INPUT])
+        );
+    }
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `sh`: the Manux shell (issue 7).
+//!
+//! ```text
+//! sh                      read commands from standard input, with a prompt
+//! sh -c LINE [NAME ARG…]  run LINE ($0 = NAME, $1… = ARG…)
+//! sh FILE [ARG…]          run the script FILE ($0 = FILE), no prompt
+//! ```
+//!
+//! Interactive, it prints the prompt — the current directory then `$ `,
+//! e.g. `/.../home/user $ `, on standard error — reads one line, runs it,
+//! and again; `> ` asks for the rest of an unfinished line (an open
+//! quote, a trailing `|`). End of input (Ctrl-D at the prompt) ends it
+//! with status 0, and init starts a new login shell. A script ends at its
+//! first syntax error (status 2) or with its last command's status.
+//!
+//! The language is `sh_syntax` (`apps/sh/syntax`, host-tested); running
+//! it is [`shell`]; the builtins are [`builtins`] and [`dots`]. See
+//! `apps/sh/README.md` for the whole language with examples.
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+mod builtins;
+mod dots;
+mod fds;
+mod input;
+mod shell;
+mod text;
+
+use alloc::vec::Vec;
+use input::LineReader;
+use manux_runtime::abi::OpenFlags;
+use manux_runtime::{entry, eprint, eprintln, process, syscall};
+use sh_syntax::{parse, ParseError};
+use shell::{current_directory, Shell, USAGE};
+use text::Text;
+
+entry!(main);
+
+fn main() -> i32 {
+    let arguments: Vec<Vec<u8>> = process::arguments().iter().map(|a| a.to_vec()).collect();
+    let environment = process::environment();
+    match arguments.get(1).map(Vec::as_slice) {
+        Some(b"-c") => {
+            let Some(line) = arguments.get(2) else {
+                eprintln!("sh: -c: a command line is needed");
+                return USAGE;
+            };
+            // `sh -c LINE NAME ARG…`: NAME is `$0`, as in POSIX.
+            let mut positional: Vec<Vec<u8>> = arguments[3..].to_vec();
+            if positional.is_empty() {
+                positional.push(b"sh".to_vec());
+            }
+            let mut shell = Shell::new(environment, positional);
+            run_line(&mut shell, line)
+        }
+        Some(option) if option.starts_with(b"-") && option != b"-" => {
+            eprintln!("sh: {}: unknown option", Text(option));
+            eprintln!("usage: sh [-c LINE [NAME ARG...] | FILE [ARG...]]");
+            USAGE
+        }
+        Some(file) => {
+            let fd = match syscall::open(file, OpenFlags::empty(), 0) {
+                Ok(fd) => fd,
+                Err(errno) => {
+                    eprintln!("sh: {}: {}", Text(file), errno.description());
+                    return shell::NOT_FOUND;
+                }
+            };
+            let mut shell = Shell::new(environment, arguments[1..].to_vec());
+            let status = run_input(&mut shell, LineReader::new(fd), Some(file));
+            let _ = syscall::close(fd);
+            status
+        }
+        None => {
+            let mut shell = Shell::new(environment, alloc::vec![b"sh".to_vec()]);
+            run_input(&mut shell, LineReader::new(syscall::STDIN), None)
+        }
+    }
+}
+
+/// `sh -c LINE`.
+fn run_line(shell: &mut Shell, line: &[u8]) -> i32 {
+    match parse(line) {
+        Ok(script) => {
+            shell.run_script(&script);
+            shell.exit_request.unwrap_or(shell.status)
+        }
+        Err(error) => {
+            eprintln!("sh: syntax error: {error}");
+            USAGE
+        }
+    }
+}
+
+/// Reads and runs commands until the end of the input or `exit`.
+/// `script` is the file's name, `None` for interactive standard input.
+fn run_input(shell: &mut Shell, mut reader: LineReader, script: Option<&[u8]>) -> i32 {
+    let interactive = script.is_none();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut first_line = 1;
+    loop {
+        if interactive {
+            prompt(pending.is_empty());
+        }
+        let end = match reader.next_line() {
+            Ok(Some(line)) => {
+                if pending.is_empty() {
+                    first_line = reader.line_number();
+                }
+                pending.extend_from_slice(&line);
+                false
+            }
+            Ok(None) => true,
+            Err(errno) => {
+                eprintln!("sh: read: {errno}");
+                return 1;
+            }
+        };
+        if end && pending.is_empty() {
+            if interactive {
+                // Ctrl-D leaves the cursor after the prompt.
+                eprint!("\n");
+                return 0;
+            }
+            return shell.status;
+        }
+        match parse(&pending) {
+            Ok(script) => {
+                pending.clear();
+                shell.run_script(&script);
+                if let Some(status) = shell.exit_request {
+                    return status;
+                }
+            }
+            Err(ParseError::Incomplete(_)) if !end => continue,
+            Err(error) => {
+                pending.clear();
+                match script {
+                    Some(file) => {
+                        eprintln!(
+                            "sh: {}: line {first_line}: syntax error: {error}",
+                            Text(file)
+                        );
+                        return USAGE;
+                    }
+                    None => {
+                        eprintln!("sh: syntax error: {error}");
+                        shell.status = USAGE;
+                    }
+                }
+            }
+        }
+        if end {
+            return if interactive { 0 } else { shell.status };
+        }
+    }
+}
+
+/// `CWD $ `, or `> ` for the rest of an unfinished line.
+fn prompt(fresh: bool) {
+    if !fresh {
+        eprint!("> ");
+        return;
+    }
+    let directory = current_directory().unwrap_or_else(|| b"?".to_vec());
+    eprint!("{} $ ", Text(&directory));
+}

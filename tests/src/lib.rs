@@ -276,6 +276,25 @@ pub const PROMPT: &str = "$ ";
 /// is bounded by `step_timeout`; on a timeout the transcript so far is
 /// returned with `status: None`.
 pub fn session(machine: &Machine, lines: &[&str], step_timeout: Duration) -> Transcript {
+    let steps: Vec<Step<'_>> = lines.iter().map(|line| Step::Line(line)).collect();
+    session_steps(machine, &steps, step_timeout)
+}
+
+/// One thing a person does at the console.
+#[derive(Clone, Copy, Debug)]
+pub enum Step<'a> {
+    /// Type a line and wait for the next prompt (the last step is expected
+    /// to end the session: the guest then powers off by itself).
+    Line(&'a str),
+    /// Type a line and only wait this long (a program that does not end
+    /// by itself).
+    Start(&'a str, Duration),
+    /// Send raw bytes (a control character) and wait for the prompt.
+    Keys(&'a [u8]),
+}
+
+/// [`session`] with [`Step`]s.
+pub fn session_steps(machine: &Machine, steps: &[Step<'_>], step_timeout: Duration) -> Transcript {
     let mut command = machine.command();
     command
         .stdin(Stdio::piped())
@@ -326,20 +345,41 @@ pub fn session(machine: &Machine, lines: &[&str], step_timeout: Duration) -> Tra
     };
     let mut at_prompt = wait_prompt(&mut pending, Instant::now() + step_timeout);
     transcript.boot_log = core::mem::take(&mut pending);
-    for (index, line) in lines.iter().enumerate() {
+    for (index, step) in steps.iter().enumerate() {
         if !at_prompt {
             break;
         }
-        let _ = stdin.write_all(format!("{line}\n").as_bytes());
+        let (bytes, label, wait_prompt_after) = match *step {
+            Step::Line(line) => (format!("{line}\n").into_bytes(), line.to_string(), true),
+            Step::Start(line, _) => (format!("{line}\n").into_bytes(), line.to_string(), false),
+            Step::Keys(keys) => (keys.to_vec(), format!("{keys:?}"), true),
+        };
+        let _ = stdin.write_all(&bytes);
         let _ = stdin.flush();
-        let last = index + 1 == lines.len();
+        let last = index + 1 == steps.len();
         if last {
             transcript.exchanges.push(Exchange {
-                command: line.to_string(),
+                command: label,
                 output: String::new(),
             });
             break;
         }
+        if let Step::Start(_, pause) = *step {
+            // Let the program run, keep what it printed, and go on typing
+            // without a prompt.
+            let until = Instant::now() + pause;
+            while Instant::now() < until {
+                if let Ok(chunk) = receiver.recv_timeout(Duration::from_millis(50)) {
+                    pending.push_str(&String::from_utf8_lossy(&chunk).replace('\r', ""));
+                }
+            }
+            transcript.exchanges.push(Exchange {
+                command: label,
+                output: core::mem::take(&mut pending),
+            });
+            continue;
+        }
+        debug_assert!(wait_prompt_after);
         at_prompt = wait_prompt(&mut pending, Instant::now() + step_timeout);
         let mut text = core::mem::take(&mut pending);
         if at_prompt {
@@ -352,11 +392,11 @@ pub fn session(machine: &Machine, lines: &[&str], step_timeout: Duration) -> Tra
             }
         }
         let body = match text.split_once('\n') {
-            Some((first, rest)) if first.trim_end() == line.trim_end() => rest.to_string(),
+            Some((first, rest)) if first.trim_end() == label.trim_end() => rest.to_string(),
             _ => text,
         };
         transcript.exchanges.push(Exchange {
-            command: line.to_string(),
+            command: label,
             output: body,
         });
     }

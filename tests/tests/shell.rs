@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Console and shell (issue 6): a session typed at the prompt, every
+//! output compared; files persist across boots; Ctrl-C stops a spinning
+//! program; a faulting program is reported and the shell goes on; lines
+//! typed before the prompt appears are run in order.
+
+use guest_tests::*;
+use std::process::Command;
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_scripted_session_prints_exactly_what_it_should() {
+    let script: [(&str, &str); 19] = [
+        ("cd $HOME", ""),
+        ("echo hello world", "hello world\n"),
+        ("echo one > a.txt", ""),
+        ("echo two >> a.txt", ""),
+        ("cat a.txt", "one\ntwo\n"),
+        ("cat a.txt | wc -l", "2\n"),
+        ("mkdir -p d/e/f", ""),
+        ("ls d/e", "f\n"),
+        ("cp a.txt d/e/f/b.txt", ""),
+        ("cat d/e/f/b.txt", "one\ntwo\n"),
+        ("mv a.txt c.txt", ""),
+        ("ls -1", "c.txt\nd\n"),
+        ("rm -r d", ""),
+        ("ls -1", "c.txt\n"),
+        ("cat nosuch", "cat: nosuch: No such file or directory\n"),
+        ("echo status=$?", "status=1\n"),
+        ("false || echo failed", "failed\n"),
+        ("true && echo ok; echo after", "ok\nafter\n"),
+        (
+            "echo \"quoted  $HOME\" 'single $HOME'",
+            "quoted  /.../home/user single $HOME\n",
+        ),
+    ];
+    for (machine, _disk) in system_machines() {
+        let mut lines: Vec<&str> = script.iter().map(|(line, _)| *line).collect();
+        lines.push("poweroff");
+        let transcript = session(&machine, &lines, STEP);
+        let what = describe(&machine);
+        for (index, (line, expected)) in script.iter().enumerate() {
+            assert_eq!(
+                transcript.output(index),
+                *expected,
+                "{what}: `{line}`\n{transcript:#?}"
+            );
+        }
+        assert_eq!(
+            transcript.status,
+            Some(0),
+            "{what}: poweroff must end the machine cleanly\n{transcript:#?}"
+        );
+    }
+}
+
+#[test]
+fn files_persist_across_two_boots_and_the_volume_stays_clean() {
+    for (machine, disk) in system_machines() {
+        let first = session(
+            &machine,
+            &["cd $HOME", "echo persist-me > keep.txt", "poweroff"],
+            STEP,
+        );
+        assert_eq!(first.status, Some(0), "{first:#?}");
+        let second = session(&machine, &["cat $HOME/keep.txt", "poweroff"], STEP);
+        assert_eq!(second.output(0), "persist-me\n", "{second:#?}");
+        let ext2l = std::env::var("MANUX_EXT2L").expect("MANUX_EXT2L, set by cargo xtask test");
+        let check = Command::new(&ext2l)
+            .arg("check")
+            .arg(disk.path())
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "ext2l check:\n{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+}
+
+#[test]
+fn control_c_stops_a_spinning_program_and_the_prompt_returns() {
+    for (machine, _disk) in system_machines() {
+        let steps = [
+            Step::Start("spin", Duration::from_secs(2)),
+            Step::Keys(b"\x03"),
+            Step::Line("echo back"),
+            Step::Line("poweroff"),
+        ];
+        let transcript = session_steps(&machine, &steps, STEP);
+        assert_eq!(transcript.output(2), "back\n", "{transcript:#?}");
+        assert_eq!(transcript.status, Some(0), "{transcript:#?}");
+    }
+}
+
+#[test]
+fn a_faulting_program_is_reported_and_the_shell_goes_on() {
+    for (machine, _disk) in system_machines() {
+        let transcript = session(
+            &machine,
+            &["fault --child unmapped 0", "echo still-here", "poweroff"],
+            STEP,
+        );
+        let report = transcript.output(0);
+        assert!(
+            report.contains("killed") || report.contains("fault"),
+            "{transcript:#?}"
+        );
+        assert_eq!(transcript.output(1), "still-here\n", "{transcript:#?}");
+        assert_eq!(transcript.status, Some(0), "{transcript:#?}");
+    }
+}
+
+#[test]
+fn lines_typed_before_the_prompt_run_in_order() {
+    for (machine, _disk) in system_machines() {
+        let boot = boot(
+            &machine,
+            b"echo typeahead-1\necho typeahead-2\npoweroff\n",
+            STEP,
+        );
+        // The echo of what was typed appears when it arrives; the output
+        // is a line of its own (or follows a prompt).
+        let position = |word: &str| {
+            boot.output
+                .lines()
+                .position(|line| line.ends_with(word) && !line.contains("echo"))
+        };
+        let (first, second) = (position("typeahead-1"), position("typeahead-2"));
+        assert!(
+            first.is_some() && second.is_some() && first < second,
+            "{}",
+            boot.output
+        );
+        boot.expect_status(0);
+    }
+}

@@ -14,7 +14,12 @@ pub use aarch64::{
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 #[cfg(target_arch = "x86_64")]
-pub use x86_64::X86_64 as Current;
+pub use x86_64::{
+    address_space::AddressSpace,
+    thread::{switch as switch_thread, KernelThread, KERNEL_STACK_SIZE},
+    user_mode::UserContext,
+    X86_64 as Current,
+};
 
 #[cfg(not(any(target_arch = "aarch64", target_arch = "x86_64")))]
 compile_error!("Manux runs on aarch64 and x86_64 only");

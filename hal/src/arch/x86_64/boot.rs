@@ -31,7 +31,8 @@
 //! kernel — the same flow as the AArch64 port.
 
 use super::{
-    firmware, gdt, io_apic, local_apic, mmu, pic, power, pvh, serial, stacks, timer, vectors,
+    address_space, firmware, gdt, io_apic, local_apic, mmu, pic, power, pvh, serial, stacks, timer,
+    user_mode, vectors,
 };
 use crate::boot_info::{subtract_range, BootInfo, FixedList, MemoryRange, VirtioMmioSlot};
 use core::fmt::Write;
@@ -236,6 +237,7 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
     serial::init();
     gdt::init();
     vectors::install();
+    user_mode::init();
 
     // Everything the loader handed over is copied out now, while the boot
     // tables still map the low 4 GiB where it lies.
@@ -276,6 +278,7 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
     // Final page tables, then the heap inside their direct map; from here
     // on the pool of boot-time page tables can overflow into the heap.
     mmu::init_kernel_tables(boot.ram.as_slice());
+    address_space::init();
     boot.heap = boot.carve_heap();
     // SAFETY: the heap range was just removed from `free_memory`, lies in
     // RAM outside the image and the first MiB, and the final tables map

@@ -3,14 +3,23 @@
 //!
 //! In long mode segmentation is mostly gone, but the CPU still needs
 //! (*Intel SDM* Vol. 3A §3.4.5 and §7.7):
-//! - a 64-bit code segment for the kernel (and later one for user mode),
-//!   and data segments for `ss` and the user's `ds`;
+//! - 64-bit code segments for the kernel and for user mode, and data
+//!   segments for `ss` (and the user's `ds`);
 //! - a TSS, whose only jobs in 64-bit mode are the stack pointers: `rsp0`,
 //!   loaded on an interrupt from ring 3, and the seven Interrupt Stack
 //!   Table pointers, loaded on any interrupt whose IDT gate names one.
+//!   Its I/O permission bitmap is empty (the base lies past the limit), so
+//!   with `IOPL` 0 every `in`/`out` from ring 3 raises #GP (§19.5.2).
 //!
-//! The layout follows what `syscall`/`sysret` will need later (kernel
-//! code, kernel data, user data, user code: *Intel SDM* Vol. 2B, SYSRET):
+//! `rsp0` changes: [`super::user_mode`] writes it (through
+//! [`TASK_STATE`], by symbol, from assembly) each time it enters ring 3,
+//! so the next trap from user code lands on the kernel stack of the
+//! thread that entered. The TSS therefore lives in a `static` with
+//! interior mutability rather than behind a shared reference.
+//!
+//! The layout is the one `syscall`/`sysret` require (kernel code, kernel
+//! data, then user data, user code: *Intel SDM* Vol. 2B, SYSCALL and
+//! SYSRET; `STAR` is programmed in [`super::user_mode::init`]):
 //!
 //! | selector | descriptor |
 //! |---|---|
@@ -24,6 +33,7 @@
 //! switching to this one changes nothing for code that is running.
 
 use super::stacks::{self, InterruptStack};
+use core::cell::UnsafeCell;
 use spin::Once;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, FS, GS, SS};
 use x86_64::instructions::tables::load_tss;
@@ -46,34 +56,69 @@ pub struct Selectors {
     pub task_state: SegmentSelector,
 }
 
-static TSS: Once<TaskStateSegment> = Once::new();
+/// The selectors as constants, for assembly and for code that runs
+/// before [`selectors`] is available. `init` checks they match.
+pub const KERNEL_CODE_SELECTOR: u16 = 0x08;
+/// Kernel data (ring 0).
+pub const KERNEL_DATA_SELECTOR: u16 = 0x10;
+/// User data, RPL 3: the user's `ss`.
+pub const USER_DATA_SELECTOR: u16 = 0x18 | 3;
+/// User code (64-bit), RPL 3: the user's `cs`.
+pub const USER_CODE_SELECTOR: u16 = 0x20 | 3;
+
+/// The TSS. The CPU reads it (on interrupts from ring 3 and through IST
+/// gates); Rust writes it only in [`init`], before `ltr`, and assembly in
+/// [`super::user_mode`] writes `rsp0` with interrupts masked.
+#[repr(transparent)]
+pub struct TaskState(UnsafeCell<TaskStateSegment>);
+
+// SAFETY: one CPU; every write (see the type's doc) happens with
+// interrupts masked, and the CPU reads `rsp0` only when an interrupt
+// arrives from ring 3, which cannot happen while ring 0 code writes it.
+unsafe impl Sync for TaskState {}
+
+/// The one TSS, named from assembly (`sym`).
+pub static TASK_STATE: TaskState = TaskState(UnsafeCell::new(TaskStateSegment::new()));
+
+/// Offset of `rsp0` (`privilege_stack_table[0]`) in the TSS (*Intel SDM*
+/// Vol. 3A Figure 9-11: after a reserved doubleword).
+pub const RSP0_OFFSET: usize = 4;
+const _: () =
+    assert!(core::mem::offset_of!(TaskStateSegment, privilege_stack_table) == RSP0_OFFSET);
+
 static GDT: Once<(GlobalDescriptorTable, Selectors)> = Once::new();
 
 /// Builds the TSS and GDT, loads them and reloads every segment register.
 /// Called once, first thing in `boot_main`, before the boot page tables
 /// (which the boot GDT lives in) are replaced.
 pub fn init() {
-    let tss = TSS.call_once(|| {
-        let mut tss = TaskStateSegment::new();
+    let tss = TASK_STATE.0.get();
+    // SAFETY: `init` runs once, before `ltr` and with interrupts off, so
+    // neither the CPU nor any other code uses the TSS yet; this is the
+    // only reference made to it.
+    unsafe {
+        let tss = &mut *tss;
         for stack in [
             InterruptStack::DoubleFault,
             InterruptStack::Nmi,
             InterruptStack::MachineCheck,
+            InterruptStack::Debug,
         ] {
             tss.interrupt_stack_table[usize::from(stack.index())] = VirtAddr::new(stack.top());
         }
-        // Until the kernel has threads, an interrupt from ring 3 (there is
-        // none yet) would land on the boot stack.
+        // Until `UserContext::run` first sets it, an interrupt from ring 3
+        // (there is none before) would land on the boot stack.
         tss.privilege_stack_table[0] = VirtAddr::new(stacks::boot_stack_top());
-        tss
-    });
+    }
     let (gdt, selectors) = GDT.call_once(|| {
         let mut gdt = GlobalDescriptorTable::new();
         let kernel_code = gdt.append(Descriptor::kernel_code_segment());
         let kernel_data = gdt.append(Descriptor::kernel_data_segment());
         let user_data = gdt.append(Descriptor::user_data_segment());
         let user_code = gdt.append(Descriptor::user_code_segment());
-        let task_state = gdt.append(Descriptor::tss_segment(tss));
+        // SAFETY: the TSS is a `static`, so it outlives the GDT; it is
+        // written only as `TaskState`'s doc says, never moved.
+        let task_state = gdt.append(unsafe { Descriptor::tss_segment_unchecked(tss) });
         (
             gdt,
             Selectors {
@@ -85,6 +130,14 @@ pub fn init() {
             },
         )
     });
+    // The constants the assembly uses must be what `append` produced.
+    if selectors.kernel_code.0 != KERNEL_CODE_SELECTOR
+        || selectors.kernel_data.0 != KERNEL_DATA_SELECTOR
+        || selectors.user_data.0 != USER_DATA_SELECTOR
+        || selectors.user_code.0 != USER_CODE_SELECTOR
+    {
+        super::boot::fatal("GDT selectors differ from the constants the assembly uses");
+    }
     // `lgdt` first, then reload every segment register: the CPU caches
     // descriptors in them, so the boot GDT stays in use until they are.
     gdt.load();

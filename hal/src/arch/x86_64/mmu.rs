@@ -22,8 +22,16 @@
 //! is left clear. `CR0.WP` (set at boot) makes read-only pages read-only
 //! for the kernel too.
 //!
-//! The lower half (later each process's own) has no mappings: once the
-//! kernel runs on these tables a stray low pointer faults.
+//! The lower half has no mappings: once the kernel runs on these tables a
+//! stray low pointer faults. Each process has its own root table
+//! ([`super::address_space`]) whose upper half (PML4 entries 256–511) is a
+//! copy of this root's, so the kernel is mapped — supervisor-only, since
+//! no kernel entry sets U/S — whichever root CR3 holds. The copies share
+//! the kernel's lower-level tables, so a mapping added below an existing
+//! PML4 entry is seen everywhere at once; only a new PML4 entry must be
+//! copied again. [`kernel_half_generation`] counts those, so a process
+//! root can tell it is stale, and the root in CR3 is brought up to date
+//! at once (see `map_at_linear`).
 //!
 //! Tables come from a small pool in `.bss` until the kernel heap exists,
 //! then from the heap (page-aligned, in the direct map, so their physical
@@ -35,7 +43,7 @@ use super::stacks;
 use crate::boot_info::{subtract_range, FixedList, MemoryRange};
 use alloc::alloc::{alloc_zeroed, Layout};
 use core::ptr::{read_volatile, write_volatile};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 use x86_64::registers::control::{Cr3, Cr3Flags};
 use x86_64::structures::paging::PhysFrame;
@@ -74,6 +82,12 @@ const BOOT_MAPPED_LIMIT: u64 = 4 << 30;
 /// 0x8000_0001 EDX bit 20) and `EFER.NXE` was set.
 #[unsafe(no_mangle)]
 static X86_NX_SUPPORTED: AtomicU32 = AtomicU32::new(0);
+
+/// Whether `EFER.NXE` is set, so bit 63 of an entry forbids execution
+/// (otherwise it is reserved and must stay clear).
+pub fn no_execute_supported() -> bool {
+    X86_NX_SUPPORTED.load(Ordering::Relaxed) != 0
+}
 
 /// What a mapping allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +146,11 @@ static TABLES: Mutex<KernelTables> = Mutex::new(KernelTables {
     root: 0,
     next_pool_table: 0,
 });
+/// How many times a PML4 entry of the kernel half was added after the
+/// final tables were built (see the module doc).
+static KERNEL_HALF_GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The first PML4 entry of the upper half.
+pub const KERNEL_HALF_FIRST_ENTRY: usize = 256;
 /// Set once the heap can supply page tables.
 static HEAP_TABLES: AtomicBool = AtomicBool::new(false);
 
@@ -255,7 +274,12 @@ impl KernelTables {
                     return false;
                 };
                 // Intermediate entries allow everything; the leaf decides.
+                // (U/S stays clear: the kernel half is supervisor-only
+                // from its PML4 entries down, §5.11.2.)
                 write_entry(table, index, next | PRESENT | WRITABLE);
+                if level == 4 {
+                    KERNEL_HALF_GENERATION.fetch_add(1, Ordering::AcqRel);
+                }
                 table = next;
             } else if entry & LARGE != 0 {
                 // A large page already covers the address (a device in a
@@ -413,10 +437,79 @@ fn map_at_linear(physical: u64, size: u64, permission: Permission) -> u64 {
             0
         };
     }
-    if !tables.map(start + LINEAR_OFFSET, start, end - start, permission, true) {
+    let generation = KERNEL_HALF_GENERATION.load(Ordering::Acquire);
+    let mapped = tables.map(start + LINEAR_OFFSET, start, end - start, permission, true);
+    if KERNEL_HALF_GENERATION.load(Ordering::Acquire) != generation {
+        // A new PML4 entry: if a process's root is in CR3, the kernel
+        // would not see its own new mapping through it until the next
+        // `activate`, so copy it there now.
+        let current = current_root();
+        if current != tables.root {
+            copy_kernel_half_locked(&tables, current);
+        }
+    }
+    if !mapped {
         return 0;
     }
     physical + LINEAR_OFFSET
+}
+
+/// The physical address of the root table in CR3 (PCID bits dropped).
+pub fn current_root() -> u64 {
+    Cr3::read_raw().0.start_address().as_u64()
+}
+
+/// The physical address of the kernel's root table (0 before
+/// [`init_kernel_tables`]).
+pub fn kernel_root() -> u64 {
+    TABLES.lock().root
+}
+
+/// How many PML4 entries the kernel half has gained since its tables were
+/// built; a root copied at an older generation needs copying again.
+pub fn kernel_half_generation() -> u64 {
+    KERNEL_HALF_GENERATION.load(Ordering::Acquire)
+}
+
+/// Copies the kernel's PML4 entries 256–511 into the root table at
+/// physical `root` (a process's, reached through the direct map).
+///
+/// The caller owns `root`'s upper half in the sense that nothing else
+/// writes it: [`super::address_space`] writes only entries 0–255.
+pub fn copy_kernel_half(root: u64) {
+    let tables = TABLES.lock();
+    copy_kernel_half_locked(&tables, root);
+}
+
+fn copy_kernel_half_locked(tables: &KernelTables, root: u64) {
+    for index in KERNEL_HALF_FIRST_ENTRY..ENTRIES {
+        let entry = read_entry(tables.root, index);
+        // SAFETY: `root` is a process root table: a RAM frame from the
+        // kernel's frame allocator, mapped read-write in the direct map
+        // and never the target of a Rust reference; `index < 512` keeps
+        // the write inside it. Only the kernel half is written, which no
+        // other code writes (see `copy_kernel_half`), and the entries
+        // written are the kernel root's own, so any translation the CPU
+        // may already cache through them stays the same.
+        unsafe { write_volatile((physical_to_virtual(root) as *mut u64).add(index), entry) };
+    }
+}
+
+/// Loads CR3 with the kernel's own root (PCID 0), keeping cached
+/// translations when PCIDs are on (bit 63, *Intel SDM* Vol. 3A §5.10.4.1).
+/// Used before a process root is freed.
+pub fn activate_kernel_root(keep_translations: bool) {
+    let root = TABLES.lock().root;
+    let value = if keep_translations {
+        root | (1 << 63)
+    } else {
+        root
+    };
+    // SAFETY: the kernel root maps everything the kernel uses (its half is
+    // what every process root copies) and nothing of any process. With
+    // `keep_translations` the caller has checked that CR4.PCIDE is set
+    // (bit 63 is otherwise reserved); PCID 0 holds only kernel entries.
+    unsafe { core::arch::asm!("mov cr3, {}", in(reg) value, options(nostack, preserves_flags)) };
 }
 
 /// Maps device registers uncached at `LINEAR_OFFSET + physical`

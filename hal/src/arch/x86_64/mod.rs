@@ -13,12 +13,16 @@
 //!   fault stacks, segments and TSS, the IDT with its entry stubs and the
 //!   exception reports;
 //! - [`mmu`]: the kernel's page tables;
+//! - [`address_space`], [`user_mode`], [`thread`]: processes — their page
+//!   tables and PCIDs, ring 3 entry and exit (`syscall`, traps), kernel
+//!   threads and switching between them;
 //! - [`serial`], [`local_apic`], [`io_apic`], [`pic`], [`timer`],
 //!   [`power`]: the devices every such machine has.
 //!
 //! The contract with the kernel is [`crate::Architecture`], implemented by
 //! [`X86_64`] below exactly as the AArch64 port implements it.
 
+pub mod address_space;
 pub mod boot;
 pub mod firmware;
 pub mod gdt;
@@ -30,7 +34,9 @@ pub mod power;
 pub mod pvh;
 pub mod serial;
 pub mod stacks;
+pub mod thread;
 pub mod timer;
+pub mod user_mode;
 pub mod vectors;
 
 use crate::{Architecture, ExitStatus};
@@ -40,8 +46,24 @@ use x86_64::instructions::interrupts;
 /// The x86_64 implementation of [`Architecture`].
 pub struct X86_64;
 
+/// Masks interrupts; returns whether they were enabled.
+pub(crate) fn disable_interrupts_raw() -> bool {
+    let were_enabled = interrupts::are_enabled();
+    interrupts::disable();
+    were_enabled
+}
+
+/// Enables interrupts if `enabled`.
+pub(crate) fn restore_interrupts_raw(enabled: bool) {
+    if enabled {
+        interrupts::enable();
+    }
+}
+
 impl Architecture for X86_64 {
     const NAME: &'static str = "x86_64";
+    const ELF_MACHINE: u16 = 62; // EM_X86_64
+    const ELF_RELATIVE_RELOCATION: u32 = 8; // R_X86_64_RELATIVE
 
     fn console_write(bytes: &[u8]) {
         serial::write_bytes(bytes);
@@ -64,16 +86,27 @@ impl Architecture for X86_64 {
     }
 
     fn disable_interrupts() -> bool {
-        let were_enabled = interrupts::are_enabled();
-        interrupts::disable();
-        were_enabled
+        disable_interrupts_raw()
     }
 
     fn wait_for_interrupt() {
-        // `hlt` resumes after the next interrupt (Intel SDM Vol. 2A, HLT).
-        // It is only reached with interrupts enabled in practice: the
-        // kernel idles after `enable_interrupts`.
-        x86_64::instructions::hlt();
+        // `hlt` resumes after the next interrupt (Intel SDM Vol. 2A, HLT),
+        // but a masked one never wakes it, unlike AArch64's `wfi`. The
+        // kernel idles with interrupts masked (check, then wait, so no
+        // wake-up is lost), so then: `sti; hlt` — `sti` delays interrupts
+        // until after the next instruction (Vol. 2B, STI), so one pending
+        // at the check wakes the `hlt` rather than slipping in before it —
+        // and mask again. The difference from AArch64: the interrupt is
+        // taken (its handler runs) here, not when the caller unmasks.
+        if interrupts::are_enabled() {
+            x86_64::instructions::hlt();
+        } else {
+            // SAFETY: enables interrupts for exactly the `hlt`; the
+            // handler that runs is the one the kernel would run anyway as
+            // soon as it unmasks, and it does not switch threads. No
+            // memory is touched.
+            unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+        }
     }
 
     fn enable_device_interrupt(line: u32) {

@@ -3,12 +3,16 @@
 //!
 //! - the boot stack: the stack of the boot code and of the kernel's first
 //!   thread;
-//! - three interrupt stacks for the Interrupt Stack Table (IST) of the TSS
+//! - four interrupt stacks for the Interrupt Stack Table (IST) of the TSS
 //!   (*Intel SDM* Vol. 3A §7.14.5, "Interrupt Stack Table"): double fault,
 //!   NMI and machine check switch to a known-good stack whatever the state
 //!   of the interrupted one, so a kernel stack overflow (a page fault that
 //!   cannot push its frame, hence a double fault) still gets a readable
-//!   report instead of a triple fault and a silent reset.
+//!   report instead of a triple fault and a silent reset. The debug
+//!   exception (#DB) has one too: a single-step trap can in principle be
+//!   taken on the first instruction of the `syscall` entry, while `rsp`
+//!   still holds the user's value (see [`super::user_mode`]), and must not
+//!   be pushed there.
 //!
 //! Every stack starts with one page that [`super::mmu`] leaves unmapped:
 //! running off the bottom of a stack faults at once instead of silently
@@ -46,6 +50,7 @@ static mut BOOT_STACK: GuardedStack<BOOT_STACK_SIZE> = GuardedStack::new();
 static mut DOUBLE_FAULT_STACK: GuardedStack<INTERRUPT_STACK_SIZE> = GuardedStack::new();
 static mut NMI_STACK: GuardedStack<INTERRUPT_STACK_SIZE> = GuardedStack::new();
 static mut MACHINE_CHECK_STACK: GuardedStack<INTERRUPT_STACK_SIZE> = GuardedStack::new();
+static mut DEBUG_STACK: GuardedStack<INTERRUPT_STACK_SIZE> = GuardedStack::new();
 
 /// The interrupt stacks, by the IST slot the IDT gives them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +61,8 @@ pub enum InterruptStack {
     Nmi,
     /// IST slot 3: machine check (#MC, vector 18).
     MachineCheck,
+    /// IST slot 4: debug exception (#DB, vector 1).
+    Debug,
 }
 
 impl InterruptStack {
@@ -66,6 +73,7 @@ impl InterruptStack {
             InterruptStack::DoubleFault => 0,
             InterruptStack::Nmi => 1,
             InterruptStack::MachineCheck => 2,
+            InterruptStack::Debug => 3,
         }
     }
 
@@ -78,6 +86,7 @@ impl InterruptStack {
             InterruptStack::DoubleFault => (&raw const DOUBLE_FAULT_STACK) as u64,
             InterruptStack::Nmi => (&raw const NMI_STACK) as u64,
             InterruptStack::MachineCheck => (&raw const MACHINE_CHECK_STACK) as u64,
+            InterruptStack::Debug => (&raw const DEBUG_STACK) as u64,
         };
         start + core::mem::size_of::<GuardedStack<INTERRUPT_STACK_SIZE>>() as u64
     }
@@ -89,11 +98,12 @@ pub fn boot_stack_top() -> u64 {
 }
 
 /// Virtual addresses of the guard pages, for [`super::mmu`] to leave out.
-pub fn guard_pages() -> [u64; 4] {
+pub fn guard_pages() -> [u64; 5] {
     [
         (&raw const BOOT_STACK) as u64,
         (&raw const DOUBLE_FAULT_STACK) as u64,
         (&raw const NMI_STACK) as u64,
         (&raw const MACHINE_CHECK_STACK) as u64,
+        (&raw const DEBUG_STACK) as u64,
     ]
 }

@@ -6,11 +6,21 @@
 //! `rflags`, `cs`, `rip` and, for some exceptions, an error code (*Intel
 //! SDM* Vol. 3A §7.12.1 and Table 7-1); a stub pushes a zero in place of
 //! the error code where the CPU pushes none, so every frame has the same
-//! shape, then pushes its vector number and jumps to `trap_common`. That
-//! saves the general-purpose registers into a [`TrapFrame`] and calls
-//! [`trap_entry`], which only decides *what* happened: device interrupts go
-//! to [`crate::interrupts::dispatch`] through [`handle_interrupt`],
-//! exceptions to a readable report and power-off with a failure status.
+//! shape, then pushes its vector number and jumps to `trap_common`.
+//!
+//! A trap from ring 3 (CPL 3 in the saved `cs`) belongs to the process
+//! that was running: `trap_common` hands it to `manux_user_trap`
+//! ([`super::user_mode`]), which saves the user's registers into its
+//! `UserContext` and returns from `UserContext::run` — never to the
+//! kernel-fault report. Only NMI, double fault and machine check stay on
+//! the kernel path from ring 3: they are machine events, not the
+//! program's, and run on IST stacks of their own.
+//!
+//! A trap from ring 0 is the kernel's: `trap_common` saves the
+//! general-purpose registers into a [`TrapFrame`] and calls [`trap_entry`],
+//! which only decides *what* happened: device interrupts go to
+//! [`crate::interrupts::dispatch`] through [`handle_interrupt`], exceptions
+//! to a readable report and power-off with a failure status.
 //! Plain assembly stubs keep the crate free of the unstable
 //! `extern "x86-interrupt"` ABI; the split between a thin unsafe entry and
 //! a safe dispatcher is Hubris's `syscall_entry` / `safe_syscall_entry`.
@@ -25,8 +35,10 @@
 //! | 0xe0–0xef | the legacy 8259 PICs, remapped and masked (spurious only) |
 //! | 0xff | local APIC spurious vector |
 //!
-//! Double fault, NMI and machine check run on their own stacks (IST, see
-//! [`super::stacks`]).
+//! Double fault, NMI, machine check and debug run on their own stacks
+//! (IST, see [`super::stacks`]). The breakpoint gate (#BP, `int3`) has
+//! DPL 3, so `int3` in user code is reported as a breakpoint; every other
+//! gate has DPL 0, so `int n` from ring 3 raises #GP (§7.12.1.1).
 
 use super::stacks::{self, InterruptStack};
 use super::{io_apic, local_apic, serial};
@@ -36,7 +48,7 @@ use core::fmt::Write;
 use spin::Once;
 use x86_64::registers::control::{Cr2, Cr3};
 use x86_64::structures::idt::InterruptDescriptorTable;
-use x86_64::VirtAddr;
+use x86_64::{PrivilegeLevel, VirtAddr};
 
 /// The local APIC timer's vector.
 pub const TIMER_VECTOR: u8 = 0x20;
@@ -136,10 +148,22 @@ interrupt_stubs:
     .set vector, vector + 1
     .endr
 
+    /* From ring 3 (the saved cs, at 24(%rsp), has RPL 3), except the
+       machine events NMI (2), #DF (8) and #MC (18): the process's trap. */
+trap_common:
+    testb $3, 24(%rsp)
+    jz 1f
+    cmpq $2, (%rsp)
+    je 1f
+    cmpq $8, (%rsp)
+    je 1f
+    cmpq $18, (%rsp)
+    je 1f
+    jmp manux_user_trap
+
     /* Save the fifteen general-purpose registers (rsp is in the CPU's
        frame), in the reverse order of TrapFrame's fields. */
-trap_common:
-    pushq %rax
+1:  pushq %rax
     pushq %rbx
     pushq %rcx
     pushq %rdx
@@ -211,12 +235,18 @@ pub fn install() {
             };
         }
         gate!(divide_error, 0);
-        gate!(debug, 1);
+        let debug = gate!(debug, 1);
+        // SAFETY: IST slot 4 holds the debug stack, used by no other
+        // vector; nothing in the kernel single-steps or sets breakpoints,
+        // so a #DB cannot nest inside another.
+        unsafe { debug.set_stack_index(InterruptStack::Debug.index()) };
         let nmi = gate!(non_maskable_interrupt, 2);
         // SAFETY: IST slot 2 holds the NMI stack (set in `gdt::init`) and
         // no other vector uses it.
         unsafe { nmi.set_stack_index(InterruptStack::Nmi.index()) };
-        gate!(breakpoint, 3);
+        // `int3` is allowed from ring 3 (a user breakpoint, reported to
+        // the kernel as such) rather than turned into #GP.
+        gate!(breakpoint, 3).set_privilege_level(PrivilegeLevel::Ring3);
         gate!(overflow, 4);
         gate!(bound_range_exceeded, 5);
         gate!(invalid_opcode, 6);
@@ -251,16 +281,23 @@ pub fn install() {
     idt.load();
 }
 
-/// Called by `trap_common` with the saved frame.
+/// Called by `trap_common` with the saved frame (a trap in ring 0, or a
+/// machine event).
 extern "C" fn trap_entry(frame: &mut TrapFrame) {
     match frame.vector {
+        // A single-step trap on the first instruction of the `syscall`
+        // entry: user code had TF set, `syscall` cleared it, and a CPU
+        // may still report the step after `syscall` itself. Harmless (the
+        // IST stack took the frame, not the user's `rsp`): continue.
+        1 if super::user_mode::is_system_call_entry(frame.rip) => {}
         0..=31 => exception(frame),
         vector => handle_interrupt(vector as u8),
     }
 }
 
 /// An interrupt: decode the vector, signal end of interrupt, hand it on.
-fn handle_interrupt(vector: u8) {
+/// Also called by [`super::user_mode`] for an interrupt from ring 3.
+pub(super) fn handle_interrupt(vector: u8) {
     if vector == SPURIOUS_VECTOR || vector >= LEGACY_PIC_VECTOR_BASE {
         // Spurious: no end-of-interrupt (Intel SDM Vol. 3A §11.9; a
         // masked 8259 can still raise IRQ 7/15 spuriously).
@@ -366,9 +403,10 @@ fn page_fault_cause(code: u64) -> &'static str {
     }
 }
 
-/// Reports an exception and powers off with a failure status. No
-/// exception is expected yet: the kernel runs no user code, so any fault
-/// is a kernel bug.
+/// Reports an exception and powers off with a failure status. Only
+/// exceptions in ring 0 (and machine events) come here — user code's go
+/// back to the kernel through `UserContext::run` — so any fault is a
+/// kernel bug.
 fn exception(frame: &TrapFrame) -> ! {
     let mut out = ReportWriter;
     let _ = writeln!(

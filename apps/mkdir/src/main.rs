@@ -67,6 +67,10 @@ fn main() -> i32 {
 /// `mkdir -p`: every prefix of `path`, the last with `mode`. An error
 /// names the prefix it happened at.
 fn make_with_parents(path: &[u8], mode: u32) -> Result<(), (&[u8], Errno)> {
+    if path.is_empty() {
+        // No prefix to make; as GNU, an empty name does not exist.
+        return Err((path, Errno::NotFound));
+    }
     let mut ends = prefix_ends(path).peekable();
     while let Some(end) = ends.next() {
         let prefix = &path[..end];

@@ -1,42 +1,51 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The development disk: an ext2l volume holding the programs.
+//! The system disk: an ext2l volume built from a manifest.
 //!
-//! [`build`] formats a [`DISK_BYTES`] image with 4 KiB blocks and 256-byte
-//! inodes through the `fs-ext2l` library (the kernel's own file-system
-//! code, so the image is exactly what the kernel reads), then creates:
+//! [`build`] turns a [`Manifest`] (`images/manifest.toml` for the default
+//! image) and the built programs into a disk:
 //!
-//! | path | what |
-//! |---|---|
-//! | `/bin/NAME` | every program, mode 0755, immutable |
-//! | `/bin` | immutable too: only the image builder adds programs |
-//! | `/etc/motd` | a greeting, mode 0644 |
-//! | `/home/user` | the user's directory, writable |
-//!
-//! and runs the library's checker, which must find nothing. The image is
-//! written to `NAME.partial` beside the target and renamed over it only
-//! when complete, so a failure never leaves a half-written disk.
+//! 1. [`prepare`] checks every package — names, paths, limits, links,
+//!    calls, signatures ([`crate::package_check`]) — and makes each
+//!    package's launcher: a copy of the `launcher` program with the
+//!    package's grammar and real program path embedded
+//!    (`launcher_grammar::embed`). Nothing is written before this passes.
+//! 2. The volume is formatted in `NAME.partial` beside the target (4 KiB
+//!    blocks, 256-byte inodes, through the `fs-ext2l` library, so the
+//!    image is exactly what the kernel reads) and filled by
+//!    [`crate::package_roots::install`], which also judges what each
+//!    declared need reaches in this very image.
+//! 3. The library's checker must find nothing; only then is the partial
+//!    file renamed over the target. Any failure deletes it: a rejected
+//!    build leaves neither an image nor a half-written file.
 //!
 //! [`ensure`] keeps a disk between runs — files written in the guest
-//! persist — and rebuilds it only when it is missing or the programs
-//! changed: a stamp (`NAME.apps`, each program's name, size and FNV-1a
-//! hash) beside the image says which programs it holds. A rebuild loses
-//! what the guest wrote, so it says so.
+//! persist — and rebuilds it only when it is missing or its inputs
+//! changed: a stamp (`NAME.apps`: each program's name, size and FNV-1a
+//! hash, and the hash of the manifest and of every file it names) beside
+//! the image says what it was built from. A rebuild loses what the guest
+//! wrote, so the command says so.
+//!
+//! Until `apps/launcher` is built, a manifest that skips missing programs
+//! gets stand-in launchers: the real program itself (with its rootlink
+//! set), so the system still runs, unconfined; the notes say so.
 
-use anyhow::{bail, ensure, Context, Result};
-use fs_ext2l::{format, FileDevice, FileSystem, FormatOptions, InodeNumber, MountOptions};
+use crate::manifest::{Manifest, MissingPrograms};
+use crate::package_check::{self, CheckedPackage, DevelopmentKeys, Problem, Rejected, Rejection};
+use crate::package_roots;
+use crate::Arch;
+use anyhow::{bail, Context, Result};
+use fs_ext2l::{format, FileDevice, FormatOptions, MountOptions};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Size of the development disk.
-pub const DISK_BYTES: u64 = 64 << 20;
 /// Its block size.
 pub const BLOCK_BYTES: u32 = 4096;
-/// The message of the day.
-pub const MOTD: &str = "Welcome to Manux\n";
 
-/// A program to install as `/bin/NAME`.
+/// A built program of `apps/`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
-    /// Its name in `/bin`.
+    /// Its name (`apps/NAME`).
     pub name: String,
     /// The ELF file.
     pub bytes: Vec<u8>,
@@ -58,10 +67,21 @@ impl Program {
 pub enum Outcome {
     /// There was no disk: a new one was made.
     Created,
-    /// The programs changed: the disk was made anew (guest files lost).
+    /// The inputs changed: the disk was made anew (guest files lost).
     Rebuilt,
-    /// The disk holds these programs already: kept as it is.
+    /// The disk was made from these inputs already: kept as it is.
     Kept,
+}
+
+/// A manifest ready to be written: checked packages and their launchers.
+pub struct Prepared {
+    /// The packages, in manifest order.
+    pub packages: Vec<CheckedPackage>,
+    /// Each package's launcher file, by package name.
+    pub launchers: BTreeMap<String, Vec<u8>>,
+    /// Things the person building should know (packages left out,
+    /// stand-in launchers, programs no entry names).
+    pub notes: Vec<String>,
 }
 
 fn host_clock() -> u32 {
@@ -78,8 +98,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The stamp of `programs`: one line per program, sorted by name.
-pub fn stamp(programs: &[Program]) -> String {
+/// The stamp of a disk built from `manifest` and `programs`: one line per
+/// program, sorted by name, then the SHA-256 of the manifest's text and
+/// of every host file it names (a missing one counts as empty).
+pub fn stamp(manifest: &Manifest, programs: &[Program]) -> String {
     let mut lines: Vec<String> = programs
         .iter()
         .map(|program| {
@@ -92,6 +114,27 @@ pub fn stamp(programs: &[Program]) -> String {
         })
         .collect();
     lines.sort();
+    let mut inputs = Sha256::new();
+    inputs.update(manifest.text.as_bytes());
+    let sources = manifest
+        .files
+        .iter()
+        .filter_map(|file| file.source.as_ref())
+        .chain(
+            manifest
+                .packages
+                .iter()
+                .flat_map(|package| package.files.iter().filter_map(|file| file.source.as_ref())),
+        );
+    for source in sources {
+        let bytes = std::fs::read(manifest.base_directory.join(source)).unwrap_or_default();
+        inputs.update(source.as_bytes());
+        inputs.update(Sha256::digest(&bytes));
+    }
+    lines.push(format!(
+        "manifest {}\n",
+        crate::signing::to_hex(&inputs.finalize())
+    ));
     lines.concat()
 }
 
@@ -106,14 +149,111 @@ fn ext2l<T>(what: &str, result: fs_ext2l::Result<T>) -> Result<T> {
     result.map_err(|error| anyhow::anyhow!("{what}: {error}"))
 }
 
-/// Builds the disk at `image` from scratch (replacing any there), with
-/// `programs` in `/bin`, and writes its stamp.
-pub fn build(image: &Path, programs: &[Program]) -> Result<()> {
-    let mut names: Vec<&str> = programs.iter().map(|p| p.name.as_str()).collect();
-    names.sort_unstable();
-    if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
-        bail!("two programs are named {}", pair[0]);
+/// Checks `manifest` against `programs` built for `arch` and makes the
+/// launchers; writes nothing.
+///
+/// Return values: the prepared packages; [`Rejected`] (inside the error)
+/// for refused packages; other errors for a manifest that names programs
+/// that are not built, or a shell that is not a package.
+pub fn prepare(manifest: &Manifest, programs: &[Program], arch: Arch) -> Result<Prepared> {
+    let keys = DevelopmentKeys::for_manifest(manifest)?;
+    let checked = package_check::check(manifest, programs, arch.name(), &keys)?;
+    let mut notes = checked.notes;
+    let skip = manifest.image.missing_programs == MissingPrograms::Skip;
+    let built = |name: &str| programs.iter().find(|program| program.name == name);
+    for name in &manifest.image.unlaunched {
+        if built(name).is_none() {
+            if !skip {
+                bail!("[image] unlaunched: program {name:?} is not built (no apps/{name})");
+            }
+            notes.push(format!("/bin/{name} left out: its program is not built"));
+        }
     }
+    let shell = manifest.shell();
+    if !checked.packages.iter().any(|p| p.package.name == shell) {
+        if manifest.package(shell).is_none() || !skip {
+            bail!("[user] shell: {shell:?} is not a package of this image");
+        }
+        notes.push(format!("no login shell: package {shell:?} is left out"));
+    }
+    let launcher = built(manifest.launcher());
+    if launcher.is_none() {
+        if !skip {
+            bail!(
+                "[image] launcher: program {:?} is not built",
+                manifest.launcher()
+            );
+        }
+        notes.push(format!(
+            "no {} program: each package's /bin/NAME is its real program (unconfined)",
+            manifest.launcher()
+        ));
+    }
+    let mut launchers = BTreeMap::new();
+    let mut rejections = Vec::new();
+    for package in &checked.packages {
+        let name = &package.package.name;
+        let bytes = match launcher {
+            Some(launcher) => {
+                let program_path = format!("/{}", package.program_path());
+                match launcher_grammar::embed(
+                    &launcher.bytes,
+                    &package.grammar,
+                    program_path.as_bytes(),
+                ) {
+                    Ok(bytes) => bytes,
+                    Err(error) => {
+                        rejections.push(Rejection::package(
+                            name,
+                            "grammar",
+                            Problem::Source(format!("cannot be embedded in the launcher: {error}")),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            None => package.program.clone(),
+        };
+        launchers.insert(name.clone(), bytes);
+    }
+    if !rejections.is_empty() {
+        return Err(Rejected(rejections).into());
+    }
+    for program in programs {
+        let named = program.name == manifest.launcher()
+            || manifest.image.unlaunched.contains(&program.name)
+            || manifest
+                .packages
+                .iter()
+                .any(|package| package.program() == program.name);
+        if !named {
+            notes.push(format!(
+                "program {:?} is in apps/ but in no manifest entry: not installed",
+                program.name
+            ));
+        }
+    }
+    Ok(Prepared {
+        packages: checked.packages,
+        launchers,
+        notes,
+    })
+}
+
+/// Builds the disk at `image` from scratch (replacing any there) from
+/// `manifest` and `programs` built for `arch`, and writes its stamp.
+///
+/// Return values: the notes of [`Prepared`]; any error leaves no image
+/// and no partial file (an image already at `image` is left as it was
+/// when the manifest is refused).
+pub fn build(
+    image: &Path,
+    manifest: &Manifest,
+    programs: &[Program],
+    arch: Arch,
+) -> Result<Vec<String>> {
+    let prepared = prepare(manifest, programs, arch)
+        .with_context(|| format!("building {}", image.display()))?;
     if let Some(parent) = image.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating {}", parent.display()))?;
@@ -121,8 +261,8 @@ pub fn build(image: &Path, programs: &[Program]) -> Result<()> {
     let mut partial_name = image.as_os_str().to_owned();
     partial_name.push(".partial");
     let partial = PathBuf::from(partial_name);
-    let result = write_image(&partial, programs);
-    if let Err(error) = result {
+    let stamp_text = stamp(manifest, programs);
+    if let Err(error) = write_image(&partial, manifest, &prepared, programs, &stamp_text) {
         let _ = std::fs::remove_file(&partial);
         return Err(error.context(format!("building {}", image.display())));
     }
@@ -132,21 +272,28 @@ pub fn build(image: &Path, programs: &[Program]) -> Result<()> {
     let _ = std::fs::remove_file(&stamp_file);
     std::fs::rename(&partial, image)
         .with_context(|| format!("renaming {} to {}", partial.display(), image.display()))?;
-    std::fs::write(&stamp_file, stamp(programs))
+    std::fs::write(&stamp_file, stamp_text)
         .with_context(|| format!("writing {}", stamp_file.display()))?;
-    Ok(())
+    Ok(prepared.notes)
 }
 
-fn write_image(path: &Path, programs: &[Program]) -> Result<()> {
-    let device = FileDevice::create(path, DISK_BYTES)
-        .with_context(|| format!("creating {}", path.display()))?;
+fn write_image(
+    path: &Path,
+    manifest: &Manifest,
+    prepared: &Prepared,
+    programs: &[Program],
+    stamp_text: &str,
+) -> Result<()> {
+    let size = manifest.size_bytes();
+    let device =
+        FileDevice::create(path, size).with_context(|| format!("creating {}", path.display()))?;
     let now = host_clock();
-    let hash = fnv1a(stamp(programs).as_bytes()) ^ u64::from(now);
+    let hash = fnv1a(stamp_text.as_bytes()) ^ u64::from(now);
     let mut uuid = [0u8; 16];
     uuid[..8].copy_from_slice(&hash.to_le_bytes());
     uuid[8..].copy_from_slice(&fnv1a(&hash.to_le_bytes()).to_le_bytes());
     let options = FormatOptions {
-        size: DISK_BYTES,
+        size,
         block_size: BLOCK_BYTES,
         inode_size: 256,
         label: b"manux".to_vec(),
@@ -161,7 +308,13 @@ fn write_image(path: &Path, programs: &[Program]) -> Result<()> {
         ..MountOptions::default()
     };
     let mut file_system = ext2l("formatting", format(device, &options, mount))?;
-    populate(&mut file_system, programs)?;
+    package_roots::install(
+        &mut file_system,
+        manifest,
+        &prepared.packages,
+        &prepared.launchers,
+        programs,
+    )?;
     ext2l("syncing", file_system.sync())?;
     let report = ext2l("checking", file_system.check())?;
     if !report.is_clean() {
@@ -175,177 +328,23 @@ fn write_image(path: &Path, programs: &[Program]) -> Result<()> {
     Ok(())
 }
 
-fn populate(file_system: &mut FileSystem<FileDevice>, programs: &[Program]) -> Result<()> {
-    let root = file_system.root();
-    let mut installer = file_system.installer();
-    let bin = ext2l("mkdir /bin", installer.mkdir(root, b"bin", 0o755, 0, 0))?;
-    let etc = ext2l("mkdir /etc", installer.mkdir(root, b"etc", 0o755, 0, 0))?;
-    let home = ext2l("mkdir /home", installer.mkdir(root, b"home", 0o755, 0, 0))?;
-    ext2l(
-        "mkdir /home/user",
-        installer.mkdir(home, b"user", 0o755, 0, 0),
-    )?;
-    let motd = ext2l(
-        "create /etc/motd",
-        installer.create(etc, b"motd", 0o644, 0, 0),
-    )?;
-    write_all(&mut installer, motd, MOTD.as_bytes(), "/etc/motd")?;
-    for program in programs {
-        let path = format!("/bin/{}", program.name);
-        let inode = ext2l(
-            &format!("create {path}"),
-            installer.create(bin, program.name.as_bytes(), 0o755, 0, 0),
-        )?;
-        write_all(&mut installer, inode, &program.bytes, &path)?;
-        ext2l(
-            &format!("chattr +i {path}"),
-            installer.set_immutable(inode, true),
-        )?;
-    }
-    ext2l("chattr +i /bin", installer.set_immutable(bin, true))?;
-    Ok(())
-}
-
-fn write_all(
-    installer: &mut fs_ext2l::Installer<'_, FileDevice>,
-    inode: InodeNumber,
-    bytes: &[u8],
-    path: &str,
-) -> Result<()> {
-    let mut offset = 0usize;
-    while offset < bytes.len() {
-        let written = ext2l(
-            &format!("write {path}"),
-            installer.write(inode, offset as u64, &bytes[offset..]),
-        )?;
-        ensure!(written > 0, "write {path}: no progress");
-        offset += written;
-    }
-    Ok(())
-}
-
-/// Makes sure the disk at `image` holds `programs`: creates it when
-/// missing, rebuilds it when the programs changed, keeps it otherwise.
-pub fn ensure(image: &Path, programs: &[Program]) -> Result<Outcome> {
+/// Makes sure the disk at `image` was built from `manifest` and
+/// `programs`: creates it when missing, rebuilds it when they changed,
+/// keeps it otherwise. Returns what it did and the build's notes.
+pub fn ensure(
+    image: &Path,
+    manifest: &Manifest,
+    programs: &[Program],
+    arch: Arch,
+) -> Result<(Outcome, Vec<String>)> {
     if !image.exists() {
-        build(image, programs)?;
-        return Ok(Outcome::Created);
+        let notes = build(image, manifest, programs, arch)?;
+        return Ok((Outcome::Created, notes));
     }
     let recorded = std::fs::read_to_string(stamp_path(image)).unwrap_or_default();
-    if recorded == stamp(programs) {
-        return Ok(Outcome::Kept);
+    if recorded == stamp(manifest, programs) {
+        return Ok((Outcome::Kept, Vec::new()));
     }
-    build(image, programs)?;
-    Ok(Outcome::Rebuilt)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use fs_ext2l::{FileType, InodeFlags};
-
-    fn programs() -> Vec<Program> {
-        vec![
-            Program {
-                name: "hello".into(),
-                bytes: b"\x7fELF pretend hello".repeat(1000),
-            },
-            Program {
-                name: "spin".into(),
-                bytes: vec![0xaa; 5000],
-            },
-        ]
-    }
-
-    fn open(image: &Path) -> FileSystem<FileDevice> {
-        let device = FileDevice::open(image, false).unwrap();
-        let options = MountOptions {
-            read_only: true,
-            ..MountOptions::default()
-        };
-        FileSystem::mount(device, options).unwrap()
-    }
-
-    #[test]
-    fn the_disk_holds_immutable_programs_and_checks_clean() {
-        let directory = tempfile::tempdir().unwrap();
-        let image = directory.path().join("disk.img");
-        build(&image, &programs()).unwrap();
-        assert_eq!(std::fs::metadata(&image).unwrap().len(), DISK_BYTES);
-        assert!(!directory.path().join("disk.img.partial").exists());
-
-        let mut file_system = open(&image);
-        assert_eq!(file_system.block_size(), BLOCK_BYTES);
-        assert!(file_system.check().unwrap().is_clean());
-        let root = file_system.root();
-        let bin = file_system.lookup(root, b"bin").unwrap();
-        assert!(file_system
-            .stat(bin)
-            .unwrap()
-            .flags
-            .contains(InodeFlags::IMMUTABLE));
-        for program in programs() {
-            let inode = file_system.lookup(bin, program.name.as_bytes()).unwrap();
-            let metadata = file_system.stat(inode).unwrap();
-            assert_eq!(metadata.file_type, FileType::RegularFile);
-            assert!(metadata.flags.contains(InodeFlags::IMMUTABLE));
-            assert_eq!(metadata.mode & 0o777, 0o755);
-            let mut contents = vec![0u8; program.bytes.len()];
-            let read = file_system.read(inode, 0, &mut contents).unwrap();
-            assert_eq!(read, program.bytes.len());
-            assert_eq!(contents, program.bytes);
-        }
-        let etc = file_system.lookup(root, b"etc").unwrap();
-        let motd = file_system.lookup(etc, b"motd").unwrap();
-        let mut text = vec![0u8; 64];
-        let length = file_system.read(motd, 0, &mut text).unwrap();
-        assert_eq!(&text[..length], MOTD.as_bytes());
-        let home = file_system.lookup(root, b"home").unwrap();
-        let user = file_system.lookup(home, b"user").unwrap();
-        assert!(!file_system
-            .stat(user)
-            .unwrap()
-            .flags
-            .contains(InodeFlags::IMMUTABLE));
-    }
-
-    #[test]
-    fn ensure_keeps_the_disk_until_the_programs_change() {
-        let directory = tempfile::tempdir().unwrap();
-        let image = directory.path().join("disk.img");
-        assert_eq!(ensure(&image, &programs()).unwrap(), Outcome::Created);
-        // A file the guest wrote: kept while the programs stay the same.
-        std::fs::write(directory.path().join("marker"), b"").unwrap();
-        let before = std::fs::read(&image).unwrap();
-        assert_eq!(ensure(&image, &programs()).unwrap(), Outcome::Kept);
-        assert_eq!(std::fs::read(&image).unwrap(), before);
-
-        let mut changed = programs();
-        changed[1].bytes[0] ^= 1;
-        assert_eq!(ensure(&image, &changed).unwrap(), Outcome::Rebuilt);
-        assert_eq!(ensure(&image, &changed).unwrap(), Outcome::Kept);
-        // A lost stamp means the disk's contents are unknown: rebuild.
-        std::fs::remove_file(stamp_path(&image)).unwrap();
-        assert_eq!(ensure(&image, &changed).unwrap(), Outcome::Rebuilt);
-    }
-
-    #[test]
-    fn duplicate_names_are_refused_and_leave_nothing() {
-        let directory = tempfile::tempdir().unwrap();
-        let image = directory.path().join("disk.img");
-        let mut twice = programs();
-        twice.push(twice[0].clone());
-        assert!(build(&image, &twice).is_err());
-        assert!(!image.exists());
-    }
-
-    #[test]
-    fn the_stamp_is_stable_and_order_free() {
-        let mut reversed = programs();
-        reversed.reverse();
-        assert_eq!(stamp(&programs()), stamp(&reversed));
-        assert!(stamp(&programs()).starts_with("hello 18000 "));
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-    }
+    let notes = build(image, manifest, programs, arch)?;
+    Ok((Outcome::Rebuilt, notes))
 }

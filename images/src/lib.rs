@@ -8,8 +8,14 @@
 //! - [`cross`]: building the kernel for a target;
 //! - [`apps`]: building the user programs in `apps/` for a target;
 //! - [`program_elf`]: the ELF form a program must have, checked;
-//! - [`disk_image`]: the development disk, an ext2l volume with the
-//!   programs in `/bin`;
+//! - [`manifest`]: the build-time manifest (packages, user, trust
+//!   policy), `images/manifest.toml`;
+//! - [`signing`]: canonical package forms, ed25519 keys and signatures;
+//! - [`package_check`]: every check of a package that needs no image;
+//! - [`package_roots`]: the shared tree, the package roots and their
+//!   launchers, and the checks that need the image being built;
+//! - [`disk_image`]: the system disk, built from a manifest into a
+//!   temporary file and renamed only when complete and clean;
 //! - [`qemu`]: the one place QEMU command lines are made, so `cargo xtask
 //!   run` and the tests boot machines the same way.
 //!
@@ -22,9 +28,13 @@
 pub mod apps;
 pub mod cross;
 pub mod disk_image;
+pub mod manifest;
+pub mod package_check;
+pub mod package_roots;
 pub mod paths;
 pub mod program_elf;
 pub mod qemu;
+pub mod signing;
 pub mod test_fixtures;
 pub mod toolchain;
 

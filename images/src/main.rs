@@ -60,6 +60,32 @@ enum Command {
         #[command(flatten)]
         target: Target,
     },
+    /// Sign packages of the manifest with development keys (or make a key).
+    ///
+    /// Builds the programs for --arch, signs each package's canonical form
+    /// (its fields and every file's SHA-256) with KEYS/PUBLISHER.secret and
+    /// writes `signature.ARCH` into the manifest, keeping its layout. The
+    /// keys in images/keys/ are for development only.
+    Sign {
+        /// The architecture whose programs are hashed.
+        #[arg(long, value_enum, default_value = "aarch64")]
+        arch: Arch,
+        /// The manifest to sign (default: images/manifest.toml).
+        #[arg(long)]
+        manifest: Option<std::path::PathBuf>,
+        /// Directory of secret keys (default: the manifest's development-keys, else images/keys).
+        #[arg(long)]
+        keys: Option<std::path::PathBuf>,
+        /// Sign only this package (repeatable; default: every package).
+        #[arg(long = "package", value_name = "NAME")]
+        packages: Vec<String>,
+        /// Remove the signatures for --arch instead of making them.
+        #[arg(long)]
+        clear: bool,
+        /// Make a new key pair for publisher NAME: write KEYS/NAME.secret, print the public key.
+        #[arg(long, value_name = "NAME")]
+        new_key: Option<String>,
+    },
     /// Run every check: formatting, lints, host tests, guest tests under QEMU.
     Test {
         /// Skip the guest (QEMU) tests.
@@ -78,6 +104,22 @@ fn main() -> ExitCode {
             memory,
         } => commands::run::run(target, &append, memory),
         Command::Image { target } => commands::image::run(target).map(|_| 0),
+        Command::Sign {
+            arch,
+            manifest,
+            keys,
+            packages,
+            clear,
+            new_key,
+        } => commands::sign::run(commands::sign::Options {
+            arch,
+            manifest,
+            keys,
+            packages,
+            clear,
+            new_key,
+        })
+        .map(|_| 0),
         Command::Test { host_only } => commands::test::run(host_only).map(|_| 0),
     };
     match result {

@@ -1,41 +1,57 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `cargo xtask image`: the development disk.
+//! `cargo xtask image`: the system disk, from the manifest.
 //!
-//! The disk (`target/disks/manux-ARCH.img`) is an ext2l volume with every
-//! program of `apps/` in `/bin`, built by `xtask::disk_image`. This
+//! The disk (`target/disks/manux-ARCH.img`) is an ext2l volume built from
+//! `images/manifest.toml` by `xtask::disk_image`: every package checked
+//! and signed, its nameless root filled, its launcher in `/bin`. This
 //! command rebuilds it from scratch; `cargo xtask build` creates it when
-//! missing and rebuilds it when the programs changed, keeping it (and the
-//! files the guest wrote) otherwise.
+//! missing and rebuilds it when the programs or the manifest changed,
+//! keeping it (and the files the guest wrote) otherwise. A refused
+//! manifest leaves the old disk untouched.
 
 use crate::Target;
 use anyhow::Result;
 use std::path::PathBuf;
 use xtask::disk_image::{self, Outcome, Program};
+use xtask::manifest::{self, Manifest};
 use xtask::{apps, paths, toolchain, Arch};
 
 /// Builds the programs and makes the disk anew.
 pub fn run(target: Target) -> Result<()> {
     target.validate()?;
+    let manifest = Manifest::load(&manifest::default_path())?;
     let cross = toolchain::cross_toolchain()?;
     let programs = apps::build(&cross, target.arch)?;
     let disk = paths::dev_disk(target.arch);
-    disk_image::build(&disk, &programs)?;
+    let notes = disk_image::build(&disk, &manifest, &programs, target.arch)?;
+    print_notes(&notes);
     eprintln!(
-        "xtask: new disk {} ({} programs in /bin)",
+        "xtask: new disk {} ({} packages, {} unlaunched programs in /bin)",
         disk.display(),
-        programs.len()
+        manifest.packages.len(),
+        manifest.image.unlaunched.len()
     );
     Ok(())
 }
 
-/// Creates the disk if it does not exist, rebuilds it if `programs`
-/// changed since it was made; returns its path.
+/// Prints the notes of a build.
+pub fn print_notes(notes: &[String]) {
+    for note in notes {
+        eprintln!("xtask: note: {note}");
+    }
+}
+
+/// Creates the disk if it does not exist, rebuilds it if `programs` or
+/// the manifest changed since it was made; returns its path.
 pub fn ensure(arch: Arch, programs: &[Program]) -> Result<PathBuf> {
+    let manifest = Manifest::load(&manifest::default_path())?;
     let disk = paths::dev_disk(arch);
-    match disk_image::ensure(&disk, programs)? {
+    let (outcome, notes) = disk_image::ensure(&disk, &manifest, programs, arch)?;
+    print_notes(&notes);
+    match outcome {
         Outcome::Created => eprintln!("xtask: new disk {}", disk.display()),
         Outcome::Rebuilt => eprintln!(
-            "xtask: the programs changed: rebuilt {} (files written in the guest are gone)",
+            "xtask: the programs or the manifest changed: rebuilt {} (files written in the guest are gone)",
             disk.display()
         ),
         Outcome::Kept => {}

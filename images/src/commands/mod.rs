@@ -4,6 +4,7 @@
 pub mod build;
 pub mod image;
 pub mod run;
+pub mod sign;
 pub mod test;
 
 use crate::Target;

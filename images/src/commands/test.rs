@@ -14,6 +14,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
+use xtask::manifest::{self, Manifest};
 use xtask::{apps, cross, disk_image, paths, test_fixtures, toolchain, Arch};
 
 /// The architectures the guest tests boot.
@@ -81,7 +82,8 @@ pub fn run(host_only: bool) -> Result<()> {
         let image = paths::target_dir()
             .join("disks")
             .join(format!("test-{}.img", arch.name()));
-        disk_image::build(&image, &programs)?;
+        let manifest = Manifest::load(&manifest::default_path())?;
+        disk_image::build(&image, &manifest, &programs, arch)?;
         test_fixtures::add_escape_lab(&image)?;
         let upper = arch.name().to_uppercase();
         guest.env(format!("MANUX_KERNEL_{upper}"), kernel);

@@ -1,0 +1,626 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Installing a checked manifest into an ext2l volume: the shared tree,
+//! the home, `/bin`, and one nameless root per package (DESIGN §8, steps 1
+//! to 4).
+//!
+//! [`install`] works on a freshly formatted volume (the image builder's
+//! temporary file) in five phases:
+//!
+//! 1. **Shared tree**: every `[[directory]]` and `[[file]]` of the
+//!    manifest, the user's home (writable), every `[[link]]`, and `/bin`.
+//! 2. **Skeleton**: an empty root per package, made under a staging
+//!    directory, and its launcher `/bin/NAME` with its rootlink set to
+//!    that root; the unlaunched programs (`init`, the test programs) in
+//!    `/bin`.
+//! 3. **Judgement**: each declared need is resolved in this image, inode
+//!    by inode (no symbolic link is followed), and everything it reaches
+//!    through directory entries — directory hardlinks included — is
+//!    computed. A need is refused if that set holds the root, the home, a
+//!    writable directory, a package root or a launcher (a call must be
+//!    declared in `calls`, not smuggled in as a file), or if the need lies
+//!    outside what its publisher's `may-declare` paths reach. Spelling
+//!    does not matter: `/etc/fonts` and `/share/fonts` naming one
+//!    directory are judged as that directory. Any refusal ends the build
+//!    here, before a root is filled (the caller deletes the temporary
+//!    file).
+//! 4. **Roots**: each root gets `bin/NAME` (the real program), the
+//!    launchers of the packages it calls hard-linked into its `bin/`, its
+//!    own files, and its needs hard-linked in (directory hardlinks for
+//!    directories, so the directory is shared, not copied).
+//! 5. **Seal**: everything the installer wrote is made immutable except
+//!    the root directory `/`, the home and the writable directories; the
+//!    staging names are removed, so a package root has no name at all and
+//!    is reached only through its launcher's rootlink.
+//!
+//! The resulting layout:
+//!
+//! ```text
+//! /                     writable (init's root)
+//! /bin/NAME             launcher of package NAME (rootlink → its root), or
+//!                       an unlaunched program (init, hello, fault, …)
+//! /etc/…                the shared tree, immutable
+//! /home/user/           the home: writable, never declarable
+//! (nameless root of P)  bin/P (the real program), bin/CALLED (launchers),
+//!                       P's files, P's needs (hard links)
+//! ```
+
+use crate::disk_image::Program;
+use crate::manifest::Manifest;
+use crate::package_check::{
+    path_components, CheckedPackage, FileContent, Problem, Rejected, Rejection, Scope,
+};
+use anyhow::{anyhow, bail, ensure, Result};
+use fs_ext2l::{BlockDevice, FileSystem, FileType, InodeNumber};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The staging directory package roots are made in, removed at the end.
+pub const STAGING: &str = "packages-being-installed";
+
+/// Permission bits of directories the installer makes.
+const DIRECTORY_MODE: u16 = 0o755;
+/// Permission bits of programs and launchers.
+const PROGRAM_MODE: u16 = 0o755;
+
+/// What one package became.
+#[derive(Clone, Debug)]
+pub struct InstalledPackage {
+    /// Its name.
+    pub name: String,
+    /// Its root directory (nameless).
+    pub root: InodeNumber,
+    /// Its launcher (`/bin/NAME`).
+    pub launcher: InodeNumber,
+}
+
+/// What [`install`] made.
+#[derive(Clone, Debug, Default)]
+pub struct Installed {
+    /// The packages, in manifest order.
+    pub packages: Vec<InstalledPackage>,
+    /// The home directory.
+    pub home: Option<InodeNumber>,
+}
+
+fn ext2l<T>(what: impl FnOnce() -> String, result: fs_ext2l::Result<T>) -> Result<T> {
+    result.map_err(|error| anyhow!("{}: {error}", what()))
+}
+
+/// The installer's bookkeeping: what it made, and what stays writable.
+struct Writer<'f, D: BlockDevice> {
+    file_system: &'f mut FileSystem<D>,
+    /// Inodes to seal at the end.
+    made: Vec<InodeNumber>,
+    /// Directories that stay writable, with their image path.
+    writable: BTreeMap<InodeNumber, String>,
+}
+
+impl<D: BlockDevice> Writer<'_, D> {
+    /// The directory `components` below `base`, made (immutable-to-be)
+    /// where missing.
+    fn directories(
+        &mut self,
+        base: InodeNumber,
+        components: &[&str],
+        shown: &str,
+    ) -> Result<InodeNumber> {
+        let mut directory = base;
+        for component in components {
+            directory = match self.file_system.lookup(directory, component.as_bytes()) {
+                Ok(found) => {
+                    let metadata = ext2l(|| format!("stat {shown}"), self.file_system.stat(found))?;
+                    ensure!(
+                        metadata.file_type == FileType::Directory,
+                        "{shown}: {component} is not a directory"
+                    );
+                    found
+                }
+                Err(fs_ext2l::Error::NotFound) => {
+                    let made = ext2l(
+                        || format!("mkdir {shown}"),
+                        self.file_system.installer().mkdir(
+                            directory,
+                            component.as_bytes(),
+                            DIRECTORY_MODE,
+                            0,
+                            0,
+                        ),
+                    )?;
+                    self.made.push(made);
+                    made
+                }
+                Err(error) => bail!("{shown}: {error}"),
+            };
+        }
+        Ok(directory)
+    }
+
+    /// A new regular file `name` in `directory` holding `bytes`.
+    fn file(
+        &mut self,
+        directory: InodeNumber,
+        name: &str,
+        bytes: &[u8],
+        mode: u16,
+        shown: &str,
+    ) -> Result<InodeNumber> {
+        let mut installer = self.file_system.installer();
+        let inode = ext2l(
+            || format!("create {shown}"),
+            installer.create(directory, name.as_bytes(), mode, 0, 0),
+        )?;
+        let mut offset = 0usize;
+        while offset < bytes.len() {
+            let written = ext2l(
+                || format!("write {shown}"),
+                installer.write(inode, offset as u64, &bytes[offset..]),
+            )?;
+            ensure!(written > 0, "write {shown}: no progress");
+            offset += written;
+        }
+        self.made.push(inode);
+        Ok(inode)
+    }
+
+    /// Another name, `name` in `directory`, for `inode`.
+    fn link(
+        &mut self,
+        inode: InodeNumber,
+        directory: InodeNumber,
+        name: &str,
+        shown: &str,
+    ) -> Result<()> {
+        ext2l(
+            || format!("link {shown}"),
+            self.file_system
+                .installer()
+                .link(inode, directory, name.as_bytes()),
+        )
+    }
+
+    /// Resolves image path `path` from the root without following
+    /// symbolic links.
+    fn resolve(&mut self, path: &str) -> Option<InodeNumber> {
+        let components = path_components(path, Scope::Image).ok()?;
+        let mut inode = self.file_system.root();
+        for component in components {
+            let metadata = self.file_system.stat(inode).ok()?;
+            if metadata.file_type != FileType::Directory {
+                return None;
+            }
+            inode = self.file_system.lookup(inode, component.as_bytes()).ok()?;
+        }
+        let metadata = self.file_system.stat(inode).ok()?;
+        (metadata.file_type != FileType::Symlink).then_some(inode)
+    }
+
+    /// Every inode reachable from `start` through directory entries
+    /// (directory hardlinks included, rootlinks not followed), `start`
+    /// included.
+    fn reach(&mut self, start: InodeNumber) -> Result<BTreeSet<InodeNumber>> {
+        let mut seen = BTreeSet::from([start]);
+        let mut pending = vec![start];
+        while let Some(inode) = pending.pop() {
+            let metadata = ext2l(
+                || format!("stat inode {}", inode.get()),
+                self.file_system.stat(inode),
+            )?;
+            if metadata.file_type != FileType::Directory {
+                continue;
+            }
+            let entries = ext2l(
+                || format!("reading directory inode {}", inode.get()),
+                self.file_system.entries(inode),
+            )?;
+            for entry in entries {
+                if entry.name == b"." || entry.name == b".." {
+                    continue;
+                }
+                if seen.insert(entry.inode) {
+                    pending.push(entry.inode);
+                }
+            }
+        }
+        Ok(seen)
+    }
+}
+
+/// Splits an image path into its parent's components and its last name.
+fn split_last<'p>(components: &[&'p str], shown: &str) -> Result<(Vec<&'p str>, &'p str)> {
+    let (last, parents) = components
+        .split_last()
+        .ok_or_else(|| anyhow!("{shown}: the root itself"))?;
+    Ok((parents.to_vec(), last))
+}
+
+/// Installs `packages` (checked from `manifest`) and the rest of the
+/// manifest into `file_system`, a freshly formatted volume. `launchers`
+/// holds each package's launcher file (by package name); `programs` the
+/// built programs (for the unlaunched ones).
+///
+/// Return values: what was made; [`Rejected`] (inside the error) when a
+/// need fails its judgement; any other error for a manifest the image
+/// cannot hold (a shared path twice, a link to nothing, no space).
+pub fn install<D: BlockDevice>(
+    file_system: &mut FileSystem<D>,
+    manifest: &Manifest,
+    packages: &[CheckedPackage],
+    launchers: &BTreeMap<String, Vec<u8>>,
+    programs: &[Program],
+) -> Result<Installed> {
+    let mut writer = Writer {
+        file_system,
+        made: Vec::new(),
+        writable: BTreeMap::new(),
+    };
+    let root = writer.file_system.root();
+    // 1. The shared tree, the home, /bin.
+    shared_tree(&mut writer, manifest)?;
+    let home_components = path_components(&manifest.user.home, Scope::Image)
+        .map_err(|problem| anyhow!("[user] home: {problem}"))?;
+    let (home_parent, home_name) = split_last(&home_components, "[user] home")?;
+    let parent = writer.directories(root, &home_parent, &manifest.user.home)?;
+    let home = ext2l(
+        || format!("mkdir {}", manifest.user.home),
+        writer
+            .file_system
+            .installer()
+            .mkdir(parent, home_name.as_bytes(), DIRECTORY_MODE, 0, 0),
+    )?;
+    writer.writable.insert(home, manifest.user.home.clone());
+    shared_links(&mut writer, manifest)?;
+    let bin = ext2l(
+        || "mkdir /bin".into(),
+        writer
+            .file_system
+            .installer()
+            .mkdir(root, b"bin", DIRECTORY_MODE, 0, 0),
+    )?;
+    writer.made.push(bin);
+
+    // 2. Empty roots, launchers, unlaunched programs.
+    let staging = ext2l(
+        || format!("mkdir /{STAGING}"),
+        writer
+            .file_system
+            .installer()
+            .mkdir(root, STAGING.as_bytes(), 0o700, 0, 0),
+    )?;
+    let mut installed = Installed {
+        packages: Vec::new(),
+        home: Some(home),
+    };
+    for checked in packages {
+        let name = &checked.package.name;
+        let package_root = ext2l(
+            || format!("mkdir the root of {name}"),
+            writer
+                .file_system
+                .installer()
+                .mkdir(staging, name.as_bytes(), DIRECTORY_MODE, 0, 0),
+        )?;
+        writer.made.push(package_root);
+        let bytes = launchers
+            .get(name)
+            .ok_or_else(|| anyhow!("no launcher made for {name}"))?;
+        let launcher = writer.file(bin, name, bytes, PROGRAM_MODE, &format!("/bin/{name}"))?;
+        ext2l(
+            || format!("rootlink /bin/{name}"),
+            writer
+                .file_system
+                .installer()
+                .set_rootlink(launcher, package_root),
+        )?;
+        installed.packages.push(InstalledPackage {
+            name: name.clone(),
+            root: package_root,
+            launcher,
+        });
+    }
+    for name in &manifest.image.unlaunched {
+        let Some(program) = programs.iter().find(|program| &program.name == name) else {
+            // Checked by the caller: only absent when the manifest lets
+            // missing programs be skipped.
+            continue;
+        };
+        writer.file(
+            bin,
+            name,
+            &program.bytes,
+            PROGRAM_MODE,
+            &format!("/bin/{name}"),
+        )?;
+    }
+
+    // 3. Judge every need in this image.
+    judge_needs(&mut writer, manifest, packages, &installed, staging)?;
+
+    // 4. Fill the roots.
+    let launcher_of: BTreeMap<&str, InodeNumber> = installed
+        .packages
+        .iter()
+        .map(|package| (package.name.as_str(), package.launcher))
+        .collect();
+    for (checked, package) in packages.iter().zip(&installed.packages) {
+        fill_root(&mut writer, checked, package.root, &launcher_of)?;
+    }
+
+    // 5. Seal, then take the roots' names away.
+    let made = std::mem::take(&mut writer.made);
+    for inode in made {
+        if writer.writable.contains_key(&inode) {
+            continue;
+        }
+        ext2l(
+            || format!("chattr +i inode {}", inode.get()),
+            writer.file_system.installer().set_immutable(inode, true),
+        )?;
+    }
+    for package in &installed.packages {
+        ext2l(
+            || format!("unnaming the root of {}", package.name),
+            writer
+                .file_system
+                .installer()
+                .rmdir(staging, package.name.as_bytes()),
+        )?;
+    }
+    ext2l(
+        || format!("rmdir /{STAGING}"),
+        writer
+            .file_system
+            .installer()
+            .rmdir(root, STAGING.as_bytes()),
+    )?;
+    Ok(installed)
+}
+
+/// Phase 1: `[[directory]]`, `[[file]]`.
+fn shared_tree<D: BlockDevice>(writer: &mut Writer<'_, D>, manifest: &Manifest) -> Result<()> {
+    let root = writer.file_system.root();
+    for (index, directory) in manifest.directories.iter().enumerate() {
+        let shown = format!("[[directory]] #{} ({})", index + 1, directory.path);
+        let components = path_components(&directory.path, Scope::Image)
+            .map_err(|problem| anyhow!("{shown}: {problem}"))?;
+        let (parents, last) = split_last(&components, &shown)?;
+        let parent = writer.directories(root, &parents, &shown)?;
+        let mode = directory.mode.unwrap_or(DIRECTORY_MODE);
+        ensure!(mode <= 0o777, "{shown}: mode {mode:#o} beyond 0o777");
+        let inode = ext2l(
+            || shown.clone(),
+            writer
+                .file_system
+                .installer()
+                .mkdir(parent, last.as_bytes(), mode, 0, 0),
+        )?;
+        writer.made.push(inode);
+        if directory.writable {
+            writer.writable.insert(inode, directory.path.clone());
+        }
+    }
+    for (index, file) in manifest.files.iter().enumerate() {
+        let shown = format!("[[file]] #{} ({})", index + 1, file.path);
+        let components = path_components(&file.path, Scope::Image)
+            .map_err(|problem| anyhow!("{shown}: {problem}"))?;
+        let (parents, last) = split_last(&components, &shown)?;
+        let bytes = match (&file.source, &file.text) {
+            (Some(source), None) => {
+                path_components(source, Scope::Source)
+                    .map_err(|problem| anyhow!("{shown}: source: {problem}"))?;
+                let host = manifest.base_directory.join(source);
+                std::fs::read(&host)
+                    .map_err(|error| anyhow!("{shown}: {}: {error}", host.display()))?
+            }
+            (None, Some(text)) => text.as_bytes().to_vec(),
+            _ => bail!("{shown}: give exactly one of `source` and `text`"),
+        };
+        let mode = file.mode.unwrap_or(0o644);
+        ensure!(mode <= 0o777, "{shown}: mode {mode:#o} beyond 0o777");
+        let parent = writer.directories(root, &parents, &shown)?;
+        writer.file(parent, last, &bytes, mode, &shown)?;
+    }
+    Ok(())
+}
+
+/// Phase 1, after the home: `[[link]]` (which may name the home, to be
+/// refused when declared).
+fn shared_links<D: BlockDevice>(writer: &mut Writer<'_, D>, manifest: &Manifest) -> Result<()> {
+    let root = writer.file_system.root();
+    for (index, link) in manifest.links.iter().enumerate() {
+        let shown = format!("[[link]] #{} ({} → {})", index + 1, link.path, link.target);
+        let components = path_components(&link.path, Scope::Image)
+            .map_err(|problem| anyhow!("{shown}: {problem}"))?;
+        let (parents, last) = split_last(&components, &shown)?;
+        let target = writer
+            .resolve(&link.target)
+            .ok_or_else(|| anyhow!("{shown}: the target is not in the image"))?;
+        let parent = writer.directories(root, &parents, &shown)?;
+        writer.link(target, parent, last, &shown)?;
+    }
+    Ok(())
+}
+
+/// Phase 3: every need against the forbidden inodes and its publisher's
+/// rights.
+fn judge_needs<D: BlockDevice>(
+    writer: &mut Writer<'_, D>,
+    manifest: &Manifest,
+    packages: &[CheckedPackage],
+    installed: &Installed,
+    staging: InodeNumber,
+) -> Result<()> {
+    let root = writer.file_system.root();
+    // What can never be declared, and how to say it.
+    let mut forbidden: BTreeMap<InodeNumber, String> = BTreeMap::new();
+    for (inode, path) in &writer.writable {
+        let what = if Some(*inode) == installed.home {
+            format!("the home {path}")
+        } else {
+            format!("the writable directory {path}")
+        };
+        forbidden.insert(*inode, what);
+    }
+    for package in &installed.packages {
+        forbidden.insert(
+            package.root,
+            format!("the root of package {:?}", package.name),
+        );
+        forbidden.insert(
+            package.launcher,
+            format!(
+                "the launcher of package {:?} (a call is declared in `calls`)",
+                package.name
+            ),
+        );
+    }
+    forbidden.insert(staging, "the package roots".into());
+    forbidden.insert(root, "the root".into());
+
+    let mut rejections = Vec::new();
+    let mut allowed: BTreeMap<&str, BTreeSet<InodeNumber>> = BTreeMap::new();
+    for publisher in &manifest.publishers {
+        let mut reach = BTreeSet::new();
+        for (index, path) in publisher.may_declare.iter().enumerate() {
+            match writer.resolve(path) {
+                Some(inode) => reach.extend(writer.reach(inode)?),
+                None => rejections.push(Rejection {
+                    entry: format!("publisher {:?}", publisher.name),
+                    field: format!("may-declare[{index}]"),
+                    problem: Problem::NotInImage(path.clone()),
+                }),
+            }
+        }
+        allowed.insert(publisher.name.as_str(), reach);
+    }
+    for checked in packages {
+        let package = &checked.package;
+        for (index, need) in package.needs.iter().enumerate() {
+            let field = format!("needs[{index}].path");
+            let Some(inode) = writer.resolve(&need.path) else {
+                rejections.push(Rejection::package(
+                    &package.name,
+                    field,
+                    Problem::NotInImage(need.path.clone()),
+                ));
+                continue;
+            };
+            let reach = writer.reach(inode)?;
+            // The most telling reason first: the root, the home, writable
+            // directories, then roots and launchers.
+            let hit = [root]
+                .into_iter()
+                .chain(installed.home)
+                .chain(writer.writable.keys().copied())
+                .chain(installed.packages.iter().flat_map(|p| [p.root, p.launcher]))
+                .chain([staging])
+                .find(|inode| reach.contains(inode));
+            if let Some(hit) = hit {
+                rejections.push(Rejection::package(
+                    &package.name,
+                    field,
+                    Problem::Forbidden(need.path.clone(), forbidden[&hit].clone()),
+                ));
+                continue;
+            }
+            let may = allowed
+                .get(package.publisher.as_str())
+                .is_some_and(|allowed| allowed.contains(&inode));
+            if !may {
+                rejections.push(Rejection::package(
+                    &package.name,
+                    field,
+                    Problem::MayNotDeclare(need.path.clone()),
+                ));
+            }
+        }
+    }
+    if rejections.is_empty() {
+        Ok(())
+    } else {
+        Err(Rejected(rejections).into())
+    }
+}
+
+/// Phase 4: one package's root.
+fn fill_root<D: BlockDevice>(
+    writer: &mut Writer<'_, D>,
+    checked: &CheckedPackage,
+    root: InodeNumber,
+    launcher_of: &BTreeMap<&str, InodeNumber>,
+) -> Result<()> {
+    let package = &checked.package;
+    let name = &package.name;
+    let shown = |path: &str| format!("package {name}: {path}");
+    let bin = writer.directories(root, &["bin"], &shown("bin"))?;
+    writer.file(
+        bin,
+        name,
+        &checked.program,
+        PROGRAM_MODE,
+        &shown(&checked.program_path()),
+    )?;
+    for call in &checked.launched_calls {
+        let launcher = launcher_of
+            .get(call.as_str())
+            .ok_or_else(|| anyhow!("{}: no launcher for {call}", shown("calls")))?;
+        writer.link(*launcher, bin, call, &shown(&format!("bin/{call}")))?;
+    }
+    // Regular files and symbolic links first, hard links once their
+    // targets exist.
+    let mut by_path: BTreeMap<String, InodeNumber> = BTreeMap::new();
+    by_path.insert(
+        checked.program_path(),
+        writer
+            .file_system
+            .lookup(bin, name.as_bytes())
+            .map_err(|e| anyhow!("{e}"))?,
+    );
+    for (file, content) in package.files.iter().zip(&checked.files) {
+        let components = path_components(&file.path, Scope::PackageRoot)
+            .map_err(|problem| anyhow!("{}: {problem}", shown(&file.path)))?;
+        let (parents, last) = split_last(&components, &shown(&file.path))?;
+        let parent = writer.directories(root, &parents, &shown(&file.path))?;
+        match content {
+            FileContent::Regular { bytes, mode } => {
+                let inode = writer.file(parent, last, bytes, *mode, &shown(&file.path))?;
+                by_path.insert(file.path.clone(), inode);
+            }
+            FileContent::Symlink(target) => {
+                let inode = ext2l(
+                    || shown(&file.path),
+                    writer.file_system.installer().symlink(
+                        parent,
+                        last.as_bytes(),
+                        target.as_bytes(),
+                        0,
+                        0,
+                    ),
+                )?;
+                writer.made.push(inode);
+            }
+            FileContent::HardLink(_) => {}
+        }
+    }
+    for (file, content) in package.files.iter().zip(&checked.files) {
+        if let FileContent::HardLink(target) = content {
+            let components = path_components(&file.path, Scope::PackageRoot)
+                .map_err(|problem| anyhow!("{}: {problem}", shown(&file.path)))?;
+            let (parents, last) = split_last(&components, &shown(&file.path))?;
+            let parent = writer.directories(root, &parents, &shown(&file.path))?;
+            let inode = *by_path
+                .get(target)
+                .ok_or_else(|| anyhow!("{}: link target {target} missing", shown(&file.path)))?;
+            writer.link(inode, parent, last, &shown(&file.path))?;
+        }
+    }
+    for need in &package.needs {
+        let inode = writer
+            .resolve(&need.path)
+            .ok_or_else(|| anyhow!("{}: not in the image", shown(&need.path)))?;
+        let components = path_components(need.root_path(), Scope::PackageRoot)
+            .map_err(|problem| anyhow!("{}: {problem}", shown(need.root_path())))?;
+        let (parents, last) = split_last(&components, &shown(need.root_path()))?;
+        let parent = writer.directories(root, &parents, &shown(need.root_path()))?;
+        writer.link(inode, parent, last, &shown(need.root_path()))?;
+    }
+    Ok(())
+}

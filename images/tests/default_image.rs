@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The default image, `images/manifest.toml`, built with fixture programs
+//! and opened with fs-ext2l: each package root holds exactly what its
+//! package declares, launchers carry their grammar and a rootlink to
+//! their root, everything the installer wrote is immutable, package roots
+//! have no name, and the checker is clean.
+
+mod common;
+
+use common::*;
+use fs_ext2l::{FileDevice, FileSystem, FileType, InodeFlags, InodeNumber, MountOptions};
+use launcher_grammar::embed::{BLOB_BYTES, MARKER};
+use launcher_grammar::Grammar;
+use std::collections::{BTreeMap, BTreeSet};
+use xtask::disk_image::{self, Program};
+use xtask::manifest::{self, Manifest, Package};
+use xtask::Arch;
+
+fn every_program(manifest: &Manifest) -> Vec<Program> {
+    let mut names: Vec<&str> = manifest.packages.iter().map(Package::program).collect();
+    names.extend(manifest.image.unlaunched.iter().map(String::as_str));
+    programs(&names)
+}
+
+fn open(image: &std::path::Path) -> FileSystem<FileDevice> {
+    let device = FileDevice::open(image, false).unwrap();
+    let options = MountOptions {
+        read_only: true,
+        ..MountOptions::default()
+    };
+    FileSystem::mount(device, options).unwrap()
+}
+
+fn read_all(file_system: &mut FileSystem<FileDevice>, inode: InodeNumber) -> Vec<u8> {
+    let size = file_system.stat(inode).unwrap().size as usize;
+    let mut bytes = vec![0u8; size];
+    let mut done = 0;
+    while done < size {
+        let read = file_system
+            .read(inode, done as u64, &mut bytes[done..])
+            .unwrap();
+        assert!(read > 0);
+        done += read;
+    }
+    bytes
+}
+
+fn immutable(file_system: &mut FileSystem<FileDevice>, inode: InodeNumber) -> bool {
+    file_system
+        .stat(inode)
+        .unwrap()
+        .flags
+        .contains(InodeFlags::IMMUTABLE)
+}
+
+/// Every path below `directory` (relative, `/`-separated), not going
+/// into the paths of `stop`; with each path's inode.
+fn walk(
+    file_system: &mut FileSystem<FileDevice>,
+    directory: InodeNumber,
+    stop: &BTreeSet<String>,
+) -> BTreeMap<String, InodeNumber> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![(directory, String::new())];
+    while let Some((inode, prefix)) = pending.pop() {
+        for entry in file_system.entries(inode).unwrap() {
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            let name = String::from_utf8(entry.name.clone()).unwrap();
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            found.insert(path.clone(), entry.inode);
+            let is_directory =
+                file_system.stat(entry.inode).unwrap().file_type == FileType::Directory;
+            if is_directory && !stop.contains(&path) {
+                pending.push((entry.inode, path));
+            }
+        }
+    }
+    found
+}
+
+/// `path` and each of its parents.
+fn with_parents(path: &str) -> Vec<String> {
+    let components: Vec<&str> = path.split('/').collect();
+    (1..=components.len())
+        .map(|count| components[..count].join("/"))
+        .collect()
+}
+
+/// What a package's root must hold, by its manifest entry.
+fn expected_listing(package: &Package) -> BTreeSet<String> {
+    let mut paths = BTreeSet::from(["bin".to_string(), format!("bin/{}", package.name)]);
+    for call in &package.calls {
+        paths.insert(format!("bin/{call}"));
+    }
+    for file in &package.files {
+        paths.extend(with_parents(&file.path));
+    }
+    for need in &package.needs {
+        paths.extend(with_parents(need.root_path()));
+    }
+    paths
+}
+
+/// The launcher's embedded grammar and program path.
+fn embedded(bytes: &[u8]) -> launcher_grammar::Embedded {
+    let start = bytes
+        .windows(MARKER.len())
+        .position(|window| window == MARKER)
+        .expect("a launcher holds the marker");
+    launcher_grammar::read_blob(&bytes[start..start + BLOB_BYTES]).unwrap()
+}
+
+#[test]
+fn the_default_image_holds_exactly_what_the_manifest_declares() {
+    let manifest = Manifest::load(&manifest::default_path()).unwrap();
+    let programs = every_program(&manifest);
+    let directory = tempfile::tempdir().unwrap();
+    let image = directory.path().join("disk.img");
+    let notes = disk_image::build(&image, &manifest, &programs, Arch::Aarch64).unwrap();
+    assert!(notes.is_empty(), "{notes:?}");
+
+    let mut file_system = open(&image);
+    let report = file_system.check().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+    let root = file_system.root();
+    assert!(!immutable(&mut file_system, root), "/ stays writable");
+    let bin = file_system.lookup(root, b"bin").unwrap();
+    assert!(immutable(&mut file_system, bin));
+
+    // The home: writable, inside an immutable /home.
+    let home = file_system
+        .resolve_path(manifest.user.home.as_bytes(), false)
+        .unwrap();
+    assert!(!immutable(&mut file_system, home));
+    let home_parent = file_system.lookup(root, b"home").unwrap();
+    assert!(immutable(&mut file_system, home_parent));
+    let motd = file_system.resolve_path(b"/etc/motd", false).unwrap();
+    assert_eq!(read_all(&mut file_system, motd), b"Welcome to Manux\n");
+    assert!(immutable(&mut file_system, motd));
+
+    // Unlaunched programs: raw, immutable, no rootlink.
+    for name in &manifest.image.unlaunched {
+        let inode = file_system.lookup(bin, name.as_bytes()).unwrap();
+        let metadata = file_system.stat(inode).unwrap();
+        assert_eq!(metadata.rootlink, None, "{name}");
+        assert!(metadata.flags.contains(InodeFlags::IMMUTABLE), "{name}");
+        assert_eq!(
+            read_all(&mut file_system, inode),
+            program_bytes(name),
+            "{name}"
+        );
+    }
+
+    // Launchers and roots.
+    let mut launcher_of = BTreeMap::new();
+    let mut root_of = BTreeMap::new();
+    for package in &manifest.packages {
+        let name = &package.name;
+        let launcher = file_system.lookup(bin, name.as_bytes()).unwrap();
+        let metadata = file_system.stat(launcher).unwrap();
+        assert_eq!(metadata.file_type, FileType::RegularFile);
+        assert_eq!(metadata.mode & 0o777, 0o755);
+        assert!(metadata.flags.contains(InodeFlags::IMMUTABLE), "{name}");
+        let package_root = metadata
+            .rootlink
+            .unwrap_or_else(|| panic!("{name} has no rootlink"));
+        let contents = embedded(&read_all(&mut file_system, launcher));
+        assert_eq!(contents.program, format!("/bin/{name}").into_bytes());
+        let grammar = match &package.grammar {
+            Some(description) => Grammar::try_from(description.clone()).unwrap(),
+            None => Grammar::empty(),
+        };
+        assert_eq!(contents.grammar, grammar, "{name}");
+        launcher_of.insert(name.clone(), launcher);
+        root_of.insert(name.clone(), package_root);
+    }
+    for package in &manifest.packages {
+        let name = &package.name;
+        let package_root = root_of[name];
+        assert!(immutable(&mut file_system, package_root), "{name}");
+        let stop: BTreeSet<String> = package
+            .needs
+            .iter()
+            .map(|n| n.root_path().to_string())
+            .collect();
+        let listing = walk(&mut file_system, package_root, &stop);
+        let paths: BTreeSet<String> = listing.keys().cloned().collect();
+        assert_eq!(paths, expected_listing(package), "the root of {name}");
+        for (path, inode) in &listing {
+            if !stop
+                .iter()
+                .any(|need| path.starts_with(&format!("{need}/")))
+            {
+                assert!(immutable(&mut file_system, *inode), "{name}: {path}");
+            }
+        }
+        let program = listing[&format!("bin/{name}")];
+        assert_eq!(
+            read_all(&mut file_system, program),
+            program_bytes(package.program())
+        );
+        assert_eq!(file_system.stat(program).unwrap().rootlink, None);
+        for call in &package.calls {
+            if call != name {
+                assert_eq!(
+                    listing[&format!("bin/{call}")],
+                    launcher_of[call],
+                    "{name} → {call}"
+                );
+            }
+        }
+        for need in &package.needs {
+            let shared = file_system
+                .resolve_path(need.path.as_bytes(), false)
+                .unwrap();
+            assert_eq!(listing[need.root_path()], shared, "{name}: {}", need.path);
+        }
+    }
+    // The shell shares /etc with the image: one directory, two names.
+    let shell_etc = file_system.lookup(root_of["sh"], b"etc").unwrap();
+    assert_eq!(shell_etc, file_system.lookup(root, b"etc").unwrap());
+
+    // No package root has a name anywhere: only launchers lead in.
+    let everything = walk(&mut file_system, root, &BTreeSet::new());
+    let named: BTreeSet<InodeNumber> = everything.values().copied().collect();
+    for (name, package_root) in &root_of {
+        assert!(
+            !named.contains(package_root),
+            "the root of {name} has a name"
+        );
+    }
+    assert!(!everything.contains_key(xtask::package_roots::STAGING));
+}
+
+#[test]
+fn the_default_image_builds_while_programs_are_missing() {
+    // `missing-programs = "skip"`: packages without a program are left
+    // out with a note, and so are the calls to them.
+    let manifest = Manifest::load(&manifest::default_path()).unwrap();
+    let programs: Vec<Program> = every_program(&manifest)
+        .into_iter()
+        .filter(|program| program.name != "wc" && program.name != "init")
+        .collect();
+    let directory = tempfile::tempdir().unwrap();
+    let image = directory.path().join("disk.img");
+    let notes = disk_image::build(&image, &manifest, &programs, Arch::Aarch64).unwrap();
+    assert!(
+        notes.iter().any(|note| note.contains("\"wc\" left out")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|note| note.contains("/bin/init left out")),
+        "{notes:?}"
+    );
+    let mut file_system = open(&image);
+    assert!(file_system.check().unwrap().is_clean());
+    let bin = file_system.resolve_path(b"/bin", false).unwrap();
+    assert!(file_system.lookup(bin, b"wc").is_err());
+    let shell = file_system.lookup(bin, b"sh").unwrap();
+    let shell_root = file_system.stat(shell).unwrap().rootlink.unwrap();
+    let shell_bin = file_system.lookup(shell_root, b"bin").unwrap();
+    assert!(file_system.lookup(shell_bin, b"wc").is_err());
+    assert!(file_system.lookup(shell_bin, b"cat").is_ok());
+}
+
+#[test]
+fn ensure_keeps_the_disk_until_an_input_changes() {
+    let manifest = Manifest::load(&manifest::default_path()).unwrap();
+    let programs = every_program(&manifest);
+    let directory = tempfile::tempdir().unwrap();
+    let image = directory.path().join("disk.img");
+    let ensure = |manifest: &Manifest, programs: &[Program]| {
+        disk_image::ensure(&image, manifest, programs, Arch::Aarch64)
+            .unwrap()
+            .0
+    };
+    use disk_image::Outcome;
+    assert_eq!(ensure(&manifest, &programs), Outcome::Created);
+    let before = std::fs::read(&image).unwrap();
+    assert_eq!(ensure(&manifest, &programs), Outcome::Kept);
+    assert_eq!(std::fs::read(&image).unwrap(), before);
+    let mut changed = programs.clone();
+    changed[0].bytes[0] ^= 1;
+    assert_eq!(ensure(&manifest, &changed), Outcome::Rebuilt);
+    assert_eq!(ensure(&manifest, &changed), Outcome::Kept);
+    let edited = Manifest::parse(
+        &manifest.text.replace("Welcome to Manux", "Welcome back"),
+        &manifest.base_directory,
+    )
+    .unwrap();
+    assert_eq!(ensure(&edited, &changed), Outcome::Rebuilt);
+    std::fs::remove_file(disk_image::stamp_path(&image)).unwrap();
+    assert_eq!(ensure(&edited, &changed), Outcome::Rebuilt);
+}

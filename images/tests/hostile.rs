@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The hostile-package corpus: every `tests/hostile/NAME.toml` is a
+//! package (or a few) added to `tests/base.toml`; its first line,
+//! `# expect: MESSAGE`, is part of the error the build must fail with.
+//! A refused build must leave nothing behind: no image, no partial file,
+//! and an image already there untouched.
+
+mod common;
+
+use common::*;
+
+/// The cases, sorted: (name, text, expected message).
+fn cases() -> Vec<(String, String, String)> {
+    let mut cases = Vec::new();
+    for entry in std::fs::read_dir(tests_dir().join("hostile")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = text
+            .lines()
+            .next()
+            .and_then(|line| line.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no `# expect:` first line", path.display()))
+            .to_string();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        cases.push((name, text, expected));
+    }
+    cases.sort();
+    cases
+}
+
+#[test]
+fn the_base_image_builds() {
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    build(&base_text(), lab.path(), &image, &corpus_programs()).unwrap();
+    assert!(image.is_file());
+}
+
+#[test]
+fn every_hostile_package_is_refused_with_its_message_and_leaves_nothing() {
+    let cases = cases();
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let programs = corpus_programs();
+    let mut failures = Vec::new();
+    for (name, text, expected) in &cases {
+        let lab = lab();
+        let image = lab.path().join("disk.img");
+        let manifest = format!("{}\n{text}", base_text());
+        match build(&manifest, lab.path(), &image, &programs) {
+            Ok(_) => failures.push(format!("{name}: built, expected {expected:?}")),
+            Err(error) => {
+                let message = format!("{error:#}");
+                if !message.contains(expected.as_str()) {
+                    failures.push(format!(
+                        "{name}: expected {expected:?}\n    got {message:?}"
+                    ));
+                }
+            }
+        }
+        let left = leftovers(lab.path());
+        if !left.is_empty() {
+            failures.push(format!("{name}: left {left:?} behind"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_refused_build_leaves_the_old_image_as_it_was() {
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    let programs = corpus_programs();
+    build(&base_text(), lab.path(), &image, &programs).unwrap();
+    let before = std::fs::read(&image).unwrap();
+    let stamp_before = std::fs::read(xtask::disk_image::stamp_path(&image)).unwrap();
+    // Refused late: in the judgement of what a need reaches, after the
+    // shared tree was written into the temporary file.
+    let hostile =
+        std::fs::read_to_string(tests_dir().join("hostile/need-home-alias.toml")).unwrap();
+    let error = build(
+        &format!("{}\n{hostile}", base_text()),
+        lab.path(),
+        &image,
+        &programs,
+    )
+    .unwrap_err();
+    assert!(format!("{error:#}").contains("reaches the home"));
+    assert_eq!(std::fs::read(&image).unwrap(), before);
+    assert_eq!(
+        std::fs::read(xtask::disk_image::stamp_path(&image)).unwrap(),
+        stamp_before
+    );
+    assert!(!lab.path().join("disk.img.partial").exists());
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    let mut text = base_text();
+    for case in ["dotdot-file", "unknown-publisher"] {
+        let case =
+            std::fs::read_to_string(tests_dir().join(format!("hostile/{case}.toml"))).unwrap();
+        let renamed = format!("name = \"evil-{}\"\nprogram = \"evil\"", text.len());
+        text.push_str(&case.replace("name = \"evil\"", &renamed));
+    }
+    let error = format!(
+        "{:#}",
+        build(&text, lab.path(), &image, &corpus_programs()).unwrap_err()
+    );
+    assert!(error.contains("2 problems"), "{error}");
+    assert!(
+        error.contains("`..` component") && error.contains("unknown publisher"),
+        "{error}"
+    );
+}
+
+#[test]
+fn rights_follow_inodes_not_spelling() {
+    // "limited" may declare /etc/fonts; /share/fonts is the same
+    // directory under another name, so declaring it is within its rights.
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    let text = format!(
+        "{}\n[[package]]\nname = \"tool\"\npublisher = \"limited\"\nneeds = [{{ path = \"/share/fonts\" }}, {{ path = \"/etc/fonts/mono.txt\", at = \"mono\" }}]\ncalls = [\"cat\"]\n",
+        base_text()
+    );
+    build(&text, lab.path(), &image, &corpus_programs()).unwrap();
+}
+
+#[test]
+fn calls_may_form_cycles() {
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    let text = format!(
+        "{}\n[[package]]\nname = \"a\"\npublisher = \"trusted\"\ncalls = [\"b\", \"a\"]\n[[package]]\nname = \"b\"\npublisher = \"trusted\"\ncalls = [\"a\"]\n",
+        base_text()
+    );
+    build(&text, lab.path(), &image, &corpus_programs()).unwrap();
+}

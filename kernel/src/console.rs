@@ -13,7 +13,7 @@
 //! Ctrl-C interrupts the foreground: every descendant of the session
 //! leader (the first process that read the console and is still alive —
 //! the login shell) is killed; with none running, the line being typed is
-//! discarded.
+//! discarded and an empty line is delivered, so the shell prompts again.
 
 use crate::scheduler::{self, with_scheduler, Pid};
 use alloc::collections::VecDeque;
@@ -121,20 +121,37 @@ pub fn receive_interrupt() {
     }
 }
 
-/// Kills the session leader's descendants.
+/// Kills the session leader's descendants. With none running, the
+/// discarded line is replaced by an empty one, so the program reading
+/// (the shell at its prompt) sees a fresh, empty command and prompts again.
 fn interrupt_foreground() {
     let leader = INPUT.lock().leader;
-    let Some(leader) = leader else { return };
-    let victims: Vec<Pid> = with_scheduler(|scheduler| {
-        scheduler
-            .processes
-            .keys()
-            .copied()
-            .filter(|&pid| pid != leader && scheduler.is_descendant(pid, leader))
-            .collect()
-    });
-    for pid in victims {
-        let _ = crate::process::kill(leader, pid);
+    let victims: Vec<Pid> = match leader {
+        Some(leader) => with_scheduler(|scheduler| {
+            scheduler
+                .processes
+                .keys()
+                .copied()
+                .filter(|&pid| pid != leader && scheduler.is_descendant(pid, leader))
+                .collect()
+        }),
+        None => Vec::new(),
+    };
+    let mut killed = false;
+    if let Some(leader) = leader {
+        for pid in victims {
+            killed |= crate::process::kill(leader, pid).is_ok();
+        }
+    }
+    if !killed {
+        let waiting = {
+            let mut input = INPUT.lock();
+            input.ready.push_back(alloc::vec![b'\n']);
+            input.waiting.take()
+        };
+        if let Some(pid) = waiting {
+            scheduler::wake(pid);
+        }
     }
 }
 

@@ -16,9 +16,10 @@
 //!    directory: `input` read-only (a directory is fine), `dir` and
 //!    `dir-rw` with `O_DIRECTORY`, `output` with
 //!    `O_WRONLY|O_CREAT|O_TRUNC` (mode 0644), `entry`: its parent
-//!    directory with `O_DIRECTORY`, keeping the final name (which must be
-//!    a plain name: not empty, `.` or `..`). A failure is the argument's
-//!    error (`notes.txt: No such file or directory`).
+//!    directory with `O_DIRECTORY`, keeping the final name — unless that
+//!    is no plain name (`.`, `..`, `/`: the target directory of `cp x .`),
+//!    when the directory itself is handed over as a `dir-rw`. A failure is
+//!    the argument's error (`notes.txt: No such file or directory`).
 //! 2. **Name it.** An argument that spells a `/...` name — `/.../NAME`,
 //!    or a relative path while the caller's current directory is in
 //!    `/...` (the usual case: the shell works in `/.../home/user`) — has
@@ -439,17 +440,16 @@ fn plan<C: CallerView>(
         let (Some(kind), Some(path)) = (argument.file_kind(), argument.path()) else {
             continue;
         };
-        let (open_path, final_name) = if kind == Kind::Entry {
-            let (parent, final_name) = split_entry(path);
-            if dotdotdot::validate_component(final_name).is_err() {
-                return Err(LaunchError::File {
-                    path: path.to_vec(),
-                    errno: Errno::InvalidArgument,
-                });
+        let (kind, open_path, final_name) = match (kind, split_entry(path)) {
+            (Kind::Entry, (parent, final_name))
+                if dotdotdot::validate_component(final_name).is_ok() =>
+            {
+                (kind, parent, Some(final_name))
             }
-            (parent, Some(final_name))
-        } else {
-            (path, None)
+            // `.`, `..`, `/`: no name in a parent, but a directory (`cp x
+            // .`, `mv x ..`): handed over itself, read-write.
+            (Kind::Entry, _) => (Kind::DirRw, path, None),
+            _ => (kind, path, None),
         };
         files.push(FileArgument {
             index,

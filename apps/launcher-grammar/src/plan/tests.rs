@@ -373,17 +373,21 @@ fn entries_expose_their_parent() {
     );
     assert_eq!(texts(&launch), ["/.../3/x", "/.../3/y", "/.../4/z"]);
 
-    for bad in [".", "..", "/", "a/.."] {
-        let error = run(&remove, &mut Model::new("/"), &[bad]).unwrap_err();
-        assert_eq!(
-            error,
-            LaunchError::File {
-                path: bad.as_bytes().to_vec(),
-                errno: Errno::InvalidArgument
-            },
-            "{bad}"
-        );
-    }
+    // No plain final name: the directory itself, read-write.
+    let mut model = Model::new("/tmp");
+    let launch = run(&remove, &mut model, &[".", "..", "."]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("3", "/tmp", RW), ("4", "/", RW)])
+    );
+    assert_eq!(texts(&launch), ["/.../3", "/.../4", "/.../3"]);
+    let mut model = Model::new("/.../home/user");
+    let launch = run(&remove, &mut model, &["."]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("home/user", "/.../home/user", RW)])
+    );
+    assert_eq!(texts(&launch), ["."]);
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn a_scripted_session_prints_exactly_what_it_should() {
         ("echo two >> a.txt", ""),
         ("cat a.txt", "one\ntwo\n"),
         ("cat a.txt | wc -l", "2\n"),
-        ("mkdir d; mkdir d/e d/e/f", ""),
+        ("mkdir d; mkdir d/e; mkdir d/e/f", ""),
         ("ls d/e", "f\n"),
         ("cp a.txt d/e/f/b.txt", ""),
         ("cat d/e/f/b.txt", "one\ntwo\n"),

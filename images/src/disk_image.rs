@@ -206,7 +206,7 @@ pub fn prepare(manifest: &Manifest, programs: &[Program], arch: Arch) -> Result<
                         rejections.push(Rejection::package(
                             name,
                             "grammar",
-                            Problem::Source(format!("cannot be embedded in the launcher: {error}")),
+                            Problem::Launcher(error.to_string()),
                         ));
                         continue;
                     }

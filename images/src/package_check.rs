@@ -107,10 +107,15 @@ pub enum Problem {
     /// A declared path that is not in the image (or crosses a symbolic
     /// link).
     NotInImage(String),
+    /// A package whose launcher would have no name: `/bin/NAME` is the
+    /// unlaunched program of that name and no package calls it.
+    Unreachable(String),
     /// A host `source` file that cannot be read.
     Source(String),
     /// The argument grammar is invalid.
     Grammar(GrammarError),
+    /// The grammar and program path do not fit the launcher.
+    Launcher(String),
 }
 
 impl fmt::Display for Problem {
@@ -204,8 +209,15 @@ impl fmt::Display for Problem {
                 formatter,
                 "{path:?} is not in the image's shared tree (or crosses a symbolic link)"
             ),
+            Problem::Unreachable(name) => write!(
+                formatter,
+                "/bin/{name} is the unlaunched program {name:?} and no package calls {name:?}: its launcher would have no name"
+            ),
             Problem::Source(reason) => write!(formatter, "{reason}"),
             Problem::Grammar(error) => write!(formatter, "{error}"),
+            Problem::Launcher(reason) => {
+                write!(formatter, "cannot be embedded in the launcher: {reason}")
+            }
         }
     }
 }
@@ -827,6 +839,10 @@ fn check_policy(manifest: &Manifest, rejections: &mut Vec<Rejection>) {
             ),
         });
     }
+    // A package may share its name with an unlaunched program: `/bin/NAME`
+    // is then the unlaunched program, and the package's launcher lives
+    // only in its callers' roots (see `check`).
+    let mut names = BTreeMap::new();
     for (index, package) in manifest.packages.iter().enumerate() {
         let other = names.insert(
             package.name.clone(),
@@ -840,6 +856,17 @@ fn check_policy(manifest: &Manifest, rejections: &mut Vec<Rejection>) {
             ));
         }
     }
+}
+
+/// Whether `/bin/NAME` at the top is the unlaunched program `name` (in
+/// `[image] unlaunched` and built), not a package's launcher.
+pub fn has_top_level_program(manifest: &Manifest, programs: &[Program], name: &str) -> bool {
+    manifest
+        .image
+        .unlaunched
+        .iter()
+        .any(|unlaunched| unlaunched == name)
+        && program_bytes(programs, name).is_some()
 }
 
 /// Verifies the signature of `loaded` for `arch`, signing it first with a
@@ -920,6 +947,19 @@ pub fn check(
                     package.name
                 ));
             }
+        }
+    }
+    for checked in &packages {
+        let name = &checked.package.name;
+        let launched_elsewhere = packages
+            .iter()
+            .any(|caller| caller.launched_calls.contains(name));
+        if has_top_level_program(manifest, programs, name) && !launched_elsewhere {
+            rejections.push(Rejection::package(
+                name,
+                "name",
+                Problem::Unreachable(name.clone()),
+            ));
         }
     }
     if !rejections.is_empty() {

@@ -37,7 +37,9 @@
 //! ```text
 //! /                     writable (init's root)
 //! /bin/NAME             launcher of package NAME (rootlink → its root), or
-//!                       an unlaunched program (init, hello, fault, …)
+//!                       an unlaunched program (init, hello, fault, …); a
+//!                       package named like an unlaunched program has its
+//!                       launcher only in its callers' roots
 //! /etc/…                the shared tree, immutable
 //! /home/user/           the home: writable, never declarable
 //! (nameless root of P)  bin/P (the real program), bin/CALLED (launchers),
@@ -47,7 +49,7 @@
 use crate::disk_image::Program;
 use crate::manifest::Manifest;
 use crate::package_check::{
-    path_components, CheckedPackage, FileContent, Problem, Rejected, Rejection, Scope,
+    self, path_components, CheckedPackage, FileContent, Problem, Rejected, Rejection, Scope,
 };
 use anyhow::{anyhow, bail, ensure, Result};
 use fs_ext2l::{BlockDevice, FileSystem, FileType, InodeNumber};
@@ -55,6 +57,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The staging directory package roots are made in, removed at the end.
 pub const STAGING: &str = "packages-being-installed";
+/// Where launchers with no name in `/bin` are made (a package that shares
+/// its name with an unlaunched program), removed at the end.
+pub const STAGING_LAUNCHERS: &str = "launchers-being-installed";
 
 /// Permission bits of directories the installer makes.
 const DIRECTORY_MODE: u16 = 0o755;
@@ -68,8 +73,12 @@ pub struct InstalledPackage {
     pub name: String,
     /// Its root directory (nameless).
     pub root: InodeNumber,
-    /// Its launcher (`/bin/NAME`).
+    /// Its launcher.
     pub launcher: InodeNumber,
+    /// Whether the launcher is `/bin/NAME` (else `/bin/NAME` is the
+    /// unlaunched program of that name, and the launcher is named only in
+    /// its callers' roots).
+    pub top_level: bool,
 }
 
 /// What [`install`] made.
@@ -285,6 +294,13 @@ pub fn install<D: BlockDevice>(
             .installer()
             .mkdir(root, STAGING.as_bytes(), 0o700, 0, 0),
     )?;
+    let launcher_staging = ext2l(
+        || format!("mkdir /{STAGING_LAUNCHERS}"),
+        writer
+            .file_system
+            .installer()
+            .mkdir(root, STAGING_LAUNCHERS.as_bytes(), 0o700, 0, 0),
+    )?;
     let mut installed = Installed {
         packages: Vec::new(),
         home: Some(home),
@@ -302,9 +318,18 @@ pub fn install<D: BlockDevice>(
         let bytes = launchers
             .get(name)
             .ok_or_else(|| anyhow!("no launcher made for {name}"))?;
-        let launcher = writer.file(bin, name, bytes, PROGRAM_MODE, &format!("/bin/{name}"))?;
+        // `/bin/NAME` belongs to the unlaunched program of that name, if
+        // there is one; the launcher is then named only in its callers'
+        // roots.
+        let top_level = !package_check::has_top_level_program(manifest, programs, name);
+        let (directory, shown) = if top_level {
+            (bin, format!("/bin/{name}"))
+        } else {
+            (launcher_staging, format!("the launcher of {name}"))
+        };
+        let launcher = writer.file(directory, name, bytes, PROGRAM_MODE, &shown)?;
         ext2l(
-            || format!("rootlink /bin/{name}"),
+            || format!("rootlink {shown}"),
             writer
                 .file_system
                 .installer()
@@ -314,6 +339,7 @@ pub fn install<D: BlockDevice>(
             name: name.clone(),
             root: package_root,
             launcher,
+            top_level,
         });
     }
     for name in &manifest.image.unlaunched {
@@ -332,7 +358,13 @@ pub fn install<D: BlockDevice>(
     }
 
     // 3. Judge every need in this image.
-    judge_needs(&mut writer, manifest, packages, &installed, staging)?;
+    judge_needs(
+        &mut writer,
+        manifest,
+        packages,
+        &installed,
+        [staging, launcher_staging],
+    )?;
 
     // 4. Fill the roots.
     let launcher_of: BTreeMap<&str, InodeNumber> = installed
@@ -370,6 +402,26 @@ pub fn install<D: BlockDevice>(
             .file_system
             .installer()
             .rmdir(root, STAGING.as_bytes()),
+    )?;
+    for package in installed
+        .packages
+        .iter()
+        .filter(|package| !package.top_level)
+    {
+        ext2l(
+            || format!("unnaming the launcher of {}", package.name),
+            writer
+                .file_system
+                .installer()
+                .unlink(launcher_staging, package.name.as_bytes()),
+        )?;
+    }
+    ext2l(
+        || format!("rmdir /{STAGING_LAUNCHERS}"),
+        writer
+            .file_system
+            .installer()
+            .rmdir(root, STAGING_LAUNCHERS.as_bytes()),
     )?;
     Ok(installed)
 }
@@ -446,7 +498,7 @@ fn judge_needs<D: BlockDevice>(
     manifest: &Manifest,
     packages: &[CheckedPackage],
     installed: &Installed,
-    staging: InodeNumber,
+    [staging, launcher_staging]: [InodeNumber; 2],
 ) -> Result<()> {
     let root = writer.file_system.root();
     // What can never be declared, and how to say it.
@@ -473,6 +525,7 @@ fn judge_needs<D: BlockDevice>(
         );
     }
     forbidden.insert(staging, "the package roots".into());
+    forbidden.insert(launcher_staging, "the launchers".into());
     forbidden.insert(root, "the root".into());
 
     let mut rejections = Vec::new();
@@ -511,7 +564,7 @@ fn judge_needs<D: BlockDevice>(
                 .chain(installed.home)
                 .chain(writer.writable.keys().copied())
                 .chain(installed.packages.iter().flat_map(|p| [p.root, p.launcher]))
-                .chain([staging])
+                .chain([staging, launcher_staging])
                 .find(|inode| reach.contains(inode));
             if let Some(hit) = hit {
                 rejections.push(Rejection::package(

@@ -160,9 +160,16 @@ fn the_default_image_holds_exactly_what_the_manifest_declares() {
     // Launchers and roots.
     let mut launcher_of = BTreeMap::new();
     let mut root_of = BTreeMap::new();
+    // A package named like an unlaunched program has its launcher only in
+    // its callers' roots (here: the shell's, whose launcher is /bin/sh).
+    let top_level = |name: &String| !manifest.image.unlaunched.contains(name);
+    let shell = file_system.lookup(bin, b"sh").unwrap();
+    let shell_root = file_system.stat(shell).unwrap().rootlink.unwrap();
+    let shell_bin = file_system.lookup(shell_root, b"bin").unwrap();
     for package in &manifest.packages {
         let name = &package.name;
-        let launcher = file_system.lookup(bin, name.as_bytes()).unwrap();
+        let directory = if top_level(name) { bin } else { shell_bin };
+        let launcher = file_system.lookup(directory, name.as_bytes()).unwrap();
         let metadata = file_system.stat(launcher).unwrap();
         assert_eq!(metadata.file_type, FileType::RegularFile);
         assert_eq!(metadata.mode & 0o777, 0o755);

@@ -141,3 +141,52 @@ fn calls_may_form_cycles() {
     );
     build(&text, lab.path(), &image, &corpus_programs()).unwrap();
 }
+
+#[test]
+fn a_launcher_without_its_placeholder_is_refused() {
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    let mut programs = corpus_programs();
+    let launcher = programs.iter_mut().find(|p| p.name == "launcher").unwrap();
+    launcher.bytes = b"\x7fELF not a launcher".to_vec();
+    let error = format!(
+        "{:#}",
+        build(&base_text(), lab.path(), &image, &programs).unwrap_err()
+    );
+    assert!(
+        error.contains(
+            "package \"sh\", field grammar: cannot be embedded in the launcher: no grammar marker"
+        ),
+        "{error}"
+    );
+    assert!(leftovers(lab.path()).is_empty());
+}
+
+#[test]
+fn a_package_may_share_its_name_with_an_unlaunched_program() {
+    // /bin/hello stays the raw program (for `init=/bin/hello`); the hello
+    // package's launcher is named only in the roots that call it.
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    let text = base_text().replace("calls = [\"cat\"]", "calls = [\"cat\", \"hello\"]")
+        + "\n[[package]]\nname = \"hello\"\npublisher = \"trusted\"\n";
+    build(&text, lab.path(), &image, &corpus_programs()).unwrap();
+    let device = fs_ext2l::FileDevice::open(&image, false).unwrap();
+    let options = fs_ext2l::MountOptions {
+        read_only: true,
+        ..fs_ext2l::MountOptions::default()
+    };
+    let mut file_system = fs_ext2l::FileSystem::mount(device, options).unwrap();
+    assert!(file_system.check().unwrap().is_clean());
+    let top = file_system.resolve_path(b"/bin/hello", false).unwrap();
+    assert_eq!(file_system.stat(top).unwrap().rootlink, None);
+    let shell = file_system.resolve_path(b"/bin/sh", false).unwrap();
+    let shell_root = file_system.stat(shell).unwrap().rootlink.unwrap();
+    let shell_bin = file_system.lookup(shell_root, b"bin").unwrap();
+    let launcher = file_system.lookup(shell_bin, b"hello").unwrap();
+    assert!(file_system.stat(launcher).unwrap().rootlink.is_some());
+    let root = file_system.root();
+    assert!(file_system
+        .lookup(root, b"launchers-being-installed")
+        .is_err());
+}

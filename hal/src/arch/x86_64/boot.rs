@@ -25,8 +25,10 @@
 //!    [`boot_main`].
 //!
 //! [`boot_main`] then brings up, in order: the console, the GDT/TSS and
-//! IDT (so any fault from here on is reported), the start info, the final
-//! page tables ([`super::mmu`]), the heap, the ACPI tables, power-off,
+//! IDT (so any fault from here on is reported), the `syscall` MSRs and the
+//! CPU features user mode needs ([`super::user_mode::init`]), the start
+//! info, the final page tables ([`super::mmu`]) and PCIDs
+//! ([`super::address_space::init`]), the heap, the ACPI tables, power-off,
 //! the interrupt controllers and the timer calibration, and enters the
 //! kernel — the same flow as the AArch64 port.
 

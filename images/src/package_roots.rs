@@ -527,6 +527,12 @@ fn judge_needs<D: BlockDevice>(
     forbidden.insert(staging, "the package roots".into());
     forbidden.insert(launcher_staging, "the launchers".into());
     forbidden.insert(root, "the root".into());
+    let sealed: BTreeSet<InodeNumber> = writer
+        .made
+        .iter()
+        .copied()
+        .filter(|inode| !writer.writable.contains_key(inode))
+        .collect();
 
     let mut rejections = Vec::new();
     let mut allowed: BTreeMap<&str, BTreeSet<InodeNumber>> = BTreeMap::new();
@@ -571,6 +577,20 @@ fn judge_needs<D: BlockDevice>(
                     &package.name,
                     field,
                     Problem::Forbidden(need.path.clone(), forbidden[&hit].clone()),
+                ));
+                continue;
+            }
+            // Anything else the seal will not make immutable (the
+            // formatter's /lost+found, say) is writable too.
+            if let Some(writable) = reach.iter().find(|inode| !sealed.contains(inode)) {
+                let what = match writer.file_system.lookup(root, b"lost+found") {
+                    Ok(lost) if lost == *writable => "the writable directory /lost+found".into(),
+                    _ => format!("writable inode {}", writable.get()),
+                };
+                rejections.push(Rejection::package(
+                    &package.name,
+                    field,
+                    Problem::Forbidden(need.path.clone(), what),
                 ));
                 continue;
             }

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The launcher (DESIGN §7) as a user meets it at the shell: file
+//! arguments handed over under their `/...` names or under fresh ones
+//! (`ls /bin/true` prints `/.../1/true`), relative names kept in the
+//! caller's directory, outputs created, `entry` arguments (`cp x .`),
+//! words left alone, usage errors (status 2) and missing files (status 1)
+//! reported with the program's name.
+
+use guest_tests::*;
+use std::time::Duration;
+
+const STEP: Duration = Duration::from_secs(60);
+
+#[test]
+fn launched_programs_get_exactly_their_arguments() {
+    let script: [(&str, &str); 21] = [
+        ("cd $HOME", ""),
+        // DESIGN §7's example: a file in the caller's /... keeps its
+        // name, any other gets a fresh one (the shell's /... holds only
+        // `home`, so the first is 1).
+        ("echo note > notes.txt", ""),
+        ("cat -n notes.txt", "     1\tnote\n"),
+        ("ls /bin/true /etc", "/.../1/true\n\n/.../2/etc:\nmotd\n"),
+        (
+            "ls notes.txt /.../home/user/notes.txt",
+            "/.../home/user/notes.txt\nnotes.txt\n",
+        ),
+        ("cat -n /etc/motd", "     1\tWelcome to Manux\n"),
+        // An option's word value is not a file.
+        ("head -n 1 /etc/motd", "Welcome to Manux\n"),
+        // Outputs and entries are created in the caller's directory.
+        ("cp /etc/motd copy", ""),
+        ("cat copy", "Welcome to Manux\n"),
+        ("mkdir d", ""),
+        ("cd d", ""),
+        ("cp ../copy .", ""),
+        ("ls", "copy\n"),
+        ("cd ..", ""),
+        ("rm -r d copy notes.txt", ""),
+        ("ls", ""),
+        // Errors name the program and the file; usage errors are status 2.
+        ("cat nothing", "cat: nothing: No such file or directory\n"),
+        ("echo $?", "1\n"),
+        ("cat -x", "cat: unknown option -x\n"),
+        ("echo $?", "2\n"),
+        // A virtual directory of /... is handed over by its leaves.
+        ("ls /...", "home\n"),
+    ];
+    for (machine, _disk) in system_machines() {
+        let mut lines: Vec<&str> = script.iter().map(|(line, _)| *line).collect();
+        lines.push("poweroff");
+        let transcript = session(&machine, &lines, STEP);
+        let what = describe(&machine);
+        for (index, (line, expected)) in script.iter().enumerate() {
+            assert_eq!(
+                transcript.output(index),
+                *expected,
+                "{what}: `{line}`\n{transcript:#?}"
+            );
+        }
+        assert_eq!(
+            transcript.status,
+            Some(0),
+            "{what}: poweroff must end the machine cleanly\n{transcript:#?}"
+        );
+    }
+}

@@ -122,8 +122,9 @@ pub struct Put {
     pub name: Vec<u8>,
     /// Read-only or read-write.
     pub access: Access,
-    /// The path it was opened by, for messages (`notes.txt`,
-    /// `/.../home/user`).
+    /// What it stands for, for messages: the argument as given
+    /// (`notes.txt`, `src/new` for an `entry` whose parent is put) or the
+    /// `/...` path of an inherited name or of a leaf (`/.../home/user`).
     pub source: Vec<u8>,
 }
 
@@ -501,7 +502,7 @@ fn plan<C: CallerView>(
                 fd,
                 name: files[file].name.clone(),
                 access,
-                source: open_path.to_vec(),
+                source: path.to_vec(),
                 argument: Some(file),
                 inherited: false,
             })?;
@@ -623,8 +624,10 @@ fn plan<C: CallerView>(
             }
         }
         let mut fresh = dotdotdot::fresh_names(|name| taken.iter().any(|t| t == name));
-        // (source, entry parent?) → index in planner.candidates.
-        let mut given: Vec<(Vec<u8>, bool, usize)> = Vec::new();
+        // (what was opened, entry parent?) → index in planner.candidates:
+        // the same path opened twice gets one name (`mv a b` puts `.`
+        // once).
+        let mut given: Vec<(&[u8], bool, usize)> = Vec::new();
         for candidate in unnamed {
             // A leaf of a virtual directory that cannot keep its name
             // (it holds, or lies read-only around, an inherited name) is
@@ -637,7 +640,7 @@ fn plan<C: CallerView>(
             let is_entry = argument.kind == Kind::Entry;
             let existing = given
                 .iter()
-                .find(|(source, entry, _)| *source == candidate.source && *entry == is_entry)
+                .find(|(opened, entry, _)| *opened == argument.open_path && *entry == is_entry)
                 .map(|(_, _, put)| *put);
             let leaf = match existing {
                 Some(put) => {
@@ -661,7 +664,7 @@ fn plan<C: CallerView>(
                         (false, Some(base)) => join(number.as_bytes(), base),
                         _ => number.as_bytes().to_vec(),
                     };
-                    given.push((candidate.source.clone(), is_entry, planner.candidates.len()));
+                    given.push((argument.open_path, is_entry, planner.candidates.len()));
                     planner.candidates.push(Candidate {
                         name: Some(leaf.clone()),
                         ..candidate

@@ -373,6 +373,13 @@ fn entries_expose_their_parent() {
     );
     assert_eq!(texts(&launch), ["/.../3/x", "/.../3/y", "/.../4/z"]);
 
+    // `mv a b`: the parent is put once, and messages name the argument.
+    let mut model = Model::new("/tmp");
+    let launch = run(&remove, &mut model, &["a", "b"]).unwrap();
+    assert_eq!(puts(&model, &launch), owned(&[("3", "/tmp", RW)]));
+    assert_eq!(texts(&launch), ["/.../3/a", "/.../3/b"]);
+    assert_eq!(launch.puts[0].source, b"a");
+
     // No plain final name: the directory itself, read-write.
     let mut model = Model::new("/tmp");
     let launch = run(&remove, &mut model, &[".", "..", "."]).unwrap();

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! What the fuzzer and `tests/fuzz_mutations.rs` do with untrusted bytes:
+//! everything the launcher and the image builder do with bytes they did
+//! not make. Nothing may panic; what is accepted must be canonical.
+//!
+//! 1. the bytes as a grammar's binary form (`from_bytes`): if accepted,
+//!    writing it back gives the same bytes, and its embedded blob reads
+//!    back to the same grammar;
+//! 2. the bytes as a launcher's blob (`read_blob`);
+//! 3. the bytes, split at NUL, as a command line, parsed with a few fixed
+//!    grammars and with the decoded one: no role is a file of kind `word`,
+//!    and every file path is non-empty and not `-`.
+
+use launcher_grammar::{
+    encode_blob, from_bytes, parse, read_blob, to_bytes, Grammar, GrammarParts, Kind, OptionSpec,
+    Role,
+};
+
+/// A few grammars of every shape the manifest uses.
+pub fn fixed_grammars() -> Vec<Grammar> {
+    let mut grammars = vec![Grammar::empty()];
+    let parts = [
+        GrammarParts {
+            options: vec![
+                OptionSpec::flag(Some(b'n'), Some("number")),
+                OptionSpec::with_value(Some(b'o'), Some("output"), Kind::Output),
+                OptionSpec::with_value(Some(b'l'), Some("lines"), Kind::Word),
+            ],
+            rest: Some(Kind::Input),
+            defaults: vec![b"-".to_vec()],
+            ..GrammarParts::default()
+        },
+        GrammarParts {
+            options: vec![OptionSpec::with_value(Some(b'c'), None, Kind::Word)],
+            positional: vec![Kind::Input],
+            rest: Some(Kind::Word),
+            intermixed: false,
+            ..GrammarParts::default()
+        },
+        GrammarParts {
+            options: vec![OptionSpec::flag(Some(b'r'), None)],
+            positional: vec![Kind::Input, Kind::Dir, Kind::DirRw],
+            rest: Some(Kind::Entry),
+            min: 1,
+            max: Some(6),
+            ..GrammarParts::default()
+        },
+    ];
+    for parts in parts {
+        grammars.push(Grammar::new(parts).expect("a fixed grammar is valid"));
+    }
+    grammars
+}
+
+fn check_line(grammar: &Grammar, arguments: &[&[u8]]) {
+    if let Ok(line) = parse(grammar, arguments) {
+        for argument in &line.arguments {
+            if let Role::File { kind, offset } = argument.role {
+                assert!(kind.is_file(), "a word became a file");
+                let path = argument.text.get(offset..).expect("offset in bounds");
+                assert!(!path.is_empty() && path != b"-");
+            }
+        }
+    }
+}
+
+/// Runs `data` through every parser of untrusted bytes.
+pub fn exercise(data: &[u8]) {
+    let decoded = from_bytes(data);
+    if let Ok(grammar) = &decoded {
+        assert_eq!(to_bytes(grammar), data, "an accepted form is canonical");
+        let blob = encode_blob(grammar, b"/bin/program").expect("it fits");
+        let embedded = read_blob(&blob).expect("a blob reads back");
+        assert_eq!(&embedded.grammar, grammar);
+    }
+    let _ = read_blob(data);
+    let arguments: Vec<&[u8]> = data.split(|&byte| byte == 0).take(64).collect();
+    for grammar in fixed_grammars().iter().chain(decoded.as_ref().ok()) {
+        check_line(grammar, &arguments);
+    }
+}

@@ -65,7 +65,16 @@ pub fn run(host_only: bool) -> Result<()> {
         host_cargo().args(["build", "--quiet", "--release", "--package", "ext2l-cli"]),
     )?;
     let mut guest = host_cargo();
-    guest.args(["test", "--quiet", "--package", "guest-tests"]);
+    // One QEMU at a time: consoles are timed by a person-like driver, and
+    // two cores shared by several emulated machines make prompts late.
+    guest.args([
+        "test",
+        "--quiet",
+        "--package",
+        "guest-tests",
+        "--",
+        "--test-threads=1",
+    ]);
     guest.env(
         "MANUX_EXT2L",
         paths::target_dir().join("release").join("ext2l"),

@@ -53,14 +53,26 @@ const ALL: [(&str, Builtin, &str); 11] = [
         Builtin::ChangeDirectory,
         "cd [DIR|-]         change directory (default $HOME)",
     ),
-    ("pwd", Builtin::PrintDirectory, "pwd                print the current directory"),
-    ("exit", Builtin::Exit, "exit [N]           end the shell with status N (default $?)"),
+    (
+        "pwd",
+        Builtin::PrintDirectory,
+        "pwd                print the current directory",
+    ),
+    (
+        "exit",
+        Builtin::Exit,
+        "exit [N]           end the shell with status N (default $?)",
+    ),
     (
         "export",
         Builtin::Export,
         "export [NAME[=V]]  pass NAME to commands; alone: list what is passed",
     ),
-    ("unset", Builtin::Unset, "unset NAME...      forget variables"),
+    (
+        "unset",
+        Builtin::Unset,
+        "unset NAME...      forget variables",
+    ),
     (
         "poweroff",
         Builtin::PowerOff,
@@ -82,7 +94,11 @@ const ALL: [(&str, Builtin, &str); 11] = [
         "xchroot OPS [-- CMD...]  change /... and the root (see apps/sh/README.md)",
     ),
     ("help", Builtin::Help, "help               this list"),
-    (":", Builtin::Nothing, ":                  do nothing, successfully"),
+    (
+        ":",
+        Builtin::Nothing,
+        ":                  do nothing, successfully",
+    ),
 ];
 
 impl Builtin {
@@ -264,8 +280,9 @@ fn exec(shell: &mut Shell, prepared: &Prepared) -> i32 {
         shell.error(format_args!("exec: {errno}"));
         return NOT_RUNNABLE;
     }
-    let result: Result<(), Errno> =
-        shell.search(name, |path| Err(syscall::execute(path, &arguments, &environment)));
+    let result: Result<(), Errno> = shell.search(name, |path| {
+        Err(syscall::execute(path, &arguments, &environment))
+    });
     // Only failures come back; the descriptors are now 0, 1, 2 as mapped.
     let errno = result.err().unwrap_or(Errno::Unknown);
     shell.report_not_started(name, errno, 2)
@@ -290,7 +307,10 @@ fn xchroot(shell: &mut Shell, prepared: &Prepared) -> i32 {
         }
     };
     if !request.command.is_empty() {
-        let separator = words.iter().position(|word| word == b"--").unwrap_or(words.len());
+        let separator = words
+            .iter()
+            .position(|word| word == b"--")
+            .unwrap_or(words.len());
         let mut line = b"xchroot ".to_vec();
         line.extend_from_slice(&quote_words(&words[..separator]));
         line.extend_from_slice(b" && exec ");
@@ -356,20 +376,18 @@ fn apply(operations: &[Operation]) -> Result<(), (Errno, Vec<u8>)> {
             } => {
                 let fd = match directory {
                     Directory::Fd(fd) => *fd,
-                    Directory::Path(path) => {
-                        match syscall::open(path, OpenFlags::DIRECTORY, 0) {
-                            Ok(fd) => {
-                                opened.push(fd);
-                                fd
-                            }
-                            Err(errno) => {
-                                let mut what = path.clone();
-                                what.extend_from_slice(b": ");
-                                failure = Some((errno, what));
-                                break;
-                            }
+                    Directory::Path(path) => match syscall::open(path, OpenFlags::DIRECTORY, 0) {
+                        Ok(fd) => {
+                            opened.push(fd);
+                            fd
                         }
-                    }
+                        Err(errno) => {
+                            let mut what = path.clone();
+                            what.extend_from_slice(b": ");
+                            failure = Some((errno, what));
+                            break;
+                        }
+                    },
                 };
                 XchrootOperation {
                     kind: XchrootKind::KeepFd as u32,

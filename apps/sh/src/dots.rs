@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! /.../home/user  rw  dir
-//! /.../motd       ro  file
+//! /.../motd       ro  file immutable
 //! ```
 //!
 //! The tree is walked with `getdents`: a virtual directory (one that
@@ -14,17 +14,20 @@
 //! The kernel has no call that states an entry's mode, so it is *probed*:
 //! `openat(entry, O_WRONLY | O_NOFOLLOW)` is refused with `EACCES` below a
 //! read-only entry before anything else is checked, and otherwise fails
-//! with `EISDIR` (a directory), `ELOOP` (a symbolic link) or opens a
-//! regular file — which is closed at once, unwritten: opening for
-//! writing without `O_TRUNC` changes nothing. This relies on the order of
-//! the checks in the kernel's `openat` (`kernel/src/syscall/sys_fs.rs`);
-//! a `?` is shown for any other answer.
+//! with `EISDIR` (a directory), `ELOOP` (a symbolic link), `EPERM` (an
+//! immutable file) or opens a regular file — which is closed at once,
+//! unwritten: opening for writing without `O_TRUNC` changes nothing. This
+//! relies on the order of the checks in the kernel's `openat`
+//! (`kernel/src/syscall/sys_fs.rs`); a `?` is shown for any other answer.
+//! An immutable file or directory (ext2's flag, as programs and the
+//! shared tree are installed) says so after its kind: a read-write entry
+//! for it still cannot change it.
 
 use crate::fds::FdTable;
 use crate::text::{print_to, write_bytes};
 use alloc::vec::Vec;
 use manux_runtime::abi::directory_entry::{self, EntryKind};
-use manux_runtime::abi::OpenFlags;
+use manux_runtime::abi::{OpenFlags, CURRENT_DIRECTORY, STAT_NO_FOLLOW};
 use manux_runtime::syscall;
 use manux_runtime::Errno;
 
@@ -33,7 +36,11 @@ struct Found {
     path: Vec<u8>,
     mode: &'static str,
     kind: &'static str,
+    immutable: bool,
 }
+
+/// ext2's immutable inode flag, as `Stat::flags` reports it.
+const IMMUTABLE: u32 = 0x10;
 
 /// Lists `/...`; returns the builtin's status.
 pub fn list(fds: &FdTable) -> i32 {
@@ -42,14 +49,22 @@ pub fn list(fds: &FdTable) -> i32 {
         print_to(fds.error(), format_args!("sh: dots: {errno}\n"));
         return 1;
     }
-    let width = found.iter().map(|entry| entry.path.len()).max().unwrap_or(0);
+    let width = found
+        .iter()
+        .map(|entry| entry.path.len())
+        .max()
+        .unwrap_or(0);
     let mut text = Vec::new();
     for entry in &found {
         text.extend_from_slice(&entry.path);
         text.resize(text.len() + width - entry.path.len() + 2, b' ');
+        // Modes are `rw`, `ro` or `?`: pad to keep the kinds aligned.
         text.extend_from_slice(entry.mode.as_bytes());
-        text.extend_from_slice(b"  ");
+        text.resize(text.len() + 4 - entry.mode.len(), b' ');
         text.extend_from_slice(entry.kind.as_bytes());
+        if entry.immutable {
+            text.extend_from_slice(b" immutable");
+        }
         text.push(b'\n');
     }
     write_bytes(fds.output(), &text);
@@ -96,7 +111,14 @@ fn walk(directory: Vec<u8>, found: &mut Vec<Found>, depth: usize) -> Result<(), 
             EntryKind::Unknown => "?",
         };
         let mode = probe_mode(&path);
-        found.push(Found { path, mode, kind });
+        let immutable = syscall::status_at(CURRENT_DIRECTORY, &path, STAT_NO_FOLLOW)
+            .is_ok_and(|status| status.flags & IMMUTABLE != 0);
+        found.push(Found {
+            path,
+            mode,
+            kind,
+            immutable,
+        });
     }
     Ok(())
 }
@@ -108,7 +130,7 @@ fn probe_mode(path: &[u8]) -> &'static str {
             let _ = syscall::close(fd);
             "rw"
         }
-        Err(Errno::IsADirectory | Errno::Loop) => "rw",
+        Err(Errno::IsADirectory | Errno::Loop | Errno::NotPermitted) => "rw",
         Err(Errno::AccessDenied) => "ro",
         Err(_) => "?",
     }

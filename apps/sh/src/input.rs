@@ -64,7 +64,9 @@ impl LineReader {
             let mut chunk = [0u8; 1024];
             match syscall::read(self.fd, &mut chunk)? {
                 0 => self.ended = true,
-                count => self.buffered.extend_from_slice(&chunk[..count.min(chunk.len())]),
+                count => self
+                    .buffered
+                    .extend_from_slice(&chunk[..count.min(chunk.len())]),
             }
         }
     }

@@ -336,7 +336,12 @@ impl Shell {
         let assignments = command
             .assignments
             .iter()
-            .map(|assignment| (assignment.name.clone(), expand_joined(&assignment.value, self)))
+            .map(|assignment| {
+                (
+                    assignment.name.clone(),
+                    expand_joined(&assignment.value, self),
+                )
+            })
             .collect();
         let mut opened = Vec::new();
         for redirection in &command.redirections {
@@ -393,10 +398,7 @@ impl Shell {
     fn open_target(&self, target: &Word, flags: OpenFlags) -> Result<Fd, alloc::string::String> {
         let fields = expand(target, self);
         let [path] = fields.as_slice() else {
-            return Err(format!(
-                "{}: ambiguous redirect",
-                Text(&fields.join(&b' '))
-            ));
+            return Err(format!("{}: ambiguous redirect", Text(&fields.join(&b' '))));
         };
         syscall::open(path, flags, 0o644)
             .map_err(|errno| format!("{}: {}", Text(path), errno.description()))
@@ -436,7 +438,11 @@ impl Shell {
         let path = Variables::get(self, b"PATH").unwrap_or_else(|| b"/bin".to_vec());
         let mut denied = false;
         for directory in path.split(|&byte| byte == b':') {
-            let directory: &[u8] = if directory.is_empty() { b"." } else { directory };
+            let directory: &[u8] = if directory.is_empty() {
+                b"."
+            } else {
+                directory
+            };
             let mut candidate = concat(directory, b"/");
             candidate.extend_from_slice(name);
             match attempt(&candidate) {
@@ -456,7 +462,10 @@ impl Shell {
     pub fn report_not_started(&self, name: &[u8], errno: Errno, error_fd: Fd) -> i32 {
         match errno {
             Errno::NotFound if !name.contains(&b'/') => {
-                print_to(error_fd, format_args!("sh: {}: command not found\n", Text(name)));
+                print_to(
+                    error_fd,
+                    format_args!("sh: {}: command not found\n", Text(name)),
+                );
                 NOT_FOUND
             }
             Errno::NotFound => {

@@ -3,8 +3,10 @@
 //!
 //! The mode is 0755, or the octal MODE (Manux has no umask). `-p`
 //! creates each missing parent (mode 0755) and accepts a directory that
-//! exists already; something else in the way is an error
-//! (`mkdir: a/b: File exists`).
+//! exists already — whatever `mkdir` answered for it, since a launched
+//! program's operands start with `/...`, which exists and cannot be
+//! made (`EINVAL`); something else in the way is an error (`mkdir: a/b:
+//! File exists`).
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -79,13 +81,13 @@ fn make_with_parents(path: &[u8], mode: u32) -> Result<(), (&[u8], Errno)> {
         } else {
             DEFAULT_MODE
         };
-        match syscall::make_directory_at(CURRENT_DIRECTORY, prefix, this_mode) {
-            Ok(()) => {}
-            Err(Errno::Exists) => match stat(prefix) {
-                Ok(status) if is_directory(status.mode) => {}
-                _ => return Err((prefix, Errno::Exists)),
-            },
-            Err(errno) => return Err((prefix, errno)),
+        // A directory that exists is fine, whatever `mkdir` said of it:
+        // `EEXIST`, or `EINVAL` for `/...` (a reserved name, never made),
+        // or `EACCES` for a read-only directory on the way.
+        if let Err(errno) = syscall::make_directory_at(CURRENT_DIRECTORY, prefix, this_mode) {
+            if !stat(prefix).is_ok_and(|status| is_directory(status.mode)) {
+                return Err((prefix, errno));
+            }
         }
     }
     Ok(())

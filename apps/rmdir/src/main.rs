@@ -42,7 +42,9 @@ fn main() -> i32 {
                 break;
             }
             path = directory_name(path);
-            if matches!(path, b"." | b"/") {
+            // `/...` itself is never a directory to remove (a launched
+            // program's operands start there).
+            if matches!(path, b"." | b"/" | b"/...") {
                 break;
             }
         }

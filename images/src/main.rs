@@ -59,6 +59,9 @@ enum Command {
     Image {
         #[command(flatten)]
         target: Target,
+        /// Build from this manifest instead of images/manifest.toml.
+        #[arg(long)]
+        manifest: Option<std::path::PathBuf>,
     },
     /// Sign packages of the manifest with development keys (or make a key).
     ///
@@ -103,7 +106,9 @@ fn main() -> ExitCode {
             append,
             memory,
         } => commands::run::run(target, &append, memory),
-        Command::Image { target } => commands::image::run(target).map(|_| 0),
+        Command::Image { target, manifest } => {
+            commands::image::run(target, manifest.as_deref()).map(|_| 0)
+        }
         Command::Sign {
             arch,
             manifest,

@@ -951,9 +951,13 @@ pub fn check(
     }
     for checked in &packages {
         let name = &checked.package.name;
-        let launched_elsewhere = packages
-            .iter()
-            .any(|caller| caller.launched_calls.contains(name));
+        // Judged on the declared calls, so a caller refused for another
+        // reason does not add a second, misleading problem here.
+        let launched_elsewhere = manifest.packages.iter().any(|caller| {
+            caller.name != *name
+                && !skipped.contains(caller.name.as_str())
+                && caller.calls.contains(name)
+        });
         if has_top_level_program(manifest, programs, name) && !launched_elsewhere {
             rejections.push(Rejection::package(
                 name,

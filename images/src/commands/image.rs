@@ -11,15 +11,17 @@
 
 use crate::Target;
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use xtask::disk_image::{self, Outcome, Program};
 use xtask::manifest::{self, Manifest};
 use xtask::{apps, paths, toolchain, Arch};
 
-/// Builds the programs and makes the disk anew.
-pub fn run(target: Target) -> Result<()> {
+/// Builds the programs and makes the disk anew, from `manifest_path`
+/// (default `images/manifest.toml`).
+pub fn run(target: Target, manifest_path: Option<&Path>) -> Result<()> {
     target.validate()?;
-    let manifest = Manifest::load(&manifest::default_path())?;
+    let manifest_path = manifest_path.map_or_else(manifest::default_path, Path::to_path_buf);
+    let manifest = Manifest::load(&manifest_path)?;
     let cross = toolchain::cross_toolchain()?;
     let programs = apps::build(&cross, target.arch)?;
     let disk = paths::dev_disk(target.arch);

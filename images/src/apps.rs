@@ -2,7 +2,9 @@
 //! Cross builds of the user programs in `apps/`.
 //!
 //! A program is a workspace member `apps/NAME` with a `src/main.rs`; its
-//! binary, and its name in `/bin`, is `NAME`, and so is its package unless
+//! binary is `NAME` (how it is installed — launched in a package root, or
+//! unlaunched in `/bin` — is `images/manifest.toml`'s to say), and so is
+//! its cargo package unless
 //! that would clash with a crates.io crate the workspace uses (`spin` is
 //! the package `spin-program`). `abi` and `runtime` are libraries. [`programs`] finds them, so adding a program is adding its
 //! directory and its line in the workspace `members`.

@@ -176,9 +176,12 @@ pub(super) fn handle_interrupt() {
         gic::end_of_interrupt(id);
         dispatch(InterruptNumber::TimerTick);
     } else if id == super::console_interrupt() {
+        // Clear first, then drain: a byte arriving while the handler drains
+        // raises the interrupt again instead of being cleared with the rest
+        // (QEMU's PL011 raises it only on the FIFO's first byte).
+        uart::clear_receive_interrupt();
         gic::end_of_interrupt(id);
         dispatch(InterruptNumber::ConsoleReceive);
-        uart::clear_receive_interrupt();
     } else {
         gic::end_of_interrupt(id);
         dispatch(InterruptNumber::Device(id));

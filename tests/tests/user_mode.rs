@@ -128,10 +128,11 @@ fn a_file_written_by_a_program_is_on_disk_after_power_off() {
 #[test]
 fn a_program_that_is_not_immutable_is_refused() {
     for (mut machine, _disk) in system_machines() {
-        // `writefile` creates an ordinary (mutable) file; `init=` of it must fail.
-        machine.append = "init=/etc/motd".into();
+        // The test image's /lab/secret.txt is an ordinary (mutable) file:
+        // `init=` of it must fail (/etc/motd is installed immutable).
+        machine.append = "init=/lab/secret.txt".into();
         let boot = boot(&machine, b"", TIMEOUT);
-        boot.expect_line("init: cannot start /etc/motd: Permission denied");
+        boot.expect_line("init: cannot start /lab/secret.txt: Permission denied");
         assert!(!boot.output.contains("PANIC"), "{}", boot.output);
     }
 }

@@ -623,7 +623,20 @@ fn plan<C: CallerView>(
                 taken.push(top.to_vec());
             }
         }
-        let mut fresh = dotdotdot::fresh_names(|name| taken.iter().any(|t| t == name));
+        // One number per unnamed candidate at most. There are always
+        // enough (the numbers go to 2^32 - 1; the puts are at most 62), but
+        // should there not be, close everything rather than leak.
+        let mut fresh: Vec<dotdotdot::FreshName> =
+            dotdotdot::fresh_names(|name| taken.iter().any(|t| t == name))
+                .take(unnamed.len())
+                .collect();
+        if fresh.len() < unnamed.len() {
+            for candidate in unnamed {
+                planner.caller.close(candidate.fd);
+            }
+            return Err(LaunchError::TooManyFiles);
+        }
+        fresh.reverse();
         // (what was opened, entry parent?) → index in planner.candidates:
         // the same path opened twice gets one name (`mv a b` puts `.`
         // once).
@@ -656,10 +669,8 @@ fn plan<C: CallerView>(
                     same.name.clone().unwrap_or_default()
                 }
                 None => {
-                    let Some(number) = fresh.next() else {
-                        planner.caller.close(candidate.fd);
-                        return Err(LaunchError::TooManyFiles);
-                    };
+                    // Counted above: one per unnamed candidate.
+                    let number = fresh.pop().unwrap_or(dotdotdot::FreshName::from_number(0));
                     let leaf = match (is_entry, basename(argument.open_path)) {
                         (false, Some(base)) => join(number.as_bytes(), base),
                         _ => number.as_bytes().to_vec(),

@@ -12,14 +12,12 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-use coreutils_common::fs::{read_chunks, File};
+use coreutils_common::fs::read_chunks;
+use coreutils_common::input::{self, read_buffer, Input};
 use coreutils_common::lines::Numberer;
-use coreutils_common::memory::try_buffer;
 use coreutils_common::output::Output;
 use coreutils_common::{report, start, Spec};
-use manux_runtime::abi::OpenFlags;
-use manux_runtime::syscall::{Fd, STDIN};
-use manux_runtime::{entry, Errno};
+use manux_runtime::entry;
 
 entry!(main);
 
@@ -39,39 +37,20 @@ fn main() -> i32 {
         Ok(options) => options,
         Err(status) => return status,
     };
-    let mut buffer = match try_buffer(CHUNK) {
+    let mut buffer = match read_buffer(CHUNK) {
         Ok(buffer) => buffer,
-        Err(error) => {
-            report::message(format_args!("{}", Errno::from(error)));
-            return 1;
-        }
+        Err(status) => return status,
     };
-    let standard_input: [&[u8]; 1] = [b"-"];
-    let operands = if options.operands.is_empty() {
-        &standard_input[..]
-    } else {
-        &options.operands[..]
-    };
+    let operands = input::operands(&options.operands);
     let mut numberer = options.has(b'n').then(Numberer::default);
     let mut output = Output::stdout();
     let mut status = 0;
     for &operand in operands {
-        let file;
-        let fd: Fd = if operand == b"-" {
-            STDIN
-        } else {
-            match File::open(operand, OpenFlags::empty(), 0) {
-                Ok(opened) => {
-                    file = opened;
-                    file.fd()
-                }
-                Err(errno) => {
-                    report::error(operand, errno);
-                    status = 1;
-                    continue;
-                }
-            }
+        let Some(input) = Input::open(operand) else {
+            status = 1;
+            continue;
         };
+        let fd = input.fd();
         let copied = read_chunks(fd, &mut buffer, |chunk| {
             match numberer.as_mut() {
                 Some(numberer) => numberer.number(chunk, &mut output),

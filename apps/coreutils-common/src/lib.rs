@@ -19,6 +19,7 @@ extern crate alloc;
 pub mod count;
 pub mod escape;
 pub mod fs;
+pub mod input;
 pub mod lines;
 pub mod memory;
 pub mod mode;

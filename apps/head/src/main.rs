@@ -11,16 +11,14 @@
 #![deny(unsafe_code)]
 
 use core::fmt::Write;
-use coreutils_common::fs::{read_chunks, File};
+use coreutils_common::fs::read_chunks;
+use coreutils_common::input::{self, read_buffer, Input};
 use coreutils_common::lines::{Limit, Unit};
-use coreutils_common::memory::try_buffer;
 use coreutils_common::number::parse_unsigned;
 use coreutils_common::options::{self, ParseError};
 use coreutils_common::output::Output;
 use coreutils_common::text::Name;
 use coreutils_common::{report, Spec};
-use manux_runtime::abi::OpenFlags;
-use manux_runtime::syscall::{Fd, STDIN};
 use manux_runtime::{entry, process, Errno};
 
 entry!(main);
@@ -90,46 +88,23 @@ fn main() -> i32 {
             }
         },
     };
-    let mut buffer = match try_buffer(CHUNK) {
+    let mut buffer = match read_buffer(CHUNK) {
         Ok(buffer) => buffer,
-        Err(error) => {
-            report::message(format_args!("{}", Errno::from(error)));
-            return 1;
-        }
+        Err(status) => return status,
     };
-    let standard_input: [&[u8]; 1] = [b"-"];
-    let operands = if options.operands.is_empty() {
-        &standard_input[..]
-    } else {
-        &options.operands[..]
-    };
+    let operands = input::operands(&options.operands);
     let headers = options.has(b'v') || (operands.len() > 1 && !options.has(b'q'));
     let mut output = Output::stdout();
     let mut status = 0;
     for (index, &operand) in operands.iter().enumerate() {
-        let file;
-        let fd: Fd = if operand == b"-" {
-            STDIN
-        } else {
-            match File::open(operand, OpenFlags::empty(), 0) {
-                Ok(opened) => {
-                    file = opened;
-                    file.fd()
-                }
-                Err(errno) => {
-                    report::error(operand, errno);
-                    status = 1;
-                    continue;
-                }
-            }
+        let Some(input) = Input::open(operand) else {
+            status = 1;
+            continue;
         };
+        let fd = input.fd();
         if headers {
             let separator = if index > 0 { "\n" } else { "" };
-            let name = if operand == b"-" {
-                Name(b"standard input")
-            } else {
-                Name(operand)
-            };
+            let name = Name(input::display_name(operand));
             let _ = writeln!(output, "{separator}==> {name} <==");
         }
         let mut limit = Limit::new(unit, count);

@@ -17,13 +17,12 @@ extern crate alloc;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use coreutils_common::count::{digits, Counter, Counts};
-use coreutils_common::fs::{read_chunks, File};
-use coreutils_common::memory::{try_buffer, try_push};
+use coreutils_common::fs::read_chunks;
+use coreutils_common::input::{self, read_buffer, Input};
+use coreutils_common::memory::try_push;
 use coreutils_common::output::Output;
 use coreutils_common::text::Name;
 use coreutils_common::{report, start, Spec};
-use manux_runtime::abi::OpenFlags;
-use manux_runtime::syscall::{Fd, STDIN};
 use manux_runtime::{entry, Errno};
 
 entry!(main);
@@ -50,40 +49,21 @@ fn main() -> i32 {
         !any || options.has(b'w'),
         !any || options.has(b'c'),
     ];
-    let mut buffer = match try_buffer(CHUNK) {
+    let mut buffer = match read_buffer(CHUNK) {
         Ok(buffer) => buffer,
-        Err(error) => {
-            report::message(format_args!("{}", Errno::from(error)));
-            return 1;
-        }
+        Err(status) => return status,
     };
     let mut status = 0;
     let mut rows: Vec<(Counts, Option<&[u8]>)> = Vec::new();
-    let standard_input: [&[u8]; 1] = [b"-"];
     let named = !options.operands.is_empty();
-    let operands = if named {
-        &options.operands[..]
-    } else {
-        &standard_input[..]
-    };
+    let operands = input::operands(&options.operands);
     let mut total = Counts::default();
     for &operand in operands {
-        let file;
-        let fd: Fd = if operand == b"-" {
-            STDIN
-        } else {
-            match File::open(operand, OpenFlags::empty(), 0) {
-                Ok(opened) => {
-                    file = opened;
-                    file.fd()
-                }
-                Err(errno) => {
-                    report::error(operand, errno);
-                    status = 1;
-                    continue;
-                }
-            }
+        let Some(input) = Input::open(operand) else {
+            status = 1;
+            continue;
         };
+        let fd = input.fd();
         let mut counter = Counter::default();
         if let Err(errno) = read_chunks(fd, &mut buffer, |chunk| {
             counter.feed(chunk);

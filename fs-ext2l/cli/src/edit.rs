@@ -9,15 +9,14 @@
 //! installer API, as the image builder does.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use fs_ext2l::{
-    format, Error, FileDevice, FileExtent, FileType, FormatOptions, InodeNumber, MountOptions,
-};
+use fs_ext2l::{format, Error, FileDevice, FileType, FormatOptions, InodeNumber, MountOptions};
 
 use crate::image::{close, failed, host_clock, open, resolve, resolve_parent, Image};
+use crate::transfer::{copy_extents, Direction};
 use crate::{Failure, Outcome};
 
 /// Deepest directory tree `rm -r` descends.
@@ -139,40 +138,7 @@ fn copy_in(
         .write(true)
         .open(image)
         .map_err(|error| Failure::operation(format!("{}: {error}", image.display())))?;
-    for extent in extents {
-        if let FileExtent::Data {
-            file_offset,
-            device_offset,
-            length,
-        } = extent
-        {
-            copy_range(&source, file_offset, &target, device_offset, length).map_err(host_error)?;
-        }
-    }
-    Ok(())
-}
-
-/// Copies `length` bytes between two files at the given offsets, with the
-/// kernel's file-to-file copy where the platform has one.
-pub fn copy_range(
-    source: &std::fs::File,
-    source_offset: u64,
-    target: &std::fs::File,
-    target_offset: u64,
-    length: u64,
-) -> std::io::Result<()> {
-    let mut reader = source;
-    reader.seek(SeekFrom::Start(source_offset))?;
-    let mut writer = target;
-    writer.seek(SeekFrom::Start(target_offset))?;
-    let copied = std::io::copy(&mut reader.take(length), &mut writer)?;
-    if copied != length {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "the file shrank while it was copied",
-        ));
-    }
-    Ok(())
+    copy_extents(&extents, &source, &target, Direction::IntoImage).map_err(host_error)
 }
 
 /// `ext2l put IMAGE HOSTFILE PATH`.

@@ -11,9 +11,10 @@ use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
 
-use fs_ext2l::{FileExtent, FileType, InodeFlags, InodeNumber, Metadata};
+use fs_ext2l::{FileType, InodeFlags, InodeNumber, Metadata};
 
 use crate::image::{failed, open, resolve, Image};
+use crate::transfer::{copy_extents, Direction};
 use crate::{Failure, Outcome};
 
 /// Bytes moved per read when copying a file out.
@@ -240,17 +241,7 @@ pub fn get(image: &Path, path: &str, host_file: &Path) -> Outcome {
     let source = std::fs::File::open(image)
         .map_err(|error| Failure::operation(format!("{}: {error}", image.display())))?;
     let out = std::fs::File::create(host_file).map_err(host_error)?;
-    for extent in extents {
-        if let FileExtent::Data {
-            file_offset,
-            device_offset,
-            length,
-        } = extent
-        {
-            crate::edit::copy_range(&source, device_offset, &out, file_offset, length)
-                .map_err(host_error)?;
-        }
-    }
+    copy_extents(&extents, &out, &source, Direction::OutOfImage).map_err(host_error)?;
     // Holes stay holes: the length is set without writing them.
     out.set_len(size).map_err(host_error)
 }

@@ -20,6 +20,7 @@ mod bench;
 mod edit;
 mod image;
 mod inspect;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -29,6 +29,7 @@ use super::firmware::{Platform, Register};
 use super::mmu;
 use crate::ExitStatus;
 use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use core::time::Duration;
 use x86_64::instructions::port::Port;
 
 /// QEMU's `isa-debug-exit` port, as the run commands configure it.
@@ -134,10 +135,35 @@ pub fn power_off(status: ExitStatus) -> ! {
     }
     SLEEP_CONTROL.write(u16::from(SLEEP_CONTROL_S5), false);
     PM1A_CONTROL.write(PM1_CONTROL_S5, true);
+    wait_for_power_off();
     // Still running: the machine has no ACPI power-off this code knows
     // (`microvm` with `acpi=off`). Say so rather than hang silently.
     super::serial::write_bytes(b"power off: no ACPI power-off register on this machine; halted\n");
     halt()
+}
+
+/// How long the CPU may go on running after a power-off write.
+const POWER_OFF_GRACE: Duration = Duration::from_millis(500);
+
+/// Lets the machine act on a power-off write before concluding it did not.
+///
+/// QEMU takes a sleep-register write as a shutdown *request* that its main
+/// loop carries out later, so the CPU runs on for a moment — long enough,
+/// under TCG, to print a false "no power-off" line. Spinning (rather than
+/// `hlt` with interrupts off, which would never wake) bounds the wait.
+fn wait_for_power_off() {
+    if super::timer::tsc_hz() == 0 {
+        // Before calibration there is no clock: a fixed count of pauses
+        // (each at least a few nanoseconds) stands in for it.
+        for _ in 0..100_000_000u64 {
+            core::hint::spin_loop();
+        }
+        return;
+    }
+    let start = super::timer::now();
+    while super::timer::now().saturating_sub(start) < POWER_OFF_GRACE {
+        core::hint::spin_loop();
+    }
 }
 
 /// Stops this CPU for good (interrupts off, `hlt` forever).

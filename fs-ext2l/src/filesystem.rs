@@ -205,6 +205,14 @@ impl<D: BlockDevice> FileSystem<D> {
         &self.device
     }
 
+    /// The device, mutably: for a host of the library that manages the
+    /// device's own state (the kernel empties its block cache through
+    /// this). Writing to the volume through it, behind the file system's
+    /// back, corrupts it.
+    pub fn device_mut(&mut self) -> &mut D {
+        &mut self.device
+    }
+
     /// Whether writes are refused.
     pub fn is_read_only(&self) -> bool {
         self.read_only_reason.is_some()

@@ -26,6 +26,7 @@
 //! - Errors name what failed and what to do about it.
 
 pub mod apps;
+pub mod bench_report;
 pub mod cross;
 pub mod disk_image;
 pub mod manifest;

@@ -89,6 +89,20 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         new_key: Option<String>,
     },
+    /// Measure the system: boot a fresh image, run the in-guest benchmarks, print the table.
+    ///
+    /// One benchmark boot (`init=/bin/bench`) measures system calls,
+    /// spawn/exec and the launcher, file and raw disk reads and small
+    /// files, each REPETITIONS times; smoke sessions typed at the shell
+    /// give boot-to-prompt (kernel clock) and the smallest RAM that works.
+    /// Writes the medians to target/bench-ARCH.json.
+    Bench {
+        #[command(flatten)]
+        target: Target,
+        /// Repetitions of each figure in the same boot (and smoke boots).
+        #[arg(long, default_value_t = 5)]
+        repetitions: u32,
+    },
     /// Run every check: formatting, lints, host tests, guest tests under QEMU.
     Test {
         /// Skip the guest (QEMU) tests.
@@ -125,6 +139,10 @@ fn main() -> ExitCode {
             new_key,
         })
         .map(|_| 0),
+        Command::Bench {
+            target,
+            repetitions,
+        } => commands::bench::run(target, repetitions).map(|_| 0),
         Command::Test { host_only } => commands::test::run(host_only).map(|_| 0),
     };
     match result {

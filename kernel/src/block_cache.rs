@@ -16,6 +16,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use fs_ext2l::DeviceError;
 use hal::virtio::{BlockDevice, BlockError, SECTOR_SIZE};
+use manux_abi::Errno;
 
 /// Bytes in a cache page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -155,6 +156,49 @@ impl BlockCache {
             index += count;
         }
         Ok(())
+    }
+
+    /// Writes every dirty page back, then drops every page: the next read
+    /// of anything comes from the disk (the benchmarks' cold reads).
+    ///
+    /// Return values: the device's error if a write-back failed (then
+    /// nothing is dropped).
+    pub fn drop_all(&mut self) -> Result<(), DeviceError> {
+        fs_ext2l::BlockDevice::flush(self)?;
+        self.pages.clear();
+        Ok(())
+    }
+
+    /// Reads `sectors` sectors from `first_sector` straight from the disk,
+    /// in requests as long as the cache's longest run, into a scratch
+    /// buffer that is then dropped; returns the bytes read. The cache is
+    /// neither consulted nor changed (the benchmarks' raw device read).
+    ///
+    /// Return values: `OutOfRange` past the end of the disk; `OutOfMemory`
+    /// if the scratch buffer cannot be had; `InputOutput` if the device
+    /// failed.
+    pub fn read_raw(&mut self, first_sector: u64, sectors: u64) -> Result<u64, Errno> {
+        let sector_size = SECTOR_SIZE as u64;
+        match first_sector.checked_add(sectors) {
+            Some(end) if end <= self.size / sector_size => {}
+            _ => return Err(Errno::OutOfRange),
+        }
+        let request_sectors = MAX_RUN_PAGES * PAGE_SIZE / sector_size;
+        let mut buffer = Vec::new();
+        buffer
+            .try_reserve_exact((request_sectors.min(sectors) * sector_size) as usize)
+            .map_err(|_| Errno::OutOfMemory)?;
+        buffer.resize((request_sectors.min(sectors) * sector_size) as usize, 0u8);
+        let mut done = 0;
+        while done < sectors {
+            let count = request_sectors.min(sectors - done);
+            let bytes = (count * sector_size) as usize;
+            self.disk
+                .read_sectors(first_sector + done, &mut buffer[..bytes])
+                .map_err(|_| Errno::InputOutput)?;
+            done += count;
+        }
+        Ok(sectors * sector_size)
     }
 
     fn check_range(&self, offset: u64, length: usize) -> Result<(), DeviceError> {

@@ -6,6 +6,8 @@
 //! - `test=NAME` — run a built-in self test after `ready` (see
 //!   [`crate::self_test`]); used by the guest test suite;
 //! - `poweroff=semihosting` — read by `hal/` (QEMU exit statuses on AArch64);
+//! - `bench` — allow the privileged operations of the `benchmark` call
+//!   (dropping the block cache, raw disk reads) for `cargo xtask bench`;
 //! - `init=PROGRAM ARGS…` — the first process (default `/bin/init`); the
 //!   rest of the line is its arguments.
 //!
@@ -26,6 +28,8 @@ pub struct BootArgs {
     /// `init=PROGRAM ARGS…`: the first process and its arguments. As in
     /// Linux, everything after `init=` belongs to it.
     pub init: Option<Vec<&'static str>>,
+    /// `bench`: the benchmark boot.
+    pub bench: bool,
 }
 
 impl BootArgs {
@@ -36,6 +40,7 @@ impl BootArgs {
             self_test: None,
             unknown: Vec::new(),
             init: None,
+            bench: false,
         };
         let mut words = command_line.split_whitespace();
         while let Some(word) = words.next() {
@@ -56,6 +61,7 @@ impl BootArgs {
                     None => args.unknown.push(word),
                 },
                 "poweroff" if value == "semihosting" => {}
+                "bench" if value.is_empty() => args.bench = true,
                 _ => args.unknown.push(word),
             }
         }

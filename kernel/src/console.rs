@@ -18,6 +18,7 @@
 use crate::scheduler::{self, with_scheduler, Pid};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 use hal::{Arch, Architecture};
 use spin::Mutex;
 
@@ -155,6 +156,19 @@ fn interrupt_foreground() {
     }
 }
 
+/// Nanoseconds from reset to the first read of the console, 0 before it.
+static FIRST_READ_NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// When the console was first read, in nanoseconds since reset: the login
+/// shell reads right after printing its first prompt, so this is the
+/// boot-to-prompt time. `None` before any read.
+pub fn first_read_nanos() -> Option<u64> {
+    match FIRST_READ_NANOS.load(Ordering::Relaxed) {
+        0 => None,
+        nanos => Some(nanos),
+    }
+}
+
 /// Writes program output to the console.
 pub fn write(bytes: &[u8]) {
     crate::logger::print_bytes(bytes);
@@ -164,6 +178,11 @@ pub fn write(bytes: &[u8]) {
 /// line, blocking until one is complete. An empty result is end of input.
 /// Returns `None` if the process was killed while waiting.
 pub fn read(pid: Pid, length: usize, is_killed: impl Fn() -> bool) -> Option<Vec<u8>> {
+    if FIRST_READ_NANOS.load(Ordering::Relaxed) == 0 {
+        let now = u64::try_from(Arch::time_since_reset().as_nanos()).unwrap_or(u64::MAX);
+        let _ =
+            FIRST_READ_NANOS.compare_exchange(0, now.max(1), Ordering::Relaxed, Ordering::Relaxed);
+    }
     loop {
         let ready = with_scheduler(|scheduler| {
             let mut input = INPUT.lock();

@@ -27,6 +27,7 @@ mod elf_loader;
 mod files;
 mod logger;
 mod memory;
+mod partition;
 mod path;
 mod process;
 mod root_fs;
@@ -61,6 +62,9 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     ));
     let args = BootArgs::parse(boot.command_line);
     logger::init(args.log_level);
+    if args.bench {
+        syscall::enable_benchmarks();
+    }
     for word in args.unknown.iter() {
         log::warn!("ignoring unknown boot argument `{}`", word);
     }
@@ -161,6 +165,14 @@ fn start_init(init: Option<&[&'static str]>) {
 pub fn power_off(status: ExitStatus) -> ! {
     if let Err(error) = root_fs::sync() {
         log::error!("sync before power-off failed: {}", error);
+    }
+    if let Some(nanos) = console::first_read_nanos() {
+        // The boot-to-prompt time (`cargo xtask bench` reads it here).
+        log::info!(
+            "first console read at {}.{:03} ms after reset",
+            nanos / 1_000_000,
+            nanos / 1000 % 1000
+        );
     }
     log::info!("power off ({:?})", status);
     Arch::power_off(status)

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The root file system: the ext2l volume on the first virtio-blk disk.
 //!
-//! At boot the kernel mounts the first disk through a [`BlockCache`] and
+//! The volume is the whole disk, or the disk's GPT root partition
+//! ([`crate::partition`]: found by its type GUID, never by position).
+//! At boot the kernel mounts it through a [`BlockCache`] and
 //! keeps the mounted [`FileSystem`] here, behind a lock (the `fs-ext2l`
 //! library is single-threaded by design). [`sync`] writes every dirty page
 //! back and flushes the device; power-off calls it.
 
 use crate::block_cache::{BlockCache, PAGE_SIZE};
+use crate::partition::{self, PartitionError, Volume};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -23,6 +26,8 @@ pub static ROOT: Mutex<Option<FileSystem<BlockCache>>> = Mutex::new(None);
 pub enum MountError {
     /// No disk at all.
     NoDisk,
+    /// The disk has a partition table but no usable root partition.
+    Partition(PartitionError),
     /// The library refused the volume (not ext2, corrupt, unsupported).
     FileSystem(fs_ext2l::Error),
 }
@@ -31,6 +36,7 @@ impl core::fmt::Display for MountError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             MountError::NoDisk => write!(f, "no disk"),
+            MountError::Partition(error) => write!(f, "{error}"),
             MountError::FileSystem(error) => write!(f, "{error}"),
         }
     }
@@ -44,11 +50,29 @@ fn clock() -> u32 {
 
 /// Mounts the first of `disks` as the root; returns a one-line summary.
 ///
-/// Return values: `NoDisk` when `disks` is empty; `FileSystem(error)` when
-/// the volume is not a mountable ext2/ext2l file system (the error names
-/// what is wrong, e.g. an unsupported feature or a bad superblock).
+/// Return values: `NoDisk` when `disks` is empty; `Partition(error)` when
+/// the disk has a GPT without a usable root partition (corrupt, missing);
+/// `FileSystem(error)` when the volume is not a mountable ext2/ext2l file
+/// system (the error names what is wrong, e.g. an unsupported feature or a
+/// bad superblock).
 pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountError> {
-    let disk = disks.into_iter().next().ok_or(MountError::NoDisk)?;
+    let mut disk = disks.into_iter().next().ok_or(MountError::NoDisk)?;
+    let volume = partition::find_root(&mut disk).map_err(MountError::Partition)?;
+    if let Volume::Partition {
+        index,
+        first,
+        sectors,
+    } = volume
+    {
+        disk.restrict(first, sectors)
+            .map_err(|error| MountError::Partition(PartitionError::Device(error)))?;
+        log::info!(
+            "root: virtio-blk0 GPT partition {} (sectors {}..{})",
+            index,
+            first,
+            first + sectors
+        );
+    }
     // A quarter of the heap for cached pages, within sane bounds.
     let capacity = ((boot.heap.size / 4) / PAGE_SIZE).clamp(64, 16384) as usize;
     let cache = BlockCache::new(disk, capacity);
@@ -84,5 +108,30 @@ pub fn sync() -> Result<(), fs_ext2l::Error> {
     match ROOT.lock().as_mut() {
         Some(file_system) => file_system.sync(),
         None => Ok(()),
+    }
+}
+
+/// Writes back and drops every page of the root disk's block cache.
+///
+/// Return values: `InputOutput` if writing back failed; `NotFound`
+/// without a root.
+pub fn drop_cache() -> Result<(), manux_abi::Errno> {
+    match ROOT.lock().as_mut() {
+        Some(file_system) => file_system
+            .device_mut()
+            .drop_all()
+            .map_err(|_| manux_abi::Errno::InputOutput),
+        None => Err(manux_abi::Errno::NotFound),
+    }
+}
+
+/// Reads `sectors` sectors of the root disk from `first_sector`, past the
+/// cache and the file system, keeping nothing; returns the bytes read.
+///
+/// Return values: as [`BlockCache::read_raw`]; `NotFound` without a root.
+pub fn read_raw(first_sector: u64, sectors: u64) -> Result<u64, manux_abi::Errno> {
+    match ROOT.lock().as_mut() {
+        Some(file_system) => file_system.device_mut().read_raw(first_sector, sectors),
+        None => Err(manux_abi::Errno::NotFound),
     }
 }

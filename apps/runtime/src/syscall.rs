@@ -526,6 +526,12 @@ pub fn change_mode_at(directory: Fd, path: &[u8], mode: u32) -> Result<(), Errno
     unsafe { call(Syscall::ChangeMode, arguments) }.map(drop)
 }
 
+/// `benchmark(operation, a, b)` with a `manux_abi::benchmark` operation.
+pub fn benchmark(operation: u64, a: u64, b: u64) -> Result<u64, Errno> {
+    // SAFETY: no operation takes a pointer; the kernel writes no user memory.
+    unsafe { call(Syscall::Benchmark, [operation, a, b, 0, 0, 0]) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The subcommands of `cargo xtask`, one per file.
 
+pub mod bench;
 pub mod build;
 pub mod image;
 pub mod run;

@@ -10,12 +10,14 @@
 //! process's own table with permission checks, so every bad pointer is
 //! `EFAULT`.
 
+mod sys_benchmark;
 mod sys_fs;
 mod sys_io;
 mod sys_process;
 mod sys_time;
 mod sys_xchroot;
 
+pub use sys_benchmark::enable as enable_benchmarks;
 pub use sys_fs::Caller;
 pub use sys_process::read_program;
 
@@ -86,6 +88,7 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
                 Xchroot => sys_xchroot::xchroot(process, a[0], a[1]).into(),
                 SetTimes => sys_fs::set_times(process, a).into(),
                 ChangeMode => sys_fs::change_mode(process, a).into(),
+                Benchmark => sys_benchmark::benchmark(a[0], a[1], a[2]).into(),
             }
         }
     };

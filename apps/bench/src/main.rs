@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `bench REPETITIONS FILE`: the in-guest half of `cargo xtask bench`.
+//!
+//! Run as the first process (`init=/bin/bench …` with the `bench` boot
+//! argument), it measures with the kernel's monotonic clock and prints one
+//! line per figure, `bench: KEY V1 V2 …`, a value per repetition; the
+//! xtask takes medians and spreads. Every figure is an average over a
+//! batch inside each repetition, so the clock's resolution does not count:
+//!
+//! | key | one value |
+//! |---|---|
+//! | `null_syscall_ns` | one `getpid` round trip, over a batch of calls |
+//! | `spawn_exit_wait_us` | `spawn(/bin/nop)` + its exit + `wait` |
+//! | `exec_direct_us` | `spawn(/bin/nop exec /bin/nop)` + `wait`: spawn + execve of the trivial program |
+//! | `exec_launched_us` | `spawn(/bin/launched-nop)` + `wait`: its launcher, which execs the same program |
+//! | `launcher_overhead_ratio` | `exec_launched_us / exec_direct_us`, from the same repetition |
+//! | `file_read_cold_mbps` | `FILE` read whole in 1 MiB calls after the block cache is dropped, in MB/s (10⁶ bytes) |
+//! | `file_read_warm_mbps` | the same read again at once |
+//! | `raw_read_mbps` | as many sectors read raw from the root disk (`benchmark(RAW_READ)`) |
+//! | `file_vs_raw_ratio` | cold over raw, from the same repetition |
+//! | `small_files_ops_per_s` | files per second: create, write 100 bytes and close each of 1,000 files, delete them all, `sync` |
+//!
+//! Everything is checked as it goes (exit statuses, byte counts); a
+//! failure prints `bench: error: …` and ends with status 1, which powers
+//! the machine off with that status.
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+// On the host, std supplies the panic handler and the allocator the
+// runtime supplies on Manux, so `cargo clippy -p bench` can check this
+// program (it is never linked there).
+#[cfg(not(target_os = "none"))]
+extern crate std;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+use manux_runtime::abi::wait_status::WaitStatus;
+use manux_runtime::abi::{benchmark, clock, OpenFlags, CURRENT_DIRECTORY};
+use manux_runtime::{entry, eprintln, print, println, process, syscall};
+
+entry!(main);
+
+/// System calls per null-syscall batch.
+const SYSCALL_BATCH: u32 = 20_000;
+/// Processes per spawn batch.
+const SPAWN_BATCH: u32 = 20;
+/// The small-file workload: this many files of [`SMALL_FILE_BYTES`].
+const SMALL_FILES: u32 = 1000;
+/// Bytes written to each small file.
+const SMALL_FILE_BYTES: usize = 100;
+/// Bytes per `read` call of the big file (the kernel's per-call limit).
+const READ_CHUNK: usize = 1 << 20;
+/// The trivial program, unlaunched.
+const NOP: &[u8] = b"/bin/nop";
+/// The same program through its launcher (package `launched-nop`).
+const NOP_LAUNCHED: &[u8] = b"/bin/launched-nop";
+/// Where the small files are made.
+const SMALL_DIRECTORY: &[u8] = b"/bench-small";
+
+/// A failure: what was being done.
+struct Failure(String);
+
+fn main() -> i32 {
+    let arguments = process::arguments();
+    let (Some(repetitions), Some(file)) = (
+        arguments
+            .get(1)
+            .and_then(|word| core::str::from_utf8(word).ok())
+            .and_then(|word| word.parse::<u32>().ok())
+            .filter(|&count| count > 0),
+        arguments.get(2),
+    ) else {
+        eprintln!("usage: bench REPETITIONS FILE");
+        return 2;
+    };
+    match run(repetitions, file) {
+        Ok(()) => {
+            println!("bench: done");
+            0
+        }
+        Err(Failure(what)) => {
+            eprintln!("bench: error: {what}");
+            1
+        }
+    }
+}
+
+fn run(repetitions: u32, file: &[u8]) -> Result<(), Failure> {
+    let prompt = syscall::benchmark(benchmark::PROMPT_TIME, 0, 0)
+        .map_err(|errno| Failure(format!("benchmark(PROMPT_TIME): {errno}")))?;
+    // As the first process nothing has read the console: 0 says so.
+    println!("bench: console_first_read_ns {prompt}");
+
+    let mut null = Vec::new();
+    for _ in 0..repetitions {
+        let start = now();
+        for _ in 0..SYSCALL_BATCH {
+            core::hint::black_box(syscall::process_id());
+        }
+        null.push(nanos(now() - start) / f64::from(SYSCALL_BATCH));
+    }
+    report("null_syscall_ns", &null);
+
+    let (mut spawn, mut direct, mut launched, mut ratio) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..repetitions {
+        spawn.push(spawn_batch(NOP, &[b"nop"])?);
+        let exec_direct = spawn_batch(NOP, &[b"nop", b"exec", NOP])?;
+        let exec_launched = spawn_batch(NOP_LAUNCHED, &[b"launched-nop"])?;
+        direct.push(exec_direct);
+        launched.push(exec_launched);
+        ratio.push(exec_launched / exec_direct);
+    }
+    report("spawn_exit_wait_us", &spawn);
+    report("exec_direct_us", &direct);
+    report("exec_launched_us", &launched);
+    report("launcher_overhead_ratio", &ratio);
+
+    let size = syscall::status_at(CURRENT_DIRECTORY, file, 0)
+        .map_err(|errno| Failure(format!("stat {}: {errno}", text(file))))?
+        .size;
+    let sectors = size.div_ceil(512);
+    let (mut cold, mut warm, mut raw, mut file_vs_raw) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut buffer = vec![0u8; READ_CHUNK];
+    for _ in 0..repetitions {
+        syscall::benchmark(benchmark::DROP_CACHE, 0, 0)
+            .map_err(|errno| Failure(format!("benchmark(DROP_CACHE): {errno}")))?;
+        let cold_rate = read_file(file, size, &mut buffer)?;
+        cold.push(cold_rate);
+        warm.push(read_file(file, size, &mut buffer)?);
+        let raw_rate = read_raw(sectors)?;
+        raw.push(raw_rate);
+        file_vs_raw.push(cold_rate / raw_rate);
+    }
+    report("file_read_cold_mbps", &cold);
+    report("file_read_warm_mbps", &warm);
+    report("raw_read_mbps", &raw);
+    report("file_vs_raw_ratio", &file_vs_raw);
+    println!("bench: file_bytes {size}");
+
+    let mut small = Vec::new();
+    for _ in 0..repetitions {
+        small.push(small_files()?);
+    }
+    report("small_files_ops_per_s", &small);
+    Ok(())
+}
+
+/// Prints one figure's values.
+fn report(key: &str, values: &[f64]) {
+    print!("bench: {key}");
+    for value in values {
+        print!(" {value:.3}");
+    }
+    println!();
+}
+
+fn now() -> Duration {
+    syscall::clock_time(clock::MONOTONIC).unwrap_or_default()
+}
+
+fn nanos(duration: Duration) -> f64 {
+    duration.as_nanos() as f64
+}
+
+fn text(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or("?")
+}
+
+/// Spawns `path` with `arguments` [`SPAWN_BATCH`] times, one at a time,
+/// waiting for each; returns the mean microseconds per process. Each must
+/// exit with status 0.
+fn spawn_batch(path: &[u8], arguments: &[&[u8]]) -> Result<f64, Failure> {
+    let start = now();
+    for _ in 0..SPAWN_BATCH {
+        let pid = syscall::spawn(path, arguments, &[], &[])
+            .map_err(|errno| Failure(format!("spawn {}: {errno}", text(path))))?;
+        match syscall::wait(pid) {
+            Ok((_, WaitStatus::Exited(0))) => {}
+            Ok((_, status)) => {
+                return Err(Failure(format!("{}: ended with {status:?}", text(path))))
+            }
+            Err(errno) => return Err(Failure(format!("wait {}: {errno}", text(path)))),
+        }
+    }
+    Ok(nanos(now() - start) / 1000.0 / f64::from(SPAWN_BATCH))
+}
+
+/// Reads `path` whole; returns MB/s. The bytes read must be `size`.
+fn read_file(path: &[u8], size: u64, buffer: &mut [u8]) -> Result<f64, Failure> {
+    let start = now();
+    let fd = syscall::open(path, OpenFlags::empty(), 0)
+        .map_err(|errno| Failure(format!("open {}: {errno}", text(path))))?;
+    let mut total = 0u64;
+    loop {
+        match syscall::read(fd, buffer) {
+            Ok(0) => break,
+            Ok(count) => total += count as u64,
+            Err(errno) => return Err(Failure(format!("read {}: {errno}", text(path)))),
+        }
+    }
+    let _ = syscall::close(fd);
+    let elapsed = now() - start;
+    if total != size {
+        return Err(Failure(format!(
+            "read {} bytes of {}, not {size}",
+            total,
+            text(path)
+        )));
+    }
+    Ok(total as f64 / 1000.0 / elapsed.as_secs_f64() / 1000.0)
+}
+
+/// Reads `sectors` sectors raw from the root disk; returns MB/s.
+fn read_raw(sectors: u64) -> Result<f64, Failure> {
+    let start = now();
+    let mut done = 0;
+    while done < sectors {
+        let count = (sectors - done).min(benchmark::RAW_READ_MAX_SECTORS);
+        let bytes = syscall::benchmark(benchmark::RAW_READ, done, count)
+            .map_err(|errno| Failure(format!("benchmark(RAW_READ): {errno}")))?;
+        if bytes != count * 512 {
+            return Err(Failure(format!(
+                "raw read of {count} sectors gave {bytes} bytes"
+            )));
+        }
+        done += count;
+    }
+    let elapsed = now() - start;
+    Ok((sectors * 512) as f64 / 1000.0 / elapsed.as_secs_f64() / 1000.0)
+}
+
+/// Creates, writes and closes [`SMALL_FILES`] files, deletes them and
+/// syncs; returns files per second.
+fn small_files() -> Result<f64, Failure> {
+    match syscall::make_directory_at(CURRENT_DIRECTORY, SMALL_DIRECTORY, 0o755) {
+        Ok(()) | Err(manux_runtime::Errno::Exists) => {}
+        Err(errno) => return Err(Failure(format!("mkdir {}: {errno}", text(SMALL_DIRECTORY)))),
+    }
+    let data = [b'x'; SMALL_FILE_BYTES];
+    let names: Vec<String> = (0..SMALL_FILES)
+        .map(|index| format!("{}/f{index:04}", text(SMALL_DIRECTORY)))
+        .collect();
+    let start = now();
+    for name in &names {
+        let fd = syscall::open(
+            name.as_bytes(),
+            OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::WRITE_ONLY,
+            0o644,
+        )
+        .map_err(|errno| Failure(format!("create {name}: {errno}")))?;
+        syscall::write_all(fd, &data).map_err(|errno| Failure(format!("write {name}: {errno}")))?;
+        syscall::close(fd).map_err(|errno| Failure(format!("close {name}: {errno}")))?;
+    }
+    for name in &names {
+        syscall::unlink_at(CURRENT_DIRECTORY, name.as_bytes())
+            .map_err(|errno| Failure(format!("unlink {name}: {errno}")))?;
+    }
+    syscall::sync().map_err(|errno| Failure(format!("sync: {errno}")))?;
+    let elapsed = now() - start;
+    Ok(f64::from(SMALL_FILES) / elapsed.as_secs_f64())
+}

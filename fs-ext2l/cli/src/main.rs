@@ -183,8 +183,8 @@ enum Command {
         /// Scratch directory (default: the system temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// Runs of each step; the best is reported.
-        #[arg(long, default_value_t = 3)]
+        /// Counted rounds (after one warm-up); the median is reported.
+        #[arg(long, default_value_t = 7)]
         runs: u32,
     },
 }

@@ -164,3 +164,91 @@ fn errors_are_one_line_with_meaningful_statuses() {
     let (status, _) = fails(&["mkfs", text(&image), "--size", "4M", "-b", "3000"]);
     assert_eq!(status, 2);
 }
+
+/// Bytes that differ from block to block, so a misplaced block shows.
+fn pattern(length: usize, seed: u32) -> Vec<u8> {
+    (0..length as u32)
+        .map(|index| (index.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
+        .collect()
+}
+
+#[test]
+fn large_and_sparse_files_round_trip_through_put_and_get() {
+    // Files of several MiB cross the pipe size of the copy and, with 1 KiB
+    // blocks, many indirect blocks (so many separate runs on the device).
+    let big = pattern(5 << 20 | 777, 1);
+    let host = scratch("big");
+    std::fs::write(&host, &big).unwrap();
+    for block_size in ["1024", "4096"] {
+        let image = scratch(&format!("big-{block_size}.img"));
+        let image = text(&image);
+        ok(&[
+            "mkfs", image, "--size", "24M", "-b", block_size, "--ext2l", "off",
+        ]);
+        ok(&["put", image, text(&host), "/big"]);
+        // Over an existing file: truncated, then filled again.
+        ok(&["put", image, text(&host), "/big"]);
+        let back = scratch(&format!("big-{block_size}.out"));
+        ok(&["get", image, "/big", text(&back)]);
+        assert!(std::fs::read(&back).unwrap() == big, "{block_size}");
+        assert!(ok(&["check", image]).contains("clean"));
+        let fsck = Command::new("e2fsck")
+            .args(["-fn", image])
+            .output()
+            .unwrap();
+        assert!(
+            fsck.status.success(),
+            "{}",
+            String::from_utf8_lossy(&fsck.stdout)
+        );
+    }
+
+    // A sparse file made by mke2fs: holes inside and at the end come back
+    // as zeros, and stay holes in the host file.
+    let tree = scratch("sparse-tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    let sparse_path = tree.join("sparse");
+    let head = pattern(8192, 2);
+    let middle = pattern(3 << 20, 3);
+    {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::create(&sparse_path).unwrap();
+        file.write_all_at(&head, 0).unwrap();
+        file.write_all_at(&middle, 2 << 20).unwrap();
+        file.set_len(9 << 20).unwrap();
+    }
+    let image = scratch("sparse.img");
+    let image = text(&image);
+    let made = Command::new("mke2fs")
+        .args([
+            "-q",
+            "-F",
+            "-t",
+            "ext2",
+            "-b",
+            "1024",
+            "-d",
+            text(&tree),
+            image,
+            "32M",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let back = scratch("sparse.out");
+    ok(&["get", image, "/sparse", text(&back)]);
+    let mut expected = vec![0u8; 9 << 20];
+    expected[..head.len()].copy_from_slice(&head);
+    expected[2 << 20..(2 << 20) + middle.len()].copy_from_slice(&middle);
+    assert!(std::fs::read(&back).unwrap() == expected);
+    use std::os::unix::fs::MetadataExt;
+    let allocated = std::fs::metadata(&back).unwrap().blocks() * 512;
+    assert!(
+        allocated < (6 << 20),
+        "holes were written out: {allocated} bytes allocated"
+    );
+}

@@ -101,17 +101,54 @@ pub enum Location {
     Pci(u8, u8, u8),
 }
 
-/// A virtio block device.
+/// A virtio block device, or the window of it that [`BlockDevice::restrict`]
+/// left (a partition): sector numbers are then relative to the window.
 pub struct BlockDevice {
     driver: VirtIOBlk<VirtioHal, SomeTransport<'static>>,
     location: Location,
     interrupt: Option<u32>,
+    /// The window's first sector on the device (0 for the whole disk).
+    first_sector: u64,
+    /// The window's length in sectors (the device's capacity at first).
+    sectors: u64,
 }
 
 impl BlockDevice {
-    /// Capacity in 512-byte sectors.
+    fn new(
+        driver: VirtIOBlk<VirtioHal, SomeTransport<'static>>,
+        location: Location,
+        interrupt: Option<u32>,
+    ) -> Self {
+        let sectors = driver.capacity();
+        BlockDevice {
+            driver,
+            location,
+            interrupt,
+            first_sector: 0,
+            sectors,
+        }
+    }
+
+    /// Capacity in 512-byte sectors (of the window, once restricted).
     pub fn capacity_sectors(&self) -> u64 {
-        self.driver.capacity()
+        self.sectors
+    }
+
+    /// Narrows the device to `sectors` sectors from `first_sector` of the
+    /// current window (a partition): later reads and writes are relative to
+    /// it and cannot leave it.
+    ///
+    /// Return values: `OutOfRange` if the window passes the end of the
+    /// current one (nothing changes then).
+    pub fn restrict(&mut self, first_sector: u64, sectors: u64) -> Result<(), BlockError> {
+        match first_sector.checked_add(sectors) {
+            Some(end) if end <= self.sectors => {
+                self.first_sector += first_sector;
+                self.sectors = sectors;
+                Ok(())
+            }
+            _ => Err(BlockError::OutOfRange),
+        }
     }
 
     /// Whether the device refuses writes.
@@ -150,7 +187,7 @@ impl BlockDevice {
             return Ok(());
         }
         self.driver
-            .read_blocks(sector as usize, buffer)
+            .read_blocks((self.first_sector + sector) as usize, buffer)
             .map_err(|_| BlockError::Device)
     }
 
@@ -166,7 +203,7 @@ impl BlockDevice {
             return Ok(());
         }
         self.driver
-            .write_blocks(sector as usize, buffer)
+            .write_blocks((self.first_sector + sector) as usize, buffer)
             .map_err(|_| BlockError::Device)
     }
 
@@ -199,11 +236,11 @@ pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
             continue;
         }
         match VirtIOBlk::<VirtioHal, _>::new(SomeTransport::from(transport)) {
-            Ok(driver) => devices.push(BlockDevice {
+            Ok(driver) => devices.push(BlockDevice::new(
                 driver,
-                location: Location::Mmio(slot.base),
-                interrupt: Some(slot.interrupt),
-            }),
+                Location::Mmio(slot.base),
+                Some(slot.interrupt),
+            )),
             Err(error) => log::warn!(
                 "virtio-blk at {:#x}: initialisation failed: {:?}",
                 slot.base,
@@ -224,11 +261,7 @@ pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
             };
             match VirtIOBlk::<VirtioHal, _>::new(SomeTransport::from(transport)) {
                 // No interrupt line yet: PCI devices are polled (see `pci`).
-                Ok(driver) => devices.push(BlockDevice {
-                    driver,
-                    location: place,
-                    interrupt: None,
-                }),
+                Ok(driver) => devices.push(BlockDevice::new(driver, place, None)),
                 Err(error) => log::warn!(
                     "virtio-blk at pci {}: initialisation failed: {:?}",
                     location,

@@ -12,8 +12,8 @@
 //!    and every file path is non-empty and not `-`.
 
 use launcher_grammar::{
-    encode_blob, from_bytes, parse, read_blob, to_bytes, Grammar, GrammarParts, Kind, OptionSpec,
-    Role,
+    encode_blob, from_bytes, parse, read_blob, to_bytes, Grammar, GrammarParts, Kind, Operands,
+    OptionSpec, Role,
 };
 
 /// A few grammars of every shape the manifest uses.
@@ -43,6 +43,23 @@ pub fn fixed_grammars() -> Vec<Grammar> {
             rest: Some(Kind::Entry),
             min: 1,
             max: Some(6),
+            ..GrammarParts::default()
+        },
+        // `ln -s` / `mkdir -p`: a flag that changes the operands' kinds.
+        GrammarParts {
+            options: vec![
+                OptionSpec::switch(
+                    Some(b's'),
+                    None,
+                    Operands {
+                        positional: Some(vec![Kind::Word]),
+                        rest: Some(Kind::EntryParents),
+                    },
+                ),
+                OptionSpec::flag(Some(b'f'), None),
+            ],
+            rest: Some(Kind::Entry),
+            min: 1,
             ..GrammarParts::default()
         },
     ];

@@ -2,14 +2,17 @@
 //! The compact binary form of a [`Grammar`]: what the image builder embeds
 //! into each launcher copy, and what the launcher reads on every command.
 //!
-//! Version 1, every integer little-endian:
+//! Version 2, every integer little-endian:
 //!
 //! ```text
-//! u8  version = 1
+//! u8  version = 2
 //! u8  flags: bit 0 = intermixed; other bits 0
 //! u8  option count
 //!     per option: u8 short (0 = none), u8 value (0 = flag, else a kind
-//!     code), u8 long length (0 = none), long bytes
+//!     code), u8 long length (0 = none), long bytes,
+//!     u8 operands: bit 0 = positional kinds follow, bit 1 = a rest kind
+//!     follows; other bits 0; then u8 count and one kind code each, then
+//!     the rest kind code (not 0)
 //! u8  positional count, then one kind code each
 //! u8  rest kind code (0 = none)
 //! u16 min, u16 max (0xffff = none)
@@ -25,13 +28,18 @@
 //! and anything it cannot read back identically, so a launcher given
 //! hostile bytes stops with an error.
 
-use crate::grammar::{Grammar, GrammarError, GrammarParts, Inherit, OptionSpec, MAX_GRAMMAR_BYTES};
+use crate::grammar::{
+    Grammar, GrammarError, GrammarParts, Inherit, Operands, OptionSpec, MAX_GRAMMAR_BYTES,
+};
 use crate::kind::{Access, Kind};
 use alloc::string::String;
 use alloc::vec::Vec;
 
 /// The version [`to_bytes`] writes and [`from_bytes`] reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
+
+const OPERANDS_POSITIONAL: u8 = 1;
+const OPERANDS_REST: u8 = 2;
 
 const FLAG_INTERMIXED: u8 = 1;
 const NO_MAX: u16 = 0xffff;
@@ -42,7 +50,16 @@ pub(crate) fn encoded_length(grammar: &Grammar) -> usize {
     let options: usize = parts
         .options
         .iter()
-        .map(|option| 3 + option.long.as_ref().map_or(0, String::len))
+        .map(|option| {
+            let operands = option.operands.as_ref().map_or(0, |operands| {
+                operands
+                    .positional
+                    .as_ref()
+                    .map_or(0, |kinds| 1 + kinds.len())
+                    + usize::from(operands.rest.is_some())
+            });
+            4 + option.long.as_ref().map_or(0, String::len) + operands
+        })
         .sum();
     let defaults: usize = parts.defaults.iter().map(|default| 2 + default.len()).sum();
     let inherit: usize = parts.inherit.iter().map(|name| 3 + name.name.len()).sum();
@@ -66,6 +83,24 @@ pub fn to_bytes(grammar: &Grammar) -> Vec<u8> {
         let long = option.long.as_deref().unwrap_or("").as_bytes();
         out.push(long.len() as u8);
         out.extend_from_slice(long);
+        let operands = option.operands.as_ref();
+        let positional = operands.and_then(|operands| operands.positional.as_ref());
+        let rest = operands.and_then(|operands| operands.rest);
+        let mut flags = 0;
+        if positional.is_some() {
+            flags |= OPERANDS_POSITIONAL;
+        }
+        if rest.is_some() {
+            flags |= OPERANDS_REST;
+        }
+        out.push(flags);
+        if let Some(kinds) = positional {
+            out.push(kinds.len() as u8);
+            out.extend(kinds.iter().map(|kind| kind.code()));
+        }
+        if let Some(rest) = rest {
+            out.push(rest.code());
+        }
     }
     out.push(parts.positional.len() as u8);
     out.extend(parts.positional.iter().map(|kind| kind.code()));
@@ -112,6 +147,16 @@ impl<'a> Reader<'a> {
         let (taken, rest) = self.rest.split_at(length);
         self.rest = rest;
         Ok(taken)
+    }
+
+    /// A count, then that many kind codes (none 0).
+    fn kinds(&mut self) -> Result<Vec<Kind>, GrammarError> {
+        let count = self.byte()?;
+        let mut kinds = Vec::with_capacity(usize::from(count));
+        for _ in 0..count {
+            kinds.push(self.kind()?.ok_or(GrammarError::BadCode(0))?);
+        }
+        Ok(kinds)
     }
 
     fn kind(&mut self) -> Result<Option<Kind>, GrammarError> {
@@ -168,12 +213,29 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Grammar, GrammarError> {
                     .into(),
             ),
         };
-        parts.options.push(OptionSpec { short, long, value });
+        let flags = reader.byte()?;
+        if flags & !(OPERANDS_POSITIONAL | OPERANDS_REST) != 0 {
+            return Err(GrammarError::BadCode(flags));
+        }
+        let positional = match flags & OPERANDS_POSITIONAL {
+            0 => None,
+            _ => Some(reader.kinds()?),
+        };
+        let rest = match flags & OPERANDS_REST {
+            0 => None,
+            _ => Some(reader.kind()?.ok_or(GrammarError::BadCode(0))?),
+        };
+        // An empty `operands` is written as none: refused, so that every
+        // grammar has one form.
+        let operands = (flags != 0).then_some(Operands { positional, rest });
+        parts.options.push(OptionSpec {
+            short,
+            long,
+            value,
+            operands,
+        });
     }
-    for _ in 0..reader.byte()? {
-        let kind = reader.kind()?.ok_or(GrammarError::BadCode(0))?;
-        parts.positional.push(kind);
-    }
+    parts.positional = reader.kinds()?;
     parts.rest = reader.kind()?;
     parts.min = reader.u16()?;
     parts.max = match reader.u16()? {
@@ -216,6 +278,14 @@ mod tests {
                 OptionSpec::flag(Some(b'n'), Some("number")),
                 OptionSpec::with_value(Some(b'o'), None, Kind::Output),
                 OptionSpec::with_value(None, Some("lines"), Kind::Word),
+                OptionSpec::switch(
+                    Some(b's'),
+                    None,
+                    Operands {
+                        positional: Some(vec![Kind::Word, Kind::EntryParents]),
+                        rest: Some(Kind::Entry),
+                    },
+                ),
             ],
             positional: vec![Kind::Word],
             rest: Some(Kind::Input),
@@ -238,7 +308,7 @@ mod tests {
         assert_eq!(bytes.len(), encoded_length(&grammar));
         assert_eq!(from_bytes(&bytes), Ok(grammar));
         let empty = Grammar::empty();
-        assert_eq!(to_bytes(&empty), [1, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0]);
+        assert_eq!(to_bytes(&empty), [2, 1, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0]);
         assert_eq!(from_bytes(&to_bytes(&empty)), Ok(empty));
     }
 
@@ -252,10 +322,10 @@ mod tests {
         longer.push(0);
         assert_eq!(from_bytes(&longer), Err(GrammarError::TrailingBytes));
         let mut version = bytes.clone();
-        version[0] = 2;
+        version[0] = 1;
         assert_eq!(
             from_bytes(&version),
-            Err(GrammarError::UnsupportedVersion(2))
+            Err(GrammarError::UnsupportedVersion(1))
         );
         let mut flags = bytes.clone();
         flags[1] = 0x80;
@@ -272,10 +342,23 @@ mod tests {
     #[test]
     fn rules_are_checked_on_reading() {
         // An option without a name.
-        let bytes = [1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
+        let bytes = [2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
         assert_eq!(
             from_bytes(&bytes),
             Err(GrammarError::OptionWithoutName { index: 0 })
         );
+        // `-s`: with it, no leading kinds and every operand a word.
+        let bytes = [2, 1, 1, b's', 0, 0, 3, 0, 6, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
+        let grammar = from_bytes(&bytes).unwrap();
+        let operands = grammar.parts().options[0].operands.clone().unwrap();
+        assert_eq!(operands.positional, Some(vec![]));
+        assert_eq!(operands.rest, Some(Kind::Word));
+        // Bits beyond the two are refused, and so is a rest code of 0.
+        let mut bad = bytes;
+        bad[6] = 4;
+        let mut no_rest = bytes;
+        no_rest[8] = 0;
+        assert_eq!(from_bytes(&no_rest), Err(GrammarError::BadCode(0)));
+        assert_eq!(from_bytes(&bad), Err(GrammarError::BadCode(4)));
     }
 }

@@ -6,7 +6,7 @@
 //! is checked by [`Grammar::new`], so a manifest can only ever produce a
 //! valid grammar, and unknown fields are refused.
 
-use crate::grammar::{Grammar, GrammarError, GrammarParts, Inherit, OptionSpec};
+use crate::grammar::{Grammar, GrammarError, GrammarParts, Inherit, Operands, OptionSpec};
 use crate::kind::{Access, Kind};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -31,6 +31,8 @@ pub enum ValueDescription {
     Entry,
     /// Not a file.
     Word,
+    /// A name whose deepest existing directory is exposed read-write.
+    EntryParents,
 }
 
 impl ValueDescription {
@@ -43,6 +45,7 @@ impl ValueDescription {
             ValueDescription::DirRw => Some(Kind::DirRw),
             ValueDescription::Entry => Some(Kind::Entry),
             ValueDescription::Word => Some(Kind::Word),
+            ValueDescription::EntryParents => Some(Kind::EntryParents),
         }
     }
 
@@ -55,6 +58,7 @@ impl ValueDescription {
             Some(Kind::DirRw) => ValueDescription::DirRw,
             Some(Kind::Entry) => ValueDescription::Entry,
             Some(Kind::Word) => ValueDescription::Word,
+            Some(Kind::EntryParents) => ValueDescription::EntryParents,
         }
     }
 }
@@ -72,6 +76,22 @@ pub struct OptionDescription {
     /// `value = "none"` (a flag, the default) or a kind.
     #[serde(default)]
     pub value: ValueDescription,
+    /// `operands = { positional = [...], rest = "..." }`: for a flag, the
+    /// operands' kinds while it is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operands: Option<OperandsDescription>,
+}
+
+/// An option's `operands` table.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperandsDescription {
+    /// Replaces the grammar's `positional`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positional: Option<Vec<Kind>>,
+    /// Replaces the grammar's `rest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest: Option<Kind>,
 }
 
 fn default_intermixed() -> bool {
@@ -131,6 +151,10 @@ impl TryFrom<GrammarDescription> for Grammar {
                 short,
                 long: option.long,
                 value: option.value.kind(),
+                operands: option.operands.map(|operands| Operands {
+                    positional: operands.positional,
+                    rest: operands.rest,
+                }),
             });
         }
         let read_only = description
@@ -189,6 +213,13 @@ impl TryFrom<&Grammar> for GrammarDescription {
                     short: option.short.map(|short| String::from(char::from(short))),
                     long: option.long.clone(),
                     value: ValueDescription::from_kind(option.value),
+                    operands: option
+                        .operands
+                        .as_ref()
+                        .map(|operands| OperandsDescription {
+                            positional: operands.positional.clone(),
+                            rest: operands.rest,
+                        }),
                 })
                 .collect(),
             positional: parts.positional.clone(),
@@ -272,5 +303,42 @@ mod tests {
         assert!(error("options = [{ long = \"-x\" }]").contains("options[0].long"));
         assert!(error("inherit = [\"../etc\"]").contains("inherit[0]"));
         assert!(error("positional = [\"input\"]\nmax = 3").contains("max"));
+        assert!(error("options = [{ short = \"s\", operands = {} }]")
+            .contains("options[0].operands: neither"));
+        assert!(error(
+            "options = [{ short = \"s\", value = \"word\", operands = { rest = \"word\" } }]"
+        )
+        .contains("options[0].operands: only a flag"));
+        assert!(
+            error("options = [{ short = \"s\", operands = { rst = \"word\" } }]")
+                .contains("unknown field")
+        );
+    }
+
+    #[test]
+    fn a_flag_may_change_the_operands() {
+        let ln = r#"
+            options = [{ short = "s", operands = { positional = ["word"] } }, { short = "f" }]
+            rest = "entry"
+            min = 1
+        "#;
+        let grammar: Grammar = toml::from_str(ln).unwrap();
+        let operands = grammar.parts().options[0].operands.clone().unwrap();
+        assert_eq!(operands.positional, Some(vec![Kind::Word]));
+        assert_eq!(operands.rest, None);
+        assert_eq!(grammar.switching_option(), Some(0));
+        let again: Grammar = toml::from_str(&toml::to_string(&grammar).unwrap()).unwrap();
+        assert_eq!(again, grammar);
+        let mkdir = r#"
+            options = [{ short = "p", operands = { rest = "entry-parents" } }]
+            rest = "entry"
+        "#;
+        let grammar: Grammar = toml::from_str(mkdir).unwrap();
+        assert_eq!(
+            grammar
+                .layout(grammar.parts().options[0].operands.as_ref())
+                .kind(3),
+            Some(Kind::EntryParents)
+        );
     }
 }

@@ -20,6 +20,9 @@
 //! - a default argument is 1 to [`MAX_DEFAULT_BYTES`] bytes without NUL;
 //! - an inherited name is a valid `/...` name (the `dotdotdot` rules) and
 //!   no inherited name lies inside or equals another;
+//! - at most one option changes the operands' kinds ([`Operands`]: `ln
+//!   -s` makes the first operand a word); it is a flag, changes something,
+//!   and the counts and defaults fit its kinds as they fit the grammar's;
 //! - the binary form fits [`MAX_GRAMMAR_BYTES`].
 //!
 //! The inherited names are kept sorted by name, so equal grammars have
@@ -57,6 +60,9 @@ pub struct OptionSpec {
     pub long: Option<String>,
     /// `None` for a flag; otherwise the kind of the option's value.
     pub value: Option<Kind>,
+    /// For a flag: the operands' kinds while it is given, if it changes
+    /// them.
+    pub operands: Option<Operands>,
 }
 
 impl OptionSpec {
@@ -66,6 +72,7 @@ impl OptionSpec {
             short,
             long: long.map(String::from),
             value: None,
+            operands: None,
         }
     }
 
@@ -75,7 +82,48 @@ impl OptionSpec {
             short,
             long: long.map(String::from),
             value: Some(value),
+            operands: None,
         }
+    }
+
+    /// A flag that changes the operands' kinds while it is given.
+    pub fn switch(short: Option<u8>, long: Option<&str>, operands: Operands) -> Self {
+        OptionSpec {
+            operands: Some(operands),
+            ..OptionSpec::flag(short, long)
+        }
+    }
+}
+
+/// What a flag changes in the operands' kinds while it is given, wherever
+/// it stands on the command line: `ln -s TARGET NAME` makes `TARGET` a
+/// word (a symbolic link's text, never opened), `mkdir -p a/b/c` makes
+/// every operand an `entry-parents`. What it leaves `None` stays as the
+/// grammar says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Operands {
+    /// Replaces the grammar's `positional` kinds.
+    pub positional: Option<Vec<Kind>>,
+    /// Replaces the grammar's `rest` kind.
+    pub rest: Option<Kind>,
+}
+
+/// The kinds of the positional arguments of one command line: the
+/// grammar's, or those of the switching flag it gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout<'g> {
+    /// The kinds of the first positional arguments.
+    pub positional: &'g [Kind],
+    /// The kind of every further one.
+    pub rest: Option<Kind>,
+    /// The most positional arguments (`None`: unlimited).
+    pub max: Option<u16>,
+}
+
+impl Layout<'_> {
+    /// The kind of positional argument number `index` (from 0), if any.
+    pub fn kind(&self, index: usize) -> Option<Kind> {
+        self.positional.get(index).copied().or(self.rest)
     }
 }
 
@@ -180,17 +228,28 @@ impl Grammar {
 
     /// The most positional arguments, `None` for unlimited.
     pub fn max_positional(&self) -> Option<u16> {
-        effective_max(&self.parts)
+        self.layout(None).max
     }
 
     /// The kind of positional argument number `index` (from 0), if the
-    /// grammar has one.
+    /// grammar has one (without a switching flag).
     pub fn positional_kind(&self, index: usize) -> Option<Kind> {
+        self.layout(None).kind(index)
+    }
+
+    /// The index of the option that changes the operands' kinds, if any
+    /// (there is at most one).
+    pub fn switching_option(&self) -> Option<usize> {
         self.parts
-            .positional
-            .get(index)
-            .copied()
-            .or(self.parts.rest)
+            .options
+            .iter()
+            .position(|option| option.operands.is_some())
+    }
+
+    /// The positional kinds with `operands` applied (`None`: the
+    /// grammar's own).
+    pub fn layout<'g>(&'g self, operands: Option<&'g Operands>) -> Layout<'g> {
+        layout(&self.parts, operands)
     }
 
     /// The option spelled `-short`.
@@ -210,13 +269,53 @@ impl Grammar {
     }
 }
 
-fn effective_max(parts: &GrammarParts) -> Option<u16> {
-    match (parts.max, parts.rest) {
+fn layout<'g>(parts: &'g GrammarParts, operands: Option<&'g Operands>) -> Layout<'g> {
+    let positional = operands
+        .and_then(|operands| operands.positional.as_deref())
+        .unwrap_or(&parts.positional);
+    let rest = operands.and_then(|operands| operands.rest).or(parts.rest);
+    let max = match (parts.max, rest) {
         (Some(max), _) => Some(max),
         (None, Some(_)) => None,
         // Bounded by MAX_POSITIONAL once validated; saturate before that.
-        (None, None) => Some(u16::try_from(parts.positional.len()).unwrap_or(u16::MAX)),
+        (None, None) => Some(u16::try_from(positional.len()).unwrap_or(u16::MAX)),
+    };
+    Layout {
+        positional,
+        rest,
+        max,
     }
+}
+
+/// Checks the counts and defaults of `parts` against one layout.
+fn validate_layout(parts: &GrammarParts, layout: &Layout<'_>) -> Result<(), LayoutProblem> {
+    if layout.positional.len() > MAX_POSITIONAL {
+        return Err(LayoutProblem::TooManyKinds);
+    }
+    if let Some(max) = parts.max {
+        if layout.rest.is_none() && usize::from(max) > layout.positional.len() {
+            return Err(LayoutProblem::MaxWithoutRest);
+        }
+    }
+    if layout.max.is_some_and(|max| parts.min > max) {
+        return Err(LayoutProblem::MinAboveMax);
+    }
+    if !parts.defaults.is_empty() {
+        let count = parts.defaults.len();
+        if count < usize::from(parts.min) || layout.max.is_some_and(|max| count > usize::from(max))
+        {
+            return Err(LayoutProblem::DefaultCount);
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with the positional kinds of one layout.
+enum LayoutProblem {
+    TooManyKinds,
+    MaxWithoutRest,
+    MinAboveMax,
+    DefaultCount,
 }
 
 /// Whether `short` may name an option.
@@ -274,23 +373,8 @@ fn validate(parts: &GrammarParts) -> Result<(), GrammarError> {
             }
         }
     }
-    if parts.positional.len() > MAX_POSITIONAL {
-        return Err(GrammarError::TooMany(Field::Positional));
-    }
-    if let Some(max) = parts.max {
-        if max > MAX_COUNT {
-            return Err(GrammarError::CountTooLarge);
-        }
-        if parts.rest.is_none() && usize::from(max) > parts.positional.len() {
-            return Err(GrammarError::MaxWithoutRest);
-        }
-    }
-    if parts.min > MAX_COUNT {
+    if parts.max.is_some_and(|max| max > MAX_COUNT) || parts.min > MAX_COUNT {
         return Err(GrammarError::CountTooLarge);
-    }
-    let max = effective_max(parts);
-    if max.is_some_and(|max| parts.min > max) {
-        return Err(GrammarError::MinAboveMax);
     }
     if parts.defaults.len() > MAX_DEFAULTS {
         return Err(GrammarError::TooMany(Field::Default));
@@ -300,11 +384,37 @@ fn validate(parts: &GrammarParts) -> Result<(), GrammarError> {
             return Err(GrammarError::InvalidDefault { index });
         }
     }
-    if !parts.defaults.is_empty() {
-        let count = parts.defaults.len();
-        if count < usize::from(parts.min) || max.is_some_and(|max| count > usize::from(max)) {
-            return Err(GrammarError::DefaultCount);
+    validate_layout(parts, &layout(parts, None)).map_err(|problem| match problem {
+        LayoutProblem::TooManyKinds => GrammarError::TooMany(Field::Positional),
+        LayoutProblem::MaxWithoutRest => GrammarError::MaxWithoutRest,
+        LayoutProblem::MinAboveMax => GrammarError::MinAboveMax,
+        LayoutProblem::DefaultCount => GrammarError::DefaultCount,
+    })?;
+    let mut switching = None;
+    for (index, option) in parts.options.iter().enumerate() {
+        let Some(operands) = &option.operands else {
+            continue;
+        };
+        let problem = if option.value.is_some() {
+            Some(OperandsProblem::ValuedOption)
+        } else if switching.is_some() {
+            Some(OperandsProblem::SecondOption)
+        } else if operands.positional.is_none() && operands.rest.is_none() {
+            Some(OperandsProblem::Empty)
+        } else {
+            validate_layout(parts, &layout(parts, Some(operands)))
+                .err()
+                .map(|problem| match problem {
+                    LayoutProblem::TooManyKinds => OperandsProblem::TooManyKinds,
+                    LayoutProblem::MaxWithoutRest => OperandsProblem::MaxWithoutRest,
+                    LayoutProblem::MinAboveMax => OperandsProblem::MinAboveMax,
+                    LayoutProblem::DefaultCount => OperandsProblem::DefaultCount,
+                })
+        };
+        if let Some(problem) = problem {
+            return Err(GrammarError::InvalidOperands { index, problem });
         }
+        switching = Some(index);
     }
     if parts.inherit.len() > MAX_INHERIT {
         return Err(GrammarError::TooMany(Field::Inherit));
@@ -346,6 +456,58 @@ impl fmt::Display for Field {
     }
 }
 
+/// What is wrong with an option's `operands`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OperandsProblem {
+    /// The option takes a value: only a flag may change the operands.
+    ValuedOption,
+    /// An earlier option changes them already.
+    SecondOption,
+    /// Neither `positional` nor `rest` is given.
+    Empty,
+    /// More than [`MAX_POSITIONAL`] kinds.
+    TooManyKinds,
+    /// `max` allows more arguments than the kinds cover, without `rest`.
+    MaxWithoutRest,
+    /// `min` is above the most arguments the kinds allow.
+    MinAboveMax,
+    /// The number of defaults does not fit the kinds.
+    DefaultCount,
+}
+
+impl fmt::Display for OperandsProblem {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OperandsProblem::ValuedOption => {
+                write!(
+                    formatter,
+                    "only a flag (no `value`) may change the operands"
+                )
+            }
+            OperandsProblem::SecondOption => {
+                write!(formatter, "an earlier option changes the operands already")
+            }
+            OperandsProblem::Empty => write!(formatter, "neither `positional` nor `rest`"),
+            OperandsProblem::TooManyKinds => {
+                write!(formatter, "positional: more than {MAX_POSITIONAL} entries")
+            }
+            OperandsProblem::MaxWithoutRest => write!(
+                formatter,
+                "`max` allows more positional arguments than these kinds, and no `rest`"
+            ),
+            OperandsProblem::MinAboveMax => {
+                write!(
+                    formatter,
+                    "`min` is above the most arguments these kinds allow"
+                )
+            }
+            OperandsProblem::DefaultCount => {
+                write!(formatter, "the number of defaults does not fit these kinds")
+            }
+        }
+    }
+}
+
 /// Why a grammar, or its binary form, is refused. Each message names the
 /// field of the TOML form at fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,6 +534,13 @@ pub enum GrammarError {
     DuplicateOption {
         /// Which option.
         index: usize,
+    },
+    /// `options[index].operands` is refused.
+    InvalidOperands {
+        /// Which option.
+        index: usize,
+        /// What is wrong.
+        problem: OperandsProblem,
     },
     /// `min` or `max` is above [`MAX_COUNT`].
     CountTooLarge,
@@ -442,6 +611,9 @@ impl fmt::Display for GrammarError {
                 formatter,
                 "options[{index}]: a name an earlier option already has"
             ),
+            GrammarError::InvalidOperands { index, problem } => {
+                write!(formatter, "options[{index}].operands: {problem}")
+            }
             GrammarError::CountTooLarge => {
                 write!(formatter, "min/max: above {MAX_COUNT}")
             }

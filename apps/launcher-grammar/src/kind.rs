@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! What an argument is: the six kinds of DESIGN §7 and the access a file
-//! argument is handed over with.
+//! What an argument is: the six kinds of DESIGN §7 (and `entry-parents`,
+//! the `entry` of `mkdir -p`) and the access a file argument is handed
+//! over with.
 //!
 //! [`Kind`] is what the grammar says about a positional argument or an
 //! option's value; [`Access`] is what the launcher asks `xchroot()` for
@@ -30,18 +31,30 @@ pub enum Kind {
     Entry,
     /// Not a file: passed on unchanged.
     Word,
+    /// A name to create together with its missing parents (`mkdir -p
+    /// a/b/c`): the deepest directory of the path that exists is exposed
+    /// read-write, and the missing components below it are kept.
+    EntryParents,
 }
 
 impl Kind {
     /// Every kind, in code order.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Input,
         Kind::Output,
         Kind::Dir,
         Kind::DirRw,
         Kind::Entry,
         Kind::Word,
+        Kind::EntryParents,
     ];
+
+    /// Whether the launcher opens an argument of this kind's parent
+    /// directory rather than the argument itself (`entry`,
+    /// `entry-parents`).
+    pub fn is_entry(self) -> bool {
+        matches!(self, Kind::Entry | Kind::EntryParents)
+    }
 
     /// Whether an argument of this kind names a file the launcher hands
     /// over (every kind but [`Kind::Word`]).
@@ -51,16 +64,19 @@ impl Kind {
 
     /// The access the program gets to what an argument of this kind names:
     /// read-only for inputs and `dir`, read-write for outputs, `dir-rw`
-    /// and `entry` parents (DESIGN §7). `None` for a word.
+    /// and `entry` (or `entry-parents`) parents (DESIGN §7). `None` for a
+    /// word.
     pub fn access(self) -> Option<Access> {
         match self {
             Kind::Input | Kind::Dir => Some(Access::ReadOnly),
-            Kind::Output | Kind::DirRw | Kind::Entry => Some(Access::ReadWrite),
+            Kind::Output | Kind::DirRw | Kind::Entry | Kind::EntryParents => {
+                Some(Access::ReadWrite)
+            }
             Kind::Word => None,
         }
     }
 
-    /// The kind's code in the binary form (1 to 6; 0 means "none" where a
+    /// The kind's code in the binary form (1 to 7; 0 means "none" where a
     /// kind is optional).
     pub fn code(self) -> u8 {
         match self {
@@ -70,6 +86,7 @@ impl Kind {
             Kind::DirRw => 4,
             Kind::Entry => 5,
             Kind::Word => 6,
+            Kind::EntryParents => 7,
         }
     }
 
@@ -79,7 +96,7 @@ impl Kind {
     }
 
     /// The kind's name in the TOML form and in messages: `input`,
-    /// `output`, `dir`, `dir-rw`, `entry`, `word`.
+    /// `output`, `dir`, `dir-rw`, `entry`, `word`, `entry-parents`.
     pub fn spelling(self) -> &'static str {
         match self {
             Kind::Input => "input",
@@ -88,6 +105,7 @@ impl Kind {
             Kind::DirRw => "dir-rw",
             Kind::Entry => "entry",
             Kind::Word => "word",
+            Kind::EntryParents => "entry-parents",
         }
     }
 }
@@ -128,7 +146,7 @@ mod tests {
             assert_eq!(Kind::from_code(kind.code()), Some(kind));
         }
         assert_eq!(Kind::from_code(0), None);
-        assert_eq!(Kind::from_code(7), None);
+        assert_eq!(Kind::from_code(8), None);
     }
 
     #[test]
@@ -139,5 +157,8 @@ mod tests {
         assert!(!Kind::Word.is_file());
         assert_eq!(Kind::Entry.access(), Some(Access::ReadWrite));
         assert_eq!(Kind::Dir.access(), Some(Access::ReadOnly));
+        assert_eq!(Kind::EntryParents.access(), Some(Access::ReadWrite));
+        assert!(Kind::EntryParents.is_entry() && Kind::Entry.is_entry());
+        assert!(!Kind::DirRw.is_entry());
     }
 }

@@ -14,8 +14,11 @@
 //! - `--` ends the options; so does the first positional argument when the
 //!   grammar is not `intermixed`.
 //! - Everything else is a positional argument: the first ones have the
-//!   grammar's `positional` kinds in order, further ones its `rest` kind.
-//!   `-` alone is a positional argument.
+//!   grammar's `positional` kinds in order, further ones its `rest` kind
+//!   — or those of the grammar's switching flag's `operands`, if that
+//!   flag is given anywhere on the line (`ln -s`): positional arguments
+//!   are classified once every option is read. `-` alone is a positional
+//!   argument.
 //! - With no positional argument at all, the grammar's `default`
 //!   arguments are used as if given, and are marked
 //!   [`ParsedArgument::from_default`].
@@ -179,33 +182,11 @@ fn short_name(short: u8) -> Vec<u8> {
     Vec::from([b'-', short])
 }
 
-/// Appends positional argument number `*count` (from 0), classified by
-/// its kind in `grammar`.
-fn push_positional<'a>(
-    grammar: &Grammar,
-    count: &mut usize,
-    text: &'a [u8],
-    from_default: bool,
-    parsed: &mut Vec<ParsedArgument<'a>>,
-) -> Result<(), UsageError> {
-    let max = grammar.max_positional();
-    let kind = match grammar.positional_kind(*count) {
-        Some(kind) if max.is_none_or(|max| *count < usize::from(max)) => kind,
-        _ => {
-            return Err(UsageError::TooManyArguments {
-                max: max.unwrap_or(0),
-            })
-        }
-    };
-    *count += 1;
-    parsed.push(ParsedArgument {
-        text,
-        role: classify(kind, text, 0),
-        from_default,
-    });
-    Ok(())
+/// A positional argument waiting for its kind: its place in the parsed
+/// line.
+struct Positional {
+    index: usize,
 }
-
 /// Classifies `arguments` (the command line without `argv[0]`) with
 /// `grammar`.
 ///
@@ -219,7 +200,11 @@ pub fn parse<'a, A: AsRef<[u8]>>(
 ) -> Result<ParsedCommandLine<'a>, UsageError> {
     let mut parsed = Vec::with_capacity(arguments.len());
     let mut options_ended = false;
-    let mut positional_count: usize = 0;
+    // Positional arguments get their kinds at the end, once it is known
+    // whether the switching flag was given.
+    let mut positionals: Vec<Positional> = Vec::new();
+    let switching = grammar.switching_option();
+    let mut switched = false;
     // The option whose value is the next argument: its spelling and kind.
     let mut pending: Option<(Vec<u8>, Kind)> = None;
     for argument in arguments {
@@ -261,6 +246,7 @@ pub fn parse<'a, A: AsRef<[u8]>>(
                     Role::Option
                 }
             };
+            switched |= option.operands.is_some();
             parsed.push(ParsedArgument {
                 text,
                 role,
@@ -274,6 +260,7 @@ pub fn parse<'a, A: AsRef<[u8]>>(
                 let option = grammar
                     .short_option(short)
                     .ok_or_else(|| UsageError::UnknownOption(short_name(short)))?;
+                switched |= option.operands.is_some();
                 if let Some(kind) = option.value {
                     if index + 1 < text.len() {
                         role = classify(kind, text, index + 1);
@@ -293,19 +280,53 @@ pub fn parse<'a, A: AsRef<[u8]>>(
         if !grammar.parts().intermixed {
             options_ended = true;
         }
-        push_positional(grammar, &mut positional_count, text, false, &mut parsed)?;
+        positionals.push(Positional {
+            index: parsed.len(),
+        });
+        parsed.push(ParsedArgument {
+            text,
+            role: Role::Word,
+            from_default: false,
+        });
     }
     if let Some((spelling, _)) = pending {
         return Err(UsageError::OptionNeedsValue(spelling));
     }
-    if positional_count == 0 {
+    if positionals.is_empty() {
         for default in &grammar.parts().defaults {
-            push_positional(grammar, &mut positional_count, default, true, &mut parsed)?;
+            positionals.push(Positional {
+                index: parsed.len(),
+            });
+            parsed.push(ParsedArgument {
+                text: default,
+                role: Role::Word,
+                from_default: true,
+            });
+        }
+    }
+    let operands = switching
+        .filter(|_| switched)
+        .and_then(|index| grammar.parts().options.get(index))
+        .and_then(|option| option.operands.as_ref());
+    let layout = grammar.layout(operands);
+    if let Some(max) = layout.max {
+        if positionals.len() > usize::from(max) {
+            return Err(UsageError::TooManyArguments { max });
         }
     }
     let min = grammar.parts().min;
-    if positional_count < usize::from(min) {
+    if positionals.len() < usize::from(min) {
         return Err(UsageError::MissingArguments { min });
+    }
+    for (count, positional) in positionals.iter().enumerate() {
+        let Some(kind) = layout.kind(count) else {
+            return Err(UsageError::TooManyArguments {
+                max: layout.max.unwrap_or(0),
+            });
+        };
+        if let Some(argument) = parsed.get_mut(positional.index) {
+            argument.role = classify(kind, argument.text, 0);
+        }
     }
     Ok(ParsedCommandLine { arguments: parsed })
 }
@@ -447,6 +468,69 @@ mod tests {
         assert_eq!(
             roles(&grammar, &["w", "e", "d", "d"]),
             Err(UsageError::TooManyArguments { max: 3 })
+        );
+    }
+
+    #[test]
+    fn a_switching_flag_changes_the_operands_wherever_it_stands() {
+        // `ln [-s] [-f] TARGET... NAME`: with `-s`, TARGET is a word.
+        let ln = Grammar::new(GrammarParts {
+            options: vec![
+                OptionSpec::switch(
+                    Some(b's'),
+                    Some("symbolic"),
+                    crate::grammar::Operands {
+                        positional: Some(vec![Kind::Word]),
+                        rest: None,
+                    },
+                ),
+                OptionSpec::flag(Some(b'f'), None),
+            ],
+            rest: Some(Kind::Entry),
+            min: 1,
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        const ENTRY: Role = Role::File {
+            kind: Kind::Entry,
+            offset: 0,
+        };
+        assert_eq!(roles(&ln, &["t", "n"]), Ok(vec![ENTRY, ENTRY]));
+        assert_eq!(
+            roles(&ln, &["-s", "t", "n"]),
+            Ok(vec![Role::Option, Role::Word, ENTRY])
+        );
+        assert_eq!(
+            roles(&ln, &["t", "n", "-fs"]),
+            Ok(vec![Role::Word, ENTRY, Role::Option])
+        );
+        assert_eq!(
+            roles(&ln, &["--symbolic", "--", "-t", "n"]),
+            Ok(vec![Role::Option, Role::EndOfOptions, Role::Word, ENTRY])
+        );
+        // After `--`, `-s` is an operand, not the flag.
+        assert_eq!(
+            roles(&ln, &["--", "-s", "n"]),
+            Ok(vec![Role::EndOfOptions, ENTRY, ENTRY])
+        );
+        // The switched kinds bound the count as the grammar's do.
+        let copy = Grammar::new(GrammarParts {
+            options: vec![OptionSpec::switch(
+                Some(b'1'),
+                None,
+                crate::grammar::Operands {
+                    positional: Some(vec![Kind::Input]),
+                    rest: None,
+                },
+            )],
+            positional: vec![Kind::Input, Kind::Output],
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        assert_eq!(roles(&copy, &["a", "b"]).map(|r| r.len()), Ok(2));
+        assert_eq!(
+            roles(&copy, &["a", "-1", "b"]),
+            Err(UsageError::TooManyArguments { max: 1 })
         );
     }
 

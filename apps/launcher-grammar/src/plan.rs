@@ -18,8 +18,12 @@
 //!    `O_WRONLY|O_CREAT|O_TRUNC` (mode 0644), `entry`: its parent
 //!    directory with `O_DIRECTORY`, keeping the final name — unless that
 //!    is no plain name (`.`, `..`, `/`: the target directory of `cp x .`),
-//!    when the directory itself is handed over as a `dir-rw`. A failure is
-//!    the argument's error (`notes.txt: No such file or directory`).
+//!    when the directory itself is handed over as a `dir-rw`;
+//!    `entry-parents` (`mkdir -p a/b/c`): like `entry`, but a missing
+//!    parent gives way to the directory above it, until one exists — the
+//!    missing plain names are kept as the final name (`b/c`), never past
+//!    `.`, `/`, `..` or a reserved name. A failure is the argument's error
+//!    (`notes.txt: No such file or directory`).
 //! 2. **Name it.** An argument that spells a `/...` name — `/.../NAME`,
 //!    or a relative path while the caller's current directory is in
 //!    `/...` (the usual case: the shell works in `/.../home/user`) — has
@@ -371,6 +375,41 @@ fn split_entry(path: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// For an `entry-parents` argument `path` whose directory `open_path` (a
+/// prefix of `path`) is missing: the directory above it and the tail of
+/// `path` from the missing component on (`a/b/c` with `a/b` missing →
+/// (`a`, `b/c`)), if that component is a plain name. `None` at `.` or `/`
+/// or past a `.`, `..` or reserved name, which are never created.
+fn climb<'a>(path: &'a [u8], open_path: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    if open_path == b"." || open_path == b"/" || !path.starts_with(open_path) {
+        return None;
+    }
+    let mut end = open_path.len();
+    while end > 0 && path.get(end - 1) == Some(&b'/') {
+        end -= 1;
+    }
+    let start = path
+        .get(..end)?
+        .iter()
+        .rposition(|&byte| byte == b'/')
+        .map_or(0, |slash| slash + 1);
+    dotdotdot::validate_component(path.get(start..end)?).ok()?;
+    let mut tail_end = path.len();
+    while tail_end > end && path.get(tail_end - 1) == Some(&b'/') {
+        tail_end -= 1;
+    }
+    let tail = path.get(start..tail_end)?;
+    let before = path.get(..start)?;
+    let parent: &'a [u8] = if start == 0 {
+        b"."
+    } else if before.iter().all(|&byte| byte == b'/') {
+        b"/"
+    } else {
+        before.get(..start - 1)?
+    };
+    Some((parent, tail))
+}
+
 /// The last plain component of `path` (`true` for `/bin/true`), if any.
 fn basename(path: &[u8]) -> Option<&[u8]> {
     let last = path
@@ -384,7 +423,7 @@ fn basename(path: &[u8]) -> Option<&[u8]> {
 fn open_flags(kind: Kind) -> OpenFlags {
     match kind {
         Kind::Output => OpenFlags::WRITE_ONLY | OpenFlags::CREATE | OpenFlags::TRUNCATE,
-        Kind::Dir | Kind::DirRw | Kind::Entry => OpenFlags::DIRECTORY,
+        Kind::Dir | Kind::DirRw | Kind::Entry | Kind::EntryParents => OpenFlags::DIRECTORY,
         Kind::Input | Kind::Word => OpenFlags::empty(),
     }
 }
@@ -442,14 +481,14 @@ fn plan<C: CallerView>(
             continue;
         };
         let (kind, open_path, final_name) = match (kind, split_entry(path)) {
-            (Kind::Entry, (parent, final_name))
-                if dotdotdot::validate_component(final_name).is_ok() =>
+            (kind, (parent, final_name))
+                if kind.is_entry() && dotdotdot::validate_component(final_name).is_ok() =>
             {
                 (kind, parent, Some(final_name))
             }
             // `.`, `..`, `/`: no name in a parent, but a directory (`cp x
             // .`, `mv x ..`): handed over itself, read-write.
-            (Kind::Entry, _) => (Kind::DirRw, path, None),
+            (kind, _) if kind.is_entry() => (Kind::DirRw, path, None),
             _ => (kind, path, None),
         };
         files.push(FileArgument {
@@ -468,9 +507,34 @@ fn plan<C: CallerView>(
         .collect();
     for file in order {
         let argument = &files[file];
-        let (kind, open_path, path) = (argument.kind, argument.open_path, argument.path);
+        let (kind, path) = (argument.kind, argument.path);
         let access = kind.access().unwrap_or(Access::ReadOnly);
-        let fd = planner.open(open_path, open_flags(kind))?;
+        let fd = loop {
+            let open_path = files[file].open_path;
+            match planner.caller.open(open_path, open_flags(kind)) {
+                Ok(fd) => break fd,
+                // `mkdir -p a/b/c`: the deepest directory that exists is
+                // handed over, and the missing names are kept.
+                Err(Errno::NotFound) if kind == Kind::EntryParents => {
+                    let Some((parent, tail)) = climb(path, open_path) else {
+                        return Err(LaunchError::File {
+                            path: open_path.to_vec(),
+                            errno: Errno::NotFound,
+                        });
+                    };
+                    let argument = &mut files[file];
+                    argument.open_path = parent;
+                    argument.final_name = Some(tail);
+                    argument.name = dots_name(parent, cwd_name.as_deref());
+                }
+                Err(errno) => {
+                    return Err(LaunchError::File {
+                        path: open_path.to_vec(),
+                        errno,
+                    })
+                }
+            }
+        };
         let is_virtual = kind != Kind::Output
             && match planner.caller.is_virtual(fd) {
                 Ok(is_virtual) => is_virtual,
@@ -650,7 +714,7 @@ fn plan<C: CallerView>(
                 continue;
             };
             let argument = &files[file];
-            let is_entry = argument.kind == Kind::Entry;
+            let is_entry = argument.kind.is_entry();
             let existing = given
                 .iter()
                 .find(|(opened, entry, _)| *opened == argument.open_path && *entry == is_entry)

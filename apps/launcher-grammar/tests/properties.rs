@@ -5,7 +5,7 @@
 
 use launcher_grammar::{
     embed, from_bytes, parse, read_blob, to_bytes, Access, Grammar, GrammarParts, Inherit, Kind,
-    OptionSpec, Role,
+    Operands, OptionSpec, Role,
 };
 use proptest::prelude::*;
 use std::collections::BTreeSet;
@@ -14,13 +14,31 @@ fn kind() -> impl Strategy<Value = Kind> {
     prop::sample::select(Kind::ALL.to_vec())
 }
 
+/// Rarely, a change of the operands' kinds (kept only on a flag).
+fn operands() -> impl Strategy<Value = Option<Operands>> {
+    prop_oneof![
+        4 => Just(None),
+        1 => (
+            prop::option::of(prop::collection::vec(kind(), 0..3)),
+            prop::option::of(kind()),
+        )
+            .prop_map(|(positional, rest)| Some(Operands { positional, rest })),
+    ]
+}
+
 fn option() -> impl Strategy<Value = OptionSpec> {
     (
         prop::option::of(prop::sample::select(b"abcdefnoxyzABZ019".to_vec())),
         prop::option::of("[a-z][a-z0-9_-]{0,7}"),
         prop::option::of(kind()),
+        operands(),
     )
-        .prop_map(|(short, long, value)| OptionSpec { short, long, value })
+        .prop_map(|(short, long, value, operands)| OptionSpec {
+            short,
+            long,
+            value,
+            operands: operands.filter(|_| value.is_none()),
+        })
 }
 
 /// Any valid grammar (rarely an invalid combination, which is dropped).
@@ -42,8 +60,16 @@ fn grammar() -> impl Strategy<Value = Grammar> {
                 // rule `Grammar::new` checks (and the unit tests cover).
                 let mut shorts = BTreeSet::new();
                 let mut longs = BTreeSet::new();
+                // One switching flag at most (another rule of `new`).
+                let mut switching = false;
                 let options = options
                     .into_iter()
+                    .map(|mut option| {
+                        if option.operands.is_some() && std::mem::replace(&mut switching, true) {
+                            option.operands = None;
+                        }
+                        option
+                    })
                     .filter(|option| option.short.is_some() || option.long.is_some())
                     .filter(|option| option.short.is_none_or(|short| shorts.insert(short)))
                     .filter(|option| {
@@ -162,7 +188,11 @@ proptest! {
         let options: Vec<OptionSpec> = options
             .into_iter()
             .filter(|o| (o.short.is_some() || o.long.is_some()) && seen.insert((o.short, o.long.clone())))
-            .map(|o| OptionSpec { value: o.value.map(|_| Kind::Word), ..o })
+            .map(|o| OptionSpec {
+                value: o.value.map(|_| Kind::Word),
+                operands: None,
+                ..o
+            })
             .collect();
         let grammar = Grammar::new(GrammarParts {
             options,

@@ -397,6 +397,100 @@ fn entries_expose_their_parent() {
     assert_eq!(texts(&launch), ["."]);
 }
 
+/// `mkdir [-p] NAME...`: `-p` makes every operand an `entry-parents`.
+fn mkdir() -> Grammar {
+    Grammar::new(GrammarParts {
+        options: vec![OptionSpec::switch(
+            Some(b'p'),
+            None,
+            crate::grammar::Operands {
+                positional: None,
+                rest: Some(Kind::EntryParents),
+            },
+        )],
+        rest: Some(Kind::Entry),
+        min: 1,
+        ..GrammarParts::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn missing_parents_expose_the_deepest_directory_that_exists() {
+    let mkdir = mkdir();
+    // In the home: the home itself, the names kept, the program starts
+    // there.
+    let mut model = Model::new("/.../home/user");
+    let launch = run(&mkdir, &mut model, &["-p", "new/b/c", "src/x/y/"]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("home/user", "/.../home/user", RW)])
+    );
+    assert_eq!(texts(&launch), ["-p", "new/b/c", "src/x/y/"]);
+    // A file on the way is the argument's error (the model finds `a/b`
+    // missing, then `a` no directory).
+    assert_eq!(
+        run(&mkdir, &mut model, &["-p", "a/b/c"]),
+        Err(LaunchError::File {
+            path: b"a".to_vec(),
+            errno: Errno::NotADirectory
+        })
+    );
+    assert_eq!(launch.directory.as_deref(), Some(&b"/.../home/user"[..]));
+    // Without `-p` the parent must exist, as for `entry`.
+    assert_eq!(
+        run(&mkdir, &mut model, &["new/b/c"]),
+        Err(LaunchError::File {
+            path: b"new/b".to_vec(),
+            errno: Errno::NotFound
+        })
+    );
+    // A fresh name for the directory found; the missing names follow it.
+    let mut model = Model::new("/tmp");
+    let launch = run(&mkdir, &mut model, &["/tmp/x/y/z", "-p", "../q/r", "s"]).unwrap();
+    // (`/tmp` and `.` are two spellings: two names, as for `entry`.)
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("3", "/tmp", RW), ("4", "/", RW), ("5", "/tmp", RW)])
+    );
+    assert_eq!(
+        texts(&launch),
+        ["/.../3/x/y/z", "-p", "/.../4/q/r", "/.../5/s"]
+    );
+    // Never past a name that cannot be made, nor above `.` or `/`.
+    let mut model = Model::new("/tmp");
+    assert_eq!(
+        run(&mkdir, &mut model, &["-p", "a/.../b"]),
+        Err(LaunchError::File {
+            path: b"a/...".to_vec(),
+            errno: Errno::NotFound
+        })
+    );
+    let mut model = Model::new("/.../home/user/src");
+    model.objects.remove(&b"/.../home/user/src"[..]);
+    assert_eq!(
+        run(&mkdir, &mut model, &["-p", "b/c"]),
+        Err(LaunchError::File {
+            path: b".".to_vec(),
+            errno: Errno::NotFound
+        })
+    );
+}
+
+#[test]
+fn climb_splits_at_the_missing_component() {
+    assert_eq!(climb(b"a/b/c", b"a/b"), Some((&b"a"[..], &b"b/c"[..])));
+    assert_eq!(climb(b"a/b/c", b"a"), Some((&b"."[..], &b"a/b/c"[..])));
+    assert_eq!(climb(b"a//b/c//", b"a//b"), Some((&b"a/"[..], &b"b/c"[..])));
+    assert_eq!(climb(b"/x/y", b"/x"), Some((&b"/"[..], &b"x/y"[..])));
+    assert_eq!(climb(b"//x/y", b"//x"), Some((&b"/"[..], &b"x/y"[..])));
+    assert_eq!(climb(b"../q/r", b"../q"), Some((&b".."[..], &b"q/r"[..])));
+    assert_eq!(climb(b"x/y", b"."), None);
+    assert_eq!(climb(b"/x", b"/"), None);
+    assert_eq!(climb(b"../q", b".."), None);
+    assert_eq!(climb(b"a/./b", b"a/."), None);
+}
+
 #[test]
 fn virtual_directories_carry_their_leaves() {
     let list = Grammar::new(GrammarParts {
@@ -665,6 +759,7 @@ mod properties {
                 OptionSpec::with_value(Some(b'o'), None, Kind::Output),
                 OptionSpec::with_value(Some(b'd'), None, Kind::DirRw),
                 OptionSpec::with_value(Some(b'e'), None, Kind::Entry),
+                OptionSpec::with_value(Some(b'p'), None, Kind::EntryParents),
                 OptionSpec::with_value(Some(b'w'), None, Kind::Word),
             ],
             positional: vec![Kind::Dir],
@@ -705,6 +800,10 @@ mod properties {
             "/.../2/b/c",
             "/.../nothing",
             "missing",
+            "missing/a/b",
+            "src/x/y/",
+            "/tmp/x/y",
+            "a/.../b",
             "-",
             "",
         ])
@@ -714,9 +813,12 @@ mod properties {
     fn argument() -> impl Strategy<Value = Vec<String>> {
         prop_oneof![
             path().prop_map(|path| vec![path]),
-            (prop::sample::select(vec!["-o", "-d", "-e", "-w"]), path())
+            (
+                prop::sample::select(vec!["-o", "-d", "-e", "-p", "-w"]),
+                path()
+            )
                 .prop_map(|(option, path)| vec![String::from(option), path]),
-            (prop::sample::select(vec!["-o", "-e"]), path())
+            (prop::sample::select(vec!["-o", "-e", "-p"]), path())
                 .prop_map(|(option, path)| vec![alloc::format!("{option}{path}")]),
         ]
     }

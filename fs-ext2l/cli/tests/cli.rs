@@ -252,3 +252,37 @@ fn large_and_sparse_files_round_trip_through_put_and_get() {
         "holes were written out: {allocated} bytes allocated"
     );
 }
+
+#[test]
+fn bench_times_every_step_and_prints_the_median_ratio() {
+    let directory = scratch("bench");
+    std::fs::create_dir_all(&directory).unwrap();
+    let report = ok(&[
+        "bench",
+        "--size-mib",
+        "2",
+        "--runs",
+        "3",
+        "--dir",
+        text(&directory),
+    ]);
+    let rounds: Vec<&str> = report
+        .lines()
+        .filter(|line| line.trim_start().starts_with("round "))
+        .collect();
+    assert_eq!(rounds.len(), 4, "a warm-up and 3 rounds: {report}");
+    assert!(rounds[0].contains("(warm-up)"), "{report}");
+    let result = report
+        .lines()
+        .find(|line| line.contains("(put + get) / cp"))
+        .unwrap_or_else(|| panic!("no ratio line: {report}"));
+    let median: f64 = result
+        .split("median ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|number| number.parse().ok())
+        .unwrap_or_else(|| panic!("no median in {result}"));
+    assert!(median > 0.0 && median.is_finite(), "{result}");
+    // The scratch files are removed afterwards.
+    assert_eq!(std::fs::read_dir(&directory).unwrap().count(), 0);
+}

@@ -76,7 +76,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     let free_bytes = memory::init(boot);
     log::info!(
         "memory: {} MiB RAM in {} range(s); {} MiB free for frames; kernel heap {} MiB",
-        // Firmware keeps a few hundred KiB below 1 MiB on x86: round up so
+        // Firmware may keep a few hundred KiB below 1 MiB: round up so
         // the line states the machine's RAM size.
         boot.ram_bytes().div_ceil(1 << 20),
         boot.ram.as_slice().len(),

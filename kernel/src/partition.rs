@@ -7,14 +7,9 @@
 //! GUID**, never by its position: the Discoverable Partitions
 //! Specification's "root partition" type of the architecture,
 //!
-//! | arch | root partition type GUID |
-//! |---|---|
-//! | aarch64 | `b921b045-1df0-41c3-af44-4c6f280d3fae` |
-//! | x86_64 | `4f68bce3-e8cd-4db1-96e7-fbcaf984b709` |
-//!
-//! (`uapi-group.org/specifications/specs/discoverable_partitions_specification`;
-//! `fdisk` calls them "Linux root (ARM-64)" and "Linux root (x86-64)"), so
-//! an image of the other architecture is never mounted by mistake. The
+//! `hal::Architecture::ROOT_PARTITION_TYPE`
+//! (`uapi-group.org/specifications/specs/discoverable_partitions_specification`),
+//! so an image of another architecture is never mounted by mistake. The
 //! image builder (`images/src/cloud_image.rs`) writes the same GUIDs.
 //!
 //! A disk whose sector 1 does not start with `EFI PART` has no GPT and is
@@ -26,28 +21,12 @@
 //! repair on the host.
 
 use hal::virtio::{BlockDevice, BlockError, SECTOR_SIZE};
+use hal::{Arch, Architecture};
 
 /// The root partition type of the architecture the kernel was built for,
 /// in the on-disk byte order of a GPT GUID (first three fields
-/// little-endian).
-#[cfg(target_arch = "aarch64")]
-pub const ROOT_TYPE: [u8; 16] = guid_bytes(0xb921_b045, 0x1df0, 0x41c3, 0xaf44, 0x4c6f_280d_3fae);
-/// The root partition type of the architecture the kernel was built for.
-#[cfg(target_arch = "x86_64")]
-pub const ROOT_TYPE: [u8; 16] = guid_bytes(0x4f68_bce3, 0xe8cd, 0x4db1, 0x96e7, 0xfbca_f984_b709);
-
-/// The GUID `a-b-c-d-e` as a GPT stores it.
-const fn guid_bytes(a: u32, b: u16, c: u16, d: u16, e: u64) -> [u8; 16] {
-    let a = a.to_le_bytes();
-    let b = b.to_le_bytes();
-    let c = c.to_le_bytes();
-    let d = d.to_be_bytes();
-    let e = e.to_be_bytes();
-    [
-        a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], e[2], e[3], e[4], e[5], e[6],
-        e[7],
-    ]
-}
+/// little-endian); the HAL knows which.
+pub const ROOT_TYPE: [u8; 16] = Arch::ROOT_PARTITION_TYPE;
 
 /// Where the root volume is on its disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,6 +14,8 @@
 //! - [`package_check`]: every check of a package that needs no image;
 //! - [`package_roots`]: the shared tree, the package roots and their
 //!   launchers, and the checks that need the image being built;
+//! - [`cloud_image`]: the UEFI-bootable GPT images (raw and qcow2) for
+//!   cloud VMs;
 //! - [`disk_image`]: the system disk, built from a manifest into a
 //!   temporary file and renamed only when complete and clean;
 //! - [`qemu`]: the one place QEMU command lines are made, so `cargo xtask
@@ -27,6 +29,7 @@
 
 pub mod apps;
 pub mod bench_report;
+pub mod cloud_image;
 pub mod cross;
 pub mod disk_image;
 pub mod manifest;

@@ -8,13 +8,18 @@
 //! | x86_64  | `microvm` | mmio   | `virtio-blk-device`  | ACPI off = 0; isa-debug-exit |
 //! | x86_64  | `q35`     | pci    | `virtio-blk-pci`     | as above                     |
 //!
+//! A machine with [`Machine::uefi`] set boots its first disk through UEFI
+//! firmware instead of `-kernel` (a cloud image, `xtask::cloud_image`):
+//! AArch64 `virt` with `-bios QEMU_EFI.fd`, x86_64 `q35` with OVMF's code
+//! and a private copy of its variable store as pflash (DESIGN §2).
+//!
 //! The serial console is QEMU's stdio (`-nographic`: Ctrl-A X quits, as
 //! usual). On AArch64, Arm semihosting is enabled only so a failing kernel
 //! can choose QEMU's exit status (`poweroff=semihosting` tells the kernel);
 //! on x86_64 the `isa-debug-exit` device plays that part.
 
 use crate::Arch;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The machine model.
@@ -37,6 +42,45 @@ pub enum VirtioTransport {
     Pci,
 }
 
+/// UEFI firmware files, as installed (see
+/// `toolchain::ensure_uefi_firmware`).
+#[derive(Clone, Debug)]
+pub struct UefiFirmware {
+    /// The firmware itself (`QEMU_EFI.fd`, `OVMF_CODE_4M.fd`).
+    pub code: PathBuf,
+    /// The empty variable store to copy for each machine (OVMF only).
+    pub variables_template: Option<PathBuf>,
+}
+
+impl UefiFirmware {
+    /// A boot with this firmware whose variable store (if it has one) is a
+    /// fresh copy at `variables`; the caller owns that file.
+    ///
+    /// Return values: the copy's I/O error.
+    pub fn boot_with_variables_at(&self, variables: &Path) -> std::io::Result<UefiBoot> {
+        let variables = match &self.variables_template {
+            Some(template) => {
+                std::fs::copy(template, variables)?;
+                Some(variables.to_path_buf())
+            }
+            None => None,
+        };
+        Ok(UefiBoot {
+            code: self.code.clone(),
+            variables,
+        })
+    }
+}
+
+/// How a machine boots through UEFI firmware.
+#[derive(Clone, Debug)]
+pub struct UefiBoot {
+    /// The firmware (`-bios` on AArch64, read-only pflash 0 on x86_64).
+    pub code: PathBuf,
+    /// The writable variable store (pflash 1), OVMF only.
+    pub variables: Option<PathBuf>,
+}
+
 /// One virtual machine to boot.
 #[derive(Clone, Debug)]
 pub struct Machine {
@@ -56,6 +100,9 @@ pub struct Machine {
     pub append: String,
     /// AArch64 GIC version (2 or 3).
     pub gic_version: u8,
+    /// Boot the first disk through UEFI firmware instead of `-kernel`
+    /// (then `kernel` and `append` are not used).
+    pub uefi: Option<UefiBoot>,
 }
 
 impl Machine {
@@ -74,6 +121,7 @@ impl Machine {
             disks: Vec::new(),
             append: String::new(),
             gic_version: 2,
+            uefi: None,
         }
     }
 
@@ -103,7 +151,29 @@ impl Machine {
                     "-cpu",
                     "cortex-a72",
                 ]);
-                command.args(["-semihosting-config", "enable=on,target=native"]);
+                match &self.uefi {
+                    Some(uefi) => {
+                        command.arg("-bios").arg(&uefi.code);
+                    }
+                    None => {
+                        command.args(["-semihosting-config", "enable=on,target=native"]);
+                    }
+                }
+            }
+            (Arch::X86_64, MachineKind::Q35) if self.uefi.is_some() => {
+                command.args(["-M", "q35"]);
+                if let Some(uefi) = &self.uefi {
+                    command.arg("-drive").arg(format!(
+                        "if=pflash,format=raw,unit=0,readonly=on,file={}",
+                        uefi.code.display()
+                    ));
+                    if let Some(variables) = &uefi.variables {
+                        command.arg("-drive").arg(format!(
+                            "if=pflash,format=raw,unit=1,file={}",
+                            variables.display()
+                        ));
+                    }
+                }
             }
             (Arch::X86_64, MachineKind::Q35) => {
                 // qboot instead of SeaBIOS: it prints nothing (so the
@@ -120,8 +190,10 @@ impl Machine {
         }
         command.args(["-m", &format!("{}M", self.memory_mib)]);
         command.args(["-nographic", "-no-reboot", "-net", "none"]);
-        command.arg("-kernel").arg(&self.kernel);
-        command.args(["-append", &self.command_line()]);
+        if self.uefi.is_none() {
+            command.arg("-kernel").arg(&self.kernel);
+            command.args(["-append", &self.command_line()]);
+        }
         if self.virtio == VirtioTransport::Mmio {
             // Modern (version 2) virtio-mmio rather than the legacy default.
             command.args(["-global", "virtio-mmio.force-legacy=false"]);

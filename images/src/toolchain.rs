@@ -112,6 +112,35 @@ pub fn ensure_qemu(arch: crate::Arch) -> Result<()> {
     ])
 }
 
+/// The UEFI firmware QEMU boots a cloud image of `arch` with (DESIGN §2):
+/// Debian's `qemu-efi-aarch64` (`QEMU_EFI.fd`, given as `-bios`) or
+/// `ovmf` (`OVMF_CODE_4M.fd`, with a copy of `OVMF_VARS_4M.fd` for its
+/// variables, both as pflash), installed when missing.
+pub fn ensure_uefi_firmware(arch: crate::Arch) -> Result<crate::qemu::UefiFirmware> {
+    let (package, code, variables) = match arch {
+        crate::Arch::Aarch64 => (
+            "qemu-efi-aarch64",
+            "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd",
+            None,
+        ),
+        crate::Arch::X86_64 => (
+            "ovmf",
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            Some("/usr/share/OVMF/OVMF_VARS_4M.fd"),
+        ),
+    };
+    if !Path::new(code).exists() {
+        apt_install(&[package])?;
+    }
+    if !Path::new(code).exists() {
+        bail!("{code} is missing after installing {package}");
+    }
+    Ok(crate::qemu::UefiFirmware {
+        code: code.into(),
+        variables_template: variables.map(PathBuf::from),
+    })
+}
+
 fn debian_toolchain_complete() -> bool {
     Path::new("/usr/bin/rustc").exists()
         && Path::new("/usr/bin/cargo").exists()

@@ -8,13 +8,18 @@
 //! missing and rebuilds it when the programs or the manifest changed,
 //! keeping it (and the files the guest wrote) otherwise. A refused
 //! manifest leaves the old disk untouched.
+//!
+//! It then builds the kernel, the UEFI boot program that carries it
+//! (`hal/uefi-stub`) and the cloud images `target/images/manux-ARCH.raw`
+//! and `.qcow2` (`xtask::cloud_image`): GPT, EFI system partition, and the
+//! new disk's volume as the root partition.
 
 use crate::Target;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use xtask::disk_image::{self, Outcome, Program};
 use xtask::manifest::{self, Manifest};
-use xtask::{apps, paths, toolchain, Arch};
+use xtask::{apps, cloud_image, cross, paths, toolchain, Arch};
 
 /// Builds the programs and makes the disk anew, from `manifest_path`
 /// (default `images/manifest.toml`).
@@ -32,6 +37,17 @@ pub fn run(target: Target, manifest_path: Option<&Path>) -> Result<()> {
         disk.display(),
         manifest.packages.len(),
         manifest.image.unlaunched.len()
+    );
+    let kernel = cross::build_kernel(&cross, target.arch)?;
+    let boot_program = cross::build_uefi_stub(&cross, target.arch, &kernel)?;
+    let images = cloud_image::build(target.arch, &boot_program, &disk)?;
+    eprintln!(
+        "xtask: cloud image {} ({} MiB), {} ({} MiB): boots under UEFI ({})",
+        images.raw.display(),
+        images.raw_bytes.div_ceil(1 << 20),
+        images.qcow2.display(),
+        images.qcow2_bytes.div_ceil(1 << 20),
+        cloud_image::boot_path(target.arch)
     );
     Ok(())
 }

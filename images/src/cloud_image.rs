@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Cloud VM images: a GPT disk that UEFI firmware boots (DESIGN §9).
+//!
+//! `target/images/manux-ARCH.raw` is laid out as
+//!
+//! | sectors | what |
+//! |---|---|
+//! | 0 | protective MBR |
+//! | 1–33 | primary GPT (header, 128 entries) |
+//! | 1 MiB … | partition 1: EFI system partition (FAT, [`ESP_MIB`] MiB) holding the UEFI boot program at the removable-media path, `EFI/BOOT/BOOTAA64.EFI` or `EFI/BOOT/BOOTX64.EFI` |
+//! | next MiB … | partition 2: the root, the ext2l volume of the system image, byte for byte |
+//! | last 33 | backup GPT |
+//!
+//! The ESP's type is the EFI system partition GUID; the root's is the
+//! Discoverable Partitions Specification's root type of the architecture
+//! (`b921b045-1df0-41c3-af44-4c6f280d3fae` on AArch64,
+//! `4f68bce3-e8cd-4db1-96e7-fbcaf984b709` on x86_64), which the kernel
+//! looks for (`kernel/src/partition.rs`): its position does not matter.
+//! The GPT is written with the `gpt` crate, the FAT with `fatfs`, and
+//! `manux-ARCH.qcow2` by `qemu-img convert`. Both files are written under
+//! a temporary name and renamed when complete, so a failed build leaves
+//! the previous images (or none), never half of one.
+
+use crate::Arch;
+use anyhow::{bail, Context, Result};
+use std::fs::File;
+use std::io::{Cursor, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Size of the EFI system partition. The boot program is well under
+/// 1 MiB; 32 MiB leaves room for firmware updates or a second program
+/// and is what FAT needs for a comfortable cluster count.
+pub const ESP_MIB: u64 = 32;
+const MIB: u64 = 1 << 20;
+const SECTOR: u64 = 512;
+
+/// The images one build produced.
+#[derive(Debug)]
+pub struct CloudImages {
+    /// The raw disk.
+    pub raw: PathBuf,
+    /// The same disk as qcow2.
+    pub qcow2: PathBuf,
+    /// Bytes of the raw disk.
+    pub raw_bytes: u64,
+    /// Bytes of the qcow2 file.
+    pub qcow2_bytes: u64,
+}
+
+/// The removable-media boot path of `arch` (UEFI 2.10 §3.5.1.1).
+pub fn boot_path(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Aarch64 => "EFI/BOOT/BOOTAA64.EFI",
+        Arch::X86_64 => "EFI/BOOT/BOOTX64.EFI",
+    }
+}
+
+/// The GPT type of the root partition on `arch`.
+pub fn root_partition_type(arch: Arch) -> gpt::partition_types::Type {
+    match arch {
+        Arch::Aarch64 => gpt::partition_types::LINUX_ROOT_ARM_64,
+        Arch::X86_64 => gpt::partition_types::LINUX_ROOT_X64,
+    }
+}
+
+/// Where the cloud images of `arch` go: `target/images/manux-ARCH.{raw,qcow2}`.
+pub fn image_paths(arch: Arch) -> (PathBuf, PathBuf) {
+    let directory = crate::paths::target_dir().join("images");
+    (
+        directory.join(format!("manux-{}.raw", arch.name())),
+        directory.join(format!("manux-{}.qcow2", arch.name())),
+    )
+}
+
+/// Builds both images of `arch` from the UEFI boot program `boot_program`
+/// and the ext2l volume `root_volume` (a system image file).
+///
+/// Return values: an error naming the step that failed (reading inputs,
+/// the FAT, the GPT, `qemu-img`); the outputs are then untouched.
+pub fn build(arch: Arch, boot_program: &Path, root_volume: &Path) -> Result<CloudImages> {
+    let (raw, qcow2) = image_paths(arch);
+    if let Some(parent) = raw.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let raw_partial = partial_name(&raw);
+    let qcow2_partial = partial_name(&qcow2);
+    let result = write_raw(arch, boot_program, root_volume, &raw_partial)
+        .and_then(|()| convert_to_qcow2(&raw_partial, &qcow2_partial));
+    if let Err(error) = result {
+        let _ = std::fs::remove_file(&raw_partial);
+        let _ = std::fs::remove_file(&qcow2_partial);
+        return Err(error);
+    }
+    std::fs::rename(&raw_partial, &raw)
+        .with_context(|| format!("renaming {}", raw_partial.display()))?;
+    std::fs::rename(&qcow2_partial, &qcow2)
+        .with_context(|| format!("renaming {}", qcow2_partial.display()))?;
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    Ok(CloudImages {
+        raw_bytes: size(&raw),
+        qcow2_bytes: size(&qcow2),
+        raw,
+        qcow2,
+    })
+}
+
+fn partial_name(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// The FAT volume of the EFI system partition, in memory.
+fn esp_volume(arch: Arch, boot_program: &[u8]) -> Result<Vec<u8>> {
+    let mut volume = Cursor::new(vec![0u8; (ESP_MIB * MIB) as usize]);
+    fatfs::format_volume(
+        &mut volume,
+        fatfs::FormatVolumeOptions::new().volume_label(*b"MANUX-EFI  "),
+    )
+    .context("formatting the EFI system partition")?;
+    {
+        let file_system = fatfs::FileSystem::new(&mut volume, fatfs::FsOptions::new())
+            .context("mounting the new EFI system partition")?;
+        let root = file_system.root_dir();
+        root.create_dir("EFI")
+            .and_then(|_| root.create_dir("EFI/BOOT"))
+            .context("creating EFI/BOOT")?;
+        let mut file = root
+            .create_file(boot_path(arch))
+            .with_context(|| format!("creating {}", boot_path(arch)))?;
+        file.truncate()?;
+        file.write_all(boot_program)
+            .with_context(|| format!("writing {}", boot_path(arch)))?;
+        drop(file);
+        drop(root);
+        file_system
+            .unmount()
+            .context("unmounting the EFI system partition")?;
+    }
+    Ok(volume.into_inner())
+}
+
+fn write_raw(arch: Arch, boot_program: &Path, root_volume: &Path, path: &Path) -> Result<()> {
+    let program = std::fs::read(boot_program)
+        .with_context(|| format!("reading {}", boot_program.display()))?;
+    let esp = esp_volume(arch, &program)?;
+    let root_bytes = std::fs::metadata(root_volume)
+        .with_context(|| format!("reading {}", root_volume.display()))?
+        .len();
+    if root_bytes == 0 || root_bytes % SECTOR != 0 {
+        bail!("{} is not a whole number of sectors", root_volume.display());
+    }
+    // 1 MiB before the ESP (MBR, GPT, alignment), the root from the MiB
+    // after it, 1 MiB at the end for the backup GPT.
+    let esp_start = MIB;
+    let root_start = esp_start + ESP_MIB * MIB;
+    let total = root_start + root_bytes.div_ceil(MIB) * MIB + MIB;
+    // Read and write: the `gpt` crate reads back what it wrote.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.set_len(total)
+        .with_context(|| format!("sizing {}", path.display()))?;
+
+    let protective = gpt::mbr::ProtectiveMBR::with_lb_size(
+        u32::try_from(total / SECTOR - 1).unwrap_or(u32::MAX),
+    );
+    protective
+        .overwrite_lba0(&mut file)
+        .context("writing the protective MBR")?;
+    let mut disk = gpt::GptConfig::new()
+        .writable(true)
+        .logical_block_size(gpt::disk::LogicalBlockSize::Lb512)
+        .create_from_device(file, None)
+        .context("creating the GPT")?;
+    disk.add_partition_at(
+        "EFI system",
+        1,
+        esp_start / SECTOR,
+        ESP_MIB * MIB / SECTOR,
+        gpt::partition_types::EFI,
+        0,
+    )
+    .context("adding the EFI system partition")?;
+    disk.add_partition_at(
+        "Manux root",
+        2,
+        root_start / SECTOR,
+        root_bytes / SECTOR,
+        root_partition_type(arch),
+        0,
+    )
+    .context("adding the root partition")?;
+    let mut file = disk.write().context("writing the GPT")?;
+
+    file.seek(SeekFrom::Start(esp_start))?;
+    file.write_all(&esp)
+        .context("writing the EFI system partition")?;
+    file.seek(SeekFrom::Start(root_start))?;
+    let mut root =
+        File::open(root_volume).with_context(|| format!("opening {}", root_volume.display()))?;
+    std::io::copy(&mut root, &mut file).context("writing the root partition")?;
+    file.sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
+    Ok(())
+}
+
+fn convert_to_qcow2(raw: &Path, qcow2: &Path) -> Result<()> {
+    crate::toolchain::ensure_commands(&[("qemu-img", "qemu-utils")])?;
+    let status = Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "qcow2"])
+        .arg(raw)
+        .arg(qcow2)
+        .stdin(Stdio::null())
+        .status()
+        .context("running qemu-img")?;
+    if !status.success() {
+        bail!("qemu-img convert {} failed", raw.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The image's GPT, read back with the `gpt` crate: the ESP and the
+    /// root where the layout says, with their types; the root's bytes are
+    /// the volume's, and the ESP holds the boot program.
+    #[test]
+    fn layout_reads_back() {
+        let directory = tempfile::tempdir().unwrap();
+        let program = directory.path().join("boot.efi");
+        std::fs::write(&program, b"MZ not really a program").unwrap();
+        let volume = directory.path().join("root.img");
+        let mut bytes = vec![0u8; 3 * MIB as usize];
+        bytes[1024..1028].copy_from_slice(b"ROOT");
+        std::fs::write(&volume, &bytes).unwrap();
+        let raw = directory.path().join("disk.raw");
+        write_raw(Arch::Aarch64, &program, &volume, &raw).unwrap();
+
+        let disk = gpt::GptConfig::new().open(&raw).unwrap();
+        let partitions = disk.partitions();
+        let esp = &partitions[&1];
+        assert_eq!(esp.part_type_guid, gpt::partition_types::EFI);
+        assert_eq!(esp.first_lba, MIB / SECTOR);
+        let root = &partitions[&2];
+        assert_eq!(root.part_type_guid, gpt::partition_types::LINUX_ROOT_ARM_64);
+        assert_eq!(root.last_lba - root.first_lba + 1, 3 * MIB / SECTOR);
+
+        let image = std::fs::read(&raw).unwrap();
+        let root_start = (root.first_lba * SECTOR) as usize;
+        assert_eq!(&image[root_start..root_start + bytes.len()], &bytes[..]);
+
+        let esp_start = (esp.first_lba * SECTOR) as usize;
+        let esp_bytes = image[esp_start..esp_start + (ESP_MIB * MIB) as usize].to_vec();
+        let mut cursor = Cursor::new(esp_bytes);
+        let file_system = fatfs::FileSystem::new(&mut cursor, fatfs::FsOptions::new()).unwrap();
+        let mut file = file_system
+            .root_dir()
+            .open_file(boot_path(Arch::Aarch64))
+            .unwrap();
+        let mut read = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut read).unwrap();
+        assert_eq!(read, b"MZ not really a program");
+    }
+}

@@ -184,7 +184,7 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
         /// Counted rounds (after one warm-up); the median is reported.
-        #[arg(long, default_value_t = 7)]
+        #[arg(long, default_value_t = 11)]
         runs: u32,
     },
 }

@@ -2,10 +2,13 @@
 //! The launcher (DESIGN §7) as a user meets it at the shell: file
 //! arguments handed over under their `/...` names or under fresh ones
 //! (`ls /bin/true` prints `/.../1/true`), relative names kept in the
-//! caller's directory, outputs created, `entry` arguments (`cp x .`),
-//! words left alone, usage errors (status 2) and missing files (status 1)
-//! reported with the program's name.
-
+//! caller's directory (`cat a b` in a subdirectory of home), outputs
+//! created, `entry` arguments (`cp x .`, `mv`, `rm`), `mkdir -p` through
+//! missing parents, `ln -s` whose target stays text, words left alone,
+//! usage errors (status 2) and missing files (status 1) reported with the
+//! program's name, and a confined program asking for a file its caller
+//! was never handed (`env cat /.../home/user/notes.txt`: env receives no
+//! file, so neither can the cat it runs).
 use guest_tests::*;
 use std::time::Duration;
 
@@ -13,13 +16,19 @@ const STEP: Duration = Duration::from_secs(60);
 
 #[test]
 fn launched_programs_get_exactly_their_arguments() {
-    let script: [(&str, &str); 21] = [
+    let script: &[(&str, &str)] = &[
         ("cd $HOME", ""),
         // DESIGN §7's example: a file in the caller's /... keeps its
         // name, any other gets a fresh one (the shell's /... holds only
         // `home`, so the first is 1).
         ("echo note > notes.txt", ""),
         ("cat -n notes.txt", "     1\tnote\n"),
+        ("cat /.../home/user/notes.txt", "note\n"),
+        // env is handed no file, so the cat it runs has none to get.
+        (
+            "env cat /.../home/user/notes.txt",
+            "cat: /.../home/user/notes.txt: No such file or directory\n",
+        ),
         ("ls /bin/true /etc", "/.../1/true\n\n/.../2/etc:\nmotd\n"),
         (
             "ls notes.txt /.../home/user/notes.txt",
@@ -35,8 +44,25 @@ fn launched_programs_get_exactly_their_arguments() {
         ("cd d", ""),
         ("cp ../copy .", ""),
         ("ls", "copy\n"),
+        // Relative names from a subdirectory of home.
+        ("echo A > a", ""),
+        ("echo B > b", ""),
+        ("cat a b", "A\nB\n"),
+        ("mv a moved", ""),
+        ("ls", "b\ncopy\nmoved\n"),
         ("cd ..", ""),
-        ("rm -r d copy notes.txt", ""),
+        // `mkdir -p` hands over the deepest directory that exists.
+        ("mkdir -p p/q/r d/e/f", ""),
+        ("ls p/q", "r\n"),
+        ("ls d/e", "f\n"),
+        ("mkdir s/t", "mkdir: s: No such file or directory\n"),
+        // `ln -s`: the target is the link's text, not rewritten to a
+        // `/...` name that would be gone once ln has ended.
+        ("ln -s notes.txt link", ""),
+        ("cat link", "note\n"),
+        ("ln -s ../../notes.txt p/q/up", ""),
+        ("cat p/q/up", "note\n"),
+        ("rm -r d p copy notes.txt link", ""),
         ("ls", ""),
         // Errors name the program and the file; usage errors are status 2.
         ("cat nothing", "cat: nothing: No such file or directory\n"),

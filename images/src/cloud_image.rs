@@ -106,6 +106,45 @@ pub fn build(arch: Arch, boot_program: &Path, root_volume: &Path) -> Result<Clou
     })
 }
 
+/// Builds only the raw image of `arch`, at `raw` (the test driver's copy,
+/// which must not replace the user's images).
+///
+/// Return values: as [`build`]; `raw` is then untouched.
+pub fn build_raw(arch: Arch, boot_program: &Path, root_volume: &Path, raw: &Path) -> Result<()> {
+    if let Some(parent) = raw.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    let partial = partial_name(raw);
+    if let Err(error) = write_raw(arch, boot_program, root_volume, &partial) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(error);
+    }
+    std::fs::rename(&partial, raw).with_context(|| format!("renaming {}", partial.display()))
+}
+
+/// Removes the root partition's entry from the GPT of the image at `raw`
+/// (a valid table without a root: what the kernel must refuse clearly).
+///
+/// Return values: the `gpt` crate's error if the table cannot be read or
+/// written, or an error if there is no root entry to remove.
+pub fn remove_root_partition(arch: Arch, raw: &Path) -> Result<()> {
+    let mut disk = gpt::GptConfig::new()
+        .writable(true)
+        .open(raw)
+        .with_context(|| format!("opening the GPT of {}", raw.display()))?;
+    let root_type = root_partition_type(arch);
+    let id = disk
+        .partitions()
+        .iter()
+        .find(|(_, partition)| partition.part_type_guid == root_type)
+        .map(|(id, _)| *id)
+        .context("the image has no root partition")?;
+    disk.remove_partition(id);
+    disk.write().context("writing the GPT")?;
+    Ok(())
+}
+
 fn partial_name(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".partial");

@@ -7,7 +7,9 @@
 //!    corpus runs);
 //! 4. a build of the kernel for every architecture, then the guest tests
 //!    (`tests/`), which boot QEMU and read the serial console. They find the
-//!    kernels through `MANUX_KERNEL_<ARCH>`, set here, so every guest test
+//!    kernels through `MANUX_KERNEL_<ARCH>`, the system images through
+//!    `MANUX_IMAGE_<ARCH>` and the cloud images (GPT, UEFI-bootable)
+//!    through `MANUX_CLOUD_IMAGE_<ARCH>`, set here, so every guest test
 //!    shares one build.
 //!
 //! Any failure makes the command exit non-zero.
@@ -15,7 +17,7 @@
 use anyhow::{bail, Context, Result};
 use std::process::{Command, Stdio};
 use xtask::manifest::{self, Manifest};
-use xtask::{apps, cross, disk_image, paths, test_fixtures, toolchain, Arch};
+use xtask::{apps, cloud_image, cross, disk_image, paths, test_fixtures, toolchain, Arch};
 
 /// The architectures the guest tests boot.
 const GUEST_ARCHES: &[Arch] = &[Arch::Aarch64];
@@ -95,6 +97,15 @@ pub fn run(host_only: bool) -> Result<()> {
         disk_image::build(&image, &manifest, &programs, arch)?;
         test_fixtures::add_escape_lab(&image)?;
         let upper = arch.name().to_uppercase();
+        // The same volume as a UEFI-bootable GPT disk, for the cloud
+        // tests (`tests/tests/cloud.rs`); built once, copied by each test.
+        toolchain::ensure_uefi_firmware(arch)?;
+        let boot_program = cross::build_uefi_stub(&cross_toolchain, arch, &kernel)?;
+        let cloud = paths::target_dir()
+            .join("images")
+            .join(format!("test-{}.raw", arch.name()));
+        cloud_image::build_raw(arch, &boot_program, &image, &cloud)?;
+        guest.env(format!("MANUX_CLOUD_IMAGE_{upper}"), cloud);
         guest.env(format!("MANUX_KERNEL_{upper}"), kernel);
         guest.env(format!("MANUX_IMAGE_{upper}"), image);
     }

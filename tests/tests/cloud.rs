@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Cloud images (issue 9, DESIGN §9): the GPT disk `cargo xtask test`
+//! builds like `cargo xtask image` does (`MANUX_CLOUD_IMAGE_<ARCH>`),
+//! booted through UEFI firmware as a cloud VM boots it — AArch64 `virt` with
+//! `QEMU_EFI.fd`, x86_64 `q35` with OVMF, the disk on virtio-blk-pci.
+//!
+//! - a smoke session: the prompt, a launched `cat` of a file written in
+//!   the home directory, the file still there on a second boot of the same
+//!   disk, and `poweroff` ending the machine cleanly both times;
+//! - a GPT without a root partition, and one whose entry array is
+//!   corrupt, are each refused with a clear line on the serial console and
+//!   a failing power-off (never a panic). These boot the same kernel with
+//!   `-kernel` on the same disk: the partition lookup is the kernel's, and
+//!   UEFI firmware (about 6 s per boot under emulation) adds nothing there.
+
+use guest_tests::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Per step: the firmware alone takes several seconds under TCG.
+const STEP: Duration = Duration::from_secs(180);
+
+/// The architectures with a cloud image to test, and the images.
+fn cloud_images() -> Vec<(Arch, PathBuf)> {
+    let images: Vec<(Arch, PathBuf)> = arches()
+        .into_iter()
+        .filter_map(|arch| {
+            let variable = format!("MANUX_CLOUD_IMAGE_{}", arch.name().to_uppercase());
+            std::env::var_os(variable).map(|path| (arch, PathBuf::from(path)))
+        })
+        .collect();
+    assert!(
+        !images.is_empty(),
+        "no MANUX_CLOUD_IMAGE_<ARCH> is set: run the guest tests with `cargo xtask test`"
+    );
+    images
+}
+
+/// A private copy of `image`, deleted when dropped.
+fn copy_of(image: &Path) -> tempfile::NamedTempFile {
+    let copy = tempfile::Builder::new()
+        .prefix("manux-cloud-")
+        .suffix(".raw")
+        .tempfile()
+        .expect("creating a disk copy");
+    std::fs::copy(image, copy.path()).expect("copying the cloud image");
+    copy
+}
+
+/// The machine a cloud VM of `arch` is: `virt` or `q35`, virtio over PCI,
+/// 256 MiB, `disk` as its only disk, booted by UEFI firmware when
+/// `variables` (a scratch file for OVMF's variable store) is given, else
+/// by `-kernel`.
+fn cloud_machine(arch: Arch, disk: &Path, variables: Option<&Path>) -> Machine {
+    let mut machine = Machine::new(arch, kernel(arch));
+    machine.kind = match arch {
+        Arch::Aarch64 => MachineKind::Virt,
+        Arch::X86_64 => MachineKind::Q35,
+    };
+    machine.virtio = VirtioTransport::Pci;
+    machine.memory_mib = 256;
+    machine.disks = vec![disk.to_path_buf()];
+    if let Some(variables) = variables {
+        let firmware =
+            xtask::toolchain::ensure_uefi_firmware(arch).expect("installing the UEFI firmware");
+        machine.uefi = Some(
+            firmware
+                .boot_with_variables_at(variables)
+                .expect("copying the firmware's variable store"),
+        );
+    }
+    machine
+}
+
+#[test]
+fn cloud_image_boots_under_uefi_and_keeps_files() {
+    for (arch, image) in cloud_images() {
+        let disk = copy_of(&image);
+        let variables = tempfile::NamedTempFile::new().expect("a variable store file");
+        let machine = cloud_machine(arch, disk.path(), Some(variables.path()));
+        let what = format!("{} cloud image under UEFI", arch.name());
+
+        let first = session(
+            &machine,
+            &[
+                "cd $HOME",
+                "echo written-under-uefi > note.txt",
+                "cat note.txt",
+                "poweroff",
+            ],
+            STEP,
+        );
+        assert!(
+            first
+                .boot_log
+                .contains("Manux UEFI boot: loading the kernel"),
+            "{what}: the firmware did not start the boot program\n{first:#?}"
+        );
+        assert!(
+            first.boot_log.contains("root: virtio-blk0 GPT partition 2"),
+            "{what}: the root must be the GPT root partition\n{first:#?}"
+        );
+        assert!(
+            first.boot_log.contains("ms since reset"),
+            "{what}: the boot log must say the reset-to-ready time\n{first:#?}"
+        );
+        assert_eq!(
+            first.output(2),
+            "written-under-uefi\n",
+            "{what}: `cat note.txt`\n{first:#?}"
+        );
+        assert_eq!(
+            first.status,
+            Some(0),
+            "{what}: poweroff must end the machine cleanly\n{first:#?}"
+        );
+
+        // The same disk (and variable store) again: the file persisted.
+        let second = session(&machine, &["cat $HOME/note.txt", "poweroff"], STEP);
+        assert_eq!(
+            second.output(0),
+            "written-under-uefi\n",
+            "{what}: the file written on the first boot\n{second:#?}"
+        );
+        assert_eq!(
+            second.status,
+            Some(0),
+            "{what}: second poweroff\n{second:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_gpt_without_a_root_partition_is_refused_clearly() {
+    for (arch, image) in cloud_images() {
+        let disk = copy_of(&image);
+        xtask::cloud_image::remove_root_partition(arch, disk.path())
+            .expect("removing the root partition");
+        let machine = cloud_machine(arch, disk.path(), None);
+        let boot = boot(&machine, b"", Duration::from_secs(60));
+        let line = boot.expect_line("root: cannot mount virtio-blk0");
+        assert!(
+            line.contains("the GPT has no root partition (type "),
+            "{}: {line}\n{}",
+            arch.name(),
+            boot.output
+        );
+        boot.expect_line("no root file system: cannot start init; powering off");
+        assert!(
+            !boot.output.to_lowercase().contains("panic"),
+            "{}: no panic\n{}",
+            arch.name(),
+            boot.output
+        );
+        assert!(
+            !boot.timed_out,
+            "{}: must halt\n{}",
+            arch.name(),
+            boot.output
+        );
+        assert_ne!(boot.status, Some(0), "{}: a failing power-off", arch.name());
+    }
+}
+
+#[test]
+fn a_corrupt_partition_table_is_refused_clearly() {
+    for (arch, image) in cloud_images() {
+        let disk = copy_of(&image);
+        // Sector 2 holds the first partition entries (the ESP's): one
+        // flipped byte breaks the entry array's CRC-32.
+        let mut bytes = std::fs::read(disk.path()).expect("reading the copy");
+        bytes[2 * 512 + 40] ^= 0xff;
+        std::fs::write(disk.path(), &bytes).expect("writing the copy");
+        let machine = cloud_machine(arch, disk.path(), None);
+        let boot = boot(&machine, b"", Duration::from_secs(60));
+        let line = boot.expect_line("root: cannot mount virtio-blk0");
+        assert!(
+            line.contains("corrupt GPT partition entries"),
+            "{}: {line}\n{}",
+            arch.name(),
+            boot.output
+        );
+        assert!(
+            !boot.output.to_lowercase().contains("panic"),
+            "{}: no panic\n{}",
+            arch.name(),
+            boot.output
+        );
+        assert!(
+            !boot.timed_out,
+            "{}: must halt\n{}",
+            arch.name(),
+            boot.output
+        );
+        assert_ne!(boot.status, Some(0), "{}: a failing power-off", arch.name());
+    }
+}

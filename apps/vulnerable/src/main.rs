@@ -133,7 +133,10 @@ fn read_file(path: &[u8], limit: usize) -> Result<Vec<u8>, Errno> {
 fn read(path: &[u8]) -> Result<Vec<u8>, Errno> {
     let size = File::open(path, OpenFlags::empty(), 0)?.status()?.size;
     let content = read_file(path, SHOWN_BYTES)?;
-    let first_line = content.split(|&byte| byte == b'\n').next().unwrap_or_default();
+    let first_line = content
+        .split(|&byte| byte == b'\n')
+        .next()
+        .unwrap_or_default();
     let mut outcome = Vec::new();
     try_extend(&mut outcome, alloc::format!("{size} bytes: ").as_bytes())?;
     try_extend(&mut outcome, first_line)?;

@@ -54,8 +54,13 @@ enum Command {
         /// RAM in MiB.
         #[arg(long, default_value_t = 128)]
         memory: u32,
+        /// Boot the cloud image (target/images/manux-ARCH.raw, made by
+        /// `cargo xtask image`) through UEFI firmware instead: `virt` or
+        /// `q35`, virtio over PCI; --append does not apply.
+        #[arg(long)]
+        uefi: bool,
     },
-    /// Rebuild the development disk image from scratch.
+    /// Rebuild the development disk and the cloud images from scratch.
     Image {
         #[command(flatten)]
         target: Target,
@@ -119,7 +124,14 @@ fn main() -> ExitCode {
             target,
             append,
             memory,
-        } => commands::run::run(target, &append, memory),
+            uefi,
+        } => {
+            if uefi {
+                commands::run::run_uefi(target.arch, memory)
+            } else {
+                commands::run::run(target, &append, memory)
+            }
+        }
         Command::Image { target, manifest } => {
             commands::image::run(target, manifest.as_deref()).map(|_| 0)
         }

@@ -321,11 +321,51 @@ fn write_image(
         let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
         bail!("the checker found problems: {}", problems.join("; "));
     }
+    // Each root as its package declares it, nothing more or less.
+    let declared: Vec<package_roots::Declared> = prepared
+        .packages
+        .iter()
+        .map(|package| {
+            let launcher = prepared.launchers.get(&package.package.name);
+            package_roots::Declared::from_checked(package, launcher.map(Vec::as_slice))
+        })
+        .collect();
+    let differences = package_roots::audit(&mut file_system, manifest, &declared)?;
+    if !differences.is_empty() {
+        bail!(
+            "the package roots differ from the manifest: {}",
+            differences.join("; ")
+        );
+    }
     let device = ext2l("unmounting", file_system.unmount())?;
     device
         .sync_all()
         .with_context(|| format!("syncing {}", path.display()))?;
     Ok(())
+}
+
+/// Compares the package roots of the image at `image` (opened
+/// read-only) with what `manifest` declares, by entry alone (every
+/// package must be installed: the image of a build that skipped none,
+/// such as the guest tests' image). See [`package_roots::audit`].
+///
+/// Return values: the differences, one line each (empty: as declared);
+/// an error if the image cannot be opened or read, or a grammar of the
+/// manifest is invalid.
+pub fn audit(image: &Path, manifest: &Manifest) -> Result<Vec<String>> {
+    let device =
+        FileDevice::open(image, false).with_context(|| format!("opening {}", image.display()))?;
+    let mount = MountOptions {
+        read_only: true,
+        ..MountOptions::default()
+    };
+    let mut file_system = ext2l("mounting", fs_ext2l::FileSystem::mount(device, mount))?;
+    let declared = manifest
+        .packages
+        .iter()
+        .map(package_roots::Declared::from_entry)
+        .collect::<Result<Vec<_>>>()?;
+    package_roots::audit(&mut file_system, manifest, &declared)
 }
 
 /// Makes sure the disk at `image` was built from `manifest` and

@@ -697,3 +697,331 @@ fn fill_root<D: BlockDevice>(
     }
     Ok(())
 }
+
+/// What one package's root and launcher must be, as its entry declares
+/// them: what [`audit`] compares an image with.
+#[derive(Clone, Debug)]
+pub struct Declared {
+    /// The package's name: its launcher is `bin/NAME`, its program
+    /// `bin/NAME` inside its root.
+    pub name: String,
+    /// The paths of the files it ships, relative to its root.
+    pub files: Vec<String>,
+    /// Its needs: the image path and the path inside its root.
+    pub needs: Vec<(String, String)>,
+    /// The packages whose launchers are in its `bin/`.
+    pub calls: Vec<String>,
+    /// Its launcher's grammar.
+    pub grammar: launcher_grammar::Grammar,
+    /// The launcher file, byte for byte, when known (the image builder
+    /// knows it; an audit of an image from elsewhere checks the embedded
+    /// grammar and program path instead).
+    pub launcher: Option<Vec<u8>>,
+    /// The real program, byte for byte, when known.
+    pub program: Option<Vec<u8>>,
+}
+
+impl Declared {
+    /// What `package` declares, by its manifest entry alone: every call
+    /// but one to itself, the grammar of its entry.
+    ///
+    /// Return values: the declaration; an error if its grammar is
+    /// invalid.
+    pub fn from_entry(package: &crate::manifest::Package) -> Result<Declared> {
+        let grammar = match &package.grammar {
+            Some(description) => launcher_grammar::Grammar::try_from(description.clone())
+                .map_err(|error| anyhow!("package {:?}, field grammar: {error}", package.name))?,
+            None => launcher_grammar::Grammar::empty(),
+        };
+        Ok(Declared {
+            name: package.name.clone(),
+            files: package.files.iter().map(|file| file.path.clone()).collect(),
+            needs: package
+                .needs
+                .iter()
+                .map(|need| (need.path.clone(), need.root_path().to_string()))
+                .collect(),
+            calls: package
+                .calls
+                .iter()
+                .filter(|call| **call != package.name)
+                .cloned()
+                .collect(),
+            grammar,
+            launcher: None,
+            program: None,
+        })
+    }
+
+    /// What a checked package declares, with its launcher and program
+    /// bytes (the calls are those installed: less calls to skipped
+    /// packages).
+    pub fn from_checked(package: &CheckedPackage, launcher: Option<&[u8]>) -> Declared {
+        Declared {
+            name: package.package.name.clone(),
+            files: package
+                .package
+                .files
+                .iter()
+                .map(|file| file.path.clone())
+                .collect(),
+            needs: package
+                .package
+                .needs
+                .iter()
+                .map(|need| (need.path.clone(), need.root_path().to_string()))
+                .collect(),
+            calls: package.launched_calls.clone(),
+            grammar: package.grammar.clone(),
+            launcher: launcher.map(<[u8]>::to_vec),
+            program: Some(package.program.clone()),
+        }
+    }
+
+    /// Every path its root must hold, and nothing else: `bin`, `bin/NAME`,
+    /// `bin/CALL` for each call, each file and each need with their
+    /// parents (not what is inside a need: that is the shared tree's).
+    pub fn expected_paths(&self) -> BTreeSet<String> {
+        let mut paths = BTreeSet::from(["bin".to_string(), format!("bin/{}", self.name)]);
+        for call in &self.calls {
+            paths.insert(format!("bin/{call}"));
+        }
+        for path in self.files.iter().chain(self.needs.iter().map(|(_, at)| at)) {
+            let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+            for count in 1..=components.len() {
+                paths.insert(components[..count].join("/"));
+            }
+        }
+        paths
+    }
+}
+
+/// Every path below `directory` (relative, `/`-separated) with its
+/// inode, not going into the paths in `stop` (a package's needs, which
+/// are the shared tree's). Directories are walked once each, so a
+/// directory hardlink cannot make the walk loop.
+fn walk<D: BlockDevice>(
+    file_system: &mut FileSystem<D>,
+    directory: InodeNumber,
+    stop: &BTreeSet<String>,
+) -> Result<BTreeMap<String, InodeNumber>> {
+    let mut found = BTreeMap::new();
+    let mut seen = BTreeSet::from([directory]);
+    let mut pending = vec![(directory, String::new())];
+    while let Some((inode, prefix)) = pending.pop() {
+        let entries = ext2l(|| format!("listing {prefix}/"), file_system.entries(inode))?;
+        for entry in entries {
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            let name = String::from_utf8_lossy(&entry.name).into_owned();
+            let path = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            found.insert(path.clone(), entry.inode);
+            let metadata = ext2l(|| format!("stat {path}"), file_system.stat(entry.inode))?;
+            if metadata.file_type == FileType::Directory
+                && !stop.contains(&path)
+                && seen.insert(entry.inode)
+            {
+                pending.push((entry.inode, path));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The whole content of file `inode`.
+fn read_whole<D: BlockDevice>(
+    file_system: &mut FileSystem<D>,
+    inode: InodeNumber,
+) -> Result<Vec<u8>> {
+    let size = ext2l(|| "stat".into(), file_system.stat(inode))?.size;
+    let size = usize::try_from(size).map_err(|_| anyhow!("a file of {size} bytes"))?;
+    let mut bytes = vec![0u8; size];
+    let mut done = 0;
+    while done < size {
+        let read = ext2l(
+            || "read".into(),
+            file_system.read(inode, done as u64, &mut bytes[done..]),
+        )?;
+        ensure!(read > 0, "a file ends before its size");
+        done += read;
+    }
+    Ok(bytes)
+}
+
+/// Compares the package roots of an installed image with their
+/// declarations: for each package, its launcher (found as `/bin/NAME`,
+/// or in a caller's `bin/` when `/bin/NAME` is an unlaunched program) is
+/// an immutable regular file whose rootlink names the root and which
+/// carries the package's grammar and program path (or is byte for byte
+/// the launcher built); the root is immutable and holds exactly
+/// [`Declared::expected_paths`], each immutable; `bin/NAME` is the real
+/// program (no rootlink); each `bin/CALL` is the callee's launcher inode;
+/// each need is the shared tree's inode; and no package root has a name
+/// anywhere in the image.
+///
+/// Return values: the differences found, one line each (empty: the image
+/// is as declared); an error if the image cannot be read.
+pub fn audit<D: BlockDevice>(
+    file_system: &mut FileSystem<D>,
+    manifest: &Manifest,
+    declared: &[Declared],
+) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let root = file_system.root();
+    let bin = ext2l(|| "/bin".into(), file_system.lookup(root, b"bin"))?;
+    // Launchers: /bin/NAME, else in the bin/ of a caller found so far.
+    let mut launchers: BTreeMap<String, InodeNumber> = BTreeMap::new();
+    let mut roots: BTreeMap<String, InodeNumber> = BTreeMap::new();
+    loop {
+        let mut progress = false;
+        for package in declared {
+            if launchers.contains_key(&package.name) {
+                continue;
+            }
+            let found = if manifest.image.unlaunched.contains(&package.name) {
+                declared
+                    .iter()
+                    .filter(|caller| caller.calls.contains(&package.name))
+                    .filter_map(|caller| roots.get(&caller.name))
+                    .find_map(|&caller_root| {
+                        let caller_bin = file_system.lookup(caller_root, b"bin").ok()?;
+                        file_system.lookup(caller_bin, package.name.as_bytes()).ok()
+                    })
+            } else {
+                file_system.lookup(bin, package.name.as_bytes()).ok()
+            };
+            let Some(launcher) = found else {
+                continue;
+            };
+            let metadata = ext2l(
+                || format!("stat {}", package.name),
+                file_system.stat(launcher),
+            )?;
+            launchers.insert(package.name.clone(), launcher);
+            progress = true;
+            match metadata.rootlink {
+                Some(package_root) => {
+                    roots.insert(package.name.clone(), package_root);
+                }
+                None => problems.push(format!("{}: its launcher has no rootlink", package.name)),
+            }
+            if metadata.file_type != FileType::RegularFile
+                || !metadata.flags.contains(fs_ext2l::InodeFlags::IMMUTABLE)
+            {
+                problems.push(format!(
+                    "{}: its launcher is not an immutable regular file",
+                    package.name
+                ));
+            }
+            let bytes = read_whole(file_system, launcher)?;
+            match &package.launcher {
+                Some(expected) if *expected != bytes => problems.push(format!(
+                    "{}: its launcher is not the one built",
+                    package.name
+                )),
+                Some(_) => {}
+                None => match embedded(&bytes) {
+                    Some(contents)
+                        if contents.grammar == package.grammar
+                            && contents.program == format!("/bin/{}", package.name).as_bytes() => {}
+                    _ => problems.push(format!(
+                        "{}: its launcher does not carry its grammar and /bin/{}",
+                        package.name, package.name
+                    )),
+                },
+            }
+        }
+        if !progress {
+            break;
+        }
+    }
+    for package in declared {
+        if !launchers.contains_key(&package.name) {
+            problems.push(format!("{}: no launcher", package.name));
+        }
+    }
+    for package in declared {
+        let Some(&package_root) = roots.get(&package.name) else {
+            continue;
+        };
+        let name = &package.name;
+        let metadata = ext2l(
+            || format!("stat the root of {name}"),
+            file_system.stat(package_root),
+        )?;
+        if metadata.file_type != FileType::Directory
+            || !metadata.flags.contains(fs_ext2l::InodeFlags::IMMUTABLE)
+        {
+            problems.push(format!("{name}: its root is not an immutable directory"));
+            continue;
+        }
+        let stop: BTreeSet<String> = package.needs.iter().map(|(_, at)| at.clone()).collect();
+        let listing = walk(file_system, package_root, &stop)?;
+        let found: BTreeSet<String> = listing.keys().cloned().collect();
+        let expected = package.expected_paths();
+        for extra in found.difference(&expected) {
+            problems.push(format!(
+                "{name}: its root holds {extra}, which it does not declare"
+            ));
+        }
+        for missing in expected.difference(&found) {
+            problems.push(format!("{name}: its root lacks {missing}"));
+        }
+        for (path, &inode) in &listing {
+            let inside_need = stop
+                .iter()
+                .any(|need| path.starts_with(&format!("{need}/")));
+            let flags = ext2l(|| format!("stat {path}"), file_system.stat(inode))?.flags;
+            if !inside_need && !flags.contains(fs_ext2l::InodeFlags::IMMUTABLE) {
+                problems.push(format!("{name}: {path} in its root is not immutable"));
+            }
+        }
+        if let Some(&program) = listing.get(&format!("bin/{name}")) {
+            let metadata = ext2l(|| format!("stat bin/{name}"), file_system.stat(program))?;
+            if metadata.rootlink.is_some() || metadata.file_type != FileType::RegularFile {
+                problems.push(format!("{name}: bin/{name} is not the real program"));
+            } else if let Some(expected) = &package.program {
+                if *expected != read_whole(file_system, program)? {
+                    problems.push(format!("{name}: bin/{name} is not the program built"));
+                }
+            }
+        }
+        for call in &package.calls {
+            let here = listing.get(&format!("bin/{call}"));
+            if here.is_some() && here != launchers.get(call) {
+                problems.push(format!("{name}: bin/{call} is not {call}'s launcher"));
+            }
+        }
+        for (path, at) in &package.needs {
+            let shared = file_system.resolve_path(path.as_bytes(), false).ok();
+            let here = listing.get(at).copied();
+            if here.is_some() && here != shared {
+                problems.push(format!("{name}: {at} is not the image's {path}"));
+            }
+        }
+    }
+    // No root has a name: the only way in is a launcher's rootlink.
+    let everything = walk(file_system, root, &BTreeSet::new())?;
+    let named: BTreeSet<InodeNumber> = everything.values().copied().collect();
+    for (name, package_root) in &roots {
+        if named.contains(package_root) {
+            problems.push(format!("{name}: its root has a name in the image"));
+        }
+    }
+    Ok(problems)
+}
+
+/// The grammar and program path embedded in a launcher, if any.
+fn embedded(bytes: &[u8]) -> Option<launcher_grammar::Embedded> {
+    let marker = launcher_grammar::embed::MARKER;
+    let start = bytes
+        .windows(marker.len())
+        .position(|window| window == marker)?;
+    let blob = bytes.get(start..start + launcher_grammar::embed::BLOB_BYTES)?;
+    launcher_grammar::read_blob(blob).ok()
+}

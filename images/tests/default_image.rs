@@ -305,3 +305,57 @@ fn ensure_keeps_the_disk_until_an_input_changes() {
     std::fs::remove_file(disk_image::stamp_path(&image)).unwrap();
     assert_eq!(ensure(&edited, &changed), Outcome::Rebuilt);
 }
+
+#[test]
+fn the_audit_finds_an_image_as_declared_and_any_root_changed() {
+    let manifest = Manifest::load(&manifest::default_path()).unwrap();
+    let programs = every_program(&manifest);
+    let directory = tempfile::tempdir().unwrap();
+    let image = directory.path().join("disk.img");
+    // `build` audits what it installed (with the launcher and program
+    // bytes); the audit by manifest entry alone agrees.
+    disk_image::build(&image, &manifest, &programs, Arch::Aarch64).unwrap();
+    assert_eq!(
+        disk_image::audit(&image, &manifest).unwrap(),
+        Vec::<String>::new()
+    );
+
+    // Tamper with cat's root as only an installer could: a file it does
+    // not declare, a file left mutable, a call's launcher removed.
+    {
+        let device = FileDevice::open(&image, true).unwrap();
+        let mut file_system = FileSystem::mount(device, MountOptions::default()).unwrap();
+        let bin = file_system.resolve_path(b"/bin", false).unwrap();
+        let cat = file_system.lookup(bin, b"cat").unwrap();
+        let cat_root = file_system.stat(cat).unwrap().rootlink.unwrap();
+        file_system
+            .installer()
+            .create(cat_root, b"payload", 0o755, 0, 0)
+            .unwrap();
+        let cat_bin = file_system.lookup(cat_root, b"bin").unwrap();
+        let program = file_system.lookup(cat_bin, b"cat").unwrap();
+        file_system
+            .installer()
+            .set_immutable(program, false)
+            .unwrap();
+        let shell = file_system.lookup(bin, b"sh").unwrap();
+        let shell_root = file_system.stat(shell).unwrap().rootlink.unwrap();
+        let shell_bin = file_system.lookup(shell_root, b"bin").unwrap();
+        file_system
+            .installer()
+            .unlink(shell_bin, b"vulnerable")
+            .unwrap();
+        file_system.sync().unwrap();
+    }
+    let differences = disk_image::audit(&image, &manifest).unwrap();
+    for expected in [
+        "cat: its root holds payload, which it does not declare",
+        "cat: bin/cat in its root is not immutable",
+        "sh: its root lacks bin/vulnerable",
+    ] {
+        assert!(
+            differences.iter().any(|line| line == expected),
+            "{expected}: {differences:#?}"
+        );
+    }
+}

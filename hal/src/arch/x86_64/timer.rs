@@ -11,7 +11,10 @@
 //!    counter-latch command while the TSC and the APIC timer run, for
 //!    [`CALIBRATION_MS`]. Channel 0 rather than the usual channel 2: its
 //!    gate is always open, while channel 2's is port `0x61`, which
-//!    `microvm` does not have;
+//!    `microvm` does not have. Each end of the window brackets the TSC
+//!    and APIC readings between two PIT readings, and a window the PIT may
+//!    have wrapped in (OUT high) is measured again, so a preempted virtual
+//!    CPU cannot skew the rates;
 //! 2. failing that (`microvm,pit=off`), the TSC frequency CPUID reports —
 //!    leaf `0x15` (crystal ratio), `0x16` (base MHz) or the hypervisor
 //!    timing leaf `0x4000_0010` — and the APIC timer measured against it;
@@ -77,52 +80,113 @@ fn pit_count() -> u16 {
     }
 }
 
-/// Measures the TSC and the APIC timer against the PIT. `None` when the
-/// PIT does not count (absent).
-fn calibrate_with_pit() -> Option<(u64, u64)> {
+/// Reads PIT channel 0's OUT pin (read-back command, status only; *Intel
+/// 8254* datasheet, "Read-Back Command"). In mode 0 it goes high at the
+/// terminal count and stays high until the channel is programmed again.
+fn pit_out_high() -> bool {
     let mut command = Port::<u8>::new(0x43);
     let mut channel0 = Port::<u8>::new(0x40);
-    // SAFETY: as in `pit_count`. Channel 0, low/high byte access, mode 0
-    // (interrupt on terminal count), binary; count 0xffff (55 ms).
+    // SAFETY: as in `pit_count`: read-back (bits 7–6), no count latch
+    // (bit 5), status latch (bit 4 clear), counter 0 (bit 1).
+    unsafe {
+        command.write(0b1110_0010);
+        channel0.read() & 0x80 != 0
+    }
+}
+
+/// Programs channel 0 in mode 0 (interrupt on terminal count), binary,
+/// low/high byte access, with the full count 0xffff (55 ms), so OUT is
+/// low, and waits for the count to load (one PIT clock). `false` if the
+/// count never changes: no PIT (an absent port reads all ones).
+fn pit_start_countdown() -> bool {
+    let mut command = Port::<u8>::new(0x43);
+    let mut channel0 = Port::<u8>::new(0x40);
+    // SAFETY: as in `pit_count`.
     unsafe {
         command.write(0b0011_0000);
         channel0.write(0xff);
         channel0.write(0xff);
     }
+    let first = pit_count();
+    (0..100_000).any(|_| pit_count() != first)
+}
+
+/// The widest PIT interval (in PIT ticks, 0.84 µs each) a [`Sample`] may
+/// span: reading three counters takes a few microseconds; more means the
+/// virtual CPU was preempted in between, and the sample is taken again.
+const MAX_SAMPLE_SPREAD: u16 = 24;
+
+/// The PIT, the TSC and the APIC timer read at one instant: the PIT is read
+/// before and after the other two, and its midpoint kept.
+struct Sample {
+    pit: u16,
+    tsc: u64,
+    apic: u32,
+}
+
+/// Takes a [`Sample`]; `None` if none of many tries was tight enough.
+fn sample() -> Option<Sample> {
+    for _ in 0..10_000 {
+        let before = pit_count();
+        let tsc = read_tsc();
+        let apic = local_apic::timer_count();
+        let after = pit_count();
+        let spread = before.wrapping_sub(after);
+        if spread <= MAX_SAMPLE_SPREAD {
+            return Some(Sample {
+                pit: before.wrapping_sub(spread / 2),
+                tsc,
+                apic,
+            });
+        }
+    }
+    None
+}
+
+/// How many times calibration is tried before the PIT is given up.
+const CALIBRATION_ATTEMPTS: u32 = 20;
+
+/// Measures the TSC and the APIC timer against the PIT. `None` when the
+/// PIT does not count (absent) or no attempt could be measured.
+///
+/// On a loaded host the virtual CPU can be descheduled for tens of
+/// milliseconds at any point; the PIT (and, under TCG, the TSC) keep
+/// following the host's clock meanwhile. Each end of the window is
+/// therefore a [`Sample`] that brackets the TSC and APIC readings between
+/// two PIT readings, and an attempt whose window the 16-bit PIT count may
+/// have wrapped around in (its OUT pin went high: 55 ms passed) is thrown
+/// away and tried again. Without this, one preemption at the wrong moment
+/// made the clock run tens of times too fast or too slow for the whole
+/// boot.
+fn calibrate_with_pit() -> Option<(u64, u64)> {
     // PIT ticks in the calibration window (11 931 for 10 ms).
     let wanted = PIT_HZ * CALIBRATION_MS / 1000;
-    // Let the count load (one PIT clock), then take the start. A PIT that
-    // never changes its count is absent (reads return all ones).
-    let first = pit_count();
-    let mut start = first;
-    let mut spins = 0u32;
-    while start == first {
-        start = pit_count();
-        spins += 1;
-        if spins > 100_000 {
-            return None;
-        }
-    }
-    // Start both counters right after a PIT edge, stop them at the first
-    // reading past the window, and scale by the PIT ticks that really
-    // passed: the error is the latency of one PIT read at each end.
     local_apic::start_calibration_count();
-    let apic_start = local_apic::timer_count();
-    let tsc_start = read_tsc();
-    loop {
-        let now = pit_count();
-        let elapsed = u64::from(start.wrapping_sub(now));
-        if elapsed >= wanted {
-            let tsc = read_tsc() - tsc_start;
-            let apic = u64::from(apic_start - local_apic::timer_count());
-            return Some((tsc * PIT_HZ / elapsed, apic * PIT_HZ / elapsed));
-        }
-        // A PIT that stops counting halfway is as good as none.
-        spins += 1;
-        if spins > 50_000_000 {
+    for _ in 0..CALIBRATION_ATTEMPTS {
+        if !pit_start_countdown() {
             return None;
         }
+        let Some(start) = sample() else { continue };
+        let mut end = None;
+        // A PIT that stops counting halfway is as good as none.
+        for _ in 0..50_000_000u32 {
+            let Some(now) = sample() else { break };
+            if u64::from(start.pit.wrapping_sub(now.pit)) >= wanted {
+                end = Some(now);
+                break;
+            }
+        }
+        let Some(end) = end else { continue };
+        if pit_out_high() {
+            // The count reached zero: the window may hide a wrap.
+            continue;
+        }
+        let elapsed = u64::from(start.pit.wrapping_sub(end.pit));
+        let tsc = end.tsc.wrapping_sub(start.tsc);
+        let apic = u64::from(start.apic.wrapping_sub(end.apic));
+        return Some((tsc * PIT_HZ / elapsed, apic * PIT_HZ / elapsed));
     }
+    None
 }
 
 /// The TSC frequency CPUID states, if any.

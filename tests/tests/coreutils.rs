@@ -99,11 +99,10 @@ fn long_fields(line: &str) -> (String, String, String, String) {
 #[test]
 fn file_commands_change_the_disk_as_asked() {
     for (machine, disk) in system_machines() {
-        // Launched, `mkdir -p` needs the operand's parent to exist (the
-        // launcher exposes it); `-p` still accepts what exists.
+        // Launched, `mkdir -p` gets the deepest directory that exists
+        // (`/home/user`, as `/.../1`) and makes the rest; `-p` still
+        // accepts what exists.
         for command in [
-            "/bin/mkdir -p /home/user/t",
-            "/bin/mkdir /home/user/t/a",
             "/bin/mkdir -p /home/user/t/a/b",
             "/bin/mkdir -p /home/user/t/a/b",
             "/bin/touch /home/user/t/a/b/empty",

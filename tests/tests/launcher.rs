@@ -3,12 +3,13 @@
 //! arguments handed over under their `/...` names or under fresh ones
 //! (`ls /bin/true` prints `/.../1/true`), relative names kept in the
 //! caller's directory (`cat a b` in a subdirectory of home), outputs
-//! created, `entry` arguments (`cp x .`, `mv`, `rm`), `mkdir -p` through
-//! missing parents, `ln -s` whose target stays text, words left alone,
-//! usage errors (status 2) and missing files (status 1) reported with the
-//! program's name, and a confined program asking for a file its caller
-//! was never handed (`env cat /.../home/user/notes.txt`: env receives no
-//! file, so neither can the cat it runs).
+//! created, `entry` arguments (`cp x .`, `mv`, `rm`, `touch`, `ln`),
+//! `mkdir -p` through missing parents, `ln -s` whose target stays text,
+//! words left alone, usage errors (status 2) and missing files (status 1)
+//! reported with the program's name, and a confined program asking for a
+//! file its caller was never handed (`env cat /.../home/user/notes.txt`:
+//! env receives no file, so neither can the cat it runs).
+
 use guest_tests::*;
 use std::time::Duration;
 
@@ -62,7 +63,11 @@ fn launched_programs_get_exactly_their_arguments() {
         ("cat link", "note\n"),
         ("ln -s ../../notes.txt p/q/up", ""),
         ("cat p/q/up", "note\n"),
-        ("rm -r d p copy notes.txt link", ""),
+        // `touch` and a hard link: names in the home.
+        ("touch empty", ""),
+        ("ln empty hard", ""),
+        ("ls", "copy\nd\nempty\nhard\nlink\nnotes.txt\np\n"),
+        ("rm -r d p copy notes.txt link empty hard", ""),
         ("ls", ""),
         // Errors name the program and the file; usage errors are status 2.
         ("cat nothing", "cat: nothing: No such file or directory\n"),

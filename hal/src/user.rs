@@ -165,6 +165,22 @@ pub mod physical {
         };
     }
 
+    /// Runs `body` on `length` bytes of RAM from physical address
+    /// `start` as one mutable slice, through the direct map — for a
+    /// device to fill user pages without a copy. The range must lie in
+    /// consecutive frames the kernel's frame allocator owns (the direct
+    /// map is linear, so they are consecutive there too); `body` must not
+    /// reach them otherwise (`read`, `write`, `zero_frame`) while it runs.
+    pub fn with_bytes_mut<R>(start: u64, length: usize, body: impl FnOnce(&mut [u8]) -> R) -> R {
+        let virtual_address = mmu::physical_to_virtual(start);
+        // SAFETY: as in `zero_frame`: the frames are RAM the kernel owns,
+        // mapped by the direct map, and never otherwise the target of a
+        // Rust reference; the slice lives only for `body`, which by the
+        // contract above does not reach them any other way.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(virtual_address as *mut u8, length) };
+        body(bytes)
+    }
+
     /// Copies from the frame at `frame`, starting at `offset`, into `bytes`
     /// (clamped to the frame's end).
     pub fn read(frame: u64, offset: usize, bytes: &mut [u8]) {

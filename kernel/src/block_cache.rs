@@ -9,7 +9,17 @@
 //! one request — and then asks the device to make them durable.
 //!
 //! The cache is bounded ([`BlockCache::new`]'s `capacity_pages`); the least
-//! recently used page is evicted first, written back if dirty.
+//! recently used page is evicted first, written back if dirty. Pages are
+//! kept in recency order ([`BlockCache::lru`]), so finding the victim costs
+//! a tree lookup, not a scan, and an evicted page's buffer is reused.
+//!
+//! Streaming: a read that needs at least [`STREAM_PAGES`] consecutive
+//! pages none of which is cached goes from the disk straight into the
+//! caller's buffer, in requests of [`MAX_RUN_PAGES`], and is not cached. A
+//! long sequential read (a big file read in large calls) thus costs the
+//! device transfer and no copy, and does not push every small, hot page
+//! (directories, programs) out of the cache. Reads in small calls are
+//! cached as before.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -22,6 +32,10 @@ use manux_abi::Errno;
 pub const PAGE_SIZE: u64 = 4096;
 /// Longest run of pages moved in one device request.
 const MAX_RUN_PAGES: u64 = 64;
+/// Uncached runs at least this long bypass the cache (see the module doc).
+pub const STREAM_PAGES: u64 = 64;
+/// Evicted page buffers kept for reuse.
+const SPARE_PAGES: usize = 64;
 
 struct Page {
     data: Box<[u8]>,
@@ -33,6 +47,11 @@ struct Page {
 pub struct BlockCache {
     disk: BlockDevice,
     pages: BTreeMap<u64, Page>,
+    /// The cached pages by last use (`last_use` → page index): the first
+    /// is the least recently used.
+    lru: BTreeMap<u64, u64>,
+    /// Buffers of evicted pages, reused for new ones.
+    spare: Vec<Box<[u8]>>,
     capacity_pages: usize,
     use_counter: u64,
     size: u64,
@@ -54,6 +73,8 @@ impl BlockCache {
         BlockCache {
             disk,
             pages: BTreeMap::new(),
+            lru: BTreeMap::new(),
+            spare: Vec::new(),
             capacity_pages: capacity_pages.max(8),
             use_counter: 0,
             size,
@@ -71,16 +92,60 @@ impl BlockCache {
         self.use_counter
     }
 
+    /// Marks cached page `index` as just used.
+    fn use_page(&mut self, index: u64) {
+        let last_use = self.touch();
+        if let Some(page) = self.pages.get_mut(&index) {
+            self.lru.remove(&page.last_use);
+            page.last_use = last_use;
+            self.lru.insert(last_use, index);
+        }
+    }
+
+    /// Caches page `index` holding `bytes` (its length); it must not be
+    /// cached yet.
+    fn insert_page(&mut self, index: u64, bytes: &[u8], dirty: bool) {
+        let data = match self.spare.pop() {
+            Some(mut data) if data.len() == bytes.len() => {
+                data.copy_from_slice(bytes);
+                data
+            }
+            _ => bytes.into(),
+        };
+        let last_use = self.touch();
+        self.lru.insert(last_use, index);
+        if let Some(old) = self.pages.insert(
+            index,
+            Page {
+                data,
+                dirty,
+                last_use,
+            },
+        ) {
+            self.lru.remove(&old.last_use);
+        }
+    }
+
+    /// Drops page `index`, keeping its buffer for reuse.
+    fn remove_page(&mut self, index: u64) {
+        if let Some(page) = self.pages.remove(&index) {
+            self.lru.remove(&page.last_use);
+            if self.spare.len() < SPARE_PAGES {
+                self.spare.push(page.data);
+            }
+        }
+    }
+
     /// Makes room for one more page, writing back the victim if dirty.
     fn evict_if_full(&mut self) -> Result<(), DeviceError> {
         while self.pages.len() >= self.capacity_pages {
-            let Some((&victim, _)) = self.pages.iter().min_by_key(|(_, page)| page.last_use) else {
+            let Some((_, &victim)) = self.lru.first_key_value() else {
                 break;
             };
             if self.pages.get(&victim).is_some_and(|page| page.dirty) {
                 self.write_back_run(victim, 1)?;
             }
-            self.pages.remove(&victim);
+            self.remove_page(victim);
         }
         Ok(())
     }
@@ -99,17 +164,8 @@ impl BlockCache {
         for index in first..first + count {
             self.evict_if_full()?;
             let page_length = self.page_length(index);
-            let data: Box<[u8]> = buffer[offset..offset + page_length].into();
+            self.insert_page(index, &buffer[offset..offset + page_length], false);
             offset += page_length;
-            let last_use = self.touch();
-            self.pages.insert(
-                index,
-                Page {
-                    data,
-                    dirty: false,
-                    last_use,
-                },
-            );
         }
         Ok(())
     }
@@ -166,6 +222,8 @@ impl BlockCache {
     pub fn drop_all(&mut self) -> Result<(), DeviceError> {
         fs_ext2l::BlockDevice::flush(self)?;
         self.pages.clear();
+        self.lru.clear();
+        self.spare.clear();
         Ok(())
     }
 
@@ -220,18 +278,46 @@ impl fs_ext2l::BlockDevice for BlockCache {
         let mut done = 0usize;
         let mut index = first;
         while index <= last {
-            // Fetch in chunks so a long read never needs more pages than the
-            // cache holds at once.
+            let position = offset + done as u64;
+            // A long run of whole, uncached pages streams past the cache.
+            if position % PAGE_SIZE == 0 {
+                let whole_pages = ((buffer.len() - done) as u64 / PAGE_SIZE).min(last - index + 1);
+                let mut run = 0;
+                while run < whole_pages
+                    && self.page_length(index + run) == PAGE_SIZE as usize
+                    && !self.pages.contains_key(&(index + run))
+                {
+                    run += 1;
+                }
+                if run >= STREAM_PAGES {
+                    let mut streamed = 0;
+                    while streamed < run {
+                        let count = (run - streamed).min(MAX_RUN_PAGES);
+                        let bytes = (count * PAGE_SIZE) as usize;
+                        self.disk
+                            .read_sectors(
+                                (index + streamed) * PAGE_SIZE / SECTOR_SIZE as u64,
+                                &mut buffer[done..done + bytes],
+                            )
+                            .map_err(device_error)?;
+                        done += bytes;
+                        streamed += count;
+                    }
+                    index += run;
+                    continue;
+                }
+            }
+            // Otherwise fetch in chunks, so a long read never needs more
+            // pages than the cache holds at once.
             let chunk_last =
                 last.min(index + (self.capacity_pages as u64 / 2).clamp(1, MAX_RUN_PAGES) - 1);
             self.ensure_cached(index, chunk_last)?;
             for page_index in index..=chunk_last {
-                let last_use = self.touch();
+                self.use_page(page_index);
                 let page = self
                     .pages
-                    .get_mut(&page_index)
+                    .get(&page_index)
                     .ok_or(DeviceError::Failed { code: 0 })?;
-                page.last_use = last_use;
                 let page_start = page_index * PAGE_SIZE;
                 let from = (offset + done as u64 - page_start) as usize;
                 let take = (page.data.len() - from).min(buffer.len() - done);
@@ -259,25 +345,19 @@ impl fs_ext2l::BlockDevice for BlockCache {
                 if from == 0 && take == page_length {
                     // The whole page is overwritten: no need to read it.
                     self.evict_if_full()?;
-                    let last_use = self.touch();
-                    let page = Page {
-                        data: alloc::vec![0u8; page_length].into(),
-                        dirty: false,
-                        last_use,
-                    };
-                    self.pages.insert(index, page);
-                } else {
-                    self.ensure_cached(index, index)?;
+                    self.insert_page(index, &data[done..done + take], true);
+                    done += take;
+                    continue;
                 }
+                self.ensure_cached(index, index)?;
             }
-            let last_use = self.touch();
+            self.use_page(index);
             let page = self
                 .pages
                 .get_mut(&index)
                 .ok_or(DeviceError::Failed { code: 0 })?;
             page.data[from..from + take].copy_from_slice(&data[done..done + take]);
             page.dirty = true;
-            page.last_use = last_use;
             done += take;
         }
         Ok(())

@@ -15,14 +15,15 @@
 //! its top, per the System V ABI: `argc`, `argv[]`, NULL, `envp[]`, NULL,
 //! auxiliary vector (`AT_PAGESZ`, `AT_ENTRY`, `AT_NULL`), then the strings.
 
-use crate::user_memory::UserMemory;
+use crate::program_cache::{Program, SharedPages};
+use crate::user_memory::{KernelFrames, UserMemory};
 use alloc::vec::Vec;
 use elf::abi::{
     DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD,
 };
 use elf::endian::LittleEndian;
 use elf::ElfBytes;
-use hal::user::{UserPermission, UserRegisters, PAGE_SIZE};
+use hal::user::{physical, FrameSource, UserPermission, UserRegisters, PAGE_SIZE};
 use hal::{Arch, Architecture, UserContext};
 use manux_abi::{limits, Errno};
 
@@ -64,10 +65,11 @@ fn not_executable<T>(_: T) -> Errno {
 /// Return values: `NotExecutable` for anything but the accepted form;
 /// `ArgumentsTooLong` when the strings exceed the limits; `OutOfMemory`.
 pub fn load(
-    file: &[u8],
+    program: &Program,
     arguments: &[Vec<u8>],
     environment: &[Vec<u8>],
 ) -> Result<LoadedProgram, Errno> {
+    let file: &[u8] = &program.bytes;
     if file.len() > MAX_PROGRAM_BYTES {
         return Err(Errno::NotExecutable);
     }
@@ -110,6 +112,7 @@ pub fn load(
     let mut memory = UserMemory::new()?;
     match build(
         &mut memory,
+        program,
         &elf,
         file,
         &segments,
@@ -175,6 +178,7 @@ fn read_segments(elf: &ElfBytes<'_, LittleEndian>, file_size: u64) -> Result<Vec
 #[allow(clippy::too_many_arguments)]
 fn build(
     memory: &mut UserMemory,
+    program: &Program,
     elf: &ElfBytes<'_, LittleEndian>,
     file: &[u8],
     segments: &[Segment],
@@ -185,31 +189,17 @@ fn build(
     environment: &[Vec<u8>],
 ) -> Result<UserContext, Errno> {
     let start = memory.reserve(span)?;
-    // Map every page writable for loading; final permissions come after.
-    let loading = UserPermission {
-        write: true,
-        execute: false,
-    };
-    for segment in segments {
-        let first = (segment.virtual_address - lowest) & !(PAGE_SIZE - 1);
-        let end = segment.virtual_address - lowest + segment.memory_size;
-        let mut page = first;
-        while page < end {
-            memory.map_page(start + page, loading)?;
-            page += PAGE_SIZE;
-        }
-        let bytes =
-            &file[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
-        memory.load(start + segment.virtual_address - lowest, bytes)?;
-    }
-    let base = start - lowest;
-    relocate(memory, elf, file, segments, base)?;
-    // Final permissions; a page two segments share gets the union, and a
-    // page that would end up writable and executable is refused.
+    // Pages holding file bytes are mapped now, each with its final
+    // permission — the union when two segments share it; a page that
+    // would be writable and executable is refused. The kernel writes the
+    // file bytes and relocations through its own mapping, whatever the
+    // user's permission, so nothing is remapped (and no TLB entry
+    // invalidated) after loading. The zero-filled rest of a segment
+    // (`.bss`, the program's heap) is mapped on first touch.
     let mut finals: Vec<(u64, UserPermission)> = Vec::new();
     for segment in segments {
         let first = (segment.virtual_address - lowest) & !(PAGE_SIZE - 1);
-        let end = segment.virtual_address - lowest + segment.memory_size;
+        let end = file_pages_end(segment, lowest);
         let mut page = first;
         while page < end {
             match finals.iter_mut().find(|(address, _)| *address == page) {
@@ -217,23 +207,115 @@ fn build(
                     permission.write |= segment.permission.write;
                     permission.execute |= segment.permission.execute;
                 }
-                None => finals.push((page, segment.permission)),
+                None => {
+                    finals.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+                    finals.push((page, segment.permission));
+                }
             }
             page += PAGE_SIZE;
         }
     }
-    for (page, permission) in finals {
-        memory
-            .set_permission(start + page, permission)
-            .map_err(|_| Errno::NotExecutable)?;
+    if finals
+        .iter()
+        .any(|(_, permission)| permission.write && permission.execute)
+    {
+        return Err(Errno::NotExecutable);
     }
+    // A read-only segment none of whose pages a writable segment shares
+    // comes from the program's shared frames (see `program_cache`).
+    let is_shared = |segment: &Segment| {
+        !segment.permission.write
+            && finals.iter().all(|&(page, permission)| {
+                !permission.write || !segment_covers(segment, lowest, page)
+            })
+    };
+    let shared = program.shared_pages(|| {
+        build_shared_pages(file, segments, lowest, &finals, |segment| {
+            is_shared(segment)
+        })
+    })?;
+    memory.map_shared(start, &shared)?;
+    for &(page, permission) in &finals {
+        if !shared.pages.iter().any(|&(offset, _, _)| offset == page) {
+            memory.map_page(start + page, permission)?;
+        }
+    }
+    for segment in segments {
+        let first = (segment.virtual_address - lowest) & !(PAGE_SIZE - 1);
+        let end = segment.virtual_address - lowest + segment.memory_size;
+        let file_end = file_pages_end(segment, lowest);
+        if file_end < end {
+            memory.map_lazy(start + file_end.max(first), start + end, segment.permission)?;
+        }
+        if is_shared(segment) {
+            continue;
+        }
+        let bytes =
+            &file[segment.file_offset as usize..(segment.file_offset + segment.file_size) as usize];
+        memory.load(start + segment.virtual_address - lowest, bytes)?;
+    }
+    let base = start - lowest;
+    relocate(memory, elf, file, segments, base)?;
     let stack_top = build_stack(memory, arguments, environment, start + entry_offset)?;
     Ok(UserContext::new(start + entry_offset, stack_top))
 }
 
+/// Whether `page` (an offset from `lowest`) holds file bytes of `segment`.
+fn segment_covers(segment: &Segment, lowest: u64, page: u64) -> bool {
+    let first = (segment.virtual_address - lowest) & !(PAGE_SIZE - 1);
+    page >= first && page < file_pages_end(segment, lowest)
+}
+
+/// Builds the frames of the pages of the segments `shared` selects: each
+/// zeroed, then filled with the file bytes of every segment on it.
+///
+/// Return values: `OutOfMemory` (the frames built so far are freed).
+fn build_shared_pages(
+    file: &[u8],
+    segments: &[Segment],
+    lowest: u64,
+    finals: &[(u64, UserPermission)],
+    shared: impl Fn(&Segment) -> bool,
+) -> Result<SharedPages, Errno> {
+    let mut pages = SharedPages::default();
+    for &(page, permission) in finals {
+        if !segments
+            .iter()
+            .any(|segment| shared(segment) && segment_covers(segment, lowest, page))
+        {
+            continue;
+        }
+        pages.pages.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+        let frame = KernelFrames.allocate_frame().ok_or(Errno::OutOfMemory)?;
+        physical::zero_frame(frame);
+        pages.pages.push((page, frame, permission));
+        for segment in segments {
+            let from = segment.virtual_address - lowest;
+            let to = from + segment.file_size;
+            let (low, high) = (from.max(page), to.min(page + PAGE_SIZE));
+            if low >= high {
+                continue;
+            }
+            let source = (segment.file_offset + (low - from)) as usize;
+            physical::write(
+                frame,
+                (low - page) as usize,
+                &file[source..source + (high - low) as usize],
+            );
+        }
+    }
+    Ok(pages)
+}
+
+/// The end (offset from `lowest`, page-rounded up) of the pages of
+/// `segment` that hold bytes of the file.
+fn file_pages_end(segment: &Segment, lowest: u64) -> u64 {
+    (segment.virtual_address - lowest + segment.file_size).div_ceil(PAGE_SIZE) * PAGE_SIZE
+}
+
 /// Applies `R_*_RELATIVE` relocations from the dynamic table.
 fn relocate(
-    memory: &UserMemory,
+    memory: &mut UserMemory,
     elf: &ElfBytes<'_, LittleEndian>,
     file: &[u8],
     segments: &[Segment],

@@ -30,6 +30,7 @@ mod memory;
 mod partition;
 mod path;
 mod process;
+mod program_cache;
 mod root_fs;
 mod scheduler;
 mod self_test;

@@ -125,7 +125,7 @@ const HEAP_RESERVE: usize = 2 << 20;
 pub fn spawn(
     parent: Pid,
     path: &[u8],
-    program: &[u8],
+    program: &crate::program_cache::Program,
     arguments: &[Vec<u8>],
     environment: &[Vec<u8>],
     files: FileTable,
@@ -204,8 +204,18 @@ extern "C" fn process_main(pid: u64) -> ! {
                 Continue::Resume
             }
             TrapCause::PageFault { address, access } => {
-                report_fault(&process, &context, "page fault", address, Some(access));
-                Continue::Exit(STATUS_FAULT)
+                let resolved = process
+                    .resources
+                    .lock()
+                    .memory
+                    .as_mut()
+                    .is_some_and(|memory| memory.fault_in(address, access));
+                if resolved {
+                    Continue::Resume
+                } else {
+                    report_fault(&process, &context, "page fault", address, Some(access));
+                    Continue::Exit(STATUS_FAULT)
+                }
             }
             TrapCause::IllegalInstruction { address } => {
                 report_fault(

@@ -75,6 +75,8 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
     }
     // A quarter of the heap for cached pages, within sane bounds.
     let capacity = ((boot.heap.size / 4) / PAGE_SIZE).clamp(64, 16384) as usize;
+    // A sixteenth of the heap for the bytes of programs recently run.
+    crate::program_cache::init((boot.heap.size / 16) as usize);
     let cache = BlockCache::new(disk, capacity);
     let options = MountOptions {
         clock,

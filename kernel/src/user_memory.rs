@@ -10,12 +10,22 @@
 //! check the user's permission (a page read-only for the user is never
 //! written, even through the kernel's direct map) and copy through the
 //! direct map. A bad pointer is `EFAULT`, never a kernel fault.
+//!
+//! Zero-filled memory — a program's `.bss` (its heap lives there), its
+//! stack — is mapped on first touch ([`UserMemory::map_lazy`]): a process
+//! pays for the pages it uses, not for the ones it might. A user fault on
+//! such a page maps a zeroed frame ([`UserMemory::fault_in`]); a copy the
+//! kernel makes for a system call maps the pages it crosses first, so a
+//! pointer into untouched `.bss` is as good as any other.
 
 use crate::memory::{Frame, FRAMES};
+use crate::program_cache::SharedPages;
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::user::{
-    physical, FrameSource, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
+    physical, Access, FrameSource, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END,
+    USER_START,
 };
 use hal::AddressSpace;
 use manux_abi::Errno;
@@ -100,6 +110,13 @@ pub struct UserMemory {
     reservations: Vec<(u64, u64)>,
     /// Mapped pages: user address → frame.
     pages: BTreeMap<u64, u64>,
+    /// Ranges mapped zeroed on first touch: `(start, end, permission)`.
+    lazy: Vec<(u64, u64, UserPermission)>,
+    /// Pages mapped read-only from a program's shared frames (not this
+    /// process's to free, never written): user address → frame.
+    shared: BTreeMap<u64, u64>,
+    /// The shared page sets mapped here, kept alive while they are.
+    holds: Vec<Arc<SharedPages>>,
 }
 
 impl UserMemory {
@@ -112,6 +129,9 @@ impl UserMemory {
             space,
             reservations: Vec::new(),
             pages: BTreeMap::new(),
+            lazy: Vec::new(),
+            shared: BTreeMap::new(),
+            holds: Vec::new(),
         })
     }
 
@@ -140,7 +160,7 @@ impl UserMemory {
         let inside = self.reservations.iter().any(|&(start, size)| {
             address >= start && address + PAGE_SIZE <= start + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
         });
-        if !inside {
+        if !inside || self.shared.contains_key(&address) {
             return Err(Errno::InvalidArgument);
         }
         if let Some(&frame) = self.pages.get(&address) {
@@ -168,18 +188,113 @@ impl UserMemory {
         Ok(())
     }
 
-    /// Sets the permission of the mapped page at `address`.
+    /// Maps `pages`' frames read-only at `start` plus each page's offset
+    /// (inside a reservation), and keeps `pages` alive while mapped. The
+    /// frames are shared: the kernel never writes them through this
+    /// memory ([`Self::load`] refuses) and never frees them.
     ///
-    /// Return values: `InvalidArgument` if not mapped, or writable and
-    /// executable; `OutOfMemory`.
-    pub fn set_permission(
+    /// Return values: `InvalidArgument` if a page is outside the
+    /// reservations, already mapped, or writable; `OutOfMemory`.
+    pub fn map_shared(&mut self, start: u64, pages: &Arc<SharedPages>) -> Result<(), Errno> {
+        self.holds.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+        self.holds.push(pages.clone());
+        for &(offset, frame, permission) in &pages.pages {
+            let address = start + offset;
+            let inside = self.reservations.iter().any(|&(first, size)| {
+                address >= first
+                    && address + PAGE_SIZE <= first + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
+            });
+            if !inside
+                || permission.write
+                || self.pages.contains_key(&address)
+                || self.shared.contains_key(&address)
+            {
+                return Err(Errno::InvalidArgument);
+            }
+            self.space
+                .map(address, frame, permission, &mut KernelFrames)
+                .map_err(|_| Errno::OutOfMemory)?;
+            self.shared.insert(address, frame);
+        }
+        Ok(())
+    }
+
+    /// Makes the pages of `[start, end)` (inside a reservation) zeroed
+    /// memory with `permission`, mapped when first touched, by the user
+    /// ([`Self::fault_in`]) or by the kernel's copies.
+    ///
+    /// Return values: `InvalidArgument` if the range is outside this
+    /// process's reservations or the permission writable and executable;
+    /// `OutOfMemory`.
+    pub fn map_lazy(
         &mut self,
-        address: u64,
+        start: u64,
+        end: u64,
         permission: UserPermission,
     ) -> Result<(), Errno> {
-        let address = address & !(PAGE_SIZE - 1);
-        let frame = *self.pages.get(&address).ok_or(Errno::InvalidArgument)?;
-        self.remap(address, frame, permission)
+        let start = start & !(PAGE_SIZE - 1);
+        let end = end.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        if end <= start {
+            return Ok(());
+        }
+        let inside = self.reservations.iter().any(|&(first, size)| {
+            start >= first && end <= first + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
+        });
+        if !inside || (permission.write && permission.execute) {
+            return Err(Errno::InvalidArgument);
+        }
+        self.lazy.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+        self.lazy.push((start, end, permission));
+        Ok(())
+    }
+
+    /// The permission of the lazy range holding `page`, if any.
+    fn lazy_permission(&self, page: u64) -> Option<UserPermission> {
+        self.lazy
+            .iter()
+            .find(|&&(start, end, _)| page >= start && page < end)
+            .map(|&(_, _, permission)| permission)
+    }
+
+    /// Handles a user fault at `address`: maps a zeroed page there if it
+    /// lies in a lazy range, is not mapped yet, and the range allows
+    /// `access`. Returns whether the process may retry the access (false:
+    /// a real fault, or no frame left).
+    pub fn fault_in(&mut self, address: u64, access: Access) -> bool {
+        let page = address & !(PAGE_SIZE - 1);
+        if self.pages.contains_key(&page) || self.shared.contains_key(&page) {
+            return false;
+        }
+        let Some(permission) = self.lazy_permission(page) else {
+            return false;
+        };
+        let allowed = match access {
+            Access::Read => true,
+            Access::Write => permission.write,
+            Access::Execute => permission.execute,
+        };
+        allowed && self.map_page(page, permission).is_ok()
+    }
+
+    /// Maps the lazy pages of `[address, address + length)` not mapped
+    /// yet, before the kernel copies through them.
+    ///
+    /// Return values: `OutOfMemory`.
+    fn populate(&mut self, address: u64, length: usize) -> Result<(), Errno> {
+        if self.lazy.is_empty() || length == 0 {
+            return Ok(());
+        }
+        let end = address.saturating_add(length as u64).min(USER_END);
+        let mut page = address & !(PAGE_SIZE - 1);
+        while page < end {
+            if !self.pages.contains_key(&page) && !self.shared.contains_key(&page) {
+                if let Some(permission) = self.lazy_permission(page) {
+                    self.map_page(page, permission)?;
+                }
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
     }
 
     fn remap(&mut self, address: u64, frame: u64, permission: UserPermission) -> Result<(), Errno> {
@@ -192,20 +307,29 @@ impl UserMemory {
             .map_err(|_| Errno::OutOfMemory)
     }
 
-    /// Reserves and maps `size` bytes of zeroed memory; returns the start.
+    /// Reserves `size` bytes of zeroed memory, mapped on first touch;
+    /// returns the start.
     ///
-    /// Return values: as [`Self::reserve`] and [`Self::map_page`].
+    /// Return values: as [`Self::reserve`] and [`Self::map_lazy`].
     pub fn map_new(&mut self, size: u64, permission: UserPermission) -> Result<u64, Errno> {
         let start = self.reserve(size)?;
-        for page in 0..size.div_ceil(PAGE_SIZE) {
-            self.map_page(start + page * PAGE_SIZE, permission)?;
-        }
+        self.map_lazy(start, start + size, permission)?;
         Ok(start)
     }
 
     /// Writes `bytes` at `address` as the kernel (ignoring the user's
     /// write permission: for loading read-only segments).
-    pub fn load(&self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+    ///
+    /// Return values: `BadAddress` if a byte is not mapped;
+    /// `InvalidArgument` if one lies in a shared page.
+    pub fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+        if !self.shared.is_empty() && !bytes.is_empty() {
+            let end = address.saturating_add(bytes.len() as u64);
+            let first = address & !(PAGE_SIZE - 1);
+            if self.shared.range(first..end).next().is_some() {
+                return Err(Errno::InvalidArgument);
+            }
+        }
         self.copy(address, bytes.len(), false, |frame, offset, range| {
             physical::write(frame, offset, &bytes[range]);
         })
@@ -215,7 +339,7 @@ impl UserMemory {
     ///
     /// Return values: `BadAddress` if any byte is not mapped readable for
     /// the user; `OutOfMemory` if the kernel cannot hold the copy.
-    pub fn copy_in(&self, address: u64, length: usize) -> Result<Vec<u8>, Errno> {
+    pub fn copy_in(&mut self, address: u64, length: usize) -> Result<Vec<u8>, Errno> {
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(length)
@@ -237,11 +361,42 @@ impl UserMemory {
         })
     }
 
+    /// The RAM behind `[address, address + length)`, checked writable for
+    /// the user, as runs of physically consecutive bytes: `(physical
+    /// start, length)`, in order.
+    ///
+    /// Return values: `BadAddress`; `OutOfMemory`.
+    pub fn writable_runs(
+        &mut self,
+        address: u64,
+        length: usize,
+    ) -> Result<Vec<(u64, usize)>, Errno> {
+        self.check(address, length, true)?;
+        let mut runs: Vec<(u64, usize)> = Vec::new();
+        let mut done = 0;
+        while done < length {
+            let position = address + done as u64;
+            let (frame, _) = self.space.lookup(position).ok_or(Errno::BadAddress)?;
+            let offset = (position % PAGE_SIZE) as usize;
+            let take = (PAGE_SIZE as usize - offset).min(length - done);
+            let physical = frame + offset as u64;
+            match runs.last_mut() {
+                Some((start, bytes)) if *start + *bytes as u64 == physical => *bytes += take,
+                _ => {
+                    runs.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+                    runs.push((physical, take));
+                }
+            }
+            done += take;
+        }
+        Ok(runs)
+    }
+
     /// Checks that `[address, address + length)` is mapped for the user,
     /// writable if `write`.
     ///
     /// Return values: `BadAddress`.
-    pub fn check(&self, address: u64, length: usize, write: bool) -> Result<(), Errno> {
+    pub fn check(&mut self, address: u64, length: usize, write: bool) -> Result<(), Errno> {
         let end = address
             .checked_add(length as u64)
             .ok_or(Errno::BadAddress)?;
@@ -251,6 +406,7 @@ impl UserMemory {
         if address < USER_START || end > USER_END {
             return Err(Errno::BadAddress);
         }
+        self.populate(address, length)?;
         let mut page = address & !(PAGE_SIZE - 1);
         while page < end {
             match self.space.lookup(page) {
@@ -263,7 +419,7 @@ impl UserMemory {
     }
 
     fn copy(
-        &self,
+        &mut self,
         address: u64,
         length: usize,
         require_user_write: bool,
@@ -288,15 +444,23 @@ impl UserMemory {
     }
 
     /// Frees everything: frames, tables, ranges, and the address-space id.
+    ///
+    /// The table goes first, with one flush of the whole address-space id
+    /// (rather than one per page); only then are the frames freed, so no
+    /// stale translation can reach a frame that is used again.
     pub fn destroy(mut self) {
         let pages = core::mem::take(&mut self.pages);
-        for (address, frame) in pages {
-            self.space.unmap(address);
+        let reservations = core::mem::take(&mut self.reservations);
+        let holds = core::mem::take(&mut self.holds);
+        self.space.destroy(&mut KernelFrames);
+        for frame in pages.into_values() {
             KernelFrames.free_frame(frame);
         }
-        for (start, size) in core::mem::take(&mut self.reservations) {
+        // Shared frames are freed by their last holder, after this table
+        // (and its translations) is gone.
+        drop(holds);
+        for (start, size) in reservations {
             free_range(start, size);
         }
-        self.space.destroy(&mut KernelFrames);
     }
 }

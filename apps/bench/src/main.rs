@@ -53,8 +53,8 @@ const SPAWN_BATCH: u32 = 20;
 const SMALL_FILES: u32 = 1000;
 /// Bytes written to each small file.
 const SMALL_FILE_BYTES: usize = 100;
-/// Bytes per `read` call of the big file (the kernel's per-call limit).
-const READ_CHUNK: usize = 1 << 20;
+/// Bytes per `read` call of the big file (half the program's heap).
+const READ_CHUNK: usize = 512 << 10;
 /// The trivial program, unlaunched.
 const NOP: &[u8] = b"/bin/nop";
 /// The same program through its launcher (package `launched-nop`).

@@ -119,10 +119,10 @@ impl UserAccess {
             .ok()
             .filter(|&l| l <= limit)
             .ok_or(Errno::InvalidArgument)?;
-        let resources = process.resources.lock();
+        let mut resources = process.resources.lock();
         resources
             .memory
-            .as_ref()
+            .as_mut()
             .ok_or(Errno::BadAddress)?
             .copy_in(address, length)
     }
@@ -144,10 +144,10 @@ impl UserAccess {
     ///
     /// Return values: `BadAddress`.
     pub fn check_writable(process: &Process, address: u64, length: usize) -> Result<(), Errno> {
-        let resources = process.resources.lock();
+        let mut resources = process.resources.lock();
         resources
             .memory
-            .as_ref()
+            .as_mut()
             .ok_or(Errno::BadAddress)?
             .check(address, length, true)
     }

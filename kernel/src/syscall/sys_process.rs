@@ -16,13 +16,17 @@ use fs_ext2l::{FileType, InodeFlags, InodeNumber};
 use manux_abi::{limits, Errno, CURRENT_DIRECTORY};
 
 /// Reads the program at `path` in the caller's view, checking it may
-/// run; returns its inode and bytes.
+/// run; returns its inode and bytes (from the program cache when it has
+/// them: the file is immutable, see [`crate::program_cache`]).
 ///
 /// Return values: path errors; `AccessDenied` when it is not an immutable
 /// regular file, or was reached through `/...` (DESIGN §6: a program handed
 /// a writable directory can drop a file there but cannot make anyone run
 /// it); `NotExecutable` when it is too large to be a program.
-pub fn read_program(caller: &Caller, path: &[u8]) -> Result<(InodeNumber, Vec<u8>), Errno> {
+pub fn read_program(
+    caller: &Caller,
+    path: &[u8],
+) -> Result<(InodeNumber, Arc<crate::program_cache::Program>), Errno> {
     with_root(|file_system| {
         let resolved = caller.resolve(file_system, path, true)?;
         if resolved.through_dots {
@@ -38,6 +42,9 @@ pub fn read_program(caller: &Caller, path: &[u8]) -> Result<(InodeNumber, Vec<u8
         if metadata.size > crate::elf_loader::MAX_PROGRAM_BYTES as u64 {
             return Err(Errno::NotExecutable);
         }
+        if let Some(bytes) = crate::program_cache::get(inode, metadata.size) {
+            return Ok((inode, bytes));
+        }
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(metadata.size as usize)
@@ -45,7 +52,11 @@ pub fn read_program(caller: &Caller, path: &[u8]) -> Result<(InodeNumber, Vec<u8
         bytes.resize(metadata.size as usize, 0);
         let count = file_system.read(inode, 0, &mut bytes).map_err(errno)?;
         bytes.truncate(count);
-        Ok((inode, bytes))
+        let program = Arc::new(crate::program_cache::Program::new(bytes.into()));
+        if count as u64 == metadata.size {
+            crate::program_cache::insert(inode, &program);
+        }
+        Ok((inode, program))
     })
 }
 

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The program cache: recently run programs, their bytes and their
+//! read-only pages.
+//!
+//! `spawn` and `execve` run only immutable regular files (DESIGN §6), and
+//! an immutable file can be neither written, truncated, renamed nor
+//! removed: its bytes are fixed for as long as its inode is. So a program
+//! read once is kept, by inode number and size, and the next spawn of it
+//! skips the file system altogether.
+//!
+//! Its read-only pages (code, constants) are kept too, once built
+//! ([`Program::shared_pages`]): programs are position-independent with no
+//! relocation in read-only segments (`-z text`), so those pages hold the
+//! same bytes at every load address, and every process running the
+//! program maps the same frames, read-only — nothing copied, nothing
+//! zeroed, and the emulator's translated code for them stays valid.
+//! The frames are freed when the last process using them has ended and
+//! the program has left the cache.
+//!
+//! The cache holds at most its budget (a share of the kernel heap, set by
+//! [`init`]) in file bytes; the least recently run program goes first.
+
+use crate::memory::{Frame, FRAMES};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use fs_ext2l::InodeNumber;
+use hal::user::UserPermission;
+use spin::Mutex;
+
+/// A program file's bytes, and its shared read-only pages once built.
+pub struct Program {
+    /// The whole file.
+    pub bytes: Box<[u8]>,
+    shared: Mutex<Option<Arc<SharedPages>>>,
+}
+
+impl Program {
+    /// A program of `bytes`, no page built yet.
+    pub fn new(bytes: Box<[u8]>) -> Self {
+        Program {
+            bytes,
+            shared: Mutex::new(None),
+        }
+    }
+
+    /// The shared read-only pages, built by `build` the first time.
+    ///
+    /// Return values: `build`'s error.
+    pub fn shared_pages<E>(
+        &self,
+        build: impl FnOnce() -> Result<SharedPages, E>,
+    ) -> Result<Arc<SharedPages>, E> {
+        let mut shared = self.shared.lock();
+        if let Some(pages) = shared.as_ref() {
+            return Ok(pages.clone());
+        }
+        let pages = Arc::new(build()?);
+        *shared = Some(pages.clone());
+        Ok(pages)
+    }
+}
+
+/// Frames holding a program's read-only pages: `(offset of the page from
+/// the image's lowest address, frame, permission)`. The frames are never
+/// written after they are built; they are freed when the last holder
+/// drops them.
+#[derive(Default)]
+pub struct SharedPages {
+    /// The pages.
+    pub pages: Vec<(u64, u64, UserPermission)>,
+}
+
+impl Drop for SharedPages {
+    fn drop(&mut self) {
+        if let Some(allocator) = FRAMES.lock().as_mut() {
+            for &(_, frame, _) in &self.pages {
+                allocator.free(Frame(frame));
+            }
+        }
+    }
+}
+
+struct Entry {
+    program: Arc<Program>,
+    last_use: u64,
+}
+
+/// Programs by `(inode, size)`.
+struct ProgramCache {
+    entries: BTreeMap<(InodeNumber, u64), Entry>,
+    bytes: usize,
+    budget: usize,
+    use_counter: u64,
+}
+
+/// The cache, sized when the root is mounted ([`init`]); empty (and
+/// caching nothing) before.
+static CACHE: Mutex<ProgramCache> = Mutex::new(ProgramCache {
+    entries: BTreeMap::new(),
+    bytes: 0,
+    budget: 0,
+    use_counter: 0,
+});
+
+/// Lets the cache hold up to `budget` bytes of program files.
+pub fn init(budget: usize) {
+    CACHE.lock().budget = budget;
+}
+
+/// The cached program `inode` of `size` bytes, if any.
+pub fn get(inode: InodeNumber, size: u64) -> Option<Arc<Program>> {
+    let mut cache = CACHE.lock();
+    cache.use_counter += 1;
+    let now = cache.use_counter;
+    let entry = cache.entries.get_mut(&(inode, size))?;
+    entry.last_use = now;
+    Some(entry.program.clone())
+}
+
+/// Keeps `program`, the whole of immutable file `inode`, evicting the
+/// least recently used programs to stay within the budget. A program
+/// larger than the budget is not kept.
+pub fn insert(inode: InodeNumber, program: &Arc<Program>) {
+    let size = program.bytes.len();
+    let mut cache = CACHE.lock();
+    if size > cache.budget {
+        return;
+    }
+    let key = (inode, size as u64);
+    if cache.entries.contains_key(&key) {
+        return;
+    }
+    while cache.bytes + size > cache.budget {
+        let Some((&victim, _)) = cache.entries.iter().min_by_key(|(_, entry)| entry.last_use)
+        else {
+            break;
+        };
+        if let Some(entry) = cache.entries.remove(&victim) {
+            cache.bytes -= entry.program.bytes.len();
+        }
+    }
+    cache.use_counter += 1;
+    let last_use = cache.use_counter;
+    cache.bytes += size;
+    cache.entries.insert(
+        key,
+        Entry {
+            program: program.clone(),
+            last_use,
+        },
+    );
+}

@@ -658,3 +658,15 @@ fn direct_extents_cover_exactly_the_file() {
     assert_eq!(mapped.len(), extents.len());
     finish_stock(file_system, "extents");
 }
+
+#[test]
+fn a_write_of_nothing_past_the_end_changes_nothing() {
+    let mut file_system = new_file_system(4 << 20, 1024, 128, false);
+    let root = file_system.root();
+    let inode = file_system.create(root, b"f", 0o644, 0, 0).unwrap();
+    assert_eq!(file_system.write(inode, 5, b"abc").unwrap(), 3);
+    assert_eq!(file_system.write(inode, 70_000, b"").unwrap(), 0);
+    assert_eq!(file_system.stat(inode).unwrap().size, 8);
+    assert_eq!(read_all(&mut file_system, inode), b"\0\0\0\0\0abc");
+    finish_stock(file_system, "empty write past the end");
+}

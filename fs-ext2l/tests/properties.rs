@@ -188,12 +188,15 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
                     .unwrap(),
                 data.len()
             );
-            if let Some(Node::File(contents)) = model.nodes.get_mut(&file) {
+            // A write of nothing changes nothing, even past the end.
+            if let (Some(Node::File(contents)), false) =
+                (model.nodes.get_mut(&file), data.is_empty())
+            {
                 let end = offset as usize + data.len();
-                if !data.is_empty() && contents.len() < end {
+                if contents.len() < end {
                     contents.resize(end, 0);
                 }
-                contents[offset as usize..offset as usize + data.len()].copy_from_slice(&data);
+                contents[offset as usize..end].copy_from_slice(&data);
             }
         }
         Operation::Truncate(file, size) => {

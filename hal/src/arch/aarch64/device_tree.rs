@@ -25,8 +25,10 @@ pub struct Machine {
     pub boot: BootInfo,
     /// Where the tree itself lies (to be reserved).
     pub device_tree: MemoryRange,
-    /// `/memreserve/` entries and `/reserved-memory` children.
-    pub reserved: FixedList<MemoryRange, 16>,
+    /// `/memreserve/` entries and `/reserved-memory` children. Under UEFI
+    /// the boot program (`hal/uefi-stub`) lists every range the firmware
+    /// keeps here, up to 64 after merging neighbours: room for all of them.
+    pub reserved: FixedList<MemoryRange, 64>,
     /// The console PL011's registers.
     pub uart: MemoryRange,
     /// The console UART's interrupt ID.

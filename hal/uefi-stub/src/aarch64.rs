@@ -28,6 +28,7 @@
 
 use crate::device_tree;
 use crate::efi::{Firmware, Guid, MemoryKind, MemoryMap, PAGE_SIZE};
+use crate::error::BootError;
 use crate::kernel_elf::KernelElf;
 use core::arch::{asm, global_asm};
 
@@ -73,29 +74,29 @@ pub fn prepare(
     firmware: &Firmware,
     elf: &KernelElf<'_>,
     kernel: (u64, u64),
-) -> Result<Prepared, &'static str> {
+) -> Result<Prepared, BootError> {
     let current_el: u64;
     // SAFETY: reading CurrentEL has no side effect.
     unsafe { asm!("mrs {}, CurrentEL", out(reg) current_el) };
     if (current_el >> 2) & 3 != 1 {
-        return Err("the firmware runs at EL2 (or EL3); Manux is entered at EL1 only");
+        return Err(BootError::NotEl1);
     }
     let address = firmware
         .configuration_table(DEVICE_TREE_TABLE)
         .map(|table| table as u64)
         .or_else(|| tree_from_hob_list(firmware))
-        .ok_or("the firmware publishes no device tree")?;
+        .ok_or(BootError::NoDeviceTree)?;
     // SAFETY: the firmware published this address as a device tree; its
     // first 8 bytes (magic and size) are readable identity-mapped memory.
     let header = unsafe { core::ptr::read_unaligned(address as *const [u8; 8]) };
-    let size = device_tree::total_size(&header).ok_or("the firmware's device tree is malformed")?;
+    let size = device_tree::total_size(&header).ok_or(BootError::MalformedDeviceTree)?;
     // SAFETY: the header says the tree is `size` bytes; the firmware keeps
     // it, unchanged, until boot services exit, and the copy is made before.
     let tree: &'static [u8] = unsafe { core::slice::from_raw_parts(address as *const u8, size) };
     let room = size + 16 * (RESERVATION_CAPACITY + 1) + 16 * 16;
     let copy = firmware
         .allocate_pages_below(BOOT_MAPPED_LIMIT, room.div_ceil(PAGE_SIZE as usize))
-        .map_err(|_| "no memory below 4 GiB for the device tree")?;
+        .map_err(|status| BootError::OutOfMemory("the device tree below 4 GiB", status))?;
     Ok(Prepared {
         entry: elf.entry,
         kernel,
@@ -138,7 +139,7 @@ fn tree_from_hob_list(firmware: &Firmware) -> Option<u64> {
 }
 
 /// Writes the tree's copy with every range the kernel must leave alone.
-pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(), &'static str> {
+pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(), BootError> {
     let mut reserved = [(0u64, 0u64); RESERVATION_CAPACITY];
     let mut count = 0;
     for region in map.regions() {
@@ -150,9 +151,7 @@ pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(
             reserved[count - 1].1 += region.size;
             continue;
         }
-        let slot = reserved
-            .get_mut(count)
-            .ok_or("the firmware reserves more ranges than the device tree copy holds")?;
+        let slot = reserved.get_mut(count).ok_or(BootError::MemoryMapTooLong)?;
         *slot = (region.start, region.size);
         count += 1;
     }
@@ -161,7 +160,7 @@ pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(
         reserved[..count].iter().copied(),
         prepared.copy,
     )
-    .map_err(|_| "the firmware's device tree is malformed")?;
+    .map_err(|_| BootError::MalformedDeviceTree)?;
     Ok(())
 }
 

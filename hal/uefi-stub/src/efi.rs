@@ -274,6 +274,11 @@ impl Firmware {
         }
     }
 
+    /// The firmware's console as a formatter target.
+    pub fn console(&self) -> Console<'_> {
+        Console(self)
+    }
+
     /// The configuration tables (device tree, ACPI, …).
     pub fn configuration_tables(&self) -> &[ConfigurationTable] {
         if self.system.configuration_table.is_null() {
@@ -432,5 +437,15 @@ impl Firmware {
         } else {
             Err((self, status))
         }
+    }
+}
+
+/// [`Firmware::print`] as a `core::fmt::Write`.
+pub struct Console<'a>(&'a Firmware);
+
+impl core::fmt::Write for Console<'_> {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        self.0.print(text);
+        Ok(())
     }
 }

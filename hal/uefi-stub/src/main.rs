@@ -34,6 +34,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 mod efi;
+mod error;
 mod kernel_elf;
 
 #[cfg(target_arch = "aarch64")]
@@ -51,7 +52,9 @@ use x86_64 as arch;
 #[cfg(not(any(target_arch = "aarch64", target_arch = "x86_64")))]
 compile_error!("the UEFI stub is built for aarch64-unknown-uefi or x86_64-unknown-uefi");
 
+use core::fmt::Write;
 use efi::{Firmware, Handle, Status, SystemTable, PAGE_SIZE};
+use error::BootError;
 use kernel_elf::KernelElf;
 
 /// The kernel, exactly as `-kernel` boots it.
@@ -72,15 +75,12 @@ extern "efiapi" fn efi_main(image: Handle, system: *const SystemTable) -> Status
         return LOAD_ERROR;
     };
     firmware.print("Manux UEFI boot: loading the kernel\n");
-    match prepare(&firmware) {
+    let (firmware, error) = match prepare(&firmware) {
         Ok(prepared) => exit_and_enter(firmware, prepared),
-        Err(message) => {
-            firmware.print("Manux UEFI boot failed: ");
-            firmware.print(message);
-            firmware.print("\n");
-            LOAD_ERROR
-        }
-    }
+        Err(error) => (firmware, error),
+    };
+    let _ = writeln!(firmware.console(), "Manux UEFI boot failed: {error}");
+    LOAD_ERROR
 }
 
 /// Everything allocated before boot services end.
@@ -92,19 +92,16 @@ struct Prepared {
 }
 
 /// Steps 1 and 2: load the kernel, find the machine description, allocate.
-fn prepare(firmware: &Firmware) -> Result<Prepared, &'static str> {
-    let elf =
-        KernelElf::parse(KERNEL).map_err(|_| "the carried kernel is not an ELF-64 executable")?;
-    let (start, end) = elf
-        .physical_span()
-        .map_err(|_| "the carried kernel has malformed load segments")?;
+fn prepare(firmware: &Firmware) -> Result<Prepared, BootError> {
+    let elf = KernelElf::parse(KERNEL).map_err(|_| BootError::KernelNotElf)?;
+    let (start, end) = elf.physical_span().map_err(|_| BootError::KernelSegments)?;
     let first_page = start & !(PAGE_SIZE - 1);
     let pages = (end - first_page).div_ceil(PAGE_SIZE) as usize;
     firmware
         .allocate_pages_at(first_page, pages)
-        .map_err(|_| "the kernel's physical load range is not free RAM on this machine")?;
+        .map_err(BootError::KernelRangeTaken)?;
     for segment in elf.segments() {
-        let segment = segment.map_err(|_| "the carried kernel has malformed load segments")?;
+        let segment = segment.map_err(|_| BootError::KernelSegments)?;
         let bytes = elf.file_bytes(&segment);
         // SAFETY: the whole span [first_page, end) was just allocated to us
         // and is identity-mapped while boot services run; each segment lies
@@ -124,39 +121,40 @@ fn prepare(firmware: &Firmware) -> Result<Prepared, &'static str> {
     let map_bytes = firmware.memory_map_size() + 64 * 64;
     let memory_map = firmware
         .allocate_pages_below(u64::MAX, map_bytes.div_ceil(PAGE_SIZE as usize))
-        .map_err(|_| "no memory for the memory map")?;
+        .map_err(|status| BootError::OutOfMemory("the memory map", status))?;
     Ok(Prepared { memory_map, arch })
 }
 
 /// Steps 3 and 4: nothing here may print or allocate once the final
-/// memory map has been taken.
-fn exit_and_enter(mut firmware: Firmware, prepared: Prepared) -> Status {
+/// memory map has been taken. Returns only on failure, with boot services
+/// still running.
+fn exit_and_enter(mut firmware: Firmware, prepared: Prepared) -> (Firmware, BootError) {
     let Prepared {
         memory_map,
         arch: mut hand_off,
     } = prepared;
+    let mut last_status = 0;
     for _ in 0..EXIT_ATTEMPTS {
         let key = match firmware.memory_map(memory_map) {
             Ok(map) => {
                 // Written from this map, before exiting: writing allocates
                 // nothing, so the key stays valid.
-                if let Err(message) = arch::describe_memory(&mut hand_off, &map) {
-                    firmware.print("Manux UEFI boot failed: ");
-                    firmware.print(message);
-                    firmware.print("\n");
-                    return LOAD_ERROR;
+                if let Err(error) = arch::describe_memory(&mut hand_off, &map) {
+                    return (firmware, error);
                 }
                 map.key
             }
-            Err(_) => break,
+            Err(status) => return (firmware, BootError::ExitRefused(status)),
         };
         match firmware.exit_boot_services(key) {
             Ok(()) => arch::enter(hand_off),
-            Err((still_running, _)) => firmware = still_running,
+            Err((still_running, status)) => {
+                firmware = still_running;
+                last_status = status;
+            }
         }
     }
-    firmware.print("Manux UEFI boot failed: the firmware would not exit boot services\n");
-    LOAD_ERROR
+    (firmware, BootError::ExitRefused(last_status))
 }
 
 #[panic_handler]

@@ -29,6 +29,7 @@
 //! faults.
 
 use crate::efi::{Firmware, Guid, MemoryKind, MemoryMap, PAGE_SIZE};
+use crate::error::BootError;
 use crate::kernel_elf::KernelElf;
 use core::arch::global_asm;
 
@@ -77,24 +78,22 @@ pub fn prepare(
     firmware: &Firmware,
     elf: &KernelElf<'_>,
     _kernel: (u64, u64),
-) -> Result<Prepared, &'static str> {
-    let entry = elf
-        .pvh_entry()
-        .map_err(|_| "the carried kernel has no PVH entry note")?;
+) -> Result<Prepared, BootError> {
+    let entry = elf.pvh_entry().map_err(|_| BootError::KernelNoPvhEntry)?;
     if entry > LOW_LIMIT {
-        return Err("the kernel's PVH entry is above 4 GiB");
+        return Err(BootError::KernelNoPvhEntry);
     }
     let rsdp = firmware
         .configuration_table(ACPI_20_TABLE)
         .or_else(|| firmware.configuration_table(ACPI_10_TABLE))
         .map(|table| table as u64)
-        .ok_or("the firmware publishes no ACPI tables")?;
+        .ok_or(BootError::NoAcpi)?;
     let boot_info = firmware
         .allocate_pages_below(LOW_LIMIT, BOOT_INFO_PAGES)
-        .map_err(|_| "no memory below 4 GiB for the start info")?;
+        .map_err(|status| BootError::OutOfMemory("the start info below 4 GiB", status))?;
     let trampoline = firmware
         .allocate_code_pages_below(LOW_LIMIT, 1)
-        .map_err(|_| "no memory below 4 GiB for the hand-off code")?;
+        .map_err(|status| BootError::OutOfMemory("the hand-off code below 4 GiB", status))?;
     Ok(Prepared {
         entry,
         rsdp,
@@ -122,7 +121,7 @@ fn e820_type(kind: MemoryKind) -> u32 {
 }
 
 /// Writes the start info with the memory map from `map`.
-pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(), &'static str> {
+pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(), BootError> {
     let base = prepared.boot_info.as_ptr() as u64;
     let capacity = (prepared.boot_info.len() - MEMORY_MAP_OFFSET) / MEMORY_MAP_ENTRY;
     let mut count = 0usize;
@@ -144,9 +143,7 @@ pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(
             }
             _ => {
                 if count == capacity {
-                    return Err(
-                        "the firmware's memory map has more ranges than the start info holds",
-                    );
+                    return Err(BootError::MemoryMapTooLong);
                 }
                 last = Some((region.start, region.size, kind));
                 write(entries, count, (region.start, region.size, kind));

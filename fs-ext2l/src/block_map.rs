@@ -120,6 +120,57 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(Some(pointer))
     }
 
+    /// Maps logical blocks `logical..logical + max` as far as they are
+    /// mapped to consecutive device blocks, reading the pointers from one
+    /// pointer block (or the inode) instead of walking the tree per block:
+    /// `Some((first device block, count))` with `1 <= count <= max`, or
+    /// `None` when `logical` is a hole. The count stops at a hole, a
+    /// discontinuity, the end of the pointer block, or `max`.
+    ///
+    /// Return values: as [`Self::map_block`].
+    pub(crate) fn map_run(
+        &mut self,
+        inode: &Inode,
+        logical: u64,
+        max: u64,
+    ) -> Result<Option<(u32, u64)>> {
+        let Some(first) = self.map_block(inode, logical)? else {
+            return Ok(None);
+        };
+        let path = self.block_path(logical)?;
+        let mut count = 1u64;
+        if path.depth == 0 {
+            while count < max
+                && path.root + (count as usize) < SINGLE_INDIRECT
+                && Some(inode.block_pointer(path.root + count as usize))
+                    == first.checked_add(count as u32)
+            {
+                count += 1;
+            }
+            return Ok(Some((first, count)));
+        }
+        // The pointer block holding `logical`'s pointer: walk to it (every
+        // block on the way was just checked and cached by `map_block`).
+        let mut pointer = inode.block_pointer(path.root);
+        for level in 0..path.depth - 1 {
+            let data = self.cache.get(&mut self.device, pointer)?;
+            let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
+            pointer = read_u32(data, index * 4);
+        }
+        let pointers = self.geometry.pointers_per_block() as usize;
+        let index = path.indexes.get(path.depth - 1).copied().unwrap_or(0) as usize;
+        let data = self.cache.get(&mut self.device, pointer)?;
+        while count < max
+            && index + (count as usize) < pointers
+            && Some(read_u32(data, (index + count as usize) * 4)) == first.checked_add(count as u32)
+        {
+            count += 1;
+        }
+        // The run lies between two valid blocks, so all of it is valid.
+        self.check_block(first + (count as u32 - 1), inode.number)?;
+        Ok(Some((first, count)))
+    }
+
     /// Adds one block to the inode's sector count.
     fn add_block_sectors(&self, inode: &mut Inode) {
         let sectors = self.geometry.block_size / 512;

@@ -148,6 +148,28 @@ impl<D: BlockDevice> FileSystem<D> {
             let logical = position / block_size as u64;
             let in_block = (position % block_size as u64) as usize;
             let chunk = (block_size - in_block).min(length - done);
+            let whole_blocks = ((length - done) / block_size) as u64;
+            if in_block == 0 && whole_blocks > 1 {
+                // Consecutive whole blocks mapped to consecutive device
+                // blocks join the run in one step.
+                if let Some((device_block, count)) = self.map_run(&inode, logical, whole_blocks)? {
+                    match &mut run {
+                        Some(current) if current.continues_with(device_block) => {
+                            current.blocks += count as usize
+                        }
+                        _ => {
+                            self.read_run(run.take(), buffer)?;
+                            run = Some(Run {
+                                device_block,
+                                buffer_start: done,
+                                blocks: count as usize,
+                            });
+                        }
+                    }
+                    done += count as usize * block_size;
+                    continue;
+                }
+            }
             let mapped = self.map_block(&inode, logical)?;
             if in_block == 0 && chunk == block_size {
                 if let Some(device_block) = mapped {

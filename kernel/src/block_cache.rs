@@ -34,6 +34,8 @@ pub const PAGE_SIZE: u64 = 4096;
 const MAX_RUN_PAGES: u64 = 64;
 /// Uncached runs at least this long bypass the cache (see the module doc).
 pub const STREAM_PAGES: u64 = 64;
+/// Pages read ahead past a read that missed the cache.
+const READ_AHEAD_PAGES: u64 = 16;
 /// Evicted page buffers kept for reuse.
 const SPARE_PAGES: usize = 64;
 
@@ -194,7 +196,12 @@ impl BlockCache {
     }
 
     /// Ensures pages `first..=last` are cached, fetching missing runs.
-    fn ensure_cached(&mut self, first: u64, last: u64) -> Result<(), DeviceError> {
+    ///
+    /// A run fetched for a read goes on for up to `ahead` pages past
+    /// `last` (read-ahead), as far as they are missing too: sequential
+    /// reads in small pieces then cost one request per run, not per page.
+    fn ensure_cached(&mut self, first: u64, last: u64, ahead: u64) -> Result<(), DeviceError> {
+        let end = (last + ahead).min(self.size.div_ceil(PAGE_SIZE).saturating_sub(1));
         let mut index = first;
         while index <= last {
             if self.pages.contains_key(&index) {
@@ -202,7 +209,7 @@ impl BlockCache {
                 continue;
             }
             let mut count = 1;
-            while index + count <= last
+            while index + count <= end.max(last)
                 && count < MAX_RUN_PAGES
                 && !self.pages.contains_key(&(index + count))
             {
@@ -311,7 +318,8 @@ impl fs_ext2l::BlockDevice for BlockCache {
             // pages than the cache holds at once.
             let chunk_last =
                 last.min(index + (self.capacity_pages as u64 / 2).clamp(1, MAX_RUN_PAGES) - 1);
-            self.ensure_cached(index, chunk_last)?;
+            let ahead = READ_AHEAD_PAGES.min(self.capacity_pages as u64 / 4);
+            self.ensure_cached(index, chunk_last, ahead)?;
             for page_index in index..=chunk_last {
                 self.use_page(page_index);
                 let page = self
@@ -349,7 +357,7 @@ impl fs_ext2l::BlockDevice for BlockCache {
                     done += take;
                     continue;
                 }
-                self.ensure_cached(index, index)?;
+                self.ensure_cached(index, index, 0)?;
             }
             self.use_page(index);
             let page = self

@@ -94,6 +94,36 @@ impl FrameAllocator {
         None
     }
 
+    /// Takes up to `max` physically consecutive frames: the first free
+    /// frame, and as many free frames right after it as there are (at
+    /// least one); `None` when memory is exhausted. Returns the first and
+    /// the count.
+    pub fn allocate_run(&mut self, max: u64) -> Option<(Frame, u64)> {
+        let first = self.allocate()?;
+        let mut count = 1;
+        while count < max && self.take_if_free(first.0 / FRAME_SIZE + count) {
+            count += 1;
+        }
+        Some((first, count))
+    }
+
+    /// Takes frame number `number` if it is free.
+    fn take_if_free(&mut self, number: u64) -> bool {
+        for region in self.regions.iter_mut() {
+            if number >= region.first && number < region.first + region.frames {
+                let index = number - region.first;
+                let (word, bit) = ((index / 64) as usize, index % 64);
+                if region.used[word] & (1 << bit) != 0 {
+                    return false;
+                }
+                region.used[word] |= 1 << bit;
+                self.free_frames -= 1;
+                return true;
+            }
+        }
+        false
+    }
+
     /// Returns a frame. Freeing a frame that is not allocated is a kernel
     /// bug; it is logged and ignored rather than corrupting the counts.
     pub fn free(&mut self, frame: Frame) {

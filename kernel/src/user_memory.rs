@@ -175,6 +175,19 @@ impl UserMemory {
             return Err(Errno::InvalidArgument);
         }
         let frame = KernelFrames.allocate_frame().ok_or(Errno::OutOfMemory)?;
+        self.map_fresh(address, frame, permission)
+    }
+
+    /// Zeroes `frame` (just taken from the allocator) and maps it at the
+    /// unmapped page `address`; frees it on failure.
+    ///
+    /// Return values: `OutOfMemory`.
+    fn map_fresh(
+        &mut self,
+        address: u64,
+        frame: u64,
+        permission: UserPermission,
+    ) -> Result<(), Errno> {
         physical::zero_frame(frame);
         if self
             .space
@@ -287,12 +300,39 @@ impl UserMemory {
         let end = address.saturating_add(length as u64).min(USER_END);
         let mut page = address & !(PAGE_SIZE - 1);
         while page < end {
-            if !self.pages.contains_key(&page) && !self.shared.contains_key(&page) {
-                if let Some(permission) = self.lazy_permission(page) {
-                    self.map_page(page, permission)?;
-                }
+            let missing = |memory: &Self, page: u64| {
+                !memory.pages.contains_key(&page) && !memory.shared.contains_key(&page)
+            };
+            let Some(permission) = self.lazy_permission(page).filter(|_| missing(self, page))
+            else {
+                page += PAGE_SIZE;
+                continue;
+            };
+            // A stretch of missing pages gets physically consecutive
+            // frames where the allocator has them, so a device can fill
+            // it in one request (see `writable_runs`).
+            let mut wanted = 1;
+            while page + wanted * PAGE_SIZE < end
+                && missing(self, page + wanted * PAGE_SIZE)
+                && self.lazy_permission(page + wanted * PAGE_SIZE) == Some(permission)
+            {
+                wanted += 1;
             }
-            page += PAGE_SIZE;
+            let (first, count) = FRAMES
+                .lock()
+                .as_mut()
+                .and_then(|allocator| allocator.allocate_run(wanted))
+                .ok_or(Errno::OutOfMemory)?;
+            for index in 0..count {
+                if let Err(error) = self.map_fresh(page, first.0 + index * PAGE_SIZE, permission) {
+                    // `map_fresh` freed its own frame; free the rest.
+                    for rest in index + 1..count {
+                        KernelFrames.free_frame(first.0 + rest * PAGE_SIZE);
+                    }
+                    return Err(error);
+                }
+                page += PAGE_SIZE;
+            }
         }
         Ok(())
     }

@@ -20,30 +20,17 @@
 //! primary header is read: a disk whose primary GPT is damaged needs
 //! repair on the host.
 
-use hal::virtio::{BlockDevice, BlockError, SECTOR_SIZE};
-use hal::{Arch, Architecture};
+use hal::virtio::{BlockDevice, BlockError};
+pub use partition_table::Volume;
+use partition_table::{guid_bytes, SectorReader};
 
 /// The root partition type of the architecture the kernel was built for,
-/// in the on-disk byte order of a GPT GUID (first three fields
-/// little-endian); the HAL knows which.
-pub const ROOT_TYPE: [u8; 16] = Arch::ROOT_PARTITION_TYPE;
-
-/// Where the root volume is on its disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Volume {
-    /// No partition table: the whole disk.
-    WholeDisk,
-    /// GPT entry `index` (counted from 1, as `fdisk` does), sectors
-    /// `first..first + sectors`.
-    Partition {
-        /// Entry number, from 1.
-        index: usize,
-        /// First sector.
-        first: u64,
-        /// Length in sectors.
-        sectors: u64,
-    },
-}
+/// in the on-disk byte order of a GPT GUID.
+#[cfg(target_arch = "aarch64")]
+pub const ROOT_TYPE: [u8; 16] = guid_bytes(0xb921_b045, 0x1df0, 0x41c3, 0xaf44, 0x4c6f_280d_3fae);
+/// The root partition type of the architecture the kernel was built for.
+#[cfg(target_arch = "x86_64")]
+pub const ROOT_TYPE: [u8; 16] = guid_bytes(0x4f68_bce3, 0xe8cd, 0x4db1, 0x96e7, 0xfbca_f984_b709);
 
 /// Why no root volume could be chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +48,19 @@ pub enum PartitionError {
     },
     /// The GPT lists no partition of the root type.
     NoRootPartition,
+}
+
+impl From<partition_table::PartitionError<BlockError>> for PartitionError {
+    fn from(error: partition_table::PartitionError<BlockError>) -> Self {
+        use partition_table::PartitionError as Table;
+        match error {
+            Table::Device(error) => PartitionError::Device(error),
+            Table::CorruptHeader(what) => PartitionError::CorruptHeader(what),
+            Table::CorruptEntries => PartitionError::CorruptEntries,
+            Table::OutOfDisk { index } => PartitionError::OutOfDisk { index },
+            Table::NotFound => PartitionError::NoRootPartition,
+        }
+    }
 }
 
 impl core::fmt::Display for PartitionError {
@@ -108,37 +108,19 @@ impl core::fmt::Display for GuidText<'_> {
     }
 }
 
-/// Longest partition entry array read (the usual one is 128 × 128 bytes).
-const MAX_ENTRY_BYTES: usize = 64 * 1024;
+/// The virtio disk as the table reader sees it.
+struct Disk<'a>(&'a mut BlockDevice);
 
-fn le32(bytes: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([
-        bytes[offset],
-        bytes[offset + 1],
-        bytes[offset + 2],
-        bytes[offset + 3],
-    ])
-}
+impl SectorReader for Disk<'_> {
+    type Error = BlockError;
 
-fn le64(bytes: &[u8], offset: usize) -> u64 {
-    u64::from(le32(bytes, offset)) | (u64::from(le32(bytes, offset + 4)) << 32)
-}
-
-/// CRC-32 as GPT uses it (ISO-HDLC: reflected polynomial 0xedb88320,
-/// initial and final XOR with all ones).
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
+    fn sectors(&self) -> u64 {
+        self.0.capacity_sectors()
     }
-    !crc
+
+    fn read(&mut self, sector: u64, buffer: &mut [u8]) -> Result<(), BlockError> {
+        self.0.read_sectors(sector, buffer)
+    }
 }
 
 /// Finds the root volume on `disk` (see the module documentation).
@@ -148,69 +130,8 @@ fn crc32(bytes: &[u8]) -> u32 {
 /// `OutOfDisk` for a root entry past the disk's end; `NoRootPartition`
 /// for a valid GPT without a root entry.
 pub fn find_root(disk: &mut BlockDevice) -> Result<Volume, PartitionError> {
-    let mut header = [0u8; SECTOR_SIZE];
-    if disk.capacity_sectors() < 2 {
-        return Ok(Volume::WholeDisk);
-    }
-    disk.read_sectors(1, &mut header)
-        .map_err(PartitionError::Device)?;
-    if &header[0..8] != b"EFI PART" {
-        return Ok(Volume::WholeDisk);
-    }
-    // Header (UEFI 2.10 Table 5.5): revision @8, size @12, CRC @16,
-    // MyLBA @24, first/last usable LBA @40/@48, entries LBA @72,
-    // entry count @80, entry size @84, entries CRC @88.
-    let header_size = le32(&header, 12) as usize;
-    if !(92..=SECTOR_SIZE).contains(&header_size) {
-        return Err(PartitionError::CorruptHeader("impossible header size"));
-    }
-    let stored_crc = le32(&header, 16);
-    let mut copy = header;
-    copy[16..20].fill(0);
-    if crc32(&copy[..header_size]) != stored_crc {
-        return Err(PartitionError::CorruptHeader("CRC-32 mismatch"));
-    }
-    if le64(&header, 24) != 1 {
-        return Err(PartitionError::CorruptHeader("not at sector 1"));
-    }
-    let entries_sector = le64(&header, 72);
-    let entry_count = le32(&header, 80) as usize;
-    let entry_size = le32(&header, 84) as usize;
-    if entry_size < 128 || entry_size % 8 != 0 {
-        return Err(PartitionError::CorruptHeader("impossible entry size"));
-    }
-    let entry_bytes = entry_count
-        .checked_mul(entry_size)
-        .filter(|bytes| *bytes <= MAX_ENTRY_BYTES)
-        .ok_or(PartitionError::CorruptHeader("too many entries"))?;
-    let mut entries = alloc::vec![0u8; entry_bytes.div_ceil(SECTOR_SIZE) * SECTOR_SIZE];
-    disk.read_sectors(entries_sector, &mut entries)
-        .map_err(PartitionError::Device)?;
-    let entries = &entries[..entry_bytes];
-    if crc32(entries) != le32(&header, 88) {
-        return Err(PartitionError::CorruptEntries);
-    }
-    let (first_usable, last_usable) = (le64(&header, 40), le64(&header, 48));
-    for (position, entry) in entries.chunks_exact(entry_size).enumerate() {
-        // Entry (Table 5.6): type GUID @0, unique GUID @16, first LBA @32,
-        // last LBA @40 (inclusive).
-        if entry[0..16] != ROOT_TYPE {
-            continue;
-        }
-        let index = position + 1;
-        let (first, last) = (le64(entry, 32), le64(entry, 40));
-        if first > last
-            || first < first_usable
-            || last > last_usable
-            || last >= disk.capacity_sectors()
-        {
-            return Err(PartitionError::OutOfDisk { index });
-        }
-        return Ok(Volume::Partition {
-            index,
-            first,
-            sectors: last - first + 1,
-        });
-    }
-    Err(PartitionError::NoRootPartition)
+    Ok(partition_table::find_partition(
+        &mut Disk(disk),
+        &ROOT_TYPE,
+    )?)
 }

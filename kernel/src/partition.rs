@@ -21,16 +21,14 @@
 //! repair on the host.
 
 use hal::virtio::{BlockDevice, BlockError};
+use hal::{Arch, Architecture};
+use partition_table::SectorReader;
 pub use partition_table::Volume;
-use partition_table::{guid_bytes, SectorReader};
 
 /// The root partition type of the architecture the kernel was built for,
-/// in the on-disk byte order of a GPT GUID.
-#[cfg(target_arch = "aarch64")]
-pub const ROOT_TYPE: [u8; 16] = guid_bytes(0xb921_b045, 0x1df0, 0x41c3, 0xaf44, 0x4c6f_280d_3fae);
-/// The root partition type of the architecture the kernel was built for.
-#[cfg(target_arch = "x86_64")]
-pub const ROOT_TYPE: [u8; 16] = guid_bytes(0x4f68_bce3, 0xe8cd, 0x4db1, 0x96e7, 0xfbca_f984_b709);
+/// in the on-disk byte order of a GPT GUID (first three fields
+/// little-endian); the HAL knows which.
+pub const ROOT_TYPE: [u8; 16] = Arch::ROOT_PARTITION_TYPE;
 
 /// Why no root volume could be chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -113,6 +113,19 @@ pub fn configurations() -> Vec<Machine> {
     machines
 }
 
+/// One configuration per machine model under test (`virt`/MMIO,
+/// `microvm`, `q35`): for what depends on the machine (RAM map, timer,
+/// power-off path) rather than on the virtio transport.
+pub fn machine_models() -> Vec<Machine> {
+    let mut machines: Vec<Machine> = Vec::new();
+    for machine in configurations() {
+        if !machines.iter().any(|seen| seen.kind == machine.kind) {
+            machines.push(machine);
+        }
+    }
+    machines
+}
+
 /// The default machine of each architecture under test (`virt`/MMIO,
 /// `microvm`).
 pub fn default_machines() -> Vec<Machine> {
@@ -153,7 +166,20 @@ pub fn system_disk(arch: Arch) -> tempfile::NamedTempFile {
 /// copy of the system image attached. The copies live as long as the
 /// returned guards.
 pub fn system_machines() -> Vec<(Machine, tempfile::NamedTempFile)> {
-    default_machines()
+    with_system_disk(default_machines())
+}
+
+/// Every machine configuration under test ([`configurations`]), each with
+/// its own copy of the system image attached: for what user mode does
+/// through each transport.
+pub fn system_configurations() -> Vec<(Machine, tempfile::NamedTempFile)> {
+    with_system_disk(configurations())
+}
+
+/// `machines`, each with its own copy of its architecture's system image
+/// as its only disk.
+pub fn with_system_disk(machines: Vec<Machine>) -> Vec<(Machine, tempfile::NamedTempFile)> {
+    machines
         .into_iter()
         .map(|mut machine| {
             let disk = system_disk(machine.arch);

@@ -2,7 +2,9 @@
 //! Platform tests (issues 2 and 4): the kernel boots each machine
 //! configuration to `ready`, reports RAM and disks as QEMU configured them,
 //! ticks at the rate it claims, writes sectors the host can read back, and
-//! ends with an exit status that tells success from failure.
+//! ends with an exit status that tells success from failure. What depends
+//! on the transport runs on every configuration; what depends on the
+//! machine (RAM map, timer, power-off, panic) on every machine model.
 
 use guest_tests::*;
 use std::io::{Read, Seek, SeekFrom};
@@ -40,7 +42,7 @@ fn every_configuration_boots_to_ready_and_powers_off_cleanly() {
 
 #[test]
 fn ram_reported_equals_dash_m() {
-    for mut machine in default_machines() {
+    for mut machine in machine_models() {
         for memory in [96u32, 256] {
             machine.memory_mib = memory;
             machine.append = "test=poweroff".into();
@@ -85,7 +87,7 @@ fn disk_capacity_equals_image_size() {
 
 #[test]
 fn missing_disk_is_reported_and_boot_goes_on() {
-    for mut machine in default_machines() {
+    for mut machine in machine_models() {
         machine.disks.clear();
         machine.append = "test=poweroff".into();
         let boot = boot(&machine, b"", TIMEOUT);
@@ -97,7 +99,7 @@ fn missing_disk_is_reported_and_boot_goes_on() {
 
 #[test]
 fn timer_ticks_at_the_configured_rate() {
-    for mut machine in default_machines() {
+    for mut machine in machine_models() {
         machine.append = "test=ticks".into();
         let boot = boot(&machine, b"", TIMEOUT);
         let line = boot.expect_line("self test: ").to_string();
@@ -155,7 +157,7 @@ fn sectors_written_by_the_kernel_are_on_the_host_image() {
 
 #[test]
 fn a_kernel_panic_is_reported_and_exits_non_zero() {
-    for mut machine in default_machines() {
+    for mut machine in machine_models() {
         machine.append = "test=panic".into();
         let boot = boot(&machine, b"", TIMEOUT);
         let line = boot.expect_line("KERNEL PANIC");
@@ -189,7 +191,7 @@ fn gic_version_3_works_too() {
 
 #[test]
 fn unknown_boot_arguments_are_reported_not_fatal() {
-    for mut machine in default_machines() {
+    for mut machine in machine_models() {
         machine.append = "frobnicate=7 log=debug test=poweroff".into();
         let boot = boot(&machine, b"", TIMEOUT);
         boot.expect_line("ignoring unknown boot argument `frobnicate=7`");
@@ -200,7 +202,7 @@ fn unknown_boot_arguments_are_reported_not_fatal() {
 
 #[test]
 fn every_free_frame_is_in_ram_outside_the_heap_and_comes_back() {
-    for mut machine in default_machines() {
+    for mut machine in machine_models() {
         machine.append = "test=frames".into();
         let boot = boot(&machine, b"", TIMEOUT);
         let free_mib: u64 = boot

@@ -19,12 +19,17 @@ fn privilege_name(arch: Arch) -> &'static str {
 
 #[test]
 fn hello_runs_unprivileged_as_init_with_its_arguments() {
-    for (mut machine, _disk) in system_machines() {
+    // On every configuration: user mode does not depend on the machine.
+    for (mut machine, _disk) in system_configurations() {
         machine.append = "init=/bin/hello first second".into();
         let boot = boot(&machine, b"", TIMEOUT);
+        let what = describe(&machine);
         let line = boot.expect_line("hello from user mode");
-        assert!(line.contains("pid 1"), "{line}");
-        assert!(line.contains(privilege_name(machine.arch)), "{line}");
+        assert!(line.contains("pid 1"), "{what}: {line}");
+        assert!(
+            line.contains(privilege_name(machine.arch)),
+            "{what}: {line}"
+        );
         boot.expect_line("argv[1] = first");
         boot.expect_line("argv[2] = second");
         boot.expect_line("init exited with status 0");
@@ -93,7 +98,9 @@ fn a_spinning_process_does_not_starve_another() {
 
 #[test]
 fn a_file_written_by_a_program_is_on_disk_after_power_off() {
-    for (mut machine, disk) in system_machines() {
+    // On every configuration: the block cache's writes go through each
+    // virtio transport.
+    for (mut machine, disk) in system_configurations() {
         machine.append = "init=/bin/writefile /home/user/persist.txt written-in-the-guest".into();
         let boot = boot(&machine, b"", TIMEOUT);
         boot.expect_status(0);
@@ -108,7 +115,8 @@ fn a_file_written_by_a_program_is_on_disk_after_power_off() {
         assert_eq!(
             String::from_utf8_lossy(&cat.stdout),
             "written-in-the-guest\n",
-            "{}",
+            "{}:\n{}",
+            describe(&machine),
             boot.output
         );
         let check = Command::new(&ext2l)
@@ -118,7 +126,8 @@ fn a_file_written_by_a_program_is_on_disk_after_power_off() {
             .unwrap();
         assert!(
             check.status.success(),
-            "ext2l check after the guest wrote:\n{}{}",
+            "{}: ext2l check after the guest wrote:\n{}{}",
+            describe(&machine),
             String::from_utf8_lossy(&check.stdout),
             String::from_utf8_lossy(&check.stderr)
         );

@@ -19,8 +19,10 @@ use std::process::{Command, Stdio};
 use xtask::manifest::{self, Manifest};
 use xtask::{apps, cloud_image, cross, disk_image, paths, test_fixtures, toolchain, Arch};
 
-/// The architectures the guest tests boot.
-const GUEST_ARCHES: &[Arch] = &[Arch::Aarch64];
+/// The architectures the guest tests boot. Each test picks its machines
+/// (`tests/src/lib.rs`): AArch64 `virt` over MMIO and PCI, x86_64
+/// `microvm` (every test) and `q35` (platform and smoke tests).
+const GUEST_ARCHES: &[Arch] = &[Arch::Aarch64, Arch::X86_64];
 
 fn step(name: &str, command: &mut Command) -> Result<()> {
     eprintln!("xtask test: {name}");

@@ -31,6 +31,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod boot_info;
+pub mod diagnostics;
 mod entry;
 pub mod heap;
 pub mod interrupts;

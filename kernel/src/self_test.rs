@@ -7,6 +7,8 @@
 //! it succeeded:
 //! - `poweroff`: a clean power-off (status 0);
 //! - `panic`: a deliberate kernel panic (must be reported, status ≠ 0);
+//! - `fault`: a deliberate fault in kernel mode (a read of an unmapped
+//!   address): the exception report must name it, status ≠ 0;
 //! - `ticks`: counts timer ticks over 500 ms of the counter's time;
 //! - `frames`: takes every free frame, checks each lies in RAM and outside
 //!   the heap, frees them all and checks the count is back;
@@ -31,6 +33,8 @@ pub enum SelfTest {
     PowerOff,
     /// Panic on purpose.
     Panic,
+    /// Fault in kernel mode on purpose.
+    Fault,
     /// Measure the tick rate.
     Ticks,
     /// Write and read back sectors.
@@ -49,6 +53,7 @@ impl SelfTest {
         Some(match name {
             "poweroff" => SelfTest::PowerOff,
             "panic" => SelfTest::Panic,
+            "fault" => SelfTest::Fault,
             "ticks" => SelfTest::Ticks,
             "blk-write" => SelfTest::BlockWrite,
             "frames" => SelfTest::Frames,
@@ -77,6 +82,7 @@ pub fn run(test: SelfTest, boot: &BootInfo) -> ! {
     match test {
         SelfTest::PowerOff => power_off(ExitStatus::Success),
         SelfTest::Panic => panic!("self test: panic requested by test=panic"),
+        SelfTest::Fault => hal::diagnostics::fault_on_purpose(),
         SelfTest::Ticks => {
             let start_time = Arch::time_since_reset();
             let start_ticks = clock::ticks();

@@ -176,6 +176,36 @@ fn a_kernel_panic_is_reported_and_exits_non_zero() {
 }
 
 #[test]
+fn a_kernel_fault_is_reported_with_its_address_and_exits_non_zero() {
+    for mut machine in machine_models() {
+        machine.append = "test=fault".into();
+        let boot = boot(&machine, b"", TIMEOUT);
+        let what = describe(&machine);
+        boot.expect_line("KERNEL BUG: unexpected exception");
+        // The self test reads address 0x1000 (`hal::diagnostics`): the
+        // report names it as the faulting address, then halts.
+        let address = boot
+            .output
+            .lines()
+            .find(|line| line.contains("faulting address"))
+            .unwrap_or_else(|| panic!("{what}: no faulting address:\n{}", boot.output));
+        assert!(address.contains("0x0000000000001000"), "{what}: {address}");
+        boot.expect_line("system halted");
+        assert!(
+            !boot.output.contains("did not fault"),
+            "{what}: the read did not fault:\n{}",
+            boot.output
+        );
+        assert!(!boot.timed_out, "{what}: a fault must stop the machine");
+        assert!(
+            matches!(boot.status, Some(code) if code != 0),
+            "{what}: a fault must not look like success: {:?}",
+            boot.status
+        );
+    }
+}
+
+#[test]
 fn gic_version_3_works_too() {
     for mut machine in default_machines()
         .into_iter()

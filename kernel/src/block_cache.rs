@@ -266,6 +266,25 @@ impl BlockCache {
         Ok(sectors * sector_size)
     }
 
+    /// Copies from cached page `index`, from disk offset `position` (in
+    /// that page), into the start of `buffer`; returns the bytes copied.
+    fn copy_cached(
+        &mut self,
+        index: u64,
+        position: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, DeviceError> {
+        self.use_page(index);
+        let page = self
+            .pages
+            .get(&index)
+            .ok_or(DeviceError::Failed { code: 0 })?;
+        let from = (position - index * PAGE_SIZE) as usize;
+        let take = (page.data.len() - from).min(buffer.len());
+        buffer[..take].copy_from_slice(&page.data[from..from + take]);
+        Ok(take)
+    }
+
     fn check_range(&self, offset: u64, length: usize) -> Result<(), DeviceError> {
         match offset.checked_add(length as u64) {
             Some(end) if end <= self.size => Ok(()),
@@ -286,6 +305,13 @@ impl fs_ext2l::BlockDevice for BlockCache {
         let mut index = first;
         while index <= last {
             let position = offset + done as u64;
+            // A cached page is copied on its own, so that a long uncached
+            // run right after it can still stream.
+            if self.pages.contains_key(&index) {
+                done += self.copy_cached(index, position, &mut buffer[done..])?;
+                index += 1;
+                continue;
+            }
             // A long run of whole, uncached pages streams past the cache.
             if position % PAGE_SIZE == 0 {
                 let whole_pages = ((buffer.len() - done) as u64 / PAGE_SIZE).min(last - index + 1);
@@ -321,16 +347,7 @@ impl fs_ext2l::BlockDevice for BlockCache {
             let ahead = READ_AHEAD_PAGES.min(self.capacity_pages as u64 / 4);
             self.ensure_cached(index, chunk_last, ahead)?;
             for page_index in index..=chunk_last {
-                self.use_page(page_index);
-                let page = self
-                    .pages
-                    .get(&page_index)
-                    .ok_or(DeviceError::Failed { code: 0 })?;
-                let page_start = page_index * PAGE_SIZE;
-                let from = (offset + done as u64 - page_start) as usize;
-                let take = (page.data.len() - from).min(buffer.len() - done);
-                buffer[done..done + take].copy_from_slice(&page.data[from..from + take]);
-                done += take;
+                done += self.copy_cached(page_index, offset + done as u64, &mut buffer[done..])?;
             }
             index = chunk_last + 1;
         }

@@ -116,6 +116,9 @@ pub enum Syscall {
     /// `benchmark(operation, a, b)`: what `cargo xtask bench` measures
     /// that no other call shows; see [`benchmark`].
     Benchmark = 35,
+    /// `close_range(first, last)`: closes every open descriptor from
+    /// `first` to `last` inclusive (`EINVAL` if `first > last`).
+    CloseRange = 36,
 }
 
 /// `SetTimes` argument meaning "now".
@@ -125,7 +128,7 @@ impl Syscall {
     /// The call numbered `number`, if any.
     pub fn from_number(number: u64) -> Option<Self> {
         use Syscall::*;
-        const ALL: [Syscall; 36] = [
+        const ALL: [Syscall; 37] = [
             Read,
             Write,
             OpenAt,
@@ -162,6 +165,7 @@ impl Syscall {
             SetTimes,
             ChangeMode,
             Benchmark,
+            CloseRange,
         ];
         ALL.get(usize::try_from(number).ok()?).copied()
     }
@@ -379,7 +383,7 @@ mod tests {
         for number in 0..64u64 {
             match Syscall::from_number(number) {
                 Some(call) => assert_eq!(call as u64, number),
-                None => assert!(number >= 36),
+                None => assert!(number >= 37),
             }
         }
         assert_eq!(Syscall::from_number(u64::MAX), None);

@@ -95,9 +95,7 @@ fn main() -> i32 {
     }
     // Every descriptor but the standard three: the files just put, and
     // whatever the caller handed this process (DESIGN §7, step 4).
-    for fd in 3..limits::FDS {
-        let _ = syscall::close(fd as Fd);
-    }
+    let _ = syscall::close_range(3, limits::FDS as Fd - 1);
     let program_name: &[u8] = arguments.first().copied().unwrap_or(&embedded.program);
     let argv: Vec<&[u8]> = core::iter::once(program_name)
         .chain(launch.arguments.iter().map(Vec::as_slice))

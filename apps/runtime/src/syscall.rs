@@ -526,6 +526,13 @@ pub fn change_mode_at(directory: Fd, path: &[u8], mode: u32) -> Result<(), Errno
     unsafe { call(Syscall::ChangeMode, arguments) }.map(drop)
 }
 
+/// `close_range(first, last)`: closes every open descriptor from `first`
+/// to `last` inclusive, in one call.
+pub fn close_range(first: Fd, last: Fd) -> Result<(), Errno> {
+    // SAFETY: no pointer.
+    unsafe { call(Syscall::CloseRange, [sign(first), sign(last), 0, 0, 0, 0]) }.map(drop)
+}
+
 /// `benchmark(operation, a, b)` with a `manux_abi::benchmark` operation.
 pub fn benchmark(operation: u64, a: u64, b: u64) -> Result<u64, Errno> {
     // SAFETY: no operation takes a pointer; the kernel writes no user memory.

@@ -89,6 +89,7 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
                 SetTimes => sys_fs::set_times(process, a).into(),
                 ChangeMode => sys_fs::change_mode(process, a).into(),
                 Benchmark => sys_benchmark::benchmark(a[0], a[1], a[2]).into(),
+                CloseRange => sys_io::close_range(process, a[0], a[1]).into(),
             }
         }
     };

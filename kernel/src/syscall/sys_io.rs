@@ -235,6 +235,28 @@ pub fn close(process: &Process, fd: u64) -> Result<u64, Errno> {
     Ok(0)
 }
 
+/// `close_range(first, last)`: closes every open descriptor in
+/// `first..=last` (both taken as `i32`, negative meaning none below 0).
+///
+/// Return values: 0; `InvalidArgument` if `first > last`.
+pub fn close_range(process: &Process, first: u64, last: u64) -> Result<u64, Errno> {
+    let (first, last) = (first as i32, last as i32);
+    if first > last {
+        return Err(Errno::InvalidArgument);
+    }
+    let first = first.max(0);
+    let last = last.min(limits::FDS as i32 - 1);
+    let closed: Vec<SharedFile> = {
+        let mut resources = process.resources.lock();
+        (first..=last)
+            .filter_map(|fd| resources.files.remove(i64::from(fd)).ok())
+            .collect()
+    };
+    // Dropped outside the lock: the last end of a pipe wakes its readers.
+    drop(closed);
+    Ok(0)
+}
+
 /// `lseek(fd, offset, whence)`.
 pub fn seek(process: &Process, fd: u64, offset: u64, whence: u64) -> Result<u64, Errno> {
     let file = file(process, fd)?;

@@ -30,7 +30,7 @@ pub fn probe(boot: &BootInfo) -> Vec<BlockDevice> {
         );
     }
     if disks.is_empty() {
-        log::warn!("no virtio-blk disk found: attach one with -drive if=none,id=d,file=IMAGE -device virtio-blk-device,drive=d");
+        log::warn!("no virtio-blk disk found: attach one with -drive if=none,id=d,file=IMAGE -device virtio-blk-device,drive=d (virtio-blk-pci on a PCI machine)");
     }
     disks
 }

@@ -12,7 +12,7 @@
 //! | `null_syscall_ns` | one `getpid` round trip, over a batch of calls |
 //! | `spawn_exit_wait_us` | `spawn(/bin/nop)` + its exit + `wait` |
 //! | `exec_direct_us` | `spawn(/bin/nop exec /bin/nop)` + `wait`: spawn + execve of the trivial program |
-//! | `exec_launched_us` | `spawn(/bin/launched-nop)` + `wait`: its launcher, which execs the same program |
+//! | `exec_launched_us` | `spawn(/bin/launched-nop)` + `wait`: its launcher, which execs the same program (alternating with the direct one) |
 //! | `launcher_overhead_ratio` | `exec_launched_us / exec_direct_us`, from the same repetition |
 //! | `file_read_cold_mbps` | `FILE` read whole in 1 MiB calls after the block cache is dropped, in MB/s (10⁶ bytes) |
 //! | `file_read_warm_mbps` | the same read again at once |
@@ -110,8 +110,15 @@ fn run(repetitions: u32, file: &[u8]) -> Result<(), Failure> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repetitions {
         spawn.push(spawn_batch(NOP, &[b"nop"])?);
-        let exec_direct = spawn_batch(NOP, &[b"nop", b"exec", NOP])?;
-        let exec_launched = spawn_batch(NOP_LAUNCHED, &[b"launched-nop"])?;
+        // Direct and launched alternate, one process each, so a change in
+        // the host's load falls on both alike.
+        let (mut exec_direct, mut exec_launched) = (0.0, 0.0);
+        for _ in 0..SPAWN_BATCH {
+            exec_direct += spawn_one(NOP, &[b"nop", b"exec", NOP])?;
+            exec_launched += spawn_one(NOP_LAUNCHED, &[b"launched-nop"])?;
+        }
+        let exec_direct = exec_direct / f64::from(SPAWN_BATCH);
+        let exec_launched = exec_launched / f64::from(SPAWN_BATCH);
         direct.push(exec_direct);
         launched.push(exec_launched);
         ratio.push(exec_launched / exec_direct);
@@ -177,19 +184,24 @@ fn text(bytes: &[u8]) -> &str {
 /// waiting for each; returns the mean microseconds per process. Each must
 /// exit with status 0.
 fn spawn_batch(path: &[u8], arguments: &[&[u8]]) -> Result<f64, Failure> {
-    let start = now();
+    let mut total = 0.0;
     for _ in 0..SPAWN_BATCH {
-        let pid = syscall::spawn(path, arguments, &[], &[])
-            .map_err(|errno| Failure(format!("spawn {}: {errno}", text(path))))?;
-        match syscall::wait(pid) {
-            Ok((_, WaitStatus::Exited(0))) => {}
-            Ok((_, status)) => {
-                return Err(Failure(format!("{}: ended with {status:?}", text(path))))
-            }
-            Err(errno) => return Err(Failure(format!("wait {}: {errno}", text(path)))),
-        }
+        total += spawn_one(path, arguments)?;
     }
-    Ok(nanos(now() - start) / 1000.0 / f64::from(SPAWN_BATCH))
+    Ok(total / f64::from(SPAWN_BATCH))
+}
+
+/// Spawns `path` with `arguments` and waits for it; returns the
+/// microseconds it took. It must exit with status 0.
+fn spawn_one(path: &[u8], arguments: &[&[u8]]) -> Result<f64, Failure> {
+    let start = now();
+    let pid = syscall::spawn(path, arguments, &[], &[])
+        .map_err(|errno| Failure(format!("spawn {}: {errno}", text(path))))?;
+    match syscall::wait(pid) {
+        Ok((_, WaitStatus::Exited(0))) => Ok(nanos(now() - start) / 1000.0),
+        Ok((_, status)) => Err(Failure(format!("{}: ended with {status:?}", text(path)))),
+        Err(errno) => Err(Failure(format!("wait {}: {errno}", text(path)))),
+    }
 }
 
 /// Reads `path` whole; returns MB/s. The bytes read must be `size`.

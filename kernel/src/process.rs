@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! A process: its memory, files, family and life cycle.
 //!
-//! Life: [`spawn`] loads a program into a new address space and queues its
-//! kernel thread, which runs [`process_main`]: enter user mode, handle
-//! whatever brought it back (system call, interrupt, fault), repeat. A
+//! Life: [`spawn`] loads a program into a new address space and queues a
+//! kernel thread (a parked worker, or a new one) to run it: enter user
+//! mode, handle whatever brought it back (system call, interrupt, fault),
+//! repeat. A
 //! process ends by `exit` or by a fault (reported on the console with the
 //! program, address and kind); it then becomes a zombie holding its exit
 //! status until its parent's `wait` reaps it. Children of an exiting
@@ -55,7 +56,7 @@ pub struct ProcessResources {
     pub memory: Option<UserMemory>,
     /// Its open files.
     pub files: FileTable,
-    /// The registers to start with (taken by `process_main`, or replaced
+    /// The registers to start with (taken by its worker, or replaced
     /// by `execve`).
     pub start: Option<UserContext>,
     /// Set by `kill`: the process ends at its next return to user mode.
@@ -138,7 +139,7 @@ pub fn spawn(
     }
     let LoadedProgram { memory, context } = elf_loader::load(program, arguments, environment)?;
     let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
-    let Some(thread) = KernelThread::new(process_main, u64::from(pid)) else {
+    let Some(thread) = worker_for(pid) else {
         memory.destroy();
         return Err(Errno::OutOfMemory);
     };
@@ -174,23 +175,85 @@ pub enum Continue {
     Exit(i32),
 }
 
-/// The kernel half of every process.
-extern "C" fn process_main(pid: u64) -> ! {
-    let pid = pid as Pid;
+/// Kernel threads whose process has ended, parked, each with its worker
+/// number: a new process takes one before a new thread is made.
+///
+/// A thread that ends its process cannot free its own stack (it is
+/// running on it, and its last switch keeps references there), so kernel
+/// threads are workers that outlive processes: one runs a process to its
+/// end, parks, and runs the next one it is given. There are never more
+/// of them than processes were ever alive at once.
+static IDLE_WORKERS: Mutex<Vec<(KernelThread, usize)>> = Mutex::new(Vec::new());
+
+/// The process each worker is to run next, by worker number.
+static ASSIGNMENTS: Mutex<Vec<Option<Pid>>> = Mutex::new(Vec::new());
+
+/// A kernel thread to run process `pid`: a parked worker, or a new one.
+/// `None` when a new thread's stack cannot be allocated.
+fn worker_for(pid: Pid) -> Option<KernelThread> {
+    let idle = with_scheduler(|_| IDLE_WORKERS.lock().pop());
+    let (thread, worker) = match idle {
+        Some(idle) => idle,
+        None => {
+            let worker = {
+                let mut assignments = ASSIGNMENTS.lock();
+                assignments.try_reserve(1).ok()?;
+                assignments.push(None);
+                assignments.len() - 1
+            };
+            match KernelThread::new(worker_main, worker as u64) {
+                Some(thread) => (thread, worker),
+                None => {
+                    // Nobody will run this worker: its slot stays empty.
+                    return None;
+                }
+            }
+        }
+    };
+    if let Some(slot) = ASSIGNMENTS.lock().get_mut(worker) {
+        *slot = Some(pid);
+    }
+    Some(thread)
+}
+
+/// A worker: runs the process it is given to its end, parks, repeats.
+extern "C" fn worker_main(worker: u64) -> ! {
+    let worker = worker as usize;
+    loop {
+        let pid = ASSIGNMENTS.lock().get_mut(worker).and_then(Option::take);
+        if let Some(pid) = pid {
+            run_process(pid);
+        }
+        // The process is a zombie now, and this thread still its current
+        // one: park, and switch away for good until `worker_for` hands
+        // this thread a new process (which makes it ready again).
+        let me = with_scheduler(|scheduler| scheduler.current_thread());
+        if let Some(me) = me {
+            with_scheduler(|_| {
+                let mut idle = IDLE_WORKERS.lock();
+                if idle.try_reserve(1).is_ok() {
+                    idle.push((me, worker));
+                }
+            });
+        }
+        scheduler::schedule();
+    }
+}
+
+/// The kernel half of every process: runs process `pid` until it ends.
+fn run_process(pid: Pid) {
     let process = with_scheduler(|scheduler| scheduler.processes.get(&pid).cloned());
     let Some(process) = process else {
         // Cannot happen: `spawn` adds the process before its thread runs.
-        loop {
-            scheduler::schedule();
-        }
+        return;
     };
     let mut context = match process.resources.lock().start.take() {
         Some(context) => context,
-        None => exit(&process, WaitStatus::Exited(1).to_raw()),
+        None => return exit(&process, WaitStatus::Exited(1).to_raw()),
     };
     loop {
         if process.resources.lock().killed {
-            exit(&process, STATUS_KILLED);
+            return exit(&process, STATUS_KILLED);
         }
         if let Some(memory) = process.resources.lock().memory.as_ref() {
             memory.activate();
@@ -236,7 +299,7 @@ extern "C" fn process_main(pid: u64) -> ! {
         match outcome {
             Continue::Resume => {}
             Continue::Replace(new_context) => context = new_context,
-            Continue::Exit(status) => exit(&process, status),
+            Continue::Exit(status) => return exit(&process, status),
         }
     }
 }
@@ -266,8 +329,10 @@ fn report_fault(
     ));
 }
 
-/// Ends the current process with `status`; never returns.
-pub fn exit(process: &Arc<Process>, status: i32) -> ! {
+/// Ends the current process with `status`: frees its memory and files,
+/// makes it a zombie for its parent to reap. Returns (to the worker, which
+/// parks) except for init, whose end powers the machine off.
+pub fn exit(process: &Arc<Process>, status: i32) {
     let (memory, files) = {
         let mut resources = process.resources.lock();
         (
@@ -315,9 +380,6 @@ pub fn exit(process: &Arc<Process>, status: i32) -> ! {
         } else {
             ExitStatus::Failure(code)
         });
-    }
-    loop {
-        scheduler::schedule();
     }
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Processes and the round-robin scheduler.
 //!
-//! Each process has one kernel thread (`hal::KernelThread`) that runs
-//! [`process_main`]: enter user mode, handle the trap, repeat. The boot
+//! Each process has one kernel thread (`hal::KernelThread`, a worker
+//! reused from process to process) that runs it: enter user mode, handle
+//! the trap, repeat. The boot
 //! thread becomes the idle thread: it runs whoever is ready and otherwise
 //! waits for an interrupt. Scheduling is preemptive on the timer tick (a
 //! process trapping on an interrupt yields the CPU when its time slice is
@@ -84,6 +85,14 @@ impl Scheduler {
             }
         }
         false
+    }
+
+    /// The kernel thread of the running process, if a process runs.
+    pub fn current_thread(&self) -> Option<KernelThread> {
+        let pid = self.current?;
+        self.processes
+            .get(&pid)
+            .map(|process| process.thread.clone())
     }
 
     /// Adds a new process, ready to run.

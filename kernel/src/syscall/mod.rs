@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The system-call dispatcher: the one place errors become numbers.
 //!
-//! `process_main` calls [`dispatch`] when user code traps with a system
+//! A process's kernel thread calls [`dispatch`] when user code traps with a system
 //! call. The number and arguments come from the registers
 //! (`manux-abi` documents the convention); each family of calls lives in
 //! its own `sys_*` module and returns `Result<u64, Errno>`, which is

@@ -108,9 +108,11 @@ fn a_faulting_program_is_reported_and_the_shell_goes_on() {
             &["fault --child unmapped 0", "echo still-here", "poweroff"],
             STEP,
         );
+        // The kernel's one-line report, then the shell's.
         let report = transcript.output(0);
         assert!(
-            report.contains("killed") || report.contains("fault"),
+            report.contains("(fault) killed: page fault")
+                && report.contains("sh: fault: memory fault"),
             "{transcript:#?}"
         );
         assert_eq!(transcript.output(1), "still-here\n", "{transcript:#?}");

@@ -65,20 +65,6 @@ pub enum ExitStatus {
     Failure(u8),
 }
 
-/// The GUID `a-b-c-d-e` in a GPT's on-disk byte order: the first three
-/// fields little-endian, the last two big-endian (UEFI 2.10 appendix A).
-pub const fn gpt_guid(a: u32, b: u16, c: u16, d: u16, e: u64) -> [u8; 16] {
-    let a = a.to_le_bytes();
-    let b = b.to_le_bytes();
-    let c = c.to_le_bytes();
-    let d = d.to_be_bytes();
-    let e = e.to_be_bytes();
-    [
-        a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], d[0], d[1], e[2], e[3], e[4], e[5], e[6],
-        e[7],
-    ]
-}
-
 /// The operations every architecture port provides to the kernel.
 ///
 /// All methods are associated functions: there is exactly one CPU
@@ -97,7 +83,8 @@ pub trait Architecture {
 
     /// The root partition type GUID of the Discoverable Partitions
     /// Specification for this CPU ("Linux root (ARM-64)", "Linux root
-    /// (x86-64)"), in a GPT's on-disk byte order ([`gpt_guid`]): the kernel
+    /// (x86-64)"), in a GPT's on-disk byte order
+    /// ([`partition_table::guid_bytes`]): the kernel
     /// mounts the partition of this type.
     const ROOT_PARTITION_TYPE: [u8; 16];
 

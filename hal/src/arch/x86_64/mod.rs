@@ -65,7 +65,7 @@ impl Architecture for X86_64 {
     const ELF_MACHINE: u16 = 62; // EM_X86_64
     const ELF_RELATIVE_RELOCATION: u32 = 8; // R_X86_64_RELATIVE
     const ROOT_PARTITION_TYPE: [u8; 16] =
-        crate::gpt_guid(0x4f68_bce3, 0xe8cd, 0x4db1, 0x96e7, 0xfbca_f984_b709);
+        partition_table::guid_bytes(0x4f68_bce3, 0xe8cd, 0x4db1, 0x96e7, 0xfbca_f984_b709);
 
     fn console_write(bytes: &[u8]) {
         serial::write_bytes(bytes);

@@ -138,27 +138,7 @@ fn a_gpt_without_a_root_partition_is_refused_clearly() {
             .expect("removing the root partition");
         let machine = cloud_machine(arch, disk.path(), None);
         let boot = boot(&machine, b"", Duration::from_secs(60));
-        let line = boot.expect_line("root: cannot mount virtio-blk0");
-        assert!(
-            line.contains("the GPT has no root partition (type "),
-            "{}: {line}\n{}",
-            arch.name(),
-            boot.output
-        );
-        boot.expect_line("no root file system: cannot start init; powering off");
-        assert!(
-            !boot.output.to_lowercase().contains("panic"),
-            "{}: no panic\n{}",
-            arch.name(),
-            boot.output
-        );
-        assert!(
-            !boot.timed_out,
-            "{}: must halt\n{}",
-            arch.name(),
-            boot.output
-        );
-        assert_ne!(boot.status, Some(0), "{}: a failing power-off", arch.name());
+        assert_refused(arch, &boot, "the GPT has no root partition (type ");
     }
 }
 
@@ -173,25 +153,32 @@ fn a_corrupt_partition_table_is_refused_clearly() {
         std::fs::write(disk.path(), &bytes).expect("writing the copy");
         let machine = cloud_machine(arch, disk.path(), None);
         let boot = boot(&machine, b"", Duration::from_secs(60));
-        let line = boot.expect_line("root: cannot mount virtio-blk0");
-        assert!(
-            line.contains("corrupt GPT partition entries"),
-            "{}: {line}\n{}",
-            arch.name(),
-            boot.output
-        );
-        assert!(
-            !boot.output.to_lowercase().contains("panic"),
-            "{}: no panic\n{}",
-            arch.name(),
-            boot.output
-        );
-        assert!(
-            !boot.timed_out,
-            "{}: must halt\n{}",
-            arch.name(),
-            boot.output
-        );
-        assert_ne!(boot.status, Some(0), "{}: a failing power-off", arch.name());
+        assert_refused(arch, &boot, "corrupt GPT partition entries");
     }
+}
+
+/// The boot refused its root disk saying `reason`, said it cannot start
+/// init, and halted with a failure status — without a panic.
+fn assert_refused(arch: Arch, boot: &Boot, reason: &str) {
+    let line = boot.expect_line("root: cannot mount virtio-blk0");
+    assert!(
+        line.contains(reason),
+        "{}: {line}\n{}",
+        arch.name(),
+        boot.output
+    );
+    boot.expect_line("no root file system: cannot start init; powering off");
+    assert!(
+        !boot.output.to_lowercase().contains("panic"),
+        "{}: no panic\n{}",
+        arch.name(),
+        boot.output
+    );
+    assert!(
+        !boot.timed_out,
+        "{}: must halt\n{}",
+        arch.name(),
+        boot.output
+    );
+    assert_ne!(boot.status, Some(0), "{}: a failing power-off", arch.name());
 }

@@ -19,7 +19,7 @@ use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 use core::sync::atomic::{fence, Ordering};
-use virtio_drivers::device::blk::VirtIOBlk;
+use virtio_drivers::device::blk::{BlkReq, BlkResp, RespStatus, VirtIOBlk};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
 use virtio_drivers::{BufferDirection, PhysAddr, PAGE_SIZE};
@@ -91,6 +91,24 @@ pub enum BlockError {
     /// The device reported an I/O error.
     Device,
 }
+
+/// One read of [`BlockDevice::read_sectors_to_frames`]: `length` bytes
+/// (whole sectors) from `sector` into RAM at physical address `physical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameRead {
+    /// The first sector (relative to the window, as in
+    /// [`BlockDevice::read_sectors`]).
+    pub sector: u64,
+    /// Where the bytes go in RAM.
+    pub physical: u64,
+    /// Bytes to read: a non-zero multiple of [`SECTOR_SIZE`].
+    pub length: usize,
+}
+
+/// Requests [`BlockDevice::read_sectors_to_frames`] keeps in flight at
+/// once (each takes one descriptor of the 16-entry queue, its buffers
+/// being an indirect table).
+const READS_IN_FLIGHT: usize = 8;
 
 /// Where a device was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,6 +207,99 @@ impl BlockDevice {
         self.driver
             .read_blocks((self.first_sector + sector) as usize, buffer)
             .map_err(|_| BlockError::Device)
+    }
+
+    /// Reads every one of `reads` (one request each), with up to
+    /// [`READS_IN_FLIGHT`] requests submitted before waiting for the
+    /// first: the device serves them side by side, so a read the caller
+    /// had to split (its memory is not physically consecutive) costs about
+    /// what one request would.
+    ///
+    /// Each range must lie in consecutive RAM frames the kernel's frame
+    /// allocator owns, no two ranges may overlap, and nothing may reach
+    /// them while this runs — the contract of
+    /// [`crate::user::physical::with_bytes_mut`].
+    ///
+    /// Return values: `OutOfRange` (before any request) if a read passes
+    /// the end or is not whole sectors; `Device` if a request failed (the
+    /// others are still waited for: nothing is in flight on return).
+    pub fn read_sectors_to_frames(&mut self, reads: &[FrameRead]) -> Result<(), BlockError> {
+        for read in reads {
+            self.check(read.sector, read.length)?;
+            if read.length == 0 {
+                return Err(BlockError::OutOfRange);
+            }
+        }
+        let mut result = Ok(());
+        for batch in reads.chunks(READS_IN_FLIGHT) {
+            let mut requests: Vec<BlkReq> = batch.iter().map(|_| BlkReq::default()).collect();
+            let mut responses: Vec<BlkResp> = batch.iter().map(|_| BlkResp::default()).collect();
+            let mut buffers: Vec<&mut [u8]> = batch
+                .iter()
+                .map(|read| {
+                    let virtual_address = mmu::physical_to_virtual(read.physical);
+                    // SAFETY: by this function's contract the range is RAM
+                    // the kernel owns, in consecutive frames (so linear in
+                    // the direct map), overlapping no other range of
+                    // `reads` and reached by nothing else until we return;
+                    // the slices are dropped before then.
+                    unsafe {
+                        core::slice::from_raw_parts_mut(virtual_address as *mut u8, read.length)
+                    }
+                })
+                .collect();
+            let mut tokens: Vec<Option<u16>> = Vec::with_capacity(batch.len());
+            for (index, read) in batch.iter().enumerate() {
+                // SAFETY: the request, buffer and response stay alive and
+                // untouched until `complete_read_blocks` below, which runs
+                // for every submitted token before they are dropped.
+                let submitted = unsafe {
+                    self.driver.read_blocks_nb(
+                        (self.first_sector + read.sector) as usize,
+                        &mut requests[index],
+                        buffers[index],
+                        &mut responses[index],
+                    )
+                };
+                match submitted {
+                    Ok(token) => tokens.push(Some(token)),
+                    Err(_) => {
+                        result = Err(BlockError::Device);
+                        break;
+                    }
+                }
+            }
+            let mut waiting = tokens.iter().filter(|token| token.is_some()).count();
+            while waiting > 0 {
+                let Some(used) = self.driver.peek_used() else {
+                    core::hint::spin_loop();
+                    continue;
+                };
+                let Some(index) = tokens.iter().position(|token| *token == Some(used)) else {
+                    // Not one of ours: nothing else is in flight while the
+                    // driver is borrowed mutably, so this cannot happen.
+                    result = Err(BlockError::Device);
+                    break;
+                };
+                // SAFETY: the same request, buffer and response that were
+                // submitted with this token.
+                let completed = unsafe {
+                    self.driver.complete_read_blocks(
+                        used,
+                        &requests[index],
+                        buffers[index],
+                        &mut responses[index],
+                    )
+                };
+                if completed.is_err() || responses[index].status() != RespStatus::OK {
+                    result = Err(BlockError::Device);
+                }
+                tokens[index] = None;
+                waiting -= 1;
+            }
+            result?;
+        }
+        result
     }
 
     /// Writes whole sectors starting at `sector` (one request).

@@ -15,23 +15,26 @@
 //!
 //! Streaming: a read that needs at least [`STREAM_PAGES`] consecutive
 //! pages none of which is cached goes from the disk straight into the
-//! caller's buffer, in requests of [`MAX_RUN_PAGES`], and is not cached. A
-//! long sequential read (a big file read in large calls) thus costs the
-//! device transfer and no copy, and does not push every small, hot page
-//! (directories, programs) out of the cache. Reads in small calls are
-//! cached as before.
+//! caller's buffer, in requests of up to [`MAX_RUN_PAGES`], and is not
+//! cached. A long sequential read (a big file read in large calls) thus
+//! costs the device transfer and no copy, and does not push every small,
+//! hot page (directories, programs) out of the cache. Reads in small calls
+//! are cached as before. A `read` into a caller's own pages
+//! ([`BlockCache::stream_into`]) streams every uncached run however short
+//! (the caller's pages may split a long run), and its requests go to the
+//! device together, several in flight at once.
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use fs_ext2l::DeviceError;
-use hal::virtio::{BlockDevice, BlockError, SECTOR_SIZE};
+use hal::virtio::{BlockDevice, BlockError, FrameRead, SECTOR_SIZE};
 use manux_abi::Errno;
 
 /// Bytes in a cache page.
 pub const PAGE_SIZE: u64 = 4096;
 /// Longest run of pages moved in one device request.
-const MAX_RUN_PAGES: u64 = 64;
+const MAX_RUN_PAGES: u64 = 128;
 /// Uncached runs at least this long bypass the cache (see the module doc).
 pub const STREAM_PAGES: u64 = 64;
 /// Pages read ahead past a read that missed the cache.
@@ -57,6 +60,21 @@ pub struct BlockCache {
     capacity_pages: usize,
     use_counter: u64,
     size: u64,
+    /// The caller's memory a long read is filling, if one is (see
+    /// [`BlockCache::stream_into`]).
+    target: Option<StreamTarget>,
+    /// Streamed reads into `target` not yet sent to the disk.
+    pending: Vec<FrameRead>,
+}
+
+/// Physically consecutive memory of a caller that reads fill directly.
+#[derive(Clone, Copy)]
+struct StreamTarget {
+    /// Its address in the kernel's view (the slice the file system fills).
+    virtual_start: u64,
+    /// Its physical address.
+    physical_start: u64,
+    length: usize,
 }
 
 /// The file system's view of a device error.
@@ -80,6 +98,8 @@ impl BlockCache {
             capacity_pages: capacity_pages.max(8),
             use_counter: 0,
             size,
+            target: None,
+            pending: Vec::new(),
         }
     }
 
@@ -221,6 +241,69 @@ impl BlockCache {
         Ok(())
     }
 
+    /// Until [`Self::finish_streaming`], reads into `buffer` — a caller's
+    /// memory, physically consecutive from `physical` (a `read` of a file
+    /// straight into the caller's pages) — stream every run of whole,
+    /// uncached pages, however short, straight from the disk, and those
+    /// requests are only queued: `finish_streaming` sends them together
+    /// (see [`BlockDevice::read_sectors_to_frames`]). Reads into other
+    /// memory (the file system's own blocks) are served as usual.
+    pub fn stream_into(&mut self, buffer: &[u8], physical: u64) {
+        self.target = Some(StreamTarget {
+            virtual_start: buffer.as_ptr() as u64,
+            physical_start: physical,
+            length: buffer.len(),
+        });
+    }
+
+    /// Sends the reads queued since [`Self::stream_into`] and waits for
+    /// them; ends the streaming.
+    ///
+    /// Return values: the device's error if a read failed.
+    pub fn finish_streaming(&mut self) -> Result<(), DeviceError> {
+        self.target = None;
+        let pending = core::mem::take(&mut self.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let result = self
+            .disk
+            .read_sectors_to_frames(&pending)
+            .map_err(device_error);
+        self.pending = pending;
+        self.pending.clear();
+        result
+    }
+
+    /// The physical address of `buffer` if it lies in the stream target.
+    fn target_physical(&self, buffer: &[u8]) -> Option<u64> {
+        let target = self.target?;
+        let start = buffer.as_ptr() as u64;
+        let offset = start.checked_sub(target.virtual_start)?;
+        (offset + buffer.len() as u64 <= target.length as u64)
+            .then_some(target.physical_start + offset)
+    }
+
+    /// Queues a streamed read of `length` bytes from `sector` into
+    /// `physical`, joining the previous one when both continue it.
+    fn queue_read(&mut self, sector: u64, physical: u64, length: usize) {
+        let longest = (MAX_RUN_PAGES * PAGE_SIZE) as usize;
+        if let Some(last) = self.pending.last_mut() {
+            if last.sector + (last.length / SECTOR_SIZE) as u64 == sector
+                && last.physical + last.length as u64 == physical
+                && last.length + length <= longest
+            {
+                last.length += length;
+                return;
+            }
+        }
+        self.pending.push(FrameRead {
+            sector,
+            physical,
+            length,
+        });
+    }
+
     /// Writes every dirty page back, then drops every page: the next read
     /// of anything comes from the disk (the benchmarks' cold reads).
     ///
@@ -322,21 +405,26 @@ impl fs_ext2l::BlockDevice for BlockCache {
                 {
                     run += 1;
                 }
-                if run >= STREAM_PAGES {
+                let into_frames = self.target_physical(&buffer[done..]);
+                let mut done_here = 0usize;
+                if run >= STREAM_PAGES || (into_frames.is_some() && run > 0) {
                     let mut streamed = 0;
                     while streamed < run {
-                        // Requests end on multiples of their longest
-                        // length on the disk: aligned requests cost the
-                        // host about half as much as misaligned ones.
                         let page = index + streamed;
-                        let count = (run - streamed).min(MAX_RUN_PAGES - page % MAX_RUN_PAGES);
+                        let count = (run - streamed).min(MAX_RUN_PAGES);
                         let bytes = (count * PAGE_SIZE) as usize;
-                        self.disk
-                            .read_sectors(
-                                (index + streamed) * PAGE_SIZE / SECTOR_SIZE as u64,
-                                &mut buffer[done..done + bytes],
-                            )
-                            .map_err(device_error)?;
+                        let sector = page * PAGE_SIZE / SECTOR_SIZE as u64;
+                        match into_frames {
+                            Some(physical) => {
+                                self.queue_read(sector, physical + done_here as u64, bytes);
+                            }
+                            None => {
+                                self.disk
+                                    .read_sectors(sector, &mut buffer[done..done + bytes])
+                                    .map_err(device_error)?;
+                            }
+                        }
+                        done_here += bytes;
                         done += bytes;
                         streamed += count;
                     }

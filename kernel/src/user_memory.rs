@@ -299,6 +299,12 @@ impl UserMemory {
         }
         let end = address.saturating_add(length as u64).min(USER_END);
         let mut page = address & !(PAGE_SIZE - 1);
+        // Usually every page is mapped already: one walk over the map
+        // says so, rather than a lookup per page.
+        let pages = end.saturating_sub(page).div_ceil(PAGE_SIZE) as usize;
+        if self.pages.range(page..end).count() == pages {
+            return Ok(());
+        }
         while page < end {
             let missing = |memory: &Self, page: u64| {
                 !memory.pages.contains_key(&page) && !memory.shared.contains_key(&page)
@@ -411,12 +417,25 @@ impl UserMemory {
         address: u64,
         length: usize,
     ) -> Result<Vec<(u64, usize)>, Errno> {
-        self.check(address, length, true)?;
+        let end = address
+            .checked_add(length as u64)
+            .ok_or(Errno::BadAddress)?;
+        if length == 0 {
+            return Ok(Vec::new());
+        }
+        if address < USER_START || end > USER_END {
+            return Err(Errno::BadAddress);
+        }
+        self.populate(address, length)?;
+        // One walk per page gives both the permission and the frame.
         let mut runs: Vec<(u64, usize)> = Vec::new();
         let mut done = 0;
         while done < length {
             let position = address + done as u64;
-            let (frame, _) = self.space.lookup(position).ok_or(Errno::BadAddress)?;
+            let frame = match self.space.lookup(position) {
+                Some((frame, permission)) if permission.write => frame,
+                _ => return Err(Errno::BadAddress),
+            };
             let offset = (position % PAGE_SIZE) as usize;
             let take = (PAGE_SIZE as usize - offset).min(length - done);
             let physical = frame + offset as u64;

@@ -99,16 +99,30 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
                     let mut root = ROOT.lock();
                     let file_system = root.as_mut().ok_or(Errno::InputOutput)?;
                     let mut total = 0usize;
+                    let mut result = Ok(());
                     for (start, bytes) in runs {
-                        let count = hal::user::physical::with_bytes_mut(start, bytes, |slice| {
+                        let read = hal::user::physical::with_bytes_mut(start, bytes, |slice| {
+                            file_system.device_mut().stream_into(slice, start);
                             file_system.read(*inode, *offset + total as u64, slice)
-                        })
-                        .map_err(errno)?;
-                        total += count;
-                        if count < bytes {
-                            break;
+                        });
+                        match read {
+                            Ok(count) => {
+                                total += count;
+                                if count < bytes {
+                                    break;
+                                }
+                            }
+                            Err(error) => {
+                                result = Err(errno(error));
+                                break;
+                            }
                         }
                     }
+                    // The disk reads queued for all the runs go out
+                    // together, and land before the call returns.
+                    let finished = file_system.device_mut().finish_streaming();
+                    result?;
+                    finished.map_err(|_| Errno::InputOutput)?;
                     *offset += total as u64;
                     return Ok(total as u64);
                 }

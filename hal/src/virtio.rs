@@ -16,13 +16,18 @@
 use crate::arch::mmu;
 use crate::boot_info::BootInfo;
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 use core::sync::atomic::{fence, Ordering};
+use spin::Mutex;
 use virtio_drivers::device::blk::{BlkReq, BlkResp, RespStatus, VirtIOBlk};
 use virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
-use virtio_drivers::transport::{DeviceType, SomeTransport, Transport};
+use virtio_drivers::transport::{
+    DeviceStatus, DeviceType, InterruptStatus, SomeTransport, Transport,
+};
 use virtio_drivers::{BufferDirection, PhysAddr, PAGE_SIZE};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 /// Bytes in a virtio-blk sector.
 pub const SECTOR_SIZE: usize = virtio_drivers::device::blk::SECTOR_SIZE;
@@ -80,6 +85,124 @@ unsafe impl virtio_drivers::Hal for VirtioHal {
     }
 }
 
+/// A transport and whether its queue notifications are held back.
+struct TransportState {
+    transport: SomeTransport<'static>,
+    /// While set, notifications are only recorded, in `held`.
+    holding: bool,
+    /// Queues (bit per queue number below 64) notified while holding.
+    held: u64,
+}
+
+/// The transport a driver owns, shared with its [`BlockDevice`] so that
+/// the device can hold back the queue notifications of several requests
+/// and send one: the device then takes all the requests at once (QEMU
+/// joins requests for consecutive sectors into one host read).
+struct SharedTransport(Arc<Mutex<TransportState>>);
+
+impl SharedTransport {
+    fn new(transport: SomeTransport<'static>) -> Self {
+        SharedTransport(Arc::new(Mutex::new(TransportState {
+            transport,
+            holding: false,
+            held: 0,
+        })))
+    }
+
+    /// Holds back notifications until [`Self::release`].
+    fn hold(&self) {
+        self.0.lock().holding = true;
+    }
+
+    /// Stops holding notifications back and sends the held ones.
+    fn release(&self) {
+        let mut state = self.0.lock();
+        state.holding = false;
+        let held = core::mem::take(&mut state.held);
+        for queue in 0..64u16 {
+            if held & (1 << queue) != 0 {
+                state.transport.notify(queue);
+            }
+        }
+    }
+}
+
+impl Transport for SharedTransport {
+    fn device_type(&self) -> DeviceType {
+        self.0.lock().transport.device_type()
+    }
+    fn read_device_features(&mut self) -> u64 {
+        self.0.lock().transport.read_device_features()
+    }
+    fn write_driver_features(&mut self, driver_features: u64) {
+        self.0
+            .lock()
+            .transport
+            .write_driver_features(driver_features)
+    }
+    fn max_queue_size(&mut self, queue: u16) -> u32 {
+        self.0.lock().transport.max_queue_size(queue)
+    }
+    fn notify(&mut self, queue: u16) {
+        let mut state = self.0.lock();
+        if state.holding && queue < 64 {
+            state.held |= 1 << queue;
+        } else {
+            state.transport.notify(queue);
+        }
+    }
+    fn get_status(&self) -> DeviceStatus {
+        self.0.lock().transport.get_status()
+    }
+    fn set_status(&mut self, status: DeviceStatus) {
+        self.0.lock().transport.set_status(status)
+    }
+    fn set_guest_page_size(&mut self, guest_page_size: u32) {
+        self.0.lock().transport.set_guest_page_size(guest_page_size)
+    }
+    fn requires_legacy_layout(&self) -> bool {
+        self.0.lock().transport.requires_legacy_layout()
+    }
+    fn queue_set(
+        &mut self,
+        queue: u16,
+        size: u32,
+        descriptors: PhysAddr,
+        driver_area: PhysAddr,
+        device_area: PhysAddr,
+    ) {
+        self.0
+            .lock()
+            .transport
+            .queue_set(queue, size, descriptors, driver_area, device_area)
+    }
+    fn queue_unset(&mut self, queue: u16) {
+        self.0.lock().transport.queue_unset(queue)
+    }
+    fn queue_used(&mut self, queue: u16) -> bool {
+        self.0.lock().transport.queue_used(queue)
+    }
+    fn ack_interrupt(&mut self) -> InterruptStatus {
+        self.0.lock().transport.ack_interrupt()
+    }
+    fn read_config_generation(&self) -> u32 {
+        self.0.lock().transport.read_config_generation()
+    }
+    fn read_config_space<T: FromBytes + IntoBytes>(
+        &self,
+        offset: usize,
+    ) -> virtio_drivers::Result<T> {
+        self.0.lock().transport.read_config_space(offset)
+    }
+    fn write_config_space<T: IntoBytes + Immutable>(
+        &mut self,
+        offset: usize,
+        value: T,
+    ) -> virtio_drivers::Result<()> {
+        self.0.lock().transport.write_config_space(offset, value)
+    }
+}
+
 /// Why a block request failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BlockError {
@@ -105,10 +228,10 @@ pub struct FrameRead {
     pub length: usize,
 }
 
-/// Requests [`BlockDevice::read_sectors_to_frames`] keeps in flight at
-/// once (each takes one descriptor of the 16-entry queue, its buffers
-/// being an indirect table).
-const READS_IN_FLIGHT: usize = 8;
+/// Requests [`BlockDevice::read_sectors_to_frames`] sends at once: five
+/// requests of three descriptors each fit the driver's 16-entry queue
+/// even without indirect descriptors.
+const READS_IN_FLIGHT: usize = 5;
 
 /// Where a device was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +245,9 @@ pub enum Location {
 /// A virtio block device, or the window of it that [`BlockDevice::restrict`]
 /// left (a partition): sector numbers are then relative to the window.
 pub struct BlockDevice {
-    driver: VirtIOBlk<VirtioHal, SomeTransport<'static>>,
+    driver: VirtIOBlk<VirtioHal, SharedTransport>,
+    /// The driver's transport, to hold back notifications.
+    transport: SharedTransport,
     location: Location,
     interrupt: Option<u32>,
     /// The window's first sector on the device (0 for the whole disk).
@@ -132,19 +257,24 @@ pub struct BlockDevice {
 }
 
 impl BlockDevice {
+    /// Starts the driver on `transport`.
     fn new(
-        driver: VirtIOBlk<VirtioHal, SomeTransport<'static>>,
+        transport: SomeTransport<'static>,
         location: Location,
         interrupt: Option<u32>,
-    ) -> Self {
+    ) -> Result<Self, virtio_drivers::Error> {
+        let shared = SharedTransport::new(transport);
+        let kept = SharedTransport(shared.0.clone());
+        let driver = VirtIOBlk::<VirtioHal, _>::new(shared)?;
         let sectors = driver.capacity();
-        BlockDevice {
+        Ok(BlockDevice {
             driver,
+            transport: kept,
             location,
             interrupt,
             first_sector: 0,
             sectors,
-        }
+        })
     }
 
     /// Capacity in 512-byte sectors (of the window, once restricted).
@@ -249,6 +379,9 @@ impl BlockDevice {
                 })
                 .collect();
             let mut tokens: Vec<Option<u16>> = Vec::with_capacity(batch.len());
+            // One notification for the whole batch, after the last request:
+            // the device takes them all at once.
+            self.transport.hold();
             for (index, read) in batch.iter().enumerate() {
                 // SAFETY: the request, buffer and response stay alive and
                 // untouched until `complete_read_blocks` below, which runs
@@ -269,6 +402,7 @@ impl BlockDevice {
                     }
                 }
             }
+            self.transport.release();
             let mut waiting = tokens.iter().filter(|token| token.is_some()).count();
             while waiting > 0 {
                 let Some(used) = self.driver.peek_used() else {
@@ -346,12 +480,12 @@ pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
         if transport.device_type() != DeviceType::Block {
             continue;
         }
-        match VirtIOBlk::<VirtioHal, _>::new(SomeTransport::from(transport)) {
-            Ok(driver) => devices.push(BlockDevice::new(
-                driver,
-                Location::Mmio(slot.base),
-                Some(slot.interrupt),
-            )),
+        match BlockDevice::new(
+            SomeTransport::from(transport),
+            Location::Mmio(slot.base),
+            Some(slot.interrupt),
+        ) {
+            Ok(device) => devices.push(device),
             Err(error) => log::warn!(
                 "virtio-blk at {:#x}: initialisation failed: {:?}",
                 slot.base,
@@ -370,9 +504,9 @@ pub fn probe_block_devices(boot: &BootInfo) -> Vec<BlockDevice> {
                     continue;
                 }
             };
-            match VirtIOBlk::<VirtioHal, _>::new(SomeTransport::from(transport)) {
-                // No interrupt line yet: PCI devices are polled (see `pci`).
-                Ok(driver) => devices.push(BlockDevice::new(driver, place, None)),
+            // No interrupt line yet: PCI devices are polled (see `pci`).
+            match BlockDevice::new(SomeTransport::from(transport), place, None) {
+                Ok(device) => devices.push(device),
                 Err(error) => log::warn!(
                     "virtio-blk at pci {}: initialisation failed: {:?}",
                     location,

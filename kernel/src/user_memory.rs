@@ -117,6 +117,13 @@ pub struct UserMemory {
     shared: BTreeMap<u64, u64>,
     /// The shared page sets mapped here, kept alive while they are.
     holds: Vec<Arc<SharedPages>>,
+    /// The last answer of [`UserMemory::writable_runs`]: `(address,
+    /// length, runs)`. A program reads into the same buffer again and
+    /// again; the answer stays true as long as no page of the range is
+    /// unmapped, moved to another frame or loses write permission — and
+    /// nothing here does that except [`UserMemory::remap`], which clears
+    /// it (mappings otherwise only grow, and `destroy` ends them all).
+    last_runs: Option<(u64, usize, Vec<(u64, usize)>)>,
 }
 
 impl UserMemory {
@@ -132,6 +139,7 @@ impl UserMemory {
             lazy: Vec::new(),
             shared: BTreeMap::new(),
             holds: Vec::new(),
+            last_runs: None,
         })
     }
 
@@ -347,6 +355,7 @@ impl UserMemory {
         if permission.write && permission.execute {
             return Err(Errno::InvalidArgument);
         }
+        self.last_runs = None;
         self.space.unmap(address);
         self.space
             .map(address, frame, permission, &mut KernelFrames)
@@ -426,6 +435,15 @@ impl UserMemory {
         if address < USER_START || end > USER_END {
             return Err(Errno::BadAddress);
         }
+        if let Some((last_address, last_length, runs)) = &self.last_runs {
+            if (*last_address, *last_length) == (address, length) {
+                let mut copy = Vec::new();
+                copy.try_reserve_exact(runs.len())
+                    .map_err(|_| Errno::OutOfMemory)?;
+                copy.extend_from_slice(runs);
+                return Ok(copy);
+            }
+        }
         self.populate(address, length)?;
         // One walk per page gives both the permission and the frame.
         let mut runs: Vec<(u64, usize)> = Vec::new();
@@ -447,6 +465,11 @@ impl UserMemory {
                 }
             }
             done += take;
+        }
+        let mut kept = Vec::new();
+        if kept.try_reserve_exact(runs.len()).is_ok() {
+            kept.extend_from_slice(&runs);
+            self.last_runs = Some((address, length, kept));
         }
         Ok(runs)
     }

@@ -62,6 +62,46 @@ pub enum FileExtent {
     },
 }
 
+/// The destination of a read: buffers filled in order as one.
+struct Pieces<'a, 'b> {
+    parts: &'a mut [&'b mut [u8]],
+}
+
+impl Pieces<'_, '_> {
+    /// Bytes in all the buffers.
+    fn len(&self) -> usize {
+        self.parts.iter().map(|part| part.len()).sum()
+    }
+
+    /// Runs `body(position, slice)` on each buffer's share of bytes
+    /// `start..end` (positions count from the first buffer's start), in
+    /// order; stops at the first error.
+    fn each(
+        &mut self,
+        start: usize,
+        end: usize,
+        mut body: impl FnMut(usize, &mut [u8]) -> Result<()>,
+    ) -> Result<()> {
+        if end > self.len() || start > end {
+            return Err(Error::InvalidArgument);
+        }
+        let mut part_start = 0;
+        for part in self.parts.iter_mut() {
+            let part_end = part_start + part.len();
+            let from = start.max(part_start);
+            let to = end.min(part_end);
+            if from < to {
+                body(from, &mut part[from - part_start..to - part_start])?;
+            }
+            if part_end >= end {
+                break;
+            }
+            part_start = part_end;
+        }
+        Ok(())
+    }
+}
+
 /// Consecutive device blocks waiting to be transferred in one call.
 #[derive(Clone, Copy)]
 struct Run {
@@ -99,15 +139,17 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(inode)
     }
 
-    fn read_run(&mut self, run: Option<Run>, buffer: &mut [u8]) -> Result<()> {
+    fn read_run(&mut self, run: Option<Run>, buffer: &mut Pieces<'_, '_>) -> Result<()> {
         if let Some(run) = run {
             let block_size = self.geometry.block_bytes();
             let end = run.buffer_start + run.blocks * block_size;
-            let target = buffer
-                .get_mut(run.buffer_start..end)
-                .ok_or(Error::InvalidArgument)?;
-            self.device
-                .read_at(self.geometry.block_offset(run.device_block), target)?;
+            let offset = self.geometry.block_offset(run.device_block);
+            let device = &mut self.device;
+            buffer.each(run.buffer_start, end, |position, target| {
+                device
+                    .read_at(offset + (position - run.buffer_start) as u64, target)
+                    .map_err(Error::from)
+            })?;
         }
         Ok(())
     }
@@ -133,13 +175,27 @@ impl<D: BlockDevice> FileSystem<D> {
     /// - [`Error::IsADirectory`], [`Error::InvalidArgument`] (not a regular file);
     /// - [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
     pub fn read(&mut self, inode: InodeNumber, offset: u64, buffer: &mut [u8]) -> Result<usize> {
+        self.read_pieces(inode, offset, &mut [buffer])
+    }
+
+    /// Reads from a regular file at `offset` into `pieces`, filled in order
+    /// as if they were one buffer (memory that is not consecutive, e.g. a
+    /// caller's pages): one pass over the file's block map for them all.
+    ///
+    /// Return values: as [`Self::read`], the count over all pieces.
+    pub fn read_pieces(
+        &mut self,
+        inode: InodeNumber,
+        offset: u64,
+        pieces: &mut [&mut [u8]],
+    ) -> Result<usize> {
         let inode = self.regular_file(inode)?;
         let size = inode.size();
         if offset >= size {
             return Ok(0);
         }
+        let mut buffer = Pieces { parts: pieces };
         let length = (size - offset).min(buffer.len() as u64) as usize;
-        let buffer = buffer.get_mut(..length).ok_or(Error::InvalidArgument)?;
         let block_size = self.geometry.block_bytes();
         let mut run: Option<Run> = None;
         let mut done = 0usize;
@@ -158,7 +214,7 @@ impl<D: BlockDevice> FileSystem<D> {
                             current.blocks += count as usize
                         }
                         _ => {
-                            self.read_run(run.take(), buffer)?;
+                            self.read_run(run.take(), &mut buffer)?;
                             run = Some(Run {
                                 device_block,
                                 buffer_start: done,
@@ -178,7 +234,7 @@ impl<D: BlockDevice> FileSystem<D> {
                             current.blocks += 1
                         }
                         _ => {
-                            self.read_run(run.take(), buffer)?;
+                            self.read_run(run.take(), &mut buffer)?;
                             run = Some(Run {
                                 device_block,
                                 buffer_start: done,
@@ -187,16 +243,14 @@ impl<D: BlockDevice> FileSystem<D> {
                         }
                     }
                 } else {
-                    self.read_run(run.take(), buffer)?;
-                    if let Some(target) = buffer.get_mut(done..done + chunk) {
+                    self.read_run(run.take(), &mut buffer)?;
+                    buffer.each(done, done + chunk, |_, target| {
                         target.fill(0);
-                    }
+                        Ok(())
+                    })?;
                 }
             } else {
-                self.read_run(run.take(), buffer)?;
-                let target = buffer
-                    .get_mut(done..done + chunk)
-                    .ok_or(Error::InvalidArgument)?;
+                self.read_run(run.take(), &mut buffer)?;
                 match mapped {
                     Some(device_block) => {
                         let mut block = vec![0u8; block_size];
@@ -205,14 +259,24 @@ impl<D: BlockDevice> FileSystem<D> {
                         let source = block
                             .get(in_block..in_block + chunk)
                             .ok_or(Error::InvalidArgument)?;
-                        target.copy_from_slice(source);
+                        buffer.each(done, done + chunk, |position, target| {
+                            let from = position - done;
+                            let bytes = source
+                                .get(from..from + target.len())
+                                .ok_or(Error::InvalidArgument)?;
+                            target.copy_from_slice(bytes);
+                            Ok(())
+                        })?;
                     }
-                    None => target.fill(0),
+                    None => buffer.each(done, done + chunk, |_, target| {
+                        target.fill(0);
+                        Ok(())
+                    })?,
                 }
             }
             done += chunk;
         }
-        self.read_run(run, buffer)?;
+        self.read_run(run, &mut buffer)?;
         Ok(length)
     }
 

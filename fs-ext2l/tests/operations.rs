@@ -670,3 +670,47 @@ fn a_write_of_nothing_past_the_end_changes_nothing() {
     assert_eq!(read_all(&mut file_system, inode), b"\0\0\0\0\0abc");
     finish_stock(file_system, "empty write past the end");
 }
+
+#[test]
+fn a_read_into_pieces_fills_them_as_one_buffer() {
+    for (block_size, inode_size) in GEOMETRIES {
+        let mut file_system = new_file_system(16 << 20, block_size, inode_size, false);
+        let root = file_system.root();
+        let bs = block_size as usize;
+        let inode = file_system.create(root, b"pieces", 0o600, 0, 0).unwrap();
+        // Data, a hole of whole blocks, data past the indirect boundary.
+        let head = pattern(5 * bs + 300, 3);
+        let tail_at = (14 + bs / 4) * bs + 123;
+        let tail = pattern(3 * bs, 9);
+        file_system.write(inode, 0, &head).unwrap();
+        file_system.write(inode, tail_at as u64, &tail).unwrap();
+        let whole = read_all(&mut file_system, inode);
+        assert_eq!(whole.len(), tail_at + tail.len());
+        // Every cut of the range into pieces: at and off block boundaries,
+        // empty pieces, and pieces past the end of the file.
+        for offset in [0, 1, bs - 1, bs, 5 * bs + 299, tail_at - 2 * bs - 5] {
+            for cuts in [
+                vec![1, bs, 3 * bs + 7],
+                vec![bs, 0, 16 * bs],
+                vec![7, 4096 - 7, 128 * 1024],
+                vec![whole.len() + bs],
+            ] {
+                let mut parts: Vec<Vec<u8>> = cuts.iter().map(|&n| vec![0xA5; n]).collect();
+                let mut slices: Vec<&mut [u8]> =
+                    parts.iter_mut().map(|part| part.as_mut_slice()).collect();
+                let count = file_system
+                    .read_pieces(inode, offset as u64, &mut slices)
+                    .unwrap();
+                let wanted = cuts.iter().sum::<usize>().min(whole.len() - offset);
+                assert_eq!(count, wanted, "offset {offset}, pieces {cuts:?}");
+                let joined: Vec<u8> = parts.concat();
+                assert_eq!(
+                    &joined[..count],
+                    &whole[offset..offset + count],
+                    "offset {offset}, pieces {cuts:?}, block size {bs}"
+                );
+                assert!(joined[count..].iter().all(|&byte| byte == 0xA5));
+            }
+        }
+    }
+}

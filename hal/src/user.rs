@@ -181,6 +181,26 @@ pub mod physical {
         body(bytes)
     }
 
+    /// Runs `body` on the RAM of every `(physical start, length)` of
+    /// `runs` as mutable slices, in order, through the direct map — the
+    /// pieces of one caller's buffer. Each range must lie in consecutive
+    /// frames the kernel's frame allocator owns, no two may overlap, and
+    /// `body` must not reach them otherwise while it runs (as
+    /// [`with_bytes_mut`]).
+    pub fn with_runs_mut<R>(runs: &[(u64, usize)], body: impl FnOnce(&mut [&mut [u8]]) -> R) -> R {
+        let mut slices: alloc::vec::Vec<&mut [u8]> = runs
+            .iter()
+            .map(|&(start, length)| {
+                let virtual_address = mmu::physical_to_virtual(start);
+                // SAFETY: as in `with_bytes_mut`; the ranges do not overlap
+                // (the contract above), so neither do the slices, which
+                // live only for `body`.
+                unsafe { core::slice::from_raw_parts_mut(virtual_address as *mut u8, length) }
+            })
+            .collect();
+        body(&mut slices)
+    }
+
     /// Copies from the frame at `frame`, starting at `offset`, into `bytes`
     /// (clamped to the frame's end).
     pub fn read(frame: u64, offset: usize, bytes: &mut [u8]) {

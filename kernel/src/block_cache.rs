@@ -62,7 +62,7 @@ pub struct BlockCache {
     size: u64,
     /// The caller's memory a long read is filling, if one is (see
     /// [`BlockCache::stream_into`]).
-    target: Option<StreamTarget>,
+    targets: Vec<StreamTarget>,
     /// Streamed reads into `target` not yet sent to the disk.
     pending: Vec<FrameRead>,
 }
@@ -98,7 +98,7 @@ impl BlockCache {
             capacity_pages: capacity_pages.max(8),
             use_counter: 0,
             size,
-            target: None,
+            targets: Vec::new(),
             pending: Vec::new(),
         }
     }
@@ -243,17 +243,25 @@ impl BlockCache {
 
     /// Until [`Self::finish_streaming`], reads into `buffer` — a caller's
     /// memory, physically consecutive from `physical` (a `read` of a file
-    /// straight into the caller's pages) — stream every run of whole,
-    /// uncached pages, however short, straight from the disk, and those
-    /// requests are only queued: `finish_streaming` sends them together
-    /// (see [`BlockDevice::read_sectors_to_frames`]). Reads into other
-    /// memory (the file system's own blocks) are served as usual.
-    pub fn stream_into(&mut self, buffer: &[u8], physical: u64) {
-        self.target = Some(StreamTarget {
+    /// straight into the caller's pages; one call per piece of it) —
+    /// stream every run of whole, uncached pages, however short, straight
+    /// from the disk, and those requests are only queued:
+    /// `finish_streaming` sends them together (see
+    /// [`BlockDevice::read_sectors_to_frames`]). Reads into other memory
+    /// (the file system's own blocks) are served as usual.
+    ///
+    /// Return values: `OutOfMemory` if the piece cannot be noted (it is
+    /// then served as other memory).
+    pub fn stream_into(&mut self, buffer: &[u8], physical: u64) -> Result<(), Errno> {
+        self.targets
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.targets.push(StreamTarget {
             virtual_start: buffer.as_ptr() as u64,
             physical_start: physical,
             length: buffer.len(),
         });
+        Ok(())
     }
 
     /// Sends the reads queued since [`Self::stream_into`] and waits for
@@ -261,7 +269,7 @@ impl BlockCache {
     ///
     /// Return values: the device's error if a read failed.
     pub fn finish_streaming(&mut self) -> Result<(), DeviceError> {
-        self.target = None;
+        self.targets.clear();
         let pending = core::mem::take(&mut self.pending);
         if pending.is_empty() {
             return Ok(());
@@ -275,13 +283,14 @@ impl BlockCache {
         result
     }
 
-    /// The physical address of `buffer` if it lies in the stream target.
+    /// The physical address of `buffer` if it lies in a stream target.
     fn target_physical(&self, buffer: &[u8]) -> Option<u64> {
-        let target = self.target?;
         let start = buffer.as_ptr() as u64;
-        let offset = start.checked_sub(target.virtual_start)?;
-        (offset + buffer.len() as u64 <= target.length as u64)
-            .then_some(target.physical_start + offset)
+        self.targets.iter().find_map(|target| {
+            let offset = start.checked_sub(target.virtual_start)?;
+            (offset + buffer.len() as u64 <= target.length as u64)
+                .then_some(target.physical_start + offset)
+        })
     }
 
     /// Queues a streamed read of `length` bytes from `sector` into
@@ -398,12 +407,12 @@ impl fs_ext2l::BlockDevice for BlockCache {
             // A long run of whole, uncached pages streams past the cache.
             if position % PAGE_SIZE == 0 {
                 let whole_pages = ((buffer.len() - done) as u64 / PAGE_SIZE).min(last - index + 1);
-                let mut run = 0;
-                while run < whole_pages
-                    && self.page_length(index + run) == PAGE_SIZE as usize
-                    && !self.pages.contains_key(&(index + run))
-                {
-                    run += 1;
+                // Up to the first cached page (one tree lookup, not one
+                // per page), and only pages the disk holds whole.
+                let whole_on_disk = self.size / PAGE_SIZE;
+                let mut run = whole_pages.min(whole_on_disk.saturating_sub(index));
+                if let Some((&cached, _)) = self.pages.range(index..index + run).next() {
+                    run = cached - index;
                 }
                 let into_frames = self.target_physical(&buffer[done..]);
                 let mut done_here = 0usize;

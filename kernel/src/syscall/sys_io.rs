@@ -98,30 +98,19 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
                 if let Some(runs) = runs {
                     let mut root = ROOT.lock();
                     let file_system = root.as_mut().ok_or(Errno::InputOutput)?;
-                    let mut total = 0usize;
-                    let mut result = Ok(());
-                    for (start, bytes) in runs {
-                        let read = hal::user::physical::with_bytes_mut(start, bytes, |slice| {
-                            file_system.device_mut().stream_into(slice, start);
-                            file_system.read(*inode, *offset + total as u64, slice)
-                        });
-                        match read {
-                            Ok(count) => {
-                                total += count;
-                                if count < bytes {
-                                    break;
-                                }
-                            }
-                            Err(error) => {
-                                result = Err(errno(error));
-                                break;
-                            }
+                    // One pass of the file system over all the pieces of
+                    // the caller's buffer; the disk reads it queues go out
+                    // together and land before the call returns.
+                    let read = hal::user::physical::with_runs_mut(&runs, |pieces| {
+                        let cache = file_system.device_mut();
+                        for (piece, &(start, _)) in pieces.iter().zip(runs.iter()) {
+                            // A piece not noted is filled through the cache.
+                            let _ = cache.stream_into(piece, start);
                         }
-                    }
-                    // The disk reads queued for all the runs go out
-                    // together, and land before the call returns.
+                        file_system.read_pieces(*inode, *offset, pieces)
+                    });
                     let finished = file_system.device_mut().finish_streaming();
-                    result?;
+                    let total = read.map_err(errno)?;
                     finished.map_err(|_| Errno::InputOutput)?;
                     *offset += total as u64;
                     return Ok(total as u64);

@@ -445,7 +445,14 @@ impl fs_ext2l::BlockDevice for BlockCache {
             // pages than the cache holds at once.
             let chunk_last =
                 last.min(index + (self.capacity_pages as u64 / 2).clamp(1, MAX_RUN_PAGES) - 1);
-            let ahead = READ_AHEAD_PAGES.min(self.capacity_pages as u64 / 4);
+            // No read-ahead while a read streams into a caller's pages:
+            // what follows a pointer block it needs is that read's data,
+            // which streams (read ahead, it would be cached and copied).
+            let ahead = if self.targets.is_empty() {
+                READ_AHEAD_PAGES.min(self.capacity_pages as u64 / 4)
+            } else {
+                0
+            };
             self.ensure_cached(index, chunk_last, ahead)?;
             for page_index in index..=chunk_last {
                 done += self.copy_cached(page_index, offset + done as u64, &mut buffer[done..])?;

@@ -3,12 +3,15 @@
 //! discipline fed by the receive interrupt.
 //!
 //! Input is edited a line at a time, as on a terminal in canonical mode:
-//! characters are echoed as they arrive; Backspace/DEL erases one, Ctrl-U
-//! the whole line; Enter hands the line (with its `\n`) to readers; Ctrl-D
-//! hands over what is typed so far without a newline — at the start of a
-//! line that is an empty read, end of input. Bytes that arrive while
-//! nobody reads — during boot or while a program runs — are kept (up to
-//! [`INPUT_CAPACITY`]) and delivered in order: type-ahead is never lost.
+//! Backspace/DEL erases one character, Ctrl-U the whole line; Enter hands
+//! the line (with its `\n`) to readers; Ctrl-D hands over what is typed
+//! so far without a newline — at the start of a line that is an empty
+//! read, end of input. Bytes that arrive while nobody reads — during boot
+//! or while a program runs — are kept raw (up to [`INPUT_CAPACITY`]) and
+//! delivered in order: type-ahead is never lost. Bytes are edited, and
+//! echoed, when a reader wants them, one line at a time: typed-ahead
+//! lines appear after the prompt of the read that takes them, as if typed
+//! there, never in the middle of the boot log or a program's output.
 //!
 //! Ctrl-C interrupts the foreground: every descendant of the session
 //! leader (the first process that read the console and is still alive —
@@ -32,6 +35,8 @@ const CONTROL_U: u8 = 0x15;
 const DELETE: u8 = 0x7f;
 
 struct Input {
+    /// Received bytes not yet edited: type-ahead.
+    pending: VecDeque<u8>,
     /// Completed input, ready for readers. An empty `Vec` entry marks end
     /// of input (Ctrl-D on an empty line).
     ready: VecDeque<Vec<u8>>,
@@ -44,6 +49,7 @@ struct Input {
 }
 
 static INPUT: Mutex<Input> = Mutex::new(Input {
+    pending: VecDeque::new(),
     ready: VecDeque::new(),
     line: Vec::new(),
     waiting: None,
@@ -52,7 +58,18 @@ static INPUT: Mutex<Input> = Mutex::new(Input {
 
 impl Input {
     fn stored(&self) -> usize {
-        self.ready.iter().map(Vec::len).sum::<usize>() + self.line.len()
+        self.pending.len() + self.ready.iter().map(Vec::len).sum::<usize>() + self.line.len()
+    }
+
+    /// Edits pending bytes until a line is ready for a reader (or none
+    /// are left); returns what to echo.
+    fn edit_pending(&mut self, echo: &mut Vec<u8>) {
+        while self.ready.is_empty() {
+            let Some(byte) = self.pending.pop_front() else {
+                return;
+            };
+            self.accept(byte, echo);
+        }
     }
 
     /// Applies one input byte; returns what to echo.
@@ -89,8 +106,9 @@ impl Input {
     }
 }
 
-/// Called by the receive interrupt: runs every received byte through the
-/// line discipline, echoes, wakes a reader, handles Ctrl-C.
+/// Called by the receive interrupt: keeps every received byte, edits
+/// them for a reader that is waiting, wakes it once a line is ready, and
+/// handles Ctrl-C at once (dropping what was typed but not yet read).
 pub fn receive_interrupt() {
     let mut echo = Vec::new();
     let mut interrupt = false;
@@ -100,10 +118,14 @@ pub fn receive_interrupt() {
             if byte == CONTROL_C {
                 interrupt = true;
                 input.line.clear();
+                input.pending.clear();
                 echo.extend_from_slice(b"^C\r\n");
-            } else {
-                input.accept(byte, &mut echo);
+            } else if input.stored() < INPUT_CAPACITY {
+                input.pending.push_back(byte);
             }
+        }
+        if input.waiting.is_some() {
+            input.edit_pending(&mut echo);
         }
         if input.ready.is_empty() {
             None
@@ -184,8 +206,10 @@ pub fn read(pid: Pid, length: usize, is_killed: impl Fn() -> bool) -> Option<Vec
             FIRST_READ_NANOS.compare_exchange(0, now.max(1), Ordering::Relaxed, Ordering::Relaxed);
     }
     loop {
+        let mut echo = Vec::new();
         let ready = with_scheduler(|scheduler| {
             let mut input = INPUT.lock();
+            input.edit_pending(&mut echo);
             let leader_alive = input.leader.is_some_and(|leader| {
                 scheduler.processes.get(&leader).is_some_and(|p| {
                     !matches!(*p.state.lock(), crate::process::ProcessState::Zombie(_))
@@ -212,6 +236,9 @@ pub fn read(pid: Pid, length: usize, is_killed: impl Fn() -> bool) -> Option<Vec
                 }
             }
         });
+        if !echo.is_empty() {
+            crate::logger::print_bytes(&echo);
+        }
         if ready.is_some() {
             return ready;
         }

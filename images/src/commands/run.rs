@@ -3,9 +3,16 @@
 //!
 //! With `--uefi`, the cloud image of `cargo xtask image` boots through
 //! UEFI firmware, as a cloud VM boots it (`xtask::cloud_image`).
+//!
+//! The guest ends its lines with CR LF, as a serial terminal wants. On a
+//! terminal QEMU's output goes straight to it; into a pipe or a file it
+//! is copied with the carriage returns dropped, so a saved console log
+//! is plain text whose lines `grep -x` can match.
 
 use crate::Target;
 use anyhow::{bail, Context, Result};
+use std::io::{IsTerminal, Read, Write};
+use std::process::{Command, ExitStatus, Stdio};
 use xtask::qemu::{guest_status, Machine, MachineKind, VirtioTransport};
 use xtask::{cloud_image, paths, toolchain, Arch};
 
@@ -18,7 +25,7 @@ pub fn run(target: Target, append: &str, memory_mib: u32) -> Result<i32> {
     machine.memory_mib = memory_mib;
     machine.disks.push(built.disk);
     machine.append = append.to_string();
-    let status = machine.command().status().context("starting QEMU")?;
+    let status = attach(machine.command())?;
     let code = status.code().unwrap_or(1);
     Ok(guest_status(target.arch, code))
 }
@@ -59,6 +66,44 @@ pub fn run_uefi(arch: Arch, memory_mib: u32) -> Result<i32> {
             )
         })?;
     machine.uefi = Some(boot);
-    let status = machine.command().status().context("starting QEMU")?;
+    let status = attach(machine.command())?;
     Ok(guest_status(arch, status.code().unwrap_or(1)))
+}
+
+/// Runs QEMU with the console on this process's standard input and
+/// output: inherited on a terminal, otherwise copied without `\r`.
+fn attach(mut command: Command) -> Result<ExitStatus> {
+    if std::io::stdout().is_terminal() {
+        return command.status().context("starting QEMU");
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting QEMU")?;
+    let mut console = child.stdout.take().context("QEMU's output")?;
+    let mut output = std::io::stdout().lock();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let count = match console.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(count) => count,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error).context("reading QEMU's output"),
+        };
+        let text: Vec<u8> = buffer[..count]
+            .iter()
+            .copied()
+            .filter(|&byte| byte != b'\r')
+            .collect();
+        // A reader that went away (`| head`) does not stop the guest.
+        if output
+            .write_all(&text)
+            .and_then(|()| output.flush())
+            .is_err()
+        {
+            break;
+        }
+    }
+    drop(console);
+    child.wait().context("waiting for QEMU")
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `bench REPETITIONS FILE`: the in-guest half of `cargo xtask bench`.
+//! `bench REPETITIONS FILE [SECTOR]`: the in-guest half of `cargo xtask bench`.
 //!
 //! Run as the first process (`init=/bin/bench …` with the `bench` boot
 //! argument), it measures with the kernel's monotonic clock and prints one
@@ -16,7 +16,7 @@
 //! | `launcher_overhead_ratio` | `exec_launched_us / exec_direct_us`, from the same repetition |
 //! | `file_read_cold_mbps` | `FILE` read whole in 1 MiB calls after the block cache is dropped, in MB/s (10⁶ bytes) |
 //! | `file_read_warm_mbps` | the same read again at once |
-//! | `raw_read_mbps` | as many sectors read raw from the root disk (`benchmark(RAW_READ)`) |
+//! | `raw_read_mbps` | as many sectors read raw from the root disk (`benchmark(RAW_READ)`), from SECTOR (default 0): the xtask passes the file's first sector, so both reads cover the same region |
 //! | `file_vs_raw_ratio` | cold over raw, from the same repetition |
 //! | `small_files_ops_per_s` | files per second: create, write 100 bytes and close each of 1,000 files, delete them all, `sync` |
 //!
@@ -75,10 +75,24 @@ fn main() -> i32 {
             .filter(|&count| count > 0),
         arguments.get(2),
     ) else {
-        eprintln!("usage: bench REPETITIONS FILE");
+        eprintln!("usage: bench REPETITIONS FILE [SECTOR]");
         return 2;
     };
-    match run(repetitions, file) {
+    // Where the raw read starts: the file's first sector, when the caller
+    // knows it, so the raw read covers the same region of the disk.
+    let first_sector = match arguments.get(3).map(|word| {
+        core::str::from_utf8(word)
+            .ok()
+            .and_then(|word| word.parse::<u64>().ok())
+    }) {
+        None => 0,
+        Some(Some(sector)) => sector,
+        Some(None) => {
+            eprintln!("usage: bench REPETITIONS FILE [SECTOR]");
+            return 2;
+        }
+    };
+    match run(repetitions, file, first_sector) {
         Ok(()) => {
             println!("bench: done");
             0
@@ -90,7 +104,7 @@ fn main() -> i32 {
     }
 }
 
-fn run(repetitions: u32, file: &[u8]) -> Result<(), Failure> {
+fn run(repetitions: u32, file: &[u8], first_sector: u64) -> Result<(), Failure> {
     let prompt = syscall::benchmark(benchmark::PROMPT_TIME, 0, 0)
         .map_err(|errno| Failure(format!("benchmark(PROMPT_TIME): {errno}")))?;
     // As the first process nothing has read the console: 0 says so.
@@ -141,7 +155,7 @@ fn run(repetitions: u32, file: &[u8]) -> Result<(), Failure> {
         let cold_rate = read_file(file, size, &mut buffer)?;
         cold.push(cold_rate);
         warm.push(read_file(file, size, &mut buffer)?);
-        let raw_rate = read_raw(sectors)?;
+        let raw_rate = read_raw(first_sector, sectors)?;
         raw.push(raw_rate);
         file_vs_raw.push(cold_rate / raw_rate);
     }
@@ -229,13 +243,14 @@ fn read_file(path: &[u8], size: u64, buffer: &mut [u8]) -> Result<f64, Failure> 
     Ok(total as f64 / 1000.0 / elapsed.as_secs_f64() / 1000.0)
 }
 
-/// Reads `sectors` sectors raw from the root disk; returns MB/s.
-fn read_raw(sectors: u64) -> Result<f64, Failure> {
+/// Reads `sectors` sectors raw from the root disk, from sector `first`;
+/// returns MB/s.
+fn read_raw(first: u64, sectors: u64) -> Result<f64, Failure> {
     let start = now();
     let mut done = 0;
     while done < sectors {
         let count = (sectors - done).min(benchmark::RAW_READ_MAX_SECTORS);
-        let bytes = syscall::benchmark(benchmark::RAW_READ, done, count)
+        let bytes = syscall::benchmark(benchmark::RAW_READ, first + done, count)
             .map_err(|errno| Failure(format!("benchmark(RAW_READ): {errno}")))?;
         if bytes != count * 512 {
             return Err(Failure(format!(

@@ -7,7 +7,9 @@
 //! 2. The benchmark boot: a copy of that image, grown by room for a
 //!    64 MiB file of pseudo-random bytes (`/bench-64m.dat`, written on the
 //!    host, so its first read in the guest is cold), booted once at the
-//!    default 128 MiB with `bench init=/bin/bench REPETITIONS FILE`.
+//!    default 128 MiB with `bench init=/bin/bench REPETITIONS FILE SECTOR`
+//!    (SECTOR: where the file's data starts on the disk, where the raw
+//!    read starts too).
 //!    `apps/bench` prints every in-guest figure, a value per repetition
 //!    (`xtask::bench_report`).
 //! 3. The smoke session: a fresh copy of the image booted normally (init,
@@ -25,7 +27,7 @@
 
 use crate::Target;
 use anyhow::{bail, ensure, Context, Result};
-use fs_ext2l::{FileDevice, FileSystem, MountOptions};
+use fs_ext2l::{FileDevice, FileExtent, FileSystem, MountOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -89,7 +91,7 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
     bench_manifest.image.size_mib = Some((manifest.size_bytes() + 2 * FILE_BYTES) >> 20);
     let bench_image = directory.join(format!("bench-{}.img", arch.name()));
     disk_image::build(&bench_image, &bench_manifest, &programs, arch)?;
-    add_big_file(&bench_image)?;
+    let first_sector = add_big_file(&bench_image)?;
 
     let machine = |memory_mib: u32, disk: PathBuf, append: String| {
         let mut machine = Machine::new(arch, kernel.clone());
@@ -105,7 +107,7 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
     let bench = machine(
         DEFAULT_MEMORY_MIB,
         bench_image.clone(),
-        format!("bench init=/bin/bench {repetitions} {FILE_PATH}"),
+        format!("bench init=/bin/bench {repetitions} {FILE_PATH} {first_sector}"),
     );
     let console = boot_to_end(&bench, BENCH_TIMEOUT)?;
     let guest = Figures::parse_guest(&console.output)
@@ -173,7 +175,10 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
 
 /// Writes [`FILE_PATH`], [`FILE_BYTES`] of pseudo-random bytes, into the
 /// image with the file-system library, and checks the volume after.
-fn add_big_file(image: &Path) -> Result<()> {
+///
+/// Return value: the sector where the file's data starts, where the
+/// guest's raw read starts too, so both read the same region of the disk.
+fn add_big_file(image: &Path) -> Result<u64> {
     let device =
         FileDevice::open(image, true).with_context(|| format!("opening {}", image.display()))?;
     let mut file_system = FileSystem::mount(device, MountOptions::default())
@@ -213,7 +218,13 @@ fn add_big_file(image: &Path) -> Result<()> {
         report.is_clean(),
         "the checker found problems after adding {FILE_PATH}"
     );
-    Ok(())
+    let extents = file_system
+        .map_range(file, 0, FILE_BYTES)
+        .map_err(|e| anyhow::anyhow!("mapping {FILE_PATH}: {e}"))?;
+    match extents.first() {
+        Some(FileExtent::Data { device_offset, .. }) => Ok(device_offset / 512),
+        _ => bail!("{FILE_PATH} does not start with data"),
+    }
 }
 
 /// A console transcript and the guest's exit status.

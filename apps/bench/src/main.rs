@@ -14,7 +14,7 @@
 //! | `exec_direct_us` | `spawn(/bin/nop exec /bin/nop)` + `wait`: spawn + execve of the trivial program |
 //! | `exec_launched_us` | `spawn(/bin/launched-nop)` + `wait`: its launcher, which execs the same program (alternating with the direct one) |
 //! | `launcher_overhead_ratio` | `exec_launched_us / exec_direct_us`, from the same repetition |
-//! | `file_read_cold_mbps` | `FILE` read whole in 1 MiB calls after the block cache is dropped, in MB/s (10⁶ bytes) |
+//! | `file_read_cold_mbps` | `FILE` read whole in 512 KiB calls after the block cache is dropped, in MB/s (10⁶ bytes) |
 //! | `file_read_warm_mbps` | the same read again at once |
 //! | `raw_read_mbps` | as many sectors read raw from the root disk (`benchmark(RAW_READ)`), from SECTOR (default 0): the xtask passes the file's first sector, so both reads cover the same region |
 //! | `file_vs_raw_ratio` | cold over raw, from the same repetition |

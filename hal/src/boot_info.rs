@@ -146,6 +146,10 @@ pub struct BootInfo {
     pub machine: &'static str,
     /// Set when the firmware described more than a list could hold.
     pub truncated: bool,
+    /// The time of day during boot, in seconds since the Unix epoch, read
+    /// from the machine's real-time clock (PL031, CMOS RTC); `None` when
+    /// the machine has none or it reads nonsense.
+    pub unix_time: Option<u64>,
 }
 
 impl BootInfo {

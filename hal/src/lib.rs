@@ -37,6 +37,7 @@ pub mod heap;
 pub mod interrupts;
 mod panic;
 mod pci;
+pub mod time_of_day;
 pub mod user;
 pub mod virtio;
 

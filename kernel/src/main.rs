@@ -36,6 +36,7 @@ mod scheduler;
 mod self_test;
 mod syscall;
 mod user_memory;
+mod wall_clock;
 
 use boot_args::BootArgs;
 use hal::{Arch, Architecture, BootInfo, ExitStatus};
@@ -69,6 +70,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     for word in args.unknown.iter() {
         log::warn!("ignoring unknown boot argument `{}`", word);
     }
+    wall_clock::init(boot.unix_time);
 
     log::debug!("RAM {:x?}", boot.ram);
     log::debug!("free memory {:x?}, heap {:x?}", boot.free_memory, boot.heap);

@@ -15,7 +15,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use fs_ext2l::{FileSystem, MountOptions};
 use hal::virtio::BlockDevice;
-use hal::{Arch, Architecture, BootInfo};
+use hal::BootInfo;
 use spin::Mutex;
 
 /// The mounted root, once [`mount`] succeeded.
@@ -42,10 +42,9 @@ impl core::fmt::Display for MountError {
     }
 }
 
-/// Seconds for file timestamps. There is no real-time clock yet, so time
-/// starts at the Unix epoch plus the time since reset.
+/// Seconds for file timestamps: the time of day.
 fn clock() -> u32 {
-    Arch::time_since_reset().as_secs() as u32
+    crate::wall_clock::timestamp()
 }
 
 /// Mounts the first of `disks` as the root; returns a one-line summary.

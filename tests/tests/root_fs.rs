@@ -60,6 +60,24 @@ fn debugfs_cat(image: &Path, path: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// The modification time of `path` in the image, in seconds since the
+/// epoch, as `debugfs stat` prints it (`mtime: 0x…`).
+fn debugfs_mtime(image: &Path, path: &str) -> u64 {
+    let output = Command::new("debugfs")
+        .arg("-R")
+        .arg(format!("stat {path}"))
+        .arg(image)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let hex = text
+        .split("mtime: 0x")
+        .nth(1)
+        .and_then(|rest| rest.get(..8))
+        .unwrap_or_else(|| panic!("no mtime for {path}:\n{text}"));
+    u64::from_str_radix(hex, 16).unwrap()
+}
+
 #[test]
 fn the_kernel_reads_a_file_the_host_put_on_the_volume() {
     for mut machine in configurations() {
@@ -95,6 +113,18 @@ fn a_file_the_kernel_writes_is_on_disk_after_power_off_and_the_volume_is_clean()
             assert_eq!(
                 debugfs_cat(disk.path(), "/selftest/hello.txt"),
                 "written by the Manux kernel\n"
+            );
+            // Stamped with the time of day from the machine's real-time
+            // clock (QEMU sets it from the host's), not time since reset.
+            let host_now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let written = debugfs_mtime(disk.path(), "/selftest/hello.txt");
+            assert!(
+                written.abs_diff(host_now) < 600,
+                "{}: mtime {written}, host time {host_now}",
+                describe(&machine)
             );
             assert_eq!(debugfs_cat(disk.path(), "/motd"), "Welcome to Manux\n");
         }

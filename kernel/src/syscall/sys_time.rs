@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `clock_gettime` and `nanosleep`.
 //!
-//! There is no real-time clock yet: both clocks count from machine reset.
+//! `CLOCK_REALTIME` is the time of day ([`crate::wall_clock`]);
+//! `CLOCK_MONOTONIC` counts from machine reset.
 
 use super::UserAccess;
 use crate::process::{Process, ProcessState};
@@ -16,7 +17,11 @@ pub fn clock_get_time(process: &Process, which: u64, timespec: u64) -> Result<u6
     if which as u32 != clock::REALTIME && which as u32 != clock::MONOTONIC {
         return Err(Errno::InvalidArgument);
     }
-    let now = Arch::time_since_reset();
+    let now = if which as u32 == clock::REALTIME {
+        crate::wall_clock::now()
+    } else {
+        Arch::time_since_reset()
+    };
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&now.as_secs().to_le_bytes());
     bytes[8..].copy_from_slice(&u64::from(now.subsec_nanos()).to_le_bytes());

@@ -196,6 +196,7 @@ extern "C" fn boot_main(device_tree_physical: u64) -> ! {
 
     mmu::init_kernel_tables(boot.ram.as_slice());
     uart::remap();
+    boot.unix_time = machine.rtc.and_then(super::rtc::unix_time);
 
     boot.heap = choose_heap(&mut boot);
     // SAFETY: the heap range was just removed from `free_memory`, lies in

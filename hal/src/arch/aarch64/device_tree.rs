@@ -31,6 +31,8 @@ pub struct Machine {
     pub reserved: FixedList<MemoryRange, 64>,
     /// The console PL011's registers.
     pub uart: MemoryRange,
+    /// The PL031 real-time clock's registers, if the machine has one.
+    pub rtc: Option<MemoryRange>,
     /// The console UART's interrupt ID.
     pub uart_interrupt: u32,
     /// The interrupt controller.
@@ -84,6 +86,7 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
         pci: FixedList::new(),
         machine: "",
         truncated: false,
+        unix_time: None,
     };
     boot.machine = leak_str(tree.root().model());
     boot.command_line = tree.chosen().bootargs().map(leak_str).unwrap_or("");
@@ -190,6 +193,7 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
         },
         reserved,
         uart,
+        rtc: tree.find_compatible(&["arm,pl031"]).and_then(first_reg),
         uart_interrupt,
         gic,
         timer_interrupt,

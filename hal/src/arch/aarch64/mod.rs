@@ -13,6 +13,7 @@ pub mod device_tree;
 pub mod gic;
 pub mod mmu;
 pub mod psci;
+pub mod rtc;
 pub mod thread;
 pub mod timer;
 pub mod uart;

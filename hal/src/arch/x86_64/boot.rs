@@ -264,6 +264,7 @@ extern "C" fn boot_main(start_info_physical: u64) -> ! {
         pci: FixedList::new(),
         machine: "",
         truncated: start.truncated,
+        unix_time: super::rtc::unix_time(),
     };
     // Free memory: RAM minus the image and the first MiB (see
     // `LOW_MEMORY`). Nothing else needs reserving: the start info was

@@ -32,6 +32,7 @@ pub mod mmu;
 pub mod pic;
 pub mod power;
 pub mod pvh;
+pub mod rtc;
 pub mod serial;
 pub mod stacks;
 pub mod thread;

@@ -42,6 +42,19 @@ fn text(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `e2fsck -fn` finds nothing wrong with `image`.
+fn assert_e2fsck_clean(image: &str) {
+    let fsck = Command::new("e2fsck")
+        .args(["-fn", image])
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fsck.stdout)
+    );
+}
+
 #[test]
 fn stock_workflow_round_trips_and_stays_e2fsck_clean() {
     let image = scratch("stock.img");
@@ -86,15 +99,7 @@ fn stock_workflow_round_trips_and_stays_e2fsck_clean() {
         "{info}"
     );
     assert!(ok(&["check", image]).contains("clean"));
-    let fsck = Command::new("e2fsck")
-        .args(["-fn", image])
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stdout)
-    );
+    assert_e2fsck_clean(image);
 }
 
 #[test]
@@ -133,15 +138,7 @@ fn installer_commands_and_the_ext2l_rules() {
     ok(&["rm", image, "/pkg/cat/lib"]);
     ok(&["tune", image, "--ext2l", "off"]);
     ok(&["check", image]);
-    let fsck = Command::new("e2fsck")
-        .args(["-fn", image])
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stdout)
-    );
+    assert_e2fsck_clean(image);
 }
 
 #[test]
@@ -192,15 +189,7 @@ fn large_and_sparse_files_round_trip_through_put_and_get() {
         ok(&["get", image, "/big", text(&back)]);
         assert!(std::fs::read(&back).unwrap() == big, "{block_size}");
         assert!(ok(&["check", image]).contains("clean"));
-        let fsck = Command::new("e2fsck")
-            .args(["-fn", image])
-            .output()
-            .unwrap();
-        assert!(
-            fsck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&fsck.stdout)
-        );
+        assert_e2fsck_clean(image);
     }
 
     // A sparse file made by mke2fs: holes inside and at the end come back

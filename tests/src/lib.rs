@@ -11,9 +11,10 @@
 //! Run alone, without those variables, a guest test fails with a message
 //! saying how to run it: it never passes by testing nothing.
 
+use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -304,6 +305,56 @@ pub const PROMPT: &str = "$ ";
 pub fn session(machine: &Machine, lines: &[&str], step_timeout: Duration) -> Transcript {
     let steps: Vec<Step<'_>> = lines.iter().map(|line| Step::Line(line)).collect();
     session_steps(machine, &steps, step_timeout)
+}
+
+/// Runs the host's `ext2l` tool (`MANUX_EXT2L`, set by `cargo xtask
+/// test`) with `arguments`.
+pub fn ext2l<S: AsRef<OsStr>>(arguments: &[S]) -> Output {
+    let tool =
+        std::env::var("MANUX_EXT2L").expect("MANUX_EXT2L: the ext2l tool, set by cargo xtask test");
+    Command::new(tool)
+        .args(arguments)
+        .output()
+        .expect("running ext2l")
+}
+
+/// The contents of `path` in the ext2l volume `image` (`ext2l cat`).
+pub fn ext2l_cat(image: &Path, path: &str) -> String {
+    let output = ext2l(&[OsStr::new("cat"), image.as_os_str(), OsStr::new(path)]);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `ext2l check` finds the volume `image` clean; `what` names the case.
+pub fn assert_ext2l_clean(image: &Path, what: &str) {
+    let check = ext2l(&[OsStr::new("check"), image.as_os_str()]);
+    assert!(
+        check.status.success(),
+        "{what}: ext2l check:\n{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+/// Types each line of `script` at the prompt, then `poweroff`, and
+/// asserts that every line printed exactly its expected output and that
+/// the machine then powered off cleanly.
+pub fn assert_scripted_session(machine: &Machine, script: &[(&str, &str)], step_timeout: Duration) {
+    let mut lines: Vec<&str> = script.iter().map(|(line, _)| *line).collect();
+    lines.push("poweroff");
+    let transcript = session(machine, &lines, step_timeout);
+    let what = describe(machine);
+    for (index, (line, expected)) in script.iter().enumerate() {
+        assert_eq!(
+            transcript.output(index),
+            *expected,
+            "{what}: `{line}`\n{transcript:#?}"
+        );
+    }
+    assert_eq!(
+        transcript.status,
+        Some(0),
+        "{what}: poweroff must end the machine cleanly\n{transcript:#?}"
+    );
 }
 
 /// One thing a person does at the console.

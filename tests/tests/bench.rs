@@ -11,19 +11,8 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// The figures `bench` prints, one line each.
-const FIGURES: &[&str] = &[
-    "null_syscall_ns",
-    "spawn_exit_wait_us",
-    "exec_direct_us",
-    "exec_launched_us",
-    "launcher_overhead_ratio",
-    "file_read_cold_mbps",
-    "file_read_warm_mbps",
-    "raw_read_mbps",
-    "file_vs_raw_ratio",
-    "small_files_ops_per_s",
-];
+/// The figures `bench` prints, one line each: those the xtask parses.
+const FIGURES: &[&str] = xtask::bench_report::GUEST_KEYS;
 
 #[test]
 fn bench_measures_every_figure_with_the_bench_argument() {

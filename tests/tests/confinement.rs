@@ -5,7 +5,6 @@
 //! own scenario, writes through a read-write `/...` directory) must hold.
 
 use guest_tests::*;
-use std::process::Command;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -58,27 +57,11 @@ fn every_escape_technique_is_blocked_and_the_secret_never_appears() {
         boot.expect_line("behaviour: persist-through-dots: ok");
         boot.expect_status(0);
         // The file written through a read-write `/...` directory is on disk.
-        let ext2l = std::env::var("MANUX_EXT2L").expect("MANUX_EXT2L, set by cargo xtask test");
-        let cat = Command::new(&ext2l)
-            .arg("cat")
-            .arg(disk.path())
-            .arg("/home/user/through-dots.txt")
-            .output()
-            .unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&cat.stdout),
+            ext2l_cat(disk.path(), "/home/user/through-dots.txt"),
             "written through /...\n",
             "{what}"
         );
-        let check = Command::new(&ext2l)
-            .arg("check")
-            .arg(disk.path())
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{what}: ext2l check:\n{}",
-            String::from_utf8_lossy(&check.stdout)
-        );
+        assert_ext2l_clean(disk.path(), &what);
     }
 }

@@ -11,7 +11,6 @@
 //! does not depend on them.
 
 use guest_tests::*;
-use std::process::Command;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -43,12 +42,6 @@ fn expect(machine: &Machine, command: &str, status: i32) -> Vec<String> {
     );
     boot.expect_line(&format!("init exited with status {status}"));
     printed(&boot).into_iter().map(str::to_string).collect()
-}
-
-fn ext2l(arguments: &[&str]) -> std::process::Output {
-    let tool =
-        std::env::var("MANUX_EXT2L").expect("MANUX_EXT2L: the ext2l tool, set by cargo xtask test");
-    Command::new(tool).args(arguments).output().unwrap()
 }
 
 #[test]
@@ -171,8 +164,7 @@ fn file_commands_change_the_disk_as_asked() {
             !String::from_utf8_lossy(&listing.stdout).contains('t'),
             "{listing:?}"
         );
-        let check = ext2l(&["check", &disk.path().to_string_lossy()]);
-        assert!(check.status.success(), "{check:?}");
+        assert_ext2l_clean(disk.path(), &describe(&machine));
     }
 }
 

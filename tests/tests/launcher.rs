@@ -78,21 +78,6 @@ fn launched_programs_get_exactly_their_arguments() {
         ("ls /...", "home\n"),
     ];
     for (machine, _disk) in system_machines() {
-        let mut lines: Vec<&str> = script.iter().map(|(line, _)| *line).collect();
-        lines.push("poweroff");
-        let transcript = session(&machine, &lines, STEP);
-        let what = describe(&machine);
-        for (index, (line, expected)) in script.iter().enumerate() {
-            assert_eq!(
-                transcript.output(index),
-                *expected,
-                "{what}: `{line}`\n{transcript:#?}"
-            );
-        }
-        assert_eq!(
-            transcript.status,
-            Some(0),
-            "{what}: poweroff must end the machine cleanly\n{transcript:#?}"
-        );
+        assert_scripted_session(&machine, script, STEP);
     }
 }

@@ -7,7 +7,6 @@
 //! smoke test of its console); the rest on each architecture's default.
 
 use guest_tests::*;
-use std::process::Command;
 use std::time::Duration;
 
 const STEP: Duration = Duration::from_secs(60);
@@ -41,22 +40,7 @@ fn a_scripted_session_prints_exactly_what_it_should() {
     // On every machine model: the console's receive interrupt reaches the
     // kernel differently on each (GIC, microvm's and q35's I/O APIC).
     for (machine, _disk) in with_system_disk(machine_models()) {
-        let mut lines: Vec<&str> = script.iter().map(|(line, _)| *line).collect();
-        lines.push("poweroff");
-        let transcript = session(&machine, &lines, STEP);
-        let what = describe(&machine);
-        for (index, (line, expected)) in script.iter().enumerate() {
-            assert_eq!(
-                transcript.output(index),
-                *expected,
-                "{what}: `{line}`\n{transcript:#?}"
-            );
-        }
-        assert_eq!(
-            transcript.status,
-            Some(0),
-            "{what}: poweroff must end the machine cleanly\n{transcript:#?}"
-        );
+        assert_scripted_session(&machine, &script, STEP);
     }
 }
 
@@ -71,17 +55,7 @@ fn files_persist_across_two_boots_and_the_volume_stays_clean() {
         assert_eq!(first.status, Some(0), "{first:#?}");
         let second = session(&machine, &["cat $HOME/keep.txt", "poweroff"], STEP);
         assert_eq!(second.output(0), "persist-me\n", "{second:#?}");
-        let ext2l = std::env::var("MANUX_EXT2L").expect("MANUX_EXT2L, set by cargo xtask test");
-        let check = Command::new(&ext2l)
-            .arg("check")
-            .arg(disk.path())
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "ext2l check:\n{}",
-            String::from_utf8_lossy(&check.stdout)
-        );
+        assert_ext2l_clean(disk.path(), &describe(&machine));
     }
 }
 

@@ -5,7 +5,6 @@
 //! process does not starve others; files programs write persist.
 
 use guest_tests::*;
-use std::process::Command;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
@@ -104,33 +103,14 @@ fn a_file_written_by_a_program_is_on_disk_after_power_off() {
         machine.append = "init=/bin/writefile /home/user/persist.txt written-in-the-guest".into();
         let boot = boot(&machine, b"", TIMEOUT);
         boot.expect_status(0);
-        let ext2l = std::env::var("MANUX_EXT2L")
-            .expect("MANUX_EXT2L: the ext2l tool, set by cargo xtask test");
-        let cat = Command::new(&ext2l)
-            .arg("cat")
-            .arg(disk.path())
-            .arg("/home/user/persist.txt")
-            .output()
-            .unwrap();
         assert_eq!(
-            String::from_utf8_lossy(&cat.stdout),
+            ext2l_cat(disk.path(), "/home/user/persist.txt"),
             "written-in-the-guest\n",
             "{}:\n{}",
             describe(&machine),
             boot.output
         );
-        let check = Command::new(&ext2l)
-            .arg("check")
-            .arg(disk.path())
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{}: ext2l check after the guest wrote:\n{}{}",
-            describe(&machine),
-            String::from_utf8_lossy(&check.stdout),
-            String::from_utf8_lossy(&check.stderr)
-        );
+        assert_ext2l_clean(disk.path(), &describe(&machine));
     }
 }
 

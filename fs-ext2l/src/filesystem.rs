@@ -116,6 +116,8 @@ pub struct FileSystem<D: BlockDevice> {
     pub(crate) groups_dirty: bool,
     pub(crate) read_only_reason: Option<&'static str>,
     pub(crate) clock: fn() -> u32,
+    /// Inodes the host holds ([`crate::HeldInode`], `held.rs`).
+    pub(crate) held: alloc::collections::BTreeSet<u32>,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
@@ -184,6 +186,7 @@ impl<D: BlockDevice> FileSystem<D> {
             groups_dirty: false,
             read_only_reason,
             clock: options.clock,
+            held: alloc::collections::BTreeSet::new(),
         })
     }
 

@@ -242,6 +242,9 @@ pub struct Metadata {
     pub rootlink: Option<InodeNumber>,
     /// Device number of a character or block device (`i_block[0]` or `[1]`).
     pub device: u32,
+    /// `i_generation`: with the inode number, names this object and no
+    /// other (a number reused after a free gets a new generation).
+    pub generation: u32,
 }
 
 /// The in-memory copy of one on-disk inode.
@@ -472,6 +475,11 @@ impl Inode {
     }
 
     /// `i_generation`.
+    pub fn generation(&self) -> u32 {
+        read_u32(&self.raw, field::GENERATION)
+    }
+
+    /// Sets `i_generation`.
     pub fn set_generation(&mut self, generation: u32) {
         write_u32(&mut self.raw, field::GENERATION, generation);
     }
@@ -530,6 +538,7 @@ impl Inode {
             sectors: u64::from(self.sectors()),
             rootlink,
             device,
+            generation: self.generation(),
         }
     }
 }

@@ -20,6 +20,7 @@ mod file;
 mod filesystem;
 mod format;
 mod group;
+mod held;
 mod inode;
 mod installer;
 mod name;
@@ -42,6 +43,7 @@ pub use features::{
 pub use file::{FileExtent, SetAttributes};
 pub use filesystem::{FileSystem, FileSystemInfo, MountOptions};
 pub use format::{format, FormatOptions};
+pub use held::HeldInode;
 pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};
 pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};

@@ -43,6 +43,8 @@ pub enum Errno {
     IsADirectory = 21,
     /// `EINVAL`
     InvalidArgument = 22,
+    /// `ENFILE`: the kernel's table of files in use is full.
+    TooManyFilesInSystem = 23,
     /// `EMFILE`
     TooManyFiles = 24,
     /// `ENOTTY`
@@ -69,11 +71,13 @@ pub enum Errno {
     NotEmpty = 39,
     /// `ELOOP`
     Loop = 40,
+    /// `ESTALE`: a handle whose object is gone; it never reaches another.
+    Stale = 116,
     /// A number this crate does not know (decoding only).
     Unknown = 4095,
 }
 
-const ALL: [Errno; 34] = [
+const ALL: [Errno; 36] = [
     Errno::NotPermitted,
     Errno::NotFound,
     Errno::NoSuchProcess,
@@ -93,6 +97,7 @@ const ALL: [Errno; 34] = [
     Errno::NotADirectory,
     Errno::IsADirectory,
     Errno::InvalidArgument,
+    Errno::TooManyFilesInSystem,
     Errno::TooManyFiles,
     Errno::NotATerminal,
     Errno::FileTooLarge,
@@ -106,6 +111,7 @@ const ALL: [Errno; 34] = [
     Errno::NotImplemented,
     Errno::NotEmpty,
     Errno::Loop,
+    Errno::Stale,
     Errno::Unknown,
     Errno::Unknown,
 ];
@@ -141,6 +147,7 @@ impl Errno {
             Errno::NotADirectory => "ENOTDIR",
             Errno::IsADirectory => "EISDIR",
             Errno::InvalidArgument => "EINVAL",
+            Errno::TooManyFilesInSystem => "ENFILE",
             Errno::TooManyFiles => "EMFILE",
             Errno::NotATerminal => "ENOTTY",
             Errno::FileTooLarge => "EFBIG",
@@ -154,6 +161,7 @@ impl Errno {
             Errno::NotImplemented => "ENOSYS",
             Errno::NotEmpty => "ENOTEMPTY",
             Errno::Loop => "ELOOP",
+            Errno::Stale => "ESTALE",
             Errno::Unknown => "EUNKNOWN",
         }
     }
@@ -180,6 +188,7 @@ impl Errno {
             Errno::NotADirectory => "Not a directory",
             Errno::IsADirectory => "Is a directory",
             Errno::InvalidArgument => "Invalid argument",
+            Errno::TooManyFilesInSystem => "Too many open files in system",
             Errno::TooManyFiles => "Too many open files",
             Errno::NotATerminal => "Inappropriate ioctl for device",
             Errno::FileTooLarge => "File too large",
@@ -193,6 +202,7 @@ impl Errno {
             Errno::NotImplemented => "Function not implemented",
             Errno::NotEmpty => "Directory not empty",
             Errno::Loop => "Too many levels of symbolic links",
+            Errno::Stale => "Stale file handle",
             Errno::Unknown => "Unknown error",
         }
     }

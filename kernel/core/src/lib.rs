@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+mod error;
+mod live_objects;
+mod location;
+mod resolve;
+mod volume;
+
+pub use error::Error;
+pub use live_objects::{LiveObjects, ObjectRef};
+pub use location::{Anchor, Location, Node, Step};
+pub use resolve::{resolve, resolve_parent, DotView, Resolved, View, DOTS, MAX_SYMLINKS};
+pub use volume::Volume;

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Path resolution in a view: a root, a `/...`, and `..` resolved
+//! lexically. The one resolver of the system: the kernel resolves every
+//! path of every process with it, and the host tools resolve theirs with
+//! it too (a view of the volume's root with an empty `/...`).
+//!
+//! DESIGN §5. A process sees two trees: its root directory, and `/...`,
+//! visible from every root, whose content is the process's own
+//! [`DotView`] — virtual directories down to leaves that hold objects,
+//! each with an access mode that binds everything reached through it.
+//!
+//! A walk extends a [`Location`] (the chain of steps, each holding what it
+//! reached) and pops it for `..`: at the root `..` stays at the root, past
+//! a `/...` leaf it returns into the virtual tree, and from `/...` itself
+//! to the root. The on-disk `..` is never consulted (the file-system
+//! library refuses to look it up), so renaming a directory elsewhere,
+//! directory hardlinks or a cooperating process cannot lead out of a
+//! view. A relative path starts from the base location's own objects —
+//! never from its names — so a current directory or directory descriptor
+//! renamed by another program still resolves inside itself. Symbolic links
+//! are followed inside the same walk — absolute targets restart at the
+//! view's root — at most [`MAX_SYMLINKS`] times.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use dotdotdot::{AccessMode, Namespace, Resolved as DotsResolved};
+use fs_ext2l::{BlockDevice, FileType};
+
+use crate::error::Error;
+use crate::live_objects::ObjectRef;
+use crate::location::{Anchor, Location, Node};
+use crate::volume::Volume;
+
+/// Symbolic links followed in one resolution before `ELOOP` (Linux's
+/// `MAXSYMLINKS`).
+pub const MAX_SYMLINKS: usize = 40;
+
+/// The name that leads from the root to `/...`.
+pub const DOTS: &[u8] = b"...";
+
+/// `/...` as a path.
+pub(crate) const DOTS_PATH: &[u8] = b"/...";
+
+/// A process's `/...`: its leaves hold objects.
+pub type DotView = Namespace<ObjectRef>;
+
+/// What a process sees: its root directory and its `/...`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    /// The root directory.
+    pub root: &'a ObjectRef,
+    /// The `/...` namespace.
+    pub dots: &'a DotView,
+}
+
+/// A resolved path.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Where it is: the chain down to it, its last step what it names.
+    pub location: Location,
+    /// Whether the walk went through `/...` at any point (programs may not
+    /// be run from there, DESIGN §6).
+    pub through_dots: bool,
+}
+
+impl Resolved {
+    /// What the path names.
+    pub fn node(&self) -> Node {
+        self.location.node()
+    }
+
+    /// The object named, or `error` for a virtual directory.
+    ///
+    /// Return values: `error` for a virtual `/...` directory.
+    pub fn object_or(&self, error: Error) -> Result<ObjectRef, Error> {
+        self.location.object().ok_or(error)
+    }
+
+    /// The object named, when it may be changed through this path.
+    ///
+    /// Return values: `AccessDenied` below a read-only `/...` entry or for
+    /// a virtual `/...` directory.
+    pub fn writable_object(&self) -> Result<ObjectRef, Error> {
+        match self.location.node() {
+            Node::Object {
+                object,
+                writable: true,
+            } => Ok(object),
+            _ => Err(Error::AccessDenied),
+        }
+    }
+}
+
+/// Splits a path into components, dropping empty ones and `.`.
+fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    path.split(|&byte| byte == b'/')
+        .filter(|component| !component.is_empty() && *component != b".")
+}
+
+/// Resolves `path` in `view`, relative to `base` unless it is absolute.
+/// With `follow_final`, a final symbolic link is followed.
+///
+/// Return values: the location; `PathTooLong`;
+/// `FileSystem(NotFound | NotADirectory | TooManySymlinks | InvalidName)`;
+/// `Dots(..)` for a `/...` name that does not exist or is invalid;
+/// `Stale`, `TooManyObjects`, device errors.
+pub fn resolve<D: BlockDevice>(
+    volume: &mut Volume<D>,
+    view: View<'_>,
+    base: &Location,
+    path: &[u8],
+    follow_final: bool,
+) -> Result<Resolved, Error> {
+    if path.len() > manux_abi::limits::PATH_BYTES {
+        return Err(Error::PathTooLong);
+    }
+    let mut location = if path.starts_with(b"/") {
+        Location::root(view.root.clone())
+    } else {
+        base.clone()
+    };
+    let mut through_dots = location.is_in_dots();
+    let mut pending: VecDeque<Vec<u8>> = components(path).map(Vec::from).collect();
+    let mut links_followed = 0;
+    while let Some(component) = pending.pop_front() {
+        if component == b".." {
+            location.pop(view.root);
+            continue;
+        }
+        if matches!(location.anchor, Anchor::Root(_))
+            && location.steps.is_empty()
+            && component == DOTS
+        {
+            location = Location::dots();
+            through_dots = true;
+            continue;
+        }
+        let node = match location.node() {
+            Node::Virtual => {
+                let mut names = location.dots_names();
+                names.push(&component);
+                match view.dots.resolve(&names)? {
+                    DotsResolved::Virtual(_) => Node::Virtual,
+                    DotsResolved::Leaf { handle, mode, .. } => Node::Object {
+                        object: handle.clone(),
+                        writable: mode == AccessMode::ReadWrite,
+                    },
+                }
+            }
+            Node::Object {
+                object: directory,
+                writable,
+            } => {
+                let child = volume.lookup(&directory, &component)?;
+                let is_final = pending.is_empty();
+                if child.file_type() == FileType::Symlink && (!is_final || follow_final) {
+                    links_followed += 1;
+                    if links_followed > MAX_SYMLINKS {
+                        return Err(Error::FileSystem(fs_ext2l::Error::TooManySymlinks));
+                    }
+                    let target = volume.readlink(&child)?;
+                    if target.starts_with(b"/") {
+                        location = Location::root(view.root.clone());
+                    }
+                    for (index, part) in components(&target).map(Vec::from).enumerate() {
+                        pending.insert(index, part);
+                    }
+                    continue;
+                }
+                if !is_final && !child.is_directory() {
+                    return Err(Error::FileSystem(fs_ext2l::Error::NotADirectory));
+                }
+                Node::Object {
+                    object: child,
+                    writable,
+                }
+            }
+        };
+        location.push(component, node);
+    }
+    Ok(Resolved {
+        location,
+        through_dots,
+    })
+}
+
+/// Resolves all but the last component of `path`: the directory an entry
+/// is created in, removed from or renamed in, and the entry's name.
+///
+/// Return values: as [`resolve`]; `InvalidPath` when the path has no last
+/// component or it is `.` or `..`.
+pub fn resolve_parent<D: BlockDevice>(
+    volume: &mut Volume<D>,
+    view: View<'_>,
+    base: &Location,
+    path: &[u8],
+) -> Result<(Resolved, Vec<u8>), Error> {
+    let mut end = path.len();
+    while end > 1 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    let trimmed = &path[..end];
+    let (parent, name) = match trimmed.iter().rposition(|&byte| byte == b'/') {
+        Some(0) => (&b"/"[..], &trimmed[1..]),
+        Some(index) => (&trimmed[..index], &trimmed[index + 1..]),
+        None => (&b"."[..], trimmed),
+    };
+    if name.is_empty() || name == b"." || name == b".." {
+        return Err(Error::InvalidPath);
+    }
+    let directory = resolve(volume, view, base, parent, true)?;
+    Ok((directory, Vec::from(name)))
+}
+
+impl<D: BlockDevice> Volume<D> {
+    /// Resolves an absolute or root-relative `path` from the volume's root
+    /// with no `/...` (the host tools' view): the object it names.
+    ///
+    /// Return values: as [`resolve`].
+    pub fn resolve_path(&mut self, path: &[u8], follow_final: bool) -> Result<ObjectRef, Error> {
+        let root = self.root()?;
+        let dots = DotView::new();
+        let view = View {
+            root: &root,
+            dots: &dots,
+        };
+        let resolved = resolve(
+            self,
+            view,
+            &Location::root(root.clone()),
+            path,
+            follow_final,
+        )?;
+        resolved.object_or(Error::FileSystem(fs_ext2l::Error::NotFound))
+    }
+
+    /// Splits `path` (from the volume's root, no `/...`) into its parent
+    /// directory, held, and its last name.
+    ///
+    /// Return values: as [`resolve_parent`].
+    pub fn resolve_parent_path(&mut self, path: &[u8]) -> Result<(ObjectRef, Vec<u8>), Error> {
+        let root = self.root()?;
+        let dots = DotView::new();
+        let view = View {
+            root: &root,
+            dots: &dots,
+        };
+        let (parent, name) = resolve_parent(self, view, &Location::root(root.clone()), path)?;
+        let directory = parent.object_or(Error::FileSystem(fs_ext2l::Error::NotFound))?;
+        Ok((directory, name))
+    }
+}

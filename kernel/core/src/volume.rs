@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! A mounted volume seen through live objects.
+//!
+//! [`Volume`] owns a mounted [`FileSystem`] and the [`LiveObjects`] table
+//! of its in-use inodes, and is the only way the kernel (and the host
+//! tools) act on files: every operation takes and gives [`ObjectRef`]s,
+//! never bare inode numbers. It keeps three promises:
+//!
+//! - **Held means alive.** An inode gets its first reference through
+//!   [`Volume::hold`], which tells the file system it is held; the file
+//!   system then never frees it (its last name going makes it an orphan,
+//!   fs-ext2l's `held.rs`). When the last reference is dropped the inode
+//!   is queued, and the next operation of the volume releases it — the
+//!   moment an orphan is freed.
+//! - **A reference means its object.** Every use of a reference checks
+//!   that the inode still carries the generation it had when first held;
+//!   a mismatch is [`Error::Stale`], never another object's data.
+//! - **Names are the file system's, objects are ours.** Creating, linking
+//!   and removing names go straight to the file system; what holds
+//!   objects (descriptors, roots, chains) lives above, in the kernel.
+
+use alloc::vec::Vec;
+use fs_ext2l::{BlockDevice, DirectoryEntry, FileSystem, InodeNumber, Metadata, SetAttributes};
+
+use crate::error::Error;
+use crate::live_objects::{LiveObjects, ObjectRef};
+
+/// A mounted file system and its live objects.
+pub struct Volume<D: BlockDevice> {
+    file_system: FileSystem<D>,
+    objects: LiveObjects,
+}
+
+impl<D: BlockDevice> Volume<D> {
+    /// Wraps a mounted file system; at most `object_limit` inodes may be
+    /// held at once.
+    ///
+    /// Return values: the volume; `OutOfMemory` when the table cannot be
+    /// reserved.
+    pub fn new(file_system: FileSystem<D>, object_limit: usize) -> Result<Self, Error> {
+        Ok(Volume {
+            file_system,
+            objects: LiveObjects::new(object_limit)?,
+        })
+    }
+
+    /// Releases every inode whose last reference was dropped since the
+    /// last operation: the file system frees the orphans among them.
+    ///
+    /// Return values: the first error of freeing an orphan (the others are
+    /// still released; a failed free leaves an orphan that the next mount
+    /// cleans).
+    pub fn collect(&mut self) -> Result<(), Error> {
+        let mut result = Ok(());
+        for inode in self.objects.take_released() {
+            if let Err(error) = self.file_system.release(inode) {
+                if result.is_ok() {
+                    result = Err(Error::FileSystem(error));
+                }
+            }
+        }
+        result
+    }
+
+    /// The file system, after releasing what was dropped: for operations
+    /// that have no object form (mounting details, checking, tools).
+    pub fn file_system(&mut self) -> &mut FileSystem<D> {
+        let _ = self.collect();
+        &mut self.file_system
+    }
+
+    /// The live-object table (limits and counts).
+    pub fn objects(&self) -> &LiveObjects {
+        &self.objects
+    }
+
+    /// Gives the file system back (after releasing what was dropped).
+    /// References still alive keep their inodes only until the next mount.
+    pub fn into_file_system(mut self) -> FileSystem<D> {
+        let _ = self.collect();
+        self.file_system
+    }
+
+    /// A reference to inode `inode`, which must be in use (named, or held).
+    ///
+    /// Return values: the reference; `FileSystem(NotFound)` for an inode
+    /// not in use; `TooManyObjects`; the file system's errors.
+    pub fn hold(&mut self, inode: InodeNumber) -> Result<ObjectRef, Error> {
+        self.collect()?;
+        self.hold_collected(inode)
+    }
+
+    fn hold_collected(&mut self, inode: InodeNumber) -> Result<ObjectRef, Error> {
+        if let Some(object) = self.objects.find(inode) {
+            return Ok(object);
+        }
+        let held = self.file_system.hold(inode)?;
+        match self.objects.insert(held) {
+            Ok(object) => Ok(object),
+            Err(error) => {
+                let _ = self.file_system.release(inode);
+                Err(error)
+            }
+        }
+    }
+
+    /// The root directory of the volume.
+    ///
+    /// Return values: as [`Self::hold`].
+    pub fn root(&mut self) -> Result<ObjectRef, Error> {
+        let root = self.file_system.root();
+        self.hold(root)
+    }
+
+    /// Checks that `object` is still what it was when first held.
+    ///
+    /// Return values: `Stale` when the inode now carries another
+    /// generation or is no longer in use; device errors.
+    pub fn verify(&mut self, object: &ObjectRef) -> Result<(), Error> {
+        self.collect()?;
+        match self.file_system.generation(object.inode()) {
+            Ok(generation) if generation == object.generation() => Ok(()),
+            Ok(_) | Err(fs_ext2l::Error::NotFound) => Err(Error::Stale),
+            Err(error) => Err(Error::FileSystem(error)),
+        }
+    }
+
+    /// The entry `name` of directory `directory`, held.
+    ///
+    /// Return values: `FileSystem(NotFound)` (also in a removed directory),
+    /// `FileSystem(NotADirectory)`, `FileSystem(InvalidName)` (`..`,
+    /// reserved names), `Stale`, `TooManyObjects`, device errors.
+    pub fn lookup(&mut self, directory: &ObjectRef, name: &[u8]) -> Result<ObjectRef, Error> {
+        self.verify(directory)?;
+        let inode = self.file_system.lookup(directory.inode(), name)?;
+        self.hold_collected(inode)
+    }
+
+    /// What `object` is now (type, size, times, link count — 0 for an
+    /// orphan).
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn stat(&mut self, object: &ObjectRef) -> Result<Metadata, Error> {
+        self.verify(object)?;
+        Ok(self.file_system.stat(object.inode())?)
+    }
+
+    /// Reads `object` (a regular file) at `offset`.
+    ///
+    /// Return values: bytes read; `Stale`; the file system's errors.
+    pub fn read(
+        &mut self,
+        object: &ObjectRef,
+        offset: u64,
+        buffer: &mut [u8],
+    ) -> Result<usize, Error> {
+        self.verify(object)?;
+        Ok(self.file_system.read(object.inode(), offset, buffer)?)
+    }
+
+    /// Reads `object` at `offset` into several buffers filled as one.
+    ///
+    /// Return values: bytes read; `Stale`; the file system's errors.
+    pub fn read_pieces(
+        &mut self,
+        object: &ObjectRef,
+        offset: u64,
+        pieces: &mut [&mut [u8]],
+    ) -> Result<usize, Error> {
+        self.verify(object)?;
+        Ok(self
+            .file_system
+            .read_pieces(object.inode(), offset, pieces)?)
+    }
+
+    /// Writes `data` into `object` at `offset`.
+    ///
+    /// Return values: bytes written; `Stale`; the file system's errors.
+    pub fn write(&mut self, object: &ObjectRef, offset: u64, data: &[u8]) -> Result<usize, Error> {
+        self.verify(object)?;
+        Ok(self.file_system.write(object.inode(), offset, data)?)
+    }
+
+    /// Sets the size of `object`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn truncate(&mut self, object: &ObjectRef, size: u64) -> Result<(), Error> {
+        self.verify(object)?;
+        Ok(self.file_system.truncate(object.inode(), size)?)
+    }
+
+    /// Changes permissions or times of `object`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn set_attributes(
+        &mut self,
+        object: &ObjectRef,
+        changes: SetAttributes,
+    ) -> Result<(), Error> {
+        self.verify(object)?;
+        Ok(self.file_system.set_attributes(object.inode(), changes)?)
+    }
+
+    /// The next entry of directory `object` from `cursor` (none once the
+    /// directory is removed).
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn read_dir(
+        &mut self,
+        object: &ObjectRef,
+        cursor: u64,
+    ) -> Result<Option<DirectoryEntry>, Error> {
+        self.verify(object)?;
+        Ok(self.file_system.read_dir(object.inode(), cursor)?)
+    }
+
+    /// The target of symbolic link `object`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn readlink(&mut self, object: &ObjectRef) -> Result<Vec<u8>, Error> {
+        self.verify(object)?;
+        Ok(self.file_system.readlink(object.inode())?)
+    }
+
+    /// The directory `object`'s rootlink names, held, if it has one.
+    ///
+    /// Return values: `Stale`; `TooManyObjects`; the file system's errors.
+    pub fn rootlink(&mut self, object: &ObjectRef) -> Result<Option<ObjectRef>, Error> {
+        self.verify(object)?;
+        match self.file_system.rootlink(object.inode())? {
+            Some(target) => Ok(Some(self.hold_collected(target)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Creates the empty regular file `name` in `directory`; returns it,
+    /// held.
+    ///
+    /// Return values: `Stale`; `TooManyObjects`; the file system's errors.
+    pub fn create(
+        &mut self,
+        directory: &ObjectRef,
+        name: &[u8],
+        permissions: u16,
+    ) -> Result<ObjectRef, Error> {
+        self.verify(directory)?;
+        let inode = self
+            .file_system
+            .create(directory.inode(), name, permissions, 0, 0)?;
+        self.hold_collected(inode)
+    }
+
+    /// Creates directory `name` in `directory`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn mkdir(
+        &mut self,
+        directory: &ObjectRef,
+        name: &[u8],
+        permissions: u16,
+    ) -> Result<(), Error> {
+        self.verify(directory)?;
+        self.file_system
+            .mkdir(directory.inode(), name, permissions, 0, 0)?;
+        Ok(())
+    }
+
+    /// Creates symbolic link `name` in `directory`, pointing at `target`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn symlink(
+        &mut self,
+        directory: &ObjectRef,
+        name: &[u8],
+        target: &[u8],
+    ) -> Result<(), Error> {
+        self.verify(directory)?;
+        self.file_system
+            .symlink(directory.inode(), name, target, 0, 0)?;
+        Ok(())
+    }
+
+    /// Adds the name `name` in `directory` for `object`.
+    ///
+    /// Return values: `Stale`; the file system's errors (`NotFound` for an
+    /// orphan: a removed file cannot be named again).
+    pub fn link(
+        &mut self,
+        object: &ObjectRef,
+        directory: &ObjectRef,
+        name: &[u8],
+    ) -> Result<(), Error> {
+        self.verify(object)?;
+        self.verify(directory)?;
+        Ok(self
+            .file_system
+            .link(object.inode(), directory.inode(), name)?)
+    }
+
+    /// Removes the name `name` (not a directory) from `directory`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn unlink(&mut self, directory: &ObjectRef, name: &[u8]) -> Result<(), Error> {
+        self.verify(directory)?;
+        Ok(self.file_system.unlink(directory.inode(), name)?)
+    }
+
+    /// Removes the directory name `name` from `directory`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn rmdir(&mut self, directory: &ObjectRef, name: &[u8]) -> Result<(), Error> {
+        self.verify(directory)?;
+        Ok(self.file_system.rmdir(directory.inode(), name)?)
+    }
+
+    /// Moves entry `name` of `directory` to `new_directory` as `new_name`.
+    ///
+    /// Return values: `Stale`; the file system's errors.
+    pub fn rename(
+        &mut self,
+        directory: &ObjectRef,
+        name: &[u8],
+        new_directory: &ObjectRef,
+        new_name: &[u8],
+    ) -> Result<(), Error> {
+        self.verify(directory)?;
+        self.verify(new_directory)?;
+        Ok(self
+            .file_system
+            .rename(directory.inode(), name, new_directory.inode(), new_name)?)
+    }
+
+    /// Releases what was dropped, then writes everything back.
+    ///
+    /// Return values: the file system's errors.
+    pub fn sync(&mut self) -> Result<(), Error> {
+        let collected = self.collect();
+        self.file_system.sync()?;
+        collected
+    }
+}

@@ -111,8 +111,22 @@ enum Command {
     /// Run every check: formatting, lints, host tests, guest tests under QEMU.
     Test {
         /// Skip the guest (QEMU) tests.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "guest_only")]
         host_only: bool,
+        /// Only the guest tests (no formatting, lints or host tests): for
+        /// working on the kernel; the full command is what CI runs.
+        #[arg(long)]
+        guest_only: bool,
+        /// With `--guest-only`: only this architecture.
+        #[arg(long, requires = "guest_only")]
+        arch: Option<Arch>,
+        /// With `--guest-only`: only this guest test file (`shell` for
+        /// `tests/tests/shell.rs`), or a test name filter after `--`.
+        #[arg(long, requires = "guest_only")]
+        test: Option<String>,
+        /// With `--guest-only`: a test-name filter, as `cargo test` takes.
+        #[arg(requires = "guest_only")]
+        filter: Option<String>,
     },
 }
 
@@ -155,7 +169,22 @@ fn main() -> ExitCode {
             target,
             repetitions,
         } => commands::bench::run(target, repetitions).map(|_| 0),
-        Command::Test { host_only } => commands::test::run(host_only).map(|_| 0),
+        Command::Test {
+            host_only,
+            guest_only,
+            arch,
+            test,
+            filter,
+        } => {
+            let scope = if host_only {
+                commands::test::Scope::HostOnly
+            } else if guest_only {
+                commands::test::Scope::GuestOnly { arch, test, filter }
+            } else {
+                commands::test::Scope::Everything
+            };
+            commands::test::run(scope).map(|_| 0)
+        }
     };
     match result {
         Ok(status) => ExitCode::from(status.clamp(0, 255) as u8),

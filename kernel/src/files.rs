@@ -3,14 +3,16 @@
 //!
 //! An [`OpenFile`] is shared (`Arc`) by every descriptor that refers to it
 //! — after `dup`, `dup2` or inheritance by `spawn` — and carries the offset
-//! and access rights fixed at open time.
+//! and access rights fixed at open time. A file or directory is held by an
+//! [`ObjectRef`] (directly, or through the steps of its [`Location`]): it
+//! keeps meaning the object it was opened on, whatever happens to its
+//! names, until the last descriptor of it is closed.
 
-use crate::path::Location;
 use crate::scheduler::Pid;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use fs_ext2l::InodeNumber;
+use kernel_core::{Location, ObjectRef};
 use manux_abi::{limits, Errno};
 use spin::Mutex;
 
@@ -35,8 +37,8 @@ pub enum OpenFile {
     Console,
     /// A regular file of the root file system.
     Regular {
-        /// Its inode.
-        inode: InodeNumber,
+        /// The file.
+        object: ObjectRef,
         /// The next read/write position.
         offset: u64,
         /// Opened for reading.
@@ -48,12 +50,13 @@ pub enum OpenFile {
     },
     /// A directory, for `getdents` and `*at` calls.
     Directory {
-        /// Its inode.
-        inode: InodeNumber,
+        /// The directory.
+        object: ObjectRef,
         /// Where `getdents` continues.
         cursor: u64,
-        /// Where it was reached: relative paths and `..` start here, and
-        /// what may be changed below it follows from it.
+        /// Where it was reached (its last step holds `object`): relative
+        /// paths and `..` start here, and what may be changed below it
+        /// follows from it.
         location: Location,
     },
     /// A virtual directory of `/...`.
@@ -154,8 +157,10 @@ impl FileTable {
         Ok(())
     }
 
-    /// Closes every directory fd except those in `keep` (a root change).
-    pub fn close_directories_except(&mut self, keep: &[usize]) {
+    /// Closes every directory fd except those in `keep` (a root change);
+    /// returns the closed files, to be dropped outside the caller's lock.
+    pub fn close_directories_except(&mut self, keep: &[usize]) -> Vec<SharedFile> {
+        let mut closed = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
             let is_directory = slot.as_ref().is_some_and(|file| {
                 matches!(
@@ -164,9 +169,14 @@ impl FileTable {
                 )
             });
             if is_directory && !keep.contains(&index) {
-                *slot = None;
+                if let Some(file) = slot.take() {
+                    if closed.try_reserve(1).is_ok() {
+                        closed.push(file);
+                    }
+                }
             }
         }
+        closed
     }
 
     /// Gives the directory fd `fd` a new location (a kept fd moves to its

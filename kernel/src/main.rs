@@ -28,7 +28,6 @@ mod files;
 mod logger;
 mod memory;
 mod partition;
-mod path;
 mod process;
 mod program_cache;
 mod root_fs;
@@ -126,23 +125,21 @@ fn start_init(init: Option<&[&'static str]>) {
     let arguments: alloc::vec::Vec<alloc::vec::Vec<u8>> =
         words.iter().map(|w| w.as_bytes().to_vec()).collect();
     let environment = [b"PATH=/bin".to_vec(), b"HOME=/".to_vec()];
-    let root = root_fs::ROOT
-        .lock()
-        .as_ref()
-        .map(|file_system| file_system.root());
-    let Some(root) = root else {
+    let root = root_fs::ROOT.lock().as_mut().map(|volume| volume.root());
+    let Some(Ok(root)) = root else {
+        log::error!("init: the root directory cannot be held; powering off");
         power_off(ExitStatus::Failure(1))
     };
     let caller = syscall::Caller {
-        root,
-        base: path::Location::root(),
-        dots: path::DotView::new(),
+        root: root.clone(),
+        base: kernel_core::Location::root(root.clone()),
+        dots: kernel_core::DotView::new(),
     };
     let started = syscall::read_program(&caller, path).and_then(|(executable, program)| {
-        let placement = process::Placement {
-            root,
-            cwd: path::Location::root(),
-            dots: path::DotView::new(),
+        let place = process::Place {
+            root: root.clone(),
+            cwd: kernel_core::Location::root(root),
+            dots: kernel_core::DotView::new(),
             executable,
         };
         process::spawn(
@@ -152,7 +149,7 @@ fn start_init(init: Option<&[&'static str]>) {
             &arguments,
             &environment,
             files::FileTable::with_console(),
-            placement,
+            place,
         )
     });
     match started {

@@ -13,16 +13,15 @@
 
 use crate::elf_loader::{self, LoadedProgram};
 use crate::files::FileTable;
-use crate::path::{DotView, Location};
 use crate::scheduler::{self, with_scheduler, Pid};
 use crate::syscall;
 use crate::user_memory::UserMemory;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use fs_ext2l::InodeNumber;
 use hal::user::{Access, TrapCause};
 use hal::{Arch, Architecture, ExitStatus, KernelThread, UserContext};
+use kernel_core::{DotView, Location, ObjectRef};
 use manux_abi::wait_status::{self, WaitStatus};
 use manux_abi::Errno;
 use spin::Mutex;
@@ -63,28 +62,43 @@ pub struct ProcessResources {
     pub killed: bool,
     /// When a sleeping process should wake (time since reset).
     pub wake_at: Option<core::time::Duration>,
+    /// Where the process is in the file system: `None` once it has ended
+    /// (an ended process holds no file or directory).
+    pub place: Option<Place>,
+}
+
+impl ProcessResources {
+    /// Where the process is.
+    ///
+    /// Return values: `NoSuchProcess` once the process has ended.
+    pub fn place(&self) -> Result<&Place, Errno> {
+        self.place.as_ref().ok_or(Errno::NoSuchProcess)
+    }
+
+    /// Where the process is, to change it.
+    ///
+    /// Return values: `NoSuchProcess` once the process has ended.
+    pub fn place_mut(&mut self) -> Result<&mut Place, Errno> {
+        self.place.as_mut().ok_or(Errno::NoSuchProcess)
+    }
+}
+
+/// Where a process is in the file system; a new process inherits its
+/// parent's. Every part holds its objects (DESIGN §4, object lifetime).
+#[derive(Clone)]
+pub struct Place {
     /// The root directory of the process's view.
-    pub root: InodeNumber,
-    /// The current directory, as reached.
+    pub root: ObjectRef,
+    /// The current directory, as reached (its steps hold their
+    /// directories).
     pub cwd: Location,
     /// The process's `/...` (shared with parent and children until one
     /// of them changes it with `xchroot`).
     pub dots: DotView,
     /// The file the process was started from (`spawn` or its last
-    /// `execve`): `xchroot` changes the root to this file's rootlink target.
-    pub executable: InodeNumber,
-}
-
-/// Where a new process starts in the file system: inherited from its parent.
-pub struct Placement {
-    /// Root directory.
-    pub root: InodeNumber,
-    /// Current directory.
-    pub cwd: Location,
-    /// `/...`.
-    pub dots: DotView,
-    /// The program file.
-    pub executable: InodeNumber,
+    /// `execve`): `xchroot` changes the root to this file's rootlink
+    /// target. Held, so a running program's file stays what it was.
+    pub executable: ObjectRef,
 }
 
 /// A process.
@@ -130,7 +144,7 @@ pub fn spawn(
     arguments: &[Vec<u8>],
     environment: &[Vec<u8>],
     files: FileTable,
-    placement: Placement,
+    place: Place,
 ) -> Result<Pid, Errno> {
     let (used, total) = hal::heap::usage();
     let crowded = with_scheduler(|scheduler| scheduler.processes.len() >= MAX_PROCESSES);
@@ -155,10 +169,7 @@ pub fn spawn(
             start: Some(context),
             killed: false,
             wake_at: None,
-            root: placement.root,
-            cwd: placement.cwd,
-            dots: placement.dots,
-            executable: placement.executable,
+            place: Some(place),
         }),
     });
     with_scheduler(|scheduler| scheduler.add(process));
@@ -333,14 +344,18 @@ fn report_fault(
 /// makes it a zombie for its parent to reap. Returns (to the worker, which
 /// parks) except for init, whose end powers the machine off.
 pub fn exit(process: &Arc<Process>, status: i32) {
-    let (memory, files) = {
+    let (memory, files, place) = {
         let mut resources = process.resources.lock();
         (
             resources.memory.take(),
             core::mem::take(&mut resources.files),
+            resources.place.take(),
         )
     };
+    // Dropped outside the lock: the last end of a pipe wakes its readers,
+    // the last reference to an object queues its release.
     drop(files);
+    drop(place);
     if let Some(memory) = memory {
         memory.destroy();
     }

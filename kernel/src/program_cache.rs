@@ -5,8 +5,9 @@
 //! `spawn` and `execve` run only immutable regular files (DESIGN §6), and
 //! an immutable file can be neither written, truncated, renamed nor
 //! removed: its bytes are fixed for as long as its inode is. So a program
-//! read once is kept, by inode number and size, and the next spawn of it
-//! skips the file system altogether.
+//! read once is kept, by object (inode and generation: an entry holds its
+//! file, which therefore stays that file), and the next spawn of it skips
+//! the file system altogether.
 //!
 //! Its read-only pages (code, constants) are kept too, once built
 //! ([`Program::shared_pages`]): programs are position-independent with no
@@ -25,8 +26,8 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use fs_ext2l::InodeNumber;
 use hal::user::UserPermission;
+use kernel_core::ObjectRef;
 use spin::Mutex;
 
 /// A program file's bytes, and its shared read-only pages once built.
@@ -83,13 +84,15 @@ impl Drop for SharedPages {
 }
 
 struct Entry {
+    /// The file, held while it is cached.
+    _file: ObjectRef,
     program: Arc<Program>,
     last_use: u64,
 }
 
-/// Programs by `(inode, size)`.
+/// Programs by `(inode, generation)`.
 struct ProgramCache {
-    entries: BTreeMap<(InodeNumber, u64), Entry>,
+    entries: BTreeMap<(u32, u32), Entry>,
     bytes: usize,
     budget: usize,
     use_counter: u64,
@@ -109,26 +112,31 @@ pub fn init(budget: usize) {
     CACHE.lock().budget = budget;
 }
 
-/// The cached program `inode` of `size` bytes, if any.
-pub fn get(inode: InodeNumber, size: u64) -> Option<Arc<Program>> {
+/// The key of `file`: its inode and generation.
+fn key(file: &ObjectRef) -> (u32, u32) {
+    (file.inode().get(), file.generation())
+}
+
+/// The cached program of `file`, if any.
+pub fn get(file: &ObjectRef) -> Option<Arc<Program>> {
     let mut cache = CACHE.lock();
     cache.use_counter += 1;
     let now = cache.use_counter;
-    let entry = cache.entries.get_mut(&(inode, size))?;
+    let entry = cache.entries.get_mut(&key(file))?;
     entry.last_use = now;
     Some(entry.program.clone())
 }
 
-/// Keeps `program`, the whole of immutable file `inode`, evicting the
+/// Keeps `program`, the whole of immutable file `file`, evicting the
 /// least recently used programs to stay within the budget. A program
 /// larger than the budget is not kept.
-pub fn insert(inode: InodeNumber, program: &Arc<Program>) {
+pub fn insert(file: &ObjectRef, program: &Arc<Program>) {
     let size = program.bytes.len();
     let mut cache = CACHE.lock();
     if size > cache.budget {
         return;
     }
-    let key = (inode, size as u64);
+    let key = key(file);
     if cache.entries.contains_key(&key) {
         return;
     }
@@ -147,6 +155,7 @@ pub fn insert(inode: InodeNumber, program: &Arc<Program>) {
     cache.entries.insert(
         key,
         Entry {
+            _file: file.clone(),
             program: program.clone(),
             last_use,
         },

@@ -3,23 +3,30 @@
 //!
 //! The volume is the whole disk, or the disk's GPT root partition
 //! ([`crate::partition`]: found by its type GUID, never by position).
-//! At boot the kernel mounts it through a [`BlockCache`] and
-//! keeps the mounted [`FileSystem`] here, behind a lock (the `fs-ext2l`
-//! library is single-threaded by design). [`sync`] writes every dirty page
-//! back and flushes the device; power-off calls it.
+//! At boot the kernel mounts it through a [`BlockCache`] and keeps it here
+//! as a [`Volume`] — the mounted file system with its table of live
+//! objects (`kernel_core`) — behind a lock (the `fs-ext2l` library is
+//! single-threaded by design). [`sync`] releases the objects dropped since
+//! the last operation (freeing orphans), writes every dirty page back and
+//! flushes the device; power-off calls it.
 
 use crate::block_cache::{BlockCache, PAGE_SIZE};
-use crate::partition::{self, PartitionError, Volume};
+use crate::partition::{self, PartitionError};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use fs_ext2l::{FileSystem, MountOptions};
 use hal::virtio::BlockDevice;
 use hal::BootInfo;
+use kernel_core::Volume;
 use spin::Mutex;
 
 /// The mounted root, once [`mount`] succeeded.
-pub static ROOT: Mutex<Option<FileSystem<BlockCache>>> = Mutex::new(None);
+pub static ROOT: Mutex<Option<Volume<BlockCache>>> = Mutex::new(None);
+
+/// Bytes of kernel heap per entry of the live-object table: the table
+/// may use about 1/64 of the heap (each entry costs under 100 bytes).
+const HEAP_BYTES_PER_OBJECT: u64 = 64 * 96;
 
 /// Why the root could not be mounted.
 #[derive(Debug)]
@@ -30,6 +37,8 @@ pub enum MountError {
     Partition(PartitionError),
     /// The library refused the volume (not ext2, corrupt, unsupported).
     FileSystem(fs_ext2l::Error),
+    /// The table of live objects could not be made.
+    Objects(kernel_core::Error),
 }
 
 impl core::fmt::Display for MountError {
@@ -38,6 +47,7 @@ impl core::fmt::Display for MountError {
             MountError::NoDisk => write!(f, "no disk"),
             MountError::Partition(error) => write!(f, "{error}"),
             MountError::FileSystem(error) => write!(f, "{error}"),
+            MountError::Objects(error) => write!(f, "live objects: {error}"),
         }
     }
 }
@@ -57,7 +67,7 @@ fn clock() -> u32 {
 pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountError> {
     let mut disk = disks.into_iter().next().ok_or(MountError::NoDisk)?;
     let volume = partition::find_root(&mut disk).map_err(MountError::Partition)?;
-    if let Volume::Partition {
+    if let partition::Volume::Partition {
         index,
         first,
         sectors,
@@ -98,16 +108,23 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
             None => String::new(),
         }
     );
-    *ROOT.lock() = Some(file_system);
+    let object_limit = (boot.heap.size / HEAP_BYTES_PER_OBJECT).clamp(1024, 65536) as usize;
+    let volume = Volume::new(file_system, object_limit).map_err(MountError::Objects)?;
+    log::info!(
+        "root: up to {} live objects ({} KiB of heap)",
+        volume.objects().limit(),
+        volume.objects().memory_bytes() / 1024
+    );
+    *ROOT.lock() = Some(volume);
     Ok(summary)
 }
 
 /// Writes every dirty block back and flushes the disk.
 ///
 /// Return values: the library's error if a write or the flush failed.
-pub fn sync() -> Result<(), fs_ext2l::Error> {
+pub fn sync() -> Result<(), kernel_core::Error> {
     match ROOT.lock().as_mut() {
-        Some(file_system) => file_system.sync(),
+        Some(volume) => volume.sync(),
         None => Ok(()),
     }
 }
@@ -118,7 +135,8 @@ pub fn sync() -> Result<(), fs_ext2l::Error> {
 /// without a root.
 pub fn drop_cache() -> Result<(), manux_abi::Errno> {
     match ROOT.lock().as_mut() {
-        Some(file_system) => file_system
+        Some(volume) => volume
+            .file_system()
             .device_mut()
             .drop_all()
             .map_err(|_| manux_abi::Errno::InputOutput),
@@ -132,7 +150,10 @@ pub fn drop_cache() -> Result<(), manux_abi::Errno> {
 /// Return values: as [`BlockCache::read_raw`]; `NotFound` without a root.
 pub fn read_raw(first_sector: u64, sectors: u64) -> Result<u64, manux_abi::Errno> {
     match ROOT.lock().as_mut() {
-        Some(file_system) => file_system.device_mut().read_raw(first_sector, sectors),
+        Some(volume) => volume
+            .file_system()
+            .device_mut()
+            .read_raw(first_sector, sectors),
         None => Err(manux_abi::Errno::NotFound),
     }
 }

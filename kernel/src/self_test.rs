@@ -196,7 +196,7 @@ fn frames(boot: &BootInfo) -> ! {
     })
 }
 
-fn report(result: Result<alloc::string::String, fs_ext2l::Error>) -> ! {
+fn report(result: Result<alloc::string::String, kernel_core::Error>) -> ! {
     match result {
         Ok(text) => {
             crate::logger::print_fmt(format_args!("self test: {}\n", text));
@@ -213,12 +213,12 @@ fn file_system_read() -> ! {
     let result = {
         let mut root = crate::root_fs::ROOT.lock();
         match root.as_mut() {
-            None => Err(fs_ext2l::Error::NotFound),
-            Some(file_system) => (|| {
-                let inode = file_system.resolve_path(b"/motd", true)?;
-                let size = file_system.stat(inode)?.size.min(4096) as usize;
+            None => Err(kernel_core::Error::FileSystem(fs_ext2l::Error::NotFound)),
+            Some(volume) => (|| {
+                let file = volume.resolve_path(b"/motd", true)?;
+                let size = volume.stat(&file)?.size.min(4096) as usize;
                 let mut text = vec![0u8; size];
-                let read = file_system.read(inode, 0, &mut text)?;
+                let read = volume.read(&file, 0, &mut text)?;
                 text.truncate(read);
                 Ok(alloc::format!(
                     "/motd: {}",
@@ -234,23 +234,26 @@ fn file_system_write() -> ! {
     const TEXT: &[u8] = b"written by the Manux kernel\n";
     let result = {
         let mut root = crate::root_fs::ROOT.lock();
+        let not_found = kernel_core::Error::FileSystem(fs_ext2l::Error::NotFound);
         match root.as_mut() {
-            None => Err(fs_ext2l::Error::NotFound),
-            Some(file_system) => (|| {
-                let top = file_system.root();
-                let directory = match file_system.lookup(top, b"selftest") {
+            None => Err(not_found),
+            Some(volume) => (|| {
+                let top = volume.root()?;
+                let directory = match volume.lookup(&top, b"selftest") {
                     Ok(directory) => directory,
-                    Err(fs_ext2l::Error::NotFound) => {
-                        file_system.mkdir(top, b"selftest", 0o755, 0, 0)?
+                    Err(error) if error == not_found => {
+                        volume.mkdir(&top, b"selftest", 0o755)?;
+                        volume.lookup(&top, b"selftest")?
                     }
                     Err(error) => return Err(error),
                 };
-                match file_system.unlink(directory, b"hello.txt") {
-                    Ok(()) | Err(fs_ext2l::Error::NotFound) => {}
+                match volume.unlink(&directory, b"hello.txt") {
+                    Ok(()) => {}
+                    Err(error) if error == not_found => {}
                     Err(error) => return Err(error),
                 }
-                let file = file_system.create(directory, b"hello.txt", 0o644, 0, 0)?;
-                file_system.write(file, 0, TEXT)?;
+                let file = volume.create(&directory, b"hello.txt", 0o644)?;
+                volume.write(&file, 0, TEXT)?;
                 Ok(alloc::format!(
                     "wrote /selftest/hello.txt ({} bytes)",
                     TEXT.len()

@@ -289,6 +289,13 @@ pub enum XchrootKind {
     RootExecutable = 6,
     /// Change the root to the directory at `path` (current view).
     RootPath = 7,
+    /// After the change, make directory `fd` the current directory: it
+    /// must lie at or below a `/...` entry that the new `/...` still
+    /// holds under the same name, for the same directory (so a caller can
+    /// hand a program its current directory itself, not a path that a
+    /// rename may have changed). `ENOENT` when the new view cannot reach
+    /// it that way.
+    ChangeDirectoryFd = 8,
 }
 
 /// One operation of an `xchroot` call; the call takes an array of them and

@@ -139,8 +139,11 @@ pub struct Launch {
     pub puts: Vec<Put>,
     /// The program's arguments (without `argv[0]`), rewritten.
     pub arguments: Vec<Vec<u8>>,
-    /// The directory to change into after `xchroot()` (`/.../home/user`),
-    /// if the caller's is visible in the new view.
+    /// The caller's current directory, by its name in the new view
+    /// (`/.../home/user`), if the new view reaches it: the launcher hands
+    /// the directory itself over (`xchroot`'s `ChangeDirectoryFd`), so a
+    /// directory renamed meanwhile by another program still works; the
+    /// name is for messages.
     pub directory: Option<Vec<u8>>,
 }
 

@@ -16,8 +16,11 @@
 //! 3. calls `xchroot()` once: `RemoveAll`, one `PutFd` per file (by the
 //!    descriptor it opened: nothing can be swapped between the check and
 //!    the put), `RootExecutable`;
-//! 4. changes into the caller's directory if the new view still has it,
-//!    closes every descriptor but 0, 1 and 2, and `execve`s the real
+//!    and, when the new view reaches the caller's current directory,
+//!    `ChangeDirectoryFd` with a descriptor of that directory (opened
+//!    before the call: the directory itself, not its name, which another
+//!    program may have changed);
+//! 4. closes every descriptor but 0, 1 and 2, and `execve`s the real
 //!    program with the rewritten arguments and the caller's environment
 //!    (a failure: status 127).
 //!
@@ -79,19 +82,31 @@ fn main() -> i32 {
             return FAILURE_STATUS;
         }
     };
-    let mut operations = Vec::with_capacity(launch.puts.len() + 2);
+    // The caller's current directory, held open across the root change
+    // (the call makes it the program's current directory, or fails).
+    let directory_fd = match &launch.directory {
+        Some(directory) => match syscall::open(b".", OpenFlags::DIRECTORY, 0) {
+            Ok(fd) => Some(fd),
+            Err(errno) => {
+                eprintln!("{name}: {}: {errno}", Text(directory));
+                return FAILURE_STATUS;
+            }
+        },
+        None => None,
+    };
+    let mut operations = Vec::with_capacity(launch.puts.len() + 3);
     operations.push(operation(XchrootKind::RemoveAll));
     operations.extend(launch.puts.iter().map(put_operation));
     operations.push(operation(XchrootKind::RootExecutable));
+    if let Some(fd) = directory_fd {
+        operations.push(XchrootOperation {
+            fd,
+            ..operation(XchrootKind::ChangeDirectoryFd)
+        });
+    }
     if let Err(errno) = syscall::xchroot(&operations) {
         diagnose(name, &launch, errno);
         return FAILURE_STATUS;
-    }
-    if let Some(directory) = &launch.directory {
-        if let Err(errno) = syscall::change_directory(directory) {
-            eprintln!("{name}: {}: {errno}", Text(directory));
-            return FAILURE_STATUS;
-        }
     }
     // Every descriptor but the standard three: the files just put, and
     // whatever the caller handed this process (DESIGN §7, step 4).
@@ -134,6 +149,16 @@ fn diagnose(name: &str, launch: &Launch, errno: Errno) {
         let alone = [operation(XchrootKind::RemoveAll), put_operation(put)];
         if let Err(errno) = syscall::xchroot(&alone) {
             eprintln!("{name}: {}: {errno}", Text(&put.source));
+            return;
+        }
+    }
+    if let Some(directory) = &launch.directory {
+        // Without the current directory: if that works, it was the problem.
+        let mut operations = alloc::vec![operation(XchrootKind::RemoveAll)];
+        operations.extend(launch.puts.iter().map(put_operation));
+        operations.push(operation(XchrootKind::RootExecutable));
+        if syscall::xchroot(&operations).is_ok() {
+            eprintln!("{name}: {}: {errno}", Text(directory));
             return;
         }
     }

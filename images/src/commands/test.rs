@@ -41,13 +41,51 @@ fn host_cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
+/// What to run.
+pub enum Scope {
+    /// Every check (the README's test command, what CI runs).
+    Everything,
+    /// Formatting, lints and host tests.
+    HostOnly,
+    /// Only guest tests: of one architecture, one test file, one filter.
+    GuestOnly {
+        /// Only this architecture.
+        arch: Option<Arch>,
+        /// Only this file of `tests/tests/`.
+        test: Option<String>,
+        /// A test-name filter.
+        filter: Option<String>,
+    },
+}
+
 /// Runs everything; host checks first, so a quick failure stays quick.
-pub fn run(host_only: bool) -> Result<()> {
+pub fn run(scope: Scope) -> Result<()> {
     toolchain::ensure_commands(&[
         ("mke2fs", "e2fsprogs"),
         ("e2fsck", "e2fsprogs"),
         ("debugfs", "e2fsprogs"),
     ])?;
+    let (arches, test, filter) = match scope {
+        Scope::GuestOnly { arch, test, filter } => {
+            let arches: Vec<Arch> = match arch {
+                Some(arch) => vec![arch],
+                None => GUEST_ARCHES.to_vec(),
+            };
+            (arches, test, filter)
+        }
+        Scope::Everything | Scope::HostOnly => {
+            host_checks()?;
+            if matches!(scope, Scope::HostOnly) {
+                return Ok(());
+            }
+            (GUEST_ARCHES.to_vec(), None, None)
+        }
+    };
+    guest_tests(&arches, test.as_deref(), filter.as_deref())
+}
+
+/// Formatting, lints, host tests.
+fn host_checks() -> Result<()> {
     step(
         "formatting (cargo fmt --check)",
         host_cargo().args(["fmt", "--all", "--check"]),
@@ -59,10 +97,12 @@ pub fn run(host_only: bool) -> Result<()> {
     step(
         "host tests (cargo test)",
         host_cargo().args(["test", "--quiet"]),
-    )?;
-    if host_only {
-        return Ok(());
-    }
+    )
+}
+
+/// Builds each architecture's kernel, programs and images once, then runs
+/// the guest tests (`test`: one file of `tests/tests/`; `filter`: names).
+fn guest_tests(arches: &[Arch], test: Option<&str>, filter: Option<&str>) -> Result<()> {
     let cross_toolchain = toolchain::cross_toolchain()?;
     step(
         "the ext2l tool (for the guest tests)",
@@ -71,19 +111,19 @@ pub fn run(host_only: bool) -> Result<()> {
     let mut guest = host_cargo();
     // One QEMU at a time: consoles are timed by a person-like driver, and
     // two cores shared by several emulated machines make prompts late.
-    guest.args([
-        "test",
-        "--quiet",
-        "--package",
-        "guest-tests",
-        "--",
-        "--test-threads=1",
-    ]);
+    guest.args(["test", "--quiet", "--package", "guest-tests"]);
+    if let Some(test) = test {
+        guest.args(["--test", test]);
+    }
+    guest.args(["--", "--test-threads=1"]);
+    if let Some(filter) = filter {
+        guest.arg(filter);
+    }
     guest.env(
         "MANUX_EXT2L",
         paths::target_dir().join("release").join("ext2l"),
     );
-    for &arch in GUEST_ARCHES {
+    for &arch in arches {
         toolchain::ensure_qemu(arch)?;
         eprintln!(
             "xtask test: building the {} kernel, programs and system image",
@@ -113,7 +153,7 @@ pub fn run(host_only: bool) -> Result<()> {
     }
     guest.env(
         "MANUX_GUEST_ARCHES",
-        GUEST_ARCHES
+        arches
             .iter()
             .map(|a| a.name())
             .collect::<Vec<_>>()

@@ -125,6 +125,20 @@ impl Location {
         }
     }
 
+    /// `/.../a/b` made of virtual directories only (names of `/...`).
+    pub fn virtual_in_dots(names: &[&[u8]]) -> Self {
+        Location {
+            anchor: Anchor::Dots,
+            steps: names
+                .iter()
+                .map(|name| Step {
+                    name: Vec::from(*name),
+                    node: Node::Virtual,
+                })
+                .collect(),
+        }
+    }
+
     /// The anchor.
     pub fn anchor(&self) -> &Anchor {
         &self.anchor
@@ -171,6 +185,12 @@ impl Location {
         self.steps.push(Step { name, node });
     }
 
+    /// Goes one step down to `object`, reached as `name` (a file just
+    /// created in this directory).
+    pub fn push_object(&mut self, name: Vec<u8>, object: ObjectRef, writable: bool) {
+        self.push(name, Node::Object { object, writable });
+    }
+
     /// `..`: one step back; from `/...` itself back to `root`; at the root
     /// it stays.
     pub(crate) fn pop(&mut self, root: &ObjectRef) {
@@ -196,12 +216,12 @@ impl Location {
         path
     }
 
-    /// The same chain re-anchored in a new `/...`: for a location that
-    /// starts in `/...` and passes through the leaf `leaf_name`, whose
-    /// object the new namespace still puts at that name (`new_leaf`, with
-    /// access `writable`). Steps below the leaf keep their objects; their
-    /// access follows the new leaf. `None` when the chain does not pass
-    /// through a leaf of that name.
+    /// The same chain re-anchored in a new `/...` whose leaf is its
+    /// `leaf_steps`-th step, holding `new_leaf` with access `writable`:
+    /// the steps above become virtual directories, the steps below keep
+    /// their objects and take the new leaf's access. `None` when the chain
+    /// does not start in `/...`, is shorter, or has no object below the
+    /// leaf where one is needed.
     pub fn reanchored(
         &self,
         leaf_steps: usize,
@@ -233,17 +253,5 @@ impl Location {
             anchor: Anchor::Dots,
             steps,
         })
-    }
-
-    /// The number of steps down to the first object of a chain that
-    /// starts in `/...` (the `/...` leaf it passes through), if any.
-    pub fn leaf_steps(&self) -> Option<usize> {
-        if self.anchor != Anchor::Dots {
-            return None;
-        }
-        self.steps
-            .iter()
-            .position(|step| step.node != Node::Virtual)
-            .map(|index| index + 1)
     }
 }

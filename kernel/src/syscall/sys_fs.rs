@@ -3,31 +3,36 @@
 //! `getdents`, `mkdirat`, `unlinkat`, `rmdirat`, `linkat`, `renameat`,
 //! `symlinkat`, `readlinkat`, `chdir`, `fchdir`, `getcwd`.
 //!
-//! Every path is resolved by [`crate::path`] in the caller's view (root
-//! and `/...`), relative to the directory fd or the current directory.
-//! Anything that changes the file system needs the containing directory
-//! to be writable through the way it was reached: below a read-only
-//! `/...` entry, or in a virtual `/...` directory, it is `EACCES`.
+//! Every path is resolved by `kernel_core::resolve` in the caller's view
+//! (root and `/...`), relative to the directory fd or the current
+//! directory — from the objects that location holds, not from its names,
+//! so a directory renamed by another program still means itself. Anything
+//! that changes the file system needs the containing directory to be
+//! writable through the way it was reached: below a read-only `/...`
+//! entry, or in a virtual `/...` directory, it is `EACCES`.
 
 use super::UserAccess;
 use crate::block_cache::BlockCache;
 use crate::files::OpenFile;
-use crate::path::{self, errno, DotView, Location, Node, Resolved, View};
 use crate::process::Process;
 use crate::root_fs::ROOT;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use fs_ext2l::{FileSystem, FileType, InodeNumber, Metadata, SetAttributes};
-use hal::Architecture;
+use fs_ext2l::{FileType, Metadata, SetAttributes};
+use kernel_core::{DotView, Location, Node, ObjectRef, Resolved, View, Volume};
 use manux_abi::directory_entry::{self, EntryKind};
 use manux_abi::Errno;
 use manux_abi::{limits, OpenFlags, Stat, CURRENT_DIRECTORY, STAT_NO_FOLLOW};
 use spin::Mutex;
 
-/// What a call needs of its caller's view, copied out of the lock.
+/// The mounted root volume the calls work on.
+pub type RootVolume = Volume<BlockCache>;
+
+/// What a call needs of its caller's view, copied out of the lock (the
+/// copies hold their objects).
 pub struct Caller {
     /// Root directory.
-    pub root: InodeNumber,
+    pub root: ObjectRef,
     /// Where relative paths start.
     pub base: Location,
     /// `/...` (a cheap shared copy).
@@ -41,8 +46,9 @@ impl Caller {
     /// Return values: `BadFd`; `NotADirectory` for a non-directory fd.
     pub fn of(process: &Process, directory_fd: u64) -> Result<Caller, Errno> {
         let resources = process.resources.lock();
+        let place = resources.place()?;
         let base = if directory_fd as i64 as i32 == CURRENT_DIRECTORY {
-            resources.cwd.clone()
+            place.cwd.clone()
         } else {
             let file = resources.files.get(directory_fd as i64)?;
             let guard = file.lock();
@@ -53,50 +59,59 @@ impl Caller {
             }
         };
         Ok(Caller {
-            root: resources.root,
+            root: place.root.clone(),
             base,
-            dots: resources.dots.clone(),
+            dots: place.dots.clone(),
         })
     }
 
     /// The view to resolve in.
     pub fn view(&self) -> View<'_> {
         View {
-            root: self.root,
+            root: &self.root,
             dots: &self.dots,
         }
     }
 
     /// Resolves `path`.
+    ///
+    /// Return values: path errors.
     pub fn resolve(
         &self,
-        file_system: &mut FileSystem<BlockCache>,
+        volume: &mut RootVolume,
         path: &[u8],
         follow: bool,
     ) -> Result<Resolved, Errno> {
-        path::resolve(file_system, &self.view(), &self.base, path, follow)
+        Ok(kernel_core::resolve(
+            volume,
+            self.view(),
+            &self.base,
+            path,
+            follow,
+        )?)
     }
 
     /// Resolves the directory containing `path`'s last name, which must be
-    /// writable through the way it is reached; returns it and the name.
+    /// writable through the way it is reached; returns it, the directory
+    /// and the name.
     ///
     /// Return values: path errors; `AccessDenied` when the directory is
     /// read-only through this path.
     pub fn writable_parent(
         &self,
-        file_system: &mut FileSystem<BlockCache>,
+        volume: &mut RootVolume,
         path: &[u8],
-    ) -> Result<(Resolved, InodeNumber, Vec<u8>), Errno> {
-        let (parent, name) = path::resolve_parent(file_system, &self.view(), &self.base, path)?;
-        let inode = parent.writable_inode()?;
-        Ok((parent, inode, name))
+    ) -> Result<(Resolved, ObjectRef, Vec<u8>), Errno> {
+        let (parent, name) = kernel_core::resolve_parent(volume, self.view(), &self.base, path)?;
+        let directory = parent.writable_object()?;
+        Ok((parent, directory, name))
     }
 }
 
-/// Runs `body` with the root file system.
-pub fn with_root<T>(
-    body: impl FnOnce(&mut FileSystem<BlockCache>) -> Result<T, Errno>,
-) -> Result<T, Errno> {
+/// Runs `body` with the root volume.
+///
+/// Return values: `NotFound` without a root; `body`'s.
+pub fn with_root<T>(body: impl FnOnce(&mut RootVolume) -> Result<T, Errno>) -> Result<T, Errno> {
     let mut root = ROOT.lock();
     body(root.as_mut().ok_or(Errno::NotFound)?)
 }
@@ -145,13 +160,6 @@ fn stat_bytes(stat: &Stat) -> Vec<u8> {
     bytes
 }
 
-/// The absolute location of `name` inside the directory at `parent`.
-fn child_location(parent: &Location, name: &[u8]) -> Location {
-    let mut location = parent.clone();
-    location.components.push(Vec::from(name));
-    location
-}
-
 /// `openat(directory_fd, path, path_length, flags, mode)`.
 pub fn open_at(
     process: &Process,
@@ -165,30 +173,26 @@ pub fn open_at(
     let caller = Caller::of(process, directory_fd)?;
     let flags = OpenFlags::from_bits(flags as u32).ok_or(Errno::InvalidArgument)?;
     let changes = flags.writes() || flags.contains(OpenFlags::TRUNCATE);
-    let file = with_root(|file_system| {
-        let resolved =
-            match caller.resolve(file_system, &path, !flags.contains(OpenFlags::NO_FOLLOW)) {
-                Ok(_) if flags.contains(OpenFlags::CREATE | OpenFlags::EXCLUSIVE) => {
-                    return Err(Errno::Exists)
+    let file = with_root(|volume| {
+        let follow = !flags.contains(OpenFlags::NO_FOLLOW);
+        let resolved = match caller.resolve(volume, &path, follow) {
+            Ok(_) if flags.contains(OpenFlags::CREATE | OpenFlags::EXCLUSIVE) => {
+                return Err(Errno::Exists)
+            }
+            Ok(resolved) => resolved,
+            Err(Errno::NotFound) if flags.contains(OpenFlags::CREATE) => {
+                let (parent, directory, name) = caller.writable_parent(volume, &path)?;
+                let object = volume.create(&directory, &name, (mode & 0o7777) as u16)?;
+                let mut location = parent.location;
+                location.push_object(name, object, true);
+                Resolved {
+                    location,
+                    through_dots: parent.through_dots,
                 }
-                Ok(resolved) => resolved,
-                Err(Errno::NotFound) if flags.contains(OpenFlags::CREATE) => {
-                    let (parent, directory, name) = caller.writable_parent(file_system, &path)?;
-                    let inode = file_system
-                        .create(directory, &name, (mode & 0o7777) as u16, 0, 0)
-                        .map_err(errno)?;
-                    Resolved {
-                        node: Node::Inode {
-                            inode,
-                            writable: true,
-                        },
-                        location: child_location(&parent.location, &name),
-                        through_dots: parent.through_dots,
-                    }
-                }
-                Err(error) => return Err(error),
-            };
-        let (inode, writable) = match resolved.node {
+            }
+            Err(error) => return Err(error),
+        };
+        let (object, writable) = match resolved.node() {
             Node::Virtual => {
                 if changes {
                     return Err(Errno::AccessDenied);
@@ -198,12 +202,12 @@ pub fn open_at(
                     cursor: 0,
                 });
             }
-            Node::Inode { inode, writable } => (inode, writable),
+            Node::Object { object, writable } => (object, writable),
         };
         if changes && !writable {
             return Err(Errno::AccessDenied);
         }
-        let metadata = file_system.stat(inode).map_err(errno)?;
+        let metadata = volume.stat(&object)?;
         if changes && metadata.flags.contains(fs_ext2l::InodeFlags::IMMUTABLE) {
             return Err(Errno::NotPermitted);
         }
@@ -213,7 +217,7 @@ pub fn open_at(
                     return Err(Errno::IsADirectory);
                 }
                 Ok(OpenFile::Directory {
-                    inode,
+                    object,
                     cursor: 0,
                     location: resolved.location,
                 })
@@ -222,10 +226,10 @@ pub fn open_at(
             FileType::Symlink => Err(Errno::Loop),
             _ => {
                 if flags.contains(OpenFlags::TRUNCATE) && flags.writes() {
-                    file_system.truncate(inode, 0).map_err(errno)?;
+                    volume.truncate(&object, 0)?;
                 }
                 Ok(OpenFile::Regular {
-                    inode,
+                    object,
                     offset: 0,
                     readable: flags.reads(),
                     writable: flags.writes(),
@@ -245,17 +249,17 @@ pub fn open_at(
 /// `fstat(fd, stat)`.
 pub fn file_status(process: &Process, fd: u64, stat: u64) -> Result<u64, Errno> {
     let file = process.resources.lock().files.get(fd as i64)?;
-    let inode = match &*file.lock() {
-        OpenFile::Regular { inode, .. } | OpenFile::Directory { inode, .. } => Some(*inode),
+    let object = match &*file.lock() {
+        OpenFile::Regular { object, .. } | OpenFile::Directory { object, .. } => {
+            Some(object.clone())
+        }
         OpenFile::VirtualDirectory { .. } => {
             return UserAccess::write(process, stat, &stat_bytes(&virtual_stat())).map(|_| 0);
         }
         _ => None,
     };
-    let result = match inode {
-        Some(inode) => {
-            with_root(|file_system| file_system.stat(inode).map_err(errno)).map(|m| stat_of(&m))?
-        }
+    let result = match object {
+        Some(object) => with_root(|volume| Ok(stat_of(&volume.stat(&object)?)))?,
         // Console and pipes: a character device with no inode.
         None => Stat {
             mode: 0o020_620,
@@ -279,13 +283,11 @@ pub fn stat_at(
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
     let follow = flags as u32 & STAT_NO_FOLLOW == 0;
-    let result = with_root(|file_system| {
-        let resolved = caller.resolve(file_system, &path, follow)?;
-        match resolved.node {
+    let result = with_root(|volume| {
+        let resolved = caller.resolve(volume, &path, follow)?;
+        match resolved.node() {
             Node::Virtual => Ok(virtual_stat()),
-            Node::Inode { inode, .. } => {
-                file_system.stat(inode).map(|m| stat_of(&m)).map_err(errno)
-            }
+            Node::Object { object, .. } => Ok(stat_of(&volume.stat(&object)?)),
         }
     })?;
     UserAccess::write(process, stat, &stat_bytes(&result))?;
@@ -302,13 +304,17 @@ fn entry_kind(file_type: FileType) -> EntryKind {
     }
 }
 
-/// `getdents(fd, buffer, length)`: as many whole records as fit.
+/// `getdents(fd, buffer, length)`: as many whole records as fit. A
+/// directory removed while open lists nothing.
 pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> Result<u64, Errno> {
     let length = (length as usize).min(limits::IO_BYTES);
     UserAccess::check_writable(process, buffer, length)?;
     let (file, dots) = {
         let resources = process.resources.lock();
-        (resources.files.get(fd as i64)?, resources.dots.clone())
+        (
+            resources.files.get(fd as i64)?,
+            resources.place()?.dots.clone(),
+        )
     };
     let mut out = Vec::new();
     out.try_reserve_exact(length)
@@ -317,10 +323,10 @@ pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> R
     let mut used = 0;
     let mut guard = file.lock();
     match &mut *guard {
-        OpenFile::Directory { inode, cursor, .. } => {
+        OpenFile::Directory { object, cursor, .. } => {
             let mut next_cursor = *cursor;
-            with_root(|file_system| {
-                while let Some(entry) = file_system.read_dir(*inode, next_cursor).map_err(errno)? {
+            with_root(|volume| {
+                while let Some(entry) = volume.read_dir(object, next_cursor)? {
                     let kind = entry_kind(entry.file_type);
                     match directory_entry::encode(
                         &mut out[used..],
@@ -341,28 +347,19 @@ pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> R
             *cursor = next_cursor;
         }
         OpenFile::VirtualDirectory { location, cursor } => {
-            let names: Vec<&[u8]> = location.components.iter().map(Vec::as_slice).collect();
+            let names: Vec<&[u8]> = location.steps().iter().map(|s| s.name.as_slice()).collect();
             let directory = match dots.resolve(&names) {
                 Ok(dotdotdot::Resolved::Virtual(directory)) => directory,
                 // The entry was removed by an `xchroot` since: empty.
                 _ => return Ok(0),
             };
             for (name, entry) in directory.entries().skip(*cursor as usize) {
-                let kind = match entry {
-                    dotdotdot::Entry::Directory(_) => EntryKind::Directory,
-                    dotdotdot::Entry::Leaf(leaf) => {
-                        let inode = leaf.handle().inode;
-                        with_root(|file_system| {
-                            Ok(entry_kind(
-                                file_system.stat(inode).map_err(errno)?.file_type,
-                            ))
-                        })
-                        .unwrap_or(EntryKind::Unknown)
-                    }
-                };
-                let inode = match entry {
-                    dotdotdot::Entry::Leaf(leaf) => u64::from(leaf.handle().inode.0),
-                    dotdotdot::Entry::Directory(_) => 0,
+                let (inode, kind) = match entry {
+                    dotdotdot::Entry::Directory(_) => (0, EntryKind::Directory),
+                    dotdotdot::Entry::Leaf(leaf) => (
+                        u64::from(leaf.handle().inode().get()),
+                        entry_kind(leaf.handle().file_type()),
+                    ),
                 };
                 match directory_entry::encode(&mut out[used..], inode, kind, name) {
                     Some(size) => {
@@ -392,16 +389,16 @@ pub fn make_directory(
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
-    with_root(|file_system| {
-        let (_, directory, name) = caller.writable_parent(file_system, &path)?;
-        file_system
-            .mkdir(directory, &name, (mode & 0o7777) as u16, 0, 0)
-            .map_err(errno)?;
+    with_root(|volume| {
+        let (_, directory, name) = caller.writable_parent(volume, &path)?;
+        volume.mkdir(&directory, &name, (mode & 0o7777) as u16)?;
         Ok(0)
     })
 }
 
-/// `unlinkat` / `rmdirat(directory_fd, path, path_length)`.
+/// `unlinkat` / `rmdirat(directory_fd, path, path_length)`. An object
+/// still open (or held any other way) loses the name only; it is freed
+/// when its last holder lets go.
 pub fn unlink(
     process: &Process,
     directory_fd: u64,
@@ -411,12 +408,12 @@ pub fn unlink(
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
-    with_root(|file_system| {
-        let (_, parent, name) = caller.writable_parent(file_system, &path)?;
+    with_root(|volume| {
+        let (_, parent, name) = caller.writable_parent(volume, &path)?;
         if directory {
-            file_system.rmdir(parent, &name).map_err(errno)?;
+            volume.rmdir(&parent, &name)?;
         } else {
-            file_system.unlink(parent, &name).map_err(errno)?;
+            volume.unlink(&parent, &name)?;
         }
         Ok(0)
     })
@@ -436,27 +433,27 @@ fn two_paths(process: &Process, a: [u64; 6]) -> Result<(Caller, Vec<u8>, Caller,
 /// reached read-only cannot gain a writable name.
 pub fn link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let (old_caller, old, new_caller, new) = two_paths(process, a)?;
-    with_root(|file_system| {
-        let existing = old_caller.resolve(file_system, &old, false)?;
-        let inode = existing.writable_inode()?;
-        if file_system.stat(inode).map_err(errno)?.file_type == FileType::Directory {
+    with_root(|volume| {
+        let existing = old_caller.resolve(volume, &old, false)?;
+        let object = existing.writable_object()?;
+        if object.is_directory() {
             return Err(Errno::NotPermitted);
         }
-        let (_, directory, name) = new_caller.writable_parent(file_system, &new)?;
-        file_system.link(inode, directory, &name).map_err(errno)?;
+        let (_, directory, name) = new_caller.writable_parent(volume, &new)?;
+        volume.link(&object, &directory, &name)?;
         Ok(0)
     })
 }
 
 /// `renameat(old_fd, old_path, old_length, new_fd, new_path, new_length)`.
+/// A file renamed over another that is open leaves that other one an
+/// orphan for its holders.
 pub fn rename(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let (old_caller, old, new_caller, new) = two_paths(process, a)?;
-    with_root(|file_system| {
-        let (_, old_directory, old_name) = old_caller.writable_parent(file_system, &old)?;
-        let (_, new_directory, new_name) = new_caller.writable_parent(file_system, &new)?;
-        file_system
-            .rename(old_directory, &old_name, new_directory, &new_name)
-            .map_err(errno)?;
+    with_root(|volume| {
+        let (_, old_directory, old_name) = old_caller.writable_parent(volume, &old)?;
+        let (_, new_directory, new_name) = new_caller.writable_parent(volume, &new)?;
+        volume.rename(&old_directory, &old_name, &new_directory, &new_name)?;
         Ok(0)
     })
 }
@@ -466,11 +463,9 @@ pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let target = UserAccess::path(process, a[0], a[1])?;
     let path = UserAccess::path(process, a[3], a[4])?;
     let caller = Caller::of(process, a[2])?;
-    with_root(|file_system| {
-        let (_, directory, name) = caller.writable_parent(file_system, &path)?;
-        file_system
-            .symlink(directory, &name, &target, 0, 0)
-            .map_err(errno)?;
+    with_root(|volume| {
+        let (_, directory, name) = caller.writable_parent(volume, &path)?;
+        volume.symlink(&directory, &name, &target)?;
         Ok(0)
     })
 }
@@ -479,29 +474,27 @@ pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 pub fn read_link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let path = UserAccess::path(process, a[1], a[2])?;
     let caller = Caller::of(process, a[0])?;
-    let target = with_root(|file_system| {
-        let link = caller.resolve(file_system, &path, false)?;
-        file_system
-            .readlink(link.inode_or(Errno::InvalidArgument)?)
-            .map_err(errno)
+    let target = with_root(|volume| {
+        let link = caller.resolve(volume, &path, false)?;
+        let object = link.location.object().ok_or(Errno::InvalidArgument)?;
+        Ok(volume.readlink(&object)?)
     })?;
     let count = target.len().min(a[4] as usize);
     UserAccess::write(process, a[3], &target[..count])?;
     Ok(count as u64)
 }
 
-/// Makes `resolved` (a directory) the current directory.
-fn set_cwd(
-    process: &Process,
-    resolved: Resolved,
-    file_system: &mut FileSystem<BlockCache>,
-) -> Result<u64, Errno> {
-    if let Node::Inode { inode, .. } = resolved.node {
-        if file_system.stat(inode).map_err(errno)?.file_type != FileType::Directory {
+/// Makes `location` (a directory, or a virtual `/...` directory) the
+/// current directory.
+fn set_cwd(process: &Process, location: Location) -> Result<u64, Errno> {
+    if let Some(object) = location.object() {
+        if !object.is_directory() {
             return Err(Errno::NotADirectory);
         }
     }
-    process.resources.lock().cwd = resolved.location;
+    // The old one is dropped after the lock: its objects queue releases.
+    let old = core::mem::replace(&mut process.resources.lock().place_mut()?.cwd, location);
+    drop(old);
     Ok(0)
 }
 
@@ -509,10 +502,8 @@ fn set_cwd(
 pub fn change_directory(process: &Process, path: u64, length: u64) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
-    with_root(|file_system| {
-        let resolved = caller.resolve(file_system, &path, true)?;
-        set_cwd(process, resolved, file_system)
-    })
+    let resolved = with_root(|volume| caller.resolve(volume, &path, true))?;
+    set_cwd(process, resolved.location)
 }
 
 /// `fchdir(fd)`.
@@ -524,13 +515,13 @@ pub fn change_directory_fd(process: &Process, fd: u64) -> Result<u64, Errno> {
         }
         _ => return Err(Errno::NotADirectory),
     };
-    process.resources.lock().cwd = location;
-    Ok(0)
+    set_cwd(process, location)
 }
 
-/// `getcwd(buffer, length)`.
+/// `getcwd(buffer, length)`: the names the current directory was reached
+/// by (lexical: after another program renames it, still the old names).
 pub fn current_directory(process: &Process, buffer: u64, length: u64) -> Result<u64, Errno> {
-    let cwd = process.resources.lock().cwd.display();
+    let cwd = process.resources.lock().place()?.cwd.display();
     if cwd.len() > length as usize {
         return Err(Errno::OutOfRange);
     }
@@ -549,16 +540,16 @@ fn set_attributes(
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
-    with_root(|file_system| {
-        let inode = caller.resolve(file_system, &path, true)?.writable_inode()?;
-        file_system.set_attributes(inode, changes).map_err(errno)?;
+    with_root(|volume| {
+        let object = caller.resolve(volume, &path, true)?.writable_object()?;
+        volume.set_attributes(&object, changes)?;
         Ok(0)
     })
 }
 
 /// `utimensat(directory_fd, path, path_length, access, modify)`.
 pub fn set_times(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
-    let now = hal::Arch::time_since_reset().as_secs() as u32;
+    let now = crate::wall_clock::timestamp();
     let time = |value: u64| {
         if value == manux_abi::TIME_NOW {
             now

@@ -3,7 +3,6 @@
 
 use super::UserAccess;
 use crate::files::{OpenFile, Pipe, SharedFile, PIPE_CAPACITY};
-use crate::path::errno;
 use crate::process::{Process, ProcessState};
 use crate::root_fs::ROOT;
 use crate::scheduler::{self, with_scheduler};
@@ -84,7 +83,7 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
             _ => {
                 let mut guard = file.lock();
                 let OpenFile::Regular {
-                    inode,
+                    object,
                     offset,
                     readable,
                     ..
@@ -97,20 +96,20 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
                 }
                 if let Some(runs) = runs {
                     let mut root = ROOT.lock();
-                    let file_system = root.as_mut().ok_or(Errno::InputOutput)?;
+                    let volume = root.as_mut().ok_or(Errno::InputOutput)?;
                     // One pass of the file system over all the pieces of
                     // the caller's buffer; the disk reads it queues go out
                     // together and land before the call returns.
                     let read = hal::user::physical::with_runs_mut(&runs, |pieces| {
-                        let cache = file_system.device_mut();
+                        let cache = volume.file_system().device_mut();
                         for (piece, &(start, _)) in pieces.iter().zip(runs.iter()) {
                             // A piece not noted is filled through the cache.
                             let _ = cache.stream_into(piece, start);
                         }
-                        file_system.read_pieces(*inode, *offset, pieces)
+                        volume.read_pieces(object, *offset, pieces)
                     });
-                    let finished = file_system.device_mut().finish_streaming();
-                    let total = read.map_err(errno)?;
+                    let finished = volume.file_system().device_mut().finish_streaming();
+                    let total = read?;
                     finished.map_err(|_| Errno::InputOutput)?;
                     *offset += total as u64;
                     return Ok(total as u64);
@@ -121,10 +120,8 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
                 data.resize(length, 0);
                 let count = {
                     let mut root = ROOT.lock();
-                    let file_system = root.as_mut().ok_or(Errno::InputOutput)?;
-                    file_system
-                        .read(*inode, *offset, &mut data)
-                        .map_err(errno)?
+                    let volume = root.as_mut().ok_or(Errno::InputOutput)?;
+                    volume.read(object, *offset, &mut data)?
                 };
                 data.truncate(count);
                 *offset += count as u64;
@@ -177,7 +174,7 @@ pub fn write(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Resul
                 return Ok(data.len() as u64);
             }
             OpenFile::Regular {
-                inode,
+                object,
                 offset,
                 writable,
                 append,
@@ -187,11 +184,11 @@ pub fn write(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Resul
                     return Err(Errno::BadFd);
                 }
                 let mut root = ROOT.lock();
-                let file_system = root.as_mut().ok_or(Errno::InputOutput)?;
+                let volume = root.as_mut().ok_or(Errno::InputOutput)?;
                 if *append {
-                    *offset = file_system.stat(*inode).map_err(errno)?.size;
+                    *offset = volume.stat(object)?.size;
                 }
-                let count = file_system.write(*inode, *offset, &data).map_err(errno)?;
+                let count = volume.write(object, *offset, &data)?;
                 *offset += count as u64;
                 return Ok(count as u64);
             }
@@ -265,7 +262,7 @@ pub fn seek(process: &Process, fd: u64, offset: u64, whence: u64) -> Result<u64,
     let file = file(process, fd)?;
     let mut guard = file.lock();
     let OpenFile::Regular {
-        inode,
+        object,
         offset: position,
         ..
     } = &mut *guard
@@ -277,11 +274,7 @@ pub fn seek(process: &Process, fd: u64, offset: u64, whence: u64) -> Result<u64,
         seek::CURRENT => *position as i64,
         seek::END => {
             let mut root = ROOT.lock();
-            root.as_mut()
-                .ok_or(Errno::InputOutput)?
-                .stat(*inode)
-                .map_err(errno)?
-                .size as i64
+            root.as_mut().ok_or(Errno::InputOutput)?.stat(object)?.size as i64
         }
         _ => return Err(Errno::InvalidArgument),
     };
@@ -343,7 +336,7 @@ pub fn pipe(process: &Process, fds: u64) -> Result<u64, Errno> {
 
 /// `sync()`.
 pub fn sync() -> Result<u64, Errno> {
-    crate::root_fs::sync().map_err(errno)?;
+    crate::root_fs::sync()?;
     Ok(0)
 }
 

@@ -8,16 +8,16 @@
 use super::sys_fs::{with_root, Caller};
 use super::{Outcome, UserAccess};
 use crate::files::FileTable;
-use crate::path::errno;
-use crate::process::{self, Continue, Placement, Process};
+use crate::process::{self, Continue, Place, Process};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use fs_ext2l::{FileType, InodeFlags, InodeNumber};
+use fs_ext2l::{FileType, InodeFlags};
+use kernel_core::ObjectRef;
 use manux_abi::{limits, Errno, CURRENT_DIRECTORY};
 
 /// Reads the program at `path` in the caller's view, checking it may
-/// run; returns its inode and bytes (from the program cache when it has
-/// them: the file is immutable, see [`crate::program_cache`]).
+/// run; returns the file, held, and its bytes (from the program cache
+/// when it has them: the file is immutable, see [`crate::program_cache`]).
 ///
 /// Return values: path errors; `AccessDenied` when it is not an immutable
 /// regular file, or was reached through `/...` (DESIGN §6: a program handed
@@ -26,14 +26,14 @@ use manux_abi::{limits, Errno, CURRENT_DIRECTORY};
 pub fn read_program(
     caller: &Caller,
     path: &[u8],
-) -> Result<(InodeNumber, Arc<crate::program_cache::Program>), Errno> {
-    with_root(|file_system| {
-        let resolved = caller.resolve(file_system, path, true)?;
+) -> Result<(ObjectRef, Arc<crate::program_cache::Program>), Errno> {
+    with_root(|volume| {
+        let resolved = caller.resolve(volume, path, true)?;
         if resolved.through_dots {
             return Err(Errno::AccessDenied);
         }
-        let inode = resolved.inode_or(Errno::AccessDenied)?;
-        let metadata = file_system.stat(inode).map_err(errno)?;
+        let file = resolved.location.object().ok_or(Errno::AccessDenied)?;
+        let metadata = volume.stat(&file)?;
         if metadata.file_type != FileType::RegularFile
             || !metadata.flags.contains(InodeFlags::IMMUTABLE)
         {
@@ -42,21 +42,21 @@ pub fn read_program(
         if metadata.size > crate::elf_loader::MAX_PROGRAM_BYTES as u64 {
             return Err(Errno::NotExecutable);
         }
-        if let Some(bytes) = crate::program_cache::get(inode, metadata.size) {
-            return Ok((inode, bytes));
+        if let Some(bytes) = crate::program_cache::get(&file) {
+            return Ok((file, bytes));
         }
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(metadata.size as usize)
             .map_err(|_| Errno::OutOfMemory)?;
         bytes.resize(metadata.size as usize, 0);
-        let count = file_system.read(inode, 0, &mut bytes).map_err(errno)?;
+        let count = volume.read(&file, 0, &mut bytes)?;
         bytes.truncate(count);
         let program = Arc::new(crate::program_cache::Program::new(bytes.into()));
         if count as u64 == metadata.size {
-            crate::program_cache::insert(inode, &program);
+            crate::program_cache::insert(&file, &program);
         }
-        Ok((inode, program))
+        Ok((file, program))
     })
 }
 
@@ -86,7 +86,7 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
         files
     };
     let (executable, program) = read_program(&caller, &path)?;
-    let placement = Placement {
+    let place = Place {
         root: caller.root,
         cwd: caller.base,
         dots: caller.dots,
@@ -99,7 +99,7 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
         &arguments,
         &environment,
         files,
-        placement,
+        place,
     )?;
     Ok(u64::from(pid))
 }
@@ -120,11 +120,15 @@ pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
     match result {
         Err(error) => Outcome::Value(Err(error)),
         Ok((path, executable, loaded)) => {
-            let old = {
+            let (old, old_executable) = {
                 let mut resources = process.resources.lock();
-                resources.executable = executable;
-                resources.memory.replace(loaded.memory)
+                let old_executable = resources
+                    .place
+                    .as_mut()
+                    .map(|place| core::mem::replace(&mut place.executable, executable));
+                (resources.memory.replace(loaded.memory), old_executable)
             };
+            drop(old_executable);
             // Drop every mapping of the old image (DESIGN §3).
             if let Some(old) = old {
                 old.destroy();

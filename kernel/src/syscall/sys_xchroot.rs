@@ -11,15 +11,20 @@
 //! directory fd except the kept ones, which move to their `/...` names,
 //! and sets the current directory to the new root. The new `/...` belongs
 //! to the caller alone: a parent or child that shared the old one keeps it.
+//!
+//! Everything is held by object: a put holds the file or directory it was
+//! given (never its inode number), the new root is held, and a current
+//! directory handed over with `ChangeDirectoryFd` keeps its own chain,
+//! re-anchored at the `/...` entry of the new view that holds the same
+//! directory.
 
 use super::sys_fs::{with_root, Caller};
 use super::UserAccess;
 use crate::files::OpenFile;
-use crate::path::{dots_errno, errno, DotHandle, Location, Node};
 use crate::process::Process;
 use alloc::vec::Vec;
 use dotdotdot::{AccessMode, Operation};
-use fs_ext2l::{FileType, InodeNumber};
+use kernel_core::{Location, Node, ObjectRef};
 use manux_abi::{limits, Errno, XchrootKind, CURRENT_DIRECTORY};
 
 const OPERATION_BYTES: usize = 48;
@@ -62,6 +67,41 @@ fn check_mode(mode: AccessMode, writable: bool) -> Result<(), Errno> {
     }
 }
 
+/// The directory at `directory` (a directory fd's location) in the staged
+/// namespace `dots`, reached by the same names: walking its chain's names
+/// down the new `/...`, the first leaf met must hold the very object the
+/// chain holds at that step (the chain is then re-anchored there, the
+/// steps below keeping their objects); if no leaf is met, the names are
+/// virtual directories of the new view, and so is the result.
+///
+/// Return values: `NotFound` when the new view does not reach it so (a
+/// chain from the root, a name the new `/...` lacks, another object).
+fn carried_directory(directory: &Location, dots: &kernel_core::DotView) -> Result<Location, Errno> {
+    if !directory.is_in_dots() {
+        return Err(Errno::NotFound);
+    }
+    let names: Vec<&[u8]> = directory
+        .steps()
+        .iter()
+        .map(|step| step.name.as_slice())
+        .collect();
+    for depth in 1..=names.len() {
+        match dots.resolve(&names[..depth]) {
+            Ok(dotdotdot::Resolved::Virtual(_)) => continue,
+            Ok(dotdotdot::Resolved::Leaf { handle, mode, rest }) if rest.is_empty() => {
+                if directory.steps()[depth - 1].node.object() != Some(handle) {
+                    return Err(Errno::NotFound);
+                }
+                return directory
+                    .reanchored(depth, handle.clone(), mode == AccessMode::ReadWrite)
+                    .ok_or(Errno::NotFound);
+            }
+            _ => return Err(Errno::NotFound),
+        }
+    }
+    Ok(Location::virtual_in_dots(&names))
+}
+
 /// `xchroot(operations, count)`.
 pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Errno> {
     if count == 0 || count > limits::XCHROOT_OPERATIONS as u64 {
@@ -74,10 +114,11 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
         limits::XCHROOT_OPERATIONS * OPERATION_BYTES,
     )?;
     let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
-    let executable = process.resources.lock().executable;
-    let mut batch: Vec<Operation<DotHandle>> = Vec::new();
-    let mut keeps: Vec<(usize, Vec<u8>)> = Vec::new();
-    let mut new_root: Option<InodeNumber> = None;
+    let executable = process.resources.lock().place()?.executable.clone();
+    let mut batch: Vec<Operation<ObjectRef>> = Vec::new();
+    let mut keeps: Vec<(usize, Vec<u8>, ObjectRef, bool)> = Vec::new();
+    let mut new_root: Option<ObjectRef> = None;
+    let mut new_cwd: Option<Location> = None;
     for request in raw.chunks_exact(OPERATION_BYTES).map(parse) {
         let name = || {
             UserAccess::read(
@@ -95,6 +136,7 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
             5 => XchrootKind::RemoveAll,
             6 => XchrootKind::RootExecutable,
             7 => XchrootKind::RootPath,
+            8 => XchrootKind::ChangeDirectoryFd,
             _ => return Err(Errno::InvalidArgument),
         };
         match kind {
@@ -102,17 +144,17 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
                 let mode = access_mode(request.mode)?;
                 let path = UserAccess::path(process, request.path.0, request.path.1)?;
                 let name = name()?;
-                let (inode, writable) = with_root(|file_system| {
-                    match caller.resolve(file_system, &path, true)?.node {
-                        Node::Inode { inode, writable } => Ok((inode, writable)),
-                        // A virtual directory has no inode to refer to.
+                let (object, writable) = with_root(|volume| {
+                    match caller.resolve(volume, &path, true)?.node() {
+                        Node::Object { object, writable } => Ok((object, writable)),
+                        // A virtual directory has no object to refer to.
                         Node::Virtual => Err(Errno::InvalidArgument),
                     }
                 })?;
                 check_mode(mode, writable)?;
                 batch.push(Operation::Put {
                     name,
-                    handle: DotHandle { inode },
+                    handle: object,
                     mode,
                 });
             }
@@ -120,74 +162,103 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
                 let mode = access_mode(request.mode)?;
                 let name = name()?;
                 let file = process.resources.lock().files.get(i64::from(request.fd))?;
-                let (inode, writable, is_directory) = match &*file.lock() {
+                let (object, writable, is_directory) = match &*file.lock() {
                     OpenFile::Regular {
-                        inode, writable, ..
-                    } => (*inode, *writable, false),
+                        object, writable, ..
+                    } => (object.clone(), *writable, false),
                     OpenFile::Directory {
-                        inode, location, ..
-                    } => {
-                        let location = location.clone();
-                        let inode = *inode;
-                        let reached = with_root(|file_system| {
-                            let view = caller.view();
-                            crate::path::resolve(file_system, &view, &location, b".", true)
-                        })?;
-                        let writable = matches!(reached.node, Node::Inode { inode: i, writable: true } if i == inode);
-                        (inode, writable, true)
-                    }
+                        object, location, ..
+                    } => (object.clone(), location.node().is_writable(), true),
                     _ => return Err(Errno::InvalidArgument),
                 };
                 if kind == XchrootKind::KeepFd {
                     if !is_directory {
                         return Err(Errno::NotADirectory);
                     }
-                    keeps.push((request.fd as usize, name.clone()));
+                    keeps.push((
+                        request.fd as usize,
+                        name.clone(),
+                        object.clone(),
+                        mode == AccessMode::ReadWrite,
+                    ));
                 }
                 check_mode(mode, writable)?;
                 batch.push(Operation::Put {
                     name,
-                    handle: DotHandle { inode },
+                    handle: object,
                     mode,
                 });
             }
             XchrootKind::Remove => batch.push(Operation::Remove { name: name()? }),
             XchrootKind::RemoveAll => batch.push(Operation::RemoveAll),
             XchrootKind::RootExecutable => {
-                let target =
-                    with_root(|file_system| file_system.rootlink(executable).map_err(errno))?;
+                let target = with_root(|volume| Ok(volume.rootlink(&executable)?))?;
                 new_root = Some(target.ok_or(Errno::NotFound)?);
             }
             XchrootKind::RootPath => {
                 let path = UserAccess::path(process, request.path.0, request.path.1)?;
-                let inode = with_root(|file_system| {
-                    let inode = caller
-                        .resolve(file_system, &path, true)?
-                        .inode_or(Errno::NotADirectory)?;
-                    if file_system.stat(inode).map_err(errno)?.file_type != FileType::Directory {
+                let object = with_root(|volume| {
+                    let object = caller
+                        .resolve(volume, &path, true)?
+                        .location
+                        .object()
+                        .ok_or(Errno::NotADirectory)?;
+                    if !object.is_directory() {
                         return Err(Errno::NotADirectory);
                     }
-                    Ok(inode)
+                    Ok(object)
                 })?;
-                new_root = Some(inode);
+                new_root = Some(object);
+            }
+            XchrootKind::ChangeDirectoryFd => {
+                let file = process.resources.lock().files.get(i64::from(request.fd))?;
+                let location = match &*file.lock() {
+                    OpenFile::Directory { location, .. }
+                    | OpenFile::VirtualDirectory { location, .. } => location.clone(),
+                    _ => return Err(Errno::NotADirectory),
+                };
+                new_cwd = Some(location);
             }
         }
     }
     let staged = caller
         .dots
         .applied(&batch)
-        .map_err(|error| dots_errno(error.error))?;
-    // Everything checked: commit.
+        .map_err(|error| Errno::from(kernel_core::Error::Dots(error.error)))?;
+    let new_cwd = match new_cwd {
+        Some(directory) => Some(carried_directory(&directory, &staged)?),
+        None => None,
+    };
+    // Everything checked: commit. What the process lets go of is dropped
+    // after the lock (releases are queued, never done under it).
     let mut resources = process.resources.lock();
-    resources.dots = staged;
-    for (fd, name) in &keeps {
-        resources.files.relocate(*fd, Location::in_dots(name));
-    }
+    let place = resources.place_mut()?;
+    let old_dots = core::mem::replace(&mut place.dots, staged);
+    let mut old_root = None;
+    let mut old_cwd = None;
     if let Some(root) = new_root {
-        resources.root = root;
-        resources.cwd = Location::root();
-        let kept: Vec<usize> = keeps.iter().map(|(fd, _)| *fd).collect();
-        resources.files.close_directories_except(&kept);
+        old_cwd = Some(core::mem::replace(
+            &mut place.cwd,
+            Location::root(root.clone()),
+        ));
+        old_root = Some(core::mem::replace(&mut place.root, root));
     }
+    if let Some(directory) = new_cwd {
+        let replaced = core::mem::replace(&mut place.cwd, directory);
+        old_cwd.get_or_insert(replaced);
+    }
+    for (fd, name, object, writable) in &keeps {
+        resources
+            .files
+            .relocate(*fd, Location::in_dots(name, object.clone(), *writable));
+    }
+    let closed = if old_root.is_some() {
+        let kept: Vec<usize> = keeps.iter().map(|(fd, ..)| *fd).collect();
+        resources.files.close_directories_except(&kept)
+    } else {
+        Vec::new()
+    };
+    drop(resources);
+    drop((old_dots, old_root, old_cwd, closed));
     Ok(0)
 }

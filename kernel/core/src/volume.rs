@@ -92,7 +92,12 @@ impl<D: BlockDevice> Volume<D> {
 
     fn hold_collected(&mut self, inode: InodeNumber) -> Result<ObjectRef, Error> {
         if let Some(object) = self.objects.find(inode) {
-            return Ok(object);
+            // A live object of a reused number would be another object:
+            // never hand it out for this one (the table then holds the
+            // new object; the old references stay stale).
+            if self.file_system.generation(inode)? == object.generation() {
+                return Ok(object);
+            }
         }
         let held = self.file_system.hold(inode)?;
         match self.objects.insert(held) {

@@ -19,6 +19,7 @@ mod features;
 mod file;
 mod filesystem;
 mod format;
+mod generation;
 mod group;
 mod held;
 mod inode;

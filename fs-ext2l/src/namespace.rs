@@ -65,6 +65,9 @@ impl<D: BlockDevice> FileSystem<D> {
         gid: u32,
     ) -> Result<Inode> {
         let number = self.allocate_inode(parent, file_type == FileType::Directory)?;
+        // The slot's old generation, before it is cleared: the new one must
+        // differ from it (`generation.rs`).
+        let previous_generation = self.read_inode(number)?.generation();
         self.clear_inode_slot(number)?;
         let mut inode = Inode::zeroed(number);
         inode.set_mode(file_type.mode_bits() | (permissions & mode::PERMISSION_MASK));
@@ -75,7 +78,8 @@ impl<D: BlockDevice> FileSystem<D> {
         inode.set_change_time(now);
         inode.set_modification_time(now);
         inode.set_links(1);
-        inode.set_generation(number.get().wrapping_mul(0x9E37_79B9) ^ now);
+        let generation = self.take_generation(previous_generation);
+        inode.set_generation(generation);
         if self.geometry.inode_size > 128 {
             inode.set_extra_size(EXTRA_INODE_SIZE);
             inode.set_creation_time(now);

@@ -26,6 +26,7 @@ mod inode;
 mod installer;
 mod name;
 mod namespace;
+mod orphan;
 mod path;
 mod superblock;
 mod tune;

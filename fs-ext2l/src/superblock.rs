@@ -61,6 +61,8 @@ pub(crate) mod field {
     pub const UUID: usize = 0x68;
     pub const VOLUME_NAME: usize = 0x78;
     pub const RESERVED_GDT_BLOCKS: usize = 0xCE;
+    /// `s_last_orphan`: the first inode of the ext3 orphan list (0: empty).
+    pub const LAST_ORPHAN: usize = 0xE8;
     pub const HASH_SEED: usize = 0xEC;
     pub const MKFS_TIME: usize = 0x108;
     pub const MIN_EXTRA_INODE_SIZE: usize = 0x15C;
@@ -155,6 +157,17 @@ impl Superblock {
     /// `s_state`: 1 clean, 2 errors found.
     pub fn state(&self) -> u16 {
         self.get_u16(field::STATE)
+    }
+
+    /// `s_last_orphan`: the head of the on-disk orphan list, 0 when empty
+    /// (each orphan's `i_dtime` names the next one).
+    pub fn last_orphan(&self) -> u32 {
+        self.get_u32(field::LAST_ORPHAN)
+    }
+
+    /// Sets `s_last_orphan`.
+    pub(crate) fn set_last_orphan(&mut self, inode: u32) {
+        self.set_u32(field::LAST_ORPHAN, inode);
     }
 
     /// The ext2l generation counter: the `i_generation` the next new inode

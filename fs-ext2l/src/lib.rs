@@ -27,7 +27,6 @@ mod installer;
 mod name;
 mod namespace;
 mod orphan;
-mod path;
 mod superblock;
 mod tune;
 

@@ -188,7 +188,7 @@ fn writes_leave_stock_images_clean_for_e2fsck_and_readable_by_debugfs() {
         mke2fs(&image, block_size, inode_size, Some(&tree), &[]);
         let mut file_system = mount_file(&image);
         let root = file_system.root();
-        let directory = file_system.resolve_path(b"/dir/sub", true).unwrap();
+        let directory = inode_at(&mut file_system, b"/dir/sub");
         // Modify an indexed-size directory, files, links and renames.
         for index in (0..150).step_by(3) {
             file_system
@@ -203,9 +203,7 @@ fn writes_leave_stock_images_clean_for_e2fsck_and_readable_by_debugfs() {
         file_system.mkdir(root, b"made", 0o755, 0, 0).unwrap();
         let made = file_system.lookup(root, b"made").unwrap();
         file_system.rename(root, b"dir", made, b"dir").unwrap();
-        let large = file_system
-            .resolve_path(b"/made/dir/sub/large", true)
-            .unwrap();
+        let large = inode_at(&mut file_system, b"/made/dir/sub/large");
         file_system.truncate(large, 12345).unwrap();
         file_system.unlink(root, b"sparse").unwrap();
         file_system
@@ -303,7 +301,7 @@ fn revision_zero_images_read_and_mount_read_only() {
     assert!(ok, "mke2fs -r 0: {output}");
     let mut file_system = mount_file(&image);
     assert!(file_system.is_read_only());
-    let file = file_system.resolve_path(b"/d/f", true).unwrap();
+    let file = inode_at(&mut file_system, b"/d/f");
     let mut buffer = [0u8; 10];
     assert_eq!(file_system.read(file, 0, &mut buffer).unwrap(), 10);
     assert_eq!(&buffer, b"old format");

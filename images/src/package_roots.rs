@@ -945,6 +945,9 @@ pub fn audit<D: BlockDevice>(
             problems.push(format!("{}: no launcher", package.name));
         }
     }
+    // Every name of the image, from its root: what a package's needs
+    // must be the very objects of.
+    let everything = walk(file_system, root, &BTreeSet::new())?;
     for package in declared {
         let Some(&package_root) = roots.get(&package.name) else {
             continue;
@@ -998,7 +1001,7 @@ pub fn audit<D: BlockDevice>(
             }
         }
         for (path, at) in &package.needs {
-            let shared = file_system.resolve_path(path.as_bytes(), false).ok();
+            let shared = everything.get(path.trim_start_matches('/')).copied();
             let here = listing.get(at).copied();
             if here.is_some() && here != shared {
                 problems.push(format!("{name}: {at} is not the image's {path}"));
@@ -1006,7 +1009,6 @@ pub fn audit<D: BlockDevice>(
         }
     }
     // No root has a name: the only way in is a launcher's rootlink.
-    let everything = walk(file_system, root, &BTreeSet::new())?;
     let named: BTreeSet<InodeNumber> = everything.values().copied().collect();
     for (name, package_root) in &roots {
         if named.contains(package_root) {

@@ -134,13 +134,11 @@ fn the_default_image_holds_exactly_what_the_manifest_declares() {
     assert!(immutable(&mut file_system, bin));
 
     // The home: writable, inside an immutable /home.
-    let home = file_system
-        .resolve_path(manifest.user.home.as_bytes(), false)
-        .unwrap();
+    let home = inode_at(&mut file_system, manifest.user.home.as_bytes());
     assert!(!immutable(&mut file_system, home));
     let home_parent = file_system.lookup(root, b"home").unwrap();
     assert!(immutable(&mut file_system, home_parent));
-    let motd = file_system.resolve_path(b"/etc/motd", false).unwrap();
+    let motd = inode_at(&mut file_system, b"/etc/motd");
     assert_eq!(read_all(&mut file_system, motd), b"Welcome to Manux\n");
     assert!(immutable(&mut file_system, motd));
 
@@ -223,9 +221,7 @@ fn the_default_image_holds_exactly_what_the_manifest_declares() {
             }
         }
         for need in &package.needs {
-            let shared = file_system
-                .resolve_path(need.path.as_bytes(), false)
-                .unwrap();
+            let shared = inode_at(&mut file_system, need.path.as_bytes());
             assert_eq!(listing[need.root_path()], shared, "{name}: {}", need.path);
         }
     }
@@ -267,7 +263,7 @@ fn the_default_image_builds_while_programs_are_missing() {
     );
     let mut file_system = open(&image);
     assert!(file_system.check().unwrap().is_clean());
-    let bin = file_system.resolve_path(b"/bin", false).unwrap();
+    let bin = inode_at(&mut file_system, b"/bin");
     assert!(file_system.lookup(bin, b"wc").is_err());
     let shell = file_system.lookup(bin, b"sh").unwrap();
     let shell_root = file_system.stat(shell).unwrap().rootlink.unwrap();
@@ -325,7 +321,7 @@ fn the_audit_finds_an_image_as_declared_and_any_root_changed() {
     {
         let device = FileDevice::open(&image, true).unwrap();
         let mut file_system = FileSystem::mount(device, MountOptions::default()).unwrap();
-        let bin = file_system.resolve_path(b"/bin", false).unwrap();
+        let bin = inode_at(&mut file_system, b"/bin");
         let cat = file_system.lookup(bin, b"cat").unwrap();
         let cat_root = file_system.stat(cat).unwrap().rootlink.unwrap();
         file_system

@@ -113,7 +113,10 @@ pub fn mkfs(
         )),
         other => failed(&format!("mkfs: {}", image.display()), other),
     })?;
-    close(file_system, image)
+    file_system
+        .unmount()
+        .map(|_| ())
+        .map_err(|error| failed(&image.display().to_string(), error))
 }
 
 /// Fills `inode` with the host file: the library allocates the blocks

@@ -88,3 +88,22 @@ pub fn assert_checker_clean<D: fs_ext2l::BlockDevice>(file_system: &mut FileSyst
             .join("\n")
     );
 }
+
+/// The inode at `path` (`/a/b`), found name by name from the root: plain
+/// names only (no `.`, `..` or symbolic links; the system's path resolver
+/// is `kernel_core`'s).
+pub fn inode_at<D: fs_ext2l::BlockDevice>(
+    file_system: &mut FileSystem<D>,
+    path: &[u8],
+) -> fs_ext2l::InodeNumber {
+    let mut inode = file_system.root();
+    for name in path
+        .split(|&byte| byte == b'/')
+        .filter(|name| !name.is_empty())
+    {
+        inode = file_system
+            .lookup(inode, name)
+            .unwrap_or_else(|error| panic!("{}: {error}", String::from_utf8_lossy(path)));
+    }
+    inode
+}

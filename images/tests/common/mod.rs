@@ -103,3 +103,22 @@ pub fn leftovers(directory: &Path) -> Vec<String> {
         .filter(|name| name != "keys" && name != "files")
         .collect()
 }
+
+/// The inode at `path` (`/a/b`), found name by name from the root: plain
+/// names only (the system's path resolver is `kernel_core`'s; manifest
+/// paths are plain).
+pub fn inode_at<D: fs_ext2l::BlockDevice>(
+    file_system: &mut fs_ext2l::FileSystem<D>,
+    path: &[u8],
+) -> fs_ext2l::InodeNumber {
+    let mut inode = file_system.root();
+    for name in path
+        .split(|&byte| byte == b'/')
+        .filter(|name| !name.is_empty())
+    {
+        inode = file_system
+            .lookup(inode, name)
+            .unwrap_or_else(|error| panic!("{}: {error}", String::from_utf8_lossy(path)));
+    }
+    inode
+}

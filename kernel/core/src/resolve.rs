@@ -250,3 +250,142 @@ impl<D: BlockDevice> Volume<D> {
         Ok((directory, name))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fs_ext2l::{format, FormatOptions, MemoryDevice, MountOptions};
+
+    fn volume() -> Volume<MemoryDevice> {
+        let options = FormatOptions {
+            size: 512 * 1024,
+            ..FormatOptions::default()
+        };
+        let file_system = format(
+            MemoryDevice::new(512 * 1024),
+            &options,
+            MountOptions::default(),
+        )
+        .unwrap();
+        Volume::new(file_system, 64).unwrap()
+    }
+
+    #[test]
+    fn symbolic_links_dot_dot_and_loops() {
+        let mut volume = volume();
+        let root = volume.root().unwrap();
+        volume.mkdir(&root, b"b", 0o755).unwrap();
+        let b = volume.lookup(&root, b"b").unwrap();
+        volume.mkdir(&b, b"inner", 0o755).unwrap();
+        let file = volume.create(&b, b"victim", 0o644).unwrap();
+        volume.symlink(&root, b"fast", b"b/victim").unwrap();
+        let long_target = [
+            b"b/inner/..".as_slice(),
+            &b"/./inner/..".repeat(20),
+            b"/victim",
+        ]
+        .concat();
+        volume.symlink(&root, b"slow", &long_target).unwrap();
+        let fast = volume.lookup(&root, b"fast").unwrap();
+        assert_eq!(volume.resolve_path(b"/fast", true), Ok(file.clone()));
+        assert_eq!(volume.resolve_path(b"/fast", false), Ok(fast));
+        assert_eq!(volume.resolve_path(b"/slow", true), Ok(file.clone()));
+        assert_eq!(volume.resolve_path(b"/b/inner/../victim", true), Ok(file));
+        // `..` at the root stays at the root.
+        assert_eq!(volume.resolve_path(b"/../../b", true), Ok(b.clone()));
+        volume.symlink(&root, b"loop1", b"loop2").unwrap();
+        volume.symlink(&root, b"loop2", b"loop1").unwrap();
+        assert_eq!(
+            volume.resolve_path(b"/loop1", true),
+            Err(Error::FileSystem(fs_ext2l::Error::TooManySymlinks))
+        );
+        assert_eq!(
+            volume.resolve_path(b"/b/victim/x", true),
+            Err(Error::FileSystem(fs_ext2l::Error::NotADirectory))
+        );
+        let (parent, name) = volume.resolve_parent_path(b"/b/inner/new/").unwrap();
+        assert_eq!(
+            (volume.lookup(&b, b"inner").unwrap(), &name[..]),
+            (parent, &b"new"[..])
+        );
+        assert_eq!(
+            volume.resolve_parent_path(b"/b/.."),
+            Err(Error::InvalidPath)
+        );
+    }
+
+    #[test]
+    fn dots_and_lexical_dot_dot_from_a_leaf() {
+        let mut volume = volume();
+        let root = volume.root().unwrap();
+        volume.mkdir(&root, b"jail", 0o755).unwrap();
+        volume.mkdir(&root, b"outside", 0o755).unwrap();
+        let jail = volume.lookup(&root, b"jail").unwrap();
+        let outside = volume.lookup(&root, b"outside").unwrap();
+        volume.create(&outside, b"secret", 0o600).unwrap();
+        let mut dots = DotView::new();
+        dots.put(b"shared/dir", outside.clone(), AccessMode::ReadOnly)
+            .unwrap();
+        let view = View {
+            root: &jail,
+            dots: &dots,
+        };
+        let start = Location::root(jail.clone());
+        // Through /... the leaf is reached, read-only.
+        let found = resolve(&mut volume, view, &start, b"/.../shared/dir/secret", true).unwrap();
+        assert!(found.through_dots);
+        assert!(!found.node().is_writable());
+        // `..` from inside the leaf returns into /..., never to the disk's
+        // parent of `outside`; from /... to the jail's root.
+        let up = resolve(&mut volume, view, &start, b"/.../shared/dir/../..", true).unwrap();
+        assert_eq!(up.location.display(), b"/...");
+        let top = resolve(
+            &mut volume,
+            view,
+            &start,
+            b"/.../shared/dir/../../../..",
+            true,
+        )
+        .unwrap();
+        assert_eq!(top.location.object(), Some(jail.clone()));
+        assert_eq!(
+            resolve(&mut volume, view, &start, b"/../outside", true).err(),
+            Some(Error::FileSystem(fs_ext2l::Error::NotFound))
+        );
+        assert_eq!(
+            resolve(&mut volume, view, &start, b"/.../missing", true).err(),
+            Some(Error::Dots(dotdotdot::Error::NotFound))
+        );
+    }
+
+    #[test]
+    fn a_renamed_base_still_resolves_inside_itself() {
+        let mut volume = volume();
+        let root = volume.root().unwrap();
+        volume.mkdir(&root, b"lv", 0o755).unwrap();
+        let lv = volume.lookup(&root, b"lv").unwrap();
+        volume.mkdir(&lv, b"a", 0o755).unwrap();
+        let dots = DotView::new();
+        let view = View {
+            root: &root,
+            dots: &dots,
+        };
+        let cwd = resolve(
+            &mut volume,
+            view,
+            &Location::root(root.clone()),
+            b"/lv/a",
+            true,
+        )
+        .unwrap()
+        .location;
+        let a = cwd.object().unwrap();
+        volume.create(&a, b"f", 0o644).unwrap();
+        volume.rename(&root, b"lv", &root, b"lw").unwrap();
+        let f = resolve(&mut volume, view, &cwd, b"f", true).unwrap();
+        assert_eq!(f.location.display(), b"/lv/a/f");
+        let parent = resolve(&mut volume, view, &cwd, b"..", true).unwrap();
+        assert_eq!(parent.location.object(), Some(lv));
+        assert_eq!(cwd.display(), b"/lv/a");
+    }
+}

@@ -69,6 +69,12 @@ impl<D: BlockDevice> Volume<D> {
         &mut self.file_system
     }
 
+    /// The file system, to look at (nothing is released: see
+    /// [`Self::file_system`] for anything that acts).
+    pub fn file_system_ref(&self) -> &FileSystem<D> {
+        &self.file_system
+    }
+
     /// The live-object table (limits and counts).
     pub fn objects(&self) -> &LiveObjects {
         &self.objects

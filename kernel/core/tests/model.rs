@@ -33,22 +33,70 @@ const NAMES: [&[u8]; 4] = [b"a", b"b", b"c", b"dd"];
 
 #[derive(Clone, Debug)]
 enum Op {
-    Create { directory: usize, name: usize },
-    Mkdir { directory: usize, name: usize },
-    Open { domain: usize, file: usize },
-    Close { domain: usize, handle: usize },
-    Write { domain: usize, handle: usize, byte: u8, length: u16 },
-    Read { domain: usize, handle: usize },
-    Unlink { entry: usize },
-    Rmdir { entry: usize },
-    Rename { entry: usize, directory: usize, name: usize },
-    Link { file: usize, directory: usize, name: usize },
-    Chdir { domain: usize, directory: usize },
-    ChdirUp { domain: usize },
-    Xchroot { domain: usize, root: usize, file: usize },
-    ListCwd { domain: usize },
-    CreateInCwd { domain: usize, name: usize },
-    ReadThroughDots { domain: usize },
+    Create {
+        directory: usize,
+        name: usize,
+    },
+    Mkdir {
+        directory: usize,
+        name: usize,
+    },
+    Open {
+        domain: usize,
+        file: usize,
+    },
+    Close {
+        domain: usize,
+        handle: usize,
+    },
+    Write {
+        domain: usize,
+        handle: usize,
+        byte: u8,
+        length: u16,
+    },
+    Read {
+        domain: usize,
+        handle: usize,
+    },
+    Unlink {
+        entry: usize,
+    },
+    Rmdir {
+        entry: usize,
+    },
+    Rename {
+        entry: usize,
+        directory: usize,
+        name: usize,
+    },
+    Link {
+        file: usize,
+        directory: usize,
+        name: usize,
+    },
+    Chdir {
+        domain: usize,
+        directory: usize,
+    },
+    ChdirUp {
+        domain: usize,
+    },
+    Xchroot {
+        domain: usize,
+        root: usize,
+        file: usize,
+    },
+    ListCwd {
+        domain: usize,
+    },
+    CreateInCwd {
+        domain: usize,
+        name: usize,
+    },
+    ReadThroughDots {
+        domain: usize,
+    },
     Sync,
 }
 
@@ -326,13 +374,17 @@ impl World {
         let pick = |list: &[usize], index: usize| list.get(index % list.len().max(1)).copied();
         match *op {
             Op::Create { directory, name } => {
-                let Some(directory) = pick(&self.named_directories(), directory) else { return };
+                let Some(directory) = pick(&self.named_directories(), directory) else {
+                    return;
+                };
                 let path = self.directory_path(directory);
                 let object = self.hold_path(&path);
                 self.create_in(&object, directory, NAMES[name]);
             }
             Op::Mkdir { directory, name } => {
-                let Some(directory) = pick(&self.named_directories(), directory) else { return };
+                let Some(directory) = pick(&self.named_directories(), directory) else {
+                    return;
+                };
                 let path = self.directory_path(directory);
                 let object = self.hold_path(&path);
                 let exists = self.objects[directory].entries.contains_key(NAMES[name]);
@@ -347,7 +399,9 @@ impl World {
                 }
             }
             Op::Open { domain, file } => {
-                let Some(file) = pick(&self.named_files(), file) else { return };
+                let Some(file) = pick(&self.named_files(), file) else {
+                    return;
+                };
                 let path = self.file_path(file);
                 let object = self.hold_path(&path);
                 self.domains[domain].handles.push((object, file));
@@ -408,7 +462,8 @@ impl World {
                     .into_iter()
                     .filter(|(_, _, object)| !self.objects[*object].directory)
                     .collect();
-                let Some((directory, name, object)) = files.get(entry % files.len().max(1)).cloned()
+                let Some((directory, name, object)) =
+                    files.get(entry % files.len().max(1)).cloned()
                 else {
                     return;
                 };
@@ -453,7 +508,9 @@ impl World {
                 else {
                     return;
                 };
-                let Some(to) = pick(&self.named_directories(), directory) else { return };
+                let Some(to) = pick(&self.named_directories(), directory) else {
+                    return;
+                };
                 let new_name = NAMES[name].to_vec();
                 let moving_directory = self.objects[object].directory;
                 let existing = self.objects[to].entries.get(&new_name).copied();
@@ -498,8 +555,12 @@ impl World {
                 directory,
                 name,
             } => {
-                let Some(file) = pick(&self.named_files(), file) else { return };
-                let Some(directory) = pick(&self.named_directories(), directory) else { return };
+                let Some(file) = pick(&self.named_files(), file) else {
+                    return;
+                };
+                let Some(directory) = pick(&self.named_directories(), directory) else {
+                    return;
+                };
                 if self.objects[directory].entries.contains_key(NAMES[name]) {
                     return;
                 }
@@ -514,7 +575,9 @@ impl World {
                 self.objects[file].links += 1;
             }
             Op::Chdir { domain, directory } => {
-                let Some(directory) = pick(&self.named_directories(), directory) else { return };
+                let Some(directory) = pick(&self.named_directories(), directory) else {
+                    return;
+                };
                 let (location, chain) = self.location_of(directory);
                 let domain = &mut self.domains[domain];
                 domain.cwd = location;
@@ -536,8 +599,12 @@ impl World {
                 domain.cwd_chain.pop();
             }
             Op::Xchroot { domain, root, file } => {
-                let Some(root) = pick(&self.named_directories(), root) else { return };
-                let Some(file) = pick(&self.named_files(), file) else { return };
+                let Some(root) = pick(&self.named_directories(), root) else {
+                    return;
+                };
+                let Some(file) = pick(&self.named_files(), file) else {
+                    return;
+                };
                 let root_path = self.directory_path(root);
                 let file_path = self.file_path(file);
                 let root_object = self.hold_path(&root_path);
@@ -562,7 +629,9 @@ impl World {
                 domain.cwd_chain.clear();
             }
             Op::ListCwd { domain } => {
-                let Some(directory) = self.domains[domain].cwd.object() else { return };
+                let Some(directory) = self.domains[domain].cwd.object() else {
+                    return;
+                };
                 let id = self.domains[domain]
                     .cwd_chain
                     .last()
@@ -578,10 +647,15 @@ impl World {
                 }
                 let expected: BTreeSet<Vec<u8>> =
                     self.objects[id].entries.keys().cloned().collect();
-                assert_eq!(names, expected, "a current directory lists another's entries");
+                assert_eq!(
+                    names, expected,
+                    "a current directory lists another's entries"
+                );
             }
             Op::CreateInCwd { domain, name } => {
-                let Some(directory) = self.domains[domain].cwd.object() else { return };
+                let Some(directory) = self.domains[domain].cwd.object() else {
+                    return;
+                };
                 let id = self.domains[domain]
                     .cwd_chain
                     .last()
@@ -598,7 +672,9 @@ impl World {
                 }
             }
             Op::ReadThroughDots { domain } => {
-                let Some(id) = self.domains[domain].dots_file else { return };
+                let Some(id) = self.domains[domain].dots_file else {
+                    return;
+                };
                 let (root, dots, cwd) = {
                     let domain = &self.domains[domain];
                     (domain.root.clone(), domain.dots.clone(), domain.cwd.clone())

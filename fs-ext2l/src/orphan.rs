@@ -602,6 +602,50 @@ mod tests {
     }
 
     #[test]
+    fn an_orphan_whose_rootlink_holds_a_non_empty_directory_stays_listed() {
+        let format_options = FormatOptions {
+            uuid: [6; 16],
+            time: clock(),
+            ..FormatOptions::default()
+        };
+        let mut file_system =
+            format(MemoryDevice::new(2 << 20), &format_options, options()).unwrap();
+        let root = file_system.root();
+        let launcher = file_system.create(root, b"launcher", 0o755, 0, 0).unwrap();
+        let package = file_system.mkdir(root, b"package", 0o755, 0, 0).unwrap();
+        let program = file_system.create(root, b"program", 0o755, 0, 0).unwrap();
+        file_system
+            .installer()
+            .set_rootlink(launcher, package)
+            .unwrap();
+        file_system.rmdir(root, b"package").unwrap();
+        file_system.hold(launcher).unwrap();
+        file_system.unlink(root, b"launcher").unwrap();
+        // Behind the library's back (it refuses this: only orphans reach
+        // the package root), an entry appears in the package root.
+        let mut directory = file_system.directory_inode(package).unwrap();
+        file_system
+            .add_entry(&mut directory, b"program", program, FileType::RegularFile)
+            .unwrap();
+        let mut linked = file_system.read_inode(program).unwrap();
+        linked.set_links(2);
+        file_system.write_inode(&linked).unwrap();
+        assert!(file_system.check().unwrap().is_clean());
+        // Releasing the launcher would drop the last way into a non-empty
+        // directory: refused, and the launcher stays listed.
+        assert_eq!(file_system.release(launcher), Err(Error::NotEmpty));
+        assert!(file_system.is_orphan(launcher));
+        assert_eq!(file_system.superblock.last_orphan(), launcher.get());
+        // The next mount stops there too, freeing nothing.
+        let mut file_system = crash_and_mount(file_system);
+        assert_eq!(file_system.orphans.cleaned(), 0);
+        assert_eq!(file_system.orphans.damage(), Some(ROOTLINK_IN_USE));
+        assert_eq!(file_system.superblock.last_orphan(), launcher.get());
+        assert_eq!(file_system.stat(program).unwrap().links, 2);
+        assert!(file_system.inode_marked_in_use(launcher).unwrap());
+    }
+
+    #[test]
     fn a_read_only_mount_leaves_the_list_alone() {
         let (file_system, [a, b, c]) = with_orphans();
         let device = file_system.into_device();

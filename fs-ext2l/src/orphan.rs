@@ -17,9 +17,12 @@
 //! superblock's `s_last_orphan` (byte 0xE8) names the first, and each
 //! orphan's `i_dtime` names the next, 0 ending the list. A new orphan goes
 //! to the front; one that is freed is unlinked from the list by rewriting
-//! its predecessor's `i_dtime` (or `s_last_orphan`). Between syncs the list
-//! on disk is therefore always either the old list or the new one, never a
-//! list that names a free inode.
+//! its predecessor's `i_dtime` (or `s_last_orphan`). Like every change, the
+//! list reaches the disk at `sync`: the inodes with the metadata cache,
+//! `s_last_orphan` with the superblock just after. There is no journal
+//! yet, so a crash in the middle of a sync can leave the list naming an
+//! inode in its old state; the next mount's walk stops there (it never
+//! frees an inode with links) and the checker reports it.
 //!
 //! A crash (or a host that never released) leaves the orphans listed; a
 //! read-write mount frees every inode on the list and empties it
@@ -599,6 +602,50 @@ mod tests {
             problems[0].contains("not on the orphan list"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn an_orphan_whose_rootlink_holds_a_non_empty_directory_stays_listed() {
+        let format_options = FormatOptions {
+            uuid: [6; 16],
+            time: clock(),
+            ..FormatOptions::default()
+        };
+        let mut file_system =
+            format(MemoryDevice::new(2 << 20), &format_options, options()).unwrap();
+        let root = file_system.root();
+        let launcher = file_system.create(root, b"launcher", 0o755, 0, 0).unwrap();
+        let package = file_system.mkdir(root, b"package", 0o755, 0, 0).unwrap();
+        let program = file_system.create(root, b"program", 0o755, 0, 0).unwrap();
+        file_system
+            .installer()
+            .set_rootlink(launcher, package)
+            .unwrap();
+        file_system.rmdir(root, b"package").unwrap();
+        file_system.hold(launcher).unwrap();
+        file_system.unlink(root, b"launcher").unwrap();
+        // Behind the library's back (it refuses this: only orphans reach
+        // the package root), an entry appears in the package root.
+        let mut directory = file_system.directory_inode(package).unwrap();
+        file_system
+            .add_entry(&mut directory, b"program", program, FileType::RegularFile)
+            .unwrap();
+        let mut linked = file_system.read_inode(program).unwrap();
+        linked.set_links(2);
+        file_system.write_inode(&linked).unwrap();
+        assert!(file_system.check().unwrap().is_clean());
+        // Releasing the launcher would drop the last way into a non-empty
+        // directory: refused, and the launcher stays listed.
+        assert_eq!(file_system.release(launcher), Err(Error::NotEmpty));
+        assert!(file_system.is_orphan(launcher));
+        assert_eq!(file_system.superblock.last_orphan(), launcher.get());
+        // The next mount stops there too, freeing nothing.
+        let mut file_system = crash_and_mount(file_system);
+        assert_eq!(file_system.orphans.cleaned(), 0);
+        assert_eq!(file_system.orphans.damage(), Some(ROOTLINK_IN_USE));
+        assert_eq!(file_system.superblock.last_orphan(), launcher.get());
+        assert_eq!(file_system.stat(program).unwrap().links, 2);
+        assert!(file_system.inode_marked_in_use(launcher).unwrap());
     }
 
     #[test]

@@ -160,6 +160,34 @@ fn renaming_over_a_held_file_orphans_it() {
 }
 
 #[test]
+fn a_held_symlink_still_reads_and_a_device_node_still_stats() {
+    let mut file_system = new_file_system(2 << 20, 1024, 128, false);
+    let root = file_system.root();
+    let fast = file_system.symlink(root, b"fast", b"target", 0, 0).unwrap();
+    let slow = file_system
+        .symlink(root, b"slow", &[b's'; 200], 0, 0)
+        .unwrap();
+    let fifo = file_system
+        .create_node(root, b"fifo", FileType::Fifo, 0o600, 0, 0, 0)
+        .unwrap();
+    for (inode, name) in [(fast, &b"fast"[..]), (slow, b"slow"), (fifo, b"fifo")] {
+        file_system.hold(inode).unwrap();
+        file_system.unlink(root, name).unwrap();
+        assert_eq!(file_system.stat(inode).unwrap().links, 0);
+    }
+    assert_eq!(file_system.readlink(fast).unwrap(), b"target");
+    assert_eq!(file_system.readlink(slow).unwrap(), vec![b's'; 200]);
+    assert_eq!(file_system.stat(fifo).unwrap().file_type, FileType::Fifo);
+    assert_clean_with_orphans(&mut file_system, &[fifo, slow, fast]);
+    for inode in [slow, fifo, fast] {
+        file_system.release(inode).unwrap();
+        assert_eq!(file_system.readlink(inode), Err(Error::NotFound));
+    }
+    assert_clean_with_orphans(&mut file_system, &[]);
+    finish(file_system);
+}
+
+#[test]
 fn a_file_with_another_name_is_not_orphaned() {
     let mut file_system = new_file_system(2 << 20, 1024, 128, false);
     let root = file_system.root();

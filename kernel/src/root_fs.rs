@@ -108,6 +108,18 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
             None => String::new(),
         }
     );
+    if info.orphans_cleaned > 0 {
+        log::info!(
+            "root: freed {} orphan inode(s) left by the last boot",
+            info.orphans_cleaned
+        );
+    }
+    if let Some(damage) = info.orphan_list_damage {
+        log::warn!(
+            "root: {damage}; {} orphan(s) still listed (`ext2l check` reports them)",
+            info.orphans_listed
+        );
+    }
     let object_limit = (boot.heap.size / HEAP_BYTES_PER_OBJECT).clamp(1024, 65536) as usize;
     let volume = Volume::new(file_system, object_limit).map_err(MountError::Objects)?;
     log::info!(

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! What the fuzz target and the corpus tests do with an untrusted image.
 //!
-//! Mount it; walk the tree with bounded budgets (directories, entries, bytes
-//! read), reading files, links and metadata; run the checker; then, when the
-//! mount is writable, apply a few writes of every kind and check again. Any
-//! error is fine. A panic, a hang or unbounded memory is the bug this hunts:
+//! Mount it (a writable mount frees whatever the orphan list names); walk
+//! the tree with bounded budgets (directories, entries, bytes read),
+//! reading files, links and metadata; run the checker; then, when the
+//! mount is writable, apply a few writes of every kind — holding some
+//! inodes while their names go, so they become orphans — check again,
+//! release half the holds, and mount the result again, which frees the
+//! orphans left behind. Any error is fine. A panic, a hang or unbounded memory is the bug this hunts:
 //! the library must survive whatever the image says. Shared by
 //! `fuzz_targets/mutated_image.rs` (libFuzzer) and the `cargo test` corpus
 //! runs through `#[path]`.
@@ -44,6 +47,13 @@ pub fn exercise(image: &[u8]) -> bool {
         write_some(&mut file_system, &found);
         let _ = file_system.check();
         let _ = file_system.sync();
+        // What the holds left on the orphan list is freed by the next mount.
+        let device = file_system.into_device();
+        if let Ok(mut file_system) = FileSystem::mount(device, options) {
+            let _ = file_system.info();
+            let _ = file_system.check();
+            let _ = file_system.sync();
+        }
     }
     true
 }
@@ -107,6 +117,23 @@ fn write_some(
 ) {
     let root = file_system.root();
     let data = vec![0x5Au8; 20_000];
+    // Held while their names go: orphans, used through the hold.
+    let mut held = Vec::new();
+    for &inode in found.0.iter().skip(1).take(4).chain(found.1.iter().take(4)) {
+        if file_system.hold(inode).is_ok() {
+            held.push(inode);
+        }
+    }
+    if let Ok(file) = file_system.create(root, b"fuzz-held", 0o644, 0, 0) {
+        if file_system.hold(file).is_ok() {
+            held.push(file);
+        }
+        let _ = file_system.write(file, 0, &data);
+        let _ = file_system.unlink(root, b"fuzz-held");
+        let _ = file_system.write(file, 30_000, b"orphan");
+        let _ = file_system.read(file, 0, &mut vec![0u8; 4096]);
+        let _ = file_system.link(file, root, b"fuzz-back");
+    }
     if let Ok(file) = file_system.create(root, b"fuzz-file", 0o644, 0, 0) {
         let _ = file_system.write(file, 0, &data);
         let _ = file_system.write(file, 1 << 20, b"sparse");
@@ -135,4 +162,13 @@ fn write_some(
         let _ = file_system.installer().clear_rootlink(file);
     }
     let _ = file_system.rmdir(root, b"fuzz-dir-2");
+    for &inode in &held {
+        let _ = file_system.stat(inode);
+        let _ = file_system.read_dir(inode, 0);
+        let _ = file_system.create(inode, b"fuzz-in-orphan", 0o644, 0, 0);
+    }
+    // Half are let go now; the rest stay listed for the next mount.
+    for &inode in held.iter().step_by(2) {
+        let _ = file_system.release(inode);
+    }
 }

@@ -279,6 +279,23 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(())
     }
 
+    /// Whether inode `number`'s bitmap bit is set.
+    ///
+    /// Return values: the bit; [`Error::Corrupt`] when the inode's group
+    /// descriptor is damaged; [`Error::Device`].
+    pub(crate) fn inode_marked_in_use(&mut self, number: InodeNumber) -> Result<bool> {
+        let (group, index) = self.geometry.inode_position(number.get());
+        if !self.groups.is_valid(group) {
+            return Err(Error::corrupt_inode(
+                "inode in a damaged group",
+                number.get(),
+            ));
+        }
+        let bitmap_block = self.groups.inode_bitmap(group);
+        let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+        Ok(bit_is_set(bitmap, index as usize))
+    }
+
     /// Releases an inode number (the inode itself has been cleared).
     pub(crate) fn free_inode_number(&mut self, number: InodeNumber, directory: bool) -> Result<()> {
         self.require_writable()?;

@@ -18,12 +18,22 @@
 //!    directory cycles (judged on entries, never on `..`);
 //! 6. bitmaps against use, and every free/used counter.
 //!
+//! Before them, the orphan list (`s_last_orphan`, chained through
+//! `i_dtime`, `orphan.rs`) is walked: each inode on it must be in range,
+//! met once, marked in use, without links and of a known type. Listed
+//! orphans are valid state, not damage: they are in use (their blocks
+//! count, a directory among them counts as a directory), need no name and
+//! may have a deletion time (the next orphan's number); the rootlink of an
+//! orphan still counts as a link of its target and reaches it. They are
+//! reported in [`CheckReport::orphans`]. A broken list, and an inode marked
+//! in use with no links that is not on the list, are problems.
+//!
 //! Memory is one bit per block plus a few words per inode and per entry; an
 //! indirect block already claimed is never descended into again, so a
 //! hostile block tree costs at most one pass over the device. Each problem
 //! names its inode and, when one exists, a path to it.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -39,6 +49,7 @@ use crate::filesystem::FileSystem;
 use crate::group::{GROUP_BLOCK_UNINIT, GROUP_INODE_UNINIT};
 use crate::inode::{FileType, Inode, InodeFlags, InodeNumber};
 use crate::name::{is_dot_or_dot_dot, is_reserved_name};
+use crate::orphan::ListEntry;
 
 /// Most problems kept in a report; the rest are only counted.
 const MAX_PROBLEMS: usize = 1000;
@@ -76,6 +87,9 @@ pub enum ProblemKind {
     InodeBitmap,
     /// A free or used counter.
     Counter,
+    /// The orphan list, or an inode with no links that is marked in use
+    /// but not on it.
+    Orphan,
 }
 
 /// One broken invariant.
@@ -123,6 +137,10 @@ pub struct CheckReport {
     pub rootlinks: u32,
     /// Directories with more than one name.
     pub directory_hardlinks: u32,
+    /// The orphans on the orphan list, in list order (up to any damage):
+    /// inodes with no name that a host still held; the next read-write
+    /// mount frees them. Counted in `inodes_in_use`.
+    pub orphans: Vec<InodeNumber>,
 }
 
 impl CheckReport {
@@ -198,6 +216,10 @@ struct Edge {
 struct State {
     report: CheckReport,
     used_blocks: BitSet,
+    /// Inodes on the orphan list (valid entries).
+    orphans: BitSet,
+    /// Inodes with no links that are not on the orphan list.
+    unlinked: BitSet,
     facts: Vec<InodeFacts>,
     references: Vec<u32>,
     edges: Vec<Edge>,
@@ -258,6 +280,8 @@ impl<D: BlockDevice> FileSystem<D> {
         let mut state = State {
             report: CheckReport::default(),
             used_blocks: BitSet::new(blocks_count),
+            orphans: BitSet::new(inode_slots),
+            unlinked: BitSet::new(inode_slots),
             facts: vec![InodeFacts::default(); inode_slots],
             references: vec![0; inode_slots],
             edges: Vec::new(),
@@ -268,6 +292,7 @@ impl<D: BlockDevice> FileSystem<D> {
             computed_free_blocks: vec![0; self.geometry.group_count as usize],
         };
         self.check_groups(&mut state);
+        self.check_orphan_list(&mut state)?;
         self.check_inodes(&mut state)?;
         self.check_attribute_blocks(&mut state)?;
         self.check_directories(&mut state)?;
@@ -297,6 +322,36 @@ impl<D: BlockDevice> FileSystem<D> {
                 format!("group {group}: {what} block {block} overlaps other metadata"),
             );
         }
+    }
+
+    /// Walks the orphan list: records its valid entries, and reports where
+    /// it breaks.
+    fn check_orphan_list(&mut self, state: &mut State) -> Result<()> {
+        let mut visited = BTreeSet::new();
+        let mut current = self.superblock.last_orphan();
+        while current != 0 {
+            match self.orphan_list_entry(current, &visited)? {
+                ListEntry::Orphan { next } => {
+                    visited.insert(current);
+                    state.orphans.set(current as usize);
+                    state.report.orphans.push(InodeNumber(current));
+                    current = next;
+                }
+                ListEntry::Damaged(reason) => {
+                    if current <= self.geometry.inodes_count {
+                        state
+                            .report
+                            .add(ProblemKind::Orphan, Some(current), String::from(reason));
+                    } else {
+                        state
+                            .report
+                            .add(ProblemKind::Orphan, None, format!("{reason}: {current}"));
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     fn check_groups(&mut self, state: &mut State) {
@@ -401,7 +456,9 @@ impl<D: BlockDevice> FileSystem<D> {
             );
             return Ok(());
         }
-        if inode.links() == 0 {
+        let orphan = state.orphans.get(number as usize);
+        if inode.links() == 0 && !orphan {
+            state.unlinked.set(number as usize);
             return Ok(());
         }
         let file_type = inode.file_type();
@@ -428,7 +485,7 @@ impl<D: BlockDevice> FileSystem<D> {
                 },
             };
         }
-        if inode.deletion_time() != 0 {
+        if inode.deletion_time() != 0 && !orphan {
             state.report.add(
                 ProblemKind::Inode,
                 Some(number),
@@ -471,7 +528,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let size = inode.size();
         let mut walk = Walk::default();
         if inode.has_block_map() {
-            let keep_map = file_type == FileType::Directory;
+            // An orphaned directory has no entries that count: its blocks
+            // (ext2l frees them at once, Linux keeps them) are only claimed.
+            let keep_map = file_type == FileType::Directory && !orphan;
             let mut map = Vec::new();
             self.walk_blocks(state, inode, &mut walk, keep_map.then_some(&mut map))?;
             if keep_map {
@@ -498,7 +557,7 @@ impl<D: BlockDevice> FileSystem<D> {
                     }
                 }
             }
-            FileType::Directory => {
+            FileType::Directory if !orphan => {
                 if size % block_size != 0 || size == 0 {
                     state.report.add(
                         ProblemKind::Inode,
@@ -1057,49 +1116,33 @@ impl<D: BlockDevice> FileSystem<D> {
         }
     }
 
-    /// Walks from the root through entries and rootlinks; returns, for each
-    /// inode reached, how it was reached (for paths).
+    /// Walks from the root through entries and rootlinks, then from each
+    /// orphan (through its rootlink); returns, for each inode reached, how
+    /// it was reached (for paths).
     fn check_reachability(&mut self, state: &mut State) -> Vec<Step> {
         let slots = state.facts.len();
         let mut steps = vec![Step::None; slots];
         let mut by_parent: Vec<usize> = (0..state.edges.len()).collect();
         by_parent.sort_unstable_by_key(|&index| state.edges[index].parent);
-        let root = InodeNumber::ROOT.get() as usize;
-        if state.in_use(root as u32) {
-            if let Some(step) = steps.get_mut(root) {
+        let mut queue = alloc::collections::VecDeque::new();
+        let root = InodeNumber::ROOT.get();
+        if state.in_use(root) {
+            if let Some(step) = steps.get_mut(root as usize) {
                 *step = Step::Root;
             }
-            let mut queue = alloc::collections::VecDeque::new();
-            queue.push_back(root as u32);
-            while let Some(directory) = queue.pop_front() {
-                let start =
-                    by_parent.partition_point(|&index| state.edges[index].parent < directory);
-                for &edge_index in by_parent.get(start..).unwrap_or(&[]) {
-                    let edge = state.edges[edge_index];
-                    if edge.parent != directory {
-                        break;
-                    }
-                    let child = edge.child as usize;
-                    if !matches!(steps.get(child), Some(Step::None)) {
-                        continue;
-                    }
-                    steps[child] = Step::Entry(edge_index as u32);
-                    let facts = state.facts(edge.child);
-                    match facts.file_type {
-                        Some(FileType::Directory) => queue.push_back(edge.child),
-                        Some(FileType::RegularFile) if facts.rootlink != 0 => {
-                            let target = facts.rootlink as usize;
-                            if state.facts(facts.rootlink).file_type == Some(FileType::Directory)
-                                && matches!(steps.get(target), Some(Step::None))
-                            {
-                                steps[target] = Step::Rootlink(edge.child);
-                                queue.push_back(facts.rootlink);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
+            queue.push_back(root);
+            walk_entries(state, &by_parent, &mut steps, &mut queue);
+        }
+        // An orphan is reached by the host's hold, and what its rootlink
+        // names (a program's root) through it.
+        let orphans = state.report.orphans.clone();
+        for orphan in orphans {
+            let orphan = orphan.get();
+            if let Some(step @ Step::None) = steps.get_mut(orphan as usize) {
+                *step = Step::Orphan;
             }
+            follow_rootlink(state, orphan, &mut steps, &mut queue);
+            walk_entries(state, &by_parent, &mut steps, &mut queue);
         }
         let first_inode = self.geometry.first_inode;
         for inode in first_inode..slots as u32 {
@@ -1284,7 +1327,15 @@ impl<D: BlockDevice> FileSystem<D> {
                     directories += 1;
                 }
                 if let Some(bitmap) = &inode_bitmap {
-                    if bit_is_set(bitmap, index as usize) != used {
+                    let marked = bit_is_set(bitmap, index as usize);
+                    if marked && !used && state.unlinked.get(number as usize) {
+                        state.report.add(
+                            ProblemKind::Orphan,
+                            Some(number),
+                            String::from("marked in use with no links, but not on the orphan list"),
+                        );
+                    }
+                    if marked != used {
                         difference_count += 1;
                         if differences.len() < 10 {
                             differences.push(format!("{}{}", if used { "+" } else { "-" }, number));
@@ -1351,6 +1402,57 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 }
 
+/// Breadth-first walk from the directories in `queue` through entries
+/// (and the rootlinks of the regular files met), recording how each inode
+/// was first reached.
+fn walk_entries(
+    state: &State,
+    by_parent: &[usize],
+    steps: &mut [Step],
+    queue: &mut alloc::collections::VecDeque<u32>,
+) {
+    while let Some(directory) = queue.pop_front() {
+        let start = by_parent.partition_point(|&index| state.edges[index].parent < directory);
+        for &edge_index in by_parent.get(start..).unwrap_or(&[]) {
+            let edge = state.edges[edge_index];
+            if edge.parent != directory {
+                break;
+            }
+            let child = edge.child as usize;
+            if !matches!(steps.get(child), Some(Step::None)) {
+                continue;
+            }
+            steps[child] = Step::Entry(edge_index as u32);
+            match state.facts(edge.child).file_type {
+                Some(FileType::Directory) => queue.push_back(edge.child),
+                Some(FileType::RegularFile) => follow_rootlink(state, edge.child, steps, queue),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Queues the directory `file`'s rootlink names, if it has one not yet
+/// reached.
+fn follow_rootlink(
+    state: &State,
+    file: u32,
+    steps: &mut [Step],
+    queue: &mut alloc::collections::VecDeque<u32>,
+) {
+    let facts = state.facts(file);
+    if facts.file_type != Some(FileType::RegularFile) || facts.rootlink == 0 {
+        return;
+    }
+    let target = facts.rootlink;
+    if state.facts(target).file_type == Some(FileType::Directory) {
+        if let Some(step @ Step::None) = steps.get_mut(target as usize) {
+            *step = Step::Rootlink(file);
+            queue.push_back(target);
+        }
+    }
+}
+
 /// How the reachability walk first reached an inode.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Step {
@@ -1358,6 +1460,8 @@ enum Step {
     None,
     /// The root itself.
     Root,
+    /// An orphan on the orphan list (held by a host, no name).
+    Orphan,
     /// Through edge number `n`.
     Entry(u32),
     /// Through the rootlink of the given file.
@@ -1373,9 +1477,12 @@ fn path_of(inode: u32, steps: &[Step], edges: &[Edge], names: &[u8]) -> Option<S
     for _ in 0..steps.len() {
         match steps.get(current as usize).copied().unwrap_or(Step::None) {
             Step::None => return None,
-            Step::Root => {
+            step @ (Step::Root | Step::Orphan) => {
                 parts.reverse();
                 let mut path = String::new();
+                if step == Step::Orphan {
+                    path = format!("<orphan {current}>");
+                }
                 for part in &parts {
                     if !part.starts_with('<') {
                         path.push('/');

@@ -180,6 +180,8 @@ impl<D: BlockDevice> FileSystem<D> {
     /// stored. A cursor left from before a change stays usable: it is a byte
     /// position, and the entry returned is the first that starts at or after it.
     ///
+    /// An orphaned directory the host holds lists nothing (`orphan.rs`).
+    ///
     /// Return values: `Some(entry)`, `None` at the end, [`Error::NotADirectory`],
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
     pub fn read_dir(
@@ -187,7 +189,13 @@ impl<D: BlockDevice> FileSystem<D> {
         directory: InodeNumber,
         cursor: u64,
     ) -> Result<Option<DirectoryEntry>> {
-        let directory = self.directory_inode(directory)?;
+        let directory = self.accessible_inode(directory)?;
+        if !directory.is_directory() {
+            return Err(Error::NotADirectory);
+        }
+        if directory.links() == 0 {
+            return Ok(None);
+        }
         let block_size = u64::from(self.geometry.block_size);
         let count = self.directory_block_count(&directory)?;
         let mut index = cursor / block_size;

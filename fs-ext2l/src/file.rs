@@ -119,17 +119,19 @@ impl Run {
 
 impl<D: BlockDevice> FileSystem<D> {
     /// What an inode is: type, permissions, owner, size, times, link count,
-    /// flags and rootlink.
+    /// flags and rootlink. An orphan the host holds reports 0 links.
     ///
     /// Return values: the metadata, [`Error::NotFound`] for an inode not in
-    /// use, [`Error::Corrupt`] or [`Error::Device`].
+    /// use (nor an orphan the host holds), [`Error::Corrupt`] or
+    /// [`Error::Device`].
     pub fn stat(&mut self, inode: InodeNumber) -> Result<Metadata> {
-        Ok(self.live_inode(inode)?.metadata())
+        Ok(self.accessible_inode(inode)?.metadata())
     }
 
-    /// Loads a regular file for reading or writing.
+    /// Loads a regular file for reading or writing: one in use, or an
+    /// orphan the host holds (its handles keep working, `orphan.rs`).
     fn regular_file(&mut self, number: InodeNumber) -> Result<Inode> {
-        let inode = self.live_inode(number)?;
+        let inode = self.accessible_inode(number)?;
         if inode.is_directory() {
             return Err(Error::IsADirectory);
         }
@@ -615,7 +617,7 @@ impl<D: BlockDevice> FileSystem<D> {
         privilege: Privilege,
     ) -> Result<()> {
         self.require_writable()?;
-        let mut inode = self.live_inode(number)?;
+        let mut inode = self.accessible_inode(number)?;
         self.require_mutable(&inode, privilege)?;
         if let Some(permissions) = changes.mode {
             let kept = inode.mode() & mode::TYPE_MASK;

@@ -16,6 +16,8 @@
 //! 4 KiB and damaged descriptors make the mount read-only, and every write
 //! then fails with [`Error::ReadOnly`].
 //!
+//! A writable mount then empties the orphan list (`orphan.rs`).
+//!
 //! Changes to the superblock and descriptors stay in memory and metadata
 //! blocks stay in the cache until [`FileSystem::sync`]; file data goes to the
 //! device at once. Callers must `sync` (or `unmount`) before dropping.
@@ -28,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::features::{FeatureSet, ReadOnlyCompatibleFeatures};
 use crate::group::GroupTable;
 use crate::inode::{Inode, InodeNumber};
+use crate::orphan::OrphanList;
 use crate::superblock::{field, Geometry, Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
 
 /// Who is asking: ordinary callers obey the immutable flag and may not link
@@ -50,6 +53,10 @@ pub struct MountOptions {
     /// Current time in seconds since 1970, for timestamps (the library has no
     /// clock of its own).
     pub clock: fn() -> u32,
+    /// Free the inodes on the orphan list when the mount is writable (the
+    /// default). Off, the list is only counted and stays for a later
+    /// mount: for tools that mount writable only to inspect.
+    pub clean_orphans: bool,
 }
 
 fn zero_clock() -> u32 {
@@ -62,6 +69,7 @@ impl Default for MountOptions {
             read_only: false,
             cache_blocks: 1024,
             clock: zero_clock,
+            clean_orphans: true,
         }
     }
 }
@@ -103,6 +111,19 @@ pub struct FileSystemInfo {
     pub state: u16,
     /// Why the mount is read-only, if it is.
     pub read_only_reason: Option<&'static str>,
+    /// Orphans freed from the on-disk orphan list when this mount started.
+    pub orphans_cleaned: u32,
+    /// Orphans on the on-disk list now: those made since the mount (held
+    /// by the host), plus, when the mount did not clean the list, those
+    /// found on it.
+    pub orphans_listed: u32,
+    /// Why the orphan list could not be walked to its end at mount (a
+    /// number out of range, a cycle, an entry that is not an orphan, …):
+    /// the walk stopped there and left the rest listed.
+    pub orphan_list_damage: Option<&'static str>,
+    /// The `i_generation` the next new inode gets (0: the volume predates
+    /// the counter, which starts at the first allocation).
+    pub next_generation: u32,
 }
 
 /// A mounted ext2l (or plain ext2) file system.
@@ -118,6 +139,8 @@ pub struct FileSystem<D: BlockDevice> {
     pub(crate) clock: fn() -> u32,
     /// Inodes the host holds ([`crate::HeldInode`], `held.rs`).
     pub(crate) held: alloc::collections::BTreeSet<u32>,
+    /// The orphan list as this mount knows it (`orphan.rs`).
+    pub(crate) orphans: OrphanList,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
@@ -131,7 +154,9 @@ impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
 }
 
 impl<D: BlockDevice> FileSystem<D> {
-    /// Mounts the file system on `device`.
+    /// Mounts the file system on `device`. A writable mount then frees the
+    /// inodes on the orphan list (unless [`MountOptions::clean_orphans`] is
+    /// off); a damaged list stops that walk, which [`Self::info`] reports.
     ///
     /// Return values:
     /// - the file system, read-write or read-only (see [`Self::read_only_reason`]);
@@ -176,7 +201,7 @@ impl<D: BlockDevice> FileSystem<D> {
             None
         };
         let cache = BlockCache::new(geometry.block_bytes(), options.cache_blocks);
-        Ok(FileSystem {
+        let mut file_system = FileSystem {
             device,
             superblock,
             geometry,
@@ -187,7 +212,10 @@ impl<D: BlockDevice> FileSystem<D> {
             read_only_reason,
             clock: options.clock,
             held: alloc::collections::BTreeSet::new(),
-        })
+            orphans: OrphanList::default(),
+        };
+        file_system.open_orphan_list(options.clean_orphans)?;
+        Ok(file_system)
     }
 
     /// Writes everything back and gives the device back.
@@ -276,6 +304,10 @@ impl<D: BlockDevice> FileSystem<D> {
             uuid: self.superblock.uuid(),
             state: self.superblock.state(),
             read_only_reason: self.read_only_reason,
+            orphans_cleaned: self.orphans.cleaned(),
+            orphans_listed: self.orphans.listed(),
+            orphan_list_damage: self.orphans.damage(),
+            next_generation: self.superblock.next_generation(),
         }
     }
 

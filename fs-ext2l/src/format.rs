@@ -256,6 +256,8 @@ pub fn format<D: BlockDevice>(
     superblock.set_u32(field::FIRST_INODE, GOOD_OLD_FIRST_INODE);
     superblock.set_u16(field::INODE_SIZE, geometry.inode_size as u16);
     superblock.set_u32(field::MKFS_TIME, options.time);
+    // The first new inode (lost+found) gets generation 1 (`generation.rs`).
+    superblock.set_next_generation(1);
     if geometry.inode_size > 128 {
         superblock.set_u16(field::MIN_EXTRA_INODE_SIZE, 32);
         superblock.set_u16(field::WANT_EXTRA_INODE_SIZE, 32);

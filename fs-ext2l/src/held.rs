@@ -38,11 +38,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// not in use (free, or an orphan nobody holds); [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn hold(&mut self, inode: InodeNumber) -> Result<HeldInode> {
-        let found = if self.held.contains(&inode.get()) {
-            self.read_inode(inode)?
-        } else {
-            self.live_inode(inode)?
-        };
+        let found = self.accessible_inode(inode)?;
         self.held.insert(inode.get());
         Ok(HeldInode {
             inode,
@@ -51,14 +47,22 @@ impl<D: BlockDevice> FileSystem<D> {
         })
     }
 
-    /// Lets go of a held inode: frees it now if it is an orphan.
+    /// Lets go of a held inode: frees it now if it is an orphan — its
+    /// blocks, its attribute block, its rootlink's reference (which may
+    /// free, or make an orphan of, the directory it names), its number —
+    /// and takes it off the on-disk orphan list.
     ///
     /// Return values: `Ok(())`; [`Error::InvalidArgument`] when it was not
-    /// held; the errors of freeing an inode ([`Error::Corrupt`],
-    /// [`Error::Device`]).
+    /// held; the errors of freeing an inode: [`Error::NotEmpty`] when its
+    /// rootlink is the last reference to a directory that is not empty
+    /// (only on a damaged image; the orphan stays listed and the next
+    /// read-write mount reports it), [`Error::Corrupt`], [`Error::Device`].
     pub fn release(&mut self, inode: InodeNumber) -> Result<()> {
         if !self.held.remove(&inode.get()) {
             return Err(Error::InvalidArgument);
+        }
+        if self.is_orphan(inode) {
+            self.free_orphan(inode)?;
         }
         Ok(())
     }
@@ -78,11 +82,6 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the generation; [`Error::NotFound`] for an inode
     /// neither in use nor held; [`Error::Corrupt`], [`Error::Device`].
     pub fn generation(&mut self, inode: InodeNumber) -> Result<u32> {
-        let found = if self.held.contains(&inode.get()) {
-            self.read_inode(inode)?
-        } else {
-            self.live_inode(inode)?
-        };
-        Ok(found.generation())
+        Ok(self.accessible_inode(inode)?.generation())
     }
 }

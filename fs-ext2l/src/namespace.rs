@@ -65,6 +65,9 @@ impl<D: BlockDevice> FileSystem<D> {
         gid: u32,
     ) -> Result<Inode> {
         let number = self.allocate_inode(parent, file_type == FileType::Directory)?;
+        // The slot's old generation, before it is cleared: the new one must
+        // differ from it (`generation.rs`).
+        let previous_generation = self.read_inode(number)?.generation();
         self.clear_inode_slot(number)?;
         let mut inode = Inode::zeroed(number);
         inode.set_mode(file_type.mode_bits() | (permissions & mode::PERMISSION_MASK));
@@ -75,7 +78,8 @@ impl<D: BlockDevice> FileSystem<D> {
         inode.set_change_time(now);
         inode.set_modification_time(now);
         inode.set_links(1);
-        inode.set_generation(number.get().wrapping_mul(0x9E37_79B9) ^ now);
+        let generation = self.take_generation(previous_generation);
+        inode.set_generation(generation);
         if self.geometry.inode_size > 128 {
             inode.set_extra_size(EXTRA_INODE_SIZE);
             inode.set_creation_time(now);
@@ -108,6 +112,7 @@ impl<D: BlockDevice> FileSystem<D> {
         if self.find_entry(&parent, name)?.is_some() {
             return Err(Error::Exists);
         }
+        self.require_reachable_directory(directory)?;
         Ok(parent)
     }
 
@@ -317,7 +322,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the target bytes, [`Error::NotASymlink`],
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
     pub fn readlink(&mut self, link: InodeNumber) -> Result<Vec<u8>> {
-        let inode = self.live_inode(link)?;
+        let inode = self.accessible_inode(link)?;
         if !inode.is_symlink() {
             return Err(Error::NotASymlink);
         }
@@ -345,7 +350,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the target, [`Error::NotFound`], [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn rootlink(&mut self, file: InodeNumber) -> Result<Option<InodeNumber>> {
-        Ok(self.live_inode(file)?.metadata().rootlink)
+        Ok(self.accessible_inode(file)?.metadata().rootlink)
     }
 
     /// Adds the name `name` in `directory` for the existing inode `existing`.
@@ -465,7 +470,7 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// Whether `target` stays reachable from the root, through entries and
     /// rootlinks, once the reference `ignored` is gone.
-    fn reachable_from_root_without(
+    pub(crate) fn reachable_from_root_without(
         &mut self,
         target: InodeNumber,
         ignored: Reference<'_>,
@@ -599,7 +604,11 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             Release::Free => {
                 let parent = self.dot_dot(&directory).map(|found| found.inode).ok();
-                self.free_file(&mut directory)?;
+                if self.is_held(number) {
+                    self.orphan_directory(&mut directory)?;
+                } else {
+                    self.free_file(&mut directory)?;
+                }
                 if let Some(parent) = parent {
                     if parent != number {
                         self.adjust_links(parent, -1)?;
@@ -697,16 +706,19 @@ impl<D: BlockDevice> FileSystem<D> {
         }
     }
 
-    /// Drops one name of a non-directory inode; frees it with its last link.
+    /// Drops one name of a non-directory inode; with its last link it is
+    /// freed, or becomes an orphan when the host holds it (`orphan.rs`).
     fn drop_file_link(&mut self, number: InodeNumber) -> Result<()> {
         let mut inode = self.read_inode(number)?;
         let links = inode.links().saturating_sub(1);
         inode.set_links(links);
         inode.set_change_time(self.now());
-        if links == 0 {
-            self.free_file(&mut inode)
-        } else {
+        if links > 0 {
             self.write_inode(&inode)
+        } else if self.is_held(number) {
+            self.make_orphan(&mut inode)
+        } else {
+            self.free_file(&mut inode)
         }
     }
 
@@ -832,6 +844,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let target_parent = self.directory_inode(target_directory)?;
         self.require_mutable(&source_parent, privilege)?;
         self.require_mutable(&target_parent, privilege)?;
+        if source_directory != target_directory {
+            self.require_reachable_directory(target_directory)?;
+        }
         let source_entry = self
             .find_entry(&source_parent, source_name)?
             .ok_or(Error::NotFound)?;

@@ -61,10 +61,16 @@ pub(crate) mod field {
     pub const UUID: usize = 0x68;
     pub const VOLUME_NAME: usize = 0x78;
     pub const RESERVED_GDT_BLOCKS: usize = 0xCE;
+    /// `s_last_orphan`: the first inode of the ext3 orphan list (0: empty).
+    pub const LAST_ORPHAN: usize = 0xE8;
     pub const HASH_SEED: usize = 0xEC;
     pub const MKFS_TIME: usize = 0x108;
     pub const MIN_EXTRA_INODE_SIZE: usize = 0x15C;
     pub const WANT_EXTRA_INODE_SIZE: usize = 0x15E;
+    /// ext2l: the next `i_generation` to hand out, 0 when not yet started.
+    /// The last word of `s_reserved` (`s_reserved[93]`, just before
+    /// `s_checksum` at 0x3FC), which e2fsprogs 1.47 never reads or clears.
+    pub const NEXT_GENERATION: usize = 0x3F8;
 }
 
 /// The raw primary superblock with typed accessors.
@@ -151,6 +157,28 @@ impl Superblock {
     /// `s_state`: 1 clean, 2 errors found.
     pub fn state(&self) -> u16 {
         self.get_u16(field::STATE)
+    }
+
+    /// `s_last_orphan`: the head of the on-disk orphan list, 0 when empty
+    /// (each orphan's `i_dtime` names the next one).
+    pub fn last_orphan(&self) -> u32 {
+        self.get_u32(field::LAST_ORPHAN)
+    }
+
+    /// Sets `s_last_orphan`.
+    pub(crate) fn set_last_orphan(&mut self, inode: u32) {
+        self.set_u32(field::LAST_ORPHAN, inode);
+    }
+
+    /// The ext2l generation counter: the `i_generation` the next new inode
+    /// gets (0 on a volume made before the counter existed).
+    pub fn next_generation(&self) -> u32 {
+        self.get_u32(field::NEXT_GENERATION)
+    }
+
+    /// Sets the ext2l generation counter.
+    pub(crate) fn set_next_generation(&mut self, generation: u32) {
+        self.set_u32(field::NEXT_GENERATION, generation);
     }
 
     /// `s_mtime`, `s_wtime`, `s_mkfs_time`, `s_lastcheck`.

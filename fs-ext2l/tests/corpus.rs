@@ -3,7 +3,8 @@
 //! each damaged in one way. Every one must mount or fail cleanly, and the
 //! walk, the checker and a round of writes must survive it (see
 //! `fuzz/exercise.rs`). Images with incompatible features we do not
-//! implement must be refused with an error naming them.
+//! implement must be refused with an error naming them. The two orphan-list
+//! images are cleaned by our mount exactly as `e2fsck -fy` cleans them.
 
 #[path = "../fuzz/exercise.rs"]
 mod exercise;
@@ -12,7 +13,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fs_ext2l::{Error, FileSystem, MemoryDevice, MountOptions};
+use fs_ext2l::{Error, FileSystem, InodeNumber, MemoryDevice, MountOptions};
 
 /// Largest decompressed image accepted (the biggest is 80 MB).
 const MAX_IMAGE_BYTES: u64 = 128 << 20;
@@ -163,4 +164,114 @@ fn a_modified_indexed_directory_loses_its_index_flag_and_stays_clean() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
+}
+
+/// Runs an e2fsprogs tool on `image`; returns (success, stdout + stderr).
+fn run_on(tool: &str, arguments: &[&str], image: &Path) -> (bool, String) {
+    let output = std::process::Command::new(tool)
+        .args(arguments)
+        .arg(image)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+/// The free-block and free-inode lines of `dumpe2fs`, group by group.
+fn free_lists(image: &Path) -> Vec<String> {
+    let (ok, output) = run_on("dumpe2fs", &[], image);
+    assert!(ok, "{output}");
+    output
+        .lines()
+        .filter(|line| line.starts_with("  Free blocks: ") || line.starts_with("  Free inodes: "))
+        .map(String::from)
+        .collect()
+}
+
+/// The inodes `e2fsck` says it clears from the orphan list, in order.
+fn cleared_by_e2fsck(output: &str) -> Vec<InodeNumber> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("Clearing orphaned inode "))
+        .map(|rest| InodeNumber(rest.split(' ').next().unwrap().parse().unwrap()))
+        .collect()
+}
+
+/// e2fsprogs' own orphan-list images: our read-write mount frees exactly
+/// the inodes `e2fsck -fy` clears from the list. On `f_orphan` (a clean
+/// list) the results are identical, bitmap for bitmap, and `e2fsck -fn`
+/// clean; on `f_badorphan` (a list that ends early, with its former
+/// members still allocated) we free the listed four and, unlike e2fsck's
+/// pass 1, leave the rest to the checker, which reports each of them.
+#[test]
+fn e2fsprogs_orphan_lists_are_cleaned_as_e2fsck_cleans_them() {
+    for (name, clean_after) in [("f_orphan", true), ("f_badorphan", false)] {
+        let path = corpus_directory().join(format!("{name}.img.gz"));
+        if !path.exists() {
+            eprintln!("corpus not found: skipped");
+            return;
+        }
+        let image = decompress(&path);
+        let scratch = std::env::temp_dir().join(format!("ext2l-{name}-{}", std::process::id()));
+        let theirs = scratch.with_extension("e2fsck.img");
+        std::fs::write(&theirs, &image).unwrap();
+        let (_, output) = run_on("e2fsck", &["-fy"], &theirs);
+        let cleared = cleared_by_e2fsck(&output);
+        assert!(!cleared.is_empty(), "{output}");
+
+        let options = MountOptions {
+            read_only: true,
+            ..MountOptions::default()
+        };
+        let mut file_system =
+            FileSystem::mount(MemoryDevice::from_bytes(image.clone()), options).unwrap();
+        assert_eq!(file_system.check().unwrap().orphans, cleared);
+        // A clock: e2fsck wants a freed inode's deletion time set.
+        let writable = MountOptions {
+            clock: || 1_700_000_000,
+            ..MountOptions::default()
+        };
+        let mut file_system = FileSystem::mount(MemoryDevice::from_bytes(image), writable).unwrap();
+        let info = file_system.info();
+        assert_eq!(info.orphans_cleaned as usize, cleared.len());
+        assert_eq!((info.orphans_listed, info.orphan_list_damage), (0, None));
+        let report = file_system.check().unwrap();
+        assert!(report.orphans.is_empty());
+        let ours = scratch.with_extension("ext2l.img");
+        std::fs::write(&ours, file_system.unmount().unwrap().into_bytes()).unwrap();
+        if clean_after {
+            assert!(report.is_clean(), "{:?}", report.problems);
+            let (clean, output) = run_on("e2fsck", &["-fn"], &ours);
+            assert!(clean, "{output}");
+            assert_eq!(free_lists(&ours), free_lists(&theirs));
+        } else {
+            // Every problem left is an allocated inode without links that
+            // the list no longer names (e2fsck's "refugees").
+            assert!(!report.is_clean());
+            for problem in &report.problems {
+                assert!(
+                    matches!(
+                        problem.kind,
+                        fs_ext2l::ProblemKind::Orphan
+                            | fs_ext2l::ProblemKind::InodeBitmap
+                            | fs_ext2l::ProblemKind::BlockBitmap
+                            | fs_ext2l::ProblemKind::Counter
+                    ),
+                    "{problem}"
+                );
+            }
+            assert!(report
+                .problems
+                .iter()
+                .any(|problem| problem.message.contains("not on the orphan list")));
+        }
+        let _ = std::fs::remove_file(&theirs);
+        let _ = std::fs::remove_file(&ours);
+    }
 }

@@ -10,6 +10,10 @@
 //! - With the ext2l bit set, `dumpe2fs` shows the unknown `ro_compat` bit and
 //!   stock tools refuse to check or write.
 //! - Revision 0 images read, and mount read-only.
+//! - The orphan list this library writes is the one e2fsck clears: `-fy`
+//!   and `-p` clear exactly the listed orphans and nothing else, and
+//!   `-fn` (which may not touch the list) reports exactly the orphans'
+//!   inodes and blocks and nothing else.
 
 mod common;
 
@@ -332,4 +336,283 @@ fn unsupported_features_are_named_at_mount() {
         other => panic!("ext4 must be refused, got {other:?}"),
     }
     let _ = std::fs::remove_file(&image);
+}
+
+/// Parses e2fsprogs ranges (`-(263--563) -565`, `564, 566-8191`) into a
+/// set of numbers; `sign` is the prefix each item must carry (or none).
+fn parse_ranges(text: &str, sign: Option<char>) -> std::collections::BTreeSet<u32> {
+    let mut numbers = std::collections::BTreeSet::new();
+    for item in text.split([' ', ',']).filter(|item| !item.is_empty()) {
+        let item = match sign {
+            Some(sign) => item
+                .strip_prefix(sign)
+                .unwrap_or_else(|| panic!("`{item}` lacks `{sign}`")),
+            None => item,
+        };
+        let item = item.trim_start_matches('(').trim_end_matches(')');
+        let (first, last) = match item.split_once("--").or_else(|| item.split_once('-')) {
+            Some((first, last)) => (first.parse::<u32>().unwrap(), last.parse::<u32>().unwrap()),
+            None => {
+                let value = item.parse::<u32>().unwrap();
+                (value, value)
+            }
+        };
+        numbers.extend(first..=last);
+    }
+    numbers
+}
+
+/// The free blocks and free inodes `dumpe2fs` lists, over all groups.
+fn dumpe2fs_free(
+    image: &Path,
+) -> (
+    std::collections::BTreeSet<u32>,
+    std::collections::BTreeSet<u32>,
+) {
+    let (ok, output) = run(Command::new("dumpe2fs").arg(image));
+    assert!(ok, "dumpe2fs: {output}");
+    let mut blocks = std::collections::BTreeSet::new();
+    let mut inodes = std::collections::BTreeSet::new();
+    for line in output.lines() {
+        if let Some(list) = line.strip_prefix("  Free blocks: ") {
+            blocks.extend(parse_ranges(list, None));
+        } else if let Some(list) = line.strip_prefix("  Free inodes: ") {
+            inodes.extend(parse_ranges(list, None));
+        }
+    }
+    (blocks, inodes)
+}
+
+/// e2fsck's closing summary (`11/2048 files (…), 263/8192 blocks`),
+/// without the volume name and fragmentation figure.
+fn e2fsck_summary(output: &str) -> String {
+    let line = output
+        .lines()
+        .rev()
+        .find(|line| line.contains(" files") && line.contains(" blocks"))
+        .unwrap_or_else(|| panic!("no summary in:\n{output}"));
+    let after_name = line.split_once(": ").map_or(line, |(_, rest)| rest);
+    let after_name = after_name.trim_start_matches("clean, ");
+    let files = after_name.split(' ').next().unwrap();
+    let blocks = after_name.rsplit(", ").next().unwrap();
+    format!("{files} files, {blocks}")
+}
+
+/// What stock e2fsck makes of the orphan list ext2l writes, on a volume
+/// without the ext2l bit (made so, or with the bit cleared afterwards):
+///
+/// - `e2fsck -fy` and `-p` clear exactly the listed orphans, in list
+///   order, and nothing else; the result is `e2fsck -fn` clean and counts
+///   exactly what the same workload counts after the host released them.
+/// - `e2fsck -fn` may not touch the list, so it sees each orphan as a
+///   deleted inode whose blocks and bitmap bits are still taken: it names
+///   the orphans (the last one "has zero dtime", the others "were part of
+///   the orphaned inode list") and reports, as bitmap and directory-count
+///   differences, exactly the orphans' inodes and blocks — computed here
+///   from the same workload with the orphans released. Nothing else.
+/// - `dumpe2fs` shows the head of the list, and `debugfs` reads an orphan.
+#[test]
+fn e2fsck_clears_exactly_the_orphans_and_reports_nothing_else() {
+    for (block_size, inode_size, ext2l_then_cleared) in [(1024, 128, false), (4096, 256, true)] {
+        let mut file_system = new_file_system(16 << 20, block_size, inode_size, ext2l_then_cleared);
+        if ext2l_then_cleared {
+            file_system.set_ext2l_feature(false).unwrap();
+        }
+        let root = file_system.root();
+        let directory = file_system.mkdir(root, b"kept", 0o755, 0, 0).unwrap();
+        let small = file_system.create(root, b"small", 0o644, 0, 0).unwrap();
+        file_system.write(small, 0, b"small file").unwrap();
+        let large = file_system
+            .create(directory, b"large", 0o644, 0, 0)
+            .unwrap();
+        let large_data: Vec<u8> = (0..1_500_000u32).map(|index| (index % 253) as u8).collect();
+        file_system.write(large, 0, &large_data).unwrap();
+        let removed_directory = file_system.mkdir(directory, b"cwd", 0o755, 0, 0).unwrap();
+        let slow_link = file_system
+            .symlink(root, b"link", &[b'l'; 300], 0, 0)
+            .unwrap();
+        let linked = file_system.create(root, b"two-names", 0o644, 0, 0).unwrap();
+        file_system.link(linked, directory, b"other-name").unwrap();
+        let orphans = [small, large, removed_directory, slow_link];
+        for inode in orphans.iter().chain([&linked]) {
+            file_system.hold(*inode).unwrap();
+        }
+        file_system.unlink(root, b"small").unwrap();
+        file_system.unlink(directory, b"large").unwrap();
+        file_system.rmdir(directory, b"cwd").unwrap();
+        file_system.unlink(root, b"link").unwrap();
+        // Held and unlinked once, but still named: not an orphan.
+        file_system.unlink(root, b"two-names").unwrap();
+        file_system.sync().unwrap();
+        assert_checker_clean(&mut file_system);
+        let listed: Vec<u32> = file_system
+            .check()
+            .unwrap()
+            .orphans
+            .iter()
+            .map(|inode| inode.get())
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                slow_link.get(),
+                removed_directory.get(),
+                large.get(),
+                small.get()
+            ]
+        );
+        assert!(!file_system.features().has_ext2l());
+        let orphaned = scratch_path("orphaned.img");
+        std::fs::write(&orphaned, file_system.device().as_bytes()).unwrap();
+        // The same workload, with the host releasing everything.
+        for inode in orphans.iter().chain([&linked]) {
+            file_system.release(*inode).unwrap();
+        }
+        let released = scratch_path("released.img");
+        std::fs::write(&released, file_system.unmount().unwrap().into_bytes()).unwrap();
+        let (clean, released_output) = run(Command::new("e2fsck").arg("-fn").arg(&released));
+        assert!(clean, "e2fsck -fn, orphans released:\n{released_output}");
+
+        // dumpe2fs and debugfs read the list and an orphan.
+        let (ok, header) = run(Command::new("dumpe2fs").arg("-h").arg(&orphaned));
+        assert!(ok, "{header}");
+        assert!(
+            header
+                .lines()
+                .any(|line| line.starts_with("First orphan inode:")
+                    && line.ends_with(&format!(" {}", slow_link.get()))),
+            "{header}"
+        );
+        let output = Command::new("debugfs")
+            .args(["-R", &format!("cat <{}>", large.get())])
+            .arg(&orphaned)
+            .output()
+            .unwrap();
+        assert!(
+            output.stdout == large_data,
+            "debugfs reads the orphan's data"
+        );
+        let (_, stat) = run(Command::new("debugfs")
+            .args(["-R", &format!("stat <{}>", large.get())])
+            .arg(&orphaned));
+        assert!(stat.contains("Links: 0"), "{stat}");
+
+        // e2fsck -fn: only its view of the orphans.
+        let (clean, output) = run(Command::new("e2fsck").arg("-fn").arg(&orphaned));
+        assert!(!clean, "{output}");
+        let (released_blocks, released_inodes) = dumpe2fs_free(&released);
+        let (orphaned_blocks, orphaned_inodes) = dumpe2fs_free(&orphaned);
+        let orphan_blocks: std::collections::BTreeSet<u32> = released_blocks
+            .difference(&orphaned_blocks)
+            .copied()
+            .collect();
+        let orphan_inodes: std::collections::BTreeSet<u32> = released_inodes
+            .difference(&orphaned_inodes)
+            .copied()
+            .collect();
+        assert_eq!(orphan_inodes, listed.iter().copied().collect());
+        assert!(orphaned_blocks.is_subset(&released_blocks));
+        let mut zero_dtime = Vec::new();
+        let mut were_listed = Vec::new();
+        let mut block_differences = None;
+        let mut inode_differences = None;
+        let mut directory_difference = 0u32;
+        for line in output.lines() {
+            let line = line.trim_end();
+            if let Some(rest) = line.strip_prefix("Deleted inode ") {
+                zero_dtime.push(rest.split(' ').next().unwrap().parse::<u32>().unwrap());
+                assert!(rest.ends_with("has zero dtime.  Fix? no"), "{line}");
+            } else if let Some(list) = line.strip_prefix("Block bitmap differences:  ") {
+                block_differences = Some(parse_ranges(list, Some('-')));
+            } else if let Some(list) = line.strip_prefix("Inode bitmap differences:  ") {
+                inode_differences = Some(parse_ranges(list, Some('-')));
+            } else if let Some(rest) = line.strip_prefix("Inode ") {
+                assert!(
+                    rest.ends_with(" was part of the orphaned inode list.  IGNORED."),
+                    "{line}"
+                );
+                were_listed.push(rest.split(' ').next().unwrap().parse::<u32>().unwrap());
+            } else if let Some(rest) = line.strip_prefix("Directories count wrong for group #") {
+                let counts = rest.split_once(" (").unwrap().1.trim_end_matches(").");
+                let (recorded, counted) = counts.split_once(", counted=").unwrap();
+                directory_difference +=
+                    recorded.parse::<u32>().unwrap() - counted.parse::<u32>().unwrap();
+            } else {
+                let expected = line.is_empty()
+                    || line.starts_with("Pass ")
+                    || line.starts_with("e2fsck ")
+                    || line == "Fix? no"
+                    || line
+                        == "Inodes that were part of a corrupted orphan linked list found.  Fix? no"
+                    || line.ends_with("********** WARNING: Filesystem still has errors **********")
+                    || line.contains(" files (");
+                assert!(
+                    expected,
+                    "e2fsck -fn reports more than the orphans: `{line}`\n{output}"
+                );
+            }
+        }
+        // The last orphan of the list ends it with i_dtime 0.
+        assert_eq!(zero_dtime, [small.get()], "{output}");
+        were_listed.sort_unstable();
+        let mut others: Vec<u32> = listed[..listed.len() - 1].to_vec();
+        others.sort_unstable();
+        assert_eq!(were_listed, others, "{output}");
+        assert_eq!(inode_differences, Some(orphan_inodes), "{output}");
+        assert_eq!(block_differences, Some(orphan_blocks), "{output}");
+        assert_eq!(directory_difference, 1, "one orphaned directory:\n{output}");
+
+        // e2fsck -fy on a copy: clears exactly the orphans, in list order.
+        let repaired = scratch_path("repaired.img");
+        std::fs::copy(&orphaned, &repaired).unwrap();
+        let (clean, output) = run(Command::new("e2fsck").arg("-fy").arg(&repaired));
+        assert!(clean, "e2fsck -fy exits 0:\n{output}");
+        let cleared: Vec<u32> = output
+            .lines()
+            .filter_map(|line| line.strip_prefix("Clearing orphaned inode "))
+            .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(cleared, listed, "{output}");
+        for line in output.lines() {
+            let expected = line.is_empty()
+                || line.starts_with("Clearing orphaned inode ")
+                || line.starts_with("Pass ")
+                || line.starts_with("e2fsck ")
+                || line.ends_with("***** FILE SYSTEM WAS MODIFIED *****")
+                || line.contains(" files (");
+            assert!(
+                expected,
+                "e2fsck -fy does more than clear orphans: `{line}`\n{output}"
+            );
+        }
+        let (clean, after) = run(Command::new("e2fsck").arg("-fn").arg(&repaired));
+        assert!(clean, "e2fsck -fn after -fy:\n{after}");
+        assert_eq!(e2fsck_summary(&after), e2fsck_summary(&released_output));
+        let (_, header) = run(Command::new("dumpe2fs").arg("-h").arg(&repaired));
+        assert!(!header.contains("First orphan inode"), "{header}");
+
+        // e2fsck -p (no -f): clears them and finds the volume clean.
+        let preened = scratch_path("preened.img");
+        std::fs::copy(&orphaned, &preened).unwrap();
+        let (clean, output) = run(Command::new("e2fsck").arg("-p").arg(&preened));
+        assert!(clean, "e2fsck -p exits 0:\n{output}");
+        let lines: Vec<&str> = output
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with("e2fsck "))
+            .collect();
+        assert_eq!(lines.len(), listed.len() + 1, "{output}");
+        for (line, orphan) in lines.iter().zip(&listed) {
+            assert!(
+                line.contains(&format!(": Clearing orphaned inode {orphan} (")),
+                "{output}"
+            );
+        }
+        assert!(lines[listed.len()].contains(": clean, "), "{output}");
+        assert_eq!(e2fsck_summary(&output), e2fsck_summary(&released_output));
+        let (clean, after) = run(Command::new("e2fsck").arg("-fn").arg(&preened));
+        assert!(clean, "e2fsck -fn after -p:\n{after}");
+        for image in [&orphaned, &released, &repaired, &preened] {
+            let _ = std::fs::remove_file(image);
+        }
+    }
 }

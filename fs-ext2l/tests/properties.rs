@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Property test: random sequences of operations against an in-memory model.
 //!
-//! Each case applies up to 60 random operations (create, mkdir, write,
+//! Each case applies up to 100 random operations (create, mkdir, write,
 //! truncate, unlink, rmdir, link, rename, symlink, remount) with names drawn
 //! from a small pool so they collide often. Every operation must succeed
 //! exactly when the model says it may; afterwards the whole tree must match
 //! the model (names, types, contents, link targets, link counts), our
 //! checker must be clean, and so must `e2fsck -fn`.
+//!
+//! A second test adds the host's holds (hold, release, sync): a held inode
+//! whose last name goes is an orphan in the model too. After every
+//! operation the free-inode count must be what the model's live inodes
+//! leave and every held file must read back; inode numbers are never
+//! reused while held, successive occupants of a number never share a
+//! generation, and after every sync and remount (which frees the orphans)
+//! the checker is clean and lists exactly the model's orphans.
 
 mod common;
 
@@ -36,6 +44,14 @@ enum Operation {
     Rename(usize, usize, usize, usize),
     Symlink(usize, usize, u8),
     Remount,
+    /// Hold the inode at this index among the model's inodes.
+    Hold(usize),
+    /// Release the inode at this index among the held ones.
+    Release(usize),
+    /// Remove one name of the held inode at this index (unlink or rmdir).
+    RemoveHeldName(usize),
+    /// Sync, then check.
+    Sync,
 }
 
 fn operation() -> impl Strategy<Value = Operation> {
@@ -63,11 +79,35 @@ enum Node {
 }
 
 /// The model: inode number (as the file system assigned it) to node.
+#[derive(Default)]
 struct Model {
+    /// Every inode in use: named ones and orphans.
     nodes: BTreeMap<u32, Node>,
+    /// Inodes the host holds.
+    held: std::collections::BTreeSet<u32>,
+    /// Held inodes with no name left.
+    orphans: std::collections::BTreeSet<u32>,
+    /// The generations each inode number's occupants got, in order.
+    generations: BTreeMap<u32, Vec<u32>>,
 }
 
 impl Model {
+    fn new(lost_and_found: u32) -> Model {
+        let mut model = Model::default();
+        model.nodes.insert(2, Node::Directory(BTreeMap::new()));
+        model
+            .nodes
+            .insert(lost_and_found, Node::Directory(BTreeMap::new()));
+        // lost+found is in the model's node set (so counts work) but outside
+        // the pool of names, so operations never hit it by name.
+        model
+            .children_mut(2)
+            .insert(b"lost+found".to_vec(), lost_and_found);
+        model
+    }
+
+    /// The directories reachable from the root, then the orphaned ones
+    /// (which every namespace operation must refuse).
     fn directories(&self) -> Vec<u32> {
         let mut order = Vec::new();
         let mut queue = VecDeque::from([2u32]);
@@ -81,6 +121,11 @@ impl Model {
                 }
             }
         }
+        order.extend(
+            self.orphans
+                .iter()
+                .filter(|&&inode| self.is_directory(inode)),
+        );
         order
     }
 
@@ -122,11 +167,34 @@ impl Model {
             .sum()
     }
 
-    /// Drops a node no name refers to any more.
+    /// A node no name refers to any more: an orphan when held, else gone.
     fn collect(&mut self, inode: u32) {
         if self.names_of(inode) == 0 {
-            self.nodes.remove(&inode);
+            if self.held.contains(&inode) {
+                self.orphans.insert(inode);
+            } else {
+                self.nodes.remove(&inode);
+            }
         }
+    }
+
+    fn is_orphan(&self, inode: u32) -> bool {
+        self.orphans.contains(&inode)
+    }
+
+    /// Records a new inode's generation; it must be new for its number,
+    /// and the number must not be held.
+    fn born(&mut self, inode: u32, generation: u32) {
+        assert!(
+            !self.held.contains(&inode) && !self.nodes.contains_key(&inode),
+            "inode {inode} reallocated while in use or held"
+        );
+        let history = self.generations.entry(inode).or_default();
+        assert!(
+            !history.contains(&generation),
+            "inode {inode} got generation {generation} again (before: {history:?})"
+        );
+        history.push(generation);
     }
 
     fn contains(&self, ancestor: u32, target: u32) -> bool {
@@ -154,7 +222,8 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
         | Operation::Symlink(directory, name, _) => {
             let directory = pick(&directories, directory).unwrap();
             let name = NAMES[name];
-            let expected_ok = !model.children(directory).contains_key(name);
+            let expected_ok =
+                !model.is_orphan(directory) && !model.children(directory).contains_key(name);
             let result = match *operation {
                 Operation::Create(..) => file_system.create(inode(directory), name, 0o644, 0, 0),
                 Operation::Mkdir(..) => file_system.mkdir(inode(directory), name, 0o755, 0, 0),
@@ -164,7 +233,11 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
                 _ => unreachable!(),
             };
             assert_eq!(result.is_ok(), expected_ok, "{operation:?}: {result:?}");
+            if model.is_orphan(directory) {
+                assert_eq!(result, Err(Error::NotFound), "{operation:?}");
+            }
             if let Ok(new) = result {
+                model.born(new.get(), file_system.stat(new).unwrap().generation);
                 let node = match *operation {
                     Operation::Create(..) => Node::File(Vec::new()),
                     Operation::Mkdir(..) => Node::Directory(BTreeMap::new()),
@@ -237,7 +310,9 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
             };
             let directory = pick(&directories, directory).unwrap();
             let name = NAMES[name];
-            let expected_ok = !model.children(directory).contains_key(name);
+            let expected_ok = !model.is_orphan(file)
+                && !model.is_orphan(directory)
+                && !model.children(directory).contains_key(name);
             let result = file_system.link(inode(file), inode(directory), name);
             assert_eq!(result.is_ok(), expected_ok, "{operation:?}: {result:?}");
             if result.is_ok() {
@@ -252,6 +327,7 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
             let existing = model.children(target_directory).get(target_name).copied();
             let expected_ok = match source {
                 None => false,
+                Some(_) if model.is_orphan(target_directory) => false,
                 Some(_) if source_directory == target_directory && source_name == target_name => {
                     true
                 }
@@ -296,6 +372,129 @@ fn apply(file_system: &mut FileSystem<MemoryDevice>, model: &mut Model, operatio
                     .unmount()
                     .unwrap();
             *file_system = FileSystem::mount(device, mount_options()).unwrap();
+            // The holds are gone with the old mount; the new one freed the
+            // orphans they left.
+            let info = file_system.info();
+            assert_eq!(info.orphans_cleaned, model.orphans.len() as u32);
+            assert_eq!(info.orphan_list_damage, None);
+            for orphan in std::mem::take(&mut model.orphans) {
+                model.nodes.remove(&orphan);
+            }
+            model.held.clear();
+            check_with_orphans(file_system, model);
+        }
+        Operation::Hold(index) => {
+            // Not the root and lost+found: they never lose their names here.
+            let lost_and_found = model.children(2).get(&b"lost+found"[..]).copied();
+            let all: Vec<u32> = model
+                .nodes
+                .keys()
+                .copied()
+                .filter(|&number| number != 2 && Some(number) != lost_and_found)
+                .collect();
+            let Some(target) = pick(&all, index) else {
+                return;
+            };
+            let held = file_system.hold(inode(target)).unwrap();
+            if let Some(generation) = model.generations.get(&target).and_then(|list| list.last()) {
+                assert_eq!(held.generation, *generation);
+            }
+            model.held.insert(target);
+        }
+        Operation::Release(index) => {
+            let held: Vec<u32> = model.held.iter().copied().collect();
+            let Some(target) = pick(&held, index) else {
+                return;
+            };
+            let free_before = file_system.info().free_inodes;
+            file_system.release(inode(target)).unwrap();
+            model.held.remove(&target);
+            if model.orphans.remove(&target) {
+                // Freed exactly now: its last reference was the hold.
+                model.nodes.remove(&target);
+                assert_eq!(file_system.info().free_inodes, free_before + 1);
+                assert_eq!(file_system.stat(inode(target)), Err(Error::NotFound));
+                assert_eq!(file_system.hold(inode(target)), Err(Error::NotFound));
+            } else {
+                assert_eq!(file_system.info().free_inodes, free_before);
+            }
+        }
+        Operation::Sync => {
+            file_system.sync().unwrap();
+            check_with_orphans(file_system, model);
+        }
+        Operation::RemoveHeldName(index) => {
+            let named: Vec<u32> = model
+                .held
+                .iter()
+                .copied()
+                .filter(|&number| model.names_of(number) != 0)
+                .collect();
+            let Some(target) = pick(&named, index) else {
+                return;
+            };
+            let (parent, name) = model
+                .nodes
+                .iter()
+                .find_map(|(&parent, node)| match node {
+                    Node::Directory(children) => children
+                        .iter()
+                        .find(|(_, &child)| child == target)
+                        .map(|(name, _)| (parent, name.clone())),
+                    _ => None,
+                })
+                .unwrap();
+            if model.is_directory(target) {
+                let result = file_system.rmdir(inode(parent), &name);
+                let expected_ok = model.children(target).is_empty();
+                assert_eq!(result.is_ok(), expected_ok, "{operation:?}: {result:?}");
+                if result.is_err() {
+                    return;
+                }
+            } else {
+                file_system.unlink(inode(parent), &name).unwrap();
+            }
+            model.children_mut(parent).remove(&name);
+            model.collect(target);
+        }
+    }
+}
+
+/// Our checker is clean and lists exactly the model's orphans.
+fn check_with_orphans(file_system: &mut FileSystem<MemoryDevice>, model: &Model) {
+    let report = file_system.check().unwrap();
+    assert!(
+        report.is_clean(),
+        "checker problems:\n{}",
+        report
+            .problems
+            .iter()
+            .map(|problem| problem.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let listed: std::collections::BTreeSet<u32> =
+        report.orphans.iter().map(|inode| inode.get()).collect();
+    assert_eq!(listed, model.orphans);
+}
+
+/// What the model says after each operation of the holding test: free
+/// inodes are exactly those no live inode (named or orphan) uses, and every
+/// held file reads back.
+fn check_live(file_system: &mut FileSystem<MemoryDevice>, model: &Model, reserved: u32) {
+    let info = file_system.info();
+    // The root is one of the reserved inodes; every other node takes one.
+    let used = reserved + model.nodes.len() as u32 - 1;
+    assert_eq!(info.free_inodes, info.inodes_count - used, "free inodes");
+    for &held in &model.held {
+        if let Some(Node::File(contents)) = model.nodes.get(&held) {
+            let mut buffer = vec![0u8; contents.len() + 1];
+            let count = file_system.read(InodeNumber(held), 0, &mut buffer).unwrap();
+            assert_eq!(count, contents.len(), "size of held {held}");
+            assert!(
+                &buffer[..count] == contents.as_slice(),
+                "contents of held {held}"
+            );
         }
     }
 }
@@ -305,6 +504,11 @@ fn compare(file_system: &mut FileSystem<MemoryDevice>, model: &Model) {
     for (&number, node) in &model.nodes {
         let metadata = file_system.stat(InodeNumber(number)).unwrap();
         match node {
+            Node::Directory(_) if model.is_orphan(number) => {
+                assert_eq!(metadata.file_type, FileType::Directory);
+                assert_eq!((metadata.links, metadata.size), (0, 0));
+                assert_eq!(file_system.entries(InodeNumber(number)), Ok(Vec::new()));
+            }
             Node::Directory(children) => {
                 assert_eq!(metadata.file_type, FileType::Directory);
                 let subdirectories = children
@@ -354,17 +558,62 @@ proptest! {
         let (block_size, inode_size) = [(1024, 128), (2048, 256), (4096, 256)][geometry];
         let mut file_system = new_file_system(8 << 20, block_size, inode_size, false);
         let lost_and_found = file_system.lookup(file_system.root(), b"lost+found").unwrap();
-        let mut model = Model { nodes: BTreeMap::new() };
-        model.nodes.insert(2, Node::Directory(BTreeMap::new()));
-        model.nodes.insert(lost_and_found.get(), Node::Directory(BTreeMap::new()));
-        // lost+found is in the model's node set (so counts work) but outside
-        // the pool of names, so operations never hit it by name.
-        model.children_mut(2).insert(b"lost+found".to_vec(), lost_and_found.get());
+        let mut model = Model::new(lost_and_found.get());
         for operation in &operations {
             apply(&mut file_system, &mut model, operation);
         }
         compare(&mut file_system, &model);
         let mut file_system = remount(file_system);
+        compare(&mut file_system, &model);
+        assert_checker_clean(&mut file_system);
+        let image = file_system.unmount().unwrap().into_bytes();
+        let (clean, output) = e2fsck(&image);
+        prop_assert!(clean, "e2fsck -fn:\n{}", output);
+    }
+}
+
+/// The operations of [`operation`] plus the host's holds and syncs, with
+/// holds frequent enough that most removals hit a held inode.
+fn held_operation() -> impl Strategy<Value = Operation> {
+    let index = 0..64usize;
+    prop_oneof![
+        8 => operation(),
+        4 => index.clone().prop_map(Operation::Hold),
+        3 => index.clone().prop_map(Operation::RemoveHeldName),
+        2 => index.prop_map(Operation::Release),
+        1 => Just(Operation::Sync),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Holds and releases mixed with everything else (DESIGN §4, object
+    /// lifetime): see the module doc for what is asserted.
+    #[test]
+    fn held_inodes_live_until_released(operations in proptest::collection::vec(held_operation(), 1..100), geometry in 0..2usize) {
+        let (block_size, inode_size) = [(1024, 128), (4096, 256)][geometry];
+        let mut file_system = new_file_system(8 << 20, block_size, inode_size, false);
+        let lost_and_found = file_system.lookup(file_system.root(), b"lost+found").unwrap();
+        let mut model = Model::new(lost_and_found.get());
+        let reserved = file_system.info().first_inode - 1;
+        for operation in &operations {
+            apply(&mut file_system, &mut model, operation);
+            check_live(&mut file_system, &model, reserved);
+        }
+        compare(&mut file_system, &model);
+        file_system.sync().unwrap();
+        check_with_orphans(&mut file_system, &model);
+        // Releasing everything frees every orphan; a remount frees none.
+        for held in std::mem::take(&mut model.held) {
+            file_system.release(InodeNumber(held)).unwrap();
+            if model.orphans.remove(&held) {
+                model.nodes.remove(&held);
+            }
+            check_live(&mut file_system, &model, reserved);
+        }
+        let mut file_system = remount(file_system);
+        prop_assert_eq!(file_system.info().orphans_cleaned, 0);
         compare(&mut file_system, &model);
         assert_checker_clean(&mut file_system);
         let image = file_system.unmount().unwrap().into_bytes();

@@ -30,6 +30,9 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
         read_only: !writable,
         cache_blocks: 4096,
         clock: host_clock,
+        // A writable open frees what the orphan list holds (written back
+        // when the command unmounts); a read-only one leaves it.
+        clean_orphans: true,
     };
     let file_system = FileSystem::mount(device, options)
         .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
@@ -46,12 +49,14 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
 }
 
 /// Mounts `path` from a read-only file but with a read-write mount, so the
-/// mount reports whether the image could be written. Nothing may write.
+/// mount reports whether the image could be written. Nothing may write, so
+/// the orphan list is only counted, not cleaned.
 pub fn open_inspect_writability(path: &Path) -> Result<Image, Failure> {
     let device = FileDevice::open(path, false)
         .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
     let options = MountOptions {
         clock: host_clock,
+        clean_orphans: false,
         ..MountOptions::default()
     };
     FileSystem::mount(device, options)

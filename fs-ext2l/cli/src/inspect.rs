@@ -5,7 +5,9 @@
 //! They mount the image read-only. `ls` keeps going past entries it cannot
 //! describe (a damaged image lists what it can and then fails with status
 //! 1); `check` prints every problem with its inode and path and exits 1 when
-//! there is any.
+//! there is any. Orphans (inodes a host still held, listed for the next
+//! read-write mount to free) are not problems: `check` and `info` count
+//! them.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
@@ -40,10 +42,17 @@ pub fn check(image: &Path) -> Outcome {
         report.rootlinks,
         report.directory_hardlinks
     );
+    let orphans = orphan_line(&report.orphans);
     if report.is_clean() {
         println!("{}: clean: {summary}", image.display());
+        if let Some(line) = orphans {
+            println!("{line}");
+        }
         Ok(())
     } else {
+        if let Some(line) = orphans {
+            println!("{line}");
+        }
         println!("{summary}");
         Err(Failure::operation(format!(
             "check: {}: {} problems",
@@ -51,6 +60,33 @@ pub fn check(image: &Path) -> Outcome {
             report.problems.len() + report.omitted
         )))
     }
+}
+
+/// Most orphan inode numbers `check` names.
+const ORPHANS_NAMED: usize = 16;
+
+/// `check`'s line about the orphan list, when it is not empty: orphans are
+/// valid state (inodes a host still held when the volume was last
+/// written), not problems.
+fn orphan_line(orphans: &[InodeNumber]) -> Option<String> {
+    if orphans.is_empty() {
+        return None;
+    }
+    let mut numbers: Vec<String> = orphans
+        .iter()
+        .take(ORPHANS_NAMED)
+        .map(|inode| inode.to_string())
+        .collect();
+    if orphans.len() > ORPHANS_NAMED {
+        numbers.push(String::from("…"));
+    }
+    Some(format!(
+        "{} orphan inode{}, freed at the next read-write mount (inode{} {})",
+        orphans.len(),
+        if orphans.len() == 1 { "" } else { "s" },
+        if orphans.len() == 1 { "" } else { "s" },
+        numbers.join(", ")
+    ))
 }
 
 /// The `ls -l` type-and-permission string, `drwxr-xr-x`.
@@ -406,6 +442,20 @@ pub fn info(image: &Path) -> Outcome {
         info.group_count, info.blocks_per_group, info.inodes_per_group
     );
     println!("First inode:          {}", info.first_inode);
+    match info.orphans_listed {
+        0 => println!("Orphan list:          empty"),
+        count => println!(
+            "Orphan list:          {count} inode{} (freed at the next read-write mount)",
+            if count == 1 { "" } else { "s" }
+        ),
+    }
+    if let Some(damage) = info.orphan_list_damage {
+        println!("Orphan list damage:   {damage}");
+    }
+    match info.next_generation {
+        0 => println!("Next generation:      not started (set by the first new inode)"),
+        generation => println!("Next generation:      {generation}"),
+    }
     match info.read_only_reason {
         Some(reason) => println!("Writable:             no ({reason})"),
         None => println!("Writable:             yes"),

@@ -275,3 +275,51 @@ fn bench_times_every_step_and_prints_the_median_ratio() {
     // The scratch files are removed afterwards.
     assert_eq!(std::fs::read_dir(&directory).unwrap().count(), 0);
 }
+
+/// Leaves orphans on `image` the way a host that held them and went away
+/// would: files held, unlinked, synced, never released.
+fn leave_orphans(image: &str, names: &[&str]) {
+    use fs_ext2l::{FileDevice, FileSystem, MountOptions};
+    let device = FileDevice::open(Path::new(image), true).unwrap();
+    let mut file_system = FileSystem::mount(device, MountOptions::default()).unwrap();
+    let root = file_system.root();
+    for name in names {
+        let file = file_system
+            .create(root, name.as_bytes(), 0o644, 0, 0)
+            .unwrap();
+        file_system.write(file, 0, &[7u8; 20_000]).unwrap();
+        file_system.hold(file).unwrap();
+        file_system.unlink(root, name.as_bytes()).unwrap();
+    }
+    file_system.sync().unwrap();
+}
+
+#[test]
+fn check_and_info_report_orphans_and_a_write_frees_them() {
+    let image = scratch("orphans.img");
+    let image = text(&image);
+    ok(&["mkfs", image, "--size", "4M", "--ext2l", "off"]);
+    assert!(ok(&["info", image]).contains("Orphan list:          empty"));
+    leave_orphans(image, &["a", "b"]);
+    let report = ok(&["check", image]);
+    assert!(report.contains(": clean: "), "{report}");
+    assert!(
+        report.contains("2 orphan inodes, freed at the next read-write mount"),
+        "{report}"
+    );
+    let info = ok(&["info", image]);
+    assert!(
+        info.contains("Orphan list:          2 inodes (freed at the next read-write mount)"),
+        "{info}"
+    );
+    // Two files and lost+found took generations 1 to 3.
+    assert!(info.contains("Next generation:      4"), "{info}");
+    // `info` and `check` only look: the list is still there.
+    assert!(ok(&["check", image]).contains("2 orphan inodes"));
+    // Any writing command mounts read-write, which frees them.
+    ok(&["mkdir", image, "/after"]);
+    let report = ok(&["check", image]);
+    assert!(!report.contains("orphan inode"), "{report}");
+    assert!(ok(&["info", image]).contains("Orphan list:          empty"));
+    assert_e2fsck_clean(image);
+}

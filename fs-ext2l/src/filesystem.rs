@@ -6,8 +6,10 @@
 //! in sibling modules as further `impl FileSystem` blocks: `allocator`
 //! (bitmaps and counters), `block_map` (logical to physical blocks), `file`
 //! (read, write, truncate, attributes), `directory` (entries, lookup,
-//! read_dir), `namespace` (create, link, unlink, rename, …), `installer`,
-//! `path` and `check`.
+//! read_dir), `namespace` (create, link, unlink, rename, …), `held` (the
+//! inodes the host holds), `orphan` (held inodes with no name left, the
+//! on-disk orphan list), `generation` (the `i_generation` counter),
+//! `installer`, `path` and `check`.
 //!
 //! Mounting validates the superblock ([`Geometry`]) and the descriptors, then
 //! decides the access mode: incompatible features it does not implement

@@ -9,10 +9,15 @@
 //! when the last one goes.
 //!
 //! A held inode whose last name (or last rootlink) is removed is not freed:
-//! it becomes an *orphan* — no name reaches it, its data stays, reads and
-//! writes through the host's handles go on — and it is freed by `release`.
-//! The library never frees a held inode, so an inode number can never be
-//! reused while anything refers to it.
+//! it becomes an *orphan* (`orphan.rs`) — no name reaches it, its data
+//! stays, reads and writes through the host's handles go on — and it is
+//! freed by `release`. The library never frees a held inode, so an inode
+//! number can never be reused while anything refers to it, and a new
+//! occupant of a number gets a new generation (`generation.rs`), so the
+//! host's (inode, generation) pair names one object only.
+//!
+//! Holds live in memory only: a new mount starts with none, and frees the
+//! orphans the previous one left listed.
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};

@@ -11,6 +11,10 @@
 //!   at the directory itself, so the old parent's count drops and nothing
 //!   ever refers to a directory that no longer names it;
 //! - removing the last reference requires an empty directory;
+//! - the last reference of an inode the host holds does not free it: it
+//!   becomes an orphan (`orphan.rs`), and new entries go neither into an
+//!   orphaned directory nor into one only orphans' rootlinks reach;
+//! - every new inode takes its generation from the counter (`generation.rs`);
 //! - `rename` refuses to put a directory inside itself, judged by walking
 //!   real entries (directory hardlinks included) from the moved directory,
 //!   never by following `..`;

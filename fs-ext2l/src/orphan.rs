@@ -17,9 +17,12 @@
 //! superblock's `s_last_orphan` (byte 0xE8) names the first, and each
 //! orphan's `i_dtime` names the next, 0 ending the list. A new orphan goes
 //! to the front; one that is freed is unlinked from the list by rewriting
-//! its predecessor's `i_dtime` (or `s_last_orphan`). Between syncs the list
-//! on disk is therefore always either the old list or the new one, never a
-//! list that names a free inode.
+//! its predecessor's `i_dtime` (or `s_last_orphan`). Like every change, the
+//! list reaches the disk at `sync`: the inodes with the metadata cache,
+//! `s_last_orphan` with the superblock just after. There is no journal
+//! yet, so a crash in the middle of a sync can leave the list naming an
+//! inode in its old state; the next mount's walk stops there (it never
+//! frees an inode with links) and the checker reports it.
 //!
 //! A crash (or a host that never released) leaves the orphans listed; a
 //! read-write mount frees every inode on the list and empties it

@@ -616,3 +616,51 @@ fn e2fsck_clears_exactly_the_orphans_and_reports_nothing_else() {
         }
     }
 }
+
+/// A volume `mke2fs` made has no generation counter (the word at 0x3F8,
+/// in `s_reserved`, is 0): its first new inode starts it at the clock;
+/// it then persists across mounts, and e2fsck, dumpe2fs and debugfs
+/// ignore the word (debugfs shows the generations it produced; after
+/// `e2fsck -fy` rewrote the superblock the next mount carries on).
+#[test]
+fn the_generation_counter_starts_on_stock_volumes_and_stock_tools_ignore_it() {
+    let image = scratch_path("generations.img");
+    mke2fs(&image, 1024, 256, None, &[]);
+    let mut file_system = mount_file(&image);
+    assert_eq!(file_system.info().next_generation, 0);
+    let root = file_system.root();
+    let first = file_system.create(root, b"first", 0o644, 0, 0).unwrap();
+    let second = file_system.mkdir(root, b"second", 0o755, 0, 0).unwrap();
+    assert_eq!(file_system.stat(first).unwrap().generation, test_clock());
+    assert_eq!(
+        file_system.stat(second).unwrap().generation,
+        test_clock() + 1
+    );
+    let bytes = file_system.unmount().unwrap().into_bytes();
+    assert_eq!(
+        u32::from_le_bytes(bytes[1024 + 0x3F8..1024 + 0x3FC].try_into().unwrap()),
+        test_clock() + 2
+    );
+    std::fs::write(&image, &bytes).unwrap();
+    let (clean, output) = e2fsck(&bytes);
+    assert!(clean, "{output}");
+    let (ok, _) = run(Command::new("dumpe2fs").arg(&image));
+    assert!(ok);
+    let (_, stat) = run(Command::new("debugfs")
+        .args(["-R", "stat /second"])
+        .arg(&image));
+    assert!(
+        stat.contains(&format!("Generation: {}", test_clock() + 1)),
+        "{stat}"
+    );
+    let (clean, _) = run(Command::new("e2fsck").arg("-fy").arg(&image));
+    assert!(clean);
+    let mut file_system = mount_file(&image);
+    assert_eq!(file_system.info().next_generation, test_clock() + 2);
+    let third = file_system.create(root, b"third", 0o644, 0, 0).unwrap();
+    assert_eq!(
+        file_system.stat(third).unwrap().generation,
+        test_clock() + 2
+    );
+    let _ = std::fs::remove_file(&image);
+}

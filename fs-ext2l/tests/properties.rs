@@ -634,6 +634,10 @@ enum Ext2lOperation {
     Unlink(usize, usize),
     Rename(usize, usize, usize, usize),
     Immutable(usize, bool),
+    /// Hold a reachable directory or file (by index over both).
+    Hold(usize),
+    /// Release one of the held inodes.
+    Release(usize),
 }
 
 fn ext2l_operation() -> impl Strategy<Value = Ext2lOperation> {
@@ -648,7 +652,9 @@ fn ext2l_operation() -> impl Strategy<Value = Ext2lOperation> {
         3 => (index.clone(), name.clone()).prop_map(|(d, n)| Ext2lOperation::Rmdir(d, n)),
         2 => (index.clone(), name.clone()).prop_map(|(d, n)| Ext2lOperation::Unlink(d, n)),
         3 => (index.clone(), name.clone(), index.clone(), name.clone()).prop_map(|(a, b, c, d)| Ext2lOperation::Rename(a, b, c, d)),
-        1 => (index, any::<bool>()).prop_map(|(i, on)| Ext2lOperation::Immutable(i, on)),
+        1 => (index.clone(), any::<bool>()).prop_map(|(i, on)| Ext2lOperation::Immutable(i, on)),
+        2 => index.clone().prop_map(Ext2lOperation::Hold),
+        1 => index.prop_map(Ext2lOperation::Release),
     ]
 }
 
@@ -689,13 +695,15 @@ fn reachable(file_system: &mut FileSystem<MemoryDevice>) -> (Vec<InodeNumber>, V
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Directory hardlinks, rootlinks, immutable flags, renames and removals
-    /// in any order: whatever succeeds or fails, the checker stays clean
-    /// (link counts, reachability, no cycles), and refusals are the
-    /// documented ones.
+    /// Directory hardlinks, rootlinks, immutable flags, renames, removals
+    /// and holds in any order: whatever succeeds or fails, the checker stays
+    /// clean (link counts, reachability — orphans and what their rootlinks
+    /// reach included —, no cycles), refusals are the documented ones, and
+    /// a release never fails.
     #[test]
     fn ext2l_operations_keep_every_invariant(operations in proptest::collection::vec(ext2l_operation(), 1..80)) {
         let mut file_system = new_file_system(4 << 20, 1024, 128, true);
+        let mut held: Vec<InodeNumber> = Vec::new();
         for operation in &operations {
             let (directories, files) = reachable(&mut file_system);
             let directory = |index: usize| directories[index % directories.len()];
@@ -715,6 +723,22 @@ proptest! {
                 Ext2lOperation::Rmdir(d, n) => file_system.rmdir(directory(d), NAMES[n]),
                 Ext2lOperation::Unlink(d, n) => file_system.unlink(directory(d), NAMES[n]),
                 Ext2lOperation::Rename(a, b, c, d) => file_system.rename(directory(a), NAMES[b], directory(c), NAMES[d]),
+                Ext2lOperation::Hold(index) => {
+                    let all: Vec<InodeNumber> = directories.iter().chain(files.iter()).copied().collect();
+                    let target = all[index % all.len()];
+                    file_system.hold(target).unwrap();
+                    if !held.contains(&target) {
+                        held.push(target);
+                    }
+                    Ok(())
+                }
+                Ext2lOperation::Release(index) => {
+                    if !held.is_empty() {
+                        let target = held.remove(index % held.len());
+                        file_system.release(target).unwrap();
+                    }
+                    Ok(())
+                }
                 Ext2lOperation::Immutable(index, on) => {
                     let all: Vec<InodeNumber> = directories.iter().chain(files.iter()).copied().filter(|&inode| inode != file_system.root()).collect();
                     match all.get(index % all.len().max(1)) {

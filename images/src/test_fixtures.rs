@@ -14,6 +14,18 @@
 //!
 //! Climbing `..` from `/lab/jail/shared` inside the jail must stay in the
 //! jail, whatever the on-disk `..` says.
+//!
+//! It also gets a running program with a rootlink whose file sits in a
+//! writable directory (programs in `/bin` sit in an immutable one, and
+//! `/bin/escape` has no rootlink), for the running-program technique:
+//!
+//! ```text
+//! /lab/run/escape          a copy of /bin/escape: immutable, rootlink → /lab/run-root
+//! /lab/run-root/marker.txt what that root holds
+//! ```
+//!
+//! Deleting or renaming over `/lab/run/escape` while it runs must be
+//! refused (the file is immutable), and its rootlink must keep working.
 
 use anyhow::{anyhow, Context, Result};
 use fs_ext2l::{FileDevice, FileSystem, MountOptions};
@@ -21,6 +33,9 @@ use std::path::Path;
 
 /// The secret the escape suite looks for (the same as `apps/escape`'s).
 pub const SECRET: &[u8] = b"TOPSECRET-7f3a\n";
+
+/// What `/lab/run-root/marker.txt` says (the same as `apps/escape`'s).
+pub const RUN_ROOT_MARKER: &[u8] = b"the running program's root\n";
 
 /// Adds `/lab` to the image at `image`.
 pub fn add_escape_lab(image: &Path) -> Result<()> {
@@ -55,11 +70,62 @@ pub fn add_escape_lab(image: &Path) -> Result<()> {
     installer
         .write(secret, 0, SECRET)
         .map_err(fail("write /lab/secret.txt"))?;
+    add_rooted_program(&mut file_system, lab)?;
     file_system.sync().map_err(fail("sync"))?;
     let report = file_system.check().map_err(fail("check"))?;
     anyhow::ensure!(
         report.is_clean(),
         "the checker found problems after adding /lab"
     );
+    Ok(())
+}
+
+/// `/lab/run/escape` (a copy of `/bin/escape`, immutable, its rootlink
+/// naming `/lab/run-root`) and `/lab/run-root/marker.txt`.
+fn add_rooted_program(
+    file_system: &mut FileSystem<FileDevice>,
+    lab: fs_ext2l::InodeNumber,
+) -> Result<()> {
+    let fail = |what: &str| {
+        let what = what.to_string();
+        move |error: fs_ext2l::Error| anyhow!("{what}: {error}")
+    };
+    let original = file_system
+        .resolve_path(b"/bin/escape", true)
+        .map_err(fail("finding /bin/escape"))?;
+    let size = file_system
+        .stat(original)
+        .map_err(fail("stat /bin/escape"))?
+        .size;
+    let mut program = vec![0u8; usize::try_from(size).context("/bin/escape's size")?];
+    let read = file_system
+        .read(original, 0, &mut program)
+        .map_err(fail("reading /bin/escape"))?;
+    anyhow::ensure!(read == program.len(), "/bin/escape: short read");
+    let mut installer = file_system.installer();
+    let run = installer
+        .mkdir(lab, b"run", 0o755, 0, 0)
+        .map_err(fail("mkdir /lab/run"))?;
+    let run_root = installer
+        .mkdir(lab, b"run-root", 0o755, 0, 0)
+        .map_err(fail("mkdir /lab/run-root"))?;
+    let marker = installer
+        .create(run_root, b"marker.txt", 0o644, 0, 0)
+        .map_err(fail("create /lab/run-root/marker.txt"))?;
+    installer
+        .write(marker, 0, RUN_ROOT_MARKER)
+        .map_err(fail("write /lab/run-root/marker.txt"))?;
+    let copy = installer
+        .create(run, b"escape", 0o755, 0, 0)
+        .map_err(fail("create /lab/run/escape"))?;
+    installer
+        .write(copy, 0, &program)
+        .map_err(fail("write /lab/run/escape"))?;
+    installer
+        .set_rootlink(copy, run_root)
+        .map_err(fail("rootlink of /lab/run/escape"))?;
+    installer
+        .set_immutable(copy, true)
+        .map_err(fail("making /lab/run/escape immutable"))?;
     Ok(())
 }

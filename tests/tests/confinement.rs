@@ -3,13 +3,18 @@
 //! every known way out of an xchroot domain; each must be blocked, the
 //! secret must never appear, and the behaviour checks (the 2014 seed's
 //! own scenario, writes through a read-write `/...` directory) must hold.
+//! The live-object techniques (issue "live file objects": stale
+//! descriptors, removed `/...` entries and roots, a renamed current
+//! directory, a file renamed over an open one, a hard link's last name, a
+//! running program's file) are in the same list; `live_files.rs` meets
+//! the same cases from the shell.
 
 use guest_tests::*;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 
-const TECHNIQUES: [&str; 15] = [
+const TECHNIQUES: [&str; 24] = [
     "closed-directory-fd",
     "kept-fd-climb",
     "renamed-cwd",
@@ -24,6 +29,15 @@ const TECHNIQUES: [&str; 15] = [
     "exec-through-dots",
     "kill-non-descendant",
     "dots-sharing",
+    "stale-read-fd",
+    "stale-write-fd",
+    "removed-dots-file",
+    "removed-dots-directory",
+    "removed-root",
+    "renamed-cwd-relative",
+    "renamed-over-open-file",
+    "hardlink-last-name",
+    "running-program-file",
     "xchroot-arguments",
 ];
 

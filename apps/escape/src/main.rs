@@ -12,7 +12,13 @@
 //! parent ends with `escape suite: N of M techniques blocked` and exits 0
 //! only if all were. The directory-hardlink technique uses `/lab`, which
 //! the test image builder makes (a directory hard-linked both inside and
-//! outside a jail; only the installer can make one).
+//! outside a jail; only the installer can make one), and so does the
+//! running-program technique (`/lab/run/escape`, a copy of this program
+//! with a rootlink).
+//!
+//! The techniques against live objects — stale descriptors, removed
+//! `/...` entries and roots, renamed directories, a running program's
+//! file — are in `live.rs`.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -26,6 +32,8 @@ use manux_runtime::abi::wait_status::WaitStatus;
 use manux_runtime::abi::{FdMapping, OpenFlags, XchrootKind, XchrootOperation};
 use manux_runtime::syscall::{self, Fd};
 use manux_runtime::{entry, println, process, Errno};
+
+mod live;
 
 entry!(main);
 
@@ -220,6 +228,7 @@ fn build_lab() -> Result<(), Errno> {
         b"/escape/jail/box",
         b"/escape/jail/box/inner",
         b"/escape/jail/drop",
+        b"/escape/jail/live",
         b"/escape/other",
     ] {
         match syscall::make_directory_at(manux_runtime::abi::CURRENT_DIRECTORY, directory, 0o755) {
@@ -262,7 +271,12 @@ fn parent() -> i32 {
     }
     let mut blocked = 0;
     let mut total = 0;
-    for name in TECHNIQUES.iter().copied().chain([ARGUMENT_CHECKS]) {
+    for name in TECHNIQUES
+        .iter()
+        .chain(live::TECHNIQUES.iter())
+        .copied()
+        .chain([ARGUMENT_CHECKS])
+    {
         total += 1;
         match run_technique(name) {
             Ok(()) => blocked += 1,
@@ -386,7 +400,7 @@ fn run_technique(name: &str) -> Result<(), String> {
     let needs_accomplice = matches!(
         name,
         "renamed-cwd" | "renamed-kept-directory" | "dots-sharing"
-    );
+    ) || live::needs_accomplice(name);
     let mut fds: Vec<FdMapping> = standard_fds().to_vec();
     let mut channels = None;
     if needs_accomplice {
@@ -404,8 +418,9 @@ fn run_technique(name: &str) -> Result<(), String> {
         channels = Some((to_parent, to_child));
     }
     let arguments: [&[u8]; 3] = [b"escape", b"--child", name.as_bytes()];
-    let pid = syscall::spawn(b"/bin/escape", &arguments, &[], &fds)
-        .map_err(|e| format!("spawn: {}", e.name()))?;
+    let program = live::program(name).unwrap_or(b"/bin/escape");
+    let pid = syscall::spawn(program, &arguments, &[], &fds)
+        .map_err(|e| format!("spawn {}: {}", text(program), e.name()))?;
     if let Some((to_parent, to_child)) = channels {
         let _ = syscall::close(to_parent[1]);
         let _ = syscall::close(to_child[0]);
@@ -459,7 +474,7 @@ fn accomplice(name: &str, from_child: Fd, to_child: Fd) -> Result<(), String> {
             }
             own.map_err(|e| format!("accomplice xchroot: {}", e.name()))
         }
-        _ => Ok(()),
+        _ => live::accomplice(name, from_child, to_child),
     }
 }
 
@@ -482,7 +497,7 @@ fn child(name: &str) -> i32 {
         "kill-non-descendant" => kill_non_descendant(),
         "dots-sharing" => dots_sharing(),
         ARGUMENT_CHECKS => xchroot_arguments(),
-        _ => Err(String::from("unknown technique")),
+        _ => live::child(name).unwrap_or_else(|| Err(String::from("unknown technique"))),
     };
     match outcome {
         Ok(()) => {

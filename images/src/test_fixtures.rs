@@ -90,8 +90,12 @@ fn add_rooted_program(
         let what = what.to_string();
         move |error: fs_ext2l::Error| anyhow!("{what}: {error}")
     };
+    let root = file_system.root();
+    let bin = file_system
+        .lookup(root, b"bin")
+        .map_err(fail("finding /bin"))?;
     let original = file_system
-        .resolve_path(b"/bin/escape", true)
+        .lookup(bin, b"escape")
         .map_err(fail("finding /bin/escape"))?;
     let size = file_system
         .stat(original)

@@ -27,6 +27,7 @@ mod installer;
 mod name;
 mod namespace;
 mod orphan;
+mod recording;
 mod superblock;
 mod tune;
 
@@ -48,4 +49,5 @@ pub use held::HeldInode;
 pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};
 pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};
+pub use recording::{crash_states, CrashState, Record, RecordingDevice};
 pub use superblock::Superblock;

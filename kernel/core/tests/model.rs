@@ -310,6 +310,16 @@ impl World {
         (resolved.location, chain)
     }
 
+    /// Resolves `path` in `domain`'s view from its current directory.
+    fn resolve_in(&mut self, domain: usize, path: &[u8]) -> kernel_core::Resolved {
+        let domain = &self.domains[domain];
+        let view = View {
+            root: &domain.root,
+            dots: &domain.dots,
+        };
+        resolve(&mut self.volume, view, &domain.cwd, path, true).unwrap()
+    }
+
     fn referenced(&self) -> BTreeSet<usize> {
         let mut held = BTreeSet::new();
         for domain in &self.domains {
@@ -585,15 +595,7 @@ impl World {
                 domain.cwd_chain = chain;
             }
             Op::ChdirUp { domain } => {
-                let (root, dots, cwd) = {
-                    let domain = &self.domains[domain];
-                    (domain.root.clone(), domain.dots.clone(), domain.cwd.clone())
-                };
-                let view = View {
-                    root: &root,
-                    dots: &dots,
-                };
-                let up = resolve(&mut self.volume, view, &cwd, b"..", true).unwrap();
+                let up = self.resolve_in(domain, b"..");
                 let domain = &mut self.domains[domain];
                 domain.cwd = up.location;
                 domain.cwd_chain.pop();
@@ -675,15 +677,7 @@ impl World {
                 let Some(id) = self.domains[domain].dots_file else {
                     return;
                 };
-                let (root, dots, cwd) = {
-                    let domain = &self.domains[domain];
-                    (domain.root.clone(), domain.dots.clone(), domain.cwd.clone())
-                };
-                let view = View {
-                    root: &root,
-                    dots: &dots,
-                };
-                let found = resolve(&mut self.volume, view, &cwd, b"/.../f", true).unwrap();
+                let found = self.resolve_in(domain, b"/.../f");
                 let object = found.location.object().unwrap();
                 let mut content = vec![0u8; self.objects[id].content.len() + 64];
                 let read = self.volume.read(&object, 0, &mut content).unwrap();

@@ -9,18 +9,17 @@
 #[path = "../fuzz/exercise.rs"]
 mod exercise;
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::corpus_directory;
 use fs_ext2l::{Error, FileSystem, InodeNumber, MemoryDevice, MountOptions};
 
 /// Largest decompressed image accepted (the biggest is 80 MB).
 const MAX_IMAGE_BYTES: u64 = 128 << 20;
-
-fn corpus_directory() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f")
-}
 
 fn decompress(path: &Path) -> Vec<u8> {
     let file = std::fs::File::open(path).unwrap();

@@ -170,8 +170,7 @@ fn hostile_orphan_lists_mount_and_never_free_a_linked_inode() {
 }
 
 fn small_corpus_images() -> Vec<Vec<u8>> {
-    let directory =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f");
+    let directory = corpus_directory();
     [
         "f_baddir.img.gz",
         "f_dirlink.img.gz",

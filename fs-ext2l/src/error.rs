@@ -117,8 +117,9 @@ pub enum Error {
     },
     /// The volume's journal holds transactions that must be replayed
     /// first (its `needs_recovery` flag is set), and this mount or
-    /// operation may not write: a read-only mount, or a journal opened for
-    /// writing while its log is not empty (`EROFS` at mount).
+    /// operation may not write: a read-only mount (or a volume this library
+    /// only mounts read-only), or a journal opened for writing while its
+    /// log is not empty (`EROFS` at mount).
     NeedsRecovery,
     /// The block device failed (`EIO`).
     Device(DeviceError),
@@ -191,7 +192,7 @@ impl fmt::Display for Error {
             }
             Error::NeedsRecovery => write!(
                 formatter,
-                "the journal needs recovery: replay it first (a read-write mount or `ext2l recover`)"
+                "the journal needs recovery, which a read-only mount cannot do"
             ),
             Error::Device(error) => write!(formatter, "{error}"),
         }

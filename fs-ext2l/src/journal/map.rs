@@ -25,8 +25,6 @@ use crate::error::{Error, Result};
 use crate::inode::{Inode, InodeFlags};
 use crate::superblock::Geometry;
 
-use super::JOURNAL_INODE;
-
 /// A run of journal blocks stored in consecutive device blocks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Run {
@@ -44,11 +42,13 @@ pub struct JournalMap {
     runs: Vec<Run>,
     block_count: u32,
     block_size: u32,
+    /// The inode it was read from (for messages), 0 for none.
+    inode: u32,
 }
 
 /// The error for a journal inode that cannot hold a journal.
-fn bad_journal(reason: &'static str) -> Error {
-    Error::corrupt_inode(reason, JOURNAL_INODE)
+fn bad_journal(reason: &'static str, inode: u32) -> Error {
+    Error::corrupt_inode(reason, inode)
 }
 
 impl JournalMap {
@@ -64,6 +64,7 @@ impl JournalMap {
             }],
             block_count,
             block_size,
+            inode: 0,
         }
     }
 
@@ -79,27 +80,36 @@ impl JournalMap {
         geometry: &Geometry,
         inode: &Inode,
     ) -> Result<JournalMap> {
+        let number = inode.number.get();
         if inode.links() == 0 || !inode.is_regular() {
             return Err(bad_journal(
                 "the journal inode is not a regular file in use",
+                number,
             ));
         }
         if inode
             .flags()
             .intersects(InodeFlags::EXTENTS | InodeFlags::INLINE_DATA)
         {
-            return Err(bad_journal("the journal inode does not use a block map"));
+            return Err(bad_journal(
+                "the journal inode does not use a block map",
+                number,
+            ));
         }
         let block_size = u64::from(geometry.block_size);
         let blocks = inode.size() / block_size;
         if blocks < 2 || blocks > u64::from(geometry.blocks_count) {
-            return Err(bad_journal("the journal inode's size is impossible"));
+            return Err(bad_journal(
+                "the journal inode's size is impossible",
+                number,
+            ));
         }
         let block_count = blocks as u32;
         let mut map = JournalMap {
             runs: Vec::new(),
             block_count: 0,
             block_size: geometry.block_size,
+            inode: number,
         };
         for index in 0..12 {
             if map.block_count == block_count {
@@ -120,7 +130,7 @@ impl JournalMap {
             map.walk(device, geometry, root, depth, block_count, &mut buffers)?;
         }
         if map.block_count < block_count {
-            return Err(bad_journal("the journal is shorter than its size"));
+            return Err(bad_journal("the journal is shorter than its size", number));
         }
         Ok(map)
     }
@@ -128,12 +138,12 @@ impl JournalMap {
     /// Appends the next journal block, stored in device block `block`.
     fn push(&mut self, geometry: &Geometry, block: u32) -> Result<()> {
         if block == 0 {
-            return Err(bad_journal("the journal has a hole"));
+            return Err(bad_journal("the journal has a hole", self.inode));
         }
         if !geometry.is_valid_block(block) {
             return Err(Error::corrupt_block(
                 "journal block outside the file system",
-                JOURNAL_INODE,
+                self.inode,
                 u64::from(block),
             ));
         }
@@ -163,19 +173,19 @@ impl JournalMap {
         buffers: &mut [Vec<u8>; 3],
     ) -> Result<()> {
         if block == 0 {
-            return Err(bad_journal("the journal has a hole"));
+            return Err(bad_journal("the journal has a hole", self.inode));
         }
         if !geometry.is_valid_block(block) {
             return Err(Error::corrupt_block(
                 "journal indirect block outside the file system",
-                JOURNAL_INODE,
+                self.inode,
                 u64::from(block),
             ));
         }
         let level = depth - 1;
         let buffer = buffers
             .get_mut(level)
-            .ok_or(bad_journal("journal block map too deep"))?;
+            .ok_or(bad_journal("journal block map too deep", self.inode))?;
         device.read_at(geometry.block_offset(block), buffer)?;
         for index in 0..geometry.pointers_per_block() as usize {
             if self.block_count == wanted {
@@ -225,7 +235,7 @@ impl JournalMap {
             .device_block(journal_block)
             .ok_or(Error::corrupt_block(
                 "log position past the end of the journal",
-                JOURNAL_INODE,
+                self.inode,
                 u64::from(journal_block),
             ))?;
         Ok(u64::from(device_block) * u64::from(self.block_size))
@@ -269,6 +279,7 @@ mod tests {
             runs: Vec::new(),
             block_count: 0,
             block_size: 1024,
+            inode: 8,
         };
         let geometry = test_geometry(geometry_blocks);
         for block in [10, 11, 12, 50, 51, 20] {

@@ -58,7 +58,7 @@ pub use blocks::{
 pub use create::default_journal_blocks;
 pub use error::FormatError;
 pub use map::JournalMap;
-pub use recovery::{scan_log, LogEnd, LogScan, LoggedTransaction, RecoveryReport};
+pub use recovery::{replay_log, scan_log, LogEnd, LogScan, LoggedTransaction, RecoveryReport};
 pub use superblock::{
     ChecksumVersion, JournalCompatibleFeatures, JournalFeatureSet, JournalIncompatibleFeatures,
     JournalSuperblock, LogFormat, JOURNAL_MAGIC, JOURNAL_SUPERBLOCK_SIZE, MAX_JOURNAL_BLOCKS,

@@ -460,6 +460,23 @@ pub(crate) fn replay<D: BlockDevice>(
     Ok(report)
 }
 
+/// Scans the log `superblock` describes and replays its committed
+/// transactions home onto `device` (block `n` at byte `n × block size`),
+/// leaving both superblocks alone: the three passes on their own, for
+/// tools and tests that manage a journal outside a volume ([`super::recover`]
+/// does the whole recovery of a volume).
+///
+/// Return values: the report; the errors of [`scan_log`]; [`Error::Device`].
+pub fn replay_log<D: BlockDevice>(
+    device: &mut D,
+    map: &JournalMap,
+    superblock: &JournalSuperblock,
+    home_block_limit: u64,
+) -> Result<RecoveryReport> {
+    let scan = scan_log(device, map, superblock, home_block_limit)?;
+    replay(device, map, superblock, scan, ReplayTarget::Device)
+}
+
 /// The journal superblock after recovery: empty (`s_start` 0), expecting
 /// the sequence after the end of the replayed log, as e2fsck leaves it
 /// (`jbd2_journal_recover` sets `++end_transaction`;

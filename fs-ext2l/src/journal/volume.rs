@@ -18,7 +18,10 @@
 //! code through `recover_at_mount`, which also decides what a mount does
 //! with the flag (see the `journal` module doc).
 
+use alloc::format;
+use alloc::string::String;
 use alloc::vec;
+use alloc::vec::Vec;
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
@@ -29,12 +32,12 @@ use crate::inode::{Inode, InodeNumber, INODE_BUFFER_SIZE};
 use crate::superblock::{Geometry, Superblock, EXT2_MAGIC, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
 
 use super::map::JournalMap;
-use super::read_superblock;
 use super::recovery::{
     recovered_superblock, replay, scan_log, LogScan, RecoveryReport, ReplayTarget,
 };
-use super::superblock::JournalSuperblock;
+use super::superblock::{JournalSuperblock, MIN_JOURNAL_BLOCKS};
 use super::writer::Journal;
+use super::{read_superblock, JOURNAL_INODE};
 
 /// What the volume's superblock says about its journal.
 enum Location {
@@ -181,13 +184,73 @@ fn locate<D: BlockDevice>(device: &mut D, layout: &VolumeLayout) -> Result<Optio
         Location::Internal(inode) => inode,
     };
     let inode_bytes = read_inode_directly(device, layout, inode)?;
-    let map = JournalMap::from_inode(device, &layout.geometry, &inode_bytes)?;
+    let map = match journal_map(device, &layout.geometry, &inode_bytes) {
+        Ok(map) => map,
+        Err(Error::Corrupt(damage)) => {
+            // As e2fsck (`e2fsck_get_journal`): a journal inode that cannot
+            // be used is replaced by the superblock's backup of its block
+            // map, when there is one. (The replay may well rewrite the
+            // inode itself.)
+            let Some(backup) = layout.superblock.journal_backup() else {
+                return Err(Error::Corrupt(damage));
+            };
+            journal_map(device, &layout.geometry, &inode_from_backup(inode, backup))?
+        }
+        Err(error) => return Err(error),
+    };
     let superblock = read_superblock(device, &map)?;
     Ok(Some(VolumeJournal {
         inode,
         map,
         superblock,
     }))
+}
+
+/// The map of the journal in `inode`, which must be at least
+/// `JBD2_MIN_JOURNAL_BLOCKS` long (e2fsck's rule: a shorter journal inode
+/// is not a journal).
+fn journal_map<D: BlockDevice>(
+    device: &mut D,
+    geometry: &Geometry,
+    inode: &Inode,
+) -> Result<JournalMap> {
+    let map = JournalMap::from_inode(device, geometry, inode)?;
+    if map.block_count() < MIN_JOURNAL_BLOCKS {
+        return Err(Error::corrupt_inode(
+            "the journal is shorter than 1024 blocks",
+            inode.number.get(),
+        ));
+    }
+    Ok(map)
+}
+
+/// A journal inode rebuilt from the superblock's `s_jnl_blocks`: a
+/// regular file with one link, that block map and that size.
+fn inode_from_backup(number: u32, backup: [u32; 17]) -> Inode {
+    let mut inode = Inode::zeroed(InodeNumber(number));
+    inode.set_mode(crate::inode::mode::REGULAR | 0o600);
+    inode.set_links(1);
+    for (index, pointer) in backup.iter().take(15).enumerate() {
+        inode.set_block_pointer(index, *pointer);
+    }
+    inode.set_size((u64::from(backup[15]) << 32) | u64::from(backup[16]));
+    inode
+}
+
+/// Why this library would mount the volume read-only whatever it is asked
+/// (the rules of `FileSystem::mount`), if it would.
+fn read_only_reason(layout: &VolumeLayout) -> Option<&'static str> {
+    if layout.geometry.revision == 0 {
+        Some("revision 0 file systems are read-only")
+    } else if layout.geometry.block_size > 4096 {
+        Some("blocks larger than 4 KiB are read-only")
+    } else if !layout.superblock.features().write_blockers().is_empty() {
+        Some("features this library cannot write are enabled")
+    } else if !layout.groups.all_valid() {
+        Some("a group descriptor points outside the file system")
+    } else {
+        None
+    }
 }
 
 /// Replays `journal` in place (see the module doc for the order).
@@ -238,7 +301,9 @@ fn clear_needs_recovery<D: BlockDevice>(device: &mut D) -> Result<()> {
 ///   cleared by a read-write mount, as e2fsck clears it, ignored by a
 ///   read-only one);
 /// - `Ok(Some(report))`: the journal was replayed;
-/// - [`Error::NeedsRecovery`] for a read-only mount of a volume to recover;
+/// - [`Error::NeedsRecovery`] for a read-only mount of a volume to
+///   recover, or one this library only mounts read-only (features it
+///   cannot write, blocks over 4 KiB, damaged descriptors);
 /// - [`Error::Unsupported`] for an external journal;
 /// - [`Error::Corrupt`] for a journal that cannot be read;
 /// - [`Error::Device`].
@@ -255,7 +320,8 @@ pub(crate) fn recover_at_mount<D: BlockDevice>(
     if let Location::External = location(&layout.superblock) {
         return Err(external_journal(&layout.superblock));
     }
-    if read_only {
+    // Replaying is writing: only a mount that may write does it.
+    if read_only || read_only_reason(&layout).is_some() {
         return match location(&layout.superblock) {
             Location::None => Ok(None),
             _ => Err(Error::NeedsRecovery),
@@ -285,9 +351,15 @@ pub(crate) fn recover_at_mount<D: BlockDevice>(
 ///   valid, or whose journal cannot be read;
 /// - [`Error::Unsupported`] for incompatible features this library does
 ///   not implement, or an external journal;
+/// - [`Error::ReadOnly`] for a volume to recover that this library only
+///   mounts read-only (features it cannot write, such as `metadata_csum`,
+///   whose superblock checksum it does not maintain);
 /// - [`Error::Device`].
 pub fn recover<D: BlockDevice>(device: &mut D) -> Result<Option<RecoveryReport>> {
-    require_mountable(device)?;
+    let layout = require_mountable(device)?;
+    if needs_recovery(&layout.superblock) && read_only_reason(&layout).is_some() {
+        return Err(Error::ReadOnly);
+    }
     recover_at_mount(device, false)
 }
 
@@ -431,6 +503,80 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             None => Ok(None),
         }
+    }
+
+    /// The journal's problems for the checker, as (inode, message): see
+    /// the `check` module doc for the rules.
+    ///
+    /// Return values: the problems (none for a good journal or none at
+    /// all); [`Error::Device`].
+    pub(crate) fn journal_problems(&mut self) -> Result<Vec<(Option<u32>, String)>> {
+        let mut problems = Vec::new();
+        let inode_number = match location(&self.superblock) {
+            Location::None => {
+                let inode = self.read_inode(InodeNumber(JOURNAL_INODE))?;
+                if inode.links() != 0 {
+                    problems.push((
+                        Some(JOURNAL_INODE),
+                        String::from("inode 8 is in use but has_journal is clear"),
+                    ));
+                }
+                return Ok(problems);
+            }
+            // Not ours to check: nothing here refers to its blocks.
+            Location::External => return Ok(problems),
+            Location::Internal(inode) => inode,
+        };
+        if inode_number != JOURNAL_INODE {
+            problems.push((
+                None,
+                format!("the journal is in inode {inode_number}, not in inode 8"),
+            ));
+        }
+        let journal = match self.mounted_journal() {
+            Ok(Some(journal)) => journal,
+            Ok(None) => return Ok(problems),
+            Err(Error::Device(error)) => return Err(Error::Device(error)),
+            Err(error) => {
+                problems.push((Some(inode_number), format!("journal: {error}")));
+                return Ok(problems);
+            }
+        };
+        if journal.map.block_count() < MIN_JOURNAL_BLOCKS {
+            problems.push((
+                Some(inode_number),
+                format!(
+                    "the journal has {} blocks, fewer than {MIN_JOURNAL_BLOCKS}",
+                    journal.map.block_count()
+                ),
+            ));
+        }
+        if !needs_recovery(&self.superblock) && !journal.superblock.is_empty() {
+            problems.push((
+                Some(inode_number),
+                String::from(
+                    "the journal holds transactions but needs_recovery is clear \
+                     (Linux discards them; e2fsck asks whether to replay them)",
+                ),
+            ));
+        }
+        if let Some(backup) = self.superblock.journal_backup() {
+            let inode = self.read_inode(InodeNumber(inode_number))?;
+            let size = inode.size();
+            let matches = (0..15).all(|index| backup[index] == inode.block_pointer(index))
+                && backup[15] == (size >> 32) as u32
+                && backup[16] == size as u32;
+            if !matches {
+                problems.push((
+                    Some(inode_number),
+                    String::from(
+                        "the superblock's backup of the journal's block map (s_jnl_blocks) \
+                         differs from the journal inode",
+                    ),
+                ));
+            }
+        }
+        Ok(problems)
     }
 
     /// What the journal replay at this mount did; `None` when the volume

@@ -30,7 +30,7 @@
 //! Mount (`FileSystem::mount`) calls [`recover`]'s core first: a
 //! read-write mount of a volume whose `needs_recovery` flag is set replays
 //! the journal, then clears the flag; a read-only mount of one refuses with
-//! [`Error::NeedsRecovery`](crate::Error::NeedsRecovery) rather than show a
+//! [`Error::NeedsRecovery`] rather than show a
 //! state that is not the volume's — mount a [`ReplayedView`] of the device
 //! to read the recovered state without writing.
 //!

@@ -515,7 +515,7 @@ fn journal_lines(image: &Path) -> Vec<String> {
             pending_text(&status.log)
         )
     } else if superblock.is_empty() {
-        format!("clean (next sequence {})", superblock.first_sequence())
+        format!("clean (sequence {})", superblock.first_sequence())
     } else {
         format!(
             "in use from journal block {} (sequence {})",

@@ -123,6 +123,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// - [`Error::InvalidArgument`] for a size below 1024 blocks, above
     ///   half the volume or above 10 240 000 blocks;
     /// - [`Error::NoSpace`] when the free blocks do not hold it;
+    /// - [`Error::NotFound`] for a volume of fewer than 8 inodes;
     /// - [`Error::ReadOnly`], [`Error::Corrupt`], [`Error::Device`].
     pub fn add_journal(&mut self, journal_blocks: u32) -> Result<()> {
         self.add_journal_with(journal_blocks, true)

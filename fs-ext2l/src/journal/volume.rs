@@ -478,7 +478,16 @@ impl<D: BlockDevice> FileSystem<D> {
             Location::External => return Err(external_journal(&self.superblock)),
             Location::Internal(inode) => inode,
         };
-        let inode_bytes = self.read_inode(InodeNumber(inode))?;
+        let inode_bytes = match self.read_inode(InodeNumber(inode)) {
+            Ok(inode_bytes) => inode_bytes,
+            Err(Error::Device(error)) => return Err(Error::Device(error)),
+            Err(_) => {
+                return Err(Error::corrupt_inode(
+                    "the journal inode cannot be read",
+                    inode,
+                ))
+            }
+        };
         let map = JournalMap::from_inode(&mut self.device, &self.geometry, &inode_bytes)?;
         let superblock = read_superblock(&mut self.device, &map)?;
         Ok(Some(VolumeJournal {
@@ -514,12 +523,14 @@ impl<D: BlockDevice> FileSystem<D> {
         let mut problems = Vec::new();
         let inode_number = match location(&self.superblock) {
             Location::None => {
-                let inode = self.read_inode(InodeNumber(JOURNAL_INODE))?;
-                if inode.links() != 0 {
-                    problems.push((
+                // A volume of fewer than 8 inodes has no inode 8 to judge.
+                match self.read_inode(InodeNumber(JOURNAL_INODE)) {
+                    Ok(inode) if inode.links() != 0 => problems.push((
                         Some(JOURNAL_INODE),
                         String::from("inode 8 is in use but has_journal is clear"),
-                    ));
+                    )),
+                    Err(Error::Device(error)) => return Err(Error::Device(error)),
+                    _ => {}
                 }
                 return Ok(problems);
             }
@@ -560,8 +571,10 @@ impl<D: BlockDevice> FileSystem<D> {
                 ),
             ));
         }
-        if let Some(backup) = self.superblock.journal_backup() {
-            let inode = self.read_inode(InodeNumber(inode_number))?;
+        if let (Some(backup), Ok(inode)) = (
+            self.superblock.journal_backup(),
+            self.read_inode(InodeNumber(inode_number)),
+        ) {
             let size = inode.size();
             let matches = (0..15).all(|index| backup[index] == inode.block_pointer(index))
                 && backup[15] == (size >> 32) as u32

@@ -6,7 +6,8 @@
 //!   accepts and `dumpe2fs` describes;
 //! - transactions written by the writer are listed by `debugfs logdump`
 //!   and replayed by `e2fsck` byte for byte as `journal::recover` replays
-//!   them, and the result is the state the transactions describe;
+//!   them, and the result is the state the transactions describe; so is a
+//!   log whose live transactions run across its end;
 //! - journals written by e2fsprogs (`debugfs` `journal_write`, with no
 //!   checksums, version-1 and version-3 checksums, revokes, an
 //!   uncommitted transaction) are replayed by `journal::recover` (or, on a
@@ -386,4 +387,84 @@ fn e2fsprogs_f_journal_ends_where_e2fsck_takes_it() {
     assert_eq!(differences(&ours, &theirs), Vec::<usize>::new());
     let _ = std::fs::remove_file(&theirs_path);
     let _ = std::fs::remove_file(&ours_path);
+}
+
+#[test]
+fn e2fsck_replays_a_log_that_wraps_as_we_do() {
+    // Sixty-block transactions through a 1024-block log, checkpointed as
+    // they go, until the live ones run across the end of the log.
+    let mut file_system = format(
+        MemoryDevice::new(8 << 20),
+        &journaled_options(false),
+        mount_options(),
+    )
+    .unwrap();
+    let mut writer = file_system.open_journal().unwrap();
+    let device = file_system.device_mut();
+    let mut round = 0u32;
+    let mut live_across_the_end = false;
+    while !live_across_the_end {
+        round += 1;
+        assert!(round < 100, "the log never wrapped");
+        let contents: Vec<(u64, Vec<u8>)> = (0..60u64)
+            .map(|index| {
+                let mut bytes = vec![(round as u8).wrapping_mul(31) ^ index as u8; 1024];
+                if index % 13 == 0 {
+                    bytes[..4].copy_from_slice(&journal::JOURNAL_MAGIC.to_be_bytes());
+                }
+                (4000 + (u64::from(round) * 7 + index) % 200, bytes)
+            })
+            .collect();
+        let blocks: Vec<(u64, &[u8])> = contents
+            .iter()
+            .map(|(block, bytes)| (*block, bytes.as_slice()))
+            .collect();
+        let revoked = if round % 3 == 0 {
+            vec![4000 + u64::from(round) % 200 + 1]
+        } else {
+            vec![]
+        };
+        let blocks: Vec<(u64, &[u8])> = blocks
+            .into_iter()
+            .filter(|(block, _)| !revoked.contains(block))
+            .collect();
+        let time = CommitTime {
+            seconds: 1_700_000_000 + u64::from(round),
+            nanoseconds: 0,
+        };
+        let sequence = writer
+            .commit(&mut *device, &blocks, &revoked, time)
+            .unwrap();
+        // Keep the last three transactions live; checkpoint the rest.
+        let live: Vec<_> = writer.live_transactions().copied().collect();
+        if live.len() > 3 {
+            for (block, bytes) in &blocks {
+                device.write_at(block * 1024, bytes).unwrap();
+            }
+            writer
+                .checkpointed(&mut *device, live[live.len() - 4].sequence)
+                .unwrap();
+        }
+        let live: Vec<_> = writer.live_transactions().copied().collect();
+        live_across_the_end = live.len() == 3
+            && live
+                .windows(2)
+                .any(|pair| pair[1].first_log_block < pair[0].first_log_block)
+            && sequence > 20;
+    }
+    let mut crashed = file_system.into_device().into_bytes();
+    crashed[1024 + 0x60] |= 0x4;
+    let path = scratch_path("journal-wrapped.img");
+    std::fs::write(&path, &crashed).unwrap();
+    let (status, logdump) = run("debugfs", &["-R", "logdump"], &path);
+    assert_eq!(status, 0, "{logdump}");
+    assert_eq!(logdump.matches("(commit block)").count(), 3, "{logdump}");
+    let (status, output) = run("e2fsck", &["-E", "journal_only", "-y"], &path);
+    assert_eq!(status, 0, "{output}");
+    let theirs = std::fs::read(&path).unwrap();
+    let mut ours = MemoryDevice::from_bytes(crashed);
+    let report = journal::recover(&mut ours).unwrap().unwrap();
+    assert_eq!(report.scan.transactions.len(), 3);
+    assert_eq!(differences(ours.as_bytes(), &theirs), Vec::<usize>::new());
+    let _ = std::fs::remove_file(&path);
 }

@@ -311,6 +311,12 @@ pub(crate) fn recover_at_mount<D: BlockDevice>(
     device: &mut D,
     read_only: bool,
 ) -> Result<Option<RecoveryReport>> {
+    // The common case costs one superblock read.
+    let mut raw = [0u8; SUPERBLOCK_SIZE];
+    device.read_at(SUPERBLOCK_OFFSET, &mut raw)?;
+    if !needs_recovery(&Superblock::from_bytes(raw)) {
+        return Ok(None);
+    }
     let Some(layout) = read_volume(device)? else {
         return Ok(None);
     };

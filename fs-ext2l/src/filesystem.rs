@@ -170,7 +170,8 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values:
     /// - the file system, read-write or read-only (see [`Self::read_only_reason`]);
     /// - [`Error::NeedsRecovery`] for a read-only mount of a volume whose
-    ///   journal needs recovery;
+    ///   journal needs recovery (or a volume this library only mounts
+    ///   read-only, such as one with `metadata_csum`);
     /// - [`Error::Unsupported`] naming incompatible features not
     ///   implemented (an external journal that needs recovery included);
     /// - [`Error::Corrupt`] when the superblock or layout is inconsistent,

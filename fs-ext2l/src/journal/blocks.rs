@@ -218,10 +218,9 @@ impl DescriptorBlock {
     ///
     /// Return values: the descriptor; [`FormatError::Truncated`] for a
     /// buffer shorter than a block; [`FormatError::BadMagic`],
-    /// [`FormatError::UnexpectedBlockType`]; [`FormatError::BadChecksum`];
-    /// [`FormatError::BadField`] for a block number that needs 64 bits in
-    /// a 32-bit journal (the high word is then ignored, as by the kernel,
-    /// so this never happens: listed for completeness).
+    /// [`FormatError::UnexpectedBlockType`]; [`FormatError::BadChecksum`].
+    /// (In a 32-bit journal the high word of a tag is not read, as by the
+    /// kernel.)
     pub fn parse(block: &[u8], format: &LogFormat) -> Result<DescriptorBlock, FormatError> {
         let (block, header) = whole_block(block, format, block_type::DESCRIPTOR)?;
         verify_tail(format, block)?;

@@ -98,7 +98,17 @@ pub fn mkfs(
     }
     let journal_blocks = match journal {
         JournalSize::None => None,
-        JournalSize::Default => journal::default_journal_blocks(volume_blocks(size, block_size)),
+        JournalSize::Default => {
+            let blocks = journal::default_journal_blocks(volume_blocks(size, block_size));
+            if blocks.is_none() {
+                // As mke2fs says "Filesystem too small for a journal".
+                println!(
+                    "{}: no journal: the volume has fewer than 2048 blocks",
+                    image.display()
+                );
+            }
+            blocks
+        }
         JournalSize::Mebibytes(mebibytes) => Some(mebibytes_to_blocks(mebibytes, block_size)?),
     };
     let options = FormatOptions {

@@ -18,6 +18,13 @@
 //!    directory cycles (judged on entries, never on `..`);
 //! 6. bitmaps against use, and every free/used counter.
 //!
+//! Before the inodes, the journal (`journal/volume.rs`): with
+//! `has_journal`, inode 8 must hold a journal whose superblock parses and
+//! fits it, of at least 1024 blocks, whose log is empty unless
+//! `needs_recovery` is set, and which matches the superblock's backup of
+//! its block map; without it, inode 8 must not be in use. The journal's
+//! blocks are claimed like any file's.
+//!
 //! Before them, the orphan list (`s_last_orphan`, chained through
 //! `i_dtime`, `orphan.rs`) is walked: each inode on it must be in range,
 //! met once, marked in use, without links and of a known type. Listed
@@ -90,6 +97,9 @@ pub enum ProblemKind {
     /// The orphan list, or an inode with no links that is marked in use
     /// but not on it.
     Orphan,
+    /// The journal: its inode, its superblock, or a log that holds
+    /// transactions the superblock's flags do not account for.
+    Journal,
 }
 
 /// One broken invariant.
@@ -292,6 +302,9 @@ impl<D: BlockDevice> FileSystem<D> {
             computed_free_blocks: vec![0; self.geometry.group_count as usize],
         };
         self.check_groups(&mut state);
+        for (inode, message) in self.journal_problems()? {
+            state.report.add(ProblemKind::Journal, inode, message);
+        }
         self.check_orphan_list(&mut state)?;
         self.check_inodes(&mut state)?;
         self.check_attribute_blocks(&mut state)?;

@@ -115,6 +115,12 @@ pub enum Error {
         /// The features that are not implemented.
         features: FeatureSet,
     },
+    /// The volume's journal holds transactions that must be replayed
+    /// first (its `needs_recovery` flag is set), and this mount or
+    /// operation may not write: a read-only mount (or a volume this library
+    /// only mounts read-only), or a journal opened for writing while its
+    /// log is not empty (`EROFS` at mount).
+    NeedsRecovery,
     /// The block device failed (`EIO`).
     Device(DeviceError),
 }
@@ -184,6 +190,10 @@ impl fmt::Display for Error {
             Error::Unsupported { features } => {
                 write!(formatter, "unsupported file system features: {features}")
             }
+            Error::NeedsRecovery => write!(
+                formatter,
+                "the journal needs recovery, which a read-only mount cannot do"
+            ),
             Error::Device(error) => write!(formatter, "{error}"),
         }
     }

@@ -145,8 +145,12 @@ pub struct FeatureSet {
     pub read_only_compatible: u32,
 }
 
-/// Incompatible features this library reads and writes.
-const SUPPORTED_INCOMPATIBLE: u32 = IncompatibleFeatures::FILETYPE.bits();
+/// Incompatible features this library reads and writes. `needs_recovery`
+/// is handled before the mount looks at features: a read-write mount
+/// replays the journal and clears it, a read-only mount refuses
+/// (`journal/volume.rs`), an external journal is refused there.
+const SUPPORTED_INCOMPATIBLE: u32 =
+    IncompatibleFeatures::FILETYPE.bits() | IncompatibleFeatures::RECOVER.bits();
 
 /// Read-only compatible features this library keeps correct when it writes.
 const WRITABLE_READ_ONLY_COMPATIBLE: u32 = ReadOnlyCompatibleFeatures::SPARSE_SUPER.bits()
@@ -154,7 +158,7 @@ const WRITABLE_READ_ONLY_COMPATIBLE: u32 = ReadOnlyCompatibleFeatures::SPARSE_SU
     | ReadOnlyCompatibleFeatures::EXT2L.bits();
 
 /// Compatible features whose structures writing leaves intact: the journal is
-/// only ever empty here (recovery pending is refused), extended attribute
+/// only ever empty here (a mount replays it first), extended attribute
 /// blocks are kept and reference-counted, reserved GDT blocks are never
 /// allocated, and a modified directory loses its index flag as on Linux ext2.
 const WRITABLE_COMPATIBLE: u32 = CompatibleFeatures::DIR_PREALLOC.bits()

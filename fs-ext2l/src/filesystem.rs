@@ -18,7 +18,10 @@
 //! 4 KiB and damaged descriptors make the mount read-only, and every write
 //! then fails with [`Error::ReadOnly`].
 //!
-//! A writable mount then empties the orphan list (`orphan.rs`).
+//! Before all that, a volume whose journal needs recovery is replayed
+//! (read-write mount) or refused with [`Error::NeedsRecovery`] (read-only
+//! mount): `journal/volume.rs`. A writable mount then empties the orphan
+//! list (`orphan.rs`).
 //!
 //! Changes to the superblock and descriptors stay in memory and metadata
 //! blocks stay in the cache until [`FileSystem::sync`]; file data goes to the
@@ -143,6 +146,8 @@ pub struct FileSystem<D: BlockDevice> {
     pub(crate) held: alloc::collections::BTreeSet<u32>,
     /// The orphan list as this mount knows it (`orphan.rs`).
     pub(crate) orphans: OrphanList,
+    /// What the journal replay at this mount did, if one ran.
+    pub(crate) recovery: Option<crate::journal::RecoveryReport>,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
@@ -156,16 +161,24 @@ impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
 }
 
 impl<D: BlockDevice> FileSystem<D> {
-    /// Mounts the file system on `device`. A writable mount then frees the
+    /// Mounts the file system on `device`. When the volume's journal needs
+    /// recovery, a writable mount replays it first and a read-only one
+    /// refuses (the `journal` module). A writable mount then frees the
     /// inodes on the orphan list (unless [`MountOptions::clean_orphans`] is
     /// off); a damaged list stops that walk, which [`Self::info`] reports.
     ///
     /// Return values:
     /// - the file system, read-write or read-only (see [`Self::read_only_reason`]);
-    /// - [`Error::Unsupported`] naming incompatible features not implemented;
-    /// - [`Error::Corrupt`] when the superblock or layout is inconsistent;
+    /// - [`Error::NeedsRecovery`] for a read-only mount of a volume whose
+    ///   journal needs recovery (or a volume this library only mounts
+    ///   read-only, such as one with `metadata_csum`);
+    /// - [`Error::Unsupported`] naming incompatible features not
+    ///   implemented (an external journal that needs recovery included);
+    /// - [`Error::Corrupt`] when the superblock or layout is inconsistent,
+    ///   or the journal to replay cannot be read;
     /// - [`Error::Device`] when reading fails.
     pub fn mount(mut device: D, options: MountOptions) -> Result<Self> {
+        let recovery = crate::journal::recover_at_mount(&mut device, options.read_only)?;
         let device_size = device.size()?;
         let mut raw = [0u8; SUPERBLOCK_SIZE];
         device.read_at(SUPERBLOCK_OFFSET, &mut raw)?;
@@ -215,6 +228,7 @@ impl<D: BlockDevice> FileSystem<D> {
             clock: options.clock,
             held: alloc::collections::BTreeSet::new(),
             orphans: OrphanList::default(),
+            recovery,
         };
         file_system.open_orphan_list(options.clean_orphans)?;
         Ok(file_system)

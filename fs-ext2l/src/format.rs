@@ -8,8 +8,10 @@
 //! table. Features: `filetype`, `sparse_super`, `large_file`, `ext_attr`,
 //! and the ext2l bit when asked for. It then mounts the result and creates
 //! the root directory and `lost+found` through the ordinary code paths, so
-//! counters and bitmaps come out exactly as the allocator keeps them. The
-//! result passes `e2fsck -fn` when the ext2l bit is off.
+//! counters and bitmaps come out exactly as the allocator keeps them, and,
+//! when asked for, a journal (`journal/create.rs`: inode 8, placed in the
+//! middle of the volume as `mke2fs` places it). The result passes
+//! `e2fsck -fn` when the ext2l bit is off.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -47,8 +49,13 @@ pub struct FormatOptions {
     pub uuid: [u8; 16],
     /// Creation time, seconds since 1970.
     pub time: u32,
-    /// The device is known to read as zeros: skip zeroing inode tables.
+    /// The device is known to read as zeros: skip zeroing inode tables
+    /// and the journal's log.
     pub assume_zeroed: bool,
+    /// Make a journal of this many blocks (inode 8, `has_journal`; at
+    /// least 1024 and at most half the volume); `None` for no journal.
+    /// [`crate::journal::default_journal_blocks`] gives `mke2fs`'s size.
+    pub journal_blocks: Option<u32>,
 }
 
 impl Default for FormatOptions {
@@ -63,6 +70,7 @@ impl Default for FormatOptions {
             uuid: [0; 16],
             time: 0,
             assume_zeroed: false,
+            journal_blocks: None,
         }
     }
 }
@@ -163,7 +171,8 @@ fn layout(geometry: &Geometry, group: u32) -> GroupLayout {
 /// Makes a new, empty file system on `device` and mounts it.
 ///
 /// Return values: the mounted file system, [`Error::InvalidArgument`] for an
-/// unsupported block or inode size or a device too small, or
+/// unsupported block or inode size, a device too small or a journal size
+/// out of range, [`Error::NoSpace`] when the journal does not fit, or
 /// [`Error::Device`].
 pub fn format<D: BlockDevice>(
     mut device: D,
@@ -298,6 +307,9 @@ pub fn format<D: BlockDevice>(
     let mut file_system = FileSystem::mount(device, mount_options)?;
     make_root(&mut file_system, options.time)?;
     file_system.mkdir(InodeNumber::ROOT, b"lost+found", 0o700, 0, 0)?;
+    if let Some(journal_blocks) = options.journal_blocks {
+        file_system.add_journal_with(journal_blocks, !options.assume_zeroed)?;
+    }
     file_system.sync()?;
     Ok(file_system)
 }

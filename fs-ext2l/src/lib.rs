@@ -24,6 +24,7 @@ mod group;
 mod held;
 mod inode;
 mod installer;
+pub mod journal;
 mod name;
 mod namespace;
 mod orphan;

@@ -13,7 +13,9 @@
 
 use crate::bytes::{read_u16, read_u32, write_u16, write_u32};
 use crate::error::{Error, Result};
-use crate::features::{FeatureSet, ReadOnlyCompatibleFeatures};
+use crate::features::{
+    CompatibleFeatures, FeatureSet, IncompatibleFeatures, ReadOnlyCompatibleFeatures,
+};
 
 /// Byte offset of the primary superblock on the device.
 pub(crate) const SUPERBLOCK_OFFSET: u64 = 1024;
@@ -61,10 +63,22 @@ pub(crate) mod field {
     pub const UUID: usize = 0x68;
     pub const VOLUME_NAME: usize = 0x78;
     pub const RESERVED_GDT_BLOCKS: usize = 0xCE;
+    /// `s_journal_uuid`: the UUID of an external journal (zero: internal).
+    pub const JOURNAL_UUID: usize = 0xD0;
+    /// `s_journal_inum`: the inode of an internal journal.
+    pub const JOURNAL_INODE: usize = 0xE0;
+    /// `s_journal_dev`: the device number of an external journal.
+    pub const JOURNAL_DEVICE: usize = 0xE4;
     /// `s_last_orphan`: the first inode of the ext3 orphan list (0: empty).
     pub const LAST_ORPHAN: usize = 0xE8;
     pub const HASH_SEED: usize = 0xEC;
+    /// `s_jnl_backup_type`: 1 (`EXT3_JNL_BACKUP_BLOCKS`) when
+    /// `s_jnl_blocks` holds a copy of the journal inode's block map.
+    pub const JOURNAL_BACKUP_TYPE: usize = 0xFD;
     pub const MKFS_TIME: usize = 0x108;
+    /// `s_jnl_blocks[17]`: the journal inode's `i_block`, `i_size_high`
+    /// and `i_size`, as `mke2fs` backs them up.
+    pub const JOURNAL_BLOCKS: usize = 0x10C;
     pub const MIN_EXTRA_INODE_SIZE: usize = 0x15C;
     pub const WANT_EXTRA_INODE_SIZE: usize = 0x15E;
     /// ext2l: the next `i_generation` to hand out, 0 when not yet started.
@@ -181,6 +195,58 @@ impl Superblock {
         self.set_u32(field::NEXT_GENERATION, generation);
     }
 
+    /// `s_journal_inum`: the inode of an internal journal (0: none).
+    pub fn journal_inode(&self) -> u32 {
+        self.get_u32(field::JOURNAL_INODE)
+    }
+
+    /// `s_journal_uuid`: the UUID of an external journal (zero: none).
+    pub fn journal_uuid(&self) -> [u8; 16] {
+        let mut uuid = [0u8; 16];
+        if let Some(source) = self.raw.get(field::JOURNAL_UUID..field::JOURNAL_UUID + 16) {
+            uuid.copy_from_slice(source);
+        }
+        uuid
+    }
+
+    /// `s_journal_dev`: the device of an external journal (0: none).
+    pub fn journal_device(&self) -> u32 {
+        self.get_u32(field::JOURNAL_DEVICE)
+    }
+
+    /// `s_jnl_backup_type` and `s_jnl_blocks`: the backup of the journal
+    /// inode's block map, when there is one (type 1).
+    pub fn journal_backup(&self) -> Option<[u32; 17]> {
+        if self.raw.get(field::JOURNAL_BACKUP_TYPE).copied() != Some(1) {
+            return None;
+        }
+        let mut words = [0u32; 17];
+        for (index, word) in words.iter_mut().enumerate() {
+            *word = self.get_u32(field::JOURNAL_BLOCKS + index * 4);
+        }
+        Some(words)
+    }
+
+    /// Records an internal journal in inode `inode` whose `i_block`,
+    /// `i_size_high` and `i_size` are `backup` (`s_journal_inum`, zero
+    /// `s_journal_dev` and `s_journal_uuid`, `s_jnl_blocks` and its type).
+    pub(crate) fn set_internal_journal(&mut self, inode: u32, backup: [u32; 17]) {
+        self.set_u32(field::JOURNAL_INODE, inode);
+        self.set_u32(field::JOURNAL_DEVICE, 0);
+        if let Some(target) = self
+            .raw
+            .get_mut(field::JOURNAL_UUID..field::JOURNAL_UUID + 16)
+        {
+            target.fill(0);
+        }
+        for (index, word) in backup.iter().enumerate() {
+            self.set_u32(field::JOURNAL_BLOCKS + index * 4, *word);
+        }
+        if let Some(slot) = self.raw.get_mut(field::JOURNAL_BACKUP_TYPE) {
+            *slot = 1;
+        }
+    }
+
     /// `s_mtime`, `s_wtime`, `s_mkfs_time`, `s_lastcheck`.
     pub fn times(&self) -> (u32, u32, u32, u32) {
         (
@@ -270,6 +336,28 @@ impl Superblock {
             features.read_only_compatible |= feature.bits();
         } else {
             features.read_only_compatible &= !feature.bits();
+        }
+        self.set_features(features);
+    }
+
+    /// Sets or clears one compatible feature.
+    pub(crate) fn set_compatible(&mut self, feature: CompatibleFeatures, value: bool) {
+        let mut features = self.features();
+        if value {
+            features.compatible |= feature.bits();
+        } else {
+            features.compatible &= !feature.bits();
+        }
+        self.set_features(features);
+    }
+
+    /// Sets or clears one incompatible feature.
+    pub(crate) fn set_incompatible(&mut self, feature: IncompatibleFeatures, value: bool) {
+        let mut features = self.features();
+        if value {
+            features.incompatible |= feature.bits();
+        } else {
+            features.incompatible &= !feature.bits();
         }
         self.set_features(features);
     }

@@ -32,6 +32,17 @@ impl<D: BlockDevice> FileSystem<D> {
             .set_read_only_compatible(ReadOnlyCompatibleFeatures::EXT2L, enabled);
         self.superblock_dirty = true;
         let features = self.superblock.features();
+        self.edit_backup_superblocks(|backup| backup.set_features(features))?;
+        self.sync()
+    }
+
+    /// Applies `edit` to every backup superblock (groups 1, and powers of
+    /// 3, 5 and 7 with `sparse_super`) and writes it back; a backup
+    /// without the magic number is left alone. The primary is the
+    /// caller's (it is written at `sync`).
+    ///
+    /// Return values: `Ok(())`, or [`Error::Device`].
+    pub(crate) fn edit_backup_superblocks(&mut self, edit: impl Fn(&mut Superblock)) -> Result<()> {
         for group in 1..self.geometry.group_count {
             if !self.geometry.group_has_superblock(group) {
                 continue;
@@ -45,9 +56,9 @@ impl<D: BlockDevice> FileSystem<D> {
             if backup.get_u16(field::MAGIC) != EXT2_MAGIC {
                 continue;
             }
-            backup.set_features(features);
+            edit(&mut backup);
             self.device.write_at(offset, backup.as_bytes())?;
         }
-        self.sync()
+        Ok(())
     }
 }

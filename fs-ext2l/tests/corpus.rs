@@ -4,23 +4,24 @@
 //! walk, the checker and a round of writes must survive it (see
 //! `fuzz/exercise.rs`). Images with incompatible features we do not
 //! implement must be refused with an error naming them. The two orphan-list
-//! images are cleaned by our mount exactly as `e2fsck -fy` cleans them.
+//! images are cleaned by our mount exactly as `e2fsck -fy` cleans them; the
+//! journal that needs recovery in `f_journal` is replayed by a read-write
+//! mount (`tests/journal_e2fsprogs.rs` compares the result with e2fsck's).
 
 #[path = "../fuzz/exercise.rs"]
 mod exercise;
+
+mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::corpus_directory;
 use fs_ext2l::{Error, FileSystem, InodeNumber, MemoryDevice, MountOptions};
 
 /// Largest decompressed image accepted (the biggest is 80 MB).
 const MAX_IMAGE_BYTES: u64 = 128 << 20;
-
-fn corpus_directory() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f")
-}
 
 fn decompress(path: &Path) -> Vec<u8> {
     let file = std::fs::File::open(path).unwrap();
@@ -273,5 +274,45 @@ fn e2fsprogs_orphan_lists_are_cleaned_as_e2fsck_cleans_them() {
         }
         let _ = std::fs::remove_file(&theirs);
         let _ = std::fs::remove_file(&ours);
+    }
+}
+
+/// The corpus images whose journal needs recovery: an internal journal is
+/// replayed by a read-write mount (and a read-only mount refuses); an
+/// external one, or one on a volume with features we do not implement, is
+/// refused naming the features.
+#[test]
+fn journal_images_are_replayed_or_refused() {
+    let load = |name: &str| {
+        let path = corpus_directory().join(format!("{name}.img.gz"));
+        path.exists().then(|| decompress(&path))
+    };
+    let Some(image) = load("f_journal") else {
+        eprintln!("corpus not found: skipped");
+        return;
+    };
+    let read_only = MountOptions {
+        read_only: true,
+        ..MountOptions::default()
+    };
+    assert_eq!(
+        FileSystem::mount(MemoryDevice::from_bytes(image.clone()), read_only).unwrap_err(),
+        Error::NeedsRecovery
+    );
+    let file_system =
+        FileSystem::mount(MemoryDevice::from_bytes(image), MountOptions::default()).unwrap();
+    let report = file_system.recovery_report().expect("replayed");
+    assert_eq!(report.scan.transactions.len(), 6);
+    for (name, feature) in [
+        ("f_ext_journal", "needs_recovery"),
+        ("f_jnl_32bit", "extent"),
+    ] {
+        let image = load(name).unwrap();
+        match FileSystem::mount(MemoryDevice::from_bytes(image), MountOptions::default()) {
+            Err(Error::Unsupported { features }) => {
+                assert!(features.to_string().contains(feature), "{name}: {features}")
+            }
+            other => panic!("{name}: expected refusal, got {other:?}"),
+        }
     }
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The fuzz target's work, run by `cargo test` over deterministic mutations:
 //! seed images (fresh file systems with content, one with orphans listed,
-//! hostile orphan lists, small corpus images) get bytes overwritten at
+//! hostile orphan lists, one whose journal needs recovery — mutated in its
+//! log half of the time — and small corpus images) get bytes overwritten at
 //! random — mostly in the metadata at the start of the image — and each
 //! mutant goes through `fuzz/exercise.rs`. A failure here is a panic, hang
 //! or runaway allocation the libFuzzer target would find.
@@ -169,9 +170,52 @@ fn hostile_orphan_lists_mount_and_never_free_a_linked_inode() {
     }
 }
 
+/// A seed that needs recovery: a journaled volume whose log holds three
+/// committed transactions (one with a revoke, one with an escaped block)
+/// and a torn one; returns it with the byte range of its live log, where
+/// its mutations go half of the time.
+fn journal_seed() -> (Vec<u8>, std::ops::Range<usize>) {
+    use fs_ext2l::journal::{CommitTime, JOURNAL_MAGIC};
+    use fs_ext2l::{format, BlockDevice, FormatOptions, MemoryDevice};
+    let options = FormatOptions {
+        block_size: 1024,
+        inode_size: 128,
+        uuid: [3; 16],
+        time: test_clock(),
+        journal_blocks: Some(1024),
+        ..FormatOptions::default()
+    };
+    let mut file_system = format(MemoryDevice::new(4 << 20), &options, mount_options()).unwrap();
+    let root = file_system.root();
+    let directory = file_system.mkdir(root, b"dir", 0o755, 0, 0).unwrap();
+    let file = file_system.create(directory, b"file", 0o644, 0, 0).unwrap();
+    file_system.write(file, 0, &vec![4u8; 5000]).unwrap();
+    file_system.sync().unwrap();
+    let mut journal = file_system.open_journal().unwrap();
+    let first_log = journal.map().device_block(1).unwrap() as usize;
+    let device = file_system.device_mut();
+    let mut superblock = vec![0u8; 1024];
+    device.read_at(1024, &mut superblock).unwrap();
+    let mut escaped = vec![6u8; 1024];
+    escaped[..4].copy_from_slice(&JOURNAL_MAGIC.to_be_bytes());
+    let plain = vec![5u8; 1024];
+    let time = CommitTime::default();
+    journal
+        .commit(&mut *device, &[(1, &superblock), (3000, &plain)], &[], time)
+        .unwrap();
+    journal
+        .commit(&mut *device, &[(3001, &escaped)], &[3000], time)
+        .unwrap();
+    journal
+        .commit(&mut *device, &[(3002, &plain), (3003, &escaped)], &[], time)
+        .unwrap();
+    let mut image = file_system.into_device().into_bytes();
+    image[1024 + 0x60] |= 0x4; // needs_recovery
+    (image, first_log * 1024 - 1024..(first_log + 12) * 1024)
+}
+
 fn small_corpus_images() -> Vec<Vec<u8>> {
-    let directory =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f");
+    let directory = corpus_directory();
     [
         "f_baddir.img.gz",
         "f_dirlink.img.gz",
@@ -196,12 +240,24 @@ fn small_corpus_images() -> Vec<Vec<u8>> {
 fn mutated_images_never_break_the_library() {
     // Each seed with its share of the rounds: the hostile orphan lists
     // differ from one another in a few bytes, so they share one share.
-    let mut seeds: Vec<(Vec<u8>, usize)> = [1024, 2048, 4096]
+    // Each seed also names a hot area (its journal's log) where half of
+    // its mutations go.
+    let mut seeds: Vec<(Vec<u8>, usize, std::ops::Range<usize>)> = [1024, 2048, 4096]
         .into_iter()
-        .map(|block_size| (seed_image(block_size), 4))
+        .map(|block_size| (seed_image(block_size), 4, 0..0))
         .collect();
-    seeds.extend(hostile_orphan_lists().into_iter().map(|image| (image, 1)));
-    seeds.extend(small_corpus_images().into_iter().map(|image| (image, 4)));
+    seeds.extend(
+        hostile_orphan_lists()
+            .into_iter()
+            .map(|image| (image, 1, 0..0)),
+    );
+    let (journaled, log) = journal_seed();
+    seeds.push((journaled, 4, log));
+    seeds.extend(
+        small_corpus_images()
+            .into_iter()
+            .map(|image| (image, 4, 0..0)),
+    );
     // EXT2L_FUZZ_SEED and EXT2L_FUZZ_ROUNDS widen the search by hand; the
     // defaults keep `cargo test` reproducible and quick.
     let seed_value = std::env::var("EXT2L_FUZZ_SEED")
@@ -215,12 +271,14 @@ fn mutated_images_never_break_the_library() {
     let mut random = Random(seed_value | 1);
     let mut mounted = 0;
     let mut total = 0;
-    for (seed, share) in &seeds {
+    for (seed, share, hot) in &seeds {
         for _ in 0..rounds * share {
             let mut image = seed.clone();
             let metadata_area = image.len().min(96 * 1024);
             for _ in 0..1 + random.below(24) {
-                let position = if random.below(5) == 0 {
+                let position = if !hot.is_empty() && random.below(2) == 0 {
+                    hot.start + random.below(hot.len())
+                } else if random.below(5) == 0 {
                     random.below(image.len())
                 } else {
                     random.below(metadata_area)

@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The writing subcommands: `mkfs`, `put`, `mkdir`, `rm`, `ln`,
-//! `rootlink set|clear`, `chattr` and `tune`.
+//! `rootlink set|clear`, `chattr`, `tune` and `recover`.
 //!
 //! Each mounts the image read-write, does its work through the library, and
-//! unmounts (which syncs) before reporting success. `put`, `mkdir`, `rm` and
+//! unmounts (which syncs) before reporting success; the mount replays the
+//! journal first when the volume needs recovery. `put`, `mkdir`, `rm` and
 //! plain `ln` use the ordinary API, so they obey the immutable flag and
 //! never hard-link a directory; `ln --dir`, `rootlink` and `chattr` use the
-//! installer API, as the image builder does.
+//! installer API, as the image builder does. `recover` replays the journal
+//! without mounting (as `e2fsck -E journal_only`); `mkfs` makes a journal
+//! unless told not to, and `tune --journal` adds one.
 
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use fs_ext2l::journal::{self, MIN_JOURNAL_BLOCKS};
 use fs_ext2l::{format, Error, FileDevice, FileType, FormatOptions, InodeNumber, MountOptions};
 
 use crate::image::{close, failed, host_clock, open, resolve, resolve_parent, Image};
 use crate::transfer::{copy_extents, Direction};
-use crate::{Failure, Outcome};
+use crate::{Failure, JournalSize, Outcome};
 
 /// Deepest directory tree `rm -r` descends.
 const MAX_REMOVE_DEPTH: usize = 4096;
@@ -65,6 +69,7 @@ pub fn mkfs(
     inode_size: u32,
     label: Option<&str>,
     ext2l: bool,
+    journal: JournalSize,
 ) -> Outcome {
     let (device, size, zeroed) = match size {
         Some(text) => {
@@ -91,6 +96,21 @@ pub fn mkfs(
     if label.len() > 16 {
         return Err(Failure::usage("the label is longer than 16 bytes"));
     }
+    let journal_blocks = match journal {
+        JournalSize::None => None,
+        JournalSize::Default => {
+            let blocks = journal::default_journal_blocks(volume_blocks(size, block_size));
+            if blocks.is_none() {
+                // As mke2fs says "Filesystem too small for a journal".
+                println!(
+                    "{}: no journal: the volume has fewer than 2048 blocks",
+                    image.display()
+                );
+            }
+            blocks
+        }
+        JournalSize::Mebibytes(mebibytes) => Some(mebibytes_to_blocks(mebibytes, block_size)?),
+    };
     let options = FormatOptions {
         size,
         block_size,
@@ -100,6 +120,7 @@ pub fn mkfs(
         uuid: random_uuid(),
         time: host_clock(),
         assume_zeroed: zeroed,
+        journal_blocks,
         ..FormatOptions::default()
     };
     let mount_options = MountOptions {
@@ -107,6 +128,11 @@ pub fn mkfs(
         ..MountOptions::default()
     };
     let file_system = format(device, &options, mount_options).map_err(|error| match error {
+        Error::InvalidArgument if journal_blocks.is_some() => Failure::usage(format!(
+            "mkfs: {}: block size must be 1024, 2048 or 4096, inode size 128 or 256, the image \
+             large enough, and the journal {MIN_JOURNAL_BLOCKS} blocks or more and at most half the volume",
+            image.display()
+        )),
         Error::InvalidArgument => Failure::usage(format!(
             "mkfs: {}: block size must be 1024, 2048 or 4096, inode size 128 or 256, and the image large enough",
             image.display()
@@ -350,13 +376,107 @@ pub fn chattr(arguments: &[String]) -> Outcome {
     close(file_system, image)
 }
 
-/// `ext2l tune IMAGE --ext2l on|off`.
-pub fn tune(image: &Path, ext2l: bool) -> Outcome {
+/// Blocks of `block_size` bytes in `bytes` (what `mkfs` plans from).
+fn volume_blocks(bytes: u64, block_size: u32) -> u32 {
+    u32::try_from(bytes / u64::from(block_size.max(1))).unwrap_or(u32::MAX)
+}
+
+/// A journal size in MiB as blocks.
+fn mebibytes_to_blocks(mebibytes: u64, block_size: u32) -> Result<u32, Failure> {
+    mebibytes
+        .checked_mul(1 << 20)
+        .map(|bytes| bytes / u64::from(block_size.max(1)))
+        .and_then(|blocks| u32::try_from(blocks).ok())
+        .ok_or_else(|| Failure::usage(format!("journal size {mebibytes} MiB is too large")))
+}
+
+/// `ext2l tune IMAGE [--ext2l on|off] [--journal [MIB]]`.
+pub fn tune(image: &Path, ext2l: Option<bool>, journal: Option<JournalSize>) -> Outcome {
+    if ext2l.is_none() && journal.is_none() {
+        return Err(Failure::usage(
+            "tune: nothing to change (give --ext2l or --journal)",
+        ));
+    }
+    let what = format!("tune: {}", image.display());
     let mut file_system = open(image, true)?;
-    file_system
-        .set_ext2l_feature(ext2l)
-        .map_err(|error| failed(&format!("tune: {}", image.display()), error))?;
+    if let Some(journal) = journal {
+        let blocks = match journal {
+            JournalSize::Mebibytes(mebibytes) => {
+                mebibytes_to_blocks(mebibytes, file_system.block_size())?
+            }
+            _ => journal::default_journal_blocks(file_system.info().blocks_count).ok_or_else(
+                || {
+                    Failure::usage(format!(
+                        "{what}: the volume is too small for a journal (under 2048 blocks)"
+                    ))
+                },
+            )?,
+        };
+        file_system.add_journal(blocks).map_err(|error| match error {
+            Error::InvalidArgument => Failure::usage(format!(
+                "{what}: a journal of {blocks} blocks is outside {MIN_JOURNAL_BLOCKS} blocks to half the volume"
+            )),
+            Error::Exists => Failure::operation(format!("{what}: the volume already has a journal")),
+            other => failed(&what, other),
+        })?;
+    }
+    if let Some(ext2l) = ext2l {
+        file_system
+            .set_ext2l_feature(ext2l)
+            .map_err(|error| failed(&what, error))?;
+    }
     close(file_system, image)
+}
+
+/// `ext2l recover IMAGE`: replays the journal when the volume needs
+/// recovery, and says what it did.
+pub fn recover(image: &Path) -> Outcome {
+    let mut device = FileDevice::open(image, true)
+        .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
+    let what = format!("recover: {}", image.display());
+    let outcome = journal::recover(&mut device).map_err(|error| match error {
+        Error::Unsupported { .. } | Error::Device(_) => Failure::usage(format!("{what}: {error}")),
+        Error::ReadOnly => Failure::operation(format!(
+            "{what}: the volume has features this library cannot write, so it cannot replay \
+             its journal (e2fsck can)"
+        )),
+        other => failed(&what, other),
+    })?;
+    match outcome {
+        Some(report) => {
+            let scan = &report.scan;
+            let count = scan.transactions.len();
+            let range = crate::inspect::sequence_range(scan)
+                .map(|range| format!(" ({range})"))
+                .unwrap_or_default();
+            println!(
+                "{}: replayed {count} transaction{}{range}: {} blocks written, {} revoked; {}",
+                image.display(),
+                if count == 1 { "" } else { "s" },
+                report.blocks_replayed,
+                report.blocks_revoked,
+                crate::inspect::log_end_text(&scan.end)
+            );
+        }
+        None => {
+            let unflagged = journal::inspect(&mut device)
+                .ok()
+                .flatten()
+                .is_some_and(|status| status.has_unflagged_data());
+            if unflagged {
+                println!(
+                    "{}: nothing to recover: needs_recovery is clear, so the transactions in \
+                     the journal are not replayed (Linux discards them; `ext2l check` reports them)",
+                    image.display()
+                );
+            } else {
+                println!("{}: nothing to recover", image.display());
+            }
+        }
+    }
+    device
+        .sync_all()
+        .map_err(|error| Failure::operation(format!("{what}: {error}")))
 }
 
 #[cfg(test)]

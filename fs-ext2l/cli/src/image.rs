@@ -13,7 +13,7 @@ use std::fmt::Display;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
-use fs_ext2l::{FileDevice, FileSystem, InodeNumber, MountOptions};
+use fs_ext2l::{Error, FileDevice, FileSystem, InodeNumber, MountOptions};
 use kernel_core::Volume;
 
 use crate::Failure;
@@ -69,8 +69,14 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
         // when the command unmounts); a read-only one leaves it.
         clean_orphans: true,
     };
-    let file_system = FileSystem::mount(device, options)
-        .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
+    let file_system = FileSystem::mount(device, options).map_err(|error| match error {
+        Error::NeedsRecovery => Failure::usage(format!(
+            "{}: {error}: run `ext2l recover {}` first",
+            path.display(),
+            path.display()
+        )),
+        other => Failure::usage(format!("{}: {other}", path.display())),
+    })?;
     if writable {
         if let Some(reason) = file_system.read_only_reason() {
             return Err(Failure::operation(format!(
@@ -80,22 +86,6 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
             )));
         }
     }
-    Image::new(file_system, path)
-}
-
-/// Mounts `path` from a read-only file but with a read-write mount, so the
-/// mount reports whether the image could be written. Nothing may write, so
-/// the orphan list is only counted, not cleaned.
-pub fn open_inspect_writability(path: &Path) -> Result<Image, Failure> {
-    let device = FileDevice::open(path, false)
-        .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
-    let options = MountOptions {
-        clock: host_clock,
-        clean_orphans: false,
-        ..MountOptions::default()
-    };
-    let file_system = FileSystem::mount(device, options)
-        .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
     Image::new(file_system, path)
 }
 

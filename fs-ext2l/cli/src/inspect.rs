@@ -4,27 +4,59 @@
 //!
 //! They mount the image read-only. `ls` keeps going past entries it cannot
 //! describe (a damaged image lists what it can and then fails with status
-//! 1); `check` prints every problem with its inode and path and exits 1 when
-//! there is any. Orphans (inodes a host still held, listed for the next
-//! read-write mount to free) are not problems: `check` and `info` count
-//! them.
+//! 1); `check` prints every problem with its inode and path and exits 4
+//! when there is any. Orphans (inodes a host still held, listed for the
+//! next read-write mount to free) are not problems: `check` and `info`
+//! count them. A volume whose journal needs recovery cannot be mounted
+//! read-only; `check` and `info` see it through a `ReplayedView`, as it
+//! will be after the replay, say so, and `check` then exits 1 when that
+//! volume is clean. The other commands refuse it (status 2) and say to
+//! recover it first.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
 
-use fs_ext2l::{FileType, InodeFlags, InodeNumber, Metadata};
+use fs_ext2l::journal::{self, LogEnd, LogScan, ReplayedView};
+use fs_ext2l::{
+    Error, FileDevice, FileSystem, FileType, InodeFlags, InodeNumber, Metadata, MountOptions,
+};
 
-use crate::image::{failed, open, resolve, Image};
+use crate::image::{failed, host_clock, open, resolve, Image};
 use crate::transfer::{copy_extents, Direction};
 use crate::{Failure, Outcome};
 
 /// Bytes moved per read when copying a file out.
 const COPY_CHUNK: usize = 8 << 20;
 
-/// `ext2l check IMAGE`.
+/// Opens `image` read-only as it will be after its journal is replayed
+/// (as it is when it needs no recovery), writing nothing.
+fn open_replayed(image: &Path) -> Result<ReplayedView<FileDevice>, Failure> {
+    let device = FileDevice::open(image, false)
+        .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
+    ReplayedView::new(device).map_err(|error| match error {
+        Error::Corrupt(_) => Failure::damage(format!(
+            "{}: the journal needs recovery but {error}",
+            image.display()
+        )),
+        other => Failure::usage(format!("{}: {other}", image.display())),
+    })
+}
+
+/// `ext2l check IMAGE`: exit 0 clean, 1 when the journal needs recovery
+/// and the volume as replayed is clean, 4 for damage (in the replayed
+/// volume when there is a journal to replay), 2 for an image that cannot
+/// be read.
 pub fn check(image: &Path) -> Outcome {
-    let mut file_system = open(image, false)?;
+    let view = open_replayed(image)?;
+    let pending = view.report().cloned();
+    let options = MountOptions {
+        read_only: true,
+        clock: host_clock,
+        ..MountOptions::default()
+    };
+    let mut file_system = FileSystem::mount(view, options)
+        .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
     let report = file_system
         .check()
         .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
@@ -43,10 +75,28 @@ pub fn check(image: &Path) -> Outcome {
         report.directory_hardlinks
     );
     let orphans = orphan_line(&report.orphans);
+    if let Some(pending) = &pending {
+        println!(
+            "{}: needs recovery: {}; checked as it will be after the replay",
+            image.display(),
+            pending_text(&pending.scan)
+        );
+    }
     if report.is_clean() {
-        println!("{}: clean: {summary}", image.display());
+        let state = if pending.is_some() {
+            "clean once recovered"
+        } else {
+            "clean"
+        };
+        println!("{}: {state}: {summary}", image.display());
         if let Some(line) = orphans {
             println!("{line}");
+        }
+        if pending.is_some() {
+            return Err(Failure::needs_recovery(format!(
+                "check: {}: the journal needs recovery (`ext2l recover`, or any writing command)",
+                image.display()
+            )));
         }
         Ok(())
     } else {
@@ -54,11 +104,60 @@ pub fn check(image: &Path) -> Outcome {
             println!("{line}");
         }
         println!("{summary}");
-        Err(Failure::operation(format!(
+        Err(Failure::damage(format!(
             "check: {}: {} problems",
             image.display(),
             report.problems.len() + report.omitted
         )))
+    }
+}
+
+/// What a log to replay holds, in words.
+fn pending_text(scan: &LogScan) -> String {
+    let count = scan.transactions.len();
+    let blocks: u64 = scan
+        .transactions
+        .iter()
+        .map(|transaction| u64::from(transaction.data_blocks))
+        .sum();
+    let range = match sequence_range(scan) {
+        Some(range) => format!(", {range}"),
+        None => String::new(),
+    };
+    format!(
+        "the journal holds {count} committed transaction{}{range} ({blocks} blocks); {}",
+        if count == 1 { "" } else { "s" },
+        log_end_text(&scan.end)
+    )
+}
+
+/// `sequence N` or `sequences N–M` of the committed transactions, if any.
+pub fn sequence_range(scan: &LogScan) -> Option<String> {
+    match (scan.transactions.first(), scan.transactions.last()) {
+        (Some(first), Some(last)) if first.sequence != last.sequence => {
+            Some(format!("sequences {}–{}", first.sequence, last.sequence))
+        }
+        (Some(first), _) => Some(format!("sequence {}", first.sequence)),
+        _ => None,
+    }
+}
+
+/// Why a log ends where it does, in words.
+pub fn log_end_text(end: &LogEnd) -> String {
+    match end {
+        LogEnd::Empty => String::from("the journal is empty"),
+        LogEnd::Clean => String::from("the log ends cleanly"),
+        LogEnd::Torn { sequence } => format!(
+            "transaction {sequence} was cut before its commit block and is dropped"
+        ),
+        LogEnd::Corrupt {
+            sequence,
+            log_block,
+            reason,
+        } => format!(
+            "transaction {sequence} is damaged at journal block {log_block} ({reason}) and is dropped with all after it"
+        ),
+        LogEnd::Wrapped => String::from("the log runs around the whole journal"),
     }
 }
 
@@ -385,11 +484,66 @@ pub fn rootlink_get(image: &Path, file: &str) -> Outcome {
     }
 }
 
+/// The `Journal` lines of `info`.
+fn journal_lines(image: &Path) -> Vec<String> {
+    let mut device = match FileDevice::open(image, false) {
+        Ok(device) => device,
+        Err(error) => return vec![format!("Journal:              unreadable ({error})")],
+    };
+    let status = match journal::inspect(&mut device) {
+        Ok(Some(status)) => status,
+        Ok(None) => return vec![String::from("Journal:              none")],
+        Err(error) => return vec![format!("Journal:              unusable ({error})")],
+    };
+    let superblock = &status.superblock;
+    let bytes = u64::from(superblock.journal_blocks()) * u64::from(superblock.block_size());
+    let mut lines = vec![
+        format!(
+            "Journal:              inode {}, {} blocks ({} KiB), version {}",
+            status.inode,
+            superblock.journal_blocks(),
+            bytes >> 10,
+            superblock.version()
+        ),
+        format!("Journal features:     {}", superblock.features()),
+    ];
+    let state = if status.needs_recovery {
+        format!("needs recovery: {}", pending_text(&status.log))
+    } else if status.has_unflagged_data() {
+        format!(
+            "holds transactions although needs_recovery is clear (not replayed): {}",
+            pending_text(&status.log)
+        )
+    } else if superblock.is_empty() {
+        format!("clean (sequence {})", superblock.first_sequence())
+    } else {
+        format!(
+            "in use from journal block {} (sequence {})",
+            superblock.log_start(),
+            superblock.first_sequence()
+        )
+    };
+    lines.push(format!("Journal state:        {state}"));
+    if superblock.errno() != 0 {
+        lines.push(format!("Journal errno:        {}", superblock.errno()));
+    }
+    lines
+}
+
 /// `ext2l info IMAGE`.
 pub fn info(image: &Path) -> Outcome {
-    // Mounted as if for writing (on a read-only file) so the report says
-    // whether the image could be written; `info` itself writes nothing.
-    let file_system = crate::image::open_inspect_writability(image)?;
+    // Mounted as if for writing (on a read-only view) so the report says
+    // whether the image could be written; `info` itself writes nothing, and
+    // sees a volume that needs recovery as it will be after the replay.
+    let view = open_replayed(image)?;
+    let recovered = view.report().is_some();
+    let options = MountOptions {
+        clock: host_clock,
+        clean_orphans: false,
+        ..MountOptions::default()
+    };
+    let file_system = FileSystem::mount(view, options)
+        .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
     let info = file_system.info();
     let uuid: String = info
         .uuid
@@ -456,9 +610,13 @@ pub fn info(image: &Path) -> Outcome {
         0 => println!("Next generation:      not started (set by the first new inode)"),
         generation => println!("Next generation:      {generation}"),
     }
-    match info.read_only_reason {
-        Some(reason) => println!("Writable:             no ({reason})"),
-        None => println!("Writable:             yes"),
+    for line in journal_lines(image) {
+        println!("{line}");
+    }
+    match (info.read_only_reason, recovered) {
+        (Some(reason), _) => println!("Writable:             no ({reason})"),
+        (None, true) => println!("Writable:             yes, once the journal is replayed"),
+        (None, false) => println!("Writable:             yes"),
     }
     Ok(())
 }

@@ -5,8 +5,10 @@
 //! (`ext2l put IMAGE HOSTFILE PATH`, `ext2l ls -l IMAGE /`). Paths inside
 //! the image are absolute; `..` is resolved lexically, as the kernel does.
 //! Errors are one line on standard error and a non-zero exit status: 1 for
-//! an operation that failed or a check that found problems, 2 for bad usage
-//! or an image that cannot be opened at all.
+//! an operation that failed, 2 for bad usage or an image that cannot be
+//! opened at all. `check` has its own scale, after `e2fsck`'s: 0 clean, 1
+//! the journal needs recovery (the volume as it will be after the replay
+//! is clean), 2 unusable image or usage, 4 damage found.
 //!
 //! Ordinary commands (`put`, `mkdir`, `rm`, `ln`) obey the ext2l rules like
 //! the kernel does (immutable files stay untouched, directories cannot be
@@ -65,9 +67,24 @@ enum Command {
         /// Set the ext2l feature bit (off makes a stock ext2 volume).
         #[arg(long, value_enum, default_value_t = Switch::On)]
         ext2l: Switch,
+        /// Journal size in MiB (default: mke2fs's for the volume's block
+        /// count: 1024 blocks below 32768 blocks, 4096 below 256 Ki, …;
+        /// none below 2048 blocks).
+        #[arg(long, value_name = "MIB", conflicts_with = "no_journal")]
+        journal_size: Option<u64>,
+        /// Make no journal.
+        #[arg(long)]
+        no_journal: bool,
     },
-    /// Check every invariant; exit 0 only when clean.
+    /// Check every invariant: exit 0 clean, 1 when the journal needs
+    /// recovery (and the volume as replayed is clean), 4 when there is
+    /// damage, 2 when the image cannot be read.
     Check {
+        /// The image file.
+        image: PathBuf,
+    },
+    /// Replay the journal if the volume needs recovery.
+    Recover {
         /// The image file.
         image: PathBuf,
     },
@@ -173,7 +190,10 @@ enum Command {
         image: PathBuf,
         /// Set or clear the ext2l feature bit.
         #[arg(long, value_enum)]
-        ext2l: Switch,
+        ext2l: Option<Switch>,
+        /// Add a journal of MIB MiB (default: mke2fs's size for the volume).
+        #[arg(long, value_name = "MIB", num_args = 0..=1)]
+        journal: Option<Option<u64>>,
     },
     /// Time `put` + `get` of a large file against host `cp`.
     Bench {
@@ -239,6 +259,34 @@ impl Failure {
             status: 2,
         }
     }
+
+    /// `check`: the journal needs recovery, nothing else is wrong (status 1).
+    pub fn needs_recovery(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            status: 1,
+        }
+    }
+
+    /// `check`: damage found (status 4, as `e2fsck` says "errors left
+    /// uncorrected").
+    pub fn damage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            status: 4,
+        }
+    }
+}
+
+/// The journal `mkfs` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JournalSize {
+    /// `mke2fs`'s default for the volume's size.
+    Default,
+    /// This many MiB.
+    Mebibytes(u64),
+    /// None.
+    None,
 }
 
 /// What each subcommand returns.
@@ -253,6 +301,8 @@ fn run(command: Command) -> Outcome {
             inode_size,
             label,
             ext2l,
+            journal_size,
+            no_journal,
         } => edit::mkfs(
             &image,
             size.as_deref(),
@@ -260,8 +310,14 @@ fn run(command: Command) -> Outcome {
             inode_size,
             label.as_deref(),
             ext2l == Switch::On,
+            match (journal_size, no_journal) {
+                (_, true) => JournalSize::None,
+                (Some(mebibytes), false) => JournalSize::Mebibytes(mebibytes),
+                (None, false) => JournalSize::Default,
+            },
         ),
         Command::Check { image } => inspect::check(&image),
+        Command::Recover { image } => edit::recover(&image),
         Command::Ls { long, image, path } => inspect::ls(&image, &path, long),
         Command::Cat { image, path } => inspect::cat(&image, &path),
         Command::Stat { image, path } => inspect::stat(&image, &path),
@@ -299,7 +355,15 @@ fn run(command: Command) -> Outcome {
         },
         Command::Chattr { arguments } => edit::chattr(&arguments),
         Command::Info { image } => inspect::info(&image),
-        Command::Tune { image, ext2l } => edit::tune(&image, ext2l == Switch::On),
+        Command::Tune {
+            image,
+            ext2l,
+            journal,
+        } => edit::tune(
+            &image,
+            ext2l.map(|switch| switch == Switch::On),
+            journal.map(|size| size.map_or(JournalSize::Default, JournalSize::Mebibytes)),
+        ),
         Command::Bench {
             size_mib,
             dir,

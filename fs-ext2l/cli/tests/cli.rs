@@ -323,3 +323,164 @@ fn check_and_info_report_orphans_and_a_write_frees_them() {
     assert!(ok(&["info", image]).contains("Orphan list:          empty"));
     assert_e2fsck_clean(image);
 }
+
+/// `ext2l info`'s line starting with `label`.
+fn info_line(image: &str, label: &str) -> String {
+    let info = ok(&["info", image]);
+    info.lines()
+        .find(|line| line.starts_with(label))
+        .unwrap_or_else(|| panic!("no `{label}` in:\n{info}"))
+        .to_string()
+}
+
+#[test]
+fn mkfs_makes_a_journal_by_default_and_tune_adds_one() {
+    // mke2fs's default: 1024 blocks below 32768 blocks, 4096 from there.
+    for (size, blocks) in [("16M", "1024 blocks"), ("32M", "4096 blocks")] {
+        let image = scratch(&format!("journal-{size}.img"));
+        let image = text(&image);
+        ok(&["mkfs", image, "--size", size, "--ext2l", "off"]);
+        let line = info_line(image, "Journal:  ");
+        assert!(line.contains("inode 8") && line.contains(blocks), "{line}");
+        assert!(info_line(image, "Journal state:").contains("clean"));
+        assert!(ok(&["check", image]).contains("clean"));
+        assert_e2fsck_clean(image);
+        let dump = Command::new("dumpe2fs")
+            .args(["-h", image])
+            .output()
+            .unwrap();
+        let dump = String::from_utf8_lossy(&dump.stdout);
+        assert!(dump.contains("Journal inode:            8"), "{dump}");
+    }
+    let image = scratch("journal-sized.img");
+    let image = text(&image);
+    ok(&[
+        "mkfs",
+        image,
+        "--size",
+        "16M",
+        "--journal-size",
+        "2",
+        "--ext2l",
+        "off",
+    ]);
+    assert!(info_line(image, "Journal:  ").contains("2048 blocks"));
+    let (status, message) = fails(&["mkfs", image, "--size", "16M", "--journal-size", "9"]);
+    assert_eq!(status, 2);
+    assert!(message.contains("half the volume"), "{message}");
+
+    // None, then added by `tune`, once.
+    ok(&[
+        "mkfs",
+        image,
+        "--size",
+        "16M",
+        "--no-journal",
+        "--ext2l",
+        "off",
+    ]);
+    assert_eq!(info_line(image, "Journal:  "), "Journal:              none");
+    ok(&["mkdir", image, "/before"]);
+    ok(&["tune", image, "--journal"]);
+    assert!(info_line(image, "Journal:  ").contains("1024 blocks"));
+    let (status, message) = fails(&["tune", image, "--journal", "2"]);
+    assert_eq!(status, 1);
+    assert!(message.contains("already has a journal"), "{message}");
+    let (status, _) = fails(&["tune", image]);
+    assert_eq!(status, 2);
+    assert!(ok(&["check", image]).contains("clean"));
+    assert_e2fsck_clean(image);
+    // A stock ext2 volume gets one too; a small one cannot.
+    let stock = scratch("journal-stock.img");
+    let stock = text(&stock);
+    let made = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2", "-b", "4096", stock, "64M"])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    ok(&["tune", stock, "--journal", "8"]);
+    assert!(info_line(stock, "Journal:  ").contains("2048 blocks"));
+    assert_e2fsck_clean(stock);
+    let small = scratch("journal-small.img");
+    let small = text(&small);
+    ok(&["mkfs", small, "--size", "1M"]);
+    assert_eq!(info_line(small, "Journal:  "), "Journal:              none");
+    let (status, message) = fails(&["tune", small, "--journal"]);
+    assert_eq!(status, 2);
+    assert!(message.contains("too small"), "{message}");
+}
+
+#[test]
+fn check_recover_and_info_on_a_volume_that_needs_recovery() {
+    let image = scratch("recover.img");
+    let image = text(&image);
+    ok(&["mkfs", image, "--size", "8M", "--ext2l", "off"]);
+    let host = scratch("recover-host");
+    std::fs::write(&host, b"kept across recovery\n").unwrap();
+    ok(&["put", image, text(&host), "/hostname"]);
+    let before = ok(&["cat", image, "/hostname"]);
+    // e2fsprogs writes two transactions into the journal, one committed,
+    // and leaves the volume needing recovery.
+    let data = scratch("recover-data");
+    std::fs::write(&data, vec![0x42u8; 2048]).unwrap();
+    let commands = scratch("recover-commands");
+    std::fs::write(
+        &commands,
+        format!(
+            "jo\njw -b 7000,7001 {}\njw -b 7002 -c {}\njc\n",
+            text(&data),
+            text(&data)
+        ),
+    )
+    .unwrap();
+    let written = Command::new("debugfs")
+        .args(["-w", "-f", text(&commands), image])
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{written:?}");
+
+    let output = ext2l(&["check", image]);
+    assert_eq!(output.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.contains("needs recovery: the journal holds 1 committed transaction"),
+        "{report}"
+    );
+    assert!(report.contains("clean once recovered"), "{report}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs recovery"));
+    let state = info_line(image, "Journal state:");
+    assert!(
+        state.contains("needs recovery") && state.contains("cut before its commit block"),
+        "{state}"
+    );
+    let (status, message) = fails(&["cat", image, "/hostname"]);
+    assert_eq!(status, 2);
+    assert!(message.contains("ext2l recover"), "{message}");
+
+    let replayed = ok(&["recover", image]);
+    assert!(
+        replayed.contains("replayed 1 transaction (sequence 1): 2 blocks written"),
+        "{replayed}"
+    );
+    assert!(ok(&["recover", image]).contains("nothing to recover"));
+    assert!(ok(&["check", image]).contains(": clean: "));
+    assert!(info_line(image, "Journal state:").contains("clean (sequence"));
+    assert_eq!(ok(&["cat", image, "/hostname"]), before);
+    let mut block = vec![0u8; 1024];
+    let file = std::fs::File::open(image).unwrap();
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut block, 7001 * 1024).unwrap();
+    assert!(block.iter().all(|&byte| byte == 0x42));
+    assert_e2fsck_clean(image);
+}
+
+#[test]
+fn check_exits_4_on_damage() {
+    let image = scratch("damaged.img");
+    let image = text(&image);
+    ok(&["mkfs", image, "--size", "4M"]);
+    // A wrong free-block count in the superblock.
+    let file = std::fs::OpenOptions::new().write(true).open(image).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &7u32.to_le_bytes(), 1024 + 0x0C).unwrap();
+    let output = ext2l(&["check", image]);
+    assert_eq!(output.status.code(), Some(4), "{output:?}");
+}

@@ -46,6 +46,18 @@ pub fn remount(file_system: FileSystem<MemoryDevice>) -> FileSystem<MemoryDevice
     FileSystem::mount(device, mount_options()).expect("remount")
 }
 
+/// The e2fsprogs corrupted-image corpus: `EXT2L_CORPUS_DIR` when set (a
+/// git worktree outside the project directory does not sit next to
+/// `shared/`), else `shared/corpus/e2fsprogs-f` beside the repository.
+pub fn corpus_directory() -> PathBuf {
+    match std::env::var_os("EXT2L_CORPUS_DIR") {
+        Some(directory) => PathBuf::from(directory),
+        None => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f")
+        }
+    }
+}
+
 static SCRATCH_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh scratch path under the system temporary directory.

@@ -10,7 +10,8 @@
 //!    package's grammar and real program path embedded
 //!    (`launcher_grammar::embed`). Nothing is written before this passes.
 //! 2. The volume is formatted in `NAME.partial` beside the target (4 KiB
-//!    blocks, 256-byte inodes, through the `fs-ext2l` library, so the
+//!    blocks, 256-byte inodes, an ext3/JBD2 journal of `mke2fs`'s size,
+//!    through the `fs-ext2l` library, so the
 //!    image is exactly what the kernel reads) and filled by
 //!    [`crate::package_roots::install`], which also judges what each
 //!    declared need reaches in this very image.
@@ -301,6 +302,10 @@ fn write_image(
         uuid,
         time: now,
         assume_zeroed: true,
+        // An ext3/JBD2 journal of mke2fs's size for the volume (inode 8).
+        journal_blocks: fs_ext2l::journal::default_journal_blocks(
+            u32::try_from(size / u64::from(BLOCK_BYTES)).unwrap_or(u32::MAX),
+        ),
         ..FormatOptions::default()
     };
     let mount = MountOptions {

@@ -108,6 +108,15 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
             None => String::new(),
         }
     );
+    if let Some(report) = file_system.recovery_report() {
+        log::info!(
+            "root: journal replayed: {} transaction(s), {} block(s) written, {} revoked ({:?})",
+            report.scan.transactions.len(),
+            report.blocks_replayed,
+            report.blocks_revoked,
+            report.scan.end
+        );
+    }
     if info.orphans_cleaned > 0 {
         log::info!(
             "root: freed {} orphan inode(s) left by the last boot",

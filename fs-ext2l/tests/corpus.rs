@@ -17,8 +17,13 @@ use fs_ext2l::{Error, FileSystem, MemoryDevice, MountOptions};
 /// Largest decompressed image accepted (the biggest is 80 MB).
 const MAX_IMAGE_BYTES: u64 = 128 << 20;
 
+/// `shared/corpus/e2fsprogs-f` beside the repository, or the directory
+/// `EXT2L_CORPUS_DIR` names (for a checkout elsewhere, e.g. a worktree).
 fn corpus_directory() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f")
+    match std::env::var_os("EXT2L_CORPUS_DIR") {
+        Some(directory) => PathBuf::from(directory),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f"),
+    }
 }
 
 fn decompress(path: &Path) -> Vec<u8> {

@@ -58,8 +58,13 @@ fn seed_image(block_size: u32) -> Vec<u8> {
 }
 
 fn small_corpus_images() -> Vec<Vec<u8>> {
-    let directory =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f");
+    // As `corpus.rs`: beside the repository, or where `EXT2L_CORPUS_DIR` says.
+    let directory = match std::env::var_os("EXT2L_CORPUS_DIR") {
+        Some(directory) => std::path::PathBuf::from(directory),
+        None => {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/e2fsprogs-f")
+        }
+    };
     [
         "f_baddir.img.gz",
         "f_dirlink.img.gz",

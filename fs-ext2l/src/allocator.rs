@@ -12,6 +12,7 @@
 //! bitmap cannot make the allocator overwrite the layout.
 
 use crate::bytes::{bit_is_set, set_bit};
+use crate::cache::BlockClass;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::filesystem::FileSystem;
@@ -54,7 +55,9 @@ impl<D: BlockDevice> FileSystem<D> {
         while index < until {
             // Examine the bitmap a byte at a time while it is full.
             let byte_index = (index / 8) as usize;
-            let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+            let bitmap = self
+                .cache
+                .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
             if index % 8 == 0 && bitmap.get(byte_index).copied() == Some(0xFF) {
                 index += 8;
                 continue;
@@ -112,7 +115,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let group = self.geometry.group_of_block(block);
         let index = (block - self.geometry.group_first_block(group)) as usize;
         let bitmap_block = self.groups.block_bitmap(group);
-        let bitmap = self.cache.get_mut(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .write(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         if bit_is_set(bitmap, index) == used {
             // Already in that state: a damaged image; keep counters matching
             // the bitmap rather than counting twice.
@@ -221,7 +226,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let inodes_per_group = self.geometry.inodes_per_group;
         let first_inode = self.geometry.first_inode;
         let inodes_count = self.geometry.inodes_count;
-        let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         for index in 0..inodes_per_group {
             let number = u64::from(group) * u64::from(inodes_per_group) + u64::from(index) + 1;
             if number > u64::from(inodes_count) {
@@ -248,7 +255,9 @@ impl<D: BlockDevice> FileSystem<D> {
             ));
         }
         let bitmap_block = self.groups.inode_bitmap(group);
-        let bitmap = self.cache.get_mut(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .write(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         if bit_is_set(bitmap, index as usize) == used {
             return Ok(());
         }

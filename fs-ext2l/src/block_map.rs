@@ -17,6 +17,7 @@
 use alloc::vec::Vec;
 
 use crate::bytes::{bit_is_set, read_u32, write_u32};
+use crate::cache::BlockClass;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::filesystem::FileSystem;
@@ -109,7 +110,9 @@ impl<D: BlockDevice> FileSystem<D> {
                 return Ok(None);
             }
             self.check_block(pointer, inode.number)?;
-            let data = self.cache.get(&mut self.device, pointer)?;
+            let data = self
+                .cache
+                .read(&mut self.device, pointer, BlockClass::Metadata)?;
             let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
             pointer = read_u32(data, index * 4);
         }
@@ -153,13 +156,17 @@ impl<D: BlockDevice> FileSystem<D> {
         // block on the way was just checked and cached by `map_block`).
         let mut pointer = inode.block_pointer(path.root);
         for level in 0..path.depth - 1 {
-            let data = self.cache.get(&mut self.device, pointer)?;
+            let data = self
+                .cache
+                .read(&mut self.device, pointer, BlockClass::Metadata)?;
             let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
             pointer = read_u32(data, index * 4);
         }
         let pointers = self.geometry.pointers_per_block() as usize;
         let index = path.indexes.get(path.depth - 1).copied().unwrap_or(0) as usize;
-        let data = self.cache.get(&mut self.device, pointer)?;
+        let data = self
+            .cache
+            .read(&mut self.device, pointer, BlockClass::Metadata)?;
         while count < max
             && index + (count as usize) < pointers
             && Some(read_u32(data, (index + count as usize) * 4)) == first.checked_add(count as u32)
@@ -207,7 +214,8 @@ impl<D: BlockDevice> FileSystem<D> {
             if path.depth == 0 {
                 return Ok((block, true));
             }
-            self.cache.insert_zeroed(&mut self.device, block)?;
+            self.cache
+                .zeroed(&mut self.device, block, BlockClass::Metadata)?;
             pointer = block;
             goal = block.saturating_add(1);
         } else {
@@ -219,7 +227,11 @@ impl<D: BlockDevice> FileSystem<D> {
         for level in 0..path.depth {
             let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
             let last = level + 1 == path.depth;
-            let entry = read_u32(self.cache.get(&mut self.device, pointer)?, index * 4);
+            let entry = read_u32(
+                self.cache
+                    .read(&mut self.device, pointer, BlockClass::Metadata)?,
+                index * 4,
+            );
             if entry != 0 {
                 self.check_block(entry, inode.number)?;
                 if last {
@@ -231,9 +243,12 @@ impl<D: BlockDevice> FileSystem<D> {
             let block = self.allocate_block(goal)?;
             self.add_block_sectors(inode);
             if !last {
-                self.cache.insert_zeroed(&mut self.device, block)?;
+                self.cache
+                    .zeroed(&mut self.device, block, BlockClass::Metadata)?;
             }
-            let parent = self.cache.get_mut(&mut self.device, pointer)?;
+            let parent = self
+                .cache
+                .write(&mut self.device, pointer, BlockClass::Metadata)?;
             write_u32(parent, index * 4, block);
             if last {
                 return Ok((block, true));
@@ -312,7 +327,10 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let pointers = u64::from(self.geometry.pointers_per_block());
         let child_span = pointers.pow(depth as u32 - 1);
-        let mut entries: Vec<u8> = self.cache.get(&mut self.device, block)?.into();
+        let mut entries: Vec<u8> = self
+            .cache
+            .read(&mut self.device, block, BlockClass::Metadata)?
+            .into();
         let mut all_empty = true;
         let mut modified = false;
         for index in 0..pointers as usize {
@@ -340,7 +358,9 @@ impl<D: BlockDevice> FileSystem<D> {
             }
         }
         if modified && !all_empty {
-            let target = self.cache.get_mut(&mut self.device, block)?;
+            let target = self
+                .cache
+                .write(&mut self.device, block, BlockClass::Metadata)?;
             target.copy_from_slice(&entries);
         }
         Ok(all_empty)
@@ -354,7 +374,9 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let index = (block - self.geometry.group_first_block(group)) as usize;
         let bitmap_block = self.groups.block_bitmap(group);
-        let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         Ok(bit_is_set(bitmap, index))
     }
 }

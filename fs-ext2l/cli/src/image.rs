@@ -28,7 +28,7 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
         .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
     let options = MountOptions {
         read_only: !writable,
-        cache_blocks: 4096,
+        cache_bytes: 16 << 20,
         clock: host_clock,
     };
     let file_system = FileSystem::mount(device, options)

@@ -18,6 +18,23 @@ use crate::error::{Error, Result};
 use crate::filesystem::FileSystem;
 use crate::inode::InodeNumber;
 
+/// The first clear bit of `bitmap` in `from..until`, examining it a byte
+/// at a time while it is full.
+fn next_clear_bit(bitmap: &[u8], from: u32, until: u32) -> Option<u32> {
+    let mut index = from;
+    while index < until {
+        if index % 8 == 0 && bitmap.get((index / 8) as usize).copied() == Some(0xFF) {
+            index += 8;
+            continue;
+        }
+        if !bit_is_set(bitmap, index as usize) {
+            return Some(index);
+        }
+        index += 1;
+    }
+    None
+}
+
 impl<D: BlockDevice> FileSystem<D> {
     /// Whether `block` belongs to a group's fixed metadata.
     pub(crate) fn is_metadata_block(&self, block: u32) -> bool {
@@ -53,22 +70,18 @@ impl<D: BlockDevice> FileSystem<D> {
         let until = until.min(self.geometry.group_block_count(group));
         let mut index = from;
         while index < until {
-            // Examine the bitmap a byte at a time while it is full.
-            let byte_index = (index / 8) as usize;
+            // The next clear bit, found in one look at the cached bitmap.
             let bitmap = self
                 .cache
                 .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
-            if index % 8 == 0 && bitmap.get(byte_index).copied() == Some(0xFF) {
-                index += 8;
-                continue;
+            let Some(clear) = next_clear_bit(bitmap, index, until) else {
+                return Ok(None);
+            };
+            let block = first + clear;
+            if !self.is_metadata_block(block) {
+                return Ok(Some(block));
             }
-            if !bit_is_set(bitmap, index as usize) {
-                let block = first + index;
-                if !self.is_metadata_block(block) {
-                    return Ok(Some(block));
-                }
-            }
-            index += 1;
+            index = clear + 1;
         }
         Ok(None)
     }

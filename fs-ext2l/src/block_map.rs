@@ -178,6 +178,57 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(Some((first, count)))
     }
 
+    /// The pointer blocks that mapping logical blocks `first .. first +
+    /// count` of `inode` would have to read from the device, as far as
+    /// the cache can tell without reading anything: each pointer block
+    /// that is not cached but whose parent (or the inode) is. A long
+    /// sequential read asks this for the stretch it will read next and
+    /// fetches those blocks together with its own data, so the next read
+    /// does not stop for them.
+    pub(crate) fn pointer_blocks_to_fetch(
+        &self,
+        inode: &Inode,
+        first: u64,
+        count: u64,
+    ) -> Vec<u32> {
+        let mut found: Vec<u32> = Vec::new();
+        if self.require_block_map(inode).is_err() {
+            return found;
+        }
+        let pointers = u64::from(self.geometry.pointers_per_block());
+        let end = first.saturating_add(count);
+        let mut logical = first;
+        while logical < end {
+            let Ok(path) = self.block_path(logical) else {
+                break;
+            };
+            let mut pointer = inode.block_pointer(path.root);
+            for level in 0..path.depth {
+                if pointer == 0 || !self.geometry.is_valid_block(pointer) {
+                    break;
+                }
+                let Some(data) = self.cache.peek(pointer) else {
+                    if !found.contains(&pointer) {
+                        found.push(pointer);
+                    }
+                    break;
+                };
+                let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
+                pointer = read_u32(data, index * 4);
+            }
+            // On to the first block mapped by another last-level pointer
+            // block (or the first indirect one, from the direct pointers).
+            logical = match path.depth {
+                0 => DIRECT_POINTERS,
+                depth => {
+                    let index = path.indexes.get(depth - 1).copied().unwrap_or(0);
+                    logical + (pointers - u64::from(index)).max(1)
+                }
+            };
+        }
+        found
+    }
+
     /// Adds one block to the inode's sector count.
     fn add_block_sectors(&self, inode: &mut Inode) {
         let sectors = self.geometry.block_size / 512;

@@ -15,9 +15,13 @@
 //! cache is dropped from it.
 //!
 //! **Bounded, least recently used first.** At most `capacity` blocks are
-//! held. Unpinned blocks are kept in recency order in a tree
-//! (`recency`, use stamp → block), so the victim is the tree's first
-//! entry: O(log n), no scan. A dirty victim is written back first,
+//! held. Unpinned blocks are kept in a tree by use stamp (`recency`), so
+//! the victim is found at the tree's front: O(log n), no scan. A hit only
+//! stamps its entry (the file system reads the same bitmap or inode block
+//! many times per operation, and a tree update per read would cost more
+//! than the read); the tree is brought up to date lazily — a block at the
+//! front that was used since it was queued goes back in at its last use,
+//! which each hit pays for at most once. A dirty victim is written back first,
 //! together with the dirty blocks next to it on the device (one vectored
 //! device call for the whole cluster, which leaves them cached and
 //! clean); if that write fails, nothing is dropped and the error is
@@ -53,10 +57,12 @@
 //! ([`BlockCache::forget`]): a block reused as file data is never
 //! shadowed by a stale copy, and a freed block is never written.
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::ops::Deref;
 
 use crate::device::{BlockDevice, ReadRequest, WriteRequest};
 use crate::error::DeviceError;
@@ -102,13 +108,34 @@ impl core::fmt::Display for PinError {
     }
 }
 
+/// A block's bytes as the cache holds them: shared (with a write-back
+/// batch, or a caller of [`BlockCache::read_run`]) and then never changed —
+/// the cache copies a shared block before changing it.
+///
+/// The bytes are a separate allocation of exactly one block behind the
+/// shared count, not one allocation with the count in front: a kernel heap
+/// that rounds sizes up to a power of two would otherwise spend two
+/// blocks of memory on each.
+#[derive(Clone, Debug)]
+pub struct SharedBlock(Arc<Box<[u8]>>);
+
+impl Deref for SharedBlock {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 /// One cached block.
 struct Entry {
     /// The contents; shared with a write-back batch while one holds it.
-    data: Arc<[u8]>,
+    data: SharedBlock,
     class: BlockClass,
-    /// The use stamp: its key in `recency` while unpinned.
+    /// The stamp of its last use.
     last_use: u64,
+    /// Its key in `recency` while unpinned (its last use when queued).
+    queued: u64,
     /// `Some(version)` while dirty: the version of the contents, new with
     /// every change.
     dirty: Option<u64>,
@@ -132,7 +159,7 @@ pub struct BlockCache {
     /// The last content version handed out.
     versions: u64,
     /// Buffers of dropped blocks, reused for new ones.
-    spare: Vec<Arc<[u8]>>,
+    spare: Vec<SharedBlock>,
 }
 
 impl core::fmt::Debug for BlockCache {
@@ -149,12 +176,15 @@ impl core::fmt::Debug for BlockCache {
 }
 
 /// `data` as a mutable slice, copied first if a batch shares it.
-fn unique(data: &mut Arc<[u8]>) -> &mut [u8] {
-    if Arc::get_mut(data).is_none() {
-        *data = Arc::from(&data[..]);
+fn unique(data: &mut SharedBlock) -> &mut [u8] {
+    if Arc::get_mut(&mut data.0).is_none() {
+        *data = SharedBlock(Arc::new(Box::from(&data[..])));
     }
     // Just made unique: the fallback cannot happen.
-    Arc::get_mut(data).unwrap_or_default()
+    match Arc::get_mut(&mut data.0) {
+        Some(bytes) => bytes,
+        None => &mut [],
+    }
 }
 
 /// One dirty block of a [`DirtyBlocks`] batch.
@@ -163,7 +193,7 @@ struct DirtyBlock {
     block: u32,
     version: u64,
     class: BlockClass,
-    data: Arc<[u8]>,
+    data: SharedBlock,
 }
 
 /// A write-back batch from [`BlockCache::take_dirty`]: the dirty blocks'
@@ -326,12 +356,17 @@ impl BlockCache {
         block: u32,
         class: BlockClass,
     ) -> Result<&[u8], DeviceError> {
-        self.load(device, block, class)?;
-        self.touch(block);
-        self.entries
-            .get(&block)
-            .map(|entry| &*entry.data)
-            .ok_or(DeviceError::Failed { code: 0 })
+        if !self.entries.contains_key(&block) {
+            self.load(device, block, class)?;
+        }
+        let stamp = self.tick();
+        match self.entries.get_mut(&block) {
+            Some(entry) => {
+                entry.last_use = stamp;
+                Ok(&entry.data)
+            }
+            None => Err(DeviceError::Failed { code: 0 }),
+        }
     }
 
     /// The contents of `block` to change (read on a miss), marked dirty as
@@ -344,11 +379,21 @@ impl BlockCache {
         block: u32,
         class: BlockClass,
     ) -> Result<&mut [u8], DeviceError> {
-        self.load(device, block, class)?;
-        self.touch(block);
-        self.mark_dirty(block, class);
+        if !self.entries.contains_key(&block) {
+            self.load(device, block, class)?;
+        }
+        let stamp = self.tick();
+        self.versions += 1;
         match self.entries.get_mut(&block) {
-            Some(entry) => Ok(unique(&mut entry.data)),
+            Some(entry) => {
+                entry.last_use = stamp;
+                if entry.dirty.is_none() {
+                    self.dirty.insert(block);
+                }
+                entry.dirty = Some(self.versions);
+                entry.class = class;
+                Ok(unique(&mut entry.data))
+            }
             None => Err(DeviceError::Failed { code: 0 }),
         }
     }
@@ -413,9 +458,9 @@ impl BlockCache {
         first: u32,
         count: usize,
         class: BlockClass,
-    ) -> Result<Vec<Arc<[u8]>>, DeviceError> {
+    ) -> Result<Vec<SharedBlock>, DeviceError> {
         let end = u64::from(first) + count as u64;
-        let mut blocks: Vec<Arc<[u8]>> = Vec::new();
+        let mut blocks: Vec<SharedBlock> = Vec::new();
         blocks
             .try_reserve_exact(count)
             .map_err(|_| DeviceError::Failed { code: 0 })?;
@@ -433,7 +478,7 @@ impl BlockCache {
                 .map_or(end, u64::from)
                 .min(block + (CLUSTER_BYTES / self.block_size.max(1)).max(1) as u64);
             let missing = (stop - block) as usize;
-            let mut buffers: Vec<Arc<[u8]>> = (0..missing).map(|_| self.fresh_buffer()).collect();
+            let mut buffers: Vec<SharedBlock> = (0..missing).map(|_| self.fresh_buffer()).collect();
             {
                 let block_size = self.block_size as u64;
                 let mut requests: Vec<ReadRequest<'_>> = buffers
@@ -454,6 +499,54 @@ impl BlockCache {
             block = stop;
         }
         Ok(blocks)
+    }
+
+    /// Does the caller's `requests` and reads those of `blocks` that are
+    /// not held, all in one vectored device call (several requests in
+    /// flight together on a device that can); the blocks read are then
+    /// held, clean, as `class`. A long read fetches the pointer blocks it
+    /// will need next this way, alongside its own data.
+    ///
+    /// Return values: `Ok(())`, or the device's error (then no block is
+    /// added and the requests' buffers are unspecified).
+    pub fn read_along<D: BlockDevice + ?Sized>(
+        &mut self,
+        device: &mut D,
+        requests: &mut [ReadRequest<'_>],
+        blocks: &[u32],
+        class: BlockClass,
+    ) -> Result<(), DeviceError> {
+        let mut wanted: Vec<(u32, SharedBlock)> = Vec::new();
+        for &block in blocks {
+            if !self.entries.contains_key(&block) && !wanted.iter().any(|(seen, _)| *seen == block)
+            {
+                let buffer = self.fresh_buffer();
+                wanted.push((block, buffer));
+            }
+        }
+        {
+            let block_size = self.block_size as u64;
+            let mut all: Vec<ReadRequest<'_>> = Vec::new();
+            all.try_reserve_exact(requests.len() + wanted.len())
+                .map_err(|_| DeviceError::Failed { code: 0 })?;
+            all.extend(requests.iter_mut().map(|request| ReadRequest {
+                offset: request.offset,
+                buffer: &mut *request.buffer,
+            }));
+            all.extend(wanted.iter_mut().map(|(block, buffer)| ReadRequest {
+                offset: u64::from(*block) * block_size,
+                buffer: unique(buffer),
+            }));
+            if all.is_empty() {
+                return Ok(());
+            }
+            device.read_vectored(&mut all)?;
+        }
+        for (block, buffer) in wanted {
+            self.make_room(device)?;
+            self.insert(block, buffer, class);
+        }
+        Ok(())
     }
 
     /// Drops `block` without writing it back (it was freed), pinned or
@@ -574,7 +667,7 @@ impl BlockCache {
                     return Err(PinError::TooManyPinned);
                 }
                 if let Some(entry) = self.entries.get(&block) {
-                    self.recency.remove(&entry.last_use);
+                    self.recency.remove(&entry.queued);
                 }
                 self.pins.insert((transaction, block));
             }
@@ -598,6 +691,7 @@ impl BlockCache {
             if let Some(entry) = self.entries.get_mut(&pin.1) {
                 entry.pinned = None;
                 entry.last_use = stamp;
+                entry.queued = stamp;
                 self.recency.insert(stamp, pin.1);
             }
         }
@@ -626,14 +720,11 @@ impl BlockCache {
         self.clock
     }
 
-    /// Marks held `block` as just used.
+    /// Marks held `block` as just used (its place in `recency` is
+    /// updated when it reaches the front).
     fn touch(&mut self, block: u32) {
         let stamp = self.tick();
         if let Some(entry) = self.entries.get_mut(&block) {
-            if entry.pinned.is_none() {
-                self.recency.remove(&entry.last_use);
-                self.recency.insert(stamp, block);
-            }
             entry.last_use = stamp;
         }
     }
@@ -642,26 +733,28 @@ impl BlockCache {
     fn mark_dirty(&mut self, block: u32, class: BlockClass) {
         self.versions += 1;
         if let Some(entry) = self.entries.get_mut(&block) {
+            if entry.dirty.is_none() {
+                self.dirty.insert(block);
+            }
             entry.dirty = Some(self.versions);
             entry.class = class;
-            self.dirty.insert(block);
         }
     }
 
     /// A zeroed buffer of one block that nothing else shares.
-    fn fresh_buffer(&mut self) -> Arc<[u8]> {
+    fn fresh_buffer(&mut self) -> SharedBlock {
         match self.spare.pop() {
             Some(mut buffer) => {
                 unique(&mut buffer).fill(0);
                 buffer
             }
-            None => Arc::from(vec![0u8; self.block_size]),
+            None => SharedBlock(Arc::new(vec![0u8; self.block_size].into_boxed_slice())),
         }
     }
 
     /// Holds `data` as clean `block` (replacing what was held), most
     /// recently used.
-    fn insert(&mut self, block: u32, data: Arc<[u8]>, class: BlockClass) {
+    fn insert(&mut self, block: u32, data: SharedBlock, class: BlockClass) {
         self.remove(block);
         let stamp = self.tick();
         self.recency.insert(stamp, block);
@@ -671,6 +764,7 @@ impl BlockCache {
                 data,
                 class,
                 last_use: stamp,
+                queued: stamp,
                 dirty: None,
                 pinned: None,
             },
@@ -687,12 +781,12 @@ impl BlockCache {
                 self.pins.remove(&(transaction, block));
             }
             None => {
-                self.recency.remove(&entry.last_use);
+                self.recency.remove(&entry.queued);
             }
         }
         self.dirty.remove(&block);
         let mut data = entry.data;
-        if self.spare.len() < SPARE_BUFFERS && Arc::get_mut(&mut data).is_some() {
+        if self.spare.len() < SPARE_BUFFERS && Arc::get_mut(&mut data.0).is_some() {
             self.spare.push(data);
         }
     }
@@ -704,9 +798,6 @@ impl BlockCache {
         block: u32,
         class: BlockClass,
     ) -> Result<(), DeviceError> {
-        if self.entries.contains_key(&block) {
-            return Ok(());
-        }
         let mut data = self.fresh_buffer();
         let offset = u64::from(block) * self.block_size as u64;
         if let Err(error) = device.read_at(offset, unique(&mut data)) {
@@ -726,6 +817,15 @@ impl BlockCache {
                 // the cache may be pinned; hold one more rather than fail.
                 return Ok(());
             };
+            // Used since it was queued: back in at its last use.
+            if let Some(entry) = self.entries.get_mut(&victim) {
+                if entry.last_use > entry.queued && entry.queued == stamp {
+                    self.recency.remove(&stamp);
+                    entry.queued = entry.last_use;
+                    self.recency.insert(entry.last_use, victim);
+                    continue;
+                }
+            }
             if self.dirty.contains(&victim) {
                 self.write_back_cluster(device, victim)?;
             }

@@ -339,7 +339,25 @@ impl<D: BlockDevice> FileSystem<D> {
             }
         }
         if !streamed.is_empty() {
-            self.device.read_vectored(&mut streamed)?;
+            // The pointer blocks the next stretch as long as this one
+            // needs come along with this read's data: a sequential reader
+            // then never waits for one on its own.
+            let end = offset + length as u64;
+            let ahead = if end % block_size as u64 == 0 {
+                self.pointer_blocks_to_fetch(
+                    &inode,
+                    end / block_size as u64,
+                    (length / block_size) as u64,
+                )
+            } else {
+                Vec::new()
+            };
+            self.cache.read_along(
+                &mut self.device,
+                &mut streamed,
+                &ahead,
+                BlockClass::Metadata,
+            )?;
         }
         Ok(length)
     }

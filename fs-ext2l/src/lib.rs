@@ -30,7 +30,7 @@ mod superblock;
 mod tune;
 
 pub use cache::{
-    BlockCache, BlockClass, DirtyBlocks, PinError, TransactionId, MIN_CAPACITY_BLOCKS,
+    BlockCache, BlockClass, DirtyBlocks, PinError, SharedBlock, TransactionId, MIN_CAPACITY_BLOCKS,
 };
 pub use check::{CheckReport, Problem, ProblemKind};
 #[cfg(feature = "std")]

@@ -523,3 +523,20 @@ fn a_failed_eviction_loses_nothing() {
         assert_eq!(stamp_of(device.block(block)), 500 + u64::from(block));
     }
 }
+
+#[test]
+fn the_least_recently_used_block_goes_first() {
+    let mut device = RecordingDevice::new();
+    let mut cache = BlockCache::new(BLOCK_SIZE, CAPACITY);
+    for block in 0..CAPACITY as u32 {
+        cache.read(&mut device, block, BlockClass::Data).unwrap();
+    }
+    // Block 0 used again: block 1 is now the oldest.
+    cache.read(&mut device, 0, BlockClass::Data).unwrap();
+    cache.read(&mut device, 30, BlockClass::Data).unwrap();
+    assert!(cache.contains(0));
+    assert!(!cache.contains(1));
+    cache.read(&mut device, 31, BlockClass::Data).unwrap();
+    assert!(!cache.contains(2));
+    assert!(cache.contains(0) && cache.contains(30));
+}

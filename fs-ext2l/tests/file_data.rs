@@ -211,3 +211,86 @@ fn a_warm_reread_needs_no_device() {
     file_system.read(file, 0, &mut again).unwrap();
     assert_eq!(again, data);
 }
+
+/// A memory device that counts the calls it gets.
+struct CountingDevice {
+    inner: MemoryDevice,
+    single_reads: usize,
+    vectored_reads: usize,
+}
+
+impl fs_ext2l::BlockDevice for CountingDevice {
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), fs_ext2l::DeviceError> {
+        self.single_reads += 1;
+        self.inner.read_at(offset, buffer)
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), fs_ext2l::DeviceError> {
+        self.inner.write_at(offset, data)
+    }
+
+    fn read_vectored(
+        &mut self,
+        requests: &mut [fs_ext2l::ReadRequest<'_>],
+    ) -> Result<(), fs_ext2l::DeviceError> {
+        self.vectored_reads += 1;
+        for request in requests.iter_mut() {
+            self.inner.read_at(request.offset, request.buffer)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), fs_ext2l::DeviceError> {
+        Ok(())
+    }
+
+    fn size(&mut self) -> Result<u64, fs_ext2l::DeviceError> {
+        self.inner.size()
+    }
+}
+
+#[test]
+fn a_long_sequential_read_fetches_its_pointer_blocks_ahead() {
+    let mut file_system = new_file_system(64 << 20, 4096, 256, false);
+    let root = file_system.root();
+    let file = file_system.create(root, b"big", 0o644, 0, 0).unwrap();
+    let chunk: Vec<u8> = (0..1 << 20).map(|value: u32| (value % 251) as u8).collect();
+    for mebibyte in 0..24u64 {
+        file_system.write(file, mebibyte << 20, &chunk).unwrap();
+    }
+    let device = CountingDevice {
+        inner: file_system.unmount().unwrap(),
+        single_reads: 0,
+        vectored_reads: 0,
+    };
+    let mut file_system = FileSystem::mount(device, mount_options()).unwrap();
+    file_system.drop_clean_blocks();
+    let before = file_system.device().single_reads;
+    let mut buffer = vec![0u8; 512 << 10];
+    let mut offset = 0u64;
+    let mut calls = 0;
+    loop {
+        let count = file_system.read(file, offset, &mut buffer).unwrap();
+        if count == 0 {
+            break;
+        }
+        assert_eq!(
+            &buffer[..count],
+            &chunk[(offset as usize % (1 << 20))..][..count]
+        );
+        offset += count as u64;
+        calls += 1;
+    }
+    assert_eq!(offset, 24 << 20);
+    // One vectored call per read; alone, only the inode's block, the
+    // first indirect block and the first block under the double
+    // indirect one (its parent arrives ahead, not yet its child): the
+    // other five indirect blocks came along with data.
+    let device = file_system.device();
+    assert_eq!(device.vectored_reads, calls);
+    assert!(
+        device.single_reads - before <= 3,
+        "{} reads alone",
+        device.single_reads - before
+    );
+}

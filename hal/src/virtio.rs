@@ -215,23 +215,34 @@ pub enum BlockError {
     Device,
 }
 
-/// One read of [`BlockDevice::read_sectors_to_frames`]: `length` bytes
-/// (whole sectors) from `sector` into RAM at physical address `physical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameRead {
+/// One read of [`BlockDevice::read_vectored`]: whole sectors from
+/// `sector` into `buffer`.
+#[derive(Debug)]
+pub struct SectorRead<'a> {
     /// The first sector (relative to the window, as in
     /// [`BlockDevice::read_sectors`]).
     pub sector: u64,
-    /// Where the bytes go in RAM.
-    pub physical: u64,
-    /// Bytes to read: a non-zero multiple of [`SECTOR_SIZE`].
-    pub length: usize,
+    /// Where the bytes go: a non-zero multiple of [`SECTOR_SIZE`] bytes of
+    /// kernel memory (the heap, or a caller's frames through the direct
+    /// map — physically consecutive either way, as the device needs).
+    pub buffer: &'a mut [u8],
 }
 
-/// Requests [`BlockDevice::read_sectors_to_frames`] sends at once: five
-/// requests of three descriptors each fit the driver's 16-entry queue
-/// even without indirect descriptors.
-const READS_IN_FLIGHT: usize = 5;
+/// One write of [`BlockDevice::write_vectored`]: `data` (whole sectors)
+/// to the sectors from `sector`.
+#[derive(Clone, Copy, Debug)]
+pub struct SectorWrite<'a> {
+    /// The first sector (relative to the window).
+    pub sector: u64,
+    /// The bytes: a non-zero multiple of [`SECTOR_SIZE`] of kernel memory.
+    pub data: &'a [u8],
+}
+
+/// Requests [`BlockDevice::read_vectored`] and
+/// [`BlockDevice::write_vectored`] send at once: five requests of three
+/// descriptors each fit the driver's 16-entry queue even without indirect
+/// descriptors.
+const REQUESTS_IN_FLIGHT: usize = 5;
 
 /// Where a device was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -340,57 +351,42 @@ impl BlockDevice {
     }
 
     /// Reads every one of `reads` (one request each), with up to
-    /// [`READS_IN_FLIGHT`] requests submitted before waiting for the
-    /// first: the device serves them side by side, so a read the caller
-    /// had to split (its memory is not physically consecutive) costs about
-    /// what one request would.
-    ///
-    /// Each range must lie in consecutive RAM frames the kernel's frame
-    /// allocator owns, no two ranges may overlap, and nothing may reach
-    /// them while this runs — the contract of
-    /// [`crate::user::physical::with_bytes_mut`].
+    /// [`REQUESTS_IN_FLIGHT`] requests submitted, with one notification,
+    /// before waiting for the first: the device serves them side by side
+    /// (QEMU joins requests for consecutive sectors into one host read),
+    /// so a read the caller had to split — its memory is not physically
+    /// consecutive — costs about what one request would.
     ///
     /// Return values: `OutOfRange` (before any request) if a read passes
     /// the end or is not whole sectors; `Device` if a request failed (the
     /// others are still waited for: nothing is in flight on return).
-    pub fn read_sectors_to_frames(&mut self, reads: &[FrameRead]) -> Result<(), BlockError> {
-        for read in reads {
-            self.check(read.sector, read.length)?;
-            if read.length == 0 {
+    pub fn read_vectored(&mut self, reads: &mut [SectorRead<'_>]) -> Result<(), BlockError> {
+        for read in reads.iter() {
+            self.check(read.sector, read.buffer.len())?;
+            if read.buffer.is_empty() {
                 return Err(BlockError::OutOfRange);
             }
         }
         let mut result = Ok(());
-        for batch in reads.chunks(READS_IN_FLIGHT) {
+        for batch in reads.chunks_mut(REQUESTS_IN_FLIGHT) {
             let mut requests: Vec<BlkReq> = batch.iter().map(|_| BlkReq::default()).collect();
             let mut responses: Vec<BlkResp> = batch.iter().map(|_| BlkResp::default()).collect();
-            let mut buffers: Vec<&mut [u8]> = batch
-                .iter()
-                .map(|read| {
-                    let virtual_address = mmu::physical_to_virtual(read.physical);
-                    // SAFETY: by this function's contract the range is RAM
-                    // the kernel owns, in consecutive frames (so linear in
-                    // the direct map), overlapping no other range of
-                    // `reads` and reached by nothing else until we return;
-                    // the slices are dropped before then.
-                    unsafe {
-                        core::slice::from_raw_parts_mut(virtual_address as *mut u8, read.length)
-                    }
-                })
-                .collect();
             let mut tokens: Vec<Option<u16>> = Vec::with_capacity(batch.len());
             // One notification for the whole batch, after the last request:
             // the device takes them all at once.
             self.transport.hold();
-            for (index, read) in batch.iter().enumerate() {
+            for (index, read) in batch.iter_mut().enumerate() {
                 // SAFETY: the request, buffer and response stay alive and
                 // untouched until `complete_read_blocks` below, which runs
-                // for every submitted token before they are dropped.
+                // for every submitted token before this function returns
+                // (the buffer is borrowed mutably for all of it); the
+                // buffer is whole sectors, not empty (checked above), and
+                // physically consecutive (kernel memory, `SectorRead`).
                 let submitted = unsafe {
                     self.driver.read_blocks_nb(
                         (self.first_sector + read.sector) as usize,
                         &mut requests[index],
-                        buffers[index],
+                        read.buffer,
                         &mut responses[index],
                     )
                 };
@@ -421,7 +417,81 @@ impl BlockDevice {
                     self.driver.complete_read_blocks(
                         used,
                         &requests[index],
-                        buffers[index],
+                        batch[index].buffer,
+                        &mut responses[index],
+                    )
+                };
+                if completed.is_err() || responses[index].status() != RespStatus::OK {
+                    result = Err(BlockError::Device);
+                }
+                tokens[index] = None;
+                waiting -= 1;
+            }
+            result?;
+        }
+        result
+    }
+
+    /// Writes every one of `writes` (one request each), several in flight
+    /// at once as [`Self::read_vectored`] reads.
+    ///
+    /// Return values: `ReadOnly`; `OutOfRange` (before any request) if a
+    /// write passes the end or is not whole sectors; `Device` if a request
+    /// failed (nothing is in flight on return; some writes may be done).
+    pub fn write_vectored(&mut self, writes: &[SectorWrite<'_>]) -> Result<(), BlockError> {
+        if self.is_read_only() {
+            return Err(BlockError::ReadOnly);
+        }
+        for write in writes {
+            self.check(write.sector, write.data.len())?;
+            if write.data.is_empty() {
+                return Err(BlockError::OutOfRange);
+            }
+        }
+        let mut result = Ok(());
+        for batch in writes.chunks(REQUESTS_IN_FLIGHT) {
+            let mut requests: Vec<BlkReq> = batch.iter().map(|_| BlkReq::default()).collect();
+            let mut responses: Vec<BlkResp> = batch.iter().map(|_| BlkResp::default()).collect();
+            let mut tokens: Vec<Option<u16>> = Vec::with_capacity(batch.len());
+            self.transport.hold();
+            for (index, write) in batch.iter().enumerate() {
+                // SAFETY: as in `read_vectored`: request, data and response
+                // stay alive and untouched until `complete_write_blocks`
+                // below, run for every submitted token before returning.
+                let submitted = unsafe {
+                    self.driver.write_blocks_nb(
+                        (self.first_sector + write.sector) as usize,
+                        &mut requests[index],
+                        write.data,
+                        &mut responses[index],
+                    )
+                };
+                match submitted {
+                    Ok(token) => tokens.push(Some(token)),
+                    Err(_) => {
+                        result = Err(BlockError::Device);
+                        break;
+                    }
+                }
+            }
+            self.transport.release();
+            let mut waiting = tokens.iter().filter(|token| token.is_some()).count();
+            while waiting > 0 {
+                let Some(used) = self.driver.peek_used() else {
+                    core::hint::spin_loop();
+                    continue;
+                };
+                let Some(index) = tokens.iter().position(|token| *token == Some(used)) else {
+                    result = Err(BlockError::Device);
+                    break;
+                };
+                // SAFETY: the same request, data and response that were
+                // submitted with this token.
+                let completed = unsafe {
+                    self.driver.complete_write_blocks(
+                        used,
+                        &requests[index],
+                        batch[index].data,
                         &mut responses[index],
                     )
                 };

@@ -19,7 +19,7 @@
 //! carry the [`Location`] they were reached by, so `..` from them is
 //! lexical too.
 
-use crate::block_cache::BlockCache;
+use crate::disk::Disk;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use dotdotdot::{AccessMode, Namespace, Resolved as DotResolved};
@@ -208,7 +208,7 @@ struct Step {
 /// Return values: `NotFound`, `NotADirectory`, `Loop`, `NameTooLong`,
 /// `InvalidArgument` (reserved or invalid names), `InputOutput`.
 pub fn resolve(
-    file_system: &mut FileSystem<BlockCache>,
+    file_system: &mut FileSystem<Disk>,
     view: &View<'_>,
     base: &Location,
     path: &[u8],
@@ -317,7 +317,7 @@ pub fn resolve(
 /// Return values: as [`resolve`]; `InvalidArgument` when the path has no
 /// last component or it is `.` or `..`.
 pub fn resolve_parent(
-    file_system: &mut FileSystem<BlockCache>,
+    file_system: &mut FileSystem<Disk>,
     view: &View<'_>,
     base: &Location,
     path: &[u8],

@@ -3,12 +3,14 @@
 //!
 //! The volume is the whole disk, or the disk's GPT root partition
 //! ([`crate::partition`]: found by its type GUID, never by position).
-//! At boot the kernel mounts it through a [`BlockCache`] and
-//! keeps the mounted [`FileSystem`] here, behind a lock (the `fs-ext2l`
-//! library is single-threaded by design). [`sync`] writes every dirty page
-//! back and flushes the device; power-off calls it.
+//! At boot the kernel mounts it on a [`Disk`] (virtio-blk, uncached: the
+//! one block cache is the file system's) and keeps the mounted
+//! [`FileSystem`] here, behind a lock (the `fs-ext2l` library is
+//! single-threaded by design). [`sync`] writes every dirty block back and
+//! flushes the device, doing the device work after letting go of the file
+//! system; power-off calls it.
 
-use crate::block_cache::{BlockCache, PAGE_SIZE};
+use crate::disk::Disk;
 use crate::partition::{self, PartitionError, Volume};
 use alloc::format;
 use alloc::string::String;
@@ -19,7 +21,7 @@ use hal::BootInfo;
 use spin::Mutex;
 
 /// The mounted root, once [`mount`] succeeded.
-pub static ROOT: Mutex<Option<FileSystem<BlockCache>>> = Mutex::new(None);
+pub static ROOT: Mutex<Option<FileSystem<Disk>>> = Mutex::new(None);
 
 /// Why the root could not be mounted.
 #[derive(Debug)]
@@ -72,16 +74,18 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
             first + sectors
         );
     }
-    // A quarter of the heap for cached pages, within sane bounds.
-    let capacity = ((boot.heap.size / 4) / PAGE_SIZE).clamp(64, 16384) as usize;
+    // A quarter of the heap for the file system's block cache, within sane
+    // bounds (256 KiB to 64 MiB).
+    let cache_bytes = (boot.heap.size / 4).clamp(256 << 10, 64 << 20) as usize;
     // A sixteenth of the heap for the bytes of programs recently run.
     crate::program_cache::init((boot.heap.size / 16) as usize);
-    let cache = BlockCache::new(disk, capacity);
     let options = MountOptions {
         clock,
+        cache_bytes,
         ..MountOptions::default()
     };
-    let file_system = FileSystem::mount(cache, options).map_err(MountError::FileSystem)?;
+    let file_system =
+        FileSystem::mount(Disk::new(disk), options).map_err(MountError::FileSystem)?;
     let info = file_system.info();
     let label = String::from_utf8_lossy(&info.label).into_owned();
     let summary = format!(
@@ -104,35 +108,55 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
 
 /// Writes every dirty block back and flushes the disk.
 ///
-/// Return values: the library's error if a write or the flush failed.
+/// The file system's lock is held only to take the batch and to mark it
+/// written: the device is locked before the file system is let go (so
+/// the batch reaches the disk before anything the file system does next)
+/// and the writes happen with only the device held, while other
+/// processes keep using the cache.
+///
+/// Return values: the library's error if a write or the flush failed
+/// (the blocks then stay dirty).
 pub fn sync() -> Result<(), fs_ext2l::Error> {
+    let mut root = ROOT.lock();
+    let Some(file_system) = root.as_mut() else {
+        return Ok(());
+    };
+    let disk = file_system.device().clone();
+    let batch = file_system.begin_write_back();
+    let mut locked = disk.lock();
+    drop(root);
+    let written = batch.write_to(&mut locked);
+    drop(locked);
     match ROOT.lock().as_mut() {
-        Some(file_system) => file_system.sync(),
-        None => Ok(()),
+        Some(file_system) => file_system.finish_write_back(batch, written),
+        None => written,
     }
 }
 
-/// Writes back and drops every page of the root disk's block cache.
+/// Writes every dirty block back, then drops every block of the file
+/// system's cache: the next read of anything comes from the disk.
 ///
 /// Return values: `InputOutput` if writing back failed; `NotFound`
 /// without a root.
 pub fn drop_cache() -> Result<(), manux_abi::Errno> {
-    match ROOT.lock().as_mut() {
-        Some(file_system) => file_system
-            .device_mut()
-            .drop_all()
-            .map_err(|_| manux_abi::Errno::InputOutput),
-        None => Err(manux_abi::Errno::NotFound),
+    if ROOT.lock().is_none() {
+        return Err(manux_abi::Errno::NotFound);
     }
+    sync().map_err(|_| manux_abi::Errno::InputOutput)?;
+    if let Some(file_system) = ROOT.lock().as_mut() {
+        file_system.drop_clean_blocks();
+    }
+    Ok(())
 }
 
 /// Reads `sectors` sectors of the root disk from `first_sector`, past the
-/// cache and the file system, keeping nothing; returns the bytes read.
+/// file system, keeping nothing; returns the bytes read.
 ///
-/// Return values: as [`BlockCache::read_raw`]; `NotFound` without a root.
+/// Return values: as [`Disk::read_raw`]; `NotFound` without a root.
 pub fn read_raw(first_sector: u64, sectors: u64) -> Result<u64, manux_abi::Errno> {
-    match ROOT.lock().as_mut() {
-        Some(file_system) => file_system.device_mut().read_raw(first_sector, sectors),
-        None => Err(manux_abi::Errno::NotFound),
-    }
+    let disk = match ROOT.lock().as_ref() {
+        Some(file_system) => file_system.device().clone(),
+        None => return Err(manux_abi::Errno::NotFound),
+    };
+    disk.read_raw(first_sector, sectors)
 }

@@ -10,7 +10,7 @@
 //! `/...` entry, or in a virtual `/...` directory, it is `EACCES`.
 
 use super::UserAccess;
-use crate::block_cache::BlockCache;
+use crate::disk::Disk;
 use crate::files::OpenFile;
 use crate::path::{self, errno, DotView, Location, Node, Resolved, View};
 use crate::process::Process;
@@ -70,7 +70,7 @@ impl Caller {
     /// Resolves `path`.
     pub fn resolve(
         &self,
-        file_system: &mut FileSystem<BlockCache>,
+        file_system: &mut FileSystem<Disk>,
         path: &[u8],
         follow: bool,
     ) -> Result<Resolved, Errno> {
@@ -84,7 +84,7 @@ impl Caller {
     /// read-only through this path.
     pub fn writable_parent(
         &self,
-        file_system: &mut FileSystem<BlockCache>,
+        file_system: &mut FileSystem<Disk>,
         path: &[u8],
     ) -> Result<(Resolved, InodeNumber, Vec<u8>), Errno> {
         let (parent, name) = path::resolve_parent(file_system, &self.view(), &self.base, path)?;
@@ -95,7 +95,7 @@ impl Caller {
 
 /// Runs `body` with the root file system.
 pub fn with_root<T>(
-    body: impl FnOnce(&mut FileSystem<BlockCache>) -> Result<T, Errno>,
+    body: impl FnOnce(&mut FileSystem<Disk>) -> Result<T, Errno>,
 ) -> Result<T, Errno> {
     let mut root = ROOT.lock();
     body(root.as_mut().ok_or(Errno::NotFound)?)
@@ -494,7 +494,7 @@ pub fn read_link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 fn set_cwd(
     process: &Process,
     resolved: Resolved,
-    file_system: &mut FileSystem<BlockCache>,
+    file_system: &mut FileSystem<Disk>,
 ) -> Result<u64, Errno> {
     if let Node::Inode { inode, .. } = resolved.node {
         if file_system.stat(inode).map_err(errno)?.file_type != FileType::Directory {

@@ -28,6 +28,21 @@ const SINGLE_INDIRECT: usize = 12;
 /// Number of direct pointers.
 const DIRECT_POINTERS: u64 = 12;
 
+/// A run of a file found by [`FileSystem::map_run`], as far as its pointer
+/// block maps it contiguously (past what was asked): a sequential reader's
+/// next calls map from it without walking the tree or scanning pointers
+/// again. It holds while the cache's contents are unchanged
+/// ([`crate::BlockCache::changes`]): any write, allocation or release
+/// changes them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MappedRun {
+    inode: u32,
+    changes: u64,
+    logical: u64,
+    device: u32,
+    count: u64,
+}
+
 /// Where a logical block's pointer lives.
 #[derive(Clone, Copy, Debug)]
 struct BlockPath {
@@ -128,7 +143,9 @@ impl<D: BlockDevice> FileSystem<D> {
     /// pointer block (or the inode) instead of walking the tree per block:
     /// `Some((first device block, count))` with `1 <= count <= max`, or
     /// `None` when `logical` is a hole. The count stops at a hole, a
-    /// discontinuity, the end of the pointer block, or `max`.
+    /// discontinuity, the end of the pointer block, or `max`. The whole
+    /// run (not only `max` of it) is remembered ([`MappedRun`]), so the
+    /// next calls of a sequential reader find it without a walk.
     ///
     /// Return values: as [`Self::map_block`].
     pub(crate) fn map_run(
@@ -137,14 +154,42 @@ impl<D: BlockDevice> FileSystem<D> {
         logical: u64,
         max: u64,
     ) -> Result<Option<(u32, u64)>> {
+        if let Some(run) = self.last_run {
+            if run.inode == inode.number.get()
+                && run.changes == self.cache.changes()
+                && logical >= run.logical
+                && logical - run.logical < run.count
+            {
+                let skip = logical - run.logical;
+                return Ok(Some((
+                    run.device + skip as u32,
+                    (run.count - skip).min(max).max(1),
+                )));
+            }
+        }
+        let Some((first, count)) = self.map_run_walk(inode, logical)? else {
+            return Ok(None);
+        };
+        self.last_run = Some(MappedRun {
+            inode: inode.number.get(),
+            changes: self.cache.changes(),
+            logical,
+            device: first,
+            count,
+        });
+        Ok(Some((first, count.min(max).max(1))))
+    }
+
+    /// [`Self::map_run`] by walking the tree: the run from `logical` as
+    /// far as its pointer block (or the inode) maps it contiguously.
+    fn map_run_walk(&mut self, inode: &Inode, logical: u64) -> Result<Option<(u32, u64)>> {
         let Some(first) = self.map_block(inode, logical)? else {
             return Ok(None);
         };
         let path = self.block_path(logical)?;
         let mut count = 1u64;
         if path.depth == 0 {
-            while count < max
-                && path.root + (count as usize) < SINGLE_INDIRECT
+            while path.root + (count as usize) < SINGLE_INDIRECT
                 && Some(inode.block_pointer(path.root + count as usize))
                     == first.checked_add(count as u32)
             {
@@ -167,15 +212,35 @@ impl<D: BlockDevice> FileSystem<D> {
         let data = self
             .cache
             .read(&mut self.device, pointer, BlockClass::Metadata)?;
-        while count < max
-            && index + (count as usize) < pointers
-            && Some(read_u32(data, (index + count as usize) * 4)) == first.checked_add(count as u32)
-        {
+        // The pointers after `logical`'s, while each is one more than the
+        // last (a tight loop: this scan is most of a long read's mapping).
+        let following = data.get((index + 1) * 4..pointers * 4).unwrap_or(&[]);
+        let mut expected = first;
+        for pointer in following.chunks_exact(4) {
+            let Some(next) = expected.checked_add(1) else {
+                break;
+            };
+            if u32::from_le_bytes([pointer[0], pointer[1], pointer[2], pointer[3]]) != next {
+                break;
+            }
+            expected = next;
             count += 1;
         }
         // The run lies between two valid blocks, so all of it is valid.
         self.check_block(first + (count as u32 - 1), inode.number)?;
         Ok(Some((first, count)))
+    }
+
+    /// Whether the remembered run ([`MappedRun`]) maps all of logical
+    /// blocks `first .. first + count` of `inode`: then mapping them reads
+    /// no pointer block.
+    pub(crate) fn run_covers(&self, inode: &Inode, first: u64, count: u64) -> bool {
+        self.last_run.is_some_and(|run| {
+            run.inode == inode.number.get()
+                && run.changes == self.cache.changes()
+                && first >= run.logical
+                && first.saturating_add(count) <= run.logical + run.count
+        })
     }
 
     /// The pointer blocks that mapping logical blocks `first .. first +

@@ -71,8 +71,6 @@ use crate::error::DeviceError;
 pub const MIN_CAPACITY_BLOCKS: usize = 16;
 /// Most bytes of dirty neighbours written back with an evicted block.
 const CLUSTER_BYTES: usize = 512 * 1024;
-/// Buffers of evicted blocks kept for reuse.
-const SPARE_BUFFERS: usize = 64;
 
 /// What a cached block holds, as a journal sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -158,7 +156,10 @@ pub struct BlockCache {
     clock: u64,
     /// The last content version handed out.
     versions: u64,
-    /// Buffers of dropped blocks, reused for new ones.
+    /// Buffers of dropped blocks, reused for new ones: a file system that
+    /// creates and deletes small files frees and takes a block each time,
+    /// and a kernel heap is slow to split and merge them. Held blocks and
+    /// spare buffers together stay within the capacity.
     spare: Vec<SharedBlock>,
 }
 
@@ -307,6 +308,15 @@ impl BlockCache {
         self.pins.len()
     }
 
+    /// A number that changes whenever the contents the cache gives for
+    /// some block may have changed (a block written, zeroed, pinned,
+    /// forgotten or discarded); reading, evicting and dropping clean
+    /// blocks leave it alone. What was derived from cached blocks stays
+    /// true while it is unchanged.
+    pub fn changes(&self) -> u64 {
+        self.versions
+    }
+
     /// Whether `block` is held.
     pub fn contains(&self, block: u32) -> bool {
         self.entries.contains_key(&block)
@@ -433,10 +443,16 @@ impl BlockCache {
             let data = self.fresh_buffer();
             self.insert(block, data, class);
         }
-        self.touch(block);
-        self.mark_dirty(block, class);
+        let stamp = self.tick();
+        self.versions += 1;
         match self.entries.get_mut(&block) {
             Some(entry) => {
+                entry.last_use = stamp;
+                if entry.dirty.is_none() {
+                    self.dirty.insert(block);
+                }
+                entry.dirty = Some(self.versions);
+                entry.class = class;
                 let bytes = unique(&mut entry.data);
                 bytes.fill(0);
                 Ok(bytes)
@@ -516,6 +532,13 @@ impl BlockCache {
         blocks: &[u32],
         class: BlockClass,
     ) -> Result<(), DeviceError> {
+        if blocks.iter().all(|block| self.entries.contains_key(block)) {
+            return if requests.is_empty() {
+                Ok(())
+            } else {
+                device.read_vectored(requests)
+            };
+        }
         let mut wanted: Vec<(u32, SharedBlock)> = Vec::new();
         for &block in blocks {
             if !self.entries.contains_key(&block) && !wanted.iter().any(|(seen, _)| *seen == block)
@@ -552,12 +575,14 @@ impl BlockCache {
     /// Drops `block` without writing it back (it was freed), pinned or
     /// not.
     pub fn forget(&mut self, block: u32) {
+        self.versions += 1;
         self.remove(block);
     }
 
     /// Drops every held block of `first .. first + count` without writing
     /// it back: the device has newer contents (written past the cache).
     pub fn discard_range(&mut self, first: u32, count: u64) {
+        self.versions += 1;
         let end = u64::from(first) + count;
         while let Some(block) = self.first_held(first, end) {
             self.remove(block);
@@ -741,13 +766,12 @@ impl BlockCache {
         }
     }
 
-    /// A zeroed buffer of one block that nothing else shares.
+    /// A buffer of one block that nothing else shares, holding whatever
+    /// it held before: every caller fills all of it (a device read, or
+    /// zeros) before the cache holds it.
     fn fresh_buffer(&mut self) -> SharedBlock {
         match self.spare.pop() {
-            Some(mut buffer) => {
-                unique(&mut buffer).fill(0);
-                buffer
-            }
+            Some(buffer) => buffer,
             None => SharedBlock(Arc::new(vec![0u8; self.block_size].into_boxed_slice())),
         }
     }
@@ -755,10 +779,9 @@ impl BlockCache {
     /// Holds `data` as clean `block` (replacing what was held), most
     /// recently used.
     fn insert(&mut self, block: u32, data: SharedBlock, class: BlockClass) {
-        self.remove(block);
         let stamp = self.tick();
         self.recency.insert(stamp, block);
-        self.entries.insert(
+        let replaced = self.entries.insert(
             block,
             Entry {
                 data,
@@ -769,6 +792,21 @@ impl BlockCache {
                 pinned: None,
             },
         );
+        // Callers insert only blocks not held; should one be, its old
+        // entry leaves every index.
+        if let Some(old) = replaced {
+            match old.pinned {
+                Some(transaction) => {
+                    self.pins.remove(&(transaction, block));
+                }
+                None => {
+                    self.recency.remove(&old.queued);
+                }
+            }
+            if old.dirty.is_some() {
+                self.dirty.remove(&block);
+            }
+        }
     }
 
     /// Drops `block`, keeping its buffer for reuse when nothing shares it.
@@ -786,7 +824,9 @@ impl BlockCache {
         }
         self.dirty.remove(&block);
         let mut data = entry.data;
-        if self.spare.len() < SPARE_BUFFERS && Arc::get_mut(&mut data.0).is_some() {
+        if self.entries.len() + self.spare.len() < self.capacity
+            && Arc::get_mut(&mut data.0).is_some()
+        {
             self.spare.push(data);
         }
     }
@@ -801,7 +841,9 @@ impl BlockCache {
         let mut data = self.fresh_buffer();
         let offset = u64::from(block) * self.block_size as u64;
         if let Err(error) = device.read_at(offset, unique(&mut data)) {
-            self.spare.push(data);
+            if self.entries.len() + self.spare.len() < self.capacity {
+                self.spare.push(data);
+            }
             return Err(error);
         }
         self.make_room(device)?;

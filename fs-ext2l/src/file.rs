@@ -295,10 +295,16 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(0);
         }
         let total: usize = pieces.iter().map(|piece| piece.len()).sum();
+        let pieces_count = pieces.len();
         let length = (size - offset).min(total as u64) as usize;
         let stream = length >= STREAM_BYTES;
         let mut destination = Destination::new(pieces);
         let mut streamed: Vec<ReadRequest<'_>> = Vec::new();
+        if stream {
+            // One piece per buffer, plus a few where the file is not one
+            // run on the device: rarely a second allocation.
+            streamed.reserve(pieces_count + 4);
+        }
         let block_size = self.geometry.block_bytes();
         let mut done = 0usize;
         while done < length {
@@ -343,12 +349,11 @@ impl<D: BlockDevice> FileSystem<D> {
             // needs come along with this read's data: a sequential reader
             // then never waits for one on its own.
             let end = offset + length as u64;
-            let ahead = if end % block_size as u64 == 0 {
-                self.pointer_blocks_to_fetch(
-                    &inode,
-                    end / block_size as u64,
-                    (length / block_size) as u64,
-                )
+            let next = end / block_size as u64;
+            let ahead = if end % block_size as u64 == 0
+                && !self.run_covers(&inode, next, (length / block_size) as u64)
+            {
+                self.pointer_blocks_to_fetch(&inode, next, (length / block_size) as u64)
             } else {
                 Vec::new()
             };

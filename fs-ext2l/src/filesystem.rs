@@ -127,6 +127,8 @@ pub struct FileSystem<D: BlockDevice> {
     pub(crate) clock: fn() -> u32,
     /// Inodes the host holds ([`crate::HeldInode`], `held.rs`).
     pub(crate) held: alloc::collections::BTreeSet<u32>,
+    /// The last run of a file `map_run` found (`block_map.rs`).
+    pub(crate) last_run: Option<crate::block_map::MappedRun>,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
@@ -199,6 +201,7 @@ impl<D: BlockDevice> FileSystem<D> {
             read_only_reason,
             clock: options.clock,
             held: alloc::collections::BTreeSet::new(),
+            last_run: None,
         })
     }
 
@@ -435,6 +438,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// of it comes from the device (the benchmarks' cold reads; call
     /// [`Self::sync`] first to drop everything). Returns how many.
     pub fn drop_clean_blocks(&mut self) -> usize {
+        self.last_run = None;
         self.cache.drop_clean()
     }
 

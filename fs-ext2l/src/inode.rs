@@ -271,8 +271,11 @@ impl Inode {
     /// Wraps raw bytes read from the inode table (shorter input is zero-padded).
     pub(crate) fn from_bytes(number: InodeNumber, bytes: &[u8]) -> Inode {
         let mut raw = [0u8; INODE_BUFFER_SIZE];
-        for (slot, byte) in raw.iter_mut().zip(bytes.iter()) {
-            *slot = *byte;
+        // One copy, not a loop per byte: every read and write of a file
+        // loads its inode (a bare-metal target's byte loop is slow).
+        let length = bytes.len().min(INODE_BUFFER_SIZE);
+        if let (Some(target), Some(source)) = (raw.get_mut(..length), bytes.get(..length)) {
+            target.copy_from_slice(source);
         }
         Inode { number, raw }
     }

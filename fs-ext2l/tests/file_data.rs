@@ -294,3 +294,29 @@ fn a_long_sequential_read_fetches_its_pointer_blocks_ahead() {
         device.single_reads - before
     );
 }
+
+#[test]
+fn a_remembered_run_is_forgotten_when_the_file_moves() {
+    let mut file_system = new_file_system(16 << 20, 4096, 256, false);
+    let root = file_system.root();
+    let first = file_system.create(root, b"a", 0o644, 0, 0).unwrap();
+    let second = file_system.create(root, b"b", 0o644, 0, 0).unwrap();
+    let old = vec![1u8; 1 << 20];
+    let other = vec![2u8; 1 << 20];
+    let new = vec![3u8; 1 << 20];
+    file_system.write(first, 0, &old).unwrap();
+    let mut buffer = vec![0u8; 1 << 20];
+    file_system.read(first, 0, &mut buffer).unwrap();
+    assert_eq!(buffer, old);
+    // The file's blocks go to another file; the file gets new ones.
+    file_system.truncate(first, 0).unwrap();
+    file_system.write(second, 0, &other).unwrap();
+    file_system.write(first, 0, &new).unwrap();
+    // From where the remembered run (past the direct blocks) starts.
+    let count = file_system.read(first, 64 << 10, &mut buffer).unwrap();
+    assert_eq!(&buffer[..count], &new[64 << 10..]);
+    file_system.read(first, 0, &mut buffer).unwrap();
+    assert_eq!(buffer, new);
+    file_system.read(second, 0, &mut buffer).unwrap();
+    assert_eq!(buffer, other);
+}

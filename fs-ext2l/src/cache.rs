@@ -723,13 +723,18 @@ impl BlockCache {
         released.len()
     }
 
-    /// Drops every clean, unpinned block (the benchmarks' cold reads);
-    /// returns how many.
-    pub fn drop_clean(&mut self) -> usize {
+    /// Drops every clean, unpinned block (of `class` only, if given: the
+    /// benchmarks' cold reads drop file data and keep metadata); returns
+    /// how many.
+    pub fn drop_clean(&mut self, class: Option<BlockClass>) -> usize {
         let clean: Vec<u32> = self
             .entries
             .iter()
-            .filter(|(_, entry)| entry.dirty.is_none() && entry.pinned.is_none())
+            .filter(|(_, entry)| {
+                entry.dirty.is_none()
+                    && entry.pinned.is_none()
+                    && class.is_none_or(|class| class == entry.class)
+            })
             .map(|(&block, _)| block)
             .collect();
         for &block in &clean {

@@ -434,12 +434,13 @@ impl<D: BlockDevice> FileSystem<D> {
         &self.cache
     }
 
-    /// Drops every clean, unpinned block from the cache, so the next read
-    /// of it comes from the device (the benchmarks' cold reads; call
-    /// [`Self::sync`] first to drop everything). Returns how many.
-    pub fn drop_clean_blocks(&mut self) -> usize {
+    /// Drops every clean, unpinned block (of `class` only, if given) from
+    /// the cache, so the next read of it comes from the device (the
+    /// benchmarks' cold reads; call [`Self::sync`] first to drop every
+    /// block). Returns how many.
+    pub fn drop_clean_blocks(&mut self, class: Option<BlockClass>) -> usize {
         self.last_run = None;
-        self.cache.drop_clean()
+        self.cache.drop_clean(class)
     }
 
     /// The first phase of a sync: takes what must be written — the dirty,

@@ -165,7 +165,7 @@ enum Operation {
     Release,
     /// Start a new transaction for later pins.
     NextTransaction,
-    DropClean,
+    DropClean(Option<bool>),
     /// The next device access fails.
     Fail,
 }
@@ -188,7 +188,7 @@ fn operation() -> impl Strategy<Value = Operation> {
         3 => block.prop_map(Operation::Pin),
         1 => Just(Operation::Release),
         1 => Just(Operation::NextTransaction),
-        1 => Just(Operation::DropClean),
+        1 => proptest::option::of(any::<bool>()).prop_map(Operation::DropClean),
         1 => Just(Operation::Fail),
     ]
 }
@@ -369,8 +369,8 @@ fn run(operations: Vec<Operation>) -> Result<(), TestCaseError> {
                 model.oldest = (through + 1).min(model.newest);
             }
             Operation::NextTransaction => model.newest += 1,
-            Operation::DropClean => {
-                cache.drop_clean();
+            Operation::DropClean(only) => {
+                cache.drop_clean(only.map(class));
             }
             Operation::Fail => device.fail_next = true,
         }

@@ -136,7 +136,7 @@ fn run(block_size: u32, operations: Vec<Operation>) -> Result<(), TestCaseError>
             }
             Operation::Sync => file_system.sync().unwrap(),
             Operation::DropClean => {
-                file_system.drop_clean_blocks();
+                file_system.drop_clean_blocks(None);
             }
             Operation::Remount => {
                 if let Some((batch, written)) = pending.take() {
@@ -200,7 +200,7 @@ fn a_warm_reread_needs_no_device() {
     let data: Vec<u8> = (0..100_000u32).map(|value| value as u8).collect();
     file_system.write(file, 0, &data).unwrap();
     file_system.sync().unwrap();
-    file_system.drop_clean_blocks();
+    file_system.drop_clean_blocks(None);
     let mut buffer = vec![0u8; data.len()];
     file_system.read(file, 0, &mut buffer).unwrap();
     assert_eq!(buffer, data);
@@ -264,7 +264,7 @@ fn a_long_sequential_read_fetches_its_pointer_blocks_ahead() {
         vectored_reads: 0,
     };
     let mut file_system = FileSystem::mount(device, mount_options()).unwrap();
-    file_system.drop_clean_blocks();
+    file_system.drop_clean_blocks(None);
     let before = file_system.device().single_reads;
     let mut buffer = vec![0u8; 512 << 10];
     let mut offset = 0u64;

@@ -38,8 +38,14 @@ use virtio_drivers::{BufferDirection, PhysAddr, PAGE_SIZE};
 /// Bytes in a virtio-blk sector.
 pub const SECTOR_SIZE: usize = 512;
 
-/// The longest request sent to a device: longer transfers are split.
-pub const LONGEST_REQUEST: usize = 512 * 1024;
+/// The longest request sent to a device: longer transfers are split. A
+/// 512 KiB read of a file whose pointer block sits in the middle is then
+/// still one request (the block between its two runs bridged).
+pub const LONGEST_REQUEST: usize = 1024 * 1024;
+
+/// The longest gap between two reads of a call that is read too (into
+/// scratch memory) to make them one request: one 4 KiB block.
+const BRIDGED_SECTORS: u64 = 8;
 
 /// The one request queue of a virtio-blk device.
 const QUEUE: u16 = 0;
@@ -592,10 +598,12 @@ impl BlockDevice {
 
     /// Reads every one of `reads`. Reads that follow one another on the
     /// disk become one request (up to [`LONGEST_REQUEST`] bytes and the
-    /// segments a request may have), whatever memory they go to, and all
-    /// the requests are queued before one notification: the device serves
-    /// them together, so a read the caller had to split — its memory is
-    /// not physically consecutive — costs what one request would.
+    /// segments a request may have), whatever memory they go to — as do
+    /// reads a few sectors apart, the sectors between read into scratch
+    /// memory and dropped — and all the requests are queued before one
+    /// notification: the device serves them together, so a read the
+    /// caller had to split — its memory is not physically consecutive —
+    /// costs what one request would.
     ///
     /// Return values: `OutOfRange` (before any request) if a read passes
     /// the end, is empty or is not whole sectors; `Device` if a request
@@ -608,10 +616,41 @@ impl BlockDevice {
                 return Err(BlockError::OutOfRange);
             }
         }
+        // Short gaps between reads are read too, into scratch memory, so
+        // the reads around them go as one request (a file's pointer block
+        // sits between its runs of data every few MiB).
+        let mut bridged = 0usize;
+        let mut end_of_previous: Option<u64> = None;
+        for read in reads.iter() {
+            if let Some(gap) = end_of_previous.and_then(|end| read.sector.checked_sub(end)) {
+                if (1..=BRIDGED_SECTORS).contains(&gap) {
+                    bridged += gap as usize * SECTOR_SIZE;
+                }
+            }
+            end_of_previous = Some(read.sector + (read.buffer.len() / SECTOR_SIZE) as u64);
+        }
+        let mut scratch = alloc::vec![0u8; bridged];
+        let mut scratch_left: &mut [u8] = &mut scratch;
         let mut segments: Vec<&mut [u8]> = Vec::new();
         let mut requests: Vec<Request> = Vec::new();
         for read in reads.iter_mut() {
             let mut sector = read.sector;
+            if let Some(last) = requests.last_mut() {
+                let gap = sector.saturating_sub(last.next_sector);
+                let bytes = gap as usize * SECTOR_SIZE;
+                if (1..=BRIDGED_SECTORS).contains(&gap)
+                    && bytes <= scratch_left.len()
+                    && last.count + 2 <= self.max_segments
+                    && last.bytes + bytes < LONGEST_REQUEST
+                {
+                    let (head, tail) = core::mem::take(&mut scratch_left).split_at_mut(bytes);
+                    scratch_left = tail;
+                    last.count += 1;
+                    last.bytes += bytes;
+                    last.next_sector = sector;
+                    segments.push(head);
+                }
+            }
             let mut rest: &mut [u8] = &mut *read.buffer;
             while !rest.is_empty() {
                 let request = self.request_for(&mut requests, REQUEST_IN, sector, segments.len());

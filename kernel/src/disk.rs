@@ -26,8 +26,9 @@ use hal::virtio::{BlockDevice, BlockError, SectorRead, SectorWrite, SECTOR_SIZE}
 use manux_abi::Errno;
 use spin::{Mutex, MutexGuard};
 
-/// The longest request sent to the device: longer transfers are split.
-const LONGEST_REQUEST: usize = 512 * 1024;
+/// The raw read's requests: the longest a file's read of 512 KiB makes
+/// when its data lies in one run.
+const RAW_REQUEST: usize = 512 * 1024;
 
 /// The root disk: a handle that clones cheaply (see the module doc).
 #[derive(Clone)]
@@ -83,9 +84,10 @@ impl Disk {
     }
 
     /// Reads `sectors` sectors from `first_sector` straight from the disk,
-    /// in requests of the longest size the file system's reads use
-    /// (512 KiB, one at a time), into a scratch buffer that is then
-    /// dropped; returns the bytes read (the benchmarks' raw device read).
+    /// in requests of 512 KiB, one at a time (what a 512 KiB read of a
+    /// file in one run on the disk costs), into a scratch buffer that is
+    /// then dropped; returns the bytes read (the benchmarks' raw device
+    /// read).
     ///
     /// Return values: `OutOfRange` past the end of the disk; `OutOfMemory`
     /// if the scratch buffer cannot be had; `InputOutput` if the device
@@ -96,7 +98,7 @@ impl Disk {
             Some(end) if end <= self.size / sector_size => {}
             _ => return Err(Errno::OutOfRange),
         }
-        let request_sectors = LONGEST_REQUEST as u64 / sector_size;
+        let request_sectors = RAW_REQUEST as u64 / sector_size;
         let bytes = (request_sectors.min(sectors) * sector_size) as usize;
         let mut buffer = Vec::new();
         buffer
@@ -124,11 +126,12 @@ impl LockedDisk<'_> {
             .try_reserve(requests.len())
             .map_err(|_| DeviceError::Failed { code: 0 })?;
         for request in requests.iter_mut() {
-            let mut sector = first_sector(request.offset, request.buffer.len(), self.size)?;
-            for buffer in request.buffer.chunks_mut(LONGEST_REQUEST) {
-                let sectors = (buffer.len() / SECTOR_SIZE) as u64;
-                reads.push(SectorRead { sector, buffer });
-                sector += sectors;
+            let sector = first_sector(request.offset, request.buffer.len(), self.size)?;
+            if !request.buffer.is_empty() {
+                reads.push(SectorRead {
+                    sector,
+                    buffer: &mut *request.buffer,
+                });
             }
         }
         if reads.is_empty() {
@@ -143,10 +146,12 @@ impl LockedDisk<'_> {
             .try_reserve(requests.len())
             .map_err(|_| DeviceError::Failed { code: 0 })?;
         for request in requests {
-            let mut sector = first_sector(request.offset, request.data.len(), self.size)?;
-            for data in request.data.chunks(LONGEST_REQUEST) {
-                writes.push(SectorWrite { sector, data });
-                sector += (data.len() / SECTOR_SIZE) as u64;
+            let sector = first_sector(request.offset, request.data.len(), self.size)?;
+            if !request.data.is_empty() {
+                writes.push(SectorWrite {
+                    sector,
+                    data: request.data,
+                });
             }
         }
         if writes.is_empty() {

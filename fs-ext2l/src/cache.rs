@@ -120,6 +120,7 @@ pub struct SharedBlock(Arc<Box<[u8]>>);
 impl Deref for SharedBlock {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         &self.0
     }
@@ -216,16 +217,19 @@ impl core::fmt::Debug for DirtyBlocks {
 
 impl DirtyBlocks {
     /// Blocks in the batch.
+    #[inline]
     pub fn len(&self) -> usize {
         self.blocks.len()
     }
 
     /// Whether the batch has nothing to write.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.blocks.is_empty()
     }
 
     /// The batch's blocks and their classes, in device order.
+    #[inline]
     pub fn blocks(&self) -> impl Iterator<Item = (u32, BlockClass)> + '_ {
         self.blocks.iter().map(|dirty| (dirty.block, dirty.class))
     }
@@ -279,31 +283,37 @@ impl BlockCache {
     }
 
     /// Bytes per block.
+    #[inline]
     pub fn block_size(&self) -> usize {
         self.block_size
     }
 
     /// Most blocks held at once.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Blocks held.
+    #[inline]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Whether nothing is held.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Dirty blocks held (pinned ones included).
+    #[inline]
     pub fn dirty_count(&self) -> usize {
         self.dirty.len()
     }
 
     /// Pinned blocks held.
+    #[inline]
     pub fn pinned_count(&self) -> usize {
         self.pins.len()
     }
@@ -313,32 +323,38 @@ impl BlockCache {
     /// forgotten or discarded); reading, evicting and dropping clean
     /// blocks leave it alone. What was derived from cached blocks stays
     /// true while it is unchanged.
+    #[inline]
     pub fn changes(&self) -> u64 {
         self.versions
     }
 
     /// Whether `block` is held.
+    #[inline]
     pub fn contains(&self, block: u32) -> bool {
         self.entries.contains_key(&block)
     }
 
     /// Whether `block` is held and dirty.
+    #[inline]
     pub fn is_dirty(&self, block: u32) -> bool {
         self.dirty.contains(&block)
     }
 
     /// The class of `block`, if held.
+    #[inline]
     pub fn class(&self, block: u32) -> Option<BlockClass> {
         self.entries.get(&block).map(|entry| entry.class)
     }
 
     /// The newest transaction pinning `block`, if one does.
+    #[inline]
     pub fn pinned_by(&self, block: u32) -> Option<TransactionId> {
         self.entries.get(&block).and_then(|entry| entry.pinned)
     }
 
     /// The held contents of `block`, without a device access or a change
     /// of its recency.
+    #[inline]
     pub fn peek(&self, block: u32) -> Option<&[u8]> {
         self.entries.get(&block).map(|entry| &*entry.data)
     }
@@ -574,6 +590,7 @@ impl BlockCache {
 
     /// Drops `block` without writing it back (it was freed), pinned or
     /// not.
+    #[inline]
     pub fn forget(&mut self, block: u32) {
         self.versions += 1;
         self.remove(block);
@@ -745,6 +762,7 @@ impl BlockCache {
     }
 
     /// A new use stamp.
+    #[inline]
     fn tick(&mut self) -> u64 {
         self.clock += 1;
         self.clock
@@ -752,6 +770,7 @@ impl BlockCache {
 
     /// Marks held `block` as just used (its place in `recency` is
     /// updated when it reaches the front).
+    #[inline]
     fn touch(&mut self, block: u32) {
         let stamp = self.tick();
         if let Some(entry) = self.entries.get_mut(&block) {
@@ -774,6 +793,7 @@ impl BlockCache {
     /// A buffer of one block that nothing else shares, holding whatever
     /// it held before: every caller fills all of it (a device read, or
     /// zeros) before the cache holds it.
+    #[inline]
     fn fresh_buffer(&mut self) -> SharedBlock {
         match self.spare.pop() {
             Some(buffer) => buffer,

@@ -124,6 +124,7 @@ impl<'a, 'b> Destination<'a, 'b> {
     }
 
     /// Copies `source` into the next bytes.
+    #[inline]
     fn fill(&mut self, source: &[u8]) -> Result<()> {
         let mut from = 0;
         self.take(source.len(), |target| {
@@ -137,6 +138,7 @@ impl<'a, 'b> Destination<'a, 'b> {
     }
 
     /// Zeroes the next `length` bytes.
+    #[inline]
     fn zero(&mut self, length: usize) -> Result<()> {
         self.take(length, |target| {
             target.fill(0);

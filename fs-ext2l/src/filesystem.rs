@@ -129,6 +129,10 @@ pub struct FileSystem<D: BlockDevice> {
     pub(crate) held: alloc::collections::BTreeSet<u32>,
     /// The last run of a file `map_run` found (`block_map.rs`).
     pub(crate) last_run: Option<crate::block_map::MappedRun>,
+    /// The last regular file `read_pieces` loaded, and the cache's
+    /// [`BlockCache::changes`] then: while they are unchanged, so is the
+    /// inode, and a reader's next call skips looking it up (`file.rs`).
+    pub(crate) last_file: Option<(u64, Inode)>,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
@@ -202,6 +206,7 @@ impl<D: BlockDevice> FileSystem<D> {
             clock: options.clock,
             held: alloc::collections::BTreeSet::new(),
             last_run: None,
+            last_file: None,
         })
     }
 
@@ -440,6 +445,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// block). Returns how many.
     pub fn drop_clean_blocks(&mut self, class: Option<BlockClass>) -> usize {
         self.last_run = None;
+        self.last_file = None;
         self.cache.drop_clean(class)
     }
 

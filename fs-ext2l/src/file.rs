@@ -184,21 +184,6 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(inode)
     }
 
-    /// [`Self::regular_file`] for a read: the inode the last read loaded
-    /// when nothing has changed since (a program reading a file in many
-    /// calls loads it once).
-    fn file_to_read(&mut self, number: InodeNumber) -> Result<Inode> {
-        let changes = self.cache.changes();
-        if let Some((seen, inode)) = &self.last_file {
-            if *seen == changes && inode.number == number {
-                return Ok(inode.clone());
-            }
-        }
-        let inode = self.regular_file(number)?;
-        self.last_file = Some((changes, inode.clone()));
-        Ok(inode)
-    }
-
     /// Reads consecutive device blocks `first .. first + count` (whole
     /// blocks of a file) into the next bytes of `destination`: held
     /// blocks are copied from the cache; each run of blocks not held is,
@@ -306,7 +291,26 @@ impl<D: BlockDevice> FileSystem<D> {
         offset: u64,
         pieces: &mut [&mut [u8]],
     ) -> Result<usize> {
-        let inode = self.file_to_read(inode)?;
+        // The inode the last read loaded, when nothing has changed since:
+        // a program reading a file in many calls loads it once. It is lent
+        // out of `last_file` (boxed: moving it costs nothing) and put back.
+        let changes = self.cache.changes();
+        let file = match self.last_file.take() {
+            Some((seen, file)) if seen == changes && file.number == inode => file,
+            _ => alloc::boxed::Box::new(self.regular_file(inode)?),
+        };
+        let result = self.read_file_pieces(&file, offset, pieces);
+        self.last_file = Some((changes, file));
+        result
+    }
+
+    /// [`Self::read_pieces`] of loaded regular file `inode`.
+    fn read_file_pieces(
+        &mut self,
+        inode: &Inode,
+        offset: u64,
+        pieces: &mut [&mut [u8]],
+    ) -> Result<usize> {
         let size = inode.size();
         if offset >= size {
             return Ok(0);
@@ -332,7 +336,7 @@ impl<D: BlockDevice> FileSystem<D> {
             if in_block != 0 || left < block_size {
                 // A partial block, through the cache.
                 let chunk = (block_size - in_block).min(left);
-                match self.map_block(&inode, logical)? {
+                match self.map_block(inode, logical)? {
                     Some(device_block) => {
                         let data =
                             self.cache
@@ -350,7 +354,7 @@ impl<D: BlockDevice> FileSystem<D> {
             // Consecutive whole blocks mapped to consecutive device blocks,
             // from one pointer block.
             let whole_blocks = (left / block_size) as u64;
-            match self.map_run(&inode, logical, whole_blocks)? {
+            match self.map_run(inode, logical, whole_blocks)? {
                 Some((first, count)) => {
                     self.read_blocks(first, count, stream, &mut destination, &mut streamed)?;
                     done += count as usize * block_size;
@@ -368,9 +372,9 @@ impl<D: BlockDevice> FileSystem<D> {
             let end = offset + length as u64;
             let next = end / block_size as u64;
             let ahead = if end % block_size as u64 == 0
-                && !self.run_covers(&inode, next, (length / block_size) as u64)
+                && !self.run_covers(inode, next, (length / block_size) as u64)
             {
-                self.pointer_blocks_to_fetch(&inode, next, (length / block_size) as u64)
+                self.pointer_blocks_to_fetch(inode, next, (length / block_size) as u64)
             } else {
                 Vec::new()
             };

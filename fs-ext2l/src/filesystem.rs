@@ -132,7 +132,7 @@ pub struct FileSystem<D: BlockDevice> {
     /// The last regular file `read_pieces` loaded, and the cache's
     /// [`BlockCache::changes`] then: while they are unchanged, so is the
     /// inode, and a reader's next call skips looking it up (`file.rs`).
-    pub(crate) last_file: Option<(u64, Inode)>,
+    pub(crate) last_file: Option<(u64, alloc::boxed::Box<Inode>)>,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {

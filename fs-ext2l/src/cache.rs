@@ -25,7 +25,13 @@
 //! together with the dirty blocks next to it on the device (one vectored
 //! device call for the whole cluster, which leaves them cached and
 //! clean); if that write fails, nothing is dropped and the error is
-//! returned.
+//! returned. Buffers of dropped blocks are kept for the next ones as long
+//! as held blocks and spare buffers together stay within the capacity.
+//!
+//! **What changed.** [`BlockCache::changes`] moves whenever a block's
+//! contents may have changed, so the file system can keep what it derived
+//! from cached blocks (a file's inode, where its run of blocks lies)
+//! exactly as long as it stays true.
 //!
 //! **Dirty blocks know their class**, and dirty metadata can be
 //! **pinned** to a transaction ([`BlockCache::pin`]): a pinned block is

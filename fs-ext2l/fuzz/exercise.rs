@@ -30,7 +30,7 @@ fn clock() -> u32 {
 /// Exercises the library on `image`; returns whether it mounted.
 pub fn exercise(image: &[u8]) -> bool {
     let options = MountOptions {
-        cache_blocks: 64,
+        cache_bytes: 64 * 1024,
         clock,
         ..MountOptions::default()
     };

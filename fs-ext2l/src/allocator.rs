@@ -12,10 +12,28 @@
 //! bitmap cannot make the allocator overwrite the layout.
 
 use crate::bytes::{bit_is_set, set_bit};
+use crate::cache::BlockClass;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::filesystem::FileSystem;
 use crate::inode::InodeNumber;
+
+/// The first clear bit of `bitmap` in `from..until`, examining it a byte
+/// at a time while it is full.
+fn next_clear_bit(bitmap: &[u8], from: u32, until: u32) -> Option<u32> {
+    let mut index = from;
+    while index < until {
+        if index % 8 == 0 && bitmap.get((index / 8) as usize).copied() == Some(0xFF) {
+            index += 8;
+            continue;
+        }
+        if !bit_is_set(bitmap, index as usize) {
+            return Some(index);
+        }
+        index += 1;
+    }
+    None
+}
 
 impl<D: BlockDevice> FileSystem<D> {
     /// Whether `block` belongs to a group's fixed metadata.
@@ -52,20 +70,18 @@ impl<D: BlockDevice> FileSystem<D> {
         let until = until.min(self.geometry.group_block_count(group));
         let mut index = from;
         while index < until {
-            // Examine the bitmap a byte at a time while it is full.
-            let byte_index = (index / 8) as usize;
-            let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
-            if index % 8 == 0 && bitmap.get(byte_index).copied() == Some(0xFF) {
-                index += 8;
-                continue;
+            // The next clear bit, found in one look at the cached bitmap.
+            let bitmap = self
+                .cache
+                .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
+            let Some(clear) = next_clear_bit(bitmap, index, until) else {
+                return Ok(None);
+            };
+            let block = first + clear;
+            if !self.is_metadata_block(block) {
+                return Ok(Some(block));
             }
-            if !bit_is_set(bitmap, index as usize) {
-                let block = first + index;
-                if !self.is_metadata_block(block) {
-                    return Ok(Some(block));
-                }
-            }
-            index += 1;
+            index = clear + 1;
         }
         Ok(None)
     }
@@ -112,7 +128,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let group = self.geometry.group_of_block(block);
         let index = (block - self.geometry.group_first_block(group)) as usize;
         let bitmap_block = self.groups.block_bitmap(group);
-        let bitmap = self.cache.get_mut(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .write(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         if bit_is_set(bitmap, index) == used {
             // Already in that state: a damaged image; keep counters matching
             // the bitmap rather than counting twice.
@@ -221,7 +239,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let inodes_per_group = self.geometry.inodes_per_group;
         let first_inode = self.geometry.first_inode;
         let inodes_count = self.geometry.inodes_count;
-        let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         for index in 0..inodes_per_group {
             let number = u64::from(group) * u64::from(inodes_per_group) + u64::from(index) + 1;
             if number > u64::from(inodes_count) {
@@ -248,7 +268,9 @@ impl<D: BlockDevice> FileSystem<D> {
             ));
         }
         let bitmap_block = self.groups.inode_bitmap(group);
-        let bitmap = self.cache.get_mut(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .write(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         if bit_is_set(bitmap, index as usize) == used {
             return Ok(());
         }
@@ -292,7 +314,9 @@ impl<D: BlockDevice> FileSystem<D> {
             ));
         }
         let bitmap_block = self.groups.inode_bitmap(group);
-        let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         Ok(bit_is_set(bitmap, index as usize))
     }
 

@@ -17,6 +17,7 @@
 use alloc::vec::Vec;
 
 use crate::bytes::{bit_is_set, read_u32, write_u32};
+use crate::cache::BlockClass;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::filesystem::FileSystem;
@@ -26,6 +27,21 @@ use crate::inode::{Inode, InodeFlags};
 const SINGLE_INDIRECT: usize = 12;
 /// Number of direct pointers.
 const DIRECT_POINTERS: u64 = 12;
+
+/// A run of a file found by [`FileSystem::map_run`], as far as its pointer
+/// block maps it contiguously (past what was asked): a sequential reader's
+/// next calls map from it without walking the tree or scanning pointers
+/// again. It holds while the cache's contents are unchanged
+/// ([`crate::BlockCache::changes`]): any write, allocation or release
+/// changes them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MappedRun {
+    inode: u32,
+    changes: u64,
+    logical: u64,
+    device: u32,
+    count: u64,
+}
 
 /// Where a logical block's pointer lives.
 #[derive(Clone, Copy, Debug)]
@@ -109,7 +125,9 @@ impl<D: BlockDevice> FileSystem<D> {
                 return Ok(None);
             }
             self.check_block(pointer, inode.number)?;
-            let data = self.cache.get(&mut self.device, pointer)?;
+            let data = self
+                .cache
+                .read(&mut self.device, pointer, BlockClass::Metadata)?;
             let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
             pointer = read_u32(data, index * 4);
         }
@@ -125,7 +143,9 @@ impl<D: BlockDevice> FileSystem<D> {
     /// pointer block (or the inode) instead of walking the tree per block:
     /// `Some((first device block, count))` with `1 <= count <= max`, or
     /// `None` when `logical` is a hole. The count stops at a hole, a
-    /// discontinuity, the end of the pointer block, or `max`.
+    /// discontinuity, the end of the pointer block, or `max`. The whole
+    /// run (not only `max` of it) is remembered ([`MappedRun`]), so the
+    /// next calls of a sequential reader find it without a walk.
     ///
     /// Return values: as [`Self::map_block`].
     pub(crate) fn map_run(
@@ -134,14 +154,42 @@ impl<D: BlockDevice> FileSystem<D> {
         logical: u64,
         max: u64,
     ) -> Result<Option<(u32, u64)>> {
+        if let Some(run) = self.last_run {
+            if run.inode == inode.number.get()
+                && run.changes == self.cache.changes()
+                && logical >= run.logical
+                && logical - run.logical < run.count
+            {
+                let skip = logical - run.logical;
+                return Ok(Some((
+                    run.device + skip as u32,
+                    (run.count - skip).min(max).max(1),
+                )));
+            }
+        }
+        let Some((first, count)) = self.map_run_walk(inode, logical)? else {
+            return Ok(None);
+        };
+        self.last_run = Some(MappedRun {
+            inode: inode.number.get(),
+            changes: self.cache.changes(),
+            logical,
+            device: first,
+            count,
+        });
+        Ok(Some((first, count.min(max).max(1))))
+    }
+
+    /// [`Self::map_run`] by walking the tree: the run from `logical` as
+    /// far as its pointer block (or the inode) maps it contiguously.
+    fn map_run_walk(&mut self, inode: &Inode, logical: u64) -> Result<Option<(u32, u64)>> {
         let Some(first) = self.map_block(inode, logical)? else {
             return Ok(None);
         };
         let path = self.block_path(logical)?;
         let mut count = 1u64;
         if path.depth == 0 {
-            while count < max
-                && path.root + (count as usize) < SINGLE_INDIRECT
+            while path.root + (count as usize) < SINGLE_INDIRECT
                 && Some(inode.block_pointer(path.root + count as usize))
                     == first.checked_add(count as u32)
             {
@@ -153,22 +201,97 @@ impl<D: BlockDevice> FileSystem<D> {
         // block on the way was just checked and cached by `map_block`).
         let mut pointer = inode.block_pointer(path.root);
         for level in 0..path.depth - 1 {
-            let data = self.cache.get(&mut self.device, pointer)?;
+            let data = self
+                .cache
+                .read(&mut self.device, pointer, BlockClass::Metadata)?;
             let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
             pointer = read_u32(data, index * 4);
         }
         let pointers = self.geometry.pointers_per_block() as usize;
         let index = path.indexes.get(path.depth - 1).copied().unwrap_or(0) as usize;
-        let data = self.cache.get(&mut self.device, pointer)?;
-        while count < max
-            && index + (count as usize) < pointers
-            && Some(read_u32(data, (index + count as usize) * 4)) == first.checked_add(count as u32)
-        {
+        let data = self
+            .cache
+            .read(&mut self.device, pointer, BlockClass::Metadata)?;
+        // The pointers after `logical`'s, while each is one more than the
+        // last (a tight loop: this scan is most of a long read's mapping).
+        let following = data.get((index + 1) * 4..pointers * 4).unwrap_or(&[]);
+        let mut expected = first;
+        for pointer in following.chunks_exact(4) {
+            let Some(next) = expected.checked_add(1) else {
+                break;
+            };
+            if u32::from_le_bytes([pointer[0], pointer[1], pointer[2], pointer[3]]) != next {
+                break;
+            }
+            expected = next;
             count += 1;
         }
         // The run lies between two valid blocks, so all of it is valid.
         self.check_block(first + (count as u32 - 1), inode.number)?;
         Ok(Some((first, count)))
+    }
+
+    /// Whether the remembered run ([`MappedRun`]) maps all of logical
+    /// blocks `first .. first + count` of `inode`: then mapping them reads
+    /// no pointer block.
+    pub(crate) fn run_covers(&self, inode: &Inode, first: u64, count: u64) -> bool {
+        self.last_run.is_some_and(|run| {
+            run.inode == inode.number.get()
+                && run.changes == self.cache.changes()
+                && first >= run.logical
+                && first.saturating_add(count) <= run.logical + run.count
+        })
+    }
+
+    /// The pointer blocks that mapping logical blocks `first .. first +
+    /// count` of `inode` would have to read from the device, as far as
+    /// the cache can tell without reading anything: each pointer block
+    /// that is not cached but whose parent (or the inode) is. A long
+    /// sequential read asks this for the stretch it will read next and
+    /// fetches those blocks together with its own data, so the next read
+    /// does not stop for them.
+    pub(crate) fn pointer_blocks_to_fetch(
+        &self,
+        inode: &Inode,
+        first: u64,
+        count: u64,
+    ) -> Vec<u32> {
+        let mut found: Vec<u32> = Vec::new();
+        if self.require_block_map(inode).is_err() {
+            return found;
+        }
+        let pointers = u64::from(self.geometry.pointers_per_block());
+        let end = first.saturating_add(count);
+        let mut logical = first;
+        while logical < end {
+            let Ok(path) = self.block_path(logical) else {
+                break;
+            };
+            let mut pointer = inode.block_pointer(path.root);
+            for level in 0..path.depth {
+                if pointer == 0 || !self.geometry.is_valid_block(pointer) {
+                    break;
+                }
+                let Some(data) = self.cache.peek(pointer) else {
+                    if !found.contains(&pointer) {
+                        found.push(pointer);
+                    }
+                    break;
+                };
+                let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
+                pointer = read_u32(data, index * 4);
+            }
+            // On to the first block mapped by another last-level pointer
+            // block (or the first indirect one, from the direct pointers).
+            logical = match path.depth {
+                0 => DIRECT_POINTERS,
+                depth => {
+                    let index = path.indexes.get(depth - 1).copied().unwrap_or(0);
+                    logical + (pointers - u64::from(index)).max(1)
+                }
+            };
+        }
+        found
     }
 
     /// Adds one block to the inode's sector count.
@@ -207,7 +330,8 @@ impl<D: BlockDevice> FileSystem<D> {
             if path.depth == 0 {
                 return Ok((block, true));
             }
-            self.cache.insert_zeroed(&mut self.device, block)?;
+            self.cache
+                .zeroed(&mut self.device, block, BlockClass::Metadata)?;
             pointer = block;
             goal = block.saturating_add(1);
         } else {
@@ -219,7 +343,11 @@ impl<D: BlockDevice> FileSystem<D> {
         for level in 0..path.depth {
             let index = path.indexes.get(level).copied().unwrap_or(0) as usize;
             let last = level + 1 == path.depth;
-            let entry = read_u32(self.cache.get(&mut self.device, pointer)?, index * 4);
+            let entry = read_u32(
+                self.cache
+                    .read(&mut self.device, pointer, BlockClass::Metadata)?,
+                index * 4,
+            );
             if entry != 0 {
                 self.check_block(entry, inode.number)?;
                 if last {
@@ -231,9 +359,12 @@ impl<D: BlockDevice> FileSystem<D> {
             let block = self.allocate_block(goal)?;
             self.add_block_sectors(inode);
             if !last {
-                self.cache.insert_zeroed(&mut self.device, block)?;
+                self.cache
+                    .zeroed(&mut self.device, block, BlockClass::Metadata)?;
             }
-            let parent = self.cache.get_mut(&mut self.device, pointer)?;
+            let parent = self
+                .cache
+                .write(&mut self.device, pointer, BlockClass::Metadata)?;
             write_u32(parent, index * 4, block);
             if last {
                 return Ok((block, true));
@@ -312,7 +443,10 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let pointers = u64::from(self.geometry.pointers_per_block());
         let child_span = pointers.pow(depth as u32 - 1);
-        let mut entries: Vec<u8> = self.cache.get(&mut self.device, block)?.into();
+        let mut entries: Vec<u8> = self
+            .cache
+            .read(&mut self.device, block, BlockClass::Metadata)?
+            .into();
         let mut all_empty = true;
         let mut modified = false;
         for index in 0..pointers as usize {
@@ -340,7 +474,9 @@ impl<D: BlockDevice> FileSystem<D> {
             }
         }
         if modified && !all_empty {
-            let target = self.cache.get_mut(&mut self.device, block)?;
+            let target = self
+                .cache
+                .write(&mut self.device, block, BlockClass::Metadata)?;
             target.copy_from_slice(&entries);
         }
         Ok(all_empty)
@@ -354,7 +490,9 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let index = (block - self.geometry.group_first_block(group)) as usize;
         let bitmap_block = self.groups.block_bitmap(group);
-        let bitmap = self.cache.get(&mut self.device, bitmap_block)?;
+        let bitmap = self
+            .cache
+            .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
         Ok(bit_is_set(bitmap, index))
     }
 }

@@ -9,11 +9,13 @@
 //! hostile image (DESIGN §4: never panic on on-disk data).
 
 /// The `u8` at `offset`, 0 when out of range.
+#[inline]
 pub(crate) fn read_u8(buffer: &[u8], offset: usize) -> u8 {
     buffer.get(offset).copied().unwrap_or(0)
 }
 
 /// The little-endian `u16` at `offset`, 0 when out of range.
+#[inline]
 pub(crate) fn read_u16(buffer: &[u8], offset: usize) -> u16 {
     match buffer.get(offset..offset.wrapping_add(2)) {
         Some(&[low, high]) => u16::from_le_bytes([low, high]),
@@ -22,6 +24,7 @@ pub(crate) fn read_u16(buffer: &[u8], offset: usize) -> u16 {
 }
 
 /// The little-endian `u32` at `offset`, 0 when out of range.
+#[inline]
 pub(crate) fn read_u32(buffer: &[u8], offset: usize) -> u32 {
     match buffer.get(offset..offset.wrapping_add(4)) {
         Some(&[byte0, byte1, byte2, byte3]) => u32::from_le_bytes([byte0, byte1, byte2, byte3]),
@@ -30,6 +33,7 @@ pub(crate) fn read_u32(buffer: &[u8], offset: usize) -> u32 {
 }
 
 /// Stores `value` at `offset` when it fits.
+#[inline]
 pub(crate) fn write_u8(buffer: &mut [u8], offset: usize, value: u8) {
     if let Some(slot) = buffer.get_mut(offset) {
         *slot = value;
@@ -37,6 +41,7 @@ pub(crate) fn write_u8(buffer: &mut [u8], offset: usize, value: u8) {
 }
 
 /// Stores `value` little-endian at `offset` when it fits.
+#[inline]
 pub(crate) fn write_u16(buffer: &mut [u8], offset: usize, value: u16) {
     if let Some(slot) = buffer.get_mut(offset..offset.wrapping_add(2)) {
         slot.copy_from_slice(&value.to_le_bytes());
@@ -44,6 +49,7 @@ pub(crate) fn write_u16(buffer: &mut [u8], offset: usize, value: u16) {
 }
 
 /// Stores `value` little-endian at `offset` when it fits.
+#[inline]
 pub(crate) fn write_u32(buffer: &mut [u8], offset: usize, value: u32) {
     if let Some(slot) = buffer.get_mut(offset..offset.wrapping_add(4)) {
         slot.copy_from_slice(&value.to_le_bytes());
@@ -52,6 +58,7 @@ pub(crate) fn write_u32(buffer: &mut [u8], offset: usize, value: u32) {
 
 /// Whether bit `index` of a bitmap is set; bits past the end read as set, so
 /// a short bitmap never offers a block or inode that does not exist.
+#[inline]
 pub(crate) fn bit_is_set(bitmap: &[u8], index: usize) -> bool {
     match bitmap.get(index / 8) {
         Some(byte) => byte & (1 << (index % 8)) != 0,

@@ -8,14 +8,42 @@
 //! multiples of 1024: a device over 512-byte sectors or a page cache can
 //! split requests without ever needing read-modify-write.
 //!
-//! The kernel implements the trait over its block cache; the host tools use
-//! [`MemoryDevice`] (tests) and, with the `std` feature, `FileDevice` (an image
-//! file).
+//! Several transfers can be handed over at once
+//! ([`BlockDevice::read_vectored`], [`BlockDevice::write_vectored`]): the
+//! file system gives every piece of a long read (a caller's buffer may be
+//! many separate pages) or of a write-back in one call, and a device that
+//! can keep several requests in flight, or join consecutive ones, serves
+//! them together. By default they are done one by one.
+//!
+//! The device caches nothing: the one cache is the file system's
+//! ([`crate::BlockCache`]). The kernel implements the trait over virtio-blk;
+//! the host tools use [`MemoryDevice`] (tests) and, with the `std` feature,
+//! `FileDevice` (an image file).
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::error::DeviceError;
+
+/// One transfer of [`BlockDevice::read_vectored`]: fill `buffer` with the
+/// bytes at `offset`.
+#[derive(Debug)]
+pub struct ReadRequest<'a> {
+    /// Byte offset on the device.
+    pub offset: u64,
+    /// Where the bytes go.
+    pub buffer: &'a mut [u8],
+}
+
+/// One transfer of [`BlockDevice::write_vectored`]: store `data` at
+/// `offset`.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteRequest<'a> {
+    /// Byte offset on the device.
+    pub offset: u64,
+    /// The bytes.
+    pub data: &'a [u8],
+}
 
 /// Storage an ext2l file system lives on.
 ///
@@ -39,6 +67,33 @@ pub trait BlockDevice {
     /// - [`DeviceError::ReadOnly`] when the device refuses writes;
     /// - [`DeviceError::Failed`] when the medium failed.
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError>;
+
+    /// Does every read of `requests`, as [`Self::read_at`] would, in any
+    /// order or together: requests whose offsets follow one another are
+    /// the pieces of one longer read. The default reads them one by one.
+    ///
+    /// Return values: `Ok(())` when every buffer was filled, else the first
+    /// error of [`Self::read_at`] (the buffers' contents are then
+    /// unspecified).
+    fn read_vectored(&mut self, requests: &mut [ReadRequest<'_>]) -> Result<(), DeviceError> {
+        for request in requests.iter_mut() {
+            self.read_at(request.offset, request.buffer)?;
+        }
+        Ok(())
+    }
+
+    /// Does every write of `requests`, as [`Self::write_at`] would, in any
+    /// order or together (no two overlap). The default writes them one by
+    /// one.
+    ///
+    /// Return values: `Ok(())` when every write was accepted, else the
+    /// first error of [`Self::write_at`] (some may have been done).
+    fn write_vectored(&mut self, requests: &[WriteRequest<'_>]) -> Result<(), DeviceError> {
+        for request in requests {
+            self.write_at(request.offset, request.data)?;
+        }
+        Ok(())
+    }
 
     /// Makes every accepted write durable.
     ///
@@ -128,6 +183,14 @@ impl<T: BlockDevice + ?Sized> BlockDevice for &mut T {
         (**self).write_at(offset, data)
     }
 
+    fn read_vectored(&mut self, requests: &mut [ReadRequest<'_>]) -> Result<(), DeviceError> {
+        (**self).read_vectored(requests)
+    }
+
+    fn write_vectored(&mut self, requests: &[WriteRequest<'_>]) -> Result<(), DeviceError> {
+        (**self).write_vectored(requests)
+    }
+
     fn flush(&mut self) -> Result<(), DeviceError> {
         (**self).flush()
     }
@@ -150,8 +213,13 @@ mod file {
     use std::io;
     use std::os::unix::fs::FileExt;
 
-    use super::BlockDevice;
+    use std::vec::Vec;
+
+    use super::{BlockDevice, WriteRequest};
     use crate::error::DeviceError;
+
+    /// Longest run [`FileDevice::write_vectored`] gathers into one write.
+    const GATHER_BYTES: usize = 1 << 20;
 
     /// An image file used as a block device.
     ///
@@ -233,6 +301,31 @@ mod file {
                 return Err(DeviceError::OutOfRange);
             }
             self.file.write_all_at(data, offset).map_err(device_error)
+        }
+
+        /// Requests that follow one another on the device are gathered
+        /// into one system call (up to a megabyte): a write-back of many
+        /// consecutive blocks costs a few `pwrite`s, not one per block.
+        fn write_vectored(&mut self, requests: &[WriteRequest<'_>]) -> Result<(), DeviceError> {
+            let mut gathered: Vec<u8> = Vec::new();
+            let mut start = 0u64;
+            for request in requests {
+                let follows = start.checked_add(gathered.len() as u64) == Some(request.offset);
+                if !gathered.is_empty()
+                    && (!follows || gathered.len() + request.data.len() > GATHER_BYTES)
+                {
+                    self.write_at(start, &gathered)?;
+                    gathered.clear();
+                }
+                if gathered.is_empty() {
+                    start = request.offset;
+                }
+                gathered.extend_from_slice(request.data);
+            }
+            if !gathered.is_empty() {
+                self.write_at(start, &gathered)?;
+            }
+            Ok(())
         }
 
         fn flush(&mut self) -> Result<(), DeviceError> {

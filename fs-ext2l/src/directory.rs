@@ -15,6 +15,7 @@
 
 use alloc::vec::Vec;
 
+use crate::cache::BlockClass;
 use crate::device::BlockDevice;
 use crate::directory_block::{
     self as block_format, entries, initialise_empty, record_size, set_entry_inode,
@@ -101,7 +102,10 @@ impl<D: BlockDevice> FileSystem<D> {
             let Some(device_block) = self.map_block(directory, index)? else {
                 continue;
             };
-            let block: Vec<u8> = self.cache.get(&mut self.device, device_block)?.into();
+            let block: Vec<u8> = self
+                .cache
+                .read(&mut self.device, device_block, BlockClass::Metadata)?
+                .into();
             let mut previous_offset = None;
             for entry in entries(&block, self.geometry.filetype, self.geometry.inodes_count) {
                 let entry = entry.map_err(|error| match error {
@@ -202,7 +206,10 @@ impl<D: BlockDevice> FileSystem<D> {
         let mut skip_before = (cursor % block_size) as usize;
         while index < count {
             if let Some(device_block) = self.map_block(&directory, index)? {
-                let block: Vec<u8> = self.cache.get(&mut self.device, device_block)?.into();
+                let block: Vec<u8> = self
+                    .cache
+                    .read(&mut self.device, device_block, BlockClass::Metadata)?
+                    .into();
                 for entry in entries(&block, self.geometry.filetype, self.geometry.inodes_count) {
                     let entry = entry.map_err(|_| {
                         Error::corrupt_block(
@@ -297,9 +304,11 @@ impl<D: BlockDevice> FileSystem<D> {
         let type_byte = self.entry_type_byte(file_type);
         match slot {
             Some((location, existing_inode, existing_name_length, record_length)) => {
-                let block = self
-                    .cache
-                    .get_mut(&mut self.device, location.device_block)?;
+                let block = self.cache.write(
+                    &mut self.device,
+                    location.device_block,
+                    BlockClass::Metadata,
+                )?;
                 if existing_inode == 0 {
                     write_entry(
                         block,
@@ -333,7 +342,9 @@ impl<D: BlockDevice> FileSystem<D> {
                     None => self.inode_goal(directory.number),
                 };
                 let (device_block, _) = self.map_or_allocate(directory, count, goal)?;
-                let block = self.cache.insert_zeroed(&mut self.device, device_block)?;
+                let block =
+                    self.cache
+                        .zeroed(&mut self.device, device_block, BlockClass::Metadata)?;
                 initialise_empty(block);
                 let length = block.len();
                 write_entry(block, 0, child.get(), length, name, type_byte);
@@ -357,9 +368,11 @@ impl<D: BlockDevice> FileSystem<D> {
         self.require_writable()?;
         let found = self.find_entry(directory, name)?.ok_or(Error::NotFound)?;
         let location = found.location;
-        let block = self
-            .cache
-            .get_mut(&mut self.device, location.device_block)?;
+        let block = self.cache.write(
+            &mut self.device,
+            location.device_block,
+            BlockClass::Metadata,
+        )?;
         let record_length = entries(block, false, u32::MAX)
             .filter_map(|entry| entry.ok())
             .find(|entry| entry.offset == location.offset)
@@ -391,9 +404,11 @@ impl<D: BlockDevice> FileSystem<D> {
     ) -> Result<()> {
         self.require_writable()?;
         let type_byte = self.entry_type_byte(file_type);
-        let block = self
-            .cache
-            .get_mut(&mut self.device, location.device_block)?;
+        let block = self.cache.write(
+            &mut self.device,
+            location.device_block,
+            BlockClass::Metadata,
+        )?;
         set_entry_inode(block, location.offset, child.get(), type_byte);
         self.touch_directory(directory);
         self.write_inode(directory)
@@ -470,7 +485,9 @@ impl<D: BlockDevice> FileSystem<D> {
         let goal = self.inode_goal(directory.number);
         let (device_block, _) = self.map_or_allocate(directory, 0, goal)?;
         let filetype = self.geometry.filetype;
-        let block = self.cache.insert_zeroed(&mut self.device, device_block)?;
+        let block = self
+            .cache
+            .zeroed(&mut self.device, device_block, BlockClass::Metadata)?;
         block_format::initialise_directory(block, directory.number.get(), parent.get(), filetype);
         directory.set_size(u64::from(self.geometry.block_size));
         Ok(())

@@ -1,12 +1,24 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! File contents and attributes: read, write, truncate, stat, set_attributes.
 //!
-//! Regular-file data bypasses the metadata cache: whole blocks move between
-//! the caller's buffer and the device, and consecutive device blocks are
-//! gathered into one device call, so a large file costs a few long transfers
-//! rather than one call per block. Partial blocks are read, patched and
-//! written back. Holes read as zeros; writing past the end of file leaves a
-//! hole (a sparse file) and zeroes the tail of the old last block, so bytes
+//! File data goes through the block cache ([`crate::BlockCache`], as
+//! [`BlockClass::Data`]) like metadata does, with one exception that keeps
+//! large transfers fast: a read of at least [`STREAM_BYTES`] moves every
+//! run of whole blocks that is not cached straight from the device into
+//! the caller's buffer — all of them handed to the device in one
+//! vectored call at the end ([`BlockDevice::read_vectored`]), so a
+//! caller's buffer made of many separate pages costs one batch — and a
+//! run of whole blocks of at least [`STREAM_BYTES`] in a write goes
+//! straight to the device (and any cached copy of it is dropped). Those
+//! runs are not cached: a big sequential read or copy does not push the
+//! small, hot blocks (directories, programs) out of the cache. Blocks
+//! that are cached are always copied from the cache (they may be newer
+//! than the device); everything else — small reads, partial blocks,
+//! small writes — is cached, so a re-read costs no device access and
+//! small writes wait for write-back.
+//!
+//! Holes read as zeros; writing past the end of file leaves a hole (a
+//! sparse file) and zeroes the tail of the old last block, so bytes
 //! beyond an old end never reappear.
 //!
 //! Reads do not update the access time: a read never writes (like the
@@ -16,13 +28,19 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::device::BlockDevice;
+use crate::cache::BlockClass;
+use crate::device::{BlockDevice, ReadRequest};
 use crate::error::{Error, Result};
 use crate::filesystem::{FileSystem, Privilege};
 use crate::inode::{mode, Inode, InodeFlags, InodeNumber, Metadata};
 
 /// Largest size that needs no `large_file` feature.
 const SMALL_FILE_LIMIT: u64 = 0x7FFF_FFFF;
+
+/// A read at least this long streams its uncached runs of whole blocks
+/// past the cache; a run of whole blocks at least this long in a write
+/// goes past it (see the module doc).
+pub const STREAM_BYTES: usize = 256 * 1024;
 
 /// Attribute changes for [`FileSystem::set_attributes`]; `None` keeps a value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,43 +80,70 @@ pub enum FileExtent {
     },
 }
 
-/// The destination of a read: buffers filled in order as one.
-struct Pieces<'a, 'b> {
-    parts: &'a mut [&'b mut [u8]],
+/// The destination of a read: buffers filled in order as one, handed out
+/// front to back as disjoint slices (so some can wait for the device
+/// while others are filled from the cache).
+struct Destination<'a, 'b> {
+    pieces: core::slice::IterMut<'a, &'b mut [u8]>,
+    current: &'a mut [u8],
 }
 
-impl Pieces<'_, '_> {
-    /// Bytes in all the buffers.
-    fn len(&self) -> usize {
-        self.parts.iter().map(|part| part.len()).sum()
+impl<'a, 'b> Destination<'a, 'b> {
+    fn new(pieces: &'a mut [&'b mut [u8]]) -> Self {
+        Destination {
+            pieces: pieces.iter_mut(),
+            current: &mut [],
+        }
     }
 
-    /// Runs `body(position, slice)` on each buffer's share of bytes
-    /// `start..end` (positions count from the first buffer's start), in
-    /// order; stops at the first error.
-    fn each(
+    /// Hands the next `length` bytes to `each`, as one slice per buffer
+    /// they span.
+    ///
+    /// Return values: `Ok(())`, [`Error::InvalidArgument`] past the last
+    /// buffer, or the first error of `each`.
+    fn take(
         &mut self,
-        start: usize,
-        end: usize,
-        mut body: impl FnMut(usize, &mut [u8]) -> Result<()>,
+        mut length: usize,
+        mut each: impl FnMut(&'a mut [u8]) -> Result<()>,
     ) -> Result<()> {
-        if end > self.len() || start > end {
-            return Err(Error::InvalidArgument);
-        }
-        let mut part_start = 0;
-        for part in self.parts.iter_mut() {
-            let part_end = part_start + part.len();
-            let from = start.max(part_start);
-            let to = end.min(part_end);
-            if from < to {
-                body(from, &mut part[from - part_start..to - part_start])?;
+        while length > 0 {
+            if self.current.is_empty() {
+                match self.pieces.next() {
+                    Some(piece) => self.current = &mut **piece,
+                    None => return Err(Error::InvalidArgument),
+                }
+                continue;
             }
-            if part_end >= end {
-                break;
-            }
-            part_start = part_end;
+            let count = length.min(self.current.len());
+            let (head, tail) = core::mem::take(&mut self.current).split_at_mut(count);
+            self.current = tail;
+            each(head)?;
+            length -= count;
         }
         Ok(())
+    }
+
+    /// Copies `source` into the next bytes.
+    #[inline]
+    fn fill(&mut self, source: &[u8]) -> Result<()> {
+        let mut from = 0;
+        self.take(source.len(), |target| {
+            let bytes = source
+                .get(from..from + target.len())
+                .ok_or(Error::InvalidArgument)?;
+            target.copy_from_slice(bytes);
+            from += target.len();
+            Ok(())
+        })
+    }
+
+    /// Zeroes the next `length` bytes.
+    #[inline]
+    fn zero(&mut self, length: usize) -> Result<()> {
+        self.take(length, |target| {
+            target.fill(0);
+            Ok(())
+        })
     }
 }
 
@@ -141,30 +186,87 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(inode)
     }
 
-    fn read_run(&mut self, run: Option<Run>, buffer: &mut Pieces<'_, '_>) -> Result<()> {
-        if let Some(run) = run {
-            let block_size = self.geometry.block_bytes();
-            let end = run.buffer_start + run.blocks * block_size;
-            let offset = self.geometry.block_offset(run.device_block);
-            let device = &mut self.device;
-            buffer.each(run.buffer_start, end, |position, target| {
-                device
-                    .read_at(offset + (position - run.buffer_start) as u64, target)
-                    .map_err(Error::from)
-            })?;
+    /// Reads consecutive device blocks `first .. first + count` (whole
+    /// blocks of a file) into the next bytes of `destination`: held
+    /// blocks are copied from the cache; each run of blocks not held is,
+    /// when `stream`, added to `streamed` (read past the cache, later, in
+    /// one batch), else read through the cache.
+    fn read_blocks<'a>(
+        &mut self,
+        first: u32,
+        count: u64,
+        stream: bool,
+        destination: &mut Destination<'a, '_>,
+        streamed: &mut Vec<ReadRequest<'a>>,
+    ) -> Result<()> {
+        let block_size = self.geometry.block_bytes();
+        let end = u64::from(first) + count;
+        let mut block = u64::from(first);
+        while block < end {
+            let number = u32::try_from(block).map_err(|_| Error::InvalidArgument)?;
+            let held = self.cache.first_held(number, end).map_or(end, u64::from);
+            if held == block {
+                let data = self
+                    .cache
+                    .read(&mut self.device, number, BlockClass::Data)?;
+                destination.fill(data)?;
+                block += 1;
+                continue;
+            }
+            let missing = held - block;
+            if stream {
+                let mut device_offset = self.geometry.block_offset(number);
+                destination.take(missing as usize * block_size, |buffer| {
+                    let length = buffer.len() as u64;
+                    streamed.push(ReadRequest {
+                        offset: device_offset,
+                        buffer,
+                    });
+                    device_offset += length;
+                    Ok(())
+                })?;
+            } else {
+                let buffers = self.cache.read_run(
+                    &mut self.device,
+                    number,
+                    missing as usize,
+                    BlockClass::Data,
+                )?;
+                for buffer in &buffers {
+                    destination.fill(buffer)?;
+                }
+            }
+            block = held;
         }
         Ok(())
     }
 
+    /// Writes `run` of whole blocks from `data`: a long run straight to
+    /// the device (dropping cached copies, now older), a short one into
+    /// the cache.
     fn write_run(&mut self, run: Option<Run>, data: &[u8]) -> Result<()> {
-        if let Some(run) = run {
-            let block_size = self.geometry.block_bytes();
-            let end = run.buffer_start + run.blocks * block_size;
-            let source = data
-                .get(run.buffer_start..end)
-                .ok_or(Error::InvalidArgument)?;
+        let Some(run) = run else {
+            return Ok(());
+        };
+        let block_size = self.geometry.block_bytes();
+        let length = run.blocks * block_size;
+        let source = data
+            .get(run.buffer_start..run.buffer_start + length)
+            .ok_or(Error::InvalidArgument)?;
+        if length >= STREAM_BYTES {
             self.device
                 .write_at(self.geometry.block_offset(run.device_block), source)?;
+            self.cache
+                .discard_range(run.device_block, run.blocks as u64);
+        } else {
+            for (index, bytes) in source.chunks(block_size).enumerate() {
+                self.cache.overwrite(
+                    &mut self.device,
+                    run.device_block + index as u32,
+                    BlockClass::Data,
+                    bytes,
+                )?;
+            }
         }
         Ok(())
     }
@@ -191,94 +293,100 @@ impl<D: BlockDevice> FileSystem<D> {
         offset: u64,
         pieces: &mut [&mut [u8]],
     ) -> Result<usize> {
-        let inode = self.regular_file(inode)?;
+        // The inode the last read loaded, when nothing has changed since:
+        // a program reading a file in many calls loads it once. It is lent
+        // out of `last_file` (boxed: moving it costs nothing) and put back.
+        let changes = self.cache.changes();
+        let file = match self.last_file.take() {
+            Some((seen, file)) if seen == changes && file.number == inode => file,
+            _ => alloc::boxed::Box::new(self.regular_file(inode)?),
+        };
+        let result = self.read_file_pieces(&file, offset, pieces);
+        self.last_file = Some((changes, file));
+        result
+    }
+
+    /// [`Self::read_pieces`] of loaded regular file `inode`.
+    fn read_file_pieces(
+        &mut self,
+        inode: &Inode,
+        offset: u64,
+        pieces: &mut [&mut [u8]],
+    ) -> Result<usize> {
         let size = inode.size();
         if offset >= size {
             return Ok(0);
         }
-        let mut buffer = Pieces { parts: pieces };
-        let length = (size - offset).min(buffer.len() as u64) as usize;
+        let total: usize = pieces.iter().map(|piece| piece.len()).sum();
+        let pieces_count = pieces.len();
+        let length = (size - offset).min(total as u64) as usize;
+        let stream = length >= STREAM_BYTES;
+        let mut destination = Destination::new(pieces);
+        let mut streamed: Vec<ReadRequest<'_>> = Vec::new();
+        if stream {
+            // One piece per buffer, plus a few where the file is not one
+            // run on the device: rarely a second allocation.
+            streamed.reserve(pieces_count + 4);
+        }
         let block_size = self.geometry.block_bytes();
-        let mut run: Option<Run> = None;
         let mut done = 0usize;
         while done < length {
             let position = offset + done as u64;
             let logical = position / block_size as u64;
             let in_block = (position % block_size as u64) as usize;
-            let chunk = (block_size - in_block).min(length - done);
-            let whole_blocks = ((length - done) / block_size) as u64;
-            if in_block == 0 && whole_blocks > 1 {
-                // Consecutive whole blocks mapped to consecutive device
-                // blocks join the run in one step.
-                if let Some((device_block, count)) = self.map_run(&inode, logical, whole_blocks)? {
-                    match &mut run {
-                        Some(current) if current.continues_with(device_block) => {
-                            current.blocks += count as usize
-                        }
-                        _ => {
-                            self.read_run(run.take(), &mut buffer)?;
-                            run = Some(Run {
-                                device_block,
-                                buffer_start: done,
-                                blocks: count as usize,
-                            });
-                        }
-                    }
-                    done += count as usize * block_size;
-                    continue;
-                }
-            }
-            let mapped = self.map_block(&inode, logical)?;
-            if in_block == 0 && chunk == block_size {
-                if let Some(device_block) = mapped {
-                    match &mut run {
-                        Some(current) if current.continues_with(device_block) => {
-                            current.blocks += 1
-                        }
-                        _ => {
-                            self.read_run(run.take(), &mut buffer)?;
-                            run = Some(Run {
-                                device_block,
-                                buffer_start: done,
-                                blocks: 1,
-                            });
-                        }
-                    }
-                } else {
-                    self.read_run(run.take(), &mut buffer)?;
-                    buffer.each(done, done + chunk, |_, target| {
-                        target.fill(0);
-                        Ok(())
-                    })?;
-                }
-            } else {
-                self.read_run(run.take(), &mut buffer)?;
-                match mapped {
+            let left = length - done;
+            if in_block != 0 || left < block_size {
+                // A partial block, through the cache.
+                let chunk = (block_size - in_block).min(left);
+                match self.map_block(inode, logical)? {
                     Some(device_block) => {
-                        let mut block = vec![0u8; block_size];
-                        self.device
-                            .read_at(self.geometry.block_offset(device_block), &mut block)?;
-                        let source = block
+                        let data =
+                            self.cache
+                                .read(&mut self.device, device_block, BlockClass::Data)?;
+                        let source = data
                             .get(in_block..in_block + chunk)
                             .ok_or(Error::InvalidArgument)?;
-                        buffer.each(done, done + chunk, |position, target| {
-                            let from = position - done;
-                            let bytes = source
-                                .get(from..from + target.len())
-                                .ok_or(Error::InvalidArgument)?;
-                            target.copy_from_slice(bytes);
-                            Ok(())
-                        })?;
+                        destination.fill(source)?;
                     }
-                    None => buffer.each(done, done + chunk, |_, target| {
-                        target.fill(0);
-                        Ok(())
-                    })?,
+                    None => destination.zero(chunk)?,
+                }
+                done += chunk;
+                continue;
+            }
+            // Consecutive whole blocks mapped to consecutive device blocks,
+            // from one pointer block.
+            let whole_blocks = (left / block_size) as u64;
+            match self.map_run(inode, logical, whole_blocks)? {
+                Some((first, count)) => {
+                    self.read_blocks(first, count, stream, &mut destination, &mut streamed)?;
+                    done += count as usize * block_size;
+                }
+                None => {
+                    destination.zero(block_size)?;
+                    done += block_size;
                 }
             }
-            done += chunk;
         }
-        self.read_run(run, &mut buffer)?;
+        if !streamed.is_empty() {
+            // The pointer blocks the next stretch as long as this one
+            // needs come along with this read's data: a sequential reader
+            // then never waits for one on its own.
+            let end = offset + length as u64;
+            let next = end / block_size as u64;
+            let ahead = if end % block_size as u64 == 0
+                && !self.run_covers(inode, next, (length / block_size) as u64)
+            {
+                self.pointer_blocks_to_fetch(inode, next, (length / block_size) as u64)
+            } else {
+                Vec::new()
+            };
+            self.cache.read_along(
+                &mut self.device,
+                &mut streamed,
+                &ahead,
+                BlockClass::Metadata,
+            )?;
+        }
         Ok(length)
     }
 
@@ -291,13 +399,12 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(());
         }
         if let Some(device_block) = self.map_block(inode, size / block_size as u64)? {
-            let offset = self.geometry.block_offset(device_block);
-            let mut block = vec![0u8; block_size];
-            self.device.read_at(offset, &mut block)?;
+            let block = self
+                .cache
+                .write(&mut self.device, device_block, BlockClass::Data)?;
             if let Some(tail) = block.get_mut(in_block..) {
                 tail.fill(0);
             }
-            self.device.write_at(offset, &block)?;
         }
         Ok(())
     }
@@ -386,16 +493,19 @@ impl<D: BlockDevice> FileSystem<D> {
                 }
             } else {
                 self.write_run(run.take(), data)?;
-                let device_offset = self.geometry.block_offset(device_block);
-                let mut block = vec![0u8; block_size];
-                if !fresh {
-                    self.device.read_at(device_offset, &mut block)?;
-                }
+                // A partial block, patched in the cache (a fresh block
+                // starts as zeros, not as whatever the device holds).
                 let source = data.get(done..done + chunk).ok_or(Error::InvalidArgument)?;
+                let block = if fresh {
+                    self.cache
+                        .zeroed(&mut self.device, device_block, BlockClass::Data)?
+                } else {
+                    self.cache
+                        .write(&mut self.device, device_block, BlockClass::Data)?
+                };
                 if let Some(target) = block.get_mut(in_block..in_block + chunk) {
                     target.copy_from_slice(source);
                 }
-                self.device.write_at(device_offset, &block)?;
             }
             done += chunk;
         }
@@ -471,7 +581,31 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             position += chunk;
         }
+        // The host reads these bytes from the device: changes still in the
+        // cache go there first.
+        for extent in &extents {
+            if let Some((first, count)) = self.extent_blocks(extent) {
+                self.cache
+                    .write_back_range(&mut self.device, first, count)?;
+            }
+        }
         Ok(extents)
+    }
+
+    /// The device blocks a data extent touches: first and count.
+    fn extent_blocks(&self, extent: &FileExtent) -> Option<(u32, u64)> {
+        let FileExtent::Data {
+            device_offset,
+            length,
+            ..
+        } = *extent
+        else {
+            return None;
+        };
+        let block_size = u64::from(self.geometry.block_size);
+        let first = u32::try_from(device_offset / block_size).ok()?;
+        let end = device_offset.checked_add(length)?.div_ceil(block_size);
+        Some((first, end.saturating_sub(u64::from(first))))
     }
 
     /// Allocates every block of `offset .. offset + length` in a regular
@@ -546,6 +680,16 @@ impl<D: BlockDevice> FileSystem<D> {
                 }),
             }
             position += chunk;
+        }
+        // The host writes these blocks on the device: whatever the cache
+        // holds of them goes there first and leaves the cache, so no stale
+        // copy is read or written back later.
+        for extent in &extents {
+            if let Some((first, count)) = self.extent_blocks(extent) {
+                self.cache
+                    .write_back_range(&mut self.device, first, count)?;
+                self.cache.discard_range(first, count);
+            }
         }
         let new_size = old_size.max(end);
         inode.set_size(new_size);

@@ -2,7 +2,8 @@
 //! The mounted file system: mounting, inode access, metadata blocks and sync.
 //!
 //! [`FileSystem`] owns its [`BlockDevice`], the primary superblock, the group
-//! descriptor table and a [`BlockCache`] of metadata blocks. Operations live
+//! descriptor table and the [`BlockCache`] of the volume's blocks (data
+//! and metadata). Operations live
 //! in sibling modules as further `impl FileSystem` blocks: `allocator`
 //! (bitmaps and counters), `block_map` (logical to physical blocks), `file`
 //! (read, write, truncate, attributes), `directory` (entries, lookup,
@@ -23,13 +24,20 @@
 //! mount): `journal/volume.rs`. A writable mount then empties the orphan
 //! list (`orphan.rs`).
 //!
-//! Changes to the superblock and descriptors stay in memory and metadata
-//! blocks stay in the cache until [`FileSystem::sync`]; file data goes to the
-//! device at once. Callers must `sync` (or `unmount`) before dropping.
+//! Changes to the superblock and descriptors stay in memory, and changed
+//! blocks stay in the cache, until [`FileSystem::sync`] (or an eviction
+//! writes a block back); only long runs of a large write go to the device
+//! at once. Callers must `sync` (or `unmount`) before dropping.
+//!
+//! A sync is three phases, so a host can do the device work without
+//! holding the file system ([`FileSystem::begin_write_back`],
+//! [`WriteBack::write_to`], [`FileSystem::finish_write_back`]);
+//! [`FileSystem::sync`] runs them in a row.
 
 use alloc::vec;
+use alloc::vec::Vec;
 
-use crate::cache::BlockCache;
+use crate::cache::{BlockCache, BlockClass, DirtyBlocks};
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::features::{FeatureSet, ReadOnlyCompatibleFeatures};
@@ -53,8 +61,9 @@ pub(crate) enum Privilege {
 pub struct MountOptions {
     /// Refuse every write even when the image could be written.
     pub read_only: bool,
-    /// Metadata blocks the cache may hold.
-    pub cache_blocks: usize,
+    /// Bytes of blocks the cache may hold (at least
+    /// [`crate::MIN_CAPACITY_BLOCKS`] blocks).
+    pub cache_bytes: usize,
     /// Current time in seconds since 1970, for timestamps (the library has no
     /// clock of its own).
     pub clock: fn() -> u32,
@@ -72,7 +81,7 @@ impl Default for MountOptions {
     fn default() -> Self {
         MountOptions {
             read_only: false,
-            cache_blocks: 1024,
+            cache_bytes: 4 << 20,
             clock: zero_clock,
             clean_orphans: true,
         }
@@ -148,6 +157,12 @@ pub struct FileSystem<D: BlockDevice> {
     pub(crate) orphans: OrphanList,
     /// What the journal replay at this mount did, if one ran.
     pub(crate) recovery: Option<crate::journal::RecoveryReport>,
+    /// The last run of a file `map_run` found (`block_map.rs`).
+    pub(crate) last_run: Option<crate::block_map::MappedRun>,
+    /// The last regular file `read_pieces` loaded, and the cache's
+    /// [`BlockCache::changes`] then: while they are unchanged, so is the
+    /// inode, and a reader's next call skips looking it up (`file.rs`).
+    pub(crate) last_file: Option<(u64, alloc::boxed::Box<Inode>)>,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
@@ -215,7 +230,10 @@ impl<D: BlockDevice> FileSystem<D> {
         } else {
             None
         };
-        let cache = BlockCache::new(geometry.block_bytes(), options.cache_blocks);
+        let cache = BlockCache::new(
+            geometry.block_bytes(),
+            options.cache_bytes / geometry.block_bytes().max(1),
+        );
         let mut file_system = FileSystem {
             device,
             superblock,
@@ -229,6 +247,8 @@ impl<D: BlockDevice> FileSystem<D> {
             held: alloc::collections::BTreeSet::new(),
             orphans: OrphanList::default(),
             recovery,
+            last_run: None,
+            last_file: None,
         };
         file_system.open_orphan_list(options.clean_orphans)?;
         Ok(file_system)
@@ -253,9 +273,9 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// The device, mutably: for a host of the library that manages the
-    /// device's own state (the kernel empties its block cache through
-    /// this). Writing to the volume through it, behind the file system's
-    /// back, corrupts it.
+    /// device's own state (a test replacing the medium, a host writing a
+    /// [`WriteBack`] batch). Writing to the volume through it, behind the
+    /// file system's back, corrupts it.
     pub fn device_mut(&mut self) -> &mut D {
         &mut self.device
     }
@@ -393,7 +413,9 @@ impl<D: BlockDevice> FileSystem<D> {
     pub(crate) fn read_inode(&mut self, number: InodeNumber) -> Result<Inode> {
         let (block, offset) = self.inode_location(number)?;
         let size = self.geometry.inode_size as usize;
-        let data = self.cache.get(&mut self.device, block)?;
+        let data = self
+            .cache
+            .read(&mut self.device, block, BlockClass::Metadata)?;
         let bytes = data
             .get(offset..offset + size.min(crate::inode::INODE_BUFFER_SIZE))
             .ok_or(Error::corrupt_inode(
@@ -419,7 +441,9 @@ impl<D: BlockDevice> FileSystem<D> {
         self.require_writable()?;
         let (block, offset) = self.inode_location(inode.number)?;
         let size = (self.geometry.inode_size as usize).min(crate::inode::INODE_BUFFER_SIZE);
-        let data = self.cache.get_mut(&mut self.device, block)?;
+        let data = self
+            .cache
+            .write(&mut self.device, block, BlockClass::Metadata)?;
         let target = data
             .get_mut(offset..offset + size)
             .ok_or(Error::corrupt_inode(
@@ -436,7 +460,9 @@ impl<D: BlockDevice> FileSystem<D> {
     pub(crate) fn clear_inode_slot(&mut self, number: InodeNumber) -> Result<()> {
         let (block, offset) = self.inode_location(number)?;
         let size = self.geometry.inode_size as usize;
-        let data = self.cache.get_mut(&mut self.device, block)?;
+        let data = self
+            .cache
+            .write(&mut self.device, block, BlockClass::Metadata)?;
         if let Some(slot) = data.get_mut(offset..offset + size) {
             slot.fill(0);
         }
@@ -455,29 +481,133 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(())
     }
 
-    /// Writes the superblock, descriptors and cached metadata, then flushes
-    /// the device.
+    /// The cache of the volume's blocks (to see how full and how dirty it
+    /// is).
+    pub fn cache(&self) -> &BlockCache {
+        &self.cache
+    }
+
+    /// Drops every clean, unpinned block (of `class` only, if given) from
+    /// the cache, so the next read of it comes from the device (the
+    /// benchmarks' cold reads; call [`Self::sync`] first to drop every
+    /// block). Returns how many.
+    pub fn drop_clean_blocks(&mut self, class: Option<BlockClass>) -> usize {
+        self.last_run = None;
+        self.last_file = None;
+        self.cache.drop_clean(class)
+    }
+
+    /// The first phase of a sync: takes what must be written — the dirty,
+    /// unpinned blocks (shared with the cache), and copies of the
+    /// descriptor table and the superblock (with its write time) when they
+    /// changed. Nothing is marked clean yet; the file system stays usable
+    /// while [`WriteBack::write_to`] writes the batch, and
+    /// [`Self::finish_write_back`] then marks clean what did not change
+    /// meanwhile. The batch's writes must reach the device before any
+    /// later device access of this file system (lock the device before
+    /// letting go of the file system). On a read-only mount the batch is
+    /// empty and writes nothing.
+    pub fn begin_write_back(&mut self) -> WriteBack {
+        if self.read_only_reason.is_some() {
+            return WriteBack::default();
+        }
+        let blocks = self.cache.take_dirty(None);
+        let groups = self.groups_dirty.then(|| {
+            let table_block = self.geometry.first_data_block + 1;
+            (
+                self.geometry.block_offset(table_block),
+                self.groups.as_bytes().to_vec(),
+            )
+        });
+        let superblock = if self.superblock_dirty {
+            let now = self.now();
+            self.superblock.set_u32(field::WRITE_TIME, now);
+            Some(*self.superblock.as_bytes())
+        } else {
+            None
+        };
+        WriteBack {
+            writable: true,
+            blocks,
+            groups,
+            superblock,
+        }
+    }
+
+    /// The last phase of a sync: given the outcome of
+    /// [`WriteBack::write_to`], marks clean every block, and the
+    /// descriptors and superblock, that the batch wrote and that did not
+    /// change since [`Self::begin_write_back`]. After a failed write
+    /// nothing is marked clean, and the error is returned.
+    ///
+    /// Return values: `Ok(())`, or the write's error.
+    pub fn finish_write_back(&mut self, batch: WriteBack, written: Result<()>) -> Result<()> {
+        written?;
+        self.cache.complete(&batch.blocks);
+        if let Some((_, bytes)) = &batch.groups {
+            if self.groups.as_bytes() == bytes.as_slice() {
+                self.groups_dirty = false;
+            }
+        }
+        if let Some(bytes) = &batch.superblock {
+            if self.superblock.as_bytes() == bytes {
+                self.superblock_dirty = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the dirty blocks, descriptors and superblock, then flushes
+    /// the device: the three phases of a write-back in a row.
     ///
     /// Return values: `Ok(())`, or [`Error::Device`].
     pub fn sync(&mut self) -> Result<()> {
-        if self.read_only_reason.is_some() {
+        let batch = self.begin_write_back();
+        let written = batch.write_to(&mut self.device);
+        self.finish_write_back(batch, written)
+    }
+}
+
+/// What a sync writes, taken by [`FileSystem::begin_write_back`]: the
+/// dirty blocks, then the descriptor table and the superblock if they
+/// changed. It holds its own copies (the blocks' buffers are shared with
+/// the cache, which never changes them under it), so it can be written
+/// with nothing but the device.
+#[derive(Debug, Default)]
+pub struct WriteBack {
+    /// Whether the mount is read-write (the empty batch of a read-only
+    /// mount writes and flushes nothing).
+    writable: bool,
+    blocks: DirtyBlocks,
+    /// The descriptor table's offset and bytes.
+    groups: Option<(u64, Vec<u8>)>,
+    /// The primary superblock's bytes.
+    superblock: Option<[u8; SUPERBLOCK_SIZE]>,
+}
+
+impl WriteBack {
+    /// Blocks to write (the descriptors and superblock not counted).
+    pub fn blocks(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Writes the batch to `device` — the blocks (one vectored call), then
+    /// the descriptor table, then the superblock — and flushes it, so that
+    /// everything written before is durable too.
+    ///
+    /// Return values: `Ok(())`, or [`Error::Device`].
+    pub fn write_to<D: BlockDevice + ?Sized>(&self, device: &mut D) -> Result<()> {
+        if !self.writable {
             return Ok(());
         }
-        self.cache.flush(&mut self.device)?;
-        if self.groups_dirty {
-            let table_block = self.geometry.first_data_block + 1;
-            let offset = self.geometry.block_offset(table_block);
-            self.device.write_at(offset, self.groups.as_bytes())?;
-            self.groups_dirty = false;
+        self.blocks.write_to(device)?;
+        if let Some((offset, bytes)) = &self.groups {
+            device.write_at(*offset, bytes)?;
         }
-        if self.superblock_dirty {
-            let now = self.now();
-            self.superblock.set_u32(field::WRITE_TIME, now);
-            self.device
-                .write_at(SUPERBLOCK_OFFSET, self.superblock.as_bytes())?;
-            self.superblock_dirty = false;
+        if let Some(bytes) = &self.superblock {
+            device.write_at(SUPERBLOCK_OFFSET, bytes)?;
         }
-        self.device.flush()?;
+        device.flush()?;
         Ok(())
     }
 }

@@ -62,10 +62,12 @@ impl GroupTable {
     }
 
     /// The raw table, as written to disk.
+    #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.raw
     }
 
+    #[inline]
     fn offset(group: u32) -> usize {
         group as usize * GROUP_DESCRIPTOR_SIZE as usize
     }
@@ -82,41 +84,49 @@ impl GroupTable {
     }
 
     /// Whether `group`'s descriptor points inside the file system.
+    #[inline]
     pub(crate) fn is_valid(&self, group: u32) -> bool {
         self.valid.get(group as usize).copied().unwrap_or(false)
     }
 
     /// Whether every descriptor points inside the file system.
+    #[inline]
     pub(crate) fn all_valid(&self) -> bool {
         self.valid.iter().all(|&valid| valid)
     }
 
     /// `bg_block_bitmap`.
+    #[inline]
     pub(crate) fn block_bitmap(&self, group: u32) -> u32 {
         read_u32(&self.raw, Self::offset(group) + field::BLOCK_BITMAP)
     }
 
     /// `bg_inode_bitmap`.
+    #[inline]
     pub(crate) fn inode_bitmap(&self, group: u32) -> u32 {
         read_u32(&self.raw, Self::offset(group) + field::INODE_BITMAP)
     }
 
     /// `bg_inode_table`.
+    #[inline]
     pub(crate) fn inode_table(&self, group: u32) -> u32 {
         read_u32(&self.raw, Self::offset(group) + field::INODE_TABLE)
     }
 
     /// `bg_free_blocks_count`.
+    #[inline]
     pub(crate) fn free_blocks(&self, group: u32) -> u16 {
         read_u16(&self.raw, Self::offset(group) + field::FREE_BLOCKS_COUNT)
     }
 
     /// `bg_free_inodes_count`.
+    #[inline]
     pub(crate) fn free_inodes(&self, group: u32) -> u16 {
         read_u16(&self.raw, Self::offset(group) + field::FREE_INODES_COUNT)
     }
 
     /// `bg_used_dirs_count`.
+    #[inline]
     pub(crate) fn used_directories(&self, group: u32) -> u16 {
         read_u16(
             &self.raw,
@@ -125,11 +135,13 @@ impl GroupTable {
     }
 
     /// `bg_flags`.
+    #[inline]
     pub(crate) fn flags(&self, group: u32) -> u16 {
         read_u16(&self.raw, Self::offset(group) + field::FLAGS)
     }
 
     /// Sets the three location fields (used by `mkfs`).
+    #[inline]
     pub(crate) fn set_locations(
         &mut self,
         group: u32,

@@ -62,6 +62,7 @@ impl InodeNumber {
     pub(crate) const RESIZE: InodeNumber = InodeNumber(7);
 
     /// The raw number.
+    #[inline]
     pub fn get(self) -> u32 {
         self.0
     }
@@ -271,13 +272,17 @@ impl Inode {
     /// Wraps raw bytes read from the inode table (shorter input is zero-padded).
     pub(crate) fn from_bytes(number: InodeNumber, bytes: &[u8]) -> Inode {
         let mut raw = [0u8; INODE_BUFFER_SIZE];
-        for (slot, byte) in raw.iter_mut().zip(bytes.iter()) {
-            *slot = *byte;
+        // One copy, not a loop per byte: every read and write of a file
+        // loads its inode (a bare-metal target's byte loop is slow).
+        let length = bytes.len().min(INODE_BUFFER_SIZE);
+        if let (Some(target), Some(source)) = (raw.get_mut(..length), bytes.get(..length)) {
+            target.copy_from_slice(source);
         }
         Inode { number, raw }
     }
 
     /// An all-zero inode.
+    #[inline]
     pub(crate) fn zeroed(number: InodeNumber) -> Inode {
         Inode {
             number,
@@ -286,32 +291,39 @@ impl Inode {
     }
 
     /// The held bytes.
+    #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8; INODE_BUFFER_SIZE] {
         &self.raw
     }
 
     /// `i_mode`.
+    #[inline]
     pub fn mode(&self) -> u16 {
         read_u16(&self.raw, field::MODE)
     }
 
+    #[inline]
     pub fn set_mode(&mut self, value: u16) {
         write_u16(&mut self.raw, field::MODE, value);
     }
 
     /// The type from `i_mode`.
+    #[inline]
     pub fn file_type(&self) -> FileType {
         FileType::from_mode(self.mode())
     }
 
+    #[inline]
     pub fn is_directory(&self) -> bool {
         self.file_type() == FileType::Directory
     }
 
+    #[inline]
     pub fn is_regular(&self) -> bool {
         self.file_type() == FileType::RegularFile
     }
 
+    #[inline]
     pub fn is_symlink(&self) -> bool {
         self.file_type() == FileType::Symlink
     }
@@ -330,27 +342,32 @@ impl Inode {
     /// alone (`ext2fs_is_fast_symlink`: shorter than the 60 bytes of
     /// `i_block`), and every writer, Linux and this library included, stores
     /// exactly those targets inline, so the size rule is used here too.
+    #[inline]
     pub fn is_fast_symlink(&self) -> bool {
         self.is_symlink() && self.size() < BLOCK_POINTER_BYTES as u64
     }
 
     /// `i_uid` with its high half.
+    #[inline]
     pub fn uid(&self) -> u32 {
         u32::from(read_u16(&self.raw, field::UID))
             | (u32::from(read_u16(&self.raw, field::UID_HIGH)) << 16)
     }
 
+    #[inline]
     pub fn set_uid(&mut self, uid: u32) {
         write_u16(&mut self.raw, field::UID, uid as u16);
         write_u16(&mut self.raw, field::UID_HIGH, (uid >> 16) as u16);
     }
 
     /// `i_gid` with its high half.
+    #[inline]
     pub fn gid(&self) -> u32 {
         u32::from(read_u16(&self.raw, field::GID))
             | (u32::from(read_u16(&self.raw, field::GID_HIGH)) << 16)
     }
 
+    #[inline]
     pub fn set_gid(&mut self, gid: u32) {
         write_u16(&mut self.raw, field::GID, gid as u16);
         write_u16(&mut self.raw, field::GID_HIGH, (gid >> 16) as u16);
@@ -367,6 +384,7 @@ impl Inode {
         }
     }
 
+    #[inline]
     pub fn set_size(&mut self, size: u64) {
         write_u32(&mut self.raw, field::SIZE, size as u32);
         if self.is_regular() {
@@ -374,80 +392,98 @@ impl Inode {
         }
     }
 
+    #[inline]
     pub fn access_time(&self) -> u32 {
         read_u32(&self.raw, field::ACCESS_TIME)
     }
 
+    #[inline]
     pub fn set_access_time(&mut self, time: u32) {
         write_u32(&mut self.raw, field::ACCESS_TIME, time);
     }
 
+    #[inline]
     pub fn change_time(&self) -> u32 {
         read_u32(&self.raw, field::CHANGE_TIME)
     }
 
+    #[inline]
     pub fn set_change_time(&mut self, time: u32) {
         write_u32(&mut self.raw, field::CHANGE_TIME, time);
     }
 
+    #[inline]
     pub fn modification_time(&self) -> u32 {
         read_u32(&self.raw, field::MODIFICATION_TIME)
     }
 
+    #[inline]
     pub fn set_modification_time(&mut self, time: u32) {
         write_u32(&mut self.raw, field::MODIFICATION_TIME, time);
     }
 
+    #[inline]
     pub fn deletion_time(&self) -> u32 {
         read_u32(&self.raw, field::DELETION_TIME)
     }
 
+    #[inline]
     pub fn set_deletion_time(&mut self, time: u32) {
         write_u32(&mut self.raw, field::DELETION_TIME, time);
     }
 
     /// Sets creation time (large inodes only; ignored in the 128-byte part).
+    #[inline]
     pub fn set_creation_time(&mut self, time: u32) {
         write_u32(&mut self.raw, field::CREATION_TIME, time);
     }
 
     /// `i_extra_isize`.
+    #[inline]
     pub fn set_extra_size(&mut self, size: u16) {
         write_u16(&mut self.raw, field::EXTRA_INODE_SIZE, size);
     }
 
     /// `i_links_count`.
+    #[inline]
     pub fn links(&self) -> u16 {
         read_u16(&self.raw, field::LINKS_COUNT)
     }
 
+    #[inline]
     pub fn set_links(&mut self, links: u16) {
         write_u16(&mut self.raw, field::LINKS_COUNT, links);
     }
 
     /// `i_blocks`: 512-byte sectors allocated.
+    #[inline]
     pub fn sectors(&self) -> u32 {
         read_u32(&self.raw, field::BLOCKS)
     }
 
+    #[inline]
     pub fn set_sectors(&mut self, sectors: u32) {
         write_u32(&mut self.raw, field::BLOCKS, sectors);
     }
 
     /// `i_flags`.
+    #[inline]
     pub fn flags(&self) -> InodeFlags {
         InodeFlags::from_bits_retain(read_u32(&self.raw, field::FLAGS))
     }
 
+    #[inline]
     pub fn set_flags(&mut self, flags: InodeFlags) {
         write_u32(&mut self.raw, field::FLAGS, flags.bits());
     }
 
+    #[inline]
     pub fn is_immutable(&self) -> bool {
         self.flags().contains(InodeFlags::IMMUTABLE)
     }
 
     /// `i_block[index]`.
+    #[inline]
     pub fn block_pointer(&self, index: usize) -> u32 {
         if index >= BLOCK_POINTERS {
             return 0;
@@ -455,6 +491,7 @@ impl Inode {
         read_u32(&self.raw, field::BLOCK + index * 4)
     }
 
+    #[inline]
     pub fn set_block_pointer(&mut self, index: usize, block: u32) {
         if index < BLOCK_POINTERS {
             write_u32(&mut self.raw, field::BLOCK + index * 4, block);
@@ -462,12 +499,14 @@ impl Inode {
     }
 
     /// The 60 bytes of `i_block`, a fast symlink's text.
+    #[inline]
     pub fn block_area(&self) -> &[u8] {
         self.raw
             .get(field::BLOCK..field::BLOCK + BLOCK_POINTER_BYTES)
             .unwrap_or(&[])
     }
 
+    #[inline]
     pub fn block_area_mut(&mut self) -> &mut [u8] {
         self.raw
             .get_mut(field::BLOCK..field::BLOCK + BLOCK_POINTER_BYTES)
@@ -475,29 +514,35 @@ impl Inode {
     }
 
     /// `i_generation`.
+    #[inline]
     pub fn generation(&self) -> u32 {
         read_u32(&self.raw, field::GENERATION)
     }
 
     /// Sets `i_generation`.
+    #[inline]
     pub fn set_generation(&mut self, generation: u32) {
         write_u32(&mut self.raw, field::GENERATION, generation);
     }
 
     /// `i_file_acl`: the extended attribute block, 0 for none.
+    #[inline]
     pub fn file_acl(&self) -> u32 {
         read_u32(&self.raw, field::FILE_ACL)
     }
 
+    #[inline]
     pub fn set_file_acl(&mut self, block: u32) {
         write_u32(&mut self.raw, field::FILE_ACL, block);
     }
 
     /// The raw rootlink field (`i_faddr`).
+    #[inline]
     pub fn rootlink_raw(&self) -> u32 {
         read_u32(&self.raw, field::FRAGMENT_ADDRESS)
     }
 
+    #[inline]
     pub fn set_rootlink_raw(&mut self, target: u32) {
         write_u32(&mut self.raw, field::FRAGMENT_ADDRESS, target);
     }

@@ -32,19 +32,22 @@ mod recording;
 mod superblock;
 mod tune;
 
+pub use cache::{
+    BlockCache, BlockClass, DirtyBlocks, PinError, SharedBlock, TransactionId, MIN_CAPACITY_BLOCKS,
+};
 pub use check::{CheckReport, Problem, ProblemKind};
-pub use device::BlockDevice;
 #[cfg(feature = "std")]
 pub use device::FileDevice;
 pub use device::MemoryDevice;
+pub use device::{BlockDevice, ReadRequest, WriteRequest};
 pub use directory::DirectoryEntry;
 pub use error::{Corruption, DeviceError, Error, Result};
 pub use features::{
     CompatibleFeatures, FeatureSet, IncompatibleFeatures, ReadOnlyCompatibleFeatures,
     EXT2L_FEATURE_RO_COMPAT_EXT2L,
 };
-pub use file::{FileExtent, SetAttributes};
-pub use filesystem::{FileSystem, FileSystemInfo, MountOptions};
+pub use file::{FileExtent, SetAttributes, STREAM_BYTES};
+pub use filesystem::{FileSystem, FileSystemInfo, MountOptions, WriteBack};
 pub use format::{format, FormatOptions};
 pub use held::HeldInode;
 pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};

@@ -26,6 +26,7 @@ use alloc::collections::{BTreeSet, VecDeque};
 use alloc::vec::Vec;
 
 use crate::bytes::{read_u32, write_u32};
+use crate::cache::BlockClass;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::filesystem::{FileSystem, Privilege};
@@ -308,7 +309,9 @@ impl<D: BlockDevice> FileSystem<D> {
                     return Err(error);
                 }
             };
-            let data = self.cache.insert_zeroed(&mut self.device, block)?;
+            let data = self
+                .cache
+                .zeroed(&mut self.device, block, BlockClass::Metadata)?;
             if let Some(area) = data.get_mut(..target.len()) {
                 area.copy_from_slice(target);
             }
@@ -345,7 +348,9 @@ impl<D: BlockDevice> FileSystem<D> {
             "symbolic link has no data block",
             link.get(),
         ))?;
-        let data = self.cache.get(&mut self.device, block)?;
+        let data = self
+            .cache
+            .read(&mut self.device, block, BlockClass::Metadata)?;
         Ok(data.get(..size as usize).unwrap_or(&[]).into())
     }
 
@@ -695,7 +700,9 @@ impl<D: BlockDevice> FileSystem<D> {
         if !self.geometry.is_valid_block(block) || self.is_metadata_block(block) {
             return Ok(());
         }
-        let data = self.cache.get_mut(&mut self.device, block)?;
+        let data = self
+            .cache
+            .write(&mut self.device, block, BlockClass::Metadata)?;
         if read_u32(data, 0) != ATTRIBUTE_BLOCK_MAGIC {
             // Not an attribute block: leave it alone rather than free
             // something another file may own.

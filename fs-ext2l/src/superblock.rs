@@ -106,11 +106,13 @@ impl core::fmt::Debug for Superblock {
 
 impl Superblock {
     /// Wraps raw superblock bytes.
+    #[inline]
     pub(crate) fn from_bytes(raw: [u8; SUPERBLOCK_SIZE]) -> Superblock {
         Superblock { raw }
     }
 
     /// An all-zero superblock, for `mkfs` to fill in.
+    #[inline]
     pub(crate) fn zeroed() -> Superblock {
         Superblock {
             raw: [0; SUPERBLOCK_SIZE],
@@ -118,57 +120,69 @@ impl Superblock {
     }
 
     /// The raw bytes, as written to disk.
+    #[inline]
     pub(crate) fn as_bytes(&self) -> &[u8; SUPERBLOCK_SIZE] {
         &self.raw
     }
 
+    #[inline]
     pub(crate) fn get_u32(&self, offset: usize) -> u32 {
         read_u32(&self.raw, offset)
     }
 
+    #[inline]
     pub(crate) fn get_u16(&self, offset: usize) -> u16 {
         read_u16(&self.raw, offset)
     }
 
+    #[inline]
     pub(crate) fn set_u32(&mut self, offset: usize, value: u32) {
         write_u32(&mut self.raw, offset, value);
     }
 
+    #[inline]
     pub(crate) fn set_u16(&mut self, offset: usize, value: u16) {
         write_u16(&mut self.raw, offset, value);
     }
 
     /// `s_inodes_count`.
+    #[inline]
     pub fn inodes_count(&self) -> u32 {
         self.get_u32(field::INODES_COUNT)
     }
 
     /// `s_blocks_count`.
+    #[inline]
     pub fn blocks_count(&self) -> u32 {
         self.get_u32(field::BLOCKS_COUNT)
     }
 
     /// `s_r_blocks_count`: blocks reserved for the superuser.
+    #[inline]
     pub fn reserved_blocks_count(&self) -> u32 {
         self.get_u32(field::RESERVED_BLOCKS_COUNT)
     }
 
     /// `s_free_blocks_count`.
+    #[inline]
     pub fn free_blocks_count(&self) -> u32 {
         self.get_u32(field::FREE_BLOCKS_COUNT)
     }
 
     /// `s_free_inodes_count`.
+    #[inline]
     pub fn free_inodes_count(&self) -> u32 {
         self.get_u32(field::FREE_INODES_COUNT)
     }
 
     /// `s_rev_level`.
+    #[inline]
     pub fn revision(&self) -> u32 {
         self.get_u32(field::REVISION)
     }
 
     /// `s_state`: 1 clean, 2 errors found.
+    #[inline]
     pub fn state(&self) -> u16 {
         self.get_u16(field::STATE)
     }
@@ -293,6 +307,7 @@ impl Superblock {
     }
 
     /// Sets `s_uuid`.
+    #[inline]
     pub(crate) fn set_uuid(&mut self, uuid: [u8; 16]) {
         if let Some(target) = self.raw.get_mut(field::UUID..field::UUID + 16) {
             target.copy_from_slice(&uuid);
@@ -300,6 +315,7 @@ impl Superblock {
     }
 
     /// Sets 16 bytes of `s_hash_seed`.
+    #[inline]
     pub(crate) fn set_hash_seed(&mut self, seed: [u8; 16]) {
         if let Some(target) = self.raw.get_mut(field::HASH_SEED..field::HASH_SEED + 16) {
             target.copy_from_slice(&seed);
@@ -363,6 +379,7 @@ impl Superblock {
     }
 
     /// `s_block_group_nr`: which group's copy this is.
+    #[inline]
     pub(crate) fn set_block_group_number(&mut self, group: u16) {
         self.set_u16(field::BLOCK_GROUP_NUMBER, group);
     }
@@ -521,31 +538,37 @@ impl Geometry {
     }
 
     /// Block size as `usize`.
+    #[inline]
     pub fn block_bytes(&self) -> usize {
         self.block_size as usize
     }
 
     /// Byte offset of block `block`.
+    #[inline]
     pub fn block_offset(&self, block: u32) -> u64 {
         u64::from(block) * u64::from(self.block_size)
     }
 
     /// Number of 32-bit block pointers in one indirect block.
+    #[inline]
     pub fn pointers_per_block(&self) -> u32 {
         self.block_size / 4
     }
 
     /// Whether `block` may hold file data or metadata: inside the file system.
+    #[inline]
     pub fn is_valid_block(&self, block: u32) -> bool {
         block >= self.first_data_block && block < self.blocks_count
     }
 
     /// The group `block` belongs to (for a valid block).
+    #[inline]
     pub fn group_of_block(&self, block: u32) -> u32 {
         block.saturating_sub(self.first_data_block) / self.blocks_per_group
     }
 
     /// The first block of `group`.
+    #[inline]
     pub fn group_first_block(&self, group: u32) -> u32 {
         let first =
             u64::from(self.first_data_block) + u64::from(group) * u64::from(self.blocks_per_group);
@@ -553,6 +576,7 @@ impl Geometry {
     }
 
     /// How many blocks `group` has (the last one may be short).
+    #[inline]
     pub fn group_block_count(&self, group: u32) -> u32 {
         let first = self.group_first_block(group);
         let end = u64::from(first) + u64::from(self.blocks_per_group);
@@ -561,12 +585,14 @@ impl Geometry {
     }
 
     /// The group inode `inode` belongs to and its index inside that group.
+    #[inline]
     pub fn inode_position(&self, inode: u32) -> (u32, u32) {
         let index = inode.saturating_sub(1);
         (index / self.inodes_per_group, index % self.inodes_per_group)
     }
 
     /// Whether `group` holds a superblock and descriptor backup.
+    #[inline]
     pub fn group_has_superblock(&self, group: u32) -> bool {
         if !self.sparse_super || group <= 1 {
             return true;

@@ -18,11 +18,11 @@
 
 extern crate alloc;
 
-mod block_cache;
 mod boot_args;
 mod clock;
 mod console;
 mod devices;
+mod disk;
 mod elf_loader;
 mod files;
 mod logger;

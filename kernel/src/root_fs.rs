@@ -3,14 +3,16 @@
 //!
 //! The volume is the whole disk, or the disk's GPT root partition
 //! ([`crate::partition`]: found by its type GUID, never by position).
-//! At boot the kernel mounts it through a [`BlockCache`] and keeps it here
-//! as a [`Volume`] — the mounted file system with its table of live
-//! objects (`kernel_core`) — behind a lock (the `fs-ext2l` library is
+//! At boot the kernel mounts it on a [`Disk`] (virtio-blk, uncached: the
+//! one block cache is the file system's) and keeps it here as a
+//! [`Volume`] — the mounted file system with its table of live objects
+//! (`kernel_core`) — behind a lock (the `fs-ext2l` library is
 //! single-threaded by design). [`sync`] releases the objects dropped since
-//! the last operation (freeing orphans), writes every dirty page back and
-//! flushes the device; power-off calls it.
+//! the last operation (freeing orphans), writes every dirty block back and
+//! flushes the device, doing the device work after letting go of the file
+//! system; power-off calls it.
 
-use crate::block_cache::{BlockCache, PAGE_SIZE};
+use crate::disk::Disk;
 use crate::partition::{self, PartitionError};
 use alloc::format;
 use alloc::string::String;
@@ -22,7 +24,7 @@ use kernel_core::Volume;
 use spin::Mutex;
 
 /// The mounted root, once [`mount`] succeeded.
-pub static ROOT: Mutex<Option<Volume<BlockCache>>> = Mutex::new(None);
+pub static ROOT: Mutex<Option<Volume<Disk>>> = Mutex::new(None);
 
 /// Bytes of kernel heap per entry of the live-object table: the table
 /// may use about 1/64 of the heap (each entry costs under 100 bytes).
@@ -82,16 +84,18 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
             first + sectors
         );
     }
-    // A quarter of the heap for cached pages, within sane bounds.
-    let capacity = ((boot.heap.size / 4) / PAGE_SIZE).clamp(64, 16384) as usize;
+    // A quarter of the heap for the file system's block cache, within sane
+    // bounds (256 KiB to 64 MiB).
+    let cache_bytes = (boot.heap.size / 4).clamp(256 << 10, 64 << 20) as usize;
     // A sixteenth of the heap for the bytes of programs recently run.
     crate::program_cache::init((boot.heap.size / 16) as usize);
-    let cache = BlockCache::new(disk, capacity);
     let options = MountOptions {
         clock,
+        cache_bytes,
         ..MountOptions::default()
     };
-    let file_system = FileSystem::mount(cache, options).map_err(MountError::FileSystem)?;
+    let file_system =
+        FileSystem::mount(Disk::new(disk), options).map_err(MountError::FileSystem)?;
     let info = file_system.info();
     let label = String::from_utf8_lossy(&info.label).into_owned();
     let summary = format!(
@@ -142,39 +146,65 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
 
 /// Writes every dirty block back and flushes the disk.
 ///
-/// Return values: the library's error if a write or the flush failed.
+/// The file system's lock is held only to take the batch and to mark it
+/// written: the device is locked before the file system is let go (so
+/// the batch reaches the disk before anything the file system does next)
+/// and the writes happen with only the device held, while other
+/// processes keep using the cache. Objects dropped since the last
+/// operation are released first (orphans among them are freed).
+///
+/// Return values: the library's error if a write or the flush failed
+/// (the blocks then stay dirty), or if freeing an orphan failed.
 pub fn sync() -> Result<(), kernel_core::Error> {
-    match ROOT.lock().as_mut() {
-        Some(volume) => volume.sync(),
-        None => Ok(()),
-    }
+    let mut root = ROOT.lock();
+    let Some(volume) = root.as_mut() else {
+        return Ok(());
+    };
+    let collected = volume.collect();
+    let file_system = volume.file_system();
+    let disk = file_system.device().clone();
+    let batch = file_system.begin_write_back();
+    let mut locked = disk.lock();
+    drop(root);
+    let written = batch.write_to(&mut locked);
+    drop(locked);
+    let finished = match ROOT.lock().as_mut() {
+        Some(volume) => volume.file_system().finish_write_back(batch, written),
+        None => written,
+    };
+    finished?;
+    collected
 }
 
-/// Writes back and drops every page of the root disk's block cache.
+/// Writes every dirty block back, then drops every block of file data
+/// from the file system's cache: the next read of a file's contents
+/// comes from the disk (the benchmarks' cold read). Metadata — inodes,
+/// directories, pointer blocks — stays cached, as it did when the file
+/// system kept its own metadata cache above the kernel's.
 ///
 /// Return values: `InputOutput` if writing back failed; `NotFound`
 /// without a root.
 pub fn drop_cache() -> Result<(), manux_abi::Errno> {
-    match ROOT.lock().as_mut() {
-        Some(volume) => volume
-            .file_system()
-            .device_mut()
-            .drop_all()
-            .map_err(|_| manux_abi::Errno::InputOutput),
-        None => Err(manux_abi::Errno::NotFound),
+    if ROOT.lock().is_none() {
+        return Err(manux_abi::Errno::NotFound);
     }
+    sync().map_err(|_| manux_abi::Errno::InputOutput)?;
+    if let Some(volume) = ROOT.lock().as_mut() {
+        volume
+            .file_system()
+            .drop_clean_blocks(Some(fs_ext2l::BlockClass::Data));
+    }
+    Ok(())
 }
 
 /// Reads `sectors` sectors of the root disk from `first_sector`, past the
-/// cache and the file system, keeping nothing; returns the bytes read.
+/// file system, keeping nothing; returns the bytes read.
 ///
-/// Return values: as [`BlockCache::read_raw`]; `NotFound` without a root.
+/// Return values: as [`Disk::read_raw`]; `NotFound` without a root.
 pub fn read_raw(first_sector: u64, sectors: u64) -> Result<u64, manux_abi::Errno> {
-    match ROOT.lock().as_mut() {
-        Some(volume) => volume
-            .file_system()
-            .device_mut()
-            .read_raw(first_sector, sectors),
-        None => Err(manux_abi::Errno::NotFound),
-    }
+    let disk = match ROOT.lock().as_ref() {
+        Some(volume) => volume.file_system_ref().device().clone(),
+        None => return Err(manux_abi::Errno::NotFound),
+    };
+    disk.read_raw(first_sector, sectors)
 }

@@ -5,8 +5,8 @@
 //! | operation | arguments | result | who |
 //! |---|---|---|---|
 //! | [`PROMPT_TIME`] | — | nanoseconds from reset to the first read of the console (the shell's first prompt), 0 before | anyone |
-//! | [`DROP_CACHE`] | — | 0: dirty pages of the root disk's block cache written back, then every page dropped | `bench` boot argument |
-//! | [`RAW_READ`] | first sector `a`, sector count `b` | bytes read from the root disk, bypassing the cache and the file system, in the cache's request size | `bench` boot argument |
+//! | [`DROP_CACHE`] | — | 0: every dirty block of the root file system's cache written back, then every block of file data dropped (metadata stays cached) | `bench` boot argument |
+//! | [`RAW_READ`] | first sector `a`, sector count `b` | bytes read from the root disk, bypassing the cache and the file system, in 512 KiB requests one at a time | `bench` boot argument |
 //!
 //! A raw read hands no data to the caller, only the count: it measures
 //! the device, and reveals nothing a confined program could not read
@@ -16,7 +16,7 @@
 
 /// Nanoseconds from reset to the console's first read.
 pub const PROMPT_TIME: u64 = 0;
-/// Write back, then empty, the root disk's block cache.
+/// Write back the root file system's block cache, then drop its file data.
 pub const DROP_CACHE: u64 = 1;
 /// Read sectors of the root disk, bypassing the cache.
 pub const RAW_READ: u64 = 2;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `bench REPETITIONS FILE [SECTOR]`: the in-guest half of `cargo xtask bench`.
+//! `bench REPETITIONS FILE [SECTOR [SEED]]`: the in-guest half of `cargo xtask bench`.
 //!
 //! Run as the first process (`init=/bin/bench …` with the `bench` boot
 //! argument), it measures with the kernel's monotonic clock and prints one
@@ -20,9 +20,13 @@
 //! | `file_vs_raw_ratio` | cold over raw, from the same repetition |
 //! | `small_files_ops_per_s` | files per second: create, write 100 bytes and close each of 1,000 files, delete them all, `sync` |
 //!
-//! Everything is checked as it goes (exit statuses, byte counts); a
-//! failure prints `bench: error: …` and ends with status 1, which powers
-//! the machine off with that status.
+//! Everything is checked as it goes (exit statuses, byte counts); with
+//! SEED, once the timed reads are done, `FILE` is read once more and every
+//! byte compared with the xorshift stream the host wrote it from (64-bit
+//! words, `x ^= x << 13; x ^= x >> 7; x ^= x << 17` from SEED), so a read
+//! that streams into the wrong place cannot pass unseen. A failure prints
+//! `bench: error: …` and ends with status 1, which powers the machine off
+//! with that status.
 #![no_std]
 #![no_main]
 #![deny(unsafe_code)]
@@ -75,7 +79,7 @@ fn main() -> i32 {
             .filter(|&count| count > 0),
         arguments.get(2),
     ) else {
-        eprintln!("usage: bench REPETITIONS FILE [SECTOR]");
+        eprintln!("usage: bench REPETITIONS FILE [SECTOR [SEED]]");
         return 2;
     };
     // Where the raw read starts: the file's first sector, when the caller
@@ -88,11 +92,24 @@ fn main() -> i32 {
         None => 0,
         Some(Some(sector)) => sector,
         Some(None) => {
-            eprintln!("usage: bench REPETITIONS FILE [SECTOR]");
+            eprintln!("usage: bench REPETITIONS FILE [SECTOR [SEED]]");
             return 2;
         }
     };
-    match run(repetitions, file, first_sector) {
+    // The seed of the file's contents, when the caller knows it.
+    let seed = match arguments.get(4).map(|word| {
+        core::str::from_utf8(word)
+            .ok()
+            .and_then(|word| word.parse::<u64>().ok())
+    }) {
+        None => None,
+        Some(Some(seed)) => Some(seed),
+        Some(None) => {
+            eprintln!("usage: bench REPETITIONS FILE [SECTOR [SEED]]");
+            return 2;
+        }
+    };
+    match run(repetitions, file, first_sector, seed) {
         Ok(()) => {
             println!("bench: done");
             0
@@ -104,7 +121,7 @@ fn main() -> i32 {
     }
 }
 
-fn run(repetitions: u32, file: &[u8], first_sector: u64) -> Result<(), Failure> {
+fn run(repetitions: u32, file: &[u8], first_sector: u64, seed: Option<u64>) -> Result<(), Failure> {
     let prompt = syscall::benchmark(benchmark::PROMPT_TIME, 0, 0)
         .map_err(|errno| Failure(format!("benchmark(PROMPT_TIME): {errno}")))?;
     // As the first process nothing has read the console: 0 says so.
@@ -164,6 +181,10 @@ fn run(repetitions: u32, file: &[u8], first_sector: u64) -> Result<(), Failure> 
     report("raw_read_mbps", &raw);
     report("file_vs_raw_ratio", &file_vs_raw);
     println!("bench: file_bytes {size}");
+    if let Some(seed) = seed {
+        check_contents(file, seed, &mut buffer)?;
+        println!("bench: file_contents_checked 1");
+    }
 
     let mut small = Vec::new();
     for _ in 0..repetitions {
@@ -241,6 +262,38 @@ fn read_file(path: &[u8], size: u64, buffer: &mut [u8]) -> Result<f64, Failure> 
         )));
     }
     Ok(total as f64 / 1000.0 / elapsed.as_secs_f64() / 1000.0)
+}
+
+/// Reads `path` whole once more and compares every byte with the xorshift
+/// stream from `seed` that the host wrote it from.
+fn check_contents(path: &[u8], seed: u64, buffer: &mut [u8]) -> Result<(), Failure> {
+    let fd = syscall::open(path, OpenFlags::empty(), 0)
+        .map_err(|errno| Failure(format!("open {}: {errno}", text(path))))?;
+    let mut state = seed;
+    let mut position = 0u64;
+    loop {
+        let count = match syscall::read(fd, buffer) {
+            Ok(0) => break,
+            Ok(count) => count,
+            Err(errno) => return Err(Failure(format!("read {}: {errno}", text(path)))),
+        };
+        // Reads are whole words here (512 KiB calls of a file of words).
+        for word in buffer[..count].chunks(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if word != &state.to_le_bytes()[..word.len()] {
+                let _ = syscall::close(fd);
+                return Err(Failure(format!(
+                    "{} differs from what the host wrote at byte {position}",
+                    text(path)
+                )));
+            }
+            position += word.len() as u64;
+        }
+    }
+    let _ = syscall::close(fd);
+    Ok(())
 }
 
 /// Reads `sectors` sectors raw from the root disk, from sector `first`;

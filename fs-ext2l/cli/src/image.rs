@@ -63,7 +63,7 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
         .map_err(|error| Failure::usage(format!("{}: {error}", path.display())))?;
     let options = MountOptions {
         read_only: !writable,
-        cache_blocks: 4096,
+        cache_bytes: 16 << 20,
         clock: host_clock,
         // A writable open frees what the orphan list holds (written back
         // when the command unmounts); a read-only one leaves it.

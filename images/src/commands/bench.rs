@@ -7,9 +7,10 @@
 //! 2. The benchmark boot: a copy of that image, grown by room for a
 //!    64 MiB file of pseudo-random bytes (`/bench-64m.dat`, written on the
 //!    host, so its first read in the guest is cold), booted once at the
-//!    default 128 MiB with `bench init=/bin/bench REPETITIONS FILE SECTOR`
-//!    (SECTOR: where the file's data starts on the disk, where the raw
-//!    read starts too).
+//!    default 128 MiB with `bench init=/bin/bench REPETITIONS FILE SECTOR
+//!    SEED` (SECTOR: where the file's data starts on the disk, where the
+//!    raw read starts too; SEED: the file's bytes are an xorshift stream
+//!    from it, which the guest checks after the timed reads).
 //!    `apps/bench` prints every in-guest figure, a value per repetition
 //!    (`xtask::bench_report`).
 //! 3. The smoke session: a fresh copy of the image booted normally (init,
@@ -44,6 +45,9 @@ use xtask::{apps, cross, paths, toolchain};
 const FILE_BYTES: u64 = 64 << 20;
 /// Its path in the benchmark image.
 const FILE_PATH: &str = "/bench-64m.dat";
+/// The seed of its contents: 64-bit words of an xorshift stream
+/// (`x ^= x << 13; x ^= x >> 7; x ^= x << 17`), which `apps/bench` checks.
+const FILE_SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 /// RAM of the benchmark boot and of the boot-to-prompt boots (the
 /// default of `cargo xtask run`).
 const DEFAULT_MEMORY_MIB: u32 = 128;
@@ -107,13 +111,15 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
     let bench = machine(
         DEFAULT_MEMORY_MIB,
         bench_image.clone(),
-        format!("bench init=/bin/bench {repetitions} {FILE_PATH} {first_sector}"),
+        format!("bench init=/bin/bench {repetitions} {FILE_PATH} {first_sector} {FILE_SEED}"),
     );
     let console = boot_to_end(&bench, BENCH_TIMEOUT)?;
     let guest = Figures::parse_guest(&console.output)
         .with_context(|| format!("reading the guest's figures; console:\n{}", console.output))?;
     ensure!(
-        console.status == Some(0) && console.output.contains("bench: done"),
+        console.status == Some(0)
+            && console.output.contains("bench: done")
+            && console.output.contains("bench: file_contents_checked 1"),
         "the benchmark boot failed (status {:?}); console:\n{}",
         console.status,
         console.output
@@ -189,7 +195,7 @@ fn add_big_file(image: &Path) -> Result<u64> {
     let file = installer
         .create(root, name, 0o644, 0, 0)
         .map_err(|e| anyhow::anyhow!("creating {FILE_PATH}: {e}"))?;
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut state = FILE_SEED;
     let mut chunk = vec![0u8; 1 << 20];
     let mut offset = 0u64;
     while offset < FILE_BYTES {

@@ -12,7 +12,7 @@
 //! entry, or in a virtual `/...` directory, it is `EACCES`.
 
 use super::UserAccess;
-use crate::block_cache::BlockCache;
+use crate::disk::Disk;
 use crate::files::OpenFile;
 use crate::process::Process;
 use crate::root_fs::ROOT;
@@ -26,7 +26,7 @@ use manux_abi::{limits, OpenFlags, Stat, CURRENT_DIRECTORY, STAT_NO_FOLLOW};
 use spin::Mutex;
 
 /// The mounted root volume the calls work on.
-pub type RootVolume = Volume<BlockCache>;
+pub type RootVolume = Volume<Disk>;
 
 /// What a call needs of its caller's view, copied out of the lock (the
 /// copies hold their objects).

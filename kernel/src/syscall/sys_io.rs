@@ -98,19 +98,12 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
                     let mut root = ROOT.lock();
                     let volume = root.as_mut().ok_or(Errno::InputOutput)?;
                     // One pass of the file system over all the pieces of
-                    // the caller's buffer; the disk reads it queues go out
-                    // together and land before the call returns.
-                    let read = hal::user::physical::with_runs_mut(&runs, |pieces| {
-                        let cache = volume.file_system().device_mut();
-                        for (piece, &(start, _)) in pieces.iter().zip(runs.iter()) {
-                            // A piece not noted is filled through the cache.
-                            let _ = cache.stream_into(piece, start);
-                        }
+                    // the caller's buffer: cached blocks are copied, and
+                    // the uncached runs of a long read go from the disk
+                    // straight into the pieces, as one batch of requests.
+                    let total = hal::user::physical::with_runs_mut(&runs, |pieces| {
                         volume.read_pieces(object, *offset, pieces)
-                    });
-                    let finished = volume.file_system().device_mut().finish_streaming();
-                    let total = read?;
-                    finished.map_err(|_| Errno::InputOutput)?;
+                    })?;
                     *offset += total as u64;
                     return Ok(total as u64);
                 }

@@ -370,8 +370,13 @@ impl Workload {
                 println!("crashload: warning: {what}");
             }
         }
+        // A young run creates more, so there are soon files enough for
+        // many to stay untouched (and checkable) after they were made
+        // durable.
+        let young = self.files.len() < MAX_FILES / 2;
         match self.random.below(100) {
             0..=15 => self.create()?,
+            16..=31 if young => self.create()?,
             16..=31 => self.append()?,
             32..=41 => self.write_inside()?,
             42..=47 => self.rewrite()?,

@@ -19,6 +19,10 @@
 //!
 //! Lines that are not the workload's (the kernel's log) are skipped; a
 //! workload line that does not parse is kept in `malformed`, a tool error.
+//! A line cut short by the cut (no newline) is skipped too: the workload
+//! prints an `op` line whole before the step, so a step whose line is cut
+//! short has not started; a `durable` line cut short only loses a claim
+//! (its digits may be cut, so it must not be read).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -30,6 +34,9 @@ pub struct Line {
     pub at: Duration,
     /// The line, without its end.
     pub text: String,
+    /// Whether it ended with a newline: the last line before a cut may
+    /// have been cut short.
+    pub complete: bool,
 }
 
 /// How a file came to be reported durable.
@@ -125,7 +132,7 @@ impl Transcript {
         let mut transcript = Transcript::default();
         // The `sync` list being printed: its report number and files.
         let mut pending: Option<(u64, BTreeSet<String>)> = None;
-        for line in lines {
+        for line in lines.iter().filter(|line| line.complete) {
             let Some(rest) = line.text.trim_end().strip_prefix(PREFIX) else {
                 continue;
             };
@@ -288,8 +295,30 @@ mod tests {
             .map(|(index, text)| Line {
                 at: Duration::from_millis(1000 + 100 * index as u64),
                 text: text.to_string(),
+                complete: true,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_line_cut_short_is_not_read() {
+        let mut cut = lines(
+            "crashload: op 4 t=0.220 append bytes=3 f1\n\
+             crashload: durable 3 t=0.260 fsync f1 13 00000000000000bb\n\
+             crashload: op 5 t=0.280 rename f1 f2",
+        );
+        // The cut came while the last line was printed: `f21` arrived as
+        // `f2`, and the step never started.
+        cut[2].complete = false;
+        let transcript = Transcript::parse(&cut);
+        assert!(transcript.malformed.is_empty());
+        assert_eq!(transcript.last_step, 4);
+        assert!(transcript.claims.contains_key("f1"));
+        let shorter = cut[1].text.len() - 3;
+        cut[1].text.truncate(shorter);
+        cut[1].complete = false;
+        let transcript = Transcript::parse(&cut[..2]);
+        assert!(transcript.claims.is_empty() && transcript.malformed.is_empty());
     }
 
     #[test]

@@ -687,6 +687,7 @@ impl Guest {
                     match reader.read_until(b'\n', &mut buffer) {
                         Ok(0) | Err(_) => break,
                         Ok(_) => {
+                            let complete = buffer.ends_with(b"\n");
                             let text = String::from_utf8_lossy(&buffer)
                                 .replace('\r', "")
                                 .trim_end_matches('\n')
@@ -694,6 +695,7 @@ impl Guest {
                             let line = Line {
                                 at: started.elapsed(),
                                 text,
+                                complete,
                             };
                             if sender.send(line).is_err() {
                                 break;

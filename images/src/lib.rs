@@ -16,6 +16,8 @@
 //!   launchers, and the checks that need the image being built;
 //! - [`cloud_image`]: the UEFI-bootable GPT images (raw and qcow2) for
 //!   cloud VMs;
+//! - [`crash`]: power cuts under a write-and-sync workload, the volume
+//!   checked and compared with what the workload reported durable;
 //! - [`disk_image`]: the system disk, built from a manifest into a
 //!   temporary file and renamed only when complete and clean;
 //! - [`qemu`]: the one place QEMU command lines are made, so `cargo xtask
@@ -30,6 +32,7 @@
 pub mod apps;
 pub mod bench_report;
 pub mod cloud_image;
+pub mod crash;
 pub mod cross;
 pub mod disk_image;
 pub mod manifest;

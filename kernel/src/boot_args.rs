@@ -8,6 +8,9 @@
 //! - `poweroff=semihosting` — read by `hal/` (QEMU exit statuses on AArch64);
 //! - `bench` — allow the privileged operations of the `benchmark` call
 //!   (dropping the block cache, raw disk reads) for `cargo xtask bench`;
+//! - `commit=SECONDS` — how often changes are written back (committed to
+//!   the journal) by themselves, 1 to 3600 (default
+//!   [`DEFAULT_COMMIT_SECONDS`]);
 //! - `init=PROGRAM ARGS…` — the first process (default `/bin/init`); the
 //!   rest of the line is its arguments.
 //!
@@ -16,6 +19,9 @@
 use crate::self_test::SelfTest;
 use alloc::vec::Vec;
 use log::LevelFilter;
+
+/// Seconds between write-backs when `commit=` does not say.
+pub const DEFAULT_COMMIT_SECONDS: u32 = 5;
 
 /// The parsed command line.
 pub struct BootArgs {
@@ -30,6 +36,8 @@ pub struct BootArgs {
     pub init: Option<Vec<&'static str>>,
     /// `bench`: the benchmark boot.
     pub bench: bool,
+    /// `commit=SECONDS`: the write-back interval.
+    pub commit_seconds: u32,
 }
 
 impl BootArgs {
@@ -41,6 +49,7 @@ impl BootArgs {
             unknown: Vec::new(),
             init: None,
             bench: false,
+            commit_seconds: DEFAULT_COMMIT_SECONDS,
         };
         let mut words = command_line.split_whitespace();
         while let Some(word) = words.next() {
@@ -62,6 +71,10 @@ impl BootArgs {
                 },
                 "poweroff" if value == "semihosting" => {}
                 "bench" if value.is_empty() => args.bench = true,
+                "commit" => match value.parse::<u32>() {
+                    Ok(seconds @ 1..=3600) => args.commit_seconds = seconds,
+                    _ => args.unknown.push(word),
+                },
                 _ => args.unknown.push(word),
             }
         }

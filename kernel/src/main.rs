@@ -36,6 +36,7 @@ mod self_test;
 mod syscall;
 mod user_memory;
 mod wall_clock;
+mod writeback;
 
 use boot_args::BootArgs;
 use hal::{Arch, Architecture, BootInfo, ExitStatus};
@@ -107,7 +108,9 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     if let Some(test) = args.self_test {
         self_test::run(test, boot);
     }
+    writeback::configure(args.commit_seconds);
     start_init(args.init.as_deref());
+    writeback::start();
     scheduler::run_idle()
 }
 

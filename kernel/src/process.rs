@@ -115,6 +115,9 @@ pub struct Process {
     pub state: Mutex<ProcessState>,
     /// Memory, files, registers.
     pub resources: Mutex<ProcessResources>,
+    /// For a kernel task (no program, never in user mode): what its
+    /// thread runs instead ([`spawn_kernel_task`]).
+    pub kernel_task: Option<fn(&Arc<Process>)>,
 }
 
 /// The last path component, for names in reports.
@@ -171,9 +174,56 @@ pub fn spawn(
             wake_at: None,
             place: Some(place),
         }),
+        kernel_task: None,
     });
     with_scheduler(|scheduler| scheduler.add(process));
     Ok(pid)
+}
+
+/// Starts a kernel task: a thread scheduled like a process, with no
+/// program, memory, files or place in the file system (so it holds
+/// nothing a program could reach), running `task` in kernel mode. It has
+/// no parent (`kill` reaches it from nobody); it sleeps with
+/// [`sleep_until`]. Returns its pid.
+///
+/// Return values: `TryAgain` when [`MAX_PROCESSES`] are alive;
+/// `OutOfMemory` for its thread.
+pub fn spawn_kernel_task(name: &str, task: fn(&Arc<Process>)) -> Result<Pid, Errno> {
+    if with_scheduler(|scheduler| scheduler.processes.len() >= MAX_PROCESSES) {
+        return Err(Errno::TryAgain);
+    }
+    let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
+    let thread = worker_for(pid).ok_or(Errno::OutOfMemory)?;
+    let process = Arc::new(Process {
+        pid,
+        parent: Mutex::new(0),
+        name: Mutex::new(String::from(name)),
+        thread,
+        state: Mutex::new(ProcessState::New),
+        resources: Mutex::new(ProcessResources {
+            memory: None,
+            files: FileTable::default(),
+            start: None,
+            killed: false,
+            wake_at: None,
+            place: None,
+        }),
+        kernel_task: Some(task),
+    });
+    with_scheduler(|scheduler| scheduler.add(process));
+    Ok(pid)
+}
+
+/// Blocks `process` until `until` (time since reset) has passed; the tick
+/// wakes it ([`wake_sleepers`]).
+pub fn sleep_until(process: &Arc<Process>, until: core::time::Duration) {
+    while Arch::time_since_reset() < until {
+        with_scheduler(|_| {
+            process.resources.lock().wake_at = Some(until);
+            *process.state.lock() = ProcessState::Blocked;
+        });
+        scheduler::schedule();
+    }
 }
 
 /// What the system-call layer asks the process loop to do next.
@@ -258,6 +308,10 @@ fn run_process(pid: Pid) {
         // Cannot happen: `spawn` adds the process before its thread runs.
         return;
     };
+    if let Some(task) = process.kernel_task {
+        task(&process);
+        return exit(&process, WaitStatus::Exited(0).to_raw());
+    }
     let mut context = match process.resources.lock().start.take() {
         Some(context) => context,
         None => return exit(&process, WaitStatus::Exited(1).to_raw()),

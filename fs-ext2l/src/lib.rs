@@ -29,6 +29,7 @@ mod name;
 mod namespace;
 mod orphan;
 mod recording;
+mod repair;
 mod superblock;
 mod tune;
 
@@ -54,4 +55,5 @@ pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};
 pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};
 pub use recording::{crash_states, CrashState, Record, RecordingDevice};
+pub use repair::{Repair, RepairReport, MAX_REPAIRS, MAX_ROUNDS};
 pub use superblock::Superblock;

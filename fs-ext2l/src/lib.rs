@@ -30,6 +30,7 @@ mod namespace;
 mod orphan;
 mod recording;
 mod repair;
+mod rules;
 mod superblock;
 mod tune;
 

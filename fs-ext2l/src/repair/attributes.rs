@@ -253,7 +253,7 @@ mod tests {
         );
         assert!(attribute_block_problem(&block_with(b"user", b"value", Some(7))).is_some());
         let mut bad_magic = block_with(b"user", b"value", None);
-        bad_magic[0] = 0;
+        bad_magic[3] = 0;
         assert!(attribute_block_problem(&bad_magic).is_some());
         let mut overlapping = block_with(b"user", b"value", None);
         overlapping[34..36].copy_from_slice(&40u16.to_le_bytes());

@@ -11,6 +11,7 @@
 //! difference is logged once per group and kind.
 
 use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::bytes::{bit_is_set, set_bit};
@@ -44,30 +45,34 @@ impl<D: BlockDevice> Repairer<'_, D> {
             let mut free = 0u32;
             let mut added = 0u32;
             let mut removed = 0u32;
+            let mut padding = false;
             for index in 0..bits_per_block as u32 {
                 let used = index >= count || self.claimed.get(first + index);
                 if index < count && !used {
                     free += 1;
                 }
                 if bit_is_set(&bitmap, index as usize) != used {
-                    if index < count {
-                        if used {
-                            added += 1;
-                        } else {
-                            removed += 1;
-                        }
+                    if index >= count {
+                        padding = true;
+                    } else if used {
+                        added += 1;
+                    } else {
+                        removed += 1;
                     }
                     set_bit(&mut bitmap, index as usize, used);
                 }
             }
-            let padding =
-                (count..bits_per_block as u32).any(|index| !bit_is_set(&bitmap, index as usize));
             if added + removed > 0 || padding {
                 self.write_block(bitmap_block, &bitmap, BlockClass::Metadata)?;
+                let what = if added + removed > 0 {
+                    format!("had {added} used blocks clear and {removed} free blocks set")
+                } else {
+                    String::from("had padding bits clear")
+                };
                 self.fixed(
                     ProblemKind::BlockBitmap,
                     None,
-                    format!("group {group}: block bitmap had {added} used blocks clear and {removed} free blocks set: fixed"),
+                    format!("group {group}: block bitmap {what}: fixed"),
                 );
             }
             total_free_blocks += u64::from(free);
@@ -87,6 +92,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
             let mut free_inodes = 0u32;
             let mut directories = 0u32;
             let mut differences = 0u32;
+            let mut padding = false;
             let first_number = u64::from(group) * u64::from(geometry.inodes_per_group) + 1;
             for index in 0..bits_per_block as u32 {
                 let number = first_number + u64::from(index);
@@ -111,18 +117,23 @@ impl<D: BlockDevice> Repairer<'_, D> {
                 if bit_is_set(&bitmap, index as usize) != used {
                     if exists {
                         differences += 1;
+                    } else {
+                        padding = true;
                     }
                     set_bit(&mut bitmap, index as usize, used);
                 }
             }
-            let padding = (geometry.inodes_per_group..bits_per_block as u32)
-                .any(|index| !bit_is_set(&bitmap, index as usize));
             if differences > 0 || padding {
                 self.write_block(inode_bitmap_block, &bitmap, BlockClass::Metadata)?;
+                let what = if differences > 0 {
+                    format!("had {differences} differences")
+                } else {
+                    String::from("had padding bits clear")
+                };
                 self.fixed(
                     ProblemKind::InodeBitmap,
                     None,
-                    format!("group {group}: inode bitmap had {differences} differences: fixed"),
+                    format!("group {group}: inode bitmap {what}: fixed"),
                 );
             }
             total_free_inodes += u64::from(free_inodes);

@@ -48,20 +48,15 @@ use crate::error::Result;
 use crate::features::{CompatibleFeatures, IncompatibleFeatures, ReadOnlyCompatibleFeatures};
 use crate::inode::{FileType, Inode, InodeFlags, InodeNumber};
 use crate::journal::JOURNAL_INODE;
+use crate::rules::{device_inode_is_valid, extra_size_is_valid, CASEFOLD_FLAG, CREATOR_HURD};
 
 use super::{DirectoryBlock, InodeRecord, Repairer, HAS_INODE_ATTRIBUTES, IN_BAD_BLOCK};
 
 /// Problems with block pointers that clear the whole inode (e2fsck's
 /// `PR_1_TOO_MANY_BAD_BLOCKS`, asked at every twelfth).
 const MAX_BAD_POINTERS: u32 = 12;
-/// `EXT4_CASEFOLD_FL`.
-const CASEFOLD_FLAG: u32 = 0x4000_0000;
-/// `EXT4_ENCRYPT_FL`.
-const ENCRYPT_FLAG: u32 = 0x800;
 /// `EXT2_EXT_ATTR_MAGIC`, which starts in-inode attributes too.
 const ATTRIBUTE_MAGIC: u32 = 0xEA02_0000;
-/// `s_creator_os` of the Hurd, whose inodes use the `osd2` fields differently.
-const CREATOR_HURD: u32 = 1;
 
 /// Why a block pointer is dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,14 +233,36 @@ impl<D: BlockDevice> Repairer<'_, D> {
             }
             return Ok(());
         }
+        let dirty = self.check_flags(&mut inode);
+        if inode.flags().contains(InodeFlags::INLINE_DATA) && number >= first_inode {
+            return self.clear_inode(
+                &mut inode,
+                ProblemKind::Inode,
+                "inline data on a volume without the inline_data feature (this library has none)",
+            );
+        }
+        let special = number == InodeNumber::ROOT.get() || number == JOURNAL_INODE;
+        if inode.flags().contains(InodeFlags::EXTENTS) && (inode.links() != 0 || special) {
+            return self.clear_inode(
+                &mut inode,
+                ProblemKind::Inode,
+                "extents on a volume without the extents feature (this library has none)",
+            );
+        }
         if number == JOURNAL_INODE {
             return self.check_journal_inode(inode);
         }
         if number < first_inode && number != InodeNumber::ROOT.get() {
+            if dirty {
+                self.fs.write_inode(&inode)?;
+            }
             return self.check_reserved_inode(inode);
         }
         if number == InodeNumber::ROOT.get() {
             if inode.links() == 0 {
+                if dirty {
+                    self.fs.write_inode(&inode)?;
+                }
                 return Ok(());
             }
             if !inode.is_directory() {
@@ -256,7 +273,39 @@ impl<D: BlockDevice> Repairer<'_, D> {
                 );
             }
         }
-        self.check_inode_in_use(inode)
+        self.check_inode_in_use(inode, dirty)
+    }
+
+    /// The flags e2fsck checks on every inode it reads: `casefold` only on
+    /// a directory of a volume with the feature, `EA_INODE` only on a
+    /// regular file. Returns whether the inode changed.
+    fn check_flags(&mut self, inode: &mut Inode) -> bool {
+        let number = inode.number.get();
+        let incompatible = self.fs.superblock.features().incompatible;
+        let mut dirty = false;
+        let flags = inode.flags().bits();
+        if flags & CASEFOLD_FLAG != 0
+            && (!inode.is_directory() || incompatible & IncompatibleFeatures::CASEFOLD.bits() == 0)
+        {
+            inode.set_flags(InodeFlags::from_bits_retain(flags & !CASEFOLD_FLAG));
+            dirty = true;
+            self.fixed(
+                ProblemKind::Inode,
+                Some(number),
+                String::from("cleared the casefold flag"),
+            );
+        }
+        let flags = inode.flags();
+        if flags.contains(InodeFlags::EA_INODE) && !inode.is_regular() {
+            inode.set_flags(flags - InodeFlags::EA_INODE);
+            dirty = true;
+            self.fixed(
+                ProblemKind::Inode,
+                Some(number),
+                String::from("cleared the EA_INODE flag of a non-regular inode"),
+            );
+        }
+        dirty
     }
 
     /// Reserved inodes other than the root, the bad-block list and the
@@ -307,7 +356,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
     }
 
     /// An inode with links (or the root): see the module doc.
-    fn check_inode_in_use(&mut self, mut inode: Inode) -> Result<()> {
+    fn check_inode_in_use(&mut self, mut inode: Inode, dirty: bool) -> Result<()> {
         let number = inode.number.get();
         let features = self.fs.superblock.features();
         let compatible = features.compatible;
@@ -318,56 +367,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
             .superblock
             .get_u32(crate::superblock::field::CREATOR_OS)
             == CREATOR_HURD;
-        let mut dirty = false;
-        let flags = inode.flags().bits();
-        if flags & CASEFOLD_FLAG != 0
-            && (!inode.is_directory() || incompatible & IncompatibleFeatures::CASEFOLD.bits() == 0)
-        {
-            inode.set_flags(InodeFlags::from_bits_retain(flags & !CASEFOLD_FLAG));
-            dirty = true;
-            self.fixed(
-                ProblemKind::Inode,
-                Some(number),
-                String::from("cleared the casefold flag"),
-            );
-        }
-        let flags = inode.flags();
-        if flags.contains(InodeFlags::EA_INODE) && !inode.is_regular() {
-            inode.set_flags(flags - InodeFlags::EA_INODE);
-            dirty = true;
-            self.fixed(
-                ProblemKind::Inode,
-                Some(number),
-                String::from("cleared the EA_INODE flag of a non-regular inode"),
-            );
-        }
-        if inode.flags().contains(InodeFlags::INLINE_DATA) {
-            return self.clear_inode(
-                &mut inode,
-                ProblemKind::Inode,
-                "inline data on a volume without the inline_data feature (this library has none)",
-            );
-        }
-        if inode.flags().contains(InodeFlags::EXTENTS) {
-            return self.clear_inode(
-                &mut inode,
-                ProblemKind::Inode,
-                "extents on a volume without the extents feature (this library has none)",
-            );
-        }
-        if inode.flags().bits() & ENCRYPT_FLAG != 0
-            && incompatible & IncompatibleFeatures::ENCRYPT.bits() == 0
-        {
-            inode.set_flags(InodeFlags::from_bits_retain(
-                inode.flags().bits() & !ENCRYPT_FLAG,
-            ));
-            dirty = true;
-            self.fixed(
-                ProblemKind::Inode,
-                Some(number),
-                String::from("cleared the encryption flag"),
-            );
-        }
+        let mut dirty = dirty;
         if inode.deletion_time() != 0 {
             inode.set_deletion_time(0);
             dirty = true;
@@ -380,7 +380,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
         if self.fs.geometry.inode_size > 128 {
             let extra = inode.extra_size();
             let most = (self.fs.geometry.inode_size - 128) as u16;
-            if extra != 0 && (extra < 4 || extra > most || extra % 4 != 0) {
+            if !extra_size_is_valid(extra, self.fs.geometry.inode_size) {
                 let fixed = if extra < 4 || extra > most {
                     self.fs
                         .superblock
@@ -566,6 +566,33 @@ impl<D: BlockDevice> Repairer<'_, D> {
         }
         self.directory_blocks.append(&mut walk.directory_blocks);
         Ok(())
+    }
+
+    /// A file of 2 GiB or more needs `large_file`, and a revision 0 volume
+    /// becomes revision 1 to carry it (e2fsck's `PR_2_FEATURE_LARGE_FILES`
+    /// and `ext2fs_update_dynamic_rev`).
+    fn require_large_file(&mut self) {
+        let features = self.fs.superblock.features().read_only_compatible;
+        if features & ReadOnlyCompatibleFeatures::LARGE_FILE.bits() != 0 {
+            return;
+        }
+        self.fs.mark_large_file();
+        if self.fs.geometry.revision == 0 {
+            use crate::superblock::field;
+            self.fs.superblock.set_u32(field::REVISION, 1);
+            self.fs
+                .superblock
+                .set_u32(field::FIRST_INODE, self.fs.geometry.first_inode);
+            self.fs
+                .superblock
+                .set_u16(field::INODE_SIZE, self.fs.geometry.inode_size as u16);
+            self.fs.geometry.revision = 1;
+        }
+        self.fixed(
+            ProblemKind::Superblock,
+            None,
+            String::from("a file of 2 GiB or more on a volume without large_file: set the feature"),
+        );
     }
 
     /// Immutable and append-only off a special file, except on an ext2l
@@ -890,14 +917,18 @@ impl<D: BlockDevice> Repairer<'_, D> {
                         );
                     }
                 }
-                let largest = self.fs.geometry.max_file_size();
+                // e2fsck's `ext2_max_sizes`: what the block map addresses.
+                let pointers = u64::from(self.fs.geometry.pointers_per_block());
+                let largest =
+                    (12 + pointers + pointers * pointers + pointers * pointers * pointers)
+                        .saturating_mul(block_size);
                 if new_size.is_none() && size > largest {
                     new_size = Some(last.map_or(0, |last| (last + 1) * block_size));
                 }
             }
             _ => {}
         }
-        if let Some(fixed) = new_size {
+        if let Some(fixed) = new_size.filter(|&fixed| fixed != size) {
             inode.set_size(fixed);
             dirty = true;
             self.fixed(
@@ -905,9 +936,9 @@ impl<D: BlockDevice> Repairer<'_, D> {
                 Some(number),
                 format!("i_size was {size}: set it to {fixed}"),
             );
-            if file_type == FileType::RegularFile && fixed >= 1 << 31 {
-                self.fs.mark_large_file();
-            }
+        }
+        if file_type == FileType::RegularFile && inode.size() >= 1 << 31 {
+            self.require_large_file();
         }
         let attribute_sectors = if attribute_kept { block_size / 512 } else { 0 };
         let counted = walk.blocks * (block_size / 512) + attribute_sectors;
@@ -1152,17 +1183,4 @@ impl<D: BlockDevice> Repairer<'_, D> {
         self.bad_blocks.insert(block);
         true
     }
-}
-
-/// e2fsck's `e2fsck_pass1_check_device_inode`: no index or extents flag,
-/// and with the immutable or append-only flag, nothing past `i_block[3]`.
-fn device_inode_is_valid(inode: &Inode) -> bool {
-    let flags = inode.flags();
-    if flags.intersects(InodeFlags::INDEX | InodeFlags::EXTENTS) {
-        return false;
-    }
-    if flags.intersects(InodeFlags::IMMUTABLE | InodeFlags::APPEND_ONLY) {
-        return (4..15).all(|index| inode.block_pointer(index) == 0);
-    }
-    true
 }

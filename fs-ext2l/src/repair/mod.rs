@@ -470,6 +470,15 @@ impl<D: BlockDevice> FileSystem<D> {
                 || !features.write_blockers().is_empty()
                 || !features.unsupported().is_empty()
             {
+                // Nothing may be written: a volume the checker finds
+                // clean needs nothing, any other cannot be repaired here.
+                let check = self.check()?;
+                if check.is_clean() && log.total() == 0 {
+                    return Ok(RepairReport {
+                        check,
+                        ..RepairReport::default()
+                    });
+                }
                 return Err(Error::ReadOnly);
             }
         }

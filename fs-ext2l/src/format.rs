@@ -309,6 +309,9 @@ pub fn format<D: BlockDevice>(
     file_system.mkdir(InodeNumber::ROOT, b"lost+found", 0o700, 0, 0)?;
     if let Some(journal_blocks) = options.journal_blocks {
         file_system.add_journal_with(journal_blocks, !options.assume_zeroed)?;
+        // Mounted again, so the volume is journaled from its first change.
+        let device = file_system.unmount()?;
+        return FileSystem::mount(device, mount_options);
     }
     file_system.sync()?;
     Ok(file_system)

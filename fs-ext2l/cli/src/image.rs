@@ -13,7 +13,7 @@ use std::fmt::Display;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
-use fs_ext2l::{Error, FileDevice, FileSystem, InodeNumber, MountOptions};
+use fs_ext2l::{Error, FileDevice, FileSystem, InodeNumber, MountOptions, OnDamage};
 use kernel_core::Volume;
 
 use crate::Failure;
@@ -68,6 +68,8 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
         // A writable open frees what the orphan list holds (written back
         // when the command unmounts); a read-only one leaves it.
         clean_orphans: true,
+        // Damage an operation finds stops the command's writing.
+        on_damage: OnDamage::ReadOnly,
     };
     let file_system = FileSystem::mount(device, options).map_err(|error| match error {
         Error::NeedsRecovery => Failure::usage(format!(

@@ -72,6 +72,7 @@ pub use writer::{
 };
 
 pub(crate) use volume::recover_at_mount;
+pub(crate) use writer::{plan_transaction, PlannedContents};
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};

@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Power cuts during real work, every way the disk may be left (issue 15).
+//!
+//! A workload — directory trees; files created, written (through the
+//! cache and streamed past it), renamed, truncated, unlinked while held
+//! (orphans), released; commits, fsyncs of files and of a directory,
+//! syncs — runs on a journaled volume over a [`RecordingDevice`] with a
+//! small cache (so blocks are evicted while transactions run). Then
+//! [`crash_states`] enumerates every state a power cut may leave: each
+//! number of completed flushes, with any subset of the writes issued
+//! since (every subset for epochs of up to [`EXHAUSTIVE_WRITES`] writes;
+//! for longer ones none, each single write, every prefix, every set but
+//! one, and [`SAMPLES`] random subsets). Each state is mounted read-write
+//! (which replays the journal), and must be consistent for our checker,
+//! and every file fsync'ed before the cut must be there, under its name,
+//! with its contents.
+//!
+//! The tests have teeth: the same workload on a volume without a journal
+//! leaves inconsistent states, and a device that drops the flush after
+//! the commit block (or every flush) lets states through that the checker
+//! or the fsync'ed files catch — only this enumeration finds a missing
+//! barrier, since killing an emulator never loses an acknowledged write.
+//! A state cut with a committed transaction still in the log is also
+//! replayed by `e2fsck -fy`, which must agree with our mount.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use common::{scratch_path, test_clock};
+use fs_ext2l::{
+    crash_states, format, BlockDevice, CrashState, DeviceError, FileSystem, FileType,
+    FormatOptions, InodeNumber, MemoryDevice, MountOptions, Record, RecordingDevice,
+};
+
+/// Epochs of at most this many writes are enumerated whole.
+const EXHAUSTIVE_WRITES: usize = 10;
+/// Random subsets of each longer epoch.
+const SAMPLES: usize = 24;
+
+/// Mount options for the workload: a small cache, so blocks are evicted
+/// (and transactions commit early) while the work goes on.
+fn workload_options() -> MountOptions {
+    MountOptions {
+        clock: test_clock,
+        cache_bytes: 96 * 1024,
+        ..MountOptions::default()
+    }
+}
+
+fn check_options() -> MountOptions {
+    MountOptions {
+        clock: test_clock,
+        ..MountOptions::default()
+    }
+}
+
+/// A freshly formatted volume's bytes: `block_size`, with a journal of
+/// 1024 blocks or none.
+fn fresh_image(size: usize, block_size: u32, journal: bool) -> Vec<u8> {
+    let options = FormatOptions {
+        block_size,
+        inode_size: 256,
+        ext2l: false,
+        uuid: [9; 16],
+        time: test_clock(),
+        journal_blocks: journal.then_some(1024),
+        ..FormatOptions::default()
+    };
+    let file_system = format(MemoryDevice::new(size), &options, check_options()).unwrap();
+    file_system.unmount().unwrap().into_bytes()
+}
+
+/// A device between the file system and the recording that loses some
+/// flushes: the barrier a buggy commit would miss.
+struct LosesFlushes {
+    inner: RecordingDevice,
+    /// Which flushes to lose.
+    rule: FlushLoss,
+    /// Writes since the last flush, and whether the last one was in the
+    /// journal.
+    writes_since_flush: usize,
+    last_in_journal: bool,
+    journal: std::ops::Range<u64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum FlushLoss {
+    /// None: the device as it should be.
+    None,
+    /// The flush right after a lone write into the journal — the commit
+    /// block's: the checkpoint may then reach the disk before it.
+    AfterCommitBlock,
+    /// Every flush.
+    Every,
+}
+
+impl BlockDevice for LosesFlushes {
+    fn read_at(&mut self, offset: u64, buffer: &mut [u8]) -> Result<(), DeviceError> {
+        self.inner.read_at(offset, buffer)
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        self.writes_since_flush += 1;
+        self.last_in_journal = self.journal.contains(&offset);
+        self.inner.write_at(offset, data)
+    }
+
+    fn flush(&mut self) -> Result<(), DeviceError> {
+        let lose = match self.rule {
+            FlushLoss::None => false,
+            FlushLoss::Every => true,
+            FlushLoss::AfterCommitBlock => self.writes_since_flush == 1 && self.last_in_journal,
+        };
+        self.writes_since_flush = 0;
+        if lose {
+            Ok(())
+        } else {
+            self.inner.flush()
+        }
+    }
+
+    fn size(&mut self) -> Result<u64, DeviceError> {
+        self.inner.size()
+    }
+}
+
+/// A file that must survive every cut after `flushes` flushes completed.
+#[derive(Clone, Debug)]
+struct Durable {
+    flushes: usize,
+    path: Vec<u8>,
+    /// `None` for a directory.
+    contents: Option<Vec<u8>>,
+}
+
+/// What a workload left: the recording and the fsync'ed files.
+struct Recorded {
+    start: Vec<u8>,
+    log: Vec<Record>,
+    durable: Vec<Durable>,
+}
+
+/// The workload's view of the file system and what it promised.
+struct Run {
+    file_system: FileSystem<LosesFlushes>,
+    durable: Vec<Durable>,
+}
+
+impl Run {
+    fn flushes(&self) -> usize {
+        self.file_system
+            .device()
+            .inner
+            .log()
+            .iter()
+            .filter(|record| **record == Record::Flush)
+            .count()
+    }
+
+    fn lookup(&mut self, path: &[u8]) -> InodeNumber {
+        let mut inode = self.file_system.root();
+        for name in path
+            .split(|&byte| byte == b'/')
+            .filter(|name| !name.is_empty())
+        {
+            inode = self.file_system.lookup(inode, name).unwrap();
+        }
+        inode
+    }
+
+    fn parent_and_name<'a>(&mut self, path: &'a [u8]) -> (InodeNumber, &'a [u8]) {
+        let split = path.iter().rposition(|&byte| byte == b'/').unwrap();
+        let parent = self.lookup(&path[..split]);
+        (parent, &path[split + 1..])
+    }
+
+    fn mkdir(&mut self, path: &[u8]) {
+        let (parent, name) = self.parent_and_name(path);
+        self.file_system.mkdir(parent, name, 0o755, 0, 0).unwrap();
+    }
+
+    fn create(&mut self, path: &[u8], contents: &[u8]) -> InodeNumber {
+        let (parent, name) = self.parent_and_name(path);
+        let file = self.file_system.create(parent, name, 0o644, 0, 0).unwrap();
+        assert_eq!(
+            self.file_system.write(file, 0, contents).unwrap(),
+            contents.len()
+        );
+        file
+    }
+
+    /// fsyncs `path` (a file with `contents`, or a directory) and records
+    /// the promise.
+    fn fsync(&mut self, path: &[u8], contents: Option<&[u8]>) {
+        let inode = self.lookup(path);
+        self.file_system.fsync(inode).unwrap();
+        let flushes = self.flushes();
+        self.durable.push(Durable {
+            flushes,
+            path: path.to_vec(),
+            contents: contents.map(<[u8]>::to_vec),
+        });
+    }
+
+    fn rename(&mut self, from: &[u8], to: &[u8]) {
+        let (from_parent, from_name) = self.parent_and_name(from);
+        let (to_parent, to_name) = self.parent_and_name(to);
+        self.file_system
+            .rename(from_parent, from_name, to_parent, to_name)
+            .unwrap();
+    }
+
+    fn unlink(&mut self, path: &[u8]) {
+        let (parent, name) = self.parent_and_name(path);
+        self.file_system.unlink(parent, name).unwrap();
+    }
+}
+
+/// Bytes of a file: a pattern that differs from file to file.
+fn pattern(seed: u8, length: usize) -> Vec<u8> {
+    (0..length)
+        .map(|index| (index as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// Runs the workload on `image` (see the module doc); `streamed` adds a
+/// file long enough to go past the cache.
+fn run_workload(image: Vec<u8>, rule: FlushLoss, streamed: bool) -> Recorded {
+    let journal = {
+        let mut file_system =
+            FileSystem::mount(MemoryDevice::from_bytes(image.clone()), check_options()).unwrap();
+        if file_system.journal_status().unwrap().is_some() {
+            let block = u64::from(file_system.block_size());
+            let mut map_first = u64::MAX;
+            let mut map_end = 0;
+            for (first, count) in journal_runs(&mut file_system) {
+                map_first = map_first.min(first * block);
+                map_end = map_end.max((first + count) * block);
+            }
+            map_first..map_end
+        } else {
+            0..0
+        }
+    };
+    let device = LosesFlushes {
+        inner: RecordingDevice::new(MemoryDevice::from_bytes(image)),
+        rule,
+        writes_since_flush: 0,
+        last_in_journal: false,
+        journal,
+    };
+    let file_system = FileSystem::mount(device, workload_options()).unwrap();
+    let mut run = Run {
+        file_system,
+        durable: Vec::new(),
+    };
+    // A tree, and a file in it made durable.
+    run.mkdir(b"/a");
+    run.mkdir(b"/a/b");
+    let first = pattern(1, 3000);
+    run.create(b"/a/b/first", &first);
+    run.fsync(b"/a/b/first", Some(&first));
+    // Work that is only committed: a file, a held file unlinked (an
+    // orphan) and written through its hold.
+    run.create(b"/scratch", &pattern(2, 10_000));
+    let held = run.create(b"/held", &pattern(3, 2000));
+    run.file_system.hold(held).unwrap();
+    run.unlink(b"/held");
+    run.file_system
+        .write(held, 2000, &pattern(4, 3000))
+        .unwrap();
+    run.file_system.commit().unwrap();
+    // Renamed across directories, truncated; a second durable file
+    // written after the truncation freed blocks.
+    run.rename(b"/scratch", b"/a/moved");
+    let moved = run.lookup(b"/a/moved");
+    run.file_system.truncate(moved, 100).unwrap();
+    let second = pattern(5, 5000);
+    run.create(b"/a/b/second", &second);
+    run.fsync(b"/a/b/second", Some(&second));
+    // Freed blocks reused once committed; a sync.
+    run.unlink(b"/a/moved");
+    run.create(b"/after", &pattern(6, 20_000));
+    run.file_system.sync().unwrap();
+    // The orphan released (freed), and a directory's new entry made
+    // durable by an fsync of the directory.
+    run.file_system.release(held).unwrap();
+    run.mkdir(b"/a/c");
+    run.create(b"/a/c/empty", b"");
+    run.fsync(b"/a/c", None);
+    if streamed {
+        // Long enough to be streamed past the cache, in several pieces.
+        let big = pattern(7, 600 * 1024);
+        run.create(b"/a/big", &big);
+        run.fsync(b"/a/big", Some(&big));
+        // Another, committed, then cut short and removed: its blocks
+        // are free again for the next transaction.
+        let file = run.create(b"/a/temporary", &pattern(9, 700 * 1024));
+        run.file_system.commit().unwrap();
+        run.file_system.truncate(file, 1000).unwrap();
+        run.unlink(b"/a/temporary");
+        run.create(b"/a/reuse", &pattern(10, 64 * 1024));
+        run.file_system.commit().unwrap();
+    }
+    // Work left uncommitted at the cut.
+    run.create(b"/a/b/late", &pattern(8, 4000));
+    run.unlink(b"/a/b/late");
+    let device = run.file_system.into_device();
+    Recorded {
+        start: device.inner.start().to_vec(),
+        log: device.inner.log().to_vec(),
+        durable: run.durable,
+    }
+}
+
+/// The journal's runs on the device, (first block, count).
+fn journal_runs(file_system: &mut FileSystem<MemoryDevice>) -> Vec<(u64, u64)> {
+    let journal = file_system.open_journal().unwrap();
+    journal
+        .map()
+        .runs()
+        .map(|(first, count)| (u64::from(first), u64::from(count)))
+        .collect()
+}
+
+/// What went wrong in one crash state, if anything.
+fn judge(state: &CrashState, durable: &[Durable]) -> Option<String> {
+    let mut file_system = match FileSystem::mount(
+        MemoryDevice::from_bytes(state.bytes.clone()),
+        check_options(),
+    ) {
+        Ok(file_system) => file_system,
+        Err(error) => return Some(format!("mount: {error}")),
+    };
+    if let Some(reason) = file_system.read_only_reason() {
+        return Some(format!("read-only: {reason}"));
+    }
+    let report = match file_system.check() {
+        Ok(report) => report,
+        Err(error) => return Some(format!("check: {error}")),
+    };
+    if !report.is_clean() {
+        return Some(format!(
+            "inconsistent: {}",
+            report
+                .problems
+                .iter()
+                .map(|problem| problem.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    for promise in durable
+        .iter()
+        .filter(|promise| promise.flushes <= state.flushes)
+    {
+        let mut inode = file_system.root();
+        for name in promise
+            .path
+            .split(|&byte| byte == b'/')
+            .filter(|name| !name.is_empty())
+        {
+            inode = match file_system.lookup(inode, name) {
+                Ok(inode) => inode,
+                Err(error) => {
+                    return Some(format!(
+                        "fsync'ed {} lost: {error}",
+                        String::from_utf8_lossy(&promise.path)
+                    ))
+                }
+            };
+        }
+        let metadata = file_system.stat(inode).unwrap();
+        match &promise.contents {
+            None => {
+                if metadata.file_type != FileType::Directory {
+                    return Some("fsync'ed directory is not one".into());
+                }
+            }
+            Some(contents) => {
+                let mut read = vec![0u8; contents.len() + 1];
+                let length = file_system.read(inode, 0, &mut read).unwrap();
+                if &read[..length] != contents.as_slice() {
+                    return Some(format!(
+                        "fsync'ed {} has other contents",
+                        String::from_utf8_lossy(&promise.path)
+                    ));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Every crash state of `recorded`: how many, and what went wrong in
+/// each bad one (at most a few are kept).
+fn judge_all(recorded: &Recorded) -> (usize, usize, Vec<String>) {
+    let mut bad = 0;
+    let mut examples = Vec::new();
+    let states = crash_states(
+        &recorded.start,
+        &recorded.log,
+        EXHAUSTIVE_WRITES,
+        SAMPLES,
+        |state| {
+            if let Some(problem) = judge(state, &recorded.durable) {
+                bad += 1;
+                if examples.len() < 3 {
+                    examples.push(format!(
+                        "after {} flushes, writes {:?}: {problem}",
+                        state.flushes, state.persisted
+                    ));
+                }
+            }
+        },
+    );
+    (states, bad, examples)
+}
+
+#[test]
+fn every_crash_state_of_a_journaled_workload_is_consistent_and_keeps_fsynced_files() {
+    for (block_size, size, streamed) in [(1024, 3 << 20, false), (4096, 8 << 20, true)] {
+        let recorded = run_workload(
+            fresh_image(size, block_size, true),
+            FlushLoss::None,
+            streamed,
+        );
+        assert!(recorded.durable.len() >= 3);
+        let (states, bad, examples) = judge_all(&recorded);
+        eprintln!("{block_size}-byte blocks: {states} crash states checked");
+        assert!(states > 1000, "{states}");
+        assert_eq!(
+            bad, 0,
+            "{bad} of {states} crash states are bad: {examples:#?}"
+        );
+    }
+}
+
+#[test]
+fn without_the_journal_the_same_workload_leaves_inconsistent_states() {
+    let recorded = run_workload(fresh_image(3 << 20, 1024, false), FlushLoss::None, false);
+    let (states, bad, examples) = judge_all(&recorded);
+    eprintln!("no journal: {bad} of {states} crash states bad, e.g. {examples:#?}");
+    assert!(bad > 0, "the test would not notice a missing journal");
+}
+
+#[test]
+fn a_missing_flush_in_the_commit_sequence_is_caught() {
+    for rule in [FlushLoss::AfterCommitBlock, FlushLoss::Every] {
+        let recorded = run_workload(fresh_image(3 << 20, 1024, true), rule, false);
+        let (states, bad, examples) = judge_all(&recorded);
+        eprintln!("{rule:?}: {bad} of {states} crash states bad, e.g. {examples:#?}");
+        assert!(
+            bad > 0,
+            "{rule:?}: the test would not notice the missing flush"
+        );
+    }
+}
+
+/// The tree of a volume: every path with its type, size and contents.
+fn tree<D: BlockDevice>(file_system: &mut FileSystem<D>) -> BTreeMap<Vec<u8>, (FileType, Vec<u8>)> {
+    let mut found = BTreeMap::new();
+    let mut pending = vec![(b"".to_vec(), file_system.root())];
+    while let Some((path, directory)) = pending.pop() {
+        for entry in file_system.entries(directory).unwrap() {
+            if entry.name == b"." || entry.name == b".." || entry.name == b"lost+found" {
+                continue;
+            }
+            let mut child = path.clone();
+            child.push(b'/');
+            child.extend_from_slice(&entry.name);
+            let metadata = file_system.stat(entry.inode).unwrap();
+            let contents = if metadata.file_type == FileType::RegularFile {
+                let mut bytes = vec![0u8; metadata.size as usize];
+                file_system.read(entry.inode, 0, &mut bytes).unwrap();
+                bytes
+            } else {
+                Vec::new()
+            };
+            if metadata.file_type == FileType::Directory {
+                pending.push((child.clone(), entry.inode));
+            }
+            found.insert(child, (metadata.file_type, contents));
+        }
+    }
+    found
+}
+
+/// Whether the journal of the volume in `bytes` holds committed
+/// transactions to replay.
+fn has_committed_log(bytes: &[u8]) -> bool {
+    let mut device = MemoryDevice::from_bytes(bytes.to_vec());
+    matches!(
+        fs_ext2l::journal::inspect(&mut device),
+        Ok(Some(status)) if status.needs_recovery && !status.log.transactions.is_empty()
+    )
+}
+
+#[test]
+fn e2fsck_replays_a_cut_volume_to_what_our_mount_sees() {
+    let recorded = run_workload(fresh_image(3 << 20, 1024, true), FlushLoss::None, false);
+    // Cuts after a commit block's flush, before any of the checkpoint.
+    let mut cut = Vec::new();
+    crash_states(&recorded.start, &recorded.log, 0, 0, |state| {
+        if state.persisted.is_empty() && has_committed_log(&state.bytes) {
+            cut.push(state.bytes.clone());
+        }
+    });
+    assert!(cut.len() >= 3, "{} cuts with a log to replay", cut.len());
+    for bytes in cut {
+        let mut ours =
+            FileSystem::mount(MemoryDevice::from_bytes(bytes.clone()), check_options()).unwrap();
+        let our_tree = tree(&mut ours);
+        let our_free = (ours.info().free_blocks, ours.info().free_inodes);
+        let ours = ours.unmount().unwrap().into_bytes();
+        let path = scratch_path("crash-ours.img");
+        std::fs::write(&path, &ours).unwrap();
+        let output = Command::new("e2fsck")
+            .arg("-fn")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "e2fsck -fn after our replay: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let theirs_path = scratch_path("crash-theirs.img");
+        std::fs::write(&theirs_path, &bytes).unwrap();
+        let output = Command::new("e2fsck")
+            .arg("-fy")
+            .arg(&theirs_path)
+            .output()
+            .unwrap();
+        let status = output.status.code().unwrap_or(-1);
+        assert!(
+            status == 0 || status == 1,
+            "e2fsck -fy: {status}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let theirs = std::fs::read(&theirs_path).unwrap();
+        let mut replayed = FileSystem::mount(
+            MemoryDevice::from_bytes(theirs),
+            MountOptions {
+                read_only: true,
+                ..check_options()
+            },
+        )
+        .unwrap();
+        assert_eq!(tree(&mut replayed), our_tree);
+        assert_eq!(
+            (replayed.info().free_blocks, replayed.info().free_inodes),
+            our_free
+        );
+        let report = replayed.check().unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(&theirs_path);
+    }
+}

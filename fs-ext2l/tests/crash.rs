@@ -72,8 +72,9 @@ fn fresh_image(size: usize, block_size: u32, journal: bool) -> Vec<u8> {
     file_system.unmount().unwrap().into_bytes()
 }
 
-/// A device between the file system and the recording that loses some
-/// flushes: the barrier a buggy commit would miss.
+/// A device between the file system and the recording that may lose some
+/// flushes (the barrier a buggy commit would miss) and may fail writes
+/// and flushes (a medium failing, for a while or for good).
 struct LosesFlushes {
     inner: RecordingDevice,
     /// Which flushes to lose.
@@ -83,6 +84,22 @@ struct LosesFlushes {
     writes_since_flush: usize,
     last_in_journal: bool,
     journal: std::ops::Range<u64>,
+    /// Writes and flushes so far.
+    operations: usize,
+    /// Writes and flushes with these numbers fail.
+    failing: std::ops::Range<usize>,
+    /// Whether a failing write still reaches the medium (a device that
+    /// wrote and then reported an error) rather than not at all.
+    failed_writes_land: bool,
+}
+
+impl LosesFlushes {
+    /// Whether the operation starting now fails.
+    fn next_fails(&mut self) -> bool {
+        let fails = self.failing.contains(&self.operations);
+        self.operations += 1;
+        fails
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -102,12 +119,21 @@ impl BlockDevice for LosesFlushes {
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
+        if self.next_fails() {
+            if self.failed_writes_land {
+                self.inner.write_at(offset, data)?;
+            }
+            return Err(DeviceError::Failed { code: 5 });
+        }
         self.writes_since_flush += 1;
         self.last_in_journal = self.journal.contains(&offset);
         self.inner.write_at(offset, data)
     }
 
     fn flush(&mut self) -> Result<(), DeviceError> {
+        if self.next_fails() {
+            return Err(DeviceError::Failed { code: 5 });
+        }
         let lose = match self.rule {
             FlushLoss::None => false,
             FlushLoss::Every => true,
@@ -225,9 +251,8 @@ fn pattern(seed: u8, length: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Runs the workload on `image` (see the module doc); `streamed` adds a
-/// file long enough to go past the cache.
-fn run_workload(image: Vec<u8>, rule: FlushLoss, streamed: bool) -> Recorded {
+/// Mounts `image` over a recording device losing flushes by `rule`.
+fn start_run(image: Vec<u8>, rule: FlushLoss) -> Run {
     let journal = {
         let mut file_system =
             FileSystem::mount(MemoryDevice::from_bytes(image.clone()), check_options()).unwrap();
@@ -250,12 +275,30 @@ fn run_workload(image: Vec<u8>, rule: FlushLoss, streamed: bool) -> Recorded {
         writes_since_flush: 0,
         last_in_journal: false,
         journal,
+        operations: 0,
+        failing: 0..0,
+        failed_writes_land: false,
     };
-    let file_system = FileSystem::mount(device, workload_options()).unwrap();
-    let mut run = Run {
-        file_system,
+    Run {
+        file_system: FileSystem::mount(device, workload_options()).unwrap(),
         durable: Vec::new(),
-    };
+    }
+}
+
+/// Cuts the power: what the device recorded and what was promised.
+fn cut(run: Run) -> Recorded {
+    let device = run.file_system.into_device();
+    Recorded {
+        start: device.inner.start().to_vec(),
+        log: device.inner.log().to_vec(),
+        durable: run.durable,
+    }
+}
+
+/// Runs the workload on `image` (see the module doc); `streamed` adds a
+/// file long enough to go past the cache.
+fn run_workload(image: Vec<u8>, rule: FlushLoss, streamed: bool) -> Recorded {
+    let mut run = start_run(image, rule);
     // A tree, and a file in it made durable.
     run.mkdir(b"/a");
     run.mkdir(b"/a/b");
@@ -307,12 +350,7 @@ fn run_workload(image: Vec<u8>, rule: FlushLoss, streamed: bool) -> Recorded {
     // Work left uncommitted at the cut.
     run.create(b"/a/b/late", &pattern(8, 4000));
     run.unlink(b"/a/b/late");
-    let device = run.file_system.into_device();
-    Recorded {
-        start: device.inner.start().to_vec(),
-        log: device.inner.log().to_vec(),
-        durable: run.durable,
-    }
+    cut(run)
 }
 
 /// The journal's runs on the device, (first block, count).
@@ -559,4 +597,184 @@ fn e2fsck_replays_a_cut_volume_to_what_our_mount_sees() {
         let _ = std::fs::remove_file(&path);
         let _ = std::fs::remove_file(&theirs_path);
     }
+}
+
+/// Two-phase commits as the kernel runs them: a batch written while the
+/// blocks it holds change (they stay dirty, pinned to the next
+/// transaction), and a second batch begun before the first is finished
+/// and finished first.
+fn run_two_phase_workload(image: Vec<u8>) -> Recorded {
+    let mut run = start_run(image, FlushLoss::None);
+    run.mkdir(b"/d");
+    let file = run.create(b"/d/one", &pattern(11, 6000));
+    let first = run.file_system.begin_commit();
+    assert!(!first.is_empty());
+    first.write_to(run.file_system.device_mut()).unwrap();
+    // The directory block, bitmaps, inode table and /d/one change while
+    // the first batch is in flight.
+    let two = pattern(12, 3000);
+    run.create(b"/d/two", &two);
+    run.file_system
+        .write(file, 6000, &pattern(13, 2000))
+        .unwrap();
+    let inode = run.lookup(b"/d/two");
+    let second = run.file_system.begin_fsync(inode).unwrap();
+    second.write_to(run.file_system.device_mut()).unwrap();
+    run.file_system.finish_commit(second, Ok(())).unwrap();
+    run.file_system.finish_commit(first, Ok(())).unwrap();
+    let flushes = run.flushes();
+    run.durable.push(Durable {
+        flushes,
+        path: b"/d/two".to_vec(),
+        contents: Some(two),
+    });
+    let mut one = pattern(11, 6000);
+    one.extend(pattern(13, 2000));
+    run.fsync(b"/d/one", Some(&one));
+    // The sync path of the kernel: the batch written, then more work,
+    // then finished.
+    let three = pattern(14, 1500);
+    run.create(b"/d/three", &three);
+    run.create(b"/d/gone", &pattern(16, 2500));
+    let batch = run.file_system.begin_write_back();
+    batch.write_to(run.file_system.device_mut()).unwrap();
+    run.unlink(b"/d/gone");
+    run.create(b"/d/four", &pattern(15, 9000));
+    run.file_system.finish_write_back(batch, Ok(())).unwrap();
+    let flushes = run.flushes();
+    run.durable.push(Durable {
+        flushes,
+        path: b"/d/three".to_vec(),
+        contents: Some(three),
+    });
+    assert!(run.file_system.cache().pinned_count() > 0);
+    run.file_system.commit().unwrap();
+    assert_eq!(run.file_system.cache().pinned_count(), 0);
+    cut(run)
+}
+
+#[test]
+fn commits_in_flight_while_their_blocks_change_stay_consistent() {
+    let recorded = run_two_phase_workload(fresh_image(3 << 20, 1024, true));
+    let (states, bad, examples) = judge_all(&recorded);
+    eprintln!("two-phase: {states} crash states checked");
+    assert_eq!(
+        bad, 0,
+        "{bad} of {states} crash states are bad: {examples:#?}"
+    );
+}
+
+/// How a device fails in [`run_failure_workload`].
+#[derive(Clone, Copy, Debug)]
+struct Failure {
+    /// The device operation (write or flush) of the fsync that fails
+    /// first.
+    at: usize,
+    /// How many operations fail (from then on until healed when large).
+    count: usize,
+    /// Whether failing writes reach the medium anyway.
+    land: bool,
+}
+
+/// Durable work, then an fsync during which the device fails as
+/// `failure` says, more work while it fails, then the device heals and
+/// the same fsync, another and a sync must succeed. Returns the
+/// recording and the device operations the failing fsync took without a
+/// failure (`failure` `None`).
+fn run_failure_workload(image: Vec<u8>, failure: Option<Failure>) -> (Recorded, usize) {
+    let mut run = start_run(image, FlushLoss::None);
+    run.mkdir(b"/d");
+    let first = pattern(21, 4000);
+    run.create(b"/d/first", &first);
+    run.fsync(b"/d/first", Some(&first));
+    let orphan = run.create(b"/d/orphan", &pattern(22, 9000));
+    run.file_system.hold(orphan).unwrap();
+    run.unlink(b"/d/orphan");
+    run.file_system
+        .write(orphan, 9000, &pattern(23, 1000))
+        .unwrap();
+    run.mkdir(b"/e");
+    run.create(b"/d/moving", &pattern(24, 2500));
+    run.rename(b"/d/moving", b"/e/moved");
+    let moved = run.lookup(b"/e/moved");
+    run.file_system.truncate(moved, 10).unwrap();
+    let target = pattern(25, 7000);
+    run.create(b"/e/target", &target);
+    let inode = run.lookup(b"/e/target");
+    let before = run.file_system.device().operations;
+    // The states before this point are the same whatever fails next:
+    // recording starts over (what was made durable stays so).
+    run.file_system.device_mut().inner.restart();
+    for promise in &mut run.durable {
+        promise.flushes = 0;
+    }
+    if let Some(failure) = failure {
+        run.file_system.device_mut().failing = before + failure.at
+            ..before
+                .saturating_add(failure.at)
+                .saturating_add(failure.count);
+        run.file_system.device_mut().failed_writes_land = failure.land;
+    }
+    let attempt = run.file_system.fsync(inode);
+    let taken = run.file_system.device().operations - before;
+    match attempt {
+        Ok(()) => {
+            let flushes = run.flushes();
+            run.durable.push(Durable {
+                flushes,
+                path: b"/e/target".to_vec(),
+                contents: Some(target.clone()),
+            });
+        }
+        Err(error) => {
+            assert!(matches!(error, fs_ext2l::Error::Device(_)), "{error}");
+            assert!(run.file_system.pending_bytes().metadata > 0);
+        }
+    }
+    // Work goes on while the device may still fail.
+    let extra = pattern(26, 3000);
+    run.create(b"/e/extra", &extra);
+    let _ = run.file_system.commit();
+    // Healed: everything goes through.
+    run.file_system.device_mut().failing = 0..0;
+    run.fsync(b"/e/target", Some(&target));
+    run.fsync(b"/e/extra", Some(&extra));
+    run.file_system.release(orphan).unwrap();
+    run.file_system.sync().unwrap();
+    assert_eq!(
+        run.file_system.pending_bytes(),
+        fs_ext2l::PendingBytes::default()
+    );
+    run.create(b"/e/late", &pattern(27, 500));
+    (cut(run), taken)
+}
+
+#[test]
+fn a_commit_that_fails_anywhere_is_carried_by_the_next_one() {
+    // The smallest volume with a journal: many runs, each cheap to judge.
+    let image = fresh_image(2 << 20, 1024, true);
+    let (_, operations) = run_failure_workload(image.clone(), None);
+    assert!(operations >= 8, "{operations}");
+    let mut total = 0;
+    for at in 0..operations {
+        for (count, land) in [(1, false), (usize::MAX / 4, false), (usize::MAX / 4, true)] {
+            let failure = Failure { at, count, land };
+            let (recorded, _) = run_failure_workload(image.clone(), Some(failure));
+            let mut bad = 0;
+            let mut examples = Vec::new();
+            total += crash_states(&recorded.start, &recorded.log, 5, 4, |state| {
+                if let Some(problem) = judge(state, &recorded.durable) {
+                    bad += 1;
+                    if examples.len() < 3 {
+                        examples.push(format!(
+                            "after {} flushes, writes {:?}: {problem}",
+                            state.flushes, state.persisted
+                        ));
+                    }
+                }
+            });
+            assert_eq!(bad, 0, "{failure:?}: {examples:#?}");
+        }
+    }
+    eprintln!("failures at {operations} points: {total} crash states checked");
 }

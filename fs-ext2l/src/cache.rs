@@ -41,8 +41,16 @@
 //! journal in ordered mode needs: a transaction's metadata reaches its
 //! home location only after the transaction is committed to the journal,
 //! and data blocks can be written back first ([`BlockCache::take_dirty`]
-//! takes one class). At most half the cache can be pinned, so eviction
-//! always finds a victim and the cache never grows past its capacity.
+//! takes one class). A caller pins by hand at most half the cache, so
+//! eviction always finds a victim; the file system instead sets the
+//! **running transaction** ([`BlockCache::set_running_transaction`]), and
+//! every change of a metadata block is then pinned to it with no limit
+//! (the file system commits early enough, and the cache grows past its
+//! capacity rather than fail when everything is pinned);
+//! [`BlockCache::take_pinned`] takes a transaction's blocks for its
+//! commit. A cache whose file system found damage is **frozen**
+//! ([`BlockCache::freeze_write_back`]): eviction then drops only clean
+//! blocks and never writes.
 //!
 //! **Write-back in two phases**, so that the device work can happen
 //! without the file system: [`BlockCache::take_dirty`] gives a

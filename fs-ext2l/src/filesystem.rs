@@ -349,7 +349,7 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// The device, mutably: for a host of the library that manages the
     /// device's own state (a test replacing the medium, a host writing a
-    /// [`WriteBack`] batch). Writing to the volume through it, behind the
+    /// [`crate::WriteBack`] batch). Writing to the volume through it, behind the
     /// file system's back, corrupts it.
     pub fn device_mut(&mut self) -> &mut D {
         &mut self.device

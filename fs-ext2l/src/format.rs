@@ -168,7 +168,9 @@ fn layout(geometry: &Geometry, group: u32) -> GroupLayout {
     }
 }
 
-/// Makes a new, empty file system on `device` and mounts it.
+/// Makes a new, empty file system on `device` and mounts it (with a
+/// journal, mounted again once the journal is made, so the mount
+/// returned journals its metadata).
 ///
 /// Return values: the mounted file system, [`Error::InvalidArgument`] for an
 /// unsupported block or inode size, a device too small or a journal size

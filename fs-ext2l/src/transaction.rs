@@ -572,8 +572,10 @@ impl<D: BlockDevice> FileSystem<D> {
             steps.push(Step::made(SUPERBLOCK_OFFSET, bytes));
         }
         steps.push(Step::Flush);
+        self.transactions.last_identity += 1;
         WriteBack {
             steps,
+            identity: self.transactions.last_identity,
             data,
             metadata,
             groups,
@@ -861,13 +863,18 @@ impl<D: BlockDevice> FileSystem<D> {
                 .failures
                 .retain(|&identity, _| identity > batch.identity);
         }
+        // The descriptors and superblock are clean if they are what this
+        // batch wrote — unless a later batch was begun: it may have
+        // written other bytes since, and equal bytes here would be the
+        // old ones back (it decides when it finishes).
+        let newest = batch.identity == self.transactions.last_identity;
         if let Some(bytes) = &batch.groups {
-            if self.groups.as_bytes() == bytes.as_slice() {
+            if newest && self.groups.as_bytes() == bytes.as_slice() {
                 self.groups_dirty = false;
             }
         }
         if let Some(bytes) = &batch.superblock {
-            if self.superblock.as_bytes() == bytes {
+            if newest && self.superblock.as_bytes() == bytes {
                 self.superblock_dirty = false;
             }
         }

@@ -132,8 +132,10 @@ pub(crate) struct JournalPart {
 /// `begin_write_back`): the steps in order, with their flushes. It holds
 /// its own copies (cache buffers are shared and copied on write), so it
 /// is written with nothing but the device, by [`Self::write_to`], and
-/// handed back to [`crate::FileSystem::finish_commit`].
-#[derive(Debug, Default)]
+/// handed back to [`crate::FileSystem::finish_commit`] — always: a batch
+/// dropped unwritten and unfinished makes every later commit fail (each
+/// checks that the one begun before it was written).
+#[derive(Default)]
 pub struct WriteBack {
     /// Why nothing may be written (the mount turned read-only after damage
     /// with changes pending, a transaction too long for the journal, a
@@ -159,6 +161,18 @@ pub struct WriteBack {
     pub(crate) superblock: Option<[u8; SUPERBLOCK_SIZE]>,
     /// With a journal: what happened to the log.
     pub(crate) journal: Option<JournalPart>,
+}
+
+impl core::fmt::Debug for WriteBack {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        formatter
+            .debug_struct("WriteBack")
+            .field("steps", &self.steps.len())
+            .field("blocks", &self.blocks())
+            .field("through", &self.through)
+            .field("refused", &self.refused)
+            .finish()
+    }
 }
 
 impl WriteBack {

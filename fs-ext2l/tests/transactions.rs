@@ -308,3 +308,25 @@ fn freed_blocks_wait_for_their_commit_and_a_full_volume_commits_for_them() {
     let mut file_system = common::remount(file_system);
     assert_checker_clean(&mut file_system);
 }
+
+/// Regression (found by `tests/file_data.rs` with issue 15's work): a
+/// write-back finished after a later one had written newer descriptors
+/// found the descriptors back at the bytes it wrote (two blocks taken,
+/// two freed) and called them clean, so the newest never reached the
+/// disk. Only the newest batch may call them clean now.
+#[test]
+fn an_old_write_back_finished_late_does_not_hide_newer_descriptors() {
+    let mut file_system = new_file_system(12 << 20, 1024, 256, false);
+    let root = file_system.root();
+    let file = file_system.create(root, b"one", 0o644, 0, 0).unwrap();
+    let old = file_system.begin_write_back();
+    old.write_to(file_system.device_mut()).unwrap();
+    // Two blocks taken (data and indirect), written back, then freed:
+    // the counters are what the old batch wrote.
+    file_system.write(file, 34 * 1024, b"x").unwrap();
+    file_system.sync().unwrap();
+    file_system.truncate(file, 0).unwrap();
+    file_system.finish_write_back(old, Ok(())).unwrap();
+    let mut file_system = common::remount(file_system);
+    assert_checker_clean(&mut file_system);
+}

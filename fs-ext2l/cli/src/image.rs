@@ -81,10 +81,15 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
     })?;
     if writable {
         if let Some(reason) = file_system.read_only_reason() {
+            let blockers = file_system.features().write_blockers();
+            let blockers = if blockers.is_empty() {
+                String::new()
+            } else {
+                format!(" ({blockers})")
+            };
             return Err(Failure::operation(format!(
-                "{}: cannot write: {reason} ({})",
-                path.display(),
-                file_system.features().write_blockers()
+                "{}: cannot write: {reason}{blockers}",
+                path.display()
             )));
         }
     }

@@ -759,20 +759,14 @@ impl BlockCache {
     /// early enough to keep the count sensible), or, with `None`, stops
     /// pinning changes. The file system sets it on a read-write mount of
     /// a volume with a journal and moves it at every commit.
-    pub fn set_running_transaction(&mut self, transaction: Option<TransactionId>) {
+    pub(crate) fn set_running_transaction(&mut self, transaction: Option<TransactionId>) {
         self.running = transaction;
-    }
-
-    /// The transaction changes of metadata are pinned to, if one is set.
-    #[inline]
-    pub fn running_transaction(&self) -> Option<TransactionId> {
-        self.running
     }
 
     /// Pins every dirty metadata block that is not pinned to
     /// `transaction` (with no limit); returns how many. A commit calls it
     /// so no change of metadata escapes its transaction.
-    pub fn pin_dirty_metadata(&mut self, transaction: TransactionId) -> usize {
+    pub(crate) fn pin_dirty_metadata(&mut self, transaction: TransactionId) -> usize {
         let stray: Vec<u32> = self
             .dirty
             .iter()
@@ -793,7 +787,11 @@ impl BlockCache {
     /// earlier transaction (later than `after`, if given), shared with the
     /// cache as it is now, in device order. Nothing changes until
     /// [`Self::release`] and [`Self::complete`].
-    pub fn take_pinned(&self, after: Option<TransactionId>, through: TransactionId) -> DirtyBlocks {
+    pub(crate) fn take_pinned(
+        &self,
+        after: Option<TransactionId>,
+        through: TransactionId,
+    ) -> DirtyBlocks {
         let mut blocks: Vec<DirtyBlock> = self
             .pins
             .range(..=(through, u32::MAX))
@@ -817,7 +815,7 @@ impl BlockCache {
 
     /// Like [`Self::take_dirty`], but only the blocks of `blocks` (in
     /// ascending order) that are held, dirty, unpinned and of `class`.
-    pub fn take_dirty_among(
+    pub(crate) fn take_dirty_among(
         &self,
         blocks: impl IntoIterator<Item = u32>,
         class: BlockClass,
@@ -861,7 +859,7 @@ impl BlockCache {
     /// blocks only, and the cache grows past its capacity rather than
     /// write (the file system freezes it when it finds damage, so nothing
     /// more reaches the volume); `false` restores normal eviction.
-    pub fn freeze_write_back(&mut self, frozen: bool) {
+    pub(crate) fn freeze_write_back(&mut self, frozen: bool) {
         self.write_back_frozen = frozen;
     }
 

@@ -311,7 +311,8 @@ impl<D: BlockDevice> FileSystem<D> {
                     return Ok(());
                 }
             }
-        } else if state & STATE_VALID == 0 {
+        } else if state & STATE_VALID == 0 && self.on_damage == OnDamage::ReadOnly {
+            // (Under `OnDamage::Continue` damage changes nothing: no check.)
             let report = self.check()?;
             if !report.is_clean() {
                 self.read_only_reason = Some(UNCLEAN_AND_DAMAGED);

@@ -24,7 +24,9 @@
 //!   [`FileSystem::read_only_reason`] says why. A volume that has it is
 //!   mounted read-only until it is checked and repaired.
 //!   [`OnDamage::Continue`] (ext4's `errors=continue`, for fuzzing and
-//!   tools that must go on) records the damage and keeps writing.
+//!   tools that must go on) records the damage and keeps writing, mounts
+//!   a volume that records errors writable, and does not check an unclean
+//!   volume at mount.
 
 use crate::device::BlockDevice;
 use crate::error::{Corruption, Error, Result};

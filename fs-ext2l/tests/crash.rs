@@ -778,3 +778,92 @@ fn a_commit_that_fails_anywhere_is_carried_by_the_next_one() {
     }
     eprintln!("failures at {operations} points: {total} crash states checked");
 }
+
+/// Commits around the end of the log, where the head wraps to its start,
+/// with a metadata block that must be escaped in the journal (a symbolic
+/// link whose target starts with the JBD2 magic number).
+fn run_wrapping_workload(image: Vec<u8>) -> (Recorded, Vec<u8>) {
+    let mut run = start_run(image, FlushLoss::None);
+    run.mkdir(b"/w");
+    // Commits until the next one would reach the end of the log.
+    let mut index = 0u32;
+    loop {
+        let name = format!("/w/file-{index}");
+        run.create(name.as_bytes(), &pattern(index as u8, 700));
+        run.file_system.commit().unwrap();
+        index += 1;
+        let status = run.file_system.journal_status().unwrap().unwrap();
+        let end = status.superblock.journal_blocks();
+        if status.superblock.log_start() + 12 >= end {
+            break;
+        }
+        assert!(index < 2000, "the log does not move");
+    }
+    run.file_system.device_mut().inner.restart();
+    for promise in &mut run.durable {
+        promise.flushes = 0;
+    }
+    let mut target = fs_ext2l::journal::JOURNAL_MAGIC.to_be_bytes().to_vec();
+    target.extend_from_slice(&[b'm'; 200]);
+    let directory = run.lookup(b"/w");
+    run.file_system
+        .symlink(directory, b"magic", &target, 0, 0)
+        .unwrap();
+    for round in 0..4u8 {
+        let name = format!("/w/wrapped-{round}");
+        let contents = pattern(100 + round, 1500);
+        run.create(name.as_bytes(), &contents);
+        run.fsync(name.as_bytes(), Some(&contents));
+    }
+    let status = run.file_system.journal_status().unwrap().unwrap();
+    assert!(
+        status.superblock.log_start() < 40,
+        "the head wrapped: {}",
+        status.superblock.log_start()
+    );
+    (cut(run), target)
+}
+
+#[test]
+fn commits_across_the_end_of_the_log_and_escaped_blocks_survive_cuts() {
+    let (recorded, target) = run_wrapping_workload(fresh_image(3 << 20, 1024, true));
+    let mut link_checked = 0;
+    let (states, bad, examples) = judge_all(&recorded);
+    crash_states(&recorded.start, &recorded.log, 0, 0, |state| {
+        if state.flushes + 1 < recorded.log.iter().filter(|r| **r == Record::Flush).count() {
+            return;
+        }
+        let mut file_system = FileSystem::mount(
+            MemoryDevice::from_bytes(state.bytes.clone()),
+            check_options(),
+        )
+        .unwrap();
+        let directory = file_system.lookup(file_system.root(), b"w").unwrap();
+        let link = file_system.lookup(directory, b"magic").unwrap();
+        assert_eq!(file_system.readlink(link).unwrap(), target);
+        link_checked += 1;
+    });
+    eprintln!("wrapping log: {states} crash states checked");
+    assert!(link_checked > 0);
+    // The link's block went to the journal escaped (its magic zeroed)
+    // and home as it is.
+    let writes: Vec<&Vec<u8>> = recorded
+        .log
+        .iter()
+        .filter_map(|record| match record {
+            Record::Write { data, .. } => Some(data),
+            Record::Flush => None,
+        })
+        .collect();
+    let home = writes
+        .iter()
+        .find(|data| data.starts_with(&target))
+        .expect("the link's block written home");
+    let mut escaped = home.to_vec();
+    escaped[..4].fill(0);
+    assert!(writes.iter().any(|data| **data == escaped));
+    assert_eq!(
+        bad, 0,
+        "{bad} of {states} crash states are bad: {examples:#?}"
+    );
+}

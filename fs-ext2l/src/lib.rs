@@ -29,8 +29,11 @@ mod name;
 mod namespace;
 mod orphan;
 mod recording;
+mod state;
 mod superblock;
+mod transaction;
 mod tune;
+mod write_back;
 
 pub use cache::{
     BlockCache, BlockClass, DirtyBlocks, PinError, SharedBlock, TransactionId, MIN_CAPACITY_BLOCKS,
@@ -47,11 +50,14 @@ pub use features::{
     EXT2L_FEATURE_RO_COMPAT_EXT2L,
 };
 pub use file::{FileExtent, SetAttributes, STREAM_BYTES};
-pub use filesystem::{FileSystem, FileSystemInfo, MountOptions, WriteBack};
+pub use filesystem::{FileSystem, FileSystemInfo, MountOptions};
 pub use format::{format, FormatOptions};
 pub use held::HeldInode;
 pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};
 pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};
 pub use recording::{crash_states, CrashState, Record, RecordingDevice};
-pub use superblock::Superblock;
+pub use state::OnDamage;
+pub use superblock::{Superblock, STATE_ERRORS, STATE_VALID};
+pub use transaction::PendingBytes;
+pub use write_back::WriteBack;

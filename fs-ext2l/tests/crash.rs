@@ -547,7 +547,10 @@ fn e2fsck_replays_a_cut_volume_to_what_our_mount_sees() {
         }
     });
     assert!(cut.len() >= 3, "{} cuts with a log to replay", cut.len());
-    eprintln!("{} cuts with a committed log, replayed by e2fsck -fy", cut.len());
+    eprintln!(
+        "{} cuts with a committed log, replayed by e2fsck -fy",
+        cut.len()
+    );
     for bytes in cut {
         let mut ours =
             FileSystem::mount(MemoryDevice::from_bytes(bytes.clone()), check_options()).unwrap();

@@ -424,6 +424,7 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             self.transactions
                 .note_file_block(inode.number, device_block);
+            self.transactions.note_extended(device_block);
         }
         Ok(())
     }
@@ -574,6 +575,11 @@ impl<D: BlockDevice> FileSystem<D> {
                 }
             };
             goal = device_block.saturating_add(1);
+            if position + chunk as u64 > old_size {
+                // Bytes past the old end: the new size must not commit
+                // before them (ordered mode).
+                self.transactions.note_extended(device_block);
+            }
             if in_block == 0 && chunk == block_size {
                 match &mut run {
                     Some(current) if current.continues_with(device_block) => current.blocks += 1,

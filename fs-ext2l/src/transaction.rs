@@ -189,6 +189,17 @@ impl Transactions {
         }
     }
 
+    /// Records that `block` now holds file data past the file's old end
+    /// (an append into a block already allocated): the new size commits
+    /// with the running transaction, so these bytes are ordered data too —
+    /// written before that commit, or a cut would show bytes the file
+    /// never had.
+    pub(crate) fn note_extended(&mut self, block: u32) {
+        if self.journal.is_some() {
+            self.new_blocks.insert(block, self.running);
+        }
+    }
+
     /// Records that `block` was just freed: it needs no writing any more.
     pub(crate) fn note_freed(&mut self, block: u32) {
         self.new_blocks.remove(&block);

@@ -871,3 +871,60 @@ fn commits_across_the_end_of_the_log_and_escaped_blocks_survive_cuts() {
         "{bad} of {states} crash states are bad: {examples:#?}"
     );
 }
+
+/// An append inside a block the file already has grows the file's size,
+/// which commits with whatever transaction comes next — here one forced by
+/// an fsync of another file. Ordered mode writes the appended bytes before
+/// that commit, so no cut ever shows the log file longer than the bytes
+/// written to it (a regression: `cargo xtask crash` saw a progress log
+/// ending in bytes it never had).
+#[test]
+fn an_append_never_shows_bytes_the_file_never_had() {
+    for (block_size, size) in [(1024, 3 << 20), (4096, 8 << 20)] {
+        let mut run = start_run(fresh_image(size, block_size, true), FlushLoss::None);
+        let log = run.create(b"/log", b"");
+        run.create(b"/other", b"");
+        run.file_system.commit().unwrap();
+        let mut expected = Vec::new();
+        for step in 0..24u8 {
+            let record = pattern(step, 37 + usize::from(step) * 5);
+            let at = expected.len() as u64;
+            run.file_system.write(log, at, &record).unwrap();
+            expected.extend_from_slice(&record);
+            let other = pattern(100 + step, 50);
+            let other_inode = run.lookup(b"/other");
+            run.file_system.write(other_inode, 0, &other).unwrap();
+            run.fsync(b"/other", Some(&other));
+        }
+        let recorded = cut(run);
+        let mut bad = Vec::new();
+        let states = crash_states(
+            &recorded.start,
+            &recorded.log,
+            EXHAUSTIVE_WRITES,
+            SAMPLES,
+            |state| {
+                let mut file_system = FileSystem::mount(
+                    MemoryDevice::from_bytes(state.bytes.clone()),
+                    check_options(),
+                )
+                .unwrap();
+                let root = file_system.root();
+                // Before the first commit there is no log yet.
+                let Ok(inode) = file_system.lookup(root, b"log") else {
+                    return;
+                };
+                let mut content = vec![0u8; expected.len() + 1];
+                let length = file_system.read(inode, 0, &mut content).unwrap();
+                if !expected.starts_with(&content[..length]) && bad.len() < 3 {
+                    bad.push(format!(
+                        "after {} flushes: the log holds {length} bytes not all written",
+                        state.flushes
+                    ));
+                }
+            },
+        );
+        assert!(states > 20, "{states}");
+        assert!(bad.is_empty(), "{block_size}-byte blocks: {bad:#?}");
+    }
+}

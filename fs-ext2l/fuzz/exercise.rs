@@ -14,7 +14,7 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use fs_ext2l::{FileSystem, FileType, InodeNumber, MemoryDevice, MountOptions};
+use fs_ext2l::{FileSystem, FileType, InodeNumber, MemoryDevice, MountOptions, OnDamage};
 
 /// Most directories walked.
 const MAX_DIRECTORIES: usize = 256;
@@ -32,6 +32,9 @@ pub fn exercise(image: &[u8]) -> bool {
     let options = MountOptions {
         cache_bytes: 64 * 1024,
         clock,
+        // Keep writing after damage is found, so the write paths meet
+        // every kind of it (the default turns the mount read-only).
+        on_damage: OnDamage::Continue,
         ..MountOptions::default()
     };
     let Ok(mut file_system) = FileSystem::mount(MemoryDevice::from_bytes(image.to_vec()), options)

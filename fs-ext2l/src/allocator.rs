@@ -10,6 +10,11 @@
 //! holds group metadata (superblock and descriptor copies, reserved
 //! descriptor blocks, bitmaps, inode tables) is never handed out: a damaged
 //! bitmap cannot make the allocator overwrite the layout.
+//!
+//! With a journal, a block freed by a transaction that has not committed
+//! yet is not handed out again (`transaction.rs`): the allocator takes a
+//! block only if it is free both in the bitmap and in the bitmap's frozen
+//! copy from before the first uncommitted free in it.
 
 use crate::bytes::{bit_is_set, set_bit};
 use crate::cache::BlockClass;
@@ -18,16 +23,23 @@ use crate::error::{Error, Result};
 use crate::filesystem::FileSystem;
 use crate::inode::InodeNumber;
 
-/// The first clear bit of `bitmap` in `from..until`, examining it a byte
-/// at a time while it is full.
-fn next_clear_bit(bitmap: &[u8], from: u32, until: u32) -> Option<u32> {
+/// The first bit in `from..until` clear in `bitmap` and, if given, in
+/// `frozen` too, examining them a byte at a time while they are full.
+fn next_clear_bit(bitmap: &[u8], frozen: Option<&[u8]>, from: u32, until: u32) -> Option<u32> {
+    let byte = |index: u32| {
+        let at = (index / 8) as usize;
+        let mine = bitmap.get(at).copied().unwrap_or(0xFF);
+        mine | frozen.map_or(0, |frozen| frozen.get(at).copied().unwrap_or(0xFF))
+    };
     let mut index = from;
     while index < until {
-        if index % 8 == 0 && bitmap.get((index / 8) as usize).copied() == Some(0xFF) {
+        if index % 8 == 0 && byte(index) == 0xFF {
             index += 8;
             continue;
         }
-        if !bit_is_set(bitmap, index as usize) {
+        if !bit_is_set(bitmap, index as usize)
+            && !frozen.is_some_and(|frozen| bit_is_set(frozen, index as usize))
+        {
             return Some(index);
         }
         index += 1;
@@ -74,7 +86,8 @@ impl<D: BlockDevice> FileSystem<D> {
             let bitmap = self
                 .cache
                 .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
-            let Some(clear) = next_clear_bit(bitmap, index, until) else {
+            let frozen = self.transactions.frozen_bitmap(bitmap_block);
+            let Some(clear) = next_clear_bit(bitmap, frozen, index, until) else {
                 return Ok(None);
             };
             let block = first + clear;
@@ -117,6 +130,7 @@ impl<D: BlockDevice> FileSystem<D> {
             };
             if let Some(block) = self.find_free_block_in_group(group, from, until)? {
                 self.mark_block(block, true)?;
+                self.transactions.note_allocated(block);
                 return Ok(block);
             }
         }
@@ -128,6 +142,15 @@ impl<D: BlockDevice> FileSystem<D> {
         let group = self.geometry.group_of_block(block);
         let index = (block - self.geometry.group_first_block(group)) as usize;
         let bitmap_block = self.groups.block_bitmap(group);
+        if !used && self.transactions.journaling() {
+            let bitmap = self
+                .cache
+                .read(&mut self.device, bitmap_block, BlockClass::Metadata)?;
+            if bit_is_set(bitmap, index) {
+                self.transactions.freeze_bitmap(bitmap_block, bitmap);
+            }
+            self.transactions.note_freed(block);
+        }
         let bitmap = self
             .cache
             .write(&mut self.device, bitmap_block, BlockClass::Metadata)?;

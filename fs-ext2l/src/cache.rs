@@ -41,8 +41,16 @@
 //! journal in ordered mode needs: a transaction's metadata reaches its
 //! home location only after the transaction is committed to the journal,
 //! and data blocks can be written back first ([`BlockCache::take_dirty`]
-//! takes one class). At most half the cache can be pinned, so eviction
-//! always finds a victim and the cache never grows past its capacity.
+//! takes one class). A caller pins by hand at most half the cache, so
+//! eviction always finds a victim; the file system instead sets the
+//! **running transaction** ([`BlockCache::set_running_transaction`]), and
+//! every change of a metadata block is then pinned to it with no limit
+//! (the file system commits early enough, and the cache grows past its
+//! capacity rather than fail when everything is pinned);
+//! [`BlockCache::take_pinned`] takes a transaction's blocks for its
+//! commit. A cache whose file system found damage is **frozen**
+//! ([`BlockCache::freeze_write_back`]): eviction then drops only clean
+//! blocks and never writes.
 //!
 //! **Write-back in two phases**, so that the device work can happen
 //! without the file system: [`BlockCache::take_dirty`] gives a
@@ -168,6 +176,12 @@ pub struct BlockCache {
     /// and a kernel heap is slow to split and merge them. Held blocks and
     /// spare buffers together stay within the capacity.
     spare: Vec<SharedBlock>,
+    /// The transaction every change of a metadata block is pinned to,
+    /// while a journal is in use ([`BlockCache::set_running_transaction`]).
+    running: Option<TransactionId>,
+    /// Whether eviction may write dirty blocks back
+    /// ([`BlockCache::freeze_write_back`]).
+    write_back_frozen: bool,
 }
 
 impl core::fmt::Debug for BlockCache {
@@ -240,6 +254,11 @@ impl DirtyBlocks {
         self.blocks.iter().map(|dirty| (dirty.block, dirty.class))
     }
 
+    /// The batch's blocks with their shared contents, in device order.
+    pub(crate) fn shared(&self) -> impl Iterator<Item = (u32, &SharedBlock)> + '_ {
+        self.blocks.iter().map(|dirty| (dirty.block, &dirty.data))
+    }
+
     /// The contents the batch holds for `block`, if it holds it.
     pub fn contents(&self, block: u32) -> Option<&[u8]> {
         self.blocks
@@ -285,6 +304,8 @@ impl BlockCache {
             clock: 0,
             versions: 0,
             spare: Vec::new(),
+            running: None,
+            write_back_frozen: false,
         }
     }
 
@@ -414,18 +435,9 @@ impl BlockCache {
         if !self.entries.contains_key(&block) {
             self.load(device, block, class)?;
         }
-        let stamp = self.tick();
-        self.versions += 1;
+        self.note_change(block, class);
         match self.entries.get_mut(&block) {
-            Some(entry) => {
-                entry.last_use = stamp;
-                if entry.dirty.is_none() {
-                    self.dirty.insert(block);
-                }
-                entry.dirty = Some(self.versions);
-                entry.class = class;
-                Ok(unique(&mut entry.data))
-            }
+            Some(entry) => Ok(unique(&mut entry.data)),
             None => Err(DeviceError::Failed { code: 0 }),
         }
     }
@@ -465,21 +477,30 @@ impl BlockCache {
             let data = self.fresh_buffer();
             self.insert(block, data, class);
         }
-        let stamp = self.tick();
-        self.versions += 1;
+        self.note_change(block, class);
         match self.entries.get_mut(&block) {
             Some(entry) => {
-                entry.last_use = stamp;
-                if entry.dirty.is_none() {
-                    self.dirty.insert(block);
-                }
-                entry.dirty = Some(self.versions);
-                entry.class = class;
                 let bytes = unique(&mut entry.data);
                 bytes.fill(0);
                 Ok(bytes)
             }
             None => Err(DeviceError::Failed { code: 0 }),
+        }
+    }
+
+    /// Records that held `block` is about to change as `class`: just
+    /// used, dirty with a new version, and — metadata while a transaction
+    /// runs — pinned to that transaction.
+    fn note_change(&mut self, block: u32, class: BlockClass) {
+        let stamp = self.tick();
+        if let Some(entry) = self.entries.get_mut(&block) {
+            entry.last_use = stamp;
+        }
+        self.mark_dirty(block, class);
+        if class == BlockClass::Metadata {
+            if let Some(transaction) = self.running {
+                self.attach_pin(block, transaction);
+            }
         }
     }
 
@@ -704,27 +725,142 @@ impl BlockCache {
             None => return Err(PinError::NotCached),
             Some(entry) => entry.pinned,
         };
-        match previous {
+        if previous.is_none() && self.pins.len() + 1 > self.capacity / 2 {
+            return Err(PinError::TooManyPinned);
+        }
+        self.mark_dirty(block, BlockClass::Metadata);
+        self.attach_pin(block, transaction);
+        Ok(())
+    }
+
+    /// Pins held `block` to `transaction` (or keeps the newer transaction
+    /// pinning it), with no limit: it leaves the eviction order.
+    fn attach_pin(&mut self, block: u32, transaction: TransactionId) {
+        let Some(entry) = self.entries.get_mut(&block) else {
+            return;
+        };
+        match entry.pinned {
             Some(older) if older >= transaction => {}
             Some(older) => {
                 self.pins.remove(&(older, block));
                 self.pins.insert((transaction, block));
+                entry.pinned = Some(transaction);
             }
             None => {
-                if self.pins.len() + 1 > self.capacity / 2 {
-                    return Err(PinError::TooManyPinned);
-                }
-                if let Some(entry) = self.entries.get(&block) {
-                    self.recency.remove(&entry.queued);
-                }
+                self.recency.remove(&entry.queued);
                 self.pins.insert((transaction, block));
+                entry.pinned = Some(transaction);
             }
         }
-        self.mark_dirty(block, BlockClass::Metadata);
-        if let Some(entry) = self.entries.get_mut(&block) {
-            entry.pinned = Some(entry.pinned.map_or(transaction, |old| old.max(transaction)));
+    }
+
+    /// Makes every later change of a metadata block part of
+    /// `transaction` (pinned to it, with no limit: the journal commits
+    /// early enough to keep the count sensible), or, with `None`, stops
+    /// pinning changes. The file system sets it on a read-write mount of
+    /// a volume with a journal and moves it at every commit.
+    pub(crate) fn set_running_transaction(&mut self, transaction: Option<TransactionId>) {
+        self.running = transaction;
+    }
+
+    /// Pins every dirty metadata block that is not pinned to
+    /// `transaction` (with no limit); returns how many. A commit calls it
+    /// so no change of metadata escapes its transaction.
+    pub(crate) fn pin_dirty_metadata(&mut self, transaction: TransactionId) -> usize {
+        let stray: Vec<u32> = self
+            .dirty
+            .iter()
+            .copied()
+            .filter(|block| {
+                self.entries.get(block).is_some_and(|entry| {
+                    entry.class == BlockClass::Metadata && entry.pinned.is_none()
+                })
+            })
+            .collect();
+        for &block in &stray {
+            self.attach_pin(block, transaction);
         }
-        Ok(())
+        stray.len()
+    }
+
+    /// The first phase of a commit: every block pinned by `through` or an
+    /// earlier transaction (later than `after`, if given), shared with the
+    /// cache as it is now, in device order. Nothing changes until
+    /// [`Self::release`] and [`Self::complete`].
+    pub(crate) fn take_pinned(
+        &self,
+        after: Option<TransactionId>,
+        through: TransactionId,
+    ) -> DirtyBlocks {
+        let mut blocks: Vec<DirtyBlock> = self
+            .pins
+            .range(..=(through, u32::MAX))
+            .filter(|(transaction, _)| after.is_none_or(|after| *transaction > after))
+            .filter_map(|&(_, block)| {
+                let entry = self.entries.get(&block)?;
+                Some(DirtyBlock {
+                    block,
+                    version: entry.dirty.unwrap_or(0),
+                    class: entry.class,
+                    data: entry.data.clone(),
+                })
+            })
+            .collect();
+        blocks.sort_unstable_by_key(|dirty| dirty.block);
+        DirtyBlocks {
+            block_size: self.block_size,
+            blocks,
+        }
+    }
+
+    /// Like [`Self::take_dirty`], but only the blocks of `blocks` (in
+    /// ascending order) that are held, dirty, unpinned and of `class`.
+    pub(crate) fn take_dirty_among(
+        &self,
+        blocks: impl IntoIterator<Item = u32>,
+        class: BlockClass,
+    ) -> DirtyBlocks {
+        let mut taken: Vec<DirtyBlock> = blocks
+            .into_iter()
+            .filter_map(|block| {
+                let entry = self.entries.get(&block)?;
+                match (entry.dirty, entry.pinned) {
+                    (Some(version), None) if entry.class == class => Some(DirtyBlock {
+                        block,
+                        version,
+                        class,
+                        data: entry.data.clone(),
+                    }),
+                    _ => None,
+                }
+            })
+            .collect();
+        taken.sort_unstable_by_key(|dirty| dirty.block);
+        taken.dedup_by_key(|dirty| dirty.block);
+        DirtyBlocks {
+            block_size: self.block_size,
+            blocks: taken,
+        }
+    }
+
+    /// Dirty blocks held of `class` (pinned ones included).
+    pub fn dirty_count_of(&self, class: BlockClass) -> usize {
+        self.dirty
+            .iter()
+            .filter(|block| {
+                self.entries
+                    .get(block)
+                    .is_some_and(|entry| entry.class == class)
+            })
+            .count()
+    }
+
+    /// With `true`, eviction never writes a dirty block: it drops clean
+    /// blocks only, and the cache grows past its capacity rather than
+    /// write (the file system freezes it when it finds damage, so nothing
+    /// more reaches the volume); `false` restores normal eviction.
+    pub(crate) fn freeze_write_back(&mut self, frozen: bool) {
+        self.write_back_frozen = frozen;
     }
 
     /// Unpins every block pinned by `through` or an earlier transaction
@@ -884,6 +1020,10 @@ impl BlockCache {
 
     /// Evicts least recently used blocks until one more fits.
     fn make_room<D: BlockDevice + ?Sized>(&mut self, device: &mut D) -> Result<(), DeviceError> {
+        if self.write_back_frozen {
+            self.make_room_without_writing();
+            return Ok(());
+        }
         while self.entries.len() >= self.capacity {
             let Some((&stamp, &victim)) = self.recency.first_key_value() else {
                 // Everything is pinned: cannot happen while at most half
@@ -907,6 +1047,23 @@ impl BlockCache {
             self.recency.remove(&stamp);
         }
         Ok(())
+    }
+
+    /// Evicts least recently used clean blocks until one more fits, or
+    /// none is left to evict (then the cache grows).
+    fn make_room_without_writing(&mut self) {
+        while self.entries.len() >= self.capacity {
+            let victim = self
+                .recency
+                .iter()
+                .find(|(_, block)| !self.dirty.contains(block))
+                .map(|(&stamp, &block)| (stamp, block));
+            let Some((stamp, block)) = victim else {
+                return;
+            };
+            self.remove(block);
+            self.recency.remove(&stamp);
+        }
     }
 
     /// Writes back dirty `victim` together with the dirty, unpinned

@@ -164,6 +164,12 @@ impl<D: BlockDevice> FileSystem<D> {
     ///   names and names with `/` or NUL; [`Error::NameTooLong`];
     /// - [`Error::NotADirectory`], [`Error::Corrupt`], [`Error::Device`].
     pub fn lookup(&mut self, directory: InodeNumber, name: &[u8]) -> Result<InodeNumber> {
+        let result = self.lookup_unobserved(directory, name);
+        self.observe(result)
+    }
+
+    /// [`Self::lookup`], without marking damage it finds.
+    fn lookup_unobserved(&mut self, directory: InodeNumber, name: &[u8]) -> Result<InodeNumber> {
         validate_lookup_name(name)?;
         let directory = self.directory_inode(directory)?;
         if name == b"." {
@@ -189,6 +195,16 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: `Some(entry)`, `None` at the end, [`Error::NotADirectory`],
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
     pub fn read_dir(
+        &mut self,
+        directory: InodeNumber,
+        cursor: u64,
+    ) -> Result<Option<DirectoryEntry>> {
+        let result = self.read_dir_unobserved(directory, cursor);
+        self.observe(result)
+    }
+
+    /// [`Self::read_dir`], without marking damage it finds.
+    fn read_dir_unobserved(
         &mut self,
         directory: InodeNumber,
         cursor: u64,

@@ -192,7 +192,7 @@ impl fmt::Display for Error {
             }
             Error::NeedsRecovery => write!(
                 formatter,
-                "the journal needs recovery, which a read-only mount cannot do"
+                "the journal needs recovery, which a read-only mount cannot do (run `ext2l recover`)"
             ),
             Error::Device(error) => write!(formatter, "{error}"),
         }

@@ -170,6 +170,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// use (nor an orphan the host holds), [`Error::Corrupt`] or
     /// [`Error::Device`].
     pub fn stat(&mut self, inode: InodeNumber) -> Result<Metadata> {
+        let result = self.stat_unobserved(inode);
+        self.observe(result)
+    }
+
+    /// [`Self::stat`], without marking damage it finds.
+    fn stat_unobserved(&mut self, inode: InodeNumber) -> Result<Metadata> {
         Ok(self.accessible_inode(inode)?.metadata())
     }
 
@@ -244,7 +250,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Writes `run` of whole blocks from `data`: a long run straight to
     /// the device (dropping cached copies, now older), a short one into
     /// the cache.
-    fn write_run(&mut self, run: Option<Run>, data: &[u8]) -> Result<()> {
+    fn write_run(&mut self, file: InodeNumber, run: Option<Run>, data: &[u8]) -> Result<()> {
         let Some(run) = run else {
             return Ok(());
         };
@@ -258,14 +264,14 @@ impl<D: BlockDevice> FileSystem<D> {
                 .write_at(self.geometry.block_offset(run.device_block), source)?;
             self.cache
                 .discard_range(run.device_block, run.blocks as u64);
+            self.transactions
+                .note_written_directly(run.device_block, run.blocks as u64);
         } else {
             for (index, bytes) in source.chunks(block_size).enumerate() {
-                self.cache.overwrite(
-                    &mut self.device,
-                    run.device_block + index as u32,
-                    BlockClass::Data,
-                    bytes,
-                )?;
+                let block = run.device_block + index as u32;
+                self.cache
+                    .overwrite(&mut self.device, block, BlockClass::Data, bytes)?;
+                self.transactions.note_file_block(file, block);
             }
         }
         Ok(())
@@ -288,6 +294,17 @@ impl<D: BlockDevice> FileSystem<D> {
     ///
     /// Return values: as [`Self::read`], the count over all pieces.
     pub fn read_pieces(
+        &mut self,
+        inode: InodeNumber,
+        offset: u64,
+        pieces: &mut [&mut [u8]],
+    ) -> Result<usize> {
+        let result = self.read_pieces_unobserved(inode, offset, pieces);
+        self.observe(result)
+    }
+
+    /// [`Self::read_pieces`], without marking damage it finds.
+    fn read_pieces_unobserved(
         &mut self,
         inode: InodeNumber,
         offset: u64,
@@ -405,6 +422,9 @@ impl<D: BlockDevice> FileSystem<D> {
             if let Some(tail) = block.get_mut(in_block..) {
                 tail.fill(0);
             }
+            self.transactions
+                .note_file_block(inode.number, device_block);
+            self.transactions.note_extended(device_block);
         }
         Ok(())
     }
@@ -422,7 +442,83 @@ impl<D: BlockDevice> FileSystem<D> {
     /// - [`Error::IsADirectory`], [`Error::InvalidArgument`], [`Error::NotFound`],
     ///   [`Error::Corrupt`], [`Error::Device`].
     pub fn write(&mut self, inode: InodeNumber, offset: u64, data: &[u8]) -> Result<usize> {
-        self.write_as(inode, offset, data, Privilege::Ordinary)
+        self.write_in_pieces(inode, offset, data, Privilege::Ordinary)
+    }
+
+    /// Bytes of one piece of a long write on a journaled mount: each piece
+    /// is an operation of its own, so the running transaction can commit
+    /// between pieces (`transaction.rs`). A piece allocates about an
+    /// eighth of the cache's worth of pointer blocks, at least two
+    /// streamed runs' worth and at most 16 MiB.
+    fn write_piece_bytes(&self) -> usize {
+        if !self.transactions.journaling() {
+            return usize::MAX;
+        }
+        let block_size = self.geometry.block_bytes();
+        let pointer_blocks = (self.cache.capacity() / 8).max(1);
+        (self.geometry.pointers_per_block() as usize)
+            .saturating_mul(pointer_blocks)
+            .saturating_mul(block_size)
+            .clamp(2 * STREAM_BYTES, 16 << 20)
+    }
+
+    /// [`Self::write`] for `privilege`, in pieces (see
+    /// [`Self::write_piece_bytes`]); when space runs out while freed
+    /// blocks wait for a commit, commits once and goes on.
+    pub(crate) fn write_in_pieces(
+        &mut self,
+        number: InodeNumber,
+        offset: u64,
+        data: &[u8],
+        privilege: Privilege,
+    ) -> Result<usize> {
+        let piece = self.write_piece_bytes();
+        let block_size = self.geometry.block_size as u64;
+        let mut done = 0usize;
+        let mut committed_for_space = false;
+        loop {
+            if let Err(error) = self.prepare_change() {
+                return if done == 0 { Err(error) } else { Ok(done) };
+            }
+            // Pieces end on block boundaries of the file.
+            let target = offset.saturating_add((done as u64).saturating_add(piece as u64));
+            let aligned = (target - target % block_size).saturating_sub(offset);
+            let end = usize::try_from(aligned)
+                .unwrap_or(usize::MAX)
+                .max(done + 1)
+                .min(data.len());
+            let wanted = end - done;
+            let written = self.write_as(
+                number,
+                offset + done as u64,
+                data.get(done..end).unwrap_or(&[]),
+                privilege,
+            );
+            let result = self.observe(written);
+            let short = match result {
+                Ok(count) => {
+                    done += count;
+                    count < wanted
+                }
+                Err(Error::NoSpace) => true,
+                Err(error) => return if done == 0 { Err(error) } else { Ok(done) },
+            };
+            if short {
+                if committed_for_space || !self.transactions.frees_wait() || self.commit().is_err()
+                {
+                    break;
+                }
+                committed_for_space = true;
+                continue;
+            }
+            if done >= data.len() {
+                break;
+            }
+        }
+        if done == 0 && !data.is_empty() {
+            return Err(Error::NoSpace);
+        }
+        Ok(done)
     }
 
     pub(crate) fn write_as(
@@ -479,11 +575,16 @@ impl<D: BlockDevice> FileSystem<D> {
                 }
             };
             goal = device_block.saturating_add(1);
+            if position + chunk as u64 > old_size {
+                // Bytes past the old end: the new size must not commit
+                // before them (ordered mode).
+                self.transactions.note_extended(device_block);
+            }
             if in_block == 0 && chunk == block_size {
                 match &mut run {
                     Some(current) if current.continues_with(device_block) => current.blocks += 1,
                     _ => {
-                        self.write_run(run.take(), data)?;
+                        self.write_run(number, run.take(), data)?;
                         run = Some(Run {
                             device_block,
                             buffer_start: done,
@@ -492,7 +593,7 @@ impl<D: BlockDevice> FileSystem<D> {
                     }
                 }
             } else {
-                self.write_run(run.take(), data)?;
+                self.write_run(number, run.take(), data)?;
                 // A partial block, patched in the cache (a fresh block
                 // starts as zeros, not as whatever the device holds).
                 let source = data.get(done..done + chunk).ok_or(Error::InvalidArgument)?;
@@ -506,10 +607,11 @@ impl<D: BlockDevice> FileSystem<D> {
                 if let Some(target) = block.get_mut(in_block..in_block + chunk) {
                     target.copy_from_slice(source);
                 }
+                self.transactions.note_file_block(number, device_block);
             }
             done += chunk;
         }
-        self.write_run(run, data)?;
+        self.write_run(number, run, data)?;
         let new_size = old_size.max(offset + done as u64);
         if done > 0 || new_size != old_size {
             inode.set_size(new_size);
@@ -536,6 +638,17 @@ impl<D: BlockDevice> FileSystem<D> {
     /// [`Error::InvalidArgument`], [`Error::NotFound`], [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn map_range(
+        &mut self,
+        inode: InodeNumber,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<FileExtent>> {
+        let result = self.map_range_unobserved(inode, offset, length);
+        self.observe(result)
+    }
+
+    /// [`Self::map_range`], without marking damage it finds.
+    fn map_range_unobserved(
         &mut self,
         inode: InodeNumber,
         offset: u64,
@@ -628,6 +741,23 @@ impl<D: BlockDevice> FileSystem<D> {
         offset: u64,
         length: u64,
     ) -> Result<Vec<FileExtent>> {
+        // The host fills the blocks itself, past the cache, and an
+        // allocation cannot stop half way: blocks freed by the running
+        // transaction are made available first.
+        if self.transactions.frees_wait() {
+            self.prepare_change()?;
+            self.commit()?;
+        }
+        self.change(|file_system| file_system.allocate_range_unobserved(number, offset, length))
+    }
+
+    /// [`Self::allocate_range`], without marking damage it finds.
+    fn allocate_range_unobserved(
+        &mut self,
+        number: InodeNumber,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<FileExtent>> {
         self.require_writable()?;
         let mut inode = self.regular_file(number)?;
         self.require_mutable(&inode, Privilege::Ordinary)?;
@@ -710,7 +840,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// [`Error::ReadOnly`], [`Error::IsADirectory`], [`Error::InvalidArgument`],
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
     pub fn truncate(&mut self, inode: InodeNumber, size: u64) -> Result<()> {
-        self.truncate_as(inode, size, Privilege::Ordinary)
+        self.change(|file_system| file_system.truncate_as(inode, size, Privilege::Ordinary))
     }
 
     pub(crate) fn truncate_as(
@@ -751,7 +881,9 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: `Ok(())`, [`Error::Immutable`], [`Error::ReadOnly`],
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
     pub fn set_attributes(&mut self, inode: InodeNumber, changes: SetAttributes) -> Result<()> {
-        self.set_attributes_as(inode, changes, Privilege::Ordinary)
+        self.change(|file_system| {
+            file_system.set_attributes_as(inode, changes, Privilege::Ordinary)
+        })
     }
 
     pub(crate) fn set_attributes_as(

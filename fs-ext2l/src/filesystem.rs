@@ -24,27 +24,31 @@
 //! mount): `journal/volume.rs`. A writable mount then empties the orphan
 //! list (`orphan.rs`).
 //!
-//! Changes to the superblock and descriptors stay in memory, and changed
-//! blocks stay in the cache, until [`FileSystem::sync`] (or an eviction
-//! writes a block back); only long runs of a large write go to the device
-//! at once. Callers must `sync` (or `unmount`) before dropping.
+//! A read-write mount then marks the volume in use (`state.rs`: the
+//! superblock's valid bit cleared, `needs_recovery` set with a journal),
+//! starts journaling when the volume has a journal (`transaction.rs`), and
+//! checks a volume without one that was not cleanly unmounted.
 //!
-//! A sync is three phases, so a host can do the device work without
-//! holding the file system ([`FileSystem::begin_write_back`],
-//! [`WriteBack::write_to`], [`FileSystem::finish_write_back`]);
-//! [`FileSystem::sync`] runs them in a row.
+//! Changes to the superblock and descriptors stay in memory, and changed
+//! blocks stay in the cache, until a commit or sync (`transaction.rs`; or
+//! an eviction writes a block of data back); only long runs of a large
+//! write go to the device at once. Callers must `sync` and `unmount`
+//! before dropping: only an unmount marks the volume cleanly unmounted.
 
 use alloc::vec;
-use alloc::vec::Vec;
 
-use crate::cache::{BlockCache, BlockClass, DirtyBlocks};
+use crate::cache::{BlockCache, BlockClass};
 use crate::device::BlockDevice;
-use crate::error::{Error, Result};
-use crate::features::{FeatureSet, ReadOnlyCompatibleFeatures};
+use crate::error::{Corruption, Error, Result};
+use crate::features::{CompatibleFeatures, FeatureSet, ReadOnlyCompatibleFeatures};
 use crate::group::GroupTable;
 use crate::inode::{Inode, InodeNumber};
 use crate::orphan::OrphanList;
-use crate::superblock::{field, Geometry, Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
+use crate::state::{OnDamage, ERRORS_RECORDED, JOURNAL_UNUSABLE, UNCLEAN_AND_DAMAGED};
+use crate::superblock::{
+    field, Geometry, Superblock, STATE_ERRORS, STATE_VALID, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+};
+use crate::transaction::Transactions;
 
 /// Who is asking: ordinary callers obey the immutable flag and may not link
 /// directories; the installer (the image builder) may.
@@ -71,6 +75,9 @@ pub struct MountOptions {
     /// default). Off, the list is only counted and stays for a later
     /// mount: for tools that mount writable only to inspect.
     pub clean_orphans: bool,
+    /// What damage found by an operation does: turn the mount read-only
+    /// (the default) or only record it (`state.rs`).
+    pub on_damage: OnDamage,
 }
 
 fn zero_clock() -> u32 {
@@ -84,6 +91,7 @@ impl Default for MountOptions {
             cache_bytes: 4 << 20,
             clock: zero_clock,
             clean_orphans: true,
+            on_damage: OnDamage::ReadOnly,
         }
     }
 }
@@ -163,6 +171,16 @@ pub struct FileSystem<D: BlockDevice> {
     /// [`BlockCache::changes`] then: while they are unchanged, so is the
     /// inode, and a reader's next call skips looking it up (`file.rs`).
     pub(crate) last_file: Option<(u64, alloc::boxed::Box<Inode>)>,
+    /// The running transaction, the journal, what waits for a commit
+    /// (`transaction.rs`).
+    pub(crate) transactions: Transactions,
+    /// The first damage an operation found (`state.rs`).
+    pub(crate) damage: Option<Corruption>,
+    /// What damage does to the mount.
+    pub(crate) on_damage: OnDamage,
+    /// Whether this mount marked the volume in use (`state.rs`): at its
+    /// first change, so a mount that only looks writes nothing.
+    pub(crate) marked_in_use: bool,
 }
 
 impl<D: BlockDevice> core::fmt::Debug for FileSystem<D> {
@@ -181,6 +199,16 @@ impl<D: BlockDevice> FileSystem<D> {
     /// refuses (the `journal` module). A writable mount then frees the
     /// inodes on the orphan list (unless [`MountOptions::clean_orphans`] is
     /// off); a damaged list stops that walk, which [`Self::info`] reports.
+    ///
+    /// A read-write mount also: mounts read-only instead a volume whose
+    /// superblock records errors (under [`OnDamage::ReadOnly`]), one whose
+    /// journal cannot be written, and one without a journal that was not
+    /// cleanly unmounted and that the checker finds damaged (each with its
+    /// [`Self::read_only_reason`]); otherwise it starts journaling when
+    /// there is a journal. Its first change marks the volume in use
+    /// (valid bit cleared, `needs_recovery` set with a journal, written
+    /// and flushed), so a writable mount that changes nothing writes
+    /// nothing.
     ///
     /// Return values:
     /// - the file system, read-write or read-only (see [`Self::read_only_reason`]);
@@ -249,16 +277,64 @@ impl<D: BlockDevice> FileSystem<D> {
             recovery,
             last_run: None,
             last_file: None,
+            transactions: Transactions::default(),
+            damage: None,
+            on_damage: options.on_damage,
+            marked_in_use: false,
         };
+        file_system.start_writing()?;
         file_system.open_orphan_list(options.clean_orphans)?;
         Ok(file_system)
     }
 
-    /// Writes everything back and gives the device back.
+    /// What a read-write mount does before its first change (see
+    /// [`Self::mount`]).
     ///
-    /// Return values: the device, or the error of [`Self::sync`].
+    /// Return values: `Ok(())` (possibly now read-only), or
+    /// [`Error::Device`].
+    fn start_writing(&mut self) -> Result<()> {
+        if self.read_only_reason.is_some() {
+            return Ok(());
+        }
+        let state = self.superblock.state();
+        if state & STATE_ERRORS != 0 && self.on_damage == OnDamage::ReadOnly {
+            self.read_only_reason = Some(ERRORS_RECORDED);
+            return Ok(());
+        }
+        let features = self.superblock.features();
+        if features.compatible & CompatibleFeatures::HAS_JOURNAL.bits() != 0 {
+            match self.start_journal() {
+                Ok(()) => {}
+                Err(Error::Device(error)) => return Err(Error::Device(error)),
+                Err(_) => {
+                    self.read_only_reason = Some(JOURNAL_UNUSABLE);
+                    return Ok(());
+                }
+            }
+        } else if state & STATE_VALID == 0 && self.on_damage == OnDamage::ReadOnly {
+            // (Under `OnDamage::Continue` damage changes nothing: no check.)
+            let report = self.check()?;
+            if !report.is_clean() {
+                self.read_only_reason = Some(UNCLEAN_AND_DAMAGED);
+            }
+        }
+        Ok(())
+    }
+
+    /// A clean unmount: makes everything durable ([`Self::sync`]), empties
+    /// the journal, clears `needs_recovery`, sets the superblock's valid
+    /// bit, writes it and flushes; then gives the device back. A read-only
+    /// mount writes nothing.
+    ///
+    /// Return values: the device; the errors of [`Self::sync`]
+    /// ([`Error::ReadOnly`] when the mount turned read-only after damage
+    /// with changes pending: they are lost); [`Error::InvalidArgument`]
+    /// while a batch is in flight; [`Error::Device`].
     pub fn unmount(mut self) -> Result<D> {
         self.sync()?;
+        if self.read_only_reason.is_none() && self.marked_in_use {
+            self.mark_unmounted()?;
+        }
         Ok(self.device)
     }
 
@@ -274,7 +350,7 @@ impl<D: BlockDevice> FileSystem<D> {
 
     /// The device, mutably: for a host of the library that manages the
     /// device's own state (a test replacing the medium, a host writing a
-    /// [`WriteBack`] batch). Writing to the volume through it, behind the
+    /// [`crate::WriteBack`] batch). Writing to the volume through it, behind the
     /// file system's back, corrupts it.
     pub fn device_mut(&mut self) -> &mut D {
         &mut self.device
@@ -495,119 +571,5 @@ impl<D: BlockDevice> FileSystem<D> {
         self.last_run = None;
         self.last_file = None;
         self.cache.drop_clean(class)
-    }
-
-    /// The first phase of a sync: takes what must be written — the dirty,
-    /// unpinned blocks (shared with the cache), and copies of the
-    /// descriptor table and the superblock (with its write time) when they
-    /// changed. Nothing is marked clean yet; the file system stays usable
-    /// while [`WriteBack::write_to`] writes the batch, and
-    /// [`Self::finish_write_back`] then marks clean what did not change
-    /// meanwhile. The batch's writes must reach the device before any
-    /// later device access of this file system (lock the device before
-    /// letting go of the file system). On a read-only mount the batch is
-    /// empty and writes nothing.
-    pub fn begin_write_back(&mut self) -> WriteBack {
-        if self.read_only_reason.is_some() {
-            return WriteBack::default();
-        }
-        let blocks = self.cache.take_dirty(None);
-        let groups = self.groups_dirty.then(|| {
-            let table_block = self.geometry.first_data_block + 1;
-            (
-                self.geometry.block_offset(table_block),
-                self.groups.as_bytes().to_vec(),
-            )
-        });
-        let superblock = if self.superblock_dirty {
-            let now = self.now();
-            self.superblock.set_u32(field::WRITE_TIME, now);
-            Some(*self.superblock.as_bytes())
-        } else {
-            None
-        };
-        WriteBack {
-            writable: true,
-            blocks,
-            groups,
-            superblock,
-        }
-    }
-
-    /// The last phase of a sync: given the outcome of
-    /// [`WriteBack::write_to`], marks clean every block, and the
-    /// descriptors and superblock, that the batch wrote and that did not
-    /// change since [`Self::begin_write_back`]. After a failed write
-    /// nothing is marked clean, and the error is returned.
-    ///
-    /// Return values: `Ok(())`, or the write's error.
-    pub fn finish_write_back(&mut self, batch: WriteBack, written: Result<()>) -> Result<()> {
-        written?;
-        self.cache.complete(&batch.blocks);
-        if let Some((_, bytes)) = &batch.groups {
-            if self.groups.as_bytes() == bytes.as_slice() {
-                self.groups_dirty = false;
-            }
-        }
-        if let Some(bytes) = &batch.superblock {
-            if self.superblock.as_bytes() == bytes {
-                self.superblock_dirty = false;
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes the dirty blocks, descriptors and superblock, then flushes
-    /// the device: the three phases of a write-back in a row.
-    ///
-    /// Return values: `Ok(())`, or [`Error::Device`].
-    pub fn sync(&mut self) -> Result<()> {
-        let batch = self.begin_write_back();
-        let written = batch.write_to(&mut self.device);
-        self.finish_write_back(batch, written)
-    }
-}
-
-/// What a sync writes, taken by [`FileSystem::begin_write_back`]: the
-/// dirty blocks, then the descriptor table and the superblock if they
-/// changed. It holds its own copies (the blocks' buffers are shared with
-/// the cache, which never changes them under it), so it can be written
-/// with nothing but the device.
-#[derive(Debug, Default)]
-pub struct WriteBack {
-    /// Whether the mount is read-write (the empty batch of a read-only
-    /// mount writes and flushes nothing).
-    writable: bool,
-    blocks: DirtyBlocks,
-    /// The descriptor table's offset and bytes.
-    groups: Option<(u64, Vec<u8>)>,
-    /// The primary superblock's bytes.
-    superblock: Option<[u8; SUPERBLOCK_SIZE]>,
-}
-
-impl WriteBack {
-    /// Blocks to write (the descriptors and superblock not counted).
-    pub fn blocks(&self) -> usize {
-        self.blocks.len()
-    }
-
-    /// Writes the batch to `device` — the blocks (one vectored call), then
-    /// the descriptor table, then the superblock — and flushes it, so that
-    /// everything written before is durable too.
-    ///
-    /// Return values: `Ok(())`, or [`Error::Device`].
-    pub fn write_to<D: BlockDevice + ?Sized>(&self, device: &mut D) -> Result<()> {
-        if !self.writable {
-            return Ok(());
-        }
-        self.blocks.write_to(device)?;
-        if let Some((offset, bytes)) = &self.groups {
-            device.write_at(*offset, bytes)?;
-        }
-        if let Some(bytes) = &self.superblock {
-            device.write_at(SUPERBLOCK_OFFSET, bytes)?;
-        }
-        device.flush()?;
-        Ok(())
     }
 }

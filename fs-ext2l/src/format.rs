@@ -168,7 +168,9 @@ fn layout(geometry: &Geometry, group: u32) -> GroupLayout {
     }
 }
 
-/// Makes a new, empty file system on `device` and mounts it.
+/// Makes a new, empty file system on `device` and mounts it (with a
+/// journal, mounted again once the journal is made, so the mount
+/// returned journals its metadata).
 ///
 /// Return values: the mounted file system, [`Error::InvalidArgument`] for an
 /// unsupported block or inode size, a device too small or a journal size
@@ -309,6 +311,9 @@ pub fn format<D: BlockDevice>(
     file_system.mkdir(InodeNumber::ROOT, b"lost+found", 0o700, 0, 0)?;
     if let Some(journal_blocks) = options.journal_blocks {
         file_system.add_journal_with(journal_blocks, !options.assume_zeroed)?;
+        // Mounted again, so the volume is journaled from its first change.
+        let device = file_system.unmount()?;
+        return FileSystem::mount(device, mount_options);
     }
     file_system.sync()?;
     Ok(file_system)

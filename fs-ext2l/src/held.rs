@@ -43,6 +43,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// not in use (free, or an orphan nobody holds); [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn hold(&mut self, inode: InodeNumber) -> Result<HeldInode> {
+        let result = self.hold_unobserved(inode);
+        self.observe(result)
+    }
+
+    /// [`Self::hold`], without marking damage it finds.
+    fn hold_unobserved(&mut self, inode: InodeNumber) -> Result<HeldInode> {
         let found = self.accessible_inode(inode)?;
         self.held.insert(inode.get());
         Ok(HeldInode {
@@ -67,7 +73,7 @@ impl<D: BlockDevice> FileSystem<D> {
             return Err(Error::InvalidArgument);
         }
         if self.is_orphan(inode) {
-            self.free_orphan(inode)?;
+            self.change(|file_system| file_system.free_orphan(inode))?;
         }
         Ok(())
     }
@@ -87,6 +93,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the generation; [`Error::NotFound`] for an inode
     /// neither in use nor held; [`Error::Corrupt`], [`Error::Device`].
     pub fn generation(&mut self, inode: InodeNumber) -> Result<u32> {
+        let result = self.generation_unobserved(inode);
+        self.observe(result)
+    }
+
+    /// [`Self::generation`], without marking damage it finds.
+    fn generation_unobserved(&mut self, inode: InodeNumber) -> Result<u32> {
         Ok(self.accessible_inode(inode)?.generation())
     }
 }

@@ -46,16 +46,18 @@ impl<D: BlockDevice> Installer<'_, D> {
         uid: u32,
         gid: u32,
     ) -> Result<InodeNumber> {
-        self.file_system.create_node_as(
-            directory,
-            name,
-            FileType::RegularFile,
-            permissions,
-            uid,
-            gid,
-            0,
-            Privilege::Installer,
-        )
+        self.file_system.change(|file_system| {
+            file_system.create_node_as(
+                directory,
+                name,
+                FileType::RegularFile,
+                permissions,
+                uid,
+                gid,
+                0,
+                Privilege::Installer,
+            )
+        })
     }
 
     /// [`FileSystem::mkdir`], also inside immutable directories.
@@ -67,8 +69,9 @@ impl<D: BlockDevice> Installer<'_, D> {
         uid: u32,
         gid: u32,
     ) -> Result<InodeNumber> {
-        self.file_system
-            .mkdir_as(directory, name, permissions, uid, gid, Privilege::Installer)
+        self.file_system.change(|file_system| {
+            file_system.mkdir_as(directory, name, permissions, uid, gid, Privilege::Installer)
+        })
     }
 
     /// [`FileSystem::symlink`], also inside immutable directories.
@@ -80,38 +83,40 @@ impl<D: BlockDevice> Installer<'_, D> {
         uid: u32,
         gid: u32,
     ) -> Result<InodeNumber> {
-        self.file_system
-            .symlink_as(directory, name, target, uid, gid, Privilege::Installer)
+        self.file_system.change(|file_system| {
+            file_system.symlink_as(directory, name, target, uid, gid, Privilege::Installer)
+        })
     }
 
     /// [`FileSystem::write`], also to immutable files.
     pub fn write(&mut self, file: InodeNumber, offset: u64, data: &[u8]) -> Result<usize> {
         self.file_system
-            .write_as(file, offset, data, Privilege::Installer)
+            .write_in_pieces(file, offset, data, Privilege::Installer)
     }
 
     /// [`FileSystem::truncate`], also of immutable files.
     pub fn truncate(&mut self, file: InodeNumber, size: u64) -> Result<()> {
         self.file_system
-            .truncate_as(file, size, Privilege::Installer)
+            .change(|file_system| file_system.truncate_as(file, size, Privilege::Installer))
     }
 
     /// [`FileSystem::set_attributes`], also of immutable inodes.
     pub fn set_attributes(&mut self, inode: InodeNumber, changes: SetAttributes) -> Result<()> {
-        self.file_system
-            .set_attributes_as(inode, changes, Privilege::Installer)
+        self.file_system.change(|file_system| {
+            file_system.set_attributes_as(inode, changes, Privilege::Installer)
+        })
     }
 
     /// [`FileSystem::unlink`], also of immutable files.
     pub fn unlink(&mut self, directory: InodeNumber, name: &[u8]) -> Result<()> {
         self.file_system
-            .unlink_as(directory, name, Privilege::Installer)
+            .change(|file_system| file_system.unlink_as(directory, name, Privilege::Installer))
     }
 
     /// [`FileSystem::rmdir`], also of immutable directories.
     pub fn rmdir(&mut self, directory: InodeNumber, name: &[u8]) -> Result<()> {
         self.file_system
-            .rmdir_as(directory, name, Privilege::Installer)
+            .change(|file_system| file_system.rmdir_as(directory, name, Privilege::Installer))
     }
 
     /// [`FileSystem::rename`], also of immutable inodes.
@@ -122,13 +127,15 @@ impl<D: BlockDevice> Installer<'_, D> {
         target_directory: InodeNumber,
         target_name: &[u8],
     ) -> Result<()> {
-        self.file_system.rename_as(
-            source_directory,
-            source_name,
-            target_directory,
-            target_name,
-            Privilege::Installer,
-        )
+        self.file_system.change(|file_system| {
+            file_system.rename_as(
+                source_directory,
+                source_name,
+                target_directory,
+                target_name,
+                Privilege::Installer,
+            )
+        })
     }
 
     /// Adds a name for an existing inode, immutable ones and directories
@@ -146,8 +153,9 @@ impl<D: BlockDevice> Installer<'_, D> {
         directory: InodeNumber,
         name: &[u8],
     ) -> Result<()> {
-        self.file_system
-            .link_as(existing, directory, name, Privilege::Installer)
+        self.file_system.change(|file_system| {
+            file_system.link_as(existing, directory, name, Privilege::Installer)
+        })
     }
 
     /// Sets or clears the immutable flag.
@@ -155,14 +163,14 @@ impl<D: BlockDevice> Installer<'_, D> {
     /// Return values: `Ok(())`, [`Error::NotFound`], [`Error::ReadOnly`],
     /// [`Error::Corrupt`], [`Error::Device`].
     pub fn set_immutable(&mut self, inode: InodeNumber, immutable: bool) -> Result<()> {
-        let file_system = &mut *self.file_system;
-        file_system.require_writable()?;
-        let mut inode = file_system.live_inode(inode)?;
-        let mut flags = inode.flags();
-        flags.set(InodeFlags::IMMUTABLE, immutable);
-        inode.set_flags(flags);
-        inode.set_change_time(file_system.now());
-        file_system.write_inode(&inode)
+        self.file_system.change(|file_system| {
+            let mut inode = file_system.live_inode(inode)?;
+            let mut flags = inode.flags();
+            flags.set(InodeFlags::IMMUTABLE, immutable);
+            inode.set_flags(flags);
+            inode.set_change_time(file_system.now());
+            file_system.write_inode(&inode)
+        })
     }
 
     /// Makes regular file `file` a rootlink to directory `root`: the root
@@ -175,37 +183,37 @@ impl<D: BlockDevice> Installer<'_, D> {
     /// [`Error::NotFound`], [`Error::ReadOnly`], [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn set_rootlink(&mut self, file: InodeNumber, root: InodeNumber) -> Result<()> {
-        let file_system = &mut *self.file_system;
-        file_system.require_writable()?;
-        let inode = file_system.live_inode(file)?;
-        if !inode.is_regular() {
-            return Err(Error::NotPermitted);
-        }
-        let target = file_system.directory_inode(root)?;
-        let old = inode.rootlink_raw();
-        if old == root.get() {
-            return Ok(());
-        }
-        if old != 0 {
-            file_system.check_rootlink_release(&inode)?;
-        }
-        if target.links() >= MAX_LINKS {
-            return Err(Error::TooManyLinks);
-        }
-        let mut target = target;
-        let now = file_system.now();
-        target.set_links(target.links().saturating_add(1));
-        target.set_change_time(now);
-        file_system.write_inode(&target)?;
-        let mut inode = file_system.read_inode(file)?;
-        inode.set_rootlink_raw(root.get());
-        inode.set_change_time(now);
-        file_system.write_inode(&inode)?;
-        file_system.mark_ext2l_in_use();
-        if old != 0 {
-            file_system.release_rootlink_target(InodeNumber(old))?;
-        }
-        Ok(())
+        self.file_system.change(|file_system| {
+            let inode = file_system.live_inode(file)?;
+            if !inode.is_regular() {
+                return Err(Error::NotPermitted);
+            }
+            let target = file_system.directory_inode(root)?;
+            let old = inode.rootlink_raw();
+            if old == root.get() {
+                return Ok(());
+            }
+            if old != 0 {
+                file_system.check_rootlink_release(&inode)?;
+            }
+            if target.links() >= MAX_LINKS {
+                return Err(Error::TooManyLinks);
+            }
+            let mut target = target;
+            let now = file_system.now();
+            target.set_links(target.links().saturating_add(1));
+            target.set_change_time(now);
+            file_system.write_inode(&target)?;
+            let mut inode = file_system.read_inode(file)?;
+            inode.set_rootlink_raw(root.get());
+            inode.set_change_time(now);
+            file_system.write_inode(&inode)?;
+            file_system.mark_ext2l_in_use();
+            if old != 0 {
+                file_system.release_rootlink_target(InodeNumber(old))?;
+            }
+            Ok(())
+        })
     }
 
     /// Removes the rootlink of `file`, if any, releasing its target.
@@ -214,20 +222,20 @@ impl<D: BlockDevice> Installer<'_, D> {
     /// the last reference to a non-empty directory, [`Error::NotFound`],
     /// [`Error::ReadOnly`], [`Error::Corrupt`], [`Error::Device`].
     pub fn clear_rootlink(&mut self, file: InodeNumber) -> Result<()> {
-        let file_system = &mut *self.file_system;
-        file_system.require_writable()?;
-        let mut inode = file_system.live_inode(file)?;
-        let old = inode.rootlink_raw();
-        if old == 0 {
-            return Ok(());
-        }
-        file_system.check_rootlink_release(&inode)?;
-        inode.set_rootlink_raw(0);
-        inode.set_change_time(file_system.now());
-        file_system.write_inode(&inode)?;
-        if inode.is_regular() {
-            file_system.release_rootlink_target(InodeNumber(old))?;
-        }
-        Ok(())
+        self.file_system.change(|file_system| {
+            let mut inode = file_system.live_inode(file)?;
+            let old = inode.rootlink_raw();
+            if old == 0 {
+                return Ok(());
+            }
+            file_system.check_rootlink_release(&inode)?;
+            inode.set_rootlink_raw(0);
+            inode.set_change_time(file_system.now());
+            file_system.write_inode(&inode)?;
+            if inode.is_regular() {
+                file_system.release_rootlink_target(InodeNumber(old))?;
+            }
+            Ok(())
+        })
     }
 }

@@ -31,8 +31,11 @@ mod orphan;
 mod recording;
 mod repair;
 mod rules;
+mod state;
 mod superblock;
+mod transaction;
 mod tune;
+mod write_back;
 
 pub use cache::{
     BlockCache, BlockClass, DirtyBlocks, PinError, SharedBlock, TransactionId, MIN_CAPACITY_BLOCKS,
@@ -49,7 +52,7 @@ pub use features::{
     EXT2L_FEATURE_RO_COMPAT_EXT2L,
 };
 pub use file::{FileExtent, SetAttributes, STREAM_BYTES};
-pub use filesystem::{FileSystem, FileSystemInfo, MountOptions, WriteBack};
+pub use filesystem::{FileSystem, FileSystemInfo, MountOptions};
 pub use format::{format, FormatOptions};
 pub use held::HeldInode;
 pub use inode::{FileType, InodeFlags, InodeNumber, Metadata, MAX_LINKS};
@@ -57,4 +60,7 @@ pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};
 pub use recording::{crash_states, CrashState, Record, RecordingDevice};
 pub use repair::{Repair, RepairReport, MAX_REPAIRS, MAX_ROUNDS};
-pub use superblock::Superblock;
+pub use state::OnDamage;
+pub use superblock::{Superblock, STATE_ERRORS, STATE_VALID};
+pub use transaction::PendingBytes;
+pub use write_back::WriteBack;

@@ -137,16 +137,18 @@ impl<D: BlockDevice> FileSystem<D> {
         uid: u32,
         gid: u32,
     ) -> Result<InodeNumber> {
-        self.create_node_as(
-            directory,
-            name,
-            FileType::RegularFile,
-            permissions,
-            uid,
-            gid,
-            0,
-            Privilege::Ordinary,
-        )
+        self.change(|file_system| {
+            file_system.create_node_as(
+                directory,
+                name,
+                FileType::RegularFile,
+                permissions,
+                uid,
+                gid,
+                0,
+                Privilege::Ordinary,
+            )
+        })
     }
 
     /// Creates a device node, named pipe or socket (or a regular file).
@@ -165,16 +167,18 @@ impl<D: BlockDevice> FileSystem<D> {
         gid: u32,
         device: u32,
     ) -> Result<InodeNumber> {
-        self.create_node_as(
-            directory,
-            name,
-            file_type,
-            permissions,
-            uid,
-            gid,
-            device,
-            Privilege::Ordinary,
-        )
+        self.change(|file_system| {
+            file_system.create_node_as(
+                directory,
+                name,
+                file_type,
+                permissions,
+                uid,
+                gid,
+                device,
+                Privilege::Ordinary,
+            )
+        })
     }
 
     #[allow(clippy::too_many_arguments)] // Reason: `create_node` plus the caller's privilege.
@@ -226,7 +230,9 @@ impl<D: BlockDevice> FileSystem<D> {
         uid: u32,
         gid: u32,
     ) -> Result<InodeNumber> {
-        self.mkdir_as(directory, name, permissions, uid, gid, Privilege::Ordinary)
+        self.change(|file_system| {
+            file_system.mkdir_as(directory, name, permissions, uid, gid, Privilege::Ordinary)
+        })
     }
 
     pub(crate) fn mkdir_as(
@@ -275,7 +281,9 @@ impl<D: BlockDevice> FileSystem<D> {
         uid: u32,
         gid: u32,
     ) -> Result<InodeNumber> {
-        self.symlink_as(directory, name, target, uid, gid, Privilege::Ordinary)
+        self.change(|file_system| {
+            file_system.symlink_as(directory, name, target, uid, gid, Privilege::Ordinary)
+        })
     }
 
     pub(crate) fn symlink_as(
@@ -329,6 +337,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the target bytes, [`Error::NotASymlink`],
     /// [`Error::NotFound`], [`Error::Corrupt`], [`Error::Device`].
     pub fn readlink(&mut self, link: InodeNumber) -> Result<Vec<u8>> {
+        let result = self.readlink_unobserved(link);
+        self.observe(result)
+    }
+
+    /// [`Self::readlink`], without marking damage it finds.
+    fn readlink_unobserved(&mut self, link: InodeNumber) -> Result<Vec<u8>> {
         let inode = self.accessible_inode(link)?;
         if !inode.is_symlink() {
             return Err(Error::NotASymlink);
@@ -359,6 +373,12 @@ impl<D: BlockDevice> FileSystem<D> {
     /// Return values: the target, [`Error::NotFound`], [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn rootlink(&mut self, file: InodeNumber) -> Result<Option<InodeNumber>> {
+        let result = self.rootlink_unobserved(file);
+        self.observe(result)
+    }
+
+    /// [`Self::rootlink`], without marking damage it finds.
+    fn rootlink_unobserved(&mut self, file: InodeNumber) -> Result<Option<InodeNumber>> {
         Ok(self.accessible_inode(file)?.metadata().rootlink)
     }
 
@@ -375,7 +395,9 @@ impl<D: BlockDevice> FileSystem<D> {
         directory: InodeNumber,
         name: &[u8],
     ) -> Result<()> {
-        self.link_as(existing, directory, name, Privilege::Ordinary)
+        self.change(|file_system| {
+            file_system.link_as(existing, directory, name, Privilege::Ordinary)
+        })
     }
 
     pub(crate) fn link_as(
@@ -742,7 +764,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// [`Error::InvalidName`], [`Error::ReadOnly`], [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn unlink(&mut self, directory: InodeNumber, name: &[u8]) -> Result<()> {
-        self.unlink_as(directory, name, Privilege::Ordinary)
+        self.change(|file_system| file_system.unlink_as(directory, name, Privilege::Ordinary))
     }
 
     pub(crate) fn unlink_as(
@@ -780,7 +802,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// (`.`, `..`, reserved names), [`Error::ReadOnly`], [`Error::Corrupt`],
     /// [`Error::Device`].
     pub fn rmdir(&mut self, directory: InodeNumber, name: &[u8]) -> Result<()> {
-        self.rmdir_as(directory, name, Privilege::Ordinary)
+        self.change(|file_system| file_system.rmdir_as(directory, name, Privilege::Ordinary))
     }
 
     pub(crate) fn rmdir_as(
@@ -828,13 +850,15 @@ impl<D: BlockDevice> FileSystem<D> {
         target_directory: InodeNumber,
         target_name: &[u8],
     ) -> Result<()> {
-        self.rename_as(
-            source_directory,
-            source_name,
-            target_directory,
-            target_name,
-            Privilege::Ordinary,
-        )
+        self.change(|file_system| {
+            file_system.rename_as(
+                source_directory,
+                source_name,
+                target_directory,
+                target_name,
+                Privilege::Ordinary,
+            )
+        })
     }
 
     pub(crate) fn rename_as(

@@ -160,6 +160,9 @@ impl<D: BlockDevice> FileSystem<D> {
             return Ok(());
         }
         if clean && self.read_only_reason.is_none() {
+            if !self.transactions.journaling() {
+                self.mark_in_use()?;
+            }
             return self.clean_orphans(head);
         }
         let mut visited = BTreeSet::new();
@@ -424,8 +427,17 @@ mod tests {
     }
 
     /// Syncs, drops the holds (a crash) and mounts again read-write.
+    /// Mounts the volume again without releasing anything (as after a
+    /// crash). The superblock claims a clean unmount, as a hostile image
+    /// may: the mount then walks the list itself, which is what these
+    /// tests test (an unclean volume without a journal is checked first,
+    /// and one whose list is damaged mounts read-only: `state.rs`).
     fn crash_and_mount(file_system: FileSystem<MemoryDevice>) -> FileSystem<MemoryDevice> {
         let mut file_system = file_system;
+        file_system
+            .superblock
+            .set_state_bits(crate::superblock::STATE_VALID, true);
+        file_system.superblock_dirty = true;
         file_system.sync().unwrap();
         FileSystem::mount(file_system.into_device(), options()).unwrap()
     }

@@ -21,6 +21,11 @@ use crate::features::{
 pub(crate) const SUPERBLOCK_OFFSET: u64 = 1024;
 /// Size of the superblock record.
 pub(crate) const SUPERBLOCK_SIZE: usize = 1024;
+/// `EXT2_VALID_FS`, a bit of `s_state`: the volume was cleanly unmounted
+/// (cleared while it is mounted read-write).
+pub const STATE_VALID: u16 = 1;
+/// `EXT2_ERROR_FS`, a bit of `s_state`: damage was found on the volume.
+pub const STATE_ERRORS: u16 = 2;
 /// `s_magic` of every ext2/3/4 file system.
 pub(crate) const EXT2_MAGIC: u16 = 0xEF53;
 /// Size of a group descriptor without the `64bit` feature.
@@ -181,10 +186,18 @@ impl Superblock {
         self.get_u32(field::REVISION)
     }
 
-    /// `s_state`: 1 clean, 2 errors found.
+    /// `s_state`: [`STATE_VALID`] (cleanly unmounted) and [`STATE_ERRORS`]
+    /// (damage was found) bits.
     #[inline]
     pub fn state(&self) -> u16 {
         self.get_u16(field::STATE)
+    }
+
+    /// Sets or clears `bits` of `s_state`.
+    pub(crate) fn set_state_bits(&mut self, bits: u16, value: bool) {
+        let state = self.state();
+        let state = if value { state | bits } else { state & !bits };
+        self.set_u16(field::STATE, state);
     }
 
     /// `s_last_orphan`: the head of the on-disk orphan list, 0 when empty

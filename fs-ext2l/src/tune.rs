@@ -21,6 +21,11 @@ impl<D: BlockDevice> FileSystem<D> {
     /// while rootlinks or directory hardlinks exist, [`Error::ReadOnly`],
     /// [`Error::Device`].
     pub fn set_ext2l_feature(&mut self, enabled: bool) -> Result<()> {
+        self.change(|file_system| file_system.set_ext2l_feature_unobserved(enabled))
+    }
+
+    /// [`Self::set_ext2l_feature`], without marking damage it finds.
+    fn set_ext2l_feature_unobserved(&mut self, enabled: bool) -> Result<()> {
         self.require_writable()?;
         if !enabled {
             let report = self.check()?;

@@ -7,8 +7,8 @@
 //! random places, short ones through the cache and long ones that stream
 //! their uncached runs — interleaved with syncs, dropping the clean
 //! blocks, remounts, and two-phase write-backs whose completion comes
-//! after further writes. The cache is small, so evictions happen all the
-//! time. Every read must return the model's bytes; at the end the
+//! after further writes, with and without a journal. The cache is
+//! small, so evictions happen all the time. Every read must return the model's bytes; at the end the
 //! volume must be clean for our checker, and a remount must read back the
 //! same files.
 
@@ -70,8 +70,12 @@ fn expected(model: &[u8], offset: u32, length: u32) -> &[u8] {
     &model[start..end]
 }
 
-fn run(block_size: u32, operations: Vec<Operation>) -> Result<(), TestCaseError> {
-    let mut file_system = new_file_system(12 << 20, block_size, 256, false);
+fn run(block_size: u32, journal: bool, operations: Vec<Operation>) -> Result<(), TestCaseError> {
+    let mut file_system = if journal {
+        new_journaled_file_system(12 << 20, block_size, 256)
+    } else {
+        new_file_system(12 << 20, block_size, 256, false)
+    };
     file_system = FileSystem::mount(file_system.unmount().unwrap(), small_cache()).unwrap();
     let root = file_system.root();
     let files: [InodeNumber; 2] = [
@@ -181,14 +185,23 @@ proptest! {
     fn file_contents_survive_the_cache_with_4k_blocks(
         operations in proptest::collection::vec(operation(), 1..30)
     ) {
-        run(4096, operations)?;
+        run(4096, false, operations)?;
     }
 
     #[test]
     fn file_contents_survive_the_cache_with_1k_blocks(
         operations in proptest::collection::vec(operation(), 1..30)
     ) {
-        run(1024, operations)?;
+        run(1024, false, operations)?;
+    }
+
+    /// The same with a journal: the write-backs are commits, the
+    /// metadata pinned until they finish.
+    #[test]
+    fn file_contents_survive_the_cache_with_a_journal(
+        operations in proptest::collection::vec(operation(), 1..30)
+    ) {
+        run(1024, true, operations)?;
     }
 }
 

@@ -190,7 +190,10 @@ fn journal_seed() -> (Vec<u8>, std::ops::Range<usize>) {
     let directory = file_system.mkdir(root, b"dir", 0o755, 0, 0).unwrap();
     let file = file_system.create(directory, b"file", 0o644, 0, 0).unwrap();
     file_system.write(file, 0, &vec![4u8; 5000]).unwrap();
-    file_system.sync().unwrap();
+    // Unmounted, so the journal is empty, and mounted again to write
+    // transactions of our own into it.
+    let device = file_system.unmount().unwrap();
+    let mut file_system = fs_ext2l::FileSystem::mount(device, mount_options()).unwrap();
     let mut journal = file_system.open_journal().unwrap();
     let first_log = journal.map().device_block(1).unwrap() as usize;
     let device = file_system.device_mut();

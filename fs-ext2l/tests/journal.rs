@@ -68,10 +68,14 @@ fn first_data_block(file_system: &mut FileSystem<MemoryDevice>, file: InodeNumbe
 
 /// Commits `transactions` (each a list of (home block, fill byte)) with
 /// the writer on a mounted volume; returns the image, with the flag set.
+/// The volume is unmounted first, so its journal is empty (a mount that
+/// changed something keeps its own transactions there), and mounted again.
 fn log_transactions(
-    mut file_system: FileSystem<MemoryDevice>,
+    file_system: FileSystem<MemoryDevice>,
     transactions: &[Vec<(u64, u8)>],
 ) -> Vec<u8> {
+    let device = file_system.unmount().unwrap();
+    let mut file_system = FileSystem::mount(device, mount_options()).unwrap();
     let block_size = file_system.block_size() as usize;
     let mut journal = file_system.open_journal().unwrap();
     for (index, transaction) in transactions.iter().enumerate() {
@@ -184,7 +188,9 @@ fn recover_replays_revokes_and_the_superblock_flag_goes() {
     let root = file_system.root();
     let file = file_system.create(root, b"data", 0o644, 0, 0).unwrap();
     file_system.write(file, 0, &vec![1u8; 3072]).unwrap();
-    file_system.sync().unwrap();
+    // Unmounted, so the journal is empty for the writer below.
+    let mut file_system =
+        FileSystem::mount(file_system.unmount().unwrap(), mount_options()).unwrap();
     let first = first_data_block(&mut file_system, file);
     // A transaction that also carries the superblock's block with the flag
     // set, as Linux journals it while mounted.

@@ -554,9 +554,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_operations_match_the_model(operations in proptest::collection::vec(operation(), 1..100), geometry in 0..3usize) {
-        let (block_size, inode_size) = [(1024, 128), (2048, 256), (4096, 256)][geometry];
-        let mut file_system = new_file_system(8 << 20, block_size, inode_size, false);
+    fn random_operations_match_the_model(operations in proptest::collection::vec(operation(), 1..100), geometry in 0..4usize) {
+        // The last geometry journals its metadata.
+        let (block_size, inode_size) = [(1024, 128), (2048, 256), (4096, 256), (1024, 256)][geometry];
+        let mut file_system = if geometry == 3 {
+            new_journaled_file_system(8 << 20, block_size, inode_size)
+        } else {
+            new_file_system(8 << 20, block_size, inode_size, false)
+        };
         let lost_and_found = file_system.lookup(file_system.root(), b"lost+found").unwrap();
         let mut model = Model::new(lost_and_found.get());
         for operation in &operations {
@@ -591,9 +596,14 @@ proptest! {
     /// Holds and releases mixed with everything else (DESIGN §4, object
     /// lifetime): see the module doc for what is asserted.
     #[test]
-    fn held_inodes_live_until_released(operations in proptest::collection::vec(held_operation(), 1..100), geometry in 0..2usize) {
-        let (block_size, inode_size) = [(1024, 128), (4096, 256)][geometry];
-        let mut file_system = new_file_system(8 << 20, block_size, inode_size, false);
+    fn held_inodes_live_until_released(operations in proptest::collection::vec(held_operation(), 1..100), geometry in 0..4usize) {
+        // Geometries 2 and 3 journal their metadata.
+        let (block_size, inode_size) = [(1024, 128), (4096, 256)][geometry % 2];
+        let mut file_system = if geometry >= 2 {
+            new_journaled_file_system(8 << 20, block_size, inode_size)
+        } else {
+            new_file_system(8 << 20, block_size, inode_size, false)
+        };
         let lost_and_found = file_system.lookup(file_system.root(), b"lost+found").unwrap();
         let mut model = Model::new(lost_and_found.get());
         let reserved = file_system.info().first_inode - 1;

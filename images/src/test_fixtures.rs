@@ -77,6 +77,8 @@ pub fn add_escape_lab(image: &Path) -> Result<()> {
         report.is_clean(),
         "the checker found problems after adding /lab"
     );
+    // A clean unmount: the journal emptied, the volume marked valid.
+    file_system.unmount().map_err(fail("unmount"))?;
     Ok(())
 }
 

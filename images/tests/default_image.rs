@@ -341,7 +341,7 @@ fn the_audit_finds_an_image_as_declared_and_any_root_changed() {
             .installer()
             .unlink(shell_bin, b"vulnerable")
             .unwrap();
-        file_system.sync().unwrap();
+        file_system.unmount().unwrap();
     }
     let differences = disk_image::audit(&image, &manifest).unwrap();
     for expected in [

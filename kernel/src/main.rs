@@ -166,9 +166,21 @@ fn start_init(init: Option<&[&'static str]>) {
 
 /// Syncs the root file system and powers the machine off.
 pub fn power_off(status: ExitStatus) -> ! {
-    if let Err(error) = root_fs::sync() {
-        log::error!("sync before power-off failed: {}", error);
-    }
+    // A clean unmount: what could not be written is lost, and says so,
+    // and the machine then stops with a failing status.
+    let status = match root_fs::unmount() {
+        Ok(()) => status,
+        Err(lost) => {
+            log::error!(
+                "power off: {} KiB of changes could not be written and are lost",
+                lost.div_ceil(1024)
+            );
+            match status {
+                ExitStatus::Success => ExitStatus::Failure(1),
+                failing => failing,
+            }
+        }
+    };
     if let Some(nanos) = console::first_read_nanos() {
         // The boot-to-prompt time (`cargo xtask bench` reads it here).
         log::info!(

@@ -17,10 +17,11 @@ use crate::partition::{self, PartitionError};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use fs_ext2l::{FileSystem, MountOptions};
 use hal::virtio::BlockDevice;
 use hal::BootInfo;
-use kernel_core::Volume;
+use kernel_core::{ObjectRef, Volume};
 use spin::Mutex;
 
 /// The mounted root, once [`mount`] succeeded.
@@ -144,36 +145,116 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
     Ok(summary)
 }
 
-/// Writes every dirty block back and flushes the disk.
+/// Which changes a write-back takes.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    /// Everything (`sync`, the write-back task).
+    Everything,
+    /// One file: its data, and the running transaction (`fsync`).
+    File(&'a ObjectRef),
+}
+
+/// Writes back what `scope` names, in three phases: the batch is taken
+/// under the file system's lock (on a journaled volume: the running
+/// transaction closes, ordered data first); the device is locked before
+/// the file system is let go (so the batch reaches the disk before
+/// anything the file system does next), and the writes happen with only
+/// the device held, while other processes keep using the cache; then the
+/// file system marks written what did not change meanwhile. Objects
+/// dropped since the last operation are released first (orphans among
+/// them are freed, in the same transaction).
 ///
-/// The file system's lock is held only to take the batch and to mark it
-/// written: the device is locked before the file system is let go (so
-/// the batch reaches the disk before anything the file system does next)
-/// and the writes happen with only the device held, while other
-/// processes keep using the cache. Objects dropped since the last
-/// operation are released first (orphans among them are freed).
-///
-/// Return values: the library's error if a write or the flush failed
-/// (the blocks then stay dirty), or if freeing an orphan failed.
-pub fn sync() -> Result<(), kernel_core::Error> {
+/// Return values: `Stale` for a file that is gone; the library's error if
+/// a write or a flush failed (nothing is then marked written: the next
+/// write-back carries it all again), or if freeing an orphan failed.
+fn write_back(scope: Scope<'_>) -> Result<(), kernel_core::Error> {
     let mut root = ROOT.lock();
     let Some(volume) = root.as_mut() else {
         return Ok(());
     };
     let collected = volume.collect();
+    if let Scope::File(object) = scope {
+        volume.verify(object)?;
+    }
     let file_system = volume.file_system();
     let disk = file_system.device().clone();
-    let batch = file_system.begin_write_back();
+    let batch = match scope {
+        Scope::Everything => file_system.begin_write_back(),
+        Scope::File(object) => file_system.begin_fsync(object.inode())?,
+    };
     let mut locked = disk.lock();
     drop(root);
     let written = batch.write_to(&mut locked);
     drop(locked);
     let finished = match ROOT.lock().as_mut() {
-        Some(volume) => volume.file_system().finish_write_back(batch, written),
+        Some(volume) => {
+            let finished = volume.file_system().finish_commit(batch, written);
+            report_damage(volume);
+            finished
+        }
         None => written,
     };
     finished?;
     collected
+}
+
+/// Writes every change back and flushes the disk: on a journaled volume,
+/// commits the running transaction (`sync`, the write-back task).
+///
+/// Return values: as [`write_back`].
+pub fn sync() -> Result<(), kernel_core::Error> {
+    write_back(Scope::Everything)
+}
+
+/// Makes `file` durable: its data and the metadata that reaches it (the
+/// running transaction commits; other files' data is not written, but for
+/// the blocks they newly allocated, which ordered mode writes first).
+///
+/// Return values: as [`write_back`].
+pub fn fsync(file: &ObjectRef) -> Result<(), kernel_core::Error> {
+    write_back(Scope::File(file))
+}
+
+/// Whether the damage of the mount was told already.
+static DAMAGE_TOLD: AtomicBool = AtomicBool::new(false);
+
+/// Says once, on the console, that the volume turned read-only because an
+/// operation found damage.
+pub fn report_damage(volume: &mut Volume<Disk>) {
+    let file_system = volume.file_system_ref();
+    if let Some(damage) = file_system.damage() {
+        if !DAMAGE_TOLD.swap(true, Ordering::Relaxed) {
+            log::error!(
+                "root: damage found ({damage}); the volume is marked and now read-only (`ext2l check --repair`)"
+            );
+        }
+    }
+}
+
+/// Unmounts the root cleanly (power-off): the last commit, the journal
+/// emptied, the volume marked valid. What could not be written is said.
+///
+/// Return values: `Ok(())`, or how many bytes of changes were lost.
+pub fn unmount() -> Result<(), u64> {
+    // Write back first with the usual path (objects released, orphans
+    // freed), then let the library finish cleanly.
+    let synced = sync();
+    let Some(volume) = ROOT.lock().take() else {
+        return Ok(());
+    };
+    let file_system = volume.into_file_system();
+    let pending = file_system.pending_bytes();
+    let lost = pending.data + pending.metadata;
+    if let Err(error) = synced {
+        log::error!("unmount: writing back failed: {error}");
+    }
+    match file_system.unmount() {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            log::error!("unmount: {error}");
+            Err(lost)
+        }
+    }
 }
 
 /// Writes every dirty block back, then drops every block of file data

@@ -10,16 +10,13 @@
 //! the volume. Each cut's console and checker output stays in
 //! `target/crash-test/ARCH/cut-N.log`.
 //!
-//! - `cuts_are_reported_in_the_tools_format` holds today: every cut gets
-//!   its line in the command's format, the workload ran until each cut,
-//!   the unsynced work lost was measured, and the summary's counts are the
-//!   reports'. It asserts nothing about what the cuts did to the volume.
+//! - `cuts_are_reported_in_the_tools_format`: every cut gets its line in
+//!   the command's format, the workload ran until each cut, the unsynced
+//!   work lost was measured, and the summary's counts are the reports'.
 //! - `power_cuts_leave_consistent_volumes_and_lose_nothing_fsynced`
-//!   asserts what issue 15 asks: no inconsistent volume, no durable file
-//!   lost, every cut recovered. It is ignored until the kernel journals
-//!   its writes: today a cut during a write-back can leave the volume
-//!   inconsistent (the orphan list naming a linked inode, pointers
-//!   written before what they point to), as the issue measured.
+//!   asserts what the kernel promises: no inconsistent volume, no durable
+//!   file lost, every cut recovered (the journal replays at the next
+//!   mount).
 
 use guest_tests::*;
 use std::time::Duration;
@@ -125,7 +122,6 @@ fn cuts_are_reported_in_the_tools_format() {
 }
 
 #[test]
-#[ignore = "until the kernel journals its writes (issue 15): today a cut can leave the volume inconsistent"]
 fn power_cuts_leave_consistent_volumes_and_lose_nothing_fsynced() {
     for machine in default_machines() {
         let what = describe(&machine);

@@ -35,10 +35,14 @@ fn a_power_cut_with_an_open_removed_file_leaks_nothing() {
                 || first.output(2).contains("removed-and-synced"),
             "{what}: {first:#?}"
         );
-        // On the host: one orphan listed, otherwise clean.
+        // On the host: one orphan listed, otherwise clean — the volume
+        // was in use (its journal marked for recovery), which is exit 1.
         let checked = ext2l(&[std::ffi::OsStr::new("check"), disk.path().as_os_str()]);
         let report = String::from_utf8_lossy(&checked.stdout);
-        assert!(checked.status.success(), "{what}: {report}");
+        assert!(
+            matches!(checked.status.code(), Some(0 | 1)),
+            "{what}: {report}"
+        );
         assert!(report.contains("1 orphan inode"), "{what}: {report}");
         // The next boot frees it; the volume is then clean with no orphan.
         let second = session(&machine, &["ls $HOME", "poweroff"], STEP);

@@ -13,7 +13,7 @@ use std::fmt::Display;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
-use fs_ext2l::{Error, FileDevice, FileSystem, InodeNumber, MountOptions};
+use fs_ext2l::{Error, FileDevice, FileSystem, InodeNumber, MountOptions, OnDamage};
 use kernel_core::Volume;
 
 use crate::Failure;
@@ -68,6 +68,8 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
         // A writable open frees what the orphan list holds (written back
         // when the command unmounts); a read-only one leaves it.
         clean_orphans: true,
+        // Damage an operation finds stops the command's writing.
+        on_damage: OnDamage::ReadOnly,
     };
     let file_system = FileSystem::mount(device, options).map_err(|error| match error {
         Error::NeedsRecovery => Failure::usage(format!(
@@ -79,10 +81,15 @@ pub fn open(path: &Path, writable: bool) -> Result<Image, Failure> {
     })?;
     if writable {
         if let Some(reason) = file_system.read_only_reason() {
+            let blockers = file_system.features().write_blockers();
+            let blockers = if blockers.is_empty() {
+                String::new()
+            } else {
+                format!(" ({blockers})")
+            };
             return Err(Failure::operation(format!(
-                "{}: cannot write: {reason} ({})",
-                path.display(),
-                file_system.features().write_blockers()
+                "{}: cannot write: {reason}{blockers}",
+                path.display()
             )));
         }
     }

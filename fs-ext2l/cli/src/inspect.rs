@@ -573,14 +573,17 @@ pub fn info(image: &Path) -> Outcome {
             "no"
         }
     );
-    println!(
-        "State:                {}",
-        if info.state & 1 != 0 {
-            "clean"
-        } else {
-            "not clean"
-        }
-    );
+    let unmounted = if info.state & fs_ext2l::STATE_VALID != 0 {
+        "clean"
+    } else {
+        "not clean (mounted, or cut off while mounted)"
+    };
+    let errors = if info.state & fs_ext2l::STATE_ERRORS != 0 {
+        "; errors found"
+    } else {
+        ""
+    };
+    println!("State:                {unmounted}{errors}");
     println!("Block size:           {}", info.block_size);
     println!("Inode size:           {}", info.inode_size);
     println!(

@@ -15,7 +15,7 @@
 
 use std::path::Path;
 
-use fs_ext2l::{Error, FileDevice, FileSystem, MountOptions};
+use fs_ext2l::{Error, FileDevice, FileSystem, MountOptions, OnDamage};
 
 use crate::image::host_clock;
 use crate::{Failure, Outcome};
@@ -29,6 +29,7 @@ pub fn repair(image: &Path) -> Outcome {
         cache_bytes: 16 << 20,
         clock: host_clock,
         clean_orphans: true,
+        on_damage: OnDamage::ReadOnly,
     };
     let (file_system, report) =
         FileSystem::mount_and_repair(device, options).map_err(|error| match error {

@@ -132,7 +132,7 @@ impl<D: BlockDevice> FileSystem<D> {
     /// [`Self::add_journal`], zeroing the log only when `zero_log` (a new
     /// volume on a device known to read as zeros need not).
     pub(crate) fn add_journal_with(&mut self, journal_blocks: u32, zero_log: bool) -> Result<()> {
-        self.require_writable()?;
+        self.prepare_change()?;
         let features = self.superblock.features();
         if features.compatible & CompatibleFeatures::HAS_JOURNAL.bits() != 0
             || self.superblock.journal_inode() != 0

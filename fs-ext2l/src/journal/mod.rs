@@ -34,10 +34,11 @@
 //! state that is not the volume's — mount a [`ReplayedView`] of the device
 //! to read the recovered state without writing.
 //!
-//! Not here yet: what goes into transactions (the file system still writes
-//! its metadata in place at `sync`); the writer is the interface that work
-//! will use. Fast commits, external journals and journals shared by several
-//! file systems are refused.
+//! What goes into transactions, and when they commit, is the file
+//! system's (`transaction.rs`: ordered mode, eager checkpoints, two-phase
+//! batches); it plans its transactions with the writer's layout
+//! (`plan_transaction`). Fast commits, external journals and journals
+//! shared by several file systems are refused.
 
 mod big_endian;
 mod blocks;
@@ -72,6 +73,7 @@ pub use writer::{
 };
 
 pub(crate) use volume::recover_at_mount;
+pub(crate) use writer::{plan_transaction, PlannedContents};
 
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};

@@ -605,7 +605,11 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// Opens the volume's journal for writing transactions ([`Journal`]);
-    /// it writes through [`Self::device_mut`].
+    /// it writes through [`Self::device_mut`]. The file system's own
+    /// commits use the journal of a mount that journals
+    /// ([`Self::journal_in_use`]): writing into it with this behind the
+    /// file system's back is for tests and tools that then give the
+    /// device up, and corrupts the log otherwise.
     ///
     /// Return values: the journal; [`Error::NotFound`] without a journal;
     /// [`Error::ReadOnly`] on a read-only mount; the errors of

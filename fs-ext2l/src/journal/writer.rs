@@ -78,25 +78,52 @@ pub fn transaction_log_blocks(
     (descriptors + blocks + revoke_blocks + 1) as u64
 }
 
-/// Lays out transaction `sequence` at log block `head` (see the module
-/// doc). `blocks` are (home block, contents of one journal block);
-/// `revoked` are home blocks whose copies in earlier transactions must not
-/// be replayed.
+/// What one block of a planned transaction holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum PlannedContents {
+    /// The caller's block number `index` of the transaction, unchanged
+    /// (it needed no escaping): the caller writes its own buffer.
+    Copy(usize),
+    /// A block made here: a revoke, descriptor or commit block, or an
+    /// escaped copy.
+    Made(Vec<u8>),
+}
+
+/// One block of a planned transaction: where in the log, and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PlannedWrite {
+    /// The log block (journal file block) to write.
+    pub log_block: u32,
+    /// Its contents.
+    pub contents: PlannedContents,
+}
+
+/// A planned transaction: [`lay_out_transaction`]'s work, with the
+/// caller's blocks named by index instead of borrowed, so a caller that
+/// keeps its buffers elsewhere (shared cache buffers) need not copy them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PlannedTransaction {
+    /// Log blocks it takes, commit block included.
+    pub log_blocks: u32,
+    /// Where the next transaction would start.
+    pub next_log_block: u32,
+    /// The blocks, in log order; the last is the commit block.
+    pub writes: Vec<PlannedWrite>,
+}
+
+/// Plans transaction `sequence` at log block `head`: the work of
+/// [`lay_out_transaction`] (same arguments, same checks), returning the
+/// blocks as [`PlannedContents`].
 ///
-/// Return values:
-/// - the layout;
-/// - [`Error::InvalidArgument`] for a `head` outside the log, contents of
-///   another size than the block, a home block listed twice or both
-///   logged and revoked, or above 32 bits in a 32-bit journal;
-/// - [`Error::NoSpace`] when the transaction is longer than the whole log.
-pub fn lay_out_transaction<'a>(
+/// Return values: as [`lay_out_transaction`].
+pub(crate) fn plan_transaction(
     superblock: &JournalSuperblock,
     head: u32,
     sequence: u32,
-    blocks: &[(u64, &'a [u8])],
+    blocks: &[(u64, &[u8])],
     revoked: &[u64],
     time: CommitTime,
-) -> Result<TransactionLayout<'a>> {
+) -> Result<PlannedTransaction> {
     let format = superblock.format();
     let first = superblock.first_log_block();
     let end = superblock.journal_blocks();
@@ -121,8 +148,8 @@ pub fn lay_out_transaction<'a>(
     let next = |block: u32| if block + 1 >= end { first } else { block + 1 };
     let mut writes = Vec::with_capacity(length as usize);
     let mut position = head;
-    let mut push = |writes: &mut Vec<LogWrite<'a>>, contents: Cow<'a, [u8]>| {
-        writes.push(LogWrite {
+    let mut push = |writes: &mut Vec<PlannedWrite>, contents: PlannedContents| {
+        writes.push(PlannedWrite {
             log_block: position,
             contents,
         });
@@ -131,11 +158,13 @@ pub fn lay_out_transaction<'a>(
     for chunk in revoked.chunks(RevokeBlock::capacity(&format).max(1)) {
         let block =
             RevokeBlock::encode(sequence, chunk, &format).map_err(|_| Error::InvalidArgument)?;
-        push(&mut writes, Cow::Owned(block));
+        push(&mut writes, PlannedContents::Made(block));
     }
     let mut version_1_checksum = !0u32;
-    for chunk in blocks.chunks(DescriptorBlock::capacity(&format).max(1)) {
-        let copies: Vec<(u64, Cow<'a, [u8]>, bool)> = chunk
+    let capacity = DescriptorBlock::capacity(&format).max(1);
+    for (chunk_index, chunk) in blocks.chunks(capacity).enumerate() {
+        let first_index = chunk_index * capacity;
+        let copies: Vec<(u64, Cow<'_, [u8]>, bool)> = chunk
             .iter()
             .map(|&(home, contents)| {
                 let (copy, escaped) = escape(contents);
@@ -155,21 +184,65 @@ pub fn lay_out_transaction<'a>(
         if format.checksum() == ChecksumVersion::CommitOnly {
             version_1_checksum = continue_version_1_checksum(version_1_checksum, &descriptor);
         }
-        push(&mut writes, Cow::Owned(descriptor));
-        for (_, copy, _) in copies {
+        push(&mut writes, PlannedContents::Made(descriptor));
+        for (offset, (_, copy, _)) in copies.into_iter().enumerate() {
             if format.checksum() == ChecksumVersion::CommitOnly {
                 version_1_checksum = continue_version_1_checksum(version_1_checksum, &copy);
             }
-            push(&mut writes, copy);
+            let contents = match copy {
+                Cow::Borrowed(_) => PlannedContents::Copy(first_index + offset),
+                Cow::Owned(escaped) => PlannedContents::Made(escaped),
+            };
+            push(&mut writes, contents);
         }
     }
     let commit = CommitBlock::encode(sequence, time, &format, version_1_checksum);
-    push(&mut writes, Cow::Owned(commit));
+    push(&mut writes, PlannedContents::Made(commit));
+    Ok(PlannedTransaction {
+        log_blocks: length as u32,
+        next_log_block: position,
+        writes,
+    })
+}
+
+/// Lays out transaction `sequence` at log block `head` (see the module
+/// doc). `blocks` are (home block, contents of one journal block);
+/// `revoked` are home blocks whose copies in earlier transactions must not
+/// be replayed.
+///
+/// Return values:
+/// - the layout;
+/// - [`Error::InvalidArgument`] for a `head` outside the log, contents of
+///   another size than the block, a home block listed twice or both
+///   logged and revoked, or above 32 bits in a 32-bit journal;
+/// - [`Error::NoSpace`] when the transaction is longer than the whole log.
+pub fn lay_out_transaction<'a>(
+    superblock: &JournalSuperblock,
+    head: u32,
+    sequence: u32,
+    blocks: &[(u64, &'a [u8])],
+    revoked: &[u64],
+    time: CommitTime,
+) -> Result<TransactionLayout<'a>> {
+    let planned = plan_transaction(superblock, head, sequence, blocks, revoked, time)?;
+    let writes = planned
+        .writes
+        .into_iter()
+        .map(|write| LogWrite {
+            log_block: write.log_block,
+            contents: match write.contents {
+                PlannedContents::Copy(index) => {
+                    Cow::Borrowed(blocks.get(index).map_or(&[][..], |&(_, contents)| contents))
+                }
+                PlannedContents::Made(bytes) => Cow::Owned(bytes),
+            },
+        })
+        .collect();
     Ok(TransactionLayout {
         sequence,
         first_log_block: head,
-        log_blocks: length as u32,
-        next_log_block: position,
+        log_blocks: planned.log_blocks,
+        next_log_block: planned.next_log_block,
         writes,
     })
 }

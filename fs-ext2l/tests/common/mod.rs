@@ -40,6 +40,26 @@ pub fn new_file_system(
     format(MemoryDevice::new(size), &options, mount_options()).expect("format")
 }
 
+/// A freshly formatted in-memory file system with a journal of 1024
+/// blocks: its mount journals its metadata.
+pub fn new_journaled_file_system(
+    size: usize,
+    block_size: u32,
+    inode_size: u32,
+) -> FileSystem<MemoryDevice> {
+    let options = FormatOptions {
+        block_size,
+        inode_size,
+        ext2l: false,
+        uuid: [8; 16],
+        time: test_clock(),
+        label: b"journaled".to_vec(),
+        journal_blocks: Some(1024),
+        ..FormatOptions::default()
+    };
+    format(MemoryDevice::new(size), &options, mount_options()).expect("format")
+}
+
 /// Syncs and remounts, to prove the state survives on disk.
 pub fn remount(file_system: FileSystem<MemoryDevice>) -> FileSystem<MemoryDevice> {
     let device = file_system.unmount().expect("unmount");

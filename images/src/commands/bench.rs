@@ -227,6 +227,10 @@ fn add_big_file(image: &Path) -> Result<u64> {
     let extents = file_system
         .map_range(file, 0, FILE_BYTES)
         .map_err(|e| anyhow::anyhow!("mapping {FILE_PATH}: {e}"))?;
+    // A clean unmount: the journal emptied, the volume marked valid.
+    file_system
+        .unmount()
+        .map_err(|e| anyhow::anyhow!("unmounting {}: {e}", image.display()))?;
     match extents.first() {
         Some(FileExtent::Data { device_offset, .. }) => Ok(device_offset / 512),
         _ => bail!("{FILE_PATH} does not start with data"),

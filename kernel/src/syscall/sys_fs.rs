@@ -113,7 +113,10 @@ impl Caller {
 /// Return values: `NotFound` without a root; `body`'s.
 pub fn with_root<T>(body: impl FnOnce(&mut RootVolume) -> Result<T, Errno>) -> Result<T, Errno> {
     let mut root = ROOT.lock();
-    body(root.as_mut().ok_or(Errno::NotFound)?)
+    let volume = root.as_mut().ok_or(Errno::NotFound)?;
+    let result = body(volume);
+    crate::root_fs::report_damage(volume);
+    result
 }
 
 fn stat_of(metadata: &Metadata) -> Stat {

@@ -333,8 +333,21 @@ pub fn sync() -> Result<u64, Errno> {
     Ok(0)
 }
 
-/// `fsync(fd)`: the file system has one write-back cache, so this is `sync`.
+/// `fsync(fd)`: makes the file or directory durable — its data and the
+/// metadata that reaches it (the running transaction commits; other
+/// files' data stays in the cache but for blocks they newly allocated).
+/// Pipes and the console have nothing to write.
+///
+/// Return values: `BadFd`; `InputOutput` when the device failed (the
+/// changes stay in memory and a later call can still write them);
+/// `ReadOnlyFileSystem` after damage made the volume read-only with
+/// changes pending; `Stale`.
 pub fn file_sync(process: &Process, fd: u64) -> Result<u64, Errno> {
-    file(process, fd)?;
-    sync()
+    let file = file(process, fd)?;
+    let object = match &*file.lock() {
+        OpenFile::Regular { object, .. } | OpenFile::Directory { object, .. } => object.clone(),
+        _ => return Ok(0),
+    };
+    crate::root_fs::fsync(&object)?;
+    Ok(0)
 }

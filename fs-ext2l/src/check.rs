@@ -54,6 +54,7 @@ use crate::error::Result;
 use crate::features::{CompatibleFeatures, ReadOnlyCompatibleFeatures};
 use crate::filesystem::FileSystem;
 use crate::group::{GROUP_BLOCK_UNINIT, GROUP_INODE_UNINIT};
+use crate::htree::{index_problem, HashSettings};
 use crate::inode::{FileType, Inode, InodeFlags, InodeNumber};
 use crate::name::{is_dot_or_dot_dot, is_reserved_name};
 use crate::orphan::ListEntry;
@@ -83,6 +84,8 @@ pub enum ProblemKind {
     SharedBlock,
     /// A directory record or the `.`/`..` structure.
     DirectoryEntry,
+    /// A directory's htree index that e2fsck would clear.
+    DirectoryIndex,
     /// A reserved dot-only name on disk.
     ReservedName,
     /// A rootlink.
@@ -253,6 +256,9 @@ struct State {
     walking_bad_blocks: bool,
     /// What the volume allows an inode's fields.
     rules: VolumeRules,
+    /// Directories with the htree index flag (on a volume with
+    /// `dir_index`).
+    indexed: BTreeSet<u32>,
 }
 
 impl State {
@@ -318,6 +324,7 @@ impl<D: BlockDevice> FileSystem<D> {
             bad_inodes: BitSet::new(inode_slots),
             walking_bad_blocks: false,
             rules: VolumeRules::of(&self.superblock, self.geometry.inode_size),
+            indexed: BTreeSet::new(),
         };
         self.check_groups(&mut state);
         for (inode, message) in self.journal_problems()? {
@@ -655,6 +662,9 @@ impl<D: BlockDevice> FileSystem<D> {
             let mut map = Vec::new();
             self.walk_blocks(state, inode, &mut walk, keep_map.then_some(&mut map))?;
             if keep_map {
+                if inode.flags().contains(InodeFlags::INDEX) && state.rules.dir_index {
+                    state.indexed.insert(number);
+                }
                 state.directory_blocks.insert(number, map);
             }
         }
@@ -976,7 +986,30 @@ impl<D: BlockDevice> FileSystem<D> {
             core::mem::take(&mut state.directory_blocks)
                 .into_iter()
                 .collect();
+        let hash_settings = HashSettings::of(&self.superblock);
         for (directory, blocks) in directories {
+            if state.indexed.contains(&directory) {
+                let mapped: Vec<(u32, u32)> = blocks
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(logical, block)| block.map(|block| (logical as u32, block)))
+                    .collect();
+                let count = mapped.last().map_or(0, |&(logical, _)| logical + 1);
+                let problem = index_problem(
+                    &mapped,
+                    count,
+                    self.geometry.block_size as usize,
+                    &hash_settings,
+                    |block| self.check_read(block),
+                )?;
+                if let Some(problem) = problem {
+                    state.report.add(
+                        ProblemKind::DirectoryIndex,
+                        Some(directory),
+                        format!("invalid htree index: {problem}"),
+                    );
+                }
+            }
             let mut names_here: Vec<(u32, u8)> = Vec::new();
             let mut record_index = 0usize;
             for (logical, device_block) in blocks.iter().enumerate() {

@@ -22,6 +22,7 @@ mod format;
 mod generation;
 mod group;
 mod held;
+mod htree;
 mod inode;
 mod installer;
 pub mod journal;

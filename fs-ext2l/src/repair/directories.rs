@@ -46,6 +46,7 @@ use crate::error::Result;
 use crate::inode::{FileType, InodeFlags, InodeNumber};
 use crate::name::is_reserved_name;
 
+use super::indexes::IndexedDirectories;
 use super::names::mutate_name;
 use super::{DirectoryBlock, DirectoryEdge, Repairer, IN_BAD_BLOCK};
 
@@ -97,6 +98,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
             )
         });
         let mut names = EntryNames::default();
+        let mut indexed = IndexedDirectories::default();
         for block in blocks {
             if !self.is_directory(block.inode) {
                 continue;
@@ -107,8 +109,10 @@ impl<D: BlockDevice> Repairer<'_, D> {
                 block.physical
             };
             self.check_directory_block(block.inode, block.logical, physical, &mut names)?;
+            self.note_indexed_block(&mut indexed, block.inode, block.logical, physical)?;
         }
-        self.rename_clashing_entries(names)
+        self.rename_clashing_entries(names)?;
+        self.check_indexes(indexed)
     }
 
     /// Gives directory block `block.logical` (a hole) a new block.

@@ -38,7 +38,8 @@
 //!   parses it, damaged records salvaged, `.` and `..` restored, entries
 //!   naming nothing, reserved inodes, the root or the directory itself
 //!   removed, types and names fixed, holes filled; duplicate and reserved
-//!   dot-only names renamed (`names`);
+//!   dot-only names renamed (`names`); an htree index e2fsck would clear
+//!   loses its flag (`indexes`);
 //! - `connect` (pass 3): the root is made again if it is gone, directory
 //!   cycles are broken, directories nothing reaches are reconnected to
 //!   `/lost+found` (made when needed), `..` fixed;
@@ -65,6 +66,7 @@ mod bitmaps;
 mod connect;
 mod directories;
 mod duplicates;
+mod indexes;
 mod inodes;
 mod journal;
 mod layout;

@@ -560,12 +560,17 @@ impl<D: BlockDevice> Repairer<'_, D> {
             .iter()
             .map(|&index| Vec::from(names.name(&names.entries[index])))
             .collect();
-        let mut previous: Option<&NamedEntry> = None;
+        // The entry before, by name, and the inode it names now: 0 once
+        // removed. As e2fsck's `duplicate_search_and_fix`, an entry is
+        // compared with the one just before it even when that one was
+        // removed, so of three equal entries the third is renamed.
+        let mut previous: Option<(&NamedEntry, u32)> = None;
         for &index in group {
             let entry = &names.entries[index];
             let name = names.name(entry);
-            let same_as_previous = previous.is_some_and(|previous| names.name(previous) == name);
-            if same_as_previous && previous.is_some_and(|previous| previous.inode == entry.inode) {
+            let same_as_previous =
+                previous.is_some_and(|(previous, _)| names.name(previous) == name);
+            if same_as_previous && previous.is_some_and(|(_, inode)| inode == entry.inode) {
                 self.remove_entry_at(entry.block, entry.offset)?;
                 self.count_reference(entry.inode, -1);
                 self.edges
@@ -579,6 +584,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
                         entry.inode
                     ),
                 );
+                previous = Some((entry, 0));
                 continue;
             }
             if same_as_previous || is_reserved_name(name) {
@@ -606,7 +612,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
                     ),
                 );
             }
-            previous = Some(entry);
+            previous = Some((entry, entry.inode));
         }
         Ok(())
     }

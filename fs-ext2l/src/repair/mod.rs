@@ -86,9 +86,11 @@ use alloc::vec::Vec;
 use crate::check::ProblemKind;
 use crate::device::BlockDevice;
 use crate::error::{Error, Result};
-use crate::features::ReadOnlyCompatibleFeatures;
-use crate::filesystem::{FileSystem, MountOptions};
+use crate::features::{CompatibleFeatures, ReadOnlyCompatibleFeatures};
+use crate::filesystem::{layout_read_only_reason, FileSystem, MountOptions};
 use crate::inode::FileType;
+use crate::state::{OnDamage, ERRORS_RECORDED, JOURNAL_UNUSABLE};
+use crate::superblock::{STATE_ERRORS, STATE_VALID};
 
 pub(crate) use attributes::attribute_block_problem;
 pub(crate) use report::RepairLog;
@@ -100,6 +102,8 @@ pub const MAX_ROUNDS: u32 = 3;
 /// The reason a mount gives when it was asked to be read-only: the one
 /// read-only mount a repair never writes through.
 const READ_ONLY_ON_REQUEST: &str = "mounted read-only on request";
+/// The reason of a mount whose repair stopped on an error.
+const REPAIR_STOPPED: &str = "the repair stopped on an error; the volume needs another";
 
 /// `InodeRecord::flags`: the inode lies in an inode-table block on the
 /// bad-block list, so it is unusable (e2fsck's `inode_bb_map`).
@@ -348,6 +352,13 @@ impl<'a, D: BlockDevice> Repairer<'a, D> {
         self.check_rootlinks()?;
         self.adjust_attribute_counts()?;
         self.resolve_duplicates()?;
+        // The volume is marked in use on the disk (valid bit cleared) only
+        // now: pass 1b copies shared blocks as they are on the disk, as
+        // e2fsck does, and a file sharing the superblock's block gets the
+        // superblock as it was. Little of the repair reached the disk
+        // before: its changes wait in the cache for the round's sync,
+        // unless the cache must evict them.
+        self.fs.mark_in_use()?;
         self.check_directories()?;
         self.check_connectivity()?;
         self.check_link_counts()?;
@@ -394,8 +405,11 @@ impl<D: BlockDevice> FileSystem<D> {
     /// (a primary superblock that does not describe a file system, damaged
     /// group descriptors: group 1's backups replace them), then a
     /// read-write mount (which replays a journal that needs recovery and
-    /// frees the orphans on the orphan list), then [`Self::repair`]. The
-    /// file system is returned mounted and synced.
+    /// frees the orphans on the orphan list; damage it meets is only
+    /// recorded), then [`Self::repair`]. The file system is returned
+    /// mounted and synced, set up as [`Self::repair`] leaves it under
+    /// `options` (its [`MountOptions::on_damage`] included); each line of
+    /// [`RepairReport::repairs`] is one repair, for a console.
     ///
     /// Return values:
     /// - the file system and what was repaired (see
@@ -415,11 +429,16 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let mut log = RepairLog::default();
         prepare::prepare_device(&mut device, &mut log)?;
-        let options = MountOptions {
+        // Damage must not stop the repair: the mount neither turns a
+        // volume that records errors read-only nor checks an unclean one
+        // (the repair does both), and damage met while it frees the
+        // orphans is only recorded.
+        let repair_options = MountOptions {
             clean_orphans: true,
+            on_damage: OnDamage::Continue,
             ..options
         };
-        let mut file_system = FileSystem::mount(device, options)?;
+        let mut file_system = FileSystem::mount(device, repair_options)?;
         if let Some(recovery) = file_system.recovery_report() {
             log.add(
                 ProblemKind::Journal,
@@ -439,33 +458,40 @@ impl<D: BlockDevice> FileSystem<D> {
                 format!("freed the {cleaned} inodes on the orphan list"),
             );
         }
-        let report = file_system.repair_logged(log)?;
+        let report = file_system.repair_logged(log, options.on_damage)?;
         Ok((file_system, report))
     }
 
     /// Repairs the mounted volume (see the module doc): rounds of passes
-    /// until the checker finds nothing or a round changes nothing, then a
-    /// sync. A volume the mount left read-only only because it is
-    /// revision 0 or has damaged group descriptors is written for the
-    /// repair (and left as the mount left it for everything else); one
-    /// mounted read-only on request is not.
+    /// until the checker finds nothing or a round changes nothing.
+    ///
+    /// The repair writes in place, as e2fsck does: a journal in use is
+    /// committed, emptied and set aside first, and damage it meets is
+    /// only recorded. Afterwards the volume is synced and, when the
+    /// checker finds it clean, marked clean (no errors bit, valid bit
+    /// set, as after a clean unmount); the mount then goes on as a fresh
+    /// mount would: journaling again, or read-only for a layout this
+    /// library does not write (revision 0, blocks above 4 KiB), or, still
+    /// damaged under [`OnDamage::ReadOnly`], read-only with the errors bit
+    /// set. A volume mounted read-only on request is not written.
     ///
     /// Return values:
     /// - what was repaired, with the checker's report afterwards;
     /// - [`Error::ReadOnly`] on a read-only mount the repair may not
     ///   write (on request, blocks above 4 KiB, features this library
-    ///   cannot write);
+    ///   cannot write) unless the volume is clean;
     /// - [`Error::NotPermitted`] while the host holds inodes (a repair
     ///   may renumber or free what they refer to);
     /// - [`Error::NoSpace`] when a repair needs a block or inode and none
-    ///   is left; [`Error::Device`].
+    ///   is left; [`Error::Device`]. After an error the mount is
+    ///   read-only.
     pub fn repair(&mut self) -> Result<RepairReport> {
-        self.repair_logged(RepairLog::default())
+        let on_damage = self.on_damage;
+        self.repair_logged(RepairLog::default(), on_damage)
     }
 
-    fn repair_logged(&mut self, mut log: RepairLog) -> Result<RepairReport> {
-        let lifted = self.read_only_reason;
-        if let Some(reason) = lifted {
+    fn repair_logged(&mut self, mut log: RepairLog, on_damage: OnDamage) -> Result<RepairReport> {
+        if let Some(reason) = self.read_only_reason {
             let features = self.superblock.features();
             if reason == READ_ONLY_ON_REQUEST
                 || self.geometry.block_size > 4096
@@ -487,15 +513,27 @@ impl<D: BlockDevice> FileSystem<D> {
         if !self.held.is_empty() {
             return Err(Error::NotPermitted);
         }
+        // Every other reason to be read-only (revision 0, damaged
+        // descriptors, errors recorded or found, a journal that cannot
+        // be used) is what the repair is for.
         self.read_only_reason = None;
-        let outcome = self.repair_rounds(&mut log);
-        // Writes were allowed for the repair only: a revision 0 volume
-        // stays read-only for everything else, damaged descriptors once
-        // fixed no longer hold it.
-        if lifted.is_some() && (self.geometry.revision == 0 || !self.groups.all_valid()) {
-            self.read_only_reason = lifted;
+        self.cache.freeze_write_back(false);
+        self.on_damage = OnDamage::Continue;
+        let outcome = self
+            .stop_journal()
+            .and_then(|()| self.repair_rounds(&mut log));
+        self.on_damage = on_damage;
+        let (rounds, check) = match outcome {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                self.read_only_reason = Some(REPAIR_STOPPED);
+                return Err(error);
+            }
+        };
+        if let Err(error) = self.resume_after_repair(check.is_clean()) {
+            self.read_only_reason = Some(REPAIR_STOPPED);
+            return Err(error);
         }
-        let (rounds, check) = outcome?;
         let mut report = RepairReport {
             repairs: log.repairs,
             omitted: log.omitted,
@@ -504,6 +542,44 @@ impl<D: BlockDevice> FileSystem<D> {
         };
         paths::fill_paths(self, &mut report.repairs)?;
         Ok(report)
+    }
+
+    /// After the passes: the volume marked clean (or as having errors),
+    /// synced, and the mount set up as a fresh mount would be (see
+    /// [`Self::repair`]).
+    ///
+    /// Return values: `Ok(())`, or [`Error::Device`].
+    fn resume_after_repair(&mut self, clean: bool) -> Result<()> {
+        if clean {
+            self.damage = None;
+            self.superblock.set_state_bits(STATE_ERRORS, false);
+            self.superblock.set_state_bits(STATE_VALID, true);
+        } else {
+            self.superblock.set_state_bits(STATE_ERRORS, true);
+        }
+        self.superblock_dirty = true;
+        self.sync()?;
+        // A clean volume is as a clean unmount leaves it: the next change
+        // marks it in use again (and, with a journal, sets
+        // `needs_recovery` before its first commit).
+        self.marked_in_use = !clean;
+        let features = self.superblock.features();
+        self.read_only_reason = layout_read_only_reason(&self.geometry, &features, &self.groups);
+        if self.read_only_reason.is_some() {
+            return Ok(());
+        }
+        if !clean && self.on_damage == OnDamage::ReadOnly {
+            self.read_only_reason = Some(ERRORS_RECORDED);
+            return Ok(());
+        }
+        if features.compatible & CompatibleFeatures::HAS_JOURNAL.bits() != 0 {
+            match self.start_journal() {
+                Ok(()) => {}
+                Err(Error::Device(error)) => return Err(Error::Device(error)),
+                Err(_) => self.read_only_reason = Some(JOURNAL_UNUSABLE),
+            }
+        }
+        Ok(())
     }
 
     fn repair_rounds(&mut self, log: &mut RepairLog) -> Result<(u32, crate::CheckReport)> {

@@ -4,8 +4,9 @@
 //! hostile orphan lists, one whose journal needs recovery — mutated in its
 //! log half of the time — and small corpus images) get bytes overwritten at
 //! random — mostly in the metadata at the start of the image — and each
-//! mutant goes through `fuzz/exercise.rs` (and through its repair). A failure here is a panic, hang or runaway allocation the
-//! libFuzzer target would find.
+//! mutant goes through `fuzz/exercise.rs` (and through its repair). A
+//! failure here is a panic, hang or runaway allocation the libFuzzer target
+//! would find.
 
 #[path = "../fuzz/exercise.rs"]
 mod exercise;

@@ -39,11 +39,8 @@ pub fn repair(image: &Path) -> Outcome {
             )),
             other => Failure::usage(format!("{}: cannot repair: {other}", image.display())),
         })?;
-    for repair in &report.repairs {
-        println!("{repair}");
-    }
-    if report.omitted > 0 {
-        println!("… and {} more repairs", report.omitted);
+    for line in report.lines() {
+        println!("{line}");
     }
     file_system
         .unmount()
@@ -70,12 +67,6 @@ pub fn repair(image: &Path) -> Outcome {
         );
         Ok(())
     } else {
-        for problem in &check.problems {
-            println!("{problem}");
-        }
-        if check.omitted > 0 {
-            println!("… and {} more problems", check.omitted);
-        }
         println!("{summary}");
         Err(Failure::damage(format!(
             "check --repair: {}: {} problems remain after {count} repairs",

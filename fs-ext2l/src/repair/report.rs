@@ -9,7 +9,8 @@
 //! ([`MAX_REPAIRS`] lines kept, the rest counted), so a volume with
 //! millions of bad entries cannot make the report itself exhaust memory.
 
-use alloc::string::String;
+use alloc::format;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -70,6 +71,31 @@ impl RepairReport {
     pub fn changed(&self) -> bool {
         !self.repairs.is_empty() || self.omitted > 0
     }
+
+    /// The report as lines for a console (no newlines): one per repair
+    /// (`inode 12 (/etc/fstab): link count was 2: set it to 1`), then
+    /// `… and N more repairs` when some were not kept; when damage
+    /// remains, one line per problem the checker still finds, and
+    /// `… and N more problems`. A clean volume that needed nothing gives
+    /// no line at all.
+    pub fn lines(&self) -> impl Iterator<Item = String> + '_ {
+        let more_repairs =
+            (self.omitted > 0).then(|| format!("… and {} more repairs", self.omitted));
+        let problems = self
+            .check
+            .problems
+            .iter()
+            .filter(|_| !self.is_clean())
+            .map(ToString::to_string);
+        let more_problems = (!self.is_clean() && self.check.omitted > 0)
+            .then(|| format!("… and {} more problems", self.check.omitted));
+        self.repairs
+            .iter()
+            .map(ToString::to_string)
+            .chain(more_repairs)
+            .chain(problems)
+            .chain(more_problems)
+    }
 }
 
 /// The repairs made so far, bounded.
@@ -97,5 +123,54 @@ impl RepairLog {
     /// Changes recorded so far, kept or not.
     pub(crate) fn total(&self) -> usize {
         self.repairs.len() + self.omitted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_list_repairs_then_what_remains() {
+        let mut log = RepairLog::default();
+        log.add(
+            ProblemKind::LinkCount,
+            Some(12),
+            String::from("link count was 2: set it to 1"),
+        );
+        log.add(
+            ProblemKind::BlockBitmap,
+            None,
+            String::from("group 0: block bitmap fixed"),
+        );
+        let mut report = RepairReport {
+            repairs: log.repairs,
+            omitted: 3,
+            ..RepairReport::default()
+        };
+        report.repairs[0].path = Some(String::from("/etc/fstab"));
+        let lines: Vec<String> = report.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "inode 12 (/etc/fstab): link count was 2: set it to 1",
+                "group 0: block bitmap fixed",
+                "… and 3 more repairs",
+            ]
+        );
+        assert_eq!(RepairReport::default().lines().count(), 0);
+        // Damage left: the checker's problems follow.
+        let problem = crate::check::Problem {
+            kind: ProblemKind::Inode,
+            inode: Some(InodeNumber(14)),
+            path: None,
+            message: String::from("i_blocks is 2, counted 4"),
+        };
+        report.check.problems.push(problem.clone());
+        report.check.omitted = 1;
+        let lines: Vec<String> = report.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[3], problem.to_string());
+        assert_eq!(lines[4], "… and 1 more problems");
     }
 }

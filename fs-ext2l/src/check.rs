@@ -47,6 +47,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::attribute_block::attribute_block_problem;
 use crate::bytes::{bit_is_set, read_u32};
 use crate::device::BlockDevice;
 use crate::directory_block::entries;
@@ -58,7 +59,6 @@ use crate::htree::{index_problem, HashSettings};
 use crate::inode::{FileType, Inode, InodeFlags, InodeNumber};
 use crate::name::{is_dot_or_dot_dot, is_reserved_name};
 use crate::orphan::ListEntry;
-use crate::repair::attribute_block_problem;
 use crate::rules::{inode_field_problems, VolumeRules};
 
 /// Most problems kept in a report; the rest are only counted.

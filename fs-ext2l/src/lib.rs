@@ -7,6 +7,7 @@
 extern crate alloc;
 
 mod allocator;
+mod attribute_block;
 mod block_map;
 mod bytes;
 mod cache;

@@ -9,7 +9,8 @@
 //! ([`inode_field_problems`]); the repair fixes each the way e2fsck does
 //! (`repair/inodes.rs`). One thing differs on an ext2l volume: its
 //! installer may make special files immutable (DESIGN §4), so the
-//! immutable and append-only flags are allowed on them there.
+//! immutable and append-only flags are allowed on them there. Pure: it
+//! judges an inode it is given and never reads or writes the disk.
 
 use alloc::vec::Vec;
 

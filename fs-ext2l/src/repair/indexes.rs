@@ -7,7 +7,8 @@
 //! the flag: every block is an ordinary directory block (an interior node
 //! reads as one empty record), so the directory stays whole and is read
 //! linearly, as this library reads every directory. e2fsck would rebuild
-//! the index instead (its pass 3A); this library writes none. A directory
+//! the index instead (its pass 3A); this module never writes an index,
+//! and never touches a directory's blocks, only its flag. A directory
 //! pass 2 changed has lost its flag already (`finish_directory_change`).
 
 use alloc::collections::BTreeMap;

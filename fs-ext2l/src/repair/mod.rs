@@ -92,7 +92,6 @@ use crate::inode::FileType;
 use crate::state::{OnDamage, ERRORS_RECORDED, JOURNAL_UNUSABLE};
 use crate::superblock::{STATE_ERRORS, STATE_VALID};
 
-pub(crate) use attributes::attribute_block_problem;
 pub(crate) use report::RepairLog;
 pub use report::{Repair, RepairReport, MAX_REPAIRS};
 

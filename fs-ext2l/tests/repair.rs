@@ -381,19 +381,33 @@ fn an_invalid_rootlink_is_dropped_and_valid_ones_kept() {
 #[test]
 fn a_bad_journal_is_rebuilt_and_used_again() {
     let volume = volume(true);
-    let mut image = volume.image.clone();
-    let mut file_system =
-        FileSystem::mount(MemoryDevice::from_bytes(image.clone()), mount_options()).unwrap();
+    let mut file_system = FileSystem::mount(
+        MemoryDevice::from_bytes(volume.image.clone()),
+        mount_options(),
+    )
+    .unwrap();
     let journal = file_system.open_journal().unwrap();
     let (first, _) = journal.map().runs().next().unwrap();
     drop(file_system);
-    // The journal superblock's magic.
-    let offset = first as usize * block_size(&image);
-    image[offset..offset + 4].fill(0);
-    let (lines, mut file_system) = repair_and_judge("bad journal", image, &[]);
-    said("bad journal", &lines, "journal");
-    assert!(file_system.journal_in_use(), "{lines:#?}");
-    assert!(file_system.journal_status().unwrap().is_some());
+    // The journal superblock's magic; with and without `needs_recovery`
+    // (then the mount itself could not replay it).
+    for needs_recovery in [false, true] {
+        let what = format!("bad journal, needs_recovery {needs_recovery}");
+        let mut image = volume.image.clone();
+        let offset = first as usize * block_size(&image);
+        image[offset..offset + 4].fill(0);
+        if needs_recovery {
+            image[1024 + 0x60] |= 0x4;
+            assert!(
+                FileSystem::mount(MemoryDevice::from_bytes(image.clone()), mount_options())
+                    .is_err()
+            );
+        }
+        let (lines, mut file_system) = repair_and_judge(&what, image, &[]);
+        said(&what, &lines, "made a new journal");
+        assert!(file_system.journal_in_use(), "{lines:#?}");
+        assert!(file_system.journal_status().unwrap().is_some());
+    }
 }
 
 #[test]

@@ -19,7 +19,8 @@
 //!
 //! - `prepare` (before the mount): a primary superblock that does not
 //!   describe a file system, or damaged group descriptors, are replaced
-//!   by group 1's backups;
+//!   by group 1's backups; a journal that needs recovery but cannot be
+//!   read is removed (and made again after pass 5);
 //! - `journal`: an invalid journal is cleared (and made again after pass
 //!   5), a journal in another inode moves to inode 8, a stale backup of
 //!   its block map is rewritten; `orphans`: what a damaged orphan list
@@ -89,6 +90,7 @@ use crate::error::{Error, Result};
 use crate::features::{CompatibleFeatures, ReadOnlyCompatibleFeatures};
 use crate::filesystem::{layout_read_only_reason, FileSystem, MountOptions};
 use crate::inode::FileType;
+use crate::journal::default_journal_blocks;
 use crate::state::{OnDamage, ERRORS_RECORDED, JOURNAL_UNUSABLE};
 use crate::superblock::{STATE_ERRORS, STATE_VALID};
 
@@ -428,6 +430,7 @@ impl<D: BlockDevice> FileSystem<D> {
         }
         let mut log = RepairLog::default();
         prepare::prepare_device(&mut device, &mut log)?;
+        let journal_removed = prepare::drop_unreadable_journal(&mut device, &mut log)?;
         // Damage must not stop the repair: the mount neither turns a
         // volume that records errors read-only nor checks an unclean one
         // (the repair does both), and damage met while it frees the
@@ -457,7 +460,7 @@ impl<D: BlockDevice> FileSystem<D> {
                 format!("freed the {cleaned} inodes on the orphan list"),
             );
         }
-        let report = file_system.repair_logged(log, options.on_damage)?;
+        let report = file_system.repair_logged(log, options.on_damage, journal_removed)?;
         Ok((file_system, report))
     }
 
@@ -486,10 +489,17 @@ impl<D: BlockDevice> FileSystem<D> {
     ///   read-only.
     pub fn repair(&mut self) -> Result<RepairReport> {
         let on_damage = self.on_damage;
-        self.repair_logged(RepairLog::default(), on_damage)
+        self.repair_logged(RepairLog::default(), on_damage, false)
     }
 
-    fn repair_logged(&mut self, mut log: RepairLog, on_damage: OnDamage) -> Result<RepairReport> {
+    /// The repair (see [`Self::repair`]); `journal_removed`: the journal
+    /// was removed before the mount and a new one is to be made.
+    fn repair_logged(
+        &mut self,
+        mut log: RepairLog,
+        on_damage: OnDamage,
+        journal_removed: bool,
+    ) -> Result<RepairReport> {
         if let Some(reason) = self.read_only_reason {
             let features = self.superblock.features();
             if reason == READ_ONLY_ON_REQUEST
@@ -520,7 +530,7 @@ impl<D: BlockDevice> FileSystem<D> {
         self.on_damage = OnDamage::Continue;
         let outcome = self
             .stop_journal()
-            .and_then(|()| self.repair_rounds(&mut log));
+            .and_then(|()| self.repair_rounds(&mut log, journal_removed));
         self.on_damage = on_damage;
         let (rounds, check) = match outcome {
             Ok(outcome) => outcome,
@@ -581,12 +591,21 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(())
     }
 
-    fn repair_rounds(&mut self, log: &mut RepairLog) -> Result<(u32, crate::CheckReport)> {
+    fn repair_rounds(
+        &mut self,
+        log: &mut RepairLog,
+        journal_removed: bool,
+    ) -> Result<(u32, crate::CheckReport)> {
         let mut rounds = 0;
         loop {
             rounds += 1;
             let before = log.total();
-            Repairer::new(self, log).run()?;
+            let mut repairer = Repairer::new(self, log);
+            if journal_removed && rounds == 1 {
+                repairer.journal_to_create =
+                    default_journal_blocks(repairer.fs.geometry.blocks_count);
+            }
+            repairer.run()?;
             self.sync()?;
             let check = self.check()?;
             if check.is_clean() || log.total() == before || rounds >= MAX_ROUNDS {

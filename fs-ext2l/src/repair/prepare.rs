@@ -12,6 +12,14 @@
 //! another group's metadata) on a volume of several groups gets group 1's
 //! copy of the table instead. Whatever is still wrong is pass 0's to move
 //! (`layout.rs`).
+//!
+//! Then the journal: one that needs recovery but cannot be read (its
+//! inode or superblock unusable) would stop the mount, which replays it.
+//! e2fsck clears such a journal ("Superblock has an invalid journal"),
+//! losing what its log held, and makes a new one after pass 5; so does
+//! the repair ([`drop_unreadable_journal`]: `has_journal` and
+//! `needs_recovery` cleared here, inode 8 cleared by pass 1, a journal of
+//! `mke2fs`'s size made at the end).
 
 use alloc::format;
 use alloc::vec;
@@ -19,7 +27,8 @@ use alloc::vec::Vec;
 
 use crate::check::ProblemKind;
 use crate::device::BlockDevice;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::features::{CompatibleFeatures, IncompatibleFeatures};
 use crate::group::GroupTable;
 use crate::superblock::{field, Geometry, Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
 
@@ -99,6 +108,50 @@ pub(super) fn prepare_device<D: BlockDevice>(device: &mut D, log: &mut RepairLog
         }
     }
     Ok(())
+}
+
+/// Removes a journal that needs recovery but cannot be read (see the
+/// module doc); returns whether it did, so a new one is made.
+///
+/// Return values: `Ok(removed)`, or [`crate::Error::Device`].
+pub(super) fn drop_unreadable_journal<D: BlockDevice>(
+    device: &mut D,
+    log: &mut RepairLog,
+) -> Result<bool> {
+    let size = device.size()?;
+    if size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE as u64 {
+        return Ok(false);
+    }
+    let mut superblock = read_superblock(device, SUPERBLOCK_OFFSET)?;
+    let features = superblock.features();
+    let internal = superblock.journal_uuid() == [0; 16] && superblock.journal_device() == 0;
+    if features.compatible & CompatibleFeatures::HAS_JOURNAL.bits() == 0
+        || features.incompatible & IncompatibleFeatures::RECOVER.bits() == 0
+        || !internal
+        || Geometry::from_superblock(&superblock, size).is_err()
+    {
+        return Ok(false);
+    }
+    let why = match crate::journal::inspect(device) {
+        Err(Error::Device(error)) => return Err(Error::Device(error)),
+        Err(Error::Corrupt(corruption)) => corruption,
+        // Readable (the mount replays it), or a volume the mount refuses
+        // for reasons of its own.
+        _ => return Ok(false),
+    };
+    superblock.set_compatible(CompatibleFeatures::HAS_JOURNAL, false);
+    superblock.set_incompatible(IncompatibleFeatures::RECOVER, false);
+    device.write_at(SUPERBLOCK_OFFSET, superblock.as_bytes())?;
+    device.flush()?;
+    log.add(
+        ProblemKind::Journal,
+        None,
+        format!(
+            "the journal needs recovery but cannot be read ({}): removed it, and its log with it",
+            Error::Corrupt(why)
+        ),
+    );
+    Ok(true)
 }
 
 /// Where group 1's backup may be: (block size, blocks per group), the

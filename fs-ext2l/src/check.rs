@@ -57,6 +57,7 @@ use crate::filesystem::FileSystem;
 use crate::group::{GROUP_BLOCK_UNINIT, GROUP_INODE_UNINIT};
 use crate::htree::{index_problem, HashSettings};
 use crate::inode::{FileType, Inode, InodeFlags, InodeNumber};
+use crate::journal::JOURNAL_INODE as JOURNAL_INODE_NUMBER;
 use crate::name::{is_dot_or_dot_dot, is_reserved_name};
 use crate::orphan::ListEntry;
 use crate::rules::{inode_field_problems, VolumeRules};
@@ -393,6 +394,48 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     fn check_groups(&mut self, state: &mut State) {
+        let capacity =
+            u64::from(self.geometry.inodes_per_group) * u64::from(self.geometry.group_count);
+        if capacity != u64::from(self.geometry.inodes_count) {
+            state.report.add(
+                ProblemKind::Superblock,
+                None,
+                format!(
+                    "the inode count {} is not the {capacity} inodes the groups hold",
+                    self.geometry.inodes_count
+                ),
+            );
+        }
+        if let Some(problem) = crate::rules::cluster_fields_problem(&self.superblock) {
+            state
+                .report
+                .add(ProblemKind::Superblock, None, String::from(problem));
+        }
+        for (_, _, problem) in crate::rules::superblock_field_problems(&self.superblock) {
+            state
+                .report
+                .add(ProblemKind::Superblock, None, String::from(problem));
+        }
+        if let Some(problem) = crate::rules::cluster_fields_problem(&self.superblock) {
+            state
+                .report
+                .add(ProblemKind::Superblock, None, String::from(problem));
+        }
+        if self.superblock.features().read_only_compatible
+            & ReadOnlyCompatibleFeatures::QUOTA.bits()
+            == 0
+        {
+            for offset in crate::superblock::field::QUOTA_INODES {
+                let inode = self.superblock.get_u32(offset);
+                if inode != 0 {
+                    state.report.add(
+                        ProblemKind::Superblock,
+                        None,
+                        format!("a quota inode ({inode}) is named without the quota feature"),
+                    );
+                }
+            }
+        }
         let geometry = self.geometry.clone();
         for group in 0..geometry.group_count {
             let first = geometry.group_first_block(group);
@@ -782,21 +825,123 @@ impl<D: BlockDevice> FileSystem<D> {
             }
             return Ok(());
         }
-        let owns_blocks = number == 1 || (inode.links() > 0 && inode.is_regular());
-        if owns_blocks && (0..15).any(|index| inode.block_pointer(index) != 0) {
-            let mut walk = Walk::default();
-            let mut view = inode.clone();
-            if number == 1 {
-                // The bad-block inode has no mode; read its map as a file's.
-                view.set_mode(crate::inode::mode::REGULAR);
+        let quota = features.read_only_compatible & ReadOnlyCompatibleFeatures::QUOTA.bits() != 0;
+        let superblock = &self.superblock;
+        let journal = features.compatible & CompatibleFeatures::HAS_JOURNAL.bits() != 0
+            && superblock.journal_inode() == JOURNAL_INODE_NUMBER
+            && superblock.journal_uuid() == [0; 16]
+            && superblock.journal_device() == 0;
+        if number == JOURNAL_INODE_NUMBER && !journal {
+            // Not a journal: e2fsck wants it clear, and ignores it
+            // otherwise (in use, it is the journal check's problem).
+            if inode.links() == 0 && (inode.sectors() != 0 || inode.block_pointer(0) != 0) {
+                state.report.add(
+                    ProblemKind::Journal,
+                    Some(number),
+                    String::from("inode 8 is no journal but is not clear"),
+                );
             }
-            if view
+            return Ok(());
+        }
+        if (number == 3 || number == 4) && !quota {
+            // Quota inodes without the quota feature (which this library
+            // does not implement): e2fsck wants them clear, and ignores
+            // them otherwise.
+            if inode.links() != 0 || inode.sectors() != 0 || inode.block_pointer(0) != 0 {
+                state.report.add(
+                    ProblemKind::Inode,
+                    Some(number),
+                    String::from("quota inode not clear without the quota feature"),
+                );
+            }
+            return Ok(());
+        }
+        if number == InodeNumber::RESIZE.get()
+            && (0..15).any(|index| inode.block_pointer(index) != 0)
+        {
+            state.report.add(
+                ProblemKind::Inode,
+                Some(number),
+                String::from("the resize inode is in use without resize_inode"),
+            );
+            return Ok(());
+        }
+        // e2fsck's pass 1 runs `check_blocks` on every reserved inode, in
+        // use or not: its index flag, attribute block and block map are
+        // checked, its blocks claimed, and `i_blocks` and the size must
+        // agree with what it keeps.
+        let mut view = inode.clone();
+        if number == 1 {
+            // The bad-block inode has no mode; read its map as a file's.
+            view.set_mode(crate::inode::mode::REGULAR);
+        }
+        let unused = view.file_type() == FileType::Unknown;
+        if (!view.has_block_map() && !unused)
+            || view
                 .flags()
                 .intersects(InodeFlags::EXTENTS | InodeFlags::INLINE_DATA)
-            {
-                return Ok(());
+        {
+            return Ok(());
+        }
+        if number != 1 && inode.flags().contains(InodeFlags::INDEX) && !inode.is_directory() {
+            state.report.add(
+                ProblemKind::Inode,
+                Some(number),
+                String::from("reserved inode with the htree index flag"),
+            );
+        }
+        let attribute_block = inode.file_acl();
+        let mut attribute_sectors = 0;
+        if number != 1 && attribute_block != 0 {
+            if self.geometry.is_valid_block(attribute_block) && state.rules.ext_attr {
+                *state.attribute_blocks.entry(attribute_block).or_insert(0) += 1;
+                attribute_sectors = u64::from(self.geometry.block_size / 512);
+            } else {
+                state.report.add(
+                    ProblemKind::BlockPointer,
+                    Some(number),
+                    format!(
+                        "reserved inode's extended attribute block {attribute_block} is invalid"
+                    ),
+                );
             }
+        }
+        let mut walk = Walk::default();
+        // Without a mode there is no block map (e2fsck's
+        // `ext2fs_inode_has_valid_blocks2`): its pointers are not walked.
+        if !unused && (0..15).any(|index| inode.block_pointer(index) != 0) {
             self.walk_blocks(state, &view, &mut walk, None)?;
+        }
+        if number == 1 {
+            return Ok(());
+        }
+        let block_size = u64::from(self.geometry.block_size);
+        let counted = walk.blocks * (block_size / 512) + attribute_sectors;
+        let hurd = self
+            .superblock
+            .get_u32(crate::superblock::field::CREATOR_OS)
+            == crate::rules::CREATOR_HURD;
+        if !hurd && counted != u64::from(inode.sectors()) {
+            state.report.add(
+                ProblemKind::Inode,
+                Some(number),
+                format!(
+                    "reserved inode's i_blocks is {}, counted {counted}",
+                    inode.sectors()
+                ),
+            );
+        }
+        let pointers = u64::from(self.geometry.pointers_per_block());
+        let largest = (12 + pointers + pointers * pointers + pointers * pointers * pointers)
+            .saturating_mul(block_size);
+        // e2fsck's `EXT2_I_SIZE`: the high word counts whatever the mode.
+        let size = u64::from(inode.size_low_raw()) | (u64::from(inode.size_high_raw()) << 32);
+        if size > largest {
+            state.report.add(
+                ProblemKind::Inode,
+                Some(number),
+                format!("reserved inode's i_size {size} is past what a block map holds"),
+            );
         }
         Ok(())
     }

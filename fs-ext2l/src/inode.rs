@@ -540,6 +540,12 @@ impl Inode {
         write_u32(&mut self.raw, field::FILE_ACL, block);
     }
 
+    /// `i_size` (the low word) whatever the type.
+    #[inline]
+    pub fn size_low_raw(&self) -> u32 {
+        read_u32(&self.raw, field::SIZE)
+    }
+
     /// `i_size_high` whatever the type (for a directory, revision 1's
     /// `i_dir_acl`; the repair clears it there, as e2fsck does).
     #[inline]

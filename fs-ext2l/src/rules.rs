@@ -9,8 +9,10 @@
 //! ([`inode_field_problems`]); the repair fixes each the way e2fsck does
 //! (`repair/inodes.rs`). One thing differs on an ext2l volume: its
 //! installer may make special files immutable (DESIGN §4), so the
-//! immutable and append-only flags are allowed on them there. Pure: it
-//! judges an inode it is given and never reads or writes the disk.
+//! immutable and append-only flags are allowed on them there. Also the
+//! superblock's cluster fields ([`cluster_fields_problem`]), which e2fsck
+//! checks before it opens a volume. Pure: it judges what it is given and
+//! never reads or writes the disk.
 
 use alloc::vec::Vec;
 
@@ -20,6 +22,8 @@ use crate::superblock::{field, Superblock};
 
 /// `EXT4_CASEFOLD_FL`.
 pub(crate) const CASEFOLD_FLAG: u32 = 0x4000_0000;
+/// `EXT4_ENCRYPT_FL`.
+pub(crate) const ENCRYPT_FLAG: u32 = 0x800;
 /// `s_creator_os` of the Hurd, whose inodes use the `osd2` fields
 /// differently.
 pub(crate) const CREATOR_HURD: u32 = 1;
@@ -96,6 +100,9 @@ pub(crate) fn inode_field_problems(inode: &Inode, rules: &VolumeRules) -> Vec<&'
     if flags.bits() & CASEFOLD_FLAG != 0 && (file_type != FileType::Directory || !rules.casefold) {
         problems.push("casefold flag on a non-directory or without the casefold feature");
     }
+    if flags.bits() & ENCRYPT_FLAG != 0 {
+        problems.push("encrypt flag (this library has no encryption)");
+    }
     if flags.contains(InodeFlags::EA_INODE) && file_type != FileType::RegularFile {
         problems.push("EA_INODE flag on an inode that is not a regular file");
     }
@@ -132,6 +139,61 @@ pub(crate) fn inode_field_problems(inode: &Inode, rules: &VolumeRules) -> Vec<&'
     }
     if !extra_size_is_valid(inode.extra_size(), rules.inode_size) {
         problems.push("invalid i_extra_isize");
+    }
+    problems
+}
+
+/// What is wrong with the cluster fields of a superblock without
+/// `bigalloc`: e2fsck's `ext2fs_open2` wants a cluster to be a block.
+pub(crate) fn cluster_fields_problem(superblock: &Superblock) -> Option<&'static str> {
+    if superblock.get_u32(field::LOG_CLUSTER_SIZE) != superblock.get_u32(field::LOG_BLOCK_SIZE) {
+        Some("the cluster size is not the block size on a volume without bigalloc")
+    } else if superblock.get_u32(field::CLUSTERS_PER_GROUP)
+        != superblock.get_u32(field::BLOCKS_PER_GROUP)
+    {
+        Some("the clusters per group are not the blocks per group on a volume without bigalloc")
+    } else {
+        None
+    }
+}
+
+/// Superblock fields e2fsck rejects that this library does not use, as
+/// (field offset, the value to write, what is wrong): quota inodes named
+/// without the `quota` feature, `s_reserved_gdt_blocks` without
+/// `resize_inode`, reserved blocks past half the volume (set back to
+/// `mke2fs`'s 5 %).
+pub(crate) fn superblock_field_problems(
+    superblock: &Superblock,
+) -> Vec<(usize, u32, &'static str)> {
+    let mut problems = Vec::new();
+    let features = superblock.features();
+    if features.read_only_compatible & ReadOnlyCompatibleFeatures::QUOTA.bits() == 0 {
+        for offset in field::QUOTA_INODES {
+            if superblock.get_u32(offset) != 0 {
+                problems.push((
+                    offset,
+                    0,
+                    "a quota inode is named without the quota feature",
+                ));
+            }
+        }
+    }
+    if features.compatible & CompatibleFeatures::RESIZE_INODE.bits() == 0
+        && superblock.get_u16(field::RESERVED_GDT_BLOCKS) != 0
+    {
+        problems.push((
+            field::RESERVED_GDT_BLOCKS,
+            0,
+            "s_reserved_gdt_blocks is set without resize_inode",
+        ));
+    }
+    let blocks = superblock.blocks_count();
+    if superblock.get_u32(field::RESERVED_BLOCKS_COUNT) > blocks / 2 {
+        problems.push((
+            field::RESERVED_BLOCKS_COUNT,
+            blocks / 20,
+            "more than half the blocks are reserved",
+        ));
     }
     problems
 }

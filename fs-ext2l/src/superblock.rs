@@ -85,6 +85,9 @@ pub(crate) mod field {
     /// and `i_size`, as `mke2fs` backs them up.
     pub const JOURNAL_BLOCKS: usize = 0x10C;
     pub const MIN_EXTRA_INODE_SIZE: usize = 0x15C;
+    /// `s_usr_quota_inum`, `s_grp_quota_inum`, `s_prj_quota_inum`: the
+    /// quota inodes (only with the `quota` feature).
+    pub const QUOTA_INODES: [usize; 3] = [0x240, 0x244, 0x26C];
     pub const WANT_EXTRA_INODE_SIZE: usize = 0x15E;
     /// ext2l: the next `i_generation` to hand out, 0 when not yet started.
     /// The last word of `s_reserved` (`s_reserved[93]`, just before
@@ -252,6 +255,18 @@ impl Superblock {
             *word = self.get_u32(field::JOURNAL_BLOCKS + index * 4);
         }
         Some(words)
+    }
+
+    /// Forgets an external journal: `s_journal_uuid` and `s_journal_dev`
+    /// zero.
+    pub(crate) fn clear_external_journal(&mut self) {
+        self.set_u32(field::JOURNAL_DEVICE, 0);
+        if let Some(target) = self
+            .raw
+            .get_mut(field::JOURNAL_UUID..field::JOURNAL_UUID + 16)
+        {
+            target.fill(0);
+        }
     }
 
     /// Records an internal journal in inode `inode` whose `i_block`,

@@ -464,3 +464,83 @@ fn a_clean_volume_needs_nothing_and_stays_writable_under_either_policy() {
         assert_eq!(packages_intact(&mut file_system), None);
     }
 }
+
+#[test]
+fn a_bad_indirect_pointer_of_a_small_file_is_cleared_for_good() {
+    // Neither the size nor `i_blocks` counts it: the inode must still be
+    // written (a second repair used to find it again).
+    let volume = volume(false);
+    let mut image = volume.image.clone();
+    let offset = inode_offset(&image, volume.inodes["/home/victim.txt"]) + 40 + 12 * 4;
+    write_u32(&mut image, offset, 0x00FF_0000);
+    let (lines, _) = repair_and_judge("small file's indirect pointer", image, &[]);
+    said("small file's indirect pointer", &lines, "an indirect block");
+}
+
+#[test]
+fn a_package_root_that_lost_its_only_name_stays_reachable_through_its_rootlink() {
+    let volume = volume(false);
+    let mut image = volume.image.clone();
+    let pkg = {
+        let mut file_system =
+            FileSystem::mount(MemoryDevice::from_bytes(image.clone()), mount_options()).unwrap();
+        find(&mut file_system, "/pkg").unwrap().get()
+    };
+    let entry = entry_offset(&image, pkg, b"cat-root");
+    write_u32(&mut image, entry, 0);
+    let (file_system, report) =
+        FileSystem::mount_and_repair(MemoryDevice::from_bytes(image), mount_options()).unwrap();
+    assert!(report.is_clean(), "{:#?}", report.check.problems);
+    let bytes = file_system.unmount().unwrap().into_bytes();
+    let mut file_system =
+        FileSystem::mount(MemoryDevice::from_bytes(bytes.clone()), mount_options()).unwrap();
+    assert_checker_clean(&mut file_system);
+    let cat = InodeNumber(volume.inodes["/bin/cat"]);
+    let root = file_system
+        .stat(cat)
+        .unwrap()
+        .rootlink
+        .expect("the rootlink stays");
+    let real = file_system.lookup(root, b"cat.real").unwrap();
+    let mut read = vec![0u8; 3001];
+    let length = file_system.read(real, 0, &mut read).unwrap();
+    assert_eq!(read[..length], package_bytes(2, 3000)[..]);
+    // Not moved to lost+found: the rootlink reaches it.
+    assert!(find(&mut file_system, &format!("/lost+found/#{}", root.get())).is_none());
+    let (_, again) =
+        FileSystem::mount_and_repair(MemoryDevice::from_bytes(bytes), mount_options()).unwrap();
+    assert!(again.repairs.is_empty(), "{:#?}", again.repairs);
+}
+
+#[test]
+fn reserved_inodes_and_superblock_fields_are_set_as_e2fsck_wants_them() {
+    let volume = volume(false);
+    let mut image = volume.image.clone();
+    // Inode 9: `i_blocks` and a size past any block map; inode 3 (user
+    // quota, no quota feature): a block pointer; the superblock: a
+    // project quota inode and a cluster size (what e2fsck checks of
+    // reserved inodes and refuses in a superblock).
+    let nine = inode_offset(&image, 9);
+    write_u32(&mut image, nine + 28, 8);
+    write_u32(&mut image, nine + 0x6C, 1 << 24);
+    let three = inode_offset(&image, 3);
+    write_u32(&mut image, three + 40, 300);
+    write_u32(&mut image, 1024 + 0x26C, 20);
+    write_u32(&mut image, 1024 + 0x1C, 3);
+    // More reserved blocks than half the volume, and reserved descriptor
+    // blocks without resize_inode.
+    write_u32(&mut image, 1024 + 0x08, 1 << 20);
+    write_u16(&mut image, 1024 + 0xCE, 7);
+    let (lines, _) = repair_and_judge("reserved inodes", image, &[]);
+    for needle in [
+        "reserved inode's i_blocks was 8",
+        "reserved inode's i_size",
+        "quota inode not clear",
+        "quota inode is named without the quota feature (was 20)",
+        "cluster size",
+        "more than half the blocks are reserved",
+        "s_reserved_gdt_blocks is set without resize_inode (was 7)",
+    ] {
+        said("reserved inodes", &lines, needle);
+    }
+}

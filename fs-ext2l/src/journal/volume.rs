@@ -538,6 +538,17 @@ impl<D: BlockDevice> FileSystem<D> {
                     Err(Error::Device(error)) => return Err(Error::Device(error)),
                     _ => {}
                 }
+                // e2fsck looks for a journal the superblock still names.
+                let superblock = &self.superblock;
+                if superblock.journal_inode() != 0
+                    || superblock.journal_uuid() != [0; 16]
+                    || superblock.journal_device() != 0
+                {
+                    problems.push((
+                        None,
+                        String::from("has_journal is clear but the superblock names a journal"),
+                    ));
+                }
                 return Ok(problems);
             }
             // Not ours to check: nothing here refers to its blocks.

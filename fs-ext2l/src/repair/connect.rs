@@ -17,7 +17,8 @@
 //! when first needed, as e2fsck makes it: mode 0700, one block, the
 //! lowest free inode). Last, each directory's `..` must name its parent
 //! (on an ext2l volume: itself or any directory naming it); otherwise it
-//! is pointed at the parent.
+//! is pointed at the parent, or, for a directory only rootlinks reach,
+//! at itself.
 
 use alloc::collections::VecDeque;
 use alloc::format;
@@ -431,6 +432,12 @@ impl<D: BlockDevice> Repairer<'_, D> {
         let root = InodeNumber::ROOT.get();
         let wanted = if directory == root {
             root
+        } else if record.parent == 0 && self.ext2l {
+            // No entry names it, yet it was not reconnected: only
+            // rootlinks reach it (a package root with no name), and its
+            // `..` names itself, as the library leaves it when the last
+            // name goes.
+            directory
         } else {
             record.parent
         };

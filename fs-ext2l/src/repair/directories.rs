@@ -300,10 +300,12 @@ impl<D: BlockDevice> Repairer<'_, D> {
             let rest = record_length - SMALLEST_RECORD;
             write_u16(data, offset + 4, SMALLEST_RECORD as u16);
             let next = offset + SMALLEST_RECORD;
+            // A `..` the long `.` swallowed is kept (with the length of
+            // what is left); anything else becomes one free record.
             let looks_like_dot_dot = data.get(next + HEADER..next + HEADER + 3) == Some(b"..\0");
+            write_u16(data, next + 4, rest as u16);
             if !looks_like_dot_dot {
                 write_u32(data, next, 0);
-                write_u16(data, next + 4, rest as u16);
                 write_u8(data, next + 6, 0);
                 write_u8(data, next + 7, 0);
             }

@@ -48,7 +48,9 @@ use crate::error::Result;
 use crate::features::{CompatibleFeatures, IncompatibleFeatures, ReadOnlyCompatibleFeatures};
 use crate::inode::{FileType, Inode, InodeFlags, InodeNumber};
 use crate::journal::JOURNAL_INODE;
-use crate::rules::{device_inode_is_valid, extra_size_is_valid, CASEFOLD_FLAG, CREATOR_HURD};
+use crate::rules::{
+    device_inode_is_valid, extra_size_is_valid, CASEFOLD_FLAG, CREATOR_HURD, ENCRYPT_FLAG,
+};
 
 use super::{DirectoryBlock, InodeRecord, Repairer, HAS_INODE_ATTRIBUTES, IN_BAD_BLOCK};
 
@@ -76,7 +78,7 @@ pub(super) struct BlockWalk {
     claims: Vec<u32>,
     directory_blocks: Vec<DirectoryBlock>,
     /// Blocks kept (data and indirect).
-    blocks: u64,
+    pub(super) blocks: u64,
     /// The highest logical block kept.
     last_logical: Option<u64>,
     /// The highest logical block a directory entry list covers (holes
@@ -195,7 +197,14 @@ impl<D: BlockDevice> Repairer<'_, D> {
         inode.set_links(0);
         inode.set_deletion_time(self.now);
         if number < self.fs.geometry.first_inode {
+            // As e2fsck, the block map of a reserved inode goes too (its
+            // link count is never looked at); so do the size and
+            // `i_blocks` that counted it, which e2fsck leaves for its
+            // next run to fix.
             inode.block_area_mut().fill(0);
+            inode.set_size(0);
+            inode.set_sectors(0);
+            inode.set_file_acl(0);
         }
         self.fs.write_inode(inode)?;
         if let Some(record) = self.record_mut(number) {
@@ -250,6 +259,9 @@ impl<D: BlockDevice> Repairer<'_, D> {
             );
         }
         if number == JOURNAL_INODE {
+            if dirty {
+                self.fs.write_inode(&inode)?;
+            }
             return self.check_journal_inode(inode);
         }
         if number < first_inode && number != InodeNumber::ROOT.get() {
@@ -305,6 +317,19 @@ impl<D: BlockDevice> Repairer<'_, D> {
                 String::from("cleared the EA_INODE flag of a non-regular inode"),
             );
         }
+        // Encryption needs the `encrypt` feature, which this library does
+        // not implement (it never mounts such a volume): the policy
+        // attribute is missing, and e2fsck clears the flag.
+        let flags = inode.flags().bits();
+        if flags & ENCRYPT_FLAG != 0 {
+            inode.set_flags(InodeFlags::from_bits_retain(flags & !ENCRYPT_FLAG));
+            dirty = true;
+            self.fixed(
+                ProblemKind::Inode,
+                Some(number),
+                String::from("cleared the encrypt flag"),
+            );
+        }
         dirty
     }
 
@@ -330,26 +355,115 @@ impl<D: BlockDevice> Repairer<'_, D> {
         }
         let resize =
             self.fs.superblock.features().compatible & CompatibleFeatures::RESIZE_INODE.bits() != 0;
-        if number == 7 {
+        if number == 7 && resize {
             let block = inode.block_pointer(13);
-            if resize && block != 0 && self.fs.geometry.is_valid_block(block) {
+            if block != 0 && self.fs.geometry.is_valid_block(block) {
                 self.claim(block);
                 self.metadata.set(block);
             }
             return Ok(());
         }
-        if inode.has_block_map() && inode.links() != 0 {
-            let file_type = inode.file_type();
-            let mut walk = BlockWalk::new(number, file_type);
-            self.walk_block_map(&mut inode, &mut walk)?;
-            if walk.clear {
-                self.undo_claims(&walk);
-                return self.clear_inode(
-                    &mut inode,
-                    ProblemKind::BlockPointer,
-                    "too many bad block pointers",
+        let quota = self.fs.superblock.features().read_only_compatible
+            & ReadOnlyCompatibleFeatures::QUOTA.bits()
+            != 0;
+        if (number == 3 || number == 4) && !quota {
+            // The user and group quota inodes, without the quota feature
+            // (a volume with it is not written here): e2fsck zeroes one
+            // that has links, blocks or a first block pointer, and does
+            // not look at it otherwise.
+            if inode.links() != 0 || inode.sectors() != 0 || inode.block_pointer(0) != 0 {
+                let zeroed = Inode::from_bytes(inode.number, &[]);
+                self.fs.write_inode(&zeroed)?;
+                self.fixed(
+                    ProblemKind::Inode,
+                    Some(number),
+                    String::from("quota inode not clear without the quota feature: zeroed it"),
                 );
             }
+            return Ok(());
+        }
+        if number == 7 && (0..15).any(|index| inode.block_pointer(index) != 0) {
+            // e2fsck's `check_resize_inode`: without the feature, the
+            // resize inode is zeroed whole.
+            let zeroed = Inode::from_bytes(inode.number, &[]);
+            self.fs.write_inode(&zeroed)?;
+            self.fixed(
+                ProblemKind::Inode,
+                Some(number),
+                String::from("resize inode in use without resize_inode: zeroed it"),
+            );
+            return Ok(());
+        }
+        // e2fsck's pass 1 runs `check_blocks` on every reserved inode, in
+        // use or not: its index flag, attribute block and block map are
+        // checked, its blocks claimed, and `i_blocks` and the size must
+        // agree with what it keeps.
+        let unused = inode.file_type() == FileType::Unknown;
+        if !inode.has_block_map() && !unused {
+            return Ok(());
+        }
+        let mut dirty = false;
+        if inode.flags().contains(InodeFlags::INDEX) && !inode.is_directory() {
+            inode.set_flags(inode.flags() - InodeFlags::INDEX);
+            dirty = true;
+            self.fixed(
+                ProblemKind::Inode,
+                Some(number),
+                String::from("cleared the htree index flag of a reserved inode"),
+            );
+        }
+        let (attribute_kept, attribute_changed) = self.check_attribute_block(&mut inode)?;
+        dirty |= attribute_changed;
+        let mut walk = BlockWalk::new(number, inode.file_type());
+        let before: [u32; 15] = core::array::from_fn(|index| inode.block_pointer(index));
+        // Without a mode there is no block map (e2fsck's
+        // `ext2fs_inode_has_valid_blocks2`): its pointers are neither
+        // walked nor claimed, and `i_blocks` counts nothing of them.
+        if !unused && before.iter().any(|&block| block != 0) {
+            self.walk_block_map(&mut inode, &mut walk)?;
+        }
+        if walk.clear {
+            self.undo_claims(&walk);
+            self.drop_attribute_reference(&inode, attribute_kept);
+            return self.clear_inode(
+                &mut inode,
+                ProblemKind::BlockPointer,
+                "too many bad block pointers",
+            );
+        }
+        dirty |= (0..15).any(|index| inode.block_pointer(index) != before[index]);
+        let block_size = u64::from(self.fs.geometry.block_size);
+        let attribute_sectors = if attribute_kept { block_size / 512 } else { 0 };
+        let counted = walk.blocks * (block_size / 512) + attribute_sectors;
+        let hurd = self
+            .fs
+            .superblock
+            .get_u32(crate::superblock::field::CREATOR_OS)
+            == CREATOR_HURD;
+        if !hurd && counted != u64::from(inode.sectors()) {
+            let was = inode.sectors();
+            inode.set_sectors(u32::try_from(counted).unwrap_or(u32::MAX));
+            dirty = true;
+            self.fixed(
+                ProblemKind::Inode,
+                Some(number),
+                format!("reserved inode's i_blocks was {was}: set it to {counted}"),
+            );
+        }
+        // e2fsck's `EXT2_I_SIZE`: the high word counts whatever the mode.
+        let size = u64::from(inode.size_low_raw()) | (u64::from(inode.size_high_raw()) << 32);
+        if size > largest_mapped_size(self.fs.geometry.pointers_per_block(), block_size) {
+            let fixed = walk.last_logical.map_or(0, |last| (last + 1) * block_size);
+            inode.set_size(fixed);
+            inode.set_size_high_raw((fixed >> 32) as u32);
+            dirty = true;
+            self.fixed(
+                ProblemKind::Inode,
+                Some(number),
+                format!("reserved inode's i_size was {size}: set it to {fixed}"),
+            );
+        }
+        if dirty {
             self.fs.write_inode(&inode)?;
         }
         Ok(())
@@ -536,7 +650,11 @@ impl<D: BlockDevice> Repairer<'_, D> {
         dirty |= attribute_changed;
         let mut walk = BlockWalk::new(number, file_type);
         if inode.has_block_map() {
+            let before: [u32; 15] = core::array::from_fn(|index| inode.block_pointer(index));
             self.walk_block_map(&mut inode, &mut walk)?;
+            // A pointer cleared in the inode itself (an indirect one
+            // changes neither the size nor `i_blocks`) must be written.
+            dirty |= (0..15).any(|index| inode.block_pointer(index) != before[index]);
         }
         if walk.clear {
             self.undo_claims(&walk);
@@ -736,7 +854,9 @@ impl<D: BlockDevice> Repairer<'_, D> {
         depth: u32,
         base: u64,
     ) -> Result<()> {
-        if !walk.visited.insert(block) {
+        // The pointer that made the walk give up (too many bad ones) is
+        // "kept" only so the inode is cleared whole: never read it.
+        if walk.clear || !walk.visited.insert(block) {
             return Ok(());
         }
         if self.duplicates.contains_key(&block) {
@@ -918,10 +1038,8 @@ impl<D: BlockDevice> Repairer<'_, D> {
                     }
                 }
                 // e2fsck's `ext2_max_sizes`: what the block map addresses.
-                let pointers = u64::from(self.fs.geometry.pointers_per_block());
                 let largest =
-                    (12 + pointers + pointers * pointers + pointers * pointers * pointers)
-                        .saturating_mul(block_size);
+                    largest_mapped_size(self.fs.geometry.pointers_per_block(), block_size);
                 if new_size.is_none() && size > largest {
                     new_size = Some(last.map_or(0, |last| (last + 1) * block_size));
                 }
@@ -1072,6 +1190,17 @@ impl<D: BlockDevice> Repairer<'_, D> {
             return Ok(());
         }
         let mut inode = self.fs.read_inode(number)?;
+        // e2fsck's low-dtime check reads every inode, this one too.
+        let dtime = inode.deletion_time();
+        if self.low_dtime_check() && dtime != 0 && dtime < self.fs.geometry.inodes_count {
+            inode.set_deletion_time(self.now);
+            self.fs.write_inode(&inode)?;
+            self.fixed(
+                ProblemKind::Orphan,
+                Some(1),
+                format!("was left linked from the orphan list (i_dtime {dtime}): set its deletion time to {}", self.now),
+            );
+        }
         let flags = inode.flags();
         if flags.contains(InodeFlags::EXTENTS)
             || inode.mode() != 0
@@ -1183,4 +1312,12 @@ impl<D: BlockDevice> Repairer<'_, D> {
         self.bad_blocks.insert(block);
         true
     }
+}
+
+/// e2fsck's `ext2_max_sizes`: the bytes a block map of 12 direct and
+/// three indirect pointers addresses.
+fn largest_mapped_size(pointers_per_block: u32, block_size: u64) -> u64 {
+    let pointers = u64::from(pointers_per_block);
+    (12 + pointers + pointers * pointers + pointers * pointers * pointers)
+        .saturating_mul(block_size)
 }

@@ -52,6 +52,20 @@ impl<D: BlockDevice> Repairer<'_, D> {
                     format!("has_journal is clear but s_journal_inum is {number}: cleared it"),
                 );
             }
+            // An external journal named without the feature: e2fsck goes
+            // looking for it and stops.
+            let superblock = &self.fs.superblock;
+            if superblock.journal_uuid() != [0; 16] || superblock.journal_device() != 0 {
+                self.fs.superblock.clear_external_journal();
+                self.fs.superblock_dirty = true;
+                self.fixed(
+                    ProblemKind::Journal,
+                    None,
+                    String::from(
+                        "has_journal is clear but an external journal is named: cleared its UUID and device",
+                    ),
+                );
+            }
             return Ok(());
         }
         if superblock.journal_uuid() != [0; 16] || superblock.journal_device() != 0 {
@@ -191,6 +205,17 @@ impl<D: BlockDevice> Repairer<'_, D> {
         }
         let mut walk = BlockWalk::new(JOURNAL_INODE, FileType::RegularFile);
         self.walk_block_map(&mut inode, &mut walk)?;
+        // e2fsck's `check_blocks` runs on the journal inode too.
+        let counted = walk.blocks * u64::from(self.fs.geometry.block_size / 512);
+        if inode.file_acl() == 0 && counted != u64::from(inode.sectors()) {
+            let was = inode.sectors();
+            inode.set_sectors(u32::try_from(counted).unwrap_or(u32::MAX));
+            self.fixed(
+                ProblemKind::Journal,
+                Some(JOURNAL_INODE),
+                format!("the journal inode's i_blocks was {was}: set it to {counted}"),
+            );
+        }
         self.fs.write_inode(&inode)
     }
 

@@ -26,6 +26,8 @@ use crate::device::BlockDevice;
 use crate::error::Result;
 use crate::features::ReadOnlyCompatibleFeatures;
 use crate::group::{GroupTable, GROUP_BLOCK_UNINIT, GROUP_INODE_UNINIT};
+use crate::rules::superblock_field_problems;
+use crate::superblock::field;
 
 use super::{Relocation, Repairer, TableKind};
 
@@ -55,6 +57,32 @@ impl<D: BlockDevice> Repairer<'_, D> {
                     ),
                 );
             }
+        }
+    }
+
+    /// Superblock fields e2fsck will not accept, and this library does
+    /// not use (see [`crate::rules::superblock_field_problems`]): quota
+    /// inodes without the `quota` feature (e2fsck would keep the inodes
+    /// they name in use) are forgotten, `s_reserved_gdt_blocks` without
+    /// `resize_inode` is zeroed, and reserved blocks past half the volume
+    /// are set back to `mke2fs`'s 5 %.
+    pub(super) fn check_superblock_fields(&mut self) {
+        for (offset, value, problem) in superblock_field_problems(&self.fs.superblock) {
+            let was = if offset == field::RESERVED_GDT_BLOCKS {
+                let was = u32::from(self.fs.superblock.get_u16(offset));
+                self.fs.superblock.set_u16(offset, value as u16);
+                was
+            } else {
+                let was = self.fs.superblock.get_u32(offset);
+                self.fs.superblock.set_u32(offset, value);
+                was
+            };
+            self.fs.superblock_dirty = true;
+            self.fixed(
+                ProblemKind::Superblock,
+                None,
+                format!("{problem} (was {was}): set it to {value}"),
+            );
         }
     }
 

@@ -337,6 +337,7 @@ impl<'a, D: BlockDevice> Repairer<'a, D> {
         self.check_journal()?;
         self.cut_orphan_list()?;
         self.check_group_flags();
+        self.check_superblock_fields();
         // Pass 1 again after an inode table moved (its inodes are new),
         // at most once per group.
         let mut restarts = 0;

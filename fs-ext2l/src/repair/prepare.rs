@@ -30,6 +30,7 @@ use crate::device::BlockDevice;
 use crate::error::{Error, Result};
 use crate::features::{CompatibleFeatures, IncompatibleFeatures};
 use crate::group::GroupTable;
+use crate::rules::cluster_fields_problem;
 use crate::superblock::{field, Geometry, Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE};
 
 use super::{BlockSet, RepairLog};
@@ -44,9 +45,37 @@ pub(super) fn prepare_device<D: BlockDevice>(device: &mut D, log: &mut RepairLog
     if size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE as u64 {
         return Ok(());
     }
-    let primary = read_superblock(device, SUPERBLOCK_OFFSET)?;
+    let mut primary = read_superblock(device, SUPERBLOCK_OFFSET)?;
     match Geometry::from_superblock(&primary, size) {
         Ok(geometry) => {
+            if let Some(what) = cluster_fields_problem(&primary) {
+                // Without `bigalloc` (which this library does not
+                // implement) a cluster is a block; e2fsck will not open
+                // a volume that says otherwise.
+                primary.set_u32(
+                    field::LOG_CLUSTER_SIZE,
+                    primary.get_u32(field::LOG_BLOCK_SIZE),
+                );
+                primary.set_u32(
+                    field::CLUSTERS_PER_GROUP,
+                    primary.get_u32(field::BLOCKS_PER_GROUP),
+                );
+                device.write_at(SUPERBLOCK_OFFSET, primary.as_bytes())?;
+                log.add(
+                    ProblemKind::Superblock,
+                    None,
+                    format!("{what}: set it to the block's"),
+                );
+            }
+            if let Some((field_offset, value, what)) = inode_count_fix(&primary, &geometry) {
+                let mut fixed = primary.clone();
+                fixed.set_u32(field_offset, value);
+                if Geometry::from_superblock(&fixed, size).is_ok() {
+                    device.write_at(SUPERBLOCK_OFFSET, fixed.as_bytes())?;
+                    log.add(ProblemKind::Superblock, None, what);
+                    return Ok(());
+                }
+            }
             if geometry.group_count < 2 {
                 return Ok(());
             }
@@ -105,6 +134,35 @@ pub(super) fn prepare_device<D: BlockDevice>(device: &mut D, log: &mut RepairLog
                 );
                 return Ok(());
             }
+            // No backup helps. A count of inodes the groups cannot hold is
+            // set to what they hold, as e2fsck's `check_super_block` does
+            // when it loads a superblock despite errors; the geometry
+            // must then hold.
+            let mut fixed = primary.clone();
+            let blocks = u64::from(primary.blocks_count());
+            let first = u64::from(primary.get_u32(field::FIRST_DATA_BLOCK));
+            let per_group = u64::from(primary.get_u32(field::BLOCKS_PER_GROUP));
+            if per_group > 0 && blocks > first {
+                let groups = (blocks - first).div_ceil(per_group);
+                let should_be = groups * u64::from(primary.get_u32(field::INODES_PER_GROUP));
+                let Ok(should_be) = u32::try_from(should_be) else {
+                    return Ok(());
+                };
+                fixed.set_u32(field::INODES_COUNT, should_be);
+                if should_be != primary.inodes_count()
+                    && Geometry::from_superblock(&fixed, size).is_ok()
+                {
+                    device.write_at(SUPERBLOCK_OFFSET, fixed.as_bytes())?;
+                    log.add(
+                        ProblemKind::Superblock,
+                        None,
+                        format!(
+                            "the inode count was {}, more than the groups hold: set it to {should_be}",
+                            primary.inodes_count()
+                        ),
+                    );
+                }
+            }
         }
     }
     Ok(())
@@ -152,6 +210,39 @@ pub(super) fn drop_unreadable_journal<D: BlockDevice>(
         ),
     );
     Ok(true)
+}
+
+/// The inode count must be the inodes per group times the groups (e2fsck
+/// will not open a volume otherwise). When the count divided by the
+/// groups fills whole inode-table blocks and the per-group figure does
+/// not, the per-group figure is the damaged one; otherwise the count is
+/// set from it, as e2fsck's `check_super_block` sets it. Returns the
+/// field to write, its value and what is done.
+fn inode_count_fix(
+    superblock: &Superblock,
+    geometry: &Geometry,
+) -> Option<(usize, u32, alloc::string::String)> {
+    let groups = u64::from(geometry.group_count);
+    let per_group = u64::from(geometry.inodes_per_group);
+    let count = u64::from(superblock.inodes_count());
+    if per_group * groups == count {
+        return None;
+    }
+    let per_block = u64::from(geometry.block_size / geometry.inode_size.max(1)).max(1);
+    let candidate = count / groups;
+    if count % groups == 0 && candidate % per_block == 0 && per_group % per_block != 0 {
+        return Some((
+            field::INODES_PER_GROUP,
+            candidate as u32,
+            format!("the inodes per group were {per_group}, not a whole inode table: set them to {candidate}"),
+        ));
+    }
+    let should_be = u32::try_from(per_group * groups).ok()?;
+    Some((
+        field::INODES_COUNT,
+        should_be,
+        format!("the inode count was {count}, not what the groups hold: set it to {should_be}"),
+    ))
 }
 
 /// Where group 1's backup may be: (block size, blocks per group), the

@@ -4,14 +4,19 @@
 //! Stock `e2fsck` refuses ext2l volumes (they carry an unknown `ro_compat`
 //! bit), so this is their fsck. [`FileSystem::check`] runs in passes, each
 //! bounded by validated on-disk counts:
-//! 1. group descriptors: every structure inside the file system, none
+//! 1. the superblock's fields e2fsck refuses (`rules.rs`) and group
+//!    descriptors: every structure inside the file system, none
 //!    overlapping another;
 //! 2. inodes: known type, block pointers in range and not shared with any
 //!    other inode or metadata, `i_blocks` matching, sizes consistent with
-//!    blocks, no extents or inline data, rootlinks only on regular files;
+//!    blocks, no extents or inline data, rootlinks only on regular files,
+//!    the fields e2fsck rejects (`rules.rs`); reserved inodes as e2fsck's
+//!    pass 1 judges them (their block maps, `i_blocks` and sizes; quota
+//!    and journal inodes clear when they are not in use);
 //! 3. directories: record structure, `.` and `..`, entries naming inodes in
 //!    use with the right type, no duplicate names, no reserved names;
-//!    `..` names the directory itself or a directory that names it;
+//!    `..` names the directory itself or a directory that names it; an
+//!    htree index e2fsck would clear (`htree.rs`);
 //! 4. link counts: entries naming an inode (`.` and `..` included) plus
 //!    rootlinks to it;
 //! 5. reachability from the root, through entries and rootlinks, and no

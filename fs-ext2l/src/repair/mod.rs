@@ -27,7 +27,8 @@
 //!   still names is truncated as ext3 would, and the list is cut;
 //! - `layout` (pass 0): bitmaps and inode tables outside their group or
 //!   overlapping other metadata are moved (after pass 1, into blocks it
-//!   found free), `uninit_bg` flags without group checksums are cleared;
+//!   found free), `uninit_bg` flags without group checksums are cleared,
+//!   superblock fields e2fsck refuses are reset;
 //! - `inodes` (pass 1): every inode's fields and block map — illegal
 //!   pointers cleared, sizes and `i_blocks` recomputed, inodes e2fsck
 //!   would clear (bad mode, bad device, bad symlink, extents, inline

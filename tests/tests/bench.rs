@@ -42,6 +42,31 @@ fn bench_measures_every_figure_with_the_bench_argument() {
 }
 
 #[test]
+fn bench_measures_what_writing_costs() {
+    for (mut machine, _disk) in system_machines() {
+        // 4 MiB stands in for the 64 MiB write of `cargo xtask bench`.
+        machine.append = "init=/bin/bench --writes 2 4".into();
+        let boot = boot(&machine, b"", TIMEOUT);
+        let what = describe(&machine);
+        for figure in xtask::bench_report::WRITES_KEYS {
+            let line = boot.expect_line(&format!("bench: {figure} "));
+            let values: Vec<f64> = line
+                .split_whitespace()
+                .skip(2)
+                .map(|word| word.parse().expect("a number"))
+                .collect();
+            assert_eq!(values.len(), 2, "{what}: {line}");
+            assert!(
+                values.iter().all(|value| value.is_finite() && *value > 0.0),
+                "{what}: {line}"
+            );
+        }
+        boot.expect_line("bench: done");
+        boot.expect_status(0);
+    }
+}
+
+#[test]
 fn the_privileged_benchmark_operations_need_the_bench_argument() {
     for (mut machine, _disk) in system_machines() {
         machine.append = "init=/bin/bench 1 /etc/motd".into();

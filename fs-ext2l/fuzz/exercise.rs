@@ -7,7 +7,8 @@
 //! mount is writable, apply a few writes of every kind — holding some
 //! inodes while their names go, so they become orphans — check again,
 //! release half the holds, and mount the result again, which frees the
-//! orphans left behind. Any error is fine. A panic, a hang or unbounded memory is the bug this hunts:
+//! orphans left behind. [`exercise_repair`] gives the image to the repair
+//! instead. Any error is fine. A panic, a hang or unbounded memory is the bug this hunts:
 //! the library must survive whatever the image says. Shared by
 //! `fuzz_targets/mutated_image.rs` (libFuzzer) and the `cargo test` corpus
 //! runs through `#[path]`.
@@ -66,6 +67,62 @@ pub fn exercise(image: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// Repairs `image` ([`FileSystem::mount_and_repair`]); returns whether
+/// the repair ran. Any error is fine; a repair that says the volume is
+/// clean must be right: the repaired volume mounts writable, the checker
+/// finds nothing, and a second repair has nothing to do (a panic here is
+/// a finding, as any other).
+pub fn exercise_repair(image: &[u8]) -> bool {
+    let options = MountOptions {
+        cache_bytes: 64 * 1024,
+        clock,
+        ..MountOptions::default()
+    };
+    let Ok((file_system, report)) =
+        FileSystem::mount_and_repair(MemoryDevice::from_bytes(image.to_vec()), options)
+    else {
+        return false;
+    };
+    let _ = walk_after_repair(file_system, report.is_clean(), options);
+    true
+}
+
+/// What [`exercise_repair`] checks of a repaired volume.
+fn walk_after_repair(
+    file_system: FileSystem<MemoryDevice>,
+    clean: bool,
+    options: MountOptions,
+) -> Option<()> {
+    let device = file_system.unmount().ok()?;
+    if !clean {
+        return Some(());
+    }
+    let repaired = device.into_bytes();
+    let mut file_system =
+        FileSystem::mount(MemoryDevice::from_bytes(repaired.clone()), options).ok()?;
+    if let Some(reason) = file_system.read_only_reason() {
+        assert!(
+            !reason.contains("error") && !reason.contains("damage"),
+            "a repaired volume mounts read-only: {reason}"
+        );
+    }
+    let report = file_system.check().ok()?;
+    assert!(
+        report.is_clean(),
+        "the repair said clean, the checker finds {:?}",
+        report.problems
+    );
+    let _ = walk(&mut file_system);
+    let (_, second) =
+        FileSystem::mount_and_repair(MemoryDevice::from_bytes(repaired), options).ok()?;
+    assert!(
+        second.repairs.is_empty(),
+        "a second repair did {:?}",
+        second.repairs
+    );
+    Some(())
 }
 
 /// Walks from the root; returns some directories and files it found.

@@ -47,6 +47,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::attribute_block::attribute_block_problem;
 use crate::bytes::{bit_is_set, read_u32};
 use crate::device::BlockDevice;
 use crate::directory_block::entries;
@@ -54,12 +55,17 @@ use crate::error::Result;
 use crate::features::{CompatibleFeatures, ReadOnlyCompatibleFeatures};
 use crate::filesystem::FileSystem;
 use crate::group::{GROUP_BLOCK_UNINIT, GROUP_INODE_UNINIT};
+use crate::htree::{index_problem, HashSettings};
 use crate::inode::{FileType, Inode, InodeFlags, InodeNumber};
 use crate::name::{is_dot_or_dot_dot, is_reserved_name};
 use crate::orphan::ListEntry;
+use crate::rules::{inode_field_problems, VolumeRules};
 
 /// Most problems kept in a report; the rest are only counted.
 const MAX_PROBLEMS: usize = 1000;
+/// The most links a directory counts before it counts 1 (`EXT2_LINK_MAX`
+/// with `dir_nlink`).
+const DIRECTORY_LINK_MAX: u32 = 65_000;
 /// Most pointer problems reported for one inode.
 const MAX_PROBLEMS_PER_INODE: u32 = 8;
 
@@ -78,6 +84,8 @@ pub enum ProblemKind {
     SharedBlock,
     /// A directory record or the `.`/`..` structure.
     DirectoryEntry,
+    /// A directory's htree index that e2fsck would clear.
+    DirectoryIndex,
     /// A reserved dot-only name on disk.
     ReservedName,
     /// A rootlink.
@@ -239,6 +247,18 @@ struct State {
     directory_blocks: BTreeMap<u32, Vec<Option<u32>>>,
     attribute_blocks: BTreeMap<u32, u32>,
     computed_free_blocks: Vec<u32>,
+    /// Inode-table blocks on the bad-block list: their inodes are unusable
+    /// (e2fsck skips them), and the list may name them.
+    bad_table_blocks: BTreeSet<u32>,
+    /// Inodes in those blocks.
+    bad_inodes: BitSet,
+    /// Whether the bad-block list is being walked.
+    walking_bad_blocks: bool,
+    /// What the volume allows an inode's fields.
+    rules: VolumeRules,
+    /// Directories with the htree index flag (on a volume with
+    /// `dir_index`).
+    indexed: BTreeSet<u32>,
 }
 
 impl State {
@@ -300,6 +320,11 @@ impl<D: BlockDevice> FileSystem<D> {
             directory_blocks: BTreeMap::new(),
             attribute_blocks: BTreeMap::new(),
             computed_free_blocks: vec![0; self.geometry.group_count as usize],
+            bad_table_blocks: BTreeSet::new(),
+            bad_inodes: BitSet::new(inode_slots),
+            walking_bad_blocks: false,
+            rules: VolumeRules::of(&self.superblock, self.geometry.inode_size),
+            indexed: BTreeSet::new(),
         };
         self.check_groups(&mut state);
         for (inode, message) in self.journal_problems()? {
@@ -387,6 +412,44 @@ impl<D: BlockDevice> FileSystem<D> {
                 );
                 continue;
             }
+            let checksums = ReadOnlyCompatibleFeatures::GDT_CSUM.bits()
+                | ReadOnlyCompatibleFeatures::METADATA_CSUM.bits();
+            let uninit = GROUP_BLOCK_UNINIT | GROUP_INODE_UNINIT;
+            if self.superblock.features().read_only_compatible & checksums == 0
+                && (self.groups.flags(group) & uninit != 0
+                    || self.groups.inode_table_unused(group) != 0)
+            {
+                state.report.add(
+                    ProblemKind::GroupDescriptor,
+                    None,
+                    format!("group {group}: uninit_bg flags on a volume without group checksums"),
+                );
+            }
+            // e2fsck's `ext2fs_check_desc`: each group's bitmaps and inode
+            // table lie in the group.
+            let group_start = u64::from(first);
+            let group_end = group_start + u64::from(geometry.group_block_count(group));
+            let table_end =
+                u64::from(self.groups.inode_table(group)) + u64::from(geometry.inode_table_blocks);
+            let outside = [
+                u64::from(self.groups.block_bitmap(group)) + 1,
+                u64::from(self.groups.inode_bitmap(group)) + 1,
+                table_end,
+            ]
+            .iter()
+            .zip([
+                self.groups.block_bitmap(group),
+                self.groups.inode_bitmap(group),
+                self.groups.inode_table(group),
+            ])
+            .any(|(&end, start)| u64::from(start) < group_start || end > group_end);
+            if outside {
+                state.report.add(
+                    ProblemKind::GroupDescriptor,
+                    None,
+                    format!("group {group}: a bitmap or the inode table lies outside the group"),
+                );
+            }
             self.claim_metadata(
                 state,
                 self.groups.block_bitmap(group),
@@ -425,12 +488,28 @@ impl<D: BlockDevice> FileSystem<D> {
     fn check_inodes(&mut self, state: &mut State) -> Result<()> {
         let geometry = self.geometry.clone();
         let inodes_per_block = geometry.block_size / geometry.inode_size;
+        self.check_bad_block_list(state)?;
         for group in 0..geometry.group_count {
             if !self.groups.is_valid(group) || self.group_flag(group, GROUP_INODE_UNINIT) {
                 continue;
             }
             let table = self.groups.inode_table(group);
             for table_block in 0..geometry.inode_table_blocks {
+                if state.bad_table_blocks.contains(&(table + table_block)) {
+                    // Unusable inodes: e2fsck neither reads nor frees them.
+                    for slot in 0..inodes_per_block {
+                        let index =
+                            u64::from(table_block) * u64::from(inodes_per_block) + u64::from(slot);
+                        let number =
+                            u64::from(group) * u64::from(geometry.inodes_per_group) + index + 1;
+                        if index < u64::from(geometry.inodes_per_group)
+                            && number <= u64::from(geometry.inodes_count)
+                        {
+                            state.bad_inodes.set(number as usize);
+                        }
+                    }
+                    continue;
+                }
                 let data = self.check_read(table + table_block)?;
                 for slot in 0..inodes_per_block {
                     let index =
@@ -448,11 +527,42 @@ impl<D: BlockDevice> FileSystem<D> {
                         .get(start..start + geometry.inode_size as usize)
                         .unwrap_or(&[]);
                     let inode = Inode::from_bytes(InodeNumber(number as u32), bytes);
-                    self.check_inode(state, &inode)?;
+                    if number != 1 {
+                        self.check_inode(state, &inode)?;
+                    }
                 }
             }
         }
         Ok(())
+    }
+
+    /// The bad-block list (inode 1), read before any other inode: its
+    /// blocks are claimed; one inside an inode table makes that block's
+    /// inodes unusable rather than being a shared block.
+    fn check_bad_block_list(&mut self, state: &mut State) -> Result<()> {
+        let (group, _) = self.geometry.inode_position(1);
+        if !self.groups.is_valid(group) || self.group_flag(group, GROUP_INODE_UNINIT) {
+            return Ok(());
+        }
+        let data = self.check_read(self.groups.inode_table(group))?;
+        let bytes = data.get(..self.geometry.inode_size as usize).unwrap_or(&[]);
+        let inode = Inode::from_bytes(InodeNumber(1), bytes);
+        state.walking_bad_blocks = true;
+        let result = self.check_reserved_inode(state, &inode);
+        state.walking_bad_blocks = false;
+        result
+    }
+
+    /// Whether `block` belongs to a group's inode table.
+    fn in_inode_table(&self, block: u32) -> bool {
+        (0..self.geometry.group_count).any(|group| {
+            self.groups.is_valid(group) && {
+                let table = self.groups.inode_table(group);
+                block >= table
+                    && u64::from(block)
+                        < u64::from(table) + u64::from(self.geometry.inode_table_blocks)
+            }
+        })
     }
 
     fn check_inode(&mut self, state: &mut State, inode: &Inode) -> Result<()> {
@@ -486,6 +596,11 @@ impl<D: BlockDevice> FileSystem<D> {
         state.report.inodes_in_use += 1;
         if file_type == FileType::Directory {
             state.report.directories += 1;
+        }
+        for problem in inode_field_problems(inode, &state.rules) {
+            state
+                .report
+                .add(ProblemKind::Inode, Some(number), String::from(problem));
         }
         if let Some(facts) = state.facts.get_mut(number as usize) {
             *facts = InodeFacts {
@@ -547,6 +662,9 @@ impl<D: BlockDevice> FileSystem<D> {
             let mut map = Vec::new();
             self.walk_blocks(state, inode, &mut walk, keep_map.then_some(&mut map))?;
             if keep_map {
+                if inode.flags().contains(InodeFlags::INDEX) && state.rules.dir_index {
+                    state.indexed.insert(number);
+                }
                 state.directory_blocks.insert(number, map);
             }
         }
@@ -597,20 +715,43 @@ impl<D: BlockDevice> FileSystem<D> {
                         format!("symbolic link of impossible length {size}"),
                     );
                 } else if inode.is_fast_symlink() {
-                    let text = inode.block_area().get(..size as usize).unwrap_or(&[]);
-                    if text.contains(&0) {
+                    // e2fsck: the text up to its NUL is exactly the size.
+                    let area = inode.block_area();
+                    let length = area
+                        .iter()
+                        .position(|&byte| byte == 0)
+                        .unwrap_or(area.len());
+                    if length as u64 != size {
                         state.report.add(
                             ProblemKind::Inode,
                             Some(number),
-                            String::from("fast symbolic link target contains NUL"),
+                            String::from("fast symbolic link whose text is not its size long"),
                         );
                     }
-                } else if walk.data_blocks != 1 {
+                } else if walk.data_blocks != 1
+                    || (1..15).any(|index| inode.block_pointer(index) != 0)
+                {
                     state.report.add(
                         ProblemKind::Inode,
                         Some(number),
                         String::from("slow symbolic link without exactly one block"),
                     );
+                } else {
+                    let block = inode.block_pointer(0);
+                    if self.geometry.is_valid_block(block) {
+                        let text = self.check_read(block)?;
+                        let length = text
+                            .iter()
+                            .position(|&byte| byte == 0)
+                            .unwrap_or(text.len());
+                        if length as u64 != size {
+                            state.report.add(
+                                ProblemKind::Inode,
+                                Some(number),
+                                String::from("slow symbolic link whose text is not its size long"),
+                            );
+                        }
+                    }
                 }
             }
             _ => {}
@@ -674,6 +815,13 @@ impl<D: BlockDevice> FileSystem<D> {
             return false;
         }
         walk.blocks += 1;
+        if state.walking_bad_blocks
+            && state.used_blocks.get(block as usize)
+            && self.in_inode_table(block)
+        {
+            state.bad_table_blocks.insert(block);
+            return false;
+        }
         if state.used_blocks.set(block as usize) {
             walk.problems += 1;
             if walk.problems <= MAX_PROBLEMS_PER_INODE {
@@ -810,11 +958,11 @@ impl<D: BlockDevice> FileSystem<D> {
                 continue;
             }
             let data = self.check_read(block)?;
-            if read_u32(&data, 0) != 0xEA02_0000 {
+            if let Some(problem) = attribute_block_problem(&data) {
                 state.report.add(
                     ProblemKind::Inode,
                     None,
-                    format!("extended attribute block {block} has a bad header"),
+                    format!("extended attribute block {block}: {problem}"),
                 );
             } else if read_u32(&data, 4) != count {
                 state.report.add(
@@ -838,7 +986,30 @@ impl<D: BlockDevice> FileSystem<D> {
             core::mem::take(&mut state.directory_blocks)
                 .into_iter()
                 .collect();
+        let hash_settings = HashSettings::of(&self.superblock);
         for (directory, blocks) in directories {
+            if state.indexed.contains(&directory) {
+                let mapped: Vec<(u32, u32)> = blocks
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(logical, block)| block.map(|block| (logical as u32, block)))
+                    .collect();
+                let count = mapped.last().map_or(0, |&(logical, _)| logical + 1);
+                let problem = index_problem(
+                    &mapped,
+                    count,
+                    self.geometry.block_size as usize,
+                    &hash_settings,
+                    |block| self.check_read(block),
+                )?;
+                if let Some(problem) = problem {
+                    state.report.add(
+                        ProblemKind::DirectoryIndex,
+                        Some(directory),
+                        format!("invalid htree index: {problem}"),
+                    );
+                }
+            }
             let mut names_here: Vec<(u32, u8)> = Vec::new();
             let mut record_index = 0usize;
             for (logical, device_block) in blocks.iter().enumerate() {
@@ -867,8 +1038,55 @@ impl<D: BlockDevice> FileSystem<D> {
                     };
                     let position = record_index;
                     record_index += 1;
+                    // Without `filetype` the type byte is the high byte of
+                    // an old 16-bit name length: 0 (e2fsck clears it).
+                    if !filetype && data.get(entry.offset + 7).copied().unwrap_or(0) != 0 {
+                        state.report.add(
+                            ProblemKind::DirectoryEntry,
+                            Some(directory),
+                            format!(
+                                "`{}` has a type byte on a volume without filetype",
+                                String::from_utf8_lossy(entry.name)
+                            ),
+                        );
+                    }
                     if logical == 0 && position < 2 {
                         let expected: &[u8] = if position == 0 { b"." } else { b".." };
+                        let terminated = data
+                            .get(entry.offset + 8 + expected.len())
+                            .is_none_or(|&byte| byte == 0);
+                        if entry.name == expected && entry.inode != 0 {
+                            if !terminated {
+                                state.report.add(
+                                    ProblemKind::DirectoryEntry,
+                                    Some(directory),
+                                    format!(
+                                        "`{}` is not NUL-terminated",
+                                        String::from_utf8_lossy(expected)
+                                    ),
+                                );
+                            }
+                            if position == 0 && entry.record_length > 24 {
+                                state.report.add(
+                                    ProblemKind::DirectoryEntry,
+                                    Some(directory),
+                                    String::from("`.` record is longer than 24 bytes"),
+                                );
+                            }
+                            if filetype
+                                && entry.file_type != FileType::Directory.directory_entry_byte()
+                            {
+                                state.report.add(
+                                    ProblemKind::DirectoryEntry,
+                                    Some(directory),
+                                    format!(
+                                        "`{}` records type {}",
+                                        String::from_utf8_lossy(expected),
+                                        entry.file_type
+                                    ),
+                                );
+                            }
+                        }
                         if entry.name != expected || entry.inode == 0 {
                             state.report.add(
                                 ProblemKind::DirectoryEntry,
@@ -1118,7 +1336,20 @@ impl<D: BlockDevice> FileSystem<D> {
             {
                 continue;
             }
-            let counted = state.references.get(inode as usize).copied().unwrap_or(0);
+            let mut counted = state.references.get(inode as usize).copied().unwrap_or(0);
+            if facts.file_type == Some(FileType::Directory) && counted > DIRECTORY_LINK_MAX {
+                // More subdirectories than a link count holds: the count
+                // is 1, with `dir_nlink` (as ext4 and e2fsck have it).
+                let features = self.superblock.features().read_only_compatible;
+                if features & ReadOnlyCompatibleFeatures::DIR_NLINK.bits() == 0 {
+                    state.report.add(
+                        ProblemKind::Superblock,
+                        Some(inode),
+                        format!("directory with {counted} links on a volume without dir_nlink"),
+                    );
+                }
+                counted = 1;
+            }
             if counted != u32::from(facts.links) {
                 state.report.add(
                     ProblemKind::LinkCount,
@@ -1293,7 +1524,7 @@ impl<D: BlockDevice> FileSystem<D> {
                         ),
                     );
                 }
-                let padding_clear = (count..geometry.blocks_per_group)
+                let padding_clear = (count..geometry.block_size * 8)
                     .any(|index| !bit_is_set(&bitmap, index as usize));
                 if padding_clear {
                     state.report.add(
@@ -1332,7 +1563,9 @@ impl<D: BlockDevice> FileSystem<D> {
                     break;
                 }
                 let number = number as u32;
-                let used = number < geometry.first_inode || state.in_use(number);
+                let used = number < geometry.first_inode
+                    || state.in_use(number)
+                    || state.bad_inodes.get(number as usize);
                 if !used {
                     free_inodes += 1;
                 }
@@ -1357,6 +1590,17 @@ impl<D: BlockDevice> FileSystem<D> {
                 }
             }
             total_free_inodes += u64::from(free_inodes);
+            if let Some(bitmap) = &inode_bitmap {
+                let padding_clear = (geometry.inodes_per_group..geometry.block_size * 8)
+                    .any(|index| !bit_is_set(bitmap, index as usize));
+                if padding_clear {
+                    state.report.add(
+                        ProblemKind::InodeBitmap,
+                        None,
+                        format!("group {group}: padding at the end of the inode bitmap is not set"),
+                    );
+                }
+            }
             if difference_count > 0 {
                 state.report.add(
                     ProblemKind::InodeBitmap,

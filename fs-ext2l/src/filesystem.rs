@@ -247,16 +247,8 @@ impl<D: BlockDevice> FileSystem<D> {
 
         let read_only_reason = if options.read_only {
             Some("mounted read-only on request")
-        } else if geometry.revision == 0 {
-            Some("revision 0 file systems are read-only")
-        } else if geometry.block_size > 4096 {
-            Some("blocks larger than 4 KiB are read-only")
-        } else if !features.write_blockers().is_empty() {
-            Some("features this library cannot write are enabled")
-        } else if !groups.all_valid() {
-            Some("a group descriptor points outside the file system")
         } else {
-            None
+            layout_read_only_reason(&geometry, &features, &groups)
         };
         let cache = BlockCache::new(
             geometry.block_bytes(),
@@ -571,5 +563,25 @@ impl<D: BlockDevice> FileSystem<D> {
         self.last_run = None;
         self.last_file = None;
         self.cache.drop_clean(class)
+    }
+}
+
+/// Why a volume of this layout and these features can only be mounted
+/// read-only, whatever its state (`None`: it can be written).
+pub(crate) fn layout_read_only_reason(
+    geometry: &Geometry,
+    features: &FeatureSet,
+    groups: &GroupTable,
+) -> Option<&'static str> {
+    if geometry.revision == 0 {
+        Some("revision 0 file systems are read-only")
+    } else if geometry.block_size > 4096 {
+        Some("blocks larger than 4 KiB are read-only")
+    } else if !features.write_blockers().is_empty() {
+        Some("features this library cannot write are enabled")
+    } else if !groups.all_valid() {
+        Some("a group descriptor points outside the file system")
+    } else {
+        None
     }
 }

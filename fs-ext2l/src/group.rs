@@ -25,6 +25,7 @@ mod field {
     pub const FREE_INODES_COUNT: usize = 0x0E;
     pub const USED_DIRECTORIES_COUNT: usize = 0x10;
     pub const FLAGS: usize = 0x12;
+    pub const INODE_TABLE_UNUSED: usize = 0x1C;
 }
 
 /// `bg_flags`: the inode table and bitmap are not initialised (`uninit_bg`).
@@ -140,6 +141,21 @@ impl GroupTable {
         read_u16(&self.raw, Self::offset(group) + field::FLAGS)
     }
 
+    /// `bg_itable_unused` (meaningful with group checksums only).
+    #[inline]
+    pub(crate) fn inode_table_unused(&self, group: u32) -> u16 {
+        read_u16(&self.raw, Self::offset(group) + field::INODE_TABLE_UNUSED)
+    }
+
+    /// Sets `bg_itable_unused`.
+    pub(crate) fn set_inode_table_unused(&mut self, group: u32, value: u16) {
+        write_u16(
+            &mut self.raw,
+            Self::offset(group) + field::INODE_TABLE_UNUSED,
+            value,
+        );
+    }
+
     /// Sets the three location fields (used by `mkfs`).
     #[inline]
     pub(crate) fn set_locations(
@@ -153,6 +169,12 @@ impl GroupTable {
         write_u32(&mut self.raw, base + field::BLOCK_BITMAP, block_bitmap);
         write_u32(&mut self.raw, base + field::INODE_BITMAP, inode_bitmap);
         write_u32(&mut self.raw, base + field::INODE_TABLE, inode_table);
+    }
+
+    /// Sets `bg_flags` (the repair clears `uninit_bg` flags a volume
+    /// without group checksums must not carry).
+    pub(crate) fn set_flags(&mut self, group: u32, value: u16) {
+        write_u16(&mut self.raw, Self::offset(group) + field::FLAGS, value);
     }
 
     /// Sets `bg_free_blocks_count`.

@@ -43,6 +43,10 @@ pub(crate) mod field {
     pub const GENERATION: usize = 0x64;
     pub const FILE_ACL: usize = 0x68;
     pub const SIZE_HIGH: usize = 0x6C;
+    /// `l_i_blocks_hi` (Linux `osd2`): the high 16 bits of `i_blocks`.
+    pub const BLOCKS_HIGH: usize = 0x74;
+    /// `l_i_file_acl_high` (Linux `osd2`): the high 16 bits of `i_file_acl`.
+    pub const FILE_ACL_HIGH: usize = 0x76;
     /// `i_faddr`: the ext2l rootlink.
     pub const FRAGMENT_ADDRESS: usize = 0x70;
     pub const UID_HIGH: usize = 0x78;
@@ -534,6 +538,46 @@ impl Inode {
     #[inline]
     pub fn set_file_acl(&mut self, block: u32) {
         write_u32(&mut self.raw, field::FILE_ACL, block);
+    }
+
+    /// `i_size_high` whatever the type (for a directory, revision 1's
+    /// `i_dir_acl`; the repair clears it there, as e2fsck does).
+    #[inline]
+    pub fn size_high_raw(&self) -> u32 {
+        read_u32(&self.raw, field::SIZE_HIGH)
+    }
+
+    #[inline]
+    pub fn set_size_high_raw(&mut self, value: u32) {
+        write_u32(&mut self.raw, field::SIZE_HIGH, value);
+    }
+
+    /// `l_i_blocks_hi`: the high half of `i_blocks` (`huge_file` only).
+    #[inline]
+    pub fn blocks_high(&self) -> u16 {
+        read_u16(&self.raw, field::BLOCKS_HIGH)
+    }
+
+    #[inline]
+    pub fn set_blocks_high(&mut self, value: u16) {
+        write_u16(&mut self.raw, field::BLOCKS_HIGH, value);
+    }
+
+    /// `l_i_file_acl_high`: the high half of `i_file_acl` (`64bit` only).
+    #[inline]
+    pub fn file_acl_high(&self) -> u16 {
+        read_u16(&self.raw, field::FILE_ACL_HIGH)
+    }
+
+    #[inline]
+    pub fn set_file_acl_high(&mut self, value: u16) {
+        write_u16(&mut self.raw, field::FILE_ACL_HIGH, value);
+    }
+
+    /// `i_extra_isize` (0 in a 128-byte inode).
+    #[inline]
+    pub fn extra_size(&self) -> u16 {
+        read_u16(&self.raw, field::EXTRA_INODE_SIZE)
     }
 
     /// The raw rootlink field (`i_faddr`).

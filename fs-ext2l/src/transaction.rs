@@ -307,6 +307,29 @@ impl<D: BlockDevice> FileSystem<D> {
         Ok(())
     }
 
+    /// Stops journaling, for a repair (`repair/mod.rs`), which writes in
+    /// place as e2fsck does and may rebuild the journal itself: everything
+    /// is committed and checkpointed, the log closed (`s_start` 0) and
+    /// `needs_recovery` cleared in memory (written with the superblock at
+    /// the next write-back). Later changes are written back without a
+    /// journal until [`Self::start_journal`]. Does nothing without one.
+    ///
+    /// Return values: `Ok(())`; the errors of [`Self::sync`] and
+    /// [`Self::close_journal`].
+    pub(crate) fn stop_journal(&mut self) -> Result<()> {
+        if !self.transactions.journaling() {
+            return Ok(());
+        }
+        self.sync()?;
+        self.close_journal()?;
+        self.transactions.journal = None;
+        self.cache.set_running_transaction(None);
+        self.superblock
+            .set_incompatible(crate::features::IncompatibleFeatures::RECOVER, false);
+        self.superblock_dirty = true;
+        Ok(())
+    }
+
     /// Marks the journal empty (`s_start` 0) and flushes, at a clean
     /// unmount once everything is committed and checkpointed.
     ///

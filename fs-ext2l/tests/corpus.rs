@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The corrupted-image corpus: 197 images from the e2fsprogs test suite,
 //! each damaged in one way. Every one must mount or fail cleanly, and the
-//! walk, the checker and a round of writes must survive it (see
-//! `fuzz/exercise.rs`). Images with incompatible features we do not
+//! walk, the checker, a round of writes and the repair must survive it
+//! (see `fuzz/exercise.rs`). Images with incompatible features we do not
 //! implement must be refused with an error naming them. The two orphan-list
 //! images are cleaned by our mount exactly as `e2fsck -fy` cleans them; the
 //! journal that needs recovery in `f_journal` is replayed by a read-write
@@ -68,6 +68,7 @@ fn every_corpus_image_mounts_or_fails_cleanly() {
                         if exercise::exercise(&image) {
                             mounted += 1;
                         }
+                        exercise::exercise_repair(&image);
                         timings.push((
                             started.elapsed(),
                             path.file_name().unwrap().to_string_lossy().into_owned(),

@@ -4,8 +4,9 @@
 //! hostile orphan lists, one whose journal needs recovery — mutated in its
 //! log half of the time — and small corpus images) get bytes overwritten at
 //! random — mostly in the metadata at the start of the image — and each
-//! mutant goes through `fuzz/exercise.rs`. A failure here is a panic, hang
-//! or runaway allocation the libFuzzer target would find.
+//! mutant goes through `fuzz/exercise.rs` (and through its repair). A
+//! failure here is a panic, hang or runaway allocation the libFuzzer target
+//! would find.
 
 #[path = "../fuzz/exercise.rs"]
 mod exercise;
@@ -274,6 +275,8 @@ fn mutated_images_never_break_the_library() {
     let mut random = Random(seed_value | 1);
     let mut mounted = 0;
     let mut total = 0;
+    let mut repaired = 0;
+    let mut slowest_repair = std::time::Duration::ZERO;
     for (seed, share, hot) in &seeds {
         for _ in 0..rounds * share {
             let mut image = seed.clone();
@@ -298,11 +301,28 @@ fn mutated_images_never_break_the_library() {
             if exercise::exercise(&image) {
                 mounted += 1;
             }
+            let started = std::time::Instant::now();
+            if exercise::exercise_repair(&image) {
+                repaired += 1;
+            }
+            slowest_repair = slowest_repair.max(started.elapsed());
         }
     }
-    eprintln!("{mounted} of {total} mutants mounted");
+    eprintln!(
+        "{mounted} of {total} mutants mounted; {repaired} repaired, the slowest in {slowest_repair:?}"
+    );
     assert!(
         mounted > total / 3,
         "too few mutants mounted to exercise anything"
+    );
+    assert!(
+        repaired > total / 3,
+        "too few mutants repaired to exercise the repair"
+    );
+    // A repair is linear in the volume; seconds on these small images
+    // would be a runaway loop.
+    assert!(
+        slowest_repair < std::time::Duration::from_secs(5),
+        "a repair took {slowest_repair:?}"
     );
 }

@@ -8,7 +8,9 @@
 //! an operation that failed, 2 for bad usage or an image that cannot be
 //! opened at all. `check` has its own scale, after `e2fsck`'s: 0 clean, 1
 //! the journal needs recovery (the volume as it will be after the replay
-//! is clean), 2 unusable image or usage, 4 damage found.
+//! is clean), 2 unusable image or usage, 4 damage found; `check --repair`
+//! exits 0 when the volume is clean after the repair, 4 when damage
+//! remains.
 //!
 //! Ordinary commands (`put`, `mkdir`, `rm`, `ln`) obey the ext2l rules like
 //! the kernel does (immutable files stay untouched, directories cannot be
@@ -22,6 +24,7 @@ mod bench;
 mod edit;
 mod image;
 mod inspect;
+mod repair;
 mod transfer;
 
 use std::path::PathBuf;
@@ -78,8 +81,13 @@ enum Command {
     },
     /// Check every invariant: exit 0 clean, 1 when the journal needs
     /// recovery (and the volume as replayed is clean), 4 when there is
-    /// damage, 2 when the image cannot be read.
+    /// damage, 2 when the image cannot be read. With --repair, fix what is
+    /// found (replaying the journal first) and print each repair: exit 0
+    /// when the volume is clean afterwards, 4 when damage remains.
     Check {
+        /// Repair what is found, as `e2fsck -y` would.
+        #[arg(long)]
+        repair: bool,
         /// The image file.
         image: PathBuf,
     },
@@ -316,7 +324,13 @@ fn run(command: Command) -> Outcome {
                 (None, false) => JournalSize::Default,
             },
         ),
-        Command::Check { image } => inspect::check(&image),
+        Command::Check { repair, image } => {
+            if repair {
+                repair::repair(&image)
+            } else {
+                inspect::check(&image)
+            }
+        }
         Command::Recover { image } => edit::recover(&image),
         Command::Ls { long, image, path } => inspect::ls(&image, &path, long),
         Command::Cat { image, path } => inspect::cat(&image, &path),

@@ -491,3 +491,57 @@ fn check_exits_4_on_damage() {
     let output = ext2l(&["check", image]);
     assert_eq!(output.status.code(), Some(4), "{output:?}");
 }
+
+#[test]
+fn check_repair_fixes_damage_prints_each_repair_and_exits_0() {
+    let image = scratch("repaired.img");
+    let image = text(&image);
+    ok(&["mkfs", image, "--size", "4M", "--no-journal"]);
+    let host = scratch("repaired-host.txt");
+    std::fs::write(&host, b"survives the repair\n").unwrap();
+    ok(&["put", image, text(&host), "/kept.txt"]);
+    // A wrong free-block count, and the block bitmap's first bytes clear.
+    let file = std::fs::OpenOptions::new().write(true).open(image).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &7u32.to_le_bytes(), 1024 + 0x0C).unwrap();
+    let bitmap = {
+        let bytes = std::fs::read(image).unwrap();
+        u32::from_le_bytes(bytes[2048..2052].try_into().unwrap()) as u64 * 1024
+    };
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0u8; 8], bitmap).unwrap();
+    drop(file);
+    assert_eq!(ext2l(&["check", image]).status.code(), Some(4));
+    let output = ext2l(&["check", "--repair", image]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(stdout.contains("block bitmap"), "{stdout}");
+    assert!(stdout.contains("free block count was 7"), "{stdout}");
+    assert!(stdout.contains("clean after repair"), "{stdout}");
+    // A second run finds nothing; the file is intact.
+    let again = ok(&["check", "--repair", image]);
+    assert!(again.contains("nothing to repair"), "{again}");
+    assert_eq!(ext2l(&["check", image]).status.code(), Some(0));
+    assert_eq!(ok(&["cat", image, "/kept.txt"]), "survives the repair\n");
+}
+
+#[test]
+fn check_repair_refuses_what_it_cannot_write_with_status_2() {
+    let image = scratch("unrepairable.img");
+    let image = text(&image);
+    ok(&["mkfs", image, "--size", "4M", "--no-journal"]);
+    // `extents`, an incompatible feature this library does not have.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(image)
+        .unwrap();
+    let mut word = [0u8; 4];
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut word, 1024 + 0x60).unwrap();
+    let incompatible = u32::from_le_bytes(word) | 0x40;
+    std::os::unix::fs::FileExt::write_all_at(&file, &incompatible.to_le_bytes(), 1024 + 0x60)
+        .unwrap();
+    drop(file);
+    let (status, message) = fails(&["check", "--repair", image]);
+    assert_eq!(status, 2);
+    assert!(message.contains("cannot repair"), "{message}");
+    assert!(message.contains("extent"), "{message}");
+}

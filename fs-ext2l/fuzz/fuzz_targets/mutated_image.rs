@@ -9,4 +9,5 @@ mod exercise;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     exercise::exercise(data);
+    exercise::exercise_repair(data);
 });

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use fs_ext2l::{format, FileSystem, FormatOptions, MemoryDevice, MountOptions};
+use fs_ext2l::{format, FileSystem, FileType, FormatOptions, MemoryDevice, MountOptions};
 
 /// A clock for tests: a fixed, plausible time.
 pub fn test_clock() -> u32 {
@@ -138,4 +138,132 @@ pub fn inode_at<D: fs_ext2l::BlockDevice>(
             .unwrap_or_else(|error| panic!("{}: {error}", String::from_utf8_lossy(path)));
     }
     inode
+}
+
+/// Bytes of an installed file: a pattern that differs from seed to seed.
+pub fn package_bytes(seed: u8, length: usize) -> Vec<u8> {
+    (0..length)
+        .map(|index| (index as u8).wrapping_mul(17).wrapping_add(seed))
+        .collect()
+}
+
+/// Installs what only the image builder makes (DESIGN §4, §8) on an
+/// ext2l volume, everything immutable:
+///
+/// - `/lib/libc.so`, and `/lib` hard-linked as `/pkg/cat-root/lib` (a
+///   directory hardlink);
+/// - `/pkg/cat-root/cat.real`, and the launcher `/bin/cat` whose rootlink
+///   names `/pkg/cat-root`;
+/// - a package root with no name at all, reached only through the
+///   rootlink of `/bin/hidden`, holding `tool`;
+/// - a character device `/dev/null`, immutable (valid on ext2l only).
+///
+/// [`packages_intact`] checks that all of it survives.
+pub fn install_packages<D: fs_ext2l::BlockDevice>(file_system: &mut FileSystem<D>) {
+    let root = file_system.root();
+    let mut installer = file_system.installer();
+    let lib = installer.mkdir(root, b"lib", 0o755, 0, 0).unwrap();
+    let libc = installer.create(lib, b"libc.so", 0o755, 0, 0).unwrap();
+    installer.write(libc, 0, &package_bytes(1, 5000)).unwrap();
+    let pkg = installer.mkdir(root, b"pkg", 0o755, 0, 0).unwrap();
+    let cat_root = installer.mkdir(pkg, b"cat-root", 0o755, 0, 0).unwrap();
+    installer.link(lib, cat_root, b"lib").unwrap();
+    let real = installer
+        .create(cat_root, b"cat.real", 0o755, 0, 0)
+        .unwrap();
+    installer.write(real, 0, &package_bytes(2, 3000)).unwrap();
+    let bin = installer.mkdir(root, b"bin", 0o755, 0, 0).unwrap();
+    let cat = installer.create(bin, b"cat", 0o755, 0, 0).unwrap();
+    installer.write(cat, 0, &package_bytes(3, 700)).unwrap();
+    installer.set_rootlink(cat, cat_root).unwrap();
+    let hidden_root = installer.mkdir(root, b"hidden-root", 0o755, 0, 0).unwrap();
+    let tool = installer.create(hidden_root, b"tool", 0o755, 0, 0).unwrap();
+    installer.write(tool, 0, &package_bytes(4, 1500)).unwrap();
+    let hidden = installer.create(bin, b"hidden", 0o755, 0, 0).unwrap();
+    installer.set_rootlink(hidden, hidden_root).unwrap();
+    installer.rmdir(root, b"hidden-root").unwrap();
+    let dev = installer.mkdir(root, b"dev", 0o755, 0, 0).unwrap();
+    let null = installer
+        .file_system()
+        .create_node(dev, b"null", FileType::CharacterDevice, 0o666, 0, 0, 0x0103)
+        .unwrap();
+    for inode in [libc, real, cat, tool, hidden, null, cat_root, hidden_root] {
+        installer.set_immutable(inode, true).unwrap();
+    }
+}
+
+/// What is wrong with what [`install_packages`] made, if anything.
+pub fn packages_intact<D: fs_ext2l::BlockDevice>(
+    file_system: &mut FileSystem<D>,
+) -> Option<String> {
+    let mut lookup = |path: &[u8]| -> Result<fs_ext2l::InodeNumber, String> {
+        let mut inode = file_system.root();
+        for name in path
+            .split(|&byte| byte == b'/')
+            .filter(|name| !name.is_empty())
+        {
+            inode = file_system
+                .lookup(inode, name)
+                .map_err(|error| format!("{}: {error}", String::from_utf8_lossy(path)))?;
+        }
+        Ok(inode)
+    };
+    let found = (|| -> Result<_, String> {
+        Ok((
+            lookup(b"/lib")?,
+            lookup(b"/pkg/cat-root/lib")?,
+            lookup(b"/pkg/cat-root")?,
+            lookup(b"/bin/cat")?,
+            lookup(b"/bin/hidden")?,
+            lookup(b"/dev/null")?,
+        ))
+    })();
+    let (lib, shared_lib, cat_root, cat, hidden, null) = match found {
+        Ok(found) => found,
+        Err(error) => return Some(error),
+    };
+    if lib != shared_lib {
+        return Some(String::from(
+            "the directory hardlink /pkg/cat-root/lib is gone",
+        ));
+    }
+    let stat = |file_system: &mut FileSystem<D>, inode| file_system.stat(inode).unwrap();
+    if stat(file_system, cat).rootlink != Some(cat_root) {
+        return Some(String::from("the rootlink of /bin/cat is gone"));
+    }
+    let Some(hidden_root) = stat(file_system, hidden).rootlink else {
+        return Some(String::from("the rootlink of /bin/hidden is gone"));
+    };
+    let files: [(fs_ext2l::InodeNumber, &[u8], Vec<u8>); 4] = [
+        (lib, b"libc.so", package_bytes(1, 5000)),
+        (cat_root, b"cat.real", package_bytes(2, 3000)),
+        (hidden_root, b"tool", package_bytes(4, 1500)),
+        (shared_lib, b"libc.so", package_bytes(1, 5000)),
+    ];
+    let mut immutable = vec![cat, hidden, null, cat_root, hidden_root];
+    for (directory, name, contents) in files {
+        let Ok(file) = file_system.lookup(directory, name) else {
+            return Some(format!("{} is gone", String::from_utf8_lossy(name)));
+        };
+        let mut read = vec![0u8; contents.len() + 1];
+        let length = file_system.read(file, 0, &mut read).unwrap_or(0);
+        if read[..length] != contents[..] {
+            return Some(format!("{} changed", String::from_utf8_lossy(name)));
+        }
+        immutable.push(file);
+    }
+    let mut bytes = vec![0u8; 701];
+    let length = file_system.read(cat, 0, &mut bytes).unwrap_or(0);
+    if bytes[..length] != package_bytes(3, 700)[..] {
+        return Some(String::from("/bin/cat changed"));
+    }
+    for inode in immutable {
+        if !stat(file_system, inode)
+            .flags
+            .contains(fs_ext2l::InodeFlags::IMMUTABLE)
+        {
+            return Some(format!("inode {} lost its immutable flag", inode.get()));
+        }
+    }
+    None
 }

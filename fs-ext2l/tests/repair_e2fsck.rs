@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The repair judged against e2fsck on the e2fsprogs corpus.
+//!
+//! For each plain ext2 image of the corpus (`CLASSES.tsv`, class `ext2`):
+//! one copy is repaired by [`FileSystem::mount_and_repair`], another by
+//! `e2fsck -fy`. The image counts as judged clean when `e2fsck -fn` finds
+//! nothing in our copy; and whether it counts or not, every regular file
+//! e2fsck's copy keeps (by path, `lost+found` included) must be in ours
+//! with the same bytes. The count reached is printed, and the test fails
+//! if it drops below [`JUDGED_CLEAN_FLOOR`]. Images of the other classes
+//! (ext3 and ext4 features) must repair or fail with an error, never
+//! panic (every image of the corpus is tried).
+//!
+//! Skipped, with a printed reason, only when e2fsck is not installed; the
+//! corpus itself must be there (`EXT2L_CORPUS_DIR` points a worktree at
+//! it).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::Path;
+use std::process::Command;
+
+use common::{corpus_directory, mount_options, scratch_path};
+use fs_ext2l::{FileSystem, FileType, InodeNumber, MemoryDevice, MountOptions};
+
+/// Plain ext2 images of the corpus that e2fsck must find clean after our
+/// repair. 67 of the 68: `f_crashdisk` has no superblock e2fsck (or
+/// anything) can use, and our repair refuses it with an error as e2fsck
+/// does.
+const JUDGED_CLEAN_FLOOR: usize = 67;
+
+/// The biggest decompressed image read (the corpus's largest is 128 MiB).
+const MAX_IMAGE_BYTES: u64 = 128 << 20;
+
+fn decompress(path: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut image = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .take(MAX_IMAGE_BYTES)
+        .read_to_end(&mut image)
+        .unwrap();
+    image
+}
+
+fn e2fsck_installed() -> bool {
+    Command::new("e2fsck").arg("-V").output().is_ok()
+}
+
+/// Runs e2fsck with `flags` on `image` (written to a scratch file);
+/// returns its exit status, output and the image afterwards.
+fn run_e2fsck(flags: &str, image: &[u8]) -> (i32, String, Vec<u8>) {
+    let path = scratch_path("judged.img");
+    std::fs::write(&path, image).unwrap();
+    let output = Command::new("e2fsck")
+        .arg(flags)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let after = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code().unwrap_or(-1), text, after)
+}
+
+/// Every regular file reachable from the root (`lost+found` included),
+/// by path, with its bytes; `None` when the volume does not mount.
+fn regular_files(image: Vec<u8>) -> Option<BTreeMap<Vec<u8>, Vec<u8>>> {
+    let options = MountOptions {
+        read_only: true,
+        ..mount_options()
+    };
+    let mut file_system = FileSystem::mount(MemoryDevice::from_bytes(image), options).ok()?;
+    let mut found = BTreeMap::new();
+    let mut seen = BTreeSet::new();
+    let mut pending: Vec<(Vec<u8>, InodeNumber)> = vec![(Vec::new(), file_system.root())];
+    while let Some((path, directory)) = pending.pop() {
+        if !seen.insert(directory) {
+            continue;
+        }
+        let Ok(entries) = file_system.entries(directory) else {
+            continue;
+        };
+        for entry in entries {
+            if entry.name == b"." || entry.name == b".." {
+                continue;
+            }
+            let mut child = path.clone();
+            child.push(b'/');
+            child.extend_from_slice(&entry.name);
+            let Ok(metadata) = file_system.stat(entry.inode) else {
+                continue;
+            };
+            match metadata.file_type {
+                FileType::Directory => pending.push((child, entry.inode)),
+                FileType::RegularFile => {
+                    let mut bytes = vec![0u8; metadata.size.min(MAX_IMAGE_BYTES) as usize];
+                    match file_system.read(entry.inode, 0, &mut bytes) {
+                        Ok(length) => bytes.truncate(length),
+                        Err(_) => bytes.clear(),
+                    }
+                    found.insert(child, bytes);
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(found)
+}
+
+/// A second repair of a repaired image: `None` when it finds nothing to
+/// do and the volume clean, else what it did.
+fn second_repair(image: &[u8]) -> Option<String> {
+    match FileSystem::mount_and_repair(MemoryDevice::from_bytes(image.to_vec()), mount_options()) {
+        Ok((_, report)) if report.repairs.is_empty() && report.is_clean() => None,
+        Ok((_, report)) => Some(format!(
+            "a second repair did something: {:?}, clean {}",
+            report
+                .repairs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            report.is_clean()
+        )),
+        Err(error) => Some(format!("a second repair failed: {error}")),
+    }
+}
+
+/// What one image came to.
+struct Verdict {
+    name: String,
+    /// `e2fsck -fn` found nothing in our repaired copy.
+    clean: bool,
+    /// Why not, or which files differ.
+    notes: Vec<String>,
+}
+
+fn judge(name: &str, image: Vec<u8>) -> Verdict {
+    let mut notes = Vec::new();
+    let (_, _, theirs) = run_e2fsck("-fy", &image);
+    let ours = match FileSystem::mount_and_repair(MemoryDevice::from_bytes(image), mount_options())
+    {
+        Ok((file_system, _)) => match file_system.unmount() {
+            Ok(device) => Some(device.into_bytes()),
+            Err(error) => {
+                notes.push(format!("unmount after repair: {error}"));
+                None
+            }
+        },
+        Err(error) => {
+            notes.push(format!("repair refused: {error}"));
+            None
+        }
+    };
+    let Some(ours) = ours else {
+        return Verdict {
+            name: name.to_string(),
+            clean: false,
+            notes,
+        };
+    };
+    if let Some(again) = second_repair(&ours) {
+        notes.push(again);
+    }
+    let (status, output, _) = run_e2fsck("-fn", &ours);
+    let clean = status == 0;
+    if !clean {
+        notes.push(format!("e2fsck -fn exits {status}:\n{output}"));
+    }
+    if let Some(kept) = regular_files(theirs) {
+        let repaired = regular_files(ours).unwrap_or_default();
+        for (path, bytes) in kept {
+            let path_text = String::from_utf8_lossy(&path).into_owned();
+            match repaired.get(&path) {
+                None => notes.push(format!("{path_text}: kept by e2fsck, missing after ours")),
+                Some(ours) if *ours != bytes => notes.push(format!(
+                    "{path_text}: {} bytes after e2fsck, {} different bytes after ours",
+                    bytes.len(),
+                    ours.len()
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    Verdict {
+        name: name.to_string(),
+        clean,
+        notes,
+    }
+}
+
+/// The corpus's classes: image name to class.
+fn classes(directory: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(directory.join("CLASSES.tsv")).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error} (set EXT2L_CORPUS_DIR to the e2fsprogs-f corpus)",
+            directory.display()
+        )
+    });
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            Some((fields.next()?.to_string(), fields.next()?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn repair_of_plain_ext2_images_satisfies_e2fsck_and_keeps_its_files() {
+    if !e2fsck_installed() {
+        eprintln!("e2fsck is not installed: the repair is not judged against it (skipped)");
+        return;
+    }
+    let directory = corpus_directory();
+    let plain: Vec<String> = classes(&directory)
+        .into_iter()
+        .filter(|(_, class)| class == "ext2")
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(plain.len(), 68, "CLASSES.tsv lists 68 plain ext2 images");
+    // Two workers: the machine has two cores.
+    let halves: Vec<Vec<String>> = vec![
+        plain.iter().step_by(2).cloned().collect(),
+        plain.iter().skip(1).step_by(2).cloned().collect(),
+    ];
+    let verdicts: Vec<Verdict> = std::thread::scope(|scope| {
+        let workers: Vec<_> = halves
+            .iter()
+            .map(|names| {
+                let directory = &directory;
+                scope.spawn(move || {
+                    names
+                        .iter()
+                        .map(|name| {
+                            let image = decompress(&directory.join(format!("{name}.img.gz")));
+                            judge(name, image)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| worker.join().unwrap())
+            .collect()
+    });
+    let clean = verdicts.iter().filter(|verdict| verdict.clean).count();
+    println!(
+        "repair: {clean} of {} plain-ext2 images judged clean by e2fsck",
+        plain.len()
+    );
+    let mut lost_files = Vec::new();
+    for verdict in &verdicts {
+        for note in &verdict.notes {
+            println!("{}: {note}", verdict.name);
+            if note.contains("kept by e2fsck")
+                || note.contains("different bytes")
+                || note.contains("second repair")
+            {
+                lost_files.push(format!("{}: {note}", verdict.name));
+            }
+        }
+    }
+    assert!(
+        clean >= JUDGED_CLEAN_FLOOR,
+        "only {clean} images judged clean, the floor is {JUDGED_CLEAN_FLOOR}"
+    );
+    assert!(
+        lost_files.is_empty(),
+        "files e2fsck keeps that the repair lost or changed, or second repairs that did something:\n{}",
+        lost_files.join("\n")
+    );
+}
+
+#[test]
+fn repair_of_every_other_corpus_image_succeeds_or_fails_cleanly() {
+    let directory = corpus_directory();
+    let others: Vec<String> = classes(&directory)
+        .into_iter()
+        .filter(|(_, class)| class != "ext2")
+        .map(|(name, _)| name)
+        .collect();
+    assert!(others.len() >= 120, "the corpus lists its other classes");
+    let mut repaired = 0;
+    for name in &others {
+        let image = decompress(&directory.join(format!("{name}.img.gz")));
+        match FileSystem::mount_and_repair(MemoryDevice::from_bytes(image), mount_options()) {
+            Ok((mut file_system, report)) => {
+                repaired += 1;
+                if report.is_clean() {
+                    let device = file_system.unmount().unwrap();
+                    assert_eq!(
+                        second_repair(device.as_bytes()),
+                        None,
+                        "{name}: a second repair"
+                    );
+                    continue;
+                }
+                // What a repair that succeeds leaves: clean, or reported.
+                let check = file_system.check().unwrap();
+                assert_eq!(
+                    check.is_clean(),
+                    report.is_clean(),
+                    "{name}: the report and a new check disagree"
+                );
+            }
+            Err(error) => assert!(!error.to_string().is_empty(), "{name}: an error says what"),
+        }
+    }
+    println!(
+        "repair: {repaired} of {} ext3/ext4 images repaired, the rest refused",
+        others.len()
+    );
+}

@@ -62,9 +62,7 @@ impl core::fmt::Display for RepairNeed {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             RepairNeed::ErrorsRecorded => "records errors found earlier",
-            RepairNeed::UncleanWithoutJournal => {
-                "was not cleanly unmounted and has no journal"
-            }
+            RepairNeed::UncleanWithoutJournal => "was not cleanly unmounted and has no journal",
         })
     }
 }

@@ -42,8 +42,12 @@ impl FsckMode {
 
 /// Repairs the volume on `disk` when `mode` says so and it needs it,
 /// printing what was done.
-pub fn run(disk: &mut Disk, mode: FsckMode, options: MountOptions) {
-    let need = match fs_ext2l::repair_needed(disk) {
+pub fn run(disk: &Disk, mode: FsckMode, options: MountOptions) {
+    // The repair mounts a clone of the disk handle: the same file-system
+    // code as the root's mount (one instance of the generic library in the
+    // kernel), and the disk stays ours whatever the repair does.
+    let mut disk = disk.clone();
+    let need = match fs_ext2l::repair_needed(&mut disk) {
         Ok(Some(need)) => need,
         Ok(None) => return,
         Err(error) => {
@@ -60,7 +64,7 @@ pub fn run(disk: &mut Disk, mode: FsckMode, options: MountOptions) {
         read_only: false,
         ..options
     };
-    let (file_system, report) = match FileSystem::mount_and_repair(&mut *disk, options) {
+    let (file_system, report) = match FileSystem::mount_and_repair(disk, options) {
         Ok(repaired) => repaired,
         Err(error) => {
             log::error!("fsck: the repair failed: {error}");

@@ -101,8 +101,8 @@ pub fn mount(
         cache_bytes,
         ..MountOptions::default()
     };
-    let mut disk = Disk::new(disk);
-    fsck::run(&mut disk, fsck, options);
+    let disk = Disk::new(disk);
+    fsck::run(&disk, fsck, options);
     let file_system = FileSystem::mount(disk, options).map_err(MountError::FileSystem)?;
     let info = file_system.info();
     let label = String::from_utf8_lossy(&info.label).into_owned();

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Durability in the guest, beyond power cuts (`crash.rs`): changes reach
 //! the disk on the write-back clock; damage turns the volume read-only
-//! with a console line instead of being written on; a disk that no
+//! with a console line instead of being written on, and the next boot
+//! repairs it (or, with `fsck=check`, mounts it read-only); a disk that no
 //! longer takes writes gives `EIO` to `sync`, still starts programs, and
 //! makes power-off say what was lost and fail.
 
@@ -117,7 +118,7 @@ fn an_idle_change_reaches_the_disk_on_the_write_back_clock() {
 }
 
 #[test]
-fn damage_found_while_running_turns_the_volume_read_only() {
+fn damage_found_while_running_turns_the_volume_read_only_until_repaired() {
     for (machine, disk) in system_machines() {
         let what = describe(&machine);
         let victim = tempfile::NamedTempFile::new().unwrap();
@@ -156,59 +157,37 @@ fn damage_found_while_running_turns_the_volume_read_only() {
         let (code, report) = check(disk.path());
         assert_eq!(code, Some(4), "{what}: {report}");
         assert_eq!(ext2l_cat(disk.path(), "/home/user/after.txt"), "", "{what}");
-        // The next boot mounts it read-only, and says why.
-        let transcript = session(&machine, &["poweroff"], TIMEOUT);
+        // With fsck=check the next boot mounts it read-only, and says why.
+        let mut checking = machine.clone();
+        checking.append = "fsck=check".into();
+        let transcript = session(&checking, &["poweroff"], TIMEOUT);
         let text = console(&transcript);
         assert!(
             text.contains("read-only: the volume records errors found earlier"),
             "{what}:\n{text}"
         );
-    }
-}
-
-#[test]
-fn an_unclean_damaged_volume_without_a_journal_mounts_read_only() {
-    for mut machine in default_machines() {
-        let what = describe(&machine);
-        let content = tempfile::tempdir().unwrap();
-        std::fs::write(content.path().join("motd"), "Welcome to Manux\n").unwrap();
-        std::fs::write(content.path().join("victim"), "y".repeat(10_000)).unwrap();
-        let disk = scratch_disk(16 << 20);
-        let made = Command::new("mke2fs")
-            .args([
-                "-q", "-F", "-t", "ext2", "-L", "testvol", "-b", "4096", "-d",
-            ])
-            .arg(content.path())
-            .arg(disk.path())
-            .status()
-            .expect("running mke2fs");
-        assert!(made.success());
-        point_outside(disk.path(), "/victim");
-        // Cut off while mounted: the valid bit cleared.
-        let unclean = Command::new("debugfs")
-            .args(["-w", "-R", "ssv state 0"])
-            .arg(disk.path())
-            .output()
-            .expect("running debugfs");
-        assert!(unclean.status.success(), "{unclean:?}");
-        machine.disks = vec![disk.path().to_path_buf()];
-        machine.append = "test=fs-write".into();
-        let boot = boot(&machine, b"", TIMEOUT);
-        let mounted = boot.expect_line("root: mounted ext2 volume 'testvol' as /");
+        // By default the boot repairs it first: every repair on the
+        // console, then a clean, writable volume whose other files are
+        // intact.
+        let transcript = session(
+            &machine,
+            &["echo repaired > after.txt", "cat after.txt", "poweroff"],
+            TIMEOUT,
+        );
+        let text = console(&transcript);
         assert!(
-            mounted.contains(
-                "read-only: the volume was not cleanly unmounted and the checker found damage"
-            ),
-            "{what}: {mounted}"
+            text.contains("fsck: the volume records errors found earlier; repairing it"),
+            "{what}:\n{text}"
         );
         assert!(
-            boot.line_with("self test: wrote").is_none(),
-            "{what}: a damaged volume was written on\n{}",
-            boot.output
+            text.contains("fsck: the volume is clean"),
+            "{what}:\n{text}"
         );
-        assert_ne!(boot.status, Some(0), "{what}\n{}", boot.output);
-        assert_eq!(ext2l_cat(disk.path(), "/motd"), "Welcome to Manux\n");
-        assert_eq!(ext2l_cat(disk.path(), "/selftest/hello.txt"), "", "{what}");
+        assert_eq!(transcript.output(1), "repaired\n", "{what}:\n{text}");
+        assert_eq!(transcript.status, Some(0), "{what}:\n{text}");
+        assert_ext2l_clean(disk.path(), &what);
+        assert_eq!(ext2l_cat(disk.path(), "/home/user/after.txt"), "repaired\n");
+        assert!(!ext2l_cat(disk.path(), "/etc/motd").is_empty(), "{what}");
     }
 }
 

@@ -22,7 +22,9 @@ fn damaged_ext2_disk() -> tempfile::NamedTempFile {
     std::fs::write(content.path().join("victim"), "y".repeat(10_000)).unwrap();
     let disk = scratch_disk(16 << 20);
     let made = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-L", "testvol", "-b", "4096", "-d"])
+        .args([
+            "-q", "-F", "-t", "ext2", "-L", "testvol", "-b", "4096", "-d",
+        ])
         .arg(content.path())
         .arg(disk.path())
         .status()
@@ -68,7 +70,9 @@ fn a_damaged_volume_cut_off_without_a_journal_is_repaired_at_boot() {
         machine.disks = vec![disk.path().to_path_buf()];
         machine.append = "test=fs-write".into();
         let boot = boot(&machine, b"", TIMEOUT);
-        boot.expect_line("fsck: the volume was not cleanly unmounted and has no journal; repairing it");
+        boot.expect_line(
+            "fsck: the volume was not cleanly unmounted and has no journal; repairing it",
+        );
         // Each repair is told, the pointer among them.
         let repairs: Vec<&str> = boot
             .output
@@ -95,7 +99,11 @@ fn a_damaged_volume_cut_off_without_a_journal_is_repaired_at_boot() {
         );
         // The next boot finds nothing to repair.
         let again = boot_again(&machine);
-        assert!(!again.output.contains("fsck: "), "{what}:\n{}", again.output);
+        assert!(
+            !again.output.contains("fsck: "),
+            "{what}:\n{}",
+            again.output
+        );
     }
 }
 

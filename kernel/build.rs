@@ -1,4 +1,7 @@
-//! Links the kernel with its architecture's linker script from `hal/`.
+//! Links the kernel with its architecture's linker script from `hal/`,
+//! without a symbol table; the link map `kernel.map`, next to the kernel
+//! (`target/<triple>/release/kernel.map`), lists every symbol's address
+//! for reading a fault or panic report.
 use std::env;
 use std::path::PathBuf;
 
@@ -19,4 +22,18 @@ fn main() {
         .join("link.ld");
     println!("cargo:rerun-if-changed={}", script.display());
     println!("cargo:rustc-link-arg=-T{}", script.display());
+    // Segments aligned to 4 KiB pages in the file too: lld's AArch64
+    // default (64 KiB) pads the ELF by up to 64 KiB per segment.
+    println!("cargo:rustc-link-arg=-zmax-page-size=4096");
+    // The symbol table would be a fifth of the file; the map keeps the
+    // addresses where a person can read them. OUT_DIR is
+    // `<profile dir>/build/kernel-<hash>/out`.
+    println!("cargo:rustc-link-arg=--strip-all");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if let Some(profile_directory) = out.ancestors().nth(3) {
+        println!(
+            "cargo:rustc-link-arg=-Map={}",
+            profile_directory.join("kernel.map").display()
+        );
+    }
 }

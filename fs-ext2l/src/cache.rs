@@ -24,8 +24,10 @@
 //! which each hit pays for at most once. A dirty victim is written back first,
 //! together with the dirty blocks next to it on the device (one vectored
 //! device call for the whole cluster, which leaves them cached and
-//! clean); if that write fails, nothing is dropped and the error is
-//! returned. Buffers of dropped blocks are kept for the next ones as long
+//! clean); if that write fails, nothing dirty is dropped: clean blocks are
+//! evicted instead, so reading (a program starting) goes on working on a
+//! device that no longer takes writes; a block about to become dirty gets
+//! the write's error once the cache is full of blocks it cannot write. Buffers of dropped blocks are kept for the next ones as long
 //! as held blocks and spare buffers together stay within the capacity.
 //!
 //! **What changed.** [`BlockCache::changes`] moves whenever a block's
@@ -80,6 +82,15 @@ use core::ops::Deref;
 
 use crate::device::{BlockDevice, ReadRequest, WriteRequest};
 use crate::error::DeviceError;
+
+/// Why a block is about to be held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    /// To read it: held clean.
+    Read,
+    /// To change it: held dirty.
+    Change,
+}
 
 /// The smallest capacity a cache gets, in blocks.
 pub const MIN_CAPACITY_BLOCKS: usize = 16;
@@ -410,7 +421,7 @@ impl BlockCache {
         class: BlockClass,
     ) -> Result<&[u8], DeviceError> {
         if !self.entries.contains_key(&block) {
-            self.load(device, block, class)?;
+            self.load(device, block, class, Purpose::Read)?;
         }
         let stamp = self.tick();
         match self.entries.get_mut(&block) {
@@ -433,7 +444,7 @@ impl BlockCache {
         class: BlockClass,
     ) -> Result<&mut [u8], DeviceError> {
         if !self.entries.contains_key(&block) {
-            self.load(device, block, class)?;
+            self.load(device, block, class, Purpose::Change)?;
         }
         self.note_change(block, class);
         match self.entries.get_mut(&block) {
@@ -473,7 +484,7 @@ impl BlockCache {
         class: BlockClass,
     ) -> Result<&mut [u8], DeviceError> {
         if !self.entries.contains_key(&block) {
-            self.make_room(device)?;
+            self.make_room(device, Purpose::Change)?;
             let data = self.fresh_buffer();
             self.insert(block, data, class);
         }
@@ -551,7 +562,7 @@ impl BlockCache {
                 device.read_vectored(&mut requests)?;
             }
             for (index, buffer) in buffers.into_iter().enumerate() {
-                self.make_room(device)?;
+                self.make_room(device, Purpose::Read)?;
                 self.insert(number + index as u32, buffer.clone(), class);
                 blocks.push(buffer);
             }
@@ -609,7 +620,7 @@ impl BlockCache {
             device.read_vectored(&mut all)?;
         }
         for (block, buffer) in wanted {
-            self.make_room(device)?;
+            self.make_room(device, Purpose::Read)?;
             self.insert(block, buffer, class);
         }
         Ok(())
@@ -1004,6 +1015,7 @@ impl BlockCache {
         device: &mut D,
         block: u32,
         class: BlockClass,
+        purpose: Purpose,
     ) -> Result<(), DeviceError> {
         let mut data = self.fresh_buffer();
         let offset = u64::from(block) * self.block_size as u64;
@@ -1013,13 +1025,41 @@ impl BlockCache {
             }
             return Err(error);
         }
-        self.make_room(device)?;
+        self.make_room(device, purpose)?;
         self.insert(block, data, class);
         Ok(())
     }
 
     /// Evicts least recently used blocks until one more fits.
-    fn make_room<D: BlockDevice + ?Sized>(&mut self, device: &mut D) -> Result<(), DeviceError> {
+    ///
+    /// When writing back a dirty victim fails, clean blocks are evicted
+    /// instead (the dirty ones stay for a later write-back to retry).
+    /// Then, if none was left: a block to read is held all the same (the
+    /// cache grows by one, which the next miss evicts), a block to change
+    /// is refused with the write's error.
+    fn make_room<D: BlockDevice + ?Sized>(
+        &mut self,
+        device: &mut D,
+        purpose: Purpose,
+    ) -> Result<(), DeviceError> {
+        match self.make_room_writing(device) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                self.make_room_without_writing();
+                if purpose == Purpose::Change && self.entries.len() >= self.capacity {
+                    return Err(error);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Evicts least recently used blocks, writing back dirty victims,
+    /// until one more fits.
+    fn make_room_writing<D: BlockDevice + ?Sized>(
+        &mut self,
+        device: &mut D,
+    ) -> Result<(), DeviceError> {
         if self.write_back_frozen {
             self.make_room_without_writing();
             return Ok(());

@@ -62,7 +62,7 @@ pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};
 pub use recording::{crash_states, CrashState, Record, RecordingDevice};
 pub use repair::{Repair, RepairReport, MAX_REPAIRS, MAX_ROUNDS};
-pub use state::OnDamage;
+pub use state::{repair_needed, OnDamage, RepairNeed};
 pub use superblock::{Superblock, STATE_ERRORS, STATE_VALID};
 pub use transaction::PendingBytes;
 pub use write_back::WriteBack;

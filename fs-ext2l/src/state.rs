@@ -47,6 +47,54 @@ pub enum OnDamage {
     Continue,
 }
 
+/// Why a volume must be repaired before it is used, read from its
+/// superblock alone ([`repair_needed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepairNeed {
+    /// The superblock records errors found earlier (`EXT2_ERROR_FS`).
+    ErrorsRecorded,
+    /// The volume has no journal and was not cleanly unmounted: it may be
+    /// left half-written.
+    UncleanWithoutJournal,
+}
+
+impl core::fmt::Display for RepairNeed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RepairNeed::ErrorsRecorded => "records errors found earlier",
+            RepairNeed::UncleanWithoutJournal => "was not cleanly unmounted and has no journal",
+        })
+    }
+}
+
+/// Reads the superblock of `device` and says whether the volume must be
+/// repaired before it is mounted: it records errors, or it has no journal
+/// and was not cleanly unmounted. A volume with a journal that was not
+/// cleanly unmounted needs only recovery, which the mount does.
+///
+/// Return values: `Ok(None)` when no repair is needed, or the device does
+/// not hold an ext2 superblock (the mount says what is wrong); the need;
+/// [`Error::Device`] when reading fails.
+pub fn repair_needed<D: BlockDevice + ?Sized>(device: &mut D) -> Result<Option<RepairNeed>> {
+    let mut raw = [0u8; SUPERBLOCK_SIZE];
+    device.read_at(SUPERBLOCK_OFFSET, &mut raw)?;
+    let superblock = Superblock::from_bytes(raw);
+    if superblock.get_u16(field::MAGIC) != crate::superblock::EXT2_MAGIC {
+        return Ok(None);
+    }
+    let state = superblock.state();
+    let journaled = superblock.features().compatible
+        & crate::features::CompatibleFeatures::HAS_JOURNAL.bits()
+        != 0;
+    Ok(if state & STATE_ERRORS != 0 {
+        Some(RepairNeed::ErrorsRecorded)
+    } else if state & STATE_VALID == 0 && !journaled {
+        Some(RepairNeed::UncleanWithoutJournal)
+    } else {
+        None
+    })
+}
+
 /// The reason of a mount turned read-only by damage found while running.
 pub(crate) const DAMAGE_FOUND: &str = "damage was found while running; the volume needs a check";
 /// The reason of a volume whose superblock records errors.

@@ -43,6 +43,8 @@ struct RecordingDevice {
     fail_next: bool,
     /// Make the next write fail.
     fail_next_write: bool,
+    /// Make every write fail (a device that no longer takes writes).
+    writes_fail: bool,
 }
 
 fn stamp_of(block: &[u8]) -> u64 {
@@ -111,7 +113,10 @@ impl BlockDevice for RecordingDevice {
     }
 
     fn write_at(&mut self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
-        if std::mem::take(&mut self.fail_next) || std::mem::take(&mut self.fail_next_write) {
+        if std::mem::take(&mut self.fail_next)
+            || std::mem::take(&mut self.fail_next_write)
+            || self.writes_fail
+        {
             return Err(DeviceError::Failed { code: 5 });
         }
         self.write_in_flight();
@@ -374,7 +379,13 @@ fn run(operations: Vec<Operation>) -> Result<(), TestCaseError> {
             }
             Operation::Fail => device.fail_next = true,
         }
-        prop_assert!(cache.len() <= CAPACITY, "cache over capacity");
+        // One block more only while every held block is dirty and the
+        // write-back to make room failed (a read is served all the same).
+        prop_assert!(
+            cache.len() <= CAPACITY
+                || (cache.len() == CAPACITY + 1 && cache.dirty_count() >= CAPACITY),
+            "cache over capacity"
+        );
         prop_assert!(cache.pinned_count() <= CAPACITY / 2);
         for (block, (_, last)) in &model.pins {
             prop_assert!(cache.pinned_by(*block).is_some(), "{} lost its pin", block);
@@ -511,16 +522,79 @@ fn a_failed_eviction_loses_nothing() {
             .copy_from_slice(&stamped(500 + u64::from(block)));
     }
     // The read itself fails; then the read works, but writing back the
-    // victim to make room fails.
+    // victim to make room fails: the block is read all the same, nothing
+    // dirty is dropped. A block to change is refused instead.
     device.fail_next = true;
     assert!(cache.read(&mut device, 30, BlockClass::Data).is_err());
     device.fail_next_write = true;
-    assert!(cache.read(&mut device, 30, BlockClass::Data).is_err());
-    assert!(!cache.contains(30));
+    assert_eq!(
+        stamp_of(cache.read(&mut device, 30, BlockClass::Data).unwrap()),
+        stamp_of(device.block(30))
+    );
+    assert_eq!(cache.dirty_count(), CAPACITY);
+    device.fail_next_write = true;
+    assert!(cache.write(&mut device, 31, BlockClass::Data).is_err());
+    assert!(!cache.contains(31));
     assert_eq!(cache.dirty_count(), CAPACITY);
     cache.flush(&mut device).unwrap();
     for block in 0..CAPACITY as u32 {
         assert_eq!(stamp_of(device.block(block)), 500 + u64::from(block));
+    }
+}
+
+#[test]
+fn a_device_that_takes_no_writes_still_serves_reads() {
+    let mut device = RecordingDevice::new();
+    for block in 0..BLOCKS {
+        device
+            .store(
+                u64::from(block) * BLOCK_SIZE as u64,
+                &stamped(u64::from(block)),
+            )
+            .unwrap();
+    }
+    let mut cache = BlockCache::new(BLOCK_SIZE, CAPACITY);
+    device.writes_fail = true;
+    // A cache full of blocks that cannot be written...
+    for block in 0..CAPACITY as u32 {
+        cache
+            .write(&mut device, block, BlockClass::Data)
+            .unwrap()
+            .copy_from_slice(&stamped(900 + u64::from(block)));
+    }
+    // ...still reads every other block, again and again, within one
+    // block more than its capacity...
+    for _ in 0..3 {
+        for block in CAPACITY as u32..BLOCKS {
+            let data = cache.read(&mut device, block, BlockClass::Data).unwrap();
+            assert_eq!(stamp_of(data), u64::from(block));
+            assert!(cache.len() <= CAPACITY + 1);
+        }
+    }
+    // ...changes the blocks it holds, and refuses new ones.
+    cache
+        .write(&mut device, 3, BlockClass::Data)
+        .unwrap()
+        .copy_from_slice(&stamped(1003));
+    let (first_free, second_free) = (CAPACITY as u32, CAPACITY as u32 + 1);
+    assert!(!cache.contains(first_free) && !cache.contains(second_free));
+    assert!(cache
+        .write(&mut device, first_free, BlockClass::Data)
+        .is_err());
+    assert!(cache
+        .zeroed(&mut device, second_free, BlockClass::Data)
+        .is_err());
+    assert!(cache.flush(&mut device).is_err());
+    // Once the device takes writes again, nothing was lost.
+    device.writes_fail = false;
+    cache.flush(&mut device).unwrap();
+    for block in 0..CAPACITY as u32 {
+        let expected = if block == 3 {
+            1003
+        } else {
+            900 + u64::from(block)
+        };
+        assert_eq!(stamp_of(device.block(block)), expected);
     }
 }
 

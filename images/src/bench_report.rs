@@ -25,6 +25,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("raw_read_mbps", "MB/s"),
     ("file_vs_raw_ratio", "×"),
     ("small_files_ops_per_s", "files/s"),
+    ("journal_small_files_ratio", "×"),
+    ("file_write_mbps", "MB/s"),
+    ("journal_write_ratio", "×"),
     ("min_ram_mib", "MiB"),
 ];
 
@@ -41,6 +44,10 @@ pub const GUEST_KEYS: &[&str] = &[
     "file_vs_raw_ratio",
     "small_files_ops_per_s",
 ];
+
+/// The figures `bench --writes` prints, from one boot with a journal and
+/// one without: the xtask takes the journal's cost as their ratios.
+pub const WRITES_KEYS: &[&str] = &["small_files_ops_per_s", "file_write_mbps"];
 
 /// A target a figure must meet (issue 10).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,6 +84,7 @@ pub fn target(key: &str) -> Option<Target> {
     Some(match key {
         "launcher_overhead_ratio" => Target::AtMost(1.25),
         "file_vs_raw_ratio" => Target::AtLeast(0.9),
+        "journal_small_files_ratio" => Target::AtLeast(0.7),
         "min_ram_mib" => Target::AtMost(32.0),
         "boot_to_prompt_ms" => Target::Below(200.0),
         "spawn_exit_wait_us" => Target::Below(1000.0),
@@ -102,6 +110,11 @@ impl Figures {
     /// transcript; other lines are ignored. Fails on a malformed value or
     /// when a figure of [`GUEST_KEYS`] is missing.
     pub fn parse_guest(console: &str) -> Result<Figures> {
+        Figures::parse_keys(console, GUEST_KEYS)
+    }
+
+    /// [`Self::parse_guest`] for the figures `keys`.
+    pub fn parse_keys(console: &str, keys: &[&str]) -> Result<Figures> {
         let mut figures = Figures::default();
         for line in console.lines() {
             let Some(rest) = line.trim().strip_prefix("bench: ") else {
@@ -109,7 +122,7 @@ impl Figures {
             };
             let mut words = rest.split_whitespace();
             let Some(key) = words.next() else { continue };
-            if !GUEST_KEYS.contains(&key) {
+            if !keys.contains(&key) {
                 continue;
             }
             for word in words {
@@ -122,7 +135,7 @@ impl Figures {
                 figures.push(key, value);
             }
         }
-        for key in GUEST_KEYS {
+        for key in keys {
             if figures.values.get(*key).is_none_or(Vec::is_empty) {
                 bail!("the guest printed no values for {key}");
             }
@@ -314,6 +327,8 @@ mod tests {
         assert!(target("launcher_overhead_ratio").unwrap().met(1.25));
         assert!(!target("launcher_overhead_ratio").unwrap().met(1.26));
         assert!(target("file_vs_raw_ratio").unwrap().met(0.9));
+        assert!(target("journal_small_files_ratio").unwrap().met(0.7));
+        assert!(!target("journal_small_files_ratio").unwrap().met(0.69));
         assert!(!target("file_vs_raw_ratio").unwrap().met(0.89));
         assert!(!target("boot_to_prompt_ms").unwrap().met(200.0));
         assert!(target("kernel_elf_bytes").unwrap().met(1048575.0));
@@ -328,6 +343,10 @@ mod tests {
         figures.push("boot_to_prompt_ms", 51.5);
         figures.push("kernel_elf_bytes", 700000.0);
         figures.push("min_ram_mib", 24.0);
+        assert!(json(&figures).is_err(), "the journal's figures are missing");
+        figures.push("journal_small_files_ratio", 0.8);
+        figures.push("file_write_mbps", 120.0);
+        figures.push("journal_write_ratio", 0.9);
         let text = json(&figures).unwrap();
         let keys: Vec<&str> = text
             .lines()

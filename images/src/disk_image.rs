@@ -302,10 +302,18 @@ fn write_image(
         uuid,
         time: now,
         assume_zeroed: true,
-        // An ext3/JBD2 journal of mke2fs's size for the volume (inode 8).
-        journal_blocks: fs_ext2l::journal::default_journal_blocks(
-            u32::try_from(size / u64::from(BLOCK_BYTES)).unwrap_or(u32::MAX),
-        ),
+        // An ext3/JBD2 journal of mke2fs's size for the volume (inode 8),
+        // unless the manifest says none.
+        journal_blocks: manifest
+            .image
+            .journal
+            .unwrap_or(true)
+            .then(|| {
+                fs_ext2l::journal::default_journal_blocks(
+                    u32::try_from(size / u64::from(BLOCK_BYTES)).unwrap_or(u32::MAX),
+                )
+            })
+            .flatten(),
         ..FormatOptions::default()
     };
     let mount = MountOptions {

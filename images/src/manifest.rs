@@ -77,6 +77,10 @@ pub struct ImageSection {
     /// package must carry its signature.
     #[serde(default)]
     pub development_keys: Option<String>,
+    /// Whether the volume has an ext3/JBD2 journal (default true);
+    /// `cargo xtask bench` builds one without to measure its cost.
+    #[serde(default)]
+    pub journal: Option<bool>,
 }
 
 /// The `[user]` table.

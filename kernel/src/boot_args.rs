@@ -11,11 +11,16 @@
 //! - `commit=SECONDS` — how often changes are written back (committed to
 //!   the journal) by themselves, 1 to 3600 (default
 //!   [`DEFAULT_COMMIT_SECONDS`]);
+//! - `fsck=repair|check` — what to do with a root volume that records
+//!   errors or was cut off without a journal: repair it before mounting
+//!   (`repair`, the default) or mount it read-only (`check`); see
+//!   [`crate::fsck`];
 //! - `init=PROGRAM ARGS…` — the first process (default `/bin/init`); the
 //!   rest of the line is its arguments.
 //!
 //! Unknown words are reported, not fatal: a typo must not stop a boot.
 
+use crate::fsck::FsckMode;
 use crate::self_test::SelfTest;
 use alloc::vec::Vec;
 use log::LevelFilter;
@@ -38,6 +43,8 @@ pub struct BootArgs {
     pub bench: bool,
     /// `commit=SECONDS`: the write-back interval.
     pub commit_seconds: u32,
+    /// `fsck=`: what to do with a root volume that needs repair.
+    pub fsck: FsckMode,
 }
 
 impl BootArgs {
@@ -50,6 +57,7 @@ impl BootArgs {
             init: None,
             bench: false,
             commit_seconds: DEFAULT_COMMIT_SECONDS,
+            fsck: FsckMode::Repair,
         };
         let mut words = command_line.split_whitespace();
         while let Some(word) = words.next() {
@@ -74,6 +82,10 @@ impl BootArgs {
                 "commit" => match value.parse::<u32>() {
                     Ok(seconds @ 1..=3600) => args.commit_seconds = seconds,
                     _ => args.unknown.push(word),
+                },
+                "fsck" => match FsckMode::from_name(value) {
+                    Some(mode) => args.fsck = mode,
+                    None => args.unknown.push(word),
                 },
                 _ => args.unknown.push(word),
             }

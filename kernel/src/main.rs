@@ -25,6 +25,7 @@ mod devices;
 mod disk;
 mod elf_loader;
 mod files;
+mod fsck;
 mod logger;
 mod memory;
 mod partition;
@@ -93,7 +94,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     if let Some(test) = args.self_test.filter(|test| test.needs_raw_disks()) {
         self_test::run_raw(test, core::mem::take(&mut disks));
     }
-    match root_fs::mount(boot, disks) {
+    match root_fs::mount(boot, disks, args.fsck) {
         Ok(summary) => log::info!("root: {}", summary),
         Err(error) => log::error!("root: cannot mount virtio-blk0: {}", error),
     }

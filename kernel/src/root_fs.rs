@@ -13,6 +13,7 @@
 //! system; power-off calls it.
 
 use crate::disk::Disk;
+use crate::fsck::{self, FsckMode};
 use crate::partition::{self, PartitionError};
 use alloc::format;
 use alloc::string::String;
@@ -60,14 +61,19 @@ fn clock() -> u32 {
     crate::wall_clock::timestamp()
 }
 
-/// Mounts the first of `disks` as the root; returns a one-line summary.
+/// Mounts the first of `disks` as the root, repaired first if `fsck` says
+/// so and it needs it ([`crate::fsck`]); returns a one-line summary.
 ///
 /// Return values: `NoDisk` when `disks` is empty; `Partition(error)` when
 /// the disk has a GPT without a usable root partition (corrupt, missing);
 /// `FileSystem(error)` when the volume is not a mountable ext2/ext2l file
 /// system (the error names what is wrong, e.g. an unsupported feature or a
 /// bad superblock).
-pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountError> {
+pub fn mount(
+    boot: &BootInfo,
+    disks: Vec<BlockDevice>,
+    fsck: FsckMode,
+) -> Result<String, MountError> {
     let mut disk = disks.into_iter().next().ok_or(MountError::NoDisk)?;
     let volume = partition::find_root(&mut disk).map_err(MountError::Partition)?;
     if let partition::Volume::Partition {
@@ -95,8 +101,9 @@ pub fn mount(boot: &BootInfo, disks: Vec<BlockDevice>) -> Result<String, MountEr
         cache_bytes,
         ..MountOptions::default()
     };
-    let file_system =
-        FileSystem::mount(Disk::new(disk), options).map_err(MountError::FileSystem)?;
+    let disk = Disk::new(disk);
+    fsck::run(&disk, fsck, options);
+    let file_system = FileSystem::mount(disk, options).map_err(MountError::FileSystem)?;
     let info = file_system.info();
     let label = String::from_utf8_lossy(&info.label).into_owned();
     let summary = format!(

@@ -14,28 +14,50 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// The figures `bench` prints, one line each: those the xtask parses.
 const FIGURES: &[&str] = xtask::bench_report::GUEST_KEYS;
 
+/// Each of `figures` was printed once, with `repetitions` finite values
+/// above zero.
+fn assert_figures(boot: &Boot, figures: &[&str], repetitions: usize, what: &str) {
+    for figure in figures {
+        let line = boot.expect_line(&format!("bench: {figure} "));
+        let values: Vec<f64> = line
+            .split_whitespace()
+            .skip(2)
+            .map(|word| word.parse().expect("a number"))
+            .collect();
+        assert_eq!(values.len(), repetitions, "{what}: {line}");
+        assert!(
+            values.iter().all(|value| value.is_finite() && *value > 0.0),
+            "{what}: {line}"
+        );
+    }
+}
+
 #[test]
 fn bench_measures_every_figure_with_the_bench_argument() {
     for (mut machine, _disk) in system_machines() {
         // /etc/motd stands in for the 64 MiB file of `cargo xtask bench`.
         machine.append = "bench init=/bin/bench 2 /etc/motd".into();
         let boot = boot(&machine, b"", TIMEOUT);
-        let what = describe(&machine);
-        for figure in FIGURES {
-            let line = boot.expect_line(&format!("bench: {figure} "));
-            let values: Vec<f64> = line
-                .split_whitespace()
-                .skip(2)
-                .map(|word| word.parse().expect("a number"))
-                .collect();
-            assert_eq!(values.len(), 2, "{what}: {line}");
-            assert!(
-                values.iter().all(|value| value.is_finite() && *value > 0.0),
-                "{what}: {line}"
-            );
-        }
+        assert_figures(&boot, FIGURES, 2, &describe(&machine));
         // As the first process nothing has read the console yet.
         boot.expect_line("bench: console_first_read_ns 0");
+        boot.expect_line("bench: done");
+        boot.expect_status(0);
+    }
+}
+
+#[test]
+fn bench_measures_what_writing_costs() {
+    for (mut machine, _disk) in system_machines() {
+        // 4 MiB stands in for the 64 MiB write of `cargo xtask bench`.
+        machine.append = "init=/bin/bench --writes 2 4".into();
+        let boot = boot(&machine, b"", TIMEOUT);
+        assert_figures(
+            &boot,
+            xtask::bench_report::WRITES_KEYS,
+            2,
+            &describe(&machine),
+        );
         boot.expect_line("bench: done");
         boot.expect_status(0);
     }

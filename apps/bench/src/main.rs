@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `bench REPETITIONS FILE [SECTOR [SEED]]`: the in-guest half of `cargo xtask bench`.
+//! `bench REPETITIONS FILE [SECTOR [SEED]]` and `bench --writes REPETITIONS
+//! [MIB]`: the in-guest half of `cargo xtask bench`.
 //!
 //! Run as the first process (`init=/bin/bench …` with the `bench` boot
 //! argument), it measures with the kernel's monotonic clock and prints one
@@ -19,6 +20,12 @@
 //! | `raw_read_mbps` | as many sectors read raw from the root disk (`benchmark(RAW_READ)`), from SECTOR (default 0): the xtask passes the file's first sector, so both reads cover the same region |
 //! | `file_vs_raw_ratio` | cold over raw, from the same repetition |
 //! | `small_files_ops_per_s` | files per second: create, write 100 bytes and close each of 1,000 files, delete them all, `sync` |
+//!
+//! `--writes` measures only what writing costs, so the xtask can boot the
+//! same image with and without a journal and take the ratio:
+//! `small_files_ops_per_s` as above, and `file_write_mbps`, a new file of
+//! MIB MiB (default 64) written in 512 KiB calls and `fsync`ed, in MB/s
+//! (the file is then deleted, untimed).
 //!
 //! Everything is checked as it goes (exit statuses, byte counts); with
 //! SEED, once the timed reads are done, `FILE` is read once more and every
@@ -63,6 +70,10 @@ const READ_CHUNK: usize = 512 << 10;
 const NOP: &[u8] = b"/bin/nop";
 /// The same program through its launcher (package `launched-nop`).
 const NOP_LAUNCHED: &[u8] = b"/bin/launched-nop";
+/// The file `--writes` writes.
+const WRITE_FILE: &[u8] = b"/bench-write.dat";
+/// Its default size in MiB.
+const WRITE_MIB: u32 = 64;
 /// Where the small files are made.
 const SMALL_DIRECTORY: &[u8] = b"/bench-small";
 
@@ -71,6 +82,9 @@ struct Failure(String);
 
 fn main() -> i32 {
     let arguments = process::arguments();
+    if arguments.get(1) == Some(&b"--writes".as_slice()) {
+        return writes_main(&arguments[2..]);
+    }
     let (Some(repetitions), Some(file)) = (
         arguments
             .get(1)
@@ -192,6 +206,76 @@ fn run(repetitions: u32, file: &[u8], first_sector: u64, seed: Option<u64>) -> R
     }
     report("small_files_ops_per_s", &small);
     Ok(())
+}
+
+/// `bench --writes REPETITIONS [MIB]`.
+fn writes_main(arguments: &[&[u8]]) -> i32 {
+    let number = |word: Option<&&[u8]>| -> Option<u32> {
+        core::str::from_utf8(word?)
+            .ok()?
+            .parse::<u32>()
+            .ok()
+            .filter(|&count| count > 0)
+    };
+    let repetitions = number(arguments.first());
+    let mebibytes = match arguments.get(1) {
+        None => Some(WRITE_MIB),
+        Some(word) => number(Some(word)),
+    };
+    let (Some(repetitions), Some(mebibytes), true) = (repetitions, mebibytes, arguments.len() <= 2)
+    else {
+        eprintln!("usage: bench --writes REPETITIONS [MIB]");
+        return 2;
+    };
+    let run = || -> Result<(), Failure> {
+        let (mut small, mut write) = (Vec::new(), Vec::new());
+        for _ in 0..repetitions {
+            small.push(small_files()?);
+            write.push(write_file(mebibytes)?);
+        }
+        report("small_files_ops_per_s", &small);
+        report("file_write_mbps", &write);
+        Ok(())
+    };
+    match run() {
+        Ok(()) => {
+            println!("bench: done");
+            0
+        }
+        Err(Failure(what)) => {
+            eprintln!("bench: error: {what}");
+            1
+        }
+    }
+}
+
+/// Writes a new file of `mebibytes` MiB in [`READ_CHUNK`] calls and
+/// `fsync`s it; returns MB/s. The file is deleted after, untimed.
+fn write_file(mebibytes: u32) -> Result<f64, Failure> {
+    let chunk = vec![0x5a_u8; READ_CHUNK];
+    let total = u64::from(mebibytes) << 20;
+    let start = now();
+    let fd = syscall::open(
+        WRITE_FILE,
+        OpenFlags::CREATE | OpenFlags::EXCLUSIVE | OpenFlags::WRITE_ONLY,
+        0o644,
+    )
+    .map_err(|errno| Failure(format!("create {}: {errno}", text(WRITE_FILE))))?;
+    let mut written = 0u64;
+    while written < total {
+        let count = (total - written).min(chunk.len() as u64) as usize;
+        syscall::write_all(fd, &chunk[..count])
+            .map_err(|errno| Failure(format!("write {}: {errno}", text(WRITE_FILE))))?;
+        written += count as u64;
+    }
+    syscall::file_sync(fd)
+        .map_err(|errno| Failure(format!("fsync {}: {errno}", text(WRITE_FILE))))?;
+    syscall::close(fd).map_err(|errno| Failure(format!("close {}: {errno}", text(WRITE_FILE))))?;
+    let elapsed = now() - start;
+    syscall::unlink_at(CURRENT_DIRECTORY, WRITE_FILE)
+        .map_err(|errno| Failure(format!("unlink {}: {errno}", text(WRITE_FILE))))?;
+    syscall::sync().map_err(|errno| Failure(format!("sync: {errno}")))?;
+    Ok(total as f64 / 1000.0 / elapsed.as_secs_f64() / 1000.0)
 }
 
 /// Prints one figure's values.

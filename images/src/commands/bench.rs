@@ -13,13 +13,19 @@
 //!    from it, which the guest checks after the timed reads).
 //!    `apps/bench` prints every in-guest figure, a value per repetition
 //!    (`xtask::bench_report`).
-//! 3. The smoke session: a fresh copy of the image booted normally (init,
+//! 3. The journal's cost: the benchmark image and a copy built without a
+//!    journal are booted in turn, REPETITIONS pairs, with `init=/bin/bench
+//!    --writes 1`: 1,000 small files and a 64 MiB file written and
+//!    `fsync`ed on each. Each pair gives `journal_small_files_ratio` and
+//!    `journal_write_ratio` (with over without, so the host's load falls
+//!    on both alike); `file_write_mbps` is the journaled write.
+//! 4. The smoke session: a fresh copy of the image booted normally (init,
 //!    the login shell), a short session typed at the prompt as a person
 //!    would (write, copy, pipe, list, remove, `poweroff`), its output
 //!    checked. At the default 128 MiB it runs REPETITIONS times; the kernel
 //!    logs at power off when the console was first read — the shell's
 //!    first prompt — which is `boot_to_prompt_ms`.
-//! 4. `min_ram_mib`: the smallest `-m` (in MiB) with which the smoke
+//! 5. `min_ram_mib`: the smallest `-m` (in MiB) with which the smoke
 //!    session succeeds, by bisection between 8 MiB and 128 MiB.
 //!
 //! It prints one table (median, spread, target, met or missed) and writes
@@ -96,6 +102,10 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
     let bench_image = directory.join(format!("bench-{}.img", arch.name()));
     disk_image::build(&bench_image, &bench_manifest, &programs, arch)?;
     let first_sector = add_big_file(&bench_image)?;
+    let mut unjournaled_manifest = bench_manifest.clone();
+    unjournaled_manifest.image.journal = Some(false);
+    let unjournaled_image = directory.join(format!("bench-unjournaled-{}.img", arch.name()));
+    disk_image::build(&unjournaled_image, &unjournaled_manifest, &programs, arch)?;
 
     let machine = |memory_mib: u32, disk: PathBuf, append: String| {
         let mut machine = Machine::new(arch, kernel.clone());
@@ -128,6 +138,41 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
         for value in values {
             figures.push(&key, value);
         }
+    }
+
+    eprintln!("xtask bench: the journal's cost ({repetitions} pairs of boots)");
+    for _ in 0..repetitions {
+        let mut pair = Vec::new();
+        for image in [&bench_image, &unjournaled_image] {
+            let boot = machine(
+                DEFAULT_MEMORY_MIB,
+                image.clone(),
+                "init=/bin/bench --writes 1".to_string(),
+            );
+            let console = boot_to_end(&boot, BENCH_TIMEOUT)?;
+            ensure!(
+                console.status == Some(0) && console.output.contains("bench: done"),
+                "the writes boot of {} failed (status {:?}); console:\n{}",
+                image.display(),
+                console.status,
+                console.output
+            );
+            pair.push(
+                Figures::parse_keys(&console.output, bench_report::WRITES_KEYS).with_context(
+                    || format!("reading the guest's figures; console:\n{}", console.output),
+                )?,
+            );
+        }
+        let value = |index: usize, key: &str| pair[index].median(key).unwrap_or(f64::NAN);
+        figures.push("file_write_mbps", value(0, "file_write_mbps"));
+        figures.push(
+            "journal_small_files_ratio",
+            value(0, "small_files_ops_per_s") / value(1, "small_files_ops_per_s"),
+        );
+        figures.push(
+            "journal_write_ratio",
+            value(0, "file_write_mbps") / value(1, "file_write_mbps"),
+        );
     }
 
     let copy = directory.join(format!("smoke-{}.img", arch.name()));

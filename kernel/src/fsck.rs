@@ -71,11 +71,9 @@ pub fn run(disk: &Disk, mode: FsckMode, options: MountOptions) {
             return;
         }
     };
-    for repair in &report.repairs {
-        log::info!("fsck: {repair}");
-    }
-    if report.omitted > 0 {
-        log::info!("fsck: … and {} more repairs", report.omitted);
+    // One line per repair, then (if damage remains) per problem left.
+    for line in report.lines() {
+        log::info!("fsck: {line}");
     }
     if report.is_clean() {
         log::info!(
@@ -84,15 +82,9 @@ pub fn run(disk: &Disk, mode: FsckMode, options: MountOptions) {
             report.rounds
         );
     } else {
-        let first = report
-            .check
-            .problems
-            .first()
-            .map(|problem| alloc::format!("{problem}"))
-            .unwrap_or_default();
         log::error!(
-            "fsck: {} problems remain after the repair (first: {first})",
-            report.check.problems.len()
+            "fsck: {} problems remain after the repair; the volume mounts read-only",
+            report.check.problems.len() + report.check.omitted
         );
     }
     if let Err(error) = file_system.unmount() {

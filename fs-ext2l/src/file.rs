@@ -299,14 +299,34 @@ impl<D: BlockDevice> FileSystem<D> {
         offset: u64,
         pieces: &mut [&mut [u8]],
     ) -> Result<usize> {
-        let result = self.read_pieces_unobserved(inode, offset, pieces);
+        let result = self.read_pieces_unobserved(inode, None, offset, pieces);
         self.observe(result)
     }
 
-    /// [`Self::read_pieces`], without marking damage it finds.
+    /// [`Self::read_pieces`] of `inode` only while it is still the file of
+    /// `generation` (`i_generation`): a handle's check that it reaches the
+    /// object it was opened on, at no cost when the read reuses the inode
+    /// the last one loaded.
+    ///
+    /// Return values: as [`Self::read`]; [`Error::NotFound`] also when
+    /// the inode's generation is not `generation`.
+    pub fn read_pieces_of_generation(
+        &mut self,
+        inode: InodeNumber,
+        generation: u32,
+        offset: u64,
+        pieces: &mut [&mut [u8]],
+    ) -> Result<usize> {
+        let result = self.read_pieces_unobserved(inode, Some(generation), offset, pieces);
+        self.observe(result)
+    }
+
+    /// [`Self::read_pieces`], without marking damage it finds; with
+    /// `generation`, only of the file of that generation.
     fn read_pieces_unobserved(
         &mut self,
         inode: InodeNumber,
+        generation: Option<u32>,
         offset: u64,
         pieces: &mut [&mut [u8]],
     ) -> Result<usize> {
@@ -318,7 +338,10 @@ impl<D: BlockDevice> FileSystem<D> {
             Some((seen, file)) if seen == changes && file.number == inode => file,
             _ => alloc::boxed::Box::new(self.regular_file(inode)?),
         };
-        let result = self.read_file_pieces(&file, offset, pieces);
+        let result = match generation {
+            Some(generation) if file.generation() != generation => Err(Error::NotFound),
+            _ => self.read_file_pieces(&file, offset, pieces),
+        };
         self.last_file = Some((changes, file));
         result
     }

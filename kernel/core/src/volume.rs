@@ -178,10 +178,19 @@ impl<D: BlockDevice> Volume<D> {
         offset: u64,
         pieces: &mut [&mut [u8]],
     ) -> Result<usize, Error> {
-        self.verify(object)?;
-        Ok(self
-            .file_system
-            .read_pieces(object.inode(), offset, pieces)?)
+        // The generation is checked by the read itself (against the inode
+        // it loads or reuses), not by a separate load as `verify` does:
+        // this is the path of every long read.
+        self.collect()?;
+        match self.file_system.read_pieces_of_generation(
+            object.inode(),
+            object.generation(),
+            offset,
+            pieces,
+        ) {
+            Err(fs_ext2l::Error::NotFound) => Err(Error::Stale),
+            result => Ok(result?),
+        }
     }
 
     /// Writes `data` into `object` at `offset`.

@@ -726,5 +726,17 @@ fn a_reused_inode_is_stale_for_an_old_reference() {
     assert_eq!(new.inode(), old.inode(), "the number was reused");
     let mut buffer = [0u8; 32];
     assert_eq!(world.volume.read(&old, 0, &mut buffer), Err(Error::Stale));
+    // The long-read path checks the generation itself, also when it
+    // reuses the inode the last read loaded.
+    let (first, second) = buffer.split_at_mut(4);
+    assert_eq!(
+        world.volume.read_pieces(&new, 0, &mut [first, second]),
+        Ok(14)
+    );
+    let (first, second) = buffer.split_at_mut(4);
+    assert_eq!(
+        world.volume.read_pieces(&old, 0, &mut [first, second]),
+        Err(Error::Stale)
+    );
     assert_eq!(world.volume.write(&old, 0, b"x"), Err(Error::Stale));
 }

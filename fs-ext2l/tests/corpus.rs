@@ -13,25 +13,11 @@ mod exercise;
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::corpus_directory;
+use common::{corpus_directory, decompress};
 use fs_ext2l::{Error, FileSystem, InodeNumber, MemoryDevice, MountOptions};
-
-/// Largest decompressed image accepted (the biggest is 80 MB).
-const MAX_IMAGE_BYTES: u64 = 128 << 20;
-
-fn decompress(path: &Path) -> Vec<u8> {
-    let file = std::fs::File::open(path).unwrap();
-    let mut image = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .take(MAX_IMAGE_BYTES)
-        .read_to_end(&mut image)
-        .unwrap();
-    image
-}
 
 #[test]
 fn every_corpus_image_mounts_or_fails_cleanly() {

@@ -17,22 +17,6 @@ use std::io::Read;
 
 use common::*;
 
-/// xorshift64*: reproducible, dependency-free randomness.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound.max(1) as u64) as usize
-    }
-}
-
 /// A small file system with files, directories, links and rootlinks.
 fn seed_image(block_size: u32) -> Vec<u8> {
     let mut file_system = new_file_system(2 << 20, block_size, 256, true);

@@ -18,11 +18,10 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 
-use common::{corpus_directory, mount_options, scratch_path};
+use common::{corpus_directory, decompress, mount_options, scratch_path, Random, MAX_IMAGE_BYTES};
 use fs_ext2l::{FileSystem, FileType, InodeNumber, MemoryDevice, MountOptions};
 
 /// Plain ext2 images of the corpus that e2fsck must find clean after our
@@ -30,19 +29,6 @@ use fs_ext2l::{FileSystem, FileType, InodeNumber, MemoryDevice, MountOptions};
 /// anything) can use, and our repair refuses it with an error as e2fsck
 /// does.
 const JUDGED_CLEAN_FLOOR: usize = 67;
-
-/// The biggest decompressed image read (the corpus's largest is 128 MiB).
-const MAX_IMAGE_BYTES: u64 = 128 << 20;
-
-fn decompress(path: &Path) -> Vec<u8> {
-    let file = std::fs::File::open(path).unwrap();
-    let mut image = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .take(MAX_IMAGE_BYTES)
-        .read_to_end(&mut image)
-        .unwrap();
-    image
-}
 
 fn e2fsck_installed() -> bool {
     Command::new("e2fsck").arg("-V").output().is_ok()
@@ -335,22 +321,6 @@ fn repair_of_every_other_corpus_image_succeeds_or_fails_cleanly() {
         "repair: {repaired} of {} ext3/ext4 images repaired, the rest refused",
         others.len()
     );
-}
-
-/// xorshift64*: reproducible, dependency-free randomness.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next() % bound.max(1) as u64) as usize
-    }
 }
 
 /// A plain ext2 volume (no ext2l bit) with directories, small and large

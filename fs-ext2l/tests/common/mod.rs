@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Helpers shared by the integration tests: fresh file systems in memory,
-//! scratch files, and running the e2fsprogs tools on an image.
+//! scratch files, running the e2fsprogs tools on an image, the corpus's
+//! images, and reproducible randomness.
 #![allow(dead_code)] // Reason: each test binary uses a different subset.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -266,4 +268,35 @@ pub fn packages_intact<D: fs_ext2l::BlockDevice>(
         }
     }
     None
+}
+
+/// The largest decompressed corpus image read (the corpus's largest is
+/// 128 MiB).
+pub const MAX_IMAGE_BYTES: u64 = 128 << 20;
+
+/// The decompressed bytes of the gzipped image `path`.
+pub fn decompress(path: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut image = Vec::new();
+    flate2::read::GzDecoder::new(file)
+        .take(MAX_IMAGE_BYTES)
+        .read_to_end(&mut image)
+        .unwrap();
+    image
+}
+
+/// xorshift64*: reproducible, dependency-free randomness.
+pub struct Random(pub u64);
+
+impl Random {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, bound: usize) -> usize {
+        (self.next() % bound.max(1) as u64) as usize
+    }
 }

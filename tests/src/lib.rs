@@ -324,6 +324,24 @@ pub fn ext2l_cat(image: &Path, path: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// `e2fsck -fn IMAGE`: whether it found the volume clean, and what it
+/// printed.
+pub fn e2fsck_report(image: &Path) -> (bool, String) {
+    let output = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(image)
+        .output()
+        .expect("running e2fsck");
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
 /// `ext2l check` finds the volume `image` clean; `what` names the case.
 pub fn assert_ext2l_clean(image: &Path, what: &str) {
     let check = ext2l(&[OsStr::new("check"), image.as_os_str()]);

@@ -37,17 +37,8 @@ fn ext2_disk(block_size: u32) -> tempfile::NamedTempFile {
 }
 
 fn e2fsck_clean(image: &Path) {
-    let output = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(image)
-        .output()
-        .expect("running e2fsck");
-    assert!(
-        output.status.success(),
-        "e2fsck -fn is not clean:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (clean, report) = e2fsck_report(image);
+    assert!(clean, "e2fsck -fn is not clean:\n{report}");
 }
 
 fn debugfs_cat(image: &Path, path: &str) -> String {

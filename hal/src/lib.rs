@@ -29,10 +29,11 @@
 
 extern crate alloc;
 
-pub mod arch;
+mod arch;
 pub mod boot_info;
 pub mod diagnostics;
 mod entry;
+pub mod frames;
 pub mod heap;
 pub mod interrupts;
 mod panic;
@@ -41,7 +42,8 @@ pub mod time_of_day;
 pub mod user;
 pub mod virtio;
 
-pub use arch::{switch_thread, AddressSpace, KernelThread, UserContext};
+pub(crate) use arch::AddressSpace;
+pub use arch::{switch_thread, KernelThread, UserContext};
 
 /// Bytes of kernel heap each kernel thread's stack takes.
 pub fn thread_stack_size() -> usize {

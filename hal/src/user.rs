@@ -15,10 +15,15 @@
 //! - `KernelThread`: a kernel stack and saved callee-saved registers, and
 //!   `switch(from, to)`.
 //!
-//! The kernel reads and writes user memory only through [`UserAddressSpace::lookup`]
-//! and [`physical`]: it checks the page's user permissions first, then copies
-//! through the direct map, so a user pointer can never make the kernel fault
-//! or write a page that is read-only for the user.
+//! The kernel sees a process's table only as [`UserPages`]: it maps owned
+//! [`Frame`](crate::frames::Frame)s, never addresses, and reads and writes
+//! user memory only through it, checked by extent against the user's
+//! permissions, so a user pointer can never make the kernel fault, reach a
+//! frame the process was not given, or write a page that is read-only for
+//! the user.
+
+mod pages;
+pub use pages::{AccessError, UserPages, UserRuns};
 
 /// Bytes in a page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -27,11 +32,11 @@ pub const USER_START: u64 = 0x0000_0000_0040_0000;
 /// One past the highest user address (the lower half of a 48-bit space).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
 
-/// Where page-table frames come from (the kernel's frame allocator).
-pub trait FrameSource {
+/// Where page-table frames come from ([`crate::frames::TableFrames`]).
+pub(crate) trait FrameSource {
     /// A free 4 KiB frame (physical address), or `None` when memory is out.
     fn allocate_frame(&mut self) -> Option<u64>;
-    /// Gives a frame back.
+    /// Gives back a frame this source gave (once).
     fn free_frame(&mut self, physical: u64);
 }
 
@@ -53,6 +58,10 @@ pub enum MapError {
     NotUserAddress,
     /// The page is already mapped.
     AlreadyMapped,
+    /// The page would be writable and executable at once.
+    WritableAndExecutable,
+    /// A shared page would be writable.
+    Writable,
 }
 
 /// How an access faulted.
@@ -96,8 +105,10 @@ pub enum TrapCause {
     },
 }
 
-/// The per-process translation table's contract.
-pub trait UserAddressSpace: Sized {
+/// The per-process translation table's contract, implemented by each
+/// port's `AddressSpace`. It maps frames by address, so it stays inside
+/// `hal/`: the kernel maps owned frames through [`UserPages`].
+pub(crate) trait UserAddressSpace: Sized {
     /// An empty table with a fresh address-space id.
     fn new(frames: &mut dyn FrameSource) -> Option<Self>;
     /// Maps the user page at `address` to `frame`.
@@ -115,6 +126,7 @@ pub trait UserAddressSpace: Sized {
     /// id); returns the frame it mapped.
     fn unmap(&mut self, address: u64) -> Option<u64>;
     /// The frame and permission of the page containing `address`.
+    #[allow(dead_code, reason = "the ports' own checks; `UserPages` keeps its map")]
     fn lookup(&self, address: u64) -> Option<(u64, UserPermission)>;
     /// Makes this table the current user table.
     fn activate(&self);
@@ -138,79 +150,17 @@ pub trait UserRegisters {
     fn instruction_pointer(&self) -> u64;
 }
 
-/// Copying to and from physical frames through the kernel's direct map.
-pub mod physical {
+/// Zeroing a translation table's frame, for the ports' table code.
+pub(crate) mod physical {
     use crate::arch::mmu;
 
     /// Fills the frame at `frame` with zeros.
     pub fn zero_frame(frame: u64) {
         let virtual_address = mmu::physical_to_virtual(frame & !0xfff);
-        // SAFETY: `frame` is a RAM frame the kernel's frame allocator owns
-        // (the only source of frame addresses); the direct map covers all
-        // RAM outside the kernel image, and frames are never the target of
-        // a Rust reference, so raw writes alias nothing.
+        // SAFETY: `frame` is a table frame the port took from
+        // `frames::TableFrames` (the only source of table frame
+        // addresses), RAM in the direct map that no Rust reference
+        // points at, so raw writes alias nothing.
         unsafe { core::ptr::write_bytes(virtual_address as *mut u8, 0, super::PAGE_SIZE as usize) };
-    }
-
-    /// Copies `bytes` into the frame at `frame`, starting at `offset`;
-    /// bytes that would pass the end of the frame are not copied.
-    pub fn write(frame: u64, offset: usize, bytes: &[u8]) {
-        let length = bytes
-            .len()
-            .min((super::PAGE_SIZE as usize).saturating_sub(offset));
-        let virtual_address = mmu::physical_to_virtual(frame & !0xfff) + offset as u64;
-        // SAFETY: as in `zero_frame`; the length is clamped to the frame.
-        unsafe {
-            core::ptr::copy_nonoverlapping(bytes.as_ptr(), virtual_address as *mut u8, length)
-        };
-    }
-
-    /// Runs `body` on `length` bytes of RAM from physical address
-    /// `start` as one mutable slice, through the direct map — for a
-    /// device to fill user pages without a copy. The range must lie in
-    /// consecutive frames the kernel's frame allocator owns (the direct
-    /// map is linear, so they are consecutive there too); `body` must not
-    /// reach them otherwise (`read`, `write`, `zero_frame`) while it runs.
-    pub fn with_bytes_mut<R>(start: u64, length: usize, body: impl FnOnce(&mut [u8]) -> R) -> R {
-        let virtual_address = mmu::physical_to_virtual(start);
-        // SAFETY: as in `zero_frame`: the frames are RAM the kernel owns,
-        // mapped by the direct map, and never otherwise the target of a
-        // Rust reference; the slice lives only for `body`, which by the
-        // contract above does not reach them any other way.
-        let bytes = unsafe { core::slice::from_raw_parts_mut(virtual_address as *mut u8, length) };
-        body(bytes)
-    }
-
-    /// Runs `body` on the RAM of every `(physical start, length)` of
-    /// `runs` as mutable slices, in order, through the direct map — the
-    /// pieces of one caller's buffer. Each range must lie in consecutive
-    /// frames the kernel's frame allocator owns, no two may overlap, and
-    /// `body` must not reach them otherwise while it runs (as
-    /// [`with_bytes_mut`]).
-    pub fn with_runs_mut<R>(runs: &[(u64, usize)], body: impl FnOnce(&mut [&mut [u8]]) -> R) -> R {
-        let mut slices: alloc::vec::Vec<&mut [u8]> = runs
-            .iter()
-            .map(|&(start, length)| {
-                let virtual_address = mmu::physical_to_virtual(start);
-                // SAFETY: as in `with_bytes_mut`; the ranges do not overlap
-                // (the contract above), so neither do the slices, which
-                // live only for `body`.
-                unsafe { core::slice::from_raw_parts_mut(virtual_address as *mut u8, length) }
-            })
-            .collect();
-        body(&mut slices)
-    }
-
-    /// Copies from the frame at `frame`, starting at `offset`, into `bytes`
-    /// (clamped to the frame's end).
-    pub fn read(frame: u64, offset: usize, bytes: &mut [u8]) {
-        let length = bytes
-            .len()
-            .min((super::PAGE_SIZE as usize).saturating_sub(offset));
-        let virtual_address = mmu::physical_to_virtual(frame & !0xfff) + offset as u64;
-        // SAFETY: as in `zero_frame`.
-        unsafe {
-            core::ptr::copy_nonoverlapping(virtual_address as *const u8, bytes.as_mut_ptr(), length)
-        };
     }
 }

@@ -80,6 +80,17 @@ bitflags::bitflags! {
 /// The `virtio-drivers` platform glue.
 pub struct VirtioHal;
 
+/// The physical address of kernel memory at `virtual_address` handed to a
+/// device. Everything the kernel hands a device — heap buffers, the frames
+/// behind a caller's pages — lies in the direct map; anything else is a bug
+/// that must not become a transfer to some other address, so it stops the
+/// kernel with the address.
+fn physical_address_of(virtual_address: u64) -> PhysAddr {
+    mmu::virtual_to_physical(virtual_address).unwrap_or_else(|| {
+        panic!("virtio: buffer at {virtual_address:#x} is outside the direct map")
+    })
+}
+
 // SAFETY: `dma_alloc` returns zeroed, page-aligned, physically contiguous
 // memory (one heap allocation in the direct map) with its true physical
 // address, exclusively owned until `dma_dealloc`; `mmio_phys_to_virt`
@@ -88,19 +99,18 @@ pub struct VirtioHal;
 // because every kernel address is a fixed offset from its physical one.
 unsafe impl virtio_drivers::Hal for VirtioHal {
     fn dma_alloc(pages: usize, _direction: BufferDirection) -> (PhysAddr, NonNull<u8>) {
-        let Ok(layout) = Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE) else {
-            return (0, NonNull::dangling());
-        };
+        // The trait gives no way to fail, and a queue at a wrong address
+        // would have the device write anywhere: a failure here (only while
+        // the devices are probed at boot) stops the kernel with the reason.
+        let layout = Layout::from_size_align(pages * PAGE_SIZE, PAGE_SIZE)
+            .unwrap_or_else(|_| panic!("virtio: no layout for {pages} DMA pages"));
         // SAFETY: the layout has a non-zero size (pages ≥ 1 in every
         // virtio-drivers call) and a valid alignment.
         let pointer = unsafe { alloc_zeroed(layout) };
-        match NonNull::new(pointer) {
-            Some(virtual_address) => {
-                let physical = mmu::virtual_to_physical(pointer as u64).unwrap_or(0);
-                (physical, virtual_address)
-            }
-            None => (0, NonNull::dangling()),
-        }
+        let Some(virtual_address) = NonNull::new(pointer) else {
+            panic!("virtio: out of kernel heap for {pages} DMA pages");
+        };
+        (physical_address_of(pointer as u64), virtual_address)
     }
 
     unsafe fn dma_dealloc(_paddr: PhysAddr, vaddr: NonNull<u8>, pages: usize) -> i32 {
@@ -121,7 +131,7 @@ unsafe impl virtio_drivers::Hal for VirtioHal {
     unsafe fn share(buffer: NonNull<[u8]>, _direction: BufferDirection) -> PhysAddr {
         // Make the CPU's writes visible before the device reads the buffer.
         fence(Ordering::SeqCst);
-        mmu::virtual_to_physical(buffer.as_ptr() as *mut u8 as u64).unwrap_or(0)
+        physical_address_of(buffer.as_ptr() as *mut u8 as u64)
     }
 
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {

@@ -16,14 +16,16 @@
 //! auxiliary vector (`AT_PAGESZ`, `AT_ENTRY`, `AT_NULL`), then the strings.
 
 use crate::program_cache::{Program, SharedPages};
-use crate::user_memory::{KernelFrames, UserMemory};
+use crate::user_memory::UserMemory;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use elf::abi::{
     DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD,
 };
 use elf::endian::LittleEndian;
 use elf::ElfBytes;
-use hal::user::{physical, FrameSource, UserPermission, UserRegisters, PAGE_SIZE};
+use hal::frames::Frame;
+use hal::user::{UserPermission, UserRegisters, PAGE_SIZE};
 use hal::{Arch, Architecture, UserContext};
 use manux_abi::{limits, Errno};
 
@@ -236,7 +238,7 @@ fn build(
     })?;
     memory.map_shared(start, &shared)?;
     for &(page, permission) in &finals {
-        if !shared.pages.iter().any(|&(offset, _, _)| offset == page) {
+        if !shared.pages.iter().any(|(offset, _, _)| *offset == page) {
             memory.map_page(start + page, permission)?;
         }
     }
@@ -286,9 +288,7 @@ fn build_shared_pages(
             continue;
         }
         pages.pages.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
-        let frame = KernelFrames.allocate_frame().ok_or(Errno::OutOfMemory)?;
-        physical::zero_frame(frame);
-        pages.pages.push((page, frame, permission));
+        let frame = Frame::allocate().ok_or(Errno::OutOfMemory)?;
         for segment in segments {
             let from = segment.virtual_address - lowest;
             let to = from + segment.file_size;
@@ -297,12 +297,13 @@ fn build_shared_pages(
                 continue;
             }
             let source = (segment.file_offset + (low - from)) as usize;
-            physical::write(
-                frame,
+            frame.write(
                 (low - page) as usize,
                 &file[source..source + (high - low) as usize],
             );
         }
+        // Filled: from now on the frame is only ever read.
+        pages.pages.push((page, Arc::new(frame), permission));
     }
     Ok(pages)
 }

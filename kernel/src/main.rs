@@ -14,7 +14,7 @@
 //!   kernel panic; a panic is a kernel bug and is reported as one.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 
@@ -27,7 +27,6 @@ mod elf_loader;
 mod files;
 mod fsck;
 mod logger;
-mod memory;
 mod partition;
 mod process;
 mod program_cache;
@@ -77,7 +76,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     log::debug!("free memory {:x?}, heap {:x?}", boot.free_memory, boot.heap);
     log::debug!("virtio-mmio slots {:x?}", boot.virtio_mmio);
     log::debug!("PCI host bridges {:x?}", boot.pci);
-    let free_bytes = memory::init(boot);
+    let free_bytes = hal::frames::init(boot);
     log::info!(
         "memory: {} MiB RAM in {} range(s); {} MiB free for frames; kernel heap {} MiB",
         // Firmware may keep a few hundred KiB below 1 MiB: round up so

@@ -21,11 +21,11 @@
 //! The cache holds at most its budget (a share of the kernel heap, set by
 //! [`init`]) in file bytes; the least recently run program goes first.
 
-use crate::memory::{Frame, FRAMES};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use hal::frames::Frame;
 use hal::user::UserPermission;
 use kernel_core::ObjectRef;
 use spin::Mutex;
@@ -65,22 +65,12 @@ impl Program {
 
 /// Frames holding a program's read-only pages: `(offset of the page from
 /// the image's lowest address, frame, permission)`. The frames are never
-/// written after they are built; they are freed when the last holder
-/// drops them.
+/// written after they are built; each is freed when the program and every
+/// process mapping it have let it go.
 #[derive(Default)]
 pub struct SharedPages {
     /// The pages.
-    pub pages: Vec<(u64, u64, UserPermission)>,
-}
-
-impl Drop for SharedPages {
-    fn drop(&mut self) {
-        if let Some(allocator) = FRAMES.lock().as_mut() {
-            for &(_, frame, _) in &self.pages {
-                allocator.free(Frame(frame));
-            }
-        }
-    }
+    pub pages: Vec<(u64, Arc<Frame>, UserPermission)>,
 }
 
 struct Entry {

@@ -146,38 +146,37 @@ fn block_write(mut disks: Vec<BlockDevice>) -> ! {
 }
 
 fn frames(boot: &BootInfo) -> ! {
-    let mut guard = crate::memory::FRAMES.lock();
-    let Some(allocator) = guard.as_mut() else {
-        power_off(ExitStatus::Failure(1))
-    };
-    let free_before = allocator.free_bytes();
+    use hal::frames::{free_bytes, Frame, FRAME_SIZE};
+    let free_before = free_bytes();
     let mut taken = Vec::new();
     let mut misplaced = 0u64;
-    while let Some(frame) = allocator.allocate() {
-        let end = frame.0 + crate::memory::FRAME_SIZE;
+    while let Some(frame) = Frame::allocate() {
+        let start = frame.physical_address();
+        let end = start + FRAME_SIZE;
         let in_ram = boot
             .ram
             .as_slice()
             .iter()
-            .any(|r| frame.0 >= r.start && end <= r.end());
-        let in_heap = frame.0 < boot.heap.end() && end > boot.heap.start;
+            .any(|r| start >= r.start && end <= r.end());
+        let in_heap = start < boot.heap.end() && end > boot.heap.start;
         if !in_ram || in_heap {
             misplaced += 1;
         }
         taken.push(frame);
     }
     let count = taken.len() as u64;
-    let exhausted = allocator.free_bytes() == 0;
-    taken.sort();
-    let duplicates = taken.windows(2).filter(|pair| pair[0] == pair[1]).count();
-    for frame in taken {
-        allocator.free(frame);
-    }
-    let restored = allocator.free_bytes() == free_before;
+    let exhausted = free_bytes() == 0;
+    taken.sort_by_key(Frame::physical_address);
+    let duplicates = taken
+        .windows(2)
+        .filter(|pair| pair[0].physical_address() == pair[1].physical_address())
+        .count();
+    drop(taken);
+    let restored = free_bytes() == free_before;
     crate::logger::print_fmt(format_args!(
         "self test: allocated {} frames ({} MiB), {} misplaced, {} duplicated, exhausted {}, restored {}\n",
         count,
-        (count * crate::memory::FRAME_SIZE) >> 20,
+        (count * FRAME_SIZE) >> 20,
         misplaced,
         duplicates,
         exhausted,
@@ -187,8 +186,7 @@ fn frames(boot: &BootInfo) -> ! {
         && duplicates == 0
         && exhausted
         && restored
-        && count * crate::memory::FRAME_SIZE == free_before;
-    drop(guard);
+        && count * FRAME_SIZE == free_before;
     power_off(if ok {
         ExitStatus::Success
     } else {

@@ -18,31 +18,19 @@
 //! kernel makes for a system call maps the pages it crosses first, so a
 //! pointer into untouched `.bss` is as good as any other.
 
-use crate::memory::{Frame, FRAMES};
 use crate::program_cache::SharedPages;
-use alloc::collections::BTreeMap;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
+use hal::frames::Frame;
 use hal::user::{
-    physical, Access, FrameSource, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END,
-    USER_START,
+    Access, AccessError, UserPages, UserPermission, UserRuns, PAGE_SIZE, USER_END, USER_START,
 };
-use hal::AddressSpace;
 use manux_abi::Errno;
 use spin::Mutex;
 
-/// The kernel's frame allocator as a [`FrameSource`] for `hal/`.
-pub struct KernelFrames;
-
-impl FrameSource for KernelFrames {
-    fn allocate_frame(&mut self) -> Option<u64> {
-        FRAMES.lock().as_mut()?.allocate().map(|frame| frame.0)
-    }
-
-    fn free_frame(&mut self, physical: u64) {
-        if let Some(allocator) = FRAMES.lock().as_mut() {
-            allocator.free(Frame(physical));
-        }
+fn errno(error: AccessError) -> Errno {
+    match error {
+        AccessError::BadAddress => Errno::BadAddress,
+        AccessError::OutOfMemory => Errno::OutOfMemory,
     }
 }
 
@@ -105,25 +93,19 @@ pub fn free_range(start: u64, size: u64) {
 
 /// A process's memory.
 pub struct UserMemory {
-    space: AddressSpace,
+    /// Its table and the frames it maps.
+    pages: UserPages,
     /// Ranges taken from the global allocator: `(start, size)`.
     reservations: Vec<(u64, u64)>,
-    /// Mapped pages: user address → frame.
-    pages: BTreeMap<u64, u64>,
     /// Ranges mapped zeroed on first touch: `(start, end, permission)`.
     lazy: Vec<(u64, u64, UserPermission)>,
-    /// Pages mapped read-only from a program's shared frames (not this
-    /// process's to free, never written): user address → frame.
-    shared: BTreeMap<u64, u64>,
-    /// The shared page sets mapped here, kept alive while they are.
-    holds: Vec<Arc<SharedPages>>,
     /// The last answer of [`UserMemory::writable_runs`]: `(address,
     /// length, runs)`. A program reads into the same buffer again and
     /// again; the answer stays true as long as no page of the range is
-    /// unmapped, moved to another frame or loses write permission — and
-    /// nothing here does that except [`UserMemory::remap`], which clears
-    /// it (mappings otherwise only grow, and `destroy` ends them all).
-    last_runs: Option<(u64, usize, Vec<(u64, usize)>)>,
+    /// unmapped or loses write permission — and nothing here does that
+    /// except [`UserMemory::map_page`]'s permission change, which clears
+    /// it (mappings otherwise only grow, and dropping ends them all).
+    last_runs: Option<(u64, usize, UserRuns)>,
 }
 
 impl UserMemory {
@@ -131,14 +113,10 @@ impl UserMemory {
     ///
     /// Return values: `OutOfMemory` if no table or id is left.
     pub fn new() -> Result<Self, Errno> {
-        let space = AddressSpace::new(&mut KernelFrames).ok_or(Errno::OutOfMemory)?;
         Ok(UserMemory {
-            space,
+            pages: UserPages::new().ok_or(Errno::OutOfMemory)?,
             reservations: Vec::new(),
-            pages: BTreeMap::new(),
             lazy: Vec::new(),
-            shared: BTreeMap::new(),
-            holds: Vec::new(),
             last_runs: None,
         })
     }
@@ -156,6 +134,14 @@ impl UserMemory {
         Ok(start)
     }
 
+    /// Whether `[start, end)` lies inside one of this process's
+    /// reservations.
+    fn reserved(&self, start: u64, end: u64) -> bool {
+        self.reservations.iter().any(|&(first, size)| {
+            start >= first && end <= first + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
+        })
+    }
+
     /// Maps a zeroed page at `address` (inside a reservation) with
     /// `permission`; a page already mapped keeps its frame and gets the
     /// union of both permissions.
@@ -165,77 +151,54 @@ impl UserMemory {
     /// executable; `OutOfMemory`.
     pub fn map_page(&mut self, address: u64, permission: UserPermission) -> Result<(), Errno> {
         let address = address & !(PAGE_SIZE - 1);
-        let inside = self.reservations.iter().any(|&(start, size)| {
-            address >= start && address + PAGE_SIZE <= start + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
-        });
-        if !inside || self.shared.contains_key(&address) {
+        if !self.reserved(address, address + PAGE_SIZE) || self.pages.is_shared(address) {
             return Err(Errno::InvalidArgument);
         }
-        if let Some(&frame) = self.pages.get(&address) {
-            let (_, old) = self.space.lookup(address).ok_or(Errno::InvalidArgument)?;
+        if let Some(old) = self.pages.permission(address) {
             let merged = UserPermission {
                 write: old.write || permission.write,
                 execute: old.execute || permission.execute,
             };
-            return self.remap(address, frame, merged);
+            if merged == old {
+                return Ok(());
+            }
+            if merged.write && merged.execute {
+                return Err(Errno::InvalidArgument);
+            }
+            self.last_runs = None;
+            return self
+                .pages
+                .set_permission(address, merged)
+                .map_err(|_| Errno::OutOfMemory);
         }
         if permission.write && permission.execute {
             return Err(Errno::InvalidArgument);
         }
-        let frame = KernelFrames.allocate_frame().ok_or(Errno::OutOfMemory)?;
-        self.map_fresh(address, frame, permission)
-    }
-
-    /// Zeroes `frame` (just taken from the allocator) and maps it at the
-    /// unmapped page `address`; frees it on failure.
-    ///
-    /// Return values: `OutOfMemory`.
-    fn map_fresh(
-        &mut self,
-        address: u64,
-        frame: u64,
-        permission: UserPermission,
-    ) -> Result<(), Errno> {
-        physical::zero_frame(frame);
-        if self
-            .space
-            .map(address, frame, permission, &mut KernelFrames)
-            .is_err()
-        {
-            KernelFrames.free_frame(frame);
-            return Err(Errno::OutOfMemory);
-        }
-        self.pages.insert(address, frame);
-        Ok(())
+        let frame = Frame::allocate().ok_or(Errno::OutOfMemory)?;
+        self.pages
+            .map(address, frame, permission)
+            .map_err(|_| Errno::OutOfMemory)
     }
 
     /// Maps `pages`' frames read-only at `start` plus each page's offset
-    /// (inside a reservation), and keeps `pages` alive while mapped. The
-    /// frames are shared: the kernel never writes them through this
-    /// memory ([`Self::load`] refuses) and never frees them.
+    /// (inside a reservation); each mapping holds its frame. The frames
+    /// are shared: the kernel never writes them through this memory
+    /// ([`Self::load`] refuses).
     ///
     /// Return values: `InvalidArgument` if a page is outside the
     /// reservations, already mapped, or writable; `OutOfMemory`.
-    pub fn map_shared(&mut self, start: u64, pages: &Arc<SharedPages>) -> Result<(), Errno> {
-        self.holds.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
-        self.holds.push(pages.clone());
-        for &(offset, frame, permission) in &pages.pages {
+    pub fn map_shared(&mut self, start: u64, pages: &SharedPages) -> Result<(), Errno> {
+        for (offset, frame, permission) in &pages.pages {
             let address = start + offset;
-            let inside = self.reservations.iter().any(|&(first, size)| {
-                address >= first
-                    && address + PAGE_SIZE <= first + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
-            });
-            if !inside
-                || permission.write
-                || self.pages.contains_key(&address)
-                || self.shared.contains_key(&address)
-            {
+            if !self.reserved(address, address + PAGE_SIZE) || permission.write {
                 return Err(Errno::InvalidArgument);
             }
-            self.space
-                .map(address, frame, permission, &mut KernelFrames)
-                .map_err(|_| Errno::OutOfMemory)?;
-            self.shared.insert(address, frame);
+            self.pages
+                .map_shared(address, frame, *permission)
+                .map_err(|error| match error {
+                    hal::user::MapError::OutOfMemory => Errno::OutOfMemory,
+                    _ => Errno::InvalidArgument,
+                })?;
         }
         Ok(())
     }
@@ -258,10 +221,7 @@ impl UserMemory {
         if end <= start {
             return Ok(());
         }
-        let inside = self.reservations.iter().any(|&(first, size)| {
-            start >= first && end <= first + size.div_ceil(PAGE_SIZE) * PAGE_SIZE
-        });
-        if !inside || (permission.write && permission.execute) {
+        if !self.reserved(start, end) || (permission.write && permission.execute) {
             return Err(Errno::InvalidArgument);
         }
         self.lazy.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
@@ -283,7 +243,7 @@ impl UserMemory {
     /// a real fault, or no frame left).
     pub fn fault_in(&mut self, address: u64, access: Access) -> bool {
         let page = address & !(PAGE_SIZE - 1);
-        if self.pages.contains_key(&page) || self.shared.contains_key(&page) {
+        if self.pages.permission(page).is_some() {
             return false;
         }
         let Some(permission) = self.lazy_permission(page) else {
@@ -310,13 +270,11 @@ impl UserMemory {
         // Usually every page is mapped already: one walk over the map
         // says so, rather than a lookup per page.
         let pages = end.saturating_sub(page).div_ceil(PAGE_SIZE) as usize;
-        if self.pages.range(page..end).count() == pages {
+        if self.pages.mapped_count(page..end) == pages {
             return Ok(());
         }
         while page < end {
-            let missing = |memory: &Self, page: u64| {
-                !memory.pages.contains_key(&page) && !memory.shared.contains_key(&page)
-            };
+            let missing = |memory: &Self, page: u64| memory.pages.permission(page).is_none();
             let Some(permission) = self.lazy_permission(page).filter(|_| missing(self, page))
             else {
                 page += PAGE_SIZE;
@@ -332,34 +290,15 @@ impl UserMemory {
             {
                 wanted += 1;
             }
-            let (first, count) = FRAMES
-                .lock()
-                .as_mut()
-                .and_then(|allocator| allocator.allocate_run(wanted))
-                .ok_or(Errno::OutOfMemory)?;
-            for index in 0..count {
-                if let Err(error) = self.map_fresh(page, first.0 + index * PAGE_SIZE, permission) {
-                    // `map_fresh` freed its own frame; free the rest.
-                    for rest in index + 1..count {
-                        KernelFrames.free_frame(first.0 + rest * PAGE_SIZE);
-                    }
-                    return Err(error);
-                }
+            let frames = Frame::allocate_run(wanted).ok_or(Errno::OutOfMemory)?;
+            for frame in frames {
+                self.pages
+                    .map(page, frame, permission)
+                    .map_err(|_| Errno::OutOfMemory)?;
                 page += PAGE_SIZE;
             }
         }
         Ok(())
-    }
-
-    fn remap(&mut self, address: u64, frame: u64, permission: UserPermission) -> Result<(), Errno> {
-        if permission.write && permission.execute {
-            return Err(Errno::InvalidArgument);
-        }
-        self.last_runs = None;
-        self.space.unmap(address);
-        self.space
-            .map(address, frame, permission, &mut KernelFrames)
-            .map_err(|_| Errno::OutOfMemory)
     }
 
     /// Reserves `size` bytes of zeroed memory, mapped on first touch;
@@ -378,16 +317,14 @@ impl UserMemory {
     /// Return values: `BadAddress` if a byte is not mapped;
     /// `InvalidArgument` if one lies in a shared page.
     pub fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
-        if !self.shared.is_empty() && !bytes.is_empty() {
+        if !bytes.is_empty() {
             let end = address.saturating_add(bytes.len() as u64);
-            let first = address & !(PAGE_SIZE - 1);
-            if self.shared.range(first..end).next().is_some() {
+            if self.pages.any_shared(address & !(PAGE_SIZE - 1)..end) {
                 return Err(Errno::InvalidArgument);
             }
         }
-        self.copy(address, bytes.len(), false, |frame, offset, range| {
-            physical::write(frame, offset, &bytes[range]);
-        })
+        self.populate(address, bytes.len())?;
+        self.pages.load(address, bytes).map_err(errno)
     }
 
     /// Copies `length` bytes from user memory at `address`.
@@ -400,9 +337,8 @@ impl UserMemory {
             .try_reserve_exact(length)
             .map_err(|_| Errno::OutOfMemory)?;
         bytes.resize(length, 0);
-        self.copy(address, length, false, |frame, offset, range| {
-            physical::read(frame, offset, &mut bytes[range]);
-        })?;
+        self.populate(address, length)?;
+        self.pages.read(address, &mut bytes).map_err(errno)?;
         Ok(bytes)
     }
 
@@ -411,66 +347,26 @@ impl UserMemory {
     /// Return values: `BadAddress` if any byte is not mapped writable for
     /// the user (nothing is written then).
     pub fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
-        self.copy(address, bytes.len(), true, |frame, offset, range| {
-            physical::write(frame, offset, &bytes[range]);
-        })
+        self.populate(address, bytes.len())?;
+        self.pages.write(address, bytes).map_err(errno)
     }
 
-    /// The RAM behind `[address, address + length)`, checked writable for
-    /// the user, as runs of physically consecutive bytes: `(physical
-    /// start, length)`, in order.
+    /// The memory behind `[address, address + length)`, checked writable
+    /// for the user, held for a transfer into it.
     ///
     /// Return values: `BadAddress`; `OutOfMemory`.
-    pub fn writable_runs(
-        &mut self,
-        address: u64,
-        length: usize,
-    ) -> Result<Vec<(u64, usize)>, Errno> {
-        let end = address
-            .checked_add(length as u64)
-            .ok_or(Errno::BadAddress)?;
-        if length == 0 {
-            return Ok(Vec::new());
-        }
-        if address < USER_START || end > USER_END {
-            return Err(Errno::BadAddress);
-        }
+    pub fn writable_runs(&mut self, address: u64, length: usize) -> Result<UserRuns, Errno> {
         if let Some((last_address, last_length, runs)) = &self.last_runs {
             if (*last_address, *last_length) == (address, length) {
-                let mut copy = Vec::new();
-                copy.try_reserve_exact(runs.len())
-                    .map_err(|_| Errno::OutOfMemory)?;
-                copy.extend_from_slice(runs);
-                return Ok(copy);
+                return Ok(runs.clone());
             }
+        }
+        if address.checked_add(length as u64).is_none() {
+            return Err(Errno::BadAddress);
         }
         self.populate(address, length)?;
-        // One walk per page gives both the permission and the frame.
-        let mut runs: Vec<(u64, usize)> = Vec::new();
-        let mut done = 0;
-        while done < length {
-            let position = address + done as u64;
-            let frame = match self.space.lookup(position) {
-                Some((frame, permission)) if permission.write => frame,
-                _ => return Err(Errno::BadAddress),
-            };
-            let offset = (position % PAGE_SIZE) as usize;
-            let take = (PAGE_SIZE as usize - offset).min(length - done);
-            let physical = frame + offset as u64;
-            match runs.last_mut() {
-                Some((start, bytes)) if *start + *bytes as u64 == physical => *bytes += take,
-                _ => {
-                    runs.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
-                    runs.push((physical, take));
-                }
-            }
-            done += take;
-        }
-        let mut kept = Vec::new();
-        if kept.try_reserve_exact(runs.len()).is_ok() {
-            kept.extend_from_slice(&runs);
-            self.last_runs = Some((address, length, kept));
-        }
+        let runs = self.pages.writable_runs(address, length).map_err(errno)?;
+        self.last_runs = Some((address, length, runs.clone()));
         Ok(runs)
     }
 
@@ -479,68 +375,29 @@ impl UserMemory {
     ///
     /// Return values: `BadAddress`.
     pub fn check(&mut self, address: u64, length: usize, write: bool) -> Result<(), Errno> {
-        let end = address
-            .checked_add(length as u64)
-            .ok_or(Errno::BadAddress)?;
-        if length == 0 {
-            return Ok(());
-        }
-        if address < USER_START || end > USER_END {
+        if address.checked_add(length as u64).is_none() {
             return Err(Errno::BadAddress);
         }
         self.populate(address, length)?;
-        let mut page = address & !(PAGE_SIZE - 1);
-        while page < end {
-            match self.space.lookup(page) {
-                Some((_, permission)) if !write || permission.write => {}
-                _ => return Err(Errno::BadAddress),
-            }
-            page += PAGE_SIZE;
-        }
-        Ok(())
-    }
-
-    fn copy(
-        &mut self,
-        address: u64,
-        length: usize,
-        require_user_write: bool,
-        mut copy_fn: impl FnMut(u64, usize, core::ops::Range<usize>),
-    ) -> Result<(), Errno> {
-        self.check(address, length, require_user_write)?;
-        let mut done = 0;
-        while done < length {
-            let position = address + done as u64;
-            let (frame, _) = self.space.lookup(position).ok_or(Errno::BadAddress)?;
-            let offset = (position % PAGE_SIZE) as usize;
-            let take = (PAGE_SIZE as usize - offset).min(length - done);
-            copy_fn(frame, offset, done..done + take);
-            done += take;
-        }
-        Ok(())
+        self.pages.check(address, length, write).map_err(errno)
     }
 
     /// Makes this process's table the current one.
     pub fn activate(&self) {
-        self.space.activate();
+        self.pages.activate();
     }
 
-    /// Frees everything: frames, tables, ranges, and the address-space id.
-    ///
-    /// The table goes first, with one flush of the whole address-space id
-    /// (rather than one per page); only then are the frames freed, so no
-    /// stale translation can reach a frame that is used again.
-    pub fn destroy(mut self) {
-        let pages = core::mem::take(&mut self.pages);
-        let reservations = core::mem::take(&mut self.reservations);
-        let holds = core::mem::take(&mut self.holds);
-        self.space.destroy(&mut KernelFrames);
-        for frame in pages.into_values() {
-            KernelFrames.free_frame(frame);
-        }
-        // Shared frames are freed by their last holder, after this table
-        // (and its translations) is gone.
-        drop(holds);
+    /// Frees everything: the table and its id, the frames (after the
+    /// table, see [`UserPages`]), and the ranges.
+    pub fn destroy(self) {
+        let UserMemory {
+            pages,
+            reservations,
+            last_runs,
+            ..
+        } = self;
+        drop(last_runs);
+        drop(pages);
         for (start, size) in reservations {
             free_range(start, size);
         }

@@ -94,16 +94,15 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
                 if !*readable {
                     return Err(Errno::BadFd);
                 }
-                if let Some(runs) = runs {
+                if let Some(mut runs) = runs {
                     let mut root = ROOT.lock();
                     let volume = root.as_mut().ok_or(Errno::InputOutput)?;
                     // One pass of the file system over all the pieces of
                     // the caller's buffer: cached blocks are copied, and
                     // the uncached runs of a long read go from the disk
                     // straight into the pieces, as one batch of requests.
-                    let total = hal::user::physical::with_runs_mut(&runs, |pieces| {
-                        volume.read_pieces(object, *offset, pieces)
-                    })?;
+                    let total =
+                        runs.with_slices_mut(|pieces| volume.read_pieces(object, *offset, pieces))?;
                     *offset += total as u64;
                     return Ok(total as u64);
                 }

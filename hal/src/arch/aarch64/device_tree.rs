@@ -51,7 +51,13 @@ pub enum DeviceTreeError {
     /// The `fdt` crate refused it.
     Malformed,
     /// A node Manux cannot run without is missing.
-    Missing(&'static str),
+    Missing(
+        #[allow(
+            dead_code,
+            reason = "for a debugger: no console exists yet when parsing fails"
+        )]
+        &'static str,
+    ),
 }
 
 const FDT_MAGIC: u32 = 0xd00d_feed;

@@ -155,8 +155,3 @@ pub fn init() {
         load_tss(selectors.task_state);
     }
 }
-
-/// The selectors, once [`init`] has run.
-pub fn selectors() -> Option<Selectors> {
-    GDT.get().map(|(_, selectors)| *selectors)
-}

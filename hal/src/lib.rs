@@ -31,6 +31,7 @@ extern crate alloc;
 
 mod arch;
 pub mod boot_info;
+pub mod console;
 pub mod diagnostics;
 mod entry;
 pub mod frames;
@@ -97,6 +98,9 @@ pub trait Architecture {
 
     /// Takes one byte from the console's receiver, if one is waiting.
     fn console_read_byte() -> Option<u8>;
+
+    /// Whether the console's receiver holds a byte.
+    fn console_input_ready() -> bool;
 
     /// Time since the machine was reset, from the architecture's free-running
     /// counter (AArch64 generic timer, x86_64 TSC calibrated at boot).

@@ -22,6 +22,8 @@ use crate::scheduler::{self, with_scheduler, Pid};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
+use embedded_io::{Read, ReadReady};
+use hal::console::Console;
 use hal::{Arch, Architecture};
 use spin::Mutex;
 
@@ -114,14 +116,18 @@ pub fn receive_interrupt() {
     let mut interrupt = false;
     let waiting = {
         let mut input = INPUT.lock();
-        while let Some(byte) = Arch::console_read_byte() {
-            if byte == CONTROL_C {
-                interrupt = true;
-                input.line.clear();
-                input.pending.clear();
-                echo.extend_from_slice(b"^C\r\n");
-            } else if input.stored() < INPUT_CAPACITY {
-                input.pending.push_back(byte);
+        let mut received = [0u8; 64];
+        while Console.read_ready() == Ok(true) {
+            let Ok(count) = Console.read(&mut received);
+            for &byte in &received[..count] {
+                if byte == CONTROL_C {
+                    interrupt = true;
+                    input.line.clear();
+                    input.pending.clear();
+                    echo.extend_from_slice(b"^C\r\n");
+                } else if input.stored() < INPUT_CAPACITY {
+                    input.pending.push_back(byte);
+                }
             }
         }
         if input.waiting.is_some() {

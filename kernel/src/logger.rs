@@ -6,19 +6,12 @@
 //! interleaving; interrupts are masked while it is held so an interrupt
 //! handler that logs cannot deadlock against the code it interrupted.
 
-use core::fmt::{self, Write};
+use core::fmt;
+use embedded_io::Write;
+use hal::console::Console;
 use hal::{Arch, Architecture};
 use log::{LevelFilter, Log, Metadata, Record};
 use spin::Mutex;
-
-struct Console;
-
-impl Write for Console {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        Arch::console_write(text.as_bytes());
-        Ok(())
-    }
-}
 
 static CONSOLE: Mutex<Console> = Mutex::new(Console);
 
@@ -36,9 +29,7 @@ pub fn print_fmt(arguments: fmt::Arguments<'_>) {
 /// respect to other prints.
 pub fn print_bytes(bytes: &[u8]) {
     let were_enabled = Arch::disable_interrupts();
-    let _guard = CONSOLE.lock();
-    Arch::console_write(bytes);
-    drop(_guard);
+    let _ = CONSOLE.lock().write_all(bytes);
     if were_enabled {
         Arch::enable_interrupts();
     }

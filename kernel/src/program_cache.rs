@@ -22,11 +22,11 @@
 //! [`init`]) in file bytes; the least recently run program goes first.
 
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::frames::Frame;
 use hal::user::UserPermission;
+use hashbrown::HashMap;
 use kernel_core::ObjectRef;
 use spin::Mutex;
 
@@ -82,24 +82,24 @@ struct Entry {
 
 /// Programs by `(inode, generation)`.
 struct ProgramCache {
-    entries: BTreeMap<(u32, u32), Entry>,
+    entries: HashMap<(u32, u32), Entry>,
     bytes: usize,
     budget: usize,
     use_counter: u64,
 }
 
-/// The cache, sized when the root is mounted ([`init`]); empty (and
+/// The cache, made when the root is mounted ([`init`]); absent (and
 /// caching nothing) before.
-static CACHE: Mutex<ProgramCache> = Mutex::new(ProgramCache {
-    entries: BTreeMap::new(),
-    bytes: 0,
-    budget: 0,
-    use_counter: 0,
-});
+static CACHE: Mutex<Option<ProgramCache>> = Mutex::new(None);
 
 /// Lets the cache hold up to `budget` bytes of program files.
 pub fn init(budget: usize) {
-    CACHE.lock().budget = budget;
+    *CACHE.lock() = Some(ProgramCache {
+        entries: HashMap::new(),
+        bytes: 0,
+        budget,
+        use_counter: 0,
+    });
 }
 
 /// The key of `file`: its inode and generation.
@@ -110,6 +110,7 @@ fn key(file: &ObjectRef) -> (u32, u32) {
 /// The cached program of `file`, if any.
 pub fn get(file: &ObjectRef) -> Option<Arc<Program>> {
     let mut cache = CACHE.lock();
+    let cache = cache.as_mut()?;
     cache.use_counter += 1;
     let now = cache.use_counter;
     let entry = cache.entries.get_mut(&key(file))?;
@@ -123,6 +124,9 @@ pub fn get(file: &ObjectRef) -> Option<Arc<Program>> {
 pub fn insert(file: &ObjectRef, program: &Arc<Program>) {
     let size = program.bytes.len();
     let mut cache = CACHE.lock();
+    let Some(cache) = cache.as_mut() else {
+        return;
+    };
     if size > cache.budget {
         return;
     }

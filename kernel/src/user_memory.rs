@@ -267,6 +267,10 @@ impl UserMemory {
         }
         let end = address.saturating_add(length as u64).min(USER_END);
         let mut page = address & !(PAGE_SIZE - 1);
+        if page >= end {
+            // Not a user address: the access's own check refuses it.
+            return Ok(());
+        }
         // Usually every page is mapped already: one walk over the map
         // says so, rather than a lookup per page.
         let pages = end.saturating_sub(page).div_ceil(PAGE_SIZE) as usize;

@@ -197,14 +197,18 @@ impl UserPages {
             .is_some_and(|page| page.shared)
     }
 
-    /// How many pages of `pages` (page addresses) are mapped.
+    /// How many pages of `pages` (page addresses; empty if reversed) are
+    /// mapped.
     pub fn mapped_count(&self, pages: Range<u64>) -> usize {
+        if pages.is_empty() {
+            return 0;
+        }
         self.pages.range(pages).count()
     }
 
-    /// Whether any page of `pages` is a shared one.
+    /// Whether any page of `pages` (empty if reversed) is a shared one.
     pub fn any_shared(&self, pages: Range<u64>) -> bool {
-        self.pages.range(pages).any(|(_, page)| page.shared)
+        !pages.is_empty() && self.pages.range(pages).any(|(_, page)| page.shared)
     }
 
     /// Makes this table the current user table.

@@ -69,6 +69,10 @@ impl Architecture for Aarch64 {
         uart::read_byte()
     }
 
+    fn console_input_ready() -> bool {
+        uart::has_byte()
+    }
+
     fn time_since_reset() -> Duration {
         timer::now()
     }

@@ -92,6 +92,11 @@ fn put(uart: &Pl011Registers, byte: u8) {
     uart.data.set(u32::from(byte));
 }
 
+/// Whether a received byte is waiting.
+pub fn has_byte() -> bool {
+    registers().is_some_and(|uart| !uart.flag.is_set(Flag::RXFE))
+}
+
 /// Takes one received byte, if any.
 pub fn read_byte() -> Option<u8> {
     let uart = registers()?;

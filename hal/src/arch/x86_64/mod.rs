@@ -76,6 +76,10 @@ impl Architecture for X86_64 {
         serial::read_byte()
     }
 
+    fn console_input_ready() -> bool {
+        serial::has_byte()
+    }
+
     fn time_since_reset() -> Duration {
         timer::now()
     }

@@ -88,18 +88,19 @@ fn put(byte: u8) {
     write_register(DATA, byte);
 }
 
-/// Takes one received byte, if any.
-pub fn read_byte() -> Option<u8> {
+/// Whether a received byte is waiting.
+pub fn has_byte() -> bool {
     if !READY.load(Ordering::Acquire) {
-        return None;
+        return false;
     }
     let status = read_register(LINE_STATUS);
     // 0xff: no UART at all (an unclaimed port reads all ones).
-    if status != 0xff && status & DATA_READY != 0 {
-        Some(read_register(DATA))
-    } else {
-        None
-    }
+    status != 0xff && status & DATA_READY != 0
+}
+
+/// Takes one received byte, if any.
+pub fn read_byte() -> Option<u8> {
+    has_byte().then(|| read_register(DATA))
 }
 
 /// Enables the "received data available" interrupt. Reading the data

@@ -3,7 +3,7 @@
 //! frames behind them, and checked copies in and out.
 //!
 //! DESIGN §3: every user segment gets a virtual range from one global
-//! allocator ([`UserRanges`]), so no two live processes overlap and an
+//! allocator ([`AddressRanges`]), so no two live processes overlap and an
 //! address means the same thing everywhere; each process's own table maps
 //! only its own ranges. User pointers are claims: [`UserMemory::copy_in`]
 //! and [`UserMemory::copy_out`] look every page up in the process's table,
@@ -24,6 +24,7 @@ use hal::frames::Frame;
 use hal::user::{
     Access, AccessError, UserPages, UserPermission, UserRuns, PAGE_SIZE, USER_END, USER_START,
 };
+use kernel_core::AddressRanges;
 use manux_abi::Errno;
 use spin::Mutex;
 
@@ -35,12 +36,7 @@ fn errno(error: AccessError) -> Errno {
 }
 
 /// The free ranges of the user half, shared by every process.
-struct UserRanges {
-    /// Sorted, non-overlapping `(start, end)`.
-    free: Vec<(u64, u64)>,
-}
-
-static RANGES: Mutex<Option<UserRanges>> = Mutex::new(None);
+static RANGES: Mutex<Option<AddressRanges>> = Mutex::new(None);
 
 /// A gap left unmapped after every range, so running off the end of one
 /// segment faults instead of reaching the next.
@@ -49,44 +45,17 @@ const GUARD: u64 = PAGE_SIZE;
 /// Takes `size` bytes (page-rounded, plus a guard page) of user address
 /// space; `None` when none is left.
 pub fn allocate_range(size: u64) -> Option<u64> {
-    let size = size.div_ceil(PAGE_SIZE) * PAGE_SIZE + GUARD;
-    let mut ranges = RANGES.lock();
-    let ranges = ranges.get_or_insert_with(|| UserRanges {
-        free: alloc::vec![(USER_START, USER_END)],
-    });
-    let index = ranges
-        .free
-        .iter()
-        .position(|(start, end)| end - start >= size)?;
-    let (start, end) = ranges.free[index];
-    if end - start == size {
-        ranges.free.remove(index);
-    } else {
-        ranges.free[index].0 = start + size;
-    }
-    Some(start)
+    RANGES
+        .lock()
+        .get_or_insert_with(|| AddressRanges::new(USER_START, USER_END, PAGE_SIZE, GUARD))
+        .allocate(size)
 }
 
 /// Returns a range taken by [`allocate_range`] with the same `size`.
 pub fn free_range(start: u64, size: u64) {
-    let size = size.div_ceil(PAGE_SIZE) * PAGE_SIZE + GUARD;
-    let mut ranges = RANGES.lock();
-    let Some(ranges) = ranges.as_mut() else {
-        return;
-    };
-    let position = ranges
-        .free
-        .iter()
-        .position(|(s, _)| *s > start)
-        .unwrap_or(ranges.free.len());
-    ranges.free.insert(position, (start, start + size));
-    let mut index = 0;
-    while index + 1 < ranges.free.len() {
-        if ranges.free[index].1 == ranges.free[index + 1].0 {
-            ranges.free[index].1 = ranges.free[index + 1].1;
-            ranges.free.remove(index + 1);
-        } else {
-            index += 1;
+    if let Some(ranges) = RANGES.lock().as_mut() {
+        if ranges.free(start, size).is_err() {
+            log::error!("kernel bug: user range {start:#x} (+{size:#x}) freed twice");
         }
     }
 }

@@ -6,12 +6,14 @@
 
 extern crate alloc;
 
+mod address_ranges;
 mod error;
 mod live_objects;
 mod location;
 mod resolve;
 mod volume;
 
+pub use address_ranges::{AddressRanges, FreeError};
 pub use error::Error;
 pub use live_objects::{LiveObjects, ObjectRef};
 pub use location::{Anchor, Location, Node, Step};

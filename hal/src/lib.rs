@@ -35,6 +35,7 @@ pub mod diagnostics;
 mod entry;
 pub mod heap;
 pub mod interrupts;
+mod page_table;
 mod panic;
 mod pci;
 pub mod time_of_day;

@@ -37,6 +37,7 @@ mod entry;
 pub mod frames;
 pub mod heap;
 pub mod interrupts;
+mod page_table;
 mod panic;
 mod pci;
 pub mod time_of_day;

@@ -9,25 +9,20 @@
 //! Unmapping invalidates the one page for the ASID (`TLBI VAE1IS`); a
 //! retired ASID is invalidated whole (`TLBI ASIDE1IS`) before it can be
 //! handed out again. (*Arm ARM* D8.3, D8.14.)
+//!
+//! The walk itself is the shared `page_table::Walker` over the
+//! `page_table::Aarch64` format; this module adds the ASIDs and the TLB
+//! maintenance around it.
 
 use super::boot::LINEAR_OFFSET;
+use crate::page_table::{
+    Aarch64, Existing, Format, Owner, PhysicalTables, UserAccess, WalkError, Walker, ENTRIES,
+    PAGE_LEVEL,
+};
 use crate::user::{
     FrameSource, MapError, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
 };
-use core::ptr::{read_volatile, write_volatile};
 use spin::Mutex;
-
-const VALID: u64 = 1 << 0;
-const TABLE_OR_PAGE: u64 = 1 << 1;
-const ATTR_NORMAL: u64 = 1 << 2;
-const EL0_ACCESS: u64 = 1 << 6;
-const READ_ONLY: u64 = 1 << 7;
-const INNER_SHAREABLE: u64 = 0b11 << 8;
-const ACCESSED: u64 = 1 << 10;
-const NOT_GLOBAL: u64 = 1 << 11;
-const PRIVILEGED_EXECUTE_NEVER: u64 = 1 << 53;
-const USER_EXECUTE_NEVER: u64 = 1 << 54;
-const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
 
 /// ASIDs in use (bit set); ASID 0 belongs to the kernel's empty table.
 static ASIDS: Mutex<[u64; 1024]> = Mutex::new({
@@ -65,25 +60,20 @@ fn release_asid(asid: u16) {
     ASIDS.lock()[index / 64] &= !(1 << (index % 64));
 }
 
-fn entry_pointer(table: u64, index: usize) -> *mut u64 {
-    (LINEAR_OFFSET + (table & ADDRESS_MASK) + (index % 512) as u64 * 8) as *mut u64
+/// The direct-map address of a table frame.
+fn direct_map(physical: u64) -> u64 {
+    LINEAR_OFFSET + physical
 }
 
-fn read_entry(table: u64, index: usize) -> u64 {
-    // SAFETY: `table` is a translation-table frame owned by an
-    // `AddressSpace` (allocated from the kernel's frames, reached through
-    // the direct map); `index < 512` keeps the access inside it.
-    unsafe { read_volatile(entry_pointer(table, index)) }
-}
-
-fn write_entry(table: u64, index: usize, value: u64) {
-    // SAFETY: as in `read_entry`; the table is reached through `&mut
-    // AddressSpace`, so no one else writes it concurrently.
-    unsafe { write_volatile(entry_pointer(table, index), value) }
-}
-
-fn index_at(address: u64, level: usize) -> usize {
-    ((address >> (39 - 9 * level)) & 0x1ff) as usize
+/// The walker over a process's tables. Taking the space's `&mut` (or,
+/// for reading, `&`, under which nothing writes) keeps writers exclusive.
+fn walker() -> Walker<Aarch64, PhysicalTables> {
+    // SAFETY: (1) a process's tables — its root and every table its
+    // descriptors name — are frames this module took from the kernel's
+    // frame allocator and owns until `destroy`, reached through the
+    // direct map and never referenced; (2) entries are written only
+    // through `&mut AddressSpace` (`map`, `unmap`), so by one writer.
+    Walker::new(unsafe { PhysicalTables::new(direct_map) })
 }
 
 /// A process's lower-half translation table and its ASID.
@@ -91,58 +81,6 @@ fn index_at(address: u64, level: usize) -> usize {
 pub struct AddressSpace {
     root: u64,
     asid: u16,
-}
-
-impl AddressSpace {
-    /// The level-3 table covering `address`, creating tables if `frames`
-    /// is given.
-    fn leaf_table(
-        &mut self,
-        address: u64,
-        mut frames: Option<&mut dyn FrameSource>,
-    ) -> Result<u64, MapError> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let index = index_at(address, level);
-            let entry = read_entry(table, index);
-            if entry & VALID == 0 {
-                let Some(source) = frames.as_deref_mut() else {
-                    return Err(MapError::OutOfMemory);
-                };
-                let next = source.allocate_frame().ok_or(MapError::OutOfMemory)?;
-                crate::user::physical::zero_frame(next);
-                write_entry(table, index, (next & ADDRESS_MASK) | VALID | TABLE_OR_PAGE);
-                table = next;
-            } else {
-                table = entry & ADDRESS_MASK;
-            }
-        }
-        Ok(table)
-    }
-
-    fn find_leaf(&self, address: u64) -> Option<u64> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let entry = read_entry(table, index_at(address, level));
-            if entry & (VALID | TABLE_OR_PAGE) != (VALID | TABLE_OR_PAGE) {
-                return None;
-            }
-            table = entry & ADDRESS_MASK;
-        }
-        Some(table)
-    }
-
-    fn free_tables(table: u64, level: usize, frames: &mut dyn FrameSource) {
-        if level < 3 {
-            for index in 0..512 {
-                let entry = read_entry(table, index);
-                if entry & (VALID | TABLE_OR_PAGE) == (VALID | TABLE_OR_PAGE) {
-                    Self::free_tables(entry & ADDRESS_MASK, level + 1, frames);
-                }
-            }
-        }
-        frames.free_frame(table);
-    }
 }
 
 fn is_user_page(address: u64) -> bool {
@@ -172,29 +110,32 @@ impl UserAddressSpace for AddressSpace {
         if !is_user_page(address) {
             return Err(MapError::NotUserAddress);
         }
-        let table = self.leaf_table(address, Some(frames))?;
-        let index = index_at(address, 3);
-        if read_entry(table, index) & VALID != 0 {
-            return Err(MapError::AlreadyMapped);
-        }
-        let mut entry = (frame & ADDRESS_MASK)
-            | VALID
-            | TABLE_OR_PAGE
-            | ATTR_NORMAL
-            | INNER_SHAREABLE
-            | ACCESSED
-            | NOT_GLOBAL
-            | EL0_ACCESS
-            | PRIVILEGED_EXECUTE_NEVER;
-        if !permission.write {
-            entry |= READ_ONLY;
-        }
-        if !permission.execute {
-            entry |= USER_EXECUTE_NEVER;
+        let access = UserAccess {
+            write: permission.write,
+            execute: permission.execute,
+        };
+        let leaf = Aarch64.user_page(frame, access);
+        let mut allocate = |_| {
+            let table = frames.allocate_frame()?;
+            crate::user::physical::zero_frame(table);
+            Some(table)
+        };
+        match walker().map(
+            self.root,
+            address,
+            PAGE_LEVEL,
+            leaf,
+            Owner::User,
+            Existing::Keep,
+            &mut allocate,
+        ) {
+            Ok(None) => {}
+            // No user table holds a block, so `Block` does not happen.
+            Ok(Some(_)) | Err(WalkError::Block) => return Err(MapError::AlreadyMapped),
+            Err(WalkError::OutOfTables) => return Err(MapError::OutOfMemory),
         }
         // The entry was invalid, so no stale TLB entry can exist for it;
         // the barrier orders the table write before any later use.
-        write_entry(table, index, entry);
         // SAFETY: a store barrier; no memory access of its own.
         unsafe { core::arch::asm!("dsb ishst", "isb") };
         Ok(())
@@ -204,13 +145,7 @@ impl UserAddressSpace for AddressSpace {
         if !is_user_page(address) {
             return None;
         }
-        let table = self.find_leaf(address)?;
-        let index = index_at(address, 3);
-        let entry = read_entry(table, index);
-        if entry & VALID == 0 {
-            return None;
-        }
-        write_entry(table, index, 0);
+        let entry = walker().unmap(self.root, address)?;
         // SAFETY: invalidates the page's TLB entries for this ASID (operand:
         // ASID in bits 63:48, VA[55:12] in bits 43:0); no memory access.
         unsafe {
@@ -222,23 +157,20 @@ impl UserAddressSpace for AddressSpace {
                 in(reg) (u64::from(self.asid) << 48) | ((address >> 12) & 0xfff_ffff_ffff),
             );
         }
-        Some(entry & ADDRESS_MASK)
+        Some(Aarch64::address(entry))
     }
 
     fn lookup(&self, address: u64) -> Option<(u64, UserPermission)> {
         if !(USER_START..USER_END).contains(&address) {
             return None;
         }
-        let table = self.find_leaf(address)?;
-        let entry = read_entry(table, index_at(address, 3));
-        if entry & (VALID | TABLE_OR_PAGE) != (VALID | TABLE_OR_PAGE) {
-            return None;
-        }
+        let entry = walker().lookup(self.root, address)?;
+        let access = Aarch64::user_access(entry);
         let permission = UserPermission {
-            write: entry & READ_ONLY == 0,
-            execute: entry & USER_EXECUTE_NEVER == 0,
+            write: access.write,
+            execute: access.execute,
         };
-        Some((entry & ADDRESS_MASK, permission))
+        Some((Aarch64::address(entry), permission))
     }
 
     fn activate(&self) {
@@ -248,14 +180,14 @@ impl UserAddressSpace for AddressSpace {
             core::arch::asm!(
                 "msr ttbr0_el1, {}",
                 "isb",
-                in(reg) (self.root & ADDRESS_MASK) | (u64::from(self.asid) << 48),
+                in(reg) Aarch64::address(self.root) | (u64::from(self.asid) << 48),
             );
         }
     }
 
     fn destroy(self, frames: &mut dyn FrameSource) {
         super::mmu::activate_empty_user_table();
-        Self::free_tables(self.root, 0, frames);
+        walker().free_tables(self.root, 0, ENTRIES, &mut |table| frames.free_frame(table));
         release_asid(self.asid);
     }
 }

@@ -17,55 +17,19 @@
 //! pointer faults instead of reaching memory.
 //!
 //! Descriptor formats: *Arm ARM* D8.3 (VMSAv8-64 translation table format,
-//! 4 KiB granule, 48-bit addresses, four levels).
+//! 4 KiB granule, 48-bit addresses, four levels), encoded by
+//! `page_table::Aarch64`; the walk is the shared `page_table::Walker`,
+//! reaching the tables through [`crate::page_table::PhysicalTables`].
 
 use super::boot::{KERNEL_OFFSET, LINEAR_OFFSET};
 use crate::boot_info::{subtract_range, FixedList, MemoryRange};
-use core::ptr::{read_volatile, write_volatile};
+use crate::page_table::{
+    Aarch64, Existing, Format, KernelAccess, Owner, PhysicalTables, WalkError, Walker, BLOCK_LEVEL,
+    BLOCK_SIZE, ENTRIES, PAGE_LEVEL,
+};
 use spin::Mutex;
 
 const PAGE_SIZE: u64 = 4096;
-const ENTRIES: usize = 512;
-
-// Descriptor bits (D8.3.1, D8.3.2).
-const VALID: u64 = 1 << 0;
-const TABLE_OR_PAGE: u64 = 1 << 1;
-const ATTR_DEVICE: u64 = 0 << 2;
-const ATTR_NORMAL: u64 = 1 << 2;
-const READ_ONLY: u64 = 1 << 7;
-const INNER_SHAREABLE: u64 = 0b11 << 8;
-const ACCESSED: u64 = 1 << 10;
-const PRIVILEGED_EXECUTE_NEVER: u64 = 1 << 53;
-const USER_EXECUTE_NEVER: u64 = 1 << 54;
-const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
-
-/// What a mapping allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Permission {
-    /// Kernel text.
-    ReadExecute,
-    /// Kernel rodata.
-    ReadOnly,
-    /// Kernel data, heap, direct map.
-    ReadWrite,
-    /// Device registers.
-    Device,
-}
-
-impl Permission {
-    fn bits(self) -> u64 {
-        let never_execute = PRIVILEGED_EXECUTE_NEVER | USER_EXECUTE_NEVER;
-        ACCESSED
-            | match self {
-                Permission::ReadExecute => {
-                    ATTR_NORMAL | INNER_SHAREABLE | READ_ONLY | USER_EXECUTE_NEVER
-                }
-                Permission::ReadOnly => ATTR_NORMAL | INNER_SHAREABLE | READ_ONLY | never_execute,
-                Permission::ReadWrite => ATTR_NORMAL | INNER_SHAREABLE | never_execute,
-                Permission::Device => ATTR_DEVICE | never_execute,
-            }
-    }
-}
 
 /// One 4 KiB translation table.
 #[repr(C, align(4096))]
@@ -116,24 +80,6 @@ fn table_virtual(physical: u64) -> u64 {
     }
 }
 
-fn read_entry(table: u64, index: usize) -> u64 {
-    // SAFETY: `table` is the physical address of a table page owned by
-    // `KernelTables` (from the pool), reachable at `table_virtual`; `index`
-    // is below 512, so the access stays inside that page.
-    unsafe { read_volatile((table_virtual(table) as *const u64).add(index % ENTRIES)) }
-}
-
-fn write_entry(table: u64, index: usize, value: u64) {
-    // SAFETY: as in `read_entry`; the caller holds the `TABLES` lock, so no
-    // other CPU or interrupt writes the same table concurrently.
-    unsafe {
-        write_volatile(
-            (table_virtual(table) as *mut u64).add(index % ENTRIES),
-            value,
-        )
-    }
-}
-
 impl KernelTables {
     /// Takes a zeroed table from the pool; `None` when exhausted.
     fn allocate_table(&mut self) -> Option<u64> {
@@ -149,6 +95,17 @@ impl KernelTables {
         Some(virtual_address - KERNEL_OFFSET)
     }
 
+    /// The walker over the kernel's tables. Taking `&mut self` means the
+    /// caller holds the `TABLES` lock.
+    fn walker(&mut self) -> Walker<Aarch64, PhysicalTables> {
+        // SAFETY: (1) the kernel's tables — the root and every table its
+        // descriptors name — are pool tables handed out once each by
+        // `allocate_table`, never freed and never referenced (only their
+        // addresses are taken), reached at `table_virtual` through the
+        // image mapping; (2) `&mut self` proves the `TABLES` lock is held.
+        Walker::new(unsafe { PhysicalTables::new(table_virtual) })
+    }
+
     /// Maps `[virtual_address, +size)` to `[physical, +size)`, using 2 MiB
     /// blocks when both sides are aligned and `allow_blocks` is set.
     fn map(
@@ -156,43 +113,37 @@ impl KernelTables {
         virtual_address: u64,
         physical: u64,
         size: u64,
-        permission: Permission,
+        access: KernelAccess,
         allow_blocks: bool,
     ) -> bool {
-        const BLOCK: u64 = 2 << 20;
+        let mut walker = self.walker();
+        let root = self.root;
         let mut offset = 0;
         while offset < size {
             let va = virtual_address + offset;
             let pa = physical + offset;
-            let use_block =
-                allow_blocks && va % BLOCK == 0 && pa % BLOCK == 0 && size - offset >= BLOCK;
-            let level_count = if use_block { 3 } else { 4 };
-            let mut table = self.root;
-            for level in 0..level_count - 1 {
-                let index = ((va >> (39 - 9 * level)) & 0x1ff) as usize;
-                let entry = read_entry(table, index);
-                if entry & VALID == 0 {
-                    let Some(next) = self.allocate_table() else {
-                        return false;
-                    };
-                    write_entry(table, index, next | VALID | TABLE_OR_PAGE);
-                    table = next;
-                } else if entry & TABLE_OR_PAGE == 0 {
-                    // Already covered by a block (e.g. a device inside a
-                    // mapped block): leave it.
-                    return true;
-                } else {
-                    table = entry & ADDRESS_MASK;
-                }
+            let use_block = allow_blocks
+                && va % BLOCK_SIZE == 0
+                && pa % BLOCK_SIZE == 0
+                && size - offset >= BLOCK_SIZE;
+            let level = if use_block { BLOCK_LEVEL } else { PAGE_LEVEL };
+            let leaf = Aarch64.kernel_leaf(pa, access, level);
+            match walker.map(
+                root,
+                va,
+                level,
+                leaf,
+                Owner::Kernel,
+                Existing::Replace,
+                &mut |_| self.allocate_table(),
+            ) {
+                Ok(_) => {}
+                // Already covered by a block (e.g. a device inside a
+                // mapped block): leave it.
+                Err(WalkError::Block) => return true,
+                Err(WalkError::OutOfTables) => return false,
             }
-            let index = ((va >> (39 - 9 * (level_count - 1))) & 0x1ff) as usize;
-            let kind = if use_block {
-                VALID
-            } else {
-                VALID | TABLE_OR_PAGE
-            };
-            write_entry(table, index, (pa & ADDRESS_MASK) | kind | permission.bits());
-            offset += if use_block { BLOCK } else { PAGE_SIZE };
+            offset += if use_block { BLOCK_SIZE } else { PAGE_SIZE };
         }
         true
     }
@@ -221,21 +172,21 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
         image.start + KERNEL_OFFSET,
         image.start,
         text_end - image.start,
-        Permission::ReadExecute,
+        KernelAccess::ReadExecute,
         false,
     );
     ok &= tables.map(
         text_end + KERNEL_OFFSET,
         text_end,
         rodata_end - text_end,
-        Permission::ReadOnly,
+        KernelAccess::ReadOnly,
         false,
     );
     ok &= tables.map(
         rodata_end + KERNEL_OFFSET,
         rodata_end,
         image.end() - rodata_end,
-        Permission::ReadWrite,
+        KernelAccess::ReadWrite,
         false,
     );
 
@@ -251,7 +202,7 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
             start + LINEAR_OFFSET,
             start,
             end - start,
-            Permission::ReadWrite,
+            KernelAccess::ReadWrite,
             true,
         );
     }
@@ -329,7 +280,7 @@ pub fn map_device(physical: u64, size: u64) -> u64 {
         start + LINEAR_OFFSET,
         start,
         end - start,
-        Permission::Device,
+        KernelAccess::Device,
         false,
     ) {
         return 0;

@@ -33,33 +33,21 @@
 //! Without PCIDs every CR3 write flushes all (non-global) translations,
 //! ids are not allocated, and only an `unmap` in the current space needs
 //! an `invlpg`.
+//!
+//! The walk itself is the shared `page_table::Walker` over the
+//! `page_table::X86_64` format; this module adds the PCIDs, the TLB
+//! invalidation and the kernel half around it.
 
 use super::mmu;
+use crate::page_table::{
+    Existing, Format, Owner, PhysicalTables, UserAccess, WalkError, Walker, PAGE_LEVEL, X86_64,
+};
 use crate::user::{
     FrameSource, MapError, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
 };
 use core::arch::x86_64::__cpuid_count;
-use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use spin::Mutex;
-
-// Entry bits (Intel SDM Vol. 3A, Tables 5-15 to 5-20).
-/// The entry is valid.
-const PRESENT: u64 = 1 << 0;
-/// Writes allowed.
-const WRITABLE: u64 = 1 << 1;
-/// U/S: user-mode accesses allowed (needed at every level).
-const USER: u64 = 1 << 2;
-/// Preset so the CPU never writes it back.
-const ACCESSED: u64 = 1 << 5;
-/// Preset on writable pages, for the same reason.
-const DIRTY: u64 = 1 << 6;
-/// PS: a large page (never made here; a walk that meets one stops).
-const LARGE: u64 = 1 << 7;
-/// XD: no instruction fetches (with `EFER.NXE`).
-const NO_EXECUTE: u64 = 1 << 63;
-/// Bits 12–51: the next table or the page frame.
-const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 /// CR3 bit 63 with `CR4.PCIDE`: keep the PCID's cached translations.
 const CR3_NO_FLUSH: u64 = 1 << 63;
@@ -188,28 +176,19 @@ fn invpcid(kind: u64, pcid: u16, address: u64) {
     }
 }
 
-fn entry_pointer(table: u64, index: usize) -> *mut u64 {
-    (mmu::physical_to_virtual(table & ADDRESS_MASK) + (index % 512) as u64 * 8) as *mut u64
-}
-
-fn read_entry(table: u64, index: usize) -> u64 {
-    // SAFETY: `table` is a page-table frame owned by an `AddressSpace`
-    // (allocated from the kernel's frames, reached through the direct
-    // map); `index < 512` keeps the access inside it.
-    unsafe { read_volatile(entry_pointer(table, index)) }
-}
-
-fn write_entry(table: u64, index: usize, value: u64) {
-    // SAFETY: as in `read_entry`; the table is reached through `&mut
-    // AddressSpace`, so no one else writes it concurrently (the kernel
-    // half of the root, written by `mmu`, is never touched here).
-    unsafe { write_volatile(entry_pointer(table, index), value) }
-}
-
-/// The index of `address` in the table of `level` (0 = PML4 … 3 = PT):
-/// bits 47–39, 38–30, 29–21, 20–12 (§5.5, Figure 5-8).
-fn index_at(address: u64, level: usize) -> usize {
-    ((address >> (39 - 9 * level)) & 0x1ff) as usize
+/// The walker over a process's tables.
+fn walker() -> Walker<X86_64, PhysicalTables> {
+    // SAFETY: (1) a process's tables — its root and every table the
+    // descriptors of its user half name — are frames this module took
+    // from the kernel's frame allocator and owns until `destroy`, reached
+    // through the direct map and never referenced. The kernel half's
+    // tables (the same tables as the kernel's own, in the image's pool or
+    // the heap, both in the direct map) are never walked here: every
+    // address walked is a user address, so the walk stays in entries
+    // 0–255 of the root, and teardown stops there. (2) Entries are
+    // written only through `&mut AddressSpace` (`map`, `unmap`), so by one
+    // writer; the root's kernel half is written only by `mmu`.
+    Walker::new(unsafe { PhysicalTables::new(mmu::physical_to_virtual) })
 }
 
 /// A process's page table, its PCID, and what its TLB entries need.
@@ -225,70 +204,6 @@ pub struct AddressSpace {
 }
 
 impl AddressSpace {
-    /// The page table covering `address`, creating tables if `frames` is
-    /// given.
-    fn leaf_table(
-        &mut self,
-        address: u64,
-        mut frames: Option<&mut dyn FrameSource>,
-    ) -> Result<u64, MapError> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let index = index_at(address, level);
-            let entry = read_entry(table, index);
-            if entry & PRESENT == 0 {
-                let Some(source) = frames.as_deref_mut() else {
-                    return Err(MapError::OutOfMemory);
-                };
-                let next = source.allocate_frame().ok_or(MapError::OutOfMemory)?;
-                crate::user::physical::zero_frame(next);
-                // Everything allowed at the upper levels; the leaf decides
-                // (the effective rights are the intersection, §5.11.3).
-                write_entry(
-                    table,
-                    index,
-                    (next & ADDRESS_MASK) | PRESENT | WRITABLE | USER,
-                );
-                table = next;
-            } else {
-                table = entry & ADDRESS_MASK;
-            }
-        }
-        Ok(table)
-    }
-
-    fn find_leaf(&self, address: u64) -> Option<u64> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let entry = read_entry(table, index_at(address, level));
-            if entry & PRESENT == 0 || entry & LARGE != 0 {
-                return None;
-            }
-            table = entry & ADDRESS_MASK;
-        }
-        Some(table)
-    }
-
-    /// Frees `table` and, above the page-table level, the tables below it.
-    /// At the root only the user half (entries 0–255) is walked: the
-    /// kernel half's tables belong to the kernel.
-    fn free_tables(table: u64, level: usize, frames: &mut dyn FrameSource) {
-        if level < 3 {
-            let entries = if level == 0 {
-                mmu::KERNEL_HALF_FIRST_ENTRY
-            } else {
-                512
-            };
-            for index in 0..entries {
-                let entry = read_entry(table, index);
-                if entry & PRESENT != 0 && entry & LARGE == 0 {
-                    Self::free_tables(entry & ADDRESS_MASK, level + 1, frames);
-                }
-            }
-        }
-        frames.free_frame(table);
-    }
-
     /// Whether CR3 holds this space's root.
     fn is_current(&self) -> bool {
         mmu::current_root() == self.root
@@ -329,36 +244,43 @@ impl UserAddressSpace for AddressSpace {
         if !is_user_page(address) {
             return Err(MapError::NotUserAddress);
         }
-        let table = self.leaf_table(address, Some(frames))?;
-        let index = index_at(address, 3);
-        if read_entry(table, index) & PRESENT != 0 {
-            return Err(MapError::AlreadyMapped);
-        }
-        let mut entry = (frame & ADDRESS_MASK) | PRESENT | USER | ACCESSED;
-        if permission.write {
-            entry |= WRITABLE | DIRTY;
-        }
-        if !permission.execute && mmu::no_execute_supported() {
-            entry |= NO_EXECUTE;
-        }
+        let access = UserAccess {
+            write: permission.write,
+            execute: permission.execute,
+        };
+        // Without NX the format leaves bit 63 (reserved then) clear.
+        let leaf = X86_64::new(mmu::no_execute_supported()).user_page(frame, access);
+        // Everything allowed at the upper levels, U/S included; the leaf
+        // decides (the effective rights are the intersection, §5.11.3).
+        let mut allocate = |_| {
+            let table = frames.allocate_frame()?;
+            crate::user::physical::zero_frame(table);
+            Some(table)
+        };
         // The entry was not present, so no TLB entry can exist for it
         // (the CPU caches only present translations, §5.10.2.1): no
         // invalidation needed.
-        write_entry(table, index, entry);
-        Ok(())
+        match walker().map(
+            self.root,
+            address,
+            PAGE_LEVEL,
+            leaf,
+            Owner::User,
+            Existing::Keep,
+            &mut allocate,
+        ) {
+            Ok(None) => Ok(()),
+            // No user table holds a large page, so `Block` does not happen.
+            Ok(Some(_)) | Err(WalkError::Block) => Err(MapError::AlreadyMapped),
+            Err(WalkError::OutOfTables) => Err(MapError::OutOfMemory),
+        }
     }
 
     fn unmap(&mut self, address: u64) -> Option<u64> {
         if !is_user_page(address) {
             return None;
         }
-        let table = self.find_leaf(address)?;
-        let index = index_at(address, 3);
-        let entry = read_entry(table, index);
-        if entry & PRESENT == 0 {
-            return None;
-        }
-        write_entry(table, index, 0);
+        let entry = walker().unmap(self.root, address)?;
         if self.is_current() {
             // SAFETY: `invlpg` drops the page's translations for the
             // current PCID (and paging-structure caches); it touches no
@@ -375,24 +297,21 @@ impl UserAddressSpace for AddressSpace {
         }
         // Without PCIDs, translations of a space not in CR3 were all
         // dropped by the CR3 write that replaced it.
-        Some(entry & ADDRESS_MASK)
+        Some(X86_64::address(entry))
     }
 
     fn lookup(&self, address: u64) -> Option<(u64, UserPermission)> {
         if !(USER_START..USER_END).contains(&address) {
             return None;
         }
-        let table = self.find_leaf(address)?;
-        let entry = read_entry(table, index_at(address, 3));
-        if entry & PRESENT == 0 {
-            return None;
-        }
+        let entry = walker().lookup(self.root, address)?;
+        // Without NX every readable page can be executed.
+        let access = X86_64::user_access(entry);
         let permission = UserPermission {
-            write: entry & WRITABLE != 0,
-            // Without NX every readable page can be executed.
-            execute: entry & NO_EXECUTE == 0,
+            write: access.write,
+            execute: access.execute,
         };
-        Some((entry & ADDRESS_MASK, permission))
+        Some((X86_64::address(entry), permission))
     }
 
     fn activate(&self) {
@@ -432,7 +351,11 @@ impl UserAddressSpace for AddressSpace {
         // Flush before the table frames go back: until then the
         // paging-structure caches may still point into them.
         flush_pcid(self.pcid);
-        Self::free_tables(self.root, 0, frames);
+        // At the root only the user half (entries 0–255) is walked: the
+        // kernel half's tables belong to the kernel.
+        walker().free_tables(self.root, 0, mmu::KERNEL_HALF_FIRST_ENTRY, &mut |table| {
+            frames.free_frame(table)
+        });
         release_pcid(self.pcid);
         super::restore_interrupts_raw(were_enabled);
     }

@@ -37,12 +37,19 @@
 //! then from the heap (page-aligned, in the direct map, so their physical
 //! address is known). New entries only ever replace non-present ones, which
 //! needs no TLB invalidation (§5.10.4.3).
+//!
+//! The entries are encoded by `page_table::X86_64` and walked by the shared
+//! `page_table::Walker`, which reaches the tables through
+//! [`crate::page_table::PhysicalTables`]; this module decides what to map.
 
 use super::boot::{KERNEL_OFFSET, LINEAR_OFFSET};
 use super::stacks;
 use crate::boot_info::{subtract_range, FixedList, MemoryRange};
+use crate::page_table::{
+    Existing, Format, KernelAccess, Owner, PhysicalTables, TableMemory, WalkError, Walker,
+    BLOCK_LEVEL, BLOCK_SIZE, ENTRIES, PAGE_LEVEL, X86_64,
+};
 use alloc::alloc::{alloc_zeroed, Layout};
-use core::ptr::{read_volatile, write_volatile};
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use spin::Mutex;
 use x86_64::registers::control::{Cr3, Cr3Flags};
@@ -51,29 +58,6 @@ use x86_64::PhysAddr;
 
 /// Bytes in a page.
 pub const PAGE_SIZE: u64 = 4096;
-/// Bytes in a large page.
-const LARGE_PAGE_SIZE: u64 = 2 << 20;
-const ENTRIES: usize = 512;
-
-// Entry bits (Intel SDM Vol. 3A, Table 5-20 and neighbours).
-/// The entry is valid.
-const PRESENT: u64 = 1 << 0;
-/// Writes are allowed (with CR0.WP, for the kernel too).
-const WRITABLE: u64 = 1 << 1;
-/// PWT: write-through; with PCD, selects PAT entry 3 = uncached.
-const WRITE_THROUGH: u64 = 1 << 3;
-/// PCD: page-level cache disable.
-const CACHE_DISABLE: u64 = 1 << 4;
-/// Set by the CPU on first access (preset here).
-const ACCESSED: u64 = 1 << 5;
-/// Set by the CPU on first write to a page (preset here).
-const DIRTY: u64 = 1 << 6;
-/// PS: in a PD entry, the entry maps a 2 MiB page.
-const LARGE: u64 = 1 << 7;
-/// XD: instruction fetches are not allowed (needs EFER.NXE).
-const NO_EXECUTE: u64 = 1 << 63;
-/// Bits 12–51: the physical address of the page or next table.
-const ADDRESS_MASK: u64 = 0x000f_ffff_ffff_f000;
 
 /// Physical memory the boot tables map at `LINEAR_OFFSET` (see `boot`).
 const BOOT_MAPPED_LIMIT: u64 = 4 << 30;
@@ -89,38 +73,10 @@ pub fn no_execute_supported() -> bool {
     X86_NX_SUPPORTED.load(Ordering::Relaxed) != 0
 }
 
-/// What a mapping allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Permission {
-    /// Kernel text.
-    ReadExecute,
-    /// Kernel rodata.
-    ReadOnly,
-    /// Kernel data, heap, direct map.
-    ReadWrite,
-    /// Device registers: uncached.
-    Device,
-    /// Firmware tables: read-only data.
-    Firmware,
-}
-
-impl Permission {
-    fn bits(self) -> u64 {
-        let no_execute = if X86_NX_SUPPORTED.load(Ordering::Relaxed) != 0 {
-            NO_EXECUTE
-        } else {
-            0
-        };
-        // Accessed and dirty are preset so the CPU never writes them back.
-        PRESENT
-            | ACCESSED
-            | match self {
-                Permission::ReadExecute => 0,
-                Permission::ReadOnly | Permission::Firmware => no_execute,
-                Permission::ReadWrite => WRITABLE | DIRTY | no_execute,
-                Permission::Device => WRITABLE | DIRTY | CACHE_DISABLE | WRITE_THROUGH | no_execute,
-            }
-    }
+/// The entry format, with NX when the CPU has it: "never executable"
+/// leaves set bit 63 only then (otherwise it is reserved).
+fn format() -> X86_64 {
+    X86_64::new(no_execute_supported())
 }
 
 /// One 4 KiB page table.
@@ -180,32 +136,6 @@ fn table_virtual(physical: u64) -> u64 {
     }
 }
 
-fn read_entry(table: u64, index: usize) -> u64 {
-    // SAFETY: `table` is the physical address of a table page owned by
-    // `KernelTables` (pool or heap), reachable at `table_virtual`; the
-    // index is reduced below 512, so the access stays inside that page.
-    unsafe { read_volatile((table_virtual(table) as *const u64).add(index % ENTRIES)) }
-}
-
-fn write_entry(table: u64, index: usize, value: u64) {
-    // SAFETY: as in `read_entry`; callers hold the `TABLES` lock, so no
-    // other CPU or code path writes the same table concurrently.
-    unsafe {
-        write_volatile(
-            (table_virtual(table) as *mut u64).add(index % ENTRIES),
-            value,
-        )
-    }
-}
-
-/// The index of `virtual_address` in the table of `level` (4 = PML4 … 1 = PT).
-/// Each level translates 9 bits, above the 12-bit page offset: bits 47–39
-/// index the PML4, 38–30 the PDPT, 29–21 the PD, 20–12 the PT (SDM Vol. 3A
-/// Figure 5-8).
-fn index_at(virtual_address: u64, level: u32) -> usize {
-    ((virtual_address >> (12 + 9 * (level - 1))) & 0x1ff) as usize
-}
-
 impl KernelTables {
     /// A zeroed table: from the pool, or from the heap once it exists.
     fn allocate_table(&mut self) -> Option<u64> {
@@ -233,21 +163,22 @@ impl KernelTables {
         virtual_to_physical(pointer as u64)
     }
 
-    /// The entry that maps `virtual_address` at `level`, if the walk down
-    /// to that level finds tables all the way (no allocation).
-    fn probe(&self, virtual_address: u64, level: u32) -> Option<u64> {
-        // Walk from the PML4 down to the table of `level`, without
-        // creating anything: a missing or large entry on the way means no
-        // table exists at `level` for this address.
-        let mut table = self.root;
-        for current in (level + 1..=4).rev() {
-            let entry = read_entry(table, index_at(virtual_address, current));
-            if entry & PRESENT == 0 || entry & LARGE != 0 {
-                return None;
-            }
-            table = entry & ADDRESS_MASK;
-        }
-        Some(read_entry(table, index_at(virtual_address, level)))
+    /// The kernel's tables in memory. Taking `&self` means the caller
+    /// holds the `TABLES` lock.
+    fn memory(&self) -> PhysicalTables {
+        // SAFETY: (1) the kernel's tables — the root and every table its
+        // descriptors name — come from `allocate_table` (the `.bss` pool,
+        // once each, or zeroed heap pages), are never freed and never
+        // referenced (only their addresses are taken), and are reached at
+        // `table_virtual` through the image mapping or the direct map;
+        // (2) `&self` comes from the `TABLES` guard, so writers, which
+        // need `&mut self`, are alone.
+        unsafe { PhysicalTables::new(table_virtual) }
+    }
+
+    /// The walker over the kernel's tables (see [`KernelTables::memory`]).
+    fn walker(&self) -> Walker<X86_64, PhysicalTables> {
+        Walker::new(self.memory())
     }
 
     /// Maps one page (`large`: a 2 MiB page at the PD level). An address
@@ -258,49 +189,43 @@ impl KernelTables {
         &mut self,
         virtual_address: u64,
         physical: u64,
-        permission: Permission,
+        access: KernelAccess,
         large: bool,
     ) -> bool {
         // A 2 MiB page is a PD entry with the page-size bit; a 4 KiB page
-        // is a PT entry. Walk down to the table holding the leaf, creating
-        // the tables in between.
-        let leaf_level = if large { 2 } else { 1 };
-        let mut table = self.root;
-        for level in (leaf_level + 1..=4).rev() {
-            let index = index_at(virtual_address, level);
-            let entry = read_entry(table, index);
-            if entry & PRESENT == 0 {
-                let Some(next) = self.allocate_table() else {
-                    return false;
-                };
-                // Intermediate entries allow everything; the leaf decides.
-                // (U/S stays clear: the kernel half is supervisor-only
-                // from its PML4 entries down, §5.11.2.)
-                write_entry(table, index, next | PRESENT | WRITABLE);
-                if level == 4 {
-                    KERNEL_HALF_GENERATION.fetch_add(1, Ordering::AcqRel);
-                }
-                table = next;
-            } else if entry & LARGE != 0 {
-                // A large page already covers the address (a device in a
-                // block mapped earlier): nothing to add.
-                return true;
-            } else {
-                table = entry & ADDRESS_MASK;
-            }
+        // is a PT entry. The walk creates the tables in between, whose
+        // entries allow everything; the leaf decides. (U/S stays clear:
+        // the kernel half is supervisor-only from its PML4 entries down,
+        // §5.11.2.) A present leaf is never overwritten: changing a live
+        // translation would need a TLB invalidation, and no caller means
+        // to.
+        let level = if large { BLOCK_LEVEL } else { PAGE_LEVEL };
+        let leaf = format().kernel_leaf(physical, access, level);
+        let root = self.root;
+        let mut new_root_entry = false;
+        let result = self.walker().map(
+            root,
+            virtual_address,
+            level,
+            leaf,
+            Owner::Kernel,
+            Existing::Keep,
+            &mut |parent_level| {
+                let table = self.allocate_table();
+                new_root_entry |= parent_level == 0 && table.is_some();
+                table
+            },
+        );
+        if new_root_entry {
+            KERNEL_HALF_GENERATION.fetch_add(1, Ordering::AcqRel);
         }
-        // Never overwrite a present leaf: changing a live translation
-        // would need a TLB invalidation, and no caller means to.
-        let index = index_at(virtual_address, leaf_level);
-        if read_entry(table, index) & PRESENT == 0 {
-            let kind = if large { LARGE } else { 0 };
-            write_entry(
-                table,
-                index,
-                (physical & ADDRESS_MASK) | kind | permission.bits(),
-            );
+        match result {
+            Ok(_) => true,
+            // A large page already covers the address (a device in a
+            // block mapped earlier): nothing to add.
+            Err(WalkError::Block) => true,
+            Err(WalkError::OutOfTables) => false,
         }
-        true
     }
 
     /// Maps `[virtual_address, +size)` to `[physical, +size)` (page-aligned),
@@ -312,7 +237,7 @@ impl KernelTables {
         virtual_address: u64,
         physical: u64,
         size: u64,
-        permission: Permission,
+        access: KernelAccess,
         allow_large: bool,
     ) -> bool {
         // One page per step: large where the conditions above hold (the
@@ -323,29 +248,30 @@ impl KernelTables {
             let va = virtual_address + offset;
             let pa = physical + offset;
             let large = allow_large
-                && va % LARGE_PAGE_SIZE == 0
-                && pa % LARGE_PAGE_SIZE == 0
-                && size - offset >= LARGE_PAGE_SIZE
+                && va % BLOCK_SIZE == 0
+                && pa % BLOCK_SIZE == 0
+                && size - offset >= BLOCK_SIZE
                 && !self
-                    .probe(va, 2)
-                    .is_some_and(|entry| entry & PRESENT != 0 && entry & LARGE == 0);
-            if !self.map_one(va, pa, permission, large) {
+                    .walker()
+                    .entry(self.root, va, BLOCK_LEVEL)
+                    .is_some_and(X86_64::is_table);
+            if !self.map_one(va, pa, access, large) {
                 return false;
             }
-            offset += if large { LARGE_PAGE_SIZE } else { PAGE_SIZE };
+            offset += if large { BLOCK_SIZE } else { PAGE_SIZE };
         }
         true
     }
 
     /// Maps `[start, end)` of the image (physical, page-aligned) with
-    /// `permission`, leaving out the stacks' guard pages.
-    fn map_image_part(&mut self, start: u64, end: u64, permission: Permission) -> bool {
+    /// `access`, leaving out the stacks' guard pages.
+    fn map_image_part(&mut self, start: u64, end: u64, access: KernelAccess) -> bool {
         let guards = stacks::guard_pages().map(|virtual_address| virtual_address - KERNEL_OFFSET);
         let mut ok = true;
         let mut page = start;
         while page < end {
             if !guards.contains(&page) {
-                ok &= self.map_one(page + KERNEL_OFFSET, page, permission, false);
+                ok &= self.map_one(page + KERNEL_OFFSET, page, access, false);
             }
             page += PAGE_SIZE;
         }
@@ -373,9 +299,9 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
     };
     tables.root = root;
     let mut ok = true;
-    ok &= tables.map_image_part(image.start, text_end, Permission::ReadExecute);
-    ok &= tables.map_image_part(text_end, rodata_end, Permission::ReadOnly);
-    ok &= tables.map_image_part(rodata_end, image.end(), Permission::ReadWrite);
+    ok &= tables.map_image_part(image.start, text_end, KernelAccess::ReadExecute);
+    ok &= tables.map_image_part(text_end, rodata_end, KernelAccess::ReadOnly);
+    ok &= tables.map_image_part(rodata_end, image.end(), KernelAccess::ReadWrite);
 
     // The direct map: all RAM except the image, whose pages are reached
     // only through the image mapping above (so text has no writable alias).
@@ -391,7 +317,7 @@ pub fn init_kernel_tables(ram: &[MemoryRange]) {
             start + LINEAR_OFFSET,
             start,
             end - start,
-            Permission::ReadWrite,
+            KernelAccess::ReadWrite,
             true,
         );
     }
@@ -417,9 +343,9 @@ pub fn enable_heap_tables() {
     HEAP_TABLES.store(true, Ordering::Release);
 }
 
-/// Maps `[physical, +size)` with `permission` at `LINEAR_OFFSET + physical`
+/// Maps `[physical, +size)` with `access` at `LINEAR_OFFSET + physical`
 /// and returns the virtual address of `physical`, or 0 when out of tables.
-fn map_at_linear(physical: u64, size: u64, permission: Permission) -> u64 {
+fn map_at_linear(physical: u64, size: u64, access: KernelAccess) -> u64 {
     let start = physical & !(PAGE_SIZE - 1);
     let Some(end) = physical
         .checked_add(size.max(1))
@@ -438,7 +364,7 @@ fn map_at_linear(physical: u64, size: u64, permission: Permission) -> u64 {
         };
     }
     let generation = KERNEL_HALF_GENERATION.load(Ordering::Acquire);
-    let mapped = tables.map(start + LINEAR_OFFSET, start, end - start, permission, true);
+    let mapped = tables.map(start + LINEAR_OFFSET, start, end - start, access, true);
     if KERNEL_HALF_GENERATION.load(Ordering::Acquire) != generation {
         // A new PML4 entry: if a process's root is in CR3, the kernel
         // would not see its own new mapping through it until the next
@@ -482,16 +408,17 @@ pub fn copy_kernel_half(root: u64) {
 }
 
 fn copy_kernel_half_locked(tables: &KernelTables, root: u64) {
+    let kernel = tables.memory();
+    // SAFETY: (1) `root` is a process root table: a RAM frame from the
+    // kernel's frame allocator, mapped read-write in the direct map and
+    // never the target of a Rust reference; nothing but `root` itself is
+    // reached through this value. (2) Only the kernel half is written,
+    // which no other code writes (see `copy_kernel_half`), and the
+    // entries written are the kernel root's own, so any translation the
+    // CPU may already cache through them stays the same.
+    let mut process = unsafe { PhysicalTables::new(physical_to_virtual) };
     for index in KERNEL_HALF_FIRST_ENTRY..ENTRIES {
-        let entry = read_entry(tables.root, index);
-        // SAFETY: `root` is a process root table: a RAM frame from the
-        // kernel's frame allocator, mapped read-write in the direct map
-        // and never the target of a Rust reference; `index < 512` keeps
-        // the write inside it. Only the kernel half is written, which no
-        // other code writes (see `copy_kernel_half`), and the entries
-        // written are the kernel root's own, so any translation the CPU
-        // may already cache through them stays the same.
-        unsafe { write_volatile((physical_to_virtual(root) as *mut u64).add(index), entry) };
+        process.write(root, index, kernel.read(tables.root, index));
     }
 }
 
@@ -516,14 +443,14 @@ pub fn activate_kernel_root(keep_translations: bool) {
 /// (page-rounded) and returns the virtual address of `physical`. Mapping
 /// the same registers twice is harmless. Returns 0 if out of page tables.
 pub fn map_device(physical: u64, size: u64) -> u64 {
-    map_at_linear(physical, size, Permission::Device)
+    map_at_linear(physical, size, KernelAccess::Device)
 }
 
 /// Maps firmware tables (ACPI) read-only at `LINEAR_OFFSET + physical`
 /// and returns the virtual address of `physical`; 0 if out of tables.
 /// Tables inside RAM are already in the direct map and stay as they are.
 pub fn map_firmware(physical: u64, size: u64) -> u64 {
-    map_at_linear(physical, size, Permission::Firmware)
+    map_at_linear(physical, size, KernelAccess::ReadOnly)
 }
 
 /// Translates a kernel virtual address (image or direct map) to physical.

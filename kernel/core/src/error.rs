@@ -99,6 +99,18 @@ impl From<Error> for Errno {
     }
 }
 
+impl From<crate::program::LoadError> for Errno {
+    fn from(error: crate::program::LoadError) -> Self {
+        use crate::program::LoadError;
+        match error {
+            LoadError::Rejected(_) => Errno::NotExecutable,
+            LoadError::ArgumentsTooLong => Errno::ArgumentsTooLong,
+            LoadError::OutOfMemory => Errno::OutOfMemory,
+            LoadError::Memory(errno) => errno,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ extern crate alloc;
 mod error;
 mod live_objects;
 mod location;
+pub mod program;
 mod resolve;
 mod volume;
 

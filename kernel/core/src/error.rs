@@ -111,6 +111,20 @@ impl From<crate::program::LoadError> for Errno {
     }
 }
 
+impl From<crate::xchroot::XchrootError> for Errno {
+    fn from(error: crate::xchroot::XchrootError) -> Self {
+        use crate::xchroot::XchrootError;
+        match error {
+            XchrootError::InvalidOperation => Errno::InvalidArgument,
+            XchrootError::PathTooLong => Errno::NameTooLong,
+            XchrootError::AccessDenied => Errno::AccessDenied,
+            XchrootError::NotADirectory => Errno::NotADirectory,
+            XchrootError::NotReachable => Errno::NotFound,
+            XchrootError::Dots(error) => Errno::from(Error::Dots(error)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

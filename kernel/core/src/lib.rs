@@ -12,6 +12,7 @@ mod location;
 pub mod program;
 mod resolve;
 mod volume;
+pub mod xchroot;
 
 pub use error::Error;
 pub use live_objects::{LiveObjects, ObjectRef};

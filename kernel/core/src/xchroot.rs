@@ -362,7 +362,11 @@ fn carried_directory(directory: &Location, dots: &DotView) -> Result<Location, X
     for depth in 1..=names.len() {
         match dots.resolve(&names[..depth]) {
             Ok(dotdotdot::Resolved::Virtual(_)) => continue,
-            Ok(dotdotdot::Resolved::Leaf { handle, mode, rest }) if rest.is_empty() => {
+            Ok(dotdotdot::Resolved::Leaf {
+                handle,
+                mode,
+                rest: [],
+            }) => {
                 if directory.steps()[depth - 1].node.object() != Some(handle) {
                     return Err(XchrootError::NotReachable);
                 }

@@ -372,6 +372,11 @@ impl ProgramPages for FakeMemory {
     }
 }
 
+/// Breaks one program header.
+type BreakHeaderFn = fn(&mut Header);
+/// Breaks a program description.
+type BreakFileFn = fn(&mut TestElf);
+
 fn rejection(file: &[u8], target: ProgramTarget) -> Rejection {
     match ProgramImage::parse(file, target) {
         Err(LoadError::Rejected(rejection)) => rejection,
@@ -558,7 +563,7 @@ fn a_file_too_large_is_refused() {
 
 #[test]
 fn segments_out_of_bounds_are_refused() {
-    let cases: [(usize, fn(&mut Header)); 6] = [
+    let cases: [(usize, BreakHeaderFn); 6] = [
         // Bytes past the end of the file.
         (1, |h| h.file_size = 0x201),
         (1, |h| h.offset = u64::MAX - 0x10),
@@ -671,7 +676,7 @@ fn an_entry_outside_the_code_is_refused() {
 #[test]
 fn bad_relocations_are_refused() {
     let relative = 1027;
-    let cases: [(fn(&mut TestElf), Rejection); 9] = [
+    let cases: [(BreakFileFn, Rejection); 9] = [
         (
             |p| p.relocations[1].1 = 1025, // R_AARCH64_GLOB_DAT
             Rejection::UnsupportedRelocation,

@@ -507,6 +507,23 @@ fn a_read_only_segment_sharing_a_page_with_data_is_not_shared() {
 }
 
 #[test]
+fn a_relocation_in_shared_text_is_refused_by_the_memory() {
+    // Programs are linked `-z text`: a relocation in a read-only segment
+    // would change pages every process shares, so the memory refuses
+    // the write (the kernel's `UserMemory::load` does the same) and the
+    // load fails.
+    let mut program = TestElf::valid(AARCH64);
+    program.relocations[0].0 = 0x100;
+    let file = program.bytes();
+    let image = ProgramImage::parse(&file, AARCH64).unwrap();
+    let mut memory = FakeMemory::new();
+    assert_eq!(
+        image.load(&mut memory, &file, &[], &[]),
+        Err(LoadError::Memory(Errno::InvalidArgument))
+    );
+}
+
+#[test]
 fn truncated_and_foreign_headers_are_refused() {
     let file = TestElf::valid(AARCH64).bytes();
     for length in [0, 4, 16, 40, 63, 64, 64 + 56, 64 + 2 * 56 + 10] {

@@ -99,6 +99,32 @@ impl From<Error> for Errno {
     }
 }
 
+impl From<crate::program::LoadError> for Errno {
+    fn from(error: crate::program::LoadError) -> Self {
+        use crate::program::LoadError;
+        match error {
+            LoadError::Rejected(_) => Errno::NotExecutable,
+            LoadError::ArgumentsTooLong => Errno::ArgumentsTooLong,
+            LoadError::OutOfMemory => Errno::OutOfMemory,
+            LoadError::Memory(errno) => errno,
+        }
+    }
+}
+
+impl From<crate::xchroot::XchrootError> for Errno {
+    fn from(error: crate::xchroot::XchrootError) -> Self {
+        use crate::xchroot::XchrootError;
+        match error {
+            XchrootError::InvalidOperation => Errno::InvalidArgument,
+            XchrootError::PathTooLong => Errno::NameTooLong,
+            XchrootError::AccessDenied => Errno::AccessDenied,
+            XchrootError::NotADirectory => Errno::NotADirectory,
+            XchrootError::NotReachable => Errno::NotFound,
+            XchrootError::Dots(error) => Errno::from(Error::Dots(error)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,10 @@ mod address_ranges;
 mod error;
 mod live_objects;
 mod location;
+pub mod program;
 mod resolve;
 mod volume;
+pub mod xchroot;
 
 pub use address_ranges::{AddressRanges, FreeError};
 pub use error::Error;

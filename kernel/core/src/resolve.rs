@@ -388,4 +388,175 @@ mod tests {
         assert_eq!(parent.location.object(), Some(lv));
         assert_eq!(cwd.display(), b"/lv/a");
     }
+
+    #[test]
+    fn the_symbolic_link_limit_is_exactly_max_symlinks() {
+        let mut volume = volume();
+        let root = volume.root().unwrap();
+        let file = volume.create(&root, b"file", 0o644).unwrap();
+        // `l1` → `l2` → … → `l40` → `file`: 40 links followed.
+        for index in 1..=MAX_SYMLINKS {
+            let name = alloc::format!("l{index}");
+            let target = if index == MAX_SYMLINKS {
+                alloc::string::String::from("file")
+            } else {
+                alloc::format!("l{}", index + 1)
+            };
+            volume
+                .symlink(&root, name.as_bytes(), target.as_bytes())
+                .unwrap();
+        }
+        assert_eq!(volume.resolve_path(b"/l1", true), Ok(file.clone()));
+        // One more is one too many, whether the links are final or not.
+        volume.symlink(&root, b"l0", b"l1").unwrap();
+        let too_many = Err(Error::FileSystem(fs_ext2l::Error::TooManySymlinks));
+        assert_eq!(volume.resolve_path(b"/l0", true), too_many);
+        // Not following the final link counts none.
+        let l0 = volume.lookup(&root, b"l0").unwrap();
+        assert_eq!(volume.resolve_path(b"/l0", false), Ok(l0));
+        // Links met in the middle of a path count too.
+        assert_eq!(volume.resolve_path(b"/l0/x", true), too_many);
+        // A dangling link names nothing.
+        volume.symlink(&root, b"dangling", b"nowhere").unwrap();
+        assert_eq!(
+            volume.resolve_path(b"/dangling", true),
+            Err(Error::FileSystem(fs_ext2l::Error::NotFound))
+        );
+    }
+
+    #[test]
+    fn dot_dot_at_the_view_root_stays_in_the_view() {
+        let mut volume = volume();
+        let root = volume.root().unwrap();
+        volume.mkdir(&root, b"jail", 0o755).unwrap();
+        let jail = volume.lookup(&root, b"jail").unwrap();
+        volume.create(&root, b"secret", 0o600).unwrap();
+        volume.mkdir(&jail, b"sub", 0o755).unwrap();
+        let sub = volume.lookup(&jail, b"sub").unwrap();
+        let inside = volume.create(&jail, b"secret", 0o600).unwrap();
+        // Links trying to climb out: relative, absolute, through `..`.
+        volume.symlink(&sub, b"up", b"../../../..").unwrap();
+        volume.symlink(&sub, b"absolute", b"/secret").unwrap();
+        volume.symlink(&sub, b"climb", b"/../../secret").unwrap();
+        let dots = DotView::new();
+        let view = View {
+            root: &jail,
+            dots: &dots,
+        };
+        let at_root = Location::root(jail.clone());
+        let in_sub = resolve(&mut volume, view, &at_root, b"sub", true)
+            .unwrap()
+            .location;
+        for (base, path) in [
+            (&at_root, &b".."[..]),
+            (&at_root, b"../.."),
+            (&at_root, b"/../../.."),
+            (&in_sub, b"../../.."),
+            (&in_sub, b"up"),
+            (&in_sub, b"up/../.."),
+            (&at_root, b"sub/up"),
+        ] {
+            let found = resolve(&mut volume, view, base, path, true).unwrap();
+            assert_eq!(found.location.object(), Some(jail.clone()), "{path:?}");
+            assert_eq!(found.location.display(), b"/");
+        }
+        // Every absolute or climbing link lands in the view's root.
+        for path in [&b"sub/absolute"[..], b"sub/climb", b"sub/up/secret"] {
+            let found = resolve(&mut volume, view, &at_root, path, true).unwrap();
+            assert_eq!(found.location.object(), Some(inside.clone()), "{path:?}");
+        }
+        assert!(
+            !resolve(&mut volume, view, &at_root, b"sub/up", true)
+                .unwrap()
+                .through_dots
+        );
+    }
+
+    #[test]
+    fn dots_names_virtual_directories_and_leaf_access() {
+        let mut volume = volume();
+        let root = volume.root().unwrap();
+        volume.mkdir(&root, b"jail", 0o755).unwrap();
+        volume.mkdir(&root, b"ro", 0o755).unwrap();
+        volume.mkdir(&root, b"rw", 0o755).unwrap();
+        let jail = volume.lookup(&root, b"jail").unwrap();
+        let ro = volume.lookup(&root, b"ro").unwrap();
+        let rw = volume.lookup(&root, b"rw").unwrap();
+        let in_jail = volume.create(&jail, b"f", 0o644).unwrap();
+        let in_ro = volume.create(&ro, b"f", 0o644).unwrap();
+        volume.create(&rw, b"f", 0o644).unwrap();
+        volume.mkdir(&jail, b"sub", 0o755).unwrap();
+        // Inside the read-only leaf: links out of it, lexical and absolute.
+        volume.symlink(&ro, b"out", b"../../..").unwrap();
+        volume.symlink(&ro, b"home", b"/f").unwrap();
+        volume.symlink(&ro, b"dots", b"/.../b/rw/f").unwrap();
+        let mut dots = DotView::new();
+        dots.put(b"a/ro", ro.clone(), AccessMode::ReadOnly).unwrap();
+        dots.put(b"b/rw", rw.clone(), AccessMode::ReadWrite)
+            .unwrap();
+        let view = View {
+            root: &jail,
+            dots: &dots,
+        };
+        let start = Location::root(jail.clone());
+        let mut at = |path: &[u8]| resolve(&mut volume, view, &start, path, true);
+        // `/...` and its inner directories are virtual; leaves hold objects.
+        for path in [&b"/..."[..], b"...", b"/.../a", b"/.../a/ro/.."] {
+            let found = at(path).unwrap();
+            assert_eq!(found.node(), Node::Virtual, "{path:?}");
+            assert!(found.through_dots);
+        }
+        assert_eq!(at(b"/.../a/ro/..").unwrap().location.display(), b"/.../a");
+        // `..` from `/...` is the view's root.
+        assert_eq!(
+            at(b"/.../..").unwrap().location.object(),
+            Some(jail.clone())
+        );
+        assert_eq!(
+            at(b"/.../a/../../f").unwrap().location.object(),
+            Some(in_jail.clone())
+        );
+        // A leaf's access binds everything below it.
+        let read_only = at(b"/.../a/ro/f").unwrap();
+        assert_eq!(read_only.location.object(), Some(in_ro.clone()));
+        assert_eq!(read_only.writable_object(), Err(Error::AccessDenied));
+        assert!(at(b"/.../b/rw/f").unwrap().writable_object().is_ok());
+        assert!(at(b"/.../b/rw/../rw/f").unwrap().writable_object().is_ok());
+        // A virtual directory is never writable, and has no object.
+        assert_eq!(
+            at(b"/.../a").unwrap().writable_object(),
+            Err(Error::AccessDenied)
+        );
+        // `...` is `/...` only as the first name from the root; below,
+        // it is a name on disk, which the file system never holds.
+        assert_eq!(
+            at(b"/sub/...").err(),
+            Some(Error::FileSystem(fs_ext2l::Error::InvalidName))
+        );
+        // Names the namespace lacks or refuses.
+        assert_eq!(
+            at(b"/.../c").err(),
+            Some(Error::Dots(dotdotdot::Error::NotFound))
+        );
+        assert_eq!(
+            at(b"/.../a/x").err(),
+            Some(Error::Dots(dotdotdot::Error::NotFound))
+        );
+        let long = [&b"/.../"[..], &[b'x'; dotdotdot::MAX_COMPONENT_LENGTH + 1]].concat();
+        assert_eq!(
+            at(&long).err(),
+            Some(Error::Dots(dotdotdot::Error::InvalidName))
+        );
+        // Links inside a leaf: `..` climbs lexically (leaf, `/...`, root);
+        // an absolute target starts at the view's root, never the disk's.
+        let out = at(b"/.../a/ro/out").unwrap();
+        assert_eq!(out.location.object(), Some(jail.clone()));
+        assert!(out.through_dots);
+        assert_eq!(
+            at(b"/.../a/ro/home").unwrap().location.object(),
+            Some(in_jail)
+        );
+        let across = at(b"/.../a/ro/dots").unwrap();
+        assert!(across.writable_object().is_ok(), "the rw leaf's own access");
+    }
 }

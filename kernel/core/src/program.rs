@@ -1,0 +1,701 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Loading a program, without the hardware: checking a static
+//! position-independent ELF file, laying out its image, relocating it and
+//! building its first stack, through a small trait.
+//!
+//! Accepted programs (the form `apps/` builds): ELF64, little-endian, the
+//! CPU's `e_machine`, `ET_DYN` with no interpreter, `PT_LOAD` segments
+//! that are never both writable and executable (nor share a page that
+//! would be), and only `R_*_RELATIVE` relocations in `DT_RELA`, each
+//! inside a segment. Everything else is a [`Rejection`] (`ENOEXEC`).
+//! Every number in the file is checked before use (offsets and sizes
+//! within the file, segments within the image, relocations within
+//! segments), so a hostile file cannot make the loader read or write out
+//! of bounds; [`ProgramImage::parse`] does every check before anything is
+//! mapped.
+//!
+//! The image gets one range of the address space: `start - lowest +
+//! p_vaddr` for each segment, where `lowest` is the page of the lowest
+//! segment. The stack is a separate range; at its top, per the System V
+//! ABI (AMD64 psABI §3.4.1, the AArch64 ELF ABI follows it): `argc`,
+//! `argv[]`, NULL, `envp[]`, NULL, the auxiliary vector (`AT_PAGESZ`,
+//! `AT_ENTRY`, `AT_NULL`), then the strings.
+//!
+//! What the architecture and the kernel decide comes in as values: the
+//! machine and relocation numbers and the page size ([`ProgramTarget`]),
+//! and the memory itself ([`ProgramPages`]: reserve a range, map pages,
+//! write bytes). The kernel implements [`ProgramPages`] over a process's
+//! `UserMemory` and the program cache's shared frames
+//! (`kernel/src/elf_loader.rs`); the tests implement it over a map of
+//! byte arrays.
+
+use alloc::vec::Vec;
+use elf::abi::{
+    DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD,
+};
+use elf::endian::LittleEndian;
+use elf::ElfBytes;
+use manux_abi::{limits, Errno};
+
+/// Largest program file accepted.
+pub const MAX_PROGRAM_BYTES: usize = 16 << 20;
+/// Largest image (lowest to highest segment byte).
+pub const MAX_IMAGE_BYTES: u64 = 64 << 20;
+/// Most `PT_LOAD` segments.
+pub const MAX_SEGMENTS: usize = 16;
+/// Bytes of each process's stack.
+pub const STACK_BYTES: u64 = 128 * 1024;
+/// Bytes of one `Elf64_Rela` record (`r_offset`, `r_info`, `r_addend`).
+const RELOCATION_BYTES: u64 = 24;
+
+const AT_NULL: u64 = 0;
+const AT_PAGESZ: u64 = 6;
+const AT_ENTRY: u64 = 9;
+
+/// What the CPU and the kernel decide about programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgramTarget {
+    /// The ELF `e_machine` this CPU runs (`EM_AARCH64`, `EM_X86_64`).
+    pub machine: u16,
+    /// The relocation type meaning "add the load base"
+    /// (`R_AARCH64_RELATIVE`, `R_X86_64_RELATIVE`).
+    pub relative_relocation: u32,
+    /// Bytes of a page; a power of two.
+    pub page_size: u64,
+}
+
+/// What the program may do with a page, besides reading it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PagePermission {
+    /// Writes allowed.
+    pub write: bool,
+    /// Instruction fetches allowed.
+    pub execute: bool,
+}
+
+/// Why a file is not a program this kernel runs; each is `ENOEXEC`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Larger than [`MAX_PROGRAM_BYTES`].
+    FileTooLarge,
+    /// The ELF header or the program header table cannot be read.
+    Malformed,
+    /// Not ELF64, not this machine, or not `ET_DYN`.
+    WrongKind,
+    /// A `PT_INTERP` segment: the program wants a dynamic linker.
+    Interpreter,
+    /// A segment's bytes lie outside the file, its file size exceeds its
+    /// memory size, or its addresses overflow or pass the image limit.
+    SegmentOutOfBounds,
+    /// A segment, or a page two segments share, both writable and
+    /// executable.
+    WriteAndExecute,
+    /// More than [`MAX_SEGMENTS`] loadable segments.
+    TooManySegments,
+    /// No loadable segment.
+    NoSegment,
+    /// The image spans more than [`MAX_IMAGE_BYTES`].
+    ImageTooLarge,
+    /// The entry point is not in an executable segment.
+    EntryNotInCode,
+    /// The dynamic table or `DT_RELA` table is unreadable, of a bad size,
+    /// or not inside a segment's file bytes.
+    BadRelocationTable,
+    /// A relocation other than the relative one.
+    UnsupportedRelocation,
+    /// A relocation that would write outside every segment.
+    RelocationOutOfBounds,
+}
+
+/// Why loading failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// Not a program this kernel runs (`ENOEXEC`).
+    Rejected(Rejection),
+    /// More arguments and environment strings than
+    /// [`limits::ARGUMENTS`], or more bytes than
+    /// [`limits::ARGUMENT_BYTES`] (`E2BIG`).
+    ArgumentsTooLong,
+    /// The kernel heap could not hold a table of the loader (`ENOMEM`).
+    OutOfMemory,
+    /// The memory ([`ProgramPages`]) refused: its error, as it gave it.
+    Memory(Errno),
+}
+
+impl From<Rejection> for LoadError {
+    fn from(rejection: Rejection) -> Self {
+        LoadError::Rejected(rejection)
+    }
+}
+
+/// The memory a program is loaded into.
+///
+/// Addresses are the memory's own (user addresses in the kernel). The
+/// loader calls, in order: [`Self::reserve`] once for the image,
+/// [`Self::map_shared`] once, [`Self::map_page`] for each other page
+/// holding file bytes, [`Self::map_lazy`] for the zero-filled rest of
+/// each segment, [`Self::load`] for segment bytes and relocations, then
+/// [`Self::map_new`] once for the stack and [`Self::copy_out`] to fill
+/// it. Every address it passes lies in a range it reserved.
+pub trait ProgramPages {
+    /// Takes `size` bytes of address space for the image; returns the
+    /// start (page-aligned). Nothing is mapped yet.
+    fn reserve(&mut self, size: u64) -> Result<u64, Errno>;
+    /// Maps the image's shared pages ([`ProgramImage::shared_pages`]) at
+    /// `start` plus each page's offset, read-only, each holding what
+    /// [`ProgramImage::fill_page`] writes into a zeroed page. The memory
+    /// may build them once per program and map the same frames in every
+    /// process running it; [`Self::load`] never writes them.
+    fn map_shared(&mut self, start: u64, image: &ProgramImage, file: &[u8]) -> Result<(), Errno>;
+    /// Maps a zeroed page at `address` with `permission`.
+    fn map_page(&mut self, address: u64, permission: PagePermission) -> Result<(), Errno>;
+    /// Makes `[start, end)` zeroed memory with `permission`, mapped when
+    /// first touched (by the program or by [`Self::load`]).
+    fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno>;
+    /// Writes `bytes` at `address` whatever the program's permission
+    /// there (segment bytes of read-only pages, relocations).
+    fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno>;
+    /// Takes `size` bytes of zeroed memory with `permission`, mapped when
+    /// first touched; returns the start.
+    fn map_new(&mut self, size: u64, permission: PagePermission) -> Result<u64, Errno>;
+    /// Writes `bytes` at `address`, which must be writable by the
+    /// program (the stack).
+    fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno>;
+}
+
+/// One loadable segment, checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// `p_vaddr`.
+    pub virtual_address: u64,
+    /// `p_memsz`, not zero.
+    pub memory_size: u64,
+    /// `p_offset`.
+    pub file_offset: u64,
+    /// `p_filesz`, at most `memory_size`.
+    pub file_size: u64,
+    /// From `p_flags`; never both.
+    pub permission: PagePermission,
+}
+
+/// One page of the image holding file bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImagePage {
+    /// Offset from the image's start, page-aligned.
+    pub offset: u64,
+    /// The union of the permissions of the segments on it; never
+    /// writable and executable.
+    pub permission: PagePermission,
+    /// Whether the page is one of the program's shared read-only pages
+    /// (see [`ProgramImage::shared_pages`]).
+    pub shared: bool,
+}
+
+/// Where a loaded program starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgramStart {
+    /// Address of the first instruction.
+    pub entry: u64,
+    /// The stack pointer: `argc` is there, 16-byte aligned.
+    pub stack_pointer: u64,
+}
+
+/// A checked program file: its segments, image layout and relocation
+/// table, ready to be loaded at any address.
+#[derive(Debug)]
+pub struct ProgramImage {
+    target: ProgramTarget,
+    segments: Vec<Segment>,
+    /// The page of the lowest segment byte (an ELF address).
+    lowest: u64,
+    /// Bytes from `lowest` to the highest segment byte.
+    span: u64,
+    /// The entry point's offset from `lowest`.
+    entry_offset: u64,
+    /// The pages holding file bytes, in the order first met.
+    pages: Vec<ImagePage>,
+    /// The file byte range of the `DT_RELA` table, every record checked.
+    relocations: core::ops::Range<usize>,
+}
+
+fn malformed<T>(_: T) -> Rejection {
+    Rejection::Malformed
+}
+
+fn bad_table<T>(_: T) -> Rejection {
+    Rejection::BadRelocationTable
+}
+
+impl ProgramImage {
+    /// Checks `file` as a program for `target` and lays out its image.
+    ///
+    /// Return values: [`LoadError::Rejected`] with the first check that
+    /// failed; [`LoadError::OutOfMemory`] if the heap cannot hold the
+    /// page table of the layout.
+    pub fn parse(file: &[u8], target: ProgramTarget) -> Result<Self, LoadError> {
+        if file.len() > MAX_PROGRAM_BYTES {
+            return Err(Rejection::FileTooLarge.into());
+        }
+        let elf = ElfBytes::<LittleEndian>::minimal_parse(file).map_err(malformed)?;
+        let header = elf.ehdr;
+        if header.class != elf::file::Class::ELF64
+            || header.e_machine != target.machine
+            || header.e_type != ET_DYN
+        {
+            return Err(Rejection::WrongKind.into());
+        }
+        let segments = read_segments(&elf, file.len() as u64)?;
+        let page_mask = !(target.page_size - 1);
+        let lowest = segments
+            .iter()
+            .map(|s| s.virtual_address & page_mask)
+            .min()
+            .ok_or(Rejection::NoSegment)?;
+        let highest = segments
+            .iter()
+            .map(|s| s.virtual_address + s.memory_size)
+            .max()
+            .ok_or(Rejection::NoSegment)?;
+        let span = highest - lowest;
+        if span > MAX_IMAGE_BYTES {
+            return Err(Rejection::ImageTooLarge.into());
+        }
+        let entry_offset = header
+            .e_entry
+            .checked_sub(lowest)
+            .ok_or(Rejection::EntryNotInCode)?;
+        let entry_is_code = segments.iter().any(|s| {
+            s.permission.execute
+                && header.e_entry >= s.virtual_address
+                && header.e_entry < s.virtual_address + s.memory_size
+        });
+        if !entry_is_code {
+            return Err(Rejection::EntryNotInCode.into());
+        }
+        let mut image = ProgramImage {
+            target,
+            segments,
+            lowest,
+            span,
+            entry_offset,
+            pages: Vec::new(),
+            relocations: 0..0,
+        };
+        image.lay_out_pages()?;
+        image.relocations = image.relocation_table(&elf, file)?;
+        Ok(image)
+    }
+
+    /// The segments, in file order.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Bytes of address space the image needs (from the page of its
+    /// lowest byte to its highest byte).
+    pub fn span(&self) -> u64 {
+        self.span
+    }
+
+    /// The entry point's offset from the image's start.
+    pub fn entry_offset(&self) -> u64 {
+        self.entry_offset
+    }
+
+    /// The pages holding file bytes, with their final permissions.
+    pub fn pages(&self) -> &[ImagePage] {
+        &self.pages
+    }
+
+    /// The shared pages: those holding file bytes of a read-only segment
+    /// none of whose pages is writable. Programs are position-independent
+    /// with no relocation in read-only segments (`-z text`), so those
+    /// pages hold the same bytes at every load address, and every process
+    /// running the program can map the same frames.
+    pub fn shared_pages(&self) -> impl Iterator<Item = &ImagePage> {
+        self.pages.iter().filter(|page| page.shared)
+    }
+
+    /// Writes the file bytes of the page at `offset` (from the image's
+    /// start): `write_fn(offset in the page, bytes)` for each segment with
+    /// file bytes on it, in segment order. The rest of the page is zero.
+    pub fn fill_page(&self, file: &[u8], offset: u64, mut write_fn: impl FnMut(usize, &[u8])) {
+        for segment in &self.segments {
+            let from = segment.virtual_address - self.lowest;
+            let to = from + segment.file_size;
+            let (low, high) = (from.max(offset), to.min(offset + self.target.page_size));
+            if low >= high {
+                continue;
+            }
+            // In the file: `parse` checked `file_offset + file_size`.
+            let source = (segment.file_offset + (low - from)) as usize;
+            write_fn(
+                (low - offset) as usize,
+                &file[source..source + (high - low) as usize],
+            );
+        }
+    }
+
+    /// Loads the image into `pages` and builds the stack with
+    /// `arguments` and `environment`.
+    ///
+    /// `file` must be the file [`Self::parse`] checked. On error, what
+    /// was mapped stays mapped: the caller discards the memory.
+    ///
+    /// Return values: [`LoadError::ArgumentsTooLong`];
+    /// [`LoadError::OutOfMemory`]; [`LoadError::Memory`] with what
+    /// `pages` returned.
+    pub fn load<P: ProgramPages + ?Sized>(
+        &self,
+        pages: &mut P,
+        file: &[u8],
+        arguments: &[Vec<u8>],
+        environment: &[Vec<u8>],
+    ) -> Result<ProgramStart, LoadError> {
+        let start = pages.reserve(self.span).map_err(LoadError::Memory)?;
+        // Pages holding file bytes are mapped now, each with its final
+        // permission. The loader writes the file bytes and relocations
+        // through `load`, whatever the program's permission, so nothing
+        // is remapped after loading. The zero-filled rest of a segment
+        // (`.bss`, the program's heap) is mapped on first touch.
+        pages
+            .map_shared(start, self, file)
+            .map_err(LoadError::Memory)?;
+        for page in self.pages.iter().filter(|page| !page.shared) {
+            pages
+                .map_page(start + page.offset, page.permission)
+                .map_err(LoadError::Memory)?;
+        }
+        for segment in &self.segments {
+            let first = self.first_page(segment);
+            let end = segment.virtual_address - self.lowest + segment.memory_size;
+            let file_end = self.file_pages_end(segment);
+            if file_end < end {
+                pages
+                    .map_lazy(start + file_end.max(first), start + end, segment.permission)
+                    .map_err(LoadError::Memory)?;
+            }
+            if self.is_shared(segment) {
+                continue;
+            }
+            let from = segment.file_offset as usize;
+            let bytes = &file[from..from + segment.file_size as usize];
+            pages
+                .load(start + segment.virtual_address - self.lowest, bytes)
+                .map_err(LoadError::Memory)?;
+        }
+        self.relocate(pages, file, start)?;
+        let entry = start + self.entry_offset;
+        let stack_pointer = build_stack(pages, arguments, environment, entry, self.target)?;
+        Ok(ProgramStart {
+            entry,
+            stack_pointer,
+        })
+    }
+
+    /// The offset of the first page of `segment`.
+    fn first_page(&self, segment: &Segment) -> u64 {
+        (segment.virtual_address - self.lowest) & !(self.target.page_size - 1)
+    }
+
+    /// The end (offset from `lowest`, page-rounded up) of the pages of
+    /// `segment` that hold bytes of the file.
+    fn file_pages_end(&self, segment: &Segment) -> u64 {
+        let page_size = self.target.page_size;
+        (segment.virtual_address - self.lowest + segment.file_size).div_ceil(page_size) * page_size
+    }
+
+    /// Whether the page at `offset` holds file bytes of `segment`.
+    fn segment_covers(&self, segment: &Segment, offset: u64) -> bool {
+        offset >= self.first_page(segment) && offset < self.file_pages_end(segment)
+    }
+
+    /// Whether `segment` comes from the shared pages: read-only, and no
+    /// page of it writable through another segment.
+    fn is_shared(&self, segment: &Segment) -> bool {
+        !segment.permission.write
+            && self
+                .pages
+                .iter()
+                .all(|page| !page.permission.write || !self.segment_covers(segment, page.offset))
+    }
+
+    /// Fills `self.pages`: each page holding file bytes, with the union
+    /// of the permissions of the segments on it.
+    ///
+    /// Return values: `WriteAndExecute` if a page would be writable and
+    /// executable; `OutOfMemory`.
+    fn lay_out_pages(&mut self) -> Result<(), LoadError> {
+        let page_size = self.target.page_size;
+        let mut pages: Vec<ImagePage> = Vec::new();
+        for segment in &self.segments {
+            let mut page = self.first_page(segment);
+            let end = self.file_pages_end(segment);
+            while page < end {
+                match pages.iter_mut().find(|known| known.offset == page) {
+                    Some(known) => {
+                        known.permission.write |= segment.permission.write;
+                        known.permission.execute |= segment.permission.execute;
+                    }
+                    None => {
+                        pages.try_reserve(1).map_err(|_| LoadError::OutOfMemory)?;
+                        pages.push(ImagePage {
+                            offset: page,
+                            permission: segment.permission,
+                            shared: false,
+                        });
+                    }
+                }
+                page += page_size;
+            }
+        }
+        if pages
+            .iter()
+            .any(|page| page.permission.write && page.permission.execute)
+        {
+            return Err(Rejection::WriteAndExecute.into());
+        }
+        self.pages = pages;
+        let shared: Vec<bool> = self
+            .pages
+            .iter()
+            .map(|page| {
+                self.segments.iter().any(|segment| {
+                    self.is_shared(segment) && self.segment_covers(segment, page.offset)
+                })
+            })
+            .collect();
+        for (page, shared) in self.pages.iter_mut().zip(shared) {
+            page.shared = shared;
+        }
+        Ok(())
+    }
+
+    /// Finds and checks the `DT_RELA` table: its file byte range (empty
+    /// without a dynamic segment or table).
+    ///
+    /// Return values: `BadRelocationTable`, `UnsupportedRelocation`,
+    /// `RelocationOutOfBounds`.
+    fn relocation_table(
+        &self,
+        elf: &ElfBytes<'_, LittleEndian>,
+        file: &[u8],
+    ) -> Result<core::ops::Range<usize>, Rejection> {
+        let has_dynamic = elf
+            .segments()
+            .is_some_and(|table| table.iter().any(|h| h.p_type == PT_DYNAMIC));
+        if !has_dynamic {
+            return Ok(0..0);
+        }
+        let dynamic = elf
+            .dynamic()
+            .map_err(bad_table)?
+            .ok_or(Rejection::BadRelocationTable)?;
+        let (mut table, mut size, mut entry_size) = (None, 0u64, RELOCATION_BYTES);
+        for entry in dynamic.iter() {
+            match entry.d_tag {
+                DT_RELA => table = Some(entry.d_ptr()),
+                DT_RELASZ => size = entry.d_val(),
+                DT_RELAENT => entry_size = entry.d_val(),
+                _ => {}
+            }
+        }
+        let Some(table) = table else { return Ok(0..0) };
+        if entry_size != RELOCATION_BYTES || size % RELOCATION_BYTES != 0 {
+            return Err(Rejection::BadRelocationTable);
+        }
+        // Find the table's bytes in the file through the segment holding it.
+        let holder = self
+            .segments
+            .iter()
+            .find(|s| {
+                table >= s.virtual_address
+                    && table.saturating_add(size) <= s.virtual_address + s.file_size
+            })
+            .ok_or(Rejection::BadRelocationTable)?;
+        let offset = (holder.file_offset + (table - holder.virtual_address)) as usize;
+        let range = offset..offset + size as usize;
+        let bytes = file
+            .get(range.clone())
+            .ok_or(Rejection::BadRelocationTable)?;
+        for record in bytes.chunks_exact(RELOCATION_BYTES as usize) {
+            let (target, info, _) = relocation_fields(record);
+            if (info & 0xffff_ffff) as u32 != self.target.relative_relocation {
+                return Err(Rejection::UnsupportedRelocation);
+            }
+            let inside = self.segments.iter().any(|s| {
+                target >= s.virtual_address
+                    && target.saturating_add(8) <= s.virtual_address + s.memory_size
+            });
+            if !inside {
+                return Err(Rejection::RelocationOutOfBounds);
+            }
+        }
+        Ok(range)
+    }
+
+    /// Applies the (checked) relative relocations for an image at `start`:
+    /// each target gets the load base plus its addend.
+    fn relocate<P: ProgramPages + ?Sized>(
+        &self,
+        pages: &mut P,
+        file: &[u8],
+        start: u64,
+    ) -> Result<(), LoadError> {
+        // The base is what the file's address 0 becomes; it may wrap
+        // below `start`, as the addends are ELF addresses.
+        let base = start.wrapping_sub(self.lowest);
+        for record in file[self.relocations.clone()].chunks_exact(RELOCATION_BYTES as usize) {
+            let (target, _, addend) = relocation_fields(record);
+            // `target >= lowest`: it lies in a segment (checked).
+            pages
+                .load(
+                    start + (target - self.lowest),
+                    &base.wrapping_add(addend).to_le_bytes(),
+                )
+                .map_err(LoadError::Memory)?;
+        }
+        Ok(())
+    }
+}
+
+/// `(r_offset, r_info, r_addend)` of a 24-byte record.
+fn relocation_fields(record: &[u8]) -> (u64, u64, u64) {
+    let field = |i: usize| {
+        u64::from_le_bytes(
+            record
+                .get(i * 8..i * 8 + 8)
+                .and_then(|bytes| bytes.try_into().ok())
+                .unwrap_or([0; 8]),
+        )
+    };
+    (field(0), field(1), field(2))
+}
+
+/// The loadable segments of `elf`, checked against a file of `file_size`
+/// bytes.
+///
+/// Return values: `Malformed`, `Interpreter`, `SegmentOutOfBounds`,
+/// `WriteAndExecute`, `TooManySegments`.
+fn read_segments(
+    elf: &ElfBytes<'_, LittleEndian>,
+    file_size: u64,
+) -> Result<Vec<Segment>, LoadError> {
+    let table = elf.segments().ok_or(Rejection::Malformed)?;
+    let mut segments = Vec::new();
+    for header in table.iter() {
+        if header.p_type == PT_INTERP {
+            return Err(Rejection::Interpreter.into());
+        }
+        if header.p_type != PT_LOAD || header.p_memsz == 0 {
+            continue;
+        }
+        let file_end = header
+            .p_offset
+            .checked_add(header.p_filesz)
+            .ok_or(Rejection::SegmentOutOfBounds)?;
+        let memory_end = header
+            .p_vaddr
+            .checked_add(header.p_memsz)
+            .ok_or(Rejection::SegmentOutOfBounds)?;
+        if file_end > file_size
+            || header.p_filesz > header.p_memsz
+            || memory_end > MAX_IMAGE_BYTES * 4
+        {
+            return Err(Rejection::SegmentOutOfBounds.into());
+        }
+        let permission = PagePermission {
+            write: header.p_flags & PF_W != 0,
+            execute: header.p_flags & PF_X != 0,
+        };
+        if permission.write && permission.execute {
+            return Err(Rejection::WriteAndExecute.into());
+        }
+        segments
+            .try_reserve(1)
+            .map_err(|_| LoadError::OutOfMemory)?;
+        segments.push(Segment {
+            virtual_address: header.p_vaddr,
+            memory_size: header.p_memsz,
+            file_offset: header.p_offset,
+            file_size: header.p_filesz,
+            permission,
+        });
+        if segments.len() > MAX_SEGMENTS {
+            return Err(Rejection::TooManySegments.into());
+        }
+    }
+    Ok(segments)
+}
+
+/// Lays out the initial stack; returns the stack pointer.
+///
+/// Return values: `ArgumentsTooLong`, `OutOfMemory`, `Memory`.
+fn build_stack<P: ProgramPages + ?Sized>(
+    pages: &mut P,
+    arguments: &[Vec<u8>],
+    environment: &[Vec<u8>],
+    entry: u64,
+    target: ProgramTarget,
+) -> Result<u64, LoadError> {
+    let count = arguments.len() + environment.len();
+    let string_bytes: usize = arguments
+        .iter()
+        .chain(environment)
+        .map(|s| s.len() + 1)
+        .sum();
+    if count > limits::ARGUMENTS || string_bytes > limits::ARGUMENT_BYTES {
+        return Err(LoadError::ArgumentsTooLong);
+    }
+    let stack = pages
+        .map_new(
+            STACK_BYTES,
+            PagePermission {
+                write: true,
+                execute: false,
+            },
+        )
+        .map_err(LoadError::Memory)?;
+    let top = stack + STACK_BYTES;
+    // Strings at the top.
+    let mut cursor = top;
+    let mut pointers = Vec::new();
+    pointers
+        .try_reserve(count)
+        .map_err(|_| LoadError::OutOfMemory)?;
+    for string in arguments.iter().chain(environment) {
+        cursor -= string.len() as u64 + 1;
+        pages.copy_out(cursor, string).map_err(LoadError::Memory)?;
+        pages
+            .copy_out(cursor + string.len() as u64, &[0])
+            .map_err(LoadError::Memory)?;
+        pointers.push(cursor);
+    }
+    // Then the vector: argc, argv, NULL, envp, NULL, auxv.
+    let mut words: Vec<u64> = Vec::new();
+    words
+        .try_reserve(count + 8)
+        .map_err(|_| LoadError::OutOfMemory)?;
+    words.push(arguments.len() as u64);
+    words.extend_from_slice(&pointers[..arguments.len()]);
+    words.push(0);
+    words.extend_from_slice(&pointers[arguments.len()..]);
+    words.push(0);
+    words.extend_from_slice(&[AT_PAGESZ, target.page_size, AT_ENTRY, entry, AT_NULL, 0]);
+    let vector_bytes = words.len() as u64 * 8;
+    let stack_pointer = (cursor - vector_bytes) & !15;
+    let mut bytes = Vec::new();
+    bytes
+        .try_reserve(vector_bytes as usize)
+        .map_err(|_| LoadError::OutOfMemory)?;
+    for word in words {
+        bytes.extend_from_slice(&word.to_le_bytes());
+    }
+    pages
+        .copy_out(stack_pointer, &bytes)
+        .map_err(LoadError::Memory)?;
+    Ok(stack_pointer)
+}
+
+#[cfg(test)]
+mod tests;

@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 use hal::frames::Frame;
 use hal::user::{UserPermission, UserRegisters, PAGE_SIZE};
 use hal::{Arch, Architecture, UserContext};
+use kernel_core::budget::Budget;
 use kernel_core::program::{PagePermission, ProgramImage, ProgramPages, ProgramTarget};
 use manux_abi::Errno;
 
@@ -38,6 +39,8 @@ pub struct LoadedProgram {
 
 /// Loads `program` with `arguments` and `environment`.
 ///
+/// The memory is charged to `budget`.
+///
 /// Return values: `NotExecutable` for anything but the accepted form;
 /// `ArgumentsTooLong` when the strings exceed the limits; `OutOfMemory`;
 /// what [`UserMemory`] refuses.
@@ -45,11 +48,12 @@ pub fn load(
     program: &Program,
     arguments: &[Vec<u8>],
     environment: &[Vec<u8>],
+    budget: &Arc<Budget>,
 ) -> Result<LoadedProgram, Errno> {
     let file: &[u8] = &program.bytes;
     let image = ProgramImage::parse(file, TARGET)?;
     let mut pages = ProcessPages {
-        memory: UserMemory::new()?,
+        memory: UserMemory::new(budget)?,
         program,
     };
     match image.load(&mut pages, file, arguments, environment) {

@@ -26,6 +26,8 @@ pub struct Pipe {
     pub writers: usize,
     /// Processes blocked on this pipe.
     pub waiting: Vec<Pid>,
+    /// Its buffer's kernel heap, charged to the tree that made it.
+    pub _charge: kernel_core::budget::Charge,
 }
 
 /// Bytes a pipe holds before writers block.

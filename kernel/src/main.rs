@@ -19,6 +19,7 @@
 extern crate alloc;
 
 mod boot_args;
+mod budgets;
 mod clock;
 mod console;
 mod devices;
@@ -108,6 +109,7 @@ fn kernel_main(boot: &'static BootInfo) -> ! {
     if let Some(test) = args.self_test {
         self_test::run(test, boot);
     }
+    budgets::init();
     writeback::configure(args.commit_seconds);
     start_init(args.init.as_deref());
     writeback::start();
@@ -144,6 +146,7 @@ fn start_init(init: Option<&[&'static str]>) {
             cwd: kernel_core::Location::root(root),
             dots: kernel_core::DotView::new(),
             executable,
+            dots_charge: None,
         };
         process::spawn(
             0,

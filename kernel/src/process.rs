@@ -11,6 +11,7 @@
 //! process are handed to init (pid 1). When init itself ends, the kernel
 //! syncs, reports its status and powers off with it.
 
+use crate::budgets::{self, Role, TreeLimits};
 use crate::elf_loader::{self, LoadedProgram};
 use crate::files::FileTable;
 use crate::scheduler::{self, with_scheduler, Pid};
@@ -21,6 +22,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::user::{Access, TrapCause};
 use hal::{Arch, Architecture, ExitStatus, KernelThread, UserContext};
+use kernel_core::budget::{Budget, Charge, Pool};
 use kernel_core::{DotView, Location, ObjectRef};
 use manux_abi::wait_status::{self, WaitStatus};
 use manux_abi::Errno;
@@ -65,6 +67,9 @@ pub struct ProcessResources {
     /// Where the process is in the file system: `None` once it has ended
     /// (an ended process holds no file or directory).
     pub place: Option<Place>,
+    /// The kernel heap the process may cause (see `budgets`), held until
+    /// it ends.
+    pub heap: Option<Charge>,
 }
 
 impl ProcessResources {
@@ -99,6 +104,9 @@ pub struct Place {
     /// `execve`): `xchroot` changes the root to this file's rootlink
     /// target. Held, so a running program's file stays what it was.
     pub executable: ObjectRef,
+    /// The kernel heap of the `/...` names this domain installed with
+    /// `xchroot` (shared, like the view, until one of them changes it).
+    pub dots_charge: Option<Arc<Charge>>,
 }
 
 /// A process.
@@ -118,6 +126,14 @@ pub struct Process {
     /// For a kernel task (no program, never in user mode): what its
     /// thread runs instead ([`spawn_kernel_task`]).
     pub kernel_task: Option<fn(&Arc<Process>)>,
+    /// The budget of its tree.
+    pub budget: Arc<Budget>,
+    /// Where it stands for budgets.
+    pub role: Role,
+    /// Limits for the trees it starts.
+    pub tree_limits: Mutex<TreeLimits>,
+    /// Its process slot, held until it is reaped (its record dropped).
+    pub _slot: Option<Charge>,
 }
 
 /// The last path component, for names in reports.
@@ -154,7 +170,24 @@ pub fn spawn(
     if crowded || total.saturating_sub(used) < HEAP_RESERVE + hal::thread_stack_size() {
         return Err(Errno::TryAgain);
     }
-    let LoadedProgram { memory, context } = elf_loader::load(program, arguments, environment)?;
+    // The child's budget, and everything it holds charged to it first: a
+    // tree that cannot pay gets `EAGAIN`, and nothing was built.
+    let (budget, role) = match with_scheduler(|scheduler| scheduler.processes.get(&parent).cloned())
+    {
+        Some(parent) => budgets::for_child(parent.role, &parent.budget, *parent.tree_limits.lock()),
+        None => (budgets::system(), Role::System),
+    };
+    let out_of_budget = |_| Errno::TryAgain;
+    let slot = budgets::charge(&budget, Pool::Processes, 1).map_err(out_of_budget)?;
+    let heap = budgets::charge(&budget, Pool::KernelHeap, budgets::process_heap_bytes())
+        .map_err(out_of_budget)?;
+    let LoadedProgram { memory, context } =
+        elf_loader::load(program, arguments, environment, &budget).map_err(
+            |error| match error {
+                Errno::OutOfMemory => Errno::TryAgain,
+                other => other,
+            },
+        )?;
     let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
     let Some(thread) = worker_for(pid) else {
         memory.destroy();
@@ -173,8 +206,13 @@ pub fn spawn(
             killed: false,
             wake_at: None,
             place: Some(place),
+            heap: Some(heap),
         }),
         kernel_task: None,
+        budget,
+        role,
+        tree_limits: Mutex::new(TreeLimits::default()),
+        _slot: Some(slot),
     });
     with_scheduler(|scheduler| scheduler.add(process));
     Ok(pid)
@@ -207,8 +245,13 @@ pub fn spawn_kernel_task(name: &str, task: fn(&Arc<Process>)) -> Result<Pid, Err
             killed: false,
             wake_at: None,
             place: None,
+            heap: None,
         }),
         kernel_task: Some(task),
+        budget: budgets::system(),
+        role: Role::System,
+        tree_limits: Mutex::new(TreeLimits::default()),
+        _slot: None,
     });
     with_scheduler(|scheduler| scheduler.add(process));
     Ok(pid)
@@ -398,12 +441,13 @@ fn report_fault(
 /// makes it a zombie for its parent to reap. Returns (to the worker, which
 /// parks) except for init, whose end powers the machine off.
 pub fn exit(process: &Arc<Process>, status: i32) {
-    let (memory, files, place) = {
+    let (memory, files, place, heap) = {
         let mut resources = process.resources.lock();
         (
             resources.memory.take(),
             core::mem::take(&mut resources.files),
             resources.place.take(),
+            resources.heap.take(),
         )
     };
     // Dropped outside the lock: the last end of a pipe wakes its readers,
@@ -413,6 +457,7 @@ pub fn exit(process: &Arc<Process>, status: i32) {
     if let Some(memory) = memory {
         memory.destroy();
     }
+    drop(heap);
     let parent = *process.parent.lock();
     let pid = process.pid;
     with_scheduler(|scheduler| {

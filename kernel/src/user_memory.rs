@@ -19,11 +19,13 @@
 //! pointer into untouched `.bss` is as good as any other.
 
 use crate::program_cache::SharedPages;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::frames::Frame;
 use hal::user::{
     Access, AccessError, UserPages, UserPermission, UserRuns, PAGE_SIZE, USER_END, USER_START,
 };
+use kernel_core::budget::{Budget, Charge, Pool};
 use kernel_core::AddressRanges;
 use manux_abi::Errno;
 use spin::Mutex;
@@ -68,6 +70,10 @@ pub struct UserMemory {
     reservations: Vec<(u64, u64)>,
     /// Ranges mapped zeroed on first touch: `(start, end, permission)`.
     lazy: Vec<(u64, u64, UserPermission)>,
+    /// What this memory may take, and what it holds of it: its root
+    /// table, then each reservation with its page tables.
+    budget: Arc<Budget>,
+    charges: Vec<Charge>,
     /// The last answer of [`UserMemory::writable_runs`]: `(address,
     /// length, runs)`. A program reads into the same buffer again and
     /// again; the answer stays true as long as no page of the range is
@@ -78,16 +84,28 @@ pub struct UserMemory {
 }
 
 impl UserMemory {
-    /// An empty address space.
+    /// An empty address space, charged to `budget`.
     ///
-    /// Return values: `OutOfMemory` if no table or id is left.
-    pub fn new() -> Result<Self, Errno> {
+    /// Return values: `OutOfMemory` if no table or id is left, or the
+    /// budget cannot cover the root table.
+    pub fn new(budget: &Arc<Budget>) -> Result<Self, Errno> {
+        let root = crate::budgets::charge(budget, Pool::Frames, PAGE_SIZE)?;
         Ok(UserMemory {
             pages: UserPages::new().ok_or(Errno::OutOfMemory)?,
             reservations: Vec::new(),
             lazy: Vec::new(),
+            budget: budget.clone(),
+            charges: alloc::vec![root],
             last_runs: None,
         })
+    }
+
+    /// Bytes of frames `size` bytes of address space may take: its pages,
+    /// and the translation tables that can map them (one last-level table
+    /// per 512 pages, plus one of each upper level).
+    fn commitment(size: u64) -> u64 {
+        let pages = size.div_ceil(PAGE_SIZE);
+        (pages + pages.div_ceil(512) + 3) * PAGE_SIZE
     }
 
     /// Takes `size` bytes of the user half for this process; returns the
@@ -98,8 +116,13 @@ impl UserMemory {
         self.reservations
             .try_reserve(1)
             .map_err(|_| Errno::OutOfMemory)?;
+        self.charges
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        let charge = crate::budgets::charge(&self.budget, Pool::Frames, Self::commitment(size))?;
         let start = allocate_range(size).ok_or(Errno::OutOfMemory)?;
         self.reservations.push((start, size));
+        self.charges.push(charge);
         Ok(start)
     }
 
@@ -361,12 +384,14 @@ impl UserMemory {
     }
 
     /// Frees everything: the table and its id, the frames (after the
-    /// table, see [`UserPages`]), and the ranges.
+    /// table, see [`UserPages`]), the ranges, and then the budget's
+    /// charges.
     pub fn destroy(self) {
         let UserMemory {
             pages,
             reservations,
             last_runs,
+            charges,
             ..
         } = self;
         drop(last_runs);
@@ -374,5 +399,7 @@ impl UserMemory {
         for (start, size) in reservations {
             free_range(start, size);
         }
+        // Only now that the frames are free may the budget commit them again.
+        drop(charges);
     }
 }

@@ -119,6 +119,32 @@ pub enum Syscall {
     /// `close_range(first, last)`: closes every open descriptor from
     /// `first` to `last` inclusive (`EINVAL` if `first > last`).
     CloseRange = 36,
+    /// `get_limits(limits: *mut Limits)`: the caller's limits and what
+    /// its process tree holds.
+    GetLimits = 37,
+    /// `set_tree_limits(memory, processes)`: the limits of the process
+    /// trees the caller starts from now on (0: the default share); only
+    /// init's programs (the login shell) start trees.
+    SetTreeLimits = 38,
+}
+
+/// What `get_limits` reports: a process's limits and what its tree
+/// holds. `u64::MAX` means "no limit of its own" (init and the shell,
+/// bounded only by the machine).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of memory the caller's tree may hold: frames (images, stacks,
+    /// page tables) and the kernel heap its processes cause.
+    pub memory: u64,
+    /// Bytes of it the tree holds now.
+    pub memory_used: u64,
+    /// Processes the tree may have alive at once.
+    pub processes: u64,
+    /// Processes it has.
+    pub processes_used: u64,
+    /// Descriptors one process may have open.
+    pub open_files: u64,
 }
 
 /// `SetTimes` argument meaning "now".
@@ -128,7 +154,7 @@ impl Syscall {
     /// The call numbered `number`, if any.
     pub fn from_number(number: u64) -> Option<Self> {
         use Syscall::*;
-        const ALL: [Syscall; 37] = [
+        const ALL: [Syscall; 39] = [
             Read,
             Write,
             OpenAt,
@@ -166,6 +192,8 @@ impl Syscall {
             ChangeMode,
             Benchmark,
             CloseRange,
+            GetLimits,
+            SetTreeLimits,
         ];
         ALL.get(usize::try_from(number).ok()?).copied()
     }
@@ -390,7 +418,7 @@ mod tests {
         for number in 0..64u64 {
             match Syscall::from_number(number) {
                 Some(call) => assert_eq!(call as u64, number),
-                None => assert!(number >= 37),
+                None => assert!(number >= 39),
             }
         }
         assert_eq!(Syscall::from_number(u64::MAX), None);

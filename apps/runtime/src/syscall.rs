@@ -533,6 +533,23 @@ pub fn close_range(first: Fd, last: Fd) -> Result<(), Errno> {
     unsafe { call(Syscall::CloseRange, [sign(first), sign(last), 0, 0, 0, 0]) }.map(drop)
 }
 
+/// `get_limits()`: this process's limits and what its tree holds.
+pub fn limits() -> Result<manux_abi::Limits, Errno> {
+    let mut limits = manux_abi::Limits::default();
+    let address = &mut limits as *mut manux_abi::Limits as u64;
+    // SAFETY: the kernel writes `size_of::<Limits>()` bytes (five `u64`s,
+    // `repr(C)`) at `address`, a live exclusive local.
+    unsafe { call(Syscall::GetLimits, [address, 0, 0, 0, 0, 0]) }?;
+    Ok(limits)
+}
+
+/// `set_tree_limits(memory, processes)`: what the process trees this
+/// process starts from now on may hold (0: the default share).
+pub fn set_tree_limits(memory: u64, processes: u64) -> Result<(), Errno> {
+    // SAFETY: no pointer.
+    unsafe { call(Syscall::SetTreeLimits, [memory, processes, 0, 0, 0, 0]) }.map(drop)
+}
+
 /// `benchmark(operation, a, b)` with a `manux_abi::benchmark` operation.
 pub fn benchmark(operation: u64, a: u64, b: u64) -> Result<u64, Errno> {
     // SAFETY: no operation takes a pointer; the kernel writes no user memory.

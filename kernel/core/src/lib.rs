@@ -7,6 +7,7 @@
 extern crate alloc;
 
 mod address_ranges;
+pub mod budget;
 mod error;
 mod live_objects;
 mod location;

@@ -13,6 +13,7 @@
 mod sys_benchmark;
 mod sys_fs;
 mod sys_io;
+mod sys_limits;
 mod sys_process;
 mod sys_time;
 mod sys_xchroot;
@@ -90,6 +91,8 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
                 ChangeMode => sys_fs::change_mode(process, a).into(),
                 Benchmark => sys_benchmark::benchmark(a[0], a[1], a[2]).into(),
                 CloseRange => sys_io::close_range(process, a[0], a[1]).into(),
+                GetLimits => sys_limits::get_limits(process, a[0]).into(),
+                SetTreeLimits => sys_limits::set_tree_limits(process, a[0], a[1]).into(),
             }
         }
     };

@@ -295,11 +295,17 @@ pub fn duplicate_to(process: &Process, fd: u64, target: u64) -> Result<u64, Errn
 
 /// `pipe(fds)`.
 pub fn pipe(process: &Process, fds: u64) -> Result<u64, Errno> {
+    let charge = crate::budgets::charge(
+        &process.budget,
+        kernel_core::budget::Pool::KernelHeap,
+        crate::files::PIPE_CAPACITY as u64 + 1024,
+    )?;
     let pipe = Arc::new(Mutex::new(Pipe {
         buffer: VecDeque::new(),
         readers: 1,
         writers: 1,
         waiting: Vec::new(),
+        _charge: charge,
     }));
     let reader = Arc::new(Mutex::new(OpenFile::PipeReader(pipe.clone())));
     let writer = Arc::new(Mutex::new(OpenFile::PipeWriter(pipe)));

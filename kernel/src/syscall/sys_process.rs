@@ -86,11 +86,13 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
         files
     };
     let (executable, program) = read_program(&caller, &path)?;
+    let dots_charge = process.resources.lock().place()?.dots_charge.clone();
     let place = Place {
         root: caller.root,
         cwd: caller.base,
         dots: caller.dots,
         executable,
+        dots_charge,
     };
     let pid = process::spawn(
         process.pid,
@@ -114,7 +116,7 @@ pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
         let environment = UserAccess::strings(process, a[4], a[5], &mut budget)?;
         let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
         let (executable, program) = read_program(&caller, &path)?;
-        let loaded = crate::elf_loader::load(&program, &arguments, &environment)?;
+        let loaded = crate::elf_loader::load(&program, &arguments, &environment, &process.budget)?;
         Ok((path, executable, loaded))
     })();
     match result {

@@ -124,11 +124,27 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
         }
     }
     let staged = staging.stage(&caller.dots)?;
+    // The new names' kernel heap, charged to the caller's tree before
+    // anything changes.
+    let names: u64 = staged
+        .dots
+        .leaves()
+        .iter()
+        .map(|(name, _)| name.len() as u64 + crate::budgets::DOTS_NAME_BYTES)
+        .sum();
+    let dots_charge = crate::budgets::charge(
+        &process.budget,
+        kernel_core::budget::Pool::KernelHeap,
+        names,
+    )?;
     // Everything checked: commit. What the process lets go of is dropped
     // after the lock (releases are queued, never done under it).
     let mut resources = process.resources.lock();
     let place = resources.place_mut()?;
     let (replaced, keeps) = staged.install(&mut place.dots, &mut place.root, &mut place.cwd);
+    let old_charge = place
+        .dots_charge
+        .replace(alloc::sync::Arc::new(dots_charge));
     for keep in &keeps {
         resources.files.relocate(
             keep.fd,
@@ -142,7 +158,7 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
         Vec::new()
     };
     drop(resources);
-    drop((replaced, keeps, closed));
+    drop((replaced, keeps, closed, old_charge));
     Ok(0)
 }
 

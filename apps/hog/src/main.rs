@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `hog`: shows that one process tree taking everything it may starves no
+//! other. Run as init (`init=/bin/hog`); it plays the roles of a login
+//! shell and its commands, each a mode of this program:
+//!
+//! - `hog` (as init) starts `hog shell`, a program init starts, which
+//!   heads a privileged tree — as the login shell does — and exits with
+//!   its status;
+//! - `hog shell` starts `hog storm` (a tree of its own), lets it fill its
+//!   tree, then starts `hog bystander` (another tree) and `hog greedy`
+//!   (a third, with small limits set by `set_tree_limits`), and checks
+//!   that each reports success; it prints `hog: every tree kept running`;
+//! - `hog storm` spawns `hog hold` children until a spawn is refused and
+//!   reports how (`EAGAIN` expected), then waits for them;
+//! - `hog hold` opens pipes and fills its `/...` until refused, holds
+//!   what it got for a while, and exits;
+//! - `hog bystander` writes and checks 512 KiB of its heap and runs
+//!   `/bin/hello`;
+//! - `hog greedy` spawns and opens pipes until its small tree is full:
+//!   spawns end in `EAGAIN`, pipes in `ENOMEM`.
+#![no_std]
+#![no_main]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use manux_runtime::abi::wait_status::WaitStatus;
+use manux_runtime::abi::{AccessMode, Errno, FdMapping, XchrootKind, XchrootOperation};
+use manux_runtime::{entry, eprintln, println, process, syscall};
+
+entry!(main);
+
+const FDS: [FdMapping; 3] = [
+    FdMapping {
+        child: 0,
+        parent: 0,
+    },
+    FdMapping {
+        child: 1,
+        parent: 1,
+    },
+    FdMapping {
+        child: 2,
+        parent: 2,
+    },
+];
+
+/// How long `hold` children keep what they took.
+const HOLD: core::time::Duration = core::time::Duration::from_secs(3);
+
+fn main() -> i32 {
+    match process::argument(1) {
+        None => run(b"shell"),
+        Some("shell") => shell(),
+        Some("storm") => storm(),
+        Some("hold") => hold(),
+        Some("bystander") => bystander(),
+        Some("greedy") => greedy(),
+        Some(other) => {
+            eprintln!("hog: unknown mode {other}");
+            2
+        }
+    }
+}
+
+fn start(mode: &[u8]) -> Result<syscall::ProcessId, Errno> {
+    syscall::spawn(b"/bin/hog", &[b"hog", mode], &[], &FDS)
+}
+
+/// Starts `hog MODE` and returns its exit status (1 if it was killed).
+fn run(mode: &[u8]) -> i32 {
+    match start(mode).and_then(syscall::wait) {
+        Ok((_, WaitStatus::Exited(code))) => i32::from(code),
+        Ok((_, status)) => {
+            eprintln!(
+                "hog: {} ended: {status:?}",
+                core::str::from_utf8(mode).unwrap_or("?")
+            );
+            1
+        }
+        Err(errno) => {
+            eprintln!(
+                "hog: cannot run {}: {errno}",
+                core::str::from_utf8(mode).unwrap_or("?")
+            );
+            1
+        }
+    }
+}
+
+fn print_limits(who: &str) {
+    match syscall::limits() {
+        Ok(limits) => println!(
+            "{who}: memory {} of {} KiB, processes {} of {}, open files {}",
+            limits.memory_used >> 10,
+            limits.memory >> 10,
+            limits.processes_used,
+            limits.processes,
+            limits.open_files
+        ),
+        Err(errno) => eprintln!("{who}: get_limits: {errno}"),
+    }
+}
+
+fn shell() -> i32 {
+    print_limits("shell");
+    let storm = match start(b"storm") {
+        Ok(pid) => pid,
+        Err(errno) => {
+            eprintln!("hog: cannot start storm: {errno}");
+            return 1;
+        }
+    };
+    // Let the storm fill its tree.
+    let _ = syscall::sleep(core::time::Duration::from_millis(1500));
+    let bystander = run(b"bystander");
+    // A small tree: its spawns and pipes must be refused, not the shell's.
+    if let Err(errno) = syscall::set_tree_limits(3 << 20, 3) {
+        eprintln!("hog: set_tree_limits: {errno}");
+        return 1;
+    }
+    let greedy = run(b"greedy");
+    let _ = syscall::set_tree_limits(0, 0);
+    let storm = match syscall::wait(storm) {
+        Ok((_, WaitStatus::Exited(code))) => i32::from(code),
+        other => {
+            eprintln!("hog: storm ended: {other:?}");
+            1
+        }
+    };
+    // The shell can still start a command once the trees are gone.
+    let after = run(b"bystander");
+    if (bystander, greedy, storm, after) == (0, 0, 0, 0) {
+        println!("hog: every tree kept running");
+        0
+    } else {
+        eprintln!("hog: bystander {bystander}, greedy {greedy}, storm {storm}, after {after}");
+        1
+    }
+}
+
+fn storm() -> i32 {
+    let mut children = Vec::new();
+    let refusal = loop {
+        match start(b"hold") {
+            Ok(pid) => children.push(pid),
+            Err(errno) => break errno,
+        }
+        if children.len() > 1000 {
+            eprintln!("storm: 1000 children and no refusal");
+            return 1;
+        }
+    };
+    print_limits("storm");
+    println!(
+        "storm: {} children, then {}",
+        children.len(),
+        refusal.name()
+    );
+    let mut failed = 0;
+    for child in children {
+        if !matches!(syscall::wait(child), Ok((_, WaitStatus::Exited(0)))) {
+            failed += 1;
+        }
+    }
+    if refusal == Errno::TryAgain && failed == 0 {
+        0
+    } else {
+        eprintln!(
+            "storm: refused with {}, {failed} children failed",
+            refusal.name()
+        );
+        1
+    }
+}
+
+/// Takes pipes until refused; returns how many and the refusal.
+fn take_pipes() -> (usize, Errno) {
+    let mut count = 0;
+    loop {
+        match syscall::pipe() {
+            Ok(_) => count += 1,
+            Err(errno) => return (count, errno),
+        }
+    }
+}
+
+/// Fills this process's `/...` with long names until refused.
+fn fill_dots() -> usize {
+    let mut count = 0;
+    let mut name = [b'n'; 200];
+    while count < 1000 {
+        let digits = [
+            b'0' + (count / 100 % 10) as u8,
+            b'0' + (count / 10 % 10) as u8,
+            b'0' + (count % 10) as u8,
+        ];
+        name[..3].copy_from_slice(&digits);
+        let put = XchrootOperation {
+            kind: XchrootKind::PutPath as u32,
+            mode: AccessMode::ReadOnly as u32,
+            path: b"/".as_ptr() as usize as u64,
+            path_length: 1,
+            name: name.as_ptr() as usize as u64,
+            name_length: name.len() as u64,
+            ..XchrootOperation::default()
+        };
+        if syscall::xchroot(&[put]).is_err() {
+            break;
+        }
+        count += 1;
+    }
+    count
+}
+
+fn hold() -> i32 {
+    let _ = take_pipes();
+    let _ = fill_dots();
+    let _ = syscall::sleep(HOLD);
+    0
+}
+
+fn bystander() -> i32 {
+    let mut memory: Vec<u8> = Vec::new();
+    if memory.try_reserve_exact(512 << 10).is_err() {
+        eprintln!("bystander: no heap");
+        return 1;
+    }
+    memory.extend((0..512usize << 10).map(|index| index as u8));
+    if !memory
+        .iter()
+        .enumerate()
+        .all(|(index, &byte)| byte == index as u8)
+    {
+        eprintln!("bystander: memory changed");
+        return 1;
+    }
+    match syscall::spawn(b"/bin/hello", &[b"hello"], &[], &FDS).and_then(syscall::wait) {
+        Ok((_, WaitStatus::Exited(0))) => {
+            println!("bystander: ok");
+            0
+        }
+        other => {
+            eprintln!("bystander: hello: {other:?}");
+            1
+        }
+    }
+}
+
+fn greedy() -> i32 {
+    print_limits("greedy");
+    let mut children = Vec::new();
+    let spawn_refusal = loop {
+        match syscall::spawn(b"/bin/hello", &[b"hello"], &[], &[]) {
+            Ok(pid) => children.push(pid),
+            Err(errno) => break errno,
+        }
+    };
+    let (pipes, pipe_refusal) = take_pipes();
+    print_limits("greedy");
+    println!(
+        "greedy: {} children, then {}; {pipes} pipes, then {}",
+        children.len(),
+        spawn_refusal.name(),
+        pipe_refusal.name()
+    );
+    for child in children {
+        let _ = syscall::wait(child);
+    }
+    if spawn_refusal == Errno::TryAgain && pipe_refusal == Errno::OutOfMemory {
+        0
+    } else {
+        1
+    }
+}

@@ -1,0 +1,316 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Budgets: what a process tree may hold, against what the machine has.
+//!
+//! The machine's resources are [`Pool`]s in one [`Ledger`]: the frames of
+//! RAM, the kernel heap that processes cause (their kernel stacks,
+//! descriptors, pipes, `/...` names), and process slots. Each pool keeps a
+//! reserve that only a privileged budget (init and the login shell) may
+//! use, so whatever the other trees hold, the shell can start one more
+//! command.
+//!
+//! A [`Budget`] belongs to a process tree: a program init or the shell
+//! starts heads a tree, and every descendant shares its budget. It caps
+//! the tree's memory (frames and kernel heap together, in bytes) and its
+//! processes. Resources are committed when a call reserves them — a
+//! spawn, a growth — never at first touch: a [`Charge`] is taken from the
+//! budget and the pool at once, or the call fails; the charge gives its
+//! amount back when dropped. So memory a tree was granted is always there
+//! when it touches it, and no tree's demand can take it from another.
+//!
+//! This module only counts: it allocates nothing, and it never blocks.
+
+use alloc::sync::Arc;
+use spin::Mutex;
+
+/// A resource of the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pool {
+    /// RAM frames, in bytes.
+    Frames,
+    /// Kernel heap caused by processes, in bytes.
+    KernelHeap,
+    /// Process slots.
+    Processes,
+}
+
+impl Pool {
+    const ALL: [Pool; 3] = [Pool::Frames, Pool::KernelHeap, Pool::Processes];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether the pool counts toward a tree's memory limit.
+    fn is_memory(self) -> bool {
+        matches!(self, Pool::Frames | Pool::KernelHeap)
+    }
+}
+
+/// Why a charge was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OverBudget {
+    /// The tree's own limit would be passed.
+    Tree(Pool),
+    /// The machine has no more of it (outside the reserve).
+    Machine(Pool),
+}
+
+/// One pool's numbers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// All of it.
+    pub capacity: u64,
+    /// Committed to budgets.
+    pub committed: u64,
+    /// Kept for privileged budgets.
+    pub reserve: u64,
+}
+
+impl PoolState {
+    /// What an unprivileged budget may still commit.
+    pub fn available(&self) -> u64 {
+        self.capacity
+            .saturating_sub(self.reserve)
+            .saturating_sub(self.committed)
+    }
+}
+
+/// The machine's pools.
+#[derive(Debug)]
+pub struct Ledger {
+    pools: Mutex<[PoolState; 3]>,
+}
+
+impl Ledger {
+    /// A ledger of `capacity` and `reserve` per pool (in [`Pool`] order:
+    /// frames, kernel heap, processes).
+    pub fn new(capacity: [u64; 3], reserve: [u64; 3]) -> Arc<Ledger> {
+        let mut pools = [PoolState::default(); 3];
+        for pool in Pool::ALL {
+            pools[pool.index()] = PoolState {
+                capacity: capacity[pool.index()],
+                committed: 0,
+                reserve: reserve[pool.index()].min(capacity[pool.index()]),
+            };
+        }
+        Arc::new(Ledger {
+            pools: Mutex::new(pools),
+        })
+    }
+
+    /// One pool's numbers now.
+    pub fn pool(&self, pool: Pool) -> PoolState {
+        self.pools.lock()[pool.index()]
+    }
+}
+
+/// What a budget allows and holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BudgetState {
+    /// Most bytes of memory (frames and kernel heap).
+    pub memory_limit: u64,
+    /// Bytes of memory held.
+    pub memory_used: u64,
+    /// Most processes.
+    pub process_limit: u64,
+    /// Processes alive.
+    pub processes: u64,
+}
+
+/// A process tree's budget.
+#[derive(Debug)]
+pub struct Budget {
+    ledger: Arc<Ledger>,
+    /// May use the pools' reserves.
+    privileged: bool,
+    state: Mutex<BudgetState>,
+}
+
+impl Budget {
+    /// A budget with these limits.
+    pub fn new(
+        ledger: &Arc<Ledger>,
+        memory_limit: u64,
+        process_limit: u64,
+        privileged: bool,
+    ) -> Arc<Budget> {
+        Arc::new(Budget {
+            ledger: ledger.clone(),
+            privileged,
+            state: Mutex::new(BudgetState {
+                memory_limit,
+                memory_used: 0,
+                process_limit,
+                processes: 0,
+            }),
+        })
+    }
+
+    /// What it allows and holds now.
+    pub fn state(&self) -> BudgetState {
+        *self.state.lock()
+    }
+
+    /// Whether it may use the reserves.
+    pub fn is_privileged(&self) -> bool {
+        self.privileged
+    }
+
+    /// The ledger it draws on.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// Takes `amount` of `pool` for this tree: from its limit and from the
+    /// machine at once, or not at all.
+    ///
+    /// Return values: `Tree` when the tree's limit would be passed;
+    /// `Machine` when the pool (outside the reserve, unless privileged)
+    /// cannot cover it.
+    pub fn charge(self: &Arc<Self>, pool: Pool, amount: u64) -> Result<Charge, OverBudget> {
+        let mut state = self.state.lock();
+        let (used, limit) = if pool.is_memory() {
+            (state.memory_used, state.memory_limit)
+        } else {
+            (state.processes, state.process_limit)
+        };
+        if used.checked_add(amount).is_none_or(|total| total > limit) {
+            return Err(OverBudget::Tree(pool));
+        }
+        {
+            let mut pools = self.ledger.pools.lock();
+            let numbers = &mut pools[pool.index()];
+            let room = if self.privileged {
+                numbers.capacity.saturating_sub(numbers.committed)
+            } else {
+                numbers.available()
+            };
+            if amount > room {
+                return Err(OverBudget::Machine(pool));
+            }
+            numbers.committed += amount;
+        }
+        if pool.is_memory() {
+            state.memory_used += amount;
+        } else {
+            state.processes += amount;
+        }
+        Ok(Charge {
+            budget: self.clone(),
+            pool,
+            amount,
+        })
+    }
+
+    fn release(&self, pool: Pool, amount: u64) {
+        let mut state = self.state.lock();
+        if pool.is_memory() {
+            state.memory_used = state.memory_used.saturating_sub(amount);
+        } else {
+            state.processes = state.processes.saturating_sub(amount);
+        }
+        let mut pools = self.ledger.pools.lock();
+        let numbers = &mut pools[pool.index()];
+        numbers.committed = numbers.committed.saturating_sub(amount);
+    }
+}
+
+/// An amount of a pool held for a tree; given back when dropped.
+#[derive(Debug)]
+pub struct Charge {
+    budget: Arc<Budget>,
+    pool: Pool,
+    amount: u64,
+}
+
+impl Charge {
+    /// How much it holds.
+    pub fn amount(&self) -> u64 {
+        self.amount
+    }
+
+    /// The budget it is held from.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.budget.release(self.pool, self.amount);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    const MIB: u64 = 1 << 20;
+
+    fn ledger() -> Arc<Ledger> {
+        Ledger::new([64 * MIB, 8 * MIB, 128], [4 * MIB, MIB, 8])
+    }
+
+    #[test]
+    fn a_tree_stops_at_its_limit_and_the_next_tree_is_untouched() {
+        let ledger = ledger();
+        let greedy = Budget::new(&ledger, 16 * MIB, 64, false);
+        let mut held = Vec::new();
+        while let Ok(charge) = greedy.charge(Pool::Frames, MIB) {
+            held.push(charge);
+        }
+        assert_eq!(held.len(), 16);
+        assert_eq!(
+            greedy.charge(Pool::KernelHeap, 1).unwrap_err(),
+            OverBudget::Tree(Pool::KernelHeap),
+            "heap and frames share the memory limit"
+        );
+        let bystander = Budget::new(&ledger, 16 * MIB, 64, false);
+        assert!(bystander.charge(Pool::Frames, 16 * MIB).is_ok());
+    }
+
+    #[test]
+    fn the_reserve_is_for_privileged_budgets_only() {
+        let ledger = ledger();
+        let everything = Budget::new(&ledger, u64::MAX, u64::MAX, false);
+        let taken = everything.charge(Pool::Frames, 60 * MIB).unwrap();
+        assert_eq!(
+            everything.charge(Pool::Frames, 4096).unwrap_err(),
+            OverBudget::Machine(Pool::Frames)
+        );
+        let shell = Budget::new(&ledger, u64::MAX, u64::MAX, true);
+        let command = shell.charge(Pool::Frames, 4 * MIB).unwrap();
+        assert_eq!(ledger.pool(Pool::Frames).committed, 64 * MIB);
+        drop((taken, command));
+        assert_eq!(ledger.pool(Pool::Frames).committed, 0);
+        assert_eq!(everything.state().memory_used, 0);
+    }
+
+    #[test]
+    fn process_slots_are_counted_apart_from_memory() {
+        let ledger = ledger();
+        let tree = Budget::new(&ledger, MIB, 2, false);
+        let first = tree.charge(Pool::Processes, 1).unwrap();
+        let _second = tree.charge(Pool::Processes, 1).unwrap();
+        assert_eq!(
+            tree.charge(Pool::Processes, 1).unwrap_err(),
+            OverBudget::Tree(Pool::Processes)
+        );
+        assert!(tree.charge(Pool::Frames, MIB).is_ok(), "memory is separate");
+        drop(first);
+        assert!(tree.charge(Pool::Processes, 1).is_ok());
+    }
+
+    #[test]
+    fn an_amount_that_overflows_is_refused() {
+        let ledger = ledger();
+        let tree = Budget::new(&ledger, u64::MAX, 1, false);
+        let _one = tree.charge(Pool::Frames, MIB).unwrap();
+        assert_eq!(
+            tree.charge(Pool::Frames, u64::MAX).unwrap_err(),
+            OverBudget::Tree(Pool::Frames)
+        );
+        assert_eq!(tree.state().memory_used, MIB);
+    }
+}

@@ -10,8 +10,8 @@
 //! nothing): init runs on the system budget; each program init starts (the
 //! login shell) heads a privileged tree that may use the reserves; each
 //! program such a program starts heads a tree of its own, capped by
-//! default at half of what is free when it starts (or what its parent
-//! set); every other process shares its parent's budget.
+//! default at half of what each pool has free when it starts (or what its
+//! parent set); every other process shares its parent's budget.
 //!
 //! What is charged, when: a process slot and the kernel heap a process may
 //! use (its kernel stack, a full descriptor table) at spawn; a program's
@@ -78,7 +78,7 @@ pub fn init() {
             [(frames / 16).max(4 << 20), heap / 8, 8],
         )
     });
-    SYSTEM.call_once(|| Budget::new(ledger, u64::MAX, u64::MAX, true));
+    SYSTEM.call_once(|| Budget::new(ledger, [u64::MAX; 3], true));
     log::info!(
         "budgets: {} MiB of frames, {} MiB of kernel heap, {} processes; reserves {} MiB, {} KiB, {}",
         frames >> 20,
@@ -95,7 +95,7 @@ pub fn system() -> Arc<Budget> {
     SYSTEM
         .call_once(|| {
             let ledger = LEDGER.call_once(|| Ledger::new([u64::MAX; 3], [0; 3]));
-            Budget::new(ledger, u64::MAX, u64::MAX, true)
+            Budget::new(ledger, [u64::MAX; 3], true)
         })
         .clone()
 }
@@ -105,25 +105,24 @@ pub fn system() -> Arc<Budget> {
 pub fn for_child(role: Role, budget: &Arc<Budget>, limits: TreeLimits) -> (Arc<Budget>, Role) {
     match role {
         Role::System => {
-            let tree = Budget::new(budget.ledger(), u64::MAX, u64::MAX, true);
+            let tree = Budget::new(budget.ledger(), [u64::MAX; 3], true);
             (tree, Role::Service)
         }
         Role::Service => {
+            // A memory limit set by the parent caps the frames, and half
+            // of it the kernel heap (never more than the default share).
             let ledger = budget.ledger();
-            let free =
-                ledger.pool(Pool::Frames).available() + ledger.pool(Pool::KernelHeap).available();
-            let slots = ledger.pool(Pool::Processes).available();
-            let memory = if limits.memory == 0 {
-                free / 2
-            } else {
-                limits.memory
-            };
-            let processes = if limits.processes == 0 {
-                (slots / 2).max(1)
-            } else {
-                limits.processes
-            };
-            (Budget::new(ledger, memory, processes, false), Role::Member)
+            let heap_share = ledger.pool(Pool::KernelHeap).available() / 2;
+            let limits = [
+                limits.memory,
+                if limits.memory == 0 {
+                    0
+                } else {
+                    (limits.memory / 2).clamp(1, heap_share.max(1))
+                },
+                limits.processes,
+            ];
+            (Budget::share(ledger, (1, 2), limits), Role::Member)
         }
         Role::Member => (budget.clone(), Role::Member),
     }

@@ -17,7 +17,7 @@ fn a_tree_that_takes_everything_starves_no_other() {
         machine.append = "init=/bin/hog".into();
         let boot = boot(&machine, b"", TIMEOUT);
         let what = describe(&machine);
-        let storm = boot.expect_line("storm: ");
+        let storm = boot.expect_line("children, then");
         assert!(storm.ends_with("then EAGAIN"), "{what}: {storm}");
         let children: usize = storm
             .trim_start_matches("storm: ")

@@ -89,14 +89,23 @@ fn run(mode: &[u8]) -> i32 {
     }
 }
 
+/// `value` as a limit for a report.
+fn limit(value: u64, shift: u32) -> alloc::string::String {
+    if value == u64::MAX {
+        "unlimited".into()
+    } else {
+        alloc::format!("{}", value >> shift)
+    }
+}
+
 fn print_limits(who: &str) {
     match syscall::limits() {
         Ok(limits) => println!(
             "{who}: memory {} of {} KiB, processes {} of {}, open files {}",
             limits.memory_used >> 10,
-            limits.memory >> 10,
+            limit(limits.memory, 10),
             limits.processes_used,
-            limits.processes,
+            limit(limits.processes, 0),
             limits.open_files
         ),
         Err(errno) => eprintln!("{who}: get_limits: {errno}"),

@@ -10,8 +10,9 @@
 //!
 //! A [`Budget`] belongs to a process tree: a program init or the shell
 //! starts heads a tree, and every descendant shares its budget. It caps
-//! the tree's memory (frames and kernel heap together, in bytes) and its
-//! processes. Resources are committed when a call reserves them — a
+//! what the tree holds of each pool (so no tree can empty one pool while
+//! within a total), and reports frames and kernel heap together as its
+//! memory. Resources are committed when a call reserves them — a
 //! spawn, a growth — never at first touch: a [`Charge`] is taken from the
 //! budget and the pool at once, or the call fails; the charge gives its
 //! amount back when dropped. So memory a tree was granted is always there
@@ -38,11 +39,6 @@ impl Pool {
 
     fn index(self) -> usize {
         self as usize
-    }
-
-    /// Whether the pool counts toward a tree's memory limit.
-    fn is_memory(self) -> bool {
-        matches!(self, Pool::Frames | Pool::KernelHeap)
     }
 }
 
@@ -104,17 +100,35 @@ impl Ledger {
     }
 }
 
-/// What a budget allows and holds.
+/// What a budget allows and holds, per pool (in [`Pool`] order).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BudgetState {
-    /// Most bytes of memory (frames and kernel heap).
-    pub memory_limit: u64,
+    /// Most of each pool.
+    pub limits: [u64; 3],
+    /// What it holds of each.
+    pub used: [u64; 3],
+}
+
+impl BudgetState {
+    /// Most bytes of memory (frames and kernel heap together).
+    pub fn memory_limit(&self) -> u64 {
+        self.limits[Pool::Frames.index()].saturating_add(self.limits[Pool::KernelHeap.index()])
+    }
+
     /// Bytes of memory held.
-    pub memory_used: u64,
+    pub fn memory_used(&self) -> u64 {
+        self.used[Pool::Frames.index()] + self.used[Pool::KernelHeap.index()]
+    }
+
     /// Most processes.
-    pub process_limit: u64,
+    pub fn process_limit(&self) -> u64 {
+        self.limits[Pool::Processes.index()]
+    }
+
     /// Processes alive.
-    pub processes: u64,
+    pub fn processes(&self) -> u64 {
+        self.used[Pool::Processes.index()]
+    }
 }
 
 /// A process tree's budget.
@@ -127,23 +141,32 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// A budget with these limits.
-    pub fn new(
-        ledger: &Arc<Ledger>,
-        memory_limit: u64,
-        process_limit: u64,
-        privileged: bool,
-    ) -> Arc<Budget> {
+    /// A budget with these limits per pool (in [`Pool`] order).
+    pub fn new(ledger: &Arc<Ledger>, limits: [u64; 3], privileged: bool) -> Arc<Budget> {
         Arc::new(Budget {
             ledger: ledger.clone(),
             privileged,
             state: Mutex::new(BudgetState {
-                memory_limit,
-                memory_used: 0,
-                process_limit,
-                processes: 0,
+                limits,
+                used: [0; 3],
             }),
         })
+    }
+
+    /// A budget of `share_of` (numerator, denominator) of what each pool
+    /// has available now, unprivileged; `limits` replaces a pool's share
+    /// where it is not zero.
+    pub fn share(ledger: &Arc<Ledger>, share_of: (u64, u64), limits: [u64; 3]) -> Arc<Budget> {
+        let mut chosen = [0; 3];
+        for pool in Pool::ALL {
+            let share = (ledger.pool(pool).available() as u128 * share_of.0 as u128
+                / share_of.1.max(1) as u128) as u64;
+            chosen[pool.index()] = match limits[pool.index()] {
+                0 => share.max(1),
+                limit => limit,
+            };
+        }
+        Budget::new(ledger, chosen, false)
     }
 
     /// What it allows and holds now.
@@ -169,17 +192,16 @@ impl Budget {
     /// cannot cover it.
     pub fn charge(self: &Arc<Self>, pool: Pool, amount: u64) -> Result<Charge, OverBudget> {
         let mut state = self.state.lock();
-        let (used, limit) = if pool.is_memory() {
-            (state.memory_used, state.memory_limit)
-        } else {
-            (state.processes, state.process_limit)
-        };
-        if used.checked_add(amount).is_none_or(|total| total > limit) {
+        let index = pool.index();
+        if state.used[index]
+            .checked_add(amount)
+            .is_none_or(|total| total > state.limits[index])
+        {
             return Err(OverBudget::Tree(pool));
         }
         {
             let mut pools = self.ledger.pools.lock();
-            let numbers = &mut pools[pool.index()];
+            let numbers = &mut pools[index];
             let room = if self.privileged {
                 numbers.capacity.saturating_sub(numbers.committed)
             } else {
@@ -190,11 +212,7 @@ impl Budget {
             }
             numbers.committed += amount;
         }
-        if pool.is_memory() {
-            state.memory_used += amount;
-        } else {
-            state.processes += amount;
-        }
+        state.used[index] += amount;
         Ok(Charge {
             budget: self.clone(),
             pool,
@@ -204,11 +222,8 @@ impl Budget {
 
     fn release(&self, pool: Pool, amount: u64) {
         let mut state = self.state.lock();
-        if pool.is_memory() {
-            state.memory_used = state.memory_used.saturating_sub(amount);
-        } else {
-            state.processes = state.processes.saturating_sub(amount);
-        }
+        let used = &mut state.used[pool.index()];
+        *used = used.saturating_sub(amount);
         let mut pools = self.ledger.pools.lock();
         let numbers = &mut pools[pool.index()];
         numbers.committed = numbers.committed.saturating_sub(amount);
@@ -255,42 +270,45 @@ mod tests {
     #[test]
     fn a_tree_stops_at_its_limit_and_the_next_tree_is_untouched() {
         let ledger = ledger();
-        let greedy = Budget::new(&ledger, 16 * MIB, 64, false);
+        let greedy = Budget::new(&ledger, [16 * MIB, MIB, 64], false);
         let mut held = Vec::new();
         while let Ok(charge) = greedy.charge(Pool::Frames, MIB) {
             held.push(charge);
         }
         assert_eq!(held.len(), 16);
+        let heap = greedy.charge(Pool::KernelHeap, MIB).unwrap();
         assert_eq!(
             greedy.charge(Pool::KernelHeap, 1).unwrap_err(),
             OverBudget::Tree(Pool::KernelHeap),
-            "heap and frames share the memory limit"
+            "each pool has its own limit"
         );
-        let bystander = Budget::new(&ledger, 16 * MIB, 64, false);
+        assert_eq!(greedy.state().memory_used(), 17 * MIB);
+        drop(heap);
+        let bystander = Budget::new(&ledger, [16 * MIB, MIB, 64], false);
         assert!(bystander.charge(Pool::Frames, 16 * MIB).is_ok());
     }
 
     #[test]
     fn the_reserve_is_for_privileged_budgets_only() {
         let ledger = ledger();
-        let everything = Budget::new(&ledger, u64::MAX, u64::MAX, false);
+        let everything = Budget::new(&ledger, [u64::MAX; 3], false);
         let taken = everything.charge(Pool::Frames, 60 * MIB).unwrap();
         assert_eq!(
             everything.charge(Pool::Frames, 4096).unwrap_err(),
             OverBudget::Machine(Pool::Frames)
         );
-        let shell = Budget::new(&ledger, u64::MAX, u64::MAX, true);
+        let shell = Budget::new(&ledger, [u64::MAX; 3], true);
         let command = shell.charge(Pool::Frames, 4 * MIB).unwrap();
         assert_eq!(ledger.pool(Pool::Frames).committed, 64 * MIB);
         drop((taken, command));
         assert_eq!(ledger.pool(Pool::Frames).committed, 0);
-        assert_eq!(everything.state().memory_used, 0);
+        assert_eq!(everything.state().memory_used(), 0);
     }
 
     #[test]
     fn process_slots_are_counted_apart_from_memory() {
         let ledger = ledger();
-        let tree = Budget::new(&ledger, MIB, 2, false);
+        let tree = Budget::new(&ledger, [MIB, MIB, 2], false);
         let first = tree.charge(Pool::Processes, 1).unwrap();
         let _second = tree.charge(Pool::Processes, 1).unwrap();
         assert_eq!(
@@ -303,14 +321,24 @@ mod tests {
     }
 
     #[test]
+    fn a_share_is_taken_from_what_is_available() {
+        let ledger = ledger();
+        let first = Budget::share(&ledger, (1, 2), [0; 3]);
+        assert_eq!(first.state().limits, [30 * MIB, 3 * MIB + MIB / 2, 60]);
+        let _held = first.charge(Pool::Frames, 30 * MIB).unwrap();
+        let second = Budget::share(&ledger, (1, 2), [0, 0, 5]);
+        assert_eq!(second.state().limits, [15 * MIB, 3 * MIB + MIB / 2, 5]);
+    }
+
+    #[test]
     fn an_amount_that_overflows_is_refused() {
         let ledger = ledger();
-        let tree = Budget::new(&ledger, u64::MAX, 1, false);
+        let tree = Budget::new(&ledger, [u64::MAX, u64::MAX, 1], false);
         let _one = tree.charge(Pool::Frames, MIB).unwrap();
         assert_eq!(
             tree.charge(Pool::Frames, u64::MAX).unwrap_err(),
             OverBudget::Tree(Pool::Frames)
         );
-        assert_eq!(tree.state().memory_used, MIB);
+        assert_eq!(tree.state().memory_used(), MIB);
     }
 }

@@ -11,10 +11,10 @@ use manux_abi::{limits, Errno, Limits};
 pub fn get_limits(process: &Process, address: u64) -> Result<u64, Errno> {
     let state = process.budget.state();
     let report = Limits {
-        memory: state.memory_limit,
-        memory_used: state.memory_used,
-        processes: state.process_limit,
-        processes_used: state.processes,
+        memory: state.memory_limit(),
+        memory_used: state.memory_used(),
+        processes: state.process_limit(),
+        processes_used: state.processes(),
         open_files: limits::FDS as u64,
     };
     let words = [

@@ -16,7 +16,7 @@ use crate::elf_loader::{self, LoadedProgram};
 use crate::files::FileTable;
 use crate::scheduler::{self, with_scheduler, Pid};
 use crate::syscall;
-use crate::user_memory::UserMemory;
+use crate::user_memory::{FaultIn, UserMemory};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -375,17 +375,22 @@ fn run_process(pid: Pid) {
                 Continue::Resume
             }
             TrapCause::PageFault { address, access } => {
-                let resolved = process
+                let outcome = process
                     .resources
                     .lock()
                     .memory
                     .as_mut()
-                    .is_some_and(|memory| memory.fault_in(address, access));
-                if resolved {
-                    Continue::Resume
-                } else {
-                    report_fault(&process, &context, "page fault", address, Some(access));
-                    Continue::Exit(STATUS_FAULT)
+                    .map_or(FaultIn::Refused, |memory| memory.fault_in(address, access));
+                match outcome {
+                    FaultIn::Mapped => Continue::Resume,
+                    FaultIn::Refused => {
+                        report_fault(&process, &context, "page fault", address, Some(access));
+                        Continue::Exit(STATUS_FAULT)
+                    }
+                    FaultIn::OutOfMemory => {
+                        report_fault(&process, &context, "out of memory", address, Some(access));
+                        Continue::Exit(STATUS_KILLED)
+                    }
                 }
             }
             TrapCause::IllegalInstruction { address } => {

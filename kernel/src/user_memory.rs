@@ -62,6 +62,18 @@ pub fn free_range(start: u64, size: u64) {
     }
 }
 
+/// What a user fault came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultIn {
+    /// The page is mapped now: the process may retry the access.
+    Mapped,
+    /// A real fault: no lazy page there, or the access is not allowed.
+    Refused,
+    /// A lazy page with no frame left for it (the memory was committed,
+    /// so only frames outside the budgets can have run out).
+    OutOfMemory,
+}
+
 /// A process's memory.
 pub struct UserMemory {
     /// Its table and the frames it maps.
@@ -231,22 +243,27 @@ impl UserMemory {
 
     /// Handles a user fault at `address`: maps a zeroed page there if it
     /// lies in a lazy range, is not mapped yet, and the range allows
-    /// `access`. Returns whether the process may retry the access (false:
-    /// a real fault, or no frame left).
-    pub fn fault_in(&mut self, address: u64, access: Access) -> bool {
+    /// `access`.
+    pub fn fault_in(&mut self, address: u64, access: Access) -> FaultIn {
         let page = address & !(PAGE_SIZE - 1);
         if self.pages.permission(page).is_some() {
-            return false;
+            return FaultIn::Refused;
         }
         let Some(permission) = self.lazy_permission(page) else {
-            return false;
+            return FaultIn::Refused;
         };
         let allowed = match access {
             Access::Read => true,
             Access::Write => permission.write,
             Access::Execute => permission.execute,
         };
-        allowed && self.map_page(page, permission).is_ok()
+        if !allowed {
+            return FaultIn::Refused;
+        }
+        match self.map_page(page, permission) {
+            Ok(()) => FaultIn::Mapped,
+            Err(_) => FaultIn::OutOfMemory,
+        }
     }
 
     /// Maps the lazy pages of `[address, address + length)` not mapped

@@ -41,13 +41,15 @@ pub enum Builtin {
     Dots,
     /// `xchroot CLAUSE… [-- COMMAND…]`
     Xchroot,
+    /// `ulimit [-m KIB] [-p N]`
+    Limits,
     /// `help`
     Help,
     /// `:`
     Nothing,
 }
 
-const ALL: [(&str, Builtin, &str); 11] = [
+const ALL: [(&str, Builtin, &str); 12] = [
     (
         "cd",
         Builtin::ChangeDirectory,
@@ -92,6 +94,11 @@ const ALL: [(&str, Builtin, &str); 11] = [
         "xchroot",
         Builtin::Xchroot,
         "xchroot OPS [-- CMD...]  change /... and the root (see apps/sh/README.md)",
+    ),
+    (
+        "ulimit",
+        Builtin::Limits,
+        "ulimit [-m KIB] [-p N]  show limits; set those of the commands started next (0: default)",
     ),
     ("help", Builtin::Help, "help               this list"),
     (
@@ -138,6 +145,7 @@ impl Builtin {
             Builtin::Exec => exec(shell, prepared),
             Builtin::Dots => dots::list(fds),
             Builtin::Xchroot => xchroot(shell, prepared),
+            Builtin::Limits => limits(arguments, fds),
             Builtin::Help => {
                 for (_, _, usage) in ALL {
                     print_to(fds.output(), format_args!("{usage}\n"));
@@ -429,4 +437,65 @@ fn apply(operations: &[Operation]) -> Result<(), (Errno, Vec<u8>)> {
         let _ = syscall::close(fd);
     }
     result
+}
+
+/// `ulimit`: alone, the shell's limits and what its tree holds; with
+/// `-m KIB` and/or `-p N`, the limits of the process trees the commands
+/// it starts next head (0: the default share of what is free).
+fn limits(arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
+    if arguments.is_empty() {
+        return match syscall::limits() {
+            Ok(limits) => {
+                let show = |value: u64, shift: u32| -> alloc::string::String {
+                    if value == u64::MAX {
+                        "unlimited".into()
+                    } else {
+                        alloc::format!("{}", value >> shift)
+                    }
+                };
+                print_to(
+                    fds.output(),
+                    format_args!(
+                        "memory: {} of {} KiB\nprocesses: {} of {}\nopen files: {}\n",
+                        limits.memory_used >> 10,
+                        show(limits.memory, 10),
+                        limits.processes_used,
+                        show(limits.processes, 0),
+                        limits.open_files
+                    ),
+                );
+                0
+            }
+            Err(errno) => {
+                print_to(fds.error(), format_args!("sh: ulimit: {errno}\n"));
+                1
+            }
+        };
+    }
+    let (mut memory, mut processes) = (0u64, 0u64);
+    let mut words = arguments.iter();
+    while let Some(option) = words.next() {
+        let value = words
+            .next()
+            .and_then(|word| core::str::from_utf8(word).ok())
+            .and_then(|word| word.parse::<u64>().ok());
+        match (option.as_slice(), value) {
+            (b"-m", Some(kib)) => memory = kib.saturating_mul(1024),
+            (b"-p", Some(count)) => processes = count,
+            _ => {
+                print_to(
+                    fds.error(),
+                    format_args!("sh: ulimit: usage: ulimit [-m KIB] [-p N]\n"),
+                );
+                return USAGE;
+            }
+        }
+    }
+    match syscall::set_tree_limits(memory, processes) {
+        Ok(()) => 0,
+        Err(errno) => {
+            print_to(fds.error(), format_args!("sh: ulimit: {errno}\n"));
+            1
+        }
+    }
 }

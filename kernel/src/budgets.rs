@@ -75,7 +75,7 @@ pub fn init() {
     let ledger = LEDGER.call_once(|| {
         Ledger::new(
             [frames, heap, slots],
-            [(frames / 16).max(4 << 20), heap / 8, 8],
+            [(frames / 16).max(1 << 20), heap / 8, 8],
         )
     });
     SYSTEM.call_once(|| Budget::new(ledger, [u64::MAX; 3], true));

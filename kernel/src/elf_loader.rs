@@ -175,7 +175,10 @@ fn read_segments(elf: &ElfBytes<'_, LittleEndian>, file_size: u64) -> Result<Vec
     Ok(segments)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one loader step: the memory, the image and where each part goes"
+)]
 fn build(
     memory: &mut UserMemory,
     program: &Program,

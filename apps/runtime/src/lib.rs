@@ -7,6 +7,10 @@
 //! - What can be tested on the host is: only the trap and start-up
 //!   assembly need a guest.
 #![cfg_attr(not(test), no_std)]
+#![allow(
+    unsafe_code,
+    reason = "the runtime is where the programs' unsafe code lives"
+)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]

@@ -46,8 +46,7 @@ impl FrameAllocator {
                 continue;
             }
             let frames = end - first;
-            let mut used = Vec::new();
-            used.resize(frames.div_ceil(64) as usize, 0u64);
+            let mut used = alloc::vec![0u64; frames.div_ceil(64) as usize];
             // Bits past the end of the range are permanently "used".
             if frames % 64 != 0 {
                 if let Some(last) = used.last_mut() {

@@ -103,6 +103,10 @@ pub fn free_range(start: u64, size: u64) {
     }
 }
 
+/// An answer of [`UserMemory::writable_runs`] kept for the next call: the
+/// address and length asked about, and the runs `(address, length)`.
+type WritableRuns = (u64, usize, Vec<(u64, usize)>);
+
 /// A process's memory.
 pub struct UserMemory {
     space: AddressSpace,
@@ -123,7 +127,7 @@ pub struct UserMemory {
     /// unmapped, moved to another frame or loses write permission — and
     /// nothing here does that except [`UserMemory::remap`], which clears
     /// it (mappings otherwise only grow, and `destroy` ends them all).
-    last_runs: Option<(u64, usize, Vec<(u64, usize)>)>,
+    last_runs: Option<WritableRuns>,
 }
 
 impl UserMemory {

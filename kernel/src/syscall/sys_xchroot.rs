@@ -88,7 +88,11 @@ fn carried_directory(directory: &Location, dots: &kernel_core::DotView) -> Resul
     for depth in 1..=names.len() {
         match dots.resolve(&names[..depth]) {
             Ok(dotdotdot::Resolved::Virtual(_)) => continue,
-            Ok(dotdotdot::Resolved::Leaf { handle, mode, rest }) if rest.is_empty() => {
+            Ok(dotdotdot::Resolved::Leaf {
+                handle,
+                mode,
+                rest: [],
+            }) => {
                 if directory.steps()[depth - 1].node.object() != Some(handle) {
                     return Err(Errno::NotFound);
                 }

@@ -180,8 +180,8 @@ pub fn read(address: usize) -> Result<u64, Refused> {
     refuse_own(address, size_of::<u64>())?;
     // SAFETY: no byte of the word at `address` is in this process's own
     // memory (checked above), so no Rust reference covers it: the load
-    // faults or reads
-    // bytes this program does not otherwise use (obligation 1).
+    // faults or reads bytes this program does not otherwise use
+    // (obligation 1).
     Ok(unsafe { crate::arch::read_word(address) })
 }
 

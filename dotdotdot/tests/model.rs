@@ -9,6 +9,7 @@
 //! properties check that limits hold, that a failed batch changes nothing,
 //! that clones diverge only on change, and that name validation follows the
 //! rules exactly.
+#![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1049,7 +1049,10 @@ impl<D: BlockDevice> FileSystem<D> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)] // Reason: one level of a recursive walk and its bookkeeping.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one level of a recursive walk and its bookkeeping"
+    )]
     fn walk_indirect(
         &mut self,
         state: &mut State,

@@ -156,7 +156,10 @@ impl<D: BlockDevice> FileSystem<D> {
     ///
     /// Return values: as [`Self::create`], plus [`Error::InvalidArgument`]
     /// for a directory or symlink type (use `mkdir` and `symlink`).
-    #[allow(clippy::too_many_arguments)] // Reason: mirrors mknod(2): place, name, type, mode, owner, device.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors mknod(2): place, name, type, mode, owner, device"
+    )]
     pub fn create_node(
         &mut self,
         directory: InodeNumber,
@@ -181,7 +184,10 @@ impl<D: BlockDevice> FileSystem<D> {
         })
     }
 
-    #[allow(clippy::too_many_arguments)] // Reason: `create_node` plus the caller's privilege.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "`create_node` plus the caller's privilege"
+    )]
     pub(crate) fn create_node_as(
         &mut self,
         directory: InodeNumber,

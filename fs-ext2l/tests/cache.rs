@@ -15,6 +15,7 @@
 //! The host's contract for a batch (its writes reach the device before
 //! any later device access) is modelled by the device itself: batches in
 //! flight are written before it serves anything else.
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 

@@ -7,6 +7,7 @@
 //! images are cleaned by our mount exactly as `e2fsck -fy` cleans them; the
 //! journal that needs recovery in `f_journal` is replayed by a read-write
 //! mount (`tests/journal_e2fsprogs.rs` compares the result with e2fsck's).
+#![forbid(unsafe_code)]
 
 #[path = "../fuzz/exercise.rs"]
 mod exercise;

@@ -27,6 +27,7 @@
 //! the installer's rootlinks, directory hardlink and immutable files) is
 //! given to the repair, which must leave it clean with every fsync'ed
 //! file and every installed structure intact.
+#![forbid(unsafe_code)]
 
 mod common;
 

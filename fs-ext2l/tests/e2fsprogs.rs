@@ -14,6 +14,7 @@
 //!   and `-p` clear exactly the listed orphans and nothing else, and
 //!   `-fn` (which may not touch the list) reports exactly the orphans'
 //!   inodes and blocks and nothing else.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -11,6 +11,7 @@
 //! small, so evictions happen all the time. Every read must return the model's bytes; at the end the
 //! volume must be clean for our checker, and a remount must read back the
 //! same files.
+#![forbid(unsafe_code)]
 
 mod common;
 

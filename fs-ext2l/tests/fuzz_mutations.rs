@@ -7,6 +7,7 @@
 //! mutant goes through `fuzz/exercise.rs` (and through its repair). A
 //! failure here is a panic, hang or runaway allocation the libFuzzer target
 //! would find.
+#![forbid(unsafe_code)]
 
 #[path = "../fuzz/exercise.rs"]
 mod exercise;

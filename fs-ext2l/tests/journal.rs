@@ -2,6 +2,7 @@
 //! The journal on whole volumes: made by `format` and `add_journal`,
 //! written by the writer, replayed by a mount, by `journal::recover` and
 //! into a `ReplayedView`, and checked.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -13,6 +13,7 @@
 //! blocks must equal the home blocks at the cut with those transactions
 //! applied in order, revokes honoured. Also: hostile logs never panic and
 //! end within the journal's size.
+#![forbid(unsafe_code)]
 
 use fs_ext2l::journal::{
     replay_log, scan_log, CommitTime, Journal, JournalCompatibleFeatures,

@@ -17,6 +17,7 @@
 //!   superblock's backup of its block map, six transactions, an orphan
 //!   list) ends, after `journal::recover` then `e2fsck -fy`, byte for byte
 //!   where `e2fsck -fy` alone takes it.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! hardlinks, reserved names, immutable inodes). After each scenario our
 //! checker must find nothing, and `e2fsck -fn` must agree whenever the
 //! ext2l bit is off.
+#![forbid(unsafe_code)]
 
 mod common;
 

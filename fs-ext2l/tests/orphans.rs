@@ -5,6 +5,7 @@
 //! Every scenario ends with a sync and our checker, so the orphan list is
 //! shown to be valid state at each step; `tests/e2fsprogs.rs` shows what
 //! stock `e2fsck` makes of the same lists.
+#![forbid(unsafe_code)]
 
 mod common;
 

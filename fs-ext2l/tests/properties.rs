@@ -15,6 +15,7 @@
 //! reused while held, successive occupants of a number never share a
 //! generation, and after every sync and remount (which frees the orphans)
 //! the checker is clean and lists exactly the model's orphans.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -9,6 +9,7 @@
 //! repaired and the report says what, the checker finds the volume clean
 //! after a remount, a second repair finds nothing, the packages are
 //! intact, and every file the damage did not touch has its bytes.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -14,6 +14,7 @@
 //! Skipped, with a printed reason, when e2fsck is not installed or the
 //! corpus is not beside the checkout (`../shared/corpus/e2fsprogs-f`, as
 //! the corpus test finds it; `EXT2L_CORPUS_DIR` points elsewhere).
+#![forbid(unsafe_code)]
 
 mod common;
 

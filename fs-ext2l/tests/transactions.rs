@@ -4,6 +4,7 @@
 //! an unclean volume without a journal, what fsync writes and what is
 //! pending, transactions committed early, and freed blocks waiting for
 //! their commit.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -163,8 +163,13 @@ impl BootInfo {
     /// covers it with large pages), taken from the largest free range.
     /// The ports call this once, after subtracting everything else they
     /// reserve and before `heap::init`.
-    // AArch64's boot.rs still carries its own copy of this policy.
-    #[cfg_attr(target_arch = "aarch64", allow(dead_code))]
+    #[cfg_attr(
+        target_arch = "aarch64",
+        allow(
+            dead_code,
+            reason = "AArch64's boot.rs still carries its own copy of this policy"
+        )
+    )]
     pub(crate) fn carve_heap(&mut self) -> MemoryRange {
         const MIB: u64 = 1 << 20;
         let wanted = (self.ram_bytes() / 4).clamp(2 * MIB, 64 * MIB) & !(2 * MIB - 1);

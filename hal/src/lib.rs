@@ -24,7 +24,9 @@
 //!   device tree on AArch64, PVH start info on x86_64) is turned into one
 //!   [`BootInfo`] before the kernel runs.
 #![no_std]
+#![allow(unsafe_code, reason = "hal/ is where the kernel's unsafe code lives")]
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 #![deny(missing_docs)]
 
 extern crate alloc;

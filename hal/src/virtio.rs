@@ -188,6 +188,10 @@ pub enum Location {
 /// 16. A request takes one per buffer (header, segments, status), so it
 /// carries up to 62 (or 14) segments, and requests are in flight together
 /// as long as their descriptors fit.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one queue per device, made once; boxing it would add an indirection to every request"
+)]
 enum Queue {
     Large(VirtQueue<VirtioHal, 64>),
     Small(VirtQueue<VirtioHal, 16>),

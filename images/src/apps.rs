@@ -25,6 +25,7 @@ use crate::toolchain::CrossToolchain;
 use crate::{paths, program_elf, Arch};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
+use std::process::Command;
 
 /// Linker and code-generation flags for every program (both
 /// architectures): position-independent code, linked `-pie` with no
@@ -138,23 +139,16 @@ pub fn rustflags(arch: Arch) -> String {
     }
 }
 
-/// Builds every program for `arch`, checks each one's ELF form, and
-/// returns them.
-pub fn build(toolchain: &CrossToolchain, arch: Arch) -> Result<Vec<Program>> {
-    let names = programs()?;
-    if names.is_empty() {
-        bail!("no programs in apps/");
-    }
-    let mut cargo = toolchain.cargo();
+/// `cargo` (a `cargo build` or `cargo clippy`) given what the programs
+/// `names` need for `arch`: their target, target directory, `-Zbuild-std`
+/// and flags.
+fn configure(mut cargo: Command, arch: Arch, names: &[String]) -> Result<Command> {
     cargo
-        .args(["build", "--quiet", "--release", "--target", target(arch)])
+        .args(["--quiet", "--release", "--target", target(arch)])
         .arg("--target-dir")
         .arg(target_dir())
-        .args([
-            "-Zbuild-std=core,alloc",
-            "-Zbuild-std-features=compiler-builtins-mem",
-        ]);
-    for name in &names {
+        .args(crate::cross::BUILD_STD);
+    for name in names {
         cargo.args(["--package", &package_name(name)?]);
     }
     // Only these flags: neither the kernel's config rustflags nor anything
@@ -164,7 +158,21 @@ pub fn build(toolchain: &CrossToolchain, arch: Arch) -> Result<Vec<Program>> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .env("CARGO_PROFILE_RELEASE_DEBUG", "false");
-    let status = cargo.status().context("running cargo for the programs")?;
+    Ok(cargo)
+}
+
+/// Builds every program for `arch`, checks each one's ELF form, and
+/// returns them.
+pub fn build(toolchain: &CrossToolchain, arch: Arch) -> Result<Vec<Program>> {
+    let names = programs()?;
+    if names.is_empty() {
+        bail!("no programs in apps/");
+    }
+    let mut build = toolchain.cargo();
+    build.arg("build");
+    let status = configure(build, arch, &names)?
+        .status()
+        .context("running cargo for the programs")?;
     if !status.success() {
         bail!("building the {} programs failed", arch.name());
     }
@@ -177,6 +185,26 @@ pub fn build(toolchain: &CrossToolchain, arch: Arch) -> Result<Vec<Program>> {
         programs.push(program);
     }
     Ok(programs)
+}
+
+/// Runs clippy, warnings denied, over every program for `arch` and the
+/// libraries they use (`manux-runtime`, `manux-abi`, …), built as
+/// [`build`] builds them.
+pub fn clippy(toolchain: &CrossToolchain, arch: Arch) -> Result<()> {
+    let names = programs()?;
+    let status = configure(toolchain.clippy()?, arch, &names)?
+        .args(["--", "-D", "warnings"])
+        .status()
+        .context("running cargo clippy for the programs")?;
+    if !status.success() {
+        bail!("clippy found problems in the {} programs", arch.name());
+    }
+    Ok(())
+}
+
+/// The cargo package names of [`programs`], for `--package`/`--exclude`.
+pub fn packages() -> Result<Vec<String>> {
+    programs()?.iter().map(|name| package_name(name)).collect()
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 //!   installs what it is missing, from the package archive, without reading
 //!   the terminal.
 //! - Errors name what failed and what to do about it.
+#![forbid(unsafe_code)]
 
 pub mod apps;
 pub mod bench_report;

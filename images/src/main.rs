@@ -3,6 +3,7 @@
 //!
 //! Each subcommand is one file under `commands/`; the doc comments below
 //! are the `--help` text.
+#![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

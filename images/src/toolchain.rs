@@ -9,6 +9,10 @@
 //! `rust-lld` into that toolchain's sysroot. Host crates (this tool, the
 //! `ext2l` CLI, the tests) build with whatever `cargo` ran us.
 //!
+//! Lints of target crates use that toolchain's clippy, Debian's
+//! `rust-web-clippy` (`/usr/bin/cargo-clippy` and `clippy-driver`),
+//! installed the same way when first needed ([`CrossToolchain::clippy`]).
+//!
 //! On a machine without those packages we install them (as root, from the
 //! package archive, never reading the terminal). Without root, a rustup
 //! nightly with `rust-src` works as well: set `MANUX_CROSS_TOOLCHAIN=nightly`.
@@ -30,6 +34,11 @@ pub struct CrossToolchain {
 }
 
 const DEBIAN_RUST: &[&str] = &["rustc-web", "cargo-web", "rust-web-src", "lld-22"];
+
+/// Debian's clippy for that toolchain: `cargo-clippy` and `clippy-driver`.
+const DEBIAN_CLIPPY: &str = "rust-web-clippy";
+/// Where `rust-web-clippy` puts `cargo-clippy` (`clippy-driver` beside it).
+const DEBIAN_CARGO_CLIPPY: &str = "/usr/bin/cargo-clippy";
 
 fn have(program: &str) -> bool {
     Command::new("sh")
@@ -191,8 +200,40 @@ pub fn cross_toolchain() -> Result<CrossToolchain> {
 impl CrossToolchain {
     /// A `cargo` command set up for a `-Zbuild-std` cross build.
     pub fn cargo(&self) -> Command {
-        let mut command = Command::new(&self.cargo);
+        let mut command = self.command(&self.cargo);
         command.args(&self.cargo_prefix);
+        command
+    }
+
+    /// A `cargo clippy` command of this toolchain, set up as [`Self::cargo`]
+    /// is: the arguments that follow go after `clippy`. Installs Debian's
+    /// clippy (`rust-web-clippy`) when it is missing.
+    ///
+    /// With the Debian toolchain this runs `/usr/bin/cargo-clippy` itself:
+    /// `/usr/bin/cargo clippy` would look for `cargo-clippy` in
+    /// `$CARGO_HOME/bin` first and, on a machine with rustup, run that
+    /// toolchain's clippy against Debian's library source. `cargo-clippy`
+    /// runs the `cargo` named by `CARGO`, with its own `clippy-driver`.
+    pub fn clippy(&self) -> Result<Command> {
+        if self.rustc.is_none() {
+            let mut command = self.cargo();
+            command.arg("clippy");
+            return Ok(command);
+        }
+        if !Path::new(DEBIAN_CARGO_CLIPPY).exists() {
+            apt_install(&[DEBIAN_CLIPPY])?;
+        }
+        if !Path::new(DEBIAN_CARGO_CLIPPY).exists() {
+            bail!("{DEBIAN_CARGO_CLIPPY} is missing after installing {DEBIAN_CLIPPY}");
+        }
+        let mut command = self.command(Path::new(DEBIAN_CARGO_CLIPPY));
+        command.arg("clippy").env("CARGO", &self.cargo);
+        Ok(command)
+    }
+
+    /// `program` with the environment every cross command needs.
+    fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
         // The host cargo that runs us sets these for its own toolchain.
         for variable in [
             "RUSTUP_TOOLCHAIN",

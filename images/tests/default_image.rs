@@ -4,6 +4,7 @@
 //! package declares, launchers carry their grammar and a rootlink to
 //! their root, everything the installer wrote is immutable, package roots
 //! have no name, and the checker is clean.
+#![forbid(unsafe_code)]
 
 mod common;
 

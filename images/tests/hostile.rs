@@ -4,6 +4,7 @@
 //! `# expect: MESSAGE`, is part of the error the build must fail with.
 //! A refused build must leave nothing behind: no image, no partial file,
 //! and an image already there untouched.
+#![forbid(unsafe_code)]
 
 mod common;
 

@@ -3,6 +3,7 @@
 //! machinery verifies; a changed file, grammar or program, or another
 //! key, does not; a missing signature needs a development key, and that
 //! key must be the publisher's.
+#![forbid(unsafe_code)]
 
 mod common;
 

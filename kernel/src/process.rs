@@ -270,6 +270,10 @@ pub fn sleep_until(process: &Arc<Process>, until: core::time::Duration) {
 }
 
 /// What the system-call layer asks the process loop to do next.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved once per system call; boxing the registers would allocate in `execve`"
+)]
 pub enum Continue {
     /// Return to user mode.
     Resume,

@@ -10,6 +10,7 @@
 //!
 //! Run alone, without those variables, a guest test fails with a message
 //! saying how to run it: it never passes by testing nothing.
+#![forbid(unsafe_code)]
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};

@@ -5,6 +5,7 @@
 //! reports when the console was first read (the boot-to-prompt time).
 //! `cargo xtask bench` itself is the full measurement; these check its
 //! parts without timing anything.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

@@ -12,6 +12,7 @@
 //!   a failing power-off (never a panic). These boot the same kernel with
 //!   `-kernel` on the same disk: the partition lookup is the kernel's, and
 //!   UEFI firmware (about 6 s per boot under emulation) adds nothing there.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@
 //! directory, a file renamed over an open one, a hard link's last name, a
 //! running program's file) are in the same list; `live_files.rs` meets
 //! the same cases from the shell.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

@@ -9,6 +9,7 @@
 //! sees each file argument under a `/.../N` name, so names in its output
 //! and messages are the rewritten ones, and these tests compare what
 //! does not depend on them.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

@@ -17,6 +17,7 @@
 //!   asserts what the kernel promises: no inconsistent volume, no durable
 //!   file lost, every cut recovered (the journal replays at the next
 //!   mount).
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

@@ -5,6 +5,7 @@
 //! repairs it (or, with `fsck=check`, mounts it read-only); a disk that no
 //! longer takes writes gives `EIO` to `sync`, still starts programs, and
 //! makes power-off say what was lost and fail.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::ffi::OsStr;

@@ -5,6 +5,7 @@
 //! clean; with `fsck=check` it is mounted read-only instead. (A system
 //! volume whose damage was recorded while running is in
 //! `durability.rs`.)
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::path::Path;

@@ -9,6 +9,7 @@
 //! reported with the program's name, and a confined program asking for a
 //! file its caller was never handed (`env cat /.../home/user/notes.txt`:
 //! env receives no file, so neither can the cat it runs).
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

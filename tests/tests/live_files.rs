@@ -16,6 +16,7 @@
 //! The same cases, attacked from a confined domain with an accomplice
 //! outside (and a removed root, which a user cannot arrange from the
 //! shell), are techniques of the escape suite (`confinement.rs`).
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 //! reads it is kept, listed on disk at `sync`, and when the machine stops
 //! without powering off the next mount frees it — no inode or block is
 //! leaked, and the volume checks clean.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

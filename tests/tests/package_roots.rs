@@ -8,6 +8,7 @@
 //! program), the launchers of the packages it calls, its files and needs
 //! and nothing else, all immutable; the needs the shared inodes; no root
 //! with a name. No QEMU: the image is read on the host.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use xtask::disk_image;

@@ -5,6 +5,7 @@
 //! ends with an exit status that tells success from failure. What depends
 //! on the transport runs on every configuration; what depends on the
 //! machine (RAM map, timer, power-off, panic) on every machine model.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::io::{Read, Seek, SeekFrom};

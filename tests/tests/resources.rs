@@ -6,6 +6,8 @@
 //! normally meanwhile, and a tree with small limits whose spawns get
 //! `EAGAIN` and whose pipes get `ENOMEM`.
 
+#![forbid(unsafe_code)]
+
 use guest_tests::*;
 use std::time::Duration;
 

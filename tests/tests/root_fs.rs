@@ -3,6 +3,7 @@
 //! volume on the first disk through its block cache, reads files the host
 //! put there, writes files the host then reads with e2fsprogs, leaves the
 //! volume `e2fsck`-clean, and reports an unusable disk clearly.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::path::Path;

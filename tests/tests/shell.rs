@@ -5,6 +5,7 @@
 //! typed before the prompt appears are run in order. The scripted session
 //! and type-ahead run on every machine model (x86_64 `q35` included, as a
 //! smoke test of its console); the rest on each architecture's default.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

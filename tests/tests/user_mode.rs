@@ -3,6 +3,7 @@
 //! processes isolated by page tables; faults kill only the faulting
 //! process; hostile system calls leave the kernel standing; a spinning
 //! process does not starve others; files programs write persist.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

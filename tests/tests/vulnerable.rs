@@ -10,6 +10,7 @@
 //! program its package does not hold, or run a launcher it was handed
 //! as an argument. The secret in the home never
 //! appears in anything printed.
+#![forbid(unsafe_code)]
 
 use guest_tests::*;
 use std::time::Duration;

@@ -24,7 +24,7 @@
 //! kernel validates every pointer it is given (they are claims, not
 //! addresses), and the apps' runtime owns the trap instructions.
 #![cfg_attr(not(test), no_std)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod benchmark;

@@ -36,7 +36,7 @@
 //! with that status.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 // On the host, std supplies the panic handler and the allocator the

@@ -10,7 +10,7 @@
 //! (`EPIPE`), `cat` stops at once with `cat: write error: …`.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use coreutils_common::fs::read_chunks;
 use coreutils_common::input::{self, read_buffer, Input};

@@ -11,7 +11,7 @@
 //!   instead of aborting.
 //! - No `unsafe`: the runtime owns the system calls.
 #![cfg_attr(not(test), no_std)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 extern crate alloc;

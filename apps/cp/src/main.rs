@@ -16,7 +16,7 @@
 //! and the copy is an ordinary file.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

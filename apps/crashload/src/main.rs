@@ -47,7 +47,7 @@
 //! new run in a new directory.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 // On the host, std supplies the panic handler and the allocator the

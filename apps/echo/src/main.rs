@@ -11,7 +11,7 @@
 //! argument limit, 64 KiB).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

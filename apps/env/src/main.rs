@@ -14,7 +14,7 @@
 //! when it was found but cannot run (GNU's values); 2 for a usage error.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

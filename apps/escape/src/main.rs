@@ -21,7 +21,7 @@
 //! file — are in `live.rs`.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

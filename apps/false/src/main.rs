@@ -3,7 +3,7 @@
 //! arguments.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use manux_runtime::entry;
 

@@ -18,7 +18,7 @@
 //! heap buffer holding code), `exec-stack` (the same on the stack).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -8,7 +8,7 @@
 //! `head -n 1` on the console returns after one line.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use core::fmt::Write;
 use coreutils_common::fs::read_chunks;

@@ -8,7 +8,7 @@
 //! is what proves user code runs unprivileged.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use manux_runtime::{entry, println, process, syscall};
 

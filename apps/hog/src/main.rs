@@ -20,7 +20,7 @@
 //!   spawns end in `EAGAIN`, pipes in `ENOMEM`.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

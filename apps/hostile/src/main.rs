@@ -28,7 +28,7 @@
 //! (status 0), or reports what went wrong (status 1, no `survived`).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -24,7 +24,7 @@
 //! that must be the login shell.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 // On the host, std supplies the panic handler and the allocator the

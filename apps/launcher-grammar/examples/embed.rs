@@ -12,6 +12,7 @@
 //! ext2l rootlink set disk.img /bin/cat /pkg/cat
 //! ext2l chattr +i disk.img /bin/cat
 //! ```
+#![forbid(unsafe_code)]
 
 use launcher_grammar::{embed, Grammar};
 use std::process::ExitCode;

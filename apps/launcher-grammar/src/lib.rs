@@ -9,7 +9,7 @@
 //! - A word never becomes a file: only what the grammar calls a file is
 //!   opened and handed over.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate alloc;

@@ -4,6 +4,7 @@
 //! command lines, each truncated, bit-flipped, byte-replaced, extended
 //! and spliced, so `cargo test` exercises what libFuzzer would without
 //! needing it.
+#![forbid(unsafe_code)]
 
 #[path = "../fuzz/exercise.rs"]
 mod exercise;

@@ -2,6 +2,7 @@
 //! Property tests: parsing never panics and never makes a file of a word;
 //! the binary and TOML forms round-trip; hostile bytes are refused
 //! cleanly.
+#![forbid(unsafe_code)]
 
 use launcher_grammar::{
     embed, from_bytes, parse, read_blob, to_bytes, Access, Grammar, GrammarParts, Inherit, Kind,

@@ -28,7 +28,7 @@
 //! this file only makes the system calls. See README.md.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -21,7 +21,7 @@
 //! make the status 1; the rest is still listed.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

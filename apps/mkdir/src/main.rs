@@ -9,7 +9,7 @@
 //! File exists`).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use coreutils_common::fs::stat;
 use coreutils_common::mode::is_directory;

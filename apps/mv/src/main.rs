@@ -10,7 +10,7 @@
 //! view, and `EXDEV` is reported as it is.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use coreutils_common::fs::{lstat, stat};
 use coreutils_common::memory::try_copy;

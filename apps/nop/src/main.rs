@@ -9,7 +9,7 @@
 //! failed `execve` ends with status 127.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 // On the host, std supplies the panic handler and the allocator the
 // runtime supplies on Manux, so `cargo clippy -p nop` can check this

@@ -7,7 +7,7 @@
 //! reaps it and exits 0. Any failure exits 1 with a message.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use manux_runtime::abi::wait_status::WaitStatus;
 use manux_runtime::abi::FdMapping;

@@ -4,7 +4,7 @@
 //! `a/b`, `a`), stopping at the first that fails.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use coreutils_common::path::{directory_name, trim_trailing_slashes};
 use coreutils_common::{report, start, Spec};

@@ -7,6 +7,10 @@
 //! into [`Startup`] — byte strings that live as long as the program — sets
 //! up the heap, and calls the program's `__manux_main`, which the
 //! [`crate::entry!`] macro defines; its return value is the exit status.
+//! That symbol is the program's only contribution: a safe function that
+//! calls [`run_main`] with the program's `main`. Its name, declared here
+//! and given in the macro, is the runtime's to keep right, so programs
+//! forbid `unsafe_code` outright.
 //!
 //! The walk over the stack ([`collect`]) takes two readers, so the host
 //! tests feed it a fake stack; only the readers `__manux_start` passes
@@ -136,13 +140,24 @@ unsafe extern "C" fn __manux_start(stack_pointer: *const u64) -> ! {
             crate::syscall::exit(127);
         }
     }
-    extern "Rust" {
-        fn __manux_main() -> i32;
-    }
-    // SAFETY: `__manux_main` is the safe Rust function `entry!` defines in
-    // the program (a program without it does not link).
-    let status = unsafe { __manux_main() };
-    crate::syscall::exit(status)
+    crate::syscall::exit(__manux_main())
+}
+
+// SAFETY: `entry!` defines the symbol with exactly this signature, a safe
+// Rust function; the declaration is the only use of it.
+#[cfg(target_os = "none")]
+unsafe extern "Rust" {
+    /// The program's entry, defined by [`crate::entry!`]: a program
+    /// without it does not link.
+    safe fn __manux_main() -> i32;
+}
+
+/// Runs the program's `main` and turns what it returns into the exit
+/// status: the start-up glue [`crate::entry!`] reaches, kept here so the
+/// program's expansion is a single call.
+#[doc(hidden)]
+pub fn run_main<T: crate::process::Termination>(main: fn() -> T) -> i32 {
+    main().exit_code()
 }
 
 #[cfg(test)]

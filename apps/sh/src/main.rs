@@ -19,7 +19,7 @@
 //! `apps/sh/README.md` for the whole language with examples.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 // On the host, std supplies the panic handler and the allocator the

@@ -8,7 +8,7 @@
 //! are slept in pieces.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use core::time::Duration;
 use coreutils_common::number::parse_duration;

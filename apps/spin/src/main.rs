@@ -7,7 +7,7 @@
 //! enters the kernel must not starve the others (the timer preempts it).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use core::hint::black_box;
 use core::time::Duration;

@@ -17,7 +17,7 @@
 //! flags by name ([`coreutils_common::mode::flag_names`]).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use core::fmt::Write;
 use coreutils_common::fs::{lstat, read_link, stat};

@@ -3,7 +3,7 @@
 //! given files, each file's (`fsync`).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use coreutils_common::fs::File;
 use coreutils_common::{report, start, Spec};

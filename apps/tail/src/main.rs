@@ -13,7 +13,7 @@
 //! [`WINDOW`] bytes it read and cuts longer last lines at the front.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -4,7 +4,7 @@
 //! when it does not exist, unless `-c`.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use coreutils_common::fs::File;
 use coreutils_common::{report, start, Spec};

@@ -2,7 +2,7 @@
 //! `true`: does nothing, successfully (status 0), whatever its arguments.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use manux_runtime::entry;
 

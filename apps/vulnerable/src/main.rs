@@ -25,7 +25,7 @@
 //! is the confinement that answers.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -10,7 +10,7 @@
 //! ([`coreutils_common::count`]).
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

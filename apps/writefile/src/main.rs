@@ -5,7 +5,7 @@
 //! persistence test: what it wrote must be on the disk after a reboot.
 #![no_std]
 #![no_main]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -18,7 +18,7 @@
 //! privileged operations (DESIGN §8). The subcommands live in `inspect`
 //! (read-only ones), `edit` (writing ones) and `bench`.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod bench;
 mod edit;

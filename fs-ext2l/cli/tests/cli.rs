@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `ext2l` binary end to end: every subcommand on scratch images, exit
 //! statuses, one-line errors, and stock e2fsprogs agreeing with the result.
+#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

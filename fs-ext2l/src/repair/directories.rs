@@ -400,7 +400,7 @@ impl<D: BlockDevice> Repairer<'_, D> {
 
     /// An entry naming an inode in use: its type, its name, the directory
     /// it names. Returns whether the block changed.
-    #[allow(clippy::too_many_arguments)] // Reason: one record and where it lives.
+    #[allow(clippy::too_many_arguments, reason = "one record and where it lives")]
     fn check_entry(
         &mut self,
         data: &mut [u8],

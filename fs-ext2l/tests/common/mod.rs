@@ -2,7 +2,7 @@
 //! Helpers shared by the integration tests: fresh file systems in memory,
 //! scratch files, running the e2fsprogs tools on an image, the corpus's
 //! images, and reproducible randomness.
-#![allow(dead_code)] // Reason: each test binary uses a different subset.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -337,7 +337,10 @@ impl Firmware {
     /// As [`Self::allocate_pages_below`], as loader *code*: firmware that
     /// maps loader data never-execute (edk2's
     /// `PcdDxeNxMemoryProtectionPolicy`) still maps this executable.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        allow(dead_code, reason = "only the x86_64 hand-off loads code")
+    )]
     pub fn allocate_code_pages_below(
         &self,
         limit: u64,

@@ -18,24 +18,39 @@ pub enum BootError {
     /// Its program headers or segments are malformed.
     KernelSegments,
     /// x86_64: it has no PVH entry note, or the entry is above 4 GiB.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        allow(dead_code, reason = "an x86_64 failure")
+    )]
     KernelNoPvhEntry,
     /// The kernel's physical load range is not free RAM here.
     KernelRangeTaken(Status),
     /// No memory for something the hand-off needs (what, and the status).
     OutOfMemory(&'static str, Status),
     /// AArch64: the firmware does not run at EL1.
-    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "aarch64"),
+        allow(dead_code, reason = "an AArch64 failure")
+    )]
     NotEl1,
     /// AArch64: no device tree (neither the configuration table nor edk2's
     /// FDT HOB).
-    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "aarch64"),
+        allow(dead_code, reason = "an AArch64 failure")
+    )]
     NoDeviceTree,
     /// AArch64: the device tree is malformed.
-    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "aarch64"),
+        allow(dead_code, reason = "an AArch64 failure")
+    )]
     MalformedDeviceTree,
     /// x86_64: no ACPI RSDP in the configuration tables.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        allow(dead_code, reason = "an x86_64 failure")
+    )]
     NoAcpi,
     /// The firmware's memory map has more ranges than the boot
     /// information can list.

@@ -47,7 +47,10 @@ pub struct KernelElf<'a> {
     program_header_size: usize,
     program_header_count: usize,
     /// `e_entry`.
-    #[cfg_attr(not(target_arch = "aarch64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "aarch64"),
+        allow(dead_code, reason = "x86_64 enters at the PVH entry instead")
+    )]
     pub entry: u64,
 }
 
@@ -153,7 +156,10 @@ impl<'a> KernelElf<'a> {
 
     /// The PVH entry point (`XEN_ELFNOTE_PHYS32_ENTRY`), a physical address
     /// entered in 32-bit protected mode.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(target_arch = "x86_64"),
+        allow(dead_code, reason = "only x86_64 boots through PVH")
+    )]
     pub fn pvh_entry(&self) -> Result<u64, ElfError> {
         for header in self.headers() {
             let (kind, offset) = header?;

@@ -31,7 +31,12 @@
 //! - Every `unsafe` block says why it holds (`// SAFETY:`).
 #![no_std]
 #![no_main]
+#![allow(
+    unsafe_code,
+    reason = "the UEFI boot program is part of hal/, where unsafe code lives"
+)]
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod efi;
 mod error;

@@ -2,7 +2,7 @@
 //! What the image tests share: fixture programs, a stand-in launcher, and
 //! a laboratory directory holding the test keys and fixture files.
 
-#![allow(dead_code)] // Each test file uses its own part of this module.
+#![allow(dead_code, reason = "each test file uses its own part of this module")]
 
 use std::path::{Path, PathBuf};
 use xtask::disk_image::Program;

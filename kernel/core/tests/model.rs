@@ -20,6 +20,7 @@
 //!   has neither a name nor a holder;
 //! - after every `Sync`, and at the end once everything is dropped, the
 //!   checker finds nothing wrong.
+#![forbid(unsafe_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -19,6 +19,7 @@
 //!   test mutates valid tables at random).
 //! - Errors are typed; the caller words them.
 #![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
 
 extern crate alloc;
 

@@ -30,6 +30,10 @@ use hal::UserContext;
 use manux_abi::{encode_result, limits, Errno, Syscall, UserString};
 
 /// What a system call may return besides its value.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved once per system call; boxing the registers would allocate in `execve`"
+)]
 pub enum Outcome {
     /// Put this value (or error) in the result register and resume.
     Value(Result<u64, Errno>),

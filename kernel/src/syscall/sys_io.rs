@@ -121,9 +121,7 @@ pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result
             }
         }
     };
-    if let Err(error) = UserAccess::write(process, buffer, &bytes) {
-        return Err(error);
-    }
+    UserAccess::write(process, buffer, &bytes)?;
     Ok(bytes.len() as u64)
 }
 

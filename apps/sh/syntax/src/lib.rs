@@ -32,7 +32,7 @@
 //! substitution (`$(…)`, backquotes), here-documents (`<<`). Words are not
 //! glob-expanded, and there are no `if`, `while` or `for`.
 #![cfg_attr(not(test), no_std)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate alloc;

@@ -74,7 +74,7 @@ pub fn parse(physical: u64) -> Result<Machine, DeviceTreeError> {
     let header = unsafe { core::ptr::read_volatile(base as *const [u8; 8]) };
     let magic = u32::from_be_bytes([header[0], header[1], header[2], header[3]]);
     let total = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-    if magic != FDT_MAGIC || total < 40 || total > MAX_TREE_SIZE {
+    if magic != FDT_MAGIC || !(40..=MAX_TREE_SIZE).contains(&total) {
         return Err(DeviceTreeError::NoTree);
     }
     // SAFETY: the header says the blob is `total` bytes (bounded above); it

@@ -9,6 +9,7 @@
 //! - elsewhere (`q35`, `pc`), by writing them to the PM1a control block
 //!   (§4.8.3.2.1: SLP_TYP in bits 10–12, SLP_EN bit 13) — port `0x604`,
 //!   `0x2000`.
+//!
 //! The SLP_TYP values are those of the `\_S5` object in QEMU's DSDTs (5 for
 //! the GED, 0 for PIIX4 and ICH9): reading `\_S5` would need an AML
 //! interpreter. QEMU then exits with status 0.

@@ -49,6 +49,8 @@ struct ThreadState {
 // SAFETY: the registers are touched only inside `switch`, with interrupts
 // masked, on the only CPU; see `switch` for why no two accesses overlap.
 unsafe impl Sync for ThreadState {}
+// SAFETY: as for `Sync`: whichever thread holds it, only `switch` touches
+// the registers, with interrupts masked, on the only CPU.
 unsafe impl Send for ThreadState {}
 
 /// A kernel thread: its stack and, while it is not running, its registers.

@@ -58,8 +58,8 @@ fn read_tsc() -> u64 {
 
 fn cpuid(leaf: u32) -> core::arch::x86_64::CpuidResult {
     // SAFETY: `cpuid` exists on every x86_64 CPU and only reads identification
-    // registers (the intrinsic is safe in newer Rust, hence the allow).
-    #[allow(unused_unsafe)]
+    // registers.
+    #[allow(unused_unsafe, reason = "the intrinsic is safe in newer Rust")]
     unsafe {
         core::arch::x86_64::__cpuid(leaf)
     }

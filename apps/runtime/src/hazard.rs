@@ -138,10 +138,11 @@ fn written_buffers(number: u64) -> &'static [(usize, Length)] {
         Pipe => &[(0, Bytes(2 * size_of::<i32>()))],
         Wait => &[(1, Bytes(size_of::<i32>()))],
         ClockGetTime => &[(1, Bytes(2 * size_of::<u64>()))],
+        GetLimits => &[(0, Bytes(size_of::<manux_abi::Limits>()))],
         Write | OpenAt | Close | Seek | MakeDirectory | Unlink | RemoveDirectory | Link
         | Rename | Symlink | ChangeDirectory | ChangeDirectoryFd | Duplicate | DuplicateTo
         | Spawn | Execute | Exit | GetProcessId | Kill | Sleep | Sync | FileSync | PowerOff
-        | Xchroot | SetTimes | ChangeMode | Benchmark | CloseRange => &[],
+        | Xchroot | SetTimes | ChangeMode | Benchmark | CloseRange | SetTreeLimits => &[],
     }
 }
 

@@ -19,7 +19,28 @@ pub(crate) use page_table::{
     BLOCK_SIZE, ENTRIES, PAGE_LEVEL,
 };
 
+use crate::user::UserPermission;
 use core::ptr::{read_volatile, write_volatile};
+
+/// The walker's name for what a user page allows, from the kernel's.
+impl From<UserPermission> for UserAccess {
+    fn from(permission: UserPermission) -> Self {
+        UserAccess {
+            write: permission.write,
+            execute: permission.execute,
+        }
+    }
+}
+
+/// The kernel's name for what a user page allows, from the walker's.
+impl From<UserAccess> for UserPermission {
+    fn from(access: UserAccess) -> Self {
+        UserPermission {
+            write: access.write,
+            execute: access.execute,
+        }
+    }
+}
 
 /// Table frames reached at `to_virtual(physical)`.
 #[derive(Clone, Copy)]

@@ -16,8 +16,7 @@
 
 use super::boot::LINEAR_OFFSET;
 use crate::page_table::{
-    Aarch64, Existing, Format, Owner, PhysicalTables, UserAccess, WalkError, Walker, ENTRIES,
-    PAGE_LEVEL,
+    Aarch64, Existing, Format, Owner, PhysicalTables, WalkError, Walker, ENTRIES, PAGE_LEVEL,
 };
 use crate::user::{
     FrameSource, MapError, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
@@ -110,11 +109,7 @@ impl UserAddressSpace for AddressSpace {
         if !is_user_page(address) {
             return Err(MapError::NotUserAddress);
         }
-        let access = UserAccess {
-            write: permission.write,
-            execute: permission.execute,
-        };
-        let leaf = Aarch64.user_page(frame, access);
+        let leaf = Aarch64.user_page(frame, permission.into());
         let mut allocate = |_| {
             let table = frames.allocate_frame()?;
             crate::user::physical::zero_frame(table);
@@ -165,12 +160,7 @@ impl UserAddressSpace for AddressSpace {
             return None;
         }
         let entry = walker().lookup(self.root, address)?;
-        let access = Aarch64::user_access(entry);
-        let permission = UserPermission {
-            write: access.write,
-            execute: access.execute,
-        };
-        Some((Aarch64::address(entry), permission))
+        Some((Aarch64::address(entry), Aarch64::user_access(entry).into()))
     }
 
     fn activate(&self) {

@@ -40,7 +40,7 @@
 
 use super::mmu;
 use crate::page_table::{
-    Existing, Format, Owner, PhysicalTables, UserAccess, WalkError, Walker, PAGE_LEVEL, X86_64,
+    Existing, Format, Owner, PhysicalTables, WalkError, Walker, PAGE_LEVEL, X86_64,
 };
 use crate::user::{
     FrameSource, MapError, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
@@ -244,12 +244,8 @@ impl UserAddressSpace for AddressSpace {
         if !is_user_page(address) {
             return Err(MapError::NotUserAddress);
         }
-        let access = UserAccess {
-            write: permission.write,
-            execute: permission.execute,
-        };
         // Without NX the format leaves bit 63 (reserved then) clear.
-        let leaf = X86_64::new(mmu::no_execute_supported()).user_page(frame, access);
+        let leaf = X86_64::new(mmu::no_execute_supported()).user_page(frame, permission.into());
         // Everything allowed at the upper levels, U/S included; the leaf
         // decides (the effective rights are the intersection, §5.11.3).
         let mut allocate = |_| {
@@ -306,12 +302,7 @@ impl UserAddressSpace for AddressSpace {
         }
         let entry = walker().lookup(self.root, address)?;
         // Without NX every readable page can be executed.
-        let access = X86_64::user_access(entry);
-        let permission = UserPermission {
-            write: access.write,
-            execute: access.execute,
-        };
-        Some((X86_64::address(entry), permission))
+        Some((X86_64::address(entry), X86_64::user_access(entry).into()))
     }
 
     fn activate(&self) {

@@ -222,7 +222,7 @@ impl<F: Format, M: TableMemory> Walker<F, M> {
     /// [`Existing::Replace`] — or `None` when the slot was empty.
     ///
     /// Return values: the errors of [`Walker::table_or_create`].
-    #[allow(clippy::too_many_arguments)] // reason: one walk, every input named
+    #[allow(clippy::too_many_arguments, reason = "one walk, every input named")]
     pub fn map(
         &mut self,
         root: u64,

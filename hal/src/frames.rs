@@ -253,16 +253,17 @@ impl Frame {
     /// frames that follow it physically, as one slice.
     ///
     /// # Safety
-    /// Every frame the bytes reach must be held (for `'a`) by whoever holds
-    /// this one, and no other slice of these bytes may exist while the
+    /// Every frame the bytes reach must be held, for as long as the slice
+    /// lives, by whoever holds this one, and no other slice of these bytes may exist while the
     /// returned one does.
     #[allow(
         clippy::mut_from_ref,
         reason = "frame bytes are not Rust memory (module doc)"
     )]
-    pub(crate) unsafe fn bytes_from<'a>(&'a self, offset: usize, length: usize) -> &'a mut [u8] {
+    pub(crate) unsafe fn bytes_from(&self, offset: usize, length: usize) -> &mut [u8] {
         let start = self.virtual_address() + offset as u64;
-        // SAFETY: the caller's contract: the bytes are RAM held for `'a`,
+        // SAFETY: the caller's contract: the bytes are RAM held while the
+        // slice lives,
         // consecutive in the direct map (it is linear), and no other slice
         // of them exists meanwhile.
         unsafe { core::slice::from_raw_parts_mut(start as *mut u8, length) }

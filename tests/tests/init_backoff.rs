@@ -8,6 +8,8 @@
 //! are 5 failures from a 1 s pause within a 1 s window); each test boots
 //! each architecture's default machine.
 
+#![forbid(unsafe_code)]
+
 use guest_tests::*;
 use std::time::{Duration, Instant};
 

@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod aarch64;
+pub mod extent;
 pub mod x86_64;
 
 pub use aarch64::Aarch64;

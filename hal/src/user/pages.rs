@@ -26,6 +26,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::mem::ManuallyDrop;
 use core::ops::Range;
+use page_table::extent::{Extent, Piece};
 
 /// Why a user-memory access failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -216,22 +217,17 @@ impl UserPages {
         self.table.activate();
     }
 
-    /// Checks `[address, address + length)` page by page for `need`;
-    /// returns the extent's end.
-    fn check_extent(&self, address: u64, length: usize, need: Need) -> Result<u64, AccessError> {
-        let end = address
-            .checked_add(length as u64)
-            .ok_or(AccessError::BadAddress)?;
-        if length == 0 {
-            return Ok(end);
+    /// Checks `[address, address + length)` page by page for `need` (the
+    /// extent's arithmetic is `page_table::extent`, host-tested).
+    fn check_extent(&self, address: u64, length: usize, need: Need) -> Result<Extent, AccessError> {
+        let extent = Extent::new(address, length, USER_START..USER_END)
+            .map_err(|_| AccessError::BadAddress)?;
+        let (pages, count) = extent.pages();
+        if count == 0 {
+            return Ok(extent);
         }
-        if address < USER_START || end > USER_END {
-            return Err(AccessError::BadAddress);
-        }
-        let first = address & !(PAGE_SIZE - 1);
-        let pages = (end - first).div_ceil(PAGE_SIZE) as usize;
         let mut seen = 0;
-        for (_, page) in self.pages.range(first..end) {
+        for (_, page) in self.pages.range(pages) {
             let allowed = match need {
                 Need::Read => true,
                 Need::UserWrite => page.permission.write,
@@ -242,8 +238,8 @@ impl UserPages {
             }
             seen += 1;
         }
-        if seen == pages {
-            Ok(end)
+        if seen == count {
+            Ok(extent)
         } else {
             Err(AccessError::BadAddress)
         }
@@ -258,34 +254,21 @@ impl UserPages {
         self.check_extent(address, length, need).map(|_| ())
     }
 
-    /// The pieces of `[address, address + length)`: `(frame, offset in
-    /// it, range of the caller's bytes)`, in order. The extent is checked.
-    fn pieces(
-        &self,
-        address: u64,
-        length: usize,
-    ) -> impl Iterator<Item = (&Arc<Frame>, usize, Range<usize>)> {
-        let first = address & !(PAGE_SIZE - 1);
-        let end = address.saturating_add(length as u64);
-        self.pages.range(first..end).map(move |(&page, mapped)| {
-            let from = page.max(address);
-            let to = (page + PAGE_SIZE).min(end);
-            let done = (from - address) as usize;
-            (
-                &mapped.frame,
-                (from - page) as usize,
-                done..done + (to - from) as usize,
-            )
-        })
+    /// The pieces of a checked `extent`: each page's frame and share.
+    fn pieces<'a>(&'a self, extent: &'a Extent) -> impl Iterator<Item = (&'a Arc<Frame>, Piece)> {
+        let (pages, _) = extent.pages();
+        self.pages
+            .range(pages)
+            .map(move |(&page, mapped)| (&mapped.frame, extent.piece(page)))
     }
 
     /// Copies user memory at `address` into `bytes`.
     ///
     /// Return values: `BadAddress` (nothing copied).
     pub fn read(&self, address: u64, bytes: &mut [u8]) -> Result<(), AccessError> {
-        self.check_extent(address, bytes.len(), Need::Read)?;
-        for (frame, offset, range) in self.pieces(address, bytes.len()) {
-            frame.read(offset, &mut bytes[range]);
+        let extent = self.check_extent(address, bytes.len(), Need::Read)?;
+        for (frame, piece) in self.pieces(&extent) {
+            frame.read(piece.offset, &mut bytes[piece.bytes]);
         }
         Ok(())
     }
@@ -295,9 +278,9 @@ impl UserPages {
     ///
     /// Return values: `BadAddress` (nothing written).
     pub fn write(&self, address: u64, bytes: &[u8]) -> Result<(), AccessError> {
-        self.check_extent(address, bytes.len(), Need::UserWrite)?;
-        for (frame, offset, range) in self.pieces(address, bytes.len()) {
-            frame.write(offset, &bytes[range]);
+        let extent = self.check_extent(address, bytes.len(), Need::UserWrite)?;
+        for (frame, piece) in self.pieces(&extent) {
+            frame.write(piece.offset, &bytes[piece.bytes]);
         }
         Ok(())
     }
@@ -308,9 +291,9 @@ impl UserPages {
     ///
     /// Return values: `BadAddress` (nothing written).
     pub fn load(&self, address: u64, bytes: &[u8]) -> Result<(), AccessError> {
-        self.check_extent(address, bytes.len(), Need::Own)?;
-        for (frame, offset, range) in self.pieces(address, bytes.len()) {
-            frame.write(offset, &bytes[range]);
+        let extent = self.check_extent(address, bytes.len(), Need::Own)?;
+        for (frame, piece) in self.pieces(&extent) {
+            frame.write(piece.offset, &bytes[piece.bytes]);
         }
         Ok(())
     }
@@ -320,9 +303,17 @@ impl UserPages {
     ///
     /// Return values: `BadAddress`; `OutOfMemory`.
     pub fn writable_runs(&self, address: u64, length: usize) -> Result<UserRuns, AccessError> {
-        self.check_extent(address, length, Need::UserWrite)?;
+        let extent = self.check_extent(address, length, Need::UserWrite)?;
         let mut runs = UserRuns::default();
-        for (frame, offset, range) in self.pieces(address, length) {
+        for (
+            frame,
+            Piece {
+                offset,
+                bytes: range,
+                ..
+            },
+        ) in self.pieces(&extent)
+        {
             runs.frames
                 .try_reserve(1)
                 .map_err(|_| AccessError::OutOfMemory)?;

@@ -28,14 +28,15 @@
 //!   `console: line too long (N bytes), discarded` and the reader gets an
 //!   empty line (so the shell prompts again). Input after it is edited as
 //!   usual; Ctrl-U abandons the overlong line without the message.
-//! - Known limitation: while input is held, Ctrl-C waits in the FIFO
-//!   behind it, so it takes effect only once the foreground program reads
-//!   (and so makes room); while a reader waits, input is never held.
+//! - Known limitation: while input is held, a Ctrl-C typed after it waits
+//!   in the UART (or QEMU) behind it, so it takes effect only once the
+//!   foreground program reads and so makes room. A waiting reader edits
+//!   input as it arrives, so at the shell's prompt input is not held.
 //!
-//! Ctrl-C interrupts the foreground: every descendant of the session
-//! leader (the first process that read the console and is still alive —
-//! the login shell) is killed; with none running, the line being typed
-//! and the type-ahead are discarded and the leader's read (the current
+//! Ctrl-C discards the line being typed and the type-ahead, and
+//! interrupts the foreground: every descendant of the session leader (the
+//! first process that read the console and is still alive — the login
+//! shell) is killed; with none running, the leader's read (the current
 //! one, or else its next) fails with `EINTR`, so the shell drops an
 //! unfinished command and prompts afresh.
 

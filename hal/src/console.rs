@@ -5,6 +5,9 @@
 //! Reads never wait in practice: the kernel reads from its receive
 //! interrupt, after [`ReadReady::read_ready`] said a byte is there.
 //! Writing never fails (the UART is polled until it takes each byte).
+//! [`Console::hold_input`] and [`Console::resume_input`] mask and unmask
+//! the receive interrupt, for flow control: held, input waits in the UART
+//! and its sender instead of interrupting.
 
 use crate::{Arch, Architecture};
 use core::convert::Infallible;
@@ -13,6 +16,21 @@ use embedded_io::{ErrorType, Read, ReadReady, Write};
 /// The boot console.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Console;
+
+impl Console {
+    /// Masks the receive interrupt: received bytes wait in the UART (and,
+    /// once its FIFO is full, with the sender) until [`Self::resume_input`].
+    pub fn hold_input(&mut self) {
+        Arch::console_receive_interrupt(false);
+    }
+
+    /// Unmasks the receive interrupt. Drain the receiver first (read while
+    /// [`ReadReady::read_ready`]): a UART may not interrupt again for bytes
+    /// that were already waiting.
+    pub fn resume_input(&mut self) {
+        Arch::console_receive_interrupt(true);
+    }
+}
 
 impl ErrorType for Console {
     type Error = Infallible;

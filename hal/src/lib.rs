@@ -105,6 +105,15 @@ pub trait Architecture {
     /// Whether the console's receiver holds a byte.
     fn console_input_ready() -> bool;
 
+    /// Unmasks (`true`) or masks (`false`) the console's receive
+    /// interrupt. Masked, received bytes wait in the UART's FIFO and, once
+    /// it is full, with the sender (QEMU's character device stops reading
+    /// its host side): nothing is lost and no interrupt repeats. Unmasking
+    /// while bytes wait is not guaranteed to interrupt on every UART (the
+    /// PL011's receive-timeout status is not raised again): the caller
+    /// drains the receiver first.
+    fn console_receive_interrupt(enabled: bool);
+
     /// Time since the machine was reset, from the architecture's free-running
     /// counter (AArch64 generic timer, x86_64 TSC calibrated at boot).
     fn time_since_reset() -> Duration;

@@ -387,6 +387,11 @@ pub enum Step<'a> {
     Start(&'a str, Duration),
     /// Send raw bytes (a control character) and wait for the prompt.
     Keys(&'a [u8]),
+    /// Paste: write all the bytes in one go (from another thread, so the
+    /// output is read meanwhile and the guest may hold input back), then
+    /// wait until the output contains the second field and ends with the
+    /// prompt. The exchange's output is everything printed, echo included.
+    Paste(&'a [u8], &'a str),
 }
 
 /// [`session`] with [`Step`]s.
@@ -416,6 +421,21 @@ pub fn session_steps(machine: &Machine, steps: &[Step<'_>], step_timeout: Durati
     }
     drop(sender);
     let mut pending = String::new();
+    // Reads until `pending` satisfies `done_fn`, or the deadline.
+    let wait_until = |pending: &mut String, deadline: Instant, done_fn: &dyn Fn(&str) -> bool| loop {
+        if done_fn(pending) {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        match receiver.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(chunk) => pending.push_str(&String::from_utf8_lossy(&chunk).replace('\r', "")),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return done_fn(pending),
+        }
+    };
     // Reads until `pending` ends with the prompt, or the deadline.
     let wait_prompt = |pending: &mut String, deadline: Instant| -> bool {
         loop {
@@ -449,6 +469,30 @@ pub fn session_steps(machine: &Machine, steps: &[Step<'_>], step_timeout: Durati
             Step::Line(line) => (format!("{line}\n").into_bytes(), line.to_string(), true),
             Step::Start(line, _) => (format!("{line}\n").into_bytes(), line.to_string(), false),
             Step::Keys(keys) => (keys.to_vec(), format!("{keys:?}"), true),
+            Step::Paste(bytes, until) => {
+                let writer = {
+                    let bytes = bytes.to_vec();
+                    let mut stdin = stdin;
+                    thread::spawn(move || {
+                        let _ = stdin.write_all(&bytes);
+                        let _ = stdin.flush();
+                        stdin
+                    })
+                };
+                let done_fn = |text: &str| text.contains(until) && text.ends_with(PROMPT);
+                at_prompt = wait_until(&mut pending, Instant::now() + step_timeout, &done_fn);
+                if !at_prompt {
+                    // The writer may be blocked on a guest that stopped
+                    // reading: end QEMU so the write fails.
+                    let _ = child.kill();
+                }
+                stdin = writer.join().expect("the paste writer");
+                transcript.exchanges.push(Exchange {
+                    command: format!("paste of {} bytes", bytes.len()),
+                    output: core::mem::take(&mut pending),
+                });
+                continue;
+            }
         };
         let _ = stdin.write_all(&bytes);
         let _ = stdin.flush();

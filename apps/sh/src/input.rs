@@ -62,7 +62,15 @@ impl LineReader {
                 return Ok(Some(core::mem::take(&mut self.buffered)));
             }
             let mut chunk = [0u8; 1024];
-            match syscall::read(self.fd, &mut chunk)? {
+            let count = match syscall::read(self.fd, &mut chunk) {
+                Ok(count) => count,
+                Err(errno) => {
+                    // An interrupted read (Ctrl-C) drops the partial line.
+                    self.buffered.clear();
+                    return Err(errno);
+                }
+            };
+            match count {
                 0 => self.ended = true,
                 count => self
                     .buffered

@@ -10,7 +10,9 @@
 //! Interactive, it prints the prompt — the current directory then `$ `,
 //! e.g. `/.../home/user $ `, on standard error — reads one line, runs it,
 //! and again; `> ` asks for the rest of an unfinished line (an open
-//! quote, a trailing `|`). End of input (Ctrl-D at the prompt) ends it
+//! quote, a trailing `|`); Ctrl-C there drops the unfinished command
+//! (the console interrupts the read) and prompts afresh. End of input
+//! (Ctrl-D at the prompt) ends it
 //! with status 0, and init starts a new login shell. A script ends at its
 //! first syntax error (status 2) or with its last command's status.
 //!
@@ -38,7 +40,7 @@ mod text;
 use alloc::vec::Vec;
 use input::LineReader;
 use manux_runtime::abi::OpenFlags;
-use manux_runtime::{entry, eprint, eprintln, process, syscall};
+use manux_runtime::{entry, eprint, eprintln, process, syscall, Errno};
 use sh_syntax::{parse, ParseError};
 use shell::{current_directory, Shell, USAGE};
 use text::Text;
@@ -120,6 +122,13 @@ fn run_input(shell: &mut Shell, mut reader: LineReader, script: Option<&[u8]>) -
                 false
             }
             Ok(None) => true,
+            // Ctrl-C at the prompt (no program to stop): the console
+            // interrupts the read. Drop the unfinished command, if any
+            // (`echo "abc` then Enter), and prompt afresh.
+            Err(Errno::Interrupted) if interactive => {
+                pending.clear();
+                continue;
+            }
             Err(errno) => {
                 eprintln!("sh: read: {errno}");
                 return 1;

@@ -73,6 +73,10 @@ impl Architecture for Aarch64 {
         uart::has_byte()
     }
 
+    fn console_receive_interrupt(enabled: bool) {
+        uart::set_receive_interrupt(enabled);
+    }
+
     fn time_since_reset() -> Duration {
         timer::now()
     }

@@ -4,12 +4,25 @@
 //! Register layout from the *ARM PrimeCell UART (PL011) Technical Reference
 //! Manual* (DDI 0183), §3.2. QEMU's model needs no baud-rate set-up, and
 //! firmware that ran before us already configured real hardware, so this
-//! driver only enables the receiver interrupt, reads and writes.
+//! driver only enables (and masks) the receiver interrupts, reads and writes.
+//!
+//! The receive (RX) and receive-timeout (RT) interrupts are levels: the
+//! raw status (UARTRIS) is set by the FIFO reaching its trigger level or
+//! by data sitting in it, and the line to the GIC is the raw status ANDed
+//! with the mask (UARTIMSC) (TRM §3.3.10–3.3.12). Clearing a bit of
+//! UARTIMSC therefore drops the line at once, whatever the FIFO holds: the
+//! kernel does that when its input buffer is full, so the FIFO fills and
+//! the sender waits (QEMU's character device stops reading its host side
+//! while the FIFO is full). The raw status cleared through UARTICR is not
+//! raised again by the bytes already in the FIFO (RT is set only by a
+//! timeout after a byte arrives), so unmasking with data waiting is not
+//! guaranteed to interrupt: the kernel drains the FIFO itself before it
+//! unmasks.
 
 use super::boot::LINEAR_OFFSET;
 use crate::boot_info::MemoryRange;
 use core::sync::atomic::{AtomicU64, Ordering};
-use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 use tock_registers::register_bitfields;
 use tock_registers::register_structs;
 use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
@@ -109,9 +122,22 @@ pub fn read_byte() -> Option<u8> {
 
 /// Enables the receive and receive-timeout interrupts.
 pub fn enable_receive_interrupt() {
+    set_receive_interrupt(true);
+}
+
+/// Unmasks (`true`) or masks (`false`) the receive and receive-timeout
+/// interrupts in UARTIMSC, leaving its other bits alone. Masked, the
+/// interrupt line drops at once (it is the raw status ANDed with the
+/// mask); received bytes stay in the FIFO.
+pub fn set_receive_interrupt(enabled: bool) {
     if let Some(uart) = registers() {
-        uart.interrupt_mask
-            .write(Interrupt::RX::SET + Interrupt::RT::SET);
+        if enabled {
+            uart.interrupt_mask
+                .modify(Interrupt::RX::SET + Interrupt::RT::SET);
+        } else {
+            uart.interrupt_mask
+                .modify(Interrupt::RX::CLEAR + Interrupt::RT::CLEAR);
+        }
     }
 }
 

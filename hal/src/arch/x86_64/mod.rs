@@ -80,6 +80,10 @@ impl Architecture for X86_64 {
         serial::has_byte()
     }
 
+    fn console_receive_interrupt(enabled: bool) {
+        serial::set_receive_interrupt(enabled);
+    }
+
     fn time_since_reset() -> Duration {
         timer::now()
     }

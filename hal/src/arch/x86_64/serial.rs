@@ -107,5 +107,16 @@ pub fn read_byte() -> Option<u8> {
 /// register until it is empty clears it (PC16550D, Table IV), which is
 /// what the kernel's handler does.
 pub fn enable_receive_interrupt() {
-    write_register(INTERRUPT_ENABLE, 0x01);
+    set_receive_interrupt(true);
+}
+
+/// Enables (`true`) or disables (`false`) the "received data available"
+/// interrupt: IER bit 0, the only one this driver uses. Disabled, the
+/// UART stops requesting the interrupt (its IIR shows none pending) and
+/// received bytes wait in the FIFO; re-enabled with data waiting, the
+/// request is raised again (PC16550D, Table IV: the condition is the
+/// data, IER only gates it; QEMU's model re-evaluates it on an IER write),
+/// a rising edge on the edge-triggered ISA line.
+pub fn set_receive_interrupt(enabled: bool) {
+    write_register(INTERRUPT_ENABLE, u8::from(enabled));
 }

@@ -12,6 +12,8 @@
 //! spliced two lines), and a 10,000-character line wedged the console
 //! until Ctrl-C.
 
+#![forbid(unsafe_code)]
+
 use guest_tests::*;
 use std::time::Duration;
 

@@ -34,7 +34,8 @@ pub const USER_END: u64 = 0x0000_8000_0000_0000;
 
 /// Where page-table frames come from ([`crate::frames::TableFrames`]).
 pub(crate) trait FrameSource {
-    /// A free 4 KiB frame (physical address), or `None` when memory is out.
+    /// A free, zeroed 4 KiB frame (physical address), or `None` when
+    /// memory is out.
     fn allocate_frame(&mut self) -> Option<u64>;
     /// Gives back a frame this source gave (once).
     fn free_frame(&mut self, physical: u64);
@@ -148,19 +149,4 @@ pub trait UserRegisters {
     fn set_system_call_result(&mut self, value: u64);
     /// The user program counter.
     fn instruction_pointer(&self) -> u64;
-}
-
-/// Zeroing a translation table's frame, for the ports' table code.
-pub(crate) mod physical {
-    use crate::arch::mmu;
-
-    /// Fills the frame at `frame` with zeros.
-    pub fn zero_frame(frame: u64) {
-        let virtual_address = mmu::physical_to_virtual(frame & !0xfff);
-        // SAFETY: `frame` is a table frame the port took from
-        // `frames::TableFrames` (the only source of table frame
-        // addresses), RAM in the direct map that no Rust reference
-        // points at, so raw writes alias nothing.
-        unsafe { core::ptr::write_bytes(virtual_address as *mut u8, 0, super::PAGE_SIZE as usize) };
-    }
 }

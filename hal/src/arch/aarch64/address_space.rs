@@ -89,7 +89,6 @@ fn is_user_page(address: u64) -> bool {
 impl UserAddressSpace for AddressSpace {
     fn new(frames: &mut dyn FrameSource) -> Option<Self> {
         let root = frames.allocate_frame()?;
-        crate::user::physical::zero_frame(root);
         match allocate_asid() {
             Some(asid) => Some(AddressSpace { root, asid }),
             None => {
@@ -110,11 +109,7 @@ impl UserAddressSpace for AddressSpace {
             return Err(MapError::NotUserAddress);
         }
         let leaf = Aarch64.user_page(frame, permission.into());
-        let mut allocate = |_| {
-            let table = frames.allocate_frame()?;
-            crate::user::physical::zero_frame(table);
-            Some(table)
-        };
+        let mut allocate = |_| frames.allocate_frame();
         match walker().map(
             self.root,
             address,

@@ -217,7 +217,6 @@ fn is_user_page(address: u64) -> bool {
 impl UserAddressSpace for AddressSpace {
     fn new(frames: &mut dyn FrameSource) -> Option<Self> {
         let root = frames.allocate_frame()?;
-        crate::user::physical::zero_frame(root);
         let Some(pcid) = allocate_pcid() else {
             frames.free_frame(root);
             return None;
@@ -248,11 +247,7 @@ impl UserAddressSpace for AddressSpace {
         let leaf = X86_64::new(mmu::no_execute_supported()).user_page(frame, permission.into());
         // Everything allowed at the upper levels, U/S included; the leaf
         // decides (the effective rights are the intersection, §5.11.3).
-        let mut allocate = |_| {
-            let table = frames.allocate_frame()?;
-            crate::user::physical::zero_frame(table);
-            Some(table)
-        };
+        let mut allocate = |_| frames.allocate_frame();
         // The entry was not present, so no TLB entry can exist for it
         // (the CPU caches only present translations, §5.10.2.1): no
         // invalidation needed.

@@ -194,7 +194,7 @@ impl UserMemory {
     pub fn map_shared(&mut self, start: u64, pages: &SharedPages) -> Result<(), Errno> {
         for (offset, frame, permission) in &pages.pages {
             let address = start + offset;
-            if !self.reserved(address, address + PAGE_SIZE) || permission.write {
+            if !self.reserved(address, address + PAGE_SIZE) {
                 return Err(Errno::InvalidArgument);
             }
             self.pages

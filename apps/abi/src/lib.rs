@@ -128,6 +128,21 @@ pub enum Syscall {
     SetTreeLimits = 38,
 }
 
+/// A limit of [`Limits`] for people to read: the value shifted right by
+/// `shift` bits (10: KiB), or `unlimited` for `u64::MAX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitValue(pub u64, pub u32);
+
+impl core::fmt::Display for LimitValue {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 == u64::MAX {
+            formatter.write_str("unlimited")
+        } else {
+            write!(formatter, "{}", self.0 >> self.1)
+        }
+    }
+}
+
 /// What `get_limits` reports: a process's limits and what its tree
 /// holds. `u64::MAX` means "no limit of its own" (init and the shell,
 /// bounded only by the machine).

@@ -26,7 +26,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use manux_runtime::abi::wait_status::WaitStatus;
-use manux_runtime::abi::{AccessMode, Errno, FdMapping, XchrootKind, XchrootOperation};
+use manux_runtime::abi::{AccessMode, Errno, FdMapping, LimitValue, XchrootKind, XchrootOperation};
 use manux_runtime::{entry, eprintln, println, process, syscall};
 
 entry!(main);
@@ -89,23 +89,14 @@ fn run(mode: &[u8]) -> i32 {
     }
 }
 
-/// `value` as a limit for a report.
-fn limit(value: u64, shift: u32) -> alloc::string::String {
-    if value == u64::MAX {
-        "unlimited".into()
-    } else {
-        alloc::format!("{}", value >> shift)
-    }
-}
-
 fn print_limits(who: &str) {
     match syscall::limits() {
         Ok(limits) => println!(
             "{who}: memory {} of {} KiB, processes {} of {}, open files {}",
             limits.memory_used >> 10,
-            limit(limits.memory, 10),
+            LimitValue(limits.memory, 10),
             limits.processes_used,
-            limit(limits.processes, 0),
+            LimitValue(limits.processes, 0),
             limits.open_files
         ),
         Err(errno) => eprintln!("{who}: get_limits: {errno}"),

@@ -13,7 +13,7 @@ use crate::shell::{current_directory, Prepared, Shell, NOT_RUNNABLE, USAGE};
 use crate::text::{print_to, write_bytes, Text};
 use alloc::vec::Vec;
 use manux_runtime::abi::session::POWER_OFF_REQUEST;
-use manux_runtime::abi::{AccessMode, OpenFlags, XchrootKind, XchrootOperation};
+use manux_runtime::abi::{AccessMode, LimitValue, OpenFlags, XchrootKind, XchrootOperation};
 use manux_runtime::syscall::{self, Fd};
 use manux_runtime::Errno;
 use sh_syntax::quote::quote_words;
@@ -446,21 +446,14 @@ fn limits(arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
     if arguments.is_empty() {
         return match syscall::limits() {
             Ok(limits) => {
-                let show = |value: u64, shift: u32| -> alloc::string::String {
-                    if value == u64::MAX {
-                        "unlimited".into()
-                    } else {
-                        alloc::format!("{}", value >> shift)
-                    }
-                };
                 print_to(
                     fds.output(),
                     format_args!(
                         "memory: {} of {} KiB\nprocesses: {} of {}\nopen files: {}\n",
                         limits.memory_used >> 10,
-                        show(limits.memory, 10),
+                        LimitValue(limits.memory, 10),
                         limits.processes_used,
-                        show(limits.processes, 0),
+                        LimitValue(limits.processes, 0),
                         limits.open_files
                     ),
                 );

@@ -5,9 +5,9 @@
 //! process's own zeroed pages ([`UserPages::map`], which takes a
 //! [`Frame`]) and the read-only pages of a program that many processes
 //! share ([`UserPages::map_shared`], an `Arc<Frame>`, refused writable). A
-//! frame leaves only when its translation is gone and flushed — by
-//! [`UserPages::unmap`], or when the pages are dropped, where the table is
-//! torn down (one flush of its address-space id) before any frame is freed.
+//! frame leaves only when its translation is gone and flushed — when the
+//! pages are dropped, the table is torn down (one flush of its
+//! address-space id) before any frame is freed.
 //! So no stale translation can reach a frame that is used again, and no
 //! kernel code can map memory it does not own.
 //!
@@ -171,17 +171,6 @@ impl UserPages {
                 Err(error)
             }
         }
-    }
-
-    /// Unmaps the page at `address` (flushing it from the TLB) and lets
-    /// its frame go; returns whether one was mapped.
-    pub fn unmap(&mut self, address: u64) -> bool {
-        if !self.pages.contains_key(&address) {
-            return false;
-        }
-        self.table.unmap(address);
-        self.pages.remove(&address);
-        true
     }
 
     /// The user's permission on the page holding `address`, if mapped.
@@ -372,16 +361,6 @@ pub struct UserRuns {
 }
 
 impl UserRuns {
-    /// How many runs.
-    pub fn len(&self) -> usize {
-        self.runs.len()
-    }
-
-    /// Whether there is no byte at all.
-    pub fn is_empty(&self) -> bool {
-        self.runs.is_empty()
-    }
-
     /// Runs `body` on the runs as mutable slices, in order.
     pub fn with_slices_mut<R>(&mut self, body: impl FnOnce(&mut [&mut [u8]]) -> R) -> R {
         let mut slices: Vec<&mut [u8]> = Vec::with_capacity(self.runs.len());

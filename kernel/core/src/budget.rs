@@ -174,11 +174,6 @@ impl Budget {
         *self.state.lock()
     }
 
-    /// Whether it may use the reserves.
-    pub fn is_privileged(&self) -> bool {
-        self.privileged
-    }
-
     /// The ledger it draws on.
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
@@ -236,18 +231,6 @@ pub struct Charge {
     budget: Arc<Budget>,
     pool: Pool,
     amount: u64,
-}
-
-impl Charge {
-    /// How much it holds.
-    pub fn amount(&self) -> u64 {
-        self.amount
-    }
-
-    /// The budget it is held from.
-    pub fn budget(&self) -> &Arc<Budget> {
-        &self.budget
-    }
 }
 
 impl Drop for Charge {

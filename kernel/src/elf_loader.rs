@@ -6,8 +6,9 @@
 //! `kernel_core::program` (host-tested); this module gives it this CPU's
 //! numbers ([`Arch::ELF_MACHINE`], [`Arch::ELF_RELATIVE_RELOCATION`],
 //! [`PAGE_SIZE`]) and the memory: a process's [`UserMemory`], and the
-//! program cache's shared frames for the read-only pages, built once per
-//! program (see `program_cache`).
+//! program cache's shared frames for the read-only pages. A program is
+//! checked and its shared frames built once, when it is first run; they
+//! stay with it in the program cache (see `program_cache`).
 
 use crate::program_cache::{Program, SharedPages};
 use crate::user_memory::UserMemory;
@@ -51,7 +52,7 @@ pub fn load(
     budget: &Arc<Budget>,
 ) -> Result<LoadedProgram, Errno> {
     let file: &[u8] = &program.bytes;
-    let image = ProgramImage::parse(file, TARGET)?;
+    let image = program.image(|| ProgramImage::parse(file, TARGET))?;
     let mut pages = ProcessPages {
         memory: UserMemory::new(budget)?,
         program,
@@ -93,8 +94,14 @@ impl ProgramPages for ProcessPages<'_> {
         self.memory.map_shared(start, &shared)
     }
 
-    fn map_page(&mut self, address: u64, permission: PagePermission) -> Result<(), Errno> {
-        self.memory.map_page(address, user_permission(permission))
+    fn map_filled(
+        &mut self,
+        address: u64,
+        permission: PagePermission,
+        content: &[u8],
+    ) -> Result<(), Errno> {
+        self.memory
+            .map_filled(address, user_permission(permission), content)
     }
 
     fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno> {

@@ -9,7 +9,10 @@
 //! file, which therefore stays that file), and the next spawn of it skips
 //! the file system altogether.
 //!
-//! Its read-only pages (code, constants) are kept too, once built
+//! So is what running it first found: its checked, laid-out image
+//! (`kernel_core::program::ProgramImage`), so a program is parsed once,
+//! not at every spawn. Its read-only pages (code, constants) are kept too,
+//! once built
 //! ([`Program::shared_pages`]): programs are position-independent with no
 //! relocation in read-only segments (`-z text`), so those pages hold the
 //! same bytes at every load address, and every process running the
@@ -27,23 +30,38 @@ use alloc::vec::Vec;
 use hal::frames::Frame;
 use hal::user::UserPermission;
 use hashbrown::HashMap;
+use kernel_core::program::ProgramImage;
 use kernel_core::ObjectRef;
 use spin::Mutex;
 
-/// A program file's bytes, and its shared read-only pages once built.
+/// A program file's bytes, and, once it has been run, its checked image
+/// and shared read-only pages.
 pub struct Program {
     /// The whole file.
     pub bytes: Box<[u8]>,
+    image: Mutex<Option<Arc<ProgramImage>>>,
     shared: Mutex<Option<Arc<SharedPages>>>,
 }
 
 impl Program {
-    /// A program of `bytes`, no page built yet.
+    /// A program of `bytes`, not checked yet.
     pub fn new(bytes: Box<[u8]>) -> Self {
         Program {
             bytes,
+            image: Mutex::new(None),
             shared: Mutex::new(None),
         }
+    }
+
+    /// The checked image of the file, made by `parse` the first time
+    /// (a file that fails is checked again each time it is run).
+    ///
+    /// Return values: `parse`'s error.
+    pub fn image<E>(
+        &self,
+        parse: impl FnOnce() -> Result<ProgramImage, E>,
+    ) -> Result<Arc<ProgramImage>, E> {
+        once(&self.image, parse)
     }
 
     /// The shared read-only pages, built by `build` the first time.
@@ -53,14 +71,22 @@ impl Program {
         &self,
         build: impl FnOnce() -> Result<SharedPages, E>,
     ) -> Result<Arc<SharedPages>, E> {
-        let mut shared = self.shared.lock();
-        if let Some(pages) = shared.as_ref() {
-            return Ok(pages.clone());
-        }
-        let pages = Arc::new(build()?);
-        *shared = Some(pages.clone());
-        Ok(pages)
+        once(&self.shared, build)
     }
+}
+
+/// What `slot` holds, or what `make` makes, kept there if it succeeds.
+fn once<T, E>(
+    slot: &Mutex<Option<Arc<T>>>,
+    make: impl FnOnce() -> Result<T, E>,
+) -> Result<Arc<T>, E> {
+    let mut slot = slot.lock();
+    if let Some(made) = slot.as_ref() {
+        return Ok(made.clone());
+    }
+    let made = Arc::new(make()?);
+    *slot = Some(made.clone());
+    Ok(made)
 }
 
 /// Frames holding a program's read-only pages: `(offset of the page from

@@ -23,7 +23,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::frames::Frame;
 use hal::user::{
-    Access, AccessError, UserPages, UserPermission, UserRuns, PAGE_SIZE, USER_END, USER_START,
+    Access, AccessError, MapError, UserPages, UserPermission, UserRuns, PAGE_SIZE, USER_END,
+    USER_START,
 };
 use kernel_core::budget::{Budget, Charge, Pool};
 use kernel_core::AddressRanges;
@@ -34,6 +35,14 @@ fn errno(error: AccessError) -> Errno {
     match error {
         AccessError::BadAddress => Errno::BadAddress,
         AccessError::OutOfMemory => Errno::OutOfMemory,
+    }
+}
+
+/// A refused mapping: no memory, or a request this memory does not allow.
+fn map_errno(error: MapError) -> Errno {
+    match error {
+        MapError::OutOfMemory => Errno::OutOfMemory,
+        _ => Errno::InvalidArgument,
     }
 }
 
@@ -184,6 +193,32 @@ impl UserMemory {
             .map_err(|_| Errno::OutOfMemory)
     }
 
+    /// Maps a new frame holding `content` (at most a page; the rest
+    /// zero) at the page `address` (inside a reservation, not mapped yet)
+    /// with `permission`.
+    ///
+    /// Return values: `InvalidArgument` if the page is outside this
+    /// process's reservations or mapped already, `content` is longer than
+    /// a page, or `permission` writable and executable; `OutOfMemory`.
+    pub fn map_filled(
+        &mut self,
+        address: u64,
+        permission: UserPermission,
+        content: &[u8],
+    ) -> Result<(), Errno> {
+        if address % PAGE_SIZE != 0
+            || content.len() as u64 > PAGE_SIZE
+            || !self.reserved(address, address + PAGE_SIZE)
+        {
+            return Err(Errno::InvalidArgument);
+        }
+        let frame = Frame::allocate().ok_or(Errno::OutOfMemory)?;
+        frame.write(0, content);
+        self.pages
+            .map(address, frame, permission)
+            .map_err(map_errno)
+    }
+
     /// Maps `pages`' frames read-only at `start` plus each page's offset
     /// (inside a reservation); each mapping holds its frame. The frames
     /// are shared: the kernel never writes them through this memory
@@ -199,10 +234,7 @@ impl UserMemory {
             }
             self.pages
                 .map_shared(address, frame, *permission)
-                .map_err(|error| match error {
-                    hal::user::MapError::OutOfMemory => Errno::OutOfMemory,
-                    _ => Errno::InvalidArgument,
-                })?;
+                .map_err(map_errno)?;
         }
         Ok(())
     }

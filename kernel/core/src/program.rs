@@ -7,12 +7,20 @@
 //! CPU's `e_machine`, `ET_DYN` with no interpreter, `PT_LOAD` segments
 //! that are never both writable and executable (nor share a page that
 //! would be), and only `R_*_RELATIVE` relocations in `DT_RELA`, each
-//! inside a segment. Everything else is a [`Rejection`] (`ENOEXEC`).
+//! inside a segment and none in a shared read-only page. Everything else
+//! is a [`Rejection`] (`ENOEXEC`).
 //! Every number in the file is checked before use (offsets and sizes
 //! within the file, segments within the image, relocations within
 //! segments), so a hostile file cannot make the loader read or write out
 //! of bounds; [`ProgramImage::parse`] does every check before anything is
-//! mapped.
+//! mapped. A parsed image is immutable and holds no address: the kernel
+//! parses a program once and loads it many times.
+//!
+//! Loading builds each private page whole — zeroed, the file bytes of the
+//! segments on it, then the relocations that land on it (sorted by
+//! address when the file is parsed) — and hands it to the memory in one
+//! call, so the cost of a relocation is a store into a page buffer, not a
+//! checked write into a process.
 //!
 //! The image gets one range of the address space: `start - lowest +
 //! p_vaddr` for each segment, where `lowest` is the page of the lowest
@@ -105,6 +113,10 @@ pub enum Rejection {
     UnsupportedRelocation,
     /// A relocation that would write outside every segment.
     RelocationOutOfBounds,
+    /// A relocation that would write a shared read-only page (programs
+    /// are linked `-z text`: their code and constants are the same at
+    /// every load address).
+    RelocationInSharedPage,
 }
 
 /// Why loading failed.
@@ -132,9 +144,9 @@ impl From<Rejection> for LoadError {
 ///
 /// Addresses are the memory's own (user addresses in the kernel). The
 /// loader calls, in order: [`Self::reserve`] once for the image,
-/// [`Self::map_shared`] once, [`Self::map_page`] for each other page
+/// [`Self::map_shared`] once, [`Self::map_filled`] for each other page
 /// holding file bytes, [`Self::map_lazy`] for the zero-filled rest of
-/// each segment, [`Self::load`] for segment bytes and relocations, then
+/// each segment, [`Self::load`] for relocations that land there, then
 /// [`Self::map_new`] once for the stack and [`Self::copy_out`] to fill
 /// it. Every address it passes lies in a range it reserved.
 pub trait ProgramPages {
@@ -147,13 +159,19 @@ pub trait ProgramPages {
     /// may build them once per program and map the same frames in every
     /// process running it; [`Self::load`] never writes them.
     fn map_shared(&mut self, start: u64, image: &ProgramImage, file: &[u8]) -> Result<(), Errno>;
-    /// Maps a zeroed page at `address` with `permission`.
-    fn map_page(&mut self, address: u64, permission: PagePermission) -> Result<(), Errno>;
+    /// Maps a new page of this process at `address` (not mapped yet)
+    /// with `permission`, holding `content` (one page's bytes).
+    fn map_filled(
+        &mut self,
+        address: u64,
+        permission: PagePermission,
+        content: &[u8],
+    ) -> Result<(), Errno>;
     /// Makes `[start, end)` zeroed memory with `permission`, mapped when
     /// first touched (by the program or by [`Self::load`]).
     fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno>;
     /// Writes `bytes` at `address` whatever the program's permission
-    /// there (segment bytes of read-only pages, relocations).
+    /// there (relocations in the zero-filled part of a segment).
     fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno>;
     /// Takes `size` bytes of zeroed memory with `permission`, mapped when
     /// first touched; returns the start.
@@ -200,8 +218,16 @@ pub struct ProgramStart {
     pub stack_pointer: u64,
 }
 
-/// A checked program file: its segments, image layout and relocation
-/// table, ready to be loaded at any address.
+/// One checked relative relocation: where it writes (from the image's
+/// start) and what it adds to the load base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Relocation {
+    offset: u64,
+    addend: u64,
+}
+
+/// A checked program file: its segments, image layout and relocations,
+/// ready to be loaded at any address.
 #[derive(Debug)]
 pub struct ProgramImage {
     target: ProgramTarget,
@@ -214,8 +240,12 @@ pub struct ProgramImage {
     entry_offset: u64,
     /// The pages holding file bytes, in the order first met.
     pages: Vec<ImagePage>,
-    /// The file byte range of the `DT_RELA` table, every record checked.
-    relocations: core::ops::Range<usize>,
+    /// The relocations whose bytes all lie in private pages holding file
+    /// bytes, sorted by offset: applied while those pages are built.
+    in_pages: Vec<Relocation>,
+    /// The others (bytes in the zero-filled part of a segment): written
+    /// through the memory after the pages are mapped.
+    outside_pages: Vec<Relocation>,
 }
 
 fn malformed<T>(_: T) -> Rejection {
@@ -279,10 +309,12 @@ impl ProgramImage {
             span,
             entry_offset,
             pages: Vec::new(),
-            relocations: 0..0,
+            in_pages: Vec::new(),
+            outside_pages: Vec::new(),
         };
         image.lay_out_pages()?;
-        image.relocations = image.relocation_table(&elf, file)?;
+        let table = image.relocation_table(&elf, file)?;
+        image.sort_relocations(&file[table])?;
         Ok(image)
     }
 
@@ -353,19 +385,31 @@ impl ProgramImage {
         environment: &[Vec<u8>],
     ) -> Result<ProgramStart, LoadError> {
         let start = pages.reserve(self.span).map_err(LoadError::Memory)?;
-        // Pages holding file bytes are mapped now, each with its final
-        // permission. The loader writes the file bytes and relocations
-        // through `load`, whatever the program's permission, so nothing
-        // is remapped after loading. The zero-filled rest of a segment
-        // (`.bss`, the program's heap) is mapped on first touch.
+        // The base is what the file's address 0 becomes; it may wrap
+        // below `start`, as the addends are ELF addresses.
+        let base = start.wrapping_sub(self.lowest);
         pages
             .map_shared(start, self, file)
             .map_err(LoadError::Memory)?;
+        // Each other page holding file bytes is built whole, relocations
+        // included, and mapped once with its final permission.
+        let mut content = Vec::new();
+        content
+            .try_reserve_exact(self.target.page_size as usize)
+            .map_err(|_| LoadError::OutOfMemory)?;
+        content.resize(self.target.page_size as usize, 0);
         for page in self.pages.iter().filter(|page| !page.shared) {
+            content.fill(0);
+            self.fill_page(file, page.offset, |at, bytes| {
+                content[at..at + bytes.len()].copy_from_slice(bytes);
+            });
+            self.relocate_page(page.offset, base, &mut content);
             pages
-                .map_page(start + page.offset, page.permission)
+                .map_filled(start + page.offset, page.permission, &content)
                 .map_err(LoadError::Memory)?;
         }
+        // The zero-filled rest of a segment (`.bss`, the program's heap) is
+        // mapped on first touch.
         for segment in &self.segments {
             let first = self.first_page(segment);
             let end = segment.virtual_address - self.lowest + segment.memory_size;
@@ -375,16 +419,15 @@ impl ProgramImage {
                     .map_lazy(start + file_end.max(first), start + end, segment.permission)
                     .map_err(LoadError::Memory)?;
             }
-            if self.is_shared(segment) {
-                continue;
-            }
-            let from = segment.file_offset as usize;
-            let bytes = &file[from..from + segment.file_size as usize];
+        }
+        for relocation in &self.outside_pages {
             pages
-                .load(start + segment.virtual_address - self.lowest, bytes)
+                .load(
+                    start + relocation.offset,
+                    &base.wrapping_add(relocation.addend).to_le_bytes(),
+                )
                 .map_err(LoadError::Memory)?;
         }
-        self.relocate(pages, file, start)?;
         let entry = start + self.entry_offset;
         let stack_pointer = build_stack(pages, arguments, environment, entry, self.target)?;
         Ok(ProgramStart {
@@ -534,28 +577,79 @@ impl ProgramImage {
         Ok(range)
     }
 
-    /// Applies the (checked) relative relocations for an image at `start`:
-    /// each target gets the load base plus its addend.
-    fn relocate<P: ProgramPages + ?Sized>(
-        &self,
-        pages: &mut P,
-        file: &[u8],
-        start: u64,
-    ) -> Result<(), LoadError> {
-        // The base is what the file's address 0 becomes; it may wrap
-        // below `start`, as the addends are ELF addresses.
-        let base = start.wrapping_sub(self.lowest);
-        for record in file[self.relocations.clone()].chunks_exact(RELOCATION_BYTES as usize) {
+    /// Sorts the checked relocation records `table` into those applied
+    /// while private pages are built and the others.
+    ///
+    /// Return values: `RelocationInSharedPage`; `OutOfMemory`.
+    fn sort_relocations(&mut self, table: &[u8]) -> Result<(), LoadError> {
+        let page_mask = !(self.target.page_size - 1);
+        let mut kinds = Vec::new();
+        kinds
+            .try_reserve_exact(self.pages.len())
+            .map_err(|_| LoadError::OutOfMemory)?;
+        kinds.extend(self.pages.iter().map(|page| (page.offset, page.shared)));
+        kinds.sort_unstable();
+        // Whether the page holding `offset` is shared; `None` if it holds
+        // no file bytes.
+        let page_kind = |offset: u64| {
+            kinds
+                .binary_search_by_key(&(offset & page_mask), |&(page, _)| page)
+                .ok()
+                .map(|index| kinds[index].1)
+        };
+        let count = table.len() / RELOCATION_BYTES as usize;
+        let (mut in_pages, mut outside_pages) = (Vec::new(), Vec::new());
+        in_pages
+            .try_reserve_exact(count)
+            .map_err(|_| LoadError::OutOfMemory)?;
+        for record in table.chunks_exact(RELOCATION_BYTES as usize) {
             let (target, _, addend) = relocation_fields(record);
             // `target >= lowest`: it lies in a segment (checked).
-            pages
-                .load(
-                    start + (target - self.lowest),
-                    &base.wrapping_add(addend).to_le_bytes(),
-                )
-                .map_err(LoadError::Memory)?;
+            let relocation = Relocation {
+                offset: target - self.lowest,
+                addend,
+            };
+            let ends = [relocation.offset, relocation.offset + 7];
+            let kinds = ends.map(page_kind);
+            if kinds.contains(&Some(true)) {
+                return Err(Rejection::RelocationInSharedPage.into());
+            }
+            if kinds == [Some(false); 2] {
+                in_pages.push(relocation);
+            } else {
+                outside_pages
+                    .try_reserve(1)
+                    .map_err(|_| LoadError::OutOfMemory)?;
+                outside_pages.push(relocation);
+            }
         }
+        // Relocations that overlap (no linker makes them) may land in any
+        // order: their bytes stay in this process's own pages either way.
+        in_pages.sort_by_key(|relocation| relocation.offset);
+        self.in_pages = in_pages;
+        self.outside_pages = outside_pages;
         Ok(())
+    }
+
+    /// Applies to `content`, the page at `page` (from the image's start),
+    /// the bytes of every relocation that lands on it, for the load base
+    /// `base`.
+    fn relocate_page(&self, page: u64, base: u64, content: &mut [u8]) {
+        let end = page + content.len() as u64;
+        let first = self
+            .in_pages
+            .partition_point(|relocation| relocation.offset + 8 <= page);
+        for relocation in self.in_pages[first..]
+            .iter()
+            .take_while(|relocation| relocation.offset < end)
+        {
+            let value = base.wrapping_add(relocation.addend).to_le_bytes();
+            for (at, byte) in (relocation.offset..).zip(value) {
+                if at >= page && at < end {
+                    content[(at - page) as usize] = byte;
+                }
+            }
+        }
     }
 }
 

@@ -59,11 +59,6 @@ fn release_asid(asid: u16) {
     ASIDS.lock()[index / 64] &= !(1 << (index % 64));
 }
 
-/// The direct-map address of a table frame.
-fn direct_map(physical: u64) -> u64 {
-    LINEAR_OFFSET + physical
-}
-
 /// The walker over a process's tables. Taking the space's `&mut` (or,
 /// for reading, `&`, under which nothing writes) keeps writers exclusive.
 fn walker() -> Walker<Aarch64, PhysicalTables> {
@@ -72,7 +67,7 @@ fn walker() -> Walker<Aarch64, PhysicalTables> {
     // frame allocator and owns until `destroy`, reached through the
     // direct map and never referenced; (2) entries are written only
     // through `&mut AddressSpace` (`map`, `unmap`), so by one writer.
-    Walker::new(unsafe { PhysicalTables::new(direct_map) })
+    Walker::new(unsafe { PhysicalTables::new(LINEAR_OFFSET) })
 }
 
 /// A process's lower-half translation table and its ASID.

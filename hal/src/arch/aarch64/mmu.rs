@@ -68,16 +68,11 @@ fn image_range() -> MemoryRange {
     }
 }
 
-/// The virtual address at which the kernel can reach a table's physical
-/// page: tables in the image through the image mapping, others through
-/// the direct map.
-fn table_virtual(physical: u64) -> u64 {
+/// Where the kernel reaches its tables: pool tables (in the image)
+/// through the image mapping, others through the direct map.
+fn kernel_tables_memory() -> (u64, u64) {
     let image = image_range();
-    if physical >= image.start && physical < image.end() {
-        physical + KERNEL_OFFSET
-    } else {
-        physical + LINEAR_OFFSET
-    }
+    (image.start, image.end())
 }
 
 impl KernelTables {
@@ -101,9 +96,11 @@ impl KernelTables {
         // SAFETY: (1) the kernel's tables — the root and every table its
         // descriptors name — are pool tables handed out once each by
         // `allocate_table`, never freed and never referenced (only their
-        // addresses are taken), reached at `table_virtual` through the
-        // image mapping; (2) `&mut self` proves the `TABLES` lock is held.
-        Walker::new(unsafe { PhysicalTables::new(table_virtual) })
+        // addresses are taken), reached through the image mapping
+        // (`kernel_tables_memory`); (2) `&mut self` proves the `TABLES` lock is held.
+        Walker::new(unsafe {
+            PhysicalTables::with_image(kernel_tables_memory(), KERNEL_OFFSET, LINEAR_OFFSET)
+        })
     }
 
     /// Maps `[virtual_address, +size)` to `[physical, +size)`, using 2 MiB

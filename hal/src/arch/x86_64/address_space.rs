@@ -188,7 +188,7 @@ fn walker() -> Walker<X86_64, PhysicalTables> {
     // 0–255 of the root, and teardown stops there. (2) Entries are
     // written only through `&mut AddressSpace` (`map`, `unmap`), so by one
     // writer; the root's kernel half is written only by `mmu`.
-    Walker::new(unsafe { PhysicalTables::new(mmu::physical_to_virtual) })
+    Walker::new(unsafe { PhysicalTables::new(super::boot::LINEAR_OFFSET) })
 }
 
 /// A process's page table, its PCID, and what its TLB entries need.

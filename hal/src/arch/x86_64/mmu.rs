@@ -124,16 +124,11 @@ fn image_range() -> MemoryRange {
     }
 }
 
-/// The virtual address at which the kernel reaches a table's physical
-/// page: pool tables through the image mapping, heap tables through the
-/// direct map.
-fn table_virtual(physical: u64) -> u64 {
+/// Where the kernel reaches its tables: pool tables (in the image)
+/// through the image mapping, heap tables through the direct map.
+fn kernel_tables_memory() -> (u64, u64) {
     let image = image_range();
-    if physical >= image.start && physical < image.end() {
-        physical + KERNEL_OFFSET
-    } else {
-        physical + LINEAR_OFFSET
-    }
+    (image.start, image.end())
 }
 
 impl KernelTables {
@@ -169,11 +164,12 @@ impl KernelTables {
         // SAFETY: (1) the kernel's tables — the root and every table its
         // descriptors name — come from `allocate_table` (the `.bss` pool,
         // once each, or zeroed heap pages), are never freed and never
-        // referenced (only their addresses are taken), and are reached at
-        // `table_virtual` through the image mapping or the direct map;
+        // referenced (only their addresses are taken), and are reached
+        // through the image mapping or the direct map
+        // (`kernel_tables_memory`);
         // (2) `&self` comes from the `TABLES` guard, so writers, which
         // need `&mut self`, are alone.
-        unsafe { PhysicalTables::new(table_virtual) }
+        unsafe { PhysicalTables::with_image(kernel_tables_memory(), KERNEL_OFFSET, LINEAR_OFFSET) }
     }
 
     /// The walker over the kernel's tables (see [`KernelTables::memory`]).
@@ -416,7 +412,7 @@ fn copy_kernel_half_locked(tables: &KernelTables, root: u64) {
     // which no other code writes (see `copy_kernel_half`), and the
     // entries written are the kernel root's own, so any translation the
     // CPU may already cache through them stays the same.
-    let mut process = unsafe { PhysicalTables::new(physical_to_virtual) };
+    let mut process = unsafe { PhysicalTables::new(LINEAR_OFFSET) };
     for index in KERNEL_HALF_FIRST_ENTRY..ENTRIES {
         process.write(root, index, kernel.read(tables.root, index));
     }

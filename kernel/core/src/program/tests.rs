@@ -323,26 +323,23 @@ impl ProgramPages for FakeMemory {
         Ok(())
     }
 
-    fn map_page(&mut self, address: u64, permission: PagePermission) -> Result<(), Errno> {
-        if !self.inside(address, address + PAGE) {
+    fn map_filled(
+        &mut self,
+        address: u64,
+        permission: PagePermission,
+        content: &[u8],
+    ) -> Result<(), Errno> {
+        if !self.inside(address, address + PAGE)
+            || self.pages.contains_key(&address)
+            || (permission.write && permission.execute)
+            || content.len() != PAGE as usize
+        {
             return Err(Errno::InvalidArgument);
         }
-        match self.pages.get_mut(&address) {
-            Some(known) if known.shared => Err(Errno::InvalidArgument),
-            Some(known) => {
-                known.permission.write |= permission.write;
-                known.permission.execute |= permission.execute;
-                if known.permission.write && known.permission.execute {
-                    return Err(Errno::InvalidArgument);
-                }
-                Ok(())
-            }
-            None if permission.write && permission.execute => Err(Errno::InvalidArgument),
-            None => {
-                self.insert_page(address, permission, false);
-                Ok(())
-            }
-        }
+        self.insert_page(address, permission, false);
+        let known = self.pages.get_mut(&address).expect("just mapped");
+        known.bytes.copy_from_slice(content);
+        Ok(())
     }
 
     fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno> {
@@ -507,20 +504,42 @@ fn a_read_only_segment_sharing_a_page_with_data_is_not_shared() {
 }
 
 #[test]
-fn a_relocation_in_shared_text_is_refused_by_the_memory() {
+fn a_relocation_in_shared_text_is_refused() {
     // Programs are linked `-z text`: a relocation in a read-only segment
-    // would change pages every process shares, so the memory refuses
-    // the write (the kernel's `UserMemory::load` does the same) and the
-    // load fails.
+    // would change pages every process shares, so the file is refused.
+    for offset in [0x100, 0xff8] {
+        let mut program = TestElf::valid(AARCH64);
+        program.relocations[0].0 = offset;
+        assert_eq!(
+            rejection(&program.bytes(), AARCH64),
+            Rejection::RelocationInSharedPage
+        );
+    }
+}
+
+#[test]
+fn relocations_straddling_pages_are_applied_whole() {
+    // With 0x1100 file bytes of data, pages 0x2000 and 0x3000 hold file
+    // bytes and 0x4000 is zero-filled: one relocation across two built
+    // pages, one across a built page and a zero-filled one. Both land
+    // whole, like those inside a page.
+    let relative = u64::from(AARCH64.relative_relocation);
     let mut program = TestElf::valid(AARCH64);
-    program.relocations[0].0 = 0x100;
+    program.headers[1].file_size = 0x1100;
+    program.size = 0x2200;
+    program.relocations[1] = (0x2ffc, relative, 0x40);
+    program.relocations.push((0x3ffc, relative, 0x48));
+    program.dynamic[1].1 += 24;
     let file = program.bytes();
     let image = ProgramImage::parse(&file, AARCH64).unwrap();
     let mut memory = FakeMemory::new();
-    assert_eq!(
-        image.load(&mut memory, &file, &[], &[]),
-        Err(LoadError::Memory(Errno::InvalidArgument))
-    );
+    let start = memory.next;
+    image.load(&mut memory, &file, &[], &[]).unwrap();
+    assert!(memory.pages.contains_key(&(start + 0x3000)));
+    assert!(!memory.pages[&(start + 0x3000)].shared);
+    assert_eq!(memory.word(start + 0x2ffc), start + 0x40);
+    assert_eq!(memory.word(start + 0x3ffc), start + 0x48);
+    assert_eq!(memory.word(start + 0x2180), start + 0x200);
 }
 
 #[test]
@@ -776,7 +795,7 @@ fn a_memory_error_is_passed_on() {
         fn map_shared(&mut self, _: u64, _: &ProgramImage, _: &[u8]) -> Result<(), Errno> {
             unreachable!()
         }
-        fn map_page(&mut self, _: u64, _: PagePermission) -> Result<(), Errno> {
+        fn map_filled(&mut self, _: u64, _: PagePermission, _: &[u8]) -> Result<(), Errno> {
             unreachable!()
         }
         fn map_lazy(&mut self, _: u64, _: u64, _: PagePermission) -> Result<(), Errno> {

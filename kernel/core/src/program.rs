@@ -751,19 +751,16 @@ fn build_stack<P: ProgramPages + ?Sized>(
         )
         .map_err(LoadError::Memory)?;
     let top = stack + STACK_BYTES;
-    // Strings at the top.
-    let mut cursor = top;
+    // Strings at the top, the first highest.
+    let cursor = top - string_bytes as u64;
     let mut pointers = Vec::new();
     pointers
         .try_reserve(count)
         .map_err(|_| LoadError::OutOfMemory)?;
+    let mut string_end = top;
     for string in arguments.iter().chain(environment) {
-        cursor -= string.len() as u64 + 1;
-        pages.copy_out(cursor, string).map_err(LoadError::Memory)?;
-        pages
-            .copy_out(cursor + string.len() as u64, &[0])
-            .map_err(LoadError::Memory)?;
-        pointers.push(cursor);
+        string_end -= string.len() as u64 + 1;
+        pointers.push(string_end);
     }
     // Then the vector: argc, argv, NULL, envp, NULL, auxv.
     let mut words: Vec<u64> = Vec::new();
@@ -778,12 +775,18 @@ fn build_stack<P: ProgramPages + ?Sized>(
     words.extend_from_slice(&[AT_PAGESZ, target.page_size, AT_ENTRY, entry, AT_NULL, 0]);
     let vector_bytes = words.len() as u64 * 8;
     let stack_pointer = (cursor - vector_bytes) & !15;
+    // Everything from the stack pointer to the top, written at once.
     let mut bytes = Vec::new();
     bytes
-        .try_reserve(vector_bytes as usize)
+        .try_reserve_exact((top - stack_pointer) as usize)
         .map_err(|_| LoadError::OutOfMemory)?;
     for word in words {
         bytes.extend_from_slice(&word.to_le_bytes());
+    }
+    bytes.resize((top - stack_pointer) as usize, 0);
+    for (string, &at) in arguments.iter().chain(environment).zip(&pointers) {
+        let from = (at - stack_pointer) as usize;
+        bytes[from..from + string.len()].copy_from_slice(string);
     }
     pages
         .copy_out(stack_pointer, &bytes)

@@ -218,12 +218,10 @@ impl Frame {
 
     fn zero(&self) {
         // SAFETY: the frame is RAM this `Frame` owns (see the type's doc),
-        // mapped writable by the direct map; its bytes are never the target
-        // of a Rust reference outside one call (module doc), so a raw write
-        // aliases nothing; the length is the frame's.
-        unsafe {
-            core::ptr::write_bytes(self.virtual_address() as *mut u8, 0, FRAME_SIZE as usize)
-        };
+        // page-aligned and mapped writable as normal memory by the direct
+        // map; its bytes are never the target of a Rust reference outside
+        // one call (module doc), so a raw write aliases nothing.
+        unsafe { mmu::zero_page(self.virtual_address()) };
     }
 
     /// Copies `bytes` into the frame from `offset`; bytes past the frame's

@@ -308,3 +308,51 @@ fn fatal() -> ! {
     super::boot::log_early("fatal: out of boot page tables while mapping the kernel\n");
     super::psci::power_off(crate::ExitStatus::Failure(1))
 }
+
+/// Bytes one `dc zva` zeroes, read once from `DCZID_EL0` (`BS`: log2 of
+/// the block in words); 0 when the instruction is prohibited (`DZP`).
+fn zero_block_bytes() -> u64 {
+    use core::sync::atomic::{AtomicU64, Ordering};
+    /// `u64::MAX`: not read yet.
+    static BLOCK: AtomicU64 = AtomicU64::new(u64::MAX);
+    let known = BLOCK.load(Ordering::Relaxed);
+    if known != u64::MAX {
+        return known;
+    }
+    let id: u64;
+    // SAFETY: reads an identification register, readable at EL1; no
+    // memory access.
+    unsafe { core::arch::asm!("mrs {}, dczid_el0", out(reg) id, options(nomem, nostack)) };
+    let block = if id & (1 << 4) != 0 {
+        0
+    } else {
+        4 << (id & 0xf)
+    };
+    BLOCK.store(block, Ordering::Relaxed);
+    block
+}
+
+/// Zeroes the 4 KiB page at `address`, a block of cache lines at a time
+/// (`dc zva`) where the CPU allows it.
+///
+/// # Safety
+///
+/// `address` is page-aligned, mapped writable as normal memory (the direct
+/// map), and no Rust reference to any of its bytes is alive.
+pub(crate) unsafe fn zero_page(address: u64) {
+    let block = zero_block_bytes();
+    if block == 0 || block > PAGE_SIZE || address % PAGE_SIZE != 0 {
+        // SAFETY: the caller's contract: the page is writable and
+        // unreferenced.
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, PAGE_SIZE as usize) };
+        return;
+    }
+    let mut at = address;
+    while at < address + PAGE_SIZE {
+        // SAFETY: `at` is a block-aligned address inside the page (the
+        // page is aligned, the block a power of two no larger than it),
+        // which the caller's contract makes writable normal memory.
+        unsafe { core::arch::asm!("dc zva, {}", in(reg) at, options(nostack)) };
+        at += block;
+    }
+}

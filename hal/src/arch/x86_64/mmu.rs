@@ -464,3 +464,15 @@ pub fn virtual_to_physical(virtual_address: u64) -> Option<u64> {
 pub fn physical_to_virtual(physical: u64) -> u64 {
     physical + LINEAR_OFFSET
 }
+
+/// Zeroes the 4 KiB page at `address` (`rep stos`, through the compiler's
+/// `memset`).
+///
+/// # Safety
+///
+/// `address` is page-aligned, mapped writable (the direct map), and no
+/// Rust reference to any of its bytes is alive.
+pub(crate) unsafe fn zero_page(address: u64) {
+    // SAFETY: the caller's contract: the page is writable and unreferenced.
+    unsafe { core::ptr::write_bytes(address as *mut u8, 0, PAGE_SIZE as usize) };
+}

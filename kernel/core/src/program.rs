@@ -625,7 +625,7 @@ impl ProgramImage {
         }
         // Relocations that overlap (no linker makes them) may land in any
         // order: their bytes stay in this process's own pages either way.
-        in_pages.sort_by_key(|relocation| relocation.offset);
+        in_pages.sort_unstable_by_key(|relocation| relocation.offset);
         self.in_pages = in_pages;
         self.outside_pages = outside_pages;
         Ok(())

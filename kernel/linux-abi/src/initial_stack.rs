@@ -283,3 +283,221 @@ impl Image {
         self.bytes[offset..offset + data.len()].copy_from_slice(data);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TOP: u64 = 0x7fff_f000_0000;
+
+    fn values<'text>(
+        arguments: &'text [&'text [u8]],
+        environment: &'text [&'text [u8]],
+    ) -> StartValues<'text> {
+        StartValues {
+            arguments,
+            environment,
+            program_headers: 0x40_0040,
+            program_header_size: 56,
+            program_header_count: 9,
+            page_size: 4096,
+            interpreter_base: 0,
+            entry: 0x40_1000,
+            random: *b"0123456789abcdef",
+            hardware_capabilities: 0xff,
+            hardware_capabilities2: 0x2,
+            user_id: 1000,
+            effective_user_id: 1001,
+            group_id: 100,
+            effective_group_id: 101,
+            secure: false,
+            clock_ticks: 100,
+            executable_name: b"/bin/busybox",
+            platform: Some(b"aarch64"),
+        }
+    }
+
+    /// What a libc's start code finds, read back from the image.
+    struct Parsed {
+        arguments: Vec<Vec<u8>>,
+        environment: Vec<Vec<u8>>,
+        auxv: Vec<(u64, u64)>,
+    }
+
+    fn word(stack: &InitialStack, address: u64) -> u64 {
+        let offset = usize::try_from(address - stack.address).unwrap();
+        u64::from_le_bytes(stack.bytes[offset..offset + 8].try_into().unwrap())
+    }
+
+    /// The NUL-terminated string at `address`, which must lie inside the
+    /// image.
+    fn string(stack: &InitialStack, address: u64) -> Vec<u8> {
+        assert!(address >= stack.address, "pointer below the image");
+        let offset = usize::try_from(address - stack.address).unwrap();
+        let rest = &stack.bytes[offset..];
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .expect("string NUL-terminated inside the image");
+        rest[..end].to_vec()
+    }
+
+    fn parse(stack: &InitialStack) -> Parsed {
+        let mut address = stack.stack_pointer;
+        let mut next = || {
+            let value = word(stack, address);
+            address += 8;
+            value
+        };
+        let argc = next();
+        let arguments = (0..argc).map(|_| string(stack, next())).collect();
+        assert_eq!(next(), 0, "argv ends with NULL");
+        let mut environment = Vec::new();
+        loop {
+            match next() {
+                0 => break,
+                pointer => environment.push(string(stack, pointer)),
+            }
+        }
+        let mut auxv = Vec::new();
+        loop {
+            let pair = (next(), next());
+            auxv.push(pair);
+            if pair.0 == AuxvKey::Null.number() {
+                break;
+            }
+        }
+        Parsed {
+            arguments,
+            environment,
+            auxv,
+        }
+    }
+
+    fn auxv_value(parsed: &Parsed, key: AuxvKey) -> u64 {
+        let matches: Vec<u64> = parsed
+            .auxv
+            .iter()
+            .filter(|(k, _)| *k == key.number())
+            .map(|&(_, v)| v)
+            .collect();
+        assert_eq!(matches.len(), 1, "{key:?} once");
+        matches[0]
+    }
+
+    #[test]
+    fn a_libc_reads_back_what_was_given() {
+        let arguments: [&[u8]; 2] = [b"busybox", b"--help"];
+        let environment: [&[u8]; 2] = [b"HOME=/home", b"PATH=/bin"];
+        let given = values(&arguments, &environment);
+        let stack = lay_out(TOP, 64 * 1024, &given).unwrap();
+        assert_eq!(stack.stack_pointer % 16, 0);
+        assert_eq!(stack.address, stack.stack_pointer);
+        assert_eq!(stack.address + stack.bytes.len() as u64, TOP);
+        let parsed = parse(&stack);
+        assert_eq!(parsed.arguments, arguments.map(<[u8]>::to_vec));
+        assert_eq!(parsed.environment, environment.map(<[u8]>::to_vec));
+        assert_eq!(auxv_value(&parsed, AuxvKey::ProgramHeaders), 0x40_0040);
+        assert_eq!(auxv_value(&parsed, AuxvKey::ProgramHeaderSize), 56);
+        assert_eq!(auxv_value(&parsed, AuxvKey::ProgramHeaderCount), 9);
+        assert_eq!(auxv_value(&parsed, AuxvKey::PageSize), 4096);
+        assert_eq!(auxv_value(&parsed, AuxvKey::InterpreterBase), 0);
+        assert_eq!(auxv_value(&parsed, AuxvKey::Entry), 0x40_1000);
+        assert_eq!(auxv_value(&parsed, AuxvKey::HardwareCapabilities), 0xff);
+        assert_eq!(auxv_value(&parsed, AuxvKey::HardwareCapabilities2), 0x2);
+        assert_eq!(auxv_value(&parsed, AuxvKey::UserId), 1000);
+        assert_eq!(auxv_value(&parsed, AuxvKey::EffectiveUserId), 1001);
+        assert_eq!(auxv_value(&parsed, AuxvKey::GroupId), 100);
+        assert_eq!(auxv_value(&parsed, AuxvKey::EffectiveGroupId), 101);
+        assert_eq!(auxv_value(&parsed, AuxvKey::Secure), 0);
+        assert_eq!(auxv_value(&parsed, AuxvKey::ClockTicks), 100);
+        let random = auxv_value(&parsed, AuxvKey::Random);
+        let offset = (random - stack.address) as usize;
+        assert_eq!(&stack.bytes[offset..offset + 16], b"0123456789abcdef");
+        assert_eq!(
+            string(&stack, auxv_value(&parsed, AuxvKey::ExecutableName)),
+            b"/bin/busybox"
+        );
+        assert_eq!(
+            string(&stack, auxv_value(&parsed, AuxvKey::Platform)),
+            b"aarch64"
+        );
+        assert_eq!(parsed.auxv.last(), Some(&(0, 0)), "AT_NULL last");
+        assert_eq!(word(&stack, TOP - 8), 0, "the end marker");
+    }
+
+    #[test]
+    fn refuses_what_does_not_fit_or_holds_a_nul() {
+        let arguments: [&[u8]; 1] = [b"x"];
+        let given = values(&arguments, &[]);
+        let fits = lay_out(TOP, 4096, &given).unwrap();
+        let needed = fits.bytes.len() as u64;
+        assert_eq!(lay_out(TOP, needed, &given).unwrap(), fits);
+        assert_eq!(
+            lay_out(TOP, needed - 1, &given),
+            Err(InitialStackError::DoesNotFit {
+                needed,
+                available: needed - 1
+            })
+        );
+        assert!(matches!(
+            lay_out(needed - 16, u64::MAX, &given),
+            Err(InitialStackError::DoesNotFit { .. })
+        ));
+        let unaligned = lay_out(TOP + 9, needed + 9, &given).unwrap();
+        assert_eq!(unaligned.stack_pointer % 16, 0);
+        assert_eq!(parse(&unaligned).arguments, [b"x".to_vec()]);
+        let bad: [&[u8]; 2] = [b"ok", b"n\0l"];
+        assert_eq!(
+            lay_out(TOP, 4096, &values(&bad, &[])),
+            Err(InitialStackError::ContainsNul(StartString::Argument(1)))
+        );
+        assert_eq!(
+            lay_out(TOP, 4096, &values(&[], &bad)),
+            Err(InitialStackError::ContainsNul(StartString::Environment(1)))
+        );
+        let no_platform = StartValues {
+            platform: None,
+            ..values(&[], &[])
+        };
+        let parsed = parse(&lay_out(TOP, 4096, &no_platform).unwrap());
+        assert!(parsed.arguments.is_empty());
+        assert!(parsed
+            .auxv
+            .iter()
+            .all(|(key, _)| *key != AuxvKey::Platform.number()));
+    }
+
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(1u8..=255, 0..40)
+    }
+
+    proptest! {
+        #[test]
+        fn any_arguments_and_environment_read_back(
+            arguments in proptest::collection::vec(text(), 0..12),
+            environment in proptest::collection::vec(text(), 0..12),
+            top_offset in 0u64..64,
+        ) {
+            let argument_slices: Vec<&[u8]> = arguments.iter().map(Vec::as_slice).collect();
+            let environment_slices: Vec<&[u8]> = environment.iter().map(Vec::as_slice).collect();
+            let given = values(&argument_slices, &environment_slices);
+            let top = TOP + top_offset;
+            let stack = lay_out(top, 1 << 20, &given).unwrap();
+            prop_assert_eq!(stack.stack_pointer % 16, 0);
+            prop_assert!(stack.address + stack.bytes.len() as u64 <= top);
+            let parsed = parse(&stack);
+            prop_assert_eq!(&parsed.arguments, &arguments);
+            prop_assert_eq!(&parsed.environment, &environment);
+            prop_assert_eq!(parsed.auxv.last(), Some(&(0, 0)));
+            let needed = top - stack.stack_pointer;
+            prop_assert!(lay_out(top, needed, &given).is_ok());
+            let too_small = lay_out(top, needed - 1, &given);
+            prop_assert!(
+                matches!(too_small, Err(InitialStackError::DoesNotFit { .. })),
+                "needed - 1 bytes is refused"
+            );
+        }
+    }
+}

@@ -99,7 +99,7 @@ mod tests {
             (Resource::RealTimeCpuTime, libc::RLIMIT_RTTIME),
         ];
         for (resource, number) in host {
-            assert_eq!(resource.number(), number as u32, "{resource:?}");
+            assert_eq!(resource.number(), number, "{resource:?}");
             assert_eq!(Resource::from_number(number as u64), Some(resource));
         }
         assert_eq!(Resource::from_number(16), None);

@@ -84,8 +84,8 @@ mod tests {
             (TerminalRequest::SetNonblocking, libc::FIONBIO),
         ];
         for (request, number) in host {
-            assert_eq!(u64::from(request.number()), number as u64, "{request:?}");
-            assert_eq!(TerminalRequest::from_number(number as u64), Some(request));
+            assert_eq!(u64::from(request.number()), number, "{request:?}");
+            assert_eq!(TerminalRequest::from_number(number), Some(request));
         }
     }
 }

@@ -243,6 +243,7 @@ mod tests {
         assert!(!AccessMode::NoReadNoWrite.reads());
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn x86_64_values_match_the_host_libc() {
         let host = [

@@ -329,3 +329,81 @@ fn the_parser_reads_what_the_headers_write() {
     );
     assert_eq!(value_of(&defines, "missing"), None);
 }
+
+/// AArch64's own headers (`linux-libc-dev-arm64-cross`), where they
+/// differ from or select parts of the generic ones.
+#[test]
+fn aarch64_headers_select_what_this_crate_says() {
+    let directory = "/usr/aarch64-linux-gnu/include/asm";
+    if !Path::new(directory).exists() {
+        println!("note: {directory} is not installed (linux-libc-dev-arm64-cross); skipped");
+        return;
+    }
+    let read = |name: &str| std::fs::read_to_string(format!("{directory}/{name}")).unwrap();
+    // The generic table's optional sections that hold calls of the table:
+    // renameat, newfstatat/fstat, getrlimit/setrlimit, clone3.
+    let unistd = read("unistd.h");
+    assert!(unistd.contains("#include <asm-generic/unistd.h>"));
+    for wanted in [
+        "__ARCH_WANT_RENAMEAT",
+        "__ARCH_WANT_NEW_STAT",
+        "__ARCH_WANT_SET_GET_RLIMIT",
+        "__ARCH_WANT_SYS_CLONE3",
+    ] {
+        assert!(unistd.contains(&format!("#define {wanted}")), "{wanted}");
+    }
+    assert!(read("stat.h").contains("#include <asm-generic/stat.h>"));
+    assert!(read("errno.h").contains("#include <asm-generic/errno.h>"));
+    let signal = defines(&[&format!("{directory}/signal.h")]).unwrap();
+    assert_eq!(
+        value_of(&signal, "SA_RESTORER"),
+        Some(SignalActionFlags::RESTORER.bits() as i64)
+    );
+    let mman = defines(&[&format!("{directory}/mman.h")]).unwrap();
+    assert_eq!(
+        value_of(&mman, "PROT_BTI"),
+        Some(linux_abi::flags::memory::PROT_BTI_AARCH64 as i64)
+    );
+    assert_eq!(
+        value_of(&mman, "PROT_MTE"),
+        Some(linux_abi::flags::memory::PROT_MTE_AARCH64 as i64)
+    );
+    let auxvec = defines(&[&format!("{directory}/auxvec.h")]).unwrap();
+    assert_eq!(
+        value_of(&auxvec, "AT_SYSINFO_EHDR"),
+        Some(AuxvKey::VdsoBase.number() as i64)
+    );
+}
+
+/// Both architectures take these headers from the generic ones, so the
+/// values checked against the host (x86_64) libc — terminal ioctls, poll
+/// events, resource ids, termios, siginfo, mmap flags — hold on AArch64
+/// too.
+#[test]
+fn both_architectures_include_the_generic_headers() {
+    for directory in [
+        "/usr/include/x86_64-linux-gnu/asm",
+        "/usr/aarch64-linux-gnu/include/asm",
+    ] {
+        if !Path::new(directory).exists() {
+            println!("note: {directory} is not installed; skipped");
+            continue;
+        }
+        for header in [
+            "ioctls.h",
+            "poll.h",
+            "resource.h",
+            "termbits.h",
+            "termios.h",
+            "siginfo.h",
+            "mman.h",
+            "fcntl.h",
+        ] {
+            let text = std::fs::read_to_string(format!("{directory}/{header}")).unwrap();
+            assert!(
+                text.contains(&format!("#include <asm-generic/{header}>")),
+                "{directory}/{header} includes the generic one"
+            );
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub mod poll;
 pub mod rlimit;
 pub mod signal_action;
 pub mod signal_info;
+pub mod signal_stack;
 pub mod stat;
 pub mod statx;
 pub mod system_info;

@@ -87,15 +87,15 @@ pub enum LinuxCall {
     /// `faccessat2(directory fd, path, mode, flags)`
     AccessAtWithFlags,
     /// `stat(path, stat) — x86_64 only`
-    Status,
+    FileStatus,
     /// `lstat(path, stat) — x86_64 only`
-    LinkStatus,
+    SymlinkStatus,
     /// `fstat(fd, stat)`
-    StatusFd,
+    FileStatusFd,
     /// `newfstatat(directory fd, path, stat, flags)`
-    StatusAt,
+    FileStatusAt,
     /// `statx(directory fd, path, flags, mask, statx)`
-    ExtendedStatus,
+    ExtendedFileStatus,
     /// `statfs(path, statfs)`
     FileSystemStatus,
     /// `fstatfs(fd, statfs)`
@@ -161,9 +161,9 @@ pub enum LinuxCall {
     /// `setgid(gid)`
     SetGroupId,
     /// `getresuid(real, effective, saved)`
-    GetResUserIds,
+    GetRealEffectiveSavedUserIds,
     /// `getresgid(real, effective, saved)`
-    GetResGroupIds,
+    GetRealEffectiveSavedGroupIds,
     /// `getgroups(size, list)`
     GetGroups,
     /// `setgroups(size, list)`
@@ -211,7 +211,7 @@ pub enum LinuxCall {
     /// `vfork() — x86_64 only`
     Vfork,
     /// `brk(address)`
-    Break,
+    ProgramBreak,
     /// `mmap(address, length, protection, flags, fd, offset)`
     MapMemory,
     /// `munmap(address, length)`
@@ -321,11 +321,11 @@ const TABLE: &[(LinuxCall, &str, Option<u32>, Option<u32>)] = &[
         Some(439),
         Some(439),
     ),
-    (LinuxCall::Status, "stat", None, Some(4)),
-    (LinuxCall::LinkStatus, "lstat", None, Some(6)),
-    (LinuxCall::StatusFd, "fstat", Some(80), Some(5)),
-    (LinuxCall::StatusAt, "newfstatat", Some(79), Some(262)),
-    (LinuxCall::ExtendedStatus, "statx", Some(291), Some(332)),
+    (LinuxCall::FileStatus, "stat", None, Some(4)),
+    (LinuxCall::SymlinkStatus, "lstat", None, Some(6)),
+    (LinuxCall::FileStatusFd, "fstat", Some(80), Some(5)),
+    (LinuxCall::FileStatusAt, "newfstatat", Some(79), Some(262)),
+    (LinuxCall::ExtendedFileStatus, "statx", Some(291), Some(332)),
     (LinuxCall::FileSystemStatus, "statfs", Some(43), Some(137)),
     (
         LinuxCall::FileSystemStatusFd,
@@ -393,8 +393,18 @@ const TABLE: &[(LinuxCall, &str, Option<u32>, Option<u32>)] = &[
     ),
     (LinuxCall::SetUserId, "setuid", Some(146), Some(105)),
     (LinuxCall::SetGroupId, "setgid", Some(144), Some(106)),
-    (LinuxCall::GetResUserIds, "getresuid", Some(148), Some(118)),
-    (LinuxCall::GetResGroupIds, "getresgid", Some(150), Some(120)),
+    (
+        LinuxCall::GetRealEffectiveSavedUserIds,
+        "getresuid",
+        Some(148),
+        Some(118),
+    ),
+    (
+        LinuxCall::GetRealEffectiveSavedGroupIds,
+        "getresgid",
+        Some(150),
+        Some(120),
+    ),
     (LinuxCall::GetGroups, "getgroups", Some(158), Some(115)),
     (LinuxCall::SetGroups, "setgroups", Some(159), Some(116)),
     (LinuxCall::GetProcessId, "getpid", Some(172), Some(39)),
@@ -423,7 +433,7 @@ const TABLE: &[(LinuxCall, &str, Option<u32>, Option<u32>)] = &[
     (LinuxCall::Clone3, "clone3", Some(435), Some(435)),
     (LinuxCall::Fork, "fork", None, Some(57)),
     (LinuxCall::Vfork, "vfork", None, Some(58)),
-    (LinuxCall::Break, "brk", Some(214), Some(12)),
+    (LinuxCall::ProgramBreak, "brk", Some(214), Some(12)),
     (LinuxCall::MapMemory, "mmap", Some(222), Some(9)),
     (LinuxCall::UnmapMemory, "munmap", Some(215), Some(11)),
     (LinuxCall::ProtectMemory, "mprotect", Some(226), Some(10)),

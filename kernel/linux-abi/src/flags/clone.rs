@@ -147,7 +147,7 @@ pub enum CloneRefusal {
     Namespace(CloneFlags),
     /// Other flags Manux does not offer (`CLONE_PARENT`, `CLONE_PTRACE`,
     /// `CLONE_PIDFD`), or bits Linux does not define.
-    Unsupported(u64),
+    OtherFlags(u64),
     /// `CLONE_VM` without `CLONE_VFORK`: two processes running in one
     /// memory at once.
     SharedMemoryWithoutVfork,
@@ -201,7 +201,7 @@ impl CloneArguments {
         }
         let other = flags.bits() & !ACCEPTED.bits();
         if other != 0 {
-            return CloneClass::Unsupported(CloneRefusal::Unsupported(other));
+            return CloneClass::Unsupported(CloneRefusal::OtherFlags(other));
         }
         if exit_signal != Signal::CHILD.number() {
             return CloneClass::Unsupported(CloneRefusal::ExitSignal(exit_signal));
@@ -351,11 +351,11 @@ mod tests {
         );
         assert_eq!(
             classify(CloneFlags::PARENT.bits() | SIGCHLD),
-            CloneClass::Unsupported(CloneRefusal::Unsupported(CloneFlags::PARENT.bits()))
+            CloneClass::Unsupported(CloneRefusal::OtherFlags(CloneFlags::PARENT.bits()))
         );
         assert_eq!(
             classify(1 << 40 | SIGCHLD),
-            CloneClass::Unsupported(CloneRefusal::Unsupported(1 << 40))
+            CloneClass::Unsupported(CloneRefusal::OtherFlags(1 << 40))
         );
     }
 

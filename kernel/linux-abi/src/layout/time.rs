@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `struct timespec` and `struct timeval` (`linux/time_types.h`,
+//! `linux/time.h`): two 64-bit words each on both architectures.
+
+use super::bytes::{get_i64, put_i64};
+use crate::flags::at::{UTIME_NOW, UTIME_OMIT};
+
+/// Bytes in a `struct timespec`.
+pub const TIMESPEC_SIZE: usize = 16;
+/// Bytes in a `struct timeval`.
+pub const TIMEVAL_SIZE: usize = 16;
+
+/// Nanoseconds in a second.
+const NANOSECONDS_PER_SECOND: i64 = 1_000_000_000;
+
+/// `struct timespec`: `tv_sec` at 0, `tv_nsec` at 8.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timespec {
+    /// Seconds.
+    pub seconds: i64,
+    /// Nanoseconds, 0–999 999 999 in a valid value.
+    pub nanoseconds: i64,
+}
+
+/// What a `utimensat` timestamp asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimestampUpdate {
+    /// `UTIME_NOW`: the current time.
+    Now,
+    /// `UTIME_OMIT`: leave it.
+    Omit,
+    /// This time.
+    Set(Timespec),
+}
+
+impl Timespec {
+    /// The timespec of `nanoseconds` since an origin.
+    pub fn from_nanoseconds(nanoseconds: u64) -> Timespec {
+        Timespec {
+            seconds: (nanoseconds / NANOSECONDS_PER_SECOND as u64) as i64,
+            nanoseconds: (nanoseconds % NANOSECONDS_PER_SECOND as u64) as i64,
+        }
+    }
+
+    /// The bytes a program reads.
+    pub fn encode(&self) -> [u8; TIMESPEC_SIZE] {
+        let mut bytes = [0; TIMESPEC_SIZE];
+        put_i64(&mut bytes, 0, self.seconds);
+        put_i64(&mut bytes, 8, self.nanoseconds);
+        bytes
+    }
+
+    /// The timespec a program gave, unchecked.
+    pub fn decode(bytes: &[u8; TIMESPEC_SIZE]) -> Timespec {
+        Timespec {
+            seconds: get_i64(bytes, 0),
+            nanoseconds: get_i64(bytes, 8),
+        }
+    }
+
+    /// Whether Linux accepts it as a duration or time (`nanosleep`,
+    /// `ppoll`): seconds ≥ 0 and nanoseconds in 0–999 999 999; otherwise
+    /// `EINVAL`.
+    pub fn is_valid(&self) -> bool {
+        self.seconds >= 0 && (0..NANOSECONDS_PER_SECOND).contains(&self.nanoseconds)
+    }
+
+    /// The total in nanoseconds, or `None` for an invalid or overflowing
+    /// value.
+    pub fn as_nanoseconds(&self) -> Option<u64> {
+        if !self.is_valid() {
+            return None;
+        }
+        (self.seconds as u64)
+            .checked_mul(NANOSECONDS_PER_SECOND as u64)?
+            .checked_add(self.nanoseconds as u64)
+    }
+
+    /// Reads it as one of `utimensat`'s two timestamps, or `None` when
+    /// invalid (`EINVAL`).
+    pub fn as_timestamp_update(&self) -> Option<TimestampUpdate> {
+        match self.nanoseconds {
+            UTIME_NOW => Some(TimestampUpdate::Now),
+            UTIME_OMIT => Some(TimestampUpdate::Omit),
+            _ if (0..NANOSECONDS_PER_SECOND).contains(&self.nanoseconds) => {
+                Some(TimestampUpdate::Set(*self))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `struct timeval`: `tv_sec` at 0, `tv_usec` at 8.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timeval {
+    /// Seconds.
+    pub seconds: i64,
+    /// Microseconds, 0–999 999.
+    pub microseconds: i64,
+}
+
+impl Timeval {
+    /// The timeval of `nanoseconds` since an origin (truncated to
+    /// microseconds).
+    pub fn from_nanoseconds(nanoseconds: u64) -> Timeval {
+        let time = Timespec::from_nanoseconds(nanoseconds);
+        Timeval {
+            seconds: time.seconds,
+            microseconds: time.nanoseconds / 1000,
+        }
+    }
+
+    /// The bytes a program reads.
+    pub fn encode(&self) -> [u8; TIMEVAL_SIZE] {
+        let mut bytes = [0; TIMEVAL_SIZE];
+        put_i64(&mut bytes, 0, self.seconds);
+        put_i64(&mut bytes, 8, self.microseconds);
+        bytes
+    }
+
+    /// The timeval a program gave, unchecked.
+    pub fn decode(bytes: &[u8; TIMEVAL_SIZE]) -> Timeval {
+        Timeval {
+            seconds: get_i64(bytes, 0),
+            microseconds: get_i64(bytes, 8),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn layouts_match_the_host_libc() {
+        assert_eq!(size_of::<libc::timespec>(), TIMESPEC_SIZE);
+        assert_eq!(offset_of!(libc::timespec, tv_sec), 0);
+        assert_eq!(offset_of!(libc::timespec, tv_nsec), 8);
+        assert_eq!(size_of::<libc::timeval>(), TIMEVAL_SIZE);
+        assert_eq!(offset_of!(libc::timeval, tv_sec), 0);
+        assert_eq!(offset_of!(libc::timeval, tv_usec), 8);
+    }
+
+    #[test]
+    fn round_trips_and_validation() {
+        let time = Timespec::from_nanoseconds(3_000_000_007);
+        assert_eq!((time.seconds, time.nanoseconds), (3, 7));
+        assert_eq!(Timespec::decode(&time.encode()), time);
+        assert_eq!(time.as_nanoseconds(), Some(3_000_000_007));
+        assert!(!Timespec {
+            seconds: 0,
+            nanoseconds: NANOSECONDS_PER_SECOND
+        }
+        .is_valid());
+        assert!(!Timespec {
+            seconds: -1,
+            nanoseconds: 0
+        }
+        .is_valid());
+        assert_eq!(
+            Timespec {
+                seconds: i64::MAX,
+                nanoseconds: 0
+            }
+            .as_nanoseconds(),
+            None
+        );
+        let omit = Timespec {
+            seconds: 5,
+            nanoseconds: UTIME_OMIT,
+        };
+        assert_eq!(omit.as_timestamp_update(), Some(TimestampUpdate::Omit));
+        assert_eq!(
+            Timespec {
+                seconds: 0,
+                nanoseconds: -3
+            }
+            .as_timestamp_update(),
+            None
+        );
+        let now = Timeval::from_nanoseconds(1_500_000_999);
+        assert_eq!((now.seconds, now.microseconds), (1, 500_000));
+        assert_eq!(Timeval::decode(&now.encode()), now);
+    }
+}

@@ -31,6 +31,15 @@ pub const KEYS: &[(&str, &str)] = &[
     ("min_ram_mib", "MiB"),
 ];
 
+/// The figures of `bench --instructions`, with their unit: the guest's
+/// timings read under a clock that counts instructions.
+pub const INSTRUCTION_KEYS: &[(&str, &str)] = &[
+    ("null_syscall_instructions", "instructions"),
+    ("spawn_exit_wait_instructions", "instructions"),
+    ("exec_direct_instructions", "instructions"),
+    ("exec_launched_instructions", "instructions"),
+];
+
 /// The figures the guest program prints (the rest the xtask measures).
 pub const GUEST_KEYS: &[&str] = &[
     "null_syscall_ns",
@@ -178,6 +187,11 @@ fn number(value: f64) -> String {
 /// The table: per figure its median, spread (min–max and relative),
 /// repetitions, target and whether it is met.
 pub fn table(figures: &Figures) -> String {
+    table_of(figures, KEYS)
+}
+
+/// The table of `keys` (figure and unit, in order) of `figures`.
+pub fn table_of(figures: &Figures, keys: &[(&str, &str)]) -> String {
     let mut rows = vec![[
         "figure".to_string(),
         "median".to_string(),
@@ -187,7 +201,7 @@ pub fn table(figures: &Figures) -> String {
         "target".to_string(),
         "".to_string(),
     ]];
-    for (key, unit) in KEYS {
+    for (key, unit) in keys {
         let values = figures.values.get(*key).cloned().unwrap_or_default();
         let Some(middle) = median(&values) else {
             rows.push([

@@ -108,6 +108,12 @@ enum Command {
         /// Repetitions of each figure in the same boot (and smoke boots).
         #[arg(long, default_value_t = 5)]
         repetitions: u32,
+        /// Only the benchmark boot, with the guest's clock counting
+        /// instructions (QEMU `-icount`): system-call, spawn and exec
+        /// figures in guest instructions, the same in every run whatever
+        /// the host's load — for comparing two versions.
+        #[arg(long)]
+        instructions: bool,
     },
     /// Cut the power during writes, again and again; check the volume and the fsync'ed data.
     ///
@@ -201,7 +207,8 @@ fn main() -> ExitCode {
         Command::Bench {
             target,
             repetitions,
-        } => commands::bench::run(target, repetitions).map(|_| 0),
+            instructions,
+        } => commands::bench::run(target, repetitions, instructions).map(|_| 0),
         Command::Crash {
             target,
             cuts,

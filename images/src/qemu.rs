@@ -103,6 +103,10 @@ pub struct Machine {
     /// Boot the first disk through UEFI firmware instead of `-kernel`
     /// (then `kernel` and `append` are not used).
     pub uefi: Option<UefiBoot>,
+    /// Let the guest's clock count instructions (`-icount shift=0,sleep=off`:
+    /// one nanosecond per instruction executed), so its timings are
+    /// instruction counts, the same in every run.
+    pub instruction_clock: bool,
 }
 
 impl Machine {
@@ -122,6 +126,7 @@ impl Machine {
             append: String::new(),
             gic_version: 2,
             uefi: None,
+            instruction_clock: false,
         }
     }
 
@@ -187,6 +192,9 @@ impl Machine {
         }
         if self.arch == Arch::X86_64 {
             command.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+        }
+        if self.instruction_clock {
+            command.args(["-icount", "shift=0,sleep=off"]);
         }
         command.args(["-m", &format!("{}M", self.memory_mib)]);
         command.args(["-nographic", "-no-reboot", "-net", "none"]);

@@ -31,6 +31,12 @@
 //! It prints one table (median, spread, target, met or missed) and writes
 //! the medians to `target/bench-ARCH.json`. A failed boot or check is an
 //! error; missed targets are not (they are in the table and the JSON).
+//!
+//! With `--instructions`, only the benchmark boot runs, under QEMU's
+//! `-icount shift=0,sleep=off`: the guest's clock advances one nanosecond
+//! per instruction, so the guest's timings of system calls, spawns and
+//! `execve` are instruction counts, identical from run to run whatever
+//! the host does (`*_instructions` in the table; nothing is written).
 
 use crate::Target;
 use anyhow::{bail, ensure, Context, Result};
@@ -74,8 +80,18 @@ const SMOKE_SESSION: &[(&str, &[&str])] = &[
     ("rm tf1 tf2", &[]),
 ];
 
-/// Runs the benchmarks for `target`, `repetitions` times each.
-pub fn run(target: Target, repetitions: u32) -> Result<()> {
+/// The guest's figures measured in instructions under `--instructions`:
+/// `(figure, its name in instructions, instructions per unit)`.
+const INSTRUCTION_FIGURES: &[(&str, &str, f64)] = &[
+    ("null_syscall_ns", "null_syscall_instructions", 1.0),
+    ("spawn_exit_wait_us", "spawn_exit_wait_instructions", 1000.0),
+    ("exec_direct_us", "exec_direct_instructions", 1000.0),
+    ("exec_launched_us", "exec_launched_instructions", 1000.0),
+];
+
+/// Runs the benchmarks for `target`, `repetitions` times each (only the
+/// benchmark boot, counting instructions, if `instructions`).
+pub fn run(target: Target, repetitions: u32, instructions: bool) -> Result<()> {
     target.validate()?;
     ensure!(repetitions > 0, "--repetitions must be at least 1");
     let arch = target.arch;
@@ -118,11 +134,12 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
     };
 
     eprintln!("xtask bench: the benchmark boot ({repetitions} repetitions)");
-    let bench = machine(
+    let mut bench = machine(
         DEFAULT_MEMORY_MIB,
         bench_image.clone(),
         format!("bench init=/bin/bench {repetitions} {FILE_PATH} {first_sector} {FILE_SEED}"),
     );
+    bench.instruction_clock = instructions;
     let console = boot_to_end(&bench, BENCH_TIMEOUT)?;
     let guest = Figures::parse_guest(&console.output)
         .with_context(|| format!("reading the guest's figures; console:\n{}", console.output))?;
@@ -134,6 +151,19 @@ pub fn run(target: Target, repetitions: u32) -> Result<()> {
         console.status,
         console.output
     );
+    if instructions {
+        let mut counted = Figures::default();
+        for &(key, name, per_unit) in INSTRUCTION_FIGURES {
+            for value in guest.values.get(key).into_iter().flatten() {
+                counted.push(name, value * per_unit);
+            }
+        }
+        print!(
+            "{}",
+            bench_report::table_of(&counted, bench_report::INSTRUCTION_KEYS)
+        );
+        return Ok(());
+    }
     for (key, values) in guest.values {
         for value in values {
             figures.push(&key, value);

@@ -326,7 +326,7 @@ impl LiveObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::budget::{Ledger, OverBudget, POOLS};
+    use crate::budget::{Ledger, POOLS};
 
     impl LiveObjects {
         fn insert_free(&mut self, held: HeldInode) -> Result<ObjectRef, Error> {

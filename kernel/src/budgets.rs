@@ -18,11 +18,16 @@
 //! image, `.bss` and stack, with their page tables, when they are reserved
 //! (spawn, `execve`) — so first touch never fails for want of budget; a
 //! pipe's buffer when it is made; a domain's `/...` names when `xchroot`
-//! installs them.
+//! installs them; a live object (an in-use inode) when a call of the tree
+//! makes it, to the first holder for as long as anyone holds it
+//! (`kernel_core::live_objects`: the pool of live objects is the root's
+//! table, so one tree cannot fill the table while another is within its
+//! share; the kernel's own holders pay on the system budget).
 
 use crate::process::MAX_PROCESSES;
+use crate::root_fs::ROOT;
 use alloc::sync::Arc;
-use kernel_core::budget::{Budget, Charge, Ledger, OverBudget, Pool};
+use kernel_core::budget::{Budget, Charge, Ledger, OverBudget, Pool, POOLS};
 use manux_abi::Errno;
 use spin::Once;
 
@@ -64,7 +69,8 @@ pub const DOTS_NAME_BYTES: u64 = 128;
 static LEDGER: Once<Arc<Ledger>> = Once::new();
 static SYSTEM: Once<Arc<Budget>> = Once::new();
 
-/// Sizes the pools from what is free now (after the root is mounted).
+/// Sizes the pools from what is free now (after the root is mounted), and
+/// has the system budget pay for the live objects no call pays for.
 pub fn init() {
     let frames = hal::frames::free_bytes();
     let (heap_used, heap_total) = hal::heap::usage();
@@ -72,21 +78,37 @@ pub fn init() {
     // kernel's caches (blocks, programs, live objects).
     let heap = (heap_total.saturating_sub(heap_used) / 2) as u64;
     let slots = MAX_PROCESSES as u64;
+    let mut root = ROOT.lock();
+    // The live-object pool is the root's table, less what is held
+    // already (unpaid: held before budgets existed), so the table is
+    // full only when the pool is.
+    let objects = root.as_ref().map_or(0, |volume| {
+        volume
+            .objects()
+            .limit()
+            .saturating_sub(volume.objects().len()) as u64
+    });
     let ledger = LEDGER.call_once(|| {
         Ledger::new(
-            [frames, heap, slots],
-            [(frames / 16).max(1 << 20), heap / 8, 8],
+            [frames, heap, slots, objects],
+            [(frames / 16).max(1 << 20), heap / 8, 8, objects / 8],
         )
     });
-    SYSTEM.call_once(|| Budget::new(ledger, [u64::MAX; 3], true));
+    let system = SYSTEM.call_once(|| Budget::new(ledger, [u64::MAX; POOLS], true));
+    if let Some(volume) = root.as_mut() {
+        volume.set_fallback_payer(Some(system.clone()));
+    }
+    drop(root);
     log::info!(
-        "budgets: {} MiB of frames, {} MiB of kernel heap, {} processes; reserves {} MiB, {} KiB, {}",
+        "budgets: {} MiB of frames, {} MiB of kernel heap, {} processes, {} live objects; reserves {} MiB, {} KiB, {}, {}",
         frames >> 20,
         heap >> 20,
         slots,
+        objects,
         ledger.pool(Pool::Frames).reserve >> 20,
         ledger.pool(Pool::KernelHeap).reserve >> 10,
-        ledger.pool(Pool::Processes).reserve
+        ledger.pool(Pool::Processes).reserve,
+        ledger.pool(Pool::LiveObjects).reserve
     );
 }
 
@@ -94,8 +116,8 @@ pub fn init() {
 pub fn system() -> Arc<Budget> {
     SYSTEM
         .call_once(|| {
-            let ledger = LEDGER.call_once(|| Ledger::new([u64::MAX; 3], [0; 3]));
-            Budget::new(ledger, [u64::MAX; 3], true)
+            let ledger = LEDGER.call_once(|| Ledger::new([u64::MAX; POOLS], [0; POOLS]));
+            Budget::new(ledger, [u64::MAX; POOLS], true)
         })
         .clone()
 }
@@ -105,7 +127,7 @@ pub fn system() -> Arc<Budget> {
 pub fn for_child(role: Role, budget: &Arc<Budget>, limits: TreeLimits) -> (Arc<Budget>, Role) {
     match role {
         Role::System => {
-            let tree = Budget::new(budget.ledger(), [u64::MAX; 3], true);
+            let tree = Budget::new(budget.ledger(), [u64::MAX; POOLS], true);
             (tree, Role::Service)
         }
         Role::Service => {
@@ -121,6 +143,8 @@ pub fn for_child(role: Role, budget: &Arc<Budget>, limits: TreeLimits) -> (Arc<B
                     (limits.memory / 2).clamp(1, heap_share.max(1))
                 },
                 limits.processes,
+                // Live objects: always the default share.
+                0,
             ];
             (Budget::share(ledger, (1, 2), limits), Role::Member)
         }

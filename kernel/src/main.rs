@@ -139,6 +139,7 @@ fn start_init(init: Option<&[&'static str]>) {
         root: root.clone(),
         base: kernel_core::Location::root(root.clone()),
         dots: kernel_core::DotView::new(),
+        payer: budgets::system(),
     };
     let started = syscall::read_program(&caller, path).and_then(|(executable, program)| {
         let place = process::Place {

@@ -18,6 +18,20 @@
 //!   `/bin/hello`;
 //! - `hog greedy` spawns and opens pipes until its small tree is full:
 //!   spawns end in `EAGAIN`, pipes in `ENOMEM`.
+//!
+//! `init=/bin/hog inodes` runs the same kind of play for live objects
+//! (in-use inodes), which every tree pays for:
+//!
+//! - `hog inodes-shell` (the privileged tree) starts `hog inodes-hold`,
+//!   waits until it says it is full, runs `hog inodes-bystander` while it
+//!   holds everything, lets it go, runs the bystander again, and prints
+//!   `hog: every tree kept its inodes`;
+//! - `hog inodes-hold` (a tree of its own, the default share) makes a
+//!   chain of directories and keeps walking into it, its current
+//!   directory holding every step, until refused (`ENOMEM` expected, not
+//!   the table's `ENFILE`), says so, and holds the chain until told;
+//! - `hog inodes-bystander` makes, writes, opens and reads back files of
+//!   its own, lists `/bin`, and runs `/bin/hello`.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -26,7 +40,10 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use manux_runtime::abi::wait_status::WaitStatus;
-use manux_runtime::abi::{AccessMode, Errno, FdMapping, LimitValue, XchrootKind, XchrootOperation};
+use manux_runtime::abi::{
+    AccessMode, Errno, FdMapping, LimitValue, OpenFlags, XchrootKind, XchrootOperation,
+    CURRENT_DIRECTORY,
+};
 use manux_runtime::{entry, eprintln, println, process, syscall};
 
 entry!(main);
@@ -57,6 +74,10 @@ fn main() -> i32 {
         Some("hold") => hold(),
         Some("bystander") => bystander(),
         Some("greedy") => greedy(),
+        Some("inodes") => run(b"inodes-shell"),
+        Some("inodes-shell") => inodes_shell(),
+        Some("inodes-hold") => inodes_hold(),
+        Some("inodes-bystander") => inodes_bystander(),
         Some(other) => {
             eprintln!("hog: unknown mode {other}");
             2
@@ -272,5 +293,160 @@ fn greedy() -> i32 {
         0
     } else {
         1
+    }
+}
+
+/// Where `inodes-hold` makes its chain.
+const CHAIN: &[u8] = b"/hog-inodes";
+/// Steps `inodes-hold` takes at most (well past any tree's share).
+const MOST_STEPS: usize = 100_000;
+/// The fds of `inodes-hold` for "full" (written) and "let go" (read).
+const FULL_FD: i32 = 3;
+const LET_GO_FD: i32 = 4;
+
+fn inodes_shell() -> i32 {
+    print_limits("shell");
+    let (Ok([full_read, full_write]), Ok([let_go_read, let_go_write])) =
+        (syscall::pipe(), syscall::pipe())
+    else {
+        eprintln!("hog: no pipes");
+        return 1;
+    };
+    let fds = [
+        FDS[0],
+        FDS[1],
+        FDS[2],
+        FdMapping {
+            child: FULL_FD,
+            parent: full_write,
+        },
+        FdMapping {
+            child: LET_GO_FD,
+            parent: let_go_read,
+        },
+    ];
+    let holder = match syscall::spawn(b"/bin/hog", &[b"hog", b"inodes-hold"], &[], &fds) {
+        Ok(pid) => pid,
+        Err(errno) => {
+            eprintln!("hog: cannot start inodes-hold: {errno}");
+            return 1;
+        }
+    };
+    let _ = (syscall::close(full_write), syscall::close(let_go_read));
+    // The holder writes one byte once it is full (none if it failed).
+    let mut byte = [0u8];
+    let full = matches!(syscall::read(full_read, &mut byte), Ok(1));
+    let bystander = if full { run(b"inodes-bystander") } else { 1 };
+    let _ = syscall::close(let_go_write);
+    let holder = match syscall::wait(holder) {
+        Ok((_, WaitStatus::Exited(code))) => i32::from(code),
+        other => {
+            eprintln!("hog: inodes-hold ended: {other:?}");
+            1
+        }
+    };
+    let after = run(b"inodes-bystander");
+    if (full, bystander, holder, after) == (true, 0, 0, 0) {
+        println!("hog: every tree kept its inodes");
+        0
+    } else {
+        eprintln!("hog: full {full}, bystander {bystander}, holder {holder}, after {after}");
+        1
+    }
+}
+
+fn inodes_hold() -> i32 {
+    print_limits("inodes-hold");
+    match syscall::make_directory_at(CURRENT_DIRECTORY, CHAIN, 0o755) {
+        Ok(()) | Err(Errno::Exists) => {}
+        Err(errno) => {
+            eprintln!("inodes-hold: mkdir: {errno}");
+            return 1;
+        }
+    }
+    if let Err(errno) = syscall::change_directory(CHAIN) {
+        eprintln!("inodes-hold: chdir: {errno}");
+        return 1;
+    }
+    // Each step is a new directory, held by the current directory's chain
+    // for as long as the process stays below it.
+    let mut steps = 0;
+    let refusal = loop {
+        if steps == MOST_STEPS {
+            eprintln!("inodes-hold: {MOST_STEPS} directories held and no refusal");
+            return 1;
+        }
+        if let Err(errno) = syscall::make_directory_at(CURRENT_DIRECTORY, b"d", 0o755) {
+            break errno;
+        }
+        if let Err(errno) = syscall::change_directory(b"d") {
+            break errno;
+        }
+        steps += 1;
+    };
+    print_limits("inodes-hold");
+    println!(
+        "inodes-hold: {steps} directories held, then {}",
+        refusal.name()
+    );
+    let _ = syscall::write(FULL_FD, b"!");
+    // Hold everything until the shell lets go (closes its end).
+    let mut byte = [0u8];
+    let _ = syscall::read(LET_GO_FD, &mut byte);
+    if refusal == Errno::OutOfMemory {
+        0
+    } else {
+        1
+    }
+}
+
+fn inodes_bystander() -> i32 {
+    match inodes_bystander_steps() {
+        Ok(()) => {
+            println!("inodes-bystander: ok");
+            0
+        }
+        Err((what, errno)) => {
+            eprintln!("inodes-bystander: {what}: {errno}");
+            1
+        }
+    }
+}
+
+fn inodes_bystander_steps() -> Result<(), (&'static str, Errno)> {
+    let pid = syscall::process_id();
+    let mut names = Vec::new();
+    for index in 0..8u8 {
+        let mut name = Vec::from(b"/bystander-".as_slice());
+        name.extend_from_slice(alloc::format!("{pid}-{index}").as_bytes());
+        names.push(name);
+    }
+    let create = OpenFlags::READ_WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE;
+    let mut open = Vec::new();
+    for name in &names {
+        let fd = syscall::open(name, create, 0o644).map_err(|errno| ("create", errno))?;
+        syscall::write_all(fd, name).map_err(|errno| ("write", errno))?;
+        open.push(fd);
+    }
+    for (name, fd) in names.iter().zip(open) {
+        syscall::close(fd).map_err(|errno| ("close", errno))?;
+        let fd = syscall::open(name, OpenFlags::empty(), 0).map_err(|errno| ("open", errno))?;
+        let mut back = [0u8; 64];
+        let count = syscall::read(fd, &mut back).map_err(|errno| ("read", errno))?;
+        if back[..count] != name[..] {
+            return Err(("read back", Errno::InputOutput));
+        }
+        syscall::close(fd).map_err(|errno| ("close", errno))?;
+        syscall::unlink_at(CURRENT_DIRECTORY, name).map_err(|errno| ("unlink", errno))?;
+    }
+    let bin =
+        syscall::open(b"/bin", OpenFlags::DIRECTORY, 0).map_err(|errno| ("open /bin", errno))?;
+    let mut entries = [0u8; 4096];
+    syscall::read_directory(bin, &mut entries).map_err(|errno| ("list /bin", errno))?;
+    let _ = syscall::close(bin);
+    match syscall::spawn(b"/bin/hello", &[b"hello"], &[], &FDS).and_then(syscall::wait) {
+        Ok((_, WaitStatus::Exited(0))) => Ok(()),
+        Ok(_) => Err(("hello", Errno::InputOutput)),
+        Err(errno) => Err(("hello", errno)),
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! The machine's resources are [`Pool`]s in one [`Ledger`]: the frames of
 //! RAM, the kernel heap that processes cause (their kernel stacks,
-//! descriptors, pipes, `/...` names), and process slots. Each pool keeps a
+//! descriptors, pipes, `/...` names), process slots, and live objects
+//! (in-use inodes, the slots of the volume's live-object table:
+//! `crate::live_objects`). Each pool keeps a
 //! reserve that only a privileged budget (init and the login shell) may
 //! use, so whatever the other trees hold, the shell can start one more
 //! command.
@@ -32,10 +34,24 @@ pub enum Pool {
     KernelHeap,
     /// Process slots.
     Processes,
+    /// Live objects: in-use inodes, one slot each of the volume's table.
+    /// A count of its own rather than bytes of [`Pool::KernelHeap`]: the
+    /// table is bounded by a count, reserved up front, so the pool's
+    /// capacity is exactly the table's limit and the table can only be
+    /// full when the pool is.
+    LiveObjects,
 }
 
+/// How many pools there are.
+pub const POOLS: usize = 4;
+
 impl Pool {
-    const ALL: [Pool; 3] = [Pool::Frames, Pool::KernelHeap, Pool::Processes];
+    const ALL: [Pool; POOLS] = [
+        Pool::Frames,
+        Pool::KernelHeap,
+        Pool::Processes,
+        Pool::LiveObjects,
+    ];
 
     fn index(self) -> usize {
         self as usize
@@ -74,14 +90,14 @@ impl PoolState {
 /// The machine's pools.
 #[derive(Debug)]
 pub struct Ledger {
-    pools: Mutex<[PoolState; 3]>,
+    pools: Mutex<[PoolState; POOLS]>,
 }
 
 impl Ledger {
     /// A ledger of `capacity` and `reserve` per pool (in [`Pool`] order:
-    /// frames, kernel heap, processes).
-    pub fn new(capacity: [u64; 3], reserve: [u64; 3]) -> Arc<Ledger> {
-        let mut pools = [PoolState::default(); 3];
+    /// frames, kernel heap, processes, live objects).
+    pub fn new(capacity: [u64; POOLS], reserve: [u64; POOLS]) -> Arc<Ledger> {
+        let mut pools = [PoolState::default(); POOLS];
         for pool in Pool::ALL {
             pools[pool.index()] = PoolState {
                 capacity: capacity[pool.index()],
@@ -104,9 +120,9 @@ impl Ledger {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BudgetState {
     /// Most of each pool.
-    pub limits: [u64; 3],
+    pub limits: [u64; POOLS],
     /// What it holds of each.
-    pub used: [u64; 3],
+    pub used: [u64; POOLS],
 }
 
 impl BudgetState {
@@ -129,6 +145,11 @@ impl BudgetState {
     pub fn processes(&self) -> u64 {
         self.used[Pool::Processes.index()]
     }
+
+    /// Live objects this tree was the first to hold, still held.
+    pub fn live_objects(&self) -> u64 {
+        self.used[Pool::LiveObjects.index()]
+    }
 }
 
 /// A process tree's budget.
@@ -142,13 +163,13 @@ pub struct Budget {
 
 impl Budget {
     /// A budget with these limits per pool (in [`Pool`] order).
-    pub fn new(ledger: &Arc<Ledger>, limits: [u64; 3], privileged: bool) -> Arc<Budget> {
+    pub fn new(ledger: &Arc<Ledger>, limits: [u64; POOLS], privileged: bool) -> Arc<Budget> {
         Arc::new(Budget {
             ledger: ledger.clone(),
             privileged,
             state: Mutex::new(BudgetState {
                 limits,
-                used: [0; 3],
+                used: [0; POOLS],
             }),
         })
     }
@@ -156,8 +177,8 @@ impl Budget {
     /// A budget of `share_of` (numerator, denominator) of what each pool
     /// has available now, unprivileged; `limits` replaces a pool's share
     /// where it is not zero.
-    pub fn share(ledger: &Arc<Ledger>, share_of: (u64, u64), limits: [u64; 3]) -> Arc<Budget> {
-        let mut chosen = [0; 3];
+    pub fn share(ledger: &Arc<Ledger>, share_of: (u64, u64), limits: [u64; POOLS]) -> Arc<Budget> {
+        let mut chosen = [0; POOLS];
         for pool in Pool::ALL {
             let share = (ledger.pool(pool).available() as u128 * share_of.0 as u128
                 / share_of.1.max(1) as u128) as u64;
@@ -247,13 +268,13 @@ mod tests {
     const MIB: u64 = 1 << 20;
 
     fn ledger() -> Arc<Ledger> {
-        Ledger::new([64 * MIB, 8 * MIB, 128], [4 * MIB, MIB, 8])
+        Ledger::new([64 * MIB, 8 * MIB, 128, 1024], [4 * MIB, MIB, 8, 64])
     }
 
     #[test]
     fn a_tree_stops_at_its_limit_and_the_next_tree_is_untouched() {
         let ledger = ledger();
-        let greedy = Budget::new(&ledger, [16 * MIB, MIB, 64], false);
+        let greedy = Budget::new(&ledger, [16 * MIB, MIB, 64, 64], false);
         let mut held = Vec::new();
         while let Ok(charge) = greedy.charge(Pool::Frames, MIB) {
             held.push(charge);
@@ -267,20 +288,20 @@ mod tests {
         );
         assert_eq!(greedy.state().memory_used(), 17 * MIB);
         drop(heap);
-        let bystander = Budget::new(&ledger, [16 * MIB, MIB, 64], false);
+        let bystander = Budget::new(&ledger, [16 * MIB, MIB, 64, 64], false);
         assert!(bystander.charge(Pool::Frames, 16 * MIB).is_ok());
     }
 
     #[test]
     fn the_reserve_is_for_privileged_budgets_only() {
         let ledger = ledger();
-        let everything = Budget::new(&ledger, [u64::MAX; 3], false);
+        let everything = Budget::new(&ledger, [u64::MAX; POOLS], false);
         let taken = everything.charge(Pool::Frames, 60 * MIB).unwrap();
         assert_eq!(
             everything.charge(Pool::Frames, 4096).unwrap_err(),
             OverBudget::Machine(Pool::Frames)
         );
-        let shell = Budget::new(&ledger, [u64::MAX; 3], true);
+        let shell = Budget::new(&ledger, [u64::MAX; POOLS], true);
         let command = shell.charge(Pool::Frames, 4 * MIB).unwrap();
         assert_eq!(ledger.pool(Pool::Frames).committed, 64 * MIB);
         drop((taken, command));
@@ -291,7 +312,7 @@ mod tests {
     #[test]
     fn process_slots_are_counted_apart_from_memory() {
         let ledger = ledger();
-        let tree = Budget::new(&ledger, [MIB, MIB, 2], false);
+        let tree = Budget::new(&ledger, [MIB, MIB, 2, 2], false);
         let first = tree.charge(Pool::Processes, 1).unwrap();
         let _second = tree.charge(Pool::Processes, 1).unwrap();
         assert_eq!(
@@ -306,17 +327,17 @@ mod tests {
     #[test]
     fn a_share_is_taken_from_what_is_available() {
         let ledger = ledger();
-        let first = Budget::share(&ledger, (1, 2), [0; 3]);
-        assert_eq!(first.state().limits, [30 * MIB, 3 * MIB + MIB / 2, 60]);
+        let first = Budget::share(&ledger, (1, 2), [0; POOLS]);
+        assert_eq!(first.state().limits, [30 * MIB, 3 * MIB + MIB / 2, 60, 480]);
         let _held = first.charge(Pool::Frames, 30 * MIB).unwrap();
-        let second = Budget::share(&ledger, (1, 2), [0, 0, 5]);
-        assert_eq!(second.state().limits, [15 * MIB, 3 * MIB + MIB / 2, 5]);
+        let second = Budget::share(&ledger, (1, 2), [0, 0, 5, 0]);
+        assert_eq!(second.state().limits, [15 * MIB, 3 * MIB + MIB / 2, 5, 480]);
     }
 
     #[test]
     fn an_amount_that_overflows_is_refused() {
         let ledger = ledger();
-        let tree = Budget::new(&ledger, [u64::MAX, u64::MAX, 1], false);
+        let tree = Budget::new(&ledger, [u64::MAX, u64::MAX, 1, 1], false);
         let _one = tree.charge(Pool::Frames, MIB).unwrap();
         assert_eq!(
             tree.charge(Pool::Frames, u64::MAX).unwrap_err(),

@@ -19,8 +19,14 @@ pub enum Error {
     /// The handle's object is gone and its inode number holds another
     /// object (or none): never that other object (`ESTALE`).
     Stale,
-    /// The table of live objects is full (`ENFILE`).
+    /// The table of live objects is full (`ENFILE`). With every new
+    /// object charged to a budget whose pool is the table's size, only a
+    /// volume whose objects nobody pays for (the host tools) sees it.
     TooManyObjects,
+    /// A new live object was refused by the budget paying for it: the
+    /// tree's share of live objects, or the machine's outside the
+    /// reserve, is used up (`ENOMEM`).
+    OverBudget(crate::budget::OverBudget),
     /// A change through a read-only `/...` entry, or in a virtual `/...`
     /// directory (`EACCES`).
     AccessDenied,
@@ -91,6 +97,7 @@ impl From<Error> for Errno {
             Error::Dots(dotdotdot::Error::InsideLeaf) => Errno::NotADirectory,
             Error::Stale => Errno::Stale,
             Error::TooManyObjects => Errno::TooManyFilesInSystem,
+            Error::OverBudget(_) => Errno::OutOfMemory,
             Error::AccessDenied => Errno::AccessDenied,
             Error::InvalidPath => Errno::InvalidArgument,
             Error::PathTooLong => Errno::NameTooLong,
@@ -135,6 +142,12 @@ mod tests {
         assert_eq!(
             Errno::from(Error::TooManyObjects),
             Errno::TooManyFilesInSystem
+        );
+        assert_eq!(
+            Errno::from(Error::OverBudget(crate::budget::OverBudget::Tree(
+                crate::budget::Pool::LiveObjects
+            ))),
+            Errno::OutOfMemory
         );
         assert_eq!(
             Errno::from(Error::FileSystem(fs_ext2l::Error::NotFound)),

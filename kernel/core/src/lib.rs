@@ -21,4 +21,4 @@ pub use error::Error;
 pub use live_objects::{LiveObjects, ObjectRef};
 pub use location::{Anchor, Location, Node, Step};
 pub use resolve::{resolve, resolve_parent, DotView, Resolved, View, DOTS, MAX_SYMLINKS};
-pub use volume::Volume;
+pub use volume::{PaidBy, Volume};

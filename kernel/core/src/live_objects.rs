@@ -20,6 +20,22 @@
 //! The table is bounded ([`LiveObjects::new`]'s `limit`) and says what it
 //! costs ([`LiveObjects::memory_bytes`]).
 //!
+//! Every new object is paid for: it takes one unit of
+//! [`Pool::LiveObjects`] from the budget of whoever caused it (the payer
+//! the kernel sets for one call, [`LiveObjects::set_payer`], or else the
+//! volume's fallback payer, [`LiveObjects::set_fallback_payer`]), and the
+//! [`Charge`] lives in the object, so it comes back when the last
+//! reference drops. The first holder pays, for as long as anyone holds the
+//! object: a later holder of a live object pays nothing, and the first
+//! one's budget stays charged while others still hold it (an object is one
+//! slot whoever holds it; splitting it among holders would make dropping a
+//! reference able to fail). A count pool rather than bytes of kernel
+//! heap, because the table is a count reserved up front: the kernel makes
+//! the pool exactly the table's size and has every object paid for, so
+//! the table is never full while the payer's tree is within its share and
+//! the pool has room outside its reserve — one tree filling its share gets
+//! [`Error::OverBudget`] (`ENOMEM`), and the others still hold objects.
+//!
 //! Dropping the last reference must not need the volume (it may be
 //! dropped anywhere: a process ending, a descriptor closed, a namespace
 //! replaced), so a dropped object only queues its inode number
@@ -35,6 +51,7 @@ use fs_ext2l::{FileType, HeldInode, InodeNumber};
 use hashbrown::HashMap;
 use spin::Mutex;
 
+use crate::budget::{Budget, Charge, Pool};
 use crate::error::Error;
 
 /// Inode numbers whose last reference was dropped, waiting for the volume.
@@ -63,6 +80,10 @@ struct LiveObject {
     generation: u32,
     file_type: FileType,
     releases: Arc<ReleaseQueue>,
+    /// The slot its first holder's budget paid (none on an unpaid
+    /// volume). A field drops after [`Drop::drop`] has queued the inode,
+    /// so a slot given back is always an inode the volume can collect.
+    _paid: Option<Charge>,
 }
 
 impl Drop for LiveObject {
@@ -131,6 +152,10 @@ pub struct LiveObjects {
     entries: HashMap<u32, Weak<LiveObject>>,
     releases: Arc<ReleaseQueue>,
     limit: usize,
+    /// Who pays for new objects during the current call.
+    payer: Option<Arc<Budget>>,
+    /// Who pays when no call set a payer (the kernel's own holders).
+    fallback_payer: Option<Arc<Budget>>,
 }
 
 impl LiveObjects {
@@ -152,7 +177,43 @@ impl LiveObjects {
                 lost: core::sync::atomic::AtomicUsize::new(0),
             }),
             limit,
+            payer: None,
+            fallback_payer: None,
         })
+    }
+
+    /// Sets who pays for the objects made from now on (the budget of the
+    /// process whose call this is), returning the previous payer.
+    pub fn set_payer(&mut self, payer: Option<Arc<Budget>>) -> Option<Arc<Budget>> {
+        core::mem::replace(&mut self.payer, payer)
+    }
+
+    /// Sets who pays for the objects made while no payer is set (the
+    /// kernel's own holders: init's root, tasks). Without either, new
+    /// objects are free and bounded only by the table.
+    pub fn set_fallback_payer(&mut self, payer: Option<Arc<Budget>>) {
+        self.fallback_payer = payer;
+    }
+
+    /// One slot of [`Pool::LiveObjects`] from the payer, for an object
+    /// about to be made.
+    ///
+    /// Return values: the charge (none when nobody pays); `OverBudget`.
+    pub(crate) fn charge(&self) -> Result<Option<Charge>, Error> {
+        match self.payer.as_ref().or(self.fallback_payer.as_ref()) {
+            Some(payer) => Ok(Some(
+                payer
+                    .charge(Pool::LiveObjects, 1)
+                    .map_err(Error::OverBudget)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the table has as many entries as it may (some may be
+    /// objects gone but not yet collected).
+    pub(crate) fn is_full(&self) -> bool {
+        self.entries.len() >= self.limit
     }
 
     /// The live object of `inode`, if something holds it.
@@ -161,11 +222,16 @@ impl LiveObjects {
         Some(ObjectRef { object })
     }
 
-    /// Makes the object the file system just agreed to hold live.
+    /// Makes the object the file system just agreed to hold live, paid by
+    /// `paid` (from [`Self::charge`]; given back if it is refused).
     ///
     /// Return values: the first reference; `TooManyObjects` when the table
-    /// is full (after forgetting entries whose objects are gone).
-    pub(crate) fn insert(&mut self, held: HeldInode) -> Result<ObjectRef, Error> {
+    /// is full (the caller collects first).
+    pub(crate) fn insert(
+        &mut self,
+        held: HeldInode,
+        paid: Option<Charge>,
+    ) -> Result<ObjectRef, Error> {
         let key = held.inode.get();
         let replaces_dead = self
             .entries
@@ -179,6 +245,7 @@ impl LiveObjects {
             generation: held.generation,
             file_type: held.file_type,
             releases: self.releases.clone(),
+            _paid: paid,
         });
         self.entries.insert(key, Arc::downgrade(&object));
         Ok(ObjectRef { object })
@@ -259,6 +326,56 @@ impl LiveObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::{Ledger, POOLS};
+
+    impl LiveObjects {
+        fn insert_free(&mut self, held: HeldInode) -> Result<ObjectRef, Error> {
+            self.insert(held, None)
+        }
+
+        fn insert_paid(&mut self, held: HeldInode) -> Result<ObjectRef, Error> {
+            let paid = self.charge()?;
+            self.insert(held, paid)
+        }
+    }
+
+    /// A tree with at most `objects` live objects.
+    fn tree(ledger: &Arc<Ledger>, objects: u64, privileged: bool) -> Arc<Budget> {
+        let mut limits = [u64::MAX; POOLS];
+        limits[Pool::LiveObjects as usize] = objects;
+        Budget::new(ledger, limits, privileged)
+    }
+
+    #[test]
+    fn the_payer_is_charged_until_the_last_reference_drops() {
+        let ledger = Ledger::new([0, 0, 0, 16], [0; POOLS]);
+        let budget = tree(&ledger, 4, false);
+        let mut table = LiveObjects::new(16).unwrap();
+        table.set_payer(Some(budget.clone()));
+        let first = table.insert_paid(held(12, 7)).unwrap();
+        assert_eq!(budget.state().live_objects(), 1);
+        let second = table.find(InodeNumber(12)).unwrap();
+        assert_eq!(budget.state().live_objects(), 1, "sharing is free");
+        drop(first);
+        assert_eq!(budget.state().live_objects(), 1);
+        drop(second);
+        assert_eq!(budget.state().live_objects(), 0);
+        assert_eq!(ledger.pool(Pool::LiveObjects).committed, 0);
+        assert_eq!(table.take_released(), [InodeNumber(12)]);
+    }
+
+    #[test]
+    fn without_a_payer_the_fallback_pays() {
+        let ledger = Ledger::new([0, 0, 0, 16], [0; POOLS]);
+        let kernel = tree(&ledger, u64::MAX, true);
+        let mut table = LiveObjects::new(16).unwrap();
+        assert!(table.charge().unwrap().is_none(), "an unpaid volume");
+        table.set_fallback_payer(Some(kernel.clone()));
+        let object = table.insert_paid(held(12, 7)).unwrap();
+        assert_eq!(kernel.state().live_objects(), 1);
+        drop(object);
+        assert_eq!(kernel.state().live_objects(), 0);
+    }
 
     fn held(inode: u32, generation: u32) -> HeldInode {
         HeldInode {
@@ -271,7 +388,7 @@ mod tests {
     #[test]
     fn one_object_per_inode_and_released_at_the_last_reference() {
         let mut table = LiveObjects::new(16).unwrap();
-        let first = table.insert(held(12, 7)).unwrap();
+        let first = table.insert_free(held(12, 7)).unwrap();
         let second = table.find(InodeNumber(12)).unwrap();
         assert_eq!(first, second);
         assert_eq!(first.holders(), 2);
@@ -286,8 +403,8 @@ mod tests {
     #[test]
     fn an_inode_held_again_before_collection_is_not_released() {
         let mut table = LiveObjects::new(16).unwrap();
-        drop(table.insert(held(12, 7)).unwrap());
-        let again = table.insert(held(12, 7)).unwrap();
+        drop(table.insert_free(held(12, 7)).unwrap());
+        let again = table.insert_free(held(12, 7)).unwrap();
         assert!(table.take_released().is_empty());
         drop(again);
         assert_eq!(table.take_released(), [InodeNumber(12)]);
@@ -297,21 +414,21 @@ mod tests {
     fn the_table_is_bounded() {
         let mut table = LiveObjects::new(16).unwrap();
         let kept: Vec<ObjectRef> = (0..16)
-            .map(|i| table.insert(held(20 + i, 1)).unwrap())
+            .map(|i| table.insert_free(held(20 + i, 1)).unwrap())
             .collect();
-        assert_eq!(table.insert(held(99, 1)), Err(Error::TooManyObjects));
+        assert_eq!(table.insert_free(held(99, 1)), Err(Error::TooManyObjects));
         drop(kept);
         table.take_released();
-        assert!(table.insert(held(99, 1)).is_ok());
+        assert!(table.insert_free(held(99, 1)).is_ok());
     }
 
     #[test]
     fn references_of_different_generations_differ() {
         let mut table = LiveObjects::new(16).unwrap();
-        let old = table.insert(held(12, 1)).unwrap();
+        let old = table.insert_free(held(12, 1)).unwrap();
         drop(table.take_released());
         let mut other = LiveObjects::new(16).unwrap();
-        let new = other.insert(held(12, 2)).unwrap();
+        let new = other.insert_free(held(12, 2)).unwrap();
         assert_ne!(old, new);
     }
 }

@@ -103,7 +103,7 @@ fn components(path: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// Return values: the location; `PathTooLong`;
 /// `FileSystem(NotFound | NotADirectory | TooManySymlinks | InvalidName)`;
 /// `Dots(..)` for a `/...` name that does not exist or is invalid;
-/// `Stale`, `TooManyObjects`, device errors.
+/// `Stale`, `OverBudget`, `TooManyObjects`, device errors.
 pub fn resolve<D: BlockDevice>(
     volume: &mut Volume<D>,
     view: View<'_>,

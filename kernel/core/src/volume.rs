@@ -18,10 +18,18 @@
 //! - **Names are the file system's, objects are ours.** Creating, linking
 //!   and removing names go straight to the file system; what holds
 //!   objects (descriptors, roots, chains) lives above, in the kernel.
+//!
+//! A new object is paid for by a budget (`crate::live_objects`): the
+//! kernel names the payer for one call with [`Volume::paid_by`], a guard
+//! that sets it on the volume while the call holds the volume's lock, so
+//! no operation needs a budget argument and none can forget to pass one.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::ops::{Deref, DerefMut};
 use fs_ext2l::{BlockDevice, DirectoryEntry, FileSystem, InodeNumber, Metadata, SetAttributes};
 
+use crate::budget::{Budget, Charge};
 use crate::error::Error;
 use crate::live_objects::{LiveObjects, ObjectRef};
 
@@ -80,6 +88,22 @@ impl<D: BlockDevice> Volume<D> {
         &self.objects
     }
 
+    /// The volume with `payer` paying for every object made through it
+    /// until the guard is dropped (then the previous payer is back).
+    pub fn paid_by(&mut self, payer: &Arc<Budget>) -> PaidBy<'_, D> {
+        let previous = self.objects.set_payer(Some(payer.clone()));
+        PaidBy {
+            volume: self,
+            previous,
+        }
+    }
+
+    /// Has `payer` pay for objects made outside [`Self::paid_by`] (the
+    /// kernel's own holders); none: such objects are free.
+    pub fn set_fallback_payer(&mut self, payer: Option<Arc<Budget>>) {
+        self.objects.set_fallback_payer(payer);
+    }
+
     /// Gives the file system back (after releasing what was dropped).
     /// References still alive keep their inodes only until the next mount.
     pub fn into_file_system(mut self) -> FileSystem<D> {
@@ -90,7 +114,8 @@ impl<D: BlockDevice> Volume<D> {
     /// A reference to inode `inode`, which must be in use (named, or held).
     ///
     /// Return values: the reference; `FileSystem(NotFound)` for an inode
-    /// not in use; `TooManyObjects`; the file system's errors.
+    /// not in use; `OverBudget` when the payer may not have one more live
+    /// object; `TooManyObjects`; the file system's errors.
     pub fn hold(&mut self, inode: InodeNumber) -> Result<ObjectRef, Error> {
         self.collect()?;
         self.hold_collected(inode)
@@ -105,8 +130,19 @@ impl<D: BlockDevice> Volume<D> {
                 return Ok(object);
             }
         }
+        let paid = self.objects.charge()?;
+        self.hold_paid(inode, paid)
+    }
+
+    /// Holds `inode`, not live yet, with the slot `paid`.
+    fn hold_paid(&mut self, inode: InodeNumber, paid: Option<Charge>) -> Result<ObjectRef, Error> {
+        // Paid first: a slot given back before this charge is an inode
+        // already queued, so collecting makes room in a full table.
+        if self.objects.is_full() {
+            self.collect()?;
+        }
         let held = self.file_system.hold(inode)?;
-        match self.objects.insert(held) {
+        match self.objects.insert(held, paid) {
             Ok(object) => Ok(object),
             Err(error) => {
                 let _ = self.file_system.release(inode);
@@ -140,7 +176,7 @@ impl<D: BlockDevice> Volume<D> {
     ///
     /// Return values: `FileSystem(NotFound)` (also in a removed directory),
     /// `FileSystem(NotADirectory)`, `FileSystem(InvalidName)` (`..`,
-    /// reserved names), `Stale`, `TooManyObjects`, device errors.
+    /// reserved names), `Stale`, `OverBudget`, `TooManyObjects`, device errors.
     pub fn lookup(&mut self, directory: &ObjectRef, name: &[u8]) -> Result<ObjectRef, Error> {
         self.verify(directory)?;
         let inode = self.file_system.lookup(directory.inode(), name)?;
@@ -244,7 +280,8 @@ impl<D: BlockDevice> Volume<D> {
 
     /// The directory `object`'s rootlink names, held, if it has one.
     ///
-    /// Return values: `Stale`; `TooManyObjects`; the file system's errors.
+    /// Return values: `Stale`; `OverBudget`; `TooManyObjects`; the file
+    /// system's errors.
     pub fn rootlink(&mut self, object: &ObjectRef) -> Result<Option<ObjectRef>, Error> {
         self.verify(object)?;
         match self.file_system.rootlink(object.inode())? {
@@ -256,7 +293,8 @@ impl<D: BlockDevice> Volume<D> {
     /// Creates the empty regular file `name` in `directory`; returns it,
     /// held.
     ///
-    /// Return values: `Stale`; `TooManyObjects`; the file system's errors.
+    /// Return values: `Stale`; `OverBudget`; `TooManyObjects`; the file
+    /// system's errors.
     pub fn create(
         &mut self,
         directory: &ObjectRef,
@@ -264,10 +302,12 @@ impl<D: BlockDevice> Volume<D> {
         permissions: u16,
     ) -> Result<ObjectRef, Error> {
         self.verify(directory)?;
+        // Paid before the name is made: a refused call changes nothing.
+        let paid = self.objects.charge()?;
         let inode = self
             .file_system
             .create(directory.inode(), name, permissions, 0, 0)?;
-        self.hold_collected(inode)
+        self.hold_paid(inode, paid)
     }
 
     /// Creates directory `name` in `directory`.
@@ -357,5 +397,185 @@ impl<D: BlockDevice> Volume<D> {
         let collected = self.collect();
         self.file_system.sync()?;
         collected
+    }
+}
+
+/// A volume whose new objects one budget pays for ([`Volume::paid_by`]).
+pub struct PaidBy<'a, D: BlockDevice> {
+    volume: &'a mut Volume<D>,
+    previous: Option<Arc<Budget>>,
+}
+
+impl<D: BlockDevice> Deref for PaidBy<'_, D> {
+    type Target = Volume<D>;
+
+    fn deref(&self) -> &Volume<D> {
+        self.volume
+    }
+}
+
+impl<D: BlockDevice> DerefMut for PaidBy<'_, D> {
+    fn deref_mut(&mut self) -> &mut Volume<D> {
+        self.volume
+    }
+}
+
+impl<D: BlockDevice> Drop for PaidBy<'_, D> {
+    fn drop(&mut self) {
+        self.volume.objects.set_payer(self.previous.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::budget::{Ledger, OverBudget, Pool, POOLS};
+    use fs_ext2l::{format, FormatOptions, MemoryDevice, MountOptions};
+
+    const LIMIT: usize = 32;
+
+    /// A volume of [`LIMIT`] live objects whose pool is the table, with
+    /// a reserve of 4, the kernel paying for what no call pays for.
+    fn volume() -> (Volume<MemoryDevice>, Arc<Ledger>) {
+        let options = FormatOptions {
+            size: 1024 * 1024,
+            ..FormatOptions::default()
+        };
+        let file_system = format(
+            MemoryDevice::new(1024 * 1024),
+            &options,
+            MountOptions::default(),
+        )
+        .unwrap();
+        let mut volume = Volume::new(file_system, LIMIT).unwrap();
+        let ledger = Ledger::new([0, 0, 0, LIMIT as u64], [0, 0, 0, 4]);
+        volume.set_fallback_payer(Some(Budget::new(&ledger, [u64::MAX; POOLS], true)));
+        (volume, ledger)
+    }
+
+    /// An unprivileged tree of at most `objects` live objects.
+    fn tree(ledger: &Arc<Ledger>, objects: u64) -> Arc<Budget> {
+        let mut limits = [u64::MAX; POOLS];
+        limits[Pool::LiveObjects as usize] = objects;
+        Budget::new(ledger, limits, false)
+    }
+
+    /// Creates `/name` and holds it, paid by `payer`.
+    fn create(
+        volume: &mut Volume<MemoryDevice>,
+        root: &ObjectRef,
+        payer: &Arc<Budget>,
+        name: &str,
+    ) -> Result<ObjectRef, Error> {
+        volume.paid_by(payer).create(root, name.as_bytes(), 0o644)
+    }
+
+    #[test]
+    fn a_tree_over_its_share_is_refused_and_another_still_holds() {
+        let (mut volume, ledger) = volume();
+        let root = volume.root().unwrap();
+        let greedy = tree(&ledger, 10);
+        let bystander = tree(&ledger, 10);
+        let mut held = Vec::new();
+        let refusal = loop {
+            match create(
+                &mut volume,
+                &root,
+                &greedy,
+                &alloc::format!("g{}", held.len()),
+            ) {
+                Ok(object) => held.push(object),
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(held.len(), 10);
+        assert_eq!(
+            refusal,
+            Error::OverBudget(OverBudget::Tree(Pool::LiveObjects))
+        );
+        assert_eq!(
+            manux_abi::Errno::from(refusal),
+            manux_abi::Errno::OutOfMemory
+        );
+        // Lookups are refused too, not only creations.
+        volume.paid_by(&greedy).mkdir(&root, b"dir", 0o755).unwrap();
+        assert_eq!(
+            volume.paid_by(&greedy).lookup(&root, b"dir"),
+            Err(Error::OverBudget(OverBudget::Tree(Pool::LiveObjects)))
+        );
+        let other = create(&mut volume, &root, &bystander, "b").unwrap();
+        assert_eq!(bystander.state().live_objects(), 1);
+        assert_eq!(greedy.state().live_objects(), 10);
+        drop(other);
+        // The greedy tree's slots come back when its objects go.
+        held.pop();
+        assert_eq!(greedy.state().live_objects(), 9);
+        assert!(volume.paid_by(&greedy).lookup(&root, b"dir").is_ok());
+    }
+
+    #[test]
+    fn sharing_a_live_object_charges_only_its_first_holder() {
+        let (mut volume, ledger) = volume();
+        let root = volume.root().unwrap();
+        let first = tree(&ledger, 4);
+        let second = tree(&ledger, 4);
+        let file = create(&mut volume, &root, &first, "shared").unwrap();
+        let again = volume.paid_by(&second).lookup(&root, b"shared").unwrap();
+        assert_eq!(file, again);
+        assert_eq!(first.state().live_objects(), 1);
+        assert_eq!(second.state().live_objects(), 0);
+        // The first holder pays for as long as anyone holds it.
+        drop(file);
+        assert_eq!(first.state().live_objects(), 1);
+        drop(again);
+        assert_eq!(first.state().live_objects(), 0);
+        assert_eq!(ledger.pool(Pool::LiveObjects).committed, 1, "the root");
+        // And the payer of a call is undone with its guard.
+        let kernel_held = volume.lookup(&root, b"shared").unwrap();
+        assert_eq!(first.state().live_objects(), 0);
+        assert_eq!(ledger.pool(Pool::LiveObjects).committed, 2);
+        drop(kernel_held);
+    }
+
+    #[test]
+    fn the_reserve_admits_a_privileged_tree_and_the_table_is_never_full_first() {
+        let (mut volume, ledger) = volume();
+        let root = volume.root().unwrap();
+        // Unprivileged trees together take everything outside the
+        // reserve: 32 - 4 - the root.
+        let trees = [tree(&ledger, 20), tree(&ledger, 20)];
+        let mut held = Vec::new();
+        for (index, payer) in trees.iter().enumerate() {
+            while let Ok(object) = create(
+                &mut volume,
+                &root,
+                payer,
+                &alloc::format!("t{index}-{}", held.len()),
+            ) {
+                held.push(object);
+            }
+        }
+        assert_eq!(held.len(), LIMIT - 4 - 1);
+        assert_eq!(
+            create(&mut volume, &root, &trees[1], "more"),
+            Err(Error::OverBudget(OverBudget::Machine(Pool::LiveObjects)))
+        );
+        let shell = Budget::new(&ledger, [u64::MAX; POOLS], true);
+        for index in 0..4 {
+            held.push(create(&mut volume, &root, &shell, &alloc::format!("s{index}")).unwrap());
+        }
+        assert_eq!(volume.objects().len(), LIMIT);
+        // A full table is a full pool: the refusal is the budget's.
+        assert_eq!(
+            create(&mut volume, &root, &shell, "last"),
+            Err(Error::OverBudget(OverBudget::Machine(Pool::LiveObjects)))
+        );
+        // Slots given back are usable at once, though not yet collected.
+        held.pop();
+        assert!(create(&mut volume, &root, &shell, "again").is_ok());
+        assert!(
+            volume.lookup(&root, b"last").is_err(),
+            "a refused creation makes no name"
+        );
     }
 }

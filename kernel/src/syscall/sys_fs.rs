@@ -19,6 +19,7 @@ use crate::root_fs::ROOT;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fs_ext2l::{FileType, Metadata, SetAttributes};
+use kernel_core::budget::Budget;
 use kernel_core::{DotView, Location, Node, ObjectRef, Resolved, View, Volume};
 use manux_abi::directory_entry::{self, EntryKind};
 use manux_abi::Errno;
@@ -37,6 +38,8 @@ pub struct Caller {
     pub base: Location,
     /// `/...` (a cheap shared copy).
     pub dots: DotView,
+    /// Who pays for the live objects the call makes: the caller's tree.
+    pub payer: Arc<Budget>,
 }
 
 impl Caller {
@@ -62,6 +65,7 @@ impl Caller {
             root: place.root.clone(),
             base,
             dots: place.dots.clone(),
+            payer: process.budget.clone(),
         })
     }
 
@@ -108,13 +112,18 @@ impl Caller {
     }
 }
 
-/// Runs `body` with the root volume.
+/// Runs `body` with the root volume, `payer` paying for the live objects
+/// it makes (the calling process's tree: `kernel_core::live_objects`).
 ///
-/// Return values: `NotFound` without a root; `body`'s.
-pub fn with_root<T>(body: impl FnOnce(&mut RootVolume) -> Result<T, Errno>) -> Result<T, Errno> {
+/// Return values: `NotFound` without a root; `body`'s (`ENOMEM` when the
+/// payer may hold no more live objects).
+pub fn with_root<T>(
+    payer: &Arc<Budget>,
+    body: impl FnOnce(&mut RootVolume) -> Result<T, Errno>,
+) -> Result<T, Errno> {
     let mut root = ROOT.lock();
     let volume = root.as_mut().ok_or(Errno::NotFound)?;
-    let result = body(volume);
+    let result = body(&mut volume.paid_by(payer));
     crate::root_fs::report_damage(volume);
     result
 }
@@ -176,7 +185,7 @@ pub fn open_at(
     let caller = Caller::of(process, directory_fd)?;
     let flags = OpenFlags::from_bits(flags as u32).ok_or(Errno::InvalidArgument)?;
     let changes = flags.writes() || flags.contains(OpenFlags::TRUNCATE);
-    let file = with_root(|volume| {
+    let file = with_root(&process.budget, |volume| {
         let follow = !flags.contains(OpenFlags::NO_FOLLOW);
         let resolved = match caller.resolve(volume, &path, follow) {
             Ok(_) if flags.contains(OpenFlags::CREATE | OpenFlags::EXCLUSIVE) => {
@@ -262,7 +271,9 @@ pub fn file_status(process: &Process, fd: u64, stat: u64) -> Result<u64, Errno> 
         _ => None,
     };
     let result = match object {
-        Some(object) => with_root(|volume| Ok(stat_of(&volume.stat(&object)?)))?,
+        Some(object) => with_root(&process.budget, |volume| {
+            Ok(stat_of(&volume.stat(&object)?))
+        })?,
         // Console and pipes: a character device with no inode.
         None => Stat {
             mode: 0o020_620,
@@ -286,7 +297,7 @@ pub fn stat_at(
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
     let follow = flags as u32 & STAT_NO_FOLLOW == 0;
-    let result = with_root(|volume| {
+    let result = with_root(&process.budget, |volume| {
         let resolved = caller.resolve(volume, &path, follow)?;
         match resolved.node() {
             Node::Virtual => Ok(virtual_stat()),
@@ -328,7 +339,7 @@ pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> R
     match &mut *guard {
         OpenFile::Directory { object, cursor, .. } => {
             let mut next_cursor = *cursor;
-            with_root(|volume| {
+            with_root(&process.budget, |volume| {
                 while let Some(entry) = volume.read_dir(object, next_cursor)? {
                     let kind = entry_kind(entry.file_type);
                     match directory_entry::encode(
@@ -392,7 +403,7 @@ pub fn make_directory(
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
-    with_root(|volume| {
+    with_root(&process.budget, |volume| {
         let (_, directory, name) = caller.writable_parent(volume, &path)?;
         volume.mkdir(&directory, &name, (mode & 0o7777) as u16)?;
         Ok(0)
@@ -411,7 +422,7 @@ pub fn unlink(
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
-    with_root(|volume| {
+    with_root(&process.budget, |volume| {
         let (_, parent, name) = caller.writable_parent(volume, &path)?;
         if directory {
             volume.rmdir(&parent, &name)?;
@@ -436,7 +447,7 @@ fn two_paths(process: &Process, a: [u64; 6]) -> Result<(Caller, Vec<u8>, Caller,
 /// reached read-only cannot gain a writable name.
 pub fn link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let (old_caller, old, new_caller, new) = two_paths(process, a)?;
-    with_root(|volume| {
+    with_root(&process.budget, |volume| {
         let existing = old_caller.resolve(volume, &old, false)?;
         let object = existing.writable_object()?;
         if object.is_directory() {
@@ -453,7 +464,7 @@ pub fn link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 /// orphan for its holders.
 pub fn rename(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let (old_caller, old, new_caller, new) = two_paths(process, a)?;
-    with_root(|volume| {
+    with_root(&process.budget, |volume| {
         let (_, old_directory, old_name) = old_caller.writable_parent(volume, &old)?;
         let (_, new_directory, new_name) = new_caller.writable_parent(volume, &new)?;
         volume.rename(&old_directory, &old_name, &new_directory, &new_name)?;
@@ -466,7 +477,7 @@ pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let target = UserAccess::path(process, a[0], a[1])?;
     let path = UserAccess::path(process, a[3], a[4])?;
     let caller = Caller::of(process, a[2])?;
-    with_root(|volume| {
+    with_root(&process.budget, |volume| {
         let (_, directory, name) = caller.writable_parent(volume, &path)?;
         volume.symlink(&directory, &name, &target)?;
         Ok(0)
@@ -477,7 +488,7 @@ pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 pub fn read_link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let path = UserAccess::path(process, a[1], a[2])?;
     let caller = Caller::of(process, a[0])?;
-    let target = with_root(|volume| {
+    let target = with_root(&process.budget, |volume| {
         let link = caller.resolve(volume, &path, false)?;
         let object = link.location.object().ok_or(Errno::InvalidArgument)?;
         Ok(volume.readlink(&object)?)
@@ -505,7 +516,9 @@ fn set_cwd(process: &Process, location: Location) -> Result<u64, Errno> {
 pub fn change_directory(process: &Process, path: u64, length: u64) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
-    let resolved = with_root(|volume| caller.resolve(volume, &path, true))?;
+    let resolved = with_root(&process.budget, |volume| {
+        caller.resolve(volume, &path, true)
+    })?;
     set_cwd(process, resolved.location)
 }
 
@@ -543,7 +556,7 @@ fn set_attributes(
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
     let caller = Caller::of(process, directory_fd)?;
-    with_root(|volume| {
+    with_root(&process.budget, |volume| {
         let object = caller.resolve(volume, &path, true)?.writable_object()?;
         volume.set_attributes(&object, changes)?;
         Ok(0)

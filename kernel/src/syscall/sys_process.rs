@@ -27,7 +27,7 @@ pub fn read_program(
     caller: &Caller,
     path: &[u8],
 ) -> Result<(ObjectRef, Arc<crate::program_cache::Program>), Errno> {
-    with_root(|volume| {
+    with_root(&caller.payer, |volume| {
         let resolved = caller.resolve(volume, path, true)?;
         if resolved.through_dots {
             return Err(Errno::AccessDenied);

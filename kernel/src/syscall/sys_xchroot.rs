@@ -63,7 +63,7 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
             } => {
                 let path = path(path_bytes)?;
                 let name = name(name_bytes)?;
-                let (object, writable) = with_root(|volume| {
+                let (object, writable) = with_root(&process.budget, |volume| {
                     match caller.resolve(volume, &path, true)?.node() {
                         Node::Object { object, writable } => Ok((object, writable)),
                         // A virtual directory has no object to refer to.
@@ -94,12 +94,13 @@ pub fn xchroot(process: &Process, operations: u64, count: u64) -> Result<u64, Er
             Request::Remove { name: name_bytes } => staging.remove(name(name_bytes)?),
             Request::RemoveAll => staging.remove_all(),
             Request::RootExecutable => {
-                let target = with_root(|volume| Ok(volume.rootlink(&executable)?))?;
+                let target =
+                    with_root(&process.budget, |volume| Ok(volume.rootlink(&executable)?))?;
                 staging.change_root(target.ok_or(Errno::NotFound)?);
             }
             Request::RootPath { path: path_bytes } => {
                 let path = path(path_bytes)?;
-                let object = with_root(|volume| {
+                let object = with_root(&process.budget, |volume| {
                     let object = caller
                         .resolve(volume, &path, true)?
                         .location

@@ -20,6 +20,7 @@
 //! is a warm-up and not counted; the median ratio over the counted rounds is
 //! the result. The copy out is compared with the original every round.
 
+use crate::output::say;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -144,17 +145,17 @@ pub fn bench(size_mib: u64, directory: Option<&Path>, runs: u32) -> Outcome {
     let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     let highest = ratios.iter().copied().fold(0.0, f64::max);
     let ratio = median(ratios);
-    println!(
+    say!(
         "ext2l bench: {size_mib} MiB file, 4096-byte blocks, median of {runs} rounds (after 1 warm-up)"
     );
-    println!("  host cp        {:>8.3} s", seconds(|round| round.copy));
-    println!("  ext2l put      {:>8.3} s", seconds(|round| round.put));
-    println!("  ext2l get      {:>8.3} s", seconds(|round| round.get));
-    println!(
+    say!("  host cp        {:>8.3} s", seconds(|round| round.copy));
+    say!("  ext2l put      {:>8.3} s", seconds(|round| round.put));
+    say!("  ext2l get      {:>8.3} s", seconds(|round| round.get));
+    say!(
         "  put + get      {:>8.3} s",
         seconds(|round| round.put + round.get)
     );
-    println!(
+    say!(
         "  (put + get) / cp, round by round: median {ratio:.2} (min {lowest:.2}, max {highest:.2}); target ≤ 2: {}",
         if ratio <= 2.0 { "met" } else { "missed" }
     );
@@ -234,7 +235,7 @@ fn run_rounds(
             ));
         }
         let timings = Round { copy, put, get };
-        println!(
+        say!(
             "  round {round}{}: cp {:.3} s, put {:.3} s, get {:.3} s, ratio {:.2}",
             if round == 0 { " (warm-up)" } else { "" },
             copy.as_secs_f64(),

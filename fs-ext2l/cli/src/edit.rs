@@ -11,6 +11,7 @@
 //! without mounting (as `e2fsck -E journal_only`); `mkfs` makes a journal
 //! unless told not to, and `tune --journal` adds one.
 
+use crate::output::say;
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -102,7 +103,7 @@ pub fn mkfs(
             let blocks = journal::default_journal_blocks(volume_blocks(size, block_size));
             if blocks.is_none() {
                 // As mke2fs says "Filesystem too small for a journal".
-                println!(
+                say!(
                     "{}: no journal: the volume has fewer than 2048 blocks",
                     image.display()
                 );
@@ -449,7 +450,7 @@ pub fn recover(image: &Path) -> Outcome {
             let range = crate::inspect::sequence_range(scan)
                 .map(|range| format!(" ({range})"))
                 .unwrap_or_default();
-            println!(
+            say!(
                 "{}: replayed {count} transaction{}{range}: {} blocks written, {} revoked; {}",
                 image.display(),
                 if count == 1 { "" } else { "s" },
@@ -464,13 +465,13 @@ pub fn recover(image: &Path) -> Outcome {
                 .flatten()
                 .is_some_and(|status| status.has_unflagged_data());
             if unflagged {
-                println!(
+                say!(
                     "{}: nothing to recover: needs_recovery is clear, so the transactions in \
                      the journal are not replayed (Linux discards them; `ext2l check` reports them)",
                     image.display()
                 );
             } else {
-                println!("{}: nothing to recover", image.display());
+                say!("{}: nothing to recover", image.display());
             }
         }
     }

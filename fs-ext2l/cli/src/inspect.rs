@@ -13,6 +13,7 @@
 //! volume is clean. The other commands refuse it (status 2) and say to
 //! recover it first.
 
+use crate::output::say;
 use std::collections::{BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::Path;
@@ -61,10 +62,10 @@ pub fn check(image: &Path) -> Outcome {
         .check()
         .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
     for problem in &report.problems {
-        println!("{problem}");
+        say!("{problem}");
     }
     if report.omitted > 0 {
-        println!("… and {} more problems", report.omitted);
+        say!("… and {} more problems", report.omitted);
     }
     let summary = format!(
         "{} inodes in use ({} directories), {} blocks in use, {} rootlinks, {} directory hardlinks",
@@ -76,7 +77,7 @@ pub fn check(image: &Path) -> Outcome {
     );
     let orphans = orphan_line(&report.orphans);
     if let Some(pending) = &pending {
-        println!(
+        say!(
             "{}: needs recovery: {}; checked as it will be after the replay",
             image.display(),
             pending_text(&pending.scan)
@@ -88,9 +89,9 @@ pub fn check(image: &Path) -> Outcome {
         } else {
             "clean"
         };
-        println!("{}: {state}: {summary}", image.display());
+        say!("{}: {state}: {summary}", image.display());
         if let Some(line) = orphans {
-            println!("{line}");
+            say!("{line}");
         }
         if pending.is_some() {
             return Err(Failure::needs_recovery(format!(
@@ -101,9 +102,9 @@ pub fn check(image: &Path) -> Outcome {
         Ok(())
     } else {
         if let Some(line) = orphans {
-            println!("{line}");
+            say!("{line}");
         }
-        println!("{summary}");
+        say!("{summary}");
         Err(Failure::damage(format!(
             "check: {}: {} problems",
             image.display(),
@@ -388,21 +389,22 @@ pub fn stat(image: &Path, path: &str) -> Outcome {
     let metadata = file_system
         .stat(inode)
         .map_err(|error| failed(path, error))?;
-    println!("  path: {path}");
-    println!(" inode: {}", metadata.inode);
-    println!("  type: {:?}", metadata.file_type);
-    println!(
+    say!("  path: {path}");
+    say!(" inode: {}", metadata.inode);
+    say!("  type: {:?}", metadata.file_type);
+    say!(
         "  mode: {:o} ({})",
         metadata.mode,
         mode_string(&metadata).trim_end()
     );
-    println!(" owner: uid {} gid {}", metadata.uid, metadata.gid);
-    println!(
+    say!(" owner: uid {} gid {}", metadata.uid, metadata.gid);
+    say!(
         "  size: {} bytes, {} sectors",
-        metadata.size, metadata.sectors
+        metadata.size,
+        metadata.sectors
     );
-    println!(" links: {}", metadata.links);
-    println!(
+    say!(" links: {}", metadata.links);
+    say!(
         " flags: {:#x}{}",
         metadata.flags.bits(),
         if metadata.flags.contains(InodeFlags::IMMUTABLE) {
@@ -411,17 +413,17 @@ pub fn stat(image: &Path, path: &str) -> Outcome {
             ""
         }
     );
-    println!("access: {}", format_time(metadata.access_time));
-    println!("modify: {}", format_time(metadata.modification_time));
-    println!("change: {}", format_time(metadata.change_time));
+    say!("access: {}", format_time(metadata.access_time));
+    say!("modify: {}", format_time(metadata.modification_time));
+    say!("change: {}", format_time(metadata.change_time));
     if let Some(root) = metadata.rootlink {
-        println!("rootlink: inode {root}");
+        say!("rootlink: inode {root}");
     }
     if metadata.file_type == FileType::Symlink {
         let target = file_system
             .readlink(inode)
             .map_err(|error| failed(path, error))?;
-        println!("target: {}", String::from_utf8_lossy(&target));
+        say!("target: {}", String::from_utf8_lossy(&target));
     }
     Ok(())
 }
@@ -475,8 +477,8 @@ pub fn rootlink_get(image: &Path, file: &str) -> Outcome {
     {
         Some(root) => {
             match find_path(&mut file_system, root) {
-                Some(path) => println!("{path} (inode {root})"),
-                None => println!("inode {root} (no name; reachable only through rootlinks)"),
+                Some(path) => say!("{path} (inode {root})"),
+                None => say!("inode {root} (no name; reachable only through rootlinks)"),
             }
             Ok(())
         }
@@ -558,14 +560,14 @@ pub fn info(image: &Path) -> Outcome {
             format!("{dash}{byte:02x}")
         })
         .collect();
-    println!(
+    say!(
         "Volume name:          {}",
         String::from_utf8_lossy(&info.label)
     );
-    println!("Volume UUID:          {uuid}");
-    println!("Revision:             {}", info.revision);
-    println!("Features:             {}", info.features);
-    println!(
+    say!("Volume UUID:          {uuid}");
+    say!("Revision:             {}", info.revision);
+    say!("Features:             {}", info.features);
+    say!(
         "ext2l:                {}",
         if info.features.has_ext2l() {
             "yes"
@@ -583,43 +585,48 @@ pub fn info(image: &Path) -> Outcome {
     } else {
         ""
     };
-    println!("State:                {unmounted}{errors}");
-    println!("Block size:           {}", info.block_size);
-    println!("Inode size:           {}", info.inode_size);
-    println!(
+    say!("State:                {unmounted}{errors}");
+    say!("Block size:           {}", info.block_size);
+    say!("Inode size:           {}", info.inode_size);
+    say!(
         "Blocks:               {} ({} free, {} reserved)",
-        info.blocks_count, info.free_blocks, info.reserved_blocks
+        info.blocks_count,
+        info.free_blocks,
+        info.reserved_blocks
     );
-    println!(
+    say!(
         "Inodes:               {} ({} free)",
-        info.inodes_count, info.free_inodes
+        info.inodes_count,
+        info.free_inodes
     );
-    println!(
+    say!(
         "Groups:               {} ({} blocks, {} inodes each)",
-        info.group_count, info.blocks_per_group, info.inodes_per_group
+        info.group_count,
+        info.blocks_per_group,
+        info.inodes_per_group
     );
-    println!("First inode:          {}", info.first_inode);
+    say!("First inode:          {}", info.first_inode);
     match info.orphans_listed {
-        0 => println!("Orphan list:          empty"),
-        count => println!(
+        0 => say!("Orphan list:          empty"),
+        count => say!(
             "Orphan list:          {count} inode{} (freed at the next read-write mount)",
             if count == 1 { "" } else { "s" }
         ),
     }
     if let Some(damage) = info.orphan_list_damage {
-        println!("Orphan list damage:   {damage}");
+        say!("Orphan list damage:   {damage}");
     }
     match info.next_generation {
-        0 => println!("Next generation:      not started (set by the first new inode)"),
-        generation => println!("Next generation:      {generation}"),
+        0 => say!("Next generation:      not started (set by the first new inode)"),
+        generation => say!("Next generation:      {generation}"),
     }
     for line in journal_lines(image) {
-        println!("{line}");
+        say!("{line}");
     }
     match (info.read_only_reason, recovered) {
-        (Some(reason), _) => println!("Writable:             no ({reason})"),
-        (None, true) => println!("Writable:             yes, once the journal is replayed"),
-        (None, false) => println!("Writable:             yes"),
+        (Some(reason), _) => say!("Writable:             no ({reason})"),
+        (None, true) => say!("Writable:             yes, once the journal is replayed"),
+        (None, false) => say!("Writable:             yes"),
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ mod bench;
 mod edit;
 mod image;
 mod inspect;
+mod output;
 mod repair;
 mod transfer;
 

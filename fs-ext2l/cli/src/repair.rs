@@ -13,6 +13,7 @@
 //! written (a volume with features this library cannot write is not
 //! repaired).
 
+use crate::output::say;
 use std::path::Path;
 
 use fs_ext2l::{Error, FileDevice, FileSystem, MountOptions, OnDamage};
@@ -40,7 +41,7 @@ pub fn repair(image: &Path) -> Outcome {
             other => Failure::usage(format!("{}: cannot repair: {other}", image.display())),
         })?;
     for line in report.lines() {
-        println!("{line}");
+        say!("{line}");
     }
     file_system
         .unmount()
@@ -61,13 +62,13 @@ pub fn repair(image: &Path) -> Outcome {
         } else {
             format!("{count} repairs")
         };
-        println!(
+        say!(
             "{}: clean after repair ({what}): {summary}",
             image.display()
         );
         Ok(())
     } else {
-        println!("{summary}");
+        say!("{summary}");
         Err(Failure::damage(format!(
             "check --repair: {}: {} problems remain after {count} repairs",
             image.display(),

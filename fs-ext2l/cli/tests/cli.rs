@@ -546,3 +546,27 @@ fn check_repair_refuses_what_it_cannot_write_with_status_2() {
     assert!(message.contains("cannot repair"), "{message}");
     assert!(message.contains("extent"), "{message}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_report_quietly() {
+    // `ext2l info IMAGE | head`: the reader closes the pipe before the
+    // report is written; the command ends with status 0 and says nothing.
+    let image = scratch("pipe.img");
+    let image = text(&image);
+    ok(&["mkfs", image, "--size", "8M"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ext2l"))
+        .args(["info", image])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ext2l");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "status {:?}: {stderr}",
+        output.status
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+}

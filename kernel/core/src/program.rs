@@ -64,10 +64,6 @@ pub const MAX_IMAGE_BYTES: u64 = 64 << 20;
 pub const MAX_SEGMENTS: usize = 16;
 /// Bytes of each process's stack.
 pub const STACK_BYTES: u64 = 128 * 1024;
-
-/// The stack a Linux program is told it has (`RLIMIT_STACK`, 8 MiB as
-/// on Linux).
-pub const LINUX_STACK_BYTES: u64 = 8 << 20;
 /// Bytes of one `Elf64_Rela` record (`r_offset`, `r_info`, `r_addend`).
 const RELOCATION_BYTES: u64 = 24;
 

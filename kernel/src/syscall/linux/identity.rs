@@ -109,7 +109,8 @@ pub fn resource_limit(
     if old != 0 {
         let state = process.budget.state();
         let value = match resource {
-            Resource::StackSize => kernel_core::program::LINUX_STACK_BYTES,
+            // The stack the loader gives (the 8 MiB of Linux is a later stage).
+            Resource::StackSize => kernel_core::program::STACK_BYTES,
             Resource::OpenFiles => limits::FDS as u64,
             Resource::Processes => state.process_limit(),
             Resource::AddressSpace | Resource::DataSize | Resource::ResidentSize => {

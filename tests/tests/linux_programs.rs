@@ -106,5 +106,10 @@ fn a_static_pie_glibc_hello_runs_as_on_linux() {
             );
         }
         boot.expect_line(&format!("init exited with status {expected_status}"));
+        // The calls the program made that the kernel does not implement
+        // (each logged once): shown with `--nocapture`.
+        for line in boot.output.lines().filter(|line| line.contains("linux: ")) {
+            eprintln!("{what}: {line}");
+        }
     }
 }

@@ -50,6 +50,10 @@ pub const ARCH: Arch = Arch::X86_64;
 
 /// What a Linux call returns: a value or a Linux error, or a change of
 /// control (exit).
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved once per system call, as the native `Outcome`"
+)]
 pub enum Outcome {
     /// Put this value (or `-errno`) in the result register and resume.
     Value(Result<u64, Errno>),

@@ -88,6 +88,11 @@ pub trait Architecture {
     /// one a static position-independent program needs.
     const ELF_RELATIVE_RELOCATION: u32;
 
+    /// The ELF relocation type of an indirect function
+    /// (`R_*_IRELATIVE`), which glibc's static-PIE start code applies
+    /// itself: the loader accepts and skips it.
+    const ELF_IRELATIVE_RELOCATION: u32;
+
     /// The root partition type GUID of the Discoverable Partitions
     /// Specification for this CPU ("Linux root (ARM-64)", "Linux root
     /// (x86-64)"), in a GPT's on-disk byte order

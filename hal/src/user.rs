@@ -149,4 +149,12 @@ pub trait UserRegisters {
     fn set_system_call_result(&mut self, value: u64);
     /// The user program counter.
     fn instruction_pointer(&self) -> u64;
+    /// The user thread pointer (`TPIDR_EL0` on AArch64, `FS_BASE` on
+    /// x86_64), saved and restored with the other registers so each
+    /// process keeps its own.
+    fn thread_pointer(&self) -> u64;
+    /// Sets the thread pointer the user code finds on its next run
+    /// (x86_64's `arch_prctl(ARCH_SET_FS)`; AArch64 programs write
+    /// `TPIDR_EL0` themselves).
+    fn set_thread_pointer(&mut self, value: u64);
 }

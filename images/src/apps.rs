@@ -18,7 +18,8 @@
 //! `.cargo/config.toml` (the kernel's `code-model=kernel` and static
 //! relocation), which is why programs get a target directory of their
 //! own: the kernel's build and theirs never invalidate each other. Each
-//! result is then checked by [`crate::program_elf::check`].
+//! result is then checked by [`crate::program_elf::check`]. [`build`]
+//! then adds the Linux test programs ([`crate::linux_programs`]).
 
 use crate::disk_image::Program;
 use crate::toolchain::CrossToolchain;
@@ -184,6 +185,8 @@ pub fn build(toolchain: &CrossToolchain, arch: Arch) -> Result<Vec<Program>> {
             .with_context(|| format!("{} is not a Manux program", path.display()))?;
         programs.push(program);
     }
+    // The Linux test programs (`tests/linux/`), installed beside them.
+    programs.extend(crate::linux_programs::build(arch)?);
     Ok(programs)
 }
 

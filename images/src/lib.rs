@@ -7,6 +7,8 @@
 //!   (DESIGN §2);
 //! - [`cross`]: building the kernel for a target;
 //! - [`apps`]: building the user programs in `apps/` for a target;
+//! - [`linux_programs`]: building the test programs in `tests/linux/`
+//!   as static-PIE Linux binaries (glibc), which [`apps::build`] adds;
 //! - [`program_elf`]: the ELF form a program must have, checked;
 //! - [`manifest`]: the build-time manifest (packages, user, trust
 //!   policy), `images/manifest.toml`;
@@ -36,6 +38,7 @@ pub mod cloud_image;
 pub mod crash;
 pub mod cross;
 pub mod disk_image;
+pub mod linux_programs;
 pub mod manifest;
 pub mod package_check;
 pub mod package_roots;

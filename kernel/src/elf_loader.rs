@@ -27,6 +27,7 @@ pub use kernel_core::program::MAX_PROGRAM_BYTES;
 const TARGET: ProgramTarget = ProgramTarget {
     machine: Arch::ELF_MACHINE,
     relative_relocation: Arch::ELF_RELATIVE_RELOCATION,
+    self_applied_relocation: Arch::ELF_IRELATIVE_RELOCATION,
     page_size: PAGE_SIZE,
 };
 
@@ -107,6 +108,12 @@ impl ProgramPages for ProcessPages<'_> {
     fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno> {
         self.memory
             .map_lazy(start, end, user_permission(permission))
+    }
+
+    fn random_bytes(&mut self) -> [u8; 16] {
+        let mut bytes = [0; 16];
+        crate::random::fill(&mut bytes);
+        bytes
     }
 
     fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {

@@ -31,6 +31,7 @@ mod logger;
 mod partition;
 mod process;
 mod program_cache;
+mod random;
 mod root_fs;
 mod scheduler;
 mod self_test;

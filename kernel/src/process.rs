@@ -70,6 +70,8 @@ pub struct ProcessResources {
     /// The kernel heap the process may cause (see `budgets`), held until
     /// it ends.
     pub heap: Option<Charge>,
+    /// What it recorded through Linux's signal calls.
+    pub linux_signals: crate::syscall::linux::SignalRecord,
 }
 
 impl ProcessResources {
@@ -207,6 +209,7 @@ pub fn spawn(
             wake_at: None,
             place: Some(place),
             heap: Some(heap),
+            linux_signals: Default::default(),
         }),
         kernel_task: None,
         budget,
@@ -246,6 +249,7 @@ pub fn spawn_kernel_task(name: &str, task: fn(&Arc<Process>)) -> Result<Pid, Err
             wake_at: None,
             place: None,
             heap: None,
+            linux_signals: Default::default(),
         }),
         kernel_task: Some(task),
         budget: budgets::system(),

@@ -356,6 +356,73 @@ impl UserMemory {
         Ok(start)
     }
 
+    /// Gives the pages of `[start, end)` (page-aligned, inside this
+    /// process's reservations) `permission`: the mapped ones now, the
+    /// lazy ones when first touched. Shared pages (a program's code and
+    /// read-only data) keep theirs, and may not become writable.
+    ///
+    /// Return values: `OutOfMemory` if the range is outside the
+    /// reservations (Linux's `ENOMEM`); `InvalidArgument` if `permission`
+    /// is writable and executable or the range is not page-aligned;
+    /// `AccessDenied` for a shared page made writable.
+    pub fn protect(
+        &mut self,
+        start: u64,
+        end: u64,
+        permission: UserPermission,
+    ) -> Result<(), Errno> {
+        if start % PAGE_SIZE != 0
+            || end % PAGE_SIZE != 0
+            || (permission.write && permission.execute)
+        {
+            return Err(Errno::InvalidArgument);
+        }
+        if end <= start {
+            return Ok(());
+        }
+        if !self.reserved(start, end) {
+            return Err(Errno::OutOfMemory);
+        }
+        if permission.write && self.pages.any_shared(start..end) {
+            return Err(Errno::AccessDenied);
+        }
+        // The lazy ranges first (the only step that allocates): the parts
+        // inside `[start, end)` take the new permission.
+        let mut lazy = Vec::new();
+        lazy.try_reserve(self.lazy.len() + 2)
+            .map_err(|_| Errno::OutOfMemory)?;
+        for &(first, last, old) in &self.lazy {
+            if last <= start || first >= end {
+                lazy.push((first, last, old));
+                continue;
+            }
+            if first < start {
+                lazy.push((first, start, old));
+            }
+            lazy.push((first.max(start), last.min(end), permission));
+            if last > end {
+                lazy.push((end, last, old));
+            }
+        }
+        self.lazy = lazy;
+        self.last_runs = None;
+        let mut page = start;
+        while page < end {
+            if !self.pages.is_shared(page)
+                && self
+                    .pages
+                    .permission(page)
+                    .is_some_and(|old| old != permission)
+            {
+                self.pages
+                    .set_permission(page, permission)
+                    .map_err(map_errno)?;
+            }
+            page += PAGE_SIZE;
+        }
+        Ok(())
+    }
+
     /// Writes `bytes` at `address` as the kernel (ignoring the user's
     /// write permission: for loading read-only segments).
     ///

@@ -17,6 +17,16 @@
 //! | result | `x0` | `rax` |
 //! | clobbered | `x0` only | `rax`, `rcx`, `r11` |
 //!
+//! # Numbers
+//! A native call's number is [`NATIVE_BASE`] plus its index
+//! ([`Syscall::number`]): `0x0D58_0000 + n`. Linux's tables on both
+//! architectures stop below 1024, so the kernel tells a native call from a
+//! Linux one by its number alone ([`is_native`]) and one dispatcher serves
+//! both personalities. The base leaves bit 30 clear (x86_64 Linux's x32
+//! marker, `__X32_SYSCALL_BIT` = `0x4000_0000`) and bit 31 clear (the
+//! number stays positive as a C `int`, which is how x86_64 Linux reads
+//! `rax`), so no native number could be read as an x32 or negative call.
+//!
 //! A result in `-4095..=-1` (as a signed 64-bit value) is `-errno`; anything
 //! else is success. Errno values are Linux's, so they read familiarly.
 //!
@@ -38,7 +48,32 @@ pub mod wait_status;
 
 pub use errno::Errno;
 
-/// System-call numbers.
+/// The first native call number; see the crate doc ("Numbers").
+pub const NATIVE_BASE: u64 = 0x0D58_0000;
+
+/// How many numbers from [`NATIVE_BASE`] belong to the native range
+/// (most unused, `ENOSYS`).
+pub const NATIVE_RANGE: u64 = 0x1_0000;
+
+/// Whether `number` lies in the native range: the kernel's dispatcher
+/// sends it to the native table (an unused one is `ENOSYS` there), and
+/// every other number to the Linux personality.
+pub fn is_native(number: u64) -> bool {
+    number.wrapping_sub(NATIVE_BASE) < NATIVE_RANGE
+}
+
+// Linux's tables (generic and x86_64) stay below 1024; the x32 marker
+// is bit 30; x86_64 Linux reads the number as an `int`: the whole native
+// range avoids all three.
+const _: () = {
+    let last = NATIVE_BASE + NATIVE_RANGE - 1;
+    assert!(NATIVE_BASE >= 1024);
+    assert!(NATIVE_BASE & 0x4000_0000 == 0 && last & 0x4000_0000 == 0);
+    assert!(last < 0x8000_0000);
+};
+
+/// System calls, by index: the number a program passes is
+/// [`Syscall::number`] (`NATIVE_BASE + index`).
 #[repr(u64)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Syscall {
@@ -166,7 +201,13 @@ pub struct Limits {
 pub const TIME_NOW: u64 = u64::MAX;
 
 impl Syscall {
-    /// The call numbered `number`, if any.
+    /// The number a program passes for this call: [`NATIVE_BASE`] plus
+    /// its index.
+    pub const fn number(self) -> u64 {
+        NATIVE_BASE + self as u64
+    }
+
+    /// The call numbered `number` (`NATIVE_BASE + index`), if any.
     pub fn from_number(number: u64) -> Option<Self> {
         use Syscall::*;
         const ALL: [Syscall; 39] = [
@@ -210,7 +251,8 @@ impl Syscall {
             GetLimits,
             SetTreeLimits,
         ];
-        ALL.get(usize::try_from(number).ok()?).copied()
+        let index = number.checked_sub(NATIVE_BASE)?;
+        ALL.get(usize::try_from(index).ok()?).copied()
     }
 }
 
@@ -430,13 +472,20 @@ mod tests {
 
     #[test]
     fn every_number_round_trips_and_numbers_are_dense() {
-        for number in 0..64u64 {
+        for index in 0..64u64 {
+            let number = NATIVE_BASE + index;
+            assert!(is_native(number));
             match Syscall::from_number(number) {
-                Some(call) => assert_eq!(call as u64, number),
-                None => assert!(number >= 39),
+                Some(call) => assert_eq!(call.number(), number),
+                None => assert!(index >= 39),
             }
+            // The bare index is not a native number: it is Linux's.
+            assert_eq!(Syscall::from_number(index), None);
+            assert!(!is_native(index));
         }
         assert_eq!(Syscall::from_number(u64::MAX), None);
+        assert!(!is_native(u64::MAX) && !is_native(NATIVE_BASE - 1));
+        assert!(!is_native(NATIVE_BASE + NATIVE_RANGE));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! spawns [`CHILDREN`] copies of itself (`hostile --child SECONDS INDEX
 //! PARENT_PID HEAP STACK CODE`) with only descriptors 1 and 2, and waits for
 //! them all. Each child, round after round until the time is up, calls
-//! every number from 0 to 63 and a few beyond (`u64::MAX`, `1 << 32 | 1`
+//! every native number (`NATIVE_BASE` + 0 to 63) and a few beyond (`u64::MAX`, `1 << 32 | 1`
 //! to catch truncation, …) with arguments drawn from a xorshift generator:
 //! kernel addresses, the parent's heap, stack and code, the null page, the
 //! top of the user range, non-canonical addresses, huge lengths, small and
@@ -351,8 +351,8 @@ impl Attacker {
         for fd in (0..64).filter(|fd| *fd != 1 && *fd != 2) {
             let _ = syscall::close(fd);
         }
-        for number in 0..64 {
-            self.attack(number);
+        for index in 0..64 {
+            self.attack(manux_runtime::abi::NATIVE_BASE + index);
         }
         for number in EXTRA_NUMBERS {
             let arguments = [0; 6].map(|_| self.value());
@@ -453,7 +453,7 @@ impl Attacker {
                 // Anything but closing (or replacing) 1 and 2: the child
                 // reports on them at the end.
                 let mut arguments = random_arguments;
-                let fd_index = usize::from(number == Syscall::DuplicateTo as u64);
+                let fd_index = usize::from(number == Syscall::DuplicateTo.number());
                 if matches!(arguments[fd_index], 1 | 2) {
                     arguments[fd_index] = self.closed_fd();
                 }

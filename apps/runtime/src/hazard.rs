@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn a_written_buffer_that_reaches_own_memory_is_refused() {
         let own = [0x40_0000..0x52_3000, 0x7e_f000..0x80_0000];
-        let read = Syscall::Read as u64;
+        let read = Syscall::Read.number();
         let below = 0x3f_f000;
         // `read(fd, buffer, length)`: the buffer starts below the image.
         assert_eq!(
@@ -304,25 +304,25 @@ mod tests {
             Err(Refused)
         );
         // `write` only reads its buffer: the length is not an extent.
-        let write = Syscall::Write as u64;
+        let write = Syscall::Write.number();
         assert_eq!(
             check_syscall(&own, write, &[5, below, 0x1001, 0, 0, 0]),
             Ok(())
         );
         // Records of fixed size: `fstat` fills a `Stat`, `wait` an `i32`.
-        let fstat = Syscall::FileStatus as u64;
+        let fstat = Syscall::FileStatus.number();
         let just_below = 0x40_0000 - 16;
         assert_eq!(
             check_syscall(&own, fstat, &[3, just_below, 0, 0, 0, 0]),
             Err(Refused)
         );
-        let wait = Syscall::Wait as u64;
+        let wait = Syscall::Wait.number();
         assert_eq!(
             check_syscall(&own, wait, &[3, just_below, 0, 0, 0, 0]),
             Ok(())
         );
         // The length may sit in any argument the ABI says: `readlinkat`'s is the fifth.
-        let read_link = Syscall::ReadLink as u64;
+        let read_link = Syscall::ReadLink.number();
         let arguments = [3, 0x10, 4, below, 0x2000, 0];
         assert_eq!(check_syscall(&own, read_link, &arguments), Err(Refused));
         // Any argument inside own memory is refused, whatever the call.

@@ -42,7 +42,7 @@ pub const STDERR: Fd = 2;
 ///    does through it (see [`crate::arch`]'s `syscall`).
 unsafe fn call(number: Syscall, arguments: [u64; 6]) -> Result<u64, Errno> {
     // SAFETY: obligation 1 is passed on unchanged.
-    decode_result(unsafe { crate::arch::syscall(number as u64, arguments) })
+    decode_result(unsafe { crate::arch::syscall(number.number(), arguments) })
 }
 
 fn address<T: ?Sized>(pointer: *const T) -> u64 {

@@ -195,6 +195,10 @@ fn guest_tests(arches: &[Arch], test: Option<&str>, filter: Option<&str>) -> Res
         guest.env(format!("MANUX_CLOUD_IMAGE_{upper}"), cloud);
         guest.env(format!("MANUX_KERNEL_{upper}"), kernel);
         guest.env(format!("MANUX_IMAGE_{upper}"), image);
+        guest.env(
+            format!("MANUX_LINUX_PROGRAMS_{upper}"),
+            xtask::linux_programs::output_dir(arch),
+        );
     }
     guest.env(
         "MANUX_GUEST_ARCHES",

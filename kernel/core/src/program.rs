@@ -6,9 +6,15 @@
 //! Accepted programs (the form `apps/` builds): ELF64, little-endian, the
 //! CPU's `e_machine`, `ET_DYN` with no interpreter, `PT_LOAD` segments
 //! that are never both writable and executable (nor share a page that
-//! would be), and only `R_*_RELATIVE` relocations in `DT_RELA`, each
-//! inside a segment and none in a shared read-only page. Everything else
-//! is a [`Rejection`] (`ENOEXEC`).
+//! would be), and in `DT_RELA` only `R_*_RELATIVE` relocations, each
+//! inside a segment and none in a shared read-only page, besides
+//! `R_*_NONE` (skipped) and `R_*_IRELATIVE` (skipped too: glibc's
+//! static-PIE start code, `_dl_relocate_static_pie` and `apply_irel`,
+//! applies them itself after it has relocated itself, because each calls a
+//! resolver function in the program — the kernel must not). Everything
+//! else is a [`Rejection`] (`ENOEXEC`). glibc also applies the relative
+//! relocations again itself; a RELA relocation writes `base + addend`, so
+//! applying it twice changes nothing.
 //! Every number in the file is checked before use (offsets and sizes
 //! within the file, segments within the image, relocations within
 //! segments), so a hostile file cannot make the loader read or write out
@@ -26,8 +32,12 @@
 //! p_vaddr` for each segment, where `lowest` is the page of the lowest
 //! segment. The stack is a separate range; at its top, per the System V
 //! ABI (AMD64 psABI §3.4.1, the AArch64 ELF ABI follows it): `argc`,
-//! `argv[]`, NULL, `envp[]`, NULL, the auxiliary vector (`AT_PAGESZ`,
-//! `AT_ENTRY`, `AT_NULL`), then the strings.
+//! `argv[]`, NULL, `envp[]`, NULL, the full auxiliary vector a Linux libc
+//! reads (`AT_PHDR`, `AT_PHENT`, `AT_PHNUM`, `AT_PAGESZ`, `AT_ENTRY`,
+//! `AT_RANDOM`, `AT_HWCAP`, the ids, `AT_EXECFN`, …), then the strings,
+//! laid out by `linux_abi::initial_stack::lay_out`. Native and Linux
+//! programs get the same stack: the native runtime reads the keys it
+//! knows and skips the others, so there is one loader path.
 //!
 //! What the architecture and the kernel decide comes in as values: the
 //! machine and relocation numbers and the page size ([`ProgramTarget`]),
@@ -39,10 +49,11 @@
 
 use alloc::vec::Vec;
 use elf::abi::{
-    DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD,
+    DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_PHDR,
 };
 use elf::endian::LittleEndian;
 use elf::ElfBytes;
+use linux_abi::initial_stack::{lay_out, InitialStackError, StartValues};
 use manux_abi::{limits, Errno};
 
 /// Largest program file accepted.
@@ -56,10 +67,6 @@ pub const STACK_BYTES: u64 = 128 * 1024;
 /// Bytes of one `Elf64_Rela` record (`r_offset`, `r_info`, `r_addend`).
 const RELOCATION_BYTES: u64 = 24;
 
-const AT_NULL: u64 = 0;
-const AT_PAGESZ: u64 = 6;
-const AT_ENTRY: u64 = 9;
-
 /// What the CPU and the kernel decide about programs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProgramTarget {
@@ -68,9 +75,16 @@ pub struct ProgramTarget {
     /// The relocation type meaning "add the load base"
     /// (`R_AARCH64_RELATIVE`, `R_X86_64_RELATIVE`).
     pub relative_relocation: u32,
+    /// The relocation type of an indirect function
+    /// (`R_AARCH64_IRELATIVE`, `R_X86_64_IRELATIVE`): accepted and
+    /// skipped, the program applies it itself.
+    pub self_applied_relocation: u32,
     /// Bytes of a page; a power of two.
     pub page_size: u64,
 }
+
+/// `R_AARCH64_NONE` and `R_X86_64_NONE`: no effect.
+const NO_RELOCATION: u32 = 0;
 
 /// What the program may do with a page, besides reading it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -170,6 +184,9 @@ pub trait ProgramPages {
     /// Makes `[start, end)` zeroed memory with `permission`, mapped when
     /// first touched (by the program or by [`Self::load`]).
     fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno>;
+    /// 16 random bytes for the new program (`AT_RANDOM`: libcs seed
+    /// their stack-protector canary and pointer guard from them).
+    fn random_bytes(&mut self) -> [u8; 16];
     /// Writes `bytes` at `address` whatever the program's permission
     /// there (relocations in the zero-filled part of a segment).
     fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno>;
@@ -240,6 +257,11 @@ pub struct ProgramImage {
     entry_offset: u64,
     /// The pages holding file bytes, in the order first met.
     pages: Vec<ImagePage>,
+    /// Where the program header table is in the image (offset from
+    /// `lowest`), if a segment loads it; its entry size and count.
+    program_headers: Option<u64>,
+    program_header_size: u64,
+    program_header_count: u64,
     /// The relocations whose bytes all lie in private pages holding file
     /// bytes, sorted by offset: applied while those pages are built.
     in_pages: Vec<Relocation>,
@@ -302,12 +324,17 @@ impl ProgramImage {
         if !entry_is_code {
             return Err(Rejection::EntryNotInCode.into());
         }
+        let program_headers =
+            program_header_address(&elf, &segments).and_then(|address| address.checked_sub(lowest));
         let mut image = ProgramImage {
             target,
             segments,
             lowest,
             span,
             entry_offset,
+            program_headers,
+            program_header_size: u64::from(header.e_phentsize),
+            program_header_count: u64::from(header.e_phnum),
             pages: Vec::new(),
             in_pages: Vec::new(),
             outside_pages: Vec::new(),
@@ -429,7 +456,19 @@ impl ProgramImage {
                 .map_err(LoadError::Memory)?;
         }
         let entry = start + self.entry_offset;
-        let stack_pointer = build_stack(pages, arguments, environment, entry, self.target)?;
+        let program_headers = self.program_headers.map_or(0, |offset| start + offset);
+        let stack_pointer = build_stack(
+            pages,
+            arguments,
+            environment,
+            StackFacts {
+                entry,
+                program_headers,
+                program_header_size: self.program_header_size,
+                program_header_count: self.program_header_count,
+                page_size: self.target.page_size,
+            },
+        )?;
         Ok(ProgramStart {
             entry,
             stack_pointer,
@@ -563,7 +602,11 @@ impl ProgramImage {
             .ok_or(Rejection::BadRelocationTable)?;
         for record in bytes.chunks_exact(RELOCATION_BYTES as usize) {
             let (target, info, _) = relocation_fields(record);
-            if (info & 0xffff_ffff) as u32 != self.target.relative_relocation {
+            let kind = (info & 0xffff_ffff) as u32;
+            if kind == NO_RELOCATION || kind == self.target.self_applied_relocation {
+                continue;
+            }
+            if kind != self.target.relative_relocation {
                 return Err(Rejection::UnsupportedRelocation);
             }
             let inside = self.segments.iter().any(|s| {
@@ -603,7 +646,12 @@ impl ProgramImage {
             .try_reserve_exact(count)
             .map_err(|_| LoadError::OutOfMemory)?;
         for record in table.chunks_exact(RELOCATION_BYTES as usize) {
-            let (target, _, addend) = relocation_fields(record);
+            let (target, info, addend) = relocation_fields(record);
+            if (info & 0xffff_ffff) as u32 != self.target.relative_relocation {
+                // `R_*_NONE` and `R_*_IRELATIVE` (checked): not the
+                // loader's to apply.
+                continue;
+            }
             // `target >= lowest`: it lies in a segment (checked).
             let relocation = Relocation {
                 offset: target - self.lowest,
@@ -722,15 +770,46 @@ fn read_segments(
     Ok(segments)
 }
 
-/// Lays out the initial stack; returns the stack pointer.
+/// What the initial stack says of the loaded image.
+struct StackFacts {
+    entry: u64,
+    program_headers: u64,
+    program_header_size: u64,
+    program_header_count: u64,
+    page_size: u64,
+}
+
+/// The address the program header table has once loaded: `PT_PHDR`'s
+/// if the file has one, else where the `PT_LOAD` segment holding the
+/// table's file bytes puts them (for a static-PIE program, its first
+/// page); `None` if no segment loads it.
+fn program_header_address(elf: &ElfBytes<'_, LittleEndian>, segments: &[Segment]) -> Option<u64> {
+    let table = elf.segments()?;
+    if let Some(phdr) = table.iter().find(|h| h.p_type == PT_PHDR) {
+        return Some(phdr.p_vaddr);
+    }
+    let offset = elf.ehdr.e_phoff;
+    let size = u64::from(elf.ehdr.e_phentsize) * u64::from(elf.ehdr.e_phnum);
+    segments
+        .iter()
+        .find(|s| {
+            offset >= s.file_offset && offset.saturating_add(size) <= s.file_offset + s.file_size
+        })
+        .map(|s| s.virtual_address + (offset - s.file_offset))
+}
+
+/// Lays out the initial stack with `linux_abi::initial_stack::lay_out`;
+/// returns the stack pointer. The program is user 0, group 0 (Manux's
+/// one user; domains, not ids, are the boundary), `AT_HWCAP` is 0 (a
+/// libc then takes its baseline routines), and `AT_EXECFN` is `argv[0]`
+/// (or empty).
 ///
 /// Return values: `ArgumentsTooLong`, `OutOfMemory`, `Memory`.
 fn build_stack<P: ProgramPages + ?Sized>(
     pages: &mut P,
     arguments: &[Vec<u8>],
     environment: &[Vec<u8>],
-    entry: u64,
-    target: ProgramTarget,
+    facts: StackFacts,
 ) -> Result<u64, LoadError> {
     let count = arguments.len() + environment.len();
     let string_bytes: usize = arguments
@@ -741,6 +820,13 @@ fn build_stack<P: ProgramPages + ?Sized>(
     if count > limits::ARGUMENTS || string_bytes > limits::ARGUMENT_BYTES {
         return Err(LoadError::ArgumentsTooLong);
     }
+    let mut strings: Vec<&[u8]> = Vec::new();
+    strings
+        .try_reserve_exact(count)
+        .map_err(|_| LoadError::OutOfMemory)?;
+    strings.extend(arguments.iter().chain(environment).map(Vec::as_slice));
+    let (argument_strings, environment_strings) = strings.split_at(arguments.len());
+    let random = pages.random_bytes();
     let stack = pages
         .map_new(
             STACK_BYTES,
@@ -751,47 +837,37 @@ fn build_stack<P: ProgramPages + ?Sized>(
         )
         .map_err(LoadError::Memory)?;
     let top = stack + STACK_BYTES;
-    // Strings at the top, the first highest.
-    let cursor = top - string_bytes as u64;
-    let mut pointers = Vec::new();
-    pointers
-        .try_reserve(count)
-        .map_err(|_| LoadError::OutOfMemory)?;
-    let mut string_end = top;
-    for string in arguments.iter().chain(environment) {
-        string_end -= string.len() as u64 + 1;
-        pointers.push(string_end);
-    }
-    // Then the vector: argc, argv, NULL, envp, NULL, auxv.
-    let mut words: Vec<u64> = Vec::new();
-    words
-        .try_reserve(count + 8)
-        .map_err(|_| LoadError::OutOfMemory)?;
-    words.push(arguments.len() as u64);
-    words.extend_from_slice(&pointers[..arguments.len()]);
-    words.push(0);
-    words.extend_from_slice(&pointers[arguments.len()..]);
-    words.push(0);
-    words.extend_from_slice(&[AT_PAGESZ, target.page_size, AT_ENTRY, entry, AT_NULL, 0]);
-    let vector_bytes = words.len() as u64 * 8;
-    let stack_pointer = (cursor - vector_bytes) & !15;
-    // Everything from the stack pointer to the top, written at once.
-    let mut bytes = Vec::new();
-    bytes
-        .try_reserve_exact((top - stack_pointer) as usize)
-        .map_err(|_| LoadError::OutOfMemory)?;
-    for word in words {
-        bytes.extend_from_slice(&word.to_le_bytes());
-    }
-    bytes.resize((top - stack_pointer) as usize, 0);
-    for (string, &at) in arguments.iter().chain(environment).zip(&pointers) {
-        let from = (at - stack_pointer) as usize;
-        bytes[from..from + string.len()].copy_from_slice(string);
-    }
+    let values = StartValues {
+        arguments: argument_strings,
+        environment: environment_strings,
+        program_headers: facts.program_headers,
+        program_header_size: facts.program_header_size,
+        program_header_count: facts.program_header_count,
+        page_size: facts.page_size,
+        interpreter_base: 0,
+        entry: facts.entry,
+        random,
+        hardware_capabilities: 0,
+        hardware_capabilities2: 0,
+        user_id: 0,
+        effective_user_id: 0,
+        group_id: 0,
+        effective_group_id: 0,
+        secure: false,
+        clock_ticks: 100,
+        executable_name: arguments.first().map_or(&[][..], Vec::as_slice),
+        platform: None,
+    };
+    let laid_out = lay_out(top, STACK_BYTES, &values).map_err(|error| match error {
+        InitialStackError::DoesNotFit { .. } => LoadError::ArgumentsTooLong,
+        // A NUL inside a string: the native calls take lengths, so a
+        // string may hold one; Linux's stack cannot carry it.
+        InitialStackError::ContainsNul(_) => LoadError::Memory(Errno::InvalidArgument),
+    })?;
     pages
-        .copy_out(stack_pointer, &bytes)
+        .copy_out(laid_out.address, &laid_out.bytes)
         .map_err(LoadError::Memory)?;
-    Ok(stack_pointer)
+    Ok(laid_out.stack_pointer)
 }
 
 #[cfg(test)]

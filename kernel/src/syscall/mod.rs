@@ -3,13 +3,19 @@
 //!
 //! A process's kernel thread calls [`dispatch`] when user code traps with a system
 //! call. The number and arguments come from the registers
-//! (`manux-abi` documents the convention); each family of calls lives in
-//! its own `sys_*` module and returns `Result<u64, Errno>`, which is
+//! (`manux-abi` documents the convention). One dispatcher serves two
+//! personalities, told apart by the number alone: numbers in the native
+//! range (`manux_abi::is_native`: `NATIVE_BASE` = `0x0D58_0000` and up,
+//! where neither Linux table has anything) are native calls, every other
+//! number is a Linux call for the [`linux`] module (Linux's numbers,
+//! structures and errors for prebuilt static Linux programs). Each family
+//! of native calls lives in its own `sys_*` module and returns `Result<u64, Errno>`, which is
 //! encoded here into the result register. A call the kernel does not know
 //! is `ENOSYS`. User pointers are claims: [`UserAccess`] copies through the
 //! process's own table with permission checks, so every bad pointer is
 //! `EFAULT`.
 
+pub mod linux;
 mod sys_benchmark;
 mod sys_fs;
 mod sys_io;
@@ -50,6 +56,9 @@ impl From<Result<u64, Errno>> for Outcome {
 /// Runs the system call in `context` for `process`.
 pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
     let number = context.system_call_number();
+    if !manux_abi::is_native(number) {
+        return linux::dispatch(process, context, number);
+    }
     let a = context.system_call_arguments();
     let outcome: Outcome = match Syscall::from_number(number) {
         None => Outcome::Value(Err(Errno::NotImplemented)),

@@ -73,11 +73,13 @@ _start:
 "#
 );
 
-/// Machine code for `mov x0, #66; mov x8, #23; svc #0; brk #3`: a program
-/// that executes it exits with status 66 (`exit` is call 23).
+/// Machine code for `mov x0, #66; mov x8, #0x0d580017; svc #0; brk #3`: a
+/// program that executes it exits with status 66 (`exit` is call
+/// `NATIVE_BASE + 23`).
 pub const EXIT_66_CODE: &[u8] = &[
     0x40, 0x08, 0x80, 0xd2, // movz x0, #66
-    0xe8, 0x02, 0x80, 0xd2, // movz x8, #23
+    0xe8, 0x02, 0x80, 0xd2, // movz x8, #0x17
+    0x08, 0xab, 0xa1, 0xf2, // movk x8, #0x0d58, lsl #16
     0x01, 0x00, 0x00, 0xd4, // svc #0
     0x60, 0x00, 0x20, 0xd4, // brk #3
 ];

@@ -71,11 +71,12 @@ _start:
 "#
 );
 
-/// Machine code for `mov edi, 66; mov eax, 23; syscall; ud2`: a program
-/// that executes it exits with status 66 (`exit` is call 23).
+/// Machine code for `mov edi, 66; mov eax, 0x0d580017; syscall; ud2`: a
+/// program that executes it exits with status 66 (`exit` is call
+/// `NATIVE_BASE + 23`).
 pub const EXIT_66_CODE: &[u8] = &[
     0xbf, 0x42, 0x00, 0x00, 0x00, // mov edi, 66
-    0xb8, 0x17, 0x00, 0x00, 0x00, // mov eax, 23
+    0xb8, 0x17, 0x00, 0x58, 0x0d, // mov eax, 0x0d580017
     0x0f, 0x05, // syscall
     0x0f, 0x0b, // ud2
 ];

@@ -58,6 +58,7 @@ impl Architecture for Aarch64 {
     const NAME: &'static str = "aarch64";
     const ELF_MACHINE: u16 = 183; // EM_AARCH64
     const ELF_RELATIVE_RELOCATION: u32 = 1027; // R_AARCH64_RELATIVE
+    const ELF_IRELATIVE_RELOCATION: u32 = 1032; // R_AARCH64_IRELATIVE
     const ROOT_PARTITION_TYPE: [u8; 16] =
         partition_table::guid_bytes(0xb921_b045, 0x1df0, 0x41c3, 0xaf44, 0x4c6f_280d_3fae);
 

@@ -37,7 +37,10 @@ pub struct UserContext {
     syndrome: u64,
     /// `FAR_EL1` of the last trap.
     fault_address: u64,
-    reserved: u64,
+    /// `TPIDR_EL0`, the user's thread pointer: user code writes it
+    /// itself, so it is read back after every trap and written before
+    /// every entry ([`UserContext::run`]); the kernel never uses it.
+    thread_pointer: u64,
     /// q0–q31.
     vector_registers: [u128; 32],
     /// `FPCR`.
@@ -214,11 +217,26 @@ impl UserContext {
         // Only EL0t with interrupts unmasked may be entered: whatever the
         // kernel stored in `spsr`, user code never runs privileged.
         self.spsr &= !0x3cf;
+        // SAFETY: `TPIDR_EL0` is the EL0 software thread register; the
+        // kernel (built without thread-local storage) never reads it, so
+        // writing it changes only what the user code finds there.
+        unsafe {
+            core::arch::asm!("msr tpidr_el0, {}", in(reg) self.thread_pointer,
+                options(nomem, nostack, preserves_flags))
+        };
         // SAFETY: `self` is a valid, exclusively borrowed context for the
         // whole call; `manux_run_user` saves and restores every
         // callee-saved register the AAPCS64 requires (x19–x30, d8–d15) and
         // the stack pointer, returning normally when the user traps.
         unsafe { manux_run_user(self) };
+        let thread_pointer: u64;
+        // SAFETY: reading `TPIDR_EL0` has no effect; it holds what the
+        // user code left there (nothing in the kernel writes it).
+        unsafe {
+            core::arch::asm!("mrs {}, tpidr_el0", out(reg) thread_pointer,
+                options(nomem, nostack, preserves_flags))
+        };
+        self.thread_pointer = thread_pointer;
         self.cause()
     }
 
@@ -286,7 +304,7 @@ impl UserRegisters for UserContext {
             kind: 0,
             syndrome: 0,
             fault_address: 0,
-            reserved: 0,
+            thread_pointer: 0,
             vector_registers: [0; 32],
             fp_control: 0,
             fp_status: 0,
@@ -309,5 +327,13 @@ impl UserRegisters for UserContext {
 
     fn instruction_pointer(&self) -> u64 {
         self.elr
+    }
+
+    fn thread_pointer(&self) -> u64 {
+        self.thread_pointer
+    }
+
+    fn set_thread_pointer(&mut self, value: u64) {
+        self.thread_pointer = value;
     }
 }

@@ -65,6 +65,7 @@ impl Architecture for X86_64 {
     const NAME: &'static str = "x86_64";
     const ELF_MACHINE: u16 = 62; // EM_X86_64
     const ELF_RELATIVE_RELOCATION: u32 = 8; // R_X86_64_RELATIVE
+    const ELF_IRELATIVE_RELOCATION: u32 = 37; // R_X86_64_IRELATIVE
     const ROOT_PARTITION_TYPE: [u8; 16] =
         partition_table::guid_bytes(0x4f68_bce3, 0xe8cd, 0x4db1, 0x96e7, 0xfbca_f984_b709);
 

@@ -166,7 +166,13 @@ pub struct UserContext {
     fault_address: u64,
     /// ds, es, fs, gs as the user left them.
     data_segments: [u16; 4],
-    reserved: [u64; 2],
+    /// `FS_BASE`, the user's thread pointer: written to the MSR on every
+    /// entry to ring 3, after the segment loads (loading a selector may
+    /// change the base). Ring 3 cannot change the MSR itself (CR4.FSGSBASE
+    /// stays clear), so it is never read back; only
+    /// `arch_prctl(ARCH_SET_FS)` changes it.
+    thread_pointer: u64,
+    reserved: u64,
     /// x87, MMX and SSE registers, MXCSR.
     fx: FxArea,
 }
@@ -178,6 +184,9 @@ const OFFSET_VECTOR: usize = 144;
 const OFFSET_ERROR_CODE: usize = 152;
 const OFFSET_FAULT_ADDRESS: usize = 160;
 const OFFSET_SEGMENTS: usize = 168;
+const OFFSET_THREAD_POINTER: usize = 176;
+/// `IA32_FS_BASE`.
+const IA32_FS_BASE: u32 = 0xc000_0100;
 const OFFSET_FX: usize = 192;
 const _: () = {
     use core::mem::offset_of;
@@ -188,6 +197,7 @@ const _: () = {
     assert!(offset_of!(UserContext, error_code) == OFFSET_ERROR_CODE);
     assert!(offset_of!(UserContext, fault_address) == OFFSET_FAULT_ADDRESS);
     assert!(offset_of!(UserContext, data_segments) == OFFSET_SEGMENTS);
+    assert!(offset_of!(UserContext, thread_pointer) == OFFSET_THREAD_POINTER);
     assert!(offset_of!(UserContext, fx) == OFFSET_FX);
     assert!(OFFSET_FX % 16 == 0);
 };
@@ -227,6 +237,10 @@ manux_run_user:
     movw %ax, %fs
     movw ({segments} + 6)(%rdi), %ax
     movw %ax, %gs
+    movl ${fs_base_msr}, %ecx
+    movl {thread_pointer}(%rdi), %eax
+    movl ({thread_pointer} + 4)(%rdi), %edx
+    wrmsr                               /* FS_BASE; rax, rcx, rdx reloaded below */
 
     pushq ${user_data}                  /* ss */
     pushq {rsp}(%rdi)                   /* rsp */
@@ -326,6 +340,8 @@ manux_user_trap:
     vector = const OFFSET_VECTOR,
     error_code = const OFFSET_ERROR_CODE,
     fault_address = const OFFSET_FAULT_ADDRESS,
+    thread_pointer = const OFFSET_THREAD_POINTER,
+    fs_base_msr = const IA32_FS_BASE,
     user_data = const USER_DATA_SELECTOR,
     user_code = const USER_CODE_SELECTOR,
     system_call = const SYSTEM_CALL_VECTOR,
@@ -460,7 +476,10 @@ impl UserContext {
         // ring 0 too. `manux_run_user` saves and restores every
         // callee-saved register of the System V ABI and `rsp`, returning
         // normally when the user traps, with DF clear. The `rip` pushed for
-        // `iretq` is in the user half (checked above), hence canonical.
+        // `iretq` is in the user half (checked above), hence canonical, and
+        // so is the `thread_pointer` it writes to `FS_BASE` (only
+        // `set_thread_pointer` sets it, to a user-half value or 0), so the
+        // `wrmsr` cannot fault; the kernel does not use FS.
         unsafe { manux_run_user(self) };
         self.cause()
     }
@@ -532,7 +551,8 @@ impl UserRegisters for UserContext {
             error_code: 0,
             fault_address: 0,
             data_segments: [0; 4],
-            reserved: [0; 2],
+            thread_pointer: 0,
+            reserved: 0,
             fx: FxArea::initial(),
         }
     }
@@ -558,5 +578,16 @@ impl UserRegisters for UserContext {
 
     fn instruction_pointer(&self) -> u64 {
         self.rip
+    }
+
+    fn thread_pointer(&self) -> u64 {
+        self.thread_pointer
+    }
+
+    /// A non-canonical value would make the `wrmsr` on entry fault in
+    /// ring 0, so one is stored as 0 (the kernel's `arch_prctl` refuses
+    /// it before this).
+    fn set_thread_pointer(&mut self, value: u64) {
+        self.thread_pointer = if value < USER_END { value } else { 0 };
     }
 }

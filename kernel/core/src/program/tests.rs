@@ -18,11 +18,13 @@ const PAGE: u64 = 4096;
 const AARCH64: ProgramTarget = ProgramTarget {
     machine: 183,
     relative_relocation: 1027,
+    self_applied_relocation: 1032,
     page_size: PAGE,
 };
 const X86_64: ProgramTarget = ProgramTarget {
     machine: 62,
     relative_relocation: 8,
+    self_applied_relocation: 37,
     page_size: PAGE,
 };
 
@@ -297,6 +299,10 @@ impl FakeMemory {
 }
 
 impl ProgramPages for FakeMemory {
+    fn random_bytes(&mut self) -> [u8; 16] {
+        [0x5a; 16]
+    }
+
     fn reserve(&mut self, size: u64) -> Result<u64, Errno> {
         let start = self.next;
         self.next += size.div_ceil(PAGE) * PAGE + PAGE;
@@ -398,7 +404,8 @@ const WRITABLE: PagePermission = PagePermission {
 #[test]
 fn a_valid_program_loads_relocated_with_its_stack() {
     for target in [AARCH64, X86_64] {
-        let file = TestElf::valid(target).bytes();
+        let program = TestElf::valid(target);
+        let file = program.bytes();
         let image = ProgramImage::parse(&file, target).unwrap();
         assert_eq!(image.span(), 0x5000);
         assert_eq!(
@@ -455,12 +462,65 @@ fn a_valid_program_loads_relocated_with_its_stack() {
         assert_eq!(memory.word(stack + 24), 0);
         assert_eq!(memory.string(memory.word(stack + 32)), b"HOME=/");
         assert_eq!(memory.word(stack + 40), 0);
-        let auxiliary: Vec<u64> = (6..12).map(|i| memory.word(stack + i * 8)).collect();
-        assert_eq!(auxiliary, [6, PAGE, 9, start_state.entry, 0, 0]);
+        // The auxiliary vector a libc reads, up to `AT_NULL`.
+        let mut auxiliary = BTreeMap::new();
+        let mut at = stack + 48;
+        loop {
+            let (key, value) = (memory.word(at), memory.word(at + 8));
+            if key == 0 {
+                break;
+            }
+            assert!(auxiliary.insert(key, value).is_none(), "key {key} twice");
+            at += 16;
+        }
+        assert_eq!(auxiliary[&6], PAGE, "AT_PAGESZ");
+        assert_eq!(auxiliary[&9], start_state.entry, "AT_ENTRY");
+        // The headers follow the ELF header, in the text's first page.
+        assert_eq!(auxiliary[&3], start + 64, "AT_PHDR");
+        assert_eq!(memory.read(auxiliary[&3], 4), 1u32.to_le_bytes(), "PT_LOAD");
+        assert_eq!(auxiliary[&4], 56, "AT_PHENT");
+        assert_eq!(auxiliary[&5], program.headers.len() as u64, "AT_PHNUM");
+        assert_eq!(memory.read(auxiliary[&25], 16), [0x5a; 16], "AT_RANDOM");
+        assert_eq!(memory.string(auxiliary[&31]), b"/bin/hello", "AT_EXECFN");
+        for id in [11, 12, 13, 14] {
+            assert_eq!(auxiliary[&id], 0, "AT_UID, AT_EUID, AT_GID, AT_EGID");
+        }
         let (stack_start, stack_size) = memory.reservations[1];
         assert_eq!(stack_size, STACK_BYTES);
         assert!(stack > stack_start && stack < stack_start + STACK_BYTES);
         assert_eq!(memory.shared_builds, 1);
+    }
+}
+
+#[test]
+fn none_and_irelative_relocations_are_accepted_and_left_to_the_program() {
+    // glibc's static-PIE programs carry `R_*_IRELATIVE` (applied by their
+    // own start code, which calls the resolver) and, on AArch64,
+    // `R_AARCH64_NONE`: the loader skips both and still applies the
+    // relative ones.
+    for target in [AARCH64, X86_64] {
+        let mut program = TestElf::valid(target);
+        let irelative = u64::from(target.self_applied_relocation);
+        program.relocations.push((0x2188, irelative, 0x123));
+        program.relocations.push((0x2190, 0, 0x456));
+        let rela_size = program.relocations.len() as u64 * 24;
+        for entry in &mut program.dynamic {
+            if entry.0 == 8 {
+                entry.1 = rela_size;
+            }
+        }
+        let file = program.bytes();
+        let image = ProgramImage::parse(&file, target).unwrap();
+        let mut memory = FakeMemory::new();
+        let start = memory.next;
+        image.load(&mut memory, &file, &[], &[]).unwrap();
+        assert_eq!(
+            memory.word(start + 0x2180),
+            start + 0x200,
+            "relative applied"
+        );
+        assert_eq!(memory.word(start + 0x2188), 0, "IRELATIVE left alone");
+        assert_eq!(memory.word(start + 0x2190), 0, "NONE left alone");
     }
 }
 
@@ -789,6 +849,9 @@ fn too_many_arguments_are_refused_before_the_stack_is_built() {
 fn a_memory_error_is_passed_on() {
     struct Full;
     impl ProgramPages for Full {
+        fn random_bytes(&mut self) -> [u8; 16] {
+            unreachable!()
+        }
         fn reserve(&mut self, _: u64) -> Result<u64, Errno> {
             Err(Errno::OutOfMemory)
         }

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The Linux personality: system calls by Linux's numbers, with Linux's
+//! structures and error values, for prebuilt static Linux programs.
+//!
+//! # How a call's personality is known
+//! By its number alone. Native numbers live at `manux_abi::NATIVE_BASE`
+//! (`0x0D58_0000`) and up, where neither Linux table has anything (both
+//! stop below 1024); [`super::dispatch`] sends every number of the native
+//! range to the native table and every other number here. A program's
+//! kind is therefore not recorded anywhere, and nothing is decided by it:
+//! a process may make calls of both kinds, and each is checked exactly as
+//! strictly (the same [`UserAccess`] copies, the same budgets, the same
+//! root). The personality is a translation, never a second set of rights.
+//!
+//! # What this module owns
+//! Decoding a number with [`LinuxCall::from_number`] for the kernel's
+//! architecture, each call's Linux semantics (one concept per file:
+//! [`io`] reads and writes, [`memory`] the break and mappings,
+//! [`process`] exit, ids, signals and the thread pointer, [`identity`]
+//! users, the system's name, limits, time and randomness), and turning
+//! native errors into Linux ones ([`linux_abi::Errno::from`]) as
+//! negative values in the result register. A call Linux has that is not
+//! implemented here, and a number Linux does not have, are `-ENOSYS`;
+//! each such number is logged once ([`log_unimplemented`]).
+//!
+//! Signals are accepted and recorded (`rt_sigaction`, `rt_sigprocmask`)
+//! but not delivered yet: a later stage of issue 19 delivers them.
+
+mod identity;
+mod io;
+mod memory;
+mod process;
+
+pub use process::SignalRecord;
+
+use super::UserAccess;
+use crate::process::{Continue, Process};
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+use hal::user::UserRegisters;
+use hal::UserContext;
+use linux_abi::{Arch, Errno, LinuxCall};
+
+/// The Linux ABI this kernel speaks: its own architecture's.
+#[cfg(target_arch = "aarch64")]
+pub const ARCH: Arch = Arch::Aarch64;
+/// The Linux ABI this kernel speaks: its own architecture's.
+#[cfg(not(target_arch = "aarch64"))]
+pub const ARCH: Arch = Arch::X86_64;
+
+/// What a Linux call returns: a value or a Linux error, or a change of
+/// control (exit).
+#[allow(
+    clippy::large_enum_variant,
+    reason = "moved once per system call, as the native `Outcome`"
+)]
+pub enum Outcome {
+    /// Put this value (or `-errno`) in the result register and resume.
+    Value(Result<u64, Errno>),
+    /// Something other than resuming.
+    Control(Continue),
+}
+
+impl From<Result<u64, Errno>> for Outcome {
+    fn from(result: Result<u64, Errno>) -> Self {
+        Outcome::Value(result)
+    }
+}
+
+impl From<Result<u64, manux_abi::Errno>> for Outcome {
+    fn from(result: Result<u64, manux_abi::Errno>) -> Self {
+        Outcome::Value(result.map_err(Errno::from))
+    }
+}
+
+/// A call that cannot fail.
+fn value(value: u64) -> Outcome {
+    Outcome::Value(Ok(value))
+}
+
+/// A native result as a Linux one.
+fn native<T>(result: Result<T, manux_abi::Errno>) -> Result<T, Errno> {
+    result.map_err(Errno::from)
+}
+
+/// Runs Linux call `number` for `process`.
+pub fn dispatch(process: &Arc<Process>, context: &mut UserContext, number: u64) -> Continue {
+    let a = context.system_call_arguments();
+    let outcome = match LinuxCall::from_number(ARCH, number) {
+        Some(call) => run(process, context, call, number, a),
+        None => {
+            log_unimplemented(number, None);
+            Outcome::Value(Err(Errno::NotImplemented))
+        }
+    };
+    match outcome {
+        Outcome::Value(result) => {
+            context.set_system_call_result(match result {
+                Ok(value) => value,
+                Err(errno) => errno.as_return_value(),
+            });
+            Continue::Resume
+        }
+        Outcome::Control(next) => next,
+    }
+}
+
+fn run(
+    process: &Arc<Process>,
+    context: &mut UserContext,
+    call: LinuxCall,
+    number: u64,
+    a: [u64; 6],
+) -> Outcome {
+    use LinuxCall::*;
+    match call {
+        Read => io::read(process, a[0], a[1], a[2]).into(),
+        Write => io::write(process, a[0], a[1], a[2]).into(),
+        WriteVector => io::write_vector(process, a[0], a[1], a[2]).into(),
+        DeviceControl => io::device_control(process, a[0], a[1], a[2]).into(),
+        Exit | ExitGroup => process::exit(a[0]),
+        SetThreadIdAddress => value(u64::from(process.pid)),
+        GetProcessId | GetThreadId => value(u64::from(process.pid)),
+        GetParentProcessId => value(u64::from(*process.parent.lock())),
+        SignalAction => process::signal_action(process, a[0], a[1], a[2], a[3]).into(),
+        SignalMask => process::signal_mask(process, a[0], a[1], a[2], a[3]).into(),
+        // Nothing to clean at exit without threads: accepted.
+        SetRobustList => value(0),
+        ArchitectureControl => process::architecture_control(process, context, a[0], a[1]).into(),
+        ProgramBreak => memory::program_break(process, a[0]).into(),
+        MapMemory => memory::map(process, a).into(),
+        UnmapMemory => memory::unmap(process, a[0], a[1]).into(),
+        ProtectMemory => memory::protect(process, a[0], a[1], a[2]).into(),
+        GetUserId | GetEffectiveUserId | GetGroupId | GetEffectiveGroupId => {
+            value(u64::from(identity::ID))
+        }
+        SystemName => identity::system_name(process, a[0]).into(),
+        GetRandom => identity::get_random(process, a[0], a[1], a[2]).into(),
+        ClockGetTime => identity::clock_get_time(process, a[0], a[1]).into(),
+        ResourceLimit => identity::resource_limit(process, a[0], a[1], a[2], a[3]).into(),
+        // `rseq` is optional: glibc registers it when it can and goes on
+        // without it; `ENOSYS` is the answer of kernels before 4.18.
+        other => {
+            if other != RestartableSequences {
+                log_unimplemented(number, Some(other));
+            }
+            Outcome::Value(Err(Errno::NotImplemented))
+        }
+    }
+}
+
+/// Numbers below this each have a bit in [`LOGGED`]; the rest share the last.
+const LOGGED_NUMBERS: u64 = 1024;
+/// Which unimplemented numbers were logged already: one bit each.
+static LOGGED: [AtomicU64; (LOGGED_NUMBERS / 64) as usize] =
+    [const { AtomicU64::new(0) }; (LOGGED_NUMBERS / 64) as usize];
+
+/// Logs, once per number, that a program asked for a Linux call this
+/// kernel does not implement (`call`) or a number Linux does not have.
+/// Numbers of 1024 and up (Linux has none) share one entry.
+pub fn log_unimplemented(number: u64, call: Option<LinuxCall>) {
+    let bit = number.min(LOGGED_NUMBERS - 1);
+    let mask = 1u64 << (bit % 64);
+    let Some(word) = LOGGED.get((bit / 64) as usize) else {
+        return;
+    };
+    if word.fetch_or(mask, Ordering::Relaxed) & mask != 0 {
+        return;
+    }
+    match call {
+        Some(call) => log::warn!(
+            "linux: {} (call {number}) is not implemented: ENOSYS",
+            call.linux_name()
+        ),
+        None => log::warn!("linux: no call numbered {number:#x}: ENOSYS"),
+    }
+}
+
+/// A descriptor argument: Linux's `int`, whatever the upper half holds.
+fn fd(argument: u64) -> u64 {
+    argument as i32 as i64 as u64
+}
+
+/// Copies `N` bytes in from `address`, checked as every native copy.
+fn read_array<const N: usize>(process: &Process, address: u64) -> Result<[u8; N], Errno> {
+    let bytes = native(UserAccess::read(process, address, N as u64, N))?;
+    let mut array = [0u8; N];
+    array.copy_from_slice(&bytes);
+    Ok(array)
+}
+
+/// Copies `bytes` out to `address`, checked as every native copy.
+fn write_bytes(process: &Process, address: u64, bytes: &[u8]) -> Result<(), Errno> {
+    native(UserAccess::write(process, address, bytes))
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Linux programs (issue 19, stage 1: the personality and the start
+//! state): a prebuilt static-PIE glibc program, `tests/linux/hello.c`
+//! built by Debian's compilers (`cargo xtask test` builds it, see
+//! `images/src/linux_programs.rs`), runs unmodified as init on every
+//! architecture under test, and prints what the same file prints on the
+//! host — natively on an x86_64 host, under `qemu-aarch64-static` for
+//! AArch64 — with the same exit status.
+#![forbid(unsafe_code)]
+
+use guest_tests::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The arguments both runs get.
+const ARGUMENTS: [&str; 2] = ["first", "second"];
+
+/// The built Linux program `name` for `arch`.
+fn linux_program(arch: Arch, name: &str) -> PathBuf {
+    let variable = format!("MANUX_LINUX_PROGRAMS_{}", arch.name().to_uppercase());
+    let directory = std::env::var_os(&variable).unwrap_or_else(|| {
+        panic!("{variable} is not set: run the guest tests with `cargo xtask test`")
+    });
+    PathBuf::from(directory).join(name)
+}
+
+/// How the host runs `program`, built for `arch`: itself, or under
+/// Debian's user-mode QEMU; `None` when it cannot.
+fn host_command(arch: Arch, program: &Path) -> Option<Command> {
+    let native = match arch {
+        Arch::Aarch64 => "aarch64",
+        Arch::X86_64 => "x86_64",
+    };
+    if std::env::consts::ARCH == native {
+        return Some(Command::new(program));
+    }
+    let emulator = format!("/usr/bin/qemu-{native}-static");
+    Path::new(&emulator).exists().then(|| {
+        let mut command = Command::new(emulator);
+        command.arg(program);
+        command
+    })
+}
+
+/// What `program` printed on the host, and its status; `None` when the
+/// host cannot run it.
+fn host_run(arch: Arch, program: &Path) -> Option<(Vec<String>, i32)> {
+    let mut command = host_command(arch, program)?;
+    // The environment init gets in the guest (`kernel/src/main.rs`).
+    command
+        .env_clear()
+        .env("PATH", "/bin")
+        .env("HOME", "/")
+        .args(ARGUMENTS);
+    let output = command
+        .output()
+        .expect("running the Linux program on the host");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let lines = text.lines().map(str::to_string).collect();
+    Some((lines, output.status.code().unwrap_or(-1)))
+}
+
+/// What `tests/linux/hello.c` prints with [`ARGUMENTS`] and `HOME=/`.
+fn expected_hello() -> Vec<String> {
+    [
+        "linux hello: argc = 3",
+        "argv[1] = first",
+        "argv[2] = second",
+        "HOME = /",
+        "joined = first+second, big[12345] = x",
+        "written with write(2)",
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
+#[test]
+fn a_static_pie_glibc_hello_runs_as_on_linux() {
+    for (mut machine, _disk) in system_machines() {
+        let what = describe(&machine);
+        let program = linux_program(machine.arch, "hello");
+        let (expected, expected_status) = match host_run(machine.arch, &program) {
+            Some(run) => run,
+            None => {
+                eprintln!(
+                    "{what}: the host cannot run {} programs: comparing with the expected text",
+                    machine.arch.name()
+                );
+                (expected_hello(), 3)
+            }
+        };
+        assert_eq!(expected, expected_hello(), "{what}: the host run");
+        assert_eq!(expected_status, 3, "{what}: the host run's status");
+        machine.append = format!("init=/bin/linux-hello {}", ARGUMENTS.join(" "));
+        let boot = boot(&machine, b"", TIMEOUT);
+        // The guest's lines, in order, among the kernel's own.
+        let mut lines = boot.output.lines().map(|line| line.trim_end_matches('\r'));
+        for line in &expected {
+            assert!(
+                lines.any(|guest| guest == line),
+                "{what}: the guest never printed {line:?} (in order); console:\n{}",
+                boot.output
+            );
+        }
+        boot.expect_line(&format!("init exited with status {expected_status}"));
+        // The calls the program made that the kernel does not implement
+        // (each logged once): shown with `--nocapture`.
+        for line in boot.output.lines().filter(|line| line.contains("linux: ")) {
+            eprintln!("{what}: {line}");
+        }
+    }
+}

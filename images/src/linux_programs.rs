@@ -2,7 +2,7 @@
 //! Linux programs for the guest tests: C sources in `tests/linux/`,
 //! built as static-PIE executables by Debian's compilers against glibc,
 //! unmodified Linux binaries that Manux runs through its Linux
-//! personality (issue 19).
+//! personality.
 //!
 //! `tests/linux/NAME.c` becomes the program `linux-NAME`, in
 //! `target/linux/ARCH/NAME`, built with `-static-pie -O2`: for x86_64 by

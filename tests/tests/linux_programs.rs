@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Linux programs (issue 19, stage 1: the personality and the start
+//! Linux programs (the first stage: the personality and the start
 //! state): a prebuilt static-PIE glibc program, `tests/linux/hello.c`
 //! built by Debian's compilers (`cargo xtask test` builds it, see
 //! `images/src/linux_programs.rs`), runs unmodified as init on every

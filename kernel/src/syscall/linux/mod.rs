@@ -24,7 +24,7 @@
 //! each such number is logged once ([`log_unimplemented`]).
 //!
 //! Signals are accepted and recorded (`rt_sigaction`, `rt_sigprocmask`)
-//! but not delivered yet: a later stage of issue 19 delivers them.
+//! but not delivered yet: signal delivery comes later.
 
 mod identity;
 mod io;

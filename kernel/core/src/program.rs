@@ -657,12 +657,12 @@ impl ProgramImage {
                 offset: target - self.lowest,
                 addend,
             };
-            let ends = [relocation.offset, relocation.offset + 7];
-            let kinds = ends.map(page_kind);
-            if kinds.contains(&Some(true)) {
+            // The pages of its first and last byte.
+            let end_pages = [relocation.offset, relocation.offset + 7].map(page_kind);
+            if end_pages.contains(&Some(true)) {
                 return Err(Rejection::RelocationInSharedPage.into());
             }
-            if kinds == [Some(false); 2] {
+            if end_pages == [Some(false); 2] {
                 in_pages.push(relocation);
             } else {
                 outside_pages

@@ -31,6 +31,12 @@ pub const PAGE_SIZE: u64 = 4096;
 pub const USER_START: u64 = 0x0000_0000_0040_0000;
 /// One past the highest user address (the lower half of a 48-bit space).
 pub const USER_END: u64 = 0x0000_8000_0000_0000;
+/// One past the fixed-address window: `[USER_START, FIXED_WINDOW_END)`
+/// is never handed out by the global range allocator. Programs linked
+/// for fixed addresses (`ET_EXEC`, Debian's static executables at
+/// 0x40_0000) get their own private copy of it; every other range of a
+/// process comes from above it (DESIGN §3, the one exception).
+pub const FIXED_WINDOW_END: u64 = 0x0000_0001_0000_0000;
 
 /// Where page-table frames come from ([`crate::frames::TableFrames`]).
 pub(crate) trait FrameSource {

@@ -5,7 +5,8 @@
 //! personality.
 //!
 //! `tests/linux/NAME.c` becomes the program `linux-NAME`, in
-//! `target/linux/ARCH/NAME`, built with `-static-pie -O2`: for x86_64 by
+//! `target/linux/ARCH/NAME`, built with `-static-pie -O2` (or, for
+//! [`FIXED_ADDRESS_PROGRAMS`], `-static -no-pie`): for x86_64 by
 //! `x86_64-linux-gnu-gcc` (package `gcc`, the host compiler on an x86_64
 //! host, `gcc-x86-64-linux-gnu` elsewhere) with `libc6-dev`'s static
 //! glibc; for AArch64 by `aarch64-linux-gnu-gcc` (`gcc-aarch64-linux-gnu`,
@@ -27,8 +28,13 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The programs: `tests/linux/NAME.c` for each NAME.
+/// The programs: `tests/linux/NAME.c` for each NAME, static-PIE.
 pub const PROGRAMS: &[&str] = &["hello"];
+
+/// The programs linked for fixed addresses instead (`-static -no-pie`:
+/// `ET_EXEC` at 0x400000, the form of Debian's static executables),
+/// which the kernel runs in a private low window of addresses.
+pub const FIXED_ADDRESS_PROGRAMS: &[&str] = &["fixed"];
 
 /// Where the sources are.
 pub fn source_dir() -> PathBuf {
@@ -75,11 +81,16 @@ pub fn build(arch: Arch) -> Result<Vec<Program>> {
     let output = output_dir(arch);
     std::fs::create_dir_all(&output).with_context(|| format!("creating {}", output.display()))?;
     let mut programs = Vec::new();
-    for name in PROGRAMS {
+    let static_pie = PROGRAMS.iter().map(|name| (name, &["-static-pie"][..]));
+    let fixed = FIXED_ADDRESS_PROGRAMS
+        .iter()
+        .map(|name| (name, &["-static", "-no-pie"][..]));
+    for (name, link) in static_pie.chain(fixed) {
         let source = source_dir().join(format!("{name}.c"));
         let binary = output.join(name);
         let status = Command::new(command)
-            .args(["-static-pie", "-O2", "-Wall", "-Werror", "-o"])
+            .args(link)
+            .args(["-O2", "-Wall", "-Werror", "-o"])
             .arg(&binary)
             .arg(&source)
             .status()

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Loading a program: a static position-independent ELF into a fresh
-//! address space, with its arguments on a new stack.
+//! Loading a program: a static ELF — position-independent, or linked
+//! for the fixed-address window — into a fresh address space, with its
+//! arguments on a new stack.
 //!
 //! The checks, the image layout, the relocations and the stack are
 //! `kernel_core::program` (host-tested); this module gives it this CPU's
@@ -15,7 +16,7 @@ use crate::user_memory::UserMemory;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::frames::Frame;
-use hal::user::{UserPermission, UserRegisters, PAGE_SIZE};
+use hal::user::{UserPermission, UserRegisters, FIXED_WINDOW_END, PAGE_SIZE, USER_START};
 use hal::{Arch, Architecture, UserContext};
 use kernel_core::budget::Budget;
 use kernel_core::program::{PagePermission, ProgramImage, ProgramPages, ProgramTarget};
@@ -29,6 +30,7 @@ const TARGET: ProgramTarget = ProgramTarget {
     relative_relocation: Arch::ELF_RELATIVE_RELOCATION,
     self_applied_relocation: Arch::ELF_IRELATIVE_RELOCATION,
     page_size: PAGE_SIZE,
+    fixed_window: (USER_START, FIXED_WINDOW_END),
 };
 
 /// A program ready to run.
@@ -86,6 +88,10 @@ fn user_permission(permission: PagePermission) -> UserPermission {
 impl ProgramPages for ProcessPages<'_> {
     fn reserve(&mut self, size: u64) -> Result<u64, Errno> {
         self.memory.reserve(size)
+    }
+
+    fn reserve_fixed(&mut self, start: u64, size: u64) -> Result<u64, Errno> {
+        self.memory.reserve_fixed(start, size)
     }
 
     fn map_shared(&mut self, start: u64, image: &ProgramImage, file: &[u8]) -> Result<(), Errno> {

@@ -11,6 +11,17 @@
 //! written, even through the kernel's direct map) and copy through the
 //! direct map. A bad pointer is `EFAULT`, never a kernel fault.
 //!
+//! The one exception is the fixed-address window (`[USER_START,
+//! FIXED_WINDOW_END)`, which the global allocator never hands out): a
+//! program linked for fixed addresses (`ET_EXEC`) is reserved where its
+//! file says ([`UserMemory::reserve_fixed`]), and from then on that
+//! memory is a *windowed* one — its stack and every later mapping come
+//! from its own private copy of the window (from the top down), and its
+//! program break ([`UserMemory::move_break`]) grows up from the image.
+//! Two windowed processes may use the same addresses: each table maps
+//! only its own frames, and nothing of a windowed process lies in the
+//! shared part of the address space.
+//!
 //! Zero-filled memory — a program's `.bss` (its heap lives there), its
 //! stack — is mapped on first touch ([`UserMemory::map_lazy`]): a process
 //! pays for the pages it uses, not for the ones it might. A user fault on
@@ -23,8 +34,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::frames::Frame;
 use hal::user::{
-    Access, AccessError, MapError, UserPages, UserPermission, UserRuns, PAGE_SIZE, USER_END,
-    USER_START,
+    Access, AccessError, MapError, UserPages, UserPermission, UserRuns, FIXED_WINDOW_END,
+    PAGE_SIZE, USER_END, USER_START,
 };
 use kernel_core::budget::{Budget, Charge, Pool};
 use kernel_core::AddressRanges;
@@ -58,7 +69,7 @@ const GUARD: u64 = PAGE_SIZE;
 pub fn allocate_range(size: u64) -> Option<u64> {
     RANGES
         .lock()
-        .get_or_insert_with(|| AddressRanges::new(USER_START, USER_END, PAGE_SIZE, GUARD))
+        .get_or_insert_with(|| AddressRanges::new(FIXED_WINDOW_END, USER_END, PAGE_SIZE, GUARD))
         .allocate(size)
 }
 
@@ -83,12 +94,32 @@ pub enum FaultIn {
     OutOfMemory,
 }
 
+/// The program break (`brk`) of a windowed memory: zeroed memory from
+/// just above the image (and its guard page) up to `current`, reserved
+/// and charged in whole pages up to `base + reserved`.
+#[derive(Clone, Copy, Debug)]
+struct ProgramBreak {
+    /// Where the break starts.
+    base: u64,
+    /// The break.
+    current: u64,
+    /// Bytes reserved from `base` (a multiple of the page size; 0 while
+    /// the break has not moved up).
+    reserved: u64,
+}
+
 /// A process's memory.
 pub struct UserMemory {
     /// Its table and the frames it maps.
     pages: UserPages,
-    /// Ranges taken from the global allocator: `(start, size)`.
+    /// Ranges taken from the global allocator, or from the window:
+    /// `(start, size)`.
     reservations: Vec<(u64, u64)>,
+    /// The private fixed-address window, once a fixed-address image is
+    /// reserved: every range of this memory comes from it then.
+    window: Option<AddressRanges>,
+    /// The program break of a windowed memory.
+    program_break: Option<ProgramBreak>,
     /// Ranges mapped zeroed on first touch: `(start, end, permission)`.
     lazy: Vec<(u64, u64, UserPermission)>,
     /// What this memory may take, and what it holds of it: its root
@@ -114,6 +145,8 @@ impl UserMemory {
         Ok(UserMemory {
             pages: UserPages::new().ok_or(Errno::OutOfMemory)?,
             reservations: Vec::new(),
+            window: None,
+            program_break: None,
             lazy: Vec::new(),
             budget: budget.clone(),
             charges: alloc::vec![root],
@@ -141,10 +174,124 @@ impl UserMemory {
             .try_reserve(1)
             .map_err(|_| Errno::OutOfMemory)?;
         let charge = crate::budgets::charge(&self.budget, Pool::Frames, Self::commitment(size))?;
-        let start = allocate_range(size).ok_or(Errno::OutOfMemory)?;
+        let start = match self.window.as_mut() {
+            Some(window) => window.allocate_from_top(size),
+            None => allocate_range(size),
+        }
+        .ok_or(Errno::OutOfMemory)?;
         self.reservations.push((start, size));
         self.charges.push(charge);
         Ok(start)
+    }
+
+    /// Takes the `size` bytes at `start` for a fixed-address image, as
+    /// the first reservation of this memory, which becomes windowed (see
+    /// the module doc); its program break starts above the image.
+    ///
+    /// Return values: `InvalidArgument` if `[start, start + size)` is not
+    /// inside the window or this memory has reservations already;
+    /// `OutOfMemory`.
+    pub fn reserve_fixed(&mut self, start: u64, size: u64) -> Result<u64, Errno> {
+        let end = start
+            .checked_add(size)
+            .filter(|&end| start >= USER_START && end <= FIXED_WINDOW_END)
+            .ok_or(Errno::InvalidArgument)?;
+        if !self.reservations.is_empty() || start % PAGE_SIZE != 0 {
+            return Err(Errno::InvalidArgument);
+        }
+        self.reservations
+            .try_reserve(2)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.charges
+            .try_reserve(2)
+            .map_err(|_| Errno::OutOfMemory)?;
+        let charge = crate::budgets::charge(&self.budget, Pool::Frames, Self::commitment(size))?;
+        let mut window = AddressRanges::new(USER_START, FIXED_WINDOW_END, PAGE_SIZE, GUARD);
+        window.allocate_at(start, size).ok_or(Errno::OutOfMemory)?;
+        let base = end.next_multiple_of(PAGE_SIZE) + GUARD;
+        self.window = Some(window);
+        self.program_break = Some(ProgramBreak {
+            base,
+            current: base,
+            reserved: 0,
+        });
+        self.reservations.push((start, size));
+        self.charges.push(charge);
+        Ok(start)
+    }
+
+    /// Moves the program break to `wanted` and returns the break, as
+    /// Linux's `brk`: the break of a windowed memory grows into zeroed
+    /// memory (charged as any reservation) while the window above it is
+    /// free and the budget pays, and may shrink back to its base (the
+    /// pages stay until the process ends); any other request leaves it
+    /// where it is. A memory without a window has no break: 0.
+    pub fn move_break(&mut self, wanted: u64) -> u64 {
+        let Some(mut program_break) = self.program_break else {
+            return 0;
+        };
+        if wanted >= program_break.base && wanted <= program_break.base + program_break.reserved {
+            program_break.current = wanted;
+        } else if wanted > program_break.base {
+            let size = (wanted - program_break.base).next_multiple_of(PAGE_SIZE);
+            if self.grow_break(program_break, size).is_ok() {
+                program_break.reserved = size;
+                program_break.current = wanted;
+            }
+        }
+        self.program_break = Some(program_break);
+        program_break.current
+    }
+
+    /// Makes the break's reservation `size` bytes (more than now).
+    ///
+    /// Return values: `OutOfMemory` when the window above is taken, the
+    /// budget cannot pay, or the heap cannot hold the records.
+    fn grow_break(&mut self, program_break: ProgramBreak, size: u64) -> Result<(), Errno> {
+        let ProgramBreak { base, reserved, .. } = program_break;
+        if base
+            .checked_add(size)
+            .is_none_or(|end| end > FIXED_WINDOW_END)
+        {
+            return Err(Errno::OutOfMemory);
+        }
+        self.reservations
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.charges
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.lazy.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+        let more = Self::commitment(size) - Self::commitment(reserved);
+        let charge = crate::budgets::charge(&self.budget, Pool::Frames, more)?;
+        let window = self.window.as_mut().ok_or(Errno::OutOfMemory)?;
+        if reserved > 0 && window.free(base, reserved).is_err() {
+            return Err(Errno::OutOfMemory);
+        }
+        if window.allocate_at(base, size).is_none() {
+            if reserved > 0 {
+                // What was just freed is free again: taking it back holds.
+                window.allocate_at(base, reserved);
+            }
+            return Err(Errno::OutOfMemory);
+        }
+        match self
+            .reservations
+            .iter_mut()
+            .find(|(start, _)| *start == base)
+        {
+            Some(reservation) => reservation.1 = size,
+            None => self.reservations.push((base, size)),
+        }
+        self.charges.push(charge);
+        self.map_lazy(
+            base + reserved,
+            base + size,
+            UserPermission {
+                write: true,
+                execute: false,
+            },
+        )
     }
 
     /// Whether `[start, end)` lies inside one of this process's
@@ -259,6 +406,13 @@ impl UserMemory {
         }
         if !self.reserved(start, end) || (permission.write && permission.execute) {
             return Err(Errno::InvalidArgument);
+        }
+        // The break grows by adjoining ranges: one record for them all.
+        if let Some(last) = self.lazy.iter_mut().find(|(_, last_end, last_permission)| {
+            *last_end == start && *last_permission == permission
+        }) {
+            last.1 = end;
+            return Ok(());
         }
         self.lazy.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
         self.lazy.push((start, end, permission));
@@ -506,14 +660,18 @@ impl UserMemory {
         let UserMemory {
             pages,
             reservations,
+            window,
             last_runs,
             charges,
             ..
         } = self;
         drop(last_runs);
         drop(pages);
-        for (start, size) in reservations {
-            free_range(start, size);
+        // A window's ranges are its own: nothing to give back globally.
+        if window.is_none() {
+            for (start, size) in reservations {
+                free_range(start, size);
+            }
         }
         // Only now that the frames are free may the budget commit them again.
         drop(charges);

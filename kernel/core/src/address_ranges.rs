@@ -68,6 +68,52 @@ impl AddressRanges {
         Some(start)
     }
 
+    /// Takes the range of `size` bytes (and its guard) at the highest
+    /// free address; returns its start. A private space fills from the
+    /// top down this way, keeping the space above its lowest ranges free
+    /// for them to grow into.
+    pub fn allocate_from_top(&mut self, size: u64) -> Option<u64> {
+        let size = self.footprint(size)?;
+        let index = self
+            .free
+            .iter()
+            .rposition(|(start, end)| end - start >= size)?;
+        let (start, end) = self.free[index];
+        if end - start == size {
+            self.free.remove(index);
+        } else {
+            self.free[index].1 = end - size;
+        }
+        Some(end - size)
+    }
+
+    /// Takes the range of `size` bytes (and its guard) starting exactly
+    /// at `start` (page-aligned), if all of it is free; returns `start`.
+    pub fn allocate_at(&mut self, start: u64, size: u64) -> Option<u64> {
+        if start % self.page_size != 0 {
+            return None;
+        }
+        let end = start.checked_add(self.footprint(size)?)?;
+        let index = self
+            .free
+            .iter()
+            .position(|&(free_start, free_end)| free_start <= start && end <= free_end)?;
+        let (free_start, free_end) = self.free[index];
+        match (free_start == start, free_end == end) {
+            (true, true) => {
+                self.free.remove(index);
+            }
+            (true, false) => self.free[index].0 = end,
+            (false, true) => self.free[index].1 = start,
+            (false, false) => {
+                self.free.try_reserve(1).ok()?;
+                self.free[index].1 = start;
+                self.free.insert(index + 1, (end, free_end));
+            }
+        }
+        Some(start)
+    }
+
     /// Gives back the range at `start` taken by [`Self::allocate`] with
     /// the same `size`, merging it with its free neighbours.
     ///
@@ -143,6 +189,31 @@ mod tests {
             ranges.free(u64::MAX - PAGE, PAGE),
             Err(FreeError::NotAllocated)
         );
+    }
+
+    #[test]
+    fn from_the_top_and_at_an_address() {
+        let mut ranges = AddressRanges::new(0x40_0000, 0x100_0000, PAGE, PAGE);
+        let top = ranges.allocate_from_top(PAGE).unwrap();
+        assert_eq!(top, 0x100_0000 - 2 * PAGE, "the page, then its guard");
+        let fixed = ranges.allocate_at(0x80_0000, 3 * PAGE).unwrap();
+        assert_eq!(fixed, 0x80_0000);
+        assert_eq!(
+            ranges.free_ranges(),
+            &[(0x40_0000, 0x80_0000), (0x80_0000 + 4 * PAGE, top)]
+        );
+        assert_eq!(ranges.allocate_at(0x80_0000 + PAGE, PAGE), None, "taken");
+        assert_eq!(ranges.allocate_at(0x40_0001, PAGE), None, "unaligned");
+        assert_eq!(ranges.allocate_at(u64::MAX & !(PAGE - 1), PAGE), None);
+        // Exactly the free range before the fixed one, and back.
+        assert_eq!(
+            ranges.allocate_at(0x40_0000, 0x40_0000 - PAGE),
+            Some(0x40_0000)
+        );
+        ranges.free(0x40_0000, 0x40_0000 - PAGE).unwrap();
+        ranges.free(fixed, 3 * PAGE).unwrap();
+        ranges.free(top, PAGE).unwrap();
+        assert_eq!(ranges.free_ranges(), &[(0x40_0000, 0x100_0000)]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! building its first stack, through a small trait.
 //!
 //! Accepted programs (the form `apps/` builds): ELF64, little-endian, the
-//! CPU's `e_machine`, `ET_DYN` with no interpreter, `PT_LOAD` segments
+//! CPU's `e_machine`, `ET_DYN` — or `ET_EXEC`, below — with no interpreter, `PT_LOAD` segments
 //! that are never both writable and executable (nor share a page that
 //! would be), and in `DT_RELA` only `R_*_RELATIVE` relocations, each
 //! inside a segment and none in a shared read-only page, besides
@@ -28,6 +28,15 @@
 //! call, so the cost of a relocation is a store into a page buffer, not a
 //! checked write into a process.
 //!
+//! A fixed-address program (`ET_EXEC`: Debian's static executables,
+//! linked at 0x40_0000) is the one exception to loading anywhere: every
+//! segment must lie inside the target's fixed window
+//! ([`ProgramTarget::fixed_window`], else `OutsideFixedWindow`), and the
+//! image is reserved at the addresses the file names
+//! ([`ProgramPages::reserve_fixed`]; [`Placement::Fixed`]). The kernel
+//! gives each such process a private copy of the window, which the global
+//! allocator never hands out.
+//!
 //! The image gets one range of the address space: `start - lowest +
 //! p_vaddr` for each segment, where `lowest` is the page of the lowest
 //! segment. The stack is a separate range; at its top, per the System V
@@ -49,7 +58,8 @@
 
 use alloc::vec::Vec;
 use elf::abi::{
-    DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_PHDR,
+    DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, ET_EXEC, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD,
+    PT_PHDR,
 };
 use elf::endian::LittleEndian;
 use elf::ElfBytes;
@@ -81,6 +91,21 @@ pub struct ProgramTarget {
     pub self_applied_relocation: u32,
     /// Bytes of a page; a power of two.
     pub page_size: u64,
+    /// The fixed-address window `(start, end)`: where a program linked
+    /// for fixed addresses (`ET_EXEC`) must lie whole. The kernel gives
+    /// each such program a private copy of it.
+    pub fixed_window: (u64, u64),
+}
+
+/// Where an image goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere ([`ProgramPages::reserve`]): a position-independent
+    /// program (`ET_DYN`), relocated to where it lands.
+    Anywhere,
+    /// At the addresses the file names ([`ProgramPages::reserve_fixed`]):
+    /// a fixed-address program (`ET_EXEC`), inside the fixed window.
+    Fixed,
 }
 
 /// `R_AARCH64_NONE` and `R_X86_64_NONE`: no effect.
@@ -102,8 +127,11 @@ pub enum Rejection {
     FileTooLarge,
     /// The ELF header or the program header table cannot be read.
     Malformed,
-    /// Not ELF64, not this machine, or not `ET_DYN`.
+    /// Not ELF64, not this machine, or neither `ET_DYN` nor `ET_EXEC`.
     WrongKind,
+    /// A fixed-address program (`ET_EXEC`) with a segment outside the
+    /// fixed window.
+    OutsideFixedWindow,
     /// A `PT_INTERP` segment: the program wants a dynamic linker.
     Interpreter,
     /// A segment's bytes lie outside the file, its file size exceeds its
@@ -167,6 +195,11 @@ pub trait ProgramPages {
     /// Takes `size` bytes of address space for the image; returns the
     /// start (page-aligned). Nothing is mapped yet.
     fn reserve(&mut self, size: u64) -> Result<u64, Errno>;
+    /// Takes the `size` bytes of address space at `start` (page-aligned,
+    /// inside the fixed window) for a fixed-address image, instead of
+    /// [`Self::reserve`]. From then on the memory is a private window:
+    /// [`Self::map_new`] takes its ranges there too.
+    fn reserve_fixed(&mut self, start: u64, size: u64) -> Result<u64, Errno>;
     /// Maps the image's shared pages ([`ProgramImage::shared_pages`]) at
     /// `start` plus each page's offset, read-only, each holding what
     /// [`ProgramImage::fill_page`] writes into a zeroed page. The memory
@@ -248,6 +281,7 @@ struct Relocation {
 #[derive(Debug)]
 pub struct ProgramImage {
     target: ProgramTarget,
+    placement: Placement,
     segments: Vec<Segment>,
     /// The page of the lowest segment byte (an ELF address).
     lowest: u64,
@@ -290,13 +324,19 @@ impl ProgramImage {
         }
         let elf = ElfBytes::<LittleEndian>::minimal_parse(file).map_err(malformed)?;
         let header = elf.ehdr;
-        if header.class != elf::file::Class::ELF64
-            || header.e_machine != target.machine
-            || header.e_type != ET_DYN
-        {
+        let placement = match header.e_type {
+            ET_DYN => Placement::Anywhere,
+            ET_EXEC => Placement::Fixed,
+            _ => return Err(Rejection::WrongKind.into()),
+        };
+        if header.class != elf::file::Class::ELF64 || header.e_machine != target.machine {
             return Err(Rejection::WrongKind.into());
         }
-        let segments = read_segments(&elf, file.len() as u64)?;
+        let address_limit = match placement {
+            Placement::Anywhere => MAX_IMAGE_BYTES * 4,
+            Placement::Fixed => target.fixed_window.1,
+        };
+        let segments = read_segments(&elf, file.len() as u64, address_limit)?;
         let page_mask = !(target.page_size - 1);
         let lowest = segments
             .iter()
@@ -311,6 +351,11 @@ impl ProgramImage {
         let span = highest - lowest;
         if span > MAX_IMAGE_BYTES {
             return Err(Rejection::ImageTooLarge.into());
+        }
+        if placement == Placement::Fixed
+            && (lowest < target.fixed_window.0 || highest > target.fixed_window.1)
+        {
+            return Err(Rejection::OutsideFixedWindow.into());
         }
         let entry_offset = header
             .e_entry
@@ -328,6 +373,7 @@ impl ProgramImage {
             program_header_address(&elf, &segments).and_then(|address| address.checked_sub(lowest));
         let mut image = ProgramImage {
             target,
+            placement,
             segments,
             lowest,
             span,
@@ -343,6 +389,11 @@ impl ProgramImage {
         let table = image.relocation_table(&elf, file)?;
         image.sort_relocations(&file[table])?;
         Ok(image)
+    }
+
+    /// Where the image goes.
+    pub fn placement(&self) -> Placement {
+        self.placement
     }
 
     /// The segments, in file order.
@@ -411,7 +462,11 @@ impl ProgramImage {
         arguments: &[Vec<u8>],
         environment: &[Vec<u8>],
     ) -> Result<ProgramStart, LoadError> {
-        let start = pages.reserve(self.span).map_err(LoadError::Memory)?;
+        let start = match self.placement {
+            Placement::Anywhere => pages.reserve(self.span),
+            Placement::Fixed => pages.reserve_fixed(self.lowest, self.span),
+        }
+        .map_err(LoadError::Memory)?;
         // The base is what the file's address 0 becomes; it may wrap
         // below `start`, as the addends are ELF addresses.
         let base = start.wrapping_sub(self.lowest);
@@ -722,6 +777,7 @@ fn relocation_fields(record: &[u8]) -> (u64, u64, u64) {
 fn read_segments(
     elf: &ElfBytes<'_, LittleEndian>,
     file_size: u64,
+    address_limit: u64,
 ) -> Result<Vec<Segment>, LoadError> {
     let table = elf.segments().ok_or(Rejection::Malformed)?;
     let mut segments = Vec::new();
@@ -740,10 +796,7 @@ fn read_segments(
             .p_vaddr
             .checked_add(header.p_memsz)
             .ok_or(Rejection::SegmentOutOfBounds)?;
-        if file_end > file_size
-            || header.p_filesz > header.p_memsz
-            || memory_end > MAX_IMAGE_BYTES * 4
-        {
+        if file_end > file_size || header.p_filesz > header.p_memsz || memory_end > address_limit {
             return Err(Rejection::SegmentOutOfBounds.into());
         }
         let permission = PagePermission {

@@ -20,13 +20,17 @@ const AARCH64: ProgramTarget = ProgramTarget {
     relative_relocation: 1027,
     self_applied_relocation: 1032,
     page_size: PAGE,
+    fixed_window: WINDOW,
 };
 const X86_64: ProgramTarget = ProgramTarget {
     machine: 62,
     relative_relocation: 8,
     self_applied_relocation: 37,
     page_size: PAGE,
+    fixed_window: WINDOW,
 };
+/// The fixed-address window the kernel uses.
+const WINDOW: (u64, u64) = (0x40_0000, 0x1_0000_0000);
 
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
@@ -306,6 +310,23 @@ impl ProgramPages for FakeMemory {
     fn reserve(&mut self, size: u64) -> Result<u64, Errno> {
         let start = self.next;
         self.next += size.div_ceil(PAGE) * PAGE + PAGE;
+        self.reservations.push((start, size));
+        Ok(start)
+    }
+
+    fn reserve_fixed(&mut self, start: u64, size: u64) -> Result<u64, Errno> {
+        assert!(
+            start >= WINDOW.0 && start + size <= WINDOW.1 && start % PAGE == 0,
+            "a fixed reservation outside the window: {start:#x}+{size:#x}"
+        );
+        let end = start + size.div_ceil(PAGE) * PAGE;
+        if self
+            .reservations
+            .iter()
+            .any(|&(first, length)| start < first + length.div_ceil(PAGE) * PAGE && first < end)
+        {
+            return Err(Errno::OutOfMemory);
+        }
         self.reservations.push((start, size));
         Ok(start)
     }
@@ -636,8 +657,72 @@ fn a_wrong_machine_or_type_is_refused() {
     let file = TestElf::valid(X86_64).bytes();
     assert_eq!(rejection(&file, AARCH64), Rejection::WrongKind);
     let mut program = TestElf::valid(AARCH64);
-    program.elf_type = 2; // ET_EXEC
+    program.elf_type = 1; // ET_REL
     assert_eq!(rejection(&program.bytes(), AARCH64), Rejection::WrongKind);
+    program.elf_type = 4; // ET_CORE
+    assert_eq!(rejection(&program.bytes(), AARCH64), Rejection::WrongKind);
+}
+
+/// [`TestElf::valid`] linked for fixed addresses at `base`: `ET_EXEC`,
+/// every address (segments, entry, relocations, dynamic table) moved up
+/// by `base`.
+fn fixed_at(target: ProgramTarget, base: u64) -> TestElf {
+    let mut program = TestElf::valid(target);
+    program.elf_type = 2; // ET_EXEC
+    program.entry += base;
+    for header in &mut program.headers {
+        header.address += base;
+    }
+    program.dynamic[0].1 += base;
+    for relocation in &mut program.relocations {
+        relocation.0 += base;
+        relocation.2 += base;
+    }
+    program
+}
+
+#[test]
+fn a_fixed_address_program_loads_where_it_was_linked() {
+    for target in [AARCH64, X86_64] {
+        let program = fixed_at(target, 0x40_0000);
+        let file = program.bytes();
+        let image = ProgramImage::parse(&file, target).unwrap();
+        assert_eq!(image.placement(), Placement::Fixed);
+        let mut memory = FakeMemory::new();
+        let start = image
+            .load(&mut memory, &file, &arguments(&["grep"]), &[])
+            .unwrap();
+        assert_eq!(memory.reservations[0], (0x40_0000, 0x5000));
+        assert_eq!(start.entry, 0x40_0000 + CODE_OFFSET as u64);
+        assert_eq!(
+            memory.read(0x40_0000 + CODE_OFFSET as u64, CODE.len()),
+            CODE
+        );
+        // Its relocations add nothing: the base is where it was linked.
+        assert_eq!(memory.word(0x40_2180), 0x40_0200);
+        assert_eq!(memory.word(0x40_3000), 0x40_2000);
+        // A position-independent one still goes anywhere.
+        let pie = TestElf::valid(target).bytes();
+        let image = ProgramImage::parse(&pie, target).unwrap();
+        assert_eq!(image.placement(), Placement::Anywhere);
+    }
+}
+
+#[test]
+fn a_fixed_address_program_outside_the_window_is_refused() {
+    // Below the window: where null pointers must fault.
+    let below = fixed_at(AARCH64, 0x1000).bytes();
+    assert_eq!(rejection(&below, AARCH64), Rejection::OutsideFixedWindow);
+    // Reaching past its end: the shared address space starts there.
+    let mut across = fixed_at(AARCH64, WINDOW.1 - 0x2000);
+    across.relocations.clear();
+    across.dynamic = vec![(0, 0)];
+    assert_eq!(
+        rejection(&across.bytes(), AARCH64),
+        Rejection::SegmentOutOfBounds
+    );
+    let above = fixed_at(AARCH64, WINDOW.1).bytes();
+    assert_eq!(rejection(&above, AARCH64), Rejection::SegmentOutOfBounds);
 }
 
 #[test]
@@ -854,6 +939,9 @@ fn a_memory_error_is_passed_on() {
         }
         fn reserve(&mut self, _: u64) -> Result<u64, Errno> {
             Err(Errno::OutOfMemory)
+        }
+        fn reserve_fixed(&mut self, _: u64, _: u64) -> Result<u64, Errno> {
+            unreachable!()
         }
         fn map_shared(&mut self, _: u64, _: &ProgramImage, _: &[u8]) -> Result<(), Errno> {
             unreachable!()

@@ -6,10 +6,15 @@
 //! process's budget like any reservation: a Linux program lives in the
 //! single address space like a native one (DESIGN §3).
 //!
-//! - `brk` never moves: the break is 0 and a request to move it answers
-//!   the current break, which is how Linux says "no". musl's and glibc's
-//!   `malloc` (and glibc's early TLS allocation) then take their memory
-//!   from `mmap`.
+//! - `brk`: a fixed-address program (its memory is a private window, see
+//!   `user_memory`) has a break just above its image that grows into
+//!   zeroed memory, charged like any mapping
+//!   ([`crate::user_memory::UserMemory::move_break`]). Any other program's
+//!   break is 0 and never moves (in the shared address space the range
+//!   above an image belongs to others): a request answers the current
+//!   break, which is how Linux says "no", and musl's and glibc's `malloc`
+//!   (and glibc's early TLS allocation) then take their memory from
+//!   `mmap`.
 //! - `mmap` maps anonymous memory (private or shared — without `fork`
 //!   there is no one to share it with), zeroed on first touch, wherever
 //!   the allocator puts it: the address is a hint that is not followed,
@@ -28,9 +33,12 @@ use hal::user::{UserPermission, PAGE_SIZE};
 use linux_abi::flags::memory::{MapFlags, MapRequest, Protection, ProtectionRequest};
 use linux_abi::Errno;
 
-/// `brk(address)`: the break does not move (see the module doc).
-pub fn program_break(_process: &Process, _address: u64) -> Result<u64, Errno> {
-    Ok(0)
+/// `brk(address)`: moves the break if it can, answers where it is (see
+/// the module doc).
+pub fn program_break(process: &Process, address: u64) -> Result<u64, Errno> {
+    let mut resources = process.resources.lock();
+    let memory = resources.memory.as_mut().ok_or(Errno::OutOfMemory)?;
+    Ok(memory.move_break(address))
 }
 
 /// The user permission of a Linux protection; `EACCES` when writable and

@@ -163,4 +163,7 @@ pub trait UserRegisters {
     /// (x86_64's `arch_prctl(ARCH_SET_FS)`; AArch64 programs write
     /// `TPIDR_EL0` themselves).
     fn set_thread_pointer(&mut self, value: u64);
+    /// Sets the user stack pointer (a child started on a stack of its
+    /// own, Linux's `clone` with a stack).
+    fn set_stack_pointer(&mut self, value: u64);
 }

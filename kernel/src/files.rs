@@ -114,6 +114,19 @@ impl FileTable {
         }
     }
 
+    /// A second table with the same open files at the same descriptors
+    /// (a vfork child's): each file is shared, as after `dup`.
+    ///
+    /// Return values: `OutOfMemory`.
+    pub fn duplicate(&self) -> Result<FileTable, Errno> {
+        let mut slots = Vec::new();
+        slots
+            .try_reserve_exact(self.slots.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        slots.extend(self.slots.iter().cloned());
+        Ok(FileTable { slots })
+    }
+
     /// The file at `fd`.
     ///
     /// Return values: `BadFd`.

@@ -62,6 +62,9 @@ pub struct ProcessResources {
     pub start: Option<UserContext>,
     /// Set by `kill`: the process ends at its next return to user mode.
     pub killed: bool,
+    /// What it is killed by, once `killed`: the reason its wait status
+    /// reports (Linux's signal number; `kill` is `SIGKILL`'s 9).
+    pub killed_by: u8,
     /// When a sleeping process should wake (time since reset).
     pub wake_at: Option<core::time::Duration>,
     /// Where the process is in the file system: `None` once it has ended
@@ -72,6 +75,9 @@ pub struct ProcessResources {
     pub heap: Option<Charge>,
     /// What it recorded through Linux's signal calls.
     pub linux_signals: crate::syscall::linux::SignalRecord,
+    /// The process whose memory this one runs in: a vfork child's parent,
+    /// until the child execs or ends ([`vfork`]).
+    pub lender: Option<Arc<Process>>,
 }
 
 impl ProcessResources {
@@ -167,58 +173,196 @@ pub fn spawn(
     files: FileTable,
     place: Place,
 ) -> Result<Pid, Errno> {
-    let (used, total) = hal::heap::usage();
-    let crowded = with_scheduler(|scheduler| scheduler.processes.len() >= MAX_PROCESSES);
-    if crowded || total.saturating_sub(used) < HEAP_RESERVE + hal::thread_stack_size() {
-        return Err(Errno::TryAgain);
-    }
-    // The child's budget, and everything it holds charged to it first: a
-    // tree that cannot pay gets `EAGAIN`, and nothing was built.
-    let (budget, role) = match with_scheduler(|scheduler| scheduler.processes.get(&parent).cloned())
-    {
-        Some(parent) => budgets::for_child(parent.role, &parent.budget, *parent.tree_limits.lock()),
-        None => (budgets::system(), Role::System),
-    };
-    let out_of_budget = |_| Errno::TryAgain;
-    let slot = budgets::charge(&budget, Pool::Processes, 1).map_err(out_of_budget)?;
-    let heap = budgets::charge(&budget, Pool::KernelHeap, budgets::process_heap_bytes())
-        .map_err(out_of_budget)?;
+    let admission = Admission::of(parent)?;
     let LoadedProgram { memory, context } =
-        elf_loader::load(program, arguments, environment, &budget).map_err(
-            |error| match error {
+        elf_loader::load(program, arguments, environment, &admission.budget).map_err(|error| {
+            match error {
                 Errno::OutOfMemory => Errno::TryAgain,
                 other => other,
-            },
-        )?;
-    let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
-    let Some(thread) = worker_for(pid) else {
-        memory.destroy();
-        return Err(Errno::OutOfMemory);
+            }
+        })?;
+    admission.start(
+        parent,
+        program_name(path),
+        memory,
+        context,
+        files,
+        place,
+        None,
+    )
+}
+
+/// What a new process of `parent` holds before it has memory: its
+/// budget, its role, and what it is charged for being (a process slot,
+/// its share of the kernel heap).
+struct Admission {
+    budget: Arc<Budget>,
+    role: Role,
+    slot: Charge,
+    heap: Charge,
+}
+
+impl Admission {
+    /// Admits a new child of `parent`.
+    ///
+    /// Return values: `TryAgain` when [`MAX_PROCESSES`] are alive, the
+    /// kernel heap is low, or the tree's budget cannot pay.
+    fn of(parent: Pid) -> Result<Admission, Errno> {
+        let (used, total) = hal::heap::usage();
+        let crowded = with_scheduler(|scheduler| scheduler.processes.len() >= MAX_PROCESSES);
+        if crowded || total.saturating_sub(used) < HEAP_RESERVE + hal::thread_stack_size() {
+            return Err(Errno::TryAgain);
+        }
+        // The child's budget, and everything it holds charged to it
+        // first: a tree that cannot pay gets `EAGAIN`, and nothing was
+        // built.
+        let (budget, role) =
+            match with_scheduler(|scheduler| scheduler.processes.get(&parent).cloned()) {
+                Some(parent) => {
+                    budgets::for_child(parent.role, &parent.budget, *parent.tree_limits.lock())
+                }
+                None => (budgets::system(), Role::System),
+            };
+        let out_of_budget = |_| Errno::TryAgain;
+        let slot = budgets::charge(&budget, Pool::Processes, 1).map_err(out_of_budget)?;
+        let heap = budgets::charge(&budget, Pool::KernelHeap, budgets::process_heap_bytes())
+            .map_err(out_of_budget)?;
+        Ok(Admission {
+            budget,
+            role,
+            slot,
+            heap,
+        })
+    }
+
+    /// Makes the process, ready to run from `context` in `memory`;
+    /// returns its pid. On failure `memory` is released (given back to
+    /// `lender`, if it is the lender's).
+    ///
+    /// Return values: `OutOfMemory` for its thread.
+    #[allow(clippy::too_many_arguments, reason = "one field of the process each")]
+    fn start(
+        self,
+        parent: Pid,
+        name: String,
+        memory: UserMemory,
+        context: UserContext,
+        files: FileTable,
+        place: Place,
+        lender: Option<Arc<Process>>,
+    ) -> Result<Pid, Errno> {
+        let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
+        let Some(thread) = worker_for(pid) else {
+            give_back(lender, memory);
+            return Err(Errno::OutOfMemory);
+        };
+        let process = Arc::new(Process {
+            pid,
+            parent: Mutex::new(parent),
+            name: Mutex::new(name),
+            thread,
+            state: Mutex::new(ProcessState::New),
+            resources: Mutex::new(ProcessResources {
+                memory: Some(memory),
+                files,
+                start: Some(context),
+                killed: false,
+                killed_by: wait_status::KILLED,
+                wake_at: None,
+                place: Some(place),
+                heap: Some(self.heap),
+                linux_signals: Default::default(),
+                lender,
+            }),
+            kernel_task: None,
+            budget: self.budget,
+            role: self.role,
+            tree_limits: Mutex::new(TreeLimits::default()),
+            _slot: Some(self.slot),
+        });
+        with_scheduler(|scheduler| scheduler.add(process));
+        Ok(pid)
+    }
+}
+
+/// Starts a child of `parent` that runs in `parent`'s memory (Linux's
+/// `vfork`, and `clone(CLONE_VM | CLONE_VFORK)`): the memory is lent, not
+/// copied — the child runs from `context` in the same address space,
+/// with a copy of the parent's descriptors and its place — and the
+/// parent waits until the child execs or ends and the memory comes back
+/// ([`release_memory`]). The memory stays the parent's: charged to its
+/// budget all along. If the parent is killed meanwhile it ends at once;
+/// the child keeps the memory to its exec or end, and it is freed then.
+/// Returns the child's pid, once the memory is back.
+///
+/// Return values: as [`Admission::of`]; `BadAddress` if the parent has
+/// no memory; `Interrupted` if the parent was killed while it waited.
+pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
+    let admission = Admission::of(parent.pid)?;
+    let (memory, files, place) = {
+        let mut resources = parent.resources.lock();
+        let files = resources.files.duplicate()?;
+        let place = resources.place()?.clone();
+        let memory = resources.memory.take().ok_or(Errno::BadAddress)?;
+        (memory, files, place)
     };
-    let process = Arc::new(Process {
-        pid,
-        parent: Mutex::new(parent),
-        name: Mutex::new(program_name(path)),
-        thread,
-        state: Mutex::new(ProcessState::New),
-        resources: Mutex::new(ProcessResources {
-            memory: Some(memory),
-            files,
-            start: Some(context),
-            killed: false,
-            wake_at: None,
-            place: Some(place),
-            heap: Some(heap),
-            linux_signals: Default::default(),
-        }),
-        kernel_task: None,
-        budget,
-        role,
-        tree_limits: Mutex::new(TreeLimits::default()),
-        _slot: Some(slot),
+    let name = parent.name.lock().clone();
+    let child = admission.start(
+        parent.pid,
+        name,
+        memory,
+        context,
+        files,
+        place,
+        Some(parent.clone()),
+    )?;
+    loop {
+        let back = with_scheduler(|_| {
+            let resources = parent.resources.lock();
+            let back = resources.memory.is_some() || resources.killed;
+            if !back {
+                *parent.state.lock() = ProcessState::Blocked;
+            }
+            back
+        });
+        if back {
+            break;
+        }
+        scheduler::schedule();
+    }
+    if parent.resources.lock().memory.is_none() {
+        return Err(Errno::Interrupted);
+    }
+    Ok(child)
+}
+
+/// Lets go of `process`'s old memory (at its exec or its end): memory it
+/// borrowed goes back to its lender, which wakes; its own is freed.
+pub fn release_memory(process: &Process, memory: UserMemory) {
+    let lender = process.resources.lock().lender.take();
+    give_back(lender, memory);
+}
+
+/// Gives `memory` back to `lender` and wakes it — or frees it, with no
+/// lender or a lender that has ended.
+fn give_back(lender: Option<Arc<Process>>, memory: UserMemory) {
+    let Some(lender) = lender else {
+        return memory.destroy();
+    };
+    let refused = with_scheduler(|scheduler| {
+        let ended = matches!(*lender.state.lock(), ProcessState::Zombie(_));
+        let mut resources = lender.resources.lock();
+        if ended || resources.place.is_none() || resources.memory.is_some() {
+            return Some(memory);
+        }
+        resources.memory = Some(memory);
+        drop(resources);
+        scheduler.wake(lender.pid);
+        None
     });
-    with_scheduler(|scheduler| scheduler.add(process));
-    Ok(pid)
+    if let Some(memory) = refused {
+        memory.destroy();
+    }
 }
 
 /// Starts a kernel task: a thread scheduled like a process, with no
@@ -246,10 +390,12 @@ pub fn spawn_kernel_task(name: &str, task: fn(&Arc<Process>)) -> Result<Pid, Err
             files: FileTable::default(),
             start: None,
             killed: false,
+            killed_by: wait_status::KILLED,
             wake_at: None,
             place: None,
             heap: None,
             linux_signals: Default::default(),
+            lender: None,
         }),
         kernel_task: Some(task),
         budget: budgets::system(),
@@ -368,8 +514,12 @@ fn run_process(pid: Pid) {
         None => return exit(&process, WaitStatus::Exited(1).to_raw()),
     };
     loop {
-        if process.resources.lock().killed {
-            return exit(&process, STATUS_KILLED);
+        let killed = {
+            let resources = process.resources.lock();
+            resources.killed.then_some(resources.killed_by)
+        };
+        if let Some(reason) = killed {
+            return exit(&process, WaitStatus::Killed(reason).to_raw());
         }
         if let Some(memory) = process.resources.lock().memory.as_ref() {
             memory.activate();
@@ -468,7 +618,7 @@ pub fn exit(process: &Arc<Process>, status: i32) {
     drop(files);
     drop(place);
     if let Some(memory) = memory {
-        memory.destroy();
+        release_memory(process, memory);
     }
     drop(heap);
     let parent = *process.parent.lock();
@@ -516,6 +666,24 @@ pub fn exit(process: &Arc<Process>, status: i32) {
 /// Return values: `NoChild` when `parent` has no such child.
 pub fn wait(parent: &Arc<Process>, pid: Option<Pid>) -> Result<(Pid, i32), Errno> {
     loop {
+        if let Some(reaped) = wait_once(parent, pid, true)? {
+            return Ok(reaped);
+        }
+    }
+}
+
+/// Reaps a zombie child of `parent` (`pid` or any when `None`) if there
+/// is one; else `None` at once (`block` false: Linux's `WNOHANG`), or
+/// after blocking until one exists.
+///
+/// Return values: `NoChild` when `parent` has no such child;
+/// `Interrupted` when it is killed while it waits.
+pub fn wait_once(
+    parent: &Arc<Process>,
+    pid: Option<Pid>,
+    block: bool,
+) -> Result<Option<(Pid, i32)>, Errno> {
+    loop {
         let found = with_scheduler(|scheduler| {
             let children: Vec<Arc<Process>> = scheduler
                 .processes
@@ -534,11 +702,13 @@ pub fn wait(parent: &Arc<Process>, pid: Option<Pid>) -> Result<(Pid, i32), Errno
                     return Ok(Some((child.pid, status)));
                 }
             }
-            *parent.state.lock() = ProcessState::Blocked;
+            if block {
+                *parent.state.lock() = ProcessState::Blocked;
+            }
             Ok(None)
         })?;
-        if let Some(result) = found {
-            return Ok(result);
+        if found.is_some() || !block {
+            return Ok(found);
         }
         if parent.resources.lock().killed {
             *parent.state.lock() = ProcessState::Running;
@@ -552,6 +722,15 @@ pub fn wait(parent: &Arc<Process>, pid: Option<Pid>) -> Result<(Pid, i32), Errno
 ///
 /// Return values: `NoSuchProcess` if `target` is not a live descendant.
 pub fn kill(caller: Pid, target: Pid) -> Result<(), Errno> {
+    kill_for(caller, target, wait_status::KILLED)
+}
+
+/// Asks `target` to end, its wait status saying `reason` (a signal
+/// number); only the caller's descendants may be killed. A second
+/// request before it ends keeps the first reason.
+///
+/// Return values: `NoSuchProcess` if `target` is not a live descendant.
+pub fn kill_for(caller: Pid, target: Pid, reason: u8) -> Result<(), Errno> {
     with_scheduler(|scheduler| {
         if !scheduler.is_descendant(target, caller) {
             return Err(Errno::NoSuchProcess);
@@ -563,9 +742,33 @@ pub fn kill(caller: Pid, target: Pid) -> Result<(), Errno> {
         if matches!(*process.state.lock(), ProcessState::Zombie(_)) {
             return Err(Errno::NoSuchProcess);
         }
-        process.resources.lock().killed = true;
+        let mut resources = process.resources.lock();
+        if !resources.killed {
+            resources.killed = true;
+            resources.killed_by = reason;
+        }
+        drop(resources);
         scheduler.wake(target);
         Ok(())
+    })
+}
+
+/// Checks that `target` is a live descendant of `caller` (what
+/// [`kill_for`] may reach), changing nothing.
+///
+/// Return values: `NoSuchProcess` if it is not.
+pub fn check_descendant(caller: Pid, target: Pid) -> Result<(), Errno> {
+    with_scheduler(|scheduler| {
+        let alive = scheduler.is_descendant(target, caller)
+            && scheduler
+                .processes
+                .get(&target)
+                .is_some_and(|process| !matches!(*process.state.lock(), ProcessState::Zombie(_)));
+        if alive {
+            Ok(())
+        } else {
+            Err(Errno::NoSuchProcess)
+        }
     })
 }
 

@@ -77,16 +77,34 @@ fn expected_hello() -> Vec<String> {
     .to_vec()
 }
 
+/// Whether a program of `arch` that runs other programs can be run on
+/// this host: natively only (`qemu-aarch64-static` runs one program, and
+/// its `execve` of another needs a `binfmt_misc` registration that a
+/// build machine may not have).
+fn host_runs_children(arch: Arch) -> bool {
+    let native = match arch {
+        Arch::Aarch64 => "aarch64",
+        Arch::X86_64 => "x86_64",
+    };
+    std::env::consts::ARCH == native
+}
+
 /// Runs the Linux program `name` as init with [`ARGUMENTS`] on every
 /// machine under test, and checks that it prints `expected` (the host's
 /// run of the same file, when the host can run it, must print the same)
-/// and ends with `status`.
-fn runs_as_on_linux(name: &str, expected: &[&str], status: i32) {
+/// and ends with `status`. A program that runs others (`spawns`) is run
+/// on the host only where [`host_runs_children`].
+fn runs_as_on_linux(name: &str, spawns: bool, expected: &[&str], status: i32) {
     let expected: Vec<String> = expected.iter().map(|line| line.to_string()).collect();
     for (mut machine, _disk) in system_machines() {
         let what = describe(&machine);
         let program = linux_program(machine.arch, name);
-        match host_run(machine.arch, &program) {
+        let host = if spawns && !host_runs_children(machine.arch) {
+            None
+        } else {
+            host_run(machine.arch, &program)
+        };
+        match host {
             Some((lines, host_status)) => {
                 assert_eq!(lines, expected, "{what}: {name} run on the host");
                 assert_eq!(host_status, status, "{what}: {name}'s status on the host");
@@ -120,7 +138,7 @@ fn runs_as_on_linux(name: &str, expected: &[&str], status: i32) {
 fn a_static_pie_glibc_hello_runs_as_on_linux() {
     let expected = expected_hello();
     let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
-    runs_as_on_linux("hello", &expected, 3);
+    runs_as_on_linux("hello", false, &expected, 3);
 }
 
 /// A fixed-address program (`ET_EXEC` at 0x400000, as Debian's static
@@ -131,6 +149,7 @@ fn a_static_pie_glibc_hello_runs_as_on_linux() {
 fn a_fixed_address_glibc_program_runs_as_on_linux() {
     runs_as_on_linux(
         "fixed",
+        false,
         &[
             "fixed: code in the low window: yes",
             "break grew by 256 KiB, zeroed after the first byte: yes",
@@ -139,5 +158,33 @@ fn a_fixed_address_glibc_program_runs_as_on_linux() {
             "mapped: m",
         ],
         5,
+    );
+}
+
+/// Processes: `posix_spawn` (glibc's `clone(CLONE_VM | CLONE_VFORK)` on a
+/// stack of its own), `vfork` + `execve`, a vfork child writing its
+/// parent's memory (lent, not copied), `waitpid` with `WNOHANG`, `kill`
+/// with a signal, and the errors — as on Linux.
+#[test]
+fn a_glibc_program_spawns_waits_and_kills_as_on_linux() {
+    runs_as_on_linux(
+        "spawn",
+        true,
+        &[
+            "child spawned, argc 4",
+            "posix_spawn child: same pid yes, exited with 3",
+            "posix_spawn: ok",
+            "child vforked, argc 4",
+            "vfork + execve child: same pid yes, exited with 4",
+            "vfork child: same pid yes, exited with 9",
+            "the vfork child wrote its parent's memory: 42",
+            "WNOHANG while it runs: 0",
+            "kill(SIGTERM): ok",
+            "spinning child: same pid yes, killed by Terminated",
+            "kill of a reaped child: No such process",
+            "waitpid without children: No child processes",
+            "posix_spawn of a missing file: No such file or directory",
+        ],
+        6,
     );
 }

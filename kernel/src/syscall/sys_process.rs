@@ -114,31 +114,44 @@ pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
         let mut budget = limits::ARGUMENT_BYTES;
         let arguments = UserAccess::strings(process, a[2], a[3], &mut budget)?;
         let environment = UserAccess::strings(process, a[4], a[5], &mut budget)?;
-        let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
-        let (executable, program) = read_program(&caller, &path)?;
-        let loaded = crate::elf_loader::load(&program, &arguments, &environment, &process.budget)?;
-        Ok((path, executable, loaded))
+        replace_program(process, &path, &arguments, &environment)
     })();
     match result {
         Err(error) => Outcome::Value(Err(error)),
-        Ok((path, executable, loaded)) => {
-            let (old, old_executable) = {
-                let mut resources = process.resources.lock();
-                let old_executable = resources
-                    .place
-                    .as_mut()
-                    .map(|place| core::mem::replace(&mut place.executable, executable));
-                (resources.memory.replace(loaded.memory), old_executable)
-            };
-            drop(old_executable);
-            // Drop every mapping of the old image (DESIGN §3).
-            if let Some(old) = old {
-                old.destroy();
-            }
-            *process.name.lock() = process::program_name(&path);
-            Outcome::Control(Continue::Replace(loaded.context))
-        }
+        Ok(context) => Outcome::Control(Continue::Replace(context)),
     }
+}
+
+/// Replaces `process`'s program with the one at `path` (in its view,
+/// from its current directory) run with `arguments` and `environment`;
+/// returns the registers to start it with. The old image's mappings are
+/// dropped (DESIGN §3) — or, for a vfork child, the borrowed memory goes
+/// back to its parent. On error nothing changed.
+///
+/// Return values: as [`read_program`] and the loader's.
+pub fn replace_program(
+    process: &Arc<Process>,
+    path: &[u8],
+    arguments: &[Vec<u8>],
+    environment: &[Vec<u8>],
+) -> Result<hal::UserContext, Errno> {
+    let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
+    let (executable, program) = read_program(&caller, path)?;
+    let loaded = crate::elf_loader::load(&program, arguments, environment, &process.budget)?;
+    let (old, old_executable) = {
+        let mut resources = process.resources.lock();
+        let old_executable = resources
+            .place
+            .as_mut()
+            .map(|place| core::mem::replace(&mut place.executable, executable));
+        (resources.memory.replace(loaded.memory), old_executable)
+    };
+    drop(old_executable);
+    if let Some(old) = old {
+        process::release_memory(process, old);
+    }
+    *process.name.lock() = process::program_name(path);
+    Ok(loaded.context)
 }
 
 /// `wait(pid or -1, status)`.

@@ -336,4 +336,8 @@ impl UserRegisters for UserContext {
     fn set_thread_pointer(&mut self, value: u64) {
         self.thread_pointer = value;
     }
+
+    fn set_stack_pointer(&mut self, value: u64) {
+        self.sp_el0 = value;
+    }
 }

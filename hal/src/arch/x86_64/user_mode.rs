@@ -590,4 +590,8 @@ impl UserRegisters for UserContext {
     fn set_thread_pointer(&mut self, value: u64) {
         self.thread_pointer = if value < USER_END { value } else { 0 };
     }
+
+    fn set_stack_pointer(&mut self, value: u64) {
+        self.rsp = value;
+    }
 }

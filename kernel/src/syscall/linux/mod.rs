@@ -16,7 +16,8 @@
 //! Decoding a number with [`LinuxCall::from_number`] for the kernel's
 //! architecture, each call's Linux semantics (one concept per file:
 //! [`io`] reads and writes, [`memory`] the break and mappings,
-//! [`process`] exit, ids, signals and the thread pointer, [`identity`]
+//! [`process`] exit, ids, signals and the thread pointer, [`family`]
+//! `execve`, `vfork`, `wait4` and `kill`, [`identity`]
 //! users, the system's name, limits, time and randomness), and turning
 //! native errors into Linux ones ([`linux_abi::Errno::from`]) as
 //! negative values in the result register. A call Linux has that is not
@@ -26,6 +27,7 @@
 //! Signals are accepted and recorded (`rt_sigaction`, `rt_sigprocmask`)
 //! but not delivered yet: signal delivery comes later.
 
+mod family;
 mod identity;
 mod io;
 mod memory;
@@ -119,6 +121,15 @@ fn run(
         WriteVector => io::write_vector(process, a[0], a[1], a[2]).into(),
         DeviceControl => io::device_control(process, a[0], a[1], a[2]).into(),
         Exit | ExitGroup => process::exit(a[0]),
+        Execute => family::execute(process, a[0], a[1], a[2]),
+        Clone => family::clone(process, context, a),
+        Vfork => family::vfork(process, context),
+        Fork => family::fork(),
+        Wait => family::wait(process, a[0], a[1], a[2], a[3]).into(),
+        Kill => family::kill(process, a[0], a[1]).into(),
+        // One process group and one session per process: its own.
+        GetProcessGroup | GetSession => value(u64::from(process.pid)),
+        GetOwnProcessGroup => value(u64::from(process.pid)),
         SetThreadIdAddress => value(u64::from(process.pid)),
         GetProcessId | GetThreadId => value(u64::from(process.pid)),
         GetParentProcessId => value(u64::from(*process.parent.lock())),

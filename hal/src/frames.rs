@@ -205,6 +205,27 @@ impl Frame {
         Some(frames)
     }
 
+    /// A new frame holding a copy of `source`'s bytes; `None` when memory
+    /// is exhausted.
+    pub fn copy_of(source: &Frame) -> Option<Frame> {
+        let number = FRAMES.lock().as_mut()?.allocate()?;
+        let frame = Frame {
+            physical: number * FRAME_SIZE,
+        };
+        // SAFETY: both are RAM their `Frame`s own (see the type's doc),
+        // page-aligned and mapped as normal memory by the direct map; they
+        // are different frames (the new one was free), so the ranges do
+        // not overlap, and no Rust reference points into either.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                source.virtual_address() as *const u8,
+                frame.virtual_address() as *mut u8,
+                FRAME_SIZE as usize,
+            )
+        };
+        Some(frame)
+    }
+
     /// The frame's physical address (for reports and for telling whether
     /// two frames are consecutive; nothing can be reached through it).
     pub fn physical_address(&self) -> u64 {

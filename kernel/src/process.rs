@@ -336,6 +336,50 @@ pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> 
     Ok(child)
 }
 
+/// Starts a copy of `parent` (Linux's `fork`): a copy of its memory —
+/// which must be a fixed-address window, the one part of the address
+/// space whose addresses are private ([`UserMemory::fork`]) — charged to
+/// the child's budget, its descriptors and place, running from
+/// `context`. Returns the child's pid; the child has not run yet.
+///
+/// Return values: as [`Admission::of`]; `NotImplemented` for a parent
+/// outside the window; `TryAgain` when the copy cannot be paid for.
+pub fn fork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
+    let admission = Admission::of(parent.pid)?;
+    let (memory, files, place) = {
+        let mut resources = parent.resources.lock();
+        let files = resources.files.duplicate()?;
+        let place = resources.place()?.clone();
+        let memory = resources
+            .memory
+            .as_mut()
+            .ok_or(Errno::BadAddress)?
+            .fork(&admission.budget)
+            .map_err(|error| match error {
+                Errno::OutOfMemory => Errno::TryAgain,
+                other => other,
+            })?;
+        (memory, files, place)
+    };
+    let name = parent.name.lock().clone();
+    admission.start(parent.pid, name, memory, context, files, place, None)
+}
+
+/// Runs `body` on the memory of process `pid` (a child just started, to
+/// write into it before it runs).
+///
+/// Return values: `NoSuchProcess`; `BadAddress` if it has no memory;
+/// what `body` returns.
+pub fn with_memory_of<T>(
+    pid: Pid,
+    body: impl FnOnce(&mut UserMemory) -> Result<T, Errno>,
+) -> Result<T, Errno> {
+    let process = with_scheduler(|scheduler| scheduler.processes.get(&pid).cloned())
+        .ok_or(Errno::NoSuchProcess)?;
+    let mut resources = process.resources.lock();
+    body(resources.memory.as_mut().ok_or(Errno::BadAddress)?)
+}
+
 /// Lets go of `process`'s old memory (at its exec or its end): memory it
 /// borrowed goes back to its lender, which wakes; its own is freed.
 pub fn release_memory(process: &Process, memory: UserMemory) {

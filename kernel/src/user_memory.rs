@@ -648,6 +648,50 @@ impl UserMemory {
         self.pages.check(address, length, write).map_err(errno)
     }
 
+    /// A copy of this windowed memory for a forked child, charged to
+    /// `budget`: the same reservations, breaks and lazy ranges at the same
+    /// addresses, the program's shared pages mapped to the same frames,
+    /// every other mapped page copied. Only a windowed memory can be
+    /// copied: its addresses are its own, where any other memory's ranges
+    /// are unique in the one shared space (DESIGN §3).
+    ///
+    /// Return values: `NotImplemented` for a memory without a window;
+    /// `OutOfMemory` when the budget cannot pay, or no frame or table is
+    /// left.
+    pub fn fork(&self, budget: &Arc<Budget>) -> Result<UserMemory, Errno> {
+        let window = self.window.clone().ok_or(Errno::NotImplemented)?;
+        let bytes = self
+            .reservations
+            .iter()
+            .map(|&(_, size)| Self::commitment(size))
+            .sum::<u64>()
+            + PAGE_SIZE;
+        let charge = crate::budgets::charge(budget, Pool::Frames, bytes)?;
+        let mut reservations = Vec::new();
+        reservations
+            .try_reserve_exact(self.reservations.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        reservations.extend_from_slice(&self.reservations);
+        let mut lazy = Vec::new();
+        lazy.try_reserve_exact(self.lazy.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        lazy.extend_from_slice(&self.lazy);
+        let mut charges = Vec::new();
+        charges.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+        charges.push(charge);
+        let pages = self.pages.copy().ok_or(Errno::OutOfMemory)?;
+        Ok(UserMemory {
+            pages,
+            reservations,
+            window: Some(window),
+            program_break: self.program_break,
+            lazy,
+            budget: budget.clone(),
+            charges,
+            last_runs: None,
+        })
+    }
+
     /// Makes this process's table the current one.
     pub fn activate(&self) {
         self.pages.activate();

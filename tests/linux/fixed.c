@@ -11,7 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+/* Written by a forked child in its own copy. */
+static int counter = 1;
 
 /* The end of the program's data: its break starts above. */
 extern char end;
@@ -71,5 +75,26 @@ int main(int argc, char **argv) {
     mapped[(1 << 20) - 1] = 'm';
     printf("mapped: %c\n", mapped[(1 << 20) - 1]);
     munmap(mapped, 1 << 20);
+    /* fork: the child gets a copy of everything (data, break, mappings). */
+    char *heap = malloc(64);
+    strcpy(heap, "parent's");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        printf("fork failed: %s\n", strerror(errno));
+        return 1;
+    }
+    if (pid == 0) {
+        counter = 2;
+        strcpy(heap, "child's");
+        printf("fork child: counter %d, heap %s, same break %s\n", counter, heap,
+               sbrk(0) == before ? "yes" : "no");
+        fflush(stdout);
+        _exit(11);
+    }
+    int status = 0;
+    pid_t reaped = waitpid(pid, &status, 0);
+    printf("fork parent: reaped %s, status %d, counter %d, heap %s\n",
+           reaped == pid ? "the child" : "another", WEXITSTATUS(status), counter, heap);
     return 5;
 }

@@ -144,7 +144,8 @@ fn a_static_pie_glibc_hello_runs_as_on_linux() {
 /// A fixed-address program (`ET_EXEC` at 0x400000, as Debian's static
 /// executables are) runs in its private window: loaded where it was
 /// linked, its break grows and shrinks (glibc's `malloc` takes its small
-/// blocks there), an impossible break is refused, `mmap` works.
+/// blocks there), an impossible break is refused, `mmap` works, and
+/// `fork` gives the child a copy of the whole window.
 #[test]
 fn a_fixed_address_glibc_program_runs_as_on_linux() {
     runs_as_on_linux(
@@ -156,6 +157,8 @@ fn a_fixed_address_glibc_program_runs_as_on_linux() {
             "a 1 TiB break: refused (Cannot allocate memory), unchanged: yes",
             "small blocks: azl, from the break: yes",
             "mapped: m",
+            "fork child: counter 2, heap child's, same break yes",
+            "fork parent: reaped the child, status 11, counter 1, heap parent's",
         ],
         5,
     );

@@ -136,6 +136,25 @@ impl UserPages {
         Ok(())
     }
 
+    /// A new table (with a fresh id) mapping every page this one maps, at
+    /// the same address with the same permission: a shared page to the
+    /// same frame, this process's own pages to new frames holding copies
+    /// of theirs (a fork's memory). `None` when no frame or id is left
+    /// (what was built is freed).
+    pub fn copy(&self) -> Option<UserPages> {
+        let mut copy = UserPages::new()?;
+        for (&address, page) in &self.pages {
+            let mapped = if page.shared {
+                copy.map_shared(address, &page.frame, page.permission)
+            } else {
+                let frame = Frame::copy_of(&page.frame)?;
+                copy.map(address, frame, page.permission)
+            };
+            mapped.ok()?;
+        }
+        Some(copy)
+    }
+
     /// Changes the permission of this process's own page at `address`.
     ///
     /// Return values: `NotUserAddress` if no such page is mapped (or it is

@@ -12,10 +12,13 @@
 //!   argument starts the child on that stack; `CLONE_PARENT_SETTID` and
 //!   `CLONE_CHILD_SETTID` store its pid; `CLONE_CHILD_CLEARTID` is
 //!   accepted and ignored (nobody waits on that address without threads).
-//! - A `fork` (`clone` without `CLONE_VM`, x86_64's `fork`) would need a
-//!   copy of an address space in the one shared space: refused with
-//!   `ENOSYS`, logged once. Threads (`CLONE_THREAD`…) and namespaces are
-//!   refused the same way; contradictory flags are `EINVAL`.
+//! - A `fork` (`clone` without `CLONE_VM`, x86_64's `fork`) copies the
+//!   memory of a fixed-address program ([`process::fork`]): its private
+//!   window is the one place two processes may use the same addresses
+//!   (DESIGN §3's exception). Any other program's fork would need a copy
+//!   of an address space in the one shared space: refused with `ENOSYS`,
+//!   logged once. Threads (`CLONE_THREAD`…) and namespaces are refused
+//!   the same way; contradictory flags are `EINVAL`.
 //! - `wait4` reaps any child (`pid` -1, 0 or a negative group: every child
 //!   is in its parent's group) or one, blocking unless `WNOHANG`; the
 //!   status word is Linux's (the kernel's own encoding is the same:
@@ -143,7 +146,7 @@ pub fn clone(process: &Arc<Process>, context: &UserContext, a: [u64; 6]) -> Outc
     let arguments = CloneArguments::from_registers(ARCH, [a[0], a[1], a[2], a[3], a[4]]);
     match arguments.classify() {
         CloneClass::Vfork(setup) => lend(process, context, setup).into(),
-        CloneClass::Fork(_) => fork(),
+        CloneClass::Fork(setup) => fork(process, context, setup),
         CloneClass::Unsupported(CloneRefusal::Thread(_) | CloneRefusal::Namespace(_)) => {
             log_once(
                 &THREAD_LOGGED,
@@ -166,14 +169,52 @@ pub fn vfork(process: &Arc<Process>, context: &UserContext) -> Outcome {
     lend(process, context, setup).into()
 }
 
-/// `fork()`, and `clone` without `CLONE_VM`: refused (see the module doc).
-pub fn fork() -> Outcome {
-    log_once(
-        &FORK_LOGGED,
-        "fork (a copy of an address space) is not available in the shared address space: ENOSYS; \
-         vfork and posix_spawn work",
-    );
-    Outcome::Value(Err(Errno::NotImplemented))
+/// `fork()` (x86_64's call): `clone(SIGCHLD)`.
+pub fn fork_call(process: &Arc<Process>, context: &UserContext) -> Outcome {
+    let setup = ChildSetup {
+        stack: None,
+        store_tid_in_parent: None,
+        store_tid_in_child: None,
+        clear_tid_on_exit: None,
+    };
+    fork(process, context, setup)
+}
+
+/// `fork`, and `clone` without `CLONE_VM`: a copy of a fixed-address
+/// program; refused for any other (see the module doc).
+fn fork(process: &Arc<Process>, context: &UserContext, setup: ChildSetup) -> Outcome {
+    let mut child = context.clone();
+    child.set_system_call_result(0);
+    if let Some(stack) = setup.stack {
+        child.set_stack_pointer(stack);
+    }
+    let result = (|| {
+        if let Some(address) = setup.store_tid_in_parent {
+            super::native(UserAccess::check_writable(process, address, 4))?;
+        }
+        let pid = match process::fork(process, child) {
+            Err(manux_abi::Errno::NotImplemented) => {
+                log_once(
+                    &FORK_LOGGED,
+                    "fork outside the fixed-address window (a copy of an address space in the \
+                     shared one) is refused: ENOSYS; vfork and posix_spawn work",
+                );
+                return Err(Errno::NotImplemented);
+            }
+            other => super::native(other)?,
+        };
+        if let Some(address) = setup.store_tid_in_parent {
+            write_bytes(process, address, &pid.to_le_bytes())?;
+        }
+        if let Some(address) = setup.store_tid_in_child {
+            // Its memory is a copy: written before it first runs. A bad
+            // address there is the child's own fault to meet.
+            let _ =
+                process::with_memory_of(pid, |memory| memory.copy_out(address, &pid.to_le_bytes()));
+        }
+        Ok(u64::from(pid))
+    })();
+    Outcome::Value(result)
 }
 
 /// Starts a child in `process`'s memory from `context` (result 0, on

@@ -124,7 +124,7 @@ fn run(
         Execute => family::execute(process, a[0], a[1], a[2]),
         Clone => family::clone(process, context, a),
         Vfork => family::vfork(process, context),
-        Fork => family::fork(),
+        Fork => family::fork_call(process, context),
         Wait => family::wait(process, a[0], a[1], a[2], a[3]).into(),
         Kill => family::kill(process, a[0], a[1]).into(),
         // One process group and one session per process: its own.

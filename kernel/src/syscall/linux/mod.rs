@@ -24,8 +24,12 @@
 //! implemented here, and a number Linux does not have, are `-ENOSYS`;
 //! each such number is logged once ([`log_unimplemented`]).
 //!
-//! Signals are accepted and recorded (`rt_sigaction`, `rt_sigprocmask`)
-//! but not delivered yet: signal delivery comes later.
+//! Signals: actions and the mask are recorded (`rt_sigaction`,
+//! `rt_sigprocmask`), and default actions that end a process are taken —
+//! `kill` with such a signal ends its target, and a write to a pipe nobody
+//! reads ends the writer with `SIGPIPE` unless it ignores, blocks or
+//! handles it ([`process::broken_pipe`]); the wait status names the
+//! signal. Handlers are not run yet.
 
 mod family;
 mod identity;
@@ -95,6 +99,9 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext, number: u64) 
             Outcome::Value(Err(Errno::NotImplemented))
         }
     };
+    if let Outcome::Value(Err(Errno::BrokenPipe)) = outcome {
+        process::broken_pipe(process);
+    }
     match outcome {
         Outcome::Value(result) => {
             context.set_system_call_result(match result {

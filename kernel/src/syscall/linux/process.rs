@@ -25,6 +25,36 @@ pub struct SignalRecord {
     actions: Vec<(u8, SignalAction)>,
 }
 
+impl SignalRecord {
+    /// Whether `signal` takes its default action now: no handler set,
+    /// not ignored, not blocked.
+    fn takes_default_action(&self, signal: Signal) -> bool {
+        !self.mask.contains(signal)
+            && self
+                .actions
+                .iter()
+                .find(|(number, _)| *number == signal.number())
+                .is_none_or(|(_, action)| action.handler == linux_abi::signals::HANDLER_DEFAULT)
+    }
+}
+
+/// A Linux call of `process` failed with `EPIPE` (a write to a pipe
+/// nobody reads): as on Linux, `SIGPIPE` — whose default action ends the
+/// process, its wait status naming the signal — unless the program
+/// ignores, blocks or handles it, when the call's `EPIPE` is all it gets
+/// (handlers are not run yet).
+pub fn broken_pipe(process: &Process) {
+    let mut resources = process.resources.lock();
+    if resources
+        .linux_signals
+        .takes_default_action(Signal::BROKEN_PIPE)
+        && !resources.killed
+    {
+        resources.killed = true;
+        resources.killed_by = Signal::BROKEN_PIPE.number();
+    }
+}
+
 /// `exit(status)` and `exit_group(status)`: with one thread per process,
 /// both end it; the status is the low byte, as on Linux.
 pub fn exit(status: u64) -> Outcome {

@@ -130,6 +130,10 @@ impl ProgramPages for ProcessPages<'_> {
         self.memory.map_new(size, user_permission(permission))
     }
 
+    fn map_stack(&mut self, size: u64) -> Result<u64, Errno> {
+        self.memory.map_stack(size)
+    }
+
     fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
         self.memory.copy_out(address, bytes)
     }

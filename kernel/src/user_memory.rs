@@ -23,8 +23,13 @@
 //! shared part of the address space.
 //!
 //! Zero-filled memory — a program's `.bss` (its heap lives there), its
-//! stack — is mapped on first touch ([`UserMemory::map_lazy`]): a process
-//! pays for the pages it uses, not for the ones it might. A user fault on
+//! stack — is mapped on first touch ([`UserMemory::map_lazy`]): frames
+//! are taken as pages are used. The budget is charged when a range is
+//! reserved (what it may take, so a touch never fails for want of
+//! budget), except the stack's 8 MiB: its top 128 KiB are paid for at
+//! once, the rest page by page as they are touched
+//! ([`UserMemory::map_stack`]) — a program pays for the deep stack it
+//! uses, and one that runs past its budget there is killed. A user fault on
 //! such a page maps a zeroed frame ([`UserMemory::fault_in`]); a copy the
 //! kernel makes for a system call maps the pages it crosses first, so a
 //! pointer into untouched `.bss` is as good as any other.
@@ -63,6 +68,10 @@ static RANGES: Mutex<Option<AddressRanges>> = Mutex::new(None);
 /// A gap left unmapped after every range, so running off the end of one
 /// segment faults instead of reaching the next.
 const GUARD: u64 = PAGE_SIZE;
+
+/// Bytes at the top of a stack paid for when it is reserved (the rest as
+/// it is touched, see [`UserMemory::map_stack`]).
+pub const STACK_PAID_AT_ONCE: u64 = 128 * 1024;
 
 /// Takes `size` bytes (page-rounded, plus a guard page) of user address
 /// space; `None` when none is left.
@@ -120,6 +129,11 @@ pub struct UserMemory {
     window: Option<AddressRanges>,
     /// The program break of a windowed memory.
     program_break: Option<ProgramBreak>,
+    /// Ranges whose pages are paid for when first mapped rather than when
+    /// reserved (the stack): `(start, end)`.
+    paid_on_touch: Vec<(u64, u64)>,
+    /// What the pages mapped so far in those ranges hold of the budget.
+    touched: Option<Charge>,
     /// Ranges mapped zeroed on first touch: `(start, end, permission)`.
     lazy: Vec<(u64, u64, UserPermission)>,
     /// What this memory may take, and what it holds of it: its root
@@ -147,6 +161,8 @@ impl UserMemory {
             reservations: Vec::new(),
             window: None,
             program_break: None,
+            paid_on_touch: Vec::new(),
+            touched: None,
             lazy: Vec::new(),
             budget: budget.clone(),
             charges: alloc::vec![root],
@@ -158,8 +174,12 @@ impl UserMemory {
     /// and the translation tables that can map them (one last-level table
     /// per 512 pages, plus one of each upper level).
     fn commitment(size: u64) -> u64 {
-        let pages = size.div_ceil(PAGE_SIZE);
-        (pages + pages.div_ceil(512) + 3) * PAGE_SIZE
+        size.div_ceil(PAGE_SIZE) * PAGE_SIZE + Self::table_commitment(size)
+    }
+
+    /// Bytes of the translation tables that can map `size` bytes.
+    fn table_commitment(size: u64) -> u64 {
+        (size.div_ceil(PAGE_SIZE).div_ceil(512) + 3) * PAGE_SIZE
     }
 
     /// Takes `size` bytes of the user half for this process; returns the
@@ -167,13 +187,18 @@ impl UserMemory {
     ///
     /// Return values: `OutOfMemory` when the address space is exhausted.
     pub fn reserve(&mut self, size: u64) -> Result<u64, Errno> {
+        self.reserve_paying(size, Self::commitment(size))
+    }
+
+    /// Takes `size` bytes of the user half, paying `commitment` now.
+    fn reserve_paying(&mut self, size: u64, commitment: u64) -> Result<u64, Errno> {
         self.reservations
             .try_reserve(1)
             .map_err(|_| Errno::OutOfMemory)?;
         self.charges
             .try_reserve(1)
             .map_err(|_| Errno::OutOfMemory)?;
-        let charge = crate::budgets::charge(&self.budget, Pool::Frames, Self::commitment(size))?;
+        let charge = crate::budgets::charge(&self.budget, Pool::Frames, commitment)?;
         let start = match self.window.as_mut() {
             Some(window) => window.allocate_from_top(size),
             None => allocate_range(size),
@@ -334,6 +359,7 @@ impl UserMemory {
         if permission.write && permission.execute {
             return Err(Errno::InvalidArgument);
         }
+        self.pay_for_pages(address, 1)?;
         let frame = Frame::allocate().ok_or(Errno::OutOfMemory)?;
         self.pages
             .map(address, frame, permission)
@@ -489,6 +515,7 @@ impl UserMemory {
             {
                 wanted += 1;
             }
+            self.pay_for_pages(page, wanted)?;
             let frames = Frame::allocate_run(wanted).ok_or(Errno::OutOfMemory)?;
             for frame in frames {
                 self.pages
@@ -496,6 +523,57 @@ impl UserMemory {
                     .map_err(|_| Errno::OutOfMemory)?;
                 page += PAGE_SIZE;
             }
+        }
+        Ok(())
+    }
+
+    /// Reserves `size` bytes of zeroed, writable memory for a stack,
+    /// mapped on first touch like [`Self::map_new`]'s. Its top
+    /// [`STACK_PAID_AT_ONCE`] bytes (and its tables) are paid for now, as
+    /// any reservation, so a tree that cannot pay for a new process's
+    /// usual stack is refused at the spawn; the rest is paid for page by
+    /// page as it is mapped: a process pays for the deep stack it uses,
+    /// not for the 8 MiB it may. A page the budget cannot pay for then is
+    /// refused like any frame the memory cannot get (a fault there kills
+    /// the process).
+    ///
+    /// Return values: as [`Self::map_new`].
+    pub fn map_stack(&mut self, size: u64) -> Result<u64, Errno> {
+        self.paid_on_touch
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        let size = size.next_multiple_of(PAGE_SIZE);
+        let at_once = STACK_PAID_AT_ONCE.min(size);
+        let start = self.reserve_paying(size, Self::table_commitment(size) + at_once)?;
+        let end = start + size;
+        let writable = UserPermission {
+            write: true,
+            execute: false,
+        };
+        self.map_lazy(start, end, writable)?;
+        self.paid_on_touch.push((start, end - at_once));
+        Ok(start)
+    }
+
+    /// Pays for mapping the `count` pages from `page`: those in a range
+    /// paid on touch ([`Self::map_stack`]) are charged now.
+    ///
+    /// Return values: `OutOfMemory` when the budget cannot pay.
+    fn pay_for_pages(&mut self, page: u64, count: u64) -> Result<(), Errno> {
+        let end = page.saturating_add(count * PAGE_SIZE);
+        let bytes: u64 = self
+            .paid_on_touch
+            .iter()
+            .map(|&(start, stop)| stop.min(end).saturating_sub(start.max(page)))
+            .sum();
+        if bytes == 0 {
+            return Ok(());
+        }
+        let charge = crate::budgets::charge(&self.budget, Pool::Frames, bytes)?;
+        match self.touched.as_mut() {
+            // Always the same budget and pool: nothing comes back.
+            Some(touched) => drop(touched.absorb(charge)),
+            None => self.touched = Some(charge),
         }
         Ok(())
     }
@@ -660,12 +738,25 @@ impl UserMemory {
     /// left.
     pub fn fork(&self, budget: &Arc<Budget>) -> Result<UserMemory, Errno> {
         let window = self.window.clone().ok_or(Errno::NotImplemented)?;
+        // What this memory was charged: its root table, its reservations
+        // (the tables only of those paid on touch) and the pages touched.
         let bytes = self
             .reservations
             .iter()
-            .map(|&(_, size)| Self::commitment(size))
+            .map(|&(start, size)| {
+                match self
+                    .paid_on_touch
+                    .iter()
+                    .find(|&&(first, _)| first == start)
+                {
+                    // Its tables and its top, paid at once.
+                    Some(&(first, end)) => Self::table_commitment(size) + (first + size - end),
+                    None => Self::commitment(size),
+                }
+            })
             .sum::<u64>()
-            + PAGE_SIZE;
+            + PAGE_SIZE
+            + self.touched.as_ref().map_or(0, Charge::amount);
         let charge = crate::budgets::charge(budget, Pool::Frames, bytes)?;
         let mut reservations = Vec::new();
         reservations
@@ -679,12 +770,19 @@ impl UserMemory {
         let mut charges = Vec::new();
         charges.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
         charges.push(charge);
+        let mut paid_on_touch = Vec::new();
+        paid_on_touch
+            .try_reserve_exact(self.paid_on_touch.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        paid_on_touch.extend_from_slice(&self.paid_on_touch);
         let pages = self.pages.copy().ok_or(Errno::OutOfMemory)?;
         Ok(UserMemory {
             pages,
             reservations,
             window: Some(window),
             program_break: self.program_break,
+            paid_on_touch,
+            touched: None,
             lazy,
             budget: budget.clone(),
             charges,
@@ -707,6 +805,7 @@ impl UserMemory {
             window,
             last_runs,
             charges,
+            touched,
             ..
         } = self;
         drop(last_runs);
@@ -719,5 +818,6 @@ impl UserMemory {
         }
         // Only now that the frames are free may the budget commit them again.
         drop(charges);
+        drop(touched);
     }
 }

@@ -17,6 +17,17 @@
 /* Written by a forked child in its own copy. */
 static int counter = 1;
 
+/* Uses 64 KiB of stack per level: `depth` levels deep. */
+static int deep(int depth) {
+    volatile char frame[64 * 1024];
+    frame[0] = (char)depth;
+    frame[sizeof frame - 1] = (char)depth;
+    if (depth == 0) {
+        return frame[0];
+    }
+    return deep(depth - 1) + frame[sizeof frame - 1] - frame[0] + 1;
+}
+
 /* The end of the program's data: its break starts above. */
 extern char end;
 
@@ -75,6 +86,8 @@ int main(int argc, char **argv) {
     mapped[(1 << 20) - 1] = 'm';
     printf("mapped: %c\n", mapped[(1 << 20) - 1]);
     munmap(mapped, 1 << 20);
+    /* 4 MiB of stack: half of Linux's default 8 MiB limit. */
+    printf("64 levels of 64 KiB of stack: %d\n", deep(64));
     /* fork: the child gets a copy of everything (data, break, mappings). */
     char *heap = malloc(64);
     strcpy(heap, "parent's");

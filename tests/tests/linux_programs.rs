@@ -157,6 +157,7 @@ fn a_fixed_address_glibc_program_runs_as_on_linux() {
             "a 1 TiB break: refused (Cannot allocate memory), unchanged: yes",
             "small blocks: azl, from the break: yes",
             "mapped: m",
+            "64 levels of 64 KiB of stack: 64",
             "fork child: counter 2, heap child's, same break yes",
             "fork parent: reaped the child, status 11, counter 1, heap parent's",
         ],

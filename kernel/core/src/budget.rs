@@ -254,6 +254,25 @@ pub struct Charge {
     amount: u64,
 }
 
+impl Charge {
+    /// Adds `other` to this charge when both are of the same budget and
+    /// pool (one record, given back together); otherwise hands `other`
+    /// back untouched.
+    pub fn absorb(&mut self, mut other: Charge) -> Result<(), Charge> {
+        if !Arc::ptr_eq(&self.budget, &other.budget) || self.pool != other.pool {
+            return Err(other);
+        }
+        // `other` releases nothing when dropped: its amount is ours now.
+        self.amount += core::mem::take(&mut other.amount);
+        Ok(())
+    }
+
+    /// The amount held.
+    pub fn amount(&self) -> u64 {
+        self.amount
+    }
+}
+
 impl Drop for Charge {
     fn drop(&mut self) {
         self.budget.release(self.pool, self.amount);
@@ -344,5 +363,27 @@ mod tests {
             OverBudget::Tree(Pool::Frames)
         );
         assert_eq!(tree.state().memory_used(), MIB);
+    }
+
+    #[test]
+    fn an_absorbed_charge_is_given_back_with_the_one_that_took_it() {
+        let ledger = ledger();
+        let tree = Budget::new(&ledger, [16 * MIB, MIB, 64, 64], false);
+        let other = Budget::new(&ledger, [16 * MIB, MIB, 64, 64], false);
+        let mut first = tree.charge(Pool::Frames, MIB).unwrap();
+        first
+            .absorb(tree.charge(Pool::Frames, 2 * MIB).unwrap())
+            .unwrap();
+        assert_eq!(first.amount(), 3 * MIB);
+        assert_eq!(tree.state().memory_used(), 3 * MIB);
+        let foreign = other.charge(Pool::Frames, MIB).unwrap();
+        let foreign = first.absorb(foreign).unwrap_err();
+        let heap = tree.charge(Pool::KernelHeap, 1).unwrap();
+        let heap = first.absorb(heap).unwrap_err();
+        drop((foreign, heap));
+        assert_eq!(other.state().memory_used(), 0);
+        drop(first);
+        assert_eq!(tree.state().memory_used(), 0);
+        assert_eq!(ledger.pool(Pool::Frames).committed, 0);
     }
 }

@@ -72,8 +72,9 @@ pub const MAX_PROGRAM_BYTES: usize = 16 << 20;
 pub const MAX_IMAGE_BYTES: u64 = 64 << 20;
 /// Most `PT_LOAD` segments.
 pub const MAX_SEGMENTS: usize = 16;
-/// Bytes of each process's stack.
-pub const STACK_BYTES: u64 = 128 * 1024;
+/// Bytes of each process's stack (Linux's default `RLIMIT_STACK`): mapped
+/// and paid for page by page as it is touched ([`ProgramPages::map_stack`]).
+pub const STACK_BYTES: u64 = 8 << 20;
 /// Bytes of one `Elf64_Rela` record (`r_offset`, `r_info`, `r_addend`).
 const RELOCATION_BYTES: u64 = 24;
 
@@ -189,7 +190,7 @@ impl From<Rejection> for LoadError {
 /// [`Self::map_shared`] once, [`Self::map_filled`] for each other page
 /// holding file bytes, [`Self::map_lazy`] for the zero-filled rest of
 /// each segment, [`Self::load`] for relocations that land there, then
-/// [`Self::map_new`] once for the stack and [`Self::copy_out`] to fill
+/// [`Self::map_stack`] once for the stack and [`Self::copy_out`] to fill
 /// it. Every address it passes lies in a range it reserved.
 pub trait ProgramPages {
     /// Takes `size` bytes of address space for the image; returns the
@@ -226,6 +227,10 @@ pub trait ProgramPages {
     /// Takes `size` bytes of zeroed memory with `permission`, mapped when
     /// first touched; returns the start.
     fn map_new(&mut self, size: u64, permission: PagePermission) -> Result<u64, Errno>;
+    /// Takes `size` bytes of zeroed, writable memory for the stack,
+    /// mapped — and paid for — page by page when first touched; returns
+    /// the start.
+    fn map_stack(&mut self, size: u64) -> Result<u64, Errno>;
     /// Writes `bytes` at `address`, which must be writable by the
     /// program (the stack).
     fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno>;
@@ -880,15 +885,7 @@ fn build_stack<P: ProgramPages + ?Sized>(
     strings.extend(arguments.iter().chain(environment).map(Vec::as_slice));
     let (argument_strings, environment_strings) = strings.split_at(arguments.len());
     let random = pages.random_bytes();
-    let stack = pages
-        .map_new(
-            STACK_BYTES,
-            PagePermission {
-                write: true,
-                execute: false,
-            },
-        )
-        .map_err(LoadError::Memory)?;
+    let stack = pages.map_stack(STACK_BYTES).map_err(LoadError::Memory)?;
     let top = stack + STACK_BYTES;
     let values = StartValues {
         arguments: argument_strings,

@@ -391,6 +391,10 @@ impl ProgramPages for FakeMemory {
         Ok(start)
     }
 
+    fn map_stack(&mut self, size: u64) -> Result<u64, Errno> {
+        self.map_new(size, WRITABLE)
+    }
+
     fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
         self.write(address, bytes, true)
     }
@@ -956,6 +960,9 @@ fn a_memory_error_is_passed_on() {
             unreachable!()
         }
         fn map_new(&mut self, _: u64, _: PagePermission) -> Result<u64, Errno> {
+            unreachable!()
+        }
+        fn map_stack(&mut self, _: u64) -> Result<u64, Errno> {
             unreachable!()
         }
         fn copy_out(&mut self, _: u64, _: &[u8]) -> Result<(), Errno> {

@@ -54,6 +54,7 @@ pub fn fixed_grammars() -> Vec<Grammar> {
                     Operands {
                         positional: Some(vec![Kind::Word]),
                         rest: Some(Kind::EntryParents),
+                        ..Operands::default()
                     },
                 ),
                 OptionSpec::flag(Some(b'f'), None),

@@ -406,6 +406,7 @@ fn mkdir() -> Grammar {
             crate::grammar::Operands {
                 positional: None,
                 rest: Some(Kind::EntryParents),
+                ..Default::default()
             },
         )],
         rest: Some(Kind::Entry),

@@ -322,6 +322,11 @@ pub fn parse<'a, A: AsRef<[u8]>>(
             let start = usize::from(dashed);
             for (index, &short) in text.iter().enumerate().skip(start) {
                 let Some(option) = grammar.short_option_index(short) else {
+                    // `find -nam`: where options are spelled `-name`, the
+                    // whole argument is what is unknown.
+                    if dashed && text.len() > 2 && options.iter().any(|o| o.single_dash) {
+                        return Err(UsageError::UnknownOption(text.to_vec()));
+                    }
                     return Err(UsageError::UnknownOption(short_name(short)));
                 };
                 given[option] = true;

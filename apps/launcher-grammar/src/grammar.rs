@@ -1048,6 +1048,173 @@ mod tests {
     }
 
     #[test]
+    fn the_rules_of_the_extensions_are_enforced() {
+        let bad = |options: Vec<OptionSpec>, parts: GrammarParts| {
+            Grammar::new(GrammarParts { options, ..parts }).unwrap_err()
+        };
+        let plain = GrammarParts::default;
+        // `-n` is a short option, not a one-letter single-dash one.
+        assert_eq!(
+            bad(vec![OptionSpec::single_dash("n", None)], plain()),
+            GrammarError::InvalidSingleDash { index: 0 }
+        );
+        assert_eq!(
+            bad(
+                vec![OptionSpec {
+                    single_dash: true,
+                    ..OptionSpec::flag(Some(b'n'), None)
+                }],
+                plain()
+            ),
+            GrammarError::InvalidSingleDash { index: 0 }
+        );
+        // A command is a single-dash word that changes nothing.
+        for option in [
+            OptionSpec {
+                command: true,
+                ..OptionSpec::with_value(None, Some("exec"), Kind::Word)
+            },
+            OptionSpec {
+                command: true,
+                ..OptionSpec::single_dash("exec", Some(Kind::Input))
+            },
+            OptionSpec {
+                operands: Some(Operands {
+                    rest: Some(Kind::Word),
+                    ..Operands::default()
+                }),
+                ..OptionSpec::command("exec")
+            },
+        ] {
+            assert_eq!(
+                bad(vec![option], plain()),
+                GrammarError::InvalidCommand { index: 0 }
+            );
+        }
+        // A value change names an option with a value, once, in order.
+        let change = |option, kind| ValueChange { option, kind };
+        let switch = |values: Vec<ValueChange>| {
+            OptionSpec::switch(
+                Some(b'c'),
+                None,
+                Operands {
+                    values,
+                    ..Operands::default()
+                },
+            )
+        };
+        let targets = || {
+            vec![
+                OptionSpec::with_value(Some(b'f'), None, Kind::Word),
+                OptionSpec::flag(Some(b'v'), None),
+                OptionSpec::command("exec"),
+            ]
+        };
+        for values in [
+            vec![change(9, Kind::Input)],
+            vec![change(2, Kind::Input)],
+            vec![change(3, Kind::Input)],
+            vec![change(1, Kind::Input), change(1, Kind::Output)],
+        ] {
+            let mut options = vec![switch(values)];
+            options.extend(targets());
+            assert_eq!(
+                bad(options, plain()),
+                GrammarError::InvalidOperands {
+                    index: 0,
+                    problem: OperandsProblem::BadValue
+                }
+            );
+        }
+        let mut options = vec![switch(vec![change(1, Kind::Output)])];
+        options.extend(targets());
+        Grammar::new(GrammarParts { options, ..plain() }).unwrap();
+        // An empty change, and too many switches.
+        assert_eq!(
+            bad(vec![switch(vec![])], plain()),
+            GrammarError::InvalidOperands {
+                index: 0,
+                problem: OperandsProblem::Empty
+            }
+        );
+        let many: Vec<OptionSpec> = (0..=MAX_SWITCHES)
+            .map(|index| OptionSpec {
+                short: Some(b'a' + index as u8),
+                ..switch(vec![])
+            })
+            .map(|option| OptionSpec {
+                operands: Some(Operands {
+                    directory: Some(Access::ReadOnly),
+                    ..Operands::default()
+                }),
+                ..option
+            })
+            .collect();
+        assert_eq!(
+            bad(many, plain()),
+            GrammarError::InvalidOperands {
+                index: MAX_SWITCHES,
+                problem: OperandsProblem::TooManySwitches
+            }
+        );
+        // Every combination of the switches' kinds fits the counts: one
+        // switch takes the leading kinds away, another bounds the rest.
+        let take = OptionSpec::switch(
+            Some(b'e'),
+            None,
+            Operands {
+                positional: Some(vec![]),
+                ..Operands::default()
+            },
+        );
+        assert_eq!(
+            bad(
+                vec![take],
+                GrammarParts {
+                    positional: vec![Kind::Word],
+                    min: 1,
+                    ..plain()
+                }
+            ),
+            GrammarError::InvalidOperands {
+                index: 0,
+                problem: OperandsProblem::MinAboveMax
+            }
+        );
+        // Operand ends: only with operands-first, plain words.
+        for (first, word) in [
+            (false, &b"!"[..]),
+            (true, b""),
+            (true, b"-x"),
+            (true, b"a\0"),
+            (true, &[b'x'; MAX_OPERAND_END_BYTES + 1]),
+        ] {
+            assert_eq!(
+                bad(
+                    vec![],
+                    GrammarParts {
+                        operands_first: first,
+                        operand_ends: vec![word.to_vec()],
+                        ..plain()
+                    }
+                ),
+                GrammarError::InvalidOperandEnd { index: 0 }
+            );
+        }
+        assert_eq!(
+            bad(
+                vec![],
+                GrammarParts {
+                    operands_first: true,
+                    operand_ends: vec![b"!".to_vec(); MAX_OPERAND_ENDS + 1],
+                    ..plain()
+                }
+            ),
+            GrammarError::TooMany(Field::OperandEnds)
+        );
+    }
+
+    #[test]
     fn limits_are_enforced() {
         let many: Vec<OptionSpec> = (0..=MAX_OPTIONS)
             .map(|index| OptionSpec::flag(None, Some(&alloc::format!("o{index}"))))

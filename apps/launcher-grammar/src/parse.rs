@@ -664,4 +664,235 @@ mod tests {
             Ok(vec![INPUT, Role::Option, INPUT])
         );
     }
+
+    #[test]
+    fn single_dash_long_options_and_commands() {
+        // `find [-L] [PATH...] [-name P] [-newer F] [-exec CMD... ;]`.
+        let find = Grammar::new(GrammarParts {
+            options: vec![
+                OptionSpec::flag(Some(b'L'), None),
+                OptionSpec::flag(Some(b'n'), None),
+                OptionSpec::single_dash("name", Some(Kind::Word)),
+                OptionSpec::single_dash("newer", Some(Kind::Input)),
+                OptionSpec::single_dash("print", None),
+                OptionSpec::command("exec"),
+            ],
+            rest: Some(Kind::Input),
+            operands_first: true,
+            operand_ends: vec![b"!".to_vec()],
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        // An argument that is a single-dash name is that option; else a
+        // cluster of short options.
+        assert_eq!(
+            roles(&find, &["a", "-name", "x", "-L", "-newer", "r"]),
+            Ok(vec![
+                INPUT,
+                Role::Option,
+                Role::Word,
+                Role::Option,
+                Role::Option,
+                INPUT
+            ])
+        );
+        assert_eq!(roles(&find, &["-nL"]), Ok(vec![Role::Option]));
+        // Never with two dashes, nor after `--`.
+        assert_eq!(
+            roles(&find, &["--name"]),
+            Err(UsageError::UnknownOption(b"--name".to_vec()))
+        );
+        assert_eq!(
+            roles(&find, &["--", "-name"]),
+            Ok(vec![Role::EndOfOptions, INPUT])
+        );
+        // After the first option, or `!`, positional arguments are words
+        // of the expression, and no operands.
+        assert_eq!(
+            roles(&find, &["a", "!", "b", "-print", "c"]),
+            Ok(vec![
+                INPUT,
+                Role::Word,
+                Role::Word,
+                Role::Option,
+                Role::Word
+            ])
+        );
+        // A command runs to `;`, or to `+` right after `{}`; every
+        // argument of it is a word, options and files alike.
+        assert_eq!(
+            roles(&find, &["-exec", "-newer", "+", "{}", "+", "-print"]),
+            Ok(vec![
+                Role::Option,
+                Role::Word,
+                Role::Word,
+                Role::Word,
+                Role::Word,
+                Role::Option
+            ])
+        );
+        assert_eq!(
+            roles(&find, &["-exec", ";", "a"]),
+            Ok(vec![Role::Option, Role::Word, Role::Word])
+        );
+        assert_eq!(
+            roles(&find, &["-exec", "rm", "{}"]),
+            Err(UsageError::UnterminatedCommand(b"-exec".to_vec()))
+        );
+    }
+
+    #[test]
+    fn a_bundled_first_argument_is_a_cluster() {
+        let tar = Grammar::new(GrammarParts {
+            options: vec![
+                OptionSpec::flag(Some(b'v'), None),
+                OptionSpec::with_value(Some(b'f'), None, Kind::Output),
+            ],
+            rest: Some(Kind::Input),
+            bundled_first: true,
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        let output = Role::File {
+            kind: Kind::Output,
+            offset: 0,
+        };
+        assert_eq!(
+            roles(&tar, &["vf", "a.tar", "b"]),
+            Ok(vec![Role::Option, output, INPUT])
+        );
+        // As with a dash, the value may be attached.
+        assert_eq!(
+            roles(&tar, &["fa.tar"]),
+            Ok(vec![Role::File {
+                kind: Kind::Output,
+                offset: 1
+            }])
+        );
+        assert_eq!(
+            roles(&tar, &["-vf", "a.tar", "vf"]),
+            Ok(vec![Role::Option, output, INPUT])
+        );
+        // Only the first argument; `-` and empty ones are none.
+        assert_eq!(
+            roles(&tar, &["q"]),
+            Err(UsageError::UnknownOption(b"-q".to_vec()))
+        );
+        assert_eq!(roles(&tar, &["-", "v"]), Ok(vec![Role::Word, INPUT]));
+        assert_eq!(roles(&tar, &[""]), Ok(vec![Role::Word]));
+    }
+
+    #[test]
+    fn switches_with_values_combine_in_grammar_order() {
+        use crate::grammar::{Operands, ValueChange};
+        let switch = |short, value, operands| OptionSpec {
+            operands: Some(operands),
+            ..match value {
+                Some(kind) => OptionSpec::with_value(Some(short), None, kind),
+                None => OptionSpec::flag(Some(short), None),
+            }
+        };
+        // c: rest input, -f output; x: -f input, directory read-write;
+        // C DIR: rest word (later in the grammar: wins over c's rest).
+        let grammar = Grammar::new(GrammarParts {
+            options: vec![
+                switch(
+                    b'c',
+                    None,
+                    Operands {
+                        rest: Some(Kind::Input),
+                        values: vec![ValueChange {
+                            option: 2,
+                            kind: Kind::Output,
+                        }],
+                        ..Operands::default()
+                    },
+                ),
+                switch(
+                    b'x',
+                    None,
+                    Operands {
+                        values: vec![ValueChange {
+                            option: 2,
+                            kind: Kind::Input,
+                        }],
+                        directory: Some(Access::ReadWrite),
+                        ..Operands::default()
+                    },
+                ),
+                OptionSpec::with_value(Some(b'f'), None, Kind::Word),
+                switch(
+                    b'C',
+                    Some(Kind::DirRw),
+                    Operands {
+                        rest: Some(Kind::Word),
+                        ..Operands::default()
+                    },
+                ),
+                switch(
+                    b'e',
+                    Some(Kind::Word),
+                    Operands {
+                        positional: Some(vec![]),
+                        ..Operands::default()
+                    },
+                ),
+            ],
+            positional: vec![Kind::Word],
+            rest: Some(Kind::Word),
+            ..GrammarParts::default()
+        })
+        .unwrap();
+        let file = |kind| Role::File { kind, offset: 0 };
+        // The value's kind is decided once every option is read: `-f`
+        // before `-c` is the archive written.
+        let line = parse(&grammar, &["-f", "o", "-c", "a", "b"]).unwrap();
+        let got: Vec<Role> = line.arguments.iter().map(|a| a.role).collect();
+        assert_eq!(
+            got,
+            vec![
+                Role::Option,
+                file(Kind::Output),
+                Role::Option,
+                Role::Word,
+                file(Kind::Input)
+            ]
+        );
+        assert_eq!(line.directory, None);
+        let line = parse(&grammar, &["-xfi", "m"]).unwrap();
+        assert_eq!(
+            line.arguments[0].role,
+            Role::File {
+                kind: Kind::Input,
+                offset: 3
+            }
+        );
+        assert_eq!(line.directory, Some(Access::ReadWrite));
+        // Neither mode: `-f`'s value stays a word.
+        assert_eq!(
+            roles(&grammar, &["-f", "o"]),
+            Ok(vec![Role::Option, Role::Word])
+        );
+        // Both c and C: C's rest wins; e's positional and c's rest
+        // together.
+        assert_eq!(
+            roles(&grammar, &["-c", "-C", "d", "a", "b"]),
+            Ok(vec![
+                Role::Option,
+                Role::Option,
+                file(Kind::DirRw),
+                Role::Word,
+                Role::Word
+            ])
+        );
+        assert_eq!(
+            roles(&grammar, &["-c", "-e", "s", "a"]),
+            Ok(vec![
+                Role::Option,
+                Role::Option,
+                Role::Word,
+                file(Kind::Input)
+            ])
+        );
+    }
 }

@@ -11,14 +11,25 @@
 //! - `-abc` is a cluster of short options; the first one that takes a
 //!   value takes the rest of the cluster (`-n5`, `-an5`), or, if nothing
 //!   is left, the next argument (`-n 5`).
+//! - `-name` is a `single_dash` option when it is exactly one's name;
+//!   its value is the next argument. Otherwise `-…` is a cluster.
+//! - A `command` option's value (`find -exec CMD ARG... ;`) is every
+//!   following argument up to and including `;`, or a `+` right after
+//!   `{}`: all words.
+//! - With `bundled_first`, a first argument not starting with `-` (and
+//!   not empty) is a cluster, as if it did (`tar cf a.tar`).
 //! - `--` ends the options; so does the first positional argument when the
 //!   grammar is not `intermixed`.
 //! - Everything else is a positional argument: the first ones have the
 //!   grammar's `positional` kinds in order, further ones its `rest` kind
-//!   — or those of the grammar's switching flag's `operands`, if that
-//!   flag is given anywhere on the line (`ln -s`): positional arguments
+//!   — or those the switching options given anywhere on the line make
+//!   (`ln -s`, `sed -e`; several apply in the grammar's order, a later
+//!   one winning). Positional arguments and option values (whose kinds a
+//!   switching option may change too: `tar c` makes `-f`'s an output)
 //!   are classified once every option is read. `-` alone is a positional
-//!   argument.
+//!   argument. With `operands_first`, a positional argument after an
+//!   option or from one of `operand_ends` on is a word and no operand
+//!   (`find . -name x ( ... )`).
 //! - With no positional argument at all, the grammar's `default`
 //!   arguments are used as if given, and are marked
 //!   [`ParsedArgument::from_default`].
@@ -27,7 +38,8 @@
 //! exactly `-` (standard input or output, by convention) or empty stays a
 //! word: neither names a file. Nothing else ever becomes a file unless
 //! the grammar gives it a file kind. Parsing never panics and is linear
-//! in the arguments times the options.
+//! in the arguments times the options (plus the options times their
+//! value changes, once).
 
 use crate::grammar::Grammar;
 use crate::kind::{Access, Kind};

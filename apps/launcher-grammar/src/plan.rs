@@ -22,8 +22,14 @@
 //!    `entry-parents` (`mkdir -p a/b/c`): like `entry`, but a missing
 //!    parent gives way to the directory above it, until one exists — the
 //!    missing plain names are kept as the final name (`b/c`), never past
-//!    `.`, `/`, `..` or a reserved name. A failure is the argument's error
-//!    (`notes.txt: No such file or directory`).
+//!    `.`, `/`, `..` or a reserved name; `update` (`sed -i`): the file
+//!    read-only and closed at once, to check it exists, then its parent
+//!    as an `entry`'s (a path without a plain final name is refused). A
+//!    failure is the argument's error (`notes.txt: No such file or
+//!    directory`). When a given option asks for the current directory
+//!    (`tar x`), it is handled as a `dir` or `dir-rw` argument `.` that
+//!    appears nowhere on the line, and the program starts in it, by
+//!    whichever name it gets.
 //! 2. **Name it.** An argument that spells a `/...` name — `/.../NAME`,
 //!    or a relative path while the caller's current directory is in
 //!    `/...` (the usual case: the shell works in `/.../home/user`) — has

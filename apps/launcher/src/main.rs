@@ -22,7 +22,9 @@
 //!    program may have changed);
 //! 4. closes every descriptor but 0, 1 and 2, and `execve`s the real
 //!    program with the rewritten arguments and the caller's environment
-//!    (a failure: status 127).
+//!    (a failure: status 127); `argv[0]` is the caller's if it ends in
+//!    the program's name, else the program's path (busybox runs the
+//!    applet its last component names).
 //!
 //! Everything it decides is in `launcher_grammar`, tested on the host;
 //! this file only makes the system calls. See README.md.
@@ -111,13 +113,27 @@ fn main() -> i32 {
     // Every descriptor but the standard three: the files just put, and
     // whatever the caller handed this process (DESIGN §7, step 4).
     let _ = syscall::close_range(3, limits::FDS as Fd - 1);
-    let program_name: &[u8] = arguments.first().copied().unwrap_or(&embedded.program);
+    let program_name = program_name(arguments.first().copied(), &embedded.program);
     let argv: Vec<&[u8]> = core::iter::once(program_name)
         .chain(launch.arguments.iter().map(Vec::as_slice))
         .collect();
     let errno = syscall::execute(&embedded.program, &argv, process::environment());
     eprintln!("{name}: {}: {errno}", Text(&embedded.program));
     NOT_RUN_STATUS
+}
+
+/// The `argv[0]` the program gets: the caller's, when its last component
+/// is the program's (`grep`, `/bin/grep`: messages keep the name the
+/// caller used), else the program's path. A program installed under
+/// several names picks what it does from that component (busybox runs the
+/// applet `basename(argv[0])`), so a caller must not choose another one
+/// than the one the grammar describes.
+fn program_name<'a>(given: Option<&'a [u8]>, program: &'a [u8]) -> &'a [u8] {
+    let last = |path: &'a [u8]| path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+    match given {
+        Some(given) if !last(given).is_empty() && last(given) == last(program) => given,
+        _ => program,
+    }
 }
 
 /// An operation without fd, path or name.

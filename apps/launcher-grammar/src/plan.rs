@@ -316,6 +316,27 @@ impl<C: CallerView> Planner<'_, C> {
     }
 }
 
+/// The `argv[0]` the program gets, from the caller's (`given`) and the
+/// program's path: the caller's, when its last component is the
+/// program's (`grep`, `/bin/grep`, or `-sh` for a login shell: messages
+/// keep the name the caller used), else the program's path. A program
+/// installed under several names picks what it does from that component
+/// (busybox runs the applet `basename(argv[0])`, a leading `-` dropped),
+/// so a caller must not choose another one than the grammar describes.
+pub fn program_name<'a>(given: Option<&'a [u8]>, program: &'a [u8]) -> &'a [u8] {
+    let last = |path: &'a [u8]| path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+    let name = last(program);
+    match given.map(|given| (given, last(given))) {
+        Some((given, component))
+            if !name.is_empty()
+                && (component == name || component.strip_prefix(b"-") == Some(name)) =>
+        {
+            given
+        }
+        _ => program,
+    }
+}
+
 /// `/.../name` (`/...` for the empty name).
 pub fn dots_path(name: &[u8]) -> Vec<u8> {
     let mut path = Vec::from(&b"/..."[..]);

@@ -36,7 +36,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use launcher_grammar::embed::BLOB_BYTES;
-use launcher_grammar::plan::{Fd, CREATE_MODE};
+use launcher_grammar::plan::{program_name, Fd, CREATE_MODE};
 use launcher_grammar::{parse, prepare, read_blob, CallerView, DotsEntry, Launch, Put, Text};
 use manux_runtime::abi::directory_entry::{self, EntryKind};
 use manux_runtime::abi::{limits, OpenFlags, XchrootKind, XchrootOperation};
@@ -120,20 +120,6 @@ fn main() -> i32 {
     let errno = syscall::execute(&embedded.program, &argv, process::environment());
     eprintln!("{name}: {}: {errno}", Text(&embedded.program));
     NOT_RUN_STATUS
-}
-
-/// The `argv[0]` the program gets: the caller's, when its last component
-/// is the program's (`grep`, `/bin/grep`: messages keep the name the
-/// caller used), else the program's path. A program installed under
-/// several names picks what it does from that component (busybox runs the
-/// applet `basename(argv[0])`), so a caller must not choose another one
-/// than the one the grammar describes.
-fn program_name<'a>(given: Option<&'a [u8]>, program: &'a [u8]) -> &'a [u8] {
-    let last = |path: &'a [u8]| path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
-    match given {
-        Some(given) if !last(given).is_empty() && last(given) == last(program) => given,
-        _ => program,
-    }
 }
 
 /// An operation without fd, path or name.

@@ -397,6 +397,26 @@ fn entries_expose_their_parent() {
     assert_eq!(texts(&launch), ["."]);
 }
 
+#[test]
+fn argv0_always_names_the_program() {
+    let grep: &[u8] = b"/bin/grep";
+    for (given, expected) in [
+        (Some(&b"grep"[..]), &b"grep"[..]),
+        (Some(b"/bin/grep"), b"/bin/grep"),
+        (Some(b"/.../3/grep"), b"/.../3/grep"),
+        (Some(b"-grep"), b"-grep"),
+        // Another applet of the same binary, or nothing: the program.
+        (Some(b"sh"), b"/bin/grep"),
+        (Some(b"/bin/sh"), b"/bin/grep"),
+        (Some(b"grep/"), b"/bin/grep"),
+        (Some(b"xgrep"), b"/bin/grep"),
+        (Some(b""), b"/bin/grep"),
+        (None, b"/bin/grep"),
+    ] {
+        assert_eq!(program_name(given, grep), expected, "{given:?}");
+    }
+}
+
 /// `sed [-i] SCRIPT FILE...`: `-i` makes every file an `update`.
 fn sed() -> Grammar {
     Grammar::new(GrammarParts {

@@ -12,8 +12,8 @@
 //!    and every file path is non-empty and not `-`.
 
 use launcher_grammar::{
-    encode_blob, from_bytes, parse, read_blob, to_bytes, Grammar, GrammarParts, Kind, Operands,
-    OptionSpec, Role,
+    encode_blob, from_bytes, parse, read_blob, to_bytes, Access, Grammar, GrammarParts, Kind,
+    Operands, OptionSpec, Role, ValueChange,
 };
 
 /// A few grammars of every shape the manifest uses.
@@ -54,12 +54,86 @@ pub fn fixed_grammars() -> Vec<Grammar> {
                     Operands {
                         positional: Some(vec![Kind::Word]),
                         rest: Some(Kind::EntryParents),
+                        ..Operands::default()
                     },
                 ),
                 OptionSpec::flag(Some(b'f'), None),
             ],
             rest: Some(Kind::Entry),
             min: 1,
+            ..GrammarParts::default()
+        },
+        // `tar`: a bundled first argument; modes that change `f`'s kind,
+        // the operands and the current directory's access.
+        GrammarParts {
+            options: vec![
+                OptionSpec::switch(
+                    Some(b'c'),
+                    None,
+                    Operands {
+                        rest: Some(Kind::Input),
+                        values: vec![
+                            ValueChange {
+                                option: 2,
+                                kind: Kind::Output,
+                            },
+                            ValueChange {
+                                option: 3,
+                                kind: Kind::Dir,
+                            },
+                        ],
+                        ..Operands::default()
+                    },
+                ),
+                OptionSpec::switch(
+                    Some(b'x'),
+                    None,
+                    Operands {
+                        values: vec![ValueChange {
+                            option: 2,
+                            kind: Kind::Input,
+                        }],
+                        directory: Some(Access::ReadWrite),
+                        ..Operands::default()
+                    },
+                ),
+                OptionSpec::with_value(Some(b'f'), None, Kind::Word),
+                OptionSpec {
+                    operands: Some(Operands {
+                        rest: Some(Kind::Word),
+                        ..Operands::default()
+                    }),
+                    ..OptionSpec::with_value(Some(b'C'), None, Kind::DirRw)
+                },
+                OptionSpec::flag(Some(b'v'), None),
+                OptionSpec {
+                    operands: Some(Operands {
+                        positional: Some(vec![]),
+                        rest: Some(Kind::Update),
+                        ..Operands::default()
+                    }),
+                    ..OptionSpec::with_value(Some(b'e'), None, Kind::Word)
+                },
+            ],
+            positional: vec![Kind::Word],
+            rest: Some(Kind::Word),
+            bundled_first: true,
+            ..GrammarParts::default()
+        },
+        // `find`: operands first, single-dash options, a command.
+        GrammarParts {
+            options: vec![
+                OptionSpec::flag(Some(b'L'), None),
+                OptionSpec::flag(Some(b'o'), None),
+                OptionSpec::single_dash("name", Some(Kind::Word)),
+                OptionSpec::single_dash("newer", Some(Kind::Input)),
+                OptionSpec::single_dash("print", None),
+                OptionSpec::command("exec"),
+            ],
+            rest: Some(Kind::Input),
+            defaults: vec![b".".to_vec()],
+            operands_first: true,
+            operand_ends: vec![b"!".to_vec(), b"(".to_vec()],
             ..GrammarParts::default()
         },
     ];

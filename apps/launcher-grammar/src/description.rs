@@ -6,8 +6,12 @@
 //! is checked by [`Grammar::new`], so a manifest can only ever produce a
 //! valid grammar, and unknown fields are refused.
 
-use crate::grammar::{Grammar, GrammarError, GrammarParts, Inherit, Operands, OptionSpec};
+use crate::grammar::{
+    Grammar, GrammarError, GrammarParts, Inherit, Operands, OperandsProblem, OptionSpec,
+    ValueChange,
+};
 use crate::kind::{Access, Kind};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -33,6 +37,9 @@ pub enum ValueDescription {
     Word,
     /// A name whose deepest existing directory is exposed read-write.
     EntryParents,
+    /// An existing file rewritten in place: its directory is exposed
+    /// read-write.
+    Update,
 }
 
 impl ValueDescription {
@@ -46,6 +53,7 @@ impl ValueDescription {
             ValueDescription::Entry => Some(Kind::Entry),
             ValueDescription::Word => Some(Kind::Word),
             ValueDescription::EntryParents => Some(Kind::EntryParents),
+            ValueDescription::Update => Some(Kind::Update),
         }
     }
 
@@ -59,13 +67,14 @@ impl ValueDescription {
             Some(Kind::Entry) => ValueDescription::Entry,
             Some(Kind::Word) => ValueDescription::Word,
             Some(Kind::EntryParents) => ValueDescription::EntryParents,
+            Some(Kind::Update) => ValueDescription::Update,
         }
     }
 }
 
 /// One entry of `options`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct OptionDescription {
     /// `short = "n"`: one ASCII letter or digit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,10 +85,16 @@ pub struct OptionDescription {
     /// `value = "none"` (a flag, the default) or a kind.
     #[serde(default)]
     pub value: ValueDescription,
-    /// `operands = { positional = [...], rest = "..." }`: for a flag, the
-    /// operands' kinds while it is given.
+    /// `operands = { positional = [...], rest = "...", values = {...},
+    /// directory = "..." }`: what changes while the option is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operands: Option<OperandsDescription>,
+    /// `single-dash = true`: the long name is spelled `-name`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub single_dash: bool,
+    /// `command = true`: the value is a command line up to `;` or `{} +`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub command: bool,
 }
 
 /// An option's `operands` table.
@@ -92,6 +107,57 @@ pub struct OperandsDescription {
     /// Replaces the grammar's `rest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest: Option<Kind>,
+    /// Replaces other options' value kinds: keyed by the option as it is
+    /// written (`"-f"`, `"--file"`, `"-newer"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, Kind>,
+    /// Hands the current directory over: `"read-only"` or `"read-write"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<DirectoryDescription>,
+}
+
+/// An `operands.directory` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DirectoryDescription {
+    /// Read-only.
+    ReadOnly,
+    /// Read-write.
+    ReadWrite,
+}
+
+impl DirectoryDescription {
+    fn access(self) -> Access {
+        match self {
+            DirectoryDescription::ReadOnly => Access::ReadOnly,
+            DirectoryDescription::ReadWrite => Access::ReadWrite,
+        }
+    }
+
+    fn from_access(access: Access) -> Self {
+        match access {
+            Access::ReadOnly => DirectoryDescription::ReadOnly,
+            Access::ReadWrite => DirectoryDescription::ReadWrite,
+        }
+    }
+}
+
+/// The index of the option written `spelling` (`-f`: short; `--file`:
+/// long; `-name`: single-dash long).
+fn option_by_spelling(options: &[OptionSpec], spelling: &str) -> Option<usize> {
+    let bytes = spelling.as_bytes();
+    if let Some(long) = spelling.strip_prefix("--") {
+        return options
+            .iter()
+            .position(|o| !o.single_dash && o.long.as_deref() == Some(long));
+    }
+    match bytes {
+        [b'-', short] => options.iter().position(|o| o.short == Some(*short)),
+        [b'-', ..] => options
+            .iter()
+            .position(|o| o.single_dash && o.long.as_deref() == Some(&spelling[1..])),
+        _ => None,
+    }
 }
 
 fn default_intermixed() -> bool {
@@ -100,6 +166,10 @@ fn default_intermixed() -> bool {
 
 fn is_true(value: &bool) -> bool {
     *value
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// The `[package.grammar]` table.
@@ -134,6 +204,17 @@ pub struct GrammarDescription {
     /// Whether options may follow positional arguments (default `true`).
     #[serde(default = "default_intermixed", skip_serializing_if = "is_true")]
     pub intermixed: bool,
+    /// Whether a first argument without `-` is a cluster of short options
+    /// (`tar cf`; default `false`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bundled_first: bool,
+    /// Whether the operands come before the options (`find`; default
+    /// `false`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub operands_first: bool,
+    /// With `operands-first`: words that end the operands (`find`'s `!`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operand_ends: Vec<String>,
 }
 
 impl TryFrom<GrammarDescription> for Grammar {
@@ -141,21 +222,48 @@ impl TryFrom<GrammarDescription> for Grammar {
 
     fn try_from(description: GrammarDescription) -> Result<Grammar, GrammarError> {
         let mut options = Vec::with_capacity(description.options.len());
+        let mut value_changes = Vec::new();
         for (index, option) in description.options.into_iter().enumerate() {
             let short = match option.short.as_deref().map(str::as_bytes) {
                 None => None,
                 Some([short]) => Some(*short),
                 Some(_) => return Err(GrammarError::InvalidShortOption { index }),
             };
+            let operands = option.operands.map(|operands| {
+                value_changes.push((index, operands.values));
+                Operands {
+                    positional: operands.positional,
+                    rest: operands.rest,
+                    values: Vec::new(),
+                    directory: operands.directory.map(DirectoryDescription::access),
+                }
+            });
             options.push(OptionSpec {
                 short,
                 long: option.long,
                 value: option.value.kind(),
-                operands: option.operands.map(|operands| Operands {
-                    positional: operands.positional,
-                    rest: operands.rest,
-                }),
+                operands,
+                single_dash: option.single_dash,
+                command: option.command,
             });
+        }
+        // The value changes name options by spelling: resolved once every
+        // option is known, and put in option order.
+        for (index, changes) in value_changes {
+            let mut values = Vec::with_capacity(changes.len());
+            for (spelling, kind) in changes {
+                let Some(option) = option_by_spelling(&options, &spelling) else {
+                    return Err(GrammarError::InvalidOperands {
+                        index,
+                        problem: OperandsProblem::BadValue,
+                    });
+                };
+                values.push(ValueChange { option, kind });
+            }
+            values.sort_by_key(|change| change.option);
+            if let Some(operands) = options.get_mut(index).and_then(|o| o.operands.as_mut()) {
+                operands.values = values;
+            }
         }
         let read_only = description
             .inherit
@@ -184,6 +292,13 @@ impl TryFrom<GrammarDescription> for Grammar {
                 })
                 .collect(),
             intermixed: description.intermixed,
+            bundled_first: description.bundled_first,
+            operands_first: description.operands_first,
+            operand_ends: description
+                .operand_ends
+                .into_iter()
+                .map(String::into_bytes)
+                .collect(),
         })
     }
 }
@@ -219,7 +334,18 @@ impl TryFrom<&Grammar> for GrammarDescription {
                         .map(|operands| OperandsDescription {
                             positional: operands.positional.clone(),
                             rest: operands.rest,
+                            values: operands
+                                .values
+                                .iter()
+                                .filter_map(|change| {
+                                    let target = parts.options.get(change.option)?;
+                                    Some((target.spelling(), change.kind))
+                                })
+                                .collect(),
+                            directory: operands.directory.map(DirectoryDescription::from_access),
                         }),
+                    single_dash: option.single_dash,
+                    command: option.command,
                 })
                 .collect(),
             positional: parts.positional.clone(),
@@ -230,6 +356,13 @@ impl TryFrom<&Grammar> for GrammarDescription {
             inherit: names(Access::ReadOnly)?,
             inherit_rw: names(Access::ReadWrite)?,
             intermixed: parts.intermixed,
+            bundled_first: parts.bundled_first,
+            operands_first: parts.operands_first,
+            operand_ends: parts
+                .operand_ends
+                .iter()
+                .map(text)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -306,9 +439,23 @@ mod tests {
         assert!(error("options = [{ short = \"s\", operands = {} }]")
             .contains("options[0].operands: neither"));
         assert!(error(
-            "options = [{ short = \"s\", value = \"word\", operands = { rest = \"word\" } }]"
+            "options = [{ short = \"s\", operands = { values = { \"-x\" = \"input\" } } }]"
         )
-        .contains("options[0].operands: only a flag"));
+        .contains("options[0].operands: values"));
+        assert!(error(
+            "options = [{ short = \"s\", operands = { values = { \"-s\" = \"input\" } } }]"
+        )
+        .contains("options[0].operands: values"));
+        assert!(error("options = [{ long = \"n\", single-dash = true }]")
+            .contains("options[0].single-dash"));
+        assert!(
+            error("options = [{ long = \"exec\", command = true }]").contains("options[0].command")
+        );
+        assert!(error("operand-ends = [\"!\"]").contains("operand-ends[0]"));
+        assert!(
+            error("options = [{ short = \"x\", operands = { directory = \"rw\" } }]")
+                .contains("unknown variant")
+        );
         assert!(
             error("options = [{ short = \"s\", operands = { rst = \"word\" } }]")
                 .contains("unknown field")

@@ -20,9 +20,18 @@
 //! - a default argument is 1 to [`MAX_DEFAULT_BYTES`] bytes without NUL;
 //! - an inherited name is a valid `/...` name (the `dotdotdot` rules) and
 //!   no inherited name lies inside or equals another;
-//! - at most one option changes the operands' kinds ([`Operands`]: `ln
-//!   -s` makes the first operand a word); it is a flag, changes something,
-//!   and the counts and defaults fit its kinds as they fit the grammar's;
+//! - a `single_dash` option (`find -name`) has a long name of at least
+//!   two bytes; a `command` option (`find -exec`) is a `single_dash` one
+//!   taking a `word`, and changes no operands;
+//! - at most [`MAX_SWITCHES`] options change the operands ([`Operands`]:
+//!   `ln -s` makes the first operand a word, `sed -e` takes away the
+//!   script operand, `tar c` makes `f`'s value an output); each changes
+//!   something, a value change names an option with a value (not a
+//!   `command`), in increasing order, and the counts and defaults fit
+//!   every combination of kinds the switches can make;
+//! - at most [`MAX_OPERAND_ENDS`] `operand_ends` words, 1 to
+//!   [`MAX_OPERAND_END_BYTES`] bytes without NUL, not starting with `-`,
+//!   and only with `operands_first`;
 //! - the binary form fits [`MAX_GRAMMAR_BYTES`].
 //!
 //! The inherited names are kept sorted by name, so equal grammars have
@@ -50,6 +59,13 @@ pub const MAX_INHERIT: usize = 16;
 pub const MAX_COUNT: u16 = 1024;
 /// Largest binary form of a grammar.
 pub const MAX_GRAMMAR_BYTES: usize = 6144;
+/// Most options that change the operands (`tar`'s modes, `-C`, `sed`'s
+/// `-e`, `-f` and `-i` are five).
+pub const MAX_SWITCHES: usize = 8;
+/// Most words that end the operands (`find`'s `!` and `(`).
+pub const MAX_OPERAND_ENDS: usize = 8;
+/// Longest word that ends the operands.
+pub const MAX_OPERAND_END_BYTES: usize = 16;
 
 /// One option: `-n`, `--lines`, or both spellings of the same option.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -60,9 +76,17 @@ pub struct OptionSpec {
     pub long: Option<String>,
     /// `None` for a flag; otherwise the kind of the option's value.
     pub value: Option<Kind>,
-    /// For a flag: the operands' kinds while it is given, if it changes
-    /// them.
+    /// What the option changes in the operands (and in other options'
+    /// values, and the current directory's access) while it is given, if
+    /// anything.
     pub operands: Option<Operands>,
+    /// The long name is spelled with one dash (`-name`, as `find`'s), not
+    /// two.
+    pub single_dash: bool,
+    /// The value is a command line (`find -exec CMD ARG... ;`): every
+    /// following argument up to and including `;`, or a `+` right after
+    /// `{}`, each a word. Only for a `single_dash` option of kind `word`.
+    pub command: bool,
 }
 
 impl OptionSpec {
@@ -73,6 +97,8 @@ impl OptionSpec {
             long: long.map(String::from),
             value: None,
             operands: None,
+            single_dash: false,
+            command: false,
         }
     }
 
@@ -83,6 +109,8 @@ impl OptionSpec {
             long: long.map(String::from),
             value: Some(value),
             operands: None,
+            single_dash: false,
+            command: false,
         }
     }
 
@@ -93,19 +121,89 @@ impl OptionSpec {
             ..OptionSpec::flag(short, long)
         }
     }
+
+    /// An option spelled `-long` (one dash), with a value of kind `value`
+    /// or none.
+    pub fn single_dash(long: &str, value: Option<Kind>) -> Self {
+        OptionSpec {
+            single_dash: true,
+            value,
+            ..OptionSpec::flag(None, Some(long))
+        }
+    }
+
+    /// A `single_dash` option whose value is a command line up to `;` or
+    /// `{} +` (`find -exec`).
+    pub fn command(long: &str) -> Self {
+        OptionSpec {
+            command: true,
+            ..OptionSpec::single_dash(long, Some(Kind::Word))
+        }
+    }
+
+    /// How the option is written on a command line, for messages and the
+    /// TOML form's `values` keys: `-n`, `--number`, `-name`.
+    pub fn spelling(&self) -> String {
+        let mut spelling = String::new();
+        match (&self.long, self.short) {
+            (Some(long), _) if self.single_dash => {
+                spelling.push('-');
+                spelling.push_str(long);
+            }
+            (_, Some(short)) => {
+                spelling.push('-');
+                spelling.push(char::from(short));
+            }
+            (Some(long), None) => {
+                spelling.push_str("--");
+                spelling.push_str(long);
+            }
+            (None, None) => {}
+        }
+        spelling
+    }
 }
 
-/// What a flag changes in the operands' kinds while it is given, wherever
-/// it stands on the command line: `ln -s TARGET NAME` makes `TARGET` a
-/// word (a symbolic link's text, never opened), `mkdir -p a/b/c` makes
-/// every operand an `entry-parents`. What it leaves `None` stays as the
-/// grammar says.
+/// What an option changes while it is given, wherever it stands on the
+/// command line: `ln -s TARGET NAME` makes `TARGET` a word (a symbolic
+/// link's text, never opened), `mkdir -p a/b/c` makes every operand an
+/// `entry-parents`, `sed -e SCRIPT` takes away the script operand, `tar c`
+/// makes `f`'s value an output, `tar x` asks for the current directory
+/// read-write. What it leaves `None` (or empty) stays as the grammar says.
+/// When several such options are given, they apply in the grammar's
+/// order: a later one's change wins over an earlier one's.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Operands {
     /// Replaces the grammar's `positional` kinds.
     pub positional: Option<Vec<Kind>>,
     /// Replaces the grammar's `rest` kind.
     pub rest: Option<Kind>,
+    /// Replaces the kinds of other options' values, in increasing option
+    /// order.
+    pub values: Vec<ValueChange>,
+    /// Hands the caller's current directory over with this access, and
+    /// starts the program in it (`tar x` extracts there).
+    pub directory: Option<Access>,
+}
+
+impl Operands {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.positional.is_none()
+            && self.rest.is_none()
+            && self.values.is_empty()
+            && self.directory.is_none()
+    }
+}
+
+/// A change of another option's value kind (`tar c` makes `-f`'s value an
+/// `output`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ValueChange {
+    /// The option's index in the grammar's options.
+    pub option: usize,
+    /// Its value's kind while the switching option is given.
+    pub kind: Kind,
 }
 
 /// The kinds of the positional arguments of one command line: the
@@ -161,6 +259,17 @@ pub struct GrammarParts {
     /// POSIX `getopt` does, for programs such as a shell running a script
     /// with its own options).
     pub intermixed: bool,
+    /// Whether a first argument that does not start with `-` is read as a
+    /// cluster of short options, as if it did (`tar cf out.tar a`).
+    pub bundled_first: bool,
+    /// Whether the operands come before the options (`find PATH...
+    /// EXPRESSION`): a positional argument after the first option, or
+    /// from the first of `operand_ends` on, is a word of the expression,
+    /// and no operand.
+    pub operands_first: bool,
+    /// With `operands_first`: words that end the operands as an option
+    /// does (`find`'s `!` and `(`).
+    pub operand_ends: Vec<Vec<u8>>,
 }
 
 impl Default for GrammarParts {
@@ -175,6 +284,9 @@ impl Default for GrammarParts {
             defaults: Vec::new(),
             inherit: Vec::new(),
             intermixed: true,
+            bundled_first: false,
+            operands_first: false,
+            operand_ends: Vec::new(),
         }
     }
 }
@@ -237,8 +349,7 @@ impl Grammar {
         self.layout(None).kind(index)
     }
 
-    /// The index of the option that changes the operands' kinds, if any
-    /// (there is at most one).
+    /// The index of the first option that changes the operands, if any.
     pub fn switching_option(&self) -> Option<usize> {
         self.parts
             .options
@@ -249,31 +360,65 @@ impl Grammar {
     /// The positional kinds with `operands` applied (`None`: the
     /// grammar's own).
     pub fn layout<'g>(&'g self, operands: Option<&'g Operands>) -> Layout<'g> {
-        layout(&self.parts, operands)
+        layout(
+            &self.parts,
+            operands.and_then(|operands| operands.positional.as_ref()),
+            operands.and_then(|operands| operands.rest),
+        )
+    }
+
+    /// The positional kinds while the options whose indices `given`
+    /// yields are given (each applied in the grammar's order; a later
+    /// change wins).
+    pub fn layout_given(&self, given: impl Fn(usize) -> bool) -> Layout<'_> {
+        let mut positional = None;
+        let mut rest = None;
+        for (index, option) in self.parts.options.iter().enumerate() {
+            if let (Some(operands), true) = (&option.operands, given(index)) {
+                positional = operands.positional.as_ref().or(positional);
+                rest = operands.rest.or(rest);
+            }
+        }
+        layout(&self.parts, positional, rest)
     }
 
     /// The option spelled `-short`.
     pub fn short_option(&self, short: u8) -> Option<&OptionSpec> {
-        self.parts
-            .options
-            .iter()
-            .find(|option| option.short == Some(short))
+        self.short_option_index(short)
+            .and_then(|index| self.parts.options.get(index))
     }
 
-    /// The option spelled `--long`.
-    pub fn long_option(&self, long: &[u8]) -> Option<&OptionSpec> {
+    /// The index of the option spelled `-short`.
+    pub fn short_option_index(&self, short: u8) -> Option<usize> {
         self.parts
             .options
             .iter()
-            .find(|option| option.long.as_deref().map(str::as_bytes) == Some(long))
+            .position(|option| option.short == Some(short))
+    }
+
+    /// The option spelled `--long` (not one spelled with one dash).
+    pub fn long_option(&self, long: &[u8]) -> Option<&OptionSpec> {
+        self.long_option_index(long, false)
+            .and_then(|index| self.parts.options.get(index))
+    }
+
+    /// The index of the option spelled `--long` (`single_dash` false) or
+    /// `-long` (`single_dash` true).
+    pub fn long_option_index(&self, long: &[u8], single_dash: bool) -> Option<usize> {
+        self.parts.options.iter().position(|option| {
+            option.single_dash == single_dash
+                && option.long.as_deref().map(str::as_bytes) == Some(long)
+        })
     }
 }
 
-fn layout<'g>(parts: &'g GrammarParts, operands: Option<&'g Operands>) -> Layout<'g> {
-    let positional = operands
-        .and_then(|operands| operands.positional.as_deref())
-        .unwrap_or(&parts.positional);
-    let rest = operands.and_then(|operands| operands.rest).or(parts.rest);
+fn layout<'g>(
+    parts: &'g GrammarParts,
+    positional: Option<&'g Vec<Kind>>,
+    rest: Option<Kind>,
+) -> Layout<'g> {
+    let positional = positional.map_or(&parts.positional[..], |kinds| &kinds[..]);
+    let rest = rest.or(parts.rest);
     let max = match (parts.max, rest) {
         (Some(max), _) => Some(max),
         (None, Some(_)) => None,
@@ -372,6 +517,16 @@ fn validate(parts: &GrammarParts) -> Result<(), GrammarError> {
                 return Err(GrammarError::DuplicateOption { index });
             }
         }
+        if option.single_dash && option.long.as_ref().is_none_or(|long| long.len() < 2) {
+            return Err(GrammarError::InvalidSingleDash { index });
+        }
+        if option.command
+            && (!option.single_dash
+                || option.value != Some(Kind::Word)
+                || option.operands.is_some())
+        {
+            return Err(GrammarError::InvalidCommand { index });
+        }
     }
     if parts.max.is_some_and(|max| max > MAX_COUNT) || parts.min > MAX_COUNT {
         return Err(GrammarError::CountTooLarge);
@@ -384,37 +539,80 @@ fn validate(parts: &GrammarParts) -> Result<(), GrammarError> {
             return Err(GrammarError::InvalidDefault { index });
         }
     }
-    validate_layout(parts, &layout(parts, None)).map_err(|problem| match problem {
+    validate_layout(parts, &layout(parts, None, None)).map_err(|problem| match problem {
         LayoutProblem::TooManyKinds => GrammarError::TooMany(Field::Positional),
         LayoutProblem::MaxWithoutRest => GrammarError::MaxWithoutRest,
         LayoutProblem::MinAboveMax => GrammarError::MinAboveMax,
         LayoutProblem::DefaultCount => GrammarError::DefaultCount,
     })?;
-    let mut switching = None;
+    let mut switches = 0;
     for (index, option) in parts.options.iter().enumerate() {
         let Some(operands) = &option.operands else {
             continue;
         };
-        let problem = if option.value.is_some() {
-            Some(OperandsProblem::ValuedOption)
-        } else if switching.is_some() {
-            Some(OperandsProblem::SecondOption)
-        } else if operands.positional.is_none() && operands.rest.is_none() {
+        switches += 1;
+        let problem = if switches > MAX_SWITCHES {
+            Some(OperandsProblem::TooManySwitches)
+        } else if operands.is_empty() {
             Some(OperandsProblem::Empty)
+        } else if !values_valid(parts, &operands.values) {
+            Some(OperandsProblem::BadValue)
         } else {
-            validate_layout(parts, &layout(parts, Some(operands)))
-                .err()
-                .map(|problem| match problem {
-                    LayoutProblem::TooManyKinds => OperandsProblem::TooManyKinds,
-                    LayoutProblem::MaxWithoutRest => OperandsProblem::MaxWithoutRest,
-                    LayoutProblem::MinAboveMax => OperandsProblem::MinAboveMax,
-                    LayoutProblem::DefaultCount => OperandsProblem::DefaultCount,
-                })
+            None
         };
         if let Some(problem) = problem {
             return Err(GrammarError::InvalidOperands { index, problem });
         }
-        switching = Some(index);
+    }
+    // Every combination of the switches' positional kinds and rest kinds
+    // (at most 9 × 9) must fit the counts and defaults: whichever options
+    // are given, the line's layout is one of them.
+    let sources = |pick: fn(&Operands) -> bool| {
+        core::iter::once(None).chain(
+            parts
+                .options
+                .iter()
+                .enumerate()
+                .filter(move |(_, option)| option.operands.as_ref().is_some_and(pick))
+                .map(|(index, _)| Some(index)),
+        )
+    };
+    for positional_source in sources(|operands| operands.positional.is_some()) {
+        for rest_source in sources(|operands| operands.rest.is_some()) {
+            let operands_of = |source: Option<usize>| {
+                source
+                    .and_then(|index| parts.options.get(index))
+                    .and_then(|option| option.operands.as_ref())
+            };
+            let positional =
+                operands_of(positional_source).and_then(|operands| operands.positional.as_ref());
+            let rest = operands_of(rest_source).and_then(|operands| operands.rest);
+            let Some(index) = positional_source.max(rest_source) else {
+                continue;
+            };
+            if let Err(problem) = validate_layout(parts, &layout(parts, positional, rest)) {
+                let problem = match problem {
+                    LayoutProblem::TooManyKinds => OperandsProblem::TooManyKinds,
+                    LayoutProblem::MaxWithoutRest => OperandsProblem::MaxWithoutRest,
+                    LayoutProblem::MinAboveMax => OperandsProblem::MinAboveMax,
+                    LayoutProblem::DefaultCount => OperandsProblem::DefaultCount,
+                };
+                return Err(GrammarError::InvalidOperands { index, problem });
+            }
+        }
+    }
+    if parts.operand_ends.len() > MAX_OPERAND_ENDS {
+        return Err(GrammarError::TooMany(Field::OperandEnds));
+    }
+    for (index, word) in parts.operand_ends.iter().enumerate() {
+        if !parts.operands_first
+            || word.is_empty()
+            || word.len() > MAX_OPERAND_END_BYTES
+            || word.contains(&0)
+            || word[0] == b'-'
+        {
+            return Err(GrammarError::InvalidOperandEnd { index });
+        }
     }
     if parts.inherit.len() > MAX_INHERIT {
         return Err(GrammarError::TooMany(Field::Inherit));
@@ -432,6 +630,18 @@ fn validate(parts: &GrammarParts) -> Result<(), GrammarError> {
     Ok(())
 }
 
+/// Whether `values` name options with a value (not `command` ones), in
+/// increasing order.
+fn values_valid(parts: &GrammarParts, values: &[ValueChange]) -> bool {
+    values.iter().enumerate().all(|(position, change)| {
+        parts
+            .options
+            .get(change.option)
+            .is_some_and(|option| option.value.is_some() && !option.command)
+            && (position == 0 || values[position - 1].option < change.option)
+    })
+}
+
 /// A list of the grammar, for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
@@ -443,6 +653,8 @@ pub enum Field {
     Default,
     /// `inherit` (and `inherit-rw`).
     Inherit,
+    /// `operand-ends`.
+    OperandEnds,
 }
 
 impl fmt::Display for Field {
@@ -452,6 +664,7 @@ impl fmt::Display for Field {
             Field::Positional => "positional",
             Field::Default => "default",
             Field::Inherit => "inherit",
+            Field::OperandEnds => "operand-ends",
         })
     }
 }
@@ -459,12 +672,13 @@ impl fmt::Display for Field {
 /// What is wrong with an option's `operands`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OperandsProblem {
-    /// The option takes a value: only a flag may change the operands.
-    ValuedOption,
-    /// An earlier option changes them already.
-    SecondOption,
-    /// Neither `positional` nor `rest` is given.
+    /// More than [`MAX_SWITCHES`] options change the operands.
+    TooManySwitches,
+    /// Nothing is changed.
     Empty,
+    /// A value change names no option, a flag, a `command` option, or is
+    /// out of order.
+    BadValue,
     /// More than [`MAX_POSITIONAL`] kinds.
     TooManyKinds,
     /// `max` allows more arguments than the kinds cover, without `rest`.
@@ -478,16 +692,18 @@ pub enum OperandsProblem {
 impl fmt::Display for OperandsProblem {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            OperandsProblem::ValuedOption => {
-                write!(
-                    formatter,
-                    "only a flag (no `value`) may change the operands"
-                )
-            }
-            OperandsProblem::SecondOption => {
-                write!(formatter, "an earlier option changes the operands already")
-            }
-            OperandsProblem::Empty => write!(formatter, "neither `positional` nor `rest`"),
+            OperandsProblem::TooManySwitches => write!(
+                formatter,
+                "more than {MAX_SWITCHES} options change the operands"
+            ),
+            OperandsProblem::Empty => write!(
+                formatter,
+                "neither `positional`, `rest`, `values` nor `directory`"
+            ),
+            OperandsProblem::BadValue => write!(
+                formatter,
+                "values: names no option with a value (or a `command` one), or twice"
+            ),
             OperandsProblem::TooManyKinds => {
                 write!(formatter, "positional: more than {MAX_POSITIONAL} entries")
             }
@@ -533,6 +749,24 @@ pub enum GrammarError {
     /// `options[index]` repeats a name an earlier option has.
     DuplicateOption {
         /// Which option.
+        index: usize,
+    },
+    /// `options[index].single-dash` without a long name of two bytes or
+    /// more.
+    InvalidSingleDash {
+        /// Which option.
+        index: usize,
+    },
+    /// `options[index].command` on an option that is not `single-dash`,
+    /// takes no `word` or changes the operands.
+    InvalidCommand {
+        /// Which option.
+        index: usize,
+    },
+    /// `operand-ends[index]` is empty, too long, holds NUL, starts with
+    /// `-`, or the grammar is not `operands-first`.
+    InvalidOperandEnd {
+        /// Which word.
         index: usize,
     },
     /// `options[index].operands` is refused.
@@ -593,6 +827,7 @@ impl fmt::Display for GrammarError {
                     Field::Positional => MAX_POSITIONAL,
                     Field::Default => MAX_DEFAULTS,
                     Field::Inherit => MAX_INHERIT,
+                    Field::OperandEnds => MAX_OPERAND_ENDS,
                 };
                 write!(formatter, "{field}: more than {limit} entries")
             }
@@ -610,6 +845,18 @@ impl fmt::Display for GrammarError {
             GrammarError::DuplicateOption { index } => write!(
                 formatter,
                 "options[{index}]: a name an earlier option already has"
+            ),
+            GrammarError::InvalidSingleDash { index } => write!(
+                formatter,
+                "options[{index}].single-dash: needs a `long` name of two bytes or more"
+            ),
+            GrammarError::InvalidCommand { index } => write!(
+                formatter,
+                "options[{index}].command: only for a `single-dash` option with `value = \"word\"` and no `operands`"
+            ),
+            GrammarError::InvalidOperandEnd { index } => write!(
+                formatter,
+                "operand-ends[{index}]: not 1 to {MAX_OPERAND_END_BYTES} bytes without NUL and a leading `-`, or not `operands-first`"
             ),
             GrammarError::InvalidOperands { index, problem } => {
                 write!(formatter, "options[{index}].operands: {problem}")
@@ -798,6 +1045,173 @@ mod tests {
             ..GrammarParts::default()
         })
         .unwrap();
+    }
+
+    #[test]
+    fn the_rules_of_the_extensions_are_enforced() {
+        let bad = |options: Vec<OptionSpec>, parts: GrammarParts| {
+            Grammar::new(GrammarParts { options, ..parts }).unwrap_err()
+        };
+        let plain = GrammarParts::default;
+        // `-n` is a short option, not a one-letter single-dash one.
+        assert_eq!(
+            bad(vec![OptionSpec::single_dash("n", None)], plain()),
+            GrammarError::InvalidSingleDash { index: 0 }
+        );
+        assert_eq!(
+            bad(
+                vec![OptionSpec {
+                    single_dash: true,
+                    ..OptionSpec::flag(Some(b'n'), None)
+                }],
+                plain()
+            ),
+            GrammarError::InvalidSingleDash { index: 0 }
+        );
+        // A command is a single-dash word that changes nothing.
+        for option in [
+            OptionSpec {
+                command: true,
+                ..OptionSpec::with_value(None, Some("exec"), Kind::Word)
+            },
+            OptionSpec {
+                command: true,
+                ..OptionSpec::single_dash("exec", Some(Kind::Input))
+            },
+            OptionSpec {
+                operands: Some(Operands {
+                    rest: Some(Kind::Word),
+                    ..Operands::default()
+                }),
+                ..OptionSpec::command("exec")
+            },
+        ] {
+            assert_eq!(
+                bad(vec![option], plain()),
+                GrammarError::InvalidCommand { index: 0 }
+            );
+        }
+        // A value change names an option with a value, once, in order.
+        let change = |option, kind| ValueChange { option, kind };
+        let switch = |values: Vec<ValueChange>| {
+            OptionSpec::switch(
+                Some(b'c'),
+                None,
+                Operands {
+                    values,
+                    ..Operands::default()
+                },
+            )
+        };
+        let targets = || {
+            vec![
+                OptionSpec::with_value(Some(b'f'), None, Kind::Word),
+                OptionSpec::flag(Some(b'v'), None),
+                OptionSpec::command("exec"),
+            ]
+        };
+        for values in [
+            vec![change(9, Kind::Input)],
+            vec![change(2, Kind::Input)],
+            vec![change(3, Kind::Input)],
+            vec![change(1, Kind::Input), change(1, Kind::Output)],
+        ] {
+            let mut options = vec![switch(values)];
+            options.extend(targets());
+            assert_eq!(
+                bad(options, plain()),
+                GrammarError::InvalidOperands {
+                    index: 0,
+                    problem: OperandsProblem::BadValue
+                }
+            );
+        }
+        let mut options = vec![switch(vec![change(1, Kind::Output)])];
+        options.extend(targets());
+        Grammar::new(GrammarParts { options, ..plain() }).unwrap();
+        // An empty change, and too many switches.
+        assert_eq!(
+            bad(vec![switch(vec![])], plain()),
+            GrammarError::InvalidOperands {
+                index: 0,
+                problem: OperandsProblem::Empty
+            }
+        );
+        let many: Vec<OptionSpec> = (0..=MAX_SWITCHES)
+            .map(|index| OptionSpec {
+                short: Some(b'a' + index as u8),
+                ..switch(vec![])
+            })
+            .map(|option| OptionSpec {
+                operands: Some(Operands {
+                    directory: Some(Access::ReadOnly),
+                    ..Operands::default()
+                }),
+                ..option
+            })
+            .collect();
+        assert_eq!(
+            bad(many, plain()),
+            GrammarError::InvalidOperands {
+                index: MAX_SWITCHES,
+                problem: OperandsProblem::TooManySwitches
+            }
+        );
+        // Every combination of the switches' kinds fits the counts: one
+        // switch takes the leading kinds away, another bounds the rest.
+        let take = OptionSpec::switch(
+            Some(b'e'),
+            None,
+            Operands {
+                positional: Some(vec![]),
+                ..Operands::default()
+            },
+        );
+        assert_eq!(
+            bad(
+                vec![take],
+                GrammarParts {
+                    positional: vec![Kind::Word],
+                    min: 1,
+                    ..plain()
+                }
+            ),
+            GrammarError::InvalidOperands {
+                index: 0,
+                problem: OperandsProblem::MinAboveMax
+            }
+        );
+        // Operand ends: only with operands-first, plain words.
+        for (first, word) in [
+            (false, &b"!"[..]),
+            (true, b""),
+            (true, b"-x"),
+            (true, b"a\0"),
+            (true, &[b'x'; MAX_OPERAND_END_BYTES + 1]),
+        ] {
+            assert_eq!(
+                bad(
+                    vec![],
+                    GrammarParts {
+                        operands_first: first,
+                        operand_ends: vec![word.to_vec()],
+                        ..plain()
+                    }
+                ),
+                GrammarError::InvalidOperandEnd { index: 0 }
+            );
+        }
+        assert_eq!(
+            bad(
+                vec![],
+                GrammarParts {
+                    operands_first: true,
+                    operand_ends: vec![b"!".to_vec(); MAX_OPERAND_ENDS + 1],
+                    ..plain()
+                }
+            ),
+            GrammarError::TooMany(Field::OperandEnds)
+        );
     }
 
     #[test]

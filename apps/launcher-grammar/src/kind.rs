@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! What an argument is: the six kinds of DESIGN §7 (and `entry-parents`,
-//! the `entry` of `mkdir -p`) and the access a file argument is handed
-//! over with.
+//! the `entry` of `mkdir -p`, and `update`, the file `sed -i` rewrites)
+//! and the access a file argument is handed over with.
 //!
 //! [`Kind`] is what the grammar says about a positional argument or an
 //! option's value; [`Access`] is what the launcher asks `xchroot()` for
@@ -35,11 +35,17 @@ pub enum Kind {
     /// a/b/c`): the deepest directory of the path that exists is exposed
     /// read-write, and the missing components below it are kept.
     EntryParents,
+    /// An existing file rewritten in place through its directory (`sed -i
+    /// SCRIPT FILE`: a temporary file is written next to it, then renamed
+    /// over it): the launcher checks that the file exists, then hands its
+    /// parent directory over read-write like an `entry`'s, keeping the
+    /// final name.
+    Update,
 }
 
 impl Kind {
     /// Every kind, in code order.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Input,
         Kind::Output,
         Kind::Dir,
@@ -47,13 +53,14 @@ impl Kind {
         Kind::Entry,
         Kind::Word,
         Kind::EntryParents,
+        Kind::Update,
     ];
 
     /// Whether the launcher opens an argument of this kind's parent
     /// directory rather than the argument itself (`entry`,
-    /// `entry-parents`).
+    /// `entry-parents`, `update`).
     pub fn is_entry(self) -> bool {
-        matches!(self, Kind::Entry | Kind::EntryParents)
+        matches!(self, Kind::Entry | Kind::EntryParents | Kind::Update)
     }
 
     /// Whether an argument of this kind names a file the launcher hands
@@ -69,14 +76,14 @@ impl Kind {
     pub fn access(self) -> Option<Access> {
         match self {
             Kind::Input | Kind::Dir => Some(Access::ReadOnly),
-            Kind::Output | Kind::DirRw | Kind::Entry | Kind::EntryParents => {
+            Kind::Output | Kind::DirRw | Kind::Entry | Kind::EntryParents | Kind::Update => {
                 Some(Access::ReadWrite)
             }
             Kind::Word => None,
         }
     }
 
-    /// The kind's code in the binary form (1 to 7; 0 means "none" where a
+    /// The kind's code in the binary form (1 to 8; 0 means "none" where a
     /// kind is optional).
     pub fn code(self) -> u8 {
         match self {
@@ -87,6 +94,7 @@ impl Kind {
             Kind::Entry => 5,
             Kind::Word => 6,
             Kind::EntryParents => 7,
+            Kind::Update => 8,
         }
     }
 
@@ -96,7 +104,8 @@ impl Kind {
     }
 
     /// The kind's name in the TOML form and in messages: `input`,
-    /// `output`, `dir`, `dir-rw`, `entry`, `word`, `entry-parents`.
+    /// `output`, `dir`, `dir-rw`, `entry`, `word`, `entry-parents`,
+    /// `update`.
     pub fn spelling(self) -> &'static str {
         match self {
             Kind::Input => "input",
@@ -106,6 +115,7 @@ impl Kind {
             Kind::Entry => "entry",
             Kind::Word => "word",
             Kind::EntryParents => "entry-parents",
+            Kind::Update => "update",
         }
     }
 }
@@ -146,7 +156,7 @@ mod tests {
             assert_eq!(Kind::from_code(kind.code()), Some(kind));
         }
         assert_eq!(Kind::from_code(0), None);
-        assert_eq!(Kind::from_code(8), None);
+        assert_eq!(Kind::from_code(9), None);
     }
 
     #[test]
@@ -160,5 +170,7 @@ mod tests {
         assert_eq!(Kind::EntryParents.access(), Some(Access::ReadWrite));
         assert!(Kind::EntryParents.is_entry() && Kind::Entry.is_entry());
         assert!(!Kind::DirRw.is_entry());
+        assert!(Kind::Update.is_entry());
+        assert_eq!(Kind::Update.access(), Some(Access::ReadWrite));
     }
 }

@@ -26,11 +26,13 @@ pub mod plan;
 pub use binary::{from_bytes, to_bytes};
 #[cfg(feature = "serde")]
 pub use description::{
-    GrammarDescription, OperandsDescription, OptionDescription, ValueDescription,
+    DirectoryDescription, GrammarDescription, OperandsDescription, OptionDescription,
+    ValueDescription,
 };
 pub use embed::{embed, encode_blob, placeholder, read_blob, EmbedError, Embedded};
 pub use grammar::{
     Grammar, GrammarError, GrammarParts, Inherit, Layout, Operands, OperandsProblem, OptionSpec,
+    ValueChange,
 };
 pub use kind::{Access, Kind};
 pub use parse::{parse, ParsedArgument, ParsedCommandLine, Role, Text, UsageError};

@@ -22,8 +22,14 @@
 //!    `entry-parents` (`mkdir -p a/b/c`): like `entry`, but a missing
 //!    parent gives way to the directory above it, until one exists — the
 //!    missing plain names are kept as the final name (`b/c`), never past
-//!    `.`, `/`, `..` or a reserved name. A failure is the argument's error
-//!    (`notes.txt: No such file or directory`).
+//!    `.`, `/`, `..` or a reserved name; `update` (`sed -i`): the file
+//!    read-only and closed at once, to check it exists, then its parent
+//!    as an `entry`'s (a path without a plain final name is refused). A
+//!    failure is the argument's error (`notes.txt: No such file or
+//!    directory`). When a given option asks for the current directory
+//!    (`tar x`), it is handled as a `dir` or `dir-rw` argument `.` that
+//!    appears nowhere on the line, and the program starts in it, by
+//!    whichever name it gets.
 //! 2. **Name it.** An argument that spells a `/...` name — `/.../NAME`,
 //!    or a relative path while the caller's current directory is in
 //!    `/...` (the usual case: the shell works in `/.../home/user`) — has
@@ -310,6 +316,27 @@ impl<C: CallerView> Planner<'_, C> {
     }
 }
 
+/// The `argv[0]` the program gets, from the caller's (`given`) and the
+/// program's path: the caller's, when its last component is the
+/// program's (`grep`, `/bin/grep`, or `-sh` for a login shell: messages
+/// keep the name the caller used), else the program's path. A program
+/// installed under several names picks what it does from that component
+/// (busybox runs the applet `basename(argv[0])`, a leading `-` dropped),
+/// so a caller must not choose another one than the grammar describes.
+pub fn program_name<'a>(given: Option<&'a [u8]>, program: &'a [u8]) -> &'a [u8] {
+    let last = |path: &'a [u8]| path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+    let name = last(program);
+    match given.map(|given| (given, last(given))) {
+        Some((given, component))
+            if !name.is_empty()
+                && (component == name || component.strip_prefix(b"-") == Some(name)) =>
+        {
+            given
+        }
+        _ => program,
+    }
+}
+
 /// `/.../name` (`/...` for the empty name).
 pub fn dots_path(name: &[u8]) -> Vec<u8> {
     let mut path = Vec::from(&b"/..."[..]);
@@ -426,7 +453,9 @@ fn basename(path: &[u8]) -> Option<&[u8]> {
 fn open_flags(kind: Kind) -> OpenFlags {
     match kind {
         Kind::Output => OpenFlags::WRITE_ONLY | OpenFlags::CREATE | OpenFlags::TRUNCATE,
-        Kind::Dir | Kind::DirRw | Kind::Entry | Kind::EntryParents => OpenFlags::DIRECTORY,
+        Kind::Dir | Kind::DirRw | Kind::Entry | Kind::EntryParents | Kind::Update => {
+            OpenFlags::DIRECTORY
+        }
         Kind::Input | Kind::Word => OpenFlags::empty(),
     }
 }
@@ -464,7 +493,7 @@ fn plan<C: CallerView>(
 ) -> Result<Launch, LaunchError> {
     let inherit = &grammar.parts().inherit;
     let texts = || line.arguments.iter().map(|argument| argument.text.to_vec());
-    if line.files().next().is_none() && inherit.is_empty() {
+    if line.files().next().is_none() && inherit.is_empty() && line.directory.is_none() {
         return Ok(Launch {
             puts: Vec::new(),
             arguments: texts().collect(),
@@ -489,6 +518,13 @@ fn plan<C: CallerView>(
             {
                 (kind, parent, Some(final_name))
             }
+            // A file rewritten in place has a name in its directory.
+            (Kind::Update, _) => {
+                return Err(LaunchError::File {
+                    path: path.to_vec(),
+                    errno: Errno::IsADirectory,
+                })
+            }
             // `.`, `..`, `/`: no name in a parent, but a directory (`cp x
             // .`, `mv x ..`): handed over itself, read-write.
             (kind, _) if kind.is_entry() => (Kind::DirRw, path, None),
@@ -504,6 +540,23 @@ fn plan<C: CallerView>(
             outcome: Outcome::Pending,
         });
     }
+    // The current directory, when a given option asks for it (`tar x`):
+    // handed over as a `dir` or `dir-rw` argument `.` that is no
+    // argument (its index is past the line's).
+    if let Some(access) = line.directory {
+        files.push(FileArgument {
+            index: usize::MAX,
+            kind: match access {
+                Access::ReadOnly => Kind::Dir,
+                Access::ReadWrite => Kind::DirRw,
+            },
+            path: b".",
+            open_path: b".",
+            final_name: None,
+            name: dots_name(b".", cwd_name.as_deref()),
+            outcome: Outcome::Pending,
+        });
+    }
     let order: Vec<usize> = (0..files.len())
         .filter(|&file| files[file].kind != Kind::Output)
         .chain((0..files.len()).filter(|&file| files[file].kind == Kind::Output))
@@ -512,6 +565,18 @@ fn plan<C: CallerView>(
         let argument = &files[file];
         let (kind, path) = (argument.kind, argument.path);
         let access = kind.access().unwrap_or(Access::ReadOnly);
+        if kind == Kind::Update {
+            // `sed -i` on a missing file is an error, as sed gives.
+            match planner.caller.open(path, OpenFlags::empty()) {
+                Ok(fd) => planner.caller.close(fd),
+                Err(errno) => {
+                    return Err(LaunchError::File {
+                        path: path.to_vec(),
+                        errno,
+                    })
+                }
+            }
+        }
         let fd = loop {
             let open_path = files[file].open_path;
             match planner.caller.open(open_path, open_flags(kind)) {
@@ -762,18 +827,31 @@ fn plan<C: CallerView>(
         return Err(LaunchError::TooManyFiles);
     }
 
-    // 7: the current directory, and the arguments.
-    let directory = cwd_name.as_ref().and_then(|cwd| {
-        planner
-            .candidates
-            .iter()
-            .filter_map(|candidate| candidate.name.as_deref())
-            .any(|put| is_inside(cwd, put) || cwd.is_empty() || is_inside(put, cwd))
-            .then(|| dots_path(cwd))
+    // 7: the current directory, and the arguments. Asked for, it is
+    // where it was put.
+    let asked = files
+        .iter()
+        .find(|argument| argument.index == usize::MAX)
+        .and_then(|argument| match &argument.outcome {
+            Outcome::Renamed(path) => Some(path.clone()),
+            Outcome::Carried => Some(dots_path(argument.name.as_deref().unwrap_or(b""))),
+            Outcome::Pending => None,
+        });
+    let directory = asked.or_else(|| {
+        cwd_name.as_ref().and_then(|cwd| {
+            planner
+                .candidates
+                .iter()
+                .filter_map(|candidate| candidate.name.as_deref())
+                .any(|put| is_inside(cwd, put) || cwd.is_empty() || is_inside(put, cwd))
+                .then(|| dots_path(cwd))
+        })
     });
     let mut arguments: Vec<Vec<u8>> = texts().collect();
     for argument in &files {
-        let Role::File { offset, .. } = line.arguments[argument.index].role else {
+        let Some(Role::File { offset, .. }) =
+            line.arguments.get(argument.index).map(|given| given.role)
+        else {
             continue;
         };
         let new_path = match &argument.outcome {

@@ -37,6 +37,8 @@ fn seeds() -> Vec<Vec<u8>> {
         seeds.push(blob);
     }
     seeds.push(b"-n\0--output=x\0-o\0--\0-\0notes.txt\0--lines\x005".to_vec());
+    seeds.push(b"xvf\0in.tar\0-C\0dir\0-e\0s\0m".to_vec());
+    seeds.push(b".\0!\0-name\0x\0-newer\0r\0-exec\0wc\0{}\0+\0-print\0;".to_vec());
     seeds
 }
 

@@ -6,7 +6,7 @@
 
 use launcher_grammar::{
     embed, from_bytes, parse, read_blob, to_bytes, Access, Grammar, GrammarParts, Inherit, Kind,
-    Operands, OptionSpec, Role,
+    Operands, OptionSpec, Role, ValueChange,
 };
 use proptest::prelude::*;
 use std::collections::BTreeSet;
@@ -15,15 +15,27 @@ fn kind() -> impl Strategy<Value = Kind> {
     prop::sample::select(Kind::ALL.to_vec())
 }
 
-/// Rarely, a change of the operands' kinds (kept only on a flag).
+/// Sometimes, a change of the operands' kinds, other options' value kinds
+/// (by index, sanitised once the options are known) and the current
+/// directory's access.
 fn operands() -> impl Strategy<Value = Option<Operands>> {
     prop_oneof![
-        4 => Just(None),
+        3 => Just(None),
         1 => (
             prop::option::of(prop::collection::vec(kind(), 0..3)),
             prop::option::of(kind()),
+            prop::collection::vec((0usize..8, kind()), 0..3),
+            prop::option::of(prop::sample::select(vec![Access::ReadOnly, Access::ReadWrite])),
         )
-            .prop_map(|(positional, rest)| Some(Operands { positional, rest })),
+            .prop_map(|(positional, rest, values, directory)| Some(Operands {
+                positional,
+                rest,
+                values: values
+                    .into_iter()
+                    .map(|(option, kind)| ValueChange { option, kind })
+                    .collect(),
+                directory,
+            })),
     ]
 }
 
@@ -33,12 +45,20 @@ fn option() -> impl Strategy<Value = OptionSpec> {
         prop::option::of("[a-z][a-z0-9_-]{0,7}"),
         prop::option::of(kind()),
         operands(),
+        0u8..6,
     )
-        .prop_map(|(short, long, value, operands)| OptionSpec {
-            short,
-            long,
-            value,
-            operands: operands.filter(|_| value.is_none()),
+        .prop_map(|(short, long, value, operands, style)| {
+            // Now and then `-name` (single-dash) or `-exec` (a command).
+            let single_dash = style >= 4 && long.as_ref().is_some_and(|long| long.len() >= 2);
+            let command = single_dash && style == 5;
+            OptionSpec {
+                short,
+                long,
+                value: if command { Some(Kind::Word) } else { value },
+                operands: operands.filter(|_| !command),
+                single_dash,
+                command,
+            }
         })
 }
 
@@ -53,24 +73,22 @@ fn grammar() -> impl Strategy<Value = Grammar> {
         prop::collection::vec("[a-z./-]{1,6}", 0..3),
         prop::collection::vec(("[a-z]{1,4}(/[a-z]{1,4})?", any::<bool>()), 0..3),
         any::<bool>(),
+        (
+            any::<bool>(),
+            any::<bool>(),
+            prop::collection::vec("[!(a-z]{1,3}", 0..3),
+        ),
     )
         .prop_filter_map(
             "an invalid combination",
-            |(options, positional, rest, min, max, defaults, inherit, intermixed)| {
+            |(options, positional, rest, min, max, defaults, inherit, intermixed, shape)| {
+                let (bundled_first, operands_first, operand_ends) = shape;
                 // Keep the first option of each name: duplicates are a
                 // rule `Grammar::new` checks (and the unit tests cover).
                 let mut shorts = BTreeSet::new();
                 let mut longs = BTreeSet::new();
-                // One switching flag at most (another rule of `new`).
-                let mut switching = false;
-                let options = options
+                let mut options: Vec<OptionSpec> = options
                     .into_iter()
-                    .map(|mut option| {
-                        if option.operands.is_some() && std::mem::replace(&mut switching, true) {
-                            option.operands = None;
-                        }
-                        option
-                    })
                     .filter(|option| option.short.is_some() || option.long.is_some())
                     .filter(|option| option.short.is_none_or(|short| shorts.insert(short)))
                     .filter(|option| {
@@ -80,6 +98,23 @@ fn grammar() -> impl Strategy<Value = Grammar> {
                             .is_none_or(|long| longs.insert(long.clone()))
                     })
                     .collect();
+                // Value changes name options with a value, in order.
+                let targets: Vec<bool> = options
+                    .iter()
+                    .map(|option| option.value.is_some() && !option.command)
+                    .collect();
+                for option in &mut options {
+                    if let Some(operands) = &mut option.operands {
+                        operands
+                            .values
+                            .retain(|change| targets.get(change.option) == Some(&true));
+                        operands.values.sort_by_key(|change| change.option);
+                        operands.values.dedup_by_key(|change| change.option);
+                        if operands.is_empty() {
+                            option.operands = None;
+                        }
+                    }
+                }
                 let mut names: Vec<Vec<u8>> = Vec::new();
                 let inherit = inherit
                     .into_iter()
@@ -117,6 +152,13 @@ fn grammar() -> impl Strategy<Value = Grammar> {
                     defaults: defaults.into_iter().map(String::into_bytes).collect(),
                     inherit,
                     intermixed,
+                    bundled_first,
+                    operands_first,
+                    operand_ends: if operands_first {
+                        operand_ends.into_iter().map(String::into_bytes).collect()
+                    } else {
+                        Vec::new()
+                    },
                 };
                 Grammar::new(parts.clone())
                     .or_else(|_| {
@@ -145,6 +187,10 @@ fn argument() -> impl Strategy<Value = Vec<u8>> {
         "[a-z./-]{0,8}".prop_map(String::into_bytes),
         Just(b"--".to_vec()),
         Just(b"-".to_vec()),
+        Just(b";".to_vec()),
+        Just(b"{}".to_vec()),
+        Just(b"+".to_vec()),
+        Just(b"!".to_vec()),
         prop::collection::vec(any::<u8>(), 0..12),
     ]
 }
@@ -157,6 +203,9 @@ proptest! {
         grammar in grammar(),
         arguments in prop::collection::vec(argument(), 0..10),
     ) {
+        // Every kind the grammar names anywhere: its own, and what the
+        // switching options change.
+        let switched = grammar.parts().options.iter().filter_map(|option| option.operands.as_ref());
         let file_kinds: BTreeSet<Kind> = grammar
             .parts()
             .positional
@@ -164,6 +213,9 @@ proptest! {
             .copied()
             .chain(grammar.parts().rest)
             .chain(grammar.parts().options.iter().filter_map(|option| option.value))
+            .chain(switched.clone().flat_map(|operands| operands.positional.iter().flatten().copied()))
+            .chain(switched.clone().filter_map(|operands| operands.rest))
+            .chain(switched.flat_map(|operands| operands.values.iter().map(|change| change.kind)))
             .filter(|kind| kind.is_file())
             .collect();
         if let Ok(line) = parse(&grammar, &arguments) {

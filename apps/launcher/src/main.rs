@@ -22,7 +22,9 @@
 //!    program may have changed);
 //! 4. closes every descriptor but 0, 1 and 2, and `execve`s the real
 //!    program with the rewritten arguments and the caller's environment
-//!    (a failure: status 127).
+//!    (a failure: status 127); `argv[0]` is the caller's if it ends in
+//!    the program's name, else the program's path (busybox runs the
+//!    applet its last component names).
 //!
 //! Everything it decides is in `launcher_grammar`, tested on the host;
 //! this file only makes the system calls. See README.md.
@@ -34,7 +36,7 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use launcher_grammar::embed::BLOB_BYTES;
-use launcher_grammar::plan::{Fd, CREATE_MODE};
+use launcher_grammar::plan::{program_name, Fd, CREATE_MODE};
 use launcher_grammar::{parse, prepare, read_blob, CallerView, DotsEntry, Launch, Put, Text};
 use manux_runtime::abi::directory_entry::{self, EntryKind};
 use manux_runtime::abi::{limits, OpenFlags, XchrootKind, XchrootOperation};
@@ -111,7 +113,7 @@ fn main() -> i32 {
     // Every descriptor but the standard three: the files just put, and
     // whatever the caller handed this process (DESIGN §7, step 4).
     let _ = syscall::close_range(3, limits::FDS as Fd - 1);
-    let program_name: &[u8] = arguments.first().copied().unwrap_or(&embedded.program);
+    let program_name = program_name(arguments.first().copied(), &embedded.program);
     let argv: Vec<&[u8]> = core::iter::once(program_name)
         .chain(launch.arguments.iter().map(Vec::as_slice))
         .collect();

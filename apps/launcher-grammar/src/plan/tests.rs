@@ -397,6 +397,146 @@ fn entries_expose_their_parent() {
     assert_eq!(texts(&launch), ["."]);
 }
 
+#[test]
+fn argv0_always_names_the_program() {
+    let grep: &[u8] = b"/bin/grep";
+    for (given, expected) in [
+        (Some(&b"grep"[..]), &b"grep"[..]),
+        (Some(b"/bin/grep"), b"/bin/grep"),
+        (Some(b"/.../3/grep"), b"/.../3/grep"),
+        (Some(b"-grep"), b"-grep"),
+        // Another applet of the same binary, or nothing: the program.
+        (Some(b"sh"), b"/bin/grep"),
+        (Some(b"/bin/sh"), b"/bin/grep"),
+        (Some(b"grep/"), b"/bin/grep"),
+        (Some(b"xgrep"), b"/bin/grep"),
+        (Some(b""), b"/bin/grep"),
+        (None, b"/bin/grep"),
+    ] {
+        assert_eq!(program_name(given, grep), expected, "{given:?}");
+    }
+}
+
+/// `sed [-i] SCRIPT FILE...`: `-i` makes every file an `update`.
+fn sed() -> Grammar {
+    Grammar::new(GrammarParts {
+        options: vec![OptionSpec::switch(
+            Some(b'i'),
+            None,
+            crate::grammar::Operands {
+                rest: Some(Kind::Update),
+                ..Default::default()
+            },
+        )],
+        positional: vec![Kind::Word],
+        rest: Some(Kind::Input),
+        ..GrammarParts::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn updates_expose_their_directory_and_must_exist() {
+    let mut model = Model::new("/.../home/user");
+    let launch = run(&sed(), &mut model, &["-i", "s/a/z/", "notes.txt"]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("home/user", "/.../home/user", RW)])
+    );
+    assert_eq!(texts(&launch), ["-i", "s/a/z/", "notes.txt"]);
+    assert_eq!(launch.directory, Some(b"/.../home/user".to_vec()));
+    // Outside /...: the directory under a fresh name, the name kept.
+    let mut model = Model::new("/");
+    let launch = run(&sed(), &mut model, &["-i", "s/a/z/", "notes.txt"]).unwrap();
+    assert_eq!(puts(&model, &launch), owned(&[("3", "/", RW)]));
+    assert_eq!(texts(&launch), ["-i", "s/a/z/", "/.../3/notes.txt"]);
+    // A missing file is the launcher's error, and nothing is created.
+    let mut model = Model::new("/.../home/user");
+    assert_eq!(
+        run(&sed(), &mut model, &["-i", "s/a/z/", "missing"]),
+        Err(LaunchError::File {
+            path: b"missing".to_vec(),
+            errno: Errno::NotFound
+        })
+    );
+    assert!(!model.objects.contains_key(&b"/.../home/user/missing"[..]));
+    // A directory's own name (`.`) is no file to rewrite.
+    assert_eq!(
+        run(&sed(), &mut model, &["-i", "s/a/z/", "."]),
+        Err(LaunchError::File {
+            path: b".".to_vec(),
+            errno: Errno::IsADirectory
+        })
+    );
+    // Without -i, the same file is only read.
+    let launch = run(&sed(), &mut model, &["s/a/z/", "notes.txt"]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("home/user/notes.txt", "/.../home/user/notes.txt", RO)])
+    );
+}
+
+/// `tar {c|x} [-f ARCHIVE] [FILE]...`, as in `examples/busybox.toml`.
+fn tar() -> Grammar {
+    let text = r#"
+        options = [
+            { short = "c", operands = { rest = "input", values = { "-f" = "output" } } },
+            { short = "x", operands = { values = { "-f" = "input" }, directory = "read-write" } },
+            { short = "f", value = "word" },
+        ]
+        rest = "word"
+        bundled-first = true
+    "#;
+    toml::from_str(text).unwrap()
+}
+
+#[test]
+fn the_current_directory_is_handed_over_when_asked() {
+    // In /...: carried under its name, read-write, and the program starts
+    // there.
+    let mut model = Model::new("/.../home/user");
+    model.add("/.../home/user/in.tar", Object::File { writable: true });
+    let launch = run(&tar(), &mut model, &["xf", "in.tar", "member"]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("home/user", "/.../home/user", RW)])
+    );
+    assert_eq!(texts(&launch), ["xf", "in.tar", "member"]);
+    assert_eq!(launch.directory, Some(b"/.../home/user".to_vec()));
+    // Outside /...: under a fresh name, and the program starts there.
+    let mut model = Model::new("/tmp");
+    model.add("/tmp/in.tar", Object::File { writable: true });
+    let launch = run(&tar(), &mut model, &["xf", "in.tar"]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[("3/in.tar", "/tmp/in.tar", RO), ("4", "/tmp", RW)])
+    );
+    assert_eq!(texts(&launch), ["xf", "/.../3/in.tar"]);
+    assert_eq!(launch.directory, Some(b"/.../4".to_vec()));
+    // `tar c` asks for nothing but its files.
+    let mut model = Model::new("/tmp");
+    let launch = run(&tar(), &mut model, &["cf", "out.tar", "/bin/true"]).unwrap();
+    assert_eq!(
+        puts(&model, &launch),
+        owned(&[
+            ("3/out.tar", "/tmp/out.tar", RW),
+            ("4/true", "/bin/true", RO)
+        ])
+    );
+    assert_eq!(launch.directory, None);
+    // A virtual directory of /... cannot be handed over read-write (one
+    // the caller cannot write is refused by `xchroot()` itself, as for a
+    // `dir-rw`).
+    let mut model = Model::new("/.../home");
+    assert_eq!(
+        run(&tar(), &mut model, &["xf", "/notes.txt"]),
+        Err(LaunchError::File {
+            path: b".".to_vec(),
+            errno: Errno::AccessDenied
+        })
+    );
+}
+
 /// `mkdir [-p] NAME...`: `-p` makes every operand an `entry-parents`.
 fn mkdir() -> Grammar {
     Grammar::new(GrammarParts {
@@ -406,6 +546,7 @@ fn mkdir() -> Grammar {
             crate::grammar::Operands {
                 positional: None,
                 rest: Some(Kind::EntryParents),
+                ..Default::default()
             },
         )],
         rest: Some(Kind::Entry),

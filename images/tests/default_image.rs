@@ -457,3 +457,98 @@ fn the_busybox_applets_share_one_program_inode() {
         .placement;
     assert_eq!(placement, xtask::linux_elf::Placement::FixedAddress);
 }
+
+/// Each argument's role under `package`'s grammar, one letter each:
+/// `o` option, `-` end of options, `w` word, and the file kinds `i`
+/// input, `O` output, `e` entry, `d` dir, `D` dir-rw, `p` entry-parents.
+fn roles(manifest: &Manifest, package: &str, line: &[&str]) -> Result<String, String> {
+    use launcher_grammar::{Kind, Role};
+    let description = manifest.package(package).unwrap().grammar.clone().unwrap();
+    let grammar = Grammar::try_from(description).unwrap();
+    let parsed = launcher_grammar::parse(&grammar, line).map_err(|error| error.to_string())?;
+    Ok(parsed
+        .arguments
+        .iter()
+        .map(|argument| match argument.role {
+            Role::Option => 'o',
+            Role::EndOfOptions => '-',
+            Role::Word => 'w',
+            Role::File { kind, .. } => match kind {
+                Kind::Input => 'i',
+                Kind::Output => 'O',
+                Kind::Entry => 'e',
+                Kind::Dir => 'd',
+                Kind::DirRw => 'D',
+                Kind::EntryParents => 'p',
+                Kind::Word => 'w',
+            },
+        })
+        .collect())
+}
+
+#[test]
+fn the_applets_grammars_read_the_command_lines_they_must() {
+    let manifest = Manifest::load(&manifest::default_path()).unwrap();
+    // Each line is split at spaces; `|` stands for a space inside one
+    // argument (the awk program, as the shell's quotes make it one).
+    for (line, expected) in [
+        ("sort bl", "i"),
+        ("sort -r -n -u bl", "oooi"),
+        ("sort -o out bl", "oOi"),
+        ("grep -c a bl", "owi"),
+        ("grep --help", "o"),
+        ("grep -e a", "ow"),
+        ("sed s/a/z/ bl", "wi"),
+        ("sed -i s/a/z/ bl", "owe"),
+        ("tr a-c A-C", "ww"),
+        ("uniq", ""),
+        ("uniq in out", "iO"),
+        ("awk {print|NR\":\"$0} bl", "wi"),
+        ("cut -c1 bl", "oi"),
+        ("cut -d : -f 1 bl", "owowi"),
+        ("sha256sum bl", "i"),
+        ("md5sum bl", "i"),
+        ("find . -name bl", "iww"),
+        ("date +%Y", "w"),
+        ("date -r bl", "oi"),
+        ("uname -m", "o"),
+        ("diff a b", "ii"),
+        ("diff -u a b", "oii"),
+        ("xargs grep -c a", "www"),
+        ("xargs -n 1 echo", "oww"),
+        ("tar cf out.tar a b", "weii"),
+        ("tar xf in.tar", "we"),
+        ("tar -C dir -xf in.tar", "oDoe"),
+    ] {
+        let words: Vec<String> = line.split(' ').map(|word| word.replace('|', " ")).collect();
+        let arguments: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        assert_eq!(
+            roles(&manifest, &words[0], &arguments),
+            Ok(expected.to_string()),
+            "{line}"
+        );
+    }
+    for applet in [
+        "grep",
+        "sed",
+        "awk",
+        "sort",
+        "uniq",
+        "tr",
+        "cut",
+        "find",
+        "xargs",
+        "date",
+        "sha256sum",
+        "md5sum",
+        "tar",
+        "diff",
+        "uname",
+    ] {
+        assert_eq!(
+            roles(&manifest, applet, &["--help"]),
+            Ok("o".into()),
+            "{applet}"
+        );
+    }
+}

@@ -356,14 +356,14 @@ pub fn programs(manifest: &Manifest, arch: Arch, have: &[Program]) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Sha256ByArch;
+    use crate::manifest::ByArch;
 
     fn busybox() -> DebianPackage {
         DebianPackage {
             name: "busybox-static".into(),
             source: Some("busybox".into()),
             version: "1:1.35.0-4+deb12u1+b1".into(),
-            sha256: Sha256ByArch {
+            sha256: ByArch {
                 aarch64: String::new(),
                 x86_64: String::new(),
             },

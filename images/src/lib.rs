@@ -12,6 +12,8 @@
 //! - [`program_elf`]: the ELF form a program must have, checked;
 //! - [`debian`]: programs taken from Debian binary packages, downloaded
 //!   by pinned version and SHA-256, cached, extracted;
+//! - [`prebuilt`]: the packages' prebuilt programs, from Debian packages
+//!   or host files pinned by SHA-256;
 //! - [`linux_elf`]: the ELF form such a prebuilt Linux program must
 //!   have, checked;
 //! - [`manifest`]: the build-time manifest (packages, user, trust
@@ -49,6 +51,7 @@ pub mod manifest;
 pub mod package_check;
 pub mod package_roots;
 pub mod paths;
+pub mod prebuilt;
 pub mod program_elf;
 pub mod qemu;
 pub mod signing;

@@ -214,19 +214,20 @@ impl Need {
 /// `[[debian-package]]` names another (`archive`).
 pub const DEFAULT_DEBIAN_ARCHIVE: &str = "http://deb.debian.org/debian";
 
-/// One SHA-256 per architecture (64 hexadecimal digits each): both are
-/// required, so an image of either architecture is pinned.
+/// One value per architecture — a SHA-256 (64 hexadecimal digits), a
+/// host path: both are required, so an image of either architecture is
+/// pinned.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct Sha256ByArch {
-    /// Of the `arm64` file.
+pub struct ByArch {
+    /// For AArch64 (Debian's `arm64`).
     pub aarch64: String,
-    /// Of the `amd64` file.
+    /// For x86_64 (Debian's `amd64`).
     pub x86_64: String,
 }
 
-impl Sha256ByArch {
-    /// The digest for architecture `arch` (`aarch64` or `x86_64`).
+impl ByArch {
+    /// The value for architecture `arch` (`aarch64` or `x86_64`).
     pub fn get(&self, arch: &str) -> Option<&str> {
         match arch {
             "aarch64" => Some(&self.aarch64),
@@ -251,7 +252,7 @@ pub struct DebianPackage {
     /// The exact Debian version, epoch included (`1:1.35.0-4+deb12u1+b1`).
     pub version: String,
     /// The SHA-256 of the `.deb` of each architecture.
-    pub sha256: Sha256ByArch,
+    pub sha256: ByArch,
     /// The archive's base URL (default [`DEFAULT_DEBIAN_ARCHIVE`]); a
     /// `snapshot.debian.org` URL keeps a version the archive dropped.
     #[serde(default)]
@@ -286,6 +287,15 @@ pub enum ProgramSource {
         /// The file's path inside the package, relative (`bin/busybox`).
         path: String,
     },
+    /// A prebuilt program in a host file beside the manifest, one per
+    /// architecture, pinned by SHA-256: `program = { file = { aarch64 =
+    /// "…", x86_64 = "…" }, sha256 = { aarch64 = "…", x86_64 = "…" } }`.
+    File {
+        /// The host files, relative to the manifest's directory.
+        file: ByArch,
+        /// Their SHA-256.
+        sha256: ByArch,
+    },
 }
 
 impl ProgramSource {
@@ -296,6 +306,9 @@ impl ProgramSource {
         match self {
             ProgramSource::App(name) => name.clone(),
             ProgramSource::Debian { package, path } => format!("debian:{package}/{path}"),
+            ProgramSource::File { file, .. } => {
+                format!("file:{},{}", file.aarch64, file.x86_64)
+            }
         }
     }
 }
@@ -309,19 +322,31 @@ impl<'de> Deserialize<'de> for ProgramSource {
             debian: String,
             path: String,
         }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct FromFile {
+            file: ByArch,
+            sha256: ByArch,
+        }
+        let custom = |error: toml::de::Error| D::Error::custom(format!("program: {error}"));
         match toml::Value::deserialize(deserializer)? {
             toml::Value::String(name) => Ok(ProgramSource::App(name)),
+            toml::Value::Table(table) if table.contains_key("file") => {
+                let from: FromFile = toml::Value::Table(table).try_into().map_err(custom)?;
+                Ok(ProgramSource::File {
+                    file: from.file,
+                    sha256: from.sha256,
+                })
+            }
             table @ toml::Value::Table(_) => {
-                let from: FromDebian = table
-                    .try_into()
-                    .map_err(|error| D::Error::custom(format!("program: {error}")))?;
+                let from: FromDebian = table.try_into().map_err(custom)?;
                 Ok(ProgramSource::Debian {
                     package: from.debian,
                     path: from.path,
                 })
             }
             _ => Err(D::Error::custom(
-                "program: a program of apps/ (\"name\") or a file of a Debian package ({ debian = \"PACKAGE\", path = \"PATH\" })",
+                "program: a program of apps/ (\"name\"), a file of a Debian package ({ debian = \"PACKAGE\", path = \"PATH\" }) or host files ({ file = { aarch64, x86_64 }, sha256 = { aarch64, x86_64 } })",
             )),
         }
     }

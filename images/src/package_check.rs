@@ -547,6 +547,13 @@ pub fn load<'a>(
             path_components(path, Scope::PackageRoot)
                 .map_err(|problem| reject("program.path", problem))?;
         }
+        ProgramSource::File { file, .. } => {
+            // Before the host file is opened (by the image builder).
+            for (arch, path) in [("aarch64", &file.aarch64), ("x86_64", &file.x86_64)] {
+                path_components(path, Scope::Source)
+                    .map_err(|problem| reject(&format!("program.file.{arch}"), problem))?;
+            }
+        }
     }
     let program = program_bytes(programs, &program_name)
         .ok_or_else(|| reject("program", Problem::MissingProgram(program_name.clone())))?;
@@ -556,7 +563,7 @@ pub fn load<'a>(
             Problem::Oversize(format!("program {program_name:?}"), MAX_PROGRAM_BYTES),
         ));
     }
-    if let ProgramSource::Debian { .. } = source {
+    if !matches!(source, ProgramSource::App(_)) {
         // A prebuilt Linux program: static, for this architecture, and at
         // a fixed address only when the package says so. (Programs of
         // apps/ were checked as Manux programs when they were built.)

@@ -354,3 +354,53 @@ fn debian_entries_and_programs_are_read_strictly() {
         "{message}"
     );
 }
+
+#[test]
+fn a_host_file_program_is_pinned_by_its_digest() {
+    let lab = lab();
+    let program = sample(ET_DYN, EM_AARCH64, 0, None);
+    std::fs::create_dir_all(lab.path().join("prebuilt")).unwrap();
+    std::fs::write(lab.path().join("prebuilt/tool-arm64"), &program).unwrap();
+    let sha256 = xtask::signing::to_hex(&Sha256::digest(&program));
+    let entry = |path: &str, sha256: &str| {
+        format!(
+            "{}\n[[package]]\nname = \"tool\"\npublisher = \"trusted\"\n\
+             program = {{ file = {{ aarch64 = \"{path}\", x86_64 = \"prebuilt/tool-amd64\" }}, \
+             sha256 = {{ aarch64 = \"{sha256}\", x86_64 = \"{}\" }} }}\n",
+            base_text(),
+            "0".repeat(64)
+        )
+    };
+    let image = lab.path().join("disk.img");
+    build(
+        &entry("prebuilt/tool-arm64", &sha256),
+        lab.path(),
+        &image,
+        &corpus_programs(),
+    )
+    .unwrap();
+    std::fs::remove_file(&image).unwrap();
+    let wrong = "12".repeat(32);
+    let text = entry("prebuilt/tool-arm64", &wrong);
+    let line = text.lines().position(|l| l.contains(&wrong)).unwrap() + 1;
+    let message = build_error(&text, lab.path());
+    for expected in [
+        "package \"tool\", field program.sha256.aarch64:",
+        &format!("has SHA-256 {sha256}, the manifest expects \"{wrong}\""),
+        &format!("(manifest line {line})"),
+    ] {
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    let message = build_error(&entry("../tool-arm64", &sha256), lab.path());
+    assert!(
+        message.contains("package \"tool\", field program.file.aarch64: path \"../tool-arm64\" has a `..` component"),
+        "{message}"
+    );
+    let text =
+        entry("prebuilt/tool-arm64", &sha256).replace("sha256 = {", "path = \"x\", sha256 = {");
+    let message = format!("{:#}", parse(&text, lab.path()).unwrap_err());
+    assert!(
+        message.contains("package \"tool\"") && message.contains("program: unknown field `path`"),
+        "{message}"
+    );
+}

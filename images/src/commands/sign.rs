@@ -105,7 +105,7 @@ pub fn run(options: Options) -> Result<()> {
         let keys = DevelopmentKeys::load(&keys_directory, &manifest)?;
         let cross = toolchain::cross_toolchain()?;
         let mut programs = apps::build(&cross, arch)?;
-        programs.extend(xtask::debian::programs(&manifest, arch, &programs)?);
+        programs.extend(xtask::prebuilt::programs(&manifest, arch, &programs)?);
         for package in &selected {
             let loaded = package_check::load(&manifest, package, &programs, arch.name())?;
             let Some(key) = keys.key(&package.publisher) else {

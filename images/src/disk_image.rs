@@ -4,7 +4,9 @@
 //! [`build`] turns a [`Manifest`] (`images/manifest.toml` for the default
 //! image) and the built programs into a disk:
 //!
-//! 1. [`prepare`] checks every package — names, paths, limits, links,
+//! 1. [`prepare`] gathers the prebuilt programs ([`crate::prebuilt`]:
+//!    Debian packages, downloaded or found in the cache, and host files),
+//!    checks every package — names, paths, limits, links,
 //!    calls, signatures ([`crate::package_check`]) — and makes each
 //!    package's launcher: a copy of the `launcher` program with the
 //!    package's grammar and real program path embedded
@@ -158,6 +160,11 @@ fn ext2l<T>(what: &str, result: fs_ext2l::Result<T>) -> Result<T> {
 /// that are not built, or a shell that is not a package.
 pub fn prepare(manifest: &Manifest, programs: &[Program], arch: Arch) -> Result<Prepared> {
     let keys = DevelopmentKeys::for_manifest(manifest)?;
+    // Prebuilt programs (Debian packages, host files), unless the caller
+    // brought them.
+    let mut all_programs = programs.to_vec();
+    all_programs.extend(crate::prebuilt::programs(manifest, arch, programs)?);
+    let programs = all_programs.as_slice();
     let checked = package_check::check(manifest, programs, arch.name(), &keys)?;
     let mut notes = checked.notes;
     let skip = manifest.image.missing_programs == MissingPrograms::Skip;

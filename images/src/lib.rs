@@ -10,6 +10,12 @@
 //! - [`linux_programs`]: building the test programs in `tests/linux/`
 //!   as static-PIE Linux binaries (glibc), which [`apps::build`] adds;
 //! - [`program_elf`]: the ELF form a program must have, checked;
+//! - [`debian`]: programs taken from Debian binary packages, downloaded
+//!   by pinned version and SHA-256, cached, extracted;
+//! - [`prebuilt`]: the packages' prebuilt programs, from Debian packages
+//!   or host files pinned by SHA-256;
+//! - [`linux_elf`]: the ELF form such a prebuilt Linux program must
+//!   have, checked;
 //! - [`manifest`]: the build-time manifest (packages, user, trust
 //!   policy), `images/manifest.toml`;
 //! - [`signing`]: canonical package forms, ed25519 keys and signatures;
@@ -37,12 +43,15 @@ pub mod bench_report;
 pub mod cloud_image;
 pub mod crash;
 pub mod cross;
+pub mod debian;
 pub mod disk_image;
+pub mod linux_elf;
 pub mod linux_programs;
 pub mod manifest;
 pub mod package_check;
 pub mod package_roots;
 pub mod paths;
+pub mod prebuilt;
 pub mod program_elf;
 pub mod qemu;
 pub mod signing;
@@ -65,6 +74,15 @@ impl Arch {
         match self {
             Arch::Aarch64 => "aarch64-unknown-none",
             Arch::X86_64 => "x86_64-unknown-none",
+        }
+    }
+
+    /// The architecture named `name` (`aarch64`, `x86_64`).
+    pub fn from_name(name: &str) -> Option<Arch> {
+        match name {
+            "aarch64" => Some(Arch::Aarch64),
+            "x86_64" => Some(Arch::X86_64),
+            _ => None,
         }
     }
 

@@ -15,9 +15,13 @@
 //! - the trust policy: `[[publisher]]` entries, each a public key and the
 //!   rights of the packages it signs (what they may declare, whom they may
 //!   call);
-//! - `[[package]]` entries: a program of `apps/`, the files it ships, the
-//!   files of the shared tree it needs, the packages it calls, its
-//!   launcher's argument grammar, and its signatures.
+//! - `[[debian-package]]` entries: Debian binary packages, pinned by
+//!   version and SHA-256, whose files packages may take as their program
+//!   (downloaded and extracted by [`crate::debian`]);
+//! - `[[package]]` entries: a program (of `apps/`, or a file of a
+//!   `[[debian-package]]`), the files it ships, the files of the shared
+//!   tree it needs, the packages it calls, its launcher's argument
+//!   grammar, and its signatures.
 //!
 //! This module only reads the text into these types; it judges nothing
 //! beyond the TOML shape (unknown fields are refused everywhere, so a
@@ -27,7 +31,7 @@
 
 use anyhow::{anyhow, Context, Result};
 use launcher_grammar::GrammarDescription;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -206,6 +210,148 @@ impl Need {
     }
 }
 
+/// The Debian archive packages are downloaded from, unless a
+/// `[[debian-package]]` names another (`archive`).
+pub const DEFAULT_DEBIAN_ARCHIVE: &str = "http://deb.debian.org/debian";
+
+/// One value per architecture — a SHA-256 (64 hexadecimal digits), a
+/// host path: both are required, so an image of either architecture is
+/// pinned.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ByArch {
+    /// For AArch64 (Debian's `arm64`).
+    pub aarch64: String,
+    /// For x86_64 (Debian's `amd64`).
+    pub x86_64: String,
+}
+
+impl ByArch {
+    /// The value for architecture `arch` (`aarch64` or `x86_64`).
+    pub fn get(&self, arch: &str) -> Option<&str> {
+        match arch {
+            "aarch64" => Some(&self.aarch64),
+            "x86_64" => Some(&self.x86_64),
+            _ => None,
+        }
+    }
+}
+
+/// A `[[debian-package]]`: a Debian binary package, pinned by version and
+/// by the SHA-256 of its `.deb` for each architecture, whose files
+/// packages may name as their program.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DebianPackage {
+    /// The binary package's name (`busybox-static`).
+    pub name: String,
+    /// The source package's name, which names its directory in the
+    /// archive's pool (`busybox`); default: `name`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// The exact Debian version, epoch included (`1:1.35.0-4+deb12u1+b1`).
+    pub version: String,
+    /// The SHA-256 of the `.deb` of each architecture.
+    pub sha256: ByArch,
+    /// The archive's base URL (default [`DEFAULT_DEBIAN_ARCHIVE`]); a
+    /// `snapshot.debian.org` URL keeps a version the archive dropped.
+    #[serde(default)]
+    pub archive: Option<String>,
+}
+
+impl DebianPackage {
+    /// The source package: the pool directory's name.
+    pub fn source(&self) -> &str {
+        self.source.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The archive's base URL, without a trailing `/`.
+    pub fn archive(&self) -> &str {
+        self.archive
+            .as_deref()
+            .unwrap_or(DEFAULT_DEBIAN_ARCHIVE)
+            .trim_end_matches('/')
+    }
+}
+
+/// Where a package's program comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgramSource {
+    /// A program of `apps/`, by name: `program = "nop"`.
+    App(String),
+    /// A file of a `[[debian-package]]`: `program = { debian =
+    /// "busybox-static", path = "bin/busybox" }`.
+    Debian {
+        /// The `[[debian-package]]`'s name.
+        package: String,
+        /// The file's path inside the package, relative (`bin/busybox`).
+        path: String,
+    },
+    /// A prebuilt program in a host file beside the manifest, one per
+    /// architecture, pinned by SHA-256: `program = { file = { aarch64 =
+    /// "…", x86_64 = "…" }, sha256 = { aarch64 = "…", x86_64 = "…" } }`.
+    File {
+        /// The host files, relative to the manifest's directory.
+        file: ByArch,
+        /// Their SHA-256.
+        sha256: ByArch,
+    },
+}
+
+impl ProgramSource {
+    /// The name the program goes by in the list of programs an image is
+    /// built from: the app's name, or `debian:PACKAGE/PATH`. Packages
+    /// whose programs have the same name share one inode.
+    pub fn key(&self) -> String {
+        match self {
+            ProgramSource::App(name) => name.clone(),
+            ProgramSource::Debian { package, path } => format!("debian:{package}/{path}"),
+            ProgramSource::File { file, .. } => {
+                format!("file:{},{}", file.aarch64, file.x86_64)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProgramSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct FromDebian {
+            debian: String,
+            path: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct FromFile {
+            file: ByArch,
+            sha256: ByArch,
+        }
+        let custom = |error: toml::de::Error| D::Error::custom(format!("program: {error}"));
+        match toml::Value::deserialize(deserializer)? {
+            toml::Value::String(name) => Ok(ProgramSource::App(name)),
+            toml::Value::Table(table) if table.contains_key("file") => {
+                let from: FromFile = toml::Value::Table(table).try_into().map_err(custom)?;
+                Ok(ProgramSource::File {
+                    file: from.file,
+                    sha256: from.sha256,
+                })
+            }
+            table @ toml::Value::Table(_) => {
+                let from: FromDebian = table.try_into().map_err(custom)?;
+                Ok(ProgramSource::Debian {
+                    package: from.debian,
+                    path: from.path,
+                })
+            }
+            _ => Err(D::Error::custom(
+                "program: a program of apps/ (\"name\"), a file of a Debian package ({ debian = \"PACKAGE\", path = \"PATH\" }) or host files ({ file = { aarch64, x86_64 }, sha256 = { aarch64, x86_64 } })",
+            )),
+        }
+    }
+}
+
 /// A `[[package]]`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -214,10 +360,15 @@ pub struct Package {
     pub name: String,
     /// The publisher whose key signs it.
     pub publisher: String,
-    /// The program of `apps/`, installed as `bin/NAME` in the root
-    /// (default: the package's name).
+    /// The program, installed as `bin/NAME` in the root: a program of
+    /// `apps/` (default: the package's name) or a file of a
+    /// `[[debian-package]]`.
     #[serde(default)]
-    pub program: Option<String>,
+    pub program: Option<ProgramSource>,
+    /// The program is a fixed-address Linux executable (`ET_EXEC`), which
+    /// the kernel loads in the low window of addresses; default `false`.
+    #[serde(default)]
+    pub fixed_address: bool,
     /// Files it ships.
     #[serde(default)]
     pub files: Vec<PackageFile>,
@@ -237,9 +388,17 @@ pub struct Package {
 }
 
 impl Package {
-    /// The program's name in `apps/`.
-    pub fn program(&self) -> &str {
-        self.program.as_deref().unwrap_or(&self.name)
+    /// Where its program comes from.
+    pub fn program_source(&self) -> ProgramSource {
+        self.program
+            .clone()
+            .unwrap_or_else(|| ProgramSource::App(self.name.clone()))
+    }
+
+    /// Its program's name in the list of programs the image is built
+    /// from ([`ProgramSource::key`]).
+    pub fn program(&self) -> String {
+        self.program_source().key()
     }
 }
 
@@ -260,6 +419,8 @@ pub struct Manifest {
     pub publishers: Vec<Publisher>,
     /// `[[package]]`.
     pub packages: Vec<Package>,
+    /// `[[debian-package]]`.
+    pub debian_packages: Vec<DebianPackage>,
     /// The directory `source` and `development-keys` are relative to.
     pub base_directory: PathBuf,
     /// The text it was read from (for the disk's stamp).
@@ -282,6 +443,8 @@ struct RawManifest {
     publisher: Vec<toml::Table>,
     #[serde(default)]
     package: Vec<toml::Table>,
+    #[serde(default, rename = "debian-package")]
+    debian_package: Vec<toml::Table>,
 }
 
 /// The `name` of a raw entry, for messages.
@@ -326,6 +489,14 @@ impl Manifest {
                 .map_err(|error| anyhow!("package {name}: {error}"))?;
             packages.push(package);
         }
+        let mut debian_packages = Vec::with_capacity(raw.debian_package.len());
+        for (index, table) in raw.debian_package.into_iter().enumerate() {
+            let name = entry_name(&table, index);
+            let debian: DebianPackage = toml::Value::Table(table)
+                .try_into()
+                .map_err(|error| anyhow!("[[debian-package]] {name}: {error}"))?;
+            debian_packages.push(debian);
+        }
         Ok(Manifest {
             image: raw.image,
             user: raw.user,
@@ -334,6 +505,7 @@ impl Manifest {
             links: raw.link,
             publishers,
             packages,
+            debian_packages,
             base_directory: base.to_path_buf(),
             text: text.to_string(),
         })
@@ -357,6 +529,22 @@ impl Manifest {
     /// The package named `name`.
     pub fn package(&self, name: &str) -> Option<&Package> {
         self.packages.iter().find(|package| package.name == name)
+    }
+
+    /// The `[[debian-package]]` named `name`.
+    pub fn debian_package(&self, name: &str) -> Option<&DebianPackage> {
+        self.debian_packages
+            .iter()
+            .find(|package| package.name == name)
+    }
+
+    /// The number (from 1) of the first line of the manifest's text that
+    /// holds `needle`, for messages that say which line to edit.
+    pub fn line_of(&self, needle: &str) -> Option<usize> {
+        self.text
+            .lines()
+            .position(|line| line.contains(needle))
+            .map(|index| index + 1)
     }
 
     /// The publisher named `name`.

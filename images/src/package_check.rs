@@ -22,7 +22,8 @@
 //! can come of it, and each launch enters the callee's own root.
 
 use crate::disk_image::Program;
-use crate::manifest::{Manifest, MissingPrograms, Package, Publisher};
+use crate::linux_elf::{self, LinuxElfProblem};
+use crate::manifest::{Manifest, MissingPrograms, Package, ProgramSource, Publisher};
 use crate::signing::{self, FileDigest, PackageDigests, SecretKey, SignatureProblem};
 use ed25519_dalek::VerifyingKey;
 use launcher_grammar::{Grammar, GrammarError};
@@ -98,6 +99,14 @@ pub enum Problem {
     Overlong(String, usize),
     /// The program is not built from `apps/`.
     MissingProgram(String),
+    /// The program names a `[[debian-package]]` the manifest does not have.
+    UnknownDebianPackage(String),
+    /// A prebuilt Linux program (of a Debian package) that is not a
+    /// static executable the kernel can load, as the package declares it.
+    LinuxProgram(String, LinuxElfProblem),
+    /// `fixed-address = true` for a program of `apps/`, which is always
+    /// position-independent.
+    FixedAddressForApp,
     /// The publisher may not call this package.
     MayNotCall(String),
     /// The publisher may not declare what this path reaches.
@@ -192,6 +201,17 @@ impl fmt::Display for Problem {
             Problem::MissingProgram(name) => write!(
                 formatter,
                 "program {name:?} is not built (no apps/{name} program)"
+            ),
+            Problem::UnknownDebianPackage(name) => write!(
+                formatter,
+                "no [[debian-package]] named {name:?} in the manifest"
+            ),
+            Problem::LinuxProgram(program, problem) => {
+                write!(formatter, "program {program:?} is {problem}")
+            }
+            Problem::FixedAddressForApp => write!(
+                formatter,
+                "`fixed-address` is for prebuilt Linux programs; programs of apps/ are position-independent"
             ),
             Problem::MayNotCall(name) => write!(
                 formatter,
@@ -503,22 +523,64 @@ pub fn load<'a>(
             .map_err(|error| reject("grammar", Problem::Grammar(error)))?,
         None => Grammar::empty(),
     };
-    if !valid_name(package.program()) {
-        return Err(reject(
-            "program",
-            Problem::InvalidName(package.program().into()),
-        ));
+    let program_name = package.program();
+    let source = package.program_source();
+    match &source {
+        ProgramSource::App(app) => {
+            if !valid_name(app) {
+                return Err(reject("program", Problem::InvalidName(app.clone())));
+            }
+            if package.fixed_address {
+                return Err(reject("fixed-address", Problem::FixedAddressForApp));
+            }
+        }
+        ProgramSource::Debian {
+            package: debian,
+            path,
+        } => {
+            if manifest.debian_package(debian).is_none() {
+                return Err(reject(
+                    "program.debian",
+                    Problem::UnknownDebianPackage(debian.clone()),
+                ));
+            }
+            path_components(path, Scope::PackageRoot)
+                .map_err(|problem| reject("program.path", problem))?;
+        }
+        ProgramSource::File { file, .. } => {
+            // Before the host file is opened (by the image builder).
+            for (arch, path) in [("aarch64", &file.aarch64), ("x86_64", &file.x86_64)] {
+                path_components(path, Scope::Source)
+                    .map_err(|problem| reject(&format!("program.file.{arch}"), problem))?;
+            }
+        }
     }
-    let program = program_bytes(programs, package.program())
-        .ok_or_else(|| reject("program", Problem::MissingProgram(package.program().into())))?;
+    let program = program_bytes(programs, &program_name)
+        .ok_or_else(|| reject("program", Problem::MissingProgram(program_name.clone())))?;
     if program.len() as u64 > MAX_PROGRAM_BYTES {
         return Err(reject(
             "program",
-            Problem::Oversize(
-                format!("program {:?}", package.program()),
-                MAX_PROGRAM_BYTES,
-            ),
+            Problem::Oversize(format!("program {program_name:?}"), MAX_PROGRAM_BYTES),
         ));
+    }
+    if !matches!(source, ProgramSource::App(_)) {
+        // A prebuilt Linux program: static, for this architecture, and at
+        // a fixed address only when the package says so. (Programs of
+        // apps/ were checked as Manux programs when they were built.)
+        let arch = crate::Arch::from_name(arch).ok_or_else(|| {
+            reject(
+                "program",
+                Problem::Source(format!("unknown architecture {arch:?}")),
+            )
+        })?;
+        if let Err(problem) = linux_elf::check(program, arch, package.fixed_address) {
+            let field = match problem {
+                LinuxElfProblem::FixedAddressNotDeclared
+                | LinuxElfProblem::FixedAddressNotNeeded => "fixed-address",
+                _ => "program",
+            };
+            return Err(reject(field, Problem::LinuxProgram(program_name, problem)));
+        }
     }
     let mut calls = BTreeMap::new();
     for (index, call) in package.calls.iter().enumerate() {
@@ -916,12 +978,14 @@ pub fn check(
     let mut rejections = Vec::new();
     let mut notes = Vec::new();
     check_policy(manifest, &mut rejections);
-    // Packages left out because their program is not built (when the
-    // manifest allows it).
+    // Packages left out because their program of apps/ is not built
+    // (when the manifest allows it). A program from a Debian package is
+    // never skipped: it is downloaded, or the build fails.
     let mut skipped = BTreeSet::new();
     if manifest.image.missing_programs == MissingPrograms::Skip {
         for package in &manifest.packages {
-            if program_bytes(programs, package.program()).is_none() {
+            let is_app = matches!(package.program_source(), ProgramSource::App(_));
+            if is_app && program_bytes(programs, &package.program()).is_none() {
                 notes.push(format!(
                     "package {:?} left out: its program {:?} is not built",
                     package.name,

@@ -23,7 +23,8 @@
 //!    directory are judged as that directory. Any refusal ends the build
 //!    here, before a root is filled (the caller deletes the temporary
 //!    file).
-//! 4. **Roots**: each root gets `bin/NAME` (the real program), the
+//! 4. **Roots**: each root gets `bin/NAME` (the real program: one inode
+//!    for all the packages whose program is the same, hard-linked), the
 //!    launchers of the packages it calls hard-linked into its `bin/`, its
 //!    own files, and its needs hard-linked in (directory hardlinks for
 //!    directories, so the directory is shared, not copied).
@@ -372,8 +373,18 @@ pub fn install<D: BlockDevice>(
         .iter()
         .map(|package| (package.name.as_str(), package.launcher))
         .collect();
+    // Packages with the same program (the applets of one multi-call
+    // binary) share its inode: one file on the disk, parsed once by the
+    // kernel's program cache.
+    let mut program_inodes: BTreeMap<String, InodeNumber> = BTreeMap::new();
     for (checked, package) in packages.iter().zip(&installed.packages) {
-        fill_root(&mut writer, checked, package.root, &launcher_of)?;
+        fill_root(
+            &mut writer,
+            checked,
+            package.root,
+            &launcher_of,
+            &mut program_inodes,
+        )?;
     }
 
     // 5. Seal, then take the roots' names away.
@@ -619,18 +630,25 @@ fn fill_root<D: BlockDevice>(
     checked: &CheckedPackage,
     root: InodeNumber,
     launcher_of: &BTreeMap<&str, InodeNumber>,
+    program_inodes: &mut BTreeMap<String, InodeNumber>,
 ) -> Result<()> {
     let package = &checked.package;
     let name = &package.name;
     let shown = |path: &str| format!("package {name}: {path}");
     let bin = writer.directories(root, &["bin"], &shown("bin"))?;
-    writer.file(
-        bin,
-        name,
-        &checked.program,
-        PROGRAM_MODE,
-        &shown(&checked.program_path()),
-    )?;
+    match program_inodes.get(&package.program()) {
+        Some(&program) => writer.link(program, bin, name, &shown(&checked.program_path()))?,
+        None => {
+            let program = writer.file(
+                bin,
+                name,
+                &checked.program,
+                PROGRAM_MODE,
+                &shown(&checked.program_path()),
+            )?;
+            program_inodes.insert(package.program(), program);
+        }
+    }
     for call in &checked.launched_calls {
         let launcher = launcher_of
             .get(call.as_str())

@@ -4,8 +4,9 @@
 //!
 //! A signature covers [`canonical_form`]: a byte string that spells every
 //! field of the package entry that matters to what gets installed — the
-//! architecture, the name, the publisher, the program with the SHA-256 of
-//! its ELF file, every shipped file with its mode and SHA-256, every
+//! architecture, the name, the publisher, the program (its `apps/` name
+//! or `debian:PACKAGE/PATH`) with the SHA-256 of its ELF file, whether it
+//! is loaded at a fixed address, every shipped file with its mode and SHA-256, every
 //! symbolic and hard link, every need, every call, and the launcher's
 //! grammar in `launcher_grammar`'s binary form. Each variable field is
 //! length-prefixed, so no two entries share a form; the TOML spelling
@@ -228,6 +229,11 @@ pub fn canonical_form(
     field(&mut form, "program", package.program().as_bytes());
     form.extend_from_slice(digest_text(&digests.program).as_bytes());
     form.push(b'\n');
+    // Spelled only when set, so the forms of packages without it (and
+    // their signatures) are what they were before the field existed.
+    if package.fixed_address {
+        form.extend_from_slice(b"fixed-address\n");
+    }
     for (file, digest) in package.files.iter().zip(&digests.files) {
         field(&mut form, "file", file.path.as_bytes());
         if let Some(target) = &file.symlink {
@@ -270,6 +276,7 @@ mod tests {
             name: "cat".into(),
             publisher: "manux".into(),
             program: None,
+            fixed_address: false,
             files: vec![
                 PackageFile {
                     path: "etc/catrc".into(),

@@ -14,13 +14,33 @@ use launcher_grammar::embed::{BLOB_BYTES, MARKER};
 use launcher_grammar::Grammar;
 use std::collections::{BTreeMap, BTreeSet};
 use xtask::disk_image::{self, Program};
-use xtask::manifest::{self, Manifest, Package};
+use xtask::manifest::{self, Manifest, Package, ProgramSource};
 use xtask::Arch;
 
+/// Fixture programs for every program of `apps/` the manifest names
+/// (the programs of Debian packages are the real ones, downloaded once
+/// into target/debian/ by the build).
 fn every_program(manifest: &Manifest) -> Vec<Program> {
-    let mut names: Vec<&str> = manifest.packages.iter().map(Package::program).collect();
-    names.extend(manifest.image.unlaunched.iter().map(String::as_str));
+    let mut names: Vec<String> = manifest
+        .packages
+        .iter()
+        .filter(|package| matches!(package.program_source(), ProgramSource::App(_)))
+        .map(Package::program)
+        .collect();
+    names.extend(manifest.image.unlaunched.iter().cloned());
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     programs(&names)
+}
+
+/// What `bin/NAME` of `package` must hold.
+fn expected_program(package: &Package, debian: &[Program]) -> Vec<u8> {
+    match debian
+        .iter()
+        .find(|program| program.name == package.program())
+    {
+        Some(program) => program.bytes.clone(),
+        None => program_bytes(&package.program()),
+    }
 }
 
 fn open(image: &std::path::Path) -> FileSystem<FileDevice> {
@@ -125,6 +145,7 @@ fn the_default_image_holds_exactly_what_the_manifest_declares() {
     let image = directory.path().join("disk.img");
     let notes = disk_image::build(&image, &manifest, &programs, Arch::Aarch64).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
+    let debian = xtask::debian::programs(&manifest, Arch::Aarch64, &[]).unwrap();
 
     let mut file_system = open(&image);
     let report = file_system.check().unwrap();
@@ -209,7 +230,8 @@ fn the_default_image_holds_exactly_what_the_manifest_declares() {
         let program = listing[&format!("bin/{name}")];
         assert_eq!(
             read_all(&mut file_system, program),
-            program_bytes(package.program())
+            expected_program(package, &debian),
+            "{name}"
         );
         assert_eq!(file_system.stat(program).unwrap().rootlink, None);
         for call in &package.calls {
@@ -353,6 +375,180 @@ fn the_audit_finds_an_image_as_declared_and_any_root_changed() {
         assert!(
             differences.iter().any(|line| line == expected),
             "{expected}: {differences:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_busybox_applets_share_one_program_inode() {
+    let manifest = Manifest::load(&manifest::default_path()).unwrap();
+    let programs = every_program(&manifest);
+    let directory = tempfile::tempdir().unwrap();
+    let image = directory.path().join("disk.img");
+    disk_image::build(&image, &manifest, &programs, Arch::Aarch64).unwrap();
+    let applets = [
+        "grep",
+        "sed",
+        "awk",
+        "sort",
+        "uniq",
+        "tr",
+        "cut",
+        "find",
+        "xargs",
+        "date",
+        "sha256sum",
+        "md5sum",
+        "tar",
+        "diff",
+        "uname",
+    ];
+    let mut file_system = open(&image);
+    assert!(file_system.check().unwrap().is_clean());
+    let bin = inode_at(&mut file_system, b"/bin");
+    let shell = file_system.lookup(bin, b"sh").unwrap();
+    let shell_root = file_system.stat(shell).unwrap().rootlink.unwrap();
+    let shell_bin = file_system.lookup(shell_root, b"bin").unwrap();
+    let mut programs_found = BTreeSet::new();
+    for applet in applets {
+        let package = manifest.package(applet).unwrap();
+        assert_eq!(
+            package.program_source(),
+            ProgramSource::Debian {
+                package: "busybox-static".into(),
+                path: "bin/busybox".into()
+            },
+            "{applet}"
+        );
+        assert!(package.fixed_address, "{applet}");
+        // A launcher in the shell's root (the same inode as /bin/APPLET),
+        // whose embedded program path ends in the applet's name.
+        let launcher = file_system.lookup(shell_bin, applet.as_bytes()).unwrap();
+        assert_eq!(
+            launcher,
+            file_system.lookup(bin, applet.as_bytes()).unwrap()
+        );
+        let metadata = file_system.stat(launcher).unwrap();
+        let contents = embedded(&read_all(&mut file_system, launcher));
+        assert_eq!(contents.program, format!("/bin/{applet}").into_bytes());
+        // The real program in its root: busybox.
+        let root = metadata.rootlink.unwrap();
+        let root_bin = file_system.lookup(root, b"bin").unwrap();
+        let program = file_system.lookup(root_bin, applet.as_bytes()).unwrap();
+        programs_found.insert(program);
+    }
+    assert_eq!(
+        programs_found.len(),
+        1,
+        "one busybox inode: {programs_found:?}"
+    );
+    let busybox = *programs_found.first().unwrap();
+    let metadata = file_system.stat(busybox).unwrap();
+    assert_eq!(usize::from(metadata.links), applets.len());
+    assert!(metadata.flags.contains(InodeFlags::IMMUTABLE));
+    assert_eq!(metadata.rootlink, None);
+    let bytes = read_all(&mut file_system, busybox);
+    // Debian's static busybox for arm64: ET_EXEC, EM_AARCH64.
+    assert_eq!(&bytes[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([bytes[16], bytes[17]]), 2);
+    assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), 183);
+    let placement = xtask::linux_elf::check(&bytes, Arch::Aarch64, true)
+        .unwrap()
+        .placement;
+    assert_eq!(placement, xtask::linux_elf::Placement::FixedAddress);
+}
+
+/// Each argument's role under `package`'s grammar, one letter each:
+/// `o` option, `-` end of options, `w` word, and the file kinds `i`
+/// input, `O` output, `e` entry, `d` dir, `D` dir-rw, `p` entry-parents.
+fn roles(manifest: &Manifest, package: &str, line: &[&str]) -> Result<String, String> {
+    use launcher_grammar::{Kind, Role};
+    let description = manifest.package(package).unwrap().grammar.clone().unwrap();
+    let grammar = Grammar::try_from(description).unwrap();
+    let parsed = launcher_grammar::parse(&grammar, line).map_err(|error| error.to_string())?;
+    Ok(parsed
+        .arguments
+        .iter()
+        .map(|argument| match argument.role {
+            Role::Option => 'o',
+            Role::EndOfOptions => '-',
+            Role::Word => 'w',
+            Role::File { kind, .. } => match kind {
+                Kind::Input => 'i',
+                Kind::Output => 'O',
+                Kind::Entry => 'e',
+                Kind::Dir => 'd',
+                Kind::DirRw => 'D',
+                Kind::EntryParents => 'p',
+                Kind::Word => 'w',
+            },
+        })
+        .collect())
+}
+
+#[test]
+fn the_applets_grammars_read_the_command_lines_they_must() {
+    let manifest = Manifest::load(&manifest::default_path()).unwrap();
+    // Each line is split at spaces; `|` stands for a space inside one
+    // argument (the awk program, as the shell's quotes make it one).
+    for (line, expected) in [
+        ("sort bl", "i"),
+        ("sort -r -n -u bl", "oooi"),
+        ("sort -o out bl", "oOi"),
+        ("grep -c a bl", "owi"),
+        ("grep --help", "o"),
+        ("grep -e a", "ow"),
+        ("sed s/a/z/ bl", "wi"),
+        ("sed -i s/a/z/ bl", "owe"),
+        ("tr a-c A-C", "ww"),
+        ("uniq", ""),
+        ("uniq in out", "iO"),
+        ("awk {print|NR\":\"$0} bl", "wi"),
+        ("cut -c1 bl", "oi"),
+        ("cut -d : -f 1 bl", "owowi"),
+        ("sha256sum bl", "i"),
+        ("md5sum bl", "i"),
+        ("find . -name bl", "iww"),
+        ("date +%Y", "w"),
+        ("date -r bl", "oi"),
+        ("uname -m", "o"),
+        ("diff a b", "ii"),
+        ("diff -u a b", "oii"),
+        ("xargs grep -c a", "www"),
+        ("xargs -n 1 echo", "oww"),
+        ("tar cf out.tar a b", "weii"),
+        ("tar xf in.tar", "we"),
+        ("tar -C dir -xf in.tar", "oDoe"),
+    ] {
+        let words: Vec<String> = line.split(' ').map(|word| word.replace('|', " ")).collect();
+        let arguments: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        assert_eq!(
+            roles(&manifest, &words[0], &arguments),
+            Ok(expected.to_string()),
+            "{line}"
+        );
+    }
+    for applet in [
+        "grep",
+        "sed",
+        "awk",
+        "sort",
+        "uniq",
+        "tr",
+        "cut",
+        "find",
+        "xargs",
+        "date",
+        "sha256sum",
+        "md5sum",
+        "tar",
+        "diff",
+        "uname",
+    ] {
+        assert_eq!(
+            roles(&manifest, applet, &["--help"]),
+            Ok("o".into()),
+            "{applet}"
         );
     }
 }

@@ -104,7 +104,8 @@ pub fn run(options: Options) -> Result<()> {
             .unwrap_or_else(|| default_keys(Some(&manifest)));
         let keys = DevelopmentKeys::load(&keys_directory, &manifest)?;
         let cross = toolchain::cross_toolchain()?;
-        let programs = apps::build(&cross, arch)?;
+        let mut programs = apps::build(&cross, arch)?;
+        programs.extend(xtask::prebuilt::programs(&manifest, arch, &programs)?);
         for package in &selected {
             let loaded = package_check::load(&manifest, package, &programs, arch.name())?;
             let Some(key) = keys.key(&package.publisher) else {

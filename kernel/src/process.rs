@@ -72,7 +72,14 @@ pub struct ProcessResources {
     pub heap: Option<Charge>,
     /// What it recorded through Linux's signal calls.
     pub linux_signals: crate::syscall::linux::SignalRecord,
+    /// The file-creation mask (`umask`): permission bits the Linux calls
+    /// that create files and directories clear. Native calls take modes
+    /// as given.
+    pub file_creation_mask: u32,
 }
+
+/// A new process's file-creation mask, as a Linux login gets it.
+pub const DEFAULT_FILE_CREATION_MASK: u32 = 0o022;
 
 impl ProcessResources {
     /// Where the process is.
@@ -210,6 +217,7 @@ pub fn spawn(
             place: Some(place),
             heap: Some(heap),
             linux_signals: Default::default(),
+            file_creation_mask: DEFAULT_FILE_CREATION_MASK,
         }),
         kernel_task: None,
         budget,
@@ -250,6 +258,7 @@ pub fn spawn_kernel_task(name: &str, task: fn(&Arc<Process>)) -> Result<Pid, Err
             place: None,
             heap: None,
             linux_signals: Default::default(),
+            file_creation_mask: DEFAULT_FILE_CREATION_MASK,
         }),
         kernel_task: Some(task),
         budget: budgets::system(),

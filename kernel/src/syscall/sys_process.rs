@@ -81,7 +81,9 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
             let child = i32::from_le_bytes(pair[0..4].try_into().unwrap_or([0; 4]));
             let parent = i32::from_le_bytes(pair[4..8].try_into().unwrap_or([0; 4]));
             let file = resources.files.get(i64::from(parent))?;
-            files.insert_at(i64::from(child), file)?;
+            // Replaces an earlier mapping of the same child fd: the parent
+            // still holds that file, so nothing is closed here.
+            let _earlier = files.insert_at(i64::from(child), file)?;
         }
         files
     };
@@ -107,7 +109,8 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
 }
 
 /// `execve(path, path_length, argv, argc, envp, envc)`: replaces the
-/// program; on success the old image is gone and nothing returns.
+/// program; on success the old image is gone, the close-on-exec
+/// descriptors are closed, and nothing returns.
 pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
     let result = (|| {
         let path = UserAccess::path(process, a[0], a[1])?;
@@ -122,14 +125,23 @@ pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
     match result {
         Err(error) => Outcome::Value(Err(error)),
         Ok((path, executable, loaded)) => {
-            let (old, old_executable) = {
+            let (old, old_executable, closed) = {
                 let mut resources = process.resources.lock();
                 let old_executable = resources
                     .place
                     .as_mut()
                     .map(|place| core::mem::replace(&mut place.executable, executable));
-                (resources.memory.replace(loaded.memory), old_executable)
+                // Close-on-exec descriptors end with the old image.
+                let closed = resources.files.close_on_exec_all();
+                (
+                    resources.memory.replace(loaded.memory),
+                    old_executable,
+                    closed,
+                )
             };
+            // Dropped outside the lock: the last end of a pipe wakes its
+            // waiters.
+            drop(closed);
             drop(old_executable);
             // Drop every mapping of the old image (DESIGN §3).
             if let Some(old) = old {

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The programs: `tests/linux/NAME.c` for each NAME.
-pub const PROGRAMS: &[&str] = &["hello"];
+pub const PROGRAMS: &[&str] = &["hello", "files"];
 
 /// Where the sources are.
 pub fn source_dir() -> PathBuf {

@@ -15,13 +15,33 @@
 //! # What this module owns
 //! Decoding a number with [`LinuxCall::from_number`] for the kernel's
 //! architecture, each call's Linux semantics (one concept per file:
-//! [`io`] reads and writes, [`memory`] the break and mappings,
-//! [`process`] exit, ids, signals and the thread pointer, [`identity`]
-//! users, the system's name, limits, time and randomness), and turning
-//! native errors into Linux ones ([`linux_abi::Errno::from`]) as
+//! [`io`] reads and writes on descriptors and the console's `ioctl`,
+//! [`files`] opening, seeking, positional and vectored transfers,
+//! truncation, sync, `fcntl`, `dup*`, pipes and `sendfile`, [`status`]
+//! `stat` and `statx`, [`directories`] listing, names, links and the
+//! current directory, [`attributes`] `access`, modes, owners, times and
+//! `umask`, [`poll`] waiting on descriptors, [`sleep`] sleeps and
+//! yielding, [`memory`] the break and mappings, [`process`] exit,
+//! signals, the thread pointer and the process name, [`identity`] users,
+//! the system's name, limits, `sysinfo`, time and randomness), and
+//! turning native errors into Linux ones ([`linux_abi::Errno::from`]) as
 //! negative values in the result register. A call Linux has that is not
 //! implemented here, and a number Linux does not have, are `-ENOSYS`;
 //! each such number is logged once ([`log_unimplemented`]).
+//!
+//! File calls take Linux's NUL-terminated paths ([`path`], at most
+//! `PATH_MAX` bytes) and call the native layer's `*_path` functions, so
+//! a file is opened, changed or removed by the same code and checks as
+//! for a native program; x86_64's legacy calls (`open`, `stat`, `mkdir`,
+//! `dup2`, `pipe`, `poll`, …) are their `…at` forms from the current
+//! directory.
+//!
+//! # What it must never do
+//! Decide a right: what a call may do follows from the caller's root,
+//! `/...` view and budget as the native layer judges them. Nor trust a
+//! pointer or a number: every pointer goes through [`UserAccess`], every
+//! flag word is decoded by `linux-abi` and unknown bits are refused, and
+//! no argument can make the kernel panic.
 //!
 //! Signals are accepted and recorded (`rt_sigaction`, `rt_sigprocmask`)
 //! but not delivered yet: signal delivery comes later.

@@ -174,7 +174,13 @@ fn poll_records(
                 return;
             }
             for (_, end) in &watched {
-                end.pipe().lock().waiting.push(process.pid);
+                // Once per pipe: a caller that polls an idle pipe again
+                // and again (each time until its timeout) must not grow
+                // the pipe's list.
+                let mut pipe = end.pipe().lock();
+                if !pipe.waiting.contains(&process.pid) {
+                    pipe.waiting.push(process.pid);
+                }
             }
             process.resources.lock().wake_at = deadline;
             *process.state.lock() = ProcessState::Blocked;

@@ -52,11 +52,19 @@ const IGNORED_OPEN_FLAGS: OpenFlags = OpenFlags::NONBLOCK
 /// the access mode 3.
 fn native_open_flags(request: &OpenRequest) -> Result<(manux_abi::OpenFlags, bool), Errno> {
     use manux_abi::OpenFlags as Native;
-    if request.unknown_bits != 0
-        || request
-            .flags
-            .intersects(OpenFlags::TEMPORARY_FILE | OpenFlags::ASYNC)
-    {
+    // Everything but `O_TMPFILE` and `O_ASYNC` (and bits Linux does not
+    // define): a flag added to `OpenFlags` later is refused until it is
+    // handled here.
+    let accepted = OpenFlags::CREATE
+        | OpenFlags::EXCLUSIVE
+        | OpenFlags::TRUNCATE
+        | OpenFlags::APPEND
+        | OpenFlags::DIRECTORY
+        | OpenFlags::NO_FOLLOW
+        | OpenFlags::CLOSE_ON_EXEC
+        | OpenFlags::PATH
+        | IGNORED_OPEN_FLAGS;
+    if request.unknown_bits != 0 || !accepted.contains(request.flags) {
         return Err(Errno::InvalidArgument);
     }
     let path_only = request.flags.contains(OpenFlags::PATH);
@@ -82,16 +90,6 @@ fn native_open_flags(request: &OpenRequest) -> Result<(manux_abi::OpenFlags, boo
             flags |= native;
         }
     }
-    let handled = OpenFlags::CREATE
-        | OpenFlags::EXCLUSIVE
-        | OpenFlags::TRUNCATE
-        | OpenFlags::APPEND
-        | OpenFlags::DIRECTORY
-        | OpenFlags::NO_FOLLOW
-        | OpenFlags::CLOSE_ON_EXEC
-        | OpenFlags::PATH
-        | IGNORED_OPEN_FLAGS;
-    debug_assert!(handled.contains(request.flags));
     Ok((flags, request.flags.contains(OpenFlags::CLOSE_ON_EXEC)))
 }
 

@@ -26,8 +26,8 @@
 //! # Times
 //! `utimensat` sets whole seconds (the volume keeps no more), takes
 //! `UTIME_NOW` and `UTIME_OMIT`, and with a null path changes the file
-//! open at the descriptor (glibc's `futimens`); a change needs a writable
-//! way, as `chmod` does.
+//! open at the descriptor (glibc's `futimens`; `EFAULT` with `AT_FDCWD`);
+//! a change needs a writable way, as `chmod` does.
 
 use super::{fd, native, path, path_or_empty, read_array};
 use crate::process::Process;
@@ -239,6 +239,11 @@ pub fn set_times_at(
     };
     let directory_fd = fd(directory_fd);
     let path = if path_address == 0 {
+        // A null path names the descriptor; `AT_FDCWD` is none (Linux
+        // then reads the null path: `EFAULT`).
+        if is_current_directory(directory_fd) {
+            return Err(Errno::BadAddress);
+        }
         alloc::vec::Vec::new()
     } else if flags.contains(AtFlags::EMPTY_PATH) {
         path_or_empty(process, path_address)?

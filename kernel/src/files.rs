@@ -6,7 +6,9 @@
 //! and access rights fixed at open time. A file or directory is held by an
 //! [`ObjectRef`] (directly, or through the steps of its [`Location`]): it
 //! keeps meaning the object it was opened on, whatever happens to its
-//! names, until the last descriptor of it is closed.
+//! names, until the last descriptor of it is closed. Each descriptor has
+//! its own close-on-exec flag (`FD_CLOEXEC`), which a successful `execve`
+//! honours ([`FileTable::close_on_exec_all`]).
 
 use crate::scheduler::Pid;
 use alloc::collections::VecDeque;
@@ -99,18 +101,39 @@ impl Drop for OpenFile {
 /// A shared open file.
 pub type SharedFile = Arc<Mutex<OpenFile>>;
 
+/// One descriptor: the open file it refers to and its own flag. The
+/// flag belongs to the descriptor, not to the open file: `dup` of a
+/// close-on-exec descriptor gives one that stays open across `execve`.
+#[derive(Clone)]
+struct Descriptor {
+    /// The open file.
+    file: SharedFile,
+    /// `FD_CLOEXEC`: closed by a successful `execve`.
+    close_on_exec: bool,
+}
+
 /// A process's descriptors: `fd` indexes the table.
 #[derive(Default)]
 pub struct FileTable {
-    slots: Vec<Option<SharedFile>>,
+    slots: Vec<Option<Descriptor>>,
 }
 
 impl FileTable {
     /// A table with the console on 0, 1 and 2.
     pub fn with_console() -> Self {
         let console = Arc::new(Mutex::new(OpenFile::Console));
+        let descriptor = |file: &SharedFile| {
+            Some(Descriptor {
+                file: file.clone(),
+                close_on_exec: false,
+            })
+        };
         FileTable {
-            slots: alloc::vec![Some(console.clone()), Some(console.clone()), Some(console)],
+            slots: alloc::vec![
+                descriptor(&console),
+                descriptor(&console),
+                descriptor(&console)
+            ],
         }
     }
 
@@ -127,37 +150,78 @@ impl FileTable {
         Ok(FileTable { slots })
     }
 
+    fn slot(&self, fd: i64) -> Result<&Descriptor, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|index| self.slots.get(index))
+            .and_then(|slot| slot.as_ref())
+            .ok_or(Errno::BadFd)
+    }
+
     /// The file at `fd`.
     ///
     /// Return values: `BadFd`.
     pub fn get(&self, fd: i64) -> Result<SharedFile, Errno> {
-        usize::try_from(fd)
-            .ok()
-            .and_then(|index| self.slots.get(index))
-            .and_then(|slot| slot.clone())
-            .ok_or(Errno::BadFd)
+        self.slot(fd).map(|descriptor| descriptor.file.clone())
     }
 
-    /// Puts `file` at the lowest free descriptor.
+    /// Puts `file` at the lowest free descriptor, open across `execve`.
     ///
-    /// Return values: `TooManyFiles`.
+    /// Return values: `TooManyFiles`; `OutOfMemory`.
     pub fn insert(&mut self, file: SharedFile) -> Result<usize, Errno> {
-        if let Some(index) = self.slots.iter().position(|slot| slot.is_none()) {
-            self.slots[index] = Some(file);
+        self.insert_from(0, file, false)
+    }
+
+    /// Puts `file` at the lowest free descriptor that is at least
+    /// `lowest` (`F_DUPFD`), with its close-on-exec flag.
+    ///
+    /// Return values: `TooManyFiles` when none is free below
+    /// `limits::FDS`; `OutOfMemory`.
+    pub fn insert_from(
+        &mut self,
+        lowest: usize,
+        file: SharedFile,
+        close_on_exec: bool,
+    ) -> Result<usize, Errno> {
+        let descriptor = Descriptor {
+            file,
+            close_on_exec,
+        };
+        let free = (lowest..self.slots.len()).find(|&index| self.slots[index].is_none());
+        if let Some(index) = free {
+            self.slots[index] = Some(descriptor);
             return Ok(index);
         }
-        if self.slots.len() >= limits::FDS {
+        let index = self.slots.len().max(lowest);
+        if index >= limits::FDS {
             return Err(Errno::TooManyFiles);
         }
-        self.slots.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
-        self.slots.push(Some(file));
-        Ok(self.slots.len() - 1)
+        self.slots
+            .try_reserve(index + 1 - self.slots.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.slots.resize(index + 1, None);
+        self.slots[index] = Some(descriptor);
+        Ok(index)
     }
 
-    /// Puts `file` at exactly `fd`, closing what was there.
+    /// Puts `file` at exactly `fd`, open across `execve`, closing what
+    /// was there; returns that, to be dropped outside the caller's lock.
     ///
-    /// Return values: `BadFd` when `fd` is out of range.
-    pub fn insert_at(&mut self, fd: i64, file: SharedFile) -> Result<(), Errno> {
+    /// Return values: `BadFd` when `fd` is out of range; `OutOfMemory`.
+    pub fn insert_at(&mut self, fd: i64, file: SharedFile) -> Result<Option<SharedFile>, Errno> {
+        self.insert_at_with(fd, file, false)
+    }
+
+    /// [`FileTable::insert_at`] with the new descriptor's close-on-exec
+    /// flag (`dup3(…, O_CLOEXEC)`).
+    ///
+    /// Return values: `BadFd` when `fd` is out of range; `OutOfMemory`.
+    pub fn insert_at_with(
+        &mut self,
+        fd: i64,
+        file: SharedFile,
+        close_on_exec: bool,
+    ) -> Result<Option<SharedFile>, Errno> {
         let index = usize::try_from(fd)
             .ok()
             .filter(|&i| i < limits::FDS)
@@ -168,8 +232,47 @@ impl FileTable {
                 .map_err(|_| Errno::OutOfMemory)?;
             self.slots.resize(index + 1, None);
         }
-        self.slots[index] = Some(file);
+        let old = self.slots[index].replace(Descriptor {
+            file,
+            close_on_exec,
+        });
+        Ok(old.map(|descriptor| descriptor.file))
+    }
+
+    /// Whether `fd` is closed by `execve` (`F_GETFD`).
+    ///
+    /// Return values: `BadFd`.
+    pub fn close_on_exec(&self, fd: i64) -> Result<bool, Errno> {
+        self.slot(fd).map(|descriptor| descriptor.close_on_exec)
+    }
+
+    /// Sets whether `fd` is closed by `execve` (`F_SETFD`).
+    ///
+    /// Return values: `BadFd`.
+    pub fn set_close_on_exec(&mut self, fd: i64, close_on_exec: bool) -> Result<(), Errno> {
+        let descriptor = usize::try_from(fd)
+            .ok()
+            .and_then(|index| self.slots.get_mut(index))
+            .and_then(|slot| slot.as_mut())
+            .ok_or(Errno::BadFd)?;
+        descriptor.close_on_exec = close_on_exec;
         Ok(())
+    }
+
+    /// Closes every close-on-exec descriptor (a successful `execve`);
+    /// returns the closed files, to be dropped outside the caller's lock.
+    pub fn close_on_exec_all(&mut self) -> Vec<SharedFile> {
+        let mut closed = Vec::new();
+        for slot in &mut self.slots {
+            if slot.as_ref().is_some_and(|d| d.close_on_exec) {
+                if let Some(descriptor) = slot.take() {
+                    if closed.try_reserve(1).is_ok() {
+                        closed.push(descriptor.file);
+                    }
+                }
+            }
+        }
+        closed
     }
 
     /// Closes every directory fd except those in `keep` (a root change);
@@ -177,16 +280,16 @@ impl FileTable {
     pub fn close_directories_except(&mut self, keep: &[usize]) -> Vec<SharedFile> {
         let mut closed = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
-            let is_directory = slot.as_ref().is_some_and(|file| {
+            let is_directory = slot.as_ref().is_some_and(|descriptor| {
                 matches!(
-                    *file.lock(),
+                    *descriptor.file.lock(),
                     OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. }
                 )
             });
             if is_directory && !keep.contains(&index) {
-                if let Some(file) = slot.take() {
+                if let Some(descriptor) = slot.take() {
                     if closed.try_reserve(1).is_ok() {
-                        closed.push(file);
+                        closed.push(descriptor.file);
                     }
                 }
             }
@@ -197,8 +300,8 @@ impl FileTable {
     /// Gives the directory fd `fd` a new location (a kept fd moves to its
     /// `/...` name).
     pub fn relocate(&mut self, fd: usize, new_location: Location) {
-        if let Some(Some(file)) = self.slots.get(fd) {
-            if let OpenFile::Directory { location, .. } = &mut *file.lock() {
+        if let Some(Some(descriptor)) = self.slots.get(fd) {
+            if let OpenFile::Directory { location, .. } = &mut *descriptor.file.lock() {
                 *location = new_location;
             }
         }
@@ -212,6 +315,7 @@ impl FileTable {
             .ok()
             .and_then(|index| self.slots.get_mut(index))
             .and_then(|slot| slot.take())
+            .map(|descriptor| descriptor.file)
             .ok_or(Errno::BadFd)
     }
 }

@@ -78,7 +78,14 @@ pub struct ProcessResources {
     /// The process whose memory this one runs in: a vfork child's parent,
     /// until the child execs or ends ([`vfork`]).
     pub lender: Option<Arc<Process>>,
+    /// The file-creation mask (`umask`): permission bits the Linux calls
+    /// that create files and directories clear. Native calls take modes
+    /// as given.
+    pub file_creation_mask: u32,
 }
+
+/// A new process's file-creation mask, as a Linux login gets it.
+pub const DEFAULT_FILE_CREATION_MASK: u32 = 0o022;
 
 impl ProcessResources {
     /// Where the process is.
@@ -189,6 +196,7 @@ pub fn spawn(
         files,
         place,
         None,
+        DEFAULT_FILE_CREATION_MASK,
     )
 }
 
@@ -250,6 +258,7 @@ impl Admission {
         files: FileTable,
         place: Place,
         lender: Option<Arc<Process>>,
+        file_creation_mask: u32,
     ) -> Result<Pid, Errno> {
         let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
         let Some(thread) = worker_for(pid) else {
@@ -273,6 +282,7 @@ impl Admission {
                 heap: Some(self.heap),
                 linux_signals: Default::default(),
                 lender,
+                file_creation_mask,
             }),
             kernel_task: None,
             budget: self.budget,
@@ -299,12 +309,12 @@ impl Admission {
 /// no memory; `Interrupted` if the parent was killed while it waited.
 pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
     let admission = Admission::of(parent.pid)?;
-    let (memory, files, place) = {
+    let (memory, files, place, mask) = {
         let mut resources = parent.resources.lock();
         let files = resources.files.duplicate()?;
         let place = resources.place()?.clone();
         let memory = resources.memory.take().ok_or(Errno::BadAddress)?;
-        (memory, files, place)
+        (memory, files, place, resources.file_creation_mask)
     };
     let name = parent.name.lock().clone();
     let child = admission.start(
@@ -315,6 +325,7 @@ pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> 
         files,
         place,
         Some(parent.clone()),
+        mask,
     )?;
     loop {
         let back = with_scheduler(|_| {
@@ -346,10 +357,11 @@ pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> 
 /// outside the window; `TryAgain` when the copy cannot be paid for.
 pub fn fork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
     let admission = Admission::of(parent.pid)?;
-    let (memory, files, place) = {
+    let (memory, files, place, mask) = {
         let mut resources = parent.resources.lock();
         let files = resources.files.duplicate()?;
         let place = resources.place()?.clone();
+        let mask = resources.file_creation_mask;
         let memory = resources
             .memory
             .as_mut()
@@ -359,10 +371,10 @@ pub fn fork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
                 Errno::OutOfMemory => Errno::TryAgain,
                 other => other,
             })?;
-        (memory, files, place)
+        (memory, files, place, mask)
     };
     let name = parent.name.lock().clone();
-    admission.start(parent.pid, name, memory, context, files, place, None)
+    admission.start(parent.pid, name, memory, context, files, place, None, mask)
 }
 
 /// Runs `body` on the memory of process `pid` (a child just started, to
@@ -440,6 +452,7 @@ pub fn spawn_kernel_task(name: &str, task: fn(&Arc<Process>)) -> Result<Pid, Err
             heap: None,
             linux_signals: Default::default(),
             lender: None,
+            file_creation_mask: DEFAULT_FILE_CREATION_MASK,
         }),
         kernel_task: Some(task),
         budget: budgets::system(),

@@ -6,6 +6,15 @@
 //! architecture under test, and prints what the same file prints on the
 //! host — natively on an x86_64 host, under `qemu-aarch64-static` for
 //! AArch64 — with the same exit status.
+//!
+//! `tests/linux/fixed.c` is linked for fixed addresses (`ET_EXEC`) and
+//! runs in its private window (break, stack, `fork`);
+//! `tests/linux/spawn.c` starts, waits for and kills other processes.
+//!
+//! The files stage: `tests/linux/files.c` works with files, directories
+//! and pipes under a directory it is given (in the guest the user's home,
+//! writable for init; on the host a fresh temporary directory), and the
+//! guest's output must equal the host's line for line.
 #![forbid(unsafe_code)]
 
 use guest_tests::*;
@@ -55,6 +64,24 @@ fn host_run(arch: Arch, program: &Path) -> Option<(Vec<String>, i32)> {
         .env("PATH", "/bin")
         .env("HOME", "/")
         .args(ARGUMENTS);
+    let output = command
+        .output()
+        .expect("running the Linux program on the host");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let lines = text.lines().map(str::to_string).collect();
+    Some((lines, output.status.code().unwrap_or(-1)))
+}
+
+/// What `program` printed on the host when given `arguments` (after an
+/// emptied environment, as [`host_run`]), and its status; `None` when
+/// the host cannot run it.
+fn host_run_with(arch: Arch, program: &Path, arguments: &[&str]) -> Option<(Vec<String>, i32)> {
+    let mut command = host_command(arch, program)?;
+    command
+        .env_clear()
+        .env("PATH", "/bin")
+        .env("HOME", "/")
+        .args(arguments);
     let output = command
         .output()
         .expect("running the Linux program on the host");
@@ -191,4 +218,91 @@ fn a_glibc_program_spawns_waits_and_kills_as_on_linux() {
         ],
         6,
     );
+}
+
+/// Where the files test works in the guest: the user's home, which the
+/// image makes writable (init's root is the volume's root).
+const GUEST_DIRECTORY: &str = "/home/user";
+
+/// Lines of the files test that must be there, whatever the host: a
+/// sample of each part, so a host run that printed nothing (or a
+/// different program) cannot pass.
+const FILES_SAMPLE: [&str; 13] = [
+    "linux files: start",
+    "read: 5 \"world\"",
+    "create data again (O_EXCL): EEXIST",
+    "statx: regular size 13 links 1",
+    "F_GETFD after F_SETFD: 1",
+    "dup3 to 11 with O_CLOEXEC: 11, F_GETFD 1",
+    "rmdir non-empty sub: ENOTEMPTY",
+    "list list: [. directory] [.. directory] [a regular] [b regular] [c symlink] [d directory]",
+    "stat masked: regular size 0 links 1 mode 600",
+    "poll after write: 1 revents 0x1",
+    "poll after close: 1 revents 0x10",
+    "readlink /proc/self/exe as expected here: 1",
+    "linux files: done",
+];
+
+#[test]
+fn a_static_pie_glibc_program_works_with_files_as_on_linux() {
+    for (mut machine, _disk) in system_machines() {
+        let what = describe(&machine);
+        let program = linux_program(machine.arch, "files");
+        let host_directory = tempfile::tempdir().expect("a directory for the host run");
+        let host_path = host_directory.path().to_str().expect("a UTF-8 path");
+        let Some((expected, status)) = host_run_with(machine.arch, &program, &[host_path]) else {
+            eprintln!(
+                "{what}: the host cannot run {} programs: skipped",
+                machine.arch.name()
+            );
+            continue;
+        };
+        assert_eq!(
+            status,
+            0,
+            "{what}: the host run failed:\n{}",
+            expected.join("\n")
+        );
+        for line in FILES_SAMPLE {
+            assert!(
+                expected.iter().any(|printed| printed == line),
+                "{what}: the host run never printed {line:?}:\n{}",
+                expected.join("\n")
+            );
+        }
+        machine.append = format!("init=/bin/linux-files {GUEST_DIRECTORY}");
+        let boot = boot(&machine, b"", TIMEOUT);
+        // The program's lines are those from its first on; the kernel's
+        // own log lines (`[   0.123456] WARN  …`) are left out.
+        let console: Vec<&str> = boot
+            .output
+            .lines()
+            .map(|line| line.trim_end_matches('\r'))
+            .collect();
+        let first = console
+            .iter()
+            .position(|line| *line == "linux files: start");
+        let guest: Vec<&str> = match first {
+            Some(first) => console[first..]
+                .iter()
+                .copied()
+                .filter(|line| !line.starts_with('['))
+                .take(expected.len())
+                .collect(),
+            None => Vec::new(),
+        };
+        for (index, line) in expected.iter().enumerate() {
+            assert_eq!(
+                guest.get(index).copied(),
+                Some(line.as_str()),
+                "{what}: line {} differs from the host's; console:\n{}",
+                index + 1,
+                boot.output
+            );
+        }
+        boot.expect_line("init exited with status 0");
+        for line in boot.output.lines().filter(|line| line.contains("linux: ")) {
+            eprintln!("{what}: {line}");
+        }
+    }
 }

@@ -186,6 +186,39 @@ impl UserAccess {
         Ok(path)
     }
 
+    /// A NUL-terminated string at `address` (a C string, as Linux calls
+    /// take paths), without its NUL: read a page at a time, so a string
+    /// that ends just before an unmapped page is read, and never more
+    /// than `limit` bytes (the NUL included) are looked at. The string
+    /// may be empty; the caller decides what that means.
+    ///
+    /// Return values: `BadAddress` when a byte before the NUL is not
+    /// readable; `NameTooLong` when no NUL is within `limit` bytes;
+    /// `OutOfMemory`.
+    pub fn c_string(process: &Process, address: u64, limit: usize) -> Result<Vec<u8>, Errno> {
+        const PAGE: u64 = hal::user::PAGE_SIZE;
+        let mut string = Vec::new();
+        let mut next = address;
+        while string.len() < limit {
+            let to_page_end = PAGE - next % PAGE;
+            let chunk = to_page_end.min((limit - string.len()) as u64);
+            let bytes = Self::read(process, next, chunk, limit)?;
+            if let Some(end) = bytes.iter().position(|&byte| byte == 0) {
+                string
+                    .try_reserve_exact(end)
+                    .map_err(|_| Errno::OutOfMemory)?;
+                string.extend_from_slice(&bytes[..end]);
+                return Ok(string);
+            }
+            string
+                .try_reserve(bytes.len())
+                .map_err(|_| Errno::OutOfMemory)?;
+            string.extend_from_slice(&bytes);
+            next = next.checked_add(chunk).ok_or(Errno::BadAddress)?;
+        }
+        Err(Errno::NameTooLong)
+    }
+
     /// An array of `count` [`UserString`]s and the strings they point at.
     ///
     /// Return values: `BadAddress`; `ArgumentsTooLong` past the limits.

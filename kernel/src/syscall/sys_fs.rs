@@ -10,6 +10,13 @@
 //! that changes the file system needs the containing directory to be
 //! writable through the way it was reached: below a read-only `/...`
 //! entry, or in a virtual `/...` directory, it is `EACCES`.
+//!
+//! Each call is two layers: the native entry point copies its arguments
+//! in (paths as pointer and length) and calls a `*_path` function that
+//! works on kernel bytes. The Linux personality
+//! ([`super::linux`]) copies NUL-terminated paths in and calls the same
+//! `*_path` functions, so both personalities share one implementation
+//! and one set of checks.
 
 use super::UserAccess;
 use crate::disk::Disk;
@@ -128,6 +135,7 @@ pub fn with_root<T>(
     result
 }
 
+/// The native `Stat` of a file's metadata.
 fn stat_of(metadata: &Metadata) -> Stat {
     Stat {
         inode: u64::from(metadata.inode.0),
@@ -182,18 +190,42 @@ pub fn open_at(
     mode: u64,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
-    let caller = Caller::of(process, directory_fd)?;
     let flags = OpenFlags::from_bits(flags as u32).ok_or(Errno::InvalidArgument)?;
+    let file = open_path(process, directory_fd, &path, flags, mode)?;
+    let fd = process
+        .resources
+        .lock()
+        .files
+        .insert(Arc::new(Mutex::new(file)))?;
+    Ok(fd as u64)
+}
+
+/// Opens `path` (relative to `directory_fd`) with native `flags`; the
+/// caller puts the open file in the table.
+///
+/// Return values: path errors; `Exists` (`CREATE | EXCLUSIVE`);
+/// `AccessDenied` when a change is asked through a read-only way;
+/// `NotPermitted` for an immutable file; `IsADirectory` when a directory
+/// is opened to write or created; `NotADirectory` (`DIRECTORY`); `Loop`
+/// for a final symbolic link with `NO_FOLLOW`.
+pub(super) fn open_path(
+    process: &Process,
+    directory_fd: u64,
+    path: &[u8],
+    flags: OpenFlags,
+    mode: u64,
+) -> Result<OpenFile, Errno> {
+    let caller = Caller::of(process, directory_fd)?;
     let changes = flags.writes() || flags.contains(OpenFlags::TRUNCATE);
-    let file = with_root(&process.budget, |volume| {
+    with_root(&process.budget, |volume| {
         let follow = !flags.contains(OpenFlags::NO_FOLLOW);
-        let resolved = match caller.resolve(volume, &path, follow) {
+        let resolved = match caller.resolve(volume, path, follow) {
             Ok(_) if flags.contains(OpenFlags::CREATE | OpenFlags::EXCLUSIVE) => {
                 return Err(Errno::Exists)
             }
             Ok(resolved) => resolved,
             Err(Errno::NotFound) if flags.contains(OpenFlags::CREATE) => {
-                let (parent, directory, name) = caller.writable_parent(volume, &path)?;
+                let (parent, directory, name) = caller.writable_parent(volume, path)?;
                 let object = volume.create(&directory, &name, (mode & 0o7777) as u16)?;
                 let mut location = parent.location;
                 location.push_object(name, object, true);
@@ -225,7 +257,7 @@ pub fn open_at(
         }
         match metadata.file_type {
             FileType::Directory => {
-                if changes {
+                if changes || flags.contains(OpenFlags::CREATE) {
                     return Err(Errno::IsADirectory);
                 }
                 Ok(OpenFile::Directory {
@@ -249,13 +281,7 @@ pub fn open_at(
                 })
             }
         }
-    })?;
-    let fd = process
-        .resources
-        .lock()
-        .files
-        .insert(Arc::new(Mutex::new(file)))?;
-    Ok(fd as u64)
+    })
 }
 
 /// `fstat(fd, stat)`.
@@ -295,17 +321,33 @@ pub fn stat_at(
     flags: u64,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
-    let caller = Caller::of(process, directory_fd)?;
     let follow = flags as u32 & STAT_NO_FOLLOW == 0;
-    let result = with_root(&process.budget, |volume| {
-        let resolved = caller.resolve(volume, &path, follow)?;
-        match resolved.node() {
-            Node::Virtual => Ok(virtual_stat()),
-            Node::Object { object, .. } => Ok(stat_of(&volume.stat(&object)?)),
-        }
-    })?;
+    let result = match metadata_path(process, directory_fd, &path, follow)? {
+        Some(metadata) => stat_of(&metadata),
+        None => virtual_stat(),
+    };
     UserAccess::write(process, stat, &stat_bytes(&result))?;
     Ok(0)
+}
+
+/// The metadata of what `path` (relative to `directory_fd`) names;
+/// `None` for a virtual `/...` directory.
+///
+/// Return values: path errors.
+pub(super) fn metadata_path(
+    process: &Process,
+    directory_fd: u64,
+    path: &[u8],
+    follow: bool,
+) -> Result<Option<Metadata>, Errno> {
+    let caller = Caller::of(process, directory_fd)?;
+    with_root(&process.budget, |volume| {
+        let resolved = caller.resolve(volume, path, follow)?;
+        match resolved.node() {
+            Node::Virtual => Ok(None),
+            Node::Object { object, .. } => Ok(Some(volume.stat(&object)?)),
+        }
+    })
 }
 
 fn entry_kind(file_type: FileType) -> EntryKind {
@@ -323,6 +365,27 @@ fn entry_kind(file_type: FileType) -> EntryKind {
 pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> Result<u64, Errno> {
     let length = (length as usize).min(limits::IO_BYTES);
     UserAccess::check_writable(process, buffer, length)?;
+    let out = list_directory(process, fd, length, |out, inode, file_type, name, _| {
+        directory_entry::encode(out, inode, entry_kind(file_type), name)
+    })?;
+    UserAccess::write(process, buffer, &out)?;
+    Ok(out.len() as u64)
+}
+
+/// Lists the directory open at `fd` from its cursor into a buffer of at
+/// most `length` bytes, each entry written by `encode(rest of the
+/// buffer, inode, type, name, cursor after it)`, which returns the
+/// record's size or `None` when it does not fit; the cursor moves past
+/// the entries written. Returns the filled part of the buffer.
+///
+/// Return values: `BadFd`; `NotADirectory`; `InvalidArgument` when not
+/// even one record fits; file-system errors.
+pub(super) fn list_directory(
+    process: &Process,
+    fd: u64,
+    length: usize,
+    mut encode: impl FnMut(&mut [u8], u64, FileType, &[u8], u64) -> Option<usize>,
+) -> Result<Vec<u8>, Errno> {
     let (file, dots) = {
         let resources = process.resources.lock();
         (
@@ -341,12 +404,12 @@ pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> R
             let mut next_cursor = *cursor;
             with_root(&process.budget, |volume| {
                 while let Some(entry) = volume.read_dir(object, next_cursor)? {
-                    let kind = entry_kind(entry.file_type);
-                    match directory_entry::encode(
+                    match encode(
                         &mut out[used..],
                         u64::from(entry.inode.0),
-                        kind,
+                        entry.file_type,
                         &entry.name,
+                        entry.next_cursor,
                     ) {
                         Some(size) => {
                             used += size;
@@ -365,17 +428,17 @@ pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> R
             let directory = match dots.resolve(&names) {
                 Ok(dotdotdot::Resolved::Virtual(directory)) => directory,
                 // The entry was removed by an `xchroot` since: empty.
-                _ => return Ok(0),
+                _ => return Ok(Vec::new()),
             };
             for (name, entry) in directory.entries().skip(*cursor as usize) {
-                let (inode, kind) = match entry {
-                    dotdotdot::Entry::Directory(_) => (0, EntryKind::Directory),
+                let (inode, file_type) = match entry {
+                    dotdotdot::Entry::Directory(_) => (0, FileType::Directory),
                     dotdotdot::Entry::Leaf(leaf) => (
                         u64::from(leaf.handle().inode().get()),
-                        entry_kind(leaf.handle().file_type()),
+                        leaf.handle().file_type(),
                     ),
                 };
-                match directory_entry::encode(&mut out[used..], inode, kind, name) {
+                match encode(&mut out[used..], inode, file_type, name, *cursor + 1) {
                     Some(size) => {
                         used += size;
                         *cursor += 1;
@@ -389,8 +452,7 @@ pub fn read_directory(process: &Process, fd: u64, buffer: u64, length: u64) -> R
     }
     drop(guard);
     out.truncate(used);
-    UserAccess::write(process, buffer, &out)?;
-    Ok(used as u64)
+    Ok(out)
 }
 
 /// `mkdirat(directory_fd, path, path_length, mode)`.
@@ -402,9 +464,22 @@ pub fn make_directory(
     mode: u64,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
+    make_directory_path(process, directory_fd, &path, mode)
+}
+
+/// Makes directory `path` with permission bits `mode`.
+///
+/// Return values: path errors; `AccessDenied` through a read-only way;
+/// `Exists`; file-system errors.
+pub(super) fn make_directory_path(
+    process: &Process,
+    directory_fd: u64,
+    path: &[u8],
+    mode: u64,
+) -> Result<u64, Errno> {
     let caller = Caller::of(process, directory_fd)?;
     with_root(&process.budget, |volume| {
-        let (_, directory, name) = caller.writable_parent(volume, &path)?;
+        let (_, directory, name) = caller.writable_parent(volume, path)?;
         volume.mkdir(&directory, &name, (mode & 0o7777) as u16)?;
         Ok(0)
     })
@@ -421,9 +496,22 @@ pub fn unlink(
     directory: bool,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
+    unlink_path(process, directory_fd, &path, directory)
+}
+
+/// Removes the name `path` (a directory's with `directory`).
+///
+/// Return values: path errors; `AccessDenied` through a read-only way;
+/// `IsADirectory`, `NotADirectory`, `NotEmpty`; file-system errors.
+pub(super) fn unlink_path(
+    process: &Process,
+    directory_fd: u64,
+    path: &[u8],
+    directory: bool,
+) -> Result<u64, Errno> {
     let caller = Caller::of(process, directory_fd)?;
     with_root(&process.budget, |volume| {
-        let (_, parent, name) = caller.writable_parent(volume, &path)?;
+        let (_, parent, name) = caller.writable_parent(volume, path)?;
         if directory {
             volume.rmdir(&parent, &name)?;
         } else {
@@ -447,13 +535,27 @@ fn two_paths(process: &Process, a: [u64; 6]) -> Result<(Caller, Vec<u8>, Caller,
 /// reached read-only cannot gain a writable name.
 pub fn link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let (old_caller, old, new_caller, new) = two_paths(process, a)?;
+    link_paths(process, (old_caller, &old), (new_caller, &new), false)
+}
+
+/// Gives the file at `old` the new name `new` (each with its caller's
+/// base); a final symbolic link of `old` is followed with `follow`.
+///
+/// Return values: path errors; `AccessDenied` through a read-only way;
+/// `NotPermitted` for a directory; `Exists`; file-system errors.
+pub(super) fn link_paths(
+    process: &Process,
+    (old_caller, old): (Caller, &[u8]),
+    (new_caller, new): (Caller, &[u8]),
+    follow: bool,
+) -> Result<u64, Errno> {
     with_root(&process.budget, |volume| {
-        let existing = old_caller.resolve(volume, &old, false)?;
+        let existing = old_caller.resolve(volume, old, follow)?;
         let object = existing.writable_object()?;
         if object.is_directory() {
             return Err(Errno::NotPermitted);
         }
-        let (_, directory, name) = new_caller.writable_parent(volume, &new)?;
+        let (_, directory, name) = new_caller.writable_parent(volume, new)?;
         volume.link(&object, &directory, &name)?;
         Ok(0)
     })
@@ -464,9 +566,22 @@ pub fn link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 /// orphan for its holders.
 pub fn rename(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let (old_caller, old, new_caller, new) = two_paths(process, a)?;
+    rename_paths(process, (old_caller, &old), (new_caller, &new))
+}
+
+/// Renames `old` to `new` (each with its caller's base).
+///
+/// Return values: path errors; `AccessDenied` through a read-only way;
+/// file-system errors (`NotEmpty`, `IsADirectory`, `NotADirectory`,
+/// `InvalidArgument` for a cycle).
+pub(super) fn rename_paths(
+    process: &Process,
+    (old_caller, old): (Caller, &[u8]),
+    (new_caller, new): (Caller, &[u8]),
+) -> Result<u64, Errno> {
     with_root(&process.budget, |volume| {
-        let (_, old_directory, old_name) = old_caller.writable_parent(volume, &old)?;
-        let (_, new_directory, new_name) = new_caller.writable_parent(volume, &new)?;
+        let (_, old_directory, old_name) = old_caller.writable_parent(volume, old)?;
+        let (_, new_directory, new_name) = new_caller.writable_parent(volume, new)?;
         volume.rename(&old_directory, &old_name, &new_directory, &new_name)?;
         Ok(0)
     })
@@ -476,10 +591,23 @@ pub fn rename(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let target = UserAccess::path(process, a[0], a[1])?;
     let path = UserAccess::path(process, a[3], a[4])?;
-    let caller = Caller::of(process, a[2])?;
+    symlink_path(process, &target, a[2], &path)
+}
+
+/// Makes `path` a symbolic link to `target`.
+///
+/// Return values: path errors; `AccessDenied` through a read-only way;
+/// `Exists`; file-system errors.
+pub(super) fn symlink_path(
+    process: &Process,
+    target: &[u8],
+    directory_fd: u64,
+    path: &[u8],
+) -> Result<u64, Errno> {
+    let caller = Caller::of(process, directory_fd)?;
     with_root(&process.budget, |volume| {
-        let (_, directory, name) = caller.writable_parent(volume, &path)?;
-        volume.symlink(&directory, &name, &target)?;
+        let (_, directory, name) = caller.writable_parent(volume, path)?;
+        volume.symlink(&directory, &name, target)?;
         Ok(0)
     })
 }
@@ -487,15 +615,27 @@ pub fn symlink(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
 /// `readlinkat(directory_fd, path, path_length, buffer, length)`.
 pub fn read_link(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
     let path = UserAccess::path(process, a[1], a[2])?;
-    let caller = Caller::of(process, a[0])?;
-    let target = with_root(&process.budget, |volume| {
-        let link = caller.resolve(volume, &path, false)?;
-        let object = link.location.object().ok_or(Errno::InvalidArgument)?;
-        Ok(volume.readlink(&object)?)
-    })?;
+    let target = read_link_path(process, a[0], &path)?;
     let count = target.len().min(a[4] as usize);
     UserAccess::write(process, a[3], &target[..count])?;
     Ok(count as u64)
+}
+
+/// The target of the symbolic link `path`.
+///
+/// Return values: path errors; `InvalidArgument` when it is not a
+/// symbolic link.
+pub(super) fn read_link_path(
+    process: &Process,
+    directory_fd: u64,
+    path: &[u8],
+) -> Result<Vec<u8>, Errno> {
+    let caller = Caller::of(process, directory_fd)?;
+    with_root(&process.budget, |volume| {
+        let link = caller.resolve(volume, path, false)?;
+        let object = link.location.object().ok_or(Errno::InvalidArgument)?;
+        Ok(volume.readlink(&object)?)
+    })
 }
 
 /// Makes `location` (a directory, or a virtual `/...` directory) the
@@ -515,10 +655,15 @@ fn set_cwd(process: &Process, location: Location) -> Result<u64, Errno> {
 /// `chdir(path, path_length)`.
 pub fn change_directory(process: &Process, path: u64, length: u64) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
+    change_directory_path(process, &path)
+}
+
+/// Makes `path` the current directory.
+///
+/// Return values: path errors; `NotADirectory`.
+pub(super) fn change_directory_path(process: &Process, path: &[u8]) -> Result<u64, Errno> {
     let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
-    let resolved = with_root(&process.budget, |volume| {
-        caller.resolve(volume, &path, true)
-    })?;
+    let resolved = with_root(&process.budget, |volume| caller.resolve(volume, path, true))?;
     set_cwd(process, resolved.location)
 }
 
@@ -537,12 +682,19 @@ pub fn change_directory_fd(process: &Process, fd: u64) -> Result<u64, Errno> {
 /// `getcwd(buffer, length)`: the names the current directory was reached
 /// by (lexical: after another program renames it, still the old names).
 pub fn current_directory(process: &Process, buffer: u64, length: u64) -> Result<u64, Errno> {
-    let cwd = process.resources.lock().place()?.cwd.display();
+    let cwd = current_directory_path(process)?;
     if cwd.len() > length as usize {
         return Err(Errno::OutOfRange);
     }
     UserAccess::write(process, buffer, &cwd)?;
     Ok(cwd.len() as u64)
+}
+
+/// The names the current directory was reached by.
+///
+/// Return values: `NoSuchProcess` once the process has ended.
+pub(super) fn current_directory_path(process: &Process) -> Result<Vec<u8>, Errno> {
+    Ok(process.resources.lock().place()?.cwd.display())
 }
 
 /// Applies attribute `changes` to the file at `path` (through a writable
@@ -555,10 +707,87 @@ fn set_attributes(
     changes: SetAttributes,
 ) -> Result<u64, Errno> {
     let path = UserAccess::path(process, path, length)?;
+    set_attributes_path(process, directory_fd, &path, true, changes)
+}
+
+/// Applies attribute `changes` to the file at `path` (a final symbolic
+/// link followed with `follow`), through a writable way only.
+///
+/// Return values: path errors; `AccessDenied` through a read-only way;
+/// `NotPermitted` for an immutable file.
+pub(super) fn set_attributes_path(
+    process: &Process,
+    directory_fd: u64,
+    path: &[u8],
+    follow: bool,
+    changes: SetAttributes,
+) -> Result<u64, Errno> {
     let caller = Caller::of(process, directory_fd)?;
     with_root(&process.budget, |volume| {
-        let object = caller.resolve(volume, &path, true)?.writable_object()?;
+        let object = caller.resolve(volume, path, follow)?.writable_object()?;
         volume.set_attributes(&object, changes)?;
+        Ok(0)
+    })
+}
+
+/// The file or directory open at `fd`, and whether it may be changed
+/// through it: a regular file opened for writing, or a directory reached
+/// through a writable way.
+///
+/// Return values: `BadFd`; `AccessDenied` for a virtual `/...`
+/// directory; `InvalidArgument` for a pipe or the console.
+pub(super) fn object_of_fd(process: &Process, fd: u64) -> Result<(ObjectRef, bool), Errno> {
+    let file = process.resources.lock().files.get(fd as i64)?;
+    let guard = file.lock();
+    match &*guard {
+        OpenFile::Regular {
+            object, writable, ..
+        } => Ok((object.clone(), *writable)),
+        OpenFile::Directory {
+            object, location, ..
+        } => Ok((object.clone(), location.node().is_writable())),
+        OpenFile::VirtualDirectory { .. } => Err(Errno::AccessDenied),
+        _ => Err(Errno::InvalidArgument),
+    }
+}
+
+/// Applies attribute `changes` to the file or directory open at `fd`
+/// (see [`object_of_fd`] for when it may be changed).
+///
+/// Return values: those of [`object_of_fd`]; `AccessDenied` when it may
+/// not be changed through `fd`; `NotPermitted` for an immutable file.
+pub(super) fn set_attributes_fd(
+    process: &Process,
+    fd: u64,
+    changes: SetAttributes,
+) -> Result<u64, Errno> {
+    let (object, writable) = object_of_fd(process, fd)?;
+    if !writable {
+        return Err(Errno::AccessDenied);
+    }
+    with_root(&process.budget, |volume| {
+        volume.set_attributes(&object, changes)?;
+        Ok(0)
+    })
+}
+
+/// Sets the size of the regular file `object` (shrinking frees its end,
+/// growing leaves a hole).
+///
+/// Return values: `IsADirectory`; `InvalidArgument` for anything else
+/// that is not a regular file; `NotPermitted` (immutable); `FileTooLarge`.
+pub(super) fn truncate_object(
+    process: &Process,
+    object: &ObjectRef,
+    size: u64,
+) -> Result<u64, Errno> {
+    with_root(&process.budget, |volume| {
+        match volume.stat(object)?.file_type {
+            FileType::RegularFile => {}
+            FileType::Directory => return Err(Errno::IsADirectory),
+            _ => return Err(Errno::InvalidArgument),
+        }
+        volume.truncate(object, size)?;
         Ok(0)
     })
 }

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `read`, `write`, `close`, `lseek`, `dup`, `dup2`, `pipe`, `sync`, `fsync`.
+//!
+//! The transfers are written once, with an optional position (`pread`,
+//! `pwrite`) and with kernel-buffer forms ([`read_bytes`],
+//! [`write_bytes`]) that the Linux personality also uses (`readv`,
+//! `sendfile`).
 
 use super::UserAccess;
 use crate::files::{OpenFile, Pipe, SharedFile, PIPE_CAPACITY};
@@ -44,85 +49,129 @@ const DIRECT_READ_BYTES: usize = 16 * 1024;
 
 /// `read(fd, buffer, length)`.
 pub fn read(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result<u64, Errno> {
+    read_at(process, fd, buffer, length, None)
+}
+
+/// Reads from `fd` into the caller's `buffer`: at the file's offset
+/// (which moves) when `position` is `None`, else at `position` of a
+/// regular file (`pread`; the offset stays).
+///
+/// Return values: `BadFd` (not open, or not for reading); `IsADirectory`;
+/// `IllegalSeek` for a position on a pipe or the console; `BadAddress`;
+/// `Interrupted` when killed while blocked; file-system errors.
+pub(super) fn read_at(
+    process: &Arc<Process>,
+    fd: u64,
+    buffer: u64,
+    length: u64,
+    position: Option<u64>,
+) -> Result<u64, Errno> {
     let length = (length as usize).min(limits::IO_BYTES);
     let file = file(process, fd)?;
     // A long read of a file goes straight into the caller's pages.
-    let runs = if length >= DIRECT_READ_BYTES {
-        let mut resources = process.resources.lock();
-        Some(
+    if length >= DIRECT_READ_BYTES {
+        let mut runs = {
+            let mut resources = process.resources.lock();
             resources
                 .memory
                 .as_mut()
                 .ok_or(Errno::BadAddress)?
-                .writable_runs(buffer, length)?,
-        )
+                .writable_runs(buffer, length)?
+        };
+        let mut guard = file.lock();
+        if let OpenFile::Regular {
+            object,
+            offset,
+            readable,
+            ..
+        } = &mut *guard
+        {
+            if !*readable {
+                return Err(Errno::BadFd);
+            }
+            let start = position.unwrap_or(*offset);
+            let mut root = ROOT.lock();
+            let volume = root.as_mut().ok_or(Errno::InputOutput)?;
+            // One pass of the file system over all the pieces of the
+            // caller's buffer: cached blocks are copied, and the uncached
+            // runs of a long read go from the disk straight into the
+            // pieces, as one batch of requests.
+            let total = runs.with_slices_mut(|pieces| volume.read_pieces(object, start, pieces))?;
+            if position.is_none() {
+                *offset += total as u64;
+            }
+            return Ok(total as u64);
+        }
     } else {
         UserAccess::check_writable(process, buffer, length)?;
-        None
-    };
-    let bytes: Vec<u8> = {
-        let kind = {
-            let guard = file.lock();
-            match &*guard {
-                OpenFile::Console => 0,
-                OpenFile::PipeReader(_) => 1,
-                OpenFile::Regular { .. } => 2,
-                OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
-                    return Err(Errno::IsADirectory)
-                }
-                OpenFile::PipeWriter(_) => return Err(Errno::BadFd),
-            }
-        };
-        match kind {
-            0 => {
-                let pid = process.pid;
-                crate::console::read(pid, length, || is_killed(process))
-                    .ok_or(Errno::Interrupted)?
-            }
-            1 => read_pipe(process, &file, length)?,
-            _ => {
-                let mut guard = file.lock();
-                let OpenFile::Regular {
-                    object,
-                    offset,
-                    readable,
-                    ..
-                } = &mut *guard
-                else {
-                    return Err(Errno::BadFd);
-                };
-                if !*readable {
-                    return Err(Errno::BadFd);
-                }
-                if let Some(mut runs) = runs {
-                    let mut root = ROOT.lock();
-                    let volume = root.as_mut().ok_or(Errno::InputOutput)?;
-                    // One pass of the file system over all the pieces of
-                    // the caller's buffer: cached blocks are copied, and
-                    // the uncached runs of a long read go from the disk
-                    // straight into the pieces, as one batch of requests.
-                    let total =
-                        runs.with_slices_mut(|pieces| volume.read_pieces(object, *offset, pieces))?;
-                    *offset += total as u64;
-                    return Ok(total as u64);
-                }
-                let mut data = Vec::new();
-                data.try_reserve_exact(length)
-                    .map_err(|_| Errno::OutOfMemory)?;
-                data.resize(length, 0);
-                let count = {
-                    let mut root = ROOT.lock();
-                    let volume = root.as_mut().ok_or(Errno::InputOutput)?;
-                    volume.read(object, *offset, &mut data)?
-                };
-                data.truncate(count);
-                *offset += count as u64;
-                data
-            }
-        }
-    };
+    }
+    let bytes = read_bytes(process, &file, length, position)?;
     UserAccess::write(process, buffer, &bytes)?;
     Ok(bytes.len() as u64)
+}
+
+/// Reads up to `length` bytes from `file` into a kernel buffer (see
+/// [`read_at`] for `position`); blocks on an empty pipe or the console.
+///
+/// Return values: as [`read_at`].
+pub(super) fn read_bytes(
+    process: &Arc<Process>,
+    file: &SharedFile,
+    length: usize,
+    position: Option<u64>,
+) -> Result<Vec<u8>, Errno> {
+    let kind = {
+        let guard = file.lock();
+        match &*guard {
+            OpenFile::Console => 0,
+            OpenFile::PipeReader(_) => 1,
+            OpenFile::Regular { .. } => 2,
+            OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
+                return Err(Errno::IsADirectory)
+            }
+            OpenFile::PipeWriter(_) => return Err(Errno::BadFd),
+        }
+    };
+    if kind != 2 && position.is_some() {
+        return Err(Errno::IllegalSeek);
+    }
+    match kind {
+        0 => {
+            let pid = process.pid;
+            crate::console::read(pid, length, || is_killed(process)).ok_or(Errno::Interrupted)
+        }
+        1 => read_pipe(process, file, length),
+        _ => {
+            let mut guard = file.lock();
+            let OpenFile::Regular {
+                object,
+                offset,
+                readable,
+                ..
+            } = &mut *guard
+            else {
+                return Err(Errno::BadFd);
+            };
+            if !*readable {
+                return Err(Errno::BadFd);
+            }
+            let start = position.unwrap_or(*offset);
+            let mut data = Vec::new();
+            data.try_reserve_exact(length)
+                .map_err(|_| Errno::OutOfMemory)?;
+            data.resize(length, 0);
+            let count = {
+                let mut root = ROOT.lock();
+                let volume = root.as_mut().ok_or(Errno::InputOutput)?;
+                volume.read(object, start, &mut data)?
+            };
+            data.truncate(count);
+            if position.is_none() {
+                *offset += count as u64;
+            }
+            Ok(data)
+        }
+    }
 }
 
 fn read_pipe(process: &Arc<Process>, file: &SharedFile, length: usize) -> Result<Vec<u8>, Errno> {
@@ -153,14 +202,45 @@ fn read_pipe(process: &Arc<Process>, file: &SharedFile, length: usize) -> Result
 
 /// `write(fd, buffer, length)`.
 pub fn write(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Result<u64, Errno> {
+    write_at(process, fd, buffer, length, None)
+}
+
+/// Writes the caller's `buffer` to `fd`: at the file's offset (which
+/// moves; at the end for an append-only file) when `position` is `None`,
+/// else at `position` of a regular file (`pwrite`; the offset stays).
+///
+/// Return values: `BadFd` (not open, or not for writing); `IsADirectory`;
+/// `IllegalSeek` for a position on a pipe or the console; `BrokenPipe`;
+/// `BadAddress`; `Interrupted` when killed while blocked; file-system
+/// errors.
+pub(super) fn write_at(
+    process: &Arc<Process>,
+    fd: u64,
+    buffer: u64,
+    length: u64,
+    position: Option<u64>,
+) -> Result<u64, Errno> {
     let file = file(process, fd)?;
     let length = (length as usize).min(limits::IO_BYTES) as u64;
     let data = UserAccess::read(process, buffer, length, limits::IO_BYTES)?;
+    write_bytes(process, &file, &data, position)
+}
+
+/// Writes `data` to `file` (see [`write_at`] for `position`); blocks on
+/// a full pipe.
+///
+/// Return values: as [`write_at`].
+pub(super) fn write_bytes(
+    process: &Arc<Process>,
+    file: &SharedFile,
+    data: &[u8],
+    position: Option<u64>,
+) -> Result<u64, Errno> {
     let pipe = {
         let mut guard = file.lock();
         match &mut *guard {
-            OpenFile::Console => {
-                crate::console::write(&data);
+            OpenFile::Console if position.is_none() => {
+                crate::console::write(data);
                 return Ok(data.len() as u64);
             }
             OpenFile::Regular {
@@ -175,18 +255,22 @@ pub fn write(process: &Arc<Process>, fd: u64, buffer: u64, length: u64) -> Resul
                 }
                 let mut root = ROOT.lock();
                 let volume = root.as_mut().ok_or(Errno::InputOutput)?;
+                if let Some(position) = position {
+                    return Ok(volume.write(object, position, data)? as u64);
+                }
                 if *append {
                     *offset = volume.stat(object)?.size;
                 }
-                let count = volume.write(object, *offset, &data)?;
+                let count = volume.write(object, *offset, data)?;
                 *offset += count as u64;
                 return Ok(count as u64);
             }
-            OpenFile::PipeWriter(pipe) => pipe.clone(),
+            OpenFile::PipeWriter(pipe) if position.is_none() => pipe.clone(),
             OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
                 return Err(Errno::IsADirectory)
             }
             OpenFile::PipeReader(_) => return Err(Errno::BadFd),
+            OpenFile::Console | OpenFile::PipeWriter(_) => return Err(Errno::IllegalSeek),
         }
     };
     let mut written = 0;
@@ -251,13 +335,22 @@ pub fn close_range(process: &Process, first: u64, last: u64) -> Result<u64, Errn
 pub fn seek(process: &Process, fd: u64, offset: u64, whence: u64) -> Result<u64, Errno> {
     let file = file(process, fd)?;
     let mut guard = file.lock();
-    let OpenFile::Regular {
-        object,
-        offset: position,
-        ..
-    } = &mut *guard
-    else {
-        return Err(Errno::IllegalSeek);
+    let (object, position) = match &mut *guard {
+        OpenFile::Regular {
+            object,
+            offset: position,
+            ..
+        } => (object, position),
+        // A directory can be rewound (`rewinddir`), nothing more: its
+        // cursor is the file system's, not a byte offset to compute.
+        OpenFile::Directory { cursor, .. } | OpenFile::VirtualDirectory { cursor, .. } => {
+            if whence as u32 == seek::SET && offset == 0 {
+                *cursor = 0;
+                return Ok(0);
+            }
+            return Err(Errno::InvalidArgument);
+        }
+        _ => return Err(Errno::IllegalSeek),
     };
     let base = match whence as u32 {
         seek::SET => 0,
@@ -285,14 +378,43 @@ pub fn duplicate(process: &Process, fd: u64) -> Result<u64, Errno> {
 
 /// `dup2(fd, target)`.
 pub fn duplicate_to(process: &Process, fd: u64, target: u64) -> Result<u64, Errno> {
-    let mut resources = process.resources.lock();
-    let file = resources.files.get(fd as i64)?;
-    resources.files.insert_at(target as i64, file)?;
+    duplicate_to_with(process, fd, target, false)
+}
+
+/// Makes `target` refer to what `fd` does, with its own close-on-exec
+/// flag; what `target` referred to is closed (outside the lock: the last
+/// end of a pipe wakes its waiters).
+///
+/// Return values: `BadFd` when `fd` is not open or `target` is out of
+/// range; `OutOfMemory`.
+pub(super) fn duplicate_to_with(
+    process: &Process,
+    fd: u64,
+    target: u64,
+    close_on_exec: bool,
+) -> Result<u64, Errno> {
+    let old = {
+        let mut resources = process.resources.lock();
+        let file = resources.files.get(fd as i64)?;
+        resources
+            .files
+            .insert_at_with(target as i64, file, close_on_exec)?
+    };
+    drop(old);
     Ok(target)
 }
 
 /// `pipe(fds)`.
 pub fn pipe(process: &Process, fds: u64) -> Result<u64, Errno> {
+    pipe_with(process, fds, false)
+}
+
+/// Makes a pipe and writes its read and write descriptors (two `i32`)
+/// to `fds`; both are close-on-exec with `close_on_exec`.
+///
+/// Return values: `TooManyFiles`; `OutOfMemory` (or the budget's error)
+/// for the buffer; `BadAddress` (nothing stays open then).
+pub(super) fn pipe_with(process: &Process, fds: u64, close_on_exec: bool) -> Result<u64, Errno> {
     let charge = crate::budgets::charge(
         &process.budget,
         kernel_core::budget::Pool::KernelHeap,
@@ -309,8 +431,8 @@ pub fn pipe(process: &Process, fds: u64) -> Result<u64, Errno> {
     let writer = Arc::new(Mutex::new(OpenFile::PipeWriter(pipe)));
     let (read_fd, write_fd) = {
         let mut resources = process.resources.lock();
-        let read_fd = resources.files.insert(reader)?;
-        match resources.files.insert(writer) {
+        let read_fd = resources.files.insert_from(0, reader, close_on_exec)?;
+        match resources.files.insert_from(0, writer, close_on_exec) {
             Ok(write_fd) => (read_fd, write_fd),
             Err(error) => {
                 let _ = resources.files.remove(read_fd as i64);

@@ -81,7 +81,9 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
             let child = i32::from_le_bytes(pair[0..4].try_into().unwrap_or([0; 4]));
             let parent = i32::from_le_bytes(pair[4..8].try_into().unwrap_or([0; 4]));
             let file = resources.files.get(i64::from(parent))?;
-            files.insert_at(i64::from(child), file)?;
+            // Replaces an earlier mapping of the same child fd: the parent
+            // still holds that file, so nothing is closed here.
+            let _earlier = files.insert_at(i64::from(child), file)?;
         }
         files
     };
@@ -107,7 +109,8 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
 }
 
 /// `execve(path, path_length, argv, argc, envp, envc)`: replaces the
-/// program; on success the old image is gone and nothing returns.
+/// program; on success the old image is gone, the close-on-exec
+/// descriptors are closed, and nothing returns.
 pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
     let result = (|| {
         let path = UserAccess::path(process, a[0], a[1])?;
@@ -138,14 +141,22 @@ pub fn replace_program(
     let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
     let (executable, program) = read_program(&caller, path)?;
     let loaded = crate::elf_loader::load(&program, arguments, environment, &process.budget)?;
-    let (old, old_executable) = {
+    let (old, old_executable, closed) = {
         let mut resources = process.resources.lock();
         let old_executable = resources
             .place
             .as_mut()
             .map(|place| core::mem::replace(&mut place.executable, executable));
-        (resources.memory.replace(loaded.memory), old_executable)
+        // Close-on-exec descriptors end with the old image.
+        let closed = resources.files.close_on_exec_all();
+        (
+            resources.memory.replace(loaded.memory),
+            old_executable,
+            closed,
+        )
     };
+    // Dropped outside the lock: the last end of a pipe wakes its waiters.
+    drop(closed);
     drop(old_executable);
     if let Some(old) = old {
         process::release_memory(process, old);

@@ -4,10 +4,12 @@
 //! takes an [`crate::Arch`]; bits a decoder does not know are returned
 //! beside the typed value, never dropped, so the kernel can refuse them.
 
+pub mod access;
 pub mod at;
 pub mod clone;
 pub mod fcntl;
 pub mod ioctl;
 pub mod memory;
 pub mod open;
+pub mod process_control;
 pub mod random;

@@ -37,7 +37,7 @@ use crate::syscall::UserAccess;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
-use hal::user::{UserRegisters, PAGE_SIZE};
+use hal::user::UserRegisters;
 use hal::UserContext;
 use linux_abi::flags::clone::{ChildSetup, CloneArguments, CloneClass, CloneRefusal};
 use linux_abi::signals::{DefaultAction, Signal};
@@ -45,43 +45,8 @@ use linux_abi::wait_status::WaitOptions;
 use linux_abi::Errno;
 use manux_abi::limits;
 
-/// Longest path, with its NUL (Linux's `PATH_MAX`).
-const PATH_MAX: usize = 4096;
 /// Bytes of `struct rusage` on both 64-bit ABIs.
 const RUSAGE_BYTES: usize = 144;
-
-/// Copies in the NUL-terminated string at `address`, at most `limit`
-/// bytes before its NUL; reads no page past the one holding the NUL.
-///
-/// Return values: `BadAddress`; `too_long` when no NUL comes within
-/// `limit` bytes.
-pub fn c_string(
-    process: &Process,
-    address: u64,
-    limit: usize,
-    too_long: Errno,
-) -> Result<Vec<u8>, Errno> {
-    let mut string = Vec::new();
-    let mut at = address;
-    loop {
-        let in_page = (PAGE_SIZE - at % PAGE_SIZE) as usize;
-        let chunk = in_page.min(limit + 1 - string.len());
-        let bytes = super::native(UserAccess::read(process, at, chunk as u64, chunk))?;
-        if let Some(end) = bytes.iter().position(|&byte| byte == 0) {
-            string.try_reserve(end).map_err(|_| Errno::OutOfMemory)?;
-            string.extend_from_slice(&bytes[..end]);
-            return Ok(string);
-        }
-        string
-            .try_reserve(bytes.len())
-            .map_err(|_| Errno::OutOfMemory)?;
-        string.extend_from_slice(&bytes);
-        if string.len() > limit {
-            return Err(too_long);
-        }
-        at = at.checked_add(chunk as u64).ok_or(Errno::BadAddress)?;
-    }
-}
 
 /// Copies in the NULL-terminated array of strings at `address` (none
 /// when `address` is 0), their bytes counted against `budget`.
@@ -99,9 +64,13 @@ fn c_strings(process: &Process, address: u64, budget: &mut usize) -> Result<Vec<
         if pointer == 0 {
             return Ok(strings);
         }
-        let string = c_string(process, pointer, *budget, Errno::ArgumentsTooLong)?;
-        *budget -= string.len();
-        *budget = budget.checked_sub(1).ok_or(Errno::ArgumentsTooLong)?;
+        // The string and its NUL must fit what is left of the budget.
+        let string =
+            UserAccess::c_string(process, pointer, *budget).map_err(|error| match error {
+                manux_abi::Errno::NameTooLong => Errno::ArgumentsTooLong,
+                other => Errno::from(other),
+            })?;
+        *budget -= string.len() + 1;
         strings.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
         strings.push(string);
     }
@@ -111,10 +80,7 @@ fn c_strings(process: &Process, address: u64, budget: &mut usize) -> Result<Vec<
 /// `execve(path, argv, envp)`.
 pub fn execute(process: &Arc<Process>, path: u64, argv: u64, envp: u64) -> Outcome {
     let result = (|| {
-        let path = c_string(process, path, PATH_MAX - 1, Errno::NameTooLong)?;
-        if path.is_empty() {
-            return Err(Errno::NotFound);
-        }
+        let path = super::path(process, path)?;
         let mut budget = limits::ARGUMENT_BYTES;
         let arguments = c_strings(process, argv, &mut budget)?;
         let environment = c_strings(process, envp, &mut budget)?;

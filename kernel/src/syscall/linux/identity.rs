@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a Linux program asks about its world: its user and group, the
-//! system's name (`uname`), its resource limits (`prlimit64`), the time
-//! (`clock_gettime`) and random bytes (`getrandom`).
+//! system's name (`uname`), its resource limits (`prlimit64`), the
+//! machine's state (`sysinfo`), the time (`clock_gettime`) and random
+//! bytes (`getrandom`).
 //!
 //! Identity: every Linux program is user 0 and group 0 — the one user a
 //! Manux machine has. Permission bits and user ids are not the boundary
@@ -13,6 +14,7 @@ use hal::{Arch as HalArch, Architecture};
 use linux_abi::clock::ClockId;
 use linux_abi::flags::random::RandomFlags;
 use linux_abi::layout::rlimit::{ResourceLimit, RLIMIT_SIZE};
+use linux_abi::layout::system_info::SystemInformation;
 use linux_abi::layout::time::Timespec;
 use linux_abi::layout::utsname::SystemName;
 use linux_abi::resource::{Resource, UNLIMITED};
@@ -125,5 +127,25 @@ pub fn resource_limit(
         };
         write_bytes(process, old, &limit.encode())?;
     }
+    Ok(0)
+}
+
+/// `sysinfo(info)`: the time since reset, the processes alive, and
+/// memory as the caller's budget sees it (its limit as the total, what
+/// its tree has not used as free — the memory it could still get, as
+/// `prlimit64` reports the limit); no swap, no load averages (0).
+pub fn system_information(process: &Process, address: u64) -> Result<u64, Errno> {
+    let state = process.budget.state();
+    let total = state.memory_limit();
+    let processes = crate::scheduler::with_scheduler(|scheduler| scheduler.processes.len());
+    let info = SystemInformation {
+        uptime_seconds: i64::try_from(HalArch::time_since_reset().as_secs()).unwrap_or(i64::MAX),
+        total_memory: total,
+        free_memory: total.saturating_sub(state.memory_used()),
+        processes: u16::try_from(processes).unwrap_or(u16::MAX),
+        memory_unit: 1,
+        ..SystemInformation::default()
+    };
+    write_bytes(process, address, &info.encode())?;
     Ok(0)
 }

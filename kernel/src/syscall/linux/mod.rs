@@ -15,14 +15,34 @@
 //! # What this module owns
 //! Decoding a number with [`LinuxCall::from_number`] for the kernel's
 //! architecture, each call's Linux semantics (one concept per file:
-//! [`io`] reads and writes, [`memory`] the break and mappings,
-//! [`process`] exit, ids, signals and the thread pointer, [`family`]
-//! `execve`, `vfork`, `wait4` and `kill`, [`identity`]
-//! users, the system's name, limits, time and randomness), and turning
-//! native errors into Linux ones ([`linux_abi::Errno::from`]) as
+//! [`io`] reads and writes on descriptors and the console's `ioctl`,
+//! [`files`] opening, seeking, positional and vectored transfers,
+//! truncation, sync, `fcntl`, `dup*`, pipes and `sendfile`, [`status`]
+//! `stat` and `statx`, [`directories`] listing, names, links and the
+//! current directory, [`attributes`] `access`, modes, owners, times and
+//! `umask`, [`poll`] waiting on descriptors, [`sleep`] sleeps and
+//! yielding, [`memory`] the break and mappings, [`process`] exit,
+//! signals, the thread pointer and the process name, [`family`]
+//! `execve`, `vfork`, `fork`, `wait4` and `kill`, [`identity`] users,
+//! the system's name, limits, `sysinfo`, time and randomness), and
+//! turning native errors into Linux ones ([`linux_abi::Errno::from`]) as
 //! negative values in the result register. A call Linux has that is not
 //! implemented here, and a number Linux does not have, are `-ENOSYS`;
 //! each such number is logged once ([`log_unimplemented`]).
+//!
+//! File calls take Linux's NUL-terminated paths ([`path`], at most
+//! `PATH_MAX` bytes) and call the native layer's `*_path` functions, so
+//! a file is opened, changed or removed by the same code and checks as
+//! for a native program; x86_64's legacy calls (`open`, `stat`, `mkdir`,
+//! `dup2`, `pipe`, `poll`, …) are their `…at` forms from the current
+//! directory.
+//!
+//! # What it must never do
+//! Decide a right: what a call may do follows from the caller's root,
+//! `/...` view and budget as the native layer judges them. Nor trust a
+//! pointer or a number: every pointer goes through [`UserAccess`], every
+//! flag word is decoded by `linux-abi` and unknown bits are refused, and
+//! no argument can make the kernel panic.
 //!
 //! Signals: actions and the mask are recorded (`rt_sigaction`,
 //! `rt_sigprocmask`), and default actions that end a process are taken —
@@ -31,11 +51,17 @@
 //! handles it ([`process::broken_pipe`]); the wait status names the
 //! signal. Handlers are not run yet.
 
+mod attributes;
+mod directories;
 mod family;
+mod files;
 mod identity;
 mod io;
 mod memory;
+mod poll;
 mod process;
+mod sleep;
+mod status;
 
 pub use process::SignalRecord;
 
@@ -125,8 +151,70 @@ fn run(
     match call {
         Read => io::read(process, a[0], a[1], a[2]).into(),
         Write => io::write(process, a[0], a[1], a[2]).into(),
+        ReadVector => files::read_vector(process, a[0], a[1], a[2]).into(),
         WriteVector => io::write_vector(process, a[0], a[1], a[2]).into(),
+        ReadAt => files::read_at(process, a[0], a[1], a[2], a[3]).into(),
+        WriteAt => files::write_at(process, a[0], a[1], a[2], a[3]).into(),
         DeviceControl => io::device_control(process, a[0], a[1], a[2]).into(),
+        // Open files.
+        OpenAt => files::open_at(process, a[0], a[1], a[2], a[3]).into(),
+        Open => files::open(process, a[0], a[1], a[2]).into(),
+        Create => files::create(process, a[0], a[1]).into(),
+        Close => files::close(process, a[0]).into(),
+        Seek => files::seek(process, a[0], a[1], a[2]).into(),
+        TruncateFd => files::truncate_fd(process, a[0], a[1]).into(),
+        Truncate => files::truncate(process, a[0], a[1]).into(),
+        SyncFd | SyncFdData => files::sync_fd(process, a[0]).into(),
+        Sync => files::sync().into(),
+        FileControl => files::file_control(process, a[0], a[1], a[2]).into(),
+        Duplicate => files::duplicate(process, a[0]).into(),
+        DuplicateTo => files::duplicate_to(process, a[0], a[1]).into(),
+        DuplicateToWithFlags => files::duplicate_to_with_flags(process, a[0], a[1], a[2]).into(),
+        Pipe => files::pipe(process, a[0], 0).into(),
+        PipeWithFlags => files::pipe(process, a[0], a[1]).into(),
+        SendFile => files::send_file(process, a[0], a[1], a[2], a[3]).into(),
+        // Status.
+        FileStatusFd => status::status_fd(process, a[0], a[1]).into(),
+        FileStatusAt => status::status_at_path(process, a[0], a[1], a[2], a[3]).into(),
+        FileStatus => status::status_path(process, a[0], a[1], true).into(),
+        SymlinkStatus => status::status_path(process, a[0], a[1], false).into(),
+        ExtendedFileStatus => status::extended_status(process, a[0], a[1], a[2], a[3], a[4]).into(),
+        // Names and directories.
+        ReadDirectory => directories::read_directory(process, a[0], a[1], a[2]).into(),
+        MakeDirectoryAt => directories::make_directory_at(process, a[0], a[1], a[2]).into(),
+        MakeDirectory => directories::make_directory_at(process, AT_FDCWD, a[0], a[1]).into(),
+        UnlinkAt => directories::unlink_at(process, a[0], a[1], a[2]).into(),
+        Unlink => directories::unlink_at(process, AT_FDCWD, a[0], 0).into(),
+        RemoveDirectory => directories::unlink_at(process, AT_FDCWD, a[0], REMOVE_DIRECTORY).into(),
+        RenameAt => directories::rename_at(process, a[0], a[1], a[2], a[3], 0).into(),
+        RenameAtWithFlags => directories::rename_at(process, a[0], a[1], a[2], a[3], a[4]).into(),
+        Rename => directories::rename_at(process, AT_FDCWD, a[0], AT_FDCWD, a[1], 0).into(),
+        LinkAt => directories::link_at(process, a[0], a[1], a[2], a[3], a[4]).into(),
+        Link => directories::link_at(process, AT_FDCWD, a[0], AT_FDCWD, a[1], 0).into(),
+        SymlinkAt => directories::symlink_at(process, a[0], a[1], a[2]).into(),
+        Symlink => directories::symlink_at(process, a[0], AT_FDCWD, a[1]).into(),
+        ReadLinkAt => directories::read_link_at(process, a[0], a[1], a[2], a[3]).into(),
+        ReadLink => directories::read_link(process, a[0], a[1], a[2]).into(),
+        ChangeDirectory => directories::change_directory(process, a[0]).into(),
+        ChangeDirectoryFd => directories::change_directory_fd(process, a[0]).into(),
+        CurrentDirectory => directories::current_directory(process, a[0], a[1]).into(),
+        // Attributes.
+        AccessAt => attributes::access_at(process, a[0], a[1], a[2], 0).into(),
+        AccessAtWithFlags => attributes::access_at(process, a[0], a[1], a[2], a[3]).into(),
+        Access => attributes::access(process, a[0], a[1]).into(),
+        ChangeModeFd => attributes::change_mode_fd(process, a[0], a[1]).into(),
+        ChangeModeAt => attributes::change_mode_at(process, a[0], a[1], a[2]).into(),
+        ChangeMode => attributes::change_mode_at(process, AT_FDCWD, a[0], a[1]).into(),
+        ChangeOwnerFd => attributes::change_owner_fd(process, a[0]).into(),
+        ChangeOwnerAt => attributes::change_owner_at(process, a[0], a[1], a[4]).into(),
+        SetTimesAt => attributes::set_times_at(process, a[0], a[1], a[2], a[3]).into(),
+        FileCreationMask => value(attributes::file_creation_mask(process, a[0])),
+        // Waiting.
+        Poll => poll::poll(process, a[0], a[1], a[2]).into(),
+        PollWithTimespec => poll::poll_with_timespec(process, a[0], a[1], a[2]).into(),
+        Sleep => sleep::nanosleep(process, a[0]).into(),
+        ClockSleep => sleep::clock_nanosleep(process, a[0], a[1], a[2]).into(),
+        Yield => value(sleep::yield_processor()),
         Exit | ExitGroup => process::exit(a[0]),
         Execute => family::execute(process, a[0], a[1], a[2]),
         Clone => family::clone(process, context, a),
@@ -156,6 +244,8 @@ fn run(
         GetRandom => identity::get_random(process, a[0], a[1], a[2]).into(),
         ClockGetTime => identity::clock_get_time(process, a[0], a[1]).into(),
         ResourceLimit => identity::resource_limit(process, a[0], a[1], a[2], a[3]).into(),
+        SystemInformation => identity::system_information(process, a[0]).into(),
+        ProcessControl => process::process_control(process, a[0], a[1]).into(),
         // `rseq` is optional: glibc registers it when it can and goes on
         // without it; `ENOSYS` is the answer of kernels before 4.18.
         other => {
@@ -197,6 +287,35 @@ pub fn log_unimplemented(number: u64, call: Option<LinuxCall>) {
 /// A descriptor argument: Linux's `int`, whatever the upper half holds.
 fn fd(argument: u64) -> u64 {
     argument as i32 as i64 as u64
+}
+
+/// `AT_FDCWD` as a register value, for the legacy calls that mean it.
+const AT_FDCWD: u64 = linux_abi::flags::at::CURRENT_DIRECTORY as i64 as u64;
+
+/// `AT_REMOVEDIR` as a register value (x86_64's `rmdir`).
+const REMOVE_DIRECTORY: u64 = linux_abi::flags::at::AtFlags::REMOVE_DIRECTORY.bits() as u64;
+
+/// Linux's `PATH_MAX`: bytes of a path, its NUL included.
+const PATH_MAX: usize = manux_abi::limits::PATH_BYTES;
+
+/// A path argument that may be empty (for `AT_EMPTY_PATH`): the
+/// NUL-terminated string at `address`.
+///
+/// Return values: `EFAULT`; `ENAMETOOLONG` past [`PATH_MAX`].
+fn path_or_empty(process: &Process, address: u64) -> Result<alloc::vec::Vec<u8>, Errno> {
+    native(UserAccess::c_string(process, address, PATH_MAX))
+}
+
+/// A path argument: the NUL-terminated string at `address`, not empty.
+///
+/// Return values: `EFAULT`; `ENAMETOOLONG` past [`PATH_MAX`]; `ENOENT`
+/// for an empty path (as Linux answers without `AT_EMPTY_PATH`).
+fn path(process: &Process, address: u64) -> Result<alloc::vec::Vec<u8>, Errno> {
+    let path = path_or_empty(process, address)?;
+    if path.is_empty() {
+        return Err(Errno::NotFound);
+    }
+    Ok(path)
 }
 
 /// Copies `N` bytes in from `address`, checked as every native copy.

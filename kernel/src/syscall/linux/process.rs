@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Linux's `exit`/`exit_group`, the signal calls that only record
-//! (`rt_sigaction`, `rt_sigprocmask`: nothing is delivered yet), and
-//! `arch_prctl`'s thread pointer.
+//! (`rt_sigaction`, `rt_sigprocmask`: nothing is delivered yet),
+//! `arch_prctl`'s thread pointer and `prctl`'s process name.
 
 use super::{read_array, write_bytes, Outcome, ARCH};
 use crate::process::{Continue, Process};
 use alloc::vec::Vec;
 use hal::user::{UserRegisters, USER_END};
 use hal::UserContext;
+use linux_abi::flags::process_control;
 use linux_abi::layout::signal_action::{SignalAction, SIGACTION_SIZE};
 use linux_abi::signals::{MaskOperation, Signal, SignalSet, SIGNAL_SET_SIZE};
 use linux_abi::{Arch, Errno};
@@ -179,6 +180,49 @@ pub fn architecture_control(
         }
         ARCH_GET_FS => {
             write_bytes(process, address, &context.thread_pointer().to_le_bytes())?;
+            Ok(0)
+        }
+        _ => Err(Errno::InvalidArgument),
+    }
+}
+
+/// `prctl(option, argument, …)`: `PR_SET_NAME` sets the process's name
+/// (what reports about it show, at most 15 bytes), `PR_GET_NAME` reads
+/// it; other options are `EINVAL`.
+pub fn process_control(process: &Process, option: u64, argument: u64) -> Result<u64, Errno> {
+    match option {
+        process_control::SET_NAME => {
+            let name = super::native(crate::syscall::UserAccess::c_string(
+                process,
+                argument,
+                process_control::NAME_BYTES,
+            ))
+            // A longer name is cut, as Linux cuts it.
+            .or_else(|error| match error {
+                Errno::NameTooLong => {
+                    read_array::<{ process_control::NAME_BYTES }>(process, argument)
+                        .map(|bytes| bytes[..process_control::NAME_BYTES - 1].to_vec())
+                }
+                other => Err(other),
+            })?;
+            let mut name = alloc::string::String::from_utf8_lossy(&name).into_owned();
+            // The lossy decoding may have made the name longer: cut it
+            // again, at a character boundary (`truncate` elsewhere panics).
+            let mut end = name.len().min(process_control::NAME_BYTES - 1);
+            while !name.is_char_boundary(end) {
+                end -= 1;
+            }
+            name.truncate(end);
+            *process.name.lock() = name;
+            Ok(0)
+        }
+        process_control::GET_NAME => {
+            let name = process.name.lock().clone();
+            write_bytes(
+                process,
+                argument,
+                &process_control::encode_name(name.as_bytes()),
+            )?;
             Ok(0)
         }
         _ => Err(Errno::InvalidArgument),

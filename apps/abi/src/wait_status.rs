@@ -3,11 +3,12 @@
 //!
 //! Linux's encoding, so it reads familiarly: a child that called
 //! `exit(code)` is `(code & 0xff) << 8`; a child the kernel ended is the
-//! reason number in the low 7 bits (Manux has no signals, but it borrows
-//! their numbers for the reasons): [`KILLED`] for `kill`, [`MEMORY_FAULT`]
-//! for a bad access (kernel address, another process's range, an unmapped
-//! page, executing data), [`ILLEGAL_INSTRUCTION`] for a privileged or
-//! undefined instruction.
+//! reason number in the low 7 bits (native programs have no signals, but
+//! the reasons are Linux's signal numbers): [`KILLED`] for `kill`,
+//! [`MEMORY_FAULT`] for a bad access (kernel address, another process's
+//! range, an unmapped page, executing data), [`ILLEGAL_INSTRUCTION`] for a
+//! privileged or undefined instruction; a Linux program may also end by
+//! the signal another sends it or by [`BROKEN_PIPE`].
 
 /// Ended by `kill` (`SIGKILL`'s number).
 pub const KILLED: u8 = 9;
@@ -17,6 +18,13 @@ pub const MEMORY_FAULT: u8 = 11;
 pub const ILLEGAL_INSTRUCTION: u8 = 4;
 /// Ended by a misaligned access or a bus error (`SIGBUS`'s number).
 pub const BUS_ERROR: u8 = 7;
+/// Ended by Linux's `SIGINT` (a Linux program's `kill`).
+pub const INTERRUPTED: u8 = 2;
+/// Ended by Linux's `SIGPIPE`: a Linux program wrote to a pipe nobody
+/// reads any more.
+pub const BROKEN_PIPE: u8 = 13;
+/// Ended by Linux's `SIGTERM` (a Linux program's `kill`).
+pub const TERMINATED: u8 = 15;
 
 /// How a child ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,13 +53,17 @@ impl WaitStatus {
     }
 
     /// A word for a reason: `killed`, `memory fault`, `illegal
-    /// instruction`, `bus error`, or `reason N`.
+    /// instruction`, `bus error`, `interrupted`, `broken pipe`,
+    /// `terminated`, or `other reason`.
     pub const fn reason_name(reason: u8) -> &'static str {
         match reason {
             KILLED => "killed",
             MEMORY_FAULT => "memory fault",
             ILLEGAL_INSTRUCTION => "illegal instruction",
             BUS_ERROR => "bus error",
+            INTERRUPTED => "interrupted",
+            BROKEN_PIPE => "broken pipe",
+            TERMINATED => "terminated",
             _ => "other reason",
         }
     }

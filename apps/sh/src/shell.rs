@@ -28,7 +28,7 @@ use crate::text::{concat, print_to, Text};
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::vec::Vec;
-use manux_runtime::abi::wait_status::{WaitStatus, KILLED};
+use manux_runtime::abi::wait_status::{WaitStatus, BROKEN_PIPE, KILLED};
 use manux_runtime::abi::OpenFlags;
 use manux_runtime::syscall::{self, Fd, ProcessId};
 use manux_runtime::Errno;
@@ -487,7 +487,7 @@ impl Shell {
 
     /// Waits for every started member; the status is the last member's.
     /// A member the kernel ended is reported: a fault each time, `killed`
-    /// (Ctrl-C, or `kill`) once for the pipeline.
+    /// (Ctrl-C, or `kill`) once for the pipeline, a broken pipe never.
     pub fn wait_all(&mut self, members: &[(Result<ProcessId, i32>, Vec<u8>)]) -> i32 {
         let mut status = 0;
         let mut killed: Option<&[u8]> = None;
@@ -499,6 +499,10 @@ impl Shell {
                     Ok((_, WaitStatus::Killed(reason))) => {
                         if reason == KILLED {
                             killed = Some(name);
+                        } else if reason == BROKEN_PIPE {
+                            // A writer whose reader is gone (`grep … |
+                            // head -1`): what a pipeline expects, said
+                            // by no shell.
                         } else {
                             self.error(format_args!(
                                 "{}: {}",

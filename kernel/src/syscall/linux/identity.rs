@@ -15,7 +15,7 @@ use linux_abi::clock::ClockId;
 use linux_abi::flags::random::RandomFlags;
 use linux_abi::layout::rlimit::{ResourceLimit, RLIMIT_SIZE};
 use linux_abi::layout::system_info::SystemInformation;
-use linux_abi::layout::time::Timespec;
+use linux_abi::layout::time::{Timespec, Timeval};
 use linux_abi::layout::utsname::SystemName;
 use linux_abi::resource::{Resource, UNLIMITED};
 use linux_abi::{Arch, Errno};
@@ -87,6 +87,34 @@ pub fn clock_get_time(process: &Process, clock: u64, address: u64) -> Result<u64
         address,
         &Timespec::from_nanoseconds(nanoseconds).encode(),
     )?;
+    Ok(0)
+}
+
+/// `time(address)` (x86_64): the seconds since the epoch, also stored at
+/// `address` unless it is null.
+pub fn time(process: &Process, address: u64) -> Result<u64, Errno> {
+    let seconds = crate::wall_clock::now().as_secs();
+    if address != 0 {
+        write_bytes(process, address, &seconds.to_le_bytes())?;
+    }
+    Ok(seconds)
+}
+
+/// `gettimeofday(time, zone)`: the time of day in seconds and
+/// microseconds; the zone, if asked, is UTC (all zeros).
+pub fn time_of_day(process: &Process, time: u64, zone: u64) -> Result<u64, Errno> {
+    if time != 0 {
+        let nanoseconds = u64::try_from(crate::wall_clock::now().as_nanos()).unwrap_or(u64::MAX);
+        write_bytes(
+            process,
+            time,
+            &Timeval::from_nanoseconds(nanoseconds).encode(),
+        )?;
+    }
+    if zone != 0 {
+        // `struct timezone`: minutes west of Greenwich, DST kind.
+        write_bytes(process, zone, &[0; 8])?;
+    }
     Ok(0)
 }
 

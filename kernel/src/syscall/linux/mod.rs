@@ -243,6 +243,8 @@ fn run(
         SystemName => identity::system_name(process, a[0]).into(),
         GetRandom => identity::get_random(process, a[0], a[1], a[2]).into(),
         ClockGetTime => identity::clock_get_time(process, a[0], a[1]).into(),
+        Time => identity::time(process, a[0]).into(),
+        GetTimeOfDay => identity::time_of_day(process, a[0], a[1]).into(),
         ResourceLimit => identity::resource_limit(process, a[0], a[1], a[2], a[3]).into(),
         SystemInformation => identity::system_information(process, a[0]).into(),
         ProcessControl => process::process_control(process, a[0], a[1]).into(),

@@ -20,6 +20,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("exec_direct_us", "µs"),
     ("exec_launched_us", "µs"),
     ("launcher_overhead_ratio", "×"),
+    ("linux_spawn_exit_wait_us", "µs"),
+    ("linux_vs_native_spawn_ratio", "×"),
+    ("applet_launched_us", "µs"),
     ("file_read_cold_mbps", "MB/s"),
     ("file_read_warm_mbps", "MB/s"),
     ("raw_read_mbps", "MB/s"),
@@ -38,6 +41,8 @@ pub const INSTRUCTION_KEYS: &[(&str, &str)] = &[
     ("spawn_exit_wait_instructions", "instructions"),
     ("exec_direct_instructions", "instructions"),
     ("exec_launched_instructions", "instructions"),
+    ("linux_spawn_exit_wait_instructions", "instructions"),
+    ("applet_launched_instructions", "instructions"),
 ];
 
 /// The figures the guest program prints (the rest the xtask measures).
@@ -47,6 +52,9 @@ pub const GUEST_KEYS: &[&str] = &[
     "exec_direct_us",
     "exec_launched_us",
     "launcher_overhead_ratio",
+    "linux_spawn_exit_wait_us",
+    "linux_vs_native_spawn_ratio",
+    "applet_launched_us",
     "file_read_cold_mbps",
     "file_read_warm_mbps",
     "raw_read_mbps",
@@ -92,6 +100,7 @@ impl Target {
 pub fn target(key: &str) -> Option<Target> {
     Some(match key {
         "launcher_overhead_ratio" => Target::AtMost(1.25),
+        "linux_vs_native_spawn_ratio" => Target::AtMost(1.5),
         "file_vs_raw_ratio" => Target::AtLeast(0.9),
         "journal_small_files_ratio" => Target::AtLeast(0.7),
         "min_ram_mib" => Target::AtMost(32.0),

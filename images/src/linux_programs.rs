@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The programs: `tests/linux/NAME.c` for each NAME, static-PIE.
-pub const PROGRAMS: &[&str] = &["hello", "files", "spawn"];
+pub const PROGRAMS: &[&str] = &["hello", "files", "spawn", "nop"];
 
 /// The programs linked for fixed addresses instead (`-static -no-pie`:
 /// `ET_EXEC` at 0x400000, the form of Debian's static executables),

@@ -15,6 +15,9 @@
 //! | `exec_direct_us` | `spawn(/bin/nop exec /bin/nop)` + `wait`: spawn + execve of the trivial program |
 //! | `exec_launched_us` | `spawn(/bin/launched-nop)` + `wait`: its launcher, which execs the same program (alternating with the direct one) |
 //! | `launcher_overhead_ratio` | `exec_launched_us / exec_direct_us`, from the same repetition |
+//! | `linux_spawn_exit_wait_us` | `spawn(/bin/linux-nop)` + its exit + `wait`: a static-PIE glibc program that returns at once (alternating with the native `nop`) |
+//! | `linux_vs_native_spawn_ratio` | `linux_spawn_exit_wait_us` over the native `nop`'s, from the same repetition |
+//! | `applet_launched_us` | `spawn(/bin/uname -m)` + `wait`: Debian's busybox applet through its launcher, its output to a file |
 //! | `file_read_cold_mbps` | `FILE` read whole in 512 KiB calls after the block cache is dropped, in MB/s (10⁶ bytes) |
 //! | `file_read_warm_mbps` | the same read again at once |
 //! | `raw_read_mbps` | as many sectors read raw from the root disk (`benchmark(RAW_READ)`), from SECTOR (default 0): the xtask passes the file's first sector, so both reads cover the same region |
@@ -51,7 +54,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::time::Duration;
 use manux_runtime::abi::wait_status::WaitStatus;
-use manux_runtime::abi::{benchmark, clock, OpenFlags, CURRENT_DIRECTORY};
+use manux_runtime::abi::{benchmark, clock, FdMapping, OpenFlags, CURRENT_DIRECTORY};
 use manux_runtime::{entry, eprintln, print, println, process, syscall};
 
 entry!(main);
@@ -70,6 +73,12 @@ const READ_CHUNK: usize = 512 << 10;
 const NOP: &[u8] = b"/bin/nop";
 /// The same program through its launcher (package `launched-nop`).
 const NOP_LAUNCHED: &[u8] = b"/bin/launched-nop";
+/// The trivial Linux program (static-PIE, glibc), unlaunched.
+const LINUX_NOP: &[u8] = b"/bin/linux-nop";
+/// A busybox applet, through its launcher.
+const APPLET: &[u8] = b"/bin/uname";
+/// Where the applet's output goes.
+const APPLET_OUTPUT: &[u8] = b"/bench-applet.out";
 /// The file `--writes` writes.
 const WRITE_FILE: &[u8] = b"/bench-write.dat";
 /// Its default size in MiB.
@@ -172,6 +181,37 @@ fn run(repetitions: u32, file: &[u8], first_sector: u64, seed: Option<u64>) -> R
     report("exec_direct_us", &direct);
     report("exec_launched_us", &launched);
     report("launcher_overhead_ratio", &ratio);
+
+    let output = syscall::open(
+        APPLET_OUTPUT,
+        OpenFlags::CREATE | OpenFlags::TRUNCATE | OpenFlags::WRITE_ONLY,
+        0o644,
+    )
+    .map_err(|errno| Failure(format!("open {}: {errno}", text(APPLET_OUTPUT))))?;
+    let to_file = [FdMapping {
+        child: 1,
+        parent: output,
+    }];
+    let (mut linux, mut linux_ratio, mut applet) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..repetitions {
+        // Linux and native alternate, one process each, as above.
+        let (mut linux_total, mut native_total) = (0.0, 0.0);
+        for _ in 0..SPAWN_BATCH {
+            linux_total += spawn_one(LINUX_NOP, &[b"linux-nop"])?;
+            native_total += spawn_one(NOP, &[b"nop"])?;
+        }
+        linux.push(linux_total / f64::from(SPAWN_BATCH));
+        linux_ratio.push(linux_total / native_total);
+        let mut applet_total = 0.0;
+        for _ in 0..SPAWN_BATCH {
+            applet_total += spawn_with(APPLET, &[b"uname", b"-m"], &to_file)?;
+        }
+        applet.push(applet_total / f64::from(SPAWN_BATCH));
+    }
+    syscall::close(output).map_err(|errno| Failure(format!("close: {errno}")))?;
+    report("linux_spawn_exit_wait_us", &linux);
+    report("linux_vs_native_spawn_ratio", &linux_ratio);
+    report("applet_launched_us", &applet);
 
     let size = syscall::status_at(CURRENT_DIRECTORY, file, 0)
         .map_err(|errno| Failure(format!("stat {}: {errno}", text(file))))?
@@ -313,8 +353,13 @@ fn spawn_batch(path: &[u8], arguments: &[&[u8]]) -> Result<f64, Failure> {
 /// Spawns `path` with `arguments` and waits for it; returns the
 /// microseconds it took. It must exit with status 0.
 fn spawn_one(path: &[u8], arguments: &[&[u8]]) -> Result<f64, Failure> {
+    spawn_with(path, arguments, &[])
+}
+
+/// [`spawn_one`], the child getting the descriptors `fds` maps.
+fn spawn_with(path: &[u8], arguments: &[&[u8]], fds: &[FdMapping]) -> Result<f64, Failure> {
     let start = now();
-    let pid = syscall::spawn(path, arguments, &[], &[])
+    let pid = syscall::spawn(path, arguments, &[], fds)
         .map_err(|errno| Failure(format!("spawn {}: {errno}", text(path))))?;
     match syscall::wait(pid) {
         Ok((_, WaitStatus::Exited(0))) => Ok(nanos(now() - start) / 1000.0),

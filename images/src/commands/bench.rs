@@ -87,6 +87,12 @@ const INSTRUCTION_FIGURES: &[(&str, &str, f64)] = &[
     ("spawn_exit_wait_us", "spawn_exit_wait_instructions", 1000.0),
     ("exec_direct_us", "exec_direct_instructions", 1000.0),
     ("exec_launched_us", "exec_launched_instructions", 1000.0),
+    (
+        "linux_spawn_exit_wait_us",
+        "linux_spawn_exit_wait_instructions",
+        1000.0,
+    ),
+    ("applet_launched_us", "applet_launched_instructions", 1000.0),
 ];
 
 /// Runs the benchmarks for `target`, `repetitions` times each (only the

@@ -752,6 +752,15 @@ impl ProgramImage {
             .take_while(|relocation| relocation.offset < end)
         {
             let value = base.wrapping_add(relocation.addend).to_le_bytes();
+            // Nearly always all eight bytes are on this page: one copy.
+            if let Some(slot) = relocation
+                .offset
+                .checked_sub(page)
+                .and_then(|at| content.get_mut(at as usize..at as usize + 8))
+            {
+                slot.copy_from_slice(&value);
+                continue;
+            }
             for (at, byte) in (relocation.offset..).zip(value) {
                 if at >= page && at < end {
                     content[(at - page) as usize] = byte;

@@ -274,6 +274,34 @@ pub enum LinuxCall {
 
 /// Every call with its Linux name and its number on AArch64 (the generic
 /// table) and on x86_64; `None` where the architecture has no such call.
+/// One past the highest number either table uses (both stop below 1024;
+/// a test checks every entry fits).
+const NUMBERS: usize = 512;
+
+/// Each architecture's calls indexed by number, made from [`TABLE`] when
+/// the crate is compiled: decoding a number is one load, not a search.
+static AARCH64_BY_NUMBER: [Option<LinuxCall>; NUMBERS] = by_number(Arch::Aarch64);
+static X86_64_BY_NUMBER: [Option<LinuxCall>; NUMBERS] = by_number(Arch::X86_64);
+
+/// [`TABLE`] indexed by `arch`'s numbers.
+const fn by_number(arch: Arch) -> [Option<LinuxCall>; NUMBERS] {
+    let mut calls = [None; NUMBERS];
+    let mut index = 0;
+    while index < TABLE.len() {
+        let (call, _, aarch64, x86_64) = TABLE[index];
+        let number = match arch {
+            Arch::Aarch64 => aarch64,
+            Arch::X86_64 => x86_64,
+        };
+        if let Some(number) = number {
+            assert!((number as usize) < NUMBERS, "a call number past NUMBERS");
+            calls[number as usize] = Some(call);
+        }
+        index += 1;
+    }
+    calls
+}
+
 const TABLE: &[(LinuxCall, &str, Option<u32>, Option<u32>)] = &[
     (LinuxCall::Read, "read", Some(63), Some(0)),
     (LinuxCall::Write, "write", Some(64), Some(1)),
@@ -519,17 +547,11 @@ impl LinuxCall {
     /// The call numbered `number` on `arch`, or `None` for a number this
     /// crate does not know (the dispatcher answers `ENOSYS`).
     pub fn from_number(arch: Arch, number: u64) -> Option<LinuxCall> {
-        let number = u32::try_from(number).ok()?;
-        TABLE
-            .iter()
-            .find(|&&(_, _, aarch64, x86_64)| {
-                let own = match arch {
-                    Arch::Aarch64 => aarch64,
-                    Arch::X86_64 => x86_64,
-                };
-                own == Some(number)
-            })
-            .map(|&(call, ..)| call)
+        let by_number = match arch {
+            Arch::Aarch64 => &AARCH64_BY_NUMBER,
+            Arch::X86_64 => &X86_64_BY_NUMBER,
+        };
+        *by_number.get(usize::try_from(number).ok()?)?
     }
 
     /// This call's number on `arch`, or `None` when `arch` has no such

@@ -18,8 +18,9 @@
 //! program (of a Debian package or a host file, gathered by
 //! [`crate::prebuilt`]) must be a static executable for the architecture,
 //! at a fixed address only with `fixed-address = true`
-//! ([`crate::linux_elf`]); then its files are read and hashed; then its signature is verified over the canonical
-//! form ([`crate::signing`]); then its calls are judged. Calls may form
+//! ([`crate::linux_elf`]); then its files are read and hashed; then its
+//! signature is verified over the canonical form ([`crate::signing`]);
+//! then its calls are judged. Calls may form
 //! cycles (`sh` calls `env`, `env` calls `sh`): a launcher is a regular
 //! file and a rootlink is not a directory entry, so no directory cycle
 //! can come of it, and each launch enters the callee's own root.

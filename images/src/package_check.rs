@@ -14,9 +14,13 @@
 //!
 //! The order inside one package: its publisher must be known; then every
 //! name, path and limit is checked without touching the host's files (so
-//! a hostile `source` is refused before it is opened); then its files are
-//! read and hashed; then its signature is verified over the canonical
-//! form ([`crate::signing`]); then its calls are judged. Calls may form
+//! a hostile `source` is refused before it is opened); a prebuilt Linux
+//! program (of a Debian package or a host file, gathered by
+//! [`crate::prebuilt`]) must be a static executable for the architecture,
+//! at a fixed address only with `fixed-address = true`
+//! ([`crate::linux_elf`]); then its files are read and hashed; then its
+//! signature is verified over the canonical form ([`crate::signing`]);
+//! then its calls are judged. Calls may form
 //! cycles (`sh` calls `env`, `env` calls `sh`): a launcher is a regular
 //! file and a rootlink is not a directory entry, so no directory cycle
 //! can come of it, and each launch enters the callee's own root.

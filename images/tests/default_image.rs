@@ -460,7 +460,8 @@ fn the_busybox_applets_share_one_program_inode() {
 
 /// Each argument's role under `package`'s grammar, one letter each:
 /// `o` option, `-` end of options, `w` word, and the file kinds `i`
-/// input, `O` output, `e` entry, `d` dir, `D` dir-rw, `p` entry-parents.
+/// input, `O` output, `e` entry, `d` dir, `D` dir-rw, `p` entry-parents,
+/// `u` update.
 fn roles(manifest: &Manifest, package: &str, line: &[&str]) -> Result<String, String> {
     use launcher_grammar::{Kind, Role};
     let description = manifest.package(package).unwrap().grammar.clone().unwrap();
@@ -480,6 +481,7 @@ fn roles(manifest: &Manifest, package: &str, line: &[&str]) -> Result<String, St
                 Kind::Dir => 'd',
                 Kind::DirRw => 'D',
                 Kind::EntryParents => 'p',
+                Kind::Update => 'u',
                 Kind::Word => 'w',
             },
         })
@@ -498,8 +500,11 @@ fn the_applets_grammars_read_the_command_lines_they_must() {
         ("grep -c a bl", "owi"),
         ("grep --help", "o"),
         ("grep -e a", "ow"),
+        ("grep -e a bl", "owi"),
+        ("sed -e s/a/z/ -f script bl", "owoii"),
+        ("find dir -type f -exec wc -l {} ;", "iowowwww"),
         ("sed s/a/z/ bl", "wi"),
-        ("sed -i s/a/z/ bl", "owe"),
+        ("sed -i s/a/z/ bl", "owu"),
         ("tr a-c A-C", "ww"),
         ("uniq", ""),
         ("uniq in out", "iO"),
@@ -508,7 +513,7 @@ fn the_applets_grammars_read_the_command_lines_they_must() {
         ("cut -d : -f 1 bl", "owowi"),
         ("sha256sum bl", "i"),
         ("md5sum bl", "i"),
-        ("find . -name bl", "iww"),
+        ("find . -name bl", "iow"),
         ("date +%Y", "w"),
         ("date -r bl", "oi"),
         ("uname -m", "o"),
@@ -516,9 +521,9 @@ fn the_applets_grammars_read_the_command_lines_they_must() {
         ("diff -u a b", "oii"),
         ("xargs grep -c a", "www"),
         ("xargs -n 1 echo", "oww"),
-        ("tar cf out.tar a b", "weii"),
-        ("tar xf in.tar", "we"),
-        ("tar -C dir -xf in.tar", "oDoe"),
+        ("tar cf out.tar a b", "oOii"),
+        ("tar xf in.tar", "oi"),
+        ("tar -C dir -xf in.tar", "oDoi"),
     ] {
         let words: Vec<String> = line.split(' ').map(|word| word.replace('|', " ")).collect();
         let arguments: Vec<&str> = words[1..].iter().map(String::as_str).collect();

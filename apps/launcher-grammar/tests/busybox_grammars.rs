@@ -109,6 +109,8 @@ const CASES: &[(&str, &str, Option<Access>)] = &[
     ("uname -m", "o", None),
     ("uname -a", "o", None),
     ("uname", "", None),
+    ("tr --help", "o", None),
+    ("diff --help", "o", None),
 ];
 
 #[test]
@@ -136,7 +138,6 @@ fn what_the_applets_refuse() {
             Err(error) => error.to_string(),
         }
     };
-    assert_eq!(message("tr"), "missing argument (at least 1)");
     assert_eq!(message("tr a b c"), "too many arguments (at most 2)");
     assert_eq!(
         message("find . -exec wc {}"),
@@ -146,7 +147,6 @@ fn what_the_applets_refuse() {
     assert_eq!(message("find . -Lx"), "unknown option -Lx");
     assert_eq!(message("find . -x"), "unknown option -x");
     assert_eq!(message("uname x"), "too many arguments (at most 0)");
-    assert_eq!(message("diff a"), "missing argument (at least 2)");
     assert_eq!(message("uniq a b c"), "too many arguments (at most 2)");
     // The first argument of tar is letters; nothing else's is.
     assert_eq!(message("tar q"), "unknown option -q");

@@ -571,7 +571,9 @@ fn the_applets_grammars_are_the_checked_examples() {
         toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(examples.len(), 15, "the fifteen applets");
     for (applet, example) in examples {
-        let package = manifest.package(&applet).unwrap_or_else(|| panic!("{applet}"));
+        let package = manifest
+            .package(&applet)
+            .unwrap_or_else(|| panic!("{applet}"));
         let grammar = Grammar::try_from(package.grammar.clone().unwrap()).unwrap();
         assert_eq!(grammar, Grammar::try_from(example).unwrap(), "{applet}");
     }

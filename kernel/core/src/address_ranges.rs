@@ -204,7 +204,7 @@ mod tests {
         );
         assert_eq!(ranges.allocate_at(0x80_0000 + PAGE, PAGE), None, "taken");
         assert_eq!(ranges.allocate_at(0x40_0001, PAGE), None, "unaligned");
-        assert_eq!(ranges.allocate_at(u64::MAX & !(PAGE - 1), PAGE), None);
+        assert_eq!(ranges.allocate_at(!(PAGE - 1), PAGE), None);
         // Exactly the free range before the fixed one, and back.
         assert_eq!(
             ranges.allocate_at(0x40_0000, 0x40_0000 - PAGE),

@@ -57,24 +57,12 @@ fn host_command(arch: Arch, program: &Path) -> Option<Command> {
 /// What `program` printed on the host, and its status; `None` when the
 /// host cannot run it.
 fn host_run(arch: Arch, program: &Path) -> Option<(Vec<String>, i32)> {
-    let mut command = host_command(arch, program)?;
-    // The environment init gets in the guest (`kernel/src/main.rs`).
-    command
-        .env_clear()
-        .env("PATH", "/bin")
-        .env("HOME", "/")
-        .args(ARGUMENTS);
-    let output = command
-        .output()
-        .expect("running the Linux program on the host");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let lines = text.lines().map(str::to_string).collect();
-    Some((lines, output.status.code().unwrap_or(-1)))
+    host_run_with(arch, program, &ARGUMENTS)
 }
 
-/// What `program` printed on the host when given `arguments` (after an
-/// emptied environment, as [`host_run`]), and its status; `None` when
-/// the host cannot run it.
+/// What `program` printed on the host when given `arguments`, with the
+/// environment init gets in the guest (`kernel/src/main.rs`), and its
+/// status; `None` when the host cannot run it.
 fn host_run_with(arch: Arch, program: &Path, arguments: &[&str]) -> Option<(Vec<String>, i32)> {
     let mut command = host_command(arch, program)?;
     command

@@ -26,12 +26,11 @@
 use super::{fd, native, path, read_array, write_bytes, ARCH};
 use crate::files::{OpenFile, PIPE_CAPACITY};
 use crate::process::Process;
-use crate::syscall::{sys_fs, sys_io, UserAccess};
+use crate::syscall::{sys_fs, sys_io};
 use alloc::sync::Arc;
 use linux_abi::flags::at::CURRENT_DIRECTORY;
 use linux_abi::flags::fcntl::{FcntlCommand, FD_CLOSE_ON_EXEC};
 use linux_abi::flags::open::{AccessMode, OpenFlags, OpenRequest};
-use linux_abi::layout::io_vector::{IoVector, IOVEC_SIZE, MAX_VECTORS};
 use linux_abi::Errno;
 use manux_abi::limits;
 use spin::Mutex;
@@ -165,25 +164,11 @@ pub fn read_vector(
     vectors: u64,
     count: u64,
 ) -> Result<u64, Errno> {
-    if count > MAX_VECTORS as u64 {
-        return Err(Errno::InvalidArgument);
-    }
-    let table = native(UserAccess::read(
-        process,
-        vectors,
-        count * IOVEC_SIZE as u64,
-        MAX_VECTORS * IOVEC_SIZE,
-    ))?;
+    let vectors = super::io::io_vectors(process, vectors, count)?;
     let shared = native(process.resources.lock().files.get(fd(file) as i64))?;
     let is_regular = matches!(&*shared.lock(), OpenFile::Regular { .. });
     let mut total: u64 = 0;
-    for entry in table.chunks_exact(IOVEC_SIZE) {
-        let mut bytes = [0u8; IOVEC_SIZE];
-        bytes.copy_from_slice(entry);
-        let vector = IoVector::decode(&bytes);
-        if vector.length == 0 {
-            continue;
-        }
+    for vector in vectors {
         match sys_io::read(process, fd(file), vector.base, vector.length) {
             Ok(count) => {
                 total += count;

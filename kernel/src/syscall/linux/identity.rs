@@ -73,14 +73,7 @@ pub fn get_random(process: &Process, buffer: u64, count: u64, flags: u64) -> Res
 /// (`EINVAL`).
 pub fn clock_get_time(process: &Process, clock: u64, address: u64) -> Result<u64, Errno> {
     let clock = ClockId::from_number(clock).ok_or(Errno::InvalidArgument)?;
-    let now = match clock {
-        ClockId::Realtime | ClockId::RealtimeCoarse | ClockId::Tai => crate::wall_clock::now(),
-        ClockId::Monotonic
-        | ClockId::MonotonicRaw
-        | ClockId::MonotonicCoarse
-        | ClockId::Boottime => HalArch::time_since_reset(),
-        _ => return Err(Errno::InvalidArgument),
-    };
+    let now = clock_now(clock).ok_or(Errno::InvalidArgument)?;
     let nanoseconds = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
     write_bytes(
         process,
@@ -88,6 +81,22 @@ pub fn clock_get_time(process: &Process, clock: u64, address: u64) -> Result<u64
         &Timespec::from_nanoseconds(nanoseconds).encode(),
     )?;
     Ok(0)
+}
+
+/// What `clock` reads now: the time of day for the real-time clocks, the
+/// time since reset for the monotonic ones; `None` for a clock Manux does
+/// not keep (CPU time).
+pub fn clock_now(clock: ClockId) -> Option<core::time::Duration> {
+    match clock {
+        ClockId::Realtime | ClockId::RealtimeCoarse | ClockId::Tai => {
+            Some(crate::wall_clock::now())
+        }
+        ClockId::Monotonic
+        | ClockId::MonotonicRaw
+        | ClockId::MonotonicCoarse
+        | ClockId::Boottime => Some(HalArch::time_since_reset()),
+        _ => None,
+    }
 }
 
 /// `time(address)` (x86_64): the seconds since the epoch, also stored at

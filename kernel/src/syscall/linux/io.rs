@@ -7,6 +7,7 @@ use crate::files::OpenFile;
 use crate::process::Process;
 use crate::syscall::{sys_io, UserAccess};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use linux_abi::flags::ioctl::TerminalRequest;
 use linux_abi::layout::io_vector::{IoVector, IOVEC_SIZE, MAX_VECTORS};
 use linux_abi::layout::terminal::{
@@ -25,14 +26,11 @@ pub fn write(process: &Arc<Process>, file: u64, buffer: u64, count: u64) -> Resu
     native(sys_io::write(process, fd(file), buffer, count))
 }
 
-/// `writev(fd, iovec array, count)`: each buffer in turn; a short write
-/// or an error after some bytes ends the call with what was written.
-pub fn write_vector(
-    process: &Arc<Process>,
-    file: u64,
-    vectors: u64,
-    count: u64,
-) -> Result<u64, Errno> {
+/// The `count` non-empty buffers of the `iovec` array at `vectors`, in
+/// order (`readv`'s and `writev`'s).
+///
+/// Return values: `EINVAL` past [`MAX_VECTORS`]; `EFAULT`.
+pub fn io_vectors(process: &Process, vectors: u64, count: u64) -> Result<Vec<IoVector>, Errno> {
     if count > MAX_VECTORS as u64 {
         return Err(Errno::InvalidArgument);
     }
@@ -42,14 +40,30 @@ pub fn write_vector(
         count * IOVEC_SIZE as u64,
         MAX_VECTORS * IOVEC_SIZE,
     ))?;
-    let mut written: u64 = 0;
+    let mut list = Vec::new();
+    list.try_reserve_exact(count as usize)
+        .map_err(|_| Errno::OutOfMemory)?;
     for entry in table.chunks_exact(IOVEC_SIZE) {
         let mut bytes = [0u8; IOVEC_SIZE];
         bytes.copy_from_slice(entry);
         let vector = IoVector::decode(&bytes);
-        if vector.length == 0 {
-            continue;
+        if vector.length != 0 {
+            list.push(vector);
         }
+    }
+    Ok(list)
+}
+
+/// `writev(fd, iovec array, count)`: each buffer in turn; a short write
+/// or an error after some bytes ends the call with what was written.
+pub fn write_vector(
+    process: &Arc<Process>,
+    file: u64,
+    vectors: u64,
+    count: u64,
+) -> Result<u64, Errno> {
+    let mut written: u64 = 0;
+    for vector in io_vectors(process, vectors, count)? {
         match sys_io::write(process, fd(file), vector.base, vector.length) {
             Ok(count) => {
                 written += count;

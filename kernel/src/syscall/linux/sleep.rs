@@ -16,7 +16,6 @@ use crate::process::Process;
 use crate::scheduler;
 use crate::syscall::sys_time;
 use alloc::sync::Arc;
-use hal::{Arch as HalArch, Architecture};
 use linux_abi::clock::{ClockId, TIMER_ABSOLUTE};
 use linux_abi::layout::time::{Timespec, TIMESPEC_SIZE};
 use linux_abi::Errno;
@@ -61,14 +60,7 @@ pub fn clock_nanosleep(
     if flags & TIMER_ABSOLUTE == 0 {
         return sleep(process, nanoseconds);
     }
-    let now = match clock {
-        ClockId::Realtime | ClockId::RealtimeCoarse | ClockId::Tai => crate::wall_clock::now(),
-        ClockId::Monotonic
-        | ClockId::MonotonicRaw
-        | ClockId::MonotonicCoarse
-        | ClockId::Boottime => HalArch::time_since_reset(),
-        _ => return Err(Errno::InvalidArgument),
-    };
+    let now = super::identity::clock_now(clock).ok_or(Errno::InvalidArgument)?;
     let now = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
     sleep(process, nanoseconds.saturating_sub(now))
 }

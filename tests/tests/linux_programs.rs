@@ -15,6 +15,13 @@
 //! and pipes under a directory it is given (in the guest the user's home,
 //! writable for init; on the host a fresh temporary directory), and the
 //! guest's output must equal the host's line for line.
+//!
+//! `hello`, `files` and `spawn` are also built against musl
+//! (`linux-musl-NAME`) and checked in the same way, each against the
+//! host's run of the same musl file: musl has its own start, stdio and
+//! `strerror` texts (`No child process`), and on AArch64 a `vfork` that
+//! is a `fork`, refused to static-PIE programs, so the musl `spawn`'s two
+//! `vfork` cases are not checked there.
 #![forbid(unsafe_code)]
 
 use guest_tests::*;

@@ -329,7 +329,10 @@ mod tests {
         assert!(text.contains("file 9:etc/alias link 9:etc/catrc\n"));
         assert!(text.contains("need 9:/etc/motd at 8:etc/motd\n"));
         assert!(text.contains("call 2:ls\n"));
-        assert!(text.ends_with("grammar 03010000000000ffff000000\n"), "{text}");
+        assert!(
+            text.ends_with("grammar 03010000000000ffff000000\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -27,7 +27,11 @@
 //!   -nostartfiles rcrt1.o crti.o OBJECT -lc libgcc.a crtn.o` — an
 //!   `ET_DYN` file without `PT_INTERP`, which relocates itself.
 //!
-//! The image installs them as unlaunched programs (`[image] unlaunched`
+//! `linux-escape` (`tests/linux/escape.c`, the escape suite's main
+//! techniques) is instead the program of a package of the same name, so
+//! that it runs confined, launched from the shell.
+//!
+//! The image installs the others as unlaunched programs (`[image] unlaunched`
 //! in `images/manifest.toml`: `/bin/linux-NAME`, `/bin/linux-musl-NAME`),
 //! the smallest way to reach them: a guest test runs one as init
 //! (`init=/bin/linux-hello …`). They are not checked as Manux programs
@@ -102,6 +106,7 @@ pub const PROGRAMS: &[LinuxProgram] = &[
     program("files", Libc::Glibc, Link::StaticPie),
     program("spawn", Libc::Glibc, Link::StaticPie),
     program("fixed", Libc::Glibc, Link::Fixed),
+    program("escape", Libc::Glibc, Link::StaticPie),
     program("hello", Libc::Musl, Link::StaticPie),
     program("files", Libc::Musl, Link::StaticPie),
     program("spawn", Libc::Musl, Link::StaticPie),

@@ -383,3 +383,67 @@ fn works_with_files_as_on_linux(name: &str) {
         }
     }
 }
+
+/// Planted in the home, never handed to `linux-escape`.
+const ESCAPE_SECRET: &str = "TOPSECRET-linux-e5c4";
+
+/// The techniques `tests/linux/escape.c` tries, in its order.
+const ESCAPE_TECHNIQUES: [&str; 6] = [
+    "paths",
+    "chdir-dotdot",
+    "directory-fd-climb",
+    "symlinks",
+    "move-handed-file",
+    "exec-dropped",
+];
+
+/// The escape suite's main techniques with Linux calls (`..` past the
+/// root, absolute and `/...` names, `/proc/self`, a handed directory's
+/// descriptor climbed, symbolic links pointing out, a handed read-only
+/// file linked or renamed out of its place, a dropped copy run): the
+/// program, launched confined from the shell with a writable directory
+/// and a read-only file, must find every one blocked and never read the
+/// secret beside them.
+#[test]
+fn a_confined_linux_program_cannot_escape() {
+    let plant = format!("echo {ESCAPE_SECRET} > secret.txt");
+    let lines = [
+        "cd $HOME",
+        plant.as_str(),
+        "echo handed-over > handed.txt",
+        "mkdir work",
+        "linux-escape -w work handed.txt",
+        "cat handed.txt",
+        "poweroff",
+    ];
+    let run = 4;
+    for (machine, _disk) in system_machines() {
+        let transcript = session(&machine, &lines, TIMEOUT);
+        let what = describe(&machine);
+        let printed = transcript.output(run);
+        let printed: Vec<&str> = printed.lines().collect();
+        for technique in ESCAPE_TECHNIQUES {
+            assert!(
+                printed.contains(&format!("blocked: {technique}").as_str()),
+                "{what}: {technique} not blocked:\n{transcript:#?}"
+            );
+        }
+        assert!(
+            printed.contains(&"linux escape: 0 escaped"),
+            "{what}:\n{transcript:#?}"
+        );
+        assert!(
+            !printed.iter().any(|line| line.contains("ESCAPED")),
+            "{what}:\n{transcript:#?}"
+        );
+        assert_eq!(transcript.output(run + 1), "handed-over\n", "{what}");
+        for exchange in &transcript.exchanges {
+            assert!(
+                !exchange.output.contains(ESCAPE_SECRET),
+                "{what}: the secret leaked after `{}`",
+                exchange.command
+            );
+        }
+        assert!(!transcript.tail.contains(ESCAPE_SECRET), "{what}");
+    }
+}

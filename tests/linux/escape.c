@@ -5,8 +5,8 @@
  * handed, as `linux-escape -w WORK FILE` (WORK a directory handed
  * read-write, FILE a file handed read-only), it tries to reach the secret
  * (or to move what it was handed out of its place) with Linux calls. One
- * line per technique, `blocked: NAME` or `ESCAPED: NAME (how)`; the
- * secret is never printed. Exit status 0 only if all were blocked. */
+ * line per technique, `blocked: NAME` or `ESCAPED: NAME (how)` (and
+ * `note: …` lines saying what was tried); the secret is never printed. Exit status 0 only if all were blocked. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +152,9 @@ int main(int argc, char **argv) {
      * through a new name. */
     how = NULL;
     snprintf(path, sizeof path, "%s/hard", work);
-    if (linkat(AT_FDCWD, handed, AT_FDCWD, path, 0) == 0) {
+    int linked = linkat(AT_FDCWD, handed, AT_FDCWD, path, 0);
+    printf("note: move-handed-file: linkat into WORK: %s\n", linked == 0 ? "ok" : strerror(errno));
+    if (linked == 0) {
         int writable = open(path, O_WRONLY);
         if (writable >= 0) {
             how = "linkat into WORK, then writable";
@@ -182,13 +184,16 @@ int main(int argc, char **argv) {
     snprintf(own, sizeof own, "%s%s", strchr(argv[0], '/') ? "" : "/bin/", argv[0]);
     int source = open(own, O_RDONLY);
     int copy = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    long copied = 0;
     if (source >= 0 && copy >= 0) {
         char buffer[4096];
         ssize_t count;
         while ((count = read(source, buffer, sizeof buffer)) > 0) {
-            write(copy, buffer, count);
+            copied += write(copy, buffer, count);
         }
     }
+    printf("note: exec-dropped: %s: %s, copied %ld bytes\n", own,
+           source >= 0 ? "read" : strerror(errno), copied);
     if (source >= 0) {
         close(source);
     }
@@ -198,7 +203,9 @@ int main(int argc, char **argv) {
         char *arguments[] = {path, "--dropped", NULL};
         pid_t pid;
         fflush(stdout);
-        if (posix_spawn(&pid, path, NULL, NULL, arguments, environ) == 0) {
+        int error = posix_spawn(&pid, path, NULL, NULL, arguments, environ);
+        printf("note: exec-dropped: posix_spawn: %s\n", error == 0 ? "ok" : strerror(error));
+        if (error == 0) {
             int status = 0;
             waitpid(pid, &status, 0);
             if (WIFEXITED(status) && WEXITSTATUS(status) == 66) {

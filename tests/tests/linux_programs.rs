@@ -22,6 +22,12 @@
 //! `strerror` texts (`No child process`), and on AArch64 a `vfork` that
 //! is a `fork`, refused to static-PIE programs, so the musl `spawn`'s two
 //! `vfork` cases are not checked there.
+//!
+//! Confinement: `tests/linux/escape.c`, the package `linux-escape`,
+//! launched confined from the shell with a writable directory and a
+//! read-only file, tries the escape suite's main techniques with Linux
+//! calls; every one must be blocked and the secret beside its arguments
+//! never read.
 #![forbid(unsafe_code)]
 
 use guest_tests::*;
@@ -422,6 +428,10 @@ fn a_confined_linux_program_cannot_escape() {
         let what = describe(&machine);
         let printed = transcript.output(run);
         let printed: Vec<&str> = printed.lines().collect();
+        // Shown with `--nocapture`.
+        for line in &printed {
+            eprintln!("{what}: linux-escape: {line}");
+        }
         for technique in ESCAPE_TECHNIQUES {
             assert!(
                 printed.contains(&format!("blocked: {technique}").as_str()),

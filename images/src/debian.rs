@@ -124,12 +124,37 @@ fn shown(package: &DebianPackage) -> String {
     )
 }
 
-/// ` (manifest line N)` for the first line holding `needle`, if any.
-fn at_line(manifest: &Manifest, needle: &str) -> String {
-    manifest
-        .line_of(needle)
-        .map(|line| format!(" (manifest line {line})"))
-        .unwrap_or_default()
+/// Where a `.deb`'s version and digest are pinned, for messages naming
+/// what to update.
+#[derive(Clone, Copy)]
+pub enum Pin<'a> {
+    /// A `[[debian-package]]` of the manifest.
+    Manifest(&'a Manifest),
+    /// A constant of the xtask's source: the file and the constant's
+    /// name (`("images/src/linux_programs.rs", "MUSL_DEV")`).
+    Code(&'a str, &'a str),
+}
+
+impl Pin<'_> {
+    /// Who pins: `the manifest`, or the source file.
+    fn holder(&self) -> &str {
+        match self {
+            Pin::Manifest(_) => "the manifest",
+            Pin::Code(file, _) => file,
+        }
+    }
+
+    /// ` (manifest line N)` for the first line holding `needle`, if any;
+    /// ` (CONSTANT in FILE)` for a pin in the code.
+    fn at(&self, needle: &str) -> String {
+        match self {
+            Pin::Manifest(manifest) => manifest
+                .line_of(needle)
+                .map(|line| format!(" (manifest line {line})"))
+                .unwrap_or_default(),
+            Pin::Code(file, constant) => format!(" ({constant} in {file})"),
+        }
+    }
 }
 
 /// The SHA-256 of `bytes`, lower-case hexadecimal.
@@ -144,6 +169,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// digest, a download that fails (naming the URL; a 404 says the archive
 /// dropped the version), or a digest other than the manifest's.
 pub fn fetch(manifest: &Manifest, package: &DebianPackage, arch: Arch) -> Result<Vec<u8>> {
+    fetch_pinned(Pin::Manifest(manifest), package, arch)
+}
+
+/// [`fetch`] for a package pinned by `pin` (the manifest, or the code).
+pub fn fetch_pinned(pin: Pin, package: &DebianPackage, arch: Arch) -> Result<Vec<u8>> {
     let expected = package
         .sha256
         .get(arch.name())
@@ -154,7 +184,7 @@ pub fn fetch(manifest: &Manifest, package: &DebianPackage, arch: Arch) -> Result
         bail!(
             "{}, field {field}: {expected:?} is not 64 hexadecimal digits{}",
             shown(package),
-            at_line(manifest, &format!("name = {:?}", package.name))
+            pin.at(&format!("name = {:?}", package.name))
         );
     }
     let directory = cache_dir();
@@ -171,14 +201,16 @@ pub fn fetch(manifest: &Manifest, package: &DebianPackage, arch: Arch) -> Result
         .with_context(|| format!("creating {}", directory.display()))?;
     let address = url(package, arch);
     eprintln!("xtask: downloading {address}");
-    let bytes = download(manifest, package, arch, &address, &cached)?;
+    let bytes = download(pin, package, arch, &address, &cached)?;
     let got = sha256_hex(&bytes);
     if got != expected {
         bail!(
-            "{}, field {field}: {address} has SHA-256 {got}, the manifest expects {expected}{}: \
-             if this file is the one wanted, put its digest in the manifest; otherwise pin the version the digest is of",
+            "{}, field {field}: {address} has SHA-256 {got}, {} expects {expected}{}: \
+             if this file is the one wanted, put its digest in {}; otherwise pin the version the digest is of",
             shown(package),
-            at_line(manifest, &expected)
+            pin.holder(),
+            pin.at(&expected),
+            pin.holder()
         );
     }
     // Only a file with the right digest is kept, under its name.
@@ -205,7 +237,7 @@ fn partial_name(path: &Path) -> PathBuf {
 
 /// Downloads `address` with curl.
 fn download(
-    manifest: &Manifest,
+    pin: Pin,
     package: &DebianPackage,
     arch: Arch,
     address: &str,
@@ -248,7 +280,7 @@ fn download(
                  archive = \"https://snapshot.debian.org/archive/debian/YYYYMMDDT000000Z\"",
                 shown(package),
                 debian_arch(arch),
-                at_line(manifest, &format!("version = {:?}", package.version))
+                pin.at(&format!("version = {:?}", package.version))
             );
         }
         bail!(
@@ -314,6 +346,37 @@ fn extract_file(deb: &Path, path: &str, shown: &str) -> Result<Vec<u8>> {
         bail!("{shown}: {path} is empty or not a regular file");
     }
     Ok(output.stdout)
+}
+
+/// Unpacks the whole `.deb` whose bytes are `deb` into `directory`
+/// (`dpkg-deb -x`), emptied first.
+///
+/// Return values: an error naming `shown` if `dpkg-deb` fails.
+pub fn unpack(deb: &[u8], directory: &Path, shown: &str) -> Result<()> {
+    toolchain::ensure_commands(&[("dpkg-deb", "dpkg")])?;
+    if directory.exists() {
+        std::fs::remove_dir_all(directory)
+            .with_context(|| format!("removing {}", directory.display()))?;
+    }
+    std::fs::create_dir_all(directory)
+        .with_context(|| format!("creating {}", directory.display()))?;
+    let temporary = partial_name(&cache_dir().join("unpacking.deb"));
+    std::fs::write(&temporary, deb).with_context(|| format!("writing {}", temporary.display()))?;
+    let status = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&temporary)
+        .arg(directory)
+        .stdin(Stdio::null())
+        .status()
+        .context("running dpkg-deb");
+    let _ = std::fs::remove_file(&temporary);
+    if !status?.success() {
+        bail!(
+            "{shown}: dpkg-deb -x into {} failed: not a valid .deb?",
+            directory.display()
+        );
+    }
+    Ok(())
 }
 
 /// Every program the packages of `manifest` take from Debian packages,

@@ -24,6 +24,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef __GLIBC__
+/* musl 1.2.3 (Debian bookworm's, for the musl builds) has no statx or
+ * renameat2 functions: the system calls themselves, with Linux's
+ * struct statx (256 bytes; only the fields printed are named). */
+#include <stdint.h>
+#include <sys/syscall.h>
+#define STATX_BASIC_STATS 0x7ffU
+struct statx {
+    uint32_t stx_mask, stx_blksize;
+    uint64_t stx_attributes;
+    uint32_t stx_nlink, stx_uid, stx_gid;
+    uint16_t stx_mode, spare;
+    uint64_t stx_ino, stx_size, rest[28];
+};
+static int statx(int directory, const char *path, int flags, unsigned mask,
+                 struct statx *result) {
+    return syscall(SYS_statx, directory, path, flags, mask, result);
+}
+static int renameat2(int from_directory, const char *from, int to_directory, const char *to,
+                     unsigned flags) {
+    return syscall(SYS_renameat2, from_directory, from, to_directory, to, flags);
+}
+#endif
+
 /* The C name of an error number. */
 static const char *error_name(int number) {
     switch (number) {

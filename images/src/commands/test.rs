@@ -199,6 +199,24 @@ fn guest_tests(arches: &[Arch], test: Option<&str>, filter: Option<&str>) -> Res
             format!("MANUX_LINUX_PROGRAMS_{upper}"),
             xtask::linux_programs::output_dir(arch),
         );
+        // Debian's busybox, as the image holds it, for the applet tests to
+        // run on the host too (`tests/tests/busybox.rs`).
+        let busybox = xtask::linux_programs::output_dir(arch).join("busybox");
+        let package = manifest
+            .debian_packages
+            .iter()
+            .find(|package| package.name == "busybox-static")
+            .context("the manifest has no busybox-static")?;
+        let deb = xtask::debian::fetch(&manifest, package, arch)?;
+        let bytes = xtask::debian::extract(&deb, "bin/busybox", "busybox-static")?;
+        std::fs::write(&busybox, bytes)
+            .with_context(|| format!("writing {}", busybox.display()))?;
+        std::fs::set_permissions(
+            &busybox,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .with_context(|| format!("making {} executable", busybox.display()))?;
+        guest.env(format!("MANUX_BUSYBOX_{upper}"), busybox);
     }
     guest.env(
         "MANUX_GUEST_ARCHES",

@@ -98,7 +98,7 @@ impl ProgramPages for ProcessPages<'_> {
         let shared = self
             .program
             .shared_pages(|| build_shared_pages(image, file))?;
-        self.memory.map_shared(start, &shared)
+        self.memory.map_shared(start, shared)
     }
 
     fn map_filled(
@@ -158,5 +158,7 @@ fn build_shared_pages(image: &ProgramImage, file: &[u8]) -> Result<SharedPages, 
             user_permission(page.permission),
         ));
     }
+    // Looked up by offset when a process first touches one.
+    pages.pages.sort_unstable_by_key(|(offset, ..)| *offset);
     Ok(pages)
 }

@@ -95,8 +95,29 @@ fn once<T, E>(
 /// process mapping it have let it go.
 #[derive(Default)]
 pub struct SharedPages {
-    /// The pages.
+    /// The pages: `(offset from the image's start, frame, permission)`,
+    /// sorted by offset.
     pub pages: Vec<(u64, Arc<Frame>, UserPermission)>,
+}
+
+impl SharedPages {
+    /// The frame and permission of the page at `offset`, if it is one.
+    pub fn at(&self, offset: u64) -> Option<(&Arc<Frame>, UserPermission)> {
+        let index = self
+            .pages
+            .binary_search_by_key(&offset, |(page, ..)| *page)
+            .ok()?;
+        self.pages
+            .get(index)
+            .map(|(_, frame, permission)| (frame, *permission))
+    }
+
+    /// Bytes from the first page's offset to the end of the last.
+    pub fn end(&self) -> u64 {
+        self.pages
+            .last()
+            .map_or(0, |(offset, ..)| offset + hal::user::PAGE_SIZE)
+    }
 }
 
 struct Entry {

@@ -136,6 +136,9 @@ pub struct UserMemory {
     touched: Option<Charge>,
     /// Ranges mapped zeroed on first touch: `(start, end, permission)`.
     lazy: Vec<(u64, u64, UserPermission)>,
+    /// A program's shared read-only pages, each mapped to its frame when
+    /// first touched: `(start, pages)` (see [`UserMemory::map_shared`]).
+    shared: Vec<(u64, Arc<SharedPages>)>,
     /// What this memory may take, and what it holds of it: its root
     /// table, then each reservation with its page tables.
     budget: Arc<Budget>,
@@ -164,6 +167,7 @@ impl UserMemory {
             paid_on_touch: Vec::new(),
             touched: None,
             lazy: Vec::new(),
+            shared: Vec::new(),
             budget: budget.clone(),
             charges: alloc::vec![root],
             last_runs: None,
@@ -336,7 +340,10 @@ impl UserMemory {
     /// executable; `OutOfMemory`.
     pub fn map_page(&mut self, address: u64, permission: UserPermission) -> Result<(), Errno> {
         let address = address & !(PAGE_SIZE - 1);
-        if !self.reserved(address, address + PAGE_SIZE) || self.pages.is_shared(address) {
+        if !self.reserved(address, address + PAGE_SIZE)
+            || self.pages.is_shared(address)
+            || self.shared_page(address).is_some()
+        {
             return Err(Errno::InvalidArgument);
         }
         if let Some(old) = self.pages.permission(address) {
@@ -392,24 +399,58 @@ impl UserMemory {
             .map_err(map_errno)
     }
 
-    /// Maps `pages`' frames read-only at `start` plus each page's offset
-    /// (inside a reservation); each mapping holds its frame. The frames
-    /// are shared: the kernel never writes them through this memory
-    /// ([`Self::load`] refuses).
+    /// Makes `pages`' frames this memory's read-only pages at `start`
+    /// plus each page's offset (inside a reservation), each mapped to its
+    /// frame when first touched — by the program ([`Self::fault_in`]) or
+    /// by a kernel copy — and holding it from then on: a spawn pays for
+    /// the code a program runs, not for all it has. The frames are
+    /// shared: the kernel never writes them through this memory
+    /// ([`Self::load`] refuses), and they never become writable
+    /// ([`Self::protect`] refuses).
     ///
-    /// Return values: `InvalidArgument` if a page is outside the
-    /// reservations, already mapped, or writable; `OutOfMemory`.
-    pub fn map_shared(&mut self, start: u64, pages: &SharedPages) -> Result<(), Errno> {
-        for (offset, frame, permission) in &pages.pages {
-            let address = start + offset;
-            if !self.reserved(address, address + PAGE_SIZE) {
-                return Err(Errno::InvalidArgument);
-            }
-            self.pages
-                .map_shared(address, frame, *permission)
-                .map_err(map_errno)?;
+    /// Return values: `InvalidArgument` if the pages are outside the
+    /// reservations or one is writable; `OutOfMemory`.
+    pub fn map_shared(&mut self, start: u64, pages: Arc<SharedPages>) -> Result<(), Errno> {
+        let first = pages.pages.first().map_or(0, |(offset, ..)| *offset);
+        let end = start
+            .checked_add(pages.end())
+            .ok_or(Errno::InvalidArgument)?;
+        if pages.pages.is_empty() {
+            return Ok(());
         }
+        if !self.reserved(start + first, end)
+            || pages
+                .pages
+                .iter()
+                .any(|(_, _, permission)| permission.write)
+        {
+            return Err(Errno::InvalidArgument);
+        }
+        self.shared.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+        self.shared.push((start, pages));
         Ok(())
+    }
+
+    /// The shared page at `page` not mapped yet, if it is one: its frame
+    /// and permission.
+    fn shared_page(&self, page: u64) -> Option<(Arc<Frame>, UserPermission)> {
+        self.shared.iter().find_map(|(start, pages)| {
+            let offset = page.checked_sub(*start)?;
+            pages
+                .at(offset)
+                .map(|(frame, permission)| (frame.clone(), permission))
+        })
+    }
+
+    /// Whether any page of `[start, end)` is a shared page, mapped or not.
+    fn any_shared(&self, start: u64, end: u64) -> bool {
+        self.pages.any_shared(start..end)
+            || self.shared.iter().any(|(first, pages)| {
+                pages.pages.iter().any(|(offset, ..)| {
+                    let page = first + offset;
+                    page < end && page + PAGE_SIZE > start
+                })
+            })
     }
 
     /// Makes the pages of `[start, end)` (inside a reservation) zeroed
@@ -461,6 +502,20 @@ impl UserMemory {
         if self.pages.permission(page).is_some() {
             return FaultIn::Refused;
         }
+        if let Some((frame, permission)) = self.shared_page(page) {
+            let allowed = match access {
+                Access::Read => true,
+                Access::Write => false,
+                Access::Execute => permission.execute,
+            };
+            if !allowed {
+                return FaultIn::Refused;
+            }
+            return match self.pages.map_shared(page, &frame, permission) {
+                Ok(()) => FaultIn::Mapped,
+                Err(_) => FaultIn::OutOfMemory,
+            };
+        }
         let Some(permission) = self.lazy_permission(page) else {
             return FaultIn::Refused;
         };
@@ -483,7 +538,7 @@ impl UserMemory {
     ///
     /// Return values: `OutOfMemory`.
     fn populate(&mut self, address: u64, length: usize) -> Result<(), Errno> {
-        if self.lazy.is_empty() || length == 0 {
+        if (self.lazy.is_empty() && self.shared.is_empty()) || length == 0 {
             return Ok(());
         }
         let end = address.saturating_add(length as u64).min(USER_END);
@@ -500,8 +555,18 @@ impl UserMemory {
         }
         while page < end {
             let missing = |memory: &Self, page: u64| memory.pages.permission(page).is_none();
-            let Some(permission) = self.lazy_permission(page).filter(|_| missing(self, page))
-            else {
+            if !missing(self, page) {
+                page += PAGE_SIZE;
+                continue;
+            }
+            if let Some((frame, permission)) = self.shared_page(page) {
+                self.pages
+                    .map_shared(page, &frame, permission)
+                    .map_err(|_| Errno::OutOfMemory)?;
+                page += PAGE_SIZE;
+                continue;
+            }
+            let Some(permission) = self.lazy_permission(page) else {
                 page += PAGE_SIZE;
                 continue;
             };
@@ -615,7 +680,7 @@ impl UserMemory {
         if !self.reserved(start, end) {
             return Err(Errno::OutOfMemory);
         }
-        if permission.write && self.pages.any_shared(start..end) {
+        if permission.write && self.any_shared(start, end) {
             return Err(Errno::AccessDenied);
         }
         // The lazy ranges first (the only step that allocates): the parts
@@ -663,7 +728,7 @@ impl UserMemory {
     pub fn load(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
         if !bytes.is_empty() {
             let end = address.saturating_add(bytes.len() as u64);
-            if self.pages.any_shared(address & !(PAGE_SIZE - 1)..end) {
+            if self.any_shared(address & !(PAGE_SIZE - 1), end) {
                 return Err(Errno::InvalidArgument);
             }
         }
@@ -775,6 +840,11 @@ impl UserMemory {
             .try_reserve_exact(self.paid_on_touch.len())
             .map_err(|_| Errno::OutOfMemory)?;
         paid_on_touch.extend_from_slice(&self.paid_on_touch);
+        let mut shared = Vec::new();
+        shared
+            .try_reserve_exact(self.shared.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        shared.extend(self.shared.iter().cloned());
         let pages = self.pages.copy().ok_or(Errno::OutOfMemory)?;
         Ok(UserMemory {
             pages,
@@ -784,6 +854,7 @@ impl UserMemory {
             paid_on_touch,
             touched: None,
             lazy,
+            shared,
             budget: budget.clone(),
             charges,
             last_runs: None,

@@ -6,6 +6,7 @@
  * its program break (glibc's malloc takes small blocks from there), maps
  * anonymous memory, and exits with status 5. */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,13 @@ static int deep(int depth) {
     }
     return deep(depth - 1) + frame[sizeof frame - 1] - frame[0] + 1;
 }
+
+/* Code never run: its page is likely never touched before a child
+ * writes to it. */
+__attribute__((noinline)) int never_called(int x) { return x * 7 + 3; }
+
+/* Read only by the kernel (a write(2) from it). */
+static const char quiet[] = "written from read-only data by the kernel\n";
 
 /* The end of the program's data: its break starts above. */
 extern char end;
@@ -109,5 +117,20 @@ int main(int argc, char **argv) {
     pid_t reaped = waitpid(pid, &status, 0);
     printf("fork parent: reaped %s, status %d, counter %d, heap %s\n",
            reaped == pid ? "the child" : "another", WEXITSTATUS(status), counter, heap);
+    /* Code is never writable: a child writing to it is killed. */
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        *(volatile char *)&never_called = 0;
+        _exit(0);
+    }
+    status = 0;
+    waitpid(pid, &status, 0);
+    printf("writing code: %s\n",
+           WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV ? "killed by SIGSEGV" : "not refused");
+    fflush(stdout);
+    if (write(1, quiet, sizeof quiet - 1) != (ssize_t)(sizeof quiet - 1)) {
+        return 1;
+    }
     return 5;
 }

@@ -213,6 +213,8 @@ fn a_fixed_address_glibc_program_runs_as_on_linux() {
             "64 levels of 64 KiB of stack: 64",
             "fork child: counter 2, heap child's, same break yes",
             "fork parent: reaped the child, status 11, counter 1, heap parent's",
+            "writing code: killed by SIGSEGV",
+            "written from read-only data by the kernel",
         ],
         5,
     );

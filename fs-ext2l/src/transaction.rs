@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Transactions: the journal in use, in ordered mode (DESIGN §4, issue 15).
+//! Transactions: the journal in use, in ordered mode (DESIGN §4).
 //!
 //! On a read-write mount of a volume with a journal, every change of
 //! metadata — bitmaps, inode-table blocks, indirect, directory and symlink

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Power cuts during real work, every way the disk may be left (issue 15).
+//! Power cuts during real work, every way the disk may be left.
 //!
 //! A workload — directory trees; files created, written (through the
 //! cache and streamed past it), renamed, truncated, unlinked while held

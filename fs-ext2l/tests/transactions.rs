@@ -310,7 +310,7 @@ fn freed_blocks_wait_for_their_commit_and_a_full_volume_commits_for_them() {
     assert_checker_clean(&mut file_system);
 }
 
-/// Regression (found by `tests/file_data.rs` with issue 15's work): a
+/// Regression (found by `tests/file_data.rs`): a
 /// write-back finished after a later one had written newer descriptors
 /// found the descriptors back at the bytes it wrote (two blocks taken,
 /// two freed) and called them clean, so the newest never reached the

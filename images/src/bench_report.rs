@@ -66,7 +66,7 @@ pub const GUEST_KEYS: &[&str] = &[
 /// one without: the xtask takes the journal's cost as their ratios.
 pub const WRITES_KEYS: &[&str] = &["small_files_ops_per_s", "file_write_mbps"];
 
-/// A target a figure must meet (issue 10).
+/// A target a figure must meet.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Target {
     /// At most this value.
@@ -346,7 +346,7 @@ mod tests {
     }
 
     #[test]
-    fn targets_follow_the_issue() {
+    fn targets_are_the_documented_ones() {
         assert!(target("launcher_overhead_ratio").unwrap().met(1.25));
         assert!(!target("launcher_overhead_ratio").unwrap().met(1.26));
         assert!(target("file_vs_raw_ratio").unwrap().met(0.9));

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Benchmarks (issue 10): the in-guest program `bench` runs to the end
+//! Benchmarks: the in-guest program `bench` runs to the end
 //! with the `bench` boot argument and prints every figure; without it the
 //! privileged operations of the `benchmark` call are refused; the kernel
 //! reports when the console was first read (the boot-to-prompt time).

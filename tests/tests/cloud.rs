@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Cloud images (issue 9, DESIGN §9): the GPT disk `cargo xtask test`
+//! Cloud images (DESIGN §9): the GPT disk `cargo xtask test`
 //! builds like `cargo xtask image` does (`MANUX_CLOUD_IMAGE_<ARCH>`),
 //! booted through UEFI firmware as a cloud VM boots it — AArch64 `virt` with
 //! `QEMU_EFI.fd`, x86_64 `q35` with OVMF, the disk on virtio-blk-pci.

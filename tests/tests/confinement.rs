@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Confinement (issue 7): the escape suite, run inside the guest, tries
+//! Confinement: the escape suite, run inside the guest, tries
 //! every known way out of an xchroot domain; each must be blocked, the
 //! secret must never appear, and the behaviour checks (the 2014 seed's
 //! own scenario, writes through a read-write `/...` directory) must hold.
-//! The live-object techniques (issue "live file objects": stale
+//! The live-object techniques (stale
 //! descriptors, removed `/...` entries and roots, a renamed current
 //! directory, a file renamed over an open one, a hard link's last name, a
 //! running program's file) are in the same list; `live_files.rs` meets

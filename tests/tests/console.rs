@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The console keeps every byte (issue 18): input that arrives faster
+//! The console keeps every byte: input that arrives faster
 //! than the shell reads it is held (the kernel masks the UART's receive
 //! interrupt, QEMU keeps the rest), not dropped; a line over the line
 //! discipline's limit is refused whole and the console goes on; Ctrl-C

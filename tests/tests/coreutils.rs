@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The coreutils (issue 6, item 4): each command runs as init on the
+//! The coreutils: each command runs as init on the
 //! machine's private copy of the system image, so a sequence of boots
 //! works on one disk as a shell session would; the disk must check clean
 //! afterwards. Output, messages in the usual form and exit statuses (0,
 //! 1 for a failure, 2 for a usage error) are asserted.
 //!
-//! `/bin/NAME` is the launcher (issue 8): the program runs confined and
+//! `/bin/NAME` is the launcher: the program runs confined and
 //! sees each file argument under a `/.../N` name, so names in its output
 //! and messages are the rewritten ones, and these tests compare what
 //! does not depend on them.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Power cuts in the guest (issue 15, point 5): the short version of
+//! Power cuts in the guest: the short version of
 //! `cargo xtask crash`, on the default machine of each architecture.
 //!
 //! Both tests run `xtask::crash` — the code of the command — on a copy of

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Live file objects (issue "live file objects"; DESIGN §4 object
+//! Live file objects (DESIGN §4 object
 //! lifetime, §5) as a user meets them at the shell: a current directory
 //! is the directory itself, not its name — after `mv` renames it, `cat f`
 //! still reads its file, new files (the shell's redirections, a launched

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Each program's root holds exactly what its package declares (issue
-//! 8), checked on the system image the guest tests boot — the one
+//! Each program's root holds exactly what its package declares,
+//! checked on the system image the guest tests boot — the one
 //! `cargo xtask test` built from `images/manifest.toml` with the real
 //! programs — by the image builder's audit
 //! (`xtask::package_roots::audit`): the launcher of each package with its

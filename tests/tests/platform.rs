@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Platform tests (issues 2 and 4): the kernel boots each machine
+//! Platform tests: the kernel boots each machine
 //! configuration to `ready`, reports RAM and disks as QEMU configured them,
 //! ticks at the rate it claims, writes sectors the host can read back, and
 //! ends with an exit status that tells success from failure. What depends

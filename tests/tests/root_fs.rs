@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The root file system (issue 5, item 1): the kernel mounts the ext2
+//! The root file system: the kernel mounts the ext2
 //! volume on the first disk through its block cache, reads files the host
 //! put there, writes files the host then reads with e2fsprogs, leaves the
 //! volume `e2fsck`-clean, and reports an unusable disk clearly.

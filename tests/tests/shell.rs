@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Console and shell (issue 6): a session typed at the prompt, every
+//! Console and shell: a session typed at the prompt, every
 //! output compared; files persist across boots; Ctrl-C stops a spinning
 //! program; a faulting program is reported and the shell goes on; lines
 //! typed before the prompt appears are run in order. The scripted session

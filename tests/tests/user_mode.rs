@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! User mode (issue 5): programs from the ext2l disk run unprivileged as
+//! User mode: programs from the ext2l disk run unprivileged as
 //! processes isolated by page tables; faults kill only the faulting
 //! process; hostile system calls leave the kernel standing; a spinning
 //! process does not starve others; files programs write persist.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The deliberately vulnerable demo (`apps/vulnerable`, issue 8): it does
+//! The deliberately vulnerable demo (`apps/vulnerable`): it does
 //! whatever its script says, as an exploited program would, and the
 //! launcher's confinement is all that stands in its way. Launched from
 //! the shell with a read-only script and argument file and a writable

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `escape`: the escape suite. Tries every known way out of an xchroot
 //! domain, each aimed at a secret that exists only outside it; each must
-//! be blocked (DESIGN §4–§6, issue 7).
+//! be blocked (DESIGN §4–§6).
 //!
 //! Run as init (`init=/bin/escape`), it builds a laboratory —
 //! `/escape/secret.txt` outside, `/escape/jail/…` inside — then runs every

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `sh`: the Manux shell (issue 7).
+//! `sh`: the Manux shell.
 //!
 //! ```text
 //! sh                      read commands from standard input, with a prompt

@@ -2,8 +2,8 @@
 //! `vulnerable [-w DIRECTORY] SCRIPT [FILE]...`: a deliberately
 //! vulnerable program. It does whatever SCRIPT tells it, as an exploited
 //! program would do whatever its attacker tells it — the point of the
-//! demo is what it *cannot* do once launched confined (DESIGN §7, issue
-//! 8): it sees only its own package root and the files on its command
+//! demo is what it *cannot* do once launched confined (DESIGN §7): it
+//! sees only its own package root and the files on its command
 //! line.
 //!
 //! Each line of SCRIPT is one command (empty lines and `#` comments are

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `ext2l bench`: the time of `put` + `get` of a large file against `cp`.
 //!
-//! The target is that copying a file into an image and back out
+//! The target is that copying a file into an image and back out
 //! costs at most twice one host `cp` of it. The benchmark makes one file of
 //! pseudo-random bytes, then runs rounds; each round times, as separate
 //! processes (so process start, mount and sync are all counted):

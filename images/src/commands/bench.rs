@@ -53,7 +53,7 @@ use xtask::manifest::{self, Manifest};
 use xtask::qemu::{guest_status, Machine};
 use xtask::{apps, cross, paths, toolchain};
 
-/// The big file's size (issue 10: a 64 MiB file).
+/// The big file's size (a 64 MiB file).
 const FILE_BYTES: u64 = 64 << 20;
 /// Its path in the benchmark image.
 const FILE_PATH: &str = "/bench-64m.dat";

@@ -146,14 +146,21 @@ pub fn fork_call(process: &Arc<Process>, context: &UserContext) -> Outcome {
     fork(process, context, setup)
 }
 
-/// `fork`, and `clone` without `CLONE_VM`: a copy of a fixed-address
-/// program; refused for any other (see the module doc).
-fn fork(process: &Arc<Process>, context: &UserContext, setup: ChildSetup) -> Outcome {
+/// The registers a new child starts from: the caller's at its system
+/// call, the call returning 0, on `setup`'s stack if it names one.
+fn child_registers(context: &UserContext, setup: &ChildSetup) -> UserContext {
     let mut child = context.clone();
     child.set_system_call_result(0);
     if let Some(stack) = setup.stack {
         child.set_stack_pointer(stack);
     }
+    child
+}
+
+/// `fork`, and `clone` without `CLONE_VM`: a copy of a fixed-address
+/// program; refused for any other (see the module doc).
+fn fork(process: &Arc<Process>, context: &UserContext, setup: ChildSetup) -> Outcome {
+    let child = child_registers(context, &setup);
     let result = (|| {
         if let Some(address) = setup.store_tid_in_parent {
             super::native(UserAccess::check_writable(process, address, 4))?;
@@ -187,11 +194,7 @@ fn fork(process: &Arc<Process>, context: &UserContext, setup: ChildSetup) -> Out
 /// `setup`'s stack if it names one); returns its pid once the memory is
 /// back.
 fn lend(process: &Arc<Process>, context: &UserContext, setup: ChildSetup) -> Result<u64, Errno> {
-    let mut child = context.clone();
-    child.set_system_call_result(0);
-    if let Some(stack) = setup.stack {
-        child.set_stack_pointer(stack);
-    }
+    let child = child_registers(context, &setup);
     // The tid stores, checked before anything starts: a bad pointer is
     // `EFAULT` and no child.
     for address in [setup.store_tid_in_parent, setup.store_tid_in_child]

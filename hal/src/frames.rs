@@ -257,6 +257,20 @@ impl Frame {
         unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), target as *mut u8, length) };
     }
 
+    /// Writes `value`, little-endian, at `offset` in one store when
+    /// `offset` is a multiple of 8 on the frame; otherwise as
+    /// [`Self::write`] of its bytes.
+    #[inline]
+    pub fn write_word(&self, offset: usize, value: u64) {
+        if offset % 8 != 0 || offset + 8 > FRAME_SIZE as usize {
+            self.write(offset, &value.to_le_bytes());
+            return;
+        }
+        let target = self.virtual_address() + offset as u64;
+        // SAFETY: as in `zero`; the word is aligned and within the frame.
+        unsafe { (target as *mut u64).write(value.to_le()) };
+    }
+
     /// Copies from the frame, from `offset`, into `bytes` (clamped to the
     /// frame's end).
     pub fn read(&self, offset: usize, bytes: &mut [u8]) {

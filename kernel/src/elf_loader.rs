@@ -19,7 +19,7 @@ use hal::frames::Frame;
 use hal::user::{UserPermission, UserRegisters, FIXED_WINDOW_END, PAGE_SIZE, USER_START};
 use hal::{Arch, Architecture, UserContext};
 use kernel_core::budget::Budget;
-use kernel_core::program::{PagePermission, ProgramImage, ProgramPages, ProgramTarget};
+use kernel_core::program::{PageBytes, PagePermission, ProgramImage, ProgramPages, ProgramTarget};
 use manux_abi::Errno;
 
 pub use kernel_core::program::MAX_PROGRAM_BYTES;
@@ -86,6 +86,8 @@ fn user_permission(permission: PagePermission) -> UserPermission {
 }
 
 impl ProgramPages for ProcessPages<'_> {
+    type Page = FramePage;
+
     fn reserve(&mut self, size: u64) -> Result<u64, Errno> {
         self.memory.reserve(size)
     }
@@ -101,14 +103,16 @@ impl ProgramPages for ProcessPages<'_> {
         self.memory.map_shared(start, shared)
     }
 
-    fn map_filled(
+    fn map_built(
         &mut self,
         address: u64,
         permission: PagePermission,
-        content: &[u8],
+        build: impl FnOnce(&mut FramePage),
     ) -> Result<(), Errno> {
+        let mut page = FramePage(Frame::allocate().ok_or(Errno::OutOfMemory)?);
+        build(&mut page);
         self.memory
-            .map_filled(address, user_permission(permission), content)
+            .map_frame(address, user_permission(permission), page.0)
     }
 
     fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno> {
@@ -136,6 +140,19 @@ impl ProgramPages for ProcessPages<'_> {
 
     fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno> {
         self.memory.copy_out(address, bytes)
+    }
+}
+
+/// A frame being built into a page of a program.
+struct FramePage(Frame);
+
+impl PageBytes for FramePage {
+    fn write(&mut self, offset: usize, bytes: &[u8]) {
+        self.0.write(offset, bytes);
+    }
+
+    fn write_word(&mut self, offset: usize, value: u64) {
+        self.0.write_word(offset, value);
     }
 }
 

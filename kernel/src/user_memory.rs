@@ -373,27 +373,21 @@ impl UserMemory {
             .map_err(|_| Errno::OutOfMemory)
     }
 
-    /// Maps a new frame holding `content` (at most a page; the rest
-    /// zero) at the page `address` (inside a reservation, not mapped yet)
-    /// with `permission`.
+    /// Maps `frame`, already filled, at the page `address` (inside a
+    /// reservation, not mapped yet) with `permission`.
     ///
     /// Return values: `InvalidArgument` if the page is outside this
-    /// process's reservations or mapped already, `content` is longer than
-    /// a page, or `permission` writable and executable; `OutOfMemory`.
-    pub fn map_filled(
+    /// process's reservations or mapped already, or `permission` writable
+    /// and executable.
+    pub fn map_frame(
         &mut self,
         address: u64,
         permission: UserPermission,
-        content: &[u8],
+        frame: Frame,
     ) -> Result<(), Errno> {
-        if address % PAGE_SIZE != 0
-            || content.len() as u64 > PAGE_SIZE
-            || !self.reserved(address, address + PAGE_SIZE)
-        {
+        if address % PAGE_SIZE != 0 || !self.reserved(address, address + PAGE_SIZE) {
             return Err(Errno::InvalidArgument);
         }
-        let frame = Frame::allocate().ok_or(Errno::OutOfMemory)?;
-        frame.write(0, content);
         self.pages
             .map(address, frame, permission)
             .map_err(map_errno)

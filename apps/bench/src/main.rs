@@ -94,6 +94,9 @@ fn main() -> i32 {
     if arguments.get(1) == Some(&b"--writes".as_slice()) {
         return writes_main(&arguments[2..]);
     }
+    if arguments.get(1) == Some(&b"--spawns".as_slice()) {
+        return spawns_main(&arguments[2..]);
+    }
     let (Some(repetitions), Some(file)) = (
         arguments
             .get(1)
@@ -337,6 +340,34 @@ fn nanos(duration: Duration) -> f64 {
 
 fn text(bytes: &[u8]) -> &str {
     core::str::from_utf8(bytes).unwrap_or("?")
+}
+
+/// `bench --spawns COUNT PATH [ARG…]`: spawns PATH (`argv[0]` its last
+/// component) COUNT times, one at a time, and prints nothing but `bench:
+/// done` — a workload for profiling a spawn (docs/performance.md: a
+/// boot with COUNT 0 subtracted from one with COUNT N).
+fn spawns_main(arguments: &[&[u8]]) -> i32 {
+    let (Some(count), Some(path)) = (
+        arguments
+            .first()
+            .and_then(|word| core::str::from_utf8(word).ok())
+            .and_then(|word| word.parse::<u32>().ok()),
+        arguments.get(1),
+    ) else {
+        eprintln!("usage: bench --spawns COUNT PATH [ARG…]");
+        return 2;
+    };
+    let name = path.rsplit(|&byte| byte == b'/').next().unwrap_or(path);
+    let mut argv = vec![name];
+    argv.extend_from_slice(&arguments[2..]);
+    for _ in 0..count {
+        if let Err(Failure(what)) = spawn_one(path, &argv) {
+            eprintln!("bench: error: {what}");
+            return 1;
+        }
+    }
+    println!("bench: done");
+    0
 }
 
 /// Spawns `path` with `arguments` [`SPAWN_BATCH`] times, one at a time,

@@ -187,12 +187,14 @@ impl From<Rejection> for LoadError {
 ///
 /// Addresses are the memory's own (user addresses in the kernel). The
 /// loader calls, in order: [`Self::reserve`] once for the image,
-/// [`Self::map_shared`] once, [`Self::map_filled`] for each other page
+/// [`Self::map_shared`] once, [`Self::map_built`] for each other page
 /// holding file bytes, [`Self::map_lazy`] for the zero-filled rest of
 /// each segment, [`Self::load`] for relocations that land there, then
 /// [`Self::map_stack`] once for the stack and [`Self::copy_out`] to fill
 /// it. Every address it passes lies in a range it reserved.
 pub trait ProgramPages {
+    /// A page being built ([`Self::map_built`]).
+    type Page: PageBytes;
     /// Takes `size` bytes of address space for the image; returns the
     /// start (page-aligned). Nothing is mapped yet.
     fn reserve(&mut self, size: u64) -> Result<u64, Errno>;
@@ -208,12 +210,13 @@ pub trait ProgramPages {
     /// process running it; [`Self::load`] never writes them.
     fn map_shared(&mut self, start: u64, image: &ProgramImage, file: &[u8]) -> Result<(), Errno>;
     /// Maps a new page of this process at `address` (not mapped yet)
-    /// with `permission`, holding `content` (one page's bytes).
-    fn map_filled(
+    /// with `permission`, holding what `build` writes into it, zeroed
+    /// first: the page is built where it will stay, never copied.
+    fn map_built(
         &mut self,
         address: u64,
         permission: PagePermission,
-        content: &[u8],
+        build: impl FnOnce(&mut Self::Page),
     ) -> Result<(), Errno>;
     /// Makes `[start, end)` zeroed memory with `permission`, mapped when
     /// first touched (by the program or by [`Self::load`]).
@@ -234,6 +237,32 @@ pub trait ProgramPages {
     /// Writes `bytes` at `address`, which must be writable by the
     /// program (the stack).
     fn copy_out(&mut self, address: u64, bytes: &[u8]) -> Result<(), Errno>;
+}
+
+/// A page being built by the loader ([`ProgramPages::map_built`]), zeroed
+/// to start with. Offsets are from the page's start; bytes past its end
+/// are not written.
+pub trait PageBytes {
+    /// Copies `bytes` to `offset`.
+    fn write(&mut self, offset: usize, bytes: &[u8]);
+    /// Writes `value`, little-endian, at `offset`, a multiple of 8 with
+    /// the eight bytes on the page (one store where the memory allows).
+    fn write_word(&mut self, offset: usize, value: u64);
+}
+
+/// A page held in a buffer (a host test's memory, for one).
+impl PageBytes for Vec<u8> {
+    #[inline]
+    fn write(&mut self, offset: usize, bytes: &[u8]) {
+        let end = offset.saturating_add(bytes.len()).min(self.len());
+        if offset < end {
+            self[offset..end].copy_from_slice(&bytes[..end - offset]);
+        }
+    }
+
+    fn write_word(&mut self, offset: usize, value: u64) {
+        PageBytes::write(self, offset, &value.to_le_bytes());
+    }
 }
 
 /// One loadable segment, checked.
@@ -478,21 +507,14 @@ impl ProgramImage {
         pages
             .map_shared(start, self, file)
             .map_err(LoadError::Memory)?;
-        // Each other page holding file bytes is built whole, relocations
-        // included, and mapped once with its final permission.
-        let mut content = Vec::new();
-        content
-            .try_reserve_exact(self.target.page_size as usize)
-            .map_err(|_| LoadError::OutOfMemory)?;
-        content.resize(self.target.page_size as usize, 0);
+        // Each other page holding file bytes is built whole, in place,
+        // relocations included, and mapped once with its final permission.
         for page in self.pages.iter().filter(|page| !page.shared) {
-            content.fill(0);
-            self.fill_page(file, page.offset, |at, bytes| {
-                content[at..at + bytes.len()].copy_from_slice(bytes);
-            });
-            self.relocate_page(page.offset, base, &mut content);
             pages
-                .map_filled(start + page.offset, page.permission, &content)
+                .map_built(start + page.offset, page.permission, |content| {
+                    self.fill_page(file, page.offset, |at, bytes| content.write(at, bytes));
+                    self.relocate_page(page.offset, base, content);
+                })
                 .map_err(LoadError::Memory)?;
         }
         // The zero-filled rest of a segment (`.bss`, the program's heap) is
@@ -742,8 +764,8 @@ impl ProgramImage {
     /// Applies to `content`, the page at `page` (from the image's start),
     /// the bytes of every relocation that lands on it, for the load base
     /// `base`.
-    fn relocate_page(&self, page: u64, base: u64, content: &mut [u8]) {
-        let end = page + content.len() as u64;
+    fn relocate_page(&self, page: u64, base: u64, content: &mut impl PageBytes) {
+        let end = page + self.target.page_size;
         let first = self
             .in_pages
             .partition_point(|relocation| relocation.offset + 8 <= page);
@@ -751,21 +773,23 @@ impl ProgramImage {
             .iter()
             .take_while(|relocation| relocation.offset < end)
         {
-            let value = base.wrapping_add(relocation.addend).to_le_bytes();
-            // Nearly always all eight bytes are on this page: one copy.
-            if let Some(slot) = relocation
-                .offset
-                .checked_sub(page)
-                .and_then(|at| content.get_mut(at as usize..at as usize + 8))
-            {
-                slot.copy_from_slice(&value);
+            let value = base.wrapping_add(relocation.addend);
+            // Nearly always an aligned word on this page: one store.
+            if relocation.offset % 8 == 0 && relocation.offset >= page {
+                content.write_word((relocation.offset - page) as usize, value);
                 continue;
             }
-            for (at, byte) in (relocation.offset..).zip(value) {
-                if at >= page && at < end {
-                    content[(at - page) as usize] = byte;
-                }
-            }
+            // Otherwise the part of its eight bytes on this page.
+            let bytes = value.to_le_bytes();
+            let (low, high) = (
+                relocation.offset.max(page),
+                (relocation.offset + 8).min(end),
+            );
+            let skipped = (low - relocation.offset) as usize;
+            content.write(
+                (low - page) as usize,
+                &bytes[skipped..skipped + (high - low) as usize],
+            );
         }
     }
 }

@@ -303,6 +303,8 @@ impl FakeMemory {
 }
 
 impl ProgramPages for FakeMemory {
+    type Page = Vec<u8>;
+
     fn random_bytes(&mut self) -> [u8; 16] {
         [0x5a; 16]
     }
@@ -350,22 +352,21 @@ impl ProgramPages for FakeMemory {
         Ok(())
     }
 
-    fn map_filled(
+    fn map_built(
         &mut self,
         address: u64,
         permission: PagePermission,
-        content: &[u8],
+        build: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), Errno> {
         if !self.inside(address, address + PAGE)
             || self.pages.contains_key(&address)
             || (permission.write && permission.execute)
-            || content.len() != PAGE as usize
         {
             return Err(Errno::InvalidArgument);
         }
         self.insert_page(address, permission, false);
         let known = self.pages.get_mut(&address).expect("just mapped");
-        known.bytes.copy_from_slice(content);
+        build(&mut known.bytes);
         Ok(())
     }
 
@@ -938,6 +939,8 @@ fn too_many_arguments_are_refused_before_the_stack_is_built() {
 fn a_memory_error_is_passed_on() {
     struct Full;
     impl ProgramPages for Full {
+        type Page = Vec<u8>;
+
         fn random_bytes(&mut self) -> [u8; 16] {
             unreachable!()
         }
@@ -950,7 +953,12 @@ fn a_memory_error_is_passed_on() {
         fn map_shared(&mut self, _: u64, _: &ProgramImage, _: &[u8]) -> Result<(), Errno> {
             unreachable!()
         }
-        fn map_filled(&mut self, _: u64, _: PagePermission, _: &[u8]) -> Result<(), Errno> {
+        fn map_built(
+            &mut self,
+            _: u64,
+            _: PagePermission,
+            _: impl FnOnce(&mut Vec<u8>),
+        ) -> Result<(), Errno> {
             unreachable!()
         }
         fn map_lazy(&mut self, _: u64, _: u64, _: PagePermission) -> Result<(), Errno> {

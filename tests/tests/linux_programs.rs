@@ -257,6 +257,34 @@ fn a_musl_program_spawns_waits_and_kills_as_on_linux() {
     });
 }
 
+/// `system` and `popen` (glibc's and musl's): the C library runs
+/// `/bin/sh -c COMMAND` — Manux's shell, found in the program's root —
+/// through `clone(CLONE_VM | CLONE_VFORK)` and `execve`, waits for it and
+/// reads its status; `popen` joins a pipe to the command's output or
+/// input.
+#[test]
+fn system_and_popen_run_the_shell_as_on_linux() {
+    let expected = [
+        "system(NULL) says a shell exists: yes",
+        "printed by the shell system started",
+        "system echo: exited with 0",
+        "system exit 7: exited with 7",
+        "after false",
+        "after true",
+        "system && ||: exited with 0",
+        "read from popen: [first line]",
+        "read from popen: [second line]",
+        "lines read: 2",
+        "pclose r: exited with 0",
+        "written through popen",
+        "pclose w: exited with 0",
+    ];
+    runs_as_on_linux("system", true, &expected, 0);
+    // musl's `posix_spawn` is also `clone(CLONE_VM | CLONE_VFORK)` on
+    // both architectures.
+    runs_as_on_linux("musl-system", true, &expected, 0);
+}
+
 /// What `tests/linux/spawn.c` prints, with `no_children` the C library's
 /// text for `ECHILD`.
 fn spawn_expected(no_children: &str) -> Vec<String> {

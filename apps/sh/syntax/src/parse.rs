@@ -1226,8 +1226,10 @@ impl<'a> Parser<'a> {
             });
         }
         let mut inner = Parser::new(&body, self.depth + 1);
-        let mut word = WordBuilder::default();
-        word.started = true;
+        let mut word = WordBuilder {
+            parts: Vec::new(),
+            started: true,
+        };
         inner.word_parts(&mut word, Context::Body)?;
         Ok(Word { parts: word.parts })
     }

@@ -182,15 +182,16 @@ pub fn remove_prefix<'a>(text: &'a [u8], pattern: &[PatternChar], longest: bool)
     text
 }
 
+/// What pathname expansion reads directories with: the names in a
+/// directory, `None` if it cannot be read.
+pub type ListDirectory<'a> = dyn FnMut(&[u8]) -> Option<Vec<Vec<u8>>> + 'a;
+
 /// Pathname expansion: the paths `pattern` matches, sorted bytewise;
 /// empty if none (the caller then keeps the word as written).
 /// `list_fn(directory)` gives the names in a directory (`.` for the
 /// current one), `None` if it cannot be read. A name starting with `.`
 /// matches only a component that starts with a literal `.`.
-pub fn glob(
-    pattern: &[PatternChar],
-    list_fn: &mut dyn FnMut(&[u8]) -> Option<Vec<Vec<u8>>>,
-) -> Vec<Vec<u8>> {
+pub fn glob(pattern: &[PatternChar], list_fn: &mut ListDirectory<'_>) -> Vec<Vec<u8>> {
     let absolute = pattern.first().is_some_and(|c| c.byte == b'/');
     let components: Vec<&[PatternChar]> = pattern
         .split(|c| c.byte == b'/')

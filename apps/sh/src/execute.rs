@@ -40,7 +40,6 @@ use manux_runtime::abi::OpenFlags;
 use manux_runtime::syscall::{self, Fd, ProcessId};
 use manux_runtime::Errno;
 use sh_syntax::pattern;
-use sh_syntax::quote::quote_words;
 use sh_syntax::{
     expand, expand_joined, expand_pattern, AndOr, Command, CompoundCommand, Connector,
     ExpansionError, Pipeline, Redirection, RedirectionKind, Script, SimpleCommand, Word,
@@ -417,18 +416,19 @@ impl Shell {
         status
     }
 
-    /// `+ WORD…` on standard error (`set -x`).
+    /// `+ WORD…` on standard error (`set -x`), the words as dash shows
+    /// them: expanded, unquoted.
     fn trace(&self, prepared: &Prepared) {
         let mut line = b"+".to_vec();
         for (name, value) in &prepared.assignments {
             line.push(b' ');
             line.extend_from_slice(name);
             line.push(b'=');
-            line.extend_from_slice(&sh_syntax::quote(value));
+            line.extend_from_slice(value);
         }
-        if !prepared.words.is_empty() {
+        for word in &prepared.words {
             line.push(b' ');
-            line.extend_from_slice(&quote_words(&prepared.words));
+            line.extend_from_slice(word);
         }
         line.push(b'\n');
         write_bytes(self.fds.error(), &line);

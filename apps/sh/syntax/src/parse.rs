@@ -694,7 +694,15 @@ impl<'a> Parser<'a> {
         }
         self.position += operator_text - 1;
         let mut argument = WordBuilder::default();
-        self.word_parts(&mut argument, Context::Brace { quoted })?;
+        // A pattern (`%`, `#`) is a pattern even inside double quotes:
+        // only its own quoting makes characters literal.
+        let pattern = matches!(operator, b'%' | b'#');
+        self.word_parts(
+            &mut argument,
+            Context::Brace {
+                quoted: quoted && !pattern,
+            },
+        )?;
         self.position += 1;
         let argument = Word {
             parts: argument.parts,

@@ -562,6 +562,11 @@ fn parameter_operations() {
         words("x ${u:-a  b} \"${u:-a  b}\""),
         ["x", "a", "b", "a  b"]
     );
+    // A pattern is active inside double quotes; its own quotes are not.
+    assert_eq!(
+        words(r#"x "${v%.*}" "${v#*.}" "${v%"*"}""#),
+        ["x", "abc.tar", "tar.gz", "abc.tar.gz"]
+    );
     let mut recording = Recording(table.clone());
     let script = parse(b"x ${n:=set} $((m = 2 + 3))").unwrap();
     let Command::Simple(command) = &script.lists[0].first.commands[0] else {

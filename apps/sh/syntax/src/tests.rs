@@ -597,7 +597,7 @@ fn arithmetic_follows_c() {
     assert_eq!(eval("!0 + ~0"), Ok(0));
     assert_eq!(eval("x == 7 ? 10 : 20"), Ok(10));
     assert_eq!(eval("0x10 + 010"), Ok(24));
-    assert_eq!(eval("y = 5, 1").is_err(), true);
+    assert!(eval("y = 5, 1").is_err());
     assert_eq!(eval("y += 5"), Ok(5));
     assert_eq!(eval("y *= 3"), Ok(15));
     assert_eq!(eval("0 && (z = 1)"), Ok(0));
@@ -672,9 +672,8 @@ fn globbing_sorts_and_skips_dot_files() {
             _ => None,
         }
     };
-    let glob = |p: &str, list: &mut dyn FnMut(&[u8]) -> Option<Vec<Vec<u8>>>| {
-        strings(pattern::glob(&unquoted(p), list))
-    };
+    let glob =
+        |p: &str, list: &mut pattern::ListDirectory<'_>| strings(pattern::glob(&unquoted(p), list));
     assert_eq!(glob("*.txt", &mut list), ["B.txt", "a.txt", "b.txt"]);
     assert_eq!(glob(".*.txt", &mut list), [".h.txt"]);
     assert_eq!(glob("*/x", &mut list), ["d/x"]);

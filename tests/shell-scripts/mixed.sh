@@ -26,3 +26,6 @@ r=$(for i in a b; do echo -n "$i"; done); echo "[$r]"
 set -- "$(echo "one two")" three; echo "$# [$1]"
 echo "${x:+x is $x}" "${nope:-nope is ${x}}"
 rm -f rows.txt grouped.txt shown.txt
+exec 3> fd3.txt; echo "via three" >&3; exec 3>&-; cat fd3.txt
+exec 4>&1; exec > out.txt; echo hidden; exec 1>&4 4>&-; echo "shown"; cat out.txt
+rm -f fd3.txt out.txt

@@ -449,9 +449,18 @@ fn power_off(shell: &mut Shell) -> i32 {
 fn exec(shell: &mut Shell, prepared: &Prepared) -> i32 {
     let words = &prepared.words[1..];
     let Some(name) = words.first() else {
-        // No command: POSIX would apply the redirections to the shell;
-        // this shell keeps its descriptors as they are.
-        return 0;
+        // No command: the redirections become the shell's own
+        // descriptors (`exec >log 2>&1`, `exec 3<f`).
+        return match prepared.fds.apply_to_shell(&shell.fds) {
+            Ok(table) => {
+                shell.fds = table;
+                0
+            }
+            Err(errno) => {
+                shell.error(format_args!("exec: {errno}"));
+                1
+            }
+        };
     };
     let environment = shell.environment(&prepared.assignments);
     let environment: Vec<&[u8]> = environment.iter().map(Vec::as_slice).collect();

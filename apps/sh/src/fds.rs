@@ -102,6 +102,39 @@ impl FdTable {
     }
 }
 
+impl FdTable {
+    /// `exec` without a command: makes the shell's own descriptors what
+    /// the table says, for every number it names or `previous` named
+    /// (one the table dropped, `N>&-`, is closed); returns the table the
+    /// shell uses from then on (each number mapped to itself).
+    ///
+    /// Sources are duplicated to spare numbers first, so that `3>&1 >f`
+    /// gives 3 the old standard output. Return values: the errors of
+    /// `dup`/`dup2`; the descriptors may then be partly changed.
+    pub fn apply_to_shell(&self, previous: &FdTable) -> Result<FdTable, Errno> {
+        let mut spares: Vec<(Fd, Fd)> = Vec::new();
+        for (&target, &source) in &self.map {
+            if Fd::from(target) == source {
+                continue;
+            }
+            spares.push((Fd::from(target), syscall::duplicate(source)?));
+        }
+        for (target, spare) in &spares {
+            let moved = syscall::duplicate_to(*spare, *target);
+            let _ = syscall::close(*spare);
+            moved?;
+        }
+        for &number in previous.map.keys() {
+            if !self.map.contains_key(&number) {
+                let _ = syscall::close(Fd::from(number));
+            }
+        }
+        Ok(FdTable {
+            map: self.map.keys().map(|&fd| (fd, Fd::from(fd))).collect(),
+        })
+    }
+}
+
 /// Closes every descriptor in `fds` (errors ignored: they are the
 /// shell's own, opened for one command).
 pub fn close_all(fds: &[Fd]) {

@@ -55,6 +55,9 @@ use text::Text;
 
 entry!(main);
 
+/// The descriptor a script file is read from.
+const SCRIPT_FD: i32 = 62;
+
 fn main() -> i32 {
     let arguments: Vec<Vec<u8>> = process::arguments().iter().map(|a| a.to_vec()).collect();
     let environment = process::environment();
@@ -85,6 +88,15 @@ fn main() -> i32 {
                     eprintln!("sh: {}: {}", Text(file), errno.description());
                     return shell::NOT_FOUND;
                 }
+            };
+            // Out of the way of `exec 3<f` and the like: the script is
+            // read from a high descriptor, as dash does.
+            let fd = match syscall::duplicate_to(fd, SCRIPT_FD) {
+                Ok(high) => {
+                    let _ = syscall::close(fd);
+                    high
+                }
+                Err(_) => fd,
             };
             let mut shell = Shell::new(environment, arguments[1..].to_vec());
             let status = run_input(&mut shell, LineReader::new(fd), Some(file));

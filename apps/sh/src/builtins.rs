@@ -88,9 +88,11 @@ pub enum Builtin {
     Continue,
     /// `local NAME[=VALUE]…`
     Local,
+    /// `getopts OPTSTRING NAME [ARGUMENT…]`
+    Getopts,
 }
 
-const ALL: [(&str, Builtin, &str); 31] = [
+const ALL: [(&str, Builtin, &str); 32] = [
     (
         "cd",
         Builtin::ChangeDirectory,
@@ -226,6 +228,11 @@ const ALL: [(&str, Builtin, &str); 31] = [
         "continue [N]       next iteration of the Nth loop",
     ),
     (
+        "getopts",
+        Builtin::Getopts,
+        "getopts OPTS NAME [ARG...]  next option into NAME (OPTARG, OPTIND)",
+    ),
+    (
         "local",
         Builtin::Local,
         "local NAME[=V]...  variables restored when the function ends",
@@ -325,6 +332,7 @@ impl Builtin {
                 language::flow(shell, self, arguments, prepared)
             }
             Builtin::Local => language::local(shell, arguments, prepared),
+            Builtin::Getopts => language::getopts(shell, arguments, prepared),
         }
     }
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The builtins of the shell language itself, as dash has them: `echo`,
 //! `true`, `false`, `set`, `shift`, `read`, `eval`, `.`, `type`,
-//! `command`, `trap`, `wait`, `return`, `break`, `continue`, `local`.
+//! `command`, `trap`, `wait`, `return`, `break`, `continue`, `local`,
+//! `getopts`.
 //!
 //! They act on the [`Shell`] (its variables, positional parameters,
 //! options, traps, control flow) and write where the command's
@@ -590,4 +591,110 @@ pub fn local(shell: &mut Shell, arguments: &[Vec<u8>], prepared: &Prepared) -> i
         }
     }
     0
+}
+
+/// `getopts OPTSTRING NAME [ARGUMENT…]`: the next option of the
+/// arguments (default: the positional parameters) into NAME, its
+/// argument into `OPTARG`, the index of the next argument in `OPTIND`;
+/// status 1 at the end of the options. A leading `:` in OPTSTRING makes
+/// errors silent (NAME is `?` or `:`, `OPTARG` the option), as POSIX
+/// says.
+pub fn getopts(shell: &mut Shell, arguments: &[Vec<u8>], prepared: &Prepared) -> i32 {
+    let [optstring, name, rest @ ..] = arguments else {
+        print_to(
+            prepared.fds.error(),
+            format_args!("sh: getopts: usage: getopts optstring var [arg]\n"),
+        );
+        return USAGE;
+    };
+    let words: Vec<Vec<u8>> = if rest.is_empty() {
+        shell.arguments()
+    } else {
+        rest.to_vec()
+    };
+    let (silent, optstring) = match optstring.split_first() {
+        Some((b':', rest)) => (true, rest),
+        _ => (false, optstring.as_slice()),
+    };
+    let index_text = shell.get(b"OPTIND").unwrap_or_else(|| b"1".to_vec());
+    let index: usize = parse_count(&index_text).unwrap_or(1).max(1);
+    // Where in a grouped argument (`-ab`) the last call stopped; a
+    // changed `OPTIND` starts afresh.
+    let offset = match shell.getopts_position {
+        Some((seen, offset)) if seen == index => offset,
+        _ => 0,
+    };
+    let finish = |shell: &mut Shell, index: usize, offset: usize| {
+        shell.set_variable(b"OPTIND", alloc::format!("{index}").into_bytes());
+        shell.getopts_position = Some((index, offset));
+    };
+    let argument = match words.get(index - 1) {
+        Some(argument) if offset > 0 || (argument.len() > 1 && argument[0] == b'-') => argument,
+        _ => {
+            shell.set_variable(name, b"?".to_vec());
+            finish(shell, index, 0);
+            return 1;
+        }
+    };
+    if offset == 0 && argument == b"--" {
+        shell.set_variable(name, b"?".to_vec());
+        finish(shell, index + 1, 0);
+        return 1;
+    }
+    let position = offset + 1;
+    let option = argument[position];
+    let at_end = position + 1 >= argument.len();
+    let known = optstring
+        .iter()
+        .position(|&byte| byte == option && byte != b':');
+    let (mut next_index, mut next_offset) = if at_end {
+        (index + 1, 0)
+    } else {
+        (index, offset + 1)
+    };
+    let status = match known {
+        None => {
+            if silent {
+                shell.set_variable(b"OPTARG", alloc::vec![option]);
+            } else {
+                shell.unset(b"OPTARG");
+                print_to(
+                    prepared.fds.error(),
+                    format_args!("sh: Illegal option -{}\n", char::from(option)),
+                );
+            }
+            shell.set_variable(name, b"?".to_vec());
+            0
+        }
+        Some(at) if optstring.get(at + 1) == Some(&b':') => {
+            if !at_end {
+                shell.set_variable(b"OPTARG", argument[position + 1..].to_vec());
+                next_index = index + 1;
+                next_offset = 0;
+                shell.set_variable(name, alloc::vec![option]);
+            } else if let Some(value) = words.get(index) {
+                shell.set_variable(b"OPTARG", value.clone());
+                next_index = index + 2;
+                shell.set_variable(name, alloc::vec![option]);
+            } else if silent {
+                shell.set_variable(b"OPTARG", alloc::vec![option]);
+                shell.set_variable(name, b":".to_vec());
+            } else {
+                shell.unset(b"OPTARG");
+                print_to(
+                    prepared.fds.error(),
+                    format_args!("sh: No arg for -{} option\n", char::from(option)),
+                );
+                shell.set_variable(name, b"?".to_vec());
+            }
+            0
+        }
+        Some(_) => {
+            shell.unset(b"OPTARG");
+            shell.set_variable(name, alloc::vec![option]);
+            0
+        }
+    };
+    finish(shell, next_index, next_offset);
+    status
 }

@@ -135,6 +135,9 @@ pub struct Shell {
     pub status_from_substitution: Option<i32>,
     /// For each function running, the variables `local` saved.
     pub locals: Vec<Vec<(Vec<u8>, Option<Variable>)>>,
+    /// `getopts`: the `OPTIND` it last set, and how far into that
+    /// argument (`-abc`) it got.
+    pub getopts_position: Option<(usize, usize)>,
 }
 
 impl Variables for Shell {
@@ -215,6 +218,7 @@ impl Shell {
             interactive: false,
             status_from_substitution: None,
             locals: Vec::new(),
+            getopts_position: None,
         };
         if let Some(directory) = current_directory() {
             shell.set_variable(b"PWD", directory);

@@ -43,3 +43,4 @@ command -v nosuchcommand || echo "not found $?"
 command echo via-command
 rm -f tfile dotfile
 true; echo "true $?"; false; echo "false $?"
+readonly ro=fixed; readonly; (echo "in sub $ro")

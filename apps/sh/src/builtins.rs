@@ -90,9 +90,11 @@ pub enum Builtin {
     Local,
     /// `getopts OPTSTRING NAME [ARGUMENT…]`
     Getopts,
+    /// `readonly [NAME[=VALUE]…]`
+    Readonly,
 }
 
-const ALL: [(&str, Builtin, &str); 32] = [
+const ALL: [(&str, Builtin, &str); 33] = [
     (
         "cd",
         Builtin::ChangeDirectory,
@@ -228,6 +230,11 @@ const ALL: [(&str, Builtin, &str); 32] = [
         "continue [N]       next iteration of the Nth loop",
     ),
     (
+        "readonly",
+        Builtin::Readonly,
+        "readonly [NAME[=V]]  make NAME unchangeable; alone: list them",
+    ),
+    (
         "getopts",
         Builtin::Getopts,
         "getopts OPTS NAME [ARG...]  next option into NAME (OPTARG, OPTIND)",
@@ -265,6 +272,7 @@ impl Builtin {
                 | Builtin::Shift
                 | Builtin::Trap
                 | Builtin::Unset
+                | Builtin::Readonly
         )
     }
 
@@ -293,14 +301,19 @@ impl Builtin {
                     Some(b"-v") => (false, &arguments[1..]),
                     _ => (false, arguments),
                 };
+                let mut status = 0;
                 for name in names {
                     if functions {
                         shell.functions.remove(name);
-                    } else {
-                        shell.unset(name);
+                    } else if !shell.unset(name) {
+                        print_to(
+                            fds.error(),
+                            format_args!("sh: unset: {}: is read only\n", Text(name)),
+                        );
+                        status = 1;
                     }
                 }
-                0
+                status
             }
             Builtin::PowerOff => power_off(shell),
             Builtin::Exec => exec(shell, prepared),
@@ -333,6 +346,7 @@ impl Builtin {
             }
             Builtin::Local => language::local(shell, arguments, prepared),
             Builtin::Getopts => language::getopts(shell, arguments, prepared),
+            Builtin::Readonly => readonly(shell, arguments, fds),
         }
     }
 }
@@ -436,6 +450,44 @@ fn export(shell: &mut Shell, arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
         shell.export(name);
     }
     status
+}
+
+/// `readonly [NAME[=VALUE]…]`: alone, `readonly NAME='value'` for each.
+fn readonly(shell: &mut Shell, arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
+    if arguments.is_empty() {
+        let mut out = Vec::new();
+        for (name, variable) in shell.all_variables() {
+            if variable.readonly {
+                out.extend_from_slice(b"readonly ");
+                out.extend_from_slice(name);
+                if let Some(value) = &variable.value {
+                    out.push(b'=');
+                    out.extend_from_slice(&crate::language::always_quoted(value));
+                }
+                out.push(b'\n');
+            }
+        }
+        write_bytes(fds.output(), &out);
+        return 0;
+    }
+    for argument in arguments {
+        let (name, value) = match argument.iter().position(|&byte| byte == b'=') {
+            Some(equals) => (&argument[..equals], Some(&argument[equals + 1..])),
+            None => (&argument[..], None),
+        };
+        if !is_name(name) {
+            print_to(
+                fds.error(),
+                format_args!("sh: readonly: {}: bad variable name\n", Text(name)),
+            );
+            return USAGE;
+        }
+        if let Some(value) = value {
+            shell.set_variable(name, value.to_vec());
+        }
+        shell.make_readonly(name);
+    }
+    0
 }
 
 /// `poweroff`: as init (`init=/bin/sh`), sync and power off; as the login

@@ -14,7 +14,8 @@
 //!
 //! The preamble is shell text the child runs first, silently: every
 //! variable (`NAME='value'`, exported or not; exported ones are also in
-//! the child's environment, and `export NAME` marks them), every
+//! the child's environment, and `export NAME` and `readonly NAME` mark
+//! them), every
 //! function's definition as written, and `trap '' COND` for ignored
 //! conditions — traps with actions are reset in a subshell, as POSIX
 //! says. The current directory and the `/...` view are inherited by
@@ -78,6 +79,11 @@ fn encode(shell: &Shell, text: &[u8]) -> Vec<u8> {
         }
         if variable.exported {
             preamble.extend_from_slice(b"export ");
+            preamble.extend_from_slice(name);
+            preamble.push(b'\n');
+        }
+        if variable.readonly {
+            preamble.extend_from_slice(b"readonly ");
             preamble.extend_from_slice(name);
             preamble.push(b'\n');
         }

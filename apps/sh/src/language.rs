@@ -100,7 +100,7 @@ pub fn set(shell: &mut Shell, arguments: &[Vec<u8>], prepared: &Prepared) -> i32
 }
 
 /// `'value'` always quoted, as dash's `set` prints it.
-fn always_quoted(value: &[u8]) -> Vec<u8> {
+pub fn always_quoted(value: &[u8]) -> Vec<u8> {
     let mut out = b"'".to_vec();
     for &byte in value {
         if byte == b'\'' {

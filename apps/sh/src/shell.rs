@@ -38,6 +38,8 @@ pub struct Variable {
     pub value: Option<Vec<u8>>,
     /// Passed to commands in their environment.
     pub exported: bool,
+    /// `readonly`: no assignment or `unset` changes it.
+    pub readonly: bool,
 }
 
 /// `set -e`, `set -u`, `set -x`.
@@ -195,6 +197,7 @@ impl Shell {
                     Variable {
                         value: Some(entry[equals + 1..].to_vec()),
                         exported: true,
+                        readonly: false,
                     },
                 );
             }
@@ -226,9 +229,25 @@ impl Shell {
         shell
     }
 
-    /// Sets `name` (keeping whether it is exported).
+    /// Sets `name` (keeping whether it is exported). A read-only
+    /// variable is not changed: the error is reported, and a shell that
+    /// is not interactive ends (status 2), as dash does.
     pub fn set_variable(&mut self, name: &[u8], value: Vec<u8>) {
-        self.variables.entry(name.to_vec()).or_default().value = Some(value);
+        let variable = self.variables.entry(name.to_vec()).or_default();
+        if variable.readonly {
+            self.error(format_args!("{}: is read only", crate::text::Text(name)));
+            self.status = USAGE;
+            if !self.interactive {
+                self.exit_request = Some(USAGE);
+            }
+            return;
+        }
+        variable.value = Some(value);
+    }
+
+    /// Marks `name` read-only.
+    pub fn make_readonly(&mut self, name: &[u8]) {
+        self.variables.entry(name.to_vec()).or_default().readonly = true;
     }
 
     /// Marks `name` exported.
@@ -236,9 +255,17 @@ impl Shell {
         self.variables.entry(name.to_vec()).or_default().exported = true;
     }
 
-    /// Forgets `name`.
-    pub fn unset(&mut self, name: &[u8]) {
+    /// Forgets `name`; `false` (nothing changed) if it is read-only.
+    pub fn unset(&mut self, name: &[u8]) -> bool {
+        if self
+            .variables
+            .get(name)
+            .is_some_and(|variable| variable.readonly)
+        {
+            return false;
+        }
         self.variables.remove(name);
+        true
     }
 
     /// Every variable, sorted by name.

@@ -92,9 +92,11 @@ pub enum Builtin {
     Getopts,
     /// `readonly [NAME[=VALUE]…]`
     Readonly,
+    /// `kill [-s NAME] PID…`
+    Kill,
 }
 
-const ALL: [(&str, Builtin, &str); 33] = [
+const ALL: [(&str, Builtin, &str); 34] = [
     (
         "cd",
         Builtin::ChangeDirectory,
@@ -230,6 +232,11 @@ const ALL: [(&str, Builtin, &str); 33] = [
         "continue [N]       next iteration of the Nth loop",
     ),
     (
+        "kill",
+        Builtin::Kill,
+        "kill [-s SIG] PID...  end processes (descendants of this shell)",
+    ),
+    (
         "readonly",
         Builtin::Readonly,
         "readonly [NAME[=V]]  make NAME unchangeable; alone: list them",
@@ -347,6 +354,7 @@ impl Builtin {
             Builtin::Local => language::local(shell, arguments, prepared),
             Builtin::Getopts => language::getopts(shell, arguments, prepared),
             Builtin::Readonly => readonly(shell, arguments, fds),
+            Builtin::Kill => language::kill(arguments, prepared),
         }
     }
 }

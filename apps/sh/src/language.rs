@@ -2,7 +2,7 @@
 //! The builtins of the shell language itself, as dash has them: `echo`,
 //! `true`, `false`, `set`, `shift`, `read`, `eval`, `.`, `type`,
 //! `command`, `trap`, `wait`, `return`, `break`, `continue`, `local`,
-//! `getopts`.
+//! `getopts`, `kill`.
 //!
 //! They act on the [`Shell`] (its variables, positional parameters,
 //! options, traps, control flow) and write where the command's
@@ -696,5 +696,68 @@ pub fn getopts(shell: &mut Shell, arguments: &[Vec<u8>], prepared: &Prepared) ->
         }
     };
     finish(shell, next_index, next_offset);
+    status
+}
+
+/// `kill [-s NAME | -NAME] PID…`: ends each process (a descendant of
+/// this shell: the kernel's rule). Manux has no signals, so the only
+/// conditions accepted are those that end a process: `TERM` (the
+/// default), `KILL`, `INT`, `HUP`, `QUIT`.
+pub fn kill(arguments: &[Vec<u8>], prepared: &Prepared) -> i32 {
+    let mut pids = arguments;
+    let condition: Option<&[u8]> = match arguments.first().map(Vec::as_slice) {
+        Some(b"-s") => {
+            let name = arguments.get(1).map(Vec::as_slice);
+            pids = arguments.get(2..).unwrap_or_default();
+            Some(name.unwrap_or_default())
+        }
+        Some(option) if option.starts_with(b"-") && option != b"--" => {
+            pids = &arguments[1..];
+            Some(&option[1..])
+        }
+        Some(b"--") => {
+            pids = &arguments[1..];
+            None
+        }
+        _ => None,
+    };
+    if let Some(condition) = condition {
+        let condition = condition.strip_prefix(b"SIG").unwrap_or(condition);
+        if !matches!(
+            condition,
+            b"TERM" | b"KILL" | b"INT" | b"HUP" | b"QUIT" | b"15" | b"9" | b"2" | b"1" | b"3"
+        ) {
+            print_to(
+                prepared.fds.error(),
+                format_args!(
+                    "sh: kill: {}: invalid signal specification\n",
+                    Text(condition)
+                ),
+            );
+            return USAGE;
+        }
+    }
+    if pids.is_empty() {
+        print_to(
+            prepared.fds.error(),
+            format_args!("sh: kill: usage: kill [-s sigspec | -signum | -sigspec] pid...\n"),
+        );
+        return USAGE;
+    }
+    let mut status = 0;
+    for pid in pids {
+        let result = core::str::from_utf8(pid)
+            .ok()
+            .and_then(|text| text.parse::<syscall::ProcessId>().ok())
+            .ok_or(manux_runtime::Errno::InvalidArgument)
+            .and_then(syscall::kill);
+        if let Err(errno) = result {
+            print_to(
+                prepared.fds.error(),
+                format_args!("sh: kill: {}: {}\n", Text(pid), errno.description()),
+            );
+            status = 1;
+        }
+    }
     status
 }

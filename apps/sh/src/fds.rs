@@ -7,7 +7,9 @@
 //! mapping — child number → shell descriptor — into an [`FdTable`],
 //! spawns, and closes what it opened. Builtins read the same table for
 //! where their input and output go. Only `exec`, which keeps the process,
-//! has to move descriptors in place ([`FdTable::install`]).
+//! has to move descriptors in place: [`FdTable::install`] before it
+//! becomes a command, [`FdTable::apply_to_shell`] when it has only
+//! redirections (`exec >log`).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;

@@ -500,6 +500,41 @@ fn compound_commands_parse_into_their_parts() {
 }
 
 #[test]
+fn substitutions_hold_whole_lists() {
+    let substitution = |line: &str| -> (usize, Vec<u8>) {
+        let script = parse(line.as_bytes()).unwrap();
+        let command = simple(&script.lists[0].first.commands[0]);
+        for part in &command.words[1].parts {
+            if let WordPart::CommandSubstitution { script, source, .. } = part {
+                return (script.lists.len(), source.clone());
+            }
+        }
+        panic!("no substitution in {line:?}");
+    };
+    assert_eq!(substitution("echo $(a; b)"), (2, b"a; b".to_vec()));
+    assert_eq!(
+        substitution("echo $(case x in x) y;; esac)"),
+        (1, b"case x in x) y;; esac".to_vec())
+    );
+    assert_eq!(
+        substitution("echo \"$(echo \")\")\""),
+        (1, b"echo \")\"".to_vec())
+    );
+    assert_eq!(substitution("echo `a \\`b\\``"), (1, b"a `b`".to_vec()));
+    assert_eq!(
+        substitution("echo $(cat <<E\n)\nE\n)"),
+        (1, b"cat <<E\n)\nE\n".to_vec())
+    );
+    // `$((` is arithmetic, with parentheses inside.
+    let script = parse(b"echo $(( (1 + 2) * 3 ))").unwrap();
+    let command = simple(&script.lists[0].first.commands[0]);
+    assert!(matches!(
+        command.words[1].parts[0],
+        WordPart::Arithmetic { .. }
+    ));
+}
+
+#[test]
 fn unfinished_compound_commands_ask_for_more() {
     assert_eq!(incomplete("if a; then b"), Incomplete::Keyword("fi"));
     assert_eq!(incomplete("while a\n"), Incomplete::Keyword("do"));

@@ -166,7 +166,11 @@ impl Variables for Shell {
     }
 
     fn set(&mut self, name: &[u8], value: Vec<u8>) {
-        self.set_variable(name, value);
+        // `${1:=x}`: positional and special parameters cannot be
+        // assigned (dash refuses too); only names are variables.
+        if sh_syntax::is_name(name) {
+            self.set_variable(name, value);
+        }
     }
 
     fn substitute(&mut self, _script: &Script, source: &[u8]) -> Vec<u8> {

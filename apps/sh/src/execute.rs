@@ -360,7 +360,16 @@ impl Shell {
                 }
             }
         };
-        close_all(&prepared.opened);
+        // What `exec 3>f` made the shell's own stays open; anything else
+        // opened for the command is closed (a new descriptor is never
+        // one the table already held, so nothing else is kept).
+        let closing: Vec<Fd> = prepared
+            .opened
+            .iter()
+            .copied()
+            .filter(|fd| !self.fds.holds(*fd))
+            .collect();
+        close_all(&closing);
         status
     }
 

@@ -41,6 +41,11 @@ impl FdTable {
         self.map.get(&fd).copied()
     }
 
+    /// Whether `fd` (a descriptor of the shell) is behind some number.
+    pub fn holds(&self, fd: Fd) -> bool {
+        self.map.values().any(|&source| source == fd)
+    }
+
     /// The child does not get `fd`.
     pub fn remove(&mut self, fd: u8) {
         self.map.remove(&fd);

@@ -43,7 +43,7 @@ cat <<E | wc -l
 2
 3
 E
-echo "back\\slash \$ kept" 
+echo "back\\slash \$kept"
 cat <<EOT
 backslash \$name \\ \`x\`
 EOT

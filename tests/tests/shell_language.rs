@@ -6,7 +6,10 @@
 //! exactly what dash printed. Between them the scripts cover every
 //! construct of the language: compound commands, functions, expansions,
 //! globbing, here-documents, subshells and background jobs, options and
-//! traps, and the builtins.
+//! traps, and the builtins. A script must not print `$ ` (dollar,
+//! space): the session takes that for the prompt. Nor anything on
+//! standard error, where dash's messages differ from this shell's (they
+//! carry a line number).
 #![forbid(unsafe_code)]
 
 use guest_tests::*;

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The builtins: commands that act on the shell itself, so they cannot be
 //! programs (DESIGN §7: `cd`, `exit`, `poweroff`, `dots`, `xchroot`), plus
-//! `pwd`, `export`, `unset`, `exec`, `help` and `:`.
+//! `pwd`, `export`, `unset`, `exec`, `help` and `:`; the language's own
+//! (`set`, `read`, `trap`, …) are in `language`, `test` in `condition`,
+//! `printf` in `printf`.
 //!
 //! Alone in a pipeline a builtin runs inside the shell, its input and
 //! output where the command's redirections say ([`FdTable`]); in a longer
-//! pipeline a helper `/bin/sh -c` runs it (see `shell`).
+//! pipeline a child shell runs it (see `execute` and `child`).
 
-use crate::dots;
+use crate::execute::{report_not_started, Prepared};
 use crate::fds::FdTable;
-use crate::shell::{current_directory, Prepared, Shell, NOT_RUNNABLE, USAGE};
+use crate::shell::{current_directory, Shell, NOT_RUNNABLE, SHELL_PATH, USAGE};
 use crate::text::{print_to, write_bytes, Text};
+use crate::{condition, dots, language, printf};
 use alloc::vec::Vec;
 use manux_runtime::abi::session::POWER_OFF_REQUEST;
 use manux_runtime::abi::{AccessMode, LimitValue, OpenFlags, XchrootKind, XchrootOperation};
@@ -47,9 +50,53 @@ pub enum Builtin {
     Help,
     /// `:`
     Nothing,
+    /// `true`
+    True,
+    /// `false`
+    False,
+    /// `echo [-n] ARGUMENT…`
+    Echo,
+    /// `printf FORMAT [ARGUMENT…]`
+    Printf,
+    /// `test EXPRESSION`
+    Test,
+    /// `[ EXPRESSION ]`
+    Bracket,
+    /// `set [-eux] [--] [ARGUMENT…]`
+    Set,
+    /// `shift [N]`
+    Shift,
+    /// `read [-r] NAME…`
+    Read,
+    /// `eval ARGUMENT…`
+    Eval,
+    /// `. FILE`
+    Dot,
+    /// `type NAME…`
+    Type,
+    /// `command [-v|-V] NAME…`
+    Command,
+    /// `trap [ACTION CONDITION…]`
+    Trap,
+    /// `wait [PID…]`
+    Wait,
+    /// `return [N]`
+    Return,
+    /// `break [N]`
+    Break,
+    /// `continue [N]`
+    Continue,
+    /// `local NAME[=VALUE]…`
+    Local,
+    /// `getopts OPTSTRING NAME [ARGUMENT…]`
+    Getopts,
+    /// `readonly [NAME[=VALUE]…]`
+    Readonly,
+    /// `kill [-s NAME] PID…`
+    Kill,
 }
 
-const ALL: [(&str, Builtin, &str); 12] = [
+const ALL: [(&str, Builtin, &str); 34] = [
     (
         "cd",
         Builtin::ChangeDirectory,
@@ -73,7 +120,7 @@ const ALL: [(&str, Builtin, &str); 12] = [
     (
         "unset",
         Builtin::Unset,
-        "unset NAME...      forget variables",
+        "unset [-v|-f] NAME...  forget variables (-f: functions)",
     ),
     (
         "poweroff",
@@ -106,6 +153,104 @@ const ALL: [(&str, Builtin, &str); 12] = [
         Builtin::Nothing,
         ":                  do nothing, successfully",
     ),
+    ("true", Builtin::True, "true               status 0"),
+    ("false", Builtin::False, "false              status 1"),
+    (
+        "echo",
+        Builtin::Echo,
+        "echo [-n] ARG...   print the arguments (\\ escapes expanded)",
+    ),
+    (
+        "printf",
+        Builtin::Printf,
+        "printf FMT [ARG...]  formatted output",
+    ),
+    (
+        "test",
+        Builtin::Test,
+        "test EXPR          evaluate a condition",
+    ),
+    (
+        "[",
+        Builtin::Bracket,
+        "[ EXPR ]           evaluate a condition",
+    ),
+    (
+        "set",
+        Builtin::Set,
+        "set [-eux] [--] [ARG...]  options; positional parameters; alone: variables",
+    ),
+    (
+        "shift",
+        Builtin::Shift,
+        "shift [N]          drop positional parameters",
+    ),
+    (
+        "read",
+        Builtin::Read,
+        "read [-r] NAME...  read a line into variables",
+    ),
+    (
+        "eval",
+        Builtin::Eval,
+        "eval ARG...        run the arguments as shell text",
+    ),
+    (
+        ".",
+        Builtin::Dot,
+        ". FILE             run FILE in this shell",
+    ),
+    (
+        "type",
+        Builtin::Type,
+        "type NAME...       what each name runs",
+    ),
+    (
+        "command",
+        Builtin::Command,
+        "command [-v|-V] NAME [ARG...]  run or describe NAME, never a function",
+    ),
+    (
+        "trap",
+        Builtin::Trap,
+        "trap [ACTION COND...]  run ACTION on EXIT or INT; alone: list",
+    ),
+    (
+        "wait",
+        Builtin::Wait,
+        "wait [PID...]      wait for background jobs",
+    ),
+    (
+        "return",
+        Builtin::Return,
+        "return [N]         leave a function",
+    ),
+    ("break", Builtin::Break, "break [N]          leave N loops"),
+    (
+        "continue",
+        Builtin::Continue,
+        "continue [N]       next iteration of the Nth loop",
+    ),
+    (
+        "kill",
+        Builtin::Kill,
+        "kill [-s SIG] PID...  end processes (descendants of this shell)",
+    ),
+    (
+        "readonly",
+        Builtin::Readonly,
+        "readonly [NAME[=V]]  make NAME unchangeable; alone: list them",
+    ),
+    (
+        "getopts",
+        Builtin::Getopts,
+        "getopts OPTS NAME [ARG...]  next option into NAME (OPTARG, OPTIND)",
+    ),
+    (
+        "local",
+        Builtin::Local,
+        "local NAME[=V]...  variables restored when the function ends",
+    ),
 ];
 
 impl Builtin {
@@ -114,6 +259,28 @@ impl Builtin {
         ALL.iter()
             .find(|(found, _, _)| found.as_bytes() == name)
             .map(|(_, builtin, _)| *builtin)
+    }
+
+    /// POSIX's special builtins: assignments before them stay, and
+    /// `type` says so.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            Builtin::Nothing
+                | Builtin::Dot
+                | Builtin::Break
+                | Builtin::Continue
+                | Builtin::Eval
+                | Builtin::Exec
+                | Builtin::Exit
+                | Builtin::Export
+                | Builtin::Return
+                | Builtin::Set
+                | Builtin::Shift
+                | Builtin::Trap
+                | Builtin::Unset
+                | Builtin::Readonly
+        )
     }
 
     /// Runs it in the shell; returns its status.
@@ -136,10 +303,24 @@ impl Builtin {
             Builtin::Exit => exit(shell, arguments, fds),
             Builtin::Export => export(shell, arguments, fds),
             Builtin::Unset => {
-                for name in arguments {
-                    shell.unset(name);
+                let (functions, names) = match arguments.first().map(Vec::as_slice) {
+                    Some(b"-f") => (true, &arguments[1..]),
+                    Some(b"-v") => (false, &arguments[1..]),
+                    _ => (false, arguments),
+                };
+                let mut status = 0;
+                for name in names {
+                    if functions {
+                        shell.functions.remove(name);
+                    } else if !shell.unset(name) {
+                        print_to(
+                            fds.error(),
+                            format_args!("sh: unset: {}: is read only\n", Text(name)),
+                        );
+                        status = 1;
+                    }
                 }
-                0
+                status
             }
             Builtin::PowerOff => power_off(shell),
             Builtin::Exec => exec(shell, prepared),
@@ -152,7 +333,28 @@ impl Builtin {
                 }
                 0
             }
-            Builtin::Nothing => 0,
+            Builtin::Nothing | Builtin::True => 0,
+            Builtin::False => 1,
+            Builtin::Echo => language::echo(arguments, prepared),
+            Builtin::Printf => printf::printf(arguments, fds.output(), fds.error()),
+            Builtin::Test => condition::test(arguments, false, fds.error()),
+            Builtin::Bracket => condition::test(arguments, true, fds.error()),
+            Builtin::Set => language::set(shell, arguments, prepared),
+            Builtin::Shift => language::shift(shell, arguments, prepared),
+            Builtin::Read => language::read(shell, arguments, prepared),
+            Builtin::Eval => language::eval(shell, arguments),
+            Builtin::Dot => language::dot(shell, arguments, prepared),
+            Builtin::Type => language::type_of(shell, arguments, prepared),
+            Builtin::Command => language::command(shell, arguments, prepared),
+            Builtin::Trap => language::trap(shell, arguments, prepared),
+            Builtin::Wait => language::wait(shell, arguments),
+            Builtin::Return | Builtin::Break | Builtin::Continue => {
+                language::flow(shell, self, arguments, prepared)
+            }
+            Builtin::Local => language::local(shell, arguments, prepared),
+            Builtin::Getopts => language::getopts(shell, arguments, prepared),
+            Builtin::Readonly => readonly(shell, arguments, fds),
+            Builtin::Kill => language::kill(arguments, prepared),
         }
     }
 }
@@ -258,6 +460,44 @@ fn export(shell: &mut Shell, arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
     status
 }
 
+/// `readonly [NAME[=VALUE]…]`: alone, `readonly NAME='value'` for each.
+fn readonly(shell: &mut Shell, arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
+    if arguments.is_empty() {
+        let mut out = Vec::new();
+        for (name, variable) in shell.all_variables() {
+            if variable.readonly {
+                out.extend_from_slice(b"readonly ");
+                out.extend_from_slice(name);
+                if let Some(value) = &variable.value {
+                    out.push(b'=');
+                    out.extend_from_slice(&crate::language::always_quoted(value));
+                }
+                out.push(b'\n');
+            }
+        }
+        write_bytes(fds.output(), &out);
+        return 0;
+    }
+    for argument in arguments {
+        let (name, value) = match argument.iter().position(|&byte| byte == b'=') {
+            Some(equals) => (&argument[..equals], Some(&argument[equals + 1..])),
+            None => (&argument[..], None),
+        };
+        if !is_name(name) {
+            print_to(
+                fds.error(),
+                format_args!("sh: readonly: {}: bad variable name\n", Text(name)),
+            );
+            return USAGE;
+        }
+        if let Some(value) = value {
+            shell.set_variable(name, value.to_vec());
+        }
+        shell.make_readonly(name);
+    }
+    0
+}
+
 /// `poweroff`: as init (`init=/bin/sh`), sync and power off; as the login
 /// shell, end with the status that asks init to (`manux_abi::session`).
 fn power_off(shell: &mut Shell) -> i32 {
@@ -277,9 +517,18 @@ fn power_off(shell: &mut Shell) -> i32 {
 fn exec(shell: &mut Shell, prepared: &Prepared) -> i32 {
     let words = &prepared.words[1..];
     let Some(name) = words.first() else {
-        // No command: POSIX would apply the redirections to the shell;
-        // this shell keeps its descriptors as they are.
-        return 0;
+        // No command: the redirections become the shell's own
+        // descriptors (`exec >log 2>&1`, `exec 3<f`).
+        return match prepared.fds.apply_to_shell(&shell.fds) {
+            Ok(table) => {
+                shell.fds = table;
+                0
+            }
+            Err(errno) => {
+                shell.error(format_args!("exec: {errno}"));
+                1
+            }
+        };
     };
     let environment = shell.environment(&prepared.assignments);
     let environment: Vec<&[u8]> = environment.iter().map(Vec::as_slice).collect();
@@ -293,7 +542,7 @@ fn exec(shell: &mut Shell, prepared: &Prepared) -> i32 {
     });
     // Only failures come back; the descriptors are now 0, 1, 2 as mapped.
     let errno = result.err().unwrap_or(Errno::Unknown);
-    shell.report_not_started(name, errno, 2)
+    report_not_started(name, errno, 2)
 }
 
 /// `xchroot CLAUSE… [-- COMMAND…]`.
@@ -323,7 +572,7 @@ fn xchroot(shell: &mut Shell, prepared: &Prepared) -> i32 {
         line.extend_from_slice(&quote_words(&words[..separator]));
         line.extend_from_slice(b" && exec ");
         line.extend_from_slice(&quote_words(&request.command));
-        return match shell.spawn_helper(&line, fds, &prepared.assignments) {
+        return match spawn_helper(shell, &line, fds, &prepared.assignments) {
             Ok(pid) => shell.wait_all(&[(Ok(pid), request.command[0].clone())]),
             Err(status) => status,
         };
@@ -343,6 +592,25 @@ fn xchroot(shell: &mut Shell, prepared: &Prepared) -> i32 {
             1
         }
     }
+}
+
+/// Spawns `/bin/sh -c LINE` with `fds`.
+fn spawn_helper(
+    shell: &Shell,
+    line: &[u8],
+    fds: &FdTable,
+    assignments: &[(Vec<u8>, Vec<u8>)],
+) -> Result<manux_runtime::syscall::ProcessId, i32> {
+    let environment = shell.environment(assignments);
+    let environment: Vec<&[u8]> = environment.iter().map(Vec::as_slice).collect();
+    let arguments: [&[u8]; 3] = [b"sh", b"-c", line];
+    syscall::spawn(SHELL_PATH, &arguments, &environment, &fds.mappings()).map_err(|errno| {
+        print_to(
+            fds.error(),
+            format_args!("sh: {}: {errno}\n", Text(SHELL_PATH)),
+        );
+        NOT_RUNNABLE
+    })
 }
 
 fn access_mode(mode: Mode) -> u32 {

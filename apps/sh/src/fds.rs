@@ -7,7 +7,9 @@
 //! mapping — child number → shell descriptor — into an [`FdTable`],
 //! spawns, and closes what it opened. Builtins read the same table for
 //! where their input and output go. Only `exec`, which keeps the process,
-//! has to move descriptors in place ([`FdTable::install`]).
+//! has to move descriptors in place: [`FdTable::install`] before it
+//! becomes a command, [`FdTable::apply_to_shell`] when it has only
+//! redirections (`exec >log`).
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -37,6 +39,11 @@ impl FdTable {
     /// The shell descriptor behind the child's `fd`, if it gets one.
     pub fn get(&self, fd: u8) -> Option<Fd> {
         self.map.get(&fd).copied()
+    }
+
+    /// Whether `fd` (a descriptor of the shell) is behind some number.
+    pub fn holds(&self, fd: Fd) -> bool {
+        self.map.values().any(|&source| source == fd)
     }
 
     /// The child does not get `fd`.
@@ -99,6 +106,39 @@ impl FdTable {
             let _ = syscall::close(spare);
         }
         Ok(())
+    }
+}
+
+impl FdTable {
+    /// `exec` without a command: makes the shell's own descriptors what
+    /// the table says, for every number it names or `previous` named
+    /// (one the table dropped, `N>&-`, is closed); returns the table the
+    /// shell uses from then on (each number mapped to itself).
+    ///
+    /// Sources are duplicated to spare numbers first, so that `3>&1 >f`
+    /// gives 3 the old standard output. Return values: the errors of
+    /// `dup`/`dup2`; the descriptors may then be partly changed.
+    pub fn apply_to_shell(&self, previous: &FdTable) -> Result<FdTable, Errno> {
+        let mut spares: Vec<(Fd, Fd)> = Vec::new();
+        for (&target, &source) in &self.map {
+            if Fd::from(target) == source {
+                continue;
+            }
+            spares.push((Fd::from(target), syscall::duplicate(source)?));
+        }
+        for (target, spare) in &spares {
+            let moved = syscall::duplicate_to(*spare, *target);
+            let _ = syscall::close(*spare);
+            moved?;
+        }
+        for &number in previous.map.keys() {
+            if !self.map.contains_key(&number) {
+                let _ = syscall::close(Fd::from(number));
+            }
+        }
+        Ok(FdTable {
+            map: self.map.keys().map(|&fd| (fd, Fd::from(fd))).collect(),
+        })
     }
 }
 

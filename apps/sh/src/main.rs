@@ -5,6 +5,7 @@
 //! sh                      read commands from standard input, with a prompt
 //! sh -c LINE [NAME ARG…]  run LINE ($0 = NAME, $1… = ARG…)
 //! sh FILE [ARG…]          run the script FILE ($0 = FILE), no prompt
+//! sh --child              a child shell: state and text on descriptor 63 (see `child`)
 //! ```
 //!
 //! Interactive, it prints the prompt — the current directory then `$ `,
@@ -16,9 +17,11 @@
 //! with status 0, and init starts a new login shell. A script ends at its
 //! first syntax error (status 2) or with its last command's status.
 //!
-//! The language is `sh_syntax` (`apps/sh/syntax`, host-tested); running
-//! it is [`shell`]; the builtins are [`builtins`] and [`dots`]. See
-//! `apps/sh/README.md` for the whole language with examples.
+//! The language is `sh_syntax` (`apps/sh/syntax`, host-tested); the
+//! state is [`shell`], running it [`execute`], child shells (subshells,
+//! substitutions, background jobs) [`child`]; the builtins are
+//! [`builtins`], [`language`], [`condition`], [`printf`] and [`dots`].
+//! See `apps/sh/README.md` for the whole language with examples.
 #![no_std]
 #![no_main]
 #![forbid(unsafe_code)]
@@ -31,9 +34,14 @@ extern crate alloc;
 extern crate std;
 
 mod builtins;
+mod child;
+mod condition;
 mod dots;
+mod execute;
 mod fds;
 mod input;
+mod language;
+mod printf;
 mod shell;
 mod text;
 
@@ -47,10 +55,14 @@ use text::Text;
 
 entry!(main);
 
+/// The descriptor a script file is read from.
+const SCRIPT_FD: i32 = 62;
+
 fn main() -> i32 {
     let arguments: Vec<Vec<u8>> = process::arguments().iter().map(|a| a.to_vec()).collect();
     let environment = process::environment();
     match arguments.get(1).map(Vec::as_slice) {
+        Some(option) if option == child::CHILD_OPTION => child::run_child(environment),
         Some(b"-c") => {
             let Some(line) = arguments.get(2) else {
                 eprintln!("sh: -c: a command line is needed");
@@ -77,14 +89,27 @@ fn main() -> i32 {
                     return shell::NOT_FOUND;
                 }
             };
+            // Out of the way of `exec 3<f` and the like: the script is
+            // read from a high descriptor, as dash does.
+            let fd = match syscall::duplicate_to(fd, SCRIPT_FD) {
+                Ok(high) => {
+                    let _ = syscall::close(fd);
+                    high
+                }
+                Err(_) => fd,
+            };
             let mut shell = Shell::new(environment, arguments[1..].to_vec());
             let status = run_input(&mut shell, LineReader::new(fd), Some(file));
             let _ = syscall::close(fd);
-            status
+            shell.status = status;
+            finish(&mut shell)
         }
         None => {
             let mut shell = Shell::new(environment, alloc::vec![b"sh".to_vec()]);
-            run_input(&mut shell, LineReader::new(syscall::STDIN), None)
+            shell.interactive = true;
+            let status = run_input(&mut shell, LineReader::new(syscall::STDIN), None);
+            shell.status = status;
+            finish(&mut shell)
         }
     }
 }
@@ -94,13 +119,29 @@ fn run_line(shell: &mut Shell, line: &[u8]) -> i32 {
     match parse(line) {
         Ok(script) => {
             shell.run_script(&script);
-            shell.exit_request.unwrap_or(shell.status)
+            finish(shell)
         }
         Err(error) => {
             eprintln!("sh: syntax error: {error}");
             USAGE
         }
     }
+}
+
+/// The shell ends: its `EXIT` trap runs (once), then its status is the
+/// one `exit` asked for or the last command's.
+pub fn finish(shell: &mut Shell) -> i32 {
+    let status = shell.exit_request.unwrap_or(shell.status);
+    if let Some(action) = shell.traps.remove(&b"EXIT"[..]) {
+        shell.exit_request = None;
+        shell.flow = None;
+        shell.status = status;
+        shell.run_text(&action);
+        if let Some(requested) = shell.exit_request {
+            return requested;
+        }
+    }
+    status
 }
 
 /// Reads and runs commands until the end of the input or `exit`.
@@ -146,6 +187,11 @@ fn run_input(shell: &mut Shell, mut reader: LineReader, script: Option<&[u8]>) -
             Ok(script) => {
                 pending.clear();
                 shell.run_script(&script);
+                // An error abandoned the rest of the line.
+                if shell.flow == Some(shell::Flow::Abandon) {
+                    shell.flow = None;
+                }
+                shell.flow = None;
                 if let Some(status) = shell.exit_request {
                     return status;
                 }

@@ -1,42 +1,25 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The shell's state and how it runs a parsed [`Script`].
+//! The shell's state: variables, functions, options, positional
+//! parameters, traps, background jobs, and the descriptors commands get.
 //!
-//! [`Shell`] holds the variables (each exported or not), the last status
-//! (`$?`) and the positional arguments. [`Shell::run_script`] walks the
-//! tree `sh_syntax::parse` built:
-//!
-//! - an and-or list runs its pipelines left to right, skipping one after
-//!   `&&` when the status is not 0 and after `||` when it is;
-//! - a pipeline of one command runs a builtin inside the shell (so `cd`
-//!   and `export` change the shell), a program with `spawn`; a longer
-//!   pipeline spawns every member — a builtin through a helper
-//!   `/bin/sh -c`, as POSIX runs pipeline members in subshells — with a
-//!   pipe between each two, then waits for all of them: the status is the
-//!   last one's;
-//! - redirections are opened by the shell and passed in the spawn map
-//!   ([`FdTable`]); they never change the shell's own descriptors.
-//!
-//! Statuses: a program's exit code; 127 for a command not found, 126 for
-//! one that cannot run (`EACCES`: not immutable, reached through `/...`);
-//! 128 + the reason for one the kernel ended, reported as
-//! `sh: NAME: memory fault` (`killed` after Ctrl-C); 1 for a redirection
-//! that failed; 2 for a syntax or usage error.
+//! [`Shell`] is what a child shell must be given to behave as this one
+//! would (see `child`): everything here but the open descriptors and the
+//! background jobs. Running a parsed script is `execute`; this module
+//! owns only the state and how expansion sees it ([`Variables`]):
+//! special parameters, command substitution (a child shell), and the
+//! directory listings pathname expansion reads.
 
-use crate::builtins::Builtin;
-use crate::fds::{close_all, FdTable};
-use crate::text::{concat, print_to, Text};
+use crate::fds::FdTable;
+use crate::text::{concat, print_to};
 use alloc::collections::BTreeMap;
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::vec::Vec;
-use manux_runtime::abi::wait_status::{WaitStatus, BROKEN_PIPE, KILLED};
+use manux_runtime::abi::directory_entry;
 use manux_runtime::abi::OpenFlags;
-use manux_runtime::syscall::{self, Fd, ProcessId};
+use manux_runtime::syscall::{self, ProcessId};
 use manux_runtime::Errno;
-use sh_syntax::quote::quote_words;
-use sh_syntax::{
-    expand, expand_joined, quote, AndOr, Command, Connector, Pipeline, RedirectionKind, Script,
-    Variables, Word,
-};
+use sh_syntax::{FunctionDefinition, Script, Variables};
 
 /// Status of a command not found.
 pub const NOT_FOUND: i32 = 127;
@@ -45,32 +28,79 @@ pub const NOT_RUNNABLE: i32 = 126;
 /// Status of a syntax or usage error.
 pub const USAGE: i32 = 2;
 
-/// Where the shell itself is, for the builtins it runs in a helper.
+/// Where the shell itself is, for the child shells it starts.
 pub const SHELL_PATH: &[u8] = b"/bin/sh";
 
 /// One shell variable.
 #[derive(Clone, Debug, Default)]
-struct Variable {
+pub struct Variable {
     /// `None`: exported but never set (`export NAME`).
-    value: Option<Vec<u8>>,
-    exported: bool,
+    pub value: Option<Vec<u8>>,
+    /// Passed to commands in their environment.
+    pub exported: bool,
+    /// `readonly`: no assignment or `unset` changes it.
+    pub readonly: bool,
 }
 
-/// A command with its words expanded and its redirections opened.
-pub struct Prepared {
-    /// The command name and arguments (empty: assignments only).
-    pub words: Vec<Vec<u8>>,
-    /// `NAME=VALUE` before the command, expanded.
-    pub assignments: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The descriptors the command gets.
-    pub fds: FdTable,
-    /// What the shell opened for it, closed once it is started.
-    opened: Vec<Fd>,
+/// `set -e`, `set -u`, `set -x`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// `-e`: a failing command ends the shell.
+    pub exit_on_error: bool,
+    /// `-u`: expanding an unset variable is an error.
+    pub unset_is_error: bool,
+    /// `-x`: each command is printed before it runs.
+    pub trace: bool,
+}
+
+impl Options {
+    /// The letters of the options set, as `$-` shows them.
+    pub fn letters(&self) -> Vec<u8> {
+        let mut letters = Vec::new();
+        if self.exit_on_error {
+            letters.push(b'e');
+        }
+        if self.unset_is_error {
+            letters.push(b'u');
+        }
+        if self.trace {
+            letters.push(b'x');
+        }
+        letters
+    }
+
+    /// Sets (`on`) or clears the option `letter`; `false` if unknown.
+    pub fn set(&mut self, letter: u8, on: bool) -> bool {
+        match letter {
+            b'e' => self.exit_on_error = on,
+            b'u' => self.unset_is_error = on,
+            b'x' => self.trace = on,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// A `break`, `continue` or `return` on its way out, or an error that
+/// abandons the rest of the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// `break N`: leave N loops.
+    Break(usize),
+    /// `continue N`: leave N - 1 loops and go on with the next.
+    Continue(usize),
+    /// `return`: leave the function (or the `.` script).
+    Return,
+    /// An expansion error in an interactive shell: the rest of the line
+    /// is not run.
+    Abandon,
 }
 
 /// The shell.
 pub struct Shell {
     variables: BTreeMap<Vec<u8>, Variable>,
+    /// Functions by name.
+    pub functions: BTreeMap<Vec<u8>, Rc<FunctionDefinition>>,
     /// `$?`.
     pub status: i32,
     /// `$0`, then `$1`, `$2`, ….
@@ -78,13 +108,49 @@ pub struct Shell {
     /// Set by `exit`: the shell ends with this status once the current
     /// command is done.
     pub exit_request: Option<i32>,
+    /// `set -e/-u/-x`.
+    pub options: Options,
+    /// `trap` actions by condition (`EXIT`, `INT`); an empty action
+    /// ignores it.
+    pub traps: BTreeMap<Vec<u8>, Vec<u8>>,
+    /// What is unwinding, if anything.
+    pub flow: Option<Flow>,
+    /// The descriptors commands get now (changed for the body of a
+    /// compound command with redirections).
+    pub fds: FdTable,
+    /// `$$`: this shell's id, or its parent's for a child shell.
+    pub process_id: ProcessId,
+    /// `$!`.
+    pub last_background: Option<ProcessId>,
+    /// Background jobs not yet waited for.
+    pub background: Vec<ProcessId>,
+    /// Commands whose failure `set -e` ignores (conditions) are running.
+    pub condition_depth: usize,
+    /// Functions running (`return` is valid).
+    pub function_depth: usize,
+    /// Loops running (`break` and `continue` are valid).
+    pub loop_depth: usize,
+    /// Reading commands from a terminal: errors do not end the shell.
+    pub interactive: bool,
+    /// The status of the last command substitution of the command being
+    /// expanded (`X=$(false)` has status 1).
+    pub status_from_substitution: Option<i32>,
+    /// For each function running, the variables `local` saved.
+    pub locals: Vec<Vec<(Vec<u8>, Option<Variable>)>>,
+    /// `getopts`: the `OPTIND` it last set, and how far into that
+    /// argument (`-abc`) it got.
+    pub getopts_position: Option<(usize, usize)>,
 }
 
 impl Variables for Shell {
     fn get(&self, name: &[u8]) -> Option<Vec<u8>> {
         match name {
             b"?" => Some(format!("{}", self.status).into_bytes()),
-            b"$" => Some(format!("{}", syscall::process_id()).into_bytes()),
+            b"$" => Some(format!("{}", self.process_id).into_bytes()),
+            b"!" => self
+                .last_background
+                .map(|pid| format!("{pid}").into_bytes()),
+            b"-" => Some(self.options.letters()),
             b"#" => Some(format!("{}", self.arguments.len().saturating_sub(1)).into_bytes()),
             b"*" | b"@" => Some(self.arguments().join(&b' ')),
             _ if name.iter().all(u8::is_ascii_digit) => {
@@ -97,6 +163,29 @@ impl Variables for Shell {
 
     fn arguments(&self) -> Vec<Vec<u8>> {
         self.arguments.iter().skip(1).cloned().collect()
+    }
+
+    fn set(&mut self, name: &[u8], value: Vec<u8>) {
+        // `${1:=x}`: positional and special parameters cannot be
+        // assigned (dash refuses too); only names are variables.
+        if sh_syntax::is_name(name) {
+            self.set_variable(name, value);
+        }
+    }
+
+    fn substitute(&mut self, _script: &Script, source: &[u8]) -> Vec<u8> {
+        let (output, status) = crate::child::capture(self, source);
+        self.status = status;
+        self.status_from_substitution = Some(status);
+        output
+    }
+
+    fn list_directory(&mut self, directory: &[u8]) -> Option<Vec<Vec<u8>>> {
+        list_directory(directory)
+    }
+
+    fn unset_is_error(&self) -> bool {
+        self.options.unset_is_error
     }
 }
 
@@ -112,15 +201,31 @@ impl Shell {
                     Variable {
                         value: Some(entry[equals + 1..].to_vec()),
                         exported: true,
+                        readonly: false,
                     },
                 );
             }
         }
         let mut shell = Shell {
             variables,
+            functions: BTreeMap::new(),
             status: 0,
             arguments,
             exit_request: None,
+            options: Options::default(),
+            traps: BTreeMap::new(),
+            flow: None,
+            fds: FdTable::standard(),
+            process_id: syscall::process_id(),
+            last_background: None,
+            background: Vec::new(),
+            condition_depth: 0,
+            function_depth: 0,
+            loop_depth: 0,
+            interactive: false,
+            status_from_substitution: None,
+            locals: Vec::new(),
+            getopts_position: None,
         };
         if let Some(directory) = current_directory() {
             shell.set_variable(b"PWD", directory);
@@ -128,9 +233,25 @@ impl Shell {
         shell
     }
 
-    /// Sets `name` (keeping whether it is exported).
+    /// Sets `name` (keeping whether it is exported). A read-only
+    /// variable is not changed: the error is reported, and a shell that
+    /// is not interactive ends (status 2), as dash does.
     pub fn set_variable(&mut self, name: &[u8], value: Vec<u8>) {
-        self.variables.entry(name.to_vec()).or_default().value = Some(value);
+        let variable = self.variables.entry(name.to_vec()).or_default();
+        if variable.readonly {
+            self.error(format_args!("{}: is read only", crate::text::Text(name)));
+            self.status = USAGE;
+            if !self.interactive {
+                self.exit_request = Some(USAGE);
+            }
+            return;
+        }
+        variable.value = Some(value);
+    }
+
+    /// Marks `name` read-only.
+    pub fn make_readonly(&mut self, name: &[u8]) {
+        self.variables.entry(name.to_vec()).or_default().readonly = true;
     }
 
     /// Marks `name` exported.
@@ -138,9 +259,39 @@ impl Shell {
         self.variables.entry(name.to_vec()).or_default().exported = true;
     }
 
-    /// Forgets `name`.
-    pub fn unset(&mut self, name: &[u8]) {
+    /// Forgets `name`; `false` (nothing changed) if it is read-only.
+    pub fn unset(&mut self, name: &[u8]) -> bool {
+        if self
+            .variables
+            .get(name)
+            .is_some_and(|variable| variable.readonly)
+        {
+            return false;
+        }
         self.variables.remove(name);
+        true
+    }
+
+    /// Every variable, sorted by name.
+    pub fn all_variables(&self) -> impl Iterator<Item = (&Vec<u8>, &Variable)> {
+        self.variables.iter()
+    }
+
+    /// The variable `name` as it is now (to restore it later).
+    pub fn saved_variable(&self, name: &[u8]) -> Option<Variable> {
+        self.variables.get(name).cloned()
+    }
+
+    /// Puts back what [`Shell::saved_variable`] returned.
+    pub fn restore_variable(&mut self, name: &[u8], saved: Option<Variable>) {
+        match saved {
+            Some(variable) => {
+                self.variables.insert(name.to_vec(), variable);
+            }
+            None => {
+                self.variables.remove(name);
+            }
+        }
     }
 
     /// `NAME=value` of every exported variable that has a value, sorted.
@@ -168,256 +319,6 @@ impl Shell {
                 entry
             })
             .collect()
-    }
-
-    /// Runs every list of `script`, stopping early after `exit`.
-    pub fn run_script(&mut self, script: &Script) {
-        for list in &script.lists {
-            if self.exit_request.is_some() {
-                return;
-            }
-            self.status = self.run_and_or(list);
-        }
-    }
-
-    fn run_and_or(&mut self, list: &AndOr) -> i32 {
-        let mut status = self.run_pipeline(&list.first);
-        for (connector, pipeline) in &list.rest {
-            if self.exit_request.is_some() {
-                break;
-            }
-            let run = match connector {
-                Connector::And => status == 0,
-                Connector::Or => status != 0,
-            };
-            if run {
-                self.status = status;
-                status = self.run_pipeline(pipeline);
-            }
-        }
-        status
-    }
-
-    fn run_pipeline(&mut self, pipeline: &Pipeline) -> i32 {
-        match pipeline.commands.as_slice() {
-            [command] => self.run_single(command),
-            commands => self.run_several(commands),
-        }
-    }
-
-    /// A pipeline of one command: builtins run in the shell.
-    fn run_single(&mut self, command: &Command) -> i32 {
-        let prepared = match self.prepare(command, FdTable::standard()) {
-            Ok(prepared) => prepared,
-            Err(status) => return status,
-        };
-        let status = match prepared.words.first() {
-            None => {
-                for (name, value) in &prepared.assignments {
-                    self.set_variable(name, value.clone());
-                }
-                0
-            }
-            Some(name) => match Builtin::find(name) {
-                Some(builtin) => builtin.run(self, &prepared),
-                None => match self.spawn_program(&prepared) {
-                    Ok(pid) => self.wait_all(&[(Ok(pid), name.clone())]),
-                    Err(status) => status,
-                },
-            },
-        };
-        close_all(&prepared.opened);
-        status
-    }
-
-    /// `A | B | …`: every member spawned, then all waited for.
-    fn run_several(&mut self, commands: &[Command]) -> i32 {
-        let mut members: Vec<(Result<ProcessId, i32>, Vec<u8>)> = Vec::new();
-        let mut input: Option<Fd> = None;
-        for (index, command) in commands.iter().enumerate() {
-            let last = index + 1 == commands.len();
-            let pipe = if last {
-                None
-            } else {
-                match syscall::pipe() {
-                    Ok(pipe) => Some(pipe),
-                    Err(errno) => {
-                        self.error(format_args!("pipe: {errno}"));
-                        members.push((Err(1), Vec::new()));
-                        break;
-                    }
-                }
-            };
-            let mut fds = FdTable::standard();
-            if let Some(read_end) = input {
-                fds.set(0, read_end);
-            }
-            if let Some([_, write_end]) = pipe {
-                fds.set(1, write_end);
-            }
-            let member = match self.prepare(command, fds) {
-                Ok(prepared) => {
-                    let name = prepared.words.first().cloned().unwrap_or_default();
-                    let started = self.spawn_member(&prepared);
-                    close_all(&prepared.opened);
-                    (started, name)
-                }
-                Err(status) => (Err(status), Vec::new()),
-            };
-            members.push(member);
-            // The children hold their ends now; the shell's copies would
-            // keep a reader from ever seeing the end of its input.
-            if let Some(read_end) = input.take() {
-                let _ = syscall::close(read_end);
-            }
-            if let Some([read_end, write_end]) = pipe {
-                let _ = syscall::close(write_end);
-                input = Some(read_end);
-            }
-        }
-        if let Some(read_end) = input {
-            let _ = syscall::close(read_end);
-        }
-        self.wait_all(&members)
-    }
-
-    /// Starts one member of a longer pipeline.
-    fn spawn_member(&mut self, prepared: &Prepared) -> Result<ProcessId, i32> {
-        let Some(name) = prepared.words.first() else {
-            // Assignments alone in a pipeline change nothing (a subshell).
-            return Err(0);
-        };
-        if Builtin::find(name).is_none() {
-            return self.spawn_program(prepared);
-        }
-        // A builtin: run by a helper shell given the expanded words,
-        // quoted so it expands nothing again.
-        let mut line = Vec::new();
-        for (name, value) in &prepared.assignments {
-            line.extend_from_slice(name);
-            line.push(b'=');
-            line.extend_from_slice(&quote(value));
-            line.push(b' ');
-        }
-        line.extend_from_slice(&quote_words(&prepared.words));
-        self.spawn_helper(&line, &prepared.fds, &prepared.assignments)
-    }
-
-    /// Spawns `/bin/sh -c LINE` with `fds`.
-    pub fn spawn_helper(
-        &mut self,
-        line: &[u8],
-        fds: &FdTable,
-        assignments: &[(Vec<u8>, Vec<u8>)],
-    ) -> Result<ProcessId, i32> {
-        let environment = self.environment(assignments);
-        let environment: Vec<&[u8]> = environment.iter().map(Vec::as_slice).collect();
-        let arguments: [&[u8]; 3] = [b"sh", b"-c", line];
-        syscall::spawn(SHELL_PATH, &arguments, &environment, &fds.mappings()).map_err(|errno| {
-            print_to(
-                fds.error(),
-                format_args!("sh: {}: {errno}\n", Text(SHELL_PATH)),
-            );
-            NOT_RUNNABLE
-        })
-    }
-
-    /// Expands `command`'s words and assignments and opens its
-    /// redirections over `fds`.
-    ///
-    /// Return values: the status to give the command if a redirection
-    /// failed (1) or was ambiguous (1); the error is printed.
-    fn prepare(&mut self, command: &Command, mut fds: FdTable) -> Result<Prepared, i32> {
-        let words: Vec<Vec<u8>> = command
-            .words
-            .iter()
-            .flat_map(|word| expand(word, self))
-            .collect();
-        let assignments = command
-            .assignments
-            .iter()
-            .map(|assignment| {
-                (
-                    assignment.name.clone(),
-                    expand_joined(&assignment.value, self),
-                )
-            })
-            .collect();
-        let mut opened = Vec::new();
-        for redirection in &command.redirections {
-            let (target, flags) = match &redirection.kind {
-                RedirectionKind::Input(word) => (word, OpenFlags::empty()),
-                RedirectionKind::Output(word) => (
-                    word,
-                    OpenFlags::WRITE_ONLY | OpenFlags::CREATE | OpenFlags::TRUNCATE,
-                ),
-                RedirectionKind::Append(word) => (
-                    word,
-                    OpenFlags::WRITE_ONLY | OpenFlags::CREATE | OpenFlags::APPEND,
-                ),
-                RedirectionKind::Duplicate(source) => {
-                    match fds.get(*source) {
-                        Some(fd) => fds.set(redirection.fd, fd),
-                        None => {
-                            print_to(
-                                fds.error(),
-                                format_args!("sh: {source}: {}\n", Errno::BadFd.description()),
-                            );
-                            close_all(&opened);
-                            return Err(1);
-                        }
-                    }
-                    continue;
-                }
-                RedirectionKind::Close => {
-                    fds.remove(redirection.fd);
-                    continue;
-                }
-            };
-            match self.open_target(target, flags) {
-                Ok(fd) => {
-                    opened.push(fd);
-                    fds.set(redirection.fd, fd);
-                }
-                Err(message) => {
-                    print_to(fds.error(), format_args!("sh: {message}\n"));
-                    close_all(&opened);
-                    return Err(1);
-                }
-            }
-        }
-        Ok(Prepared {
-            words,
-            assignments,
-            fds,
-            opened,
-        })
-    }
-
-    /// Opens a redirection's file; the error is the message to print.
-    fn open_target(&self, target: &Word, flags: OpenFlags) -> Result<Fd, alloc::string::String> {
-        let fields = expand(target, self);
-        let [path] = fields.as_slice() else {
-            return Err(format!("{}: ambiguous redirect", Text(&fields.join(&b' '))));
-        };
-        syscall::open(path, flags, 0o644)
-            .map_err(|errno| format!("{}: {}", Text(path), errno.description()))
-    }
-
-    /// Finds and spawns a program; prints why not.
-    ///
-    /// Return values: the status for a command that did not start:
-    /// [`NOT_FOUND`] or [`NOT_RUNNABLE`].
-    pub fn spawn_program(&mut self, prepared: &Prepared) -> Result<ProcessId, i32> {
-        let environment = self.environment(&prepared.assignments);
-        let environment: Vec<&[u8]> = environment.iter().map(Vec::as_slice).collect();
-        let arguments: Vec<&[u8]> = prepared.words.iter().map(Vec::as_slice).collect();
-        let mappings = prepared.fds.mappings();
-        let name = &prepared.words[0];
-        self.search(name, |path| {
-            syscall::spawn(path, &arguments, &environment, &mappings)
-        })
-        .map_err(|errno| self.report_not_started(name, errno, prepared.fds.error()))
     }
 
     /// Runs `attempt` on `name` if it has a `/`, else on `DIR/name` for
@@ -458,76 +359,9 @@ impl Shell {
         })
     }
 
-    /// Prints why `name` did not start; returns its status.
-    pub fn report_not_started(&self, name: &[u8], errno: Errno, error_fd: Fd) -> i32 {
-        match errno {
-            Errno::NotFound if !name.contains(&b'/') => {
-                print_to(
-                    error_fd,
-                    format_args!("sh: {}: command not found\n", Text(name)),
-                );
-                NOT_FOUND
-            }
-            Errno::NotFound => {
-                print_to(
-                    error_fd,
-                    format_args!("sh: {}: {}\n", Text(name), errno.description()),
-                );
-                NOT_FOUND
-            }
-            _ => {
-                print_to(
-                    error_fd,
-                    format_args!("sh: {}: {}\n", Text(name), errno.description()),
-                );
-                NOT_RUNNABLE
-            }
-        }
-    }
-
-    /// Waits for every started member; the status is the last member's.
-    /// A member the kernel ended is reported: a fault each time, `killed`
-    /// (Ctrl-C, or `kill`) once for the pipeline, a broken pipe never.
-    pub fn wait_all(&mut self, members: &[(Result<ProcessId, i32>, Vec<u8>)]) -> i32 {
-        let mut status = 0;
-        let mut killed: Option<&[u8]> = None;
-        for (started, name) in members {
-            status = match started {
-                Err(status) => *status,
-                Ok(pid) => match syscall::wait(*pid) {
-                    Ok((_, WaitStatus::Exited(code))) => i32::from(code),
-                    Ok((_, WaitStatus::Killed(reason))) => {
-                        if reason == KILLED {
-                            killed = Some(name);
-                        } else if reason == BROKEN_PIPE {
-                            // A writer whose reader is gone (`grep … |
-                            // head -1`): what a pipeline expects, said
-                            // by no shell.
-                        } else {
-                            self.error(format_args!(
-                                "{}: {}",
-                                Text(name),
-                                WaitStatus::reason_name(reason)
-                            ));
-                        }
-                        128 + i32::from(reason)
-                    }
-                    Err(errno) => {
-                        self.error(format_args!("wait: {errno}"));
-                        1
-                    }
-                },
-            };
-        }
-        if let Some(name) = killed {
-            self.error(format_args!("{}: killed", Text(name)));
-        }
-        status
-    }
-
-    /// `sh: MESSAGE` on standard error.
+    /// `sh: MESSAGE` on the current standard error.
     pub fn error(&self, message: core::fmt::Arguments<'_>) {
-        print_to(2, format_args!("sh: {message}\n"));
+        print_to(self.fds.error(), format_args!("sh: {message}\n"));
     }
 }
 
@@ -537,4 +371,27 @@ pub fn current_directory() -> Option<Vec<u8>> {
     let length = syscall::current_directory(&mut buffer).ok()?;
     buffer.truncate(length);
     Some(buffer)
+}
+
+/// The names in `directory` (without `.` and `..`), `None` if it cannot
+/// be read.
+pub fn list_directory(directory: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let fd = syscall::open(directory, OpenFlags::DIRECTORY, 0).ok()?;
+    let mut names = Vec::new();
+    let mut buffer = alloc::vec![0u8; 4096];
+    let complete = loop {
+        match syscall::read_directory(fd, &mut buffer) {
+            Ok(0) => break true,
+            Ok(count) => {
+                for entry in directory_entry::records(&buffer[..count.min(buffer.len())]) {
+                    if entry.name != b"." && entry.name != b".." {
+                        names.push(entry.name.to_vec());
+                    }
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    let _ = syscall::close(fd);
+    complete.then_some(names)
 }

@@ -5,51 +5,67 @@
 //! needs no kernel lives here, so that it is tested on the host with
 //! `cargo test -p sh-syntax`:
 //!
-//! - [`parse`]: a command line (or several) into a [`Script`] of
-//!   `;`-separated [`AndOr`] lists of [`Pipeline`]s of [`Command`]s, each
-//!   with its assignments, words and [`Redirection`]s; quotes, backslash
-//!   escapes, `$VAR`, `${VAR}`, `$?` and comments are handled here. An
-//!   unterminated quote or a trailing `|`, `&&`, `||` or `\` is
-//!   [`ParseError::Incomplete`], so an interactive shell can read one more
-//!   line, as POSIX shells do.
-//! - [`expand`]: a parsed [`Word`] into the fields it stands for, given the
-//!   shell's variables ([`Variables`]): unquoted expansions are split on
-//!   blanks, quoted ones never.
-//! - [`quote`]: the inverse — a word written so that [`parse`] and
-//!   [`expand`] give it back unchanged (the shell uses it to hand already
-//!   expanded words to a helper `sh -c`).
+//! - [`parse`]: shell text into a [`Script`]: lists of pipelines of
+//!   simple commands, compound commands (`if`, `while`, `until`, `for`,
+//!   `case`, `{ … }`, `( … )`) and function definitions, with words that
+//!   keep their quoting and expansions (`${…}` in all its POSIX forms,
+//!   `$( … )`, backquotes, `$(( … ))`) and here-documents. Input that
+//!   stops inside a construct is [`ParseError::Incomplete`], so an
+//!   interactive shell can read one more line, as POSIX shells do.
+//! - [`expand`]: a parsed [`Word`] into the fields it stands for, given
+//!   what the shell knows and does ([`Variables`]).
+//! - [`arithmetic`]: `$(( … ))` expressions evaluated.
+//! - [`pattern`]: `*`, `?`, `[…]` matching for `case`, `${X%P}` and
+//!   pathname expansion.
+//! - [`quote`]: the inverse of parsing — a word written so that [`parse`]
+//!   and [`expand`] give it back unchanged (the shell uses it to hand its
+//!   state to a child shell).
 //! - [`xchroot`]: the clauses of the `xchroot` builtin (`put`, `keep`,
 //!   `remove`, `clear`, `root`, `root-exe`) into operations.
 //!
 //! # Design principles
 //! - Bytes, not `str`: file names and arguments are bytes on Manux.
-//! - Total functions: no input makes anything here panic (a property test
-//!   feeds arbitrary bytes to [`parse`]).
+//! - Total functions: no input makes anything here panic (property tests
+//!   feed arbitrary bytes to [`parse`] and to the evaluator); nesting is
+//!   bounded, so neither is the stack.
 //! - `no_std` + `alloc`, no dependencies, no `unsafe`.
-//!
-//! # Not supported (a clear syntax error, never a silent misreading)
-//! Background jobs (`&`), subshells and groups (`(…)`), command
-//! substitution (`$(…)`, backquotes), here-documents (`<<`). Words are not
-//! glob-expanded, and there are no `if`, `while` or `for`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 extern crate alloc;
 
+pub mod arithmetic;
 mod ast;
 pub mod expand;
 mod parse;
+pub mod pattern;
 pub mod quote;
 pub mod xchroot;
 
 pub use ast::{
-    AndOr, Assignment, Command, Connector, Pipeline, Redirection, RedirectionKind, Script, Word,
+    AndOr, Assignment, CaseItem, Command, CompoundCommand, Connector, FunctionDefinition,
+    ParameterOperation, Pipeline, Redirection, RedirectionKind, Script, SimpleCommand, Word,
     WordPart,
 };
-pub use expand::{expand, expand_joined, Variables};
-pub use parse::{is_name, parse, Incomplete, ParseError};
+pub use expand::{expand, expand_joined, expand_pattern, ExpansionError, Variables};
+pub use parse::{is_name, parse, Incomplete, ParseError, SyntaxError, KEYWORDS};
 pub use quote::quote;
+
+/// Bytes shown as text, invalid UTF-8 replaced by U+FFFD.
+pub struct Text<'a>(pub &'a [u8]);
+
+impl core::fmt::Display for Text<'_> {
+    fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            formatter.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                formatter.write_str("\u{fffd}")?;
+            }
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -48,7 +48,7 @@
 //! ```
 
 use crate::disk_image::Program;
-use crate::manifest::Manifest;
+use crate::manifest::{DeviceFile, Manifest};
 use crate::package_check::{
     self, path_components, CheckedPackage, FileContent, Problem, Rejected, Rejection, Scope,
 };
@@ -61,6 +61,9 @@ pub const STAGING: &str = "packages-being-installed";
 /// Where launchers with no name in `/bin` are made (a package that shares
 /// its name with an unlaunched program), removed at the end.
 pub const STAGING_LAUNCHERS: &str = "launchers-being-installed";
+
+/// Permission bits of device files: anyone may read and write them.
+const DEVICE_MODE: u16 = 0o666;
 
 /// Permission bits of directories the installer makes.
 const DIRECTORY_MODE: u16 = 0o755;
@@ -286,6 +289,7 @@ pub fn install<D: BlockDevice>(
             .mkdir(root, b"bin", DIRECTORY_MODE, 0, 0),
     )?;
     writer.made.push(bin);
+    devices(&mut writer, root, &manifest.image.devices, "/dev")?;
 
     // 2. Empty roots, launchers, unlaunched programs.
     let staging = ext2l(
@@ -703,6 +707,7 @@ fn fill_root<D: BlockDevice>(
             writer.link(inode, parent, last, &shown(&file.path))?;
         }
     }
+    devices(writer, root, &package.devices, &shown("dev"))?;
     for need in &package.needs {
         let inode = writer
             .resolve(&need.path)
@@ -712,6 +717,37 @@ fn fill_root<D: BlockDevice>(
         let (parents, last) = split_last(&components, &shown(need.root_path()))?;
         let parent = writer.directories(root, &parents, &shown(need.root_path()))?;
         writer.link(inode, parent, last, &shown(need.root_path()))?;
+    }
+    Ok(())
+}
+
+/// Makes `dev/NAME` in `root` for each of `devices`: a character-device
+/// inode with the device's Linux number, readable and writable by all
+/// (the kernel opens it as the device, DESIGN §8).
+fn devices<D: BlockDevice>(
+    writer: &mut Writer<'_, D>,
+    root: InodeNumber,
+    devices: &[DeviceFile],
+    shown: &str,
+) -> Result<()> {
+    if devices.is_empty() {
+        return Ok(());
+    }
+    let dev = writer.directories(root, &["dev"], shown)?;
+    for device in devices {
+        let inode = ext2l(
+            || format!("mknod {shown}/{}", device.name()),
+            writer.file_system.create_node(
+                dev,
+                device.name().as_bytes(),
+                FileType::CharacterDevice,
+                DEVICE_MODE,
+                0,
+                0,
+                device.number(),
+            ),
+        )?;
+        writer.made.push(inode);
     }
     Ok(())
 }
@@ -729,6 +765,8 @@ pub struct Declared {
     pub needs: Vec<(String, String)>,
     /// The packages whose launchers are in its `bin/`.
     pub calls: Vec<String>,
+    /// Its device files, in its `dev/`.
+    pub devices: Vec<DeviceFile>,
     /// Its launcher's grammar.
     pub grammar: launcher_grammar::Grammar,
     /// The launcher file, byte for byte, when known (the image builder
@@ -765,6 +803,7 @@ impl Declared {
                 .filter(|call| **call != package.name)
                 .cloned()
                 .collect(),
+            devices: package.devices.clone(),
             grammar,
             launcher: None,
             program: None,
@@ -790,6 +829,7 @@ impl Declared {
                 .map(|need| (need.path.clone(), need.root_path().to_string()))
                 .collect(),
             calls: package.launched_calls.clone(),
+            devices: package.package.devices.clone(),
             grammar: package.grammar.clone(),
             launcher: launcher.map(<[u8]>::to_vec),
             program: Some(package.program.clone()),
@@ -797,12 +837,19 @@ impl Declared {
     }
 
     /// Every path its root must hold, and nothing else: `bin`, `bin/NAME`,
-    /// `bin/CALL` for each call, each file and each need with their
+    /// `bin/CALL` for each call, `dev/DEVICE` for each device, each file
+    /// and each need with their
     /// parents (not what is inside a need: that is the shared tree's).
     pub fn expected_paths(&self) -> BTreeSet<String> {
         let mut paths = BTreeSet::from(["bin".to_string(), format!("bin/{}", self.name)]);
         for call in &self.calls {
             paths.insert(format!("bin/{call}"));
+        }
+        if !self.devices.is_empty() {
+            paths.insert("dev".to_string());
+        }
+        for device in &self.devices {
+            paths.insert(format!("dev/{}", device.name()));
         }
         for path in self.files.iter().chain(self.needs.iter().map(|(_, at)| at)) {
             let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();

@@ -15,6 +15,9 @@ pub enum Errno {
     Interrupted = 4,
     /// `EIO`
     InputOutput = 5,
+    /// `ENXIO`: no such device (a device file of a number the kernel
+    /// does not know).
+    NoSuchDeviceOrAddress = 6,
     /// `E2BIG`: argument list too long.
     ArgumentsTooLong = 7,
     /// `ENOEXEC`: not a runnable program.
@@ -83,6 +86,7 @@ const ALL: [Errno; 36] = [
     Errno::NoSuchProcess,
     Errno::Interrupted,
     Errno::InputOutput,
+    Errno::NoSuchDeviceOrAddress,
     Errno::ArgumentsTooLong,
     Errno::NotExecutable,
     Errno::BadFd,
@@ -113,7 +117,6 @@ const ALL: [Errno; 36] = [
     Errno::Loop,
     Errno::Stale,
     Errno::Unknown,
-    Errno::Unknown,
 ];
 
 impl Errno {
@@ -133,6 +136,7 @@ impl Errno {
             Errno::NoSuchProcess => "ESRCH",
             Errno::Interrupted => "EINTR",
             Errno::InputOutput => "EIO",
+            Errno::NoSuchDeviceOrAddress => "ENXIO",
             Errno::ArgumentsTooLong => "E2BIG",
             Errno::NotExecutable => "ENOEXEC",
             Errno::BadFd => "EBADF",
@@ -174,6 +178,7 @@ impl Errno {
             Errno::NoSuchProcess => "No such process",
             Errno::Interrupted => "Interrupted system call",
             Errno::InputOutput => "Input/output error",
+            Errno::NoSuchDeviceOrAddress => "No such device or address",
             Errno::ArgumentsTooLong => "Argument list too long",
             Errno::NotExecutable => "Exec format error",
             Errno::BadFd => "Bad file descriptor",

@@ -74,7 +74,9 @@ fn virtual_directory() -> FileStatus {
 pub fn of_fd(process: &Process, file: u64) -> Result<FileStatus, Errno> {
     let shared = native(process.resources.lock().files.get(fd(file) as i64))?;
     let object = match &*shared.lock() {
-        OpenFile::Regular { object, .. } | OpenFile::Directory { object, .. } => object.clone(),
+        OpenFile::Regular { object, .. }
+        | OpenFile::Directory { object, .. }
+        | OpenFile::Device { object, .. } => object.clone(),
         OpenFile::VirtualDirectory { .. } => return Ok(virtual_directory()),
         OpenFile::Console => {
             return Ok(FileStatus {

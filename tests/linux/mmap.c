@@ -27,10 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000
-#endif
-
 extern char **environ;
 
 #define PAGE 4096L
@@ -168,9 +164,6 @@ static void file_mappings(void) {
     char *anonymous_over = mmap(own + 2 * PAGE, PAGE, PROT_READ | PROT_WRITE,
                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     printf("anonymous MAP_FIXED: %s, zeroed %d\n", outcome(anonymous_over), own[2 * PAGE]);
-    void *taken = mmap(own, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                       -1, 0);
-    printf("MAP_FIXED_NOREPLACE over a used page: %s\n", outcome(taken));
     munmap(own, 4 * PAGE);
     close(fd);
 
@@ -227,14 +220,19 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "touch-unmapped") == 0) {
         return touch_unmapped();
     }
-    if (argc < 2 || chdir(argv[1]) != 0) {
+    if (argc < 2) {
         printf("usage: mmap DIRECTORY [no-children]\n");
         return 2;
     }
     printf("linux mmap: start\n");
     anonymous();
+    /* Before the chdir: argv[0] may be a relative name. */
     if (argc < 3 || strcmp(argv[2], "no-children") != 0) {
         child_faults(argv[0]);
+    }
+    if (chdir(argv[1]) != 0) {
+        printf("chdir %s: %s\n", argv[1], strerror(errno));
+        return 2;
     }
     unmapping_frees();
     file_mappings();

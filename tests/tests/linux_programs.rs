@@ -453,11 +453,16 @@ fn maps_memory_as_on_linux(name: &str) {
             .map(|line| line.trim_end_matches('\r'))
             .collect();
         let first = console.iter().position(|line| *line == "linux mmap: start");
+        // The kernel's own lines are left out: its log, and its report of
+        // the child it killed (`process 3 (linux-mmap) killed: page
+        // fault at …`).
+        let kernel_report =
+            |line: &str| line.starts_with("process ") && line.contains(") killed: page fault at ");
         let mut guest: Vec<&str> = match first {
             Some(first) => console[first..]
                 .iter()
                 .copied()
-                .filter(|line| !line.starts_with('['))
+                .filter(|line| !line.starts_with('[') && !kernel_report(line))
                 .collect(),
             None => Vec::new(),
         };

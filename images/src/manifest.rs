@@ -742,15 +742,21 @@ mod tests {
         let cat = manifest.package("cat").unwrap();
         assert_eq!(cat.devices, [DeviceFile::Null, DeviceFile::Urandom]);
         assert_eq!(
-            cat.devices.iter().map(|d| (d.name(), d.number())).collect::<Vec<_>>(),
+            cat.devices
+                .iter()
+                .map(|d| (d.name(), d.number()))
+                .collect::<Vec<_>>(),
             [("null", 0x103), ("urandom", 0x109)]
         );
         assert_eq!(DeviceFile::Zero.number(), 0x105);
-        assert!(Manifest::parse(&SMALL.replace("[image]", "[image]\ndevices = []"), Path::new("/"))
-            .unwrap()
-            .image
-            .devices
-            .is_empty());
+        assert!(Manifest::parse(
+            &SMALL.replace("[image]", "[image]\ndevices = []"),
+            Path::new("/")
+        )
+        .unwrap()
+        .image
+        .devices
+        .is_empty());
         let text = SMALL.replace(
             "name = \"cat\"\n",
             "name = \"cat\"\n        devices = [\"sda\"]\n",

@@ -713,10 +713,10 @@ impl UserMemory {
             return Err(Errno::InvalidArgument);
         }
         if !self.reserved(start, end)
-            || self
-                .paid_on_touch
-                .iter()
-                .any(|&(first, _)| self.reservation_holding(first).is_some_and(|(s, e)| s < end && e > start))
+            || self.paid_on_touch.iter().any(|&(first, _)| {
+                self.reservation_holding(first)
+                    .is_some_and(|(s, e)| s < end && e > start)
+            })
         {
             return Err(Errno::OutOfMemory);
         }
@@ -775,11 +775,12 @@ impl UserMemory {
         if end <= start {
             return Ok(());
         }
-        let is_mapping = |memory: &Self, first: u64| {
-            memory.mappings.iter().any(|&(start, ..)| start == first)
-        };
+        let is_mapping =
+            |memory: &Self, first: u64| memory.mappings.iter().any(|&(start, ..)| start == first);
         if self.reservations.iter().any(|&(first, size)| {
-            first < end && first + size.next_multiple_of(PAGE_SIZE) > start && !is_mapping(self, first)
+            first < end
+                && first + size.next_multiple_of(PAGE_SIZE) > start
+                && !is_mapping(self, first)
         }) {
             return Err(Errno::InvalidArgument);
         }

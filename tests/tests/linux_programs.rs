@@ -437,7 +437,12 @@ fn maps_memory_as_on_linux(name: &str) {
             );
             continue;
         };
-        assert_eq!(status, 0, "{what}: the host run failed:\n{}", expected.join("\n"));
+        assert_eq!(
+            status,
+            0,
+            "{what}: the host run failed:\n{}",
+            expected.join("\n")
+        );
         for line in MMAP_SAMPLE.iter().chain(children.then_some(&MMAP_CHILD)) {
             assert!(
                 expected.iter().any(|printed| printed == line),

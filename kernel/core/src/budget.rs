@@ -329,7 +329,11 @@ mod tests {
         assert_eq!(charge.amount(), 3 * MIB);
         assert_eq!(tree.state().memory_used(), 3 * MIB);
         assert_eq!(ledger.pool(Pool::Frames).committed, 3 * MIB);
-        assert_eq!(charge.release_part(8 * MIB), 3 * MIB, "never more than held");
+        assert_eq!(
+            charge.release_part(8 * MIB),
+            3 * MIB,
+            "never more than held"
+        );
         assert_eq!(tree.state().memory_used(), 0);
         drop(charge);
         assert_eq!(ledger.pool(Pool::Frames).committed, 0);

@@ -33,6 +33,15 @@
 //! such a page maps a zeroed frame ([`UserMemory::fault_in`]); a copy the
 //! kernel makes for a system call maps the pages it crosses first, so a
 //! pointer into untouched `.bss` is as good as any other.
+//!
+//! Linux's `mmap` ranges ([`UserMemory::map_mapping`]) are the only
+//! memory a process gives back before it ends ([`UserMemory::unmap`]):
+//! each unmapped page loses its translation (flushed) before its frame
+//! is let go, so no touch of it reaches a frame used again, and its bytes
+//! go back to the budget at once; the range itself is freed when its last
+//! page goes (until then its unmapped pages stay reserved, not lazy, not
+//! charged — a touch is a fault). The image, the stack, the break and a
+//! program's shared pages are never unmapped before the process ends.
 
 use crate::program_cache::SharedPages;
 use alloc::sync::Arc;
@@ -154,9 +163,10 @@ pub struct UserMemory {
     /// The last answer of [`UserMemory::writable_runs`]: `(address,
     /// length, runs)`. A program reads into the same buffer again and
     /// again; the answer stays true as long as no page of the range is
-    /// unmapped or loses write permission — and nothing here does that
-    /// except [`UserMemory::map_page`]'s permission change, which clears
-    /// it (mappings otherwise only grow, and dropping ends them all).
+    /// unmapped or loses write permission — and whatever does that
+    /// ([`UserMemory::map_page`]'s and [`UserMemory::protect`]'s
+    /// permission changes, [`UserMemory::unmap`], [`UserMemory::map_over`])
+    /// clears it.
     last_runs: Option<(u64, usize, UserRuns)>,
 }
 

@@ -16,14 +16,25 @@
 //!   (and glibc's early TLS allocation) then take their memory from
 //!   `mmap`.
 //! - `mmap` maps anonymous memory (private or shared — without `fork`
-//!   there is no one to share it with), zeroed on first touch, wherever
-//!   the allocator puts it: the address is a hint that is not followed,
-//!   and `MAP_FIXED` is refused (`ENOMEM`) in this stage, as are file
-//!   mappings (`ENODEV`). `PROT_NONE` memory is readable (every user page
-//!   is); it is never writable or executable.
-//! - `munmap` of page-aligned memory succeeds and keeps the memory until
-//!   the process ends (its frames and range are freed then, and counted
-//!   against its budget until then).
+//!   there is no one to share it with), zeroed on first touch, or a
+//!   private copy of a regular file's bytes from a page-aligned offset
+//!   (copied in at map time; the rest of the last page and any page past
+//!   the file's end are zeros, writes never reach the file), wherever the
+//!   allocator puts it: the address is a hint that is not followed. A
+//!   read-only `MAP_SHARED` mapping of a file is such a copy too (no one
+//!   could see a difference) and never becomes writable; a writable one
+//!   is refused (`EACCES` for a descriptor not open for writing, as
+//!   Linux; `ENODEV` otherwise: the writes would never reach the file),
+//!   as is anything but a regular file (`ENODEV`). `MAP_FIXED` and
+//!   `MAP_FIXED_NOREPLACE` work only inside one range the process owns
+//!   already, not its stack or shared code
+//!   ([`crate::user_memory::UserMemory::map_over`]); elsewhere `ENOMEM`.
+//!   `PROT_NONE` memory is readable (every user page is); it is never
+//!   writable and executable.
+//! - `munmap` takes back the pages of the process's `mmap` mappings in the
+//!   range, frees their frames and gives their bytes back to the budget
+//!   ([`crate::user_memory::UserMemory::unmap`]); a later touch faults.
+//!   A range touching its image, stack, break or shared code is `EINVAL`.
 //! - `mprotect` changes the permission of the process's own pages; a
 //!   page never becomes writable and executable at once (`EACCES`).
 

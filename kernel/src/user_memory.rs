@@ -737,6 +737,9 @@ impl UserMemory {
         if no_replace && holes != end - start {
             return Err(Errno::Exists);
         }
+        if self.lazy.len() + self.unmapped.len() + 3 > MAX_RECORDS {
+            return Err(Errno::OutOfMemory);
+        }
         self.lazy
             .try_reserve(self.lazy.len() + 3)
             .map_err(|_| Errno::OutOfMemory)?;
@@ -803,6 +806,9 @@ impl UserMemory {
         if touched == 0 {
             return Ok(());
         }
+        if self.lazy.len() + self.unmapped.len() + 2 * touched > MAX_RECORDS {
+            return Err(Errno::OutOfMemory);
+        }
         self.lazy
             .try_reserve(touched)
             .map_err(|_| Errno::OutOfMemory)?;
@@ -822,7 +828,7 @@ impl UserMemory {
             self.pages.unmap_own(from..to);
             cut_lazy(&mut self.lazy, from, to);
             cut(&mut self.unmapped, from, to);
-            self.unmapped.push((from, to));
+            add_range(&mut self.unmapped, from, to);
             self.uncharge(newly);
             if overlap(&self.unmapped, first, last) == last - first {
                 // The whole mapping is gone: its range and tables too.
@@ -849,9 +855,9 @@ impl UserMemory {
 
     /// Gives `bytes` of this memory's reservations back to the budget.
     fn uncharge(&mut self, mut bytes: u64) {
-        // Every charge is of the same budget and pool; the root table's
-        // (the first) is kept to the end.
-        for charge in self.charges.iter_mut().skip(1).rev() {
+        // Every charge is of the same budget and pool (a forked memory
+        // holds one for everything): any of them may give the bytes back.
+        for charge in self.charges.iter_mut().rev() {
             if bytes == 0 {
                 break;
             }
@@ -1101,6 +1107,33 @@ impl UserMemory {
         drop(charges);
         drop(touched);
     }
+}
+
+/// The most records of lazy and unmapped ranges a memory keeps: an
+/// `munmap` or `MAP_FIXED` that would split them further is `ENOMEM`, as
+/// Linux's past its count of mappings (`vm.max_map_count`, 65530 by
+/// default), so no program can make every later call on its memory slow.
+const MAX_RECORDS: usize = 65_536;
+
+/// Adds `[start, end)` (disjoint from them) to `ranges`, merged with a
+/// range it touches; one more slot is reserved by the caller.
+fn add_range(ranges: &mut Vec<(u64, u64)>, start: u64, end: u64) {
+    if let Some(before) = ranges.iter().position(|&(_, last)| last == start) {
+        ranges[before].1 = end;
+        if let Some(after) = ranges.iter().position(|&(first, _)| first == end) {
+            let (_, last) = ranges.swap_remove(after);
+            // `swap_remove` may have moved `before`'s entry.
+            if let Some(merged) = ranges.iter_mut().find(|(_, last_end)| *last_end == end) {
+                merged.1 = last;
+            }
+        }
+        return;
+    }
+    if let Some(after) = ranges.iter_mut().find(|(first, _)| *first == end) {
+        after.0 = start;
+        return;
+    }
+    ranges.push((start, end));
 }
 
 /// Bytes of `[start, end)` covered by `ranges` (disjoint).

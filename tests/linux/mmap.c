@@ -7,7 +7,7 @@
  * the zeroed end of the last page, writes that stay private), the
  * refusals (writable shared mappings of a read-only descriptor, a
  * directory, a pipe), MAP_FIXED over the program's own mapping, the
- * device files /dev/null, /dev/zero and /dev/urandom.
+ * device files /dev/null, /dev/zero and /dev/urandom, and statfs.
  *
  * Usage: mmap DIRECTORY [no-children] — works in DIRECTORY; with
  * no-children the child case is left out (a host that cannot run the
@@ -216,6 +216,23 @@ static void devices(void) {
     close(random);
 }
 
+static void file_system_status(void) {
+    struct statfs status;
+    int result = statfs(".", &status);
+    printf("statfs: %s, block size positive %s, free within the total %s, names of %ld\n",
+           name(result == 0 ? 0 : errno), status.f_bsize > 0 ? "yes" : "no",
+           status.f_bfree <= status.f_blocks && status.f_bavail <= status.f_bfree ? "yes" : "no",
+           (long)status.f_namelen);
+    int fd = open("data", O_RDONLY);
+    struct statfs by_fd;
+    result = fstatfs(fd, &by_fd);
+    printf("fstatfs: %s, same file system %s\n", name(result == 0 ? 0 : errno),
+           by_fd.f_type == status.f_type && by_fd.f_bsize == status.f_bsize ? "yes" : "no");
+    close(fd);
+    printf("statfs of a missing path: %s\n",
+           statfs("missing", &status) == 0 ? "ok" : strerror(errno));
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "touch-unmapped") == 0) {
         return touch_unmapped();
@@ -237,6 +254,7 @@ int main(int argc, char **argv) {
     unmapping_frees();
     file_mappings();
     devices();
+    file_system_status();
     printf("linux mmap: done\n");
     return 0;
 }

@@ -382,7 +382,7 @@ fn works_with_files_as_on_linux(name: &str) {
 
 /// What a host run of `tests/linux/mmap.c` must print, whatever the
 /// host: a sample of each part.
-const MMAP_SAMPLE: [&str; 9] = [
+const MMAP_SAMPLE: [&str; 10] = [
     "linux mmap: start",
     "munmap of the middle page: 0, the ends kept: a c",
     "mapped, touched and unmapped 32 MiB: 32 times",
@@ -391,6 +391,7 @@ const MMAP_SAMPLE: [&str; 9] = [
     "MAP_FIXED over its own mapping: ok, at the address yes, bytes x B x",
     "/dev/null: read 0, write 5",
     "/dev/zero: read 64, zeros 64",
+    "fstatfs: ok, same file system yes",
     "linux mmap: done",
 ];
 
@@ -401,7 +402,8 @@ const MMAP_CHILD: &str = "child touching unmapped memory: killed by SIGSEGV";
 /// GiB mapped, touched and unmapped a piece at a time on a machine of
 /// 128 MiB), a touch of unmapped memory killing the child that made it
 /// with SIGSEGV, `MAP_FIXED` over the program's own mapping, the
-/// refusals; and the device files of init's root — as on Linux.
+/// refusals; the device files of init's root; `statfs` and `fstatfs` —
+/// as on Linux.
 #[test]
 fn a_static_pie_glibc_program_maps_memory_as_on_linux() {
     maps_memory_as_on_linux("mmap");

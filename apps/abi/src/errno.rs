@@ -80,7 +80,7 @@ pub enum Errno {
     Unknown = 4095,
 }
 
-const ALL: [Errno; 36] = [
+const ALL: [Errno; 37] = [
     Errno::NotPermitted,
     Errno::NotFound,
     Errno::NoSuchProcess,
@@ -116,6 +116,7 @@ const ALL: [Errno; 36] = [
     Errno::NotEmpty,
     Errno::Loop,
     Errno::Stale,
+    Errno::Unknown,
     Errno::Unknown,
 ];
 
@@ -236,6 +237,7 @@ mod tests {
             ALL.len() - 1,
             "every errno but the repeated Unknown is distinct"
         );
-        assert_eq!(Errno::from_raw(6), Errno::Unknown);
+        assert_eq!(Errno::from_raw(6), Errno::NoSuchDeviceOrAddress);
+        assert_eq!(Errno::from_raw(19), Errno::Unknown);
     }
 }

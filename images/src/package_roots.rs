@@ -1059,6 +1059,20 @@ pub fn audit<D: BlockDevice>(
                 }
             }
         }
+        for device in &package.devices {
+            let path = format!("dev/{}", device.name());
+            if let Some(&inode) = listing.get(&path) {
+                let metadata = ext2l(|| format!("stat {path}"), file_system.stat(inode))?;
+                if metadata.file_type != FileType::CharacterDevice
+                    || metadata.device != device.number()
+                {
+                    problems.push(format!(
+                        "{name}: {path} is not the character device {:#x}",
+                        device.number()
+                    ));
+                }
+            }
+        }
         for call in &package.calls {
             let here = listing.get(&format!("bin/{call}"));
             if here.is_some() && here != launchers.get(call) {

@@ -25,8 +25,10 @@
 //!    file).
 //! 4. **Roots**: each root gets `bin/NAME` (the real program: one inode
 //!    for all the packages whose program is the same, hard-linked), the
-//!    launchers of the packages it calls hard-linked into its `bin/`, its
-//!    own files, and its needs hard-linked in (directory hardlinks for
+//!    launchers of the packages it calls hard-linked into its `bin/`, the
+//!    device files it declares in `dev/` (character-device inodes with
+//!    Linux's numbers; `[image] devices` puts them in the top-level
+//!    root's `/dev` in phase 1), its own files, and its needs hard-linked in (directory hardlinks for
 //!    directories, so the directory is shared, not copied).
 //! 5. **Seal**: everything the installer wrote is made immutable except
 //!    the root directory `/`, the home and the writable directories; the
@@ -44,7 +46,8 @@
 //! /etc/…                the shared tree, immutable
 //! /home/user/           the home: writable, never declarable
 //! (nameless root of P)  bin/P (the real program), bin/CALLED (launchers),
-//!                       P's files, P's needs (hard links)
+//!                       dev/DEVICE (the device files P declares), P's
+//!                       files, P's needs (hard links)
 //! ```
 
 use crate::disk_image::Program;

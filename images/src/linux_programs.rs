@@ -109,10 +109,12 @@ pub const PROGRAMS: &[LinuxProgram] = &[
     program("escape", Libc::Glibc, Link::StaticPie),
     program("nop", Libc::Glibc, Link::StaticPie),
     program("system", Libc::Glibc, Link::StaticPie),
+    program("mmap", Libc::Glibc, Link::StaticPie),
     program("hello", Libc::Musl, Link::StaticPie),
     program("files", Libc::Musl, Link::StaticPie),
     program("spawn", Libc::Musl, Link::StaticPie),
     program("system", Libc::Musl, Link::StaticPie),
+    program("mmap", Libc::Musl, Link::StaticPie),
 ];
 
 /// Debian's `musl-dev` (bookworm's), pinned: version and the SHA-256 of

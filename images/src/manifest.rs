@@ -85,6 +85,46 @@ pub struct ImageSection {
     /// `cargo xtask bench` builds one without to measure its cost.
     #[serde(default)]
     pub journal: Option<bool>,
+    /// Device files made in the top-level root's `/dev` (init's and the
+    /// unlaunched programs' root).
+    #[serde(default)]
+    pub devices: Vec<DeviceFile>,
+}
+
+/// A device file a root may declare (`devices = ["null", …]`): made as a
+/// character-device inode `dev/NAME` with Linux's number, which the
+/// kernel opens as that device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceFile {
+    /// `/dev/null` (1:3): reads nothing, takes every write.
+    Null,
+    /// `/dev/zero` (1:5): reads zeros.
+    Zero,
+    /// `/dev/urandom` (1:9): reads the kernel's random bytes.
+    Urandom,
+}
+
+impl DeviceFile {
+    /// Its name in `dev/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceFile::Null => "null",
+            DeviceFile::Zero => "zero",
+            DeviceFile::Urandom => "urandom",
+        }
+    }
+
+    /// Its Linux device number, as an ext2 inode records it (`major << 8
+    /// | minor`).
+    pub fn number(self) -> u32 {
+        let minor = match self {
+            DeviceFile::Null => 3,
+            DeviceFile::Zero => 5,
+            DeviceFile::Urandom => 9,
+        };
+        1 << 8 | minor
+    }
 }
 
 /// The `[user]` table.
@@ -378,6 +418,9 @@ pub struct Package {
     /// Packages it calls: their launchers go into its `bin/`.
     #[serde(default)]
     pub calls: Vec<String>,
+    /// Device files made in its root's `dev/` ([`DeviceFile`]).
+    #[serde(default)]
+    pub devices: Vec<DeviceFile>,
     /// Its launcher's argument grammar (launcher-grammar's TOML form);
     /// default: no options, no arguments.
     #[serde(default)]
@@ -684,6 +727,42 @@ mod tests {
         let manifest = Manifest::parse(&both, Path::new("/")).unwrap();
         assert_eq!(manifest.package("cat").unwrap().signature.len(), 2);
         assert!(set_signature(SMALL, "dog", "x86_64", Some("cd")).is_err());
+    }
+
+    #[test]
+    fn devices_are_read_with_their_numbers_and_unknown_ones_refused() {
+        let text = SMALL
+            .replace(
+                "name = \"cat\"\n",
+                "name = \"cat\"\n        devices = [\"null\", \"urandom\"]\n",
+            )
+            .replace("[image]", "[image]\ndevices = [\"zero\"]");
+        let manifest = Manifest::parse(&text, Path::new("/")).unwrap();
+        assert_eq!(manifest.image.devices, [DeviceFile::Zero]);
+        let cat = manifest.package("cat").unwrap();
+        assert_eq!(cat.devices, [DeviceFile::Null, DeviceFile::Urandom]);
+        assert_eq!(
+            cat.devices
+                .iter()
+                .map(|d| (d.name(), d.number()))
+                .collect::<Vec<_>>(),
+            [("null", 0x103), ("urandom", 0x109)]
+        );
+        assert_eq!(DeviceFile::Zero.number(), 0x105);
+        assert!(Manifest::parse(
+            &SMALL.replace("[image]", "[image]\ndevices = []"),
+            Path::new("/")
+        )
+        .unwrap()
+        .image
+        .devices
+        .is_empty());
+        let text = SMALL.replace(
+            "name = \"cat\"\n",
+            "name = \"cat\"\n        devices = [\"sda\"]\n",
+        );
+        let error = format!("{:#}", Manifest::parse(&text, Path::new("/")).unwrap_err());
+        assert!(error.contains("sda"), "{error}");
     }
 
     #[test]

@@ -25,8 +25,10 @@
 //!    file).
 //! 4. **Roots**: each root gets `bin/NAME` (the real program: one inode
 //!    for all the packages whose program is the same, hard-linked), the
-//!    launchers of the packages it calls hard-linked into its `bin/`, its
-//!    own files, and its needs hard-linked in (directory hardlinks for
+//!    launchers of the packages it calls hard-linked into its `bin/`, the
+//!    device files it declares in `dev/` (character-device inodes with
+//!    Linux's numbers; `[image] devices` puts them in the top-level
+//!    root's `/dev` in phase 1), its own files, and its needs hard-linked in (directory hardlinks for
 //!    directories, so the directory is shared, not copied).
 //! 5. **Seal**: everything the installer wrote is made immutable except
 //!    the root directory `/`, the home and the writable directories; the
@@ -44,11 +46,12 @@
 //! /etc/…                the shared tree, immutable
 //! /home/user/           the home: writable, never declarable
 //! (nameless root of P)  bin/P (the real program), bin/CALLED (launchers),
-//!                       P's files, P's needs (hard links)
+//!                       dev/DEVICE (the device files P declares), P's
+//!                       files, P's needs (hard links)
 //! ```
 
 use crate::disk_image::Program;
-use crate::manifest::Manifest;
+use crate::manifest::{DeviceFile, Manifest};
 use crate::package_check::{
     self, path_components, CheckedPackage, FileContent, Problem, Rejected, Rejection, Scope,
 };
@@ -61,6 +64,9 @@ pub const STAGING: &str = "packages-being-installed";
 /// Where launchers with no name in `/bin` are made (a package that shares
 /// its name with an unlaunched program), removed at the end.
 pub const STAGING_LAUNCHERS: &str = "launchers-being-installed";
+
+/// Permission bits of device files: anyone may read and write them.
+const DEVICE_MODE: u16 = 0o666;
 
 /// Permission bits of directories the installer makes.
 const DIRECTORY_MODE: u16 = 0o755;
@@ -286,6 +292,7 @@ pub fn install<D: BlockDevice>(
             .mkdir(root, b"bin", DIRECTORY_MODE, 0, 0),
     )?;
     writer.made.push(bin);
+    devices(&mut writer, root, &manifest.image.devices, "/dev")?;
 
     // 2. Empty roots, launchers, unlaunched programs.
     let staging = ext2l(
@@ -703,6 +710,7 @@ fn fill_root<D: BlockDevice>(
             writer.link(inode, parent, last, &shown(&file.path))?;
         }
     }
+    devices(writer, root, &package.devices, &shown("dev"))?;
     for need in &package.needs {
         let inode = writer
             .resolve(&need.path)
@@ -712,6 +720,37 @@ fn fill_root<D: BlockDevice>(
         let (parents, last) = split_last(&components, &shown(need.root_path()))?;
         let parent = writer.directories(root, &parents, &shown(need.root_path()))?;
         writer.link(inode, parent, last, &shown(need.root_path()))?;
+    }
+    Ok(())
+}
+
+/// Makes `dev/NAME` in `root` for each of `devices`: a character-device
+/// inode with the device's Linux number, readable and writable by all
+/// (the kernel opens it as the device, DESIGN §8).
+fn devices<D: BlockDevice>(
+    writer: &mut Writer<'_, D>,
+    root: InodeNumber,
+    devices: &[DeviceFile],
+    shown: &str,
+) -> Result<()> {
+    if devices.is_empty() {
+        return Ok(());
+    }
+    let dev = writer.directories(root, &["dev"], shown)?;
+    for device in devices {
+        let inode = ext2l(
+            || format!("mknod {shown}/{}", device.name()),
+            writer.file_system.create_node(
+                dev,
+                device.name().as_bytes(),
+                FileType::CharacterDevice,
+                DEVICE_MODE,
+                0,
+                0,
+                device.number(),
+            ),
+        )?;
+        writer.made.push(inode);
     }
     Ok(())
 }
@@ -729,6 +768,8 @@ pub struct Declared {
     pub needs: Vec<(String, String)>,
     /// The packages whose launchers are in its `bin/`.
     pub calls: Vec<String>,
+    /// Its device files, in its `dev/`.
+    pub devices: Vec<DeviceFile>,
     /// Its launcher's grammar.
     pub grammar: launcher_grammar::Grammar,
     /// The launcher file, byte for byte, when known (the image builder
@@ -765,6 +806,7 @@ impl Declared {
                 .filter(|call| **call != package.name)
                 .cloned()
                 .collect(),
+            devices: package.devices.clone(),
             grammar,
             launcher: None,
             program: None,
@@ -790,6 +832,7 @@ impl Declared {
                 .map(|need| (need.path.clone(), need.root_path().to_string()))
                 .collect(),
             calls: package.launched_calls.clone(),
+            devices: package.package.devices.clone(),
             grammar: package.grammar.clone(),
             launcher: launcher.map(<[u8]>::to_vec),
             program: Some(package.program.clone()),
@@ -797,12 +840,19 @@ impl Declared {
     }
 
     /// Every path its root must hold, and nothing else: `bin`, `bin/NAME`,
-    /// `bin/CALL` for each call, each file and each need with their
+    /// `bin/CALL` for each call, `dev/DEVICE` for each device, each file
+    /// and each need with their
     /// parents (not what is inside a need: that is the shared tree's).
     pub fn expected_paths(&self) -> BTreeSet<String> {
         let mut paths = BTreeSet::from(["bin".to_string(), format!("bin/{}", self.name)]);
         for call in &self.calls {
             paths.insert(format!("bin/{call}"));
+        }
+        if !self.devices.is_empty() {
+            paths.insert("dev".to_string());
+        }
+        for device in &self.devices {
+            paths.insert(format!("dev/{}", device.name()));
         }
         for path in self.files.iter().chain(self.needs.iter().map(|(_, at)| at)) {
             let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
@@ -1009,6 +1059,20 @@ pub fn audit<D: BlockDevice>(
             } else if let Some(expected) = &package.program {
                 if *expected != read_whole(file_system, program)? {
                     problems.push(format!("{name}: bin/{name} is not the program built"));
+                }
+            }
+        }
+        for device in &package.devices {
+            let path = format!("dev/{}", device.name());
+            if let Some(&inode) = listing.get(&path) {
+                let metadata = ext2l(|| format!("stat {path}"), file_system.stat(inode))?;
+                if metadata.file_type != FileType::CharacterDevice
+                    || metadata.device != device.number()
+                {
+                    problems.push(format!(
+                        "{name}: {path} is not the character device {:#x}",
+                        device.number()
+                    ));
                 }
             }
         }

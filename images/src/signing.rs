@@ -257,6 +257,11 @@ pub fn canonical_form(
         field(&mut form, "call", call.as_bytes());
         form.push(b'\n');
     }
+    // Spelled only when declared, as `fixed-address`.
+    for device in &package.devices {
+        field(&mut form, "device", device.name().as_bytes());
+        form.push(b'\n');
+    }
     let grammar_bytes = launcher_grammar::to_bytes(grammar);
     form.extend_from_slice(format!("grammar {}\n", to_hex(&grammar_bytes)).as_bytes());
     form
@@ -294,6 +299,7 @@ mod tests {
                 at: None,
             }],
             calls: vec!["ls".into()],
+            devices: vec![crate::manifest::DeviceFile::Null],
             grammar: None,
             signature: Default::default(),
         }
@@ -329,6 +335,7 @@ mod tests {
         assert!(text.contains("file 9:etc/alias link 9:etc/catrc\n"));
         assert!(text.contains("need 9:/etc/motd at 8:etc/motd\n"));
         assert!(text.contains("call 2:ls\n"));
+        assert!(text.contains("device 4:null\n"));
         assert!(
             text.ends_with("grammar 03010000000000ffff000000\n"),
             "{text}"

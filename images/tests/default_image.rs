@@ -125,6 +125,9 @@ fn expected_listing(package: &Package) -> BTreeSet<String> {
     for need in &package.needs {
         paths.extend(with_parents(need.root_path()));
     }
+    for device in &package.devices {
+        paths.extend(with_parents(&format!("dev/{}", device.name())));
+    }
     paths
 }
 

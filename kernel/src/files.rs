@@ -70,6 +70,17 @@ pub enum OpenFile {
         /// How many entries `getdents` has returned.
         cursor: u64,
     },
+    /// A device file (`/dev/null`, `/dev/zero`, `/dev/urandom`).
+    Device {
+        /// The device.
+        device: crate::device_files::Device,
+        /// Its inode, for `fstat`.
+        object: ObjectRef,
+        /// Opened for reading.
+        readable: bool,
+        /// Opened for writing.
+        writable: bool,
+    },
     /// The read end of a pipe.
     PipeReader(Arc<Mutex<Pipe>>),
     /// The write end of a pipe.

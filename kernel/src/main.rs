@@ -22,6 +22,7 @@ mod boot_args;
 mod budgets;
 mod clock;
 mod console;
+mod device_files;
 mod devices;
 mod disk;
 mod elf_loader;

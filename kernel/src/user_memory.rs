@@ -33,6 +33,15 @@
 //! such a page maps a zeroed frame ([`UserMemory::fault_in`]); a copy the
 //! kernel makes for a system call maps the pages it crosses first, so a
 //! pointer into untouched `.bss` is as good as any other.
+//!
+//! Linux's `mmap` ranges ([`UserMemory::map_mapping`]) are the only
+//! memory a process gives back before it ends ([`UserMemory::unmap`]):
+//! each unmapped page loses its translation (flushed) before its frame
+//! is let go, so no touch of it reaches a frame used again, and its bytes
+//! go back to the budget at once; the range itself is freed when its last
+//! page goes (until then its unmapped pages stay reserved, not lazy, not
+//! charged — a touch is a fault). The image, the stack, the break and a
+//! program's shared pages are never unmapped before the process ends.
 
 use crate::program_cache::SharedPages;
 use alloc::sync::Arc;
@@ -139,16 +148,25 @@ pub struct UserMemory {
     /// A program's shared read-only pages, each mapped to its frame when
     /// first touched: `(start, pages)` (see [`UserMemory::map_shared`]).
     shared: Vec<(u64, Arc<SharedPages>)>,
+    /// The ranges made by `mmap` ([`Self::map_mapping`]): `(start, end,
+    /// frozen)` — the only memory [`Self::unmap`] takes back; a frozen
+    /// one (a read-only shared mapping of a file) never becomes writable.
+    mappings: Vec<(u64, u64, bool)>,
+    /// Pages of those mappings unmapped since (no frame, not lazy, not
+    /// charged): `(start, end)`, disjoint.
+    unmapped: Vec<(u64, u64)>,
     /// What this memory may take, and what it holds of it: its root
-    /// table, then each reservation with its page tables.
+    /// table, then each reservation with its page tables, less what
+    /// [`Self::unmap`] gave back.
     budget: Arc<Budget>,
     charges: Vec<Charge>,
     /// The last answer of [`UserMemory::writable_runs`]: `(address,
     /// length, runs)`. A program reads into the same buffer again and
     /// again; the answer stays true as long as no page of the range is
-    /// unmapped or loses write permission — and nothing here does that
-    /// except [`UserMemory::map_page`]'s permission change, which clears
-    /// it (mappings otherwise only grow, and dropping ends them all).
+    /// unmapped or loses write permission — and whatever does that
+    /// ([`UserMemory::map_page`]'s and [`UserMemory::protect`]'s
+    /// permission changes, [`UserMemory::unmap`], [`UserMemory::map_over`])
+    /// clears it.
     last_runs: Option<(u64, usize, UserRuns)>,
 }
 
@@ -168,6 +186,8 @@ impl UserMemory {
             touched: None,
             lazy: Vec::new(),
             shared: Vec::new(),
+            mappings: Vec::new(),
+            unmapped: Vec::new(),
             budget: budget.clone(),
             charges: alloc::vec![root],
             last_runs: None,
@@ -647,6 +667,198 @@ impl UserMemory {
         Ok(start)
     }
 
+    /// Reserves `size` bytes (a multiple of the page size) of zeroed
+    /// memory for `mmap`, mapped on first touch like [`Self::map_new`]'s,
+    /// that [`Self::unmap`] may take back; a `frozen` mapping never
+    /// becomes writable ([`Self::protect`] refuses). Returns the start.
+    ///
+    /// Return values: as [`Self::map_new`].
+    pub fn map_mapping(
+        &mut self,
+        size: u64,
+        permission: UserPermission,
+        frozen: bool,
+    ) -> Result<u64, Errno> {
+        if size == 0 || size % PAGE_SIZE != 0 {
+            return Err(Errno::InvalidArgument);
+        }
+        self.mappings
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        let start = self.map_new(size, permission)?;
+        self.mappings.push((start, start + size, frozen));
+        Ok(start)
+    }
+
+    /// Makes `[start, end)` (page-aligned, inside one reservation of this
+    /// process) fresh zeroed memory with `permission`, mapped on first
+    /// touch, as `mmap`'s `MAP_FIXED` over memory the process owns: the
+    /// pages mapped there are unmapped and their frames freed, and pages
+    /// unmapped before are paid for again. With `no_replace`
+    /// (`MAP_FIXED_NOREPLACE`) every page must be one unmapped before.
+    ///
+    /// Return values: `OutOfMemory` if the range is not inside one of this
+    /// process's reservations, overlaps its stack, or the budget cannot
+    /// pay; `InvalidArgument` if it holds a program's shared pages or the
+    /// permission is writable and executable; `Exists` with `no_replace`
+    /// when a page is in use.
+    pub fn map_over(
+        &mut self,
+        start: u64,
+        end: u64,
+        permission: UserPermission,
+        no_replace: bool,
+    ) -> Result<(), Errno> {
+        if start % PAGE_SIZE != 0
+            || end % PAGE_SIZE != 0
+            || end <= start
+            || (permission.write && permission.execute)
+        {
+            return Err(Errno::InvalidArgument);
+        }
+        if !self.reserved(start, end)
+            || self.paid_on_touch.iter().any(|&(first, _)| {
+                self.reservation_holding(first)
+                    .is_some_and(|(s, e)| s < end && e > start)
+            })
+        {
+            return Err(Errno::OutOfMemory);
+        }
+        if self.any_shared(start, end) {
+            return Err(Errno::InvalidArgument);
+        }
+        let holes = overlap(&self.unmapped, start, end);
+        if no_replace && holes != end - start {
+            return Err(Errno::Exists);
+        }
+        if self.lazy.len() + self.unmapped.len() + 3 > MAX_RECORDS {
+            return Err(Errno::OutOfMemory);
+        }
+        self.lazy
+            .try_reserve(self.lazy.len() + 3)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.unmapped
+            .try_reserve(2)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.charges
+            .try_reserve(1)
+            .map_err(|_| Errno::OutOfMemory)?;
+        if holes > 0 {
+            let charge = crate::budgets::charge(&self.budget, Pool::Frames, holes)?;
+            self.charges.push(charge);
+        }
+        self.last_runs = None;
+        self.pages.unmap_own(start..end);
+        cut_lazy(&mut self.lazy, start, end);
+        cut(&mut self.unmapped, start, end);
+        self.lazy.push((start, end, permission));
+        Ok(())
+    }
+
+    /// The reservation holding `address`: `(start, end)`.
+    fn reservation_holding(&self, address: u64) -> Option<(u64, u64)> {
+        self.reservations
+            .iter()
+            .map(|&(start, size)| (start, start + size.next_multiple_of(PAGE_SIZE)))
+            .find(|&(start, end)| address >= start && address < end)
+    }
+
+    /// Unmaps the pages of `[start, end)` (page-aligned) that lie in this
+    /// process's `mmap` mappings, as Linux's `munmap`: their frames are
+    /// freed and their bytes given back to the budget at once, a later
+    /// touch faults, and a mapping whose last page goes gives back its
+    /// address range and its tables' share of the budget too. Addresses
+    /// the process does not own are left alone (unmapping nothing is no
+    /// error).
+    ///
+    /// Return values: `InvalidArgument` if the range is not page-aligned
+    /// or touches this process's other memory (its image, stack, break,
+    /// a program's shared pages): nothing is unmapped then;
+    /// `OutOfMemory` if the records cannot grow (nothing is unmapped).
+    pub fn unmap(&mut self, start: u64, end: u64) -> Result<(), Errno> {
+        if start % PAGE_SIZE != 0 || end % PAGE_SIZE != 0 {
+            return Err(Errno::InvalidArgument);
+        }
+        if end <= start {
+            return Ok(());
+        }
+        let is_mapping =
+            |memory: &Self, first: u64| memory.mappings.iter().any(|&(start, ..)| start == first);
+        if self.reservations.iter().any(|&(first, size)| {
+            first < end
+                && first + size.next_multiple_of(PAGE_SIZE) > start
+                && !is_mapping(self, first)
+        }) {
+            return Err(Errno::InvalidArgument);
+        }
+        // Each cut may split one lazy range and add one hole per mapping.
+        let touched = self
+            .mappings
+            .iter()
+            .filter(|&&(first, last, _)| first < end && last > start)
+            .count();
+        if touched == 0 {
+            return Ok(());
+        }
+        if self.lazy.len() + self.unmapped.len() + 2 * touched > MAX_RECORDS {
+            return Err(Errno::OutOfMemory);
+        }
+        self.lazy
+            .try_reserve(touched)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.unmapped
+            .try_reserve(touched)
+            .map_err(|_| Errno::OutOfMemory)?;
+        self.last_runs = None;
+        let mut index = 0;
+        while index < self.mappings.len() {
+            let (first, last, _) = self.mappings[index];
+            let (from, to) = (start.max(first), end.min(last));
+            if from >= to {
+                index += 1;
+                continue;
+            }
+            let newly = (to - from) - overlap(&self.unmapped, from, to);
+            self.pages.unmap_own(from..to);
+            cut_lazy(&mut self.lazy, from, to);
+            cut(&mut self.unmapped, from, to);
+            add_range(&mut self.unmapped, from, to);
+            self.uncharge(newly);
+            if overlap(&self.unmapped, first, last) == last - first {
+                // The whole mapping is gone: its range and tables too.
+                cut(&mut self.unmapped, first, last);
+                self.mappings.swap_remove(index);
+                if let Some(at) = self.reservations.iter().position(|&(s, _)| s == first) {
+                    let (_, size) = self.reservations.swap_remove(at);
+                    match self.window.as_mut() {
+                        Some(window) => {
+                            if window.free(first, size).is_err() {
+                                log::error!("kernel bug: window range {first:#x} freed twice");
+                            }
+                        }
+                        None => free_range(first, size),
+                    }
+                    self.uncharge(Self::table_commitment(size));
+                }
+                continue;
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+
+    /// Gives `bytes` of this memory's reservations back to the budget.
+    fn uncharge(&mut self, mut bytes: u64) {
+        // Every charge is of the same budget and pool (a forked memory
+        // holds one for everything): any of them may give the bytes back.
+        for charge in self.charges.iter_mut().rev() {
+            if bytes == 0 {
+                break;
+            }
+            bytes -= charge.release_part(bytes);
+        }
+    }
+
     /// Gives the pages of `[start, end)` (page-aligned, inside this
     /// process's reservations) `permission`: the mapped ones now, the
     /// lazy ones when first touched. Shared pages (a program's code and
@@ -674,7 +886,13 @@ impl UserMemory {
         if !self.reserved(start, end) {
             return Err(Errno::OutOfMemory);
         }
-        if permission.write && self.any_shared(start, end) {
+        if permission.write
+            && (self.any_shared(start, end)
+                || self
+                    .mappings
+                    .iter()
+                    .any(|&(first, last, frozen)| frozen && first < end && last > start))
+        {
             return Err(Errno::AccessDenied);
         }
         // The lazy ranges first (the only step that allocates): the parts
@@ -797,24 +1015,10 @@ impl UserMemory {
     /// left.
     pub fn fork(&self, budget: &Arc<Budget>) -> Result<UserMemory, Errno> {
         let window = self.window.clone().ok_or(Errno::NotImplemented)?;
-        // What this memory was charged: its root table, its reservations
-        // (the tables only of those paid on touch) and the pages touched.
-        let bytes = self
-            .reservations
-            .iter()
-            .map(|&(start, size)| {
-                match self
-                    .paid_on_touch
-                    .iter()
-                    .find(|&&(first, _)| first == start)
-                {
-                    // Its tables and its top, paid at once.
-                    Some(&(first, end)) => Self::table_commitment(size) + (first + size - end),
-                    None => Self::commitment(size),
-                }
-            })
-            .sum::<u64>()
-            + PAGE_SIZE
+        // What this memory holds of its budget: its root table, its
+        // reservations (less the pages unmapped since) and the pages
+        // touched.
+        let bytes = self.charges.iter().map(Charge::amount).sum::<u64>()
             + self.touched.as_ref().map_or(0, Charge::amount);
         let charge = crate::budgets::charge(budget, Pool::Frames, bytes)?;
         let mut reservations = Vec::new();
@@ -839,6 +1043,16 @@ impl UserMemory {
             .try_reserve_exact(self.shared.len())
             .map_err(|_| Errno::OutOfMemory)?;
         shared.extend(self.shared.iter().cloned());
+        let mut mappings = Vec::new();
+        mappings
+            .try_reserve_exact(self.mappings.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        mappings.extend_from_slice(&self.mappings);
+        let mut unmapped = Vec::new();
+        unmapped
+            .try_reserve_exact(self.unmapped.len())
+            .map_err(|_| Errno::OutOfMemory)?;
+        unmapped.extend_from_slice(&self.unmapped);
         let pages = self.pages.copy().ok_or(Errno::OutOfMemory)?;
         Ok(UserMemory {
             pages,
@@ -849,6 +1063,8 @@ impl UserMemory {
             touched: None,
             lazy,
             shared,
+            mappings,
+            unmapped,
             budget: budget.clone(),
             charges,
             last_runs: None,
@@ -884,5 +1100,93 @@ impl UserMemory {
         // Only now that the frames are free may the budget commit them again.
         drop(charges);
         drop(touched);
+    }
+}
+
+/// The most records of lazy and unmapped ranges a memory keeps: an
+/// `munmap` or `MAP_FIXED` that would split them further is `ENOMEM`, as
+/// Linux's past its count of mappings (`vm.max_map_count`, 65530 by
+/// default), so no program can make every later call on its memory slow.
+const MAX_RECORDS: usize = 65_536;
+
+/// Adds `[start, end)` (disjoint from them) to `ranges`, merged with a
+/// range it touches; one more slot is reserved by the caller.
+fn add_range(ranges: &mut Vec<(u64, u64)>, start: u64, end: u64) {
+    if let Some(before) = ranges.iter().position(|&(_, last)| last == start) {
+        ranges[before].1 = end;
+        if let Some(after) = ranges.iter().position(|&(first, _)| first == end) {
+            let (_, last) = ranges.swap_remove(after);
+            // `swap_remove` may have moved `before`'s entry.
+            if let Some(merged) = ranges.iter_mut().find(|(_, last_end)| *last_end == end) {
+                merged.1 = last;
+            }
+        }
+        return;
+    }
+    if let Some(after) = ranges.iter_mut().find(|(first, _)| *first == end) {
+        after.0 = start;
+        return;
+    }
+    ranges.push((start, end));
+}
+
+/// Bytes of `[start, end)` covered by `ranges` (disjoint).
+fn overlap(ranges: &[(u64, u64)], start: u64, end: u64) -> u64 {
+    ranges
+        .iter()
+        .map(|&(first, last)| last.min(end).saturating_sub(first.max(start)))
+        .sum()
+}
+
+/// Takes `[start, end)` out of `ranges`; a range split in two needs one
+/// more slot (reserved by the caller).
+fn cut(ranges: &mut Vec<(u64, u64)>, start: u64, end: u64) {
+    let mut index = 0;
+    while index < ranges.len() {
+        let (first, last) = ranges[index];
+        if last <= start || first >= end {
+            index += 1;
+            continue;
+        }
+        if first < start && last > end {
+            ranges[index] = (first, start);
+            ranges.push((end, last));
+            return;
+        }
+        if first < start {
+            ranges[index] = (first, start);
+        } else if last > end {
+            ranges[index] = (end, last);
+        } else {
+            ranges.swap_remove(index);
+            continue;
+        }
+        index += 1;
+    }
+}
+
+/// Takes `[start, end)` out of the lazy ranges, as [`cut`].
+fn cut_lazy(ranges: &mut Vec<(u64, u64, UserPermission)>, start: u64, end: u64) {
+    let mut index = 0;
+    while index < ranges.len() {
+        let (first, last, permission) = ranges[index];
+        if last <= start || first >= end {
+            index += 1;
+            continue;
+        }
+        if first < start && last > end {
+            ranges[index] = (first, start, permission);
+            ranges.push((end, last, permission));
+            return;
+        }
+        if first < start {
+            ranges[index] = (first, start, permission);
+        } else if last > end {
+            ranges[index] = (end, last, permission);
+        } else {
+            ranges.swap_remove(index);
+            continue;
+        }
+        index += 1;
     }
 }

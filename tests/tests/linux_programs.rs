@@ -408,6 +408,124 @@ fn works_with_files_as_on_linux(name: &str) {
     }
 }
 
+/// What a host run of `tests/linux/mmap.c` must print, whatever the
+/// host: a sample of each part.
+const MMAP_SAMPLE: [&str; 10] = [
+    "linux mmap: start",
+    "munmap of the middle page: 0, the ends kept: a c",
+    "mapped, touched and unmapped 32 MiB: 32 times",
+    "bytes: A A B C, after the end: 0",
+    "written privately: z, the file still has A",
+    "MAP_FIXED over its own mapping: ok, at the address yes, bytes x B x",
+    "/dev/null: read 0, write 5",
+    "/dev/zero: read 64, zeros 64",
+    "fstatfs: ok, same file system yes",
+    "linux mmap: done",
+];
+
+/// What the child case of `tests/linux/mmap.c` prints.
+const MMAP_CHILD: &str = "child touching unmapped memory: killed by SIGSEGV";
+
+/// Memory: anonymous and private file mappings, `munmap` that frees (1
+/// GiB mapped, touched and unmapped a piece at a time on a machine of
+/// 128 MiB), a touch of unmapped memory killing the child that made it
+/// with SIGSEGV, `MAP_FIXED` over the program's own mapping, the
+/// refusals; the device files of init's root; `statfs` and `fstatfs` —
+/// as on Linux.
+#[test]
+fn a_static_pie_glibc_program_maps_memory_as_on_linux() {
+    maps_memory_as_on_linux("mmap");
+}
+
+/// The same source built against musl.
+#[test]
+fn a_static_pie_musl_program_maps_memory_as_on_linux() {
+    maps_memory_as_on_linux("musl-mmap");
+}
+
+/// Runs `tests/linux/mmap.c` built as `name` on the host in a fresh
+/// directory and as init in the guest in [`GUEST_DIRECTORY`], and
+/// compares the outputs line by line. A host that cannot run the
+/// program's children leaves the child case out ([`host_runs_children`]);
+/// the guest's line for it is then checked against [`MMAP_CHILD`].
+fn maps_memory_as_on_linux(name: &str) {
+    for (mut machine, _disk) in system_machines() {
+        let what = describe(&machine);
+        let program = linux_program(machine.arch, name);
+        let host_directory = tempfile::tempdir().expect("a directory for the host run");
+        let host_path = host_directory.path().to_str().expect("a UTF-8 path");
+        let children = host_runs_children(machine.arch);
+        let arguments: &[&str] = if children {
+            &[host_path]
+        } else {
+            &[host_path, "no-children"]
+        };
+        let Some((expected, status)) = host_run_with(machine.arch, &program, arguments) else {
+            eprintln!(
+                "{what}: the host cannot run {} programs: skipped",
+                machine.arch.name()
+            );
+            continue;
+        };
+        assert_eq!(
+            status,
+            0,
+            "{what}: the host run failed:\n{}",
+            expected.join("\n")
+        );
+        for line in MMAP_SAMPLE.iter().chain(children.then_some(&MMAP_CHILD)) {
+            assert!(
+                expected.iter().any(|printed| printed == line),
+                "{what}: the host run never printed {line:?}:\n{}",
+                expected.join("\n")
+            );
+        }
+        machine.append = format!("init=/bin/linux-{name} {GUEST_DIRECTORY}");
+        let boot = boot(&machine, b"", TIMEOUT);
+        let console: Vec<&str> = boot
+            .output
+            .lines()
+            .map(|line| line.trim_end_matches('\r'))
+            .collect();
+        let first = console.iter().position(|line| *line == "linux mmap: start");
+        // The kernel's own lines are left out: its log, and its report of
+        // the child it killed (`process 3 (linux-mmap) killed: page
+        // fault at …`).
+        let kernel_report =
+            |line: &str| line.starts_with("process ") && line.contains(") killed: page fault at ");
+        let mut guest: Vec<&str> = match first {
+            Some(first) => console[first..]
+                .iter()
+                .copied()
+                .filter(|line| !line.starts_with('[') && !kernel_report(line))
+                .collect(),
+            None => Vec::new(),
+        };
+        if !children {
+            let child = guest.iter().position(|line| *line == MMAP_CHILD);
+            assert!(
+                child.is_some(),
+                "{what}: the guest never printed {MMAP_CHILD:?}; console:\n{}",
+                boot.output
+            );
+            guest.remove(child.unwrap_or_default());
+        }
+        for (index, line) in expected.iter().enumerate() {
+            assert_eq!(
+                guest.get(index).copied(),
+                Some(line.as_str()),
+                "{what}: line {} differs from the host's; console:\n{}",
+                index + 1,
+                boot.output
+            );
+        }
+        boot.expect_line("init exited with status 0");
+        for line in boot.output.lines().filter(|line| line.contains("linux: ")) {
+            eprintln!("{what}: {line}");
+        }
+    }
+}
+
 /// Planted in the home, never handed to `linux-escape`.
 const ESCAPE_SECRET: &str = "TOPSECRET-linux-e5c4";
 

@@ -15,6 +15,9 @@ pub enum Errno {
     Interrupted = 4,
     /// `EIO`
     InputOutput = 5,
+    /// `ENXIO`: no such device (a device file of a number the kernel
+    /// does not know).
+    NoSuchDeviceOrAddress = 6,
     /// `E2BIG`: argument list too long.
     ArgumentsTooLong = 7,
     /// `ENOEXEC`: not a runnable program.
@@ -77,12 +80,13 @@ pub enum Errno {
     Unknown = 4095,
 }
 
-const ALL: [Errno; 36] = [
+const ALL: [Errno; 37] = [
     Errno::NotPermitted,
     Errno::NotFound,
     Errno::NoSuchProcess,
     Errno::Interrupted,
     Errno::InputOutput,
+    Errno::NoSuchDeviceOrAddress,
     Errno::ArgumentsTooLong,
     Errno::NotExecutable,
     Errno::BadFd,
@@ -133,6 +137,7 @@ impl Errno {
             Errno::NoSuchProcess => "ESRCH",
             Errno::Interrupted => "EINTR",
             Errno::InputOutput => "EIO",
+            Errno::NoSuchDeviceOrAddress => "ENXIO",
             Errno::ArgumentsTooLong => "E2BIG",
             Errno::NotExecutable => "ENOEXEC",
             Errno::BadFd => "EBADF",
@@ -174,6 +179,7 @@ impl Errno {
             Errno::NoSuchProcess => "No such process",
             Errno::Interrupted => "Interrupted system call",
             Errno::InputOutput => "Input/output error",
+            Errno::NoSuchDeviceOrAddress => "No such device or address",
             Errno::ArgumentsTooLong => "Argument list too long",
             Errno::NotExecutable => "Exec format error",
             Errno::BadFd => "Bad file descriptor",
@@ -231,6 +237,7 @@ mod tests {
             ALL.len() - 1,
             "every errno but the repeated Unknown is distinct"
         );
-        assert_eq!(Errno::from_raw(6), Errno::Unknown);
+        assert_eq!(Errno::from_raw(6), Errno::NoSuchDeviceOrAddress);
+        assert_eq!(Errno::from_raw(19), Errno::Unknown);
     }
 }

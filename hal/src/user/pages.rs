@@ -192,6 +192,33 @@ impl UserPages {
         }
     }
 
+    /// Unmaps this process's own pages in `pages` (page addresses; empty
+    /// if reversed; a program's shared pages stay): each translation goes
+    /// (and is flushed) before its frame is let go, so a later access
+    /// faults and never reaches the frame, which is freed once nothing
+    /// else holds it. Returns how many pages were unmapped.
+    pub fn unmap_own(&mut self, pages: Range<u64>) -> usize {
+        if pages.is_empty() {
+            return 0;
+        }
+        let mut unmapped = 0;
+        let mut next = pages.start;
+        // Page by page through the map, without a list of addresses (which
+        // would need the heap): each step finds the next own page.
+        while let Some(address) = self
+            .pages
+            .range(next..pages.end)
+            .find(|(_, page)| !page.shared)
+            .map(|(&address, _)| address)
+        {
+            self.table.unmap(address);
+            self.pages.remove(&address);
+            unmapped += 1;
+            next = address + PAGE_SIZE;
+        }
+        unmapped
+    }
+
     /// The user's permission on the page holding `address`, if mapped.
     pub fn permission(&self, address: u64) -> Option<UserPermission> {
         self.pages

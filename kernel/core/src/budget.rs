@@ -271,6 +271,15 @@ impl Charge {
     pub fn amount(&self) -> u64 {
         self.amount
     }
+
+    /// Gives back up to `amount` of this charge now (memory freed before
+    /// the rest of what the charge covers); returns what was given back.
+    pub fn release_part(&mut self, amount: u64) -> u64 {
+        let part = amount.min(self.amount);
+        self.amount -= part;
+        self.budget.release(self.pool, part);
+        part
+    }
 }
 
 impl Drop for Charge {
@@ -309,6 +318,25 @@ mod tests {
         drop(heap);
         let bystander = Budget::new(&ledger, [16 * MIB, MIB, 64, 64], false);
         assert!(bystander.charge(Pool::Frames, 16 * MIB).is_ok());
+    }
+
+    #[test]
+    fn part_of_a_charge_goes_back_and_the_rest_when_dropped() {
+        let ledger = ledger();
+        let tree = Budget::new(&ledger, [16 * MIB, MIB, 64, 64], false);
+        let mut charge = tree.charge(Pool::Frames, 4 * MIB).unwrap();
+        assert_eq!(charge.release_part(MIB), MIB);
+        assert_eq!(charge.amount(), 3 * MIB);
+        assert_eq!(tree.state().memory_used(), 3 * MIB);
+        assert_eq!(ledger.pool(Pool::Frames).committed, 3 * MIB);
+        assert_eq!(
+            charge.release_part(8 * MIB),
+            3 * MIB,
+            "never more than held"
+        );
+        assert_eq!(tree.state().memory_used(), 0);
+        drop(charge);
+        assert_eq!(ledger.pool(Pool::Frames).committed, 0);
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub enum LinuxCall {
     Symlink,
     /// `symlinkat(target, directory fd, path)`
     SymlinkAt,
+    /// `mknod(path, mode, device) — x86_64 only`
+    MakeNode,
+    /// `mknodat(directory fd, path, mode, device)`
+    MakeNodeAt,
     /// `link(old, new) — x86_64 only`
     Link,
     /// `linkat(old directory fd, old, new directory fd, new, flags)`
@@ -339,6 +343,8 @@ const TABLE: &[(LinuxCall, &str, Option<u32>, Option<u32>)] = &[
     (LinuxCall::MakeDirectoryAt, "mkdirat", Some(34), Some(258)),
     (LinuxCall::Symlink, "symlink", None, Some(88)),
     (LinuxCall::SymlinkAt, "symlinkat", Some(36), Some(266)),
+    (LinuxCall::MakeNode, "mknod", None, Some(133)),
+    (LinuxCall::MakeNodeAt, "mknodat", Some(33), Some(259)),
     (LinuxCall::Link, "link", None, Some(86)),
     (LinuxCall::LinkAt, "linkat", Some(37), Some(265)),
     (LinuxCall::Access, "access", None, Some(21)),
@@ -630,5 +636,7 @@ mod tests {
         assert_eq!(LinuxCall::Open.number(Arch::Aarch64), None);
         assert_eq!(LinuxCall::from_number(Arch::Aarch64, 2), None);
         assert_eq!(LinuxCall::from_number(Arch::X86_64, 1 << 40), None);
+        assert_eq!(LinuxCall::MakeNodeAt.number(Arch::Aarch64), Some(33));
+        assert_eq!(LinuxCall::MakeNodeAt.number(Arch::X86_64), Some(259));
     }
 }

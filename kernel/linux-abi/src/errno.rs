@@ -222,6 +222,7 @@ impl From<manux_abi::Errno> for Errno {
             Native::NoSuchProcess => Errno::NoSuchProcess,
             Native::Interrupted => Errno::Interrupted,
             Native::InputOutput => Errno::InputOutput,
+            Native::NoSuchDeviceOrAddress => Errno::NoSuchDeviceOrAddress,
             Native::ArgumentsTooLong => Errno::ArgumentsTooLong,
             Native::NotExecutable => Errno::NotExecutable,
             Native::BadFd => Errno::BadFd,

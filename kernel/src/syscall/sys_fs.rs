@@ -19,6 +19,7 @@
 //! and one set of checks.
 
 use super::UserAccess;
+use crate::device_files::Device;
 use crate::disk::Disk;
 use crate::files::OpenFile;
 use crate::process::Process;
@@ -248,10 +249,24 @@ pub(super) fn open_path(
             }
             Node::Object { object, writable } => (object, writable),
         };
+        let metadata = volume.stat(&object)?;
+        // A device's data is not the inode's: reading or writing it
+        // changes nothing on the volume.
+        match metadata.file_type {
+            FileType::CharacterDevice => {
+                return Ok(OpenFile::Device {
+                    device: Device::of_number(metadata.device)?,
+                    object,
+                    readable: flags.reads(),
+                    writable: flags.writes(),
+                })
+            }
+            FileType::BlockDevice => return Err(Errno::NoSuchDeviceOrAddress),
+            _ => {}
+        }
         if changes && !writable {
             return Err(Errno::AccessDenied);
         }
-        let metadata = volume.stat(&object)?;
         if changes && metadata.flags.contains(fs_ext2l::InodeFlags::IMMUTABLE) {
             return Err(Errno::NotPermitted);
         }
@@ -288,9 +303,9 @@ pub(super) fn open_path(
 pub fn file_status(process: &Process, fd: u64, stat: u64) -> Result<u64, Errno> {
     let file = process.resources.lock().files.get(fd as i64)?;
     let object = match &*file.lock() {
-        OpenFile::Regular { object, .. } | OpenFile::Directory { object, .. } => {
-            Some(object.clone())
-        }
+        OpenFile::Regular { object, .. }
+        | OpenFile::Directory { object, .. }
+        | OpenFile::Device { object, .. } => Some(object.clone()),
         OpenFile::VirtualDirectory { .. } => {
             return UserAccess::write(process, stat, &stat_bytes(&virtual_stat())).map(|_| 0);
         }

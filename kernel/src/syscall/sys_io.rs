@@ -125,6 +125,14 @@ pub(super) fn read_bytes(
         match &*guard {
             OpenFile::Console => 0,
             OpenFile::PipeReader(_) => 1,
+            OpenFile::Device {
+                device, readable, ..
+            } => {
+                if !*readable {
+                    return Err(Errno::BadFd);
+                }
+                return device.read(length);
+            }
             OpenFile::Regular { .. } => 2,
             OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
                 return Err(Errno::IsADirectory)
@@ -265,6 +273,12 @@ pub(super) fn write_bytes(
                 *offset += count as u64;
                 return Ok(count as u64);
             }
+            OpenFile::Device { writable, .. } => {
+                if !*writable {
+                    return Err(Errno::BadFd);
+                }
+                return Ok(data.len() as u64);
+            }
             OpenFile::PipeWriter(pipe) if position.is_none() => pipe.clone(),
             OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
                 return Err(Errno::IsADirectory)
@@ -350,6 +364,8 @@ pub fn seek(process: &Process, fd: u64, offset: u64, whence: u64) -> Result<u64,
             }
             return Err(Errno::InvalidArgument);
         }
+        // A device has no position: every seek is to 0, as on Linux.
+        OpenFile::Device { .. } => return Ok(0),
         _ => return Err(Errno::IllegalSeek),
     };
     let base = match whence as u32 {

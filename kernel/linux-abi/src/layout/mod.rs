@@ -19,6 +19,7 @@ pub mod signal_action;
 pub mod signal_info;
 pub mod signal_stack;
 pub mod stat;
+pub mod statfs;
 pub mod statx;
 pub mod system_info;
 pub mod terminal;

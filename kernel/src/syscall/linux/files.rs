@@ -293,6 +293,16 @@ fn status_flags(file: &OpenFile) -> OpenRequest {
             AccessMode::ReadOnly,
             OpenFlags::DIRECTORY | OpenFlags::LARGE_FILE,
         ),
+        OpenFile::Device {
+            readable, writable, ..
+        } => {
+            let access = match (*readable, *writable) {
+                (_, false) => AccessMode::ReadOnly,
+                (false, true) => AccessMode::WriteOnly,
+                (true, true) => AccessMode::ReadWrite,
+            };
+            (access, OpenFlags::empty())
+        }
         OpenFile::PipeReader(_) => (AccessMode::ReadOnly, OpenFlags::empty()),
         OpenFile::PipeWriter(_) => (AccessMode::WriteOnly, OpenFlags::empty()),
     };

@@ -16,21 +16,35 @@
 //!   (and glibc's early TLS allocation) then take their memory from
 //!   `mmap`.
 //! - `mmap` maps anonymous memory (private or shared — without `fork`
-//!   there is no one to share it with), zeroed on first touch, wherever
-//!   the allocator puts it: the address is a hint that is not followed,
-//!   and `MAP_FIXED` is refused (`ENOMEM`) in this stage, as are file
-//!   mappings (`ENODEV`). `PROT_NONE` memory is readable (every user page
-//!   is); it is never writable or executable.
-//! - `munmap` of page-aligned memory succeeds and keeps the memory until
-//!   the process ends (its frames and range are freed then, and counted
-//!   against its budget until then).
+//!   there is no one to share it with), zeroed on first touch, or a
+//!   private copy of a regular file's bytes from a page-aligned offset
+//!   (copied in at map time; the rest of the last page and any page past
+//!   the file's end are zeros, writes never reach the file), wherever the
+//!   allocator puts it: the address is a hint that is not followed. A
+//!   read-only `MAP_SHARED` mapping of a file is such a copy too (no one
+//!   could see a difference) and never becomes writable; a writable one
+//!   is refused (`EACCES` for a descriptor not open for writing, as
+//!   Linux; `ENODEV` otherwise: the writes would never reach the file),
+//!   as is anything but a regular file (`ENODEV`). `MAP_FIXED` and
+//!   `MAP_FIXED_NOREPLACE` work only inside one range the process owns
+//!   already, not its stack or shared code
+//!   ([`crate::user_memory::UserMemory::map_over`]); elsewhere `ENOMEM`.
+//!   `PROT_NONE` memory is readable (every user page is); it is never
+//!   writable and executable.
+//! - `munmap` takes back the pages of the process's `mmap` mappings in the
+//!   range, frees their frames and gives their bytes back to the budget
+//!   ([`crate::user_memory::UserMemory::unmap`]); a later touch faults.
+//!   A range touching its image, stack, break or shared code is `EINVAL`.
 //! - `mprotect` changes the permission of the process's own pages; a
 //!   page never becomes writable and executable at once (`EACCES`).
 
 use super::{native, ARCH};
+use crate::files::{OpenFile, SharedFile};
 use crate::process::Process;
+use crate::syscall::sys_io;
+use alloc::sync::Arc;
 use hal::user::{UserPermission, PAGE_SIZE};
-use linux_abi::flags::memory::{MapFlags, MapRequest, Protection, ProtectionRequest};
+use linux_abi::flags::memory::{MapFlags, MapRequest, MapSharing, Protection, ProtectionRequest};
 use linux_abi::Errno;
 
 /// `brk(address)`: moves the break if it can, answers where it is (see
@@ -58,36 +72,136 @@ fn permission(raw: u64) -> Result<UserPermission, Errno> {
 }
 
 /// `mmap(address, length, protection, flags, fd, offset)`.
-pub fn map(process: &Process, a: [u64; 6]) -> Result<u64, Errno> {
-    let [_hint, length, protection, flags, _fd, offset] = a;
+pub fn map(process: &Arc<Process>, a: [u64; 6]) -> Result<u64, Errno> {
+    let [hint, length, protection, flags, fd, offset] = a;
     let request = MapRequest::decode(ARCH, flags);
-    if length == 0 || request.sharing.is_none() || offset % PAGE_SIZE != 0 {
+    let Some(sharing) = request.sharing else {
+        return Err(Errno::InvalidArgument);
+    };
+    if length == 0 || offset % PAGE_SIZE != 0 {
         return Err(Errno::InvalidArgument);
     }
     let permission = permission(protection)?;
-    if request
-        .flags
-        .intersects(MapFlags::FIXED | MapFlags::FIXED_NO_REPLACE)
-    {
-        return Err(Errno::OutOfMemory);
-    }
-    if !request.flags.contains(MapFlags::ANONYMOUS) {
-        return Err(Errno::NoSuchDevice);
-    }
     let size = length
         .checked_add(PAGE_SIZE - 1)
         .ok_or(Errno::OutOfMemory)?
         & !(PAGE_SIZE - 1);
-    let mut resources = process.resources.lock();
-    let memory = resources.memory.as_mut().ok_or(Errno::OutOfMemory)?;
-    native(memory.map_new(size, permission))
+    let file = if request.flags.contains(MapFlags::ANONYMOUS) {
+        None
+    } else {
+        Some(mappable_file(process, fd, sharing, permission)?)
+    };
+    // A read-only shared mapping of a file is a private copy that may
+    // never become writable: no one could see a difference.
+    let frozen = file.is_some() && sharing != MapSharing::Private;
+    let fixed = request.flags.contains(MapFlags::FIXED);
+    let no_replace = request.flags.contains(MapFlags::FIXED_NO_REPLACE);
+    let start = if fixed || no_replace {
+        if hint % PAGE_SIZE != 0 {
+            return Err(Errno::InvalidArgument);
+        }
+        let end = hint.checked_add(size).ok_or(Errno::OutOfMemory)?;
+        let mut resources = process.resources.lock();
+        let memory = resources.memory.as_mut().ok_or(Errno::OutOfMemory)?;
+        // `MAP_FIXED` wins when both are given, as in Linux.
+        native(memory.map_over(hint, end, permission, no_replace && !fixed))?;
+        hint
+    } else {
+        let mut resources = process.resources.lock();
+        let memory = resources.memory.as_mut().ok_or(Errno::OutOfMemory)?;
+        native(memory.map_mapping(size, permission, frozen))?
+    };
+    if let Some(file) = file {
+        if let Err(error) = fill(process, &file, start, size, offset) {
+            if !(fixed || no_replace) {
+                let mut resources = process.resources.lock();
+                if let Some(memory) = resources.memory.as_mut() {
+                    let _ = memory.unmap(start, start + size);
+                }
+            }
+            return Err(error);
+        }
+    }
+    Ok(start)
+}
+
+/// The open file `fd` as `mmap` may map it: a regular file open for
+/// reading, not shared writable.
+///
+/// Return values: `BadFd`; `AccessDenied` if it is not open for reading,
+/// or for a writable shared mapping when it is not open for writing;
+/// `NoSuchDevice` for anything but a regular file, and for a writable
+/// shared mapping of a file open for writing (the writes would never
+/// reach the file).
+fn mappable_file(
+    process: &Process,
+    fd: u64,
+    sharing: MapSharing,
+    permission: UserPermission,
+) -> Result<SharedFile, Errno> {
+    let file = native(process.resources.lock().files.get(fd as i32 as i64))?;
+    let writable = match &*file.lock() {
+        OpenFile::Regular {
+            readable: true,
+            writable,
+            ..
+        } => *writable,
+        OpenFile::Regular { .. } => return Err(Errno::AccessDenied),
+        _ => return Err(Errno::NoSuchDevice),
+    };
+    if sharing != MapSharing::Private && permission.write {
+        // Linux's answer for a descriptor not open for writing; for one
+        // that is, the writes could never reach the file.
+        return Err(if writable {
+            Errno::NoSuchDevice
+        } else {
+            Errno::AccessDenied
+        });
+    }
+    Ok(file)
+}
+
+/// Bytes read from the file per step of [`fill`].
+const FILL_CHUNK: usize = 64 * 1024;
+
+/// Copies the bytes of `file` from `offset` into the `size` bytes of
+/// memory at `start` (the pages past the file's end stay zero).
+fn fill(
+    process: &Arc<Process>,
+    file: &SharedFile,
+    start: u64,
+    size: u64,
+    offset: u64,
+) -> Result<(), Errno> {
+    let mut done = 0;
+    while done < size {
+        let wanted = (size - done).min(FILL_CHUNK as u64) as usize;
+        let position = offset.checked_add(done).ok_or(Errno::InvalidArgument)?;
+        let bytes = native(sys_io::read_bytes(process, file, wanted, Some(position)))?;
+        if bytes.is_empty() {
+            break;
+        }
+        let mut resources = process.resources.lock();
+        let memory = resources.memory.as_mut().ok_or(Errno::OutOfMemory)?;
+        native(memory.load(start + done, &bytes))?;
+        done += bytes.len() as u64;
+    }
+    Ok(())
 }
 
 /// `munmap(address, length)`: see the module doc.
-pub fn unmap(_process: &Process, address: u64, length: u64) -> Result<u64, Errno> {
+pub fn unmap(process: &Process, address: u64, length: u64) -> Result<u64, Errno> {
     if address % PAGE_SIZE != 0 || length == 0 {
         return Err(Errno::InvalidArgument);
     }
+    let end = address
+        .checked_add(length)
+        .and_then(|end| end.checked_add(PAGE_SIZE - 1))
+        .ok_or(Errno::InvalidArgument)?
+        & !(PAGE_SIZE - 1);
+    let mut resources = process.resources.lock();
+    let memory = resources.memory.as_mut().ok_or(Errno::OutOfMemory)?;
+    native(memory.unmap(address, end))?;
     Ok(0)
 }
 

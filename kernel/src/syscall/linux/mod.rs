@@ -193,6 +193,10 @@ fn run(
         Link => directories::link_at(process, AT_FDCWD, a[0], AT_FDCWD, a[1], 0).into(),
         SymlinkAt => directories::symlink_at(process, a[0], a[1], a[2]).into(),
         Symlink => directories::symlink_at(process, a[0], AT_FDCWD, a[1]).into(),
+        FileSystemStatus => status::file_system_status(process, a[0], a[1]).into(),
+        FileSystemStatusFd => status::file_system_status_fd(process, a[0], a[1]).into(),
+        // Device files are the image builder's alone (see `device_files`).
+        MakeNode | MakeNodeAt => Outcome::Value(Err(Errno::NotPermitted)),
         ReadLinkAt => directories::read_link_at(process, a[0], a[1], a[2], a[3]).into(),
         ReadLink => directories::read_link(process, a[0], a[1], a[2]).into(),
         ChangeDirectory => directories::change_directory(process, a[0]).into(),

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Linux's `fstat`, `newfstatat` (and x86_64's `stat`, `lstat`) and
 //! `statx`: what the kernel knows of a file, in Linux's per-architecture
-//! `struct stat` ([`linux_abi::layout::stat`]) or in `struct statx`.
+//! `struct stat` ([`linux_abi::layout::stat`]) or in `struct statx`; and
+//! `statfs`, `fstatfs`: the root volume's sizes
+//! ([`linux_abi::layout::statfs`]).
 //!
 //! Files of the root volume report their inode, type and permission
 //! bits, links, owner, size, 512-byte blocks and times (whole seconds: the
@@ -18,6 +20,7 @@ use crate::syscall::sys_fs;
 use fs_ext2l::{FileType, Metadata};
 use linux_abi::flags::at::{AtFlags, CURRENT_DIRECTORY};
 use linux_abi::layout::stat::{self, FileStatus};
+use linux_abi::layout::statfs::{self, FileSystemStatus};
 use linux_abi::layout::statx::StatxMask;
 use linux_abi::layout::time::Timespec;
 use linux_abi::Errno;
@@ -74,7 +77,9 @@ fn virtual_directory() -> FileStatus {
 pub fn of_fd(process: &Process, file: u64) -> Result<FileStatus, Errno> {
     let shared = native(process.resources.lock().files.get(fd(file) as i64))?;
     let object = match &*shared.lock() {
-        OpenFile::Regular { object, .. } | OpenFile::Directory { object, .. } => object.clone(),
+        OpenFile::Regular { object, .. }
+        | OpenFile::Directory { object, .. }
+        | OpenFile::Device { object, .. } => object.clone(),
         OpenFile::VirtualDirectory { .. } => return Ok(virtual_directory()),
         OpenFile::Console => {
             return Ok(FileStatus {
@@ -202,4 +207,53 @@ pub fn extended_status(
     let status = status_at(process, directory_fd, path_address, flags, allowed)?;
     write_bytes(process, address, &status.encode_statx(StatxMask::BASIC))?;
     Ok(0)
+}
+
+/// `statfs(path, statfs)`: the numbers of the root volume, which holds
+/// every file a program can name (see [`volume_status`]); the path must
+/// be one the caller reaches.
+pub fn file_system_status(
+    process: &Process,
+    path_address: u64,
+    address: u64,
+) -> Result<u64, Errno> {
+    let path = path(process, path_address)?;
+    of_path(process, CURRENT_DIRECTORY as u64, &path, true)?;
+    write_bytes(process, address, &volume_status(process)?.encode())?;
+    Ok(0)
+}
+
+/// `fstatfs(fd, statfs)`: as [`file_system_status`] for an open file
+/// (a pipe or the console too: Linux answers theirs from its internal
+/// file systems; here the root volume's numbers stand for every file).
+pub fn file_system_status_fd(process: &Process, file: u64, address: u64) -> Result<u64, Errno> {
+    native(process.resources.lock().files.get(fd(file) as i64))?;
+    write_bytes(process, address, &volume_status(process)?.encode())?;
+    Ok(0)
+}
+
+/// The root volume's sizes in Linux's `struct statfs`: ext2's magic
+/// number, its block size, its blocks and inodes in all and free (less
+/// the blocks reserved for the superuser for `f_bavail`), names of up to
+/// 255 bytes, and `ST_RDONLY` when it is mounted read-only.
+fn volume_status(process: &Process) -> Result<FileSystemStatus, Errno> {
+    native(sys_fs::with_root(&process.budget, |volume| {
+        let info = volume.file_system_ref().info();
+        let read_only = if info.read_only_reason.is_some() {
+            statfs::ST_RDONLY
+        } else {
+            0
+        };
+        Ok(FileSystemStatus {
+            kind: statfs::EXT2_SUPER_MAGIC,
+            block_size: i64::from(info.block_size),
+            blocks: u64::from(info.blocks_count),
+            free_blocks: u64::from(info.free_blocks),
+            available_blocks: u64::from(info.free_blocks.saturating_sub(info.reserved_blocks)),
+            files: u64::from(info.inodes_count),
+            free_files: u64::from(info.free_inodes),
+            name_length: 255,
+            flags: statfs::ST_VALID | read_only,
+        })
+    }))
 }

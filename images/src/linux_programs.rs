@@ -105,12 +105,14 @@ pub const PROGRAMS: &[LinuxProgram] = &[
     program("hello", Libc::Glibc, Link::StaticPie),
     program("files", Libc::Glibc, Link::StaticPie),
     program("spawn", Libc::Glibc, Link::StaticPie),
+    program("signals", Libc::Glibc, Link::StaticPie),
     program("fixed", Libc::Glibc, Link::Fixed),
     program("escape", Libc::Glibc, Link::StaticPie),
     program("nop", Libc::Glibc, Link::StaticPie),
     program("hello", Libc::Musl, Link::StaticPie),
     program("files", Libc::Musl, Link::StaticPie),
     program("spawn", Libc::Musl, Link::StaticPie),
+    program("signals", Libc::Musl, Link::StaticPie),
 ];
 
 /// Debian's `musl-dev` (bookworm's), pinned: version and the SHA-256 of

@@ -234,21 +234,35 @@ pub mod x86_64 {
 
     /// Index of each register in [`Registers::general`].
     pub mod index {
-        #![allow(missing_docs)]
+        /// `r8`.
         pub const R8: usize = 0;
+        /// `r9`.
         pub const R9: usize = 1;
+        /// `r10`.
         pub const R10: usize = 2;
+        /// `r11`.
         pub const R11: usize = 3;
+        /// `r12`.
         pub const R12: usize = 4;
+        /// `r13`.
         pub const R13: usize = 5;
+        /// `r14`.
         pub const R14: usize = 6;
+        /// `r15`.
         pub const R15: usize = 7;
+        /// `rdi`.
         pub const RDI: usize = 8;
+        /// `rsi`.
         pub const RSI: usize = 9;
+        /// `rbp`.
         pub const RBP: usize = 10;
+        /// `rbx`.
         pub const RBX: usize = 11;
+        /// `rdx`.
         pub const RDX: usize = 12;
+        /// `rax`.
         pub const RAX: usize = 13;
+        /// `rcx`.
         pub const RCX: usize = 14;
     }
 

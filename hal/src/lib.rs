@@ -46,8 +46,10 @@ pub mod time_of_day;
 pub mod user;
 pub mod virtio;
 
+#[cfg(target_arch = "x86_64")]
+pub use arch::initial_fx_state;
 pub(crate) use arch::AddressSpace;
-pub use arch::{switch_thread, KernelThread, UserContext};
+pub use arch::{switch_thread, KernelThread, SignalRegisters, UserContext};
 
 /// Bytes of kernel heap each kernel thread's stack takes.
 pub fn thread_stack_size() -> usize {

@@ -105,6 +105,7 @@ pub const PROGRAMS: &[LinuxProgram] = &[
     program("hello", Libc::Glibc, Link::StaticPie),
     program("files", Libc::Glibc, Link::StaticPie),
     program("spawn", Libc::Glibc, Link::StaticPie),
+    program("signals", Libc::Glibc, Link::StaticPie),
     program("fixed", Libc::Glibc, Link::Fixed),
     program("escape", Libc::Glibc, Link::StaticPie),
     program("nop", Libc::Glibc, Link::StaticPie),
@@ -115,6 +116,7 @@ pub const PROGRAMS: &[LinuxProgram] = &[
     program("spawn", Libc::Musl, Link::StaticPie),
     program("system", Libc::Musl, Link::StaticPie),
     program("mmap", Libc::Musl, Link::StaticPie),
+    program("signals", Libc::Musl, Link::StaticPie),
 ];
 
 /// Debian's `musl-dev` (bookworm's), pinned: version and the SHA-256 of

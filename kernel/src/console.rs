@@ -250,7 +250,9 @@ pub fn receive_interrupt() {
     }
 }
 
-/// Kills the session leader's descendants. With none running, the
+/// Interrupts the session leader's descendants: `SIGINT` for a Linux
+/// program (its handler runs, or it ends with `SIGINT`'s status), the
+/// native kill for any other. With none running, the
 /// leader's read is interrupted (`EINTR`), so the shell at its prompt
 /// drops what it has read of an unfinished command and prompts afresh.
 fn interrupt_foreground() {
@@ -269,7 +271,9 @@ fn interrupt_foreground() {
     let mut killed = false;
     if let Some(leader) = leader {
         for pid in victims {
-            killed |= crate::process::kill(leader, pid).is_ok();
+            // A Linux program gets `SIGINT`; a native one is killed.
+            killed |= crate::syscall::linux::signals::interrupt(pid)
+                || crate::process::kill(leader, pid).is_ok();
         }
     }
     if !killed {

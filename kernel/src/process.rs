@@ -73,8 +73,8 @@ pub struct ProcessResources {
     /// The kernel heap the process may cause (see `budgets`), held until
     /// it ends.
     pub heap: Option<Charge>,
-    /// What it recorded through Linux's signal calls.
-    pub linux_signals: crate::syscall::linux::SignalRecord,
+    /// Its Linux signals: actions, mask, pending.
+    pub linux_signals: crate::syscall::linux::SignalState,
     /// The process whose memory this one runs in: a vfork child's parent,
     /// until the child execs or ends ([`vfork`]).
     pub lender: Option<Arc<Process>>,
@@ -197,6 +197,7 @@ pub fn spawn(
         place,
         None,
         DEFAULT_FILE_CREATION_MASK,
+        Default::default(),
     )
 }
 
@@ -259,6 +260,7 @@ impl Admission {
         place: Place,
         lender: Option<Arc<Process>>,
         file_creation_mask: u32,
+        linux_signals: crate::syscall::linux::SignalState,
     ) -> Result<Pid, Errno> {
         let pid = with_scheduler(|scheduler| scheduler.allocate_pid());
         let Some(thread) = worker_for(pid) else {
@@ -280,7 +282,7 @@ impl Admission {
                 wake_at: None,
                 place: Some(place),
                 heap: Some(self.heap),
-                linux_signals: Default::default(),
+                linux_signals,
                 lender,
                 file_creation_mask,
             }),
@@ -309,12 +311,13 @@ impl Admission {
 /// no memory; `Interrupted` if the parent was killed while it waited.
 pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
     let admission = Admission::of(parent.pid)?;
-    let (memory, files, place, mask) = {
+    let (memory, files, place, mask, signals) = {
         let mut resources = parent.resources.lock();
         let files = resources.files.duplicate()?;
         let place = resources.place()?.clone();
         let memory = resources.memory.take().ok_or(Errno::BadAddress)?;
-        (memory, files, place, resources.file_creation_mask)
+        let signals = resources.linux_signals.inherit();
+        (memory, files, place, resources.file_creation_mask, signals)
     };
     let name = parent.name.lock().clone();
     let child = admission.start(
@@ -326,6 +329,7 @@ pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> 
         place,
         Some(parent.clone()),
         mask,
+        signals,
     )?;
     loop {
         let back = with_scheduler(|_| {
@@ -357,11 +361,12 @@ pub fn vfork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> 
 /// outside the window; `TryAgain` when the copy cannot be paid for.
 pub fn fork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
     let admission = Admission::of(parent.pid)?;
-    let (memory, files, place, mask) = {
+    let (memory, files, place, mask, signals) = {
         let mut resources = parent.resources.lock();
         let files = resources.files.duplicate()?;
         let place = resources.place()?.clone();
         let mask = resources.file_creation_mask;
+        let signals = resources.linux_signals.inherit();
         let memory = resources
             .memory
             .as_mut()
@@ -371,10 +376,12 @@ pub fn fork(parent: &Arc<Process>, context: UserContext) -> Result<Pid, Errno> {
                 Errno::OutOfMemory => Errno::TryAgain,
                 other => other,
             })?;
-        (memory, files, place, mask)
+        (memory, files, place, mask, signals)
     };
     let name = parent.name.lock().clone();
-    admission.start(parent.pid, name, memory, context, files, place, None, mask)
+    admission.start(
+        parent.pid, name, memory, context, files, place, None, mask, signals,
+    )
 }
 
 /// Runs `body` on the memory of process `pid` (a child just started, to
@@ -578,6 +585,9 @@ fn run_process(pid: Pid) {
         if let Some(reason) = killed {
             return exit(&process, WaitStatus::Killed(reason).to_raw());
         }
+        if let Some(status) = syscall::linux::signals::deliver(&process, &mut context) {
+            return exit(&process, status);
+        }
         if let Some(memory) = process.resources.lock().memory.as_ref() {
             memory.activate();
         }
@@ -689,6 +699,7 @@ pub fn exit(process: &Arc<Process>, status: i32) {
                 *child_parent = 1;
             }
         }
+        syscall::linux::signals::child_ended(scheduler, process, parent, status);
         scheduler.wake(parent);
         if pid != 1 {
             // Init reaps orphaned zombies too.
@@ -734,7 +745,8 @@ pub fn wait(parent: &Arc<Process>, pid: Option<Pid>) -> Result<(Pid, i32), Errno
 /// after blocking until one exists.
 ///
 /// Return values: `NoChild` when `parent` has no such child;
-/// `Interrupted` when it is killed while it waits.
+/// `Interrupted` when it is killed while it waits, or a signal it does
+/// not block arrives.
 pub fn wait_once(
     parent: &Arc<Process>,
     pid: Option<Pid>,
@@ -767,7 +779,7 @@ pub fn wait_once(
         if found.is_some() || !block {
             return Ok(found);
         }
-        if parent.resources.lock().killed {
+        if syscall::linux::signals::interrupted(&parent.resources.lock()) {
             *parent.state.lock() = ProcessState::Running;
             return Err(Errno::Interrupted);
         }

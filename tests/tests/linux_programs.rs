@@ -16,7 +16,11 @@
 //! writable for init; on the host a fresh temporary directory), and the
 //! guest's output must equal the host's line for line.
 //!
-//! `hello`, `files` and `spawn` are also built against musl
+//! `tests/linux/signals.c` runs handlers (every kind of sender, the mask,
+//! the frame and `rt_sigreturn`), and Ctrl-C is `SIGINT` for a Linux
+//! program launched from the shell.
+//!
+//! `hello`, `files`, `spawn` and `signals` are also built against musl
 //! (`linux-musl-NAME`) and checked in the same way, each against the
 //! host's run of the same musl file: musl has its own start, stdio and
 //! `strerror` texts (`No child process`), and on AArch64 a `vfork` that
@@ -305,6 +309,94 @@ fn spawn_expected(no_children: &str) -> Vec<String> {
     ]
     .map(str::to_string)
     .to_vec()
+}
+
+/// What `tests/linux/signals.c` prints.
+const SIGNALS_EXPECTED: [&str; 17] = [
+    "linux signals: start",
+    "SIGUSR1 handler ran: 1",
+    "siginfo: signo 12, pid mine yes, SI_USER yes",
+    "raise: SI_TKILL yes",
+    "blocked: handler ran 0, pending yes",
+    "unblocked: handler ran 1, pending no",
+    "SIG_IGN: still here, pending no",
+    "SA_RESETHAND: ran 1, now SIG_DFL yes",
+    "SIGPIPE: handler ran 2, write -1 EPIPE",
+    "nested: outer-start inner outer-end",
+    "registers kept across a handler: yes, locals 338350 338350, rounding kept yes",
+    "child exited with 7, same pid yes, SIGCHLD so far 0",
+    "sigsuspend: -1 EINTR; SIGCHLD 1: pid yes, status 7, CLD_EXITED yes",
+    "pipe read across an SA_RESTART handler: 1 'x', handler ran 1",
+    "reader exited with 0",
+    "SIGTERM: signaled yes, WTERMSIG 15",
+    "linux signals: done",
+];
+
+/// Signals: handlers run on Linux's frame and return through
+/// `rt_sigreturn` (glibc's `sa_restorer` on x86_64, the kernel's
+/// trampoline on AArch64), with siginfo, the mask (blocked, pending,
+/// unblocked), `SIG_IGN`, `SA_RESETHAND`, `SIGPIPE`, `SIGCHLD` in
+/// `sigsuspend`, nesting, registers and the FP control kept, a restarted
+/// read, and `SIGTERM`'s default — as on Linux.
+#[test]
+fn a_glibc_program_handles_signals_as_on_linux() {
+    runs_as_on_linux("signals", true, &SIGNALS_EXPECTED, 0);
+}
+
+/// The same built against musl: its own `sigaction` (`sa_restorer` on
+/// both architectures), `raise` (`tkill`) and `sigsuspend`.
+#[test]
+fn a_musl_program_handles_signals_as_on_linux() {
+    runs_as_on_linux("musl-signals", true, &SIGNALS_EXPECTED, 0);
+}
+
+/// Ctrl-C at the console is `SIGINT` for a Linux program: its handler
+/// runs (it prints and exits 0), and one without a handler is ended by
+/// it — the shell reports it `interrupted` (a native program is still
+/// `killed`: `shell.rs`). `linux-sigint` and `linux-musl-sigint` are
+/// packages whose programs are `signals.c`'s two builds, so the shell
+/// launches them.
+#[test]
+fn control_c_is_sigint_for_a_linux_program() {
+    for (machine, _disk) in system_machines() {
+        let what = describe(&machine);
+        let steps = [
+            Step::Start("linux-sigint interrupt", Duration::from_secs(3)),
+            Step::Keys(b"\x03"),
+            Step::Line("echo status=$?"),
+            Step::Start(
+                "linux-musl-sigint interrupt-default",
+                Duration::from_secs(3),
+            ),
+            Step::Keys(b"\x03"),
+            Step::Line("echo status=$?"),
+            Step::Line("poweroff"),
+        ];
+        let transcript = session_steps(&machine, &steps, TIMEOUT);
+        let handled = format!("{}{}", transcript.output(0), transcript.output(1));
+        assert!(
+            handled.contains("waiting for Ctrl-C")
+                && handled.contains("SIGINT caught, from the kernel: yes"),
+            "{what}: {transcript:#?}"
+        );
+        assert_eq!(
+            transcript.output(2),
+            "status=0\n",
+            "{what}: {transcript:#?}"
+        );
+        let ended = format!("{}{}", transcript.output(3), transcript.output(4));
+        assert!(
+            ended.contains("spinning until Ctrl-C")
+                && ended.contains("sh: linux-musl-sigint: interrupted"),
+            "{what}: {transcript:#?}"
+        );
+        assert_eq!(
+            transcript.output(5),
+            "status=130\n",
+            "{what}: {transcript:#?}"
+        );
+        assert_eq!(transcript.status, Some(0), "{what}: {transcript:#?}");
+    }
 }
 
 /// Where the files test works in the guest: the user's home, which the

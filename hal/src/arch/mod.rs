@@ -7,7 +7,7 @@ pub mod aarch64;
 pub use aarch64::{
     address_space::AddressSpace,
     thread::{switch as switch_thread, KernelThread, KERNEL_STACK_SIZE},
-    user_mode::UserContext,
+    user_mode::{SignalRegisters, UserContext},
     Aarch64 as Current,
 };
 
@@ -17,7 +17,7 @@ pub mod x86_64;
 pub use x86_64::{
     address_space::AddressSpace,
     thread::{switch as switch_thread, KernelThread, KERNEL_STACK_SIZE},
-    user_mode::UserContext,
+    user_mode::{initial_fx_state, SignalRegisters, UserContext},
     X86_64 as Current,
 };
 

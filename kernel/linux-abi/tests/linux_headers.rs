@@ -407,3 +407,26 @@ fn both_architectures_include_the_generic_headers() {
         }
     }
 }
+
+/// The signal frame's record magic (`FPSIMD_MAGIC`) from arm64's
+/// `asm/sigcontext.h`, installed with the cross C library
+/// (`libc6-dev-arm64-cross`) or on an arm64 host.
+#[test]
+fn the_fpsimd_record_magic_matches_the_arm64_header() {
+    use linux_abi::layout::signal_frame::aarch64::FPSIMD_MAGIC;
+    for path in [
+        "/usr/aarch64-linux-gnu/include/asm/sigcontext.h",
+        "/usr/include/aarch64-linux-gnu/asm/sigcontext.h",
+    ] {
+        if !Path::new(path).exists() {
+            println!("note: {path} is not installed; skipped");
+            continue;
+        }
+        let defines = defines(&[path]).unwrap();
+        assert_eq!(
+            value_of(&defines, "FPSIMD_MAGIC"),
+            Some(i64::from(FPSIMD_MAGIC)),
+            "{path}"
+        );
+    }
+}

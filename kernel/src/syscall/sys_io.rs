@@ -21,8 +21,10 @@ fn file(process: &Process, fd: u64) -> Result<SharedFile, Errno> {
     process.resources.lock().files.get(fd as i64)
 }
 
+/// Whether a blocking transfer of `process` ends with `EINTR`: it is
+/// killed, or a Linux signal it does not block is pending.
 fn is_killed(process: &Process) -> bool {
-    process.resources.lock().killed
+    super::linux::signals::interrupted(&process.resources.lock())
 }
 
 /// Blocks the caller on `pipe` until woken.

@@ -147,8 +147,10 @@ pub fn replace_program(
             .place
             .as_mut()
             .map(|place| core::mem::replace(&mut place.executable, executable));
-        // Close-on-exec descriptors end with the old image.
+        // Close-on-exec descriptors end with the old image, and so do
+        // its signal handlers.
         let closed = resources.files.close_on_exec_all();
+        resources.linux_signals.on_exec();
         (
             resources.memory.replace(loaded.memory),
             old_executable,

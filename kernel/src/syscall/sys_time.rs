@@ -37,7 +37,7 @@ pub fn sleep(process: &Arc<Process>, nanoseconds: u64) -> Result<u64, Errno> {
         if Arch::time_since_reset() >= until {
             return Ok(0);
         }
-        if process.resources.lock().killed {
+        if super::linux::signals::interrupted(&process.resources.lock()) {
             return Err(Errno::Interrupted);
         }
         with_scheduler(|_| {

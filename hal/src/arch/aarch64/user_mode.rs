@@ -294,6 +294,73 @@ impl UserContext {
     }
 }
 
+/// The user registers a signal frame saves and `rt_sigreturn` restores
+/// (Linux's `struct sigcontext` and `fpsimd_context`), as plain values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignalRegisters {
+    /// x0–x30.
+    pub x: [u64; 31],
+    /// The stack pointer (`SP_EL0`).
+    pub sp: u64,
+    /// The program counter (`ELR_EL1`).
+    pub pc: u64,
+    /// The processor state (`SPSR_EL1`).
+    pub pstate: u64,
+    /// `FPSR`.
+    pub fp_status: u32,
+    /// `FPCR`.
+    pub fp_control: u32,
+    /// q0–q31.
+    pub vector: [u128; 32],
+}
+
+/// `PSTATE` bits a program may set through `rt_sigreturn`: N, Z, C, V
+/// (31–28), DIT (24) and SSBS (12). Everything else — the exception
+/// level and stack selection (M), the interrupt masks (DAIF), PAN, UAO,
+/// single step, illegal execution — comes from the kernel.
+const PSTATE_USER_WRITABLE: u64 = 0xf000_0000 | (1 << 24) | (1 << 12);
+
+/// `svc` is one 4-byte instruction.
+const SYSTEM_CALL_INSTRUCTION_BYTES: u64 = 4;
+
+impl UserContext {
+    /// The registers as a signal frame saves them.
+    pub fn signal_registers(&self) -> SignalRegisters {
+        SignalRegisters {
+            x: self.x,
+            sp: self.sp_el0,
+            pc: self.elr,
+            pstate: self.spsr & PSTATE_USER_WRITABLE,
+            fp_status: self.fp_status as u32,
+            fp_control: self.fp_control as u32,
+            vector: self.vector_registers,
+        }
+    }
+
+    /// Loads `registers` (a handler's start, or what `rt_sigreturn`
+    /// read from a frame the program may have forged): only the
+    /// [`PSTATE_USER_WRITABLE`] bits of `pstate` are taken, so user code
+    /// always runs at EL0t with interrupts unmasked; any `pc` or `sp` is
+    /// the program's own to fault on.
+    pub fn set_signal_registers(&mut self, registers: &SignalRegisters) {
+        self.x = registers.x;
+        self.sp_el0 = registers.sp;
+        self.elr = registers.pc;
+        self.spsr = registers.pstate & PSTATE_USER_WRITABLE;
+        self.fp_status = u64::from(registers.fp_status);
+        self.fp_control = u64::from(registers.fp_control);
+        self.vector_registers = registers.vector;
+    }
+
+    /// Makes the system call just made run again on the next entry: the
+    /// program counter back on the `svc`, the first argument (which the
+    /// result overwrote) back in x0; the number is still in x8.
+    pub fn rewind_system_call(&mut self, _number: u64, first_argument: u64) {
+        self.x[0] = first_argument;
+        self.elr = self.elr.wrapping_sub(SYSTEM_CALL_INSTRUCTION_BYTES);
+    }
+}
+
 impl UserRegisters for UserContext {
     fn new(entry: u64, stack: u64) -> Self {
         UserContext {

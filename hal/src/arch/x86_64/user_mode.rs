@@ -540,6 +540,95 @@ impl UserContext {
     }
 }
 
+/// The user registers a signal frame saves and `rt_sigreturn` restores
+/// (Linux's `struct sigcontext` and its `fxsave` image), as plain values.
+#[derive(Clone, Debug)]
+pub struct SignalRegisters {
+    /// rax, rbx, rcx, rdx, rsi, rdi, rbp, r8–r15 (this order).
+    pub general: [u64; 15],
+    /// `rsp`.
+    pub rsp: u64,
+    /// `rip`.
+    pub rip: u64,
+    /// `rflags`.
+    pub rflags: u64,
+    /// The `fxsave64` image: x87, MMX and SSE registers, MXCSR.
+    pub fx: [u8; 512],
+}
+
+/// Offsets of MXCSR and MXCSR_MASK in the `fxsave` image.
+const FX_MXCSR: usize = 24;
+const FX_MXCSR_MASK: usize = 28;
+/// The MXCSR mask to assume when `fxsave` stores 0 there (*Intel SDM*
+/// Vol. 1 §11.6.6): every bit but DAZ.
+const DEFAULT_MXCSR_MASK: u32 = 0xffbf;
+
+/// `syscall` is one 2-byte instruction.
+const SYSTEM_CALL_INSTRUCTION_BYTES: u64 = 2;
+
+/// The SSE/x87 state a process starts with (and a signal handler on
+/// Linux), as `fxsave64` lays it out.
+pub fn initial_fx_state() -> [u8; 512] {
+    FxArea::initial().0
+}
+
+impl UserContext {
+    /// The registers as a signal frame saves them.
+    pub fn signal_registers(&self) -> SignalRegisters {
+        SignalRegisters {
+            general: self.registers,
+            rsp: self.rsp,
+            rip: self.rip,
+            rflags: self.rflags,
+            fx: self.fx.0,
+        }
+    }
+
+    /// Loads `registers` (a handler's start, or what `rt_sigreturn`
+    /// read from a frame the program may have forged), sanitised: only
+    /// the flags user code may set ([`FLAGS_USER_WRITABLE`]; never IOPL,
+    /// NT, VM, interrupts always enabled); MXCSR only with bits the CPU
+    /// supports, as `fxrstor64` faults on any other (in ring 0); the
+    /// segment selectors are not taken from the program at all, and a
+    /// `rip` outside the user half is never entered ([`Self::run`]).
+    pub fn set_signal_registers(&mut self, registers: &SignalRegisters) {
+        self.registers = registers.general;
+        self.rsp = registers.rsp;
+        self.rip = registers.rip;
+        self.rflags =
+            (registers.rflags & FLAGS_USER_WRITABLE) | FLAGS_RESERVED_ONE | FLAGS_INTERRUPT_ENABLE;
+        let mut fx = registers.fx;
+        let mut mask = u32::from_le_bytes([
+            self.fx.0[FX_MXCSR_MASK],
+            self.fx.0[FX_MXCSR_MASK + 1],
+            self.fx.0[FX_MXCSR_MASK + 2],
+            self.fx.0[FX_MXCSR_MASK + 3],
+        ]);
+        if mask == 0 {
+            mask = DEFAULT_MXCSR_MASK;
+        }
+        let mxcsr = u32::from_le_bytes([
+            fx[FX_MXCSR],
+            fx[FX_MXCSR + 1],
+            fx[FX_MXCSR + 2],
+            fx[FX_MXCSR + 3],
+        ]) & mask;
+        fx[FX_MXCSR..FX_MXCSR + 4].copy_from_slice(&mxcsr.to_le_bytes());
+        // Ignored by `fxrstor64`; kept as the CPU reported it.
+        fx[FX_MXCSR_MASK..FX_MXCSR_MASK + 4]
+            .copy_from_slice(&self.fx.0[FX_MXCSR_MASK..FX_MXCSR_MASK + 4]);
+        self.fx.0 = fx;
+    }
+
+    /// Makes the system call just made run again on the next entry: the
+    /// instruction pointer back on the `syscall`, the number (which the
+    /// result overwrote) back in rax.
+    pub fn rewind_system_call(&mut self, number: u64, _first_argument: u64) {
+        self.registers[RAX] = number;
+        self.rip = self.rip.wrapping_sub(SYSTEM_CALL_INSTRUCTION_BYTES);
+    }
+}
+
 impl UserRegisters for UserContext {
     fn new(entry: u64, stack: u64) -> Self {
         UserContext {

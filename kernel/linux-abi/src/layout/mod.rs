@@ -16,6 +16,7 @@ pub mod io_vector;
 pub mod poll;
 pub mod rlimit;
 pub mod signal_action;
+pub mod signal_frame;
 pub mod signal_info;
 pub mod signal_stack;
 pub mod stat;

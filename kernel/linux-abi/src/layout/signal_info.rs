@@ -17,6 +17,13 @@ pub const SIGINFO_SIZE: usize = 128;
 /// `SI_USER`: `si_code` of a signal sent by `kill`.
 pub const SENT_BY_KILL: i32 = 0;
 
+/// `SI_KERNEL`: `si_code` of a signal the kernel sent (Ctrl-C's
+/// `SIGINT`, `SIGPIPE`).
+pub const SENT_BY_KERNEL: i32 = 0x80;
+/// `SI_TKILL`: `si_code` of a signal sent by `tkill` or `tgkill`
+/// (glibc's and musl's `raise`).
+pub const SENT_BY_THREAD_KILL: i32 = -6;
+
 /// The `siginfo_t` of a `SIGCHLD` (or `waitid`'s answer): which child
 /// changed, how, and its status (exit code or signal number).
 pub fn encode_child_event(
@@ -43,6 +50,22 @@ pub fn encode_sent_signal(signal: Signal, sender: u32, sender_user: u32) -> [u8;
     put_u32(&mut bytes, 8, SENT_BY_KILL as u32);
     put_u32(&mut bytes, 16, sender);
     put_u32(&mut bytes, 20, sender_user);
+    bytes
+}
+
+/// The `siginfo_t` of `signal` sent by process `sender` with `tkill` or
+/// `tgkill`.
+pub fn encode_thread_signal(signal: Signal, sender: u32, sender_user: u32) -> [u8; SIGINFO_SIZE] {
+    let mut bytes = encode_sent_signal(signal, sender, sender_user);
+    put_u32(&mut bytes, 8, SENT_BY_THREAD_KILL as u32);
+    bytes
+}
+
+/// The `siginfo_t` of `signal` sent by the kernel itself.
+pub fn encode_kernel_signal(signal: Signal) -> [u8; SIGINFO_SIZE] {
+    let mut bytes = [0; SIGINFO_SIZE];
+    put_u32(&mut bytes, 0, u32::from(signal.number()));
+    put_u32(&mut bytes, 8, SENT_BY_KERNEL as u32);
     bytes
 }
 
@@ -73,6 +96,13 @@ mod tests {
         let sent = encode_sent_signal(Signal::TERMINATE, 5, 0);
         assert_eq!(sent[0], 15);
         assert_eq!(sent[16], 5);
+        assert_eq!(SENT_BY_KERNEL, libc::SI_KERNEL);
+        assert_eq!(SENT_BY_THREAD_KILL, libc::SI_TKILL);
+        assert_eq!(
+            encode_thread_signal(Signal::USER_1, 5, 0)[8..12],
+            (-6i32).to_le_bytes()
+        );
+        assert_eq!(encode_kernel_signal(Signal::INTERRUPT)[8], 0x80);
         assert_eq!(ChildEvent::Killed as i32, libc::CLD_KILLED);
         assert_eq!(ChildEvent::Dumped as i32, libc::CLD_DUMPED);
         assert_eq!(ChildEvent::Stopped as i32, libc::CLD_STOPPED);

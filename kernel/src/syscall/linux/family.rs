@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Linux's process family: `execve`, `vfork` and `clone(CLONE_VM |
-//! CLONE_VFORK)`, the refused `fork`, `wait4` and `kill`.
+//! CLONE_VFORK)`, `fork`, `wait4`.
 //!
 //! - `execve` is the native one ([`sys_process::replace_program`]) with
 //!   Linux's NUL-terminated strings and arrays; descriptors marked
@@ -24,11 +24,7 @@
 //!   status word is Linux's (the kernel's own encoding is the same:
 //!   `code << 8`, or the signal number that ended it); a `rusage` is
 //!   zeroed.
-//! - `kill(pid, signal)` reaches only the caller's live descendants, as
-//!   the native `kill`: signal 0 checks, a signal whose default action
-//!   ends a process ends it (its wait status names that signal), one
-//!   whose default is to be ignored changes nothing. Signals are not
-//!   delivered to handlers yet.
+//! - `kill` is with the other signal calls ([`super::signals`]).
 
 use super::{read_array, write_bytes, Outcome, ARCH};
 use crate::process::{self, Continue, Process};
@@ -40,7 +36,6 @@ use core::sync::atomic::{AtomicBool, Ordering};
 use hal::user::UserRegisters;
 use hal::UserContext;
 use linux_abi::flags::clone::{ChildSetup, CloneArguments, CloneClass, CloneRefusal};
-use linux_abi::signals::{DefaultAction, Signal};
 use linux_abi::wait_status::WaitOptions;
 use linux_abi::Errno;
 use manux_abi::limits;
@@ -242,32 +237,4 @@ pub fn wait(
         write_bytes(process, usage, &[0; RUSAGE_BYTES])?;
     }
     Ok(u64::from(child))
-}
-
-/// `kill(pid, signal)`.
-pub fn kill(process: &Process, pid: u64, signal: u64) -> Result<u64, Errno> {
-    let signal = match signal {
-        0 => None,
-        number => Some(Signal::from_number(number).ok_or(Errno::InvalidArgument)?),
-    };
-    // Process groups and "everyone" are not reachable by number.
-    let target = match pid as i64 as i32 {
-        value if value > 0 => value as u32,
-        _ => return Err(Errno::NoSuchProcess),
-    };
-    let ends = signal.is_some_and(|signal| {
-        matches!(
-            signal.default_action(),
-            DefaultAction::Terminate | DefaultAction::CoreDump
-        )
-    });
-    match signal {
-        Some(signal) if ends => {
-            super::native(process::kill_for(process.pid, target, signal.number()))?
-        }
-        // Signal 0, or one ignored or stopping by default: the target
-        // must exist; nothing else happens.
-        _ => super::native(process::check_descendant(process.pid, target))?,
-    }
-    Ok(0)
 }

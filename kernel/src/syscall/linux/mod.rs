@@ -22,8 +22,10 @@
 //! current directory, [`attributes`] `access`, modes, owners, times and
 //! `umask`, [`poll`] waiting on descriptors, [`sleep`] sleeps and
 //! yielding, [`memory`] the break and mappings, [`process`] exit,
-//! signals, the thread pointer and the process name, [`family`]
-//! `execve`, `vfork`, `fork`, `wait4` and `kill`, [`identity`] users,
+//! the thread pointer and the process name, [`family`] `execve`,
+//! `vfork`, `fork` and `wait4`, [`signals`] signal actions, masks,
+//! sending (`kill`, `tkill`, `tgkill`), delivery and `rt_sigreturn`,
+//! [`identity`] users,
 //! the system's name, limits, `sysinfo`, time and randomness), and
 //! turning native errors into Linux ones ([`linux_abi::Errno::from`]) as
 //! negative values in the result register. A call Linux has that is not
@@ -44,12 +46,13 @@
 //! flag word is decoded by `linux-abi` and unknown bits are refused, and
 //! no argument can make the kernel panic.
 //!
-//! Signals: actions and the mask are recorded (`rt_sigaction`,
-//! `rt_sigprocmask`), and default actions that end a process are taken —
-//! `kill` with such a signal ends its target, and a write to a pipe nobody
-//! reads ends the writer with `SIGPIPE` unless it ignores, blocks or
-//! handles it ([`process::broken_pipe`]); the wait status names the
-//! signal. Handlers are not run yet.
+//! Signals ([`signals`]): actions, the mask and pending signals are
+//! kept per process; handlers run on a Linux frame pushed on the user
+//! stack before the process returns to user mode, and `rt_sigreturn`
+//! comes back; `kill`, `tkill`, `tgkill`, Ctrl-C (`SIGINT`), a write to a
+//! pipe nobody reads (`SIGPIPE`, [`signals::broken_pipe`]) and a Linux
+//! child's end (`SIGCHLD`) send them. A call interrupted by one returns
+//! `EINTR`, or starts again for a handler set with `SA_RESTART`.
 
 mod attributes;
 mod directories;
@@ -60,10 +63,11 @@ mod io;
 mod memory;
 mod poll;
 mod process;
+pub mod signals;
 mod sleep;
 mod status;
 
-pub use process::SignalRecord;
+pub use signals::SignalState;
 
 use super::UserAccess;
 use crate::process::{Continue, Process};
@@ -118,7 +122,9 @@ fn native<T>(result: Result<T, manux_abi::Errno>) -> Result<T, Errno> {
 /// Runs Linux call `number` for `process`.
 pub fn dispatch(process: &Arc<Process>, context: &mut UserContext, number: u64) -> Continue {
     let a = context.system_call_arguments();
-    let outcome = match LinuxCall::from_number(ARCH, number) {
+    process.resources.lock().linux_signals.mark_linux();
+    let call = LinuxCall::from_number(ARCH, number);
+    let outcome = match call {
         Some(call) => run(process, context, call, number, a),
         None => {
             log_unimplemented(number, None);
@@ -126,7 +132,20 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext, number: u64) 
         }
     };
     if let Outcome::Value(Err(Errno::BrokenPipe)) = outcome {
-        process::broken_pipe(process);
+        signals::broken_pipe(process);
+    }
+    // A transfer or a wait interrupted by a signal whose handler asked
+    // for `SA_RESTART` starts again once the handler returns.
+    if let (Outcome::Value(Err(Errno::Interrupted)), Some(call)) = (&outcome, call) {
+        use LinuxCall::*;
+        let restartable = matches!(
+            call,
+            Read | ReadVector | ReadAt | Write | WriteVector | WriteAt | Wait
+        );
+        if restartable && signals::restarts(process) {
+            context.rewind_system_call(number, a[0]);
+            return Continue::Resume;
+        }
     }
     match outcome {
         Outcome::Value(result) => {
@@ -225,15 +244,20 @@ fn run(
         Vfork => family::vfork(process, context),
         Fork => family::fork_call(process, context),
         Wait => family::wait(process, a[0], a[1], a[2], a[3]).into(),
-        Kill => family::kill(process, a[0], a[1]).into(),
+        Kill => signals::kill(process, a[0], a[1]).into(),
+        ThreadKill => signals::thread_kill(process, None, a[0], a[1]).into(),
+        ThreadGroupKill => signals::thread_kill(process, Some(a[0]), a[1], a[2]).into(),
         // One process group and one session per process: its own.
         GetProcessGroup | GetSession => value(u64::from(process.pid)),
         GetOwnProcessGroup => value(u64::from(process.pid)),
         SetThreadIdAddress => value(u64::from(process.pid)),
         GetProcessId | GetThreadId => value(u64::from(process.pid)),
         GetParentProcessId => value(u64::from(*process.parent.lock())),
-        SignalAction => process::signal_action(process, a[0], a[1], a[2], a[3]).into(),
-        SignalMask => process::signal_mask(process, a[0], a[1], a[2], a[3]).into(),
+        SignalAction => signals::signal_action(process, a[0], a[1], a[2], a[3]).into(),
+        SignalMask => signals::signal_mask(process, a[0], a[1], a[2], a[3]).into(),
+        SignalReturn => signals::signal_return(process, context),
+        SignalPending => signals::signal_pending(process, a[0], a[1]).into(),
+        SignalSuspend => signals::signal_suspend(process, a[0], a[1]).into(),
         // Nothing to clean at exit without threads: accepted.
         SetRobustList => value(0),
         ArchitectureControl => process::architecture_control(process, context, a[0], a[1]).into(),

@@ -160,7 +160,7 @@ fn poll_records(
             write_bytes(process, address, &table)?;
             return Ok(ready as u64);
         }
-        if process.resources.lock().killed {
+        if super::signals::interrupted(&process.resources.lock()) {
             return Err(Errno::Interrupted);
         }
         // Register and block with interrupts masked, looking once more:

@@ -64,7 +64,7 @@ pub use installer::Installer;
 pub use name::{is_reserved_name, validate_new_name, MAX_NAME_LENGTH};
 pub use recording::{crash_states, CrashState, Record, RecordingDevice};
 pub use repair::{Repair, RepairReport, MAX_REPAIRS, MAX_ROUNDS};
-pub use resize::{grow, growth_limit, Growth};
+pub use resize::{grow, growth_limit, volume_bytes, Growth};
 pub use state::{repair_needed, OnDamage, RepairNeed};
 pub use superblock::{Superblock, STATE_ERRORS, STATE_VALID};
 pub use transaction::PendingBytes;

@@ -85,6 +85,15 @@ impl Growth {
     }
 }
 
+/// The size in bytes of the volume on `device` (its block count).
+///
+/// Return values: the size; [`Error::Corrupt`] for a superblock that does
+/// not validate; [`Error::Device`].
+pub fn volume_bytes<D: BlockDevice>(device: &mut D) -> Result<u64> {
+    let (_, geometry) = read_superblock(device)?;
+    Ok(geometry.block_offset(geometry.blocks_count))
+}
+
 /// The largest size in bytes the volume on `device` can grow to: what its
 /// descriptor blocks, reserved ones included, can describe, within 32-bit
 /// block and inode numbers.

@@ -75,8 +75,8 @@ pub fn grow_partition<D: SectorWriter>(
     let primary = match read_table(disk, 1) {
         Ok(Some(table)) => table,
         Ok(None) => return Ok(None),
-        Err(error @ (PartitionError::CorruptEntries | PartitionError::CorruptHeader(_))) => {
-            return finish_interrupted(disk, wanted, last_sector, error);
+        Err(PartitionError::CorruptEntries) => {
+            return finish_interrupted(disk, wanted, last_sector);
         }
         Err(error) => return Err(error),
     };
@@ -139,17 +139,18 @@ pub fn grow_partition<D: SectorWriter>(
     Ok(Some(grown))
 }
 
-/// A primary that fails its checks while the disk's last sector holds a
-/// valid backup of a grown table (same disk GUID, entries just before
-/// it): a growth was cut off between the primary's entries and header.
-/// Writes the primary again from the backup; any other damage is
-/// `error`.
+/// A primary whose header is sound but whose entries fail their CRC,
+/// naming a backup before the disk's end, while the disk's last sector
+/// holds a valid backup of the same disk (GUID) naming the primary: a
+/// growth was cut off between the primary's entries and header. Writes
+/// the primary again from that backup; any other damage stays
+/// `CorruptEntries`, untouched.
 fn finish_interrupted<D: SectorWriter>(
     disk: &mut D,
     wanted: &[u8; 16],
     last_sector: u64,
-    error: PartitionError<D::Error>,
 ) -> Result<Option<Grown>, PartitionError<D::Error>> {
+    let error = PartitionError::CorruptEntries;
     let Ok(Some(backup)) = read_table(disk, last_sector) else {
         return Err(error);
     };
@@ -157,7 +158,10 @@ fn finish_interrupted<D: SectorWriter>(
     disk.read(1, &mut primary_header)
         .map_err(PartitionError::Device)?;
     // The disk GUID @56.
-    if &primary_header[0..8] != b"EFI PART" || primary_header[56..72] != backup.header[56..72] {
+    if &primary_header[0..8] != b"EFI PART"
+        || primary_header[56..72] != backup.header[56..72]
+        || le64(&primary_header, header::ALTERNATE_LBA) >= last_sector
+    {
         return Err(error);
     }
     if le64(&backup.header, header::ALTERNATE_LBA) != 1 {

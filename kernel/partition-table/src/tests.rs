@@ -325,3 +325,16 @@ fn sgdisk_verifies_a_grown_table() {
     assert!(output.status.success(), "{text}");
     assert!(text.contains("No problems found"), "{text}");
 }
+
+#[test]
+fn corrupt_entries_of_a_table_that_was_not_growing_stay_an_error() {
+    let mut bytes = disk_with(&[EFI, LINUX_ROOT_ARM_64]);
+    bytes[2 * SECTOR_SIZE + 40] ^= 0xff;
+    let before = bytes.clone();
+    let mut disk = Memory(bytes);
+    assert_eq!(
+        grow_partition(&mut disk, &ROOT),
+        Err(PartitionError::CorruptEntries)
+    );
+    assert_eq!(disk.0, before);
+}

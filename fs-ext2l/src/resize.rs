@@ -53,6 +53,9 @@ use crate::superblock::{
     field, Geometry, Superblock, GROUP_DESCRIPTOR_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
 
+/// Blocks of zeros written in one call when clearing new inode tables.
+const ZERO_RUN_BLOCKS: u32 = 64;
+
 /// What [`grow`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Growth {
@@ -166,6 +169,9 @@ struct Plan {
     groups: GroupTable,
     /// Blocks past the old end: (block, contents), written directly.
     outside: Vec<(u32, Vec<u8>)>,
+    /// Runs of blocks past the old end to zero (the new inode tables):
+    /// (first block, count).
+    zeroed: Vec<(u32, u32)>,
     /// Changed blocks of the old volume, journaled.
     inside: BTreeMap<u32, Vec<u8>>,
 }
@@ -197,6 +203,7 @@ impl Plan {
             old,
             new,
             outside: Vec::new(),
+            zeroed: Vec::new(),
             inside: BTreeMap::new(),
         };
         if plan.new.blocks_count == plan.old.blocks_count {
@@ -277,9 +284,7 @@ impl Plan {
             }
             self.outside.push((block_bitmap, blocks));
             self.outside.push((inode_bitmap, inodes));
-            for block in inode_table..inode_table + geometry.inode_table_blocks {
-                self.outside.push((block, vec![0u8; block_size]));
-            }
+            self.zeroed.push((inode_table, geometry.inode_table_blocks));
             let free = group_blocks - used;
             free_total += free;
             self.groups
@@ -440,6 +445,18 @@ impl Plan {
         // 1. The new groups, past the old end.
         for (block, contents) in &self.outside {
             device.write_at(self.new.block_offset(*block), contents)?;
+        }
+        let zeros = vec![0u8; ZERO_RUN_BLOCKS as usize * self.new.block_bytes()];
+        for &(first, count) in &self.zeroed {
+            let mut block = first;
+            while block < first + count {
+                let run = (first + count - block).min(ZERO_RUN_BLOCKS);
+                let bytes = zeros
+                    .get(..run as usize * self.new.block_bytes())
+                    .unwrap_or(&[]);
+                device.write_at(self.new.block_offset(block), bytes)?;
+                block += run;
+            }
         }
         let Some(mut journal) = journal else {
             device.flush()?;

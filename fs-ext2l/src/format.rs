@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Making a new file system (`mkfs`).
 //!
-//! [`format`] lays out ext2 revision 1 the way `mke2fs -t ext2` does, minus
-//! the resize inode: groups of `8 × block size` blocks, superblock and
-//! descriptor backups in groups 0, 1 and powers of 3, 5 and 7
-//! (`sparse_super`), then each group's block bitmap, inode bitmap and inode
-//! table. Features: `filetype`, `sparse_super`, `large_file`, `ext_attr`,
-//! and the ext2l bit when asked for. It then mounts the result and creates
+//! [`format`] lays out ext2 revision 1 the way `mke2fs -t ext2` does:
+//! groups of `8 × block size` blocks, superblock and descriptor backups in
+//! groups 0, 1 and powers of 3, 5 and 7 (`sparse_super`), each followed by
+//! the descriptor blocks reserved for growth (`resize_inode`, owned by
+//! inode 7 as `resize_inode.rs` lays it out: enough to grow 1024-fold),
+//! then each group's block bitmap, inode bitmap and inode table. Features:
+//! `filetype`, `sparse_super`, `large_file`, `ext_attr`, `resize_inode`
+//! (unless [`FormatOptions::growable`] is off), and the ext2l bit when
+//! asked for. It then mounts the result and creates
 //! the root directory and `lost+found` through the ordinary code paths, so
 //! counters and bitmaps come out exactly as the allocator keeps them, and,
 //! when asked for, a journal (`journal/create.rs`: inode 8, placed in the
@@ -56,6 +59,9 @@ pub struct FormatOptions {
     /// least 1024 and at most half the volume); `None` for no journal.
     /// [`crate::journal::default_journal_blocks`] gives `mke2fs`'s size.
     pub journal_blocks: Option<u32>,
+    /// Reserve descriptor blocks so the volume can grow 1024-fold
+    /// (`resize_inode`, as `mke2fs` does by default).
+    pub growable: bool,
 }
 
 impl Default for FormatOptions {
@@ -71,6 +77,7 @@ impl Default for FormatOptions {
             time: 0,
             assume_zeroed: false,
             journal_blocks: None,
+            growable: true,
         }
     }
 }
@@ -121,6 +128,17 @@ fn plan(options: &FormatOptions, device_size: u64) -> Result<Geometry> {
         inodes_per_group = inodes_per_group.clamp(16, block_size * 8);
         let inode_table_blocks = (inodes_per_group * options.inode_size).div_ceil(block_size);
         let descriptor_blocks = (group_count * GROUP_DESCRIPTOR_SIZE).div_ceil(block_size);
+        let reserved_descriptor_blocks = if options.growable {
+            crate::resize_inode::blocks_to_reserve(
+                blocks_count,
+                first_data_block,
+                blocks_per_group,
+                block_size,
+                descriptor_blocks,
+            )
+        } else {
+            0
+        };
         let mut geometry = Geometry {
             block_size,
             blocks_count,
@@ -132,7 +150,7 @@ fn plan(options: &FormatOptions, device_size: u64) -> Result<Geometry> {
             first_inode: GOOD_OLD_FIRST_INODE,
             group_count,
             descriptor_blocks,
-            reserved_descriptor_blocks: 0,
+            reserved_descriptor_blocks,
             inode_table_blocks,
             sparse_super: true,
             filetype: true,
@@ -141,7 +159,7 @@ fn plan(options: &FormatOptions, device_size: u64) -> Result<Geometry> {
         // Like mke2fs, drop a last group too small to hold its own metadata
         // and some data.
         let last = group_count - 1;
-        let overhead = geometry.group_header_blocks(last) + 2 + inode_table_blocks;
+        let overhead = geometry.group_header_blocks(last) + 2 + inode_table_blocks + 1;
         let last_blocks = geometry.group_block_count(last);
         if last_blocks < overhead + 50 {
             if group_count == 1 {
@@ -196,7 +214,11 @@ pub fn format<D: BlockDevice>(
             place.inode_table,
         );
         let group_blocks = geometry.group_block_count(group);
-        let used = geometry.group_header_blocks(group) + 2 + geometry.inode_table_blocks;
+        // Group 0 also holds the resize inode's double-indirect block,
+        // right after its inode table.
+        let resize_block = u32::from(group == 0 && geometry.reserved_descriptor_blocks > 0);
+        let used =
+            geometry.group_header_blocks(group) + 2 + geometry.inode_table_blocks + resize_block;
         let mut block_bitmap = vec![0u8; block_size];
         for index in 0..used {
             set_bit(&mut block_bitmap, index as usize, true);
@@ -238,6 +260,14 @@ pub fn format<D: BlockDevice>(
         groups.set_used_directories(group, 0);
     }
 
+    let double_indirect = if geometry.reserved_descriptor_blocks > 0 {
+        let double_indirect = layout(&geometry, 0).inode_table + geometry.inode_table_blocks;
+        write_resize_blocks(&mut device, &geometry, double_indirect)?;
+        Some(double_indirect)
+    } else {
+        None
+    };
+
     let mut superblock = Superblock::zeroed();
     superblock.set_u32(field::INODES_COUNT, geometry.inodes_count);
     superblock.set_u32(field::BLOCKS_COUNT, geometry.blocks_count);
@@ -278,8 +308,16 @@ pub fn format<D: BlockDevice>(
     if options.ext2l {
         read_only_compatible |= ReadOnlyCompatibleFeatures::EXT2L;
     }
+    let mut compatible = CompatibleFeatures::EXT_ATTR;
+    if double_indirect.is_some() {
+        compatible |= CompatibleFeatures::RESIZE_INODE;
+        superblock.set_u16(
+            field::RESERVED_GDT_BLOCKS,
+            geometry.reserved_descriptor_blocks as u16,
+        );
+    }
     superblock.set_features(FeatureSet {
-        compatible: CompatibleFeatures::EXT_ATTR.bits(),
+        compatible: compatible.bits(),
         incompatible: IncompatibleFeatures::FILETYPE.bits(),
         read_only_compatible: read_only_compatible.bits(),
     });
@@ -307,6 +345,10 @@ pub fn format<D: BlockDevice>(
     }
 
     let mut file_system = FileSystem::mount(device, mount_options)?;
+    if let Some(double_indirect) = double_indirect {
+        let inode = crate::resize_inode::new_inode(&geometry, double_indirect, options.time);
+        file_system.write_inode(&inode)?;
+    }
     make_root(&mut file_system, options.time)?;
     file_system.mkdir(InodeNumber::ROOT, b"lost+found", 0o700, 0, 0)?;
     if let Some(journal_blocks) = options.journal_blocks {
@@ -317,6 +359,24 @@ pub fn format<D: BlockDevice>(
     }
     file_system.sync()?;
     Ok(file_system)
+}
+
+/// Writes the resize inode's double-indirect block at `double_indirect`
+/// and its indirect blocks, the reserved descriptor blocks of group 0
+/// (`resize_inode.rs`).
+fn write_resize_blocks<D: BlockDevice>(
+    device: &mut D,
+    geometry: &Geometry,
+    double_indirect: u32,
+) -> Result<()> {
+    let contents = crate::resize_inode::double_indirect_contents(geometry);
+    device.write_at(geometry.block_offset(double_indirect), &contents)?;
+    for index in 0..geometry.reserved_descriptor_blocks {
+        let block = crate::resize_inode::reserved_block(geometry, index);
+        let contents = crate::resize_inode::reserved_block_contents(geometry, index);
+        device.write_at(geometry.block_offset(block), &contents)?;
+    }
+    Ok(())
 }
 
 /// Creates the root directory, inode 2 (already marked used as reserved).

@@ -16,10 +16,12 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{
-    assert_checker_clean, install_packages, mount_options, new_file_system,
-    new_journaled_file_system, package_bytes, packages_intact,
+    assert_checker_clean, install_packages, mount_options, new_journaled_file_system,
+    package_bytes, packages_intact, test_clock,
 };
-use fs_ext2l::{FileSystem, InodeNumber, MemoryDevice, MountOptions, OnDamage};
+use fs_ext2l::{
+    format, FileSystem, FormatOptions, InodeNumber, MemoryDevice, MountOptions, OnDamage,
+};
 
 /// The ordinary files of the volume, by path, with their bytes.
 fn ordinary_files() -> Vec<(&'static str, Vec<u8>)> {
@@ -77,7 +79,19 @@ fn volume(journal: bool) -> Volume {
         file_system.set_ext2l_feature(true).unwrap();
         file_system
     } else {
-        new_file_system(4 << 20, 1024, 256, true)
+        // Without reserved descriptor blocks, so that a superblock that
+        // names some is damage (`resize_inode` off).
+        let options = FormatOptions {
+            block_size: 1024,
+            inode_size: 256,
+            ext2l: true,
+            uuid: [7; 16],
+            time: test_clock(),
+            label: b"test".to_vec(),
+            growable: false,
+            ..FormatOptions::default()
+        };
+        format(MemoryDevice::new(4 << 20), &options, mount_options()).expect("format")
     };
     install_packages(&mut file_system);
     for (path, contents) in ordinary_files() {

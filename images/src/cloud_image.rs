@@ -123,6 +123,29 @@ pub fn build_raw(arch: Arch, boot_program: &Path, root_volume: &Path, raw: &Path
     std::fs::rename(&partial, raw).with_context(|| format!("renaming {}", partial.display()))
 }
 
+/// The root partition of the image at `raw`: its first byte and length,
+/// as the primary GPT says.
+///
+/// Return values: the `gpt` crate's error if the table cannot be read, or
+/// an error if there is no root entry.
+pub fn root_partition_bytes(arch: Arch, raw: &Path) -> Result<(u64, u64)> {
+    let disk = gpt::GptConfig::new()
+        .writable(false)
+        .open(raw)
+        .with_context(|| format!("opening the GPT of {}", raw.display()))?;
+    let root_type = root_partition_type(arch);
+    let root = disk
+        .partitions()
+        .values()
+        .find(|partition| partition.part_type_guid == root_type)
+        .context("the image has no root partition")?;
+    let sector = 512;
+    Ok((
+        root.first_lba * sector,
+        (root.last_lba - root.first_lba + 1) * sector,
+    ))
+}
+
 /// Removes the root partition's entry from the GPT of the image at `raw`
 /// (a valid table without a root: what the kernel must refuse clearly).
 ///

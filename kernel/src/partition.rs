@@ -19,11 +19,18 @@
 //! root and powers off saying so); it is never guessed around. Only the
 //! primary header is read: a disk whose primary GPT is damaged needs
 //! repair on the host.
+//!
+//! [`grow_root`] first fits the table to a disk larger than it says (a
+//! cloud image copied onto a bigger disk): the backup table moves to the
+//! disk's end and the root partition, when last, grows to fill the disk
+//! (`partition_table::grow_partition`, which orders its writes so a cut
+//! leaves one consistent table).
 
 use hal::virtio::{BlockDevice, BlockError};
 use hal::{Arch, Architecture};
-use partition_table::SectorReader;
+pub use partition_table::Grown;
 pub use partition_table::Volume;
+use partition_table::{SectorReader, SectorWriter};
 
 /// The root partition type of the architecture the kernel was built for,
 /// in the on-disk byte order of a GPT GUID (first three fields
@@ -119,6 +126,30 @@ impl SectorReader for Disk<'_> {
     fn read(&mut self, sector: u64, buffer: &mut [u8]) -> Result<(), BlockError> {
         self.0.read_sectors(sector, buffer)
     }
+}
+
+impl SectorWriter for Disk<'_> {
+    fn write(&mut self, sector: u64, buffer: &[u8]) -> Result<(), BlockError> {
+        self.0.write_sectors(sector, buffer)
+    }
+
+    fn flush(&mut self) -> Result<(), BlockError> {
+        self.0.flush()
+    }
+}
+
+/// Fits the GPT on `disk` to the disk's size (see the module
+/// documentation).
+///
+/// Return values: `Ok(None)` without a GPT or when it already ends at the
+/// disk's end; `Ok(Some(grown))` after moving the backup table (and
+/// growing the root partition when it is last); the errors of
+/// [`find_root`], before anything is written.
+pub fn grow_root(disk: &mut BlockDevice) -> Result<Option<Grown>, PartitionError> {
+    Ok(partition_table::grow_partition(
+        &mut Disk(disk),
+        &ROOT_TYPE,
+    )?)
 }
 
 /// Finds the root volume on `disk` (see the module documentation).

@@ -61,6 +61,40 @@ fn clock() -> u32 {
     crate::wall_clock::timestamp()
 }
 
+/// Grows the volume on `disk` to fill it, as far as the volume can grow
+/// (`fs_ext2l::grow`: a power cut leaves the old size or the new one),
+/// and says so on the console. A failure is logged; the volume is then
+/// mounted as it is.
+fn grow_volume(disk: &mut Disk, options: MountOptions) {
+    use fs_ext2l::BlockDevice as _;
+    let sizes = disk
+        .size()
+        .map_err(fs_ext2l::Error::from)
+        .and_then(|disk_bytes| {
+            let volume_bytes = fs_ext2l::volume_bytes(disk)?;
+            let limit = fs_ext2l::growth_limit(disk)?;
+            Ok((disk_bytes.min(limit), volume_bytes))
+        });
+    let target = match sizes {
+        // Less than a mebibyte more is no growth worth a mount.
+        Ok((target, volume_bytes)) if target >= volume_bytes + (1 << 20) => target,
+        Ok(_) => return,
+        Err(error) => {
+            log::warn!("root: cannot tell whether the volume can grow: {error}");
+            return;
+        }
+    };
+    match fs_ext2l::grow(disk, target, options) {
+        Ok((_, growth)) if growth.grew() => log::info!(
+            "root grown: {} MiB -> {} MiB",
+            growth.old_bytes() >> 20,
+            growth.new_bytes() >> 20
+        ),
+        Ok(_) => {}
+        Err(error) => log::warn!("root: the volume was not grown: {error}"),
+    }
+}
+
 /// Mounts the first of `disks` as the root, repaired first if `fsck` says
 /// so and it needs it ([`crate::fsck`]); returns a one-line summary.
 ///
@@ -75,6 +109,18 @@ pub fn mount(
     fsck: FsckMode,
 ) -> Result<String, MountError> {
     let mut disk = disks.into_iter().next().ok_or(MountError::NoDisk)?;
+    // First the table, then the volume: a cut between them leaves a
+    // partition larger than its volume, which the next boot grows.
+    match partition::grow_root(&mut disk) {
+        Ok(Some(grown)) if grown.new_sectors > grown.old_sectors => log::info!(
+            "root: GPT partition {} grown from {} to {} sectors",
+            grown.index,
+            grown.old_sectors,
+            grown.new_sectors
+        ),
+        Ok(_) => {}
+        Err(error) => log::warn!("root: the GPT was not grown: {error}"),
+    }
     let volume = partition::find_root(&mut disk).map_err(MountError::Partition)?;
     if let partition::Volume::Partition {
         index,
@@ -101,8 +147,9 @@ pub fn mount(
         cache_bytes,
         ..MountOptions::default()
     };
-    let disk = Disk::new(disk);
+    let mut disk = Disk::new(disk);
     fsck::run(&disk, fsck, options);
+    grow_volume(&mut disk, options);
     let file_system = FileSystem::mount(disk, options).map_err(MountError::FileSystem)?;
     let info = file_system.info();
     let label = String::from_utf8_lossy(&info.label).into_owned();

@@ -7,6 +7,10 @@
 //! - a smoke session: the prompt, a launched `cat` of a file written in
 //!   the home directory, the file still there on a second boot of the same
 //!   disk, and `poweroff` ending the machine cleanly both times;
+//! - the image copied onto a sparse disk 64 times its size: the first
+//!   boot grows the GPT and the volume to fill it and says so, the
+//!   second sees the grown volume and the files of the first, and
+//!   `ext2l check` finds the grown volume clean on the host;
 //! - a GPT without a root partition, and one whose entry array is
 //!   corrupt, are each refused with a clear line on the serial console and
 //!   a failing power-off (never a panic). These boot the same kernel with
@@ -15,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 use guest_tests::*;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -128,6 +133,91 @@ fn cloud_image_boots_under_uefi_and_keeps_files() {
             Some(0),
             "{what}: second poweroff\n{second:#?}"
         );
+    }
+}
+
+/// Copies `length` bytes at `offset` of `source` into a new sparse file
+/// (runs of zeros are skipped, not written).
+fn extract_sparse(source: &Path, offset: u64, length: u64) -> tempfile::NamedTempFile {
+    let mut input = std::fs::File::open(source).expect("opening the disk");
+    input.seek(SeekFrom::Start(offset)).expect("seeking");
+    let mut output = tempfile::NamedTempFile::new().expect("a volume file");
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut done = 0;
+    while done < length {
+        let chunk = buffer.len().min((length - done) as usize);
+        input
+            .read_exact(&mut buffer[..chunk])
+            .expect("reading the disk");
+        if buffer[..chunk].iter().any(|&byte| byte != 0) {
+            output
+                .write_all(&buffer[..chunk])
+                .expect("writing the volume");
+        } else {
+            output
+                .seek(SeekFrom::Current(chunk as i64))
+                .expect("skipping zeros");
+        }
+        done += chunk as u64;
+    }
+    output.as_file().set_len(length).expect("sizing the volume");
+    output
+}
+
+#[test]
+fn a_larger_disk_is_filled_on_first_boot() {
+    for (arch, image) in cloud_images() {
+        let disk = copy_of(&image);
+        let image_bytes = std::fs::metadata(&image).expect("the image").len();
+        disk.as_file()
+            .set_len(image_bytes * 64)
+            .expect("making the disk 64 times larger");
+        let (_, old_length) =
+            xtask::cloud_image::root_partition_bytes(arch, &image).expect("the image's root");
+        let variables = tempfile::NamedTempFile::new().expect("a variable store file");
+        let machine = cloud_machine(arch, disk.path(), Some(variables.path()));
+        let what = format!("{} cloud image on a 64 times larger disk", arch.name());
+
+        let first = session(
+            &machine,
+            &["echo kept-while-growing > $HOME/grown.txt", "poweroff"],
+            STEP,
+        );
+        let grown = first
+            .boot_log
+            .lines()
+            .find(|line| line.contains("root grown: "))
+            .unwrap_or_else(|| panic!("{what}: no `root grown` line\n{first:#?}"));
+        assert!(
+            grown.contains(&format!("root grown: {} MiB -> ", old_length >> 20)),
+            "{what}: {grown}\n{first:#?}"
+        );
+        assert!(
+            first.boot_log.contains("root: GPT partition 2 grown from "),
+            "{what}: the partition must grow first\n{first:#?}"
+        );
+        assert_eq!(first.status, Some(0), "{what}: poweroff\n{first:#?}");
+
+        let second = session(&machine, &["cat $HOME/grown.txt", "poweroff"], STEP);
+        assert!(
+            !second.boot_log.contains("root grown: "),
+            "{what}: a second boot has nothing to grow\n{second:#?}"
+        );
+        assert_eq!(
+            second.output(0),
+            "kept-while-growing\n",
+            "{what}: the file written on the first boot\n{second:#?}"
+        );
+        assert_eq!(second.status, Some(0), "{what}: second poweroff");
+
+        let (offset, length) =
+            xtask::cloud_image::root_partition_bytes(arch, disk.path()).expect("the grown root");
+        assert!(
+            length > old_length * 60,
+            "{what}: the root partition fills the disk ({length} bytes)"
+        );
+        let volume = extract_sparse(disk.path(), offset, length);
+        assert_ext2l_clean(volume.path(), &what);
     }
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The writing subcommands: `mkfs`, `put`, `mkdir`, `rm`, `ln`,
-//! `rootlink set|clear`, `chattr`, `tune` and `recover`.
+//! `rootlink set|clear`, `chattr`, `tune`, `resize` and `recover`.
 //!
 //! Each mounts the image read-write, does its work through the library, and
 //! unmounts (which syncs) before reporting success; the mount replays the
@@ -431,6 +431,80 @@ pub fn tune(image: &Path, ext2l: Option<bool>, journal: Option<JournalSize>) -> 
 
 /// `ext2l recover IMAGE`: replays the journal when the volume needs
 /// recovery, and says what it did.
+/// `ext2l resize IMAGE [SIZE]`: grows the volume to SIZE, extending the
+/// file if needed; without SIZE, to the file's size, or as far as the
+/// volume can grow when the file is larger.
+pub fn resize(image: &Path, size: Option<&str>) -> Outcome {
+    let what = format!("resize: {}", image.display());
+    let file_size = std::fs::metadata(image)
+        .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?
+        .len();
+    let mut device = FileDevice::open(image, true)
+        .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
+    let limit = fs_ext2l::growth_limit(&mut device).map_err(|error| failed(&what, error))?;
+    let target = match size {
+        Some(text) => {
+            let target = parse_size(text)?;
+            if target > limit {
+                return Err(Failure::operation(format!(
+                    "{what}: {} is beyond the {} this volume can grow to (the descriptor \
+                     blocks reserved when it was made)",
+                    mebibytes(target),
+                    mebibytes(limit)
+                )));
+            }
+            target
+        }
+        None => file_size.min(limit),
+    };
+    if target > file_size {
+        drop(device);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(image)
+            .and_then(|file| file.set_len(target))
+            .map_err(|error| Failure::operation(format!("{what}: extending the file: {error}")))?;
+        device = FileDevice::open(image, true)
+            .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;
+    }
+    let options = MountOptions {
+        clock: host_clock,
+        ..MountOptions::default()
+    };
+    let (_, growth) = fs_ext2l::grow(device, target, options).map_err(|error| match error {
+        Error::InvalidArgument => Failure::operation(format!(
+            "{what}: {} is smaller than the volume (volumes only grow)",
+            mebibytes(target)
+        )),
+        Error::NoSpace => {
+            Failure::operation(format!("{what}: the change does not fit the journal's log"))
+        }
+        other => failed(&what, other),
+    })?;
+    if growth.grew() {
+        say!(
+            "{}: grown from {} to {} ({} to {} block groups)",
+            image.display(),
+            mebibytes(growth.old_bytes()),
+            mebibytes(growth.new_bytes()),
+            growth.old_groups,
+            growth.new_groups
+        );
+    } else {
+        say!(
+            "{}: already {}, nothing to grow",
+            image.display(),
+            mebibytes(growth.old_bytes())
+        );
+    }
+    Ok(())
+}
+
+/// A byte count in MiB, for messages.
+fn mebibytes(bytes: u64) -> String {
+    format!("{} MiB", bytes >> 20)
+}
+
 pub fn recover(image: &Path) -> Outcome {
     let mut device = FileDevice::open(image, true)
         .map_err(|error| Failure::usage(format!("{}: {error}", image.display())))?;

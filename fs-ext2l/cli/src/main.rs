@@ -92,6 +92,16 @@ enum Command {
         /// The image file.
         image: PathBuf,
     },
+    /// Grow the volume to SIZE (default: to fill the file), as far as
+    /// the descriptor blocks reserved at mkfs allow (1024 times the size
+    /// it was made with). The file is extended when SIZE is larger. A
+    /// power cut leaves the old size or the new one (with a journal).
+    Resize {
+        /// The image file.
+        image: PathBuf,
+        /// New size with an optional K, M, G or T suffix.
+        size: Option<String>,
+    },
     /// Replay the journal if the volume needs recovery.
     Recover {
         /// The image file.
@@ -332,6 +342,7 @@ fn run(command: Command) -> Outcome {
                 inspect::check(&image)
             }
         }
+        Command::Resize { image, size } => edit::resize(&image, size.as_deref()),
         Command::Recover { image } => edit::recover(&image),
         Command::Ls { long, image, path } => inspect::ls(&image, &path, long),
         Command::Cat { image, path } => inspect::cat(&image, &path),

@@ -570,3 +570,36 @@ fn a_reader_that_goes_away_ends_the_report_quietly() {
     );
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn resize_fills_the_file_and_refuses_bad_sizes() {
+    let image_path = scratch("grow.img");
+    let image = text(&image_path);
+    let host = scratch("grow-hello");
+    std::fs::write(&host, b"kept across growth\n").unwrap();
+    ok(&["mkfs", "--size", "8M", "--ext2l", "off", image]);
+    ok(&["put", image, text(&host), "/hello"]);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&image_path)
+        .unwrap();
+    file.set_len(512 << 20).unwrap();
+    drop(file);
+    let said = ok(&["resize", image]);
+    assert!(said.contains("grown from 8 MiB to 512 MiB"), "{said}");
+    assert_e2fsck_clean(image);
+    assert_eq!(ok(&["cat", image, "/hello"]), "kept across growth\n");
+    // A size larger than the file extends it.
+    let said = ok(&["resize", image, "1G"]);
+    assert!(said.contains("to 1024 MiB"), "{said}");
+    assert_eq!(std::fs::metadata(&image_path).unwrap().len(), 1 << 30);
+    assert_e2fsck_clean(image);
+    ok(&["check", image]);
+    let (status, message) = fails(&["resize", image, "4M"]);
+    assert_eq!(status, 1);
+    assert!(message.contains("smaller than the volume"), "{message}");
+    let (status, message) = fails(&["resize", image, "100G"]);
+    assert_eq!(status, 1);
+    assert!(message.contains("beyond"), "{message}");
+    let _ = std::fs::remove_file(&image_path);
+}

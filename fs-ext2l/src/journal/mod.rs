@@ -72,7 +72,7 @@ pub use writer::{
     TransactionLayout,
 };
 
-pub(crate) use volume::recover_at_mount;
+pub(crate) use volume::{open_unmounted, recover_at_mount};
 pub(crate) use writer::{plan_transaction, PlannedContents};
 
 use crate::device::BlockDevice;

@@ -237,17 +237,19 @@ fn inode_from_backup(number: u32, backup: [u32; 17]) -> Inode {
     inode
 }
 
-/// Why this library would mount the volume read-only whatever it is asked
-/// (the rules of `FileSystem::mount`), if it would.
-fn read_only_reason(layout: &VolumeLayout) -> Option<&'static str> {
+/// Why the journal of `layout`'s volume may not be replayed: what makes
+/// the volume read-only, except damaged descriptors of groups other than
+/// the journal's (checked when it is located): a transaction may rewrite
+/// them, as a growth's does (`resize.rs`) when its replay is cut off
+/// while the superblock already counts new groups whose descriptors are
+/// not home yet.
+fn replay_blocker(layout: &VolumeLayout) -> Option<&'static str> {
     if layout.geometry.revision == 0 {
         Some("revision 0 file systems are read-only")
     } else if layout.geometry.block_size > 4096 {
         Some("blocks larger than 4 KiB are read-only")
     } else if !layout.superblock.features().write_blockers().is_empty() {
         Some("features this library cannot write are enabled")
-    } else if !layout.groups.all_valid() {
-        Some("a group descriptor points outside the file system")
     } else {
         None
     }
@@ -303,7 +305,7 @@ fn clear_needs_recovery<D: BlockDevice>(device: &mut D) -> Result<()> {
 /// - `Ok(Some(report))`: the journal was replayed;
 /// - [`Error::NeedsRecovery`] for a read-only mount of a volume to
 ///   recover, or one this library only mounts read-only (features it
-///   cannot write, blocks over 4 KiB, damaged descriptors);
+///   cannot write, blocks over 4 KiB);
 /// - [`Error::Unsupported`] for an external journal;
 /// - [`Error::Corrupt`] for a journal that cannot be read;
 /// - [`Error::Device`].
@@ -327,7 +329,7 @@ pub(crate) fn recover_at_mount<D: BlockDevice>(
         return Err(external_journal(&layout.superblock));
     }
     // Replaying is writing: only a mount that may write does it.
-    if read_only || read_only_reason(&layout).is_some() {
+    if read_only || replay_blocker(&layout).is_some() {
         return match location(&layout.superblock) {
             Location::None => Ok(None),
             _ => Err(Error::NeedsRecovery),
@@ -363,10 +365,24 @@ pub(crate) fn recover_at_mount<D: BlockDevice>(
 /// - [`Error::Device`].
 pub fn recover<D: BlockDevice>(device: &mut D) -> Result<Option<RecoveryReport>> {
     let layout = require_mountable(device)?;
-    if needs_recovery(&layout.superblock) && read_only_reason(&layout).is_some() {
+    if needs_recovery(&layout.superblock) && replay_blocker(&layout).is_some() {
         return Err(Error::ReadOnly);
     }
     recover_at_mount(device, false)
+}
+
+/// Opens the empty internal journal of an unmounted volume for writing,
+/// for a tool that changes the volume outside any mount (`resize.rs`).
+///
+/// Return values: `Ok(None)` without a journal; the journal; the errors
+/// of [`recover`]'s checks and of [`Journal::open`]
+/// ([`Error::NeedsRecovery`] for a log that is not empty).
+pub(crate) fn open_unmounted<D: BlockDevice>(device: &mut D) -> Result<Option<Journal>> {
+    let layout = require_mountable(device)?;
+    match locate(device, &layout)? {
+        Some(journal) => Ok(Some(Journal::open(device, journal.map)?)),
+        None => Ok(None),
+    }
 }
 
 /// Fails as a mount would for a volume `read_volume` skips.

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Finding a partition by its type GUID in a GUID partition table.
+//! Finding a partition by its type GUID in a GUID partition table, and
+//! growing the table to its disk.
 //!
 //! [`find_partition`] reads sector 1 of a [`SectorReader`]: without the
 //! `EFI PART` signature the disk has no table and is one volume
@@ -9,6 +10,9 @@
 //! the disk; it is returned as [`Volume::Partition`]. Anything else is a
 //! [`PartitionError`]. Only the primary table is read: a disk whose
 //! primary table is damaged needs repair, not a guess.
+//!
+//! [`grow_partition`] (`grow.rs`) moves the backup table to the end of a
+//! disk larger than the table and grows the last partition to fill it.
 //!
 //! The kernel (`kernel/src/partition.rs`) uses this for its root volume;
 //! the image builder writes the tables with the `gpt` crate.
@@ -79,7 +83,7 @@ pub enum PartitionError<E> {
     NotFound,
 }
 
-fn le32(bytes: &[u8], offset: usize) -> u32 {
+pub(crate) fn le32(bytes: &[u8], offset: usize) -> u32 {
     let mut word = [0u8; 4];
     if let Some(slice) = bytes.get(offset..offset + 4) {
         word.copy_from_slice(slice);
@@ -87,7 +91,7 @@ fn le32(bytes: &[u8], offset: usize) -> u32 {
     u32::from_le_bytes(word)
 }
 
-fn le64(bytes: &[u8], offset: usize) -> u64 {
+pub(crate) fn le64(bytes: &[u8], offset: usize) -> u64 {
     u64::from(le32(bytes, offset)) | (u64::from(le32(bytes, offset + 4)) << 32)
 }
 
@@ -122,6 +126,84 @@ pub const fn guid_bytes(a: u32, b: u16, c: u16, d: u16, e: u64) -> [u8; 16] {
     ]
 }
 
+/// A primary table that passed its checks: the header sector and the
+/// entry array (exactly `entry_count × entry_size` bytes).
+pub(crate) struct Table {
+    pub(crate) header: [u8; SECTOR_SIZE],
+    pub(crate) header_size: usize,
+    pub(crate) entries: alloc::vec::Vec<u8>,
+    pub(crate) entry_size: usize,
+}
+
+/// Header fields (UEFI 2.10 Table 5.5): size @12, CRC @16 (computed with
+/// the field zeroed), MyLBA @24, AlternateLBA @32, first/last usable LBA
+/// @40/@48, entries LBA @72, entry count @80, entry size @84, entries CRC
+/// @88.
+pub(crate) mod header {
+    pub const SIZE: usize = 12;
+    pub const CRC: usize = 16;
+    pub const MY_LBA: usize = 24;
+    pub const ALTERNATE_LBA: usize = 32;
+    pub const FIRST_USABLE: usize = 40;
+    pub const LAST_USABLE: usize = 48;
+    pub const ENTRIES_LBA: usize = 72;
+    pub const ENTRY_COUNT: usize = 80;
+    pub const ENTRY_SIZE: usize = 84;
+    pub const ENTRIES_CRC: usize = 88;
+}
+
+/// Reads the header at `sector` and its entry array, and checks both.
+///
+/// Return values: `Ok(None)` without the `EFI PART` signature; the
+/// table; `Device`, `CorruptHeader` or `CorruptEntries`.
+pub(crate) fn read_table<R: SectorReader>(
+    disk: &mut R,
+    sector: u64,
+) -> Result<Option<Table>, PartitionError<R::Error>> {
+    let mut header = [0u8; SECTOR_SIZE];
+    disk.read(sector, &mut header)
+        .map_err(PartitionError::Device)?;
+    if &header[0..8] != b"EFI PART" {
+        return Ok(None);
+    }
+    let header_size = le32(&header, header::SIZE) as usize;
+    if !(92..=SECTOR_SIZE).contains(&header_size) {
+        return Err(PartitionError::CorruptHeader("impossible header size"));
+    }
+    let mut zeroed = header;
+    zeroed[header::CRC..header::CRC + 4].fill(0);
+    if crc32(&zeroed[..header_size]) != le32(&header, header::CRC) {
+        return Err(PartitionError::CorruptHeader("CRC-32 mismatch"));
+    }
+    if le64(&header, header::MY_LBA) != sector {
+        return Err(PartitionError::CorruptHeader("not where it says it is"));
+    }
+    let entries_sector = le64(&header, header::ENTRIES_LBA);
+    let entry_count = le32(&header, header::ENTRY_COUNT) as usize;
+    let entry_size = le32(&header, header::ENTRY_SIZE) as usize;
+    // UEFI: 128 × 2^n bytes.
+    if entry_size < 128 || !entry_size.is_power_of_two() {
+        return Err(PartitionError::CorruptHeader("impossible entry size"));
+    }
+    let entry_bytes = entry_count
+        .checked_mul(entry_size)
+        .filter(|bytes| *bytes <= MAX_ENTRY_BYTES)
+        .ok_or(PartitionError::CorruptHeader("too many entries"))?;
+    let mut entries = alloc::vec![0u8; entry_bytes.div_ceil(SECTOR_SIZE) * SECTOR_SIZE];
+    disk.read(entries_sector, &mut entries)
+        .map_err(PartitionError::Device)?;
+    entries.truncate(entry_bytes);
+    if crc32(&entries) != le32(&header, header::ENTRIES_CRC) {
+        return Err(PartitionError::CorruptEntries);
+    }
+    Ok(Some(Table {
+        header,
+        header_size,
+        entries,
+        entry_size,
+    }))
+}
+
 /// Finds the first partition of type `wanted` (on-disk GUID bytes).
 ///
 /// Return values: `Device` if a sector of the table cannot be read;
@@ -135,46 +217,12 @@ pub fn find_partition<R: SectorReader>(
     if disk.sectors() < 2 {
         return Ok(Volume::WholeDisk);
     }
-    let mut header = [0u8; SECTOR_SIZE];
-    disk.read(1, &mut header).map_err(PartitionError::Device)?;
-    if &header[0..8] != b"EFI PART" {
+    let Some(table) = read_table(disk, 1)? else {
         return Ok(Volume::WholeDisk);
-    }
-    // Header: size @12, CRC @16 (computed with the field zeroed), MyLBA
-    // @24, first/last usable LBA @40/@48, entries LBA @72, entry count
-    // @80, entry size @84, entries CRC @88.
-    let header_size = le32(&header, 12) as usize;
-    if !(92..=SECTOR_SIZE).contains(&header_size) {
-        return Err(PartitionError::CorruptHeader("impossible header size"));
-    }
-    let mut zeroed = header;
-    zeroed[16..20].fill(0);
-    if crc32(&zeroed[..header_size]) != le32(&header, 16) {
-        return Err(PartitionError::CorruptHeader("CRC-32 mismatch"));
-    }
-    if le64(&header, 24) != 1 {
-        return Err(PartitionError::CorruptHeader("not at sector 1"));
-    }
-    let entries_sector = le64(&header, 72);
-    let entry_count = le32(&header, 80) as usize;
-    let entry_size = le32(&header, 84) as usize;
-    // UEFI: 128 × 2^n bytes.
-    if entry_size < 128 || !entry_size.is_power_of_two() {
-        return Err(PartitionError::CorruptHeader("impossible entry size"));
-    }
-    let entry_bytes = entry_count
-        .checked_mul(entry_size)
-        .filter(|bytes| *bytes <= MAX_ENTRY_BYTES)
-        .ok_or(PartitionError::CorruptHeader("too many entries"))?;
-    let mut entries = alloc::vec![0u8; entry_bytes.div_ceil(SECTOR_SIZE) * SECTOR_SIZE];
-    disk.read(entries_sector, &mut entries)
-        .map_err(PartitionError::Device)?;
-    let entries = &entries[..entry_bytes];
-    if crc32(entries) != le32(&header, 88) {
-        return Err(PartitionError::CorruptEntries);
-    }
-    let (first_usable, last_usable) = (le64(&header, 40), le64(&header, 48));
-    for (position, entry) in entries.chunks_exact(entry_size).enumerate() {
+    };
+    let first_usable = le64(&table.header, header::FIRST_USABLE);
+    let last_usable = le64(&table.header, header::LAST_USABLE);
+    for (position, entry) in table.entries.chunks_exact(table.entry_size).enumerate() {
         // Entry: type GUID @0, unique GUID @16, first LBA @32, last LBA
         // @40 (inclusive).
         if entry[0..16] != wanted[..] {
@@ -193,6 +241,9 @@ pub fn find_partition<R: SectorReader>(
     }
     Err(PartitionError::NotFound)
 }
+
+mod grow;
+pub use grow::{grow_partition, Grown, SectorWriter};
 
 #[cfg(test)]
 mod tests;

@@ -195,3 +195,146 @@ proptest! {
         }
     }
 }
+
+impl SectorWriter for Memory {
+    fn write(&mut self, sector: u64, buffer: &[u8]) -> Result<(), ()> {
+        let start = usize::try_from(sector).map_err(|_| ())? * SECTOR_SIZE;
+        let end = start + buffer.len();
+        self.0
+            .get_mut(start..end)
+            .ok_or(())?
+            .copy_from_slice(buffer);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ()> {
+        Ok(())
+    }
+}
+
+/// The `gpt` crate's view of `bytes`: it checks both headers and both
+/// entry arrays.
+fn gpt_view(bytes: &[u8]) -> gpt::GptDisk<Cursor<Vec<u8>>> {
+    gpt::GptConfig::new()
+        .writable(false)
+        .logical_block_size(gpt::disk::LogicalBlockSize::Lb512)
+        .open_from_device(Cursor::new(bytes.to_vec()))
+        .expect("the gpt crate reads the table")
+}
+
+#[test]
+fn growth_moves_the_backup_to_the_end_and_fills_the_disk() {
+    let mut bytes = disk_with(&[EFI, LINUX_ROOT_ARM_64]);
+    let old_end = bytes.len();
+    bytes.resize(64 * DISK_BYTES, 0);
+    let mut disk = Memory(bytes);
+    let grown = grow_partition(&mut disk, &ROOT).unwrap().expect("grown");
+    assert_eq!(grown.index, 2);
+    assert_eq!(grown.old_sectors, (1 << 20) / SECTOR_SIZE as u64);
+    let last_sector = disk.sectors() - 1;
+    // 128 entries of 128 bytes: 32 sectors before the backup header.
+    let last_usable = last_sector - 33;
+    let Volume::Partition { first, sectors, .. } = find_partition(&mut disk, &ROOT).unwrap() else {
+        panic!("no partition");
+    };
+    assert_eq!(first + sectors - 1, last_usable);
+    assert_eq!(sectors, grown.new_sectors);
+    // The gpt crate agrees, both copies included.
+    let view = gpt_view(&disk.0);
+    let header = view.primary_header().unwrap();
+    assert_eq!(header.backup_lba, last_sector);
+    assert_eq!(header.last_usable, last_usable);
+    assert_eq!(view.backup_header().unwrap().current_lba, last_sector);
+    let root = view
+        .partitions()
+        .values()
+        .find(|partition| partition.part_type_guid == LINUX_ROOT_ARM_64)
+        .unwrap();
+    assert_eq!(root.last_lba, last_usable);
+    // The old backup header is wiped.
+    assert!(disk.0[old_end - SECTOR_SIZE..old_end]
+        .iter()
+        .all(|&byte| byte == 0));
+    // Growing again finds nothing to do.
+    assert_eq!(grow_partition(&mut disk, &ROOT), Ok(None));
+}
+
+#[test]
+fn a_partition_followed_by_another_keeps_its_size() {
+    let mut bytes = disk_with(&[LINUX_ROOT_ARM_64, EFI]);
+    bytes.resize(4 * DISK_BYTES, 0);
+    let mut disk = Memory(bytes);
+    let grown = grow_partition(&mut disk, &ROOT).unwrap().expect("moved");
+    assert_eq!(grown.old_sectors, grown.new_sectors);
+    let view = gpt_view(&disk.0);
+    assert_eq!(
+        view.primary_header().unwrap().backup_lba,
+        disk.sectors() - 1
+    );
+}
+
+#[test]
+fn a_growth_cut_between_the_primary_entries_and_header_is_finished() {
+    let mut bytes = disk_with(&[EFI, LINUX_ROOT_ARM_64]);
+    bytes.resize(16 * DISK_BYTES, 0);
+    let original = bytes.clone();
+    let mut disk = Memory(bytes);
+    grow_partition(&mut disk, &ROOT).unwrap();
+    // Power cut after the primary entries: the old primary header with
+    // the new entries and the new backup.
+    let mut cut = disk.0.clone();
+    cut[SECTOR_SIZE..2 * SECTOR_SIZE].copy_from_slice(&original[SECTOR_SIZE..2 * SECTOR_SIZE]);
+    let mut cut = Memory(cut);
+    assert_eq!(
+        find_partition(&mut cut, &ROOT),
+        Err(PartitionError::CorruptEntries)
+    );
+    let grown = grow_partition(&mut cut, &ROOT).unwrap().expect("finished");
+    assert_eq!(grown.index, 2);
+    assert_eq!(
+        find_partition(&mut cut, &ROOT),
+        find_partition(&mut disk, &ROOT)
+    );
+    gpt_view(&cut.0);
+}
+
+#[test]
+fn a_disk_smaller_than_its_table_is_refused_untouched() {
+    let bytes = disk_with(&[EFI, LINUX_ROOT_ARM_64]);
+    let mut short = Memory(bytes[..DISK_BYTES / 2].to_vec());
+    let before = short.0.clone();
+    assert!(grow_partition(&mut short, &ROOT).is_err());
+    assert_eq!(short.0, before);
+}
+
+#[test]
+fn sgdisk_verifies_a_grown_table() {
+    let mut bytes = disk_with(&[EFI, LINUX_ROOT_ARM_64]);
+    bytes.resize(8 * DISK_BYTES, 0);
+    let mut disk = Memory(bytes);
+    grow_partition(&mut disk, &ROOT).unwrap().expect("grown");
+    let path = std::env::temp_dir().join(format!("partition-grow-{}.img", std::process::id()));
+    std::fs::write(&path, &disk.0).unwrap();
+    let output = std::process::Command::new("sgdisk")
+        .arg("-v")
+        .arg(&path)
+        .output()
+        .expect("run sgdisk (Debian package gdisk)");
+    let _ = std::fs::remove_file(&path);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("No problems found"), "{text}");
+}
+
+#[test]
+fn corrupt_entries_of_a_table_that_was_not_growing_stay_an_error() {
+    let mut bytes = disk_with(&[EFI, LINUX_ROOT_ARM_64]);
+    bytes[2 * SECTOR_SIZE + 40] ^= 0xff;
+    let before = bytes.clone();
+    let mut disk = Memory(bytes);
+    assert_eq!(
+        grow_partition(&mut disk, &ROOT),
+        Err(PartitionError::CorruptEntries)
+    );
+    assert_eq!(disk.0, before);
+}

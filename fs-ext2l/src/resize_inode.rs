@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The resize inode (inode 7, `resize_inode`): room for the descriptor
+//! table to grow.
+//!
+//! A volume that may grow keeps `s_reserved_gdt_blocks` blocks right after
+//! the descriptor table, in group 0 and in every group holding a backup
+//! (`sparse_super`). When the volume grows past what its descriptor blocks
+//! can describe, the first reserved block becomes a descriptor block; no
+//! data has to move. Inode 7 owns these blocks the way e2fsprogs lays it
+//! out (`lib/ext2fs/res_gdt.c`, checked by e2fsck's `check_resize_inode`):
+//!
+//! - only its double-indirect pointer is set; the double-indirect block's
+//!   slot `(descriptor_blocks + j) mod pointers_per_block` names reserved
+//!   block `j` of group 0 (so a block keeps its slot when the blocks before
+//!   it become descriptor blocks);
+//! - each reserved block of group 0 is an indirect block listing its copies
+//!   in the backup groups 1, 3, 5, 7, 9, 25, 27, … that exist, in order;
+//! - `i_blocks` counts the double-indirect block, the reserved blocks and
+//!   all their copies; `i_size` is the end of the double-indirect range;
+//!   mode `0100600`, one link.
+//!
+//! This module computes that layout and the number of blocks to reserve
+//! (`mke2fs`'s rule: enough for 1024 times the size, at most one block of
+//! pointers); `format.rs` writes it at `mkfs`, `resize.rs` rewrites it as
+//! the volume grows. It never allocates: the caller chooses the
+//! double-indirect block and keeps the bitmaps.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::bytes::write_u32;
+use crate::inode::{mode, Inode, InodeNumber};
+use crate::superblock::{Geometry, GROUP_DESCRIPTOR_SIZE};
+
+/// Block-map slot of the double-indirect pointer (`EXT2_DIND_BLOCK`).
+pub(crate) const DOUBLE_INDIRECT_SLOT: usize = 13;
+
+/// How many descriptor blocks to reserve for a volume of `blocks_count`
+/// blocks so it can grow to 1024 times its size (or to the 32-bit limit),
+/// at most one block of pointers: `mke2fs`'s `calc_reserved_gdt_blocks`.
+pub(crate) fn blocks_to_reserve(
+    blocks_count: u32,
+    first_data_block: u32,
+    blocks_per_group: u32,
+    block_size: u32,
+    descriptor_blocks: u32,
+) -> u32 {
+    let largest = u64::from(blocks_count)
+        .saturating_mul(1024)
+        .min(u64::from(u32::MAX));
+    let groups = (largest - u64::from(first_data_block)).div_ceil(u64::from(blocks_per_group));
+    let descriptors_per_block = u64::from(block_size / GROUP_DESCRIPTOR_SIZE);
+    let needed = groups.div_ceil(descriptors_per_block);
+    let reserve = needed.saturating_sub(u64::from(descriptor_blocks));
+    reserve.min(u64::from(block_size / 4)) as u32
+}
+
+/// The groups after group 0 holding a superblock backup, in order.
+pub(crate) fn backup_groups(geometry: &Geometry) -> Vec<u32> {
+    (1..geometry.group_count)
+        .filter(|&group| geometry.group_has_superblock(group))
+        .collect()
+}
+
+/// Block `index` of the reserved descriptor blocks of group 0.
+pub(crate) fn reserved_block(geometry: &Geometry, index: u32) -> u32 {
+    geometry.first_data_block + 1 + geometry.descriptor_blocks + index
+}
+
+/// The double-indirect block's contents: one slot per reserved block.
+pub(crate) fn double_indirect_contents(geometry: &Geometry) -> Vec<u8> {
+    let mut contents = vec![0u8; geometry.block_bytes()];
+    let pointers = geometry.pointers_per_block();
+    for index in 0..geometry.reserved_descriptor_blocks {
+        let slot = (geometry.descriptor_blocks + index) % pointers;
+        write_u32(
+            &mut contents,
+            slot as usize * 4,
+            reserved_block(geometry, index),
+        );
+    }
+    contents
+}
+
+/// Reserved block `index`'s contents: the list of its backup copies.
+pub(crate) fn reserved_block_contents(geometry: &Geometry, index: u32) -> Vec<u8> {
+    let mut contents = vec![0u8; geometry.block_bytes()];
+    let primary = reserved_block(geometry, index);
+    let backups = backup_groups(geometry);
+    let slots = geometry.pointers_per_block() as usize;
+    for (slot, group) in backups.iter().take(slots).enumerate() {
+        let copy = primary - geometry.first_data_block + geometry.group_first_block(*group);
+        write_u32(&mut contents, slot * 4, copy);
+    }
+    contents
+}
+
+/// `i_blocks` (512-byte sectors) of the resize inode: the double-indirect
+/// block, each reserved block and each of its copies.
+pub(crate) fn sectors(geometry: &Geometry) -> u32 {
+    let copies = backup_groups(geometry)
+        .len()
+        .min(geometry.pointers_per_block() as usize) as u32;
+    let blocks = 1 + geometry.reserved_descriptor_blocks * (1 + copies);
+    blocks * (geometry.block_size / 512)
+}
+
+/// `i_size` of the resize inode: the end of the range the direct, single
+/// and double-indirect pointers map.
+pub(crate) fn size(geometry: &Geometry) -> u64 {
+    let pointers = u64::from(geometry.pointers_per_block());
+    (12 + pointers + pointers * pointers) * u64::from(geometry.block_size)
+}
+
+/// A fresh resize inode whose double-indirect block is `double_indirect`,
+/// stamped `time`.
+pub(crate) fn new_inode(geometry: &Geometry, double_indirect: u32, time: u32) -> Inode {
+    let mut inode = Inode::zeroed(InodeNumber::RESIZE);
+    inode.set_mode(mode::REGULAR | 0o600);
+    inode.set_links(1);
+    inode.set_size(size(geometry));
+    inode.set_sectors(sectors(geometry));
+    inode.set_block_pointer(DOUBLE_INDIRECT_SLOT, double_indirect);
+    inode.set_access_time(time);
+    inode.set_change_time(time);
+    inode.set_modification_time(time);
+    if geometry.inode_size > 128 {
+        inode.set_extra_size(32);
+        inode.set_creation_time(time);
+    }
+    inode
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mke2fs_reserves_for_a_thousandfold_growth() {
+        // 64 MiB of 1 KiB blocks: mke2fs reserves 255 blocks.
+        assert_eq!(blocks_to_reserve(65536, 1, 8192, 1024, 1), 255);
+        // Capped at one block of pointers.
+        assert_eq!(blocks_to_reserve(1 << 20, 1, 8192, 1024, 4), 256);
+        // Near the 32-bit limit there is nothing to reserve beyond it.
+        assert_eq!(blocks_to_reserve(u32::MAX, 0, 32768, 4096, 1024), 0);
+    }
+}

@@ -443,60 +443,84 @@ fn works_with_files_as_on_linux(name: &str) {
         let program = linux_program(machine.arch, name);
         let host_directory = tempfile::tempdir().expect("a directory for the host run");
         let host_path = host_directory.path().to_str().expect("a UTF-8 path");
-        let Some((expected, status)) = host_run_with(machine.arch, &program, &[host_path]) else {
-            eprintln!(
-                "{what}: the host cannot run {} programs: skipped",
-                machine.arch.name()
-            );
+        let Some(expected) = host_lines(&what, machine.arch, &program, &[host_path], FILES_SAMPLE)
+        else {
             continue;
         };
-        assert_eq!(
-            status,
-            0,
-            "{what}: the host run failed:\n{}",
-            expected.join("\n")
-        );
-        for line in FILES_SAMPLE {
-            assert!(
-                expected.iter().any(|printed| printed == line),
-                "{what}: the host run never printed {line:?}:\n{}",
-                expected.join("\n")
-            );
-        }
         machine.append = format!("init=/bin/linux-{name} {GUEST_DIRECTORY}");
         let boot = boot(&machine, b"", TIMEOUT);
-        // The program's lines are those from its first on; the kernel's
-        // own log lines (`[   0.123456] WARN  …`) are left out.
-        let console: Vec<&str> = boot
-            .output
-            .lines()
-            .map(|line| line.trim_end_matches('\r'))
-            .collect();
-        let first = console
+        let guest = guest_lines(&boot.output, "linux files: start", |_| true);
+        same_lines_and_success(&what, &expected, &guest, &boot);
+    }
+}
+
+/// Runs `program` on the host with `arguments`, checks that it succeeded
+/// and printed every line of `samples`, and returns its lines; `None`
+/// (and a line saying so) when the host cannot run programs of `arch`.
+fn host_lines<'a>(
+    what: &str,
+    arch: Arch,
+    program: &Path,
+    arguments: &[&str],
+    samples: impl IntoIterator<Item = &'a str>,
+) -> Option<Vec<String>> {
+    let Some((expected, status)) = host_run_with(arch, program, arguments) else {
+        eprintln!(
+            "{what}: the host cannot run {} programs: skipped",
+            arch.name()
+        );
+        return None;
+    };
+    assert_eq!(
+        status,
+        0,
+        "{what}: the host run failed:\n{}",
+        expected.join("\n")
+    );
+    for line in samples {
+        assert!(
+            expected.iter().any(|printed| printed == line),
+            "{what}: the host run never printed {line:?}:\n{}",
+            expected.join("\n")
+        );
+    }
+    Some(expected)
+}
+
+/// The program's lines on the guest's console: from `first` on, without
+/// the kernel's own log lines (`[   0.123456] WARN  …`) and those `keep`
+/// refuses.
+fn guest_lines<'a>(output: &'a str, first: &str, keep: impl Fn(&str) -> bool) -> Vec<&'a str> {
+    let console: Vec<&str> = output
+        .lines()
+        .map(|line| line.trim_end_matches('\r'))
+        .collect();
+    match console.iter().position(|line| *line == first) {
+        Some(first) => console[first..]
             .iter()
-            .position(|line| *line == "linux files: start");
-        let guest: Vec<&str> = match first {
-            Some(first) => console[first..]
-                .iter()
-                .copied()
-                .filter(|line| !line.starts_with('['))
-                .take(expected.len())
-                .collect(),
-            None => Vec::new(),
-        };
-        for (index, line) in expected.iter().enumerate() {
-            assert_eq!(
-                guest.get(index).copied(),
-                Some(line.as_str()),
-                "{what}: line {} differs from the host's; console:\n{}",
-                index + 1,
-                boot.output
-            );
-        }
-        boot.expect_line("init exited with status 0");
-        for line in boot.output.lines().filter(|line| line.contains("linux: ")) {
-            eprintln!("{what}: {line}");
-        }
+            .copied()
+            .filter(|line| !line.starts_with('[') && keep(line))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Checks that the guest printed `expected` line for line and that init
+/// ended with status 0; shows the calls the kernel logged as not
+/// implemented (with `--nocapture`).
+fn same_lines_and_success(what: &str, expected: &[String], guest: &[&str], boot: &Boot) {
+    for (index, line) in expected.iter().enumerate() {
+        assert_eq!(
+            guest.get(index).copied(),
+            Some(line.as_str()),
+            "{what}: line {} differs from the host's; console:\n{}",
+            index + 1,
+            boot.output
+        );
+    }
+    boot.expect_line("init exited with status 0");
+    for line in boot.output.lines().filter(|line| line.contains("linux: ")) {
+        eprintln!("{what}: {line}");
     }
 }
 
@@ -552,47 +576,21 @@ fn maps_memory_as_on_linux(name: &str) {
         } else {
             &[host_path, "no-children"]
         };
-        let Some((expected, status)) = host_run_with(machine.arch, &program, arguments) else {
-            eprintln!(
-                "{what}: the host cannot run {} programs: skipped",
-                machine.arch.name()
-            );
+        let samples = MMAP_SAMPLE
+            .into_iter()
+            .chain(children.then_some(MMAP_CHILD));
+        let Some(expected) = host_lines(&what, machine.arch, &program, arguments, samples) else {
             continue;
         };
-        assert_eq!(
-            status,
-            0,
-            "{what}: the host run failed:\n{}",
-            expected.join("\n")
-        );
-        for line in MMAP_SAMPLE.iter().chain(children.then_some(&MMAP_CHILD)) {
-            assert!(
-                expected.iter().any(|printed| printed == line),
-                "{what}: the host run never printed {line:?}:\n{}",
-                expected.join("\n")
-            );
-        }
         machine.append = format!("init=/bin/linux-{name} {GUEST_DIRECTORY}");
         let boot = boot(&machine, b"", TIMEOUT);
-        let console: Vec<&str> = boot
-            .output
-            .lines()
-            .map(|line| line.trim_end_matches('\r'))
-            .collect();
-        let first = console.iter().position(|line| *line == "linux mmap: start");
-        // The kernel's own lines are left out: its log, and its report of
-        // the child it killed (`process 3 (linux-mmap) killed: page
-        // fault at …`).
+        // The kernel's report of the child it killed (`process 3
+        // (linux-mmap) killed: page fault at …`) is left out too.
         let kernel_report =
             |line: &str| line.starts_with("process ") && line.contains(") killed: page fault at ");
-        let mut guest: Vec<&str> = match first {
-            Some(first) => console[first..]
-                .iter()
-                .copied()
-                .filter(|line| !line.starts_with('[') && !kernel_report(line))
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut guest = guest_lines(&boot.output, "linux mmap: start", |line| {
+            !kernel_report(line)
+        });
         if !children {
             let child = guest.iter().position(|line| *line == MMAP_CHILD);
             assert!(
@@ -602,19 +600,7 @@ fn maps_memory_as_on_linux(name: &str) {
             );
             guest.remove(child.unwrap_or_default());
         }
-        for (index, line) in expected.iter().enumerate() {
-            assert_eq!(
-                guest.get(index).copied(),
-                Some(line.as_str()),
-                "{what}: line {} differs from the host's; console:\n{}",
-                index + 1,
-                boot.output
-            );
-        }
-        boot.expect_line("init exited with status 0");
-        for line in boot.output.lines().filter(|line| line.contains("linux: ")) {
-            eprintln!("{what}: {line}");
-        }
+        same_lines_and_success(&what, &expected, &guest, &boot);
     }
 }
 

@@ -801,16 +801,9 @@ pub fn kill(caller: Pid, target: Pid) -> Result<(), Errno> {
 /// Return values: `NoSuchProcess` if `target` is not a live descendant.
 pub fn kill_for(caller: Pid, target: Pid, reason: u8) -> Result<(), Errno> {
     with_scheduler(|scheduler| {
-        if !scheduler.is_descendant(target, caller) {
-            return Err(Errno::NoSuchProcess);
-        }
         let process = scheduler
-            .processes
-            .get(&target)
+            .live_descendant(target, caller)
             .ok_or(Errno::NoSuchProcess)?;
-        if matches!(*process.state.lock(), ProcessState::Zombie(_)) {
-            return Err(Errno::NoSuchProcess);
-        }
         let mut resources = process.resources.lock();
         if !resources.killed {
             resources.killed = true;
@@ -827,17 +820,9 @@ pub fn kill_for(caller: Pid, target: Pid, reason: u8) -> Result<(), Errno> {
 ///
 /// Return values: `NoSuchProcess` if it is not.
 pub fn check_descendant(caller: Pid, target: Pid) -> Result<(), Errno> {
-    with_scheduler(|scheduler| {
-        let alive = scheduler.is_descendant(target, caller)
-            && scheduler
-                .processes
-                .get(&target)
-                .is_some_and(|process| !matches!(*process.state.lock(), ProcessState::Zombie(_)));
-        if alive {
-            Ok(())
-        } else {
-            Err(Errno::NoSuchProcess)
-        }
+    with_scheduler(|scheduler| match scheduler.live_descendant(target, caller) {
+        Some(_) => Ok(()),
+        None => Err(Errno::NoSuchProcess),
     })
 }
 

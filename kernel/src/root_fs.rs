@@ -84,7 +84,10 @@ fn grow_volume(disk: &mut Disk, options: MountOptions) {
             return;
         }
     };
-    match fs_ext2l::grow(disk, target, options) {
+    // A clone of the handle, as the repair does: one instance of the
+    // generic library (`FileSystem<Disk>`) in the kernel, not a second
+    // one for `&mut Disk`.
+    match fs_ext2l::grow(disk.clone(), target, options) {
         Ok((_, growth)) if growth.grew() => log::info!(
             "root grown: {} MiB -> {} MiB",
             growth.old_bytes() >> 20,

@@ -87,6 +87,17 @@ impl Scheduler {
         false
     }
 
+    /// `target` if it is a live (not yet a zombie) descendant of
+    /// `ancestor` — what a `kill` from `ancestor` may reach.
+    pub fn live_descendant(&self, target: Pid, ancestor: Pid) -> Option<&Arc<Process>> {
+        if !self.is_descendant(target, ancestor) {
+            return None;
+        }
+        self.processes
+            .get(&target)
+            .filter(|process| !matches!(*process.state.lock(), ProcessState::Zombie(_)))
+    }
+
     /// The kernel thread of the running process, if a process runs.
     pub fn current_thread(&self) -> Option<KernelThread> {
         let pid = self.current?;

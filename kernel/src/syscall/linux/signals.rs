@@ -240,16 +240,12 @@ fn end(resources: &mut ProcessResources, signal: Signal) {
 /// Return values: `ESRCH` for any other target.
 pub fn send(sender: Pid, target: Pid, signal: Signal, thread: bool) -> Result<(), Errno> {
     with_scheduler(|scheduler| {
-        if target != sender && !scheduler.is_descendant(target, sender) {
-            return Err(Errno::NoSuchProcess);
+        let process = if target == sender {
+            scheduler.processes.get(&target)
+        } else {
+            scheduler.live_descendant(target, sender)
         }
-        let process = scheduler
-            .processes
-            .get(&target)
-            .ok_or(Errno::NoSuchProcess)?;
-        if matches!(*process.state.lock(), ProcessState::Zombie(_)) {
-            return Err(Errno::NoSuchProcess);
-        }
+        .ok_or(Errno::NoSuchProcess)?;
         post(
             &mut process.resources.lock(),
             signal,

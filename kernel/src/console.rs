@@ -36,9 +36,11 @@
 //! Ctrl-C discards the line being typed and the type-ahead, and
 //! interrupts the foreground: every descendant of the session leader (the
 //! first process that read the console and is still alive — the login
-//! shell) is killed; with none running, the leader's read (the current
-//! one, or else its next) fails with `EINTR`, so the shell drops an
-//! unfinished command and prompts afresh.
+//! shell) is ended, its status saying `interrupted` (a Linux program gets
+//! `SIGINT`); with none running, the leader's read (the current one, or
+//! else its next) fails with `EINTR`, so the shell drops an unfinished
+//! command and prompts afresh — or the leader, busy with its own
+//! commands, takes the interruption between them (`take_interrupt`).
 
 use crate::scheduler::{self, with_scheduler, Pid};
 use alloc::collections::VecDeque;
@@ -47,6 +49,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use embedded_io::{Read, ReadReady};
 use hal::console::Console;
 use hal::{Arch, Architecture};
+use manux_abi::wait_status;
 use spin::Mutex;
 
 /// Raw bytes of input (received, not yet edited) the kernel keeps before
@@ -271,9 +274,10 @@ fn interrupt_foreground() {
     let mut killed = false;
     if let Some(leader) = leader {
         for pid in victims {
-            // A Linux program gets `SIGINT`; a native one is killed.
+            // A Linux program gets `SIGINT`; a native one is ended,
+            // its status saying `interrupted` as `SIGINT`'s would.
             killed |= crate::syscall::linux::signals::interrupt(pid)
-                || crate::process::kill(leader, pid).is_ok();
+                || crate::process::kill_for(leader, pid, wait_status::INTERRUPTED).is_ok();
         }
     }
     if !killed {
@@ -290,6 +294,23 @@ fn interrupt_foreground() {
             scheduler::wake(pid);
         }
     }
+}
+
+/// Whether Ctrl-C interrupted `pid`, the session leader, while none of
+/// its descendants ran (what its next read would fail with `EINTR` for),
+/// consuming it: a shell running builtins asks between them.
+pub fn take_interrupt(pid: Pid) -> bool {
+    with_scheduler(|_| {
+        let mut input = INPUT.lock();
+        if input.leader != Some(pid) {
+            return false;
+        }
+        let before = input.ready.len();
+        input
+            .ready
+            .retain(|delivery| !matches!(delivery, Delivery::Interrupted));
+        input.ready.len() != before
+    })
 }
 
 /// Nanoseconds from reset to the first read of the console, 0 before it.

@@ -820,9 +820,11 @@ pub fn kill_for(caller: Pid, target: Pid, reason: u8) -> Result<(), Errno> {
 ///
 /// Return values: `NoSuchProcess` if it is not.
 pub fn check_descendant(caller: Pid, target: Pid) -> Result<(), Errno> {
-    with_scheduler(|scheduler| match scheduler.live_descendant(target, caller) {
-        Some(_) => Ok(()),
-        None => Err(Errno::NoSuchProcess),
+    with_scheduler(|scheduler| {
+        scheduler
+            .live_descendant(target, caller)
+            .map(drop)
+            .ok_or(Errno::NoSuchProcess)
     })
 }
 

@@ -352,8 +352,8 @@ fn a_musl_program_handles_signals_as_on_linux() {
 
 /// Ctrl-C at the console is `SIGINT` for a Linux program: its handler
 /// runs (it prints and exits 0), and one without a handler is ended by
-/// it — the shell reports it `interrupted` (a native program is still
-/// `killed`: `shell.rs`). `linux-sigint` and `linux-musl-sigint` are
+/// it — the shell reports it `interrupted`, as it does a native program
+/// Ctrl-C ended (`shell.rs`). `linux-sigint` and `linux-musl-sigint` are
 /// packages whose programs are `signals.c`'s two builds, so the shell
 /// launches them.
 #[test]

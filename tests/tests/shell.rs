@@ -75,6 +75,67 @@ fn control_c_stops_a_spinning_program_and_the_prompt_returns() {
     }
 }
 
+/// Ctrl-C reaches the shell as `SIGINT` reaches dash: a loop whose
+/// program it ended stops (status 130), a loop of builtins alone stops
+/// too (the shell asks the kernel between commands), and an `INT` trap
+/// runs instead, the shell going on after it.
+#[test]
+fn control_c_ends_a_loop_and_runs_an_int_trap() {
+    for (machine, _disk) in system_machines() {
+        let what = describe(&machine);
+        let pause = Duration::from_secs(2);
+        let steps = [
+            Step::Start("while true; do spin; done; echo not-reached", pause),
+            Step::Keys(b"\x03"),
+            Step::Line("echo status=$?"),
+            Step::Start("while :; do :; done; echo not-reached", pause),
+            Step::Keys(b"\x03"),
+            Step::Line("echo status=$?"),
+            Step::Start("trap 'echo caught' INT; spin; echo after-trap", pause),
+            Step::Keys(b"\x03"),
+            Step::Line("poweroff"),
+        ];
+        let transcript = session_steps(&machine, &steps, STEP);
+        // What two exchanges printed, a line each (the echo of the typed
+        // command is a line of its own).
+        let printed = |first: usize| -> Vec<String> {
+            format!(
+                "{}{}",
+                transcript.output(first),
+                transcript.output(first + 1)
+            )
+            .lines()
+            .map(str::to_owned)
+            .collect()
+        };
+        let has = |lines: &[String], wanted: &str| lines.iter().any(|line| line == wanted);
+        let first = printed(0);
+        assert!(
+            has(&first, "sh: spin: interrupted") && !has(&first, "not-reached"),
+            "{what}: {transcript:#?}"
+        );
+        assert_eq!(
+            transcript.output(2),
+            "status=130\n",
+            "{what}: {transcript:#?}"
+        );
+        assert!(!has(&printed(3), "not-reached"), "{what}: {transcript:#?}");
+        assert_eq!(
+            transcript.output(5),
+            "status=130\n",
+            "{what}: {transcript:#?}"
+        );
+        let trapped = printed(6);
+        assert!(
+            has(&trapped, "caught")
+                && has(&trapped, "after-trap")
+                && !has(&trapped, "sh: spin: interrupted"),
+            "{what}: {transcript:#?}"
+        );
+        assert_eq!(transcript.status, Some(0), "{what}: {transcript:#?}");
+    }
+}
+
 #[test]
 fn a_faulting_program_is_reported_and_the_shell_goes_on() {
     for (machine, _disk) in system_machines() {

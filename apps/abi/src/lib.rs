@@ -161,6 +161,12 @@ pub enum Syscall {
     /// trees the caller starts from now on (0: the default share); only
     /// init's programs (the login shell) start trees.
     SetTreeLimits = 38,
+    /// `take_interrupt()`: 1 if Ctrl-C interrupted the caller — the
+    /// console's session leader (the login shell) while no program of
+    /// its ran — since its last read or call, else 0; the interruption is
+    /// consumed either way. A shell busy with its own commands (a loop of
+    /// builtins) asks between them, since the kernel has no signal for it.
+    TakeInterrupt = 39,
 }
 
 /// A limit of [`Limits`] for people to read: the value shifted right by
@@ -210,7 +216,7 @@ impl Syscall {
     /// The call numbered `number` (`NATIVE_BASE + index`), if any.
     pub fn from_number(number: u64) -> Option<Self> {
         use Syscall::*;
-        const ALL: [Syscall; 39] = [
+        const ALL: [Syscall; 40] = [
             Read,
             Write,
             OpenAt,
@@ -250,6 +256,7 @@ impl Syscall {
             CloseRange,
             GetLimits,
             SetTreeLimits,
+            TakeInterrupt,
         ];
         let index = number.checked_sub(NATIVE_BASE)?;
         ALL.get(usize::try_from(index).ok()?).copied()

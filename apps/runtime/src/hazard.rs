@@ -142,7 +142,8 @@ fn written_buffers(number: u64) -> &'static [(usize, Length)] {
         Write | OpenAt | Close | Seek | MakeDirectory | Unlink | RemoveDirectory | Link
         | Rename | Symlink | ChangeDirectory | ChangeDirectoryFd | Duplicate | DuplicateTo
         | Spawn | Execute | Exit | GetProcessId | Kill | Sleep | Sync | FileSync | PowerOff
-        | Xchroot | SetTimes | ChangeMode | Benchmark | CloseRange | SetTreeLimits => &[],
+        | Xchroot | SetTimes | ChangeMode | Benchmark | CloseRange | SetTreeLimits
+        | TakeInterrupt => &[],
     }
 }
 

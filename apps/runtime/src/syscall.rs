@@ -550,6 +550,14 @@ pub fn set_tree_limits(memory: u64, processes: u64) -> Result<(), Errno> {
     unsafe { call(Syscall::SetTreeLimits, [memory, processes, 0, 0, 0, 0]) }.map(drop)
 }
 
+/// `take_interrupt()`: whether Ctrl-C interrupted this process (the
+/// login shell) while it ran no program, since its last read or call.
+pub fn take_interrupt() -> bool {
+    // SAFETY: no pointer.
+    let answer = unsafe { call(Syscall::TakeInterrupt, [0; 6]) };
+    answer == Ok(1)
+}
+
 /// `benchmark(operation, a, b)` with a `manux_abi::benchmark` operation.
 pub fn benchmark(operation: u64, a: u64, b: u64) -> Result<u64, Errno> {
     // SAFETY: no operation takes a pointer; the kernel writes no user memory.

@@ -30,12 +30,12 @@
 use crate::builtins::Builtin;
 use crate::child;
 use crate::fds::{close_all, FdTable};
-use crate::shell::{Flow, Shell, NOT_FOUND, NOT_RUNNABLE, USAGE};
+use crate::shell::{Flow, Shell, INTERRUPTED_STATUS, NOT_FOUND, NOT_RUNNABLE, USAGE};
 use crate::text::{print_to, write_bytes, Text};
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::vec::Vec;
-use manux_runtime::abi::wait_status::{WaitStatus, BROKEN_PIPE, KILLED};
+use manux_runtime::abi::wait_status::{WaitStatus, BROKEN_PIPE, INTERRUPTED, KILLED};
 use manux_runtime::abi::OpenFlags;
 use manux_runtime::syscall::{self, Fd, ProcessId};
 use manux_runtime::Errno;
@@ -70,6 +70,11 @@ impl Shell {
                 continue;
             }
             let (status, checked) = self.run_and_or(list);
+            if self.flow == Some(Flow::Abandon) {
+                // What abandoned the line (an expansion error, Ctrl-C)
+                // set the status.
+                return;
+            }
             self.status = status;
             if status != 0
                 && checked
@@ -280,6 +285,11 @@ impl Shell {
     /// After a loop body: whether the loop ends, consuming a `break` or
     /// `continue` aimed at it.
     fn end_of_iteration(&mut self) -> bool {
+        // A loop of builtins runs no program Ctrl-C could end: the login
+        // shell asks the kernel whether Ctrl-C was typed.
+        if self.interactive && syscall::take_interrupt() {
+            self.interrupted();
+        }
         if self.exit_request.is_some() {
             return true;
         }
@@ -310,6 +320,7 @@ impl Shell {
     pub fn expansion_failed(&mut self, error: &ExpansionError) -> i32 {
         self.error(format_args!("{error}"));
         if self.interactive {
+            self.status = USAGE;
             self.flow = Some(Flow::Abandon);
         } else {
             self.exit_request = Some(USAGE);
@@ -649,29 +660,26 @@ impl Shell {
 
     /// Waits for every started member; the status is the last member's.
     /// A member the kernel ended is reported: a fault each time, `killed`
-    /// (Ctrl-C, or `kill`) once for the pipeline, a broken pipe never.
-    /// After `killed`, an `INT` trap runs.
+    /// (`kill`) or `interrupted` (Ctrl-C) once for the pipeline, a broken
+    /// pipe never. After `interrupted`, the shell acts on Ctrl-C
+    /// ([`Shell::interrupted`]).
     pub fn wait_all(&mut self, members: &[(Result<ProcessId, i32>, Vec<u8>)]) -> i32 {
         let mut status = 0;
-        let mut killed: Option<&[u8]> = None;
+        let mut ended: Option<(&[u8], u8)> = None;
         for (started, name) in members {
             status = match started {
                 Err(status) => *status,
                 Ok(pid) => match syscall::wait(*pid) {
                     Ok((_, WaitStatus::Exited(code))) => i32::from(code),
                     Ok((_, WaitStatus::Killed(reason))) => {
-                        if reason == KILLED {
-                            killed = Some(name);
+                        if reason == KILLED || reason == INTERRUPTED {
+                            ended = Some((name, reason));
                         } else if reason == BROKEN_PIPE {
                             // A writer whose reader is gone (`grep … |
                             // head -1`): what a pipeline expects, said
                             // by no shell.
                         } else {
-                            self.error(format_args!(
-                                "{}: {}",
-                                Text(name),
-                                WaitStatus::reason_name(reason)
-                            ));
+                            self.report_ended(name, reason);
                         }
                         128 + i32::from(reason)
                     }
@@ -682,17 +690,51 @@ impl Shell {
                 },
             };
         }
-        if let Some(name) = killed {
-            match self.traps.get(&b"INT"[..]).cloned() {
-                Some(action) if !action.is_empty() => {
-                    self.status = status;
-                    self.run_text(&action);
-                }
-                Some(_) => {}
-                None => self.error(format_args!("{}: killed", Text(name))),
+        match ended {
+            Some((_, INTERRUPTED)) if self.traps.contains_key(&b"INT"[..]) => {
+                self.status = status;
+                self.interrupted();
             }
+            Some((name, INTERRUPTED)) => {
+                self.report_ended(name, INTERRUPTED);
+                self.interrupted();
+            }
+            Some((name, reason)) => self.report_ended(name, reason),
+            None => {}
         }
         status
+    }
+
+    /// `sh: NAME: killed` and the like.
+    fn report_ended(&self, name: &[u8], reason: u8) {
+        self.error(format_args!(
+            "{}: {}",
+            Text(name),
+            WaitStatus::reason_name(reason)
+        ));
+    }
+
+    /// Ctrl-C reached this shell: a command it waited for ended
+    /// `interrupted`, or (the login shell, busy with its own commands)
+    /// the kernel says so. As a shell does on `SIGINT`: an `INT` trap's
+    /// action runs and the shell goes on; an ignored `INT` changes
+    /// nothing; otherwise an interactive shell abandons the rest of the
+    /// command line (status 130) and any other shell ends with 130.
+    pub fn interrupted(&mut self) {
+        match self.traps.get(&b"INT"[..]).cloned() {
+            Some(action) if !action.is_empty() => {
+                self.run_text(&action);
+            }
+            Some(_) => {}
+            None => {
+                self.status = INTERRUPTED_STATUS;
+                if self.interactive {
+                    self.flow = Some(Flow::Abandon);
+                } else {
+                    self.exit_request = Some(INTERRUPTED_STATUS);
+                }
+            }
+        }
     }
 
     /// Parses and runs `text` in this shell (`eval`, traps, `.`).

@@ -27,6 +27,8 @@ pub const NOT_FOUND: i32 = 127;
 pub const NOT_RUNNABLE: i32 = 126;
 /// Status of a syntax or usage error.
 pub const USAGE: i32 = 2;
+/// Status after Ctrl-C (128 + `SIGINT`'s number, as other shells say).
+pub const INTERRUPTED_STATUS: i32 = 130;
 
 /// Where the shell itself is, for the child shells it starts.
 pub const SHELL_PATH: &[u8] = b"/bin/sh";

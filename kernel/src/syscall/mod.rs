@@ -106,6 +106,7 @@ pub fn dispatch(process: &Arc<Process>, context: &mut UserContext) -> Continue {
                 CloseRange => sys_io::close_range(process, a[0], a[1]).into(),
                 GetLimits => sys_limits::get_limits(process, a[0]).into(),
                 SetTreeLimits => sys_limits::set_tree_limits(process, a[0], a[1]).into(),
+                TakeInterrupt => Ok(u64::from(crate::console::take_interrupt(process.pid))).into(),
             }
         }
     };

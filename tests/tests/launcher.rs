@@ -8,7 +8,10 @@
 //! words left alone, usage errors (status 2) and missing files (status 1)
 //! reported with the program's name, and a confined program asking for a
 //! file its caller was never handed (`env cat /.../home/user/notes.txt`:
-//! env receives no file, so neither can the cat it runs).
+//! env receives no file, so neither can the cat it runs). The installed
+//! `#!/bin/sh` script `greet` runs through its launcher, confined (the
+//! home file it was not handed is not there for it), while a script the
+//! user wrote runs only as `sh FILE`, never by its path.
 #![forbid(unsafe_code)]
 
 use guest_tests::*;
@@ -77,6 +80,26 @@ fn launched_programs_get_exactly_their_arguments() {
         ("echo $?", "2\n"),
         // A virtual directory of /... is handed over by its leaves.
         ("ls /...", "home\n"),
+        // An installed `#!/bin/sh` script (package greet): the kernel
+        // runs its root's /bin/sh on it, confined like any program.
+        ("printf 'one\\ntwo\\nthree\\n' > notes.txt", ""),
+        ("greet you notes.txt", "Hello, you! notes.txt has 3 lines.\n"),
+        // It sees only what it is handed: $HOME/.plan is there, but not
+        // for greet unless named on its command line.
+        ("echo plan > .plan", ""),
+        ("greet you", "greet: cannot read /.../home/user/.plan\n"),
+        ("echo $?", "1\n"),
+        ("greet me .plan", "Hello, me! .plan has 1 lines.\n"),
+        // A file the user wrote never runs as a program, `#!` or not,
+        // by any path; `sh FILE` reads it as a script.
+        ("printf '#!/bin/sh\\necho ran $1\\n' > mine.sh", ""),
+        ("./mine.sh x", "sh: ./mine.sh: Permission denied\n"),
+        ("echo $?", "126\n"),
+        (
+            "/.../home/user/mine.sh x",
+            "sh: /.../home/user/mine.sh: Permission denied\n",
+        ),
+        ("sh mine.sh x", "ran x\n"),
     ];
     for (machine, _disk) in system_machines() {
         assert_scripted_session(&machine, script, STEP);

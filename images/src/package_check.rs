@@ -596,7 +596,9 @@ pub fn load<'a>(
         // The kernel runs `#!` scripts (DESIGN §6); the one interpreter a
         // root gets is the real shell, as `bin/sh`.
         if !program.starts_with(SHELL_SCRIPT_LINE)
-            || program.get(SHELL_SCRIPT_LINE.len()).is_some_and(|&byte| byte != b'\n')
+            || program
+                .get(SHELL_SCRIPT_LINE.len())
+                .is_some_and(|&byte| byte != b'\n')
         {
             return Err(reject(
                 "program.script",

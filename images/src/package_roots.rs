@@ -664,7 +664,8 @@ fn fill_root<D: BlockDevice>(
         match program_inodes.get(SHELL_PROGRAM) {
             Some(&program) => writer.link(program, bin, SHELL_PROGRAM, &shown(&path))?,
             None => {
-                let program = writer.file(bin, SHELL_PROGRAM, shell, PROGRAM_MODE, &shown(&path))?;
+                let program =
+                    writer.file(bin, SHELL_PROGRAM, shell, PROGRAM_MODE, &shown(&path))?;
                 program_inodes.insert(SHELL_PROGRAM.into(), program);
             }
         }
@@ -1085,7 +1086,10 @@ pub fn audit<D: BlockDevice>(
         }
         if package.script {
             if let Some(&shell) = listing.get(&format!("bin/{SHELL_PROGRAM}")) {
-                let metadata = ext2l(|| format!("stat bin/{SHELL_PROGRAM}"), file_system.stat(shell))?;
+                let metadata = ext2l(
+                    || format!("stat bin/{SHELL_PROGRAM}"),
+                    file_system.stat(shell),
+                )?;
                 if metadata.rootlink.is_some() || metadata.file_type != FileType::RegularFile {
                     problems.push(format!("{name}: bin/{SHELL_PROGRAM} is not the real shell"));
                 }

@@ -61,7 +61,11 @@ pub fn programs(manifest: &Manifest, arch: Arch, have: &[Program]) -> Result<Vec
                 {
                     continue;
                 }
-                read_regular(manifest, script, &format!("package {:?}, field program.script", package.name))?
+                read_regular(
+                    manifest,
+                    script,
+                    &format!("package {:?}, field program.script", package.name),
+                )?
             }
             _ => continue,
         };

@@ -83,7 +83,10 @@ fn launched_programs_get_exactly_their_arguments() {
         // An installed `#!/bin/sh` script (package greet): the kernel
         // runs its root's /bin/sh on it, confined like any program.
         ("printf 'one\\ntwo\\nthree\\n' > notes.txt", ""),
-        ("greet you notes.txt", "Hello, you! notes.txt has 3 lines.\n"),
+        (
+            "greet you notes.txt",
+            "Hello, you! notes.txt has 3 lines.\n",
+        ),
         // It sees only what it is handed: $HOME/.plan is there, but not
         // for greet unless named on its command line.
         ("echo plan > .plan", ""),

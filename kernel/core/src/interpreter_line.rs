@@ -187,7 +187,10 @@ mod tests {
         assert_eq!(parse(b"#!/bin/sh\necho hi\n"), Ok(script(b"/bin/sh", None)));
         assert_eq!(parse(b"#! /bin/sh\n"), Ok(script(b"/bin/sh", None)));
         assert_eq!(parse(b"#!/bin/sh  \t\n"), Ok(script(b"/bin/sh", None)));
-        assert_eq!(parse(b"#!/bin/sh -e\n"), Ok(script(b"/bin/sh", Some(b"-e"))));
+        assert_eq!(
+            parse(b"#!/bin/sh -e\n"),
+            Ok(script(b"/bin/sh", Some(b"-e")))
+        );
         // One argument, inner blanks kept (Linux's rule).
         assert_eq!(
             parse(b"#!/bin/awk\t-f  -v x \n"),
@@ -206,7 +209,10 @@ mod tests {
         assert_eq!(parse(b"#!   \t\nrest"), Err(LineError::NoInterpreter));
         assert_eq!(parse(b"#!"), Err(LineError::NoInterpreter));
         assert_eq!(parse(b"#!sh\n"), Err(LineError::RelativeInterpreter));
-        assert_eq!(parse(b"#! bin/sh -e\n"), Err(LineError::RelativeInterpreter));
+        assert_eq!(
+            parse(b"#! bin/sh -e\n"),
+            Err(LineError::RelativeInterpreter)
+        );
         assert_eq!(parse(b"#!/bin/s\0h\n"), Err(LineError::Nul));
         assert_eq!(Errno::from(LineError::TooLong), Errno::NotExecutable);
     }

@@ -124,10 +124,12 @@ pub fn read_runnable(
         Ok(Start::Script(line)) => line,
         Err(error) => return Err(refused(&error.describe(), error.into())),
     };
-    let shown = || alloc::format!(
-        "interpreter {}",
-        alloc::string::String::from_utf8_lossy(line.interpreter)
-    );
+    let shown = || {
+        alloc::format!(
+            "interpreter {}",
+            alloc::string::String::from_utf8_lossy(line.interpreter)
+        )
+    };
     let (_, interpreter) =
         read_program(caller, line.interpreter).map_err(|error| refused(&shown(), error))?;
     if interpreter.bytes.starts_with(b"#!") {

@@ -109,7 +109,7 @@ pub enum Problem {
     /// static executable the kernel can load, as the package declares it.
     LinuxProgram(String, LinuxElfProblem),
     /// `fixed-address = true` for a program of `apps/`, which is always
-    /// position-independent.
+    /// position-independent, or for a script.
     FixedAddressForApp,
     /// The publisher may not call this package.
     MayNotCall(String),
@@ -221,7 +221,7 @@ impl fmt::Display for Problem {
             ),
             Problem::FixedAddressForApp => write!(
                 formatter,
-                "`fixed-address` is for prebuilt Linux programs; programs of apps/ are position-independent"
+                "`fixed-address` is for prebuilt Linux programs; programs of apps/ are position-independent, and scripts are not ELF files"
             ),
             Problem::MayNotCall(name) => write!(
                 formatter,

@@ -43,31 +43,27 @@ pub fn programs(manifest: &Manifest, arch: Arch, have: &[Program]) -> Result<Vec
     for package in &manifest.packages {
         let source = package.program_source();
         let key = source.key();
+        let path = match &source {
+            ProgramSource::File { file, .. } => file.get(arch.name()).unwrap_or_default(),
+            ProgramSource::Script { script } => script.as_str(),
+            _ => continue,
+        };
+        // A path out of its scope is the package check's to refuse.
+        if path_components(path, Scope::Source).is_err()
+            || have.iter().any(|program| program.name == key)
+            || !done.insert(key.clone())
+        {
+            continue;
+        }
         let bytes = match &source {
             ProgramSource::File { file, sha256 } => {
-                let path = file.get(arch.name()).unwrap_or_default();
-                if path_components(path, Scope::Source).is_err()
-                    || have.iter().any(|program| program.name == key)
-                    || !done.insert(key.clone())
-                {
-                    continue;
-                }
                 host_file(manifest, &package.name, file, sha256, arch)?
             }
-            ProgramSource::Script { script } => {
-                if path_components(script, Scope::Source).is_err()
-                    || have.iter().any(|program| program.name == key)
-                    || !done.insert(key.clone())
-                {
-                    continue;
-                }
-                read_regular(
-                    manifest,
-                    script,
-                    &format!("package {:?}, field program.script", package.name),
-                )?
-            }
-            _ => continue,
+            _ => read_regular(
+                manifest,
+                path,
+                &format!("package {:?}, field program.script", package.name),
+            )?,
         };
         programs.push(Program { name: key, bytes });
     }

@@ -336,6 +336,14 @@ pub enum ProgramSource {
         /// Their SHA-256.
         sha256: ByArch,
     },
+    /// A `#!/bin/sh` script in a host file beside the manifest, the same
+    /// for every architecture: `program = { script = "scripts/greet" }`.
+    /// The package's root also gets `bin/sh`, the real shell, which the
+    /// kernel runs for it (`#!`).
+    Script {
+        /// The host file, relative to the manifest's directory.
+        script: String,
+    },
 }
 
 impl ProgramSource {
@@ -349,6 +357,7 @@ impl ProgramSource {
             ProgramSource::File { file, .. } => {
                 format!("file:{},{}", file.aarch64, file.x86_64)
             }
+            ProgramSource::Script { script } => format!("script:{script}"),
         }
     }
 }
@@ -368,6 +377,11 @@ impl<'de> Deserialize<'de> for ProgramSource {
             file: ByArch,
             sha256: ByArch,
         }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct FromScript {
+            script: String,
+        }
         let custom = |error: toml::de::Error| D::Error::custom(format!("program: {error}"));
         match toml::Value::deserialize(deserializer)? {
             toml::Value::String(name) => Ok(ProgramSource::App(name)),
@@ -378,6 +392,12 @@ impl<'de> Deserialize<'de> for ProgramSource {
                     sha256: from.sha256,
                 })
             }
+            toml::Value::Table(table) if table.contains_key("script") => {
+                let from: FromScript = toml::Value::Table(table).try_into().map_err(custom)?;
+                Ok(ProgramSource::Script {
+                    script: from.script,
+                })
+            }
             table @ toml::Value::Table(_) => {
                 let from: FromDebian = table.try_into().map_err(custom)?;
                 Ok(ProgramSource::Debian {
@@ -386,7 +406,7 @@ impl<'de> Deserialize<'de> for ProgramSource {
                 })
             }
             _ => Err(D::Error::custom(
-                "program: a program of apps/ (\"name\"), a file of a Debian package ({ debian = \"PACKAGE\", path = \"PATH\" }) or host files ({ file = { aarch64, x86_64 }, sha256 = { aarch64, x86_64 } })",
+                "program: a program of apps/ (\"name\"), a file of a Debian package ({ debian = \"PACKAGE\", path = \"PATH\" }), host files ({ file = { aarch64, x86_64 }, sha256 = { aarch64, x86_64 } }) or a shell script ({ script = \"PATH\" })",
             )),
         }
     }
@@ -401,8 +421,8 @@ pub struct Package {
     /// The publisher whose key signs it.
     pub publisher: String,
     /// The program, installed as `bin/NAME` in the root: a program of
-    /// `apps/` (default: the package's name) or a file of a
-    /// `[[debian-package]]`.
+    /// `apps/` (default: the package's name), a file of a
+    /// `[[debian-package]]`, host files or a `#!/bin/sh` script.
     #[serde(default)]
     pub program: Option<ProgramSource>,
     /// The program is a fixed-address Linux executable (`ET_EXEC`), which

@@ -109,7 +109,7 @@ pub enum Problem {
     /// static executable the kernel can load, as the package declares it.
     LinuxProgram(String, LinuxElfProblem),
     /// `fixed-address = true` for a program of `apps/`, which is always
-    /// position-independent.
+    /// position-independent, or for a script.
     FixedAddressForApp,
     /// The publisher may not call this package.
     MayNotCall(String),
@@ -129,6 +129,8 @@ pub enum Problem {
     Grammar(GrammarError),
     /// The grammar and program path do not fit the launcher.
     Launcher(String),
+    /// A script program whose first line is not `#!/bin/sh`.
+    NotAShellScript(String),
 }
 
 impl fmt::Display for Problem {
@@ -213,9 +215,13 @@ impl fmt::Display for Problem {
             Problem::LinuxProgram(program, problem) => {
                 write!(formatter, "program {program:?} is {problem}")
             }
+            Problem::NotAShellScript(script) => write!(
+                formatter,
+                "{script:?} does not start with the line `#!/bin/sh`, the only interpreter a package root gets"
+            ),
             Problem::FixedAddressForApp => write!(
                 formatter,
-                "`fixed-address` is for prebuilt Linux programs; programs of apps/ are position-independent"
+                "`fixed-address` is for prebuilt Linux programs; programs of apps/ are position-independent, and scripts are not ELF files"
             ),
             Problem::MayNotCall(name) => write!(
                 formatter,
@@ -399,8 +405,11 @@ pub struct CheckedPackage {
     pub package: Package,
     /// Its grammar.
     pub grammar: Grammar,
-    /// Its program's ELF file.
+    /// Its program's ELF file (or its script).
     pub program: Vec<u8>,
+    /// For a script program: the real shell's ELF file, `bin/sh` in its
+    /// root, which the kernel runs for the script's `#!/bin/sh`.
+    pub interpreter: Option<Vec<u8>>,
     /// What each `files` entry installs, in order.
     pub files: Vec<FileContent>,
     /// The calls whose launchers go into its `bin/` (the declared ones,
@@ -476,11 +485,19 @@ pub struct LoadedPackage<'a> {
     pub grammar: Grammar,
     /// Its program.
     pub program: &'a [u8],
+    /// For a script program, the shell that runs it.
+    pub interpreter: Option<&'a [u8]>,
     /// Its files.
     pub files: Vec<FileContent>,
     /// The canonical form for the architecture.
     pub canonical_form: Vec<u8>,
 }
+
+/// The program of `apps/` a script package's root gets as `bin/sh`.
+pub const SHELL_PROGRAM: &str = "sh";
+
+/// The first line every script program starts with (then `\n`).
+const SHELL_SCRIPT_LINE: &[u8] = b"#!/bin/sh";
 
 fn program_bytes<'p>(programs: &'p [Program], name: &str) -> Option<&'p [u8]> {
     programs
@@ -558,6 +575,13 @@ pub fn load<'a>(
                     .map_err(|problem| reject(&format!("program.file.{arch}"), problem))?;
             }
         }
+        ProgramSource::Script { script } => {
+            path_components(script, Scope::Source)
+                .map_err(|problem| reject("program.script", problem))?;
+            if package.fixed_address {
+                return Err(reject("fixed-address", Problem::FixedAddressForApp));
+            }
+        }
     }
     let program = program_bytes(programs, &program_name)
         .ok_or_else(|| reject("program", Problem::MissingProgram(program_name.clone())))?;
@@ -567,7 +591,27 @@ pub fn load<'a>(
             Problem::Oversize(format!("program {program_name:?}"), MAX_PROGRAM_BYTES),
         ));
     }
-    if !matches!(source, ProgramSource::App(_)) {
+    let mut interpreter = None;
+    if let ProgramSource::Script { script } = &source {
+        // The kernel runs `#!` scripts (DESIGN §6); the one interpreter a
+        // root gets is the real shell, as `bin/sh`.
+        if !program.starts_with(SHELL_SCRIPT_LINE)
+            || program
+                .get(SHELL_SCRIPT_LINE.len())
+                .is_some_and(|&byte| byte != b'\n')
+        {
+            return Err(reject(
+                "program.script",
+                Problem::NotAShellScript(script.clone()),
+            ));
+        }
+        interpreter = Some(program_bytes(programs, SHELL_PROGRAM).ok_or_else(|| {
+            reject(
+                "program.script",
+                Problem::MissingProgram(SHELL_PROGRAM.into()),
+            )
+        })?);
+    } else if !matches!(source, ProgramSource::App(_)) {
         // A prebuilt Linux program: static, for this architecture, and at
         // a fixed address only when the package says so. (Programs of
         // apps/ were checked as Manux programs when they were built.)
@@ -618,6 +662,7 @@ pub fn load<'a>(
         package,
         grammar,
         program,
+        interpreter,
         files,
         canonical_form,
     })
@@ -699,6 +744,13 @@ fn check_layout(package: &Package) -> Result<(), Rejection> {
             Slot::File,
         ),
     ];
+    if matches!(package.program_source(), ProgramSource::Script { .. }) {
+        slots.push((
+            format!("bin/{SHELL_PROGRAM}"),
+            "program.script (its interpreter, bin/sh)".into(),
+            Slot::File,
+        ));
+    }
     for (index, call) in package.calls.iter().enumerate() {
         if call != name {
             slots.push((format!("bin/{call}"), format!("calls[{index}]"), Slot::File));
@@ -988,12 +1040,15 @@ pub fn check(
     let mut skipped = BTreeSet::new();
     if manifest.image.missing_programs == MissingPrograms::Skip {
         for package in &manifest.packages {
-            let is_app = matches!(package.program_source(), ProgramSource::App(_));
-            if is_app && program_bytes(programs, &package.program()).is_none() {
+            let needed = match package.program_source() {
+                ProgramSource::App(app) => app,
+                ProgramSource::Script { .. } => SHELL_PROGRAM.into(),
+                _ => continue,
+            };
+            if program_bytes(programs, &needed).is_none() {
                 notes.push(format!(
-                    "package {:?} left out: its program {:?} is not built",
+                    "package {:?} left out: its program {needed:?} is not built",
                     package.name,
-                    package.program()
                 ));
                 skipped.insert(package.name.as_str());
             }
@@ -1086,6 +1141,7 @@ fn check_one(
         package: package.clone(),
         grammar: loaded.grammar,
         program: loaded.program.to_vec(),
+        interpreter: loaded.interpreter.map(<[u8]>::to_vec),
         files: loaded.files,
         launched_calls,
         canonical_form: loaded.canonical_form,

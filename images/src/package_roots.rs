@@ -51,9 +51,10 @@
 //! ```
 
 use crate::disk_image::Program;
-use crate::manifest::{DeviceFile, Manifest};
+use crate::manifest::{DeviceFile, Manifest, ProgramSource};
 use crate::package_check::{
     self, path_components, CheckedPackage, FileContent, Problem, Rejected, Rejection, Scope,
+    SHELL_PROGRAM,
 };
 use anyhow::{anyhow, bail, ensure, Result};
 use fs_ext2l::{BlockDevice, FileSystem, FileType, InodeNumber};
@@ -656,6 +657,19 @@ fn fill_root<D: BlockDevice>(
             program_inodes.insert(package.program(), program);
         }
     }
+    if let Some(shell) = &checked.interpreter {
+        // A script's interpreter: the real shell, one inode with the
+        // shell package's own `bin/sh`.
+        let path = format!("bin/{SHELL_PROGRAM}");
+        match program_inodes.get(SHELL_PROGRAM) {
+            Some(&program) => writer.link(program, bin, SHELL_PROGRAM, &shown(&path))?,
+            None => {
+                let program =
+                    writer.file(bin, SHELL_PROGRAM, shell, PROGRAM_MODE, &shown(&path))?;
+                program_inodes.insert(SHELL_PROGRAM.into(), program);
+            }
+        }
+    }
     for call in &checked.launched_calls {
         let launcher = launcher_of
             .get(call.as_str())
@@ -778,6 +792,9 @@ pub struct Declared {
     pub launcher: Option<Vec<u8>>,
     /// The real program, byte for byte, when known.
     pub program: Option<Vec<u8>>,
+    /// The program is a `#!/bin/sh` script: the root holds the real
+    /// shell as `bin/sh`.
+    pub script: bool,
 }
 
 impl Declared {
@@ -810,6 +827,7 @@ impl Declared {
             grammar,
             launcher: None,
             program: None,
+            script: matches!(package.program_source(), ProgramSource::Script { .. }),
         })
     }
 
@@ -836,6 +854,7 @@ impl Declared {
             grammar: package.grammar.clone(),
             launcher: launcher.map(<[u8]>::to_vec),
             program: Some(package.program.clone()),
+            script: package.interpreter.is_some(),
         }
     }
 
@@ -845,6 +864,9 @@ impl Declared {
     /// parents (not what is inside a need: that is the shared tree's).
     pub fn expected_paths(&self) -> BTreeSet<String> {
         let mut paths = BTreeSet::from(["bin".to_string(), format!("bin/{}", self.name)]);
+        if self.script {
+            paths.insert(format!("bin/{SHELL_PROGRAM}"));
+        }
         for call in &self.calls {
             paths.insert(format!("bin/{call}"));
         }
@@ -1059,6 +1081,17 @@ pub fn audit<D: BlockDevice>(
             } else if let Some(expected) = &package.program {
                 if *expected != read_whole(file_system, program)? {
                     problems.push(format!("{name}: bin/{name} is not the program built"));
+                }
+            }
+        }
+        if package.script {
+            if let Some(&shell) = listing.get(&format!("bin/{SHELL_PROGRAM}")) {
+                let metadata = ext2l(
+                    || format!("stat bin/{SHELL_PROGRAM}"),
+                    file_system.stat(shell),
+                )?;
+                if metadata.rootlink.is_some() || metadata.file_type != FileType::RegularFile {
+                    problems.push(format!("{name}: bin/{SHELL_PROGRAM} is not the real shell"));
                 }
             }
         }

@@ -9,7 +9,10 @@
 //!   [`crate::debian`] downloads, checks and extracts;
 //! - a host file beside the manifest, one per architecture, `program = {
 //!   file = { aarch64, x86_64 }, sha256 = { aarch64, x86_64 } }`, read
-//!   here and used only if its SHA-256 is the pinned one.
+//!   here and used only if its SHA-256 is the pinned one;
+//! - or a `#!/bin/sh` script beside the manifest, `program = { script }`,
+//!   the same file for every architecture (its digest is in the
+//!   package's signed canonical form, like any program's).
 //!
 //! [`programs`] returns each once, named [`ProgramSource::key`], for the
 //! image builder (`disk_image::prepare`) and `cargo xtask sign`. Whether
@@ -39,18 +42,29 @@ pub fn programs(manifest: &Manifest, arch: Arch, have: &[Program]) -> Result<Vec
     let mut done = BTreeSet::new();
     for package in &manifest.packages {
         let source = package.program_source();
-        let ProgramSource::File { file, sha256 } = &source else {
-            continue;
-        };
         let key = source.key();
-        if have.iter().any(|program| program.name == key) || !done.insert(key.clone()) {
+        let path = match &source {
+            ProgramSource::File { file, .. } => file.get(arch.name()).unwrap_or_default(),
+            ProgramSource::Script { script } => script.as_str(),
+            _ => continue,
+        };
+        // A path out of its scope is the package check's to refuse.
+        if path_components(path, Scope::Source).is_err()
+            || have.iter().any(|program| program.name == key)
+            || !done.insert(key.clone())
+        {
             continue;
         }
-        let path = file.get(arch.name()).unwrap_or_default();
-        if path_components(path, Scope::Source).is_err() {
-            continue;
-        }
-        let bytes = host_file(manifest, &package.name, file, sha256, arch)?;
+        let bytes = match &source {
+            ProgramSource::File { file, sha256 } => {
+                host_file(manifest, &package.name, file, sha256, arch)?
+            }
+            _ => read_regular(
+                manifest,
+                path,
+                &format!("package {:?}, field program.script", package.name),
+            )?,
+        };
         programs.push(Program { name: key, bytes });
     }
     Ok(programs)
@@ -70,16 +84,7 @@ fn host_file(
         .unwrap_or_default()
         .to_ascii_lowercase();
     let shown = format!("package {package:?}, field program.file.{}", arch.name());
-    let host = manifest.base_directory.join(path);
-    let metadata =
-        std::fs::symlink_metadata(&host).with_context(|| format!("{shown}: {}", host.display()))?;
-    if !metadata.is_file() || metadata.len() > MAX_PROGRAM_BYTES {
-        bail!(
-            "{shown}: {} is not a regular file of at most {MAX_PROGRAM_BYTES} bytes (symbolic links are not followed)",
-            host.display()
-        );
-    }
-    let bytes = std::fs::read(&host).with_context(|| format!("{shown}: {}", host.display()))?;
+    let bytes = read_regular(manifest, path, &shown)?;
     let got = crate::signing::to_hex(&Sha256::digest(&bytes));
     if got != expected {
         let line = manifest
@@ -89,8 +94,23 @@ fn host_file(
         bail!(
             "package {package:?}, field program.sha256.{}: {} has SHA-256 {got}, the manifest expects {expected:?}{line}",
             arch.name(),
-            host.display()
+            manifest.base_directory.join(path).display()
         );
     }
     Ok(bytes)
+}
+
+/// The host file at `path` (relative to the manifest), a regular file
+/// of at most `MAX_PROGRAM_BYTES`; `shown` names the field in errors.
+fn read_regular(manifest: &Manifest, path: &str, shown: &str) -> Result<Vec<u8>> {
+    let host = manifest.base_directory.join(path);
+    let metadata =
+        std::fs::symlink_metadata(&host).with_context(|| format!("{shown}: {}", host.display()))?;
+    if !metadata.is_file() || metadata.len() > MAX_PROGRAM_BYTES {
+        bail!(
+            "{shown}: {} is not a regular file of at most {MAX_PROGRAM_BYTES} bytes (symbolic links are not followed)",
+            host.display()
+        );
+    }
+    std::fs::read(&host).with_context(|| format!("{shown}: {}", host.display()))
 }

@@ -116,6 +116,9 @@ fn with_parents(path: &str) -> Vec<String> {
 /// What a package's root must hold, by its manifest entry.
 fn expected_listing(package: &Package) -> BTreeSet<String> {
     let mut paths = BTreeSet::from(["bin".to_string(), format!("bin/{}", package.name)]);
+    if matches!(package.program_source(), ProgramSource::Script { .. }) {
+        paths.insert("bin/sh".to_string());
+    }
     for call in &package.calls {
         paths.insert(format!("bin/{call}"));
     }
@@ -148,7 +151,8 @@ fn the_default_image_holds_exactly_what_the_manifest_declares() {
     let image = directory.path().join("disk.img");
     let notes = disk_image::build(&image, &manifest, &programs, Arch::Aarch64).unwrap();
     assert!(notes.is_empty(), "{notes:?}");
-    let debian = xtask::debian::programs(&manifest, Arch::Aarch64, &[]).unwrap();
+    // The programs not of apps/: Debian's, host files, scripts.
+    let debian = xtask::prebuilt::programs(&manifest, Arch::Aarch64, &[]).unwrap();
 
     let mut file_system = open(&image);
     let report = file_system.check().unwrap();
@@ -237,6 +241,13 @@ fn the_default_image_holds_exactly_what_the_manifest_declares() {
             "{name}"
         );
         assert_eq!(file_system.stat(program).unwrap().rootlink, None);
+        if matches!(package.program_source(), ProgramSource::Script { .. }) {
+            // A script's interpreter: the shell package's real shell.
+            let shell_program = file_system.lookup(root_of["sh"], b"bin").unwrap();
+            let shell_program = file_system.lookup(shell_program, b"sh").unwrap();
+            assert_eq!(listing["bin/sh"], shell_program, "{name}: bin/sh");
+            assert!(read_all(&mut file_system, program).starts_with(b"#!/bin/sh\n"));
+        }
         for call in &package.calls {
             if call != name {
                 assert_eq!(

@@ -191,3 +191,41 @@ fn a_package_may_share_its_name_with_an_unlaunched_program() {
         .lookup(root, b"launchers-being-installed")
         .is_err());
 }
+
+#[test]
+fn a_script_package_gets_the_real_shell_and_passes_the_audit() {
+    // `program = { script }`: the script is bin/NAME, and bin/sh is the
+    // shell package's own program inode (no launcher), which the kernel
+    // runs for its `#!/bin/sh`.
+    let lab = lab();
+    let image = lab.path().join("disk.img");
+    let text = base_text()
+        + "\n[[package]]\nname = \"greet\"\npublisher = \"trusted\"\nprogram = { script = \"files/greet\" }\n";
+    build(&text, lab.path(), &image, &corpus_programs()).unwrap();
+    let manifest = parse(&text, lab.path()).unwrap();
+    let problems = xtask::disk_image::audit(&image, &manifest).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let device = fs_ext2l::FileDevice::open(&image, false).unwrap();
+    let options = fs_ext2l::MountOptions {
+        read_only: true,
+        ..fs_ext2l::MountOptions::default()
+    };
+    let mut file_system = fs_ext2l::FileSystem::mount(device, options).unwrap();
+    assert!(file_system.check().unwrap().is_clean());
+    let root_of = |file_system: &mut fs_ext2l::FileSystem<_>, launcher: &[u8]| {
+        let launcher = inode_at(file_system, launcher);
+        let root = file_system.stat(launcher).unwrap().rootlink.unwrap();
+        file_system.lookup(root, b"bin").unwrap()
+    };
+    let greet_bin = root_of(&mut file_system, b"/bin/greet");
+    let shell_bin = root_of(&mut file_system, b"/bin/sh");
+    let interpreter = file_system.lookup(greet_bin, b"sh").unwrap();
+    assert_eq!(interpreter, file_system.lookup(shell_bin, b"sh").unwrap());
+    let metadata = file_system.stat(interpreter).unwrap();
+    assert_eq!(metadata.rootlink, None);
+    assert!(metadata.flags.contains(fs_ext2l::InodeFlags::IMMUTABLE));
+    let script = file_system.lookup(greet_bin, b"greet").unwrap();
+    let mut bytes = vec![0; 64];
+    let count = file_system.read(script, 0, &mut bytes).unwrap();
+    assert_eq!(&bytes[..count], b"#!/bin/sh\necho hello\n");
+}

@@ -143,19 +143,19 @@ fn start_init(init: Option<&[&'static str]>) {
         dots: kernel_core::DotView::new(),
         payer: budgets::system(),
     };
-    let started = syscall::read_program(&caller, path).and_then(|(executable, program)| {
+    let started = syscall::read_runnable(&caller, path, &arguments).and_then(|runnable| {
         let place = process::Place {
             root: root.clone(),
             cwd: kernel_core::Location::root(root),
             dots: kernel_core::DotView::new(),
-            executable,
+            executable: runnable.executable.clone(),
             dots_charge: None,
         };
         process::spawn(
             0,
             path,
-            &program,
-            &arguments,
+            &runnable.program,
+            runnable.arguments(&arguments),
             &environment,
             files::FileTable::with_console(),
             place,

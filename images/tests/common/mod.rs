@@ -57,8 +57,9 @@ pub fn corpus_programs() -> Vec<Program> {
 }
 
 /// A temporary directory laid out as the corpus expects: `keys/` (the
-/// test keys), `files/hello.txt`, and `files/big.bin`, one byte over the
-/// size limit (sparse).
+/// test keys), `files/hello.txt`, `files/big.bin`, one byte over the
+/// size limit (sparse), and the scripts `files/greet` (`#!/bin/sh`) and
+/// `files/not-a-script` (`#!/bin/bash`).
 pub fn lab() -> tempfile::TempDir {
     let directory = tempfile::tempdir().unwrap();
     let keys = directory.path().join("keys");
@@ -72,6 +73,9 @@ pub fn lab() -> tempfile::TempDir {
     let files = directory.path().join("files");
     std::fs::create_dir(&files).unwrap();
     std::fs::write(files.join("hello.txt"), b"hello, package\n").unwrap();
+    // Script programs: one the kernel can run, one it could not.
+    std::fs::write(files.join("greet"), b"#!/bin/sh\necho hello\n").unwrap();
+    std::fs::write(files.join("not-a-script"), b"#!/bin/bash\necho hello\n").unwrap();
     let big = std::fs::File::create(files.join("big.bin")).unwrap();
     big.set_len(xtask::package_check::MAX_FILE_BYTES + 1)
         .unwrap();

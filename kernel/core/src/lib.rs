@@ -9,6 +9,7 @@ extern crate alloc;
 mod address_ranges;
 pub mod budget;
 mod error;
+pub mod interpreter_line;
 mod live_objects;
 mod location;
 pub mod program;

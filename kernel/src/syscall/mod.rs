@@ -26,7 +26,7 @@ mod sys_xchroot;
 
 pub use sys_benchmark::enable as enable_benchmarks;
 pub use sys_fs::Caller;
-pub use sys_process::read_program;
+pub use sys_process::read_runnable;
 
 use crate::process::{Continue, Process};
 use alloc::sync::Arc;

@@ -3,7 +3,8 @@
 //!
 //! `spawn` and `execve` run only immutable regular files (the image
 //! builder installs programs immutable; DESIGN §6, §8): a file a program
-//! merely wrote can never be run.
+//! merely wrote can never be run. A file that starts with `#!` is run by
+//! its interpreter ([`read_runnable`]), which must pass the same checks.
 
 use super::sys_fs::{with_root, Caller};
 use super::{Outcome, UserAccess};
@@ -12,6 +13,7 @@ use crate::process::{self, Continue, Place, Process};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fs_ext2l::{FileType, InodeFlags};
+use kernel_core::interpreter_line::{self, Start};
 use kernel_core::ObjectRef;
 use manux_abi::{limits, Errno, CURRENT_DIRECTORY};
 
@@ -60,6 +62,90 @@ pub fn read_program(
     })
 }
 
+/// What `spawn` and `execve` start for a path: a program, or a script's
+/// interpreter.
+pub struct Runnable {
+    /// The file the process is executing (DESIGN §6: `xchroot` changes
+    /// the root to its rootlink target): the file the caller named,
+    /// script or program — never a script's interpreter, which is a
+    /// tool the script names, not what was launched (a shell reached
+    /// as `/bin/sh` may be a launcher whose rootlink leads to the
+    /// shell's root, not the script's).
+    pub executable: ObjectRef,
+    /// The ELF file that runs: the file itself, or the interpreter.
+    pub program: Arc<crate::program_cache::Program>,
+    /// For a script, the interpreter's arguments (`[interpreter,
+    /// argument?, path, argv[1..]]`); `None`: the caller's, unchanged.
+    pub script_arguments: Option<Vec<Vec<u8>>>,
+}
+
+impl Runnable {
+    /// The arguments the program starts with, given the caller's.
+    pub fn arguments<'a>(&'a self, caller_arguments: &'a [Vec<u8>]) -> &'a [Vec<u8>] {
+        self.script_arguments.as_deref().unwrap_or(caller_arguments)
+    }
+}
+
+/// Reads what running `path` with `arguments` starts, in the caller's
+/// view: the file, checked by [`read_program`]; if it starts with `#!`
+/// (`kernel_core::interpreter_line`), the interpreter its first line
+/// names, checked the same way and resolved in the same view (for a
+/// launched package, its root: the launcher changed root first), with
+/// the interpreter's arguments.
+///
+/// Return values: [`read_program`]'s for the file and for the
+/// interpreter (`ENOENT` for an interpreter not there, `EACCES` for one
+/// not immutable or reached through `/...`); `NotExecutable` for a bad
+/// `#!` line (too long, no interpreter, a relative path, a NUL); `Loop`
+/// when the interpreter is itself a `#!` script (one level only, so a
+/// script can never choose its interpreter's interpreter);
+/// `OutOfMemory`. Each refusal of a script is logged.
+pub fn read_runnable(
+    caller: &Caller,
+    path: &[u8],
+    arguments: &[Vec<u8>],
+) -> Result<Runnable, Errno> {
+    let (executable, program) = read_program(caller, path)?;
+    let refused = |why: &dyn core::fmt::Display, error: Errno| {
+        log::warn!(
+            "exec: {}: {why}: {error}",
+            alloc::string::String::from_utf8_lossy(path)
+        );
+        error
+    };
+    let line = match interpreter_line::parse(&program.bytes) {
+        Ok(Start::NotScript) => {
+            return Ok(Runnable {
+                executable,
+                program,
+                script_arguments: None,
+            })
+        }
+        Ok(Start::Script(line)) => line,
+        Err(error) => return Err(refused(&error.describe(), error.into())),
+    };
+    let shown = || {
+        alloc::format!(
+            "interpreter {}",
+            alloc::string::String::from_utf8_lossy(line.interpreter)
+        )
+    };
+    let (_, interpreter) =
+        read_program(caller, line.interpreter).map_err(|error| refused(&shown(), error))?;
+    if interpreter.bytes.starts_with(b"#!") {
+        return Err(refused(
+            &alloc::format!("{} is itself a `#!` script", shown()),
+            Errno::Loop,
+        ));
+    }
+    let script_arguments = Some(line.arguments(path, arguments)?);
+    Ok(Runnable {
+        executable,
+        program: interpreter,
+        script_arguments,
+    })
+}
+
 /// `spawn(request)`: a `SpawnRequest` (64 bytes, see `manux-abi`).
 pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
     let raw = UserAccess::read(process, request, 64, 64)?;
@@ -87,20 +173,20 @@ pub fn spawn(process: &Arc<Process>, request: u64) -> Result<u64, Errno> {
         }
         files
     };
-    let (executable, program) = read_program(&caller, &path)?;
+    let runnable = read_runnable(&caller, &path, &arguments)?;
     let dots_charge = process.resources.lock().place()?.dots_charge.clone();
     let place = Place {
         root: caller.root,
         cwd: caller.base,
         dots: caller.dots,
-        executable,
+        executable: runnable.executable.clone(),
         dots_charge,
     };
     let pid = process::spawn(
         process.pid,
         &path,
-        &program,
-        &arguments,
+        &runnable.program,
+        runnable.arguments(&arguments),
         &environment,
         files,
         place,
@@ -131,7 +217,7 @@ pub fn execute(process: &Arc<Process>, a: [u64; 6]) -> Outcome {
 /// dropped (DESIGN §3) — or, for a vfork child, the borrowed memory goes
 /// back to its parent. On error nothing changed.
 ///
-/// Return values: as [`read_program`] and the loader's.
+/// Return values: as [`read_runnable`] and the loader's.
 pub fn replace_program(
     process: &Arc<Process>,
     path: &[u8],
@@ -139,7 +225,12 @@ pub fn replace_program(
     environment: &[Vec<u8>],
 ) -> Result<hal::UserContext, Errno> {
     let caller = Caller::of(process, CURRENT_DIRECTORY as i64 as u64)?;
-    let (executable, program) = read_program(&caller, path)?;
+    let Runnable {
+        executable,
+        program,
+        script_arguments,
+    } = read_runnable(&caller, path, arguments)?;
+    let arguments = script_arguments.as_deref().unwrap_or(arguments);
     let loaded = crate::elf_loader::load(&program, arguments, environment, &process.budget)?;
     let (old, old_executable, closed) = {
         let mut resources = process.resources.lock();

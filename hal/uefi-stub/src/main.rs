@@ -12,7 +12,8 @@
 //!    bytes and zero the rest;
 //! 2. find the kernel command line (the load options, else
 //!    `EFI/manux/cmdline.txt` on the EFI system partition:
-//!    [`command_line`]) and what describes the machine — the device tree
+//!    [`command_line`]; only now, as reading a file makes the firmware
+//!    allocate) and what describes the machine — the device tree
 //!    (AArch64) or the ACPI RSDP (x86_64) — and allocate room for the boot
 //!    information;
 //! 3. take the memory map and exit boot services (retrying with a fresh
@@ -105,7 +106,6 @@ struct Prepared {
 /// Steps 1 and 2: load the kernel, find the command line and the machine
 /// description, allocate.
 fn prepare(firmware: &Firmware) -> Result<Prepared, BootError> {
-    let command_line = command_line::find(firmware);
     let elf = KernelElf::parse(KERNEL).map_err(|_| BootError::KernelNotElf)?;
     let (start, end) = elf.physical_span().map_err(|_| BootError::KernelSegments)?;
     let first_page = start & !(PAGE_SIZE - 1);
@@ -128,6 +128,9 @@ fn prepare(firmware: &Firmware) -> Result<Prepared, BootError> {
         memory[..bytes.len()].copy_from_slice(bytes);
         memory[bytes.len()..].fill(0);
     }
+    // Only now that the kernel's range is ours: reading a file makes the
+    // firmware allocate, possibly right where the kernel must go.
+    let command_line = command_line::find(firmware);
     let arch = arch::prepare(firmware, &elf, (first_page, end), command_line)?;
     // The map grows as the firmware allocates: leave room for more
     // descriptors than the allocation below can add.

@@ -73,8 +73,10 @@ pub enum Source {
 /// Why a candidate command line was refused.
 #[derive(Clone, Copy, Debug)]
 enum Refusal {
-    /// Longer than [`MAX_LENGTH`] (or a file over [`FILE_LIMIT`]).
-    TooLong,
+    /// A file of more than [`FILE_LIMIT`] bytes.
+    FileTooLong,
+    /// A command line of more than [`MAX_LENGTH`] bytes, once trimmed.
+    LineTooLong,
     /// A file that is not UTF-8.
     NotUtf8,
     /// Load options that are not UTF-16 text.
@@ -88,16 +90,14 @@ enum Refusal {
 impl core::fmt::Display for Refusal {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Refusal::TooLong => write!(
-                f,
-                "longer than {MAX_LENGTH} bytes (files: {FILE_LIMIT} bytes)"
-            ),
+            Refusal::FileTooLong => write!(f, "longer than {FILE_LIMIT} bytes"),
+            Refusal::LineTooLong => {
+                write!(f, "a command line longer than {MAX_LENGTH} bytes")
+            }
             Refusal::NotUtf8 => write!(f, "not UTF-8 text"),
             Refusal::NotUtf16 => write!(f, "not UTF-16 text"),
-            Refusal::ControlCharacter => write!(f, "holds a control character"),
-            Refusal::Unreadable(status) => {
-                write!(f, "unreadable (EFI status {status:#x})")
-            }
+            Refusal::ControlCharacter => write!(f, "a control character"),
+            Refusal::Unreadable(status) => write!(f, "unreadable, EFI status {status:#x}"),
         }
     }
 }
@@ -136,7 +136,7 @@ impl CommandLine {
         let end = self.length + encoded.len();
         self.bytes
             .get_mut(self.length..end)
-            .ok_or(Refusal::TooLong)?
+            .ok_or(Refusal::LineTooLong)?
             .copy_from_slice(encoded);
         self.length = end;
         Ok(())
@@ -227,7 +227,7 @@ fn from_file(firmware: &Firmware) -> Result<Option<CommandLine>, Refusal> {
         Err(status) => return Err(Refusal::Unreadable(status)),
     };
     if length > FILE_LIMIT {
-        return Err(Refusal::TooLong);
+        return Err(Refusal::FileTooLong);
     }
     let text = core::str::from_utf8(&buffer[..length]).map_err(|_| Refusal::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -253,7 +253,7 @@ pub fn find(firmware: &Firmware) -> CommandLine {
         Err(refusal) => {
             let _ = writeln!(
                 console,
-                "Manux UEFI boot: the load options are {refusal}: ignored"
+                "Manux UEFI boot: refused the load options ({refusal}): ignored"
             );
         }
     }
@@ -276,7 +276,7 @@ pub fn find(firmware: &Firmware) -> CommandLine {
         Err(refusal) => {
             let _ = writeln!(
                 console,
-                "Manux UEFI boot: {FILE_NAME} is {refusal}: booting without a command line"
+                "Manux UEFI boot: refused {FILE_NAME} ({refusal}): booting without a command line"
             );
             CommandLine::empty()
         }

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 0 | protective MBR |
 //! | 1–33 | primary GPT (header, 128 entries) |
-//! | 1 MiB … | partition 1: EFI system partition (FAT, [`ESP_MIB`] MiB) holding the UEFI boot program at the removable-media path, `EFI/BOOT/BOOTAA64.EFI` or `EFI/BOOT/BOOTX64.EFI`, and, when one was given, the kernel command line in [`COMMAND_LINE_FILE`] |
+//! | 1 MiB … | partition 1: EFI system partition (FAT, [`ESP_MIB`] MiB) holding the UEFI boot program at the removable-media path, `EFI/BOOT/BOOTAA64.EFI` or `EFI/BOOT/BOOTX64.EFI`, and the directory `EFI/manux` with, when one was given, the kernel command line in [`COMMAND_LINE_FILE`] |
 //! | next MiB … | partition 2: the root, the ext2l volume of the system image, byte for byte |
 //! | last 33 | backup GPT |
 //!
@@ -354,9 +354,12 @@ fn esp_volume(arch: Arch, boot_program: &[u8], command_line: Option<&str>) -> Re
         let file_system = fatfs::FileSystem::new(&mut volume, fatfs::FsOptions::new())
             .context("mounting the new EFI system partition")?;
         let root = file_system.root_dir();
+        // EFI/manux is made even without a command line: adding the file
+        // later (`mcopy`, a mounted ESP) is then one copy.
         root.create_dir("EFI")
             .and_then(|_| root.create_dir("EFI/BOOT"))
-            .context("creating EFI/BOOT")?;
+            .and_then(|_| root.create_dir("EFI/manux"))
+            .context("creating EFI/BOOT and EFI/manux")?;
         let mut file = root
             .create_file(boot_path(arch))
             .with_context(|| format!("creating {}", boot_path(arch)))?;

@@ -150,7 +150,6 @@ impl CommandLine {
         drop_program: bool,
     ) -> Result<Self, Refusal> {
         let mut line = CommandLine::empty();
-        line.source = source;
         // Leading whitespace is skipped here, trailing trimmed at the end;
         // the length bound counts the trimmed line only, so pending spaces
         // are kept apart until a word follows them.

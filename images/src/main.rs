@@ -49,15 +49,18 @@ enum Command {
     Run {
         #[command(flatten)]
         target: Target,
-        /// Extra kernel command line (e.g. `log=debug`).
-        #[arg(long, default_value = "")]
-        append: String,
+        /// Extra kernel command line (e.g. `log=debug`). With --uefi: the
+        /// words are written to the cloud image's EFI/manux/cmdline.txt
+        /// (empty words remove it); without --append the image keeps
+        /// the command line it has.
+        #[arg(long)]
+        append: Option<String>,
         /// RAM in MiB.
         #[arg(long, default_value_t = 128)]
         memory: u32,
         /// Boot the cloud image (target/images/manux-ARCH.raw, made by
         /// `cargo xtask image`) through UEFI firmware instead: `virt` or
-        /// `q35`, virtio over PCI; --append does not apply.
+        /// `q35`, virtio over PCI.
         #[arg(long)]
         uefi: bool,
     },
@@ -68,6 +71,12 @@ enum Command {
         /// Build from this manifest instead of images/manifest.toml.
         #[arg(long)]
         manifest: Option<std::path::PathBuf>,
+        /// Kernel command line of the cloud images: written to their EFI
+        /// system partition as EFI/manux/cmdline.txt, which the boot
+        /// program passes on (without it, or with empty words: no file,
+        /// no command line).
+        #[arg(long, value_name = "WORDS")]
+        append: Option<String>,
     },
     /// Sign packages of the manifest with development keys (or make a key).
     ///
@@ -180,14 +189,16 @@ fn main() -> ExitCode {
             uefi,
         } => {
             if uefi {
-                commands::run::run_uefi(target.arch, memory)
+                commands::run::run_uefi(target.arch, append.as_deref(), memory)
             } else {
-                commands::run::run(target, &append, memory)
+                commands::run::run(target, append.as_deref().unwrap_or(""), memory)
             }
         }
-        Command::Image { target, manifest } => {
-            commands::image::run(target, manifest.as_deref()).map(|_| 0)
-        }
+        Command::Image {
+            target,
+            manifest,
+            append,
+        } => commands::image::run(target, manifest.as_deref(), append.as_deref()).map(|_| 0),
         Command::Sign {
             arch,
             manifest,

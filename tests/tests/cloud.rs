@@ -6,7 +6,12 @@
 //!
 //! - a smoke session: the prompt, a launched `cat` of a file written in
 //!   the home directory, the file still there on a second boot of the same
-//!   disk, and `poweroff` ending the machine cleanly both times;
+//!   disk, and `poweroff` ending the machine cleanly both times; the image
+//!   has no kernel command line, and the boot program says so;
+//! - the kernel command line from the EFI system partition's
+//!   `EFI/manux/cmdline.txt`: `log=debug` (debug lines appear) and
+//!   `init=/bin/hello WORD` (hello runs as process 1 with WORD, and its
+//!   exit powers the machine off) reach the kernel;
 //! - the image copied onto a sparse disk 64 times its size: the first
 //!   boot grows the GPT and the volume to fill it and says so, the
 //!   second sees the grown volume and the files of the first, and
@@ -103,6 +108,12 @@ fn cloud_image_boots_under_uefi_and_keeps_files() {
             "{what}: the firmware did not start the boot program\n{first:#?}"
         );
         assert!(
+            first
+                .boot_log
+                .contains("Manux UEFI boot: no command line ("),
+            "{what}: the image has no command line file\n{first:#?}"
+        );
+        assert!(
             first.boot_log.contains("root: virtio-blk0 GPT partition 2"),
             "{what}: the root must be the GPT root partition\n{first:#?}"
         );
@@ -133,6 +144,41 @@ fn cloud_image_boots_under_uefi_and_keeps_files() {
             Some(0),
             "{what}: second poweroff\n{second:#?}"
         );
+    }
+}
+
+#[test]
+fn the_esp_command_line_reaches_the_kernel() {
+    let words = "log=debug init=/bin/hello from-the-esp";
+    for (arch, image) in cloud_images() {
+        let disk = copy_of(&image);
+        xtask::cloud_image::set_command_line(disk.path(), words)
+            .expect("writing EFI/manux/cmdline.txt");
+        let variables = tempfile::NamedTempFile::new().expect("a variable store file");
+        let machine = cloud_machine(arch, disk.path(), Some(variables.path()));
+        let boot = boot(&machine, b"", STEP);
+        boot.expect_line(&format!(
+            "Manux UEFI boot: command line from EFI/manux/cmdline.txt: \"{words}\""
+        ));
+        // The kernel's banner (`Manux VERSION ARCH (MACHINE) "LINE"`)
+        // quotes the whole command line it was given.
+        let banner = boot
+            .output
+            .lines()
+            .find(|line| line.starts_with("Manux ") && !line.starts_with("Manux UEFI boot"));
+        assert!(
+            banner.is_some_and(|line| line.ends_with(&format!("\"{words}\""))),
+            "{}: the kernel's banner, {banner:?}\n{}",
+            arch.name(),
+            boot.output
+        );
+        // Printed only at `log=debug`: the memory the boot handed over.
+        boot.expect_line("DEBUG RAM [");
+        let hello = boot.expect_line("hello from user mode");
+        assert!(hello.contains("pid 1"), "{}: {hello}", arch.name());
+        boot.expect_line("argv[1] = from-the-esp");
+        boot.expect_line("init exited with status 0");
+        boot.expect_status(0);
     }
 }
 

@@ -15,6 +15,12 @@
 //! configuration table (`EFI_HOB_LIST_GUID`, PI 1.7 vol. 3 §5.5). The stub
 //! takes the table when there is one and the HOB otherwise.
 //!
+//! **The command line** ([`crate::command_line`]) goes into the copy as
+//! `/chosen/bootargs`, replacing the firmware's if it had one (the node is
+//! added when the tree has no `/chosen`); with none, the tree's own
+//! `/chosen` is kept as it is. The kernel reads `bootargs` as it does for
+//! `-kernel` boots.
+//!
 //! **What the kernel must not touch** is everything the firmware's memory
 //! map does not call usable; those ranges go into the copy's reservation
 //! block ([`crate::device_tree`]), which the kernel subtracts from RAM. The
@@ -26,6 +32,7 @@
 //! to the point of coherency first (ARM ARM D7.5.9; Linux's
 //! `arch/arm64/kernel/efi-entry.S` does the same).
 
+use crate::command_line::{CommandLine, Source};
 use crate::device_tree;
 use crate::efi::{Firmware, Guid, MemoryKind, MemoryMap, PAGE_SIZE};
 use crate::error::BootError;
@@ -67,13 +74,15 @@ pub struct Prepared {
     tree: &'static [u8],
     copy: &'static mut [u8],
     copy_size: usize,
+    command_line: CommandLine,
 }
 
-/// Finds the tree and allocates its copy.
+/// Finds the tree and allocates its copy (with room for `command_line`).
 pub fn prepare(
     firmware: &Firmware,
     elf: &KernelElf<'_>,
     kernel: (u64, u64),
+    command_line: CommandLine,
 ) -> Result<Prepared, BootError> {
     let current_el: u64;
     // SAFETY: reading CurrentEL has no side effect.
@@ -93,7 +102,10 @@ pub fn prepare(
     // SAFETY: the header says the tree is `size` bytes; the firmware keeps
     // it, unchanged, until boot services exit, and the copy is made before.
     let tree: &'static [u8] = unsafe { core::slice::from_raw_parts(address as *const u8, size) };
-    let room = size + 16 * (RESERVATION_CAPACITY + 1) + 16 * 16;
+    let room = size
+        + 16 * (RESERVATION_CAPACITY + 1)
+        + 16 * 16
+        + device_tree::bootargs_room(command_line.as_str());
     let copy = firmware
         .allocate_pages_below(BOOT_MAPPED_LIMIT, room.div_ceil(PAGE_SIZE as usize))
         .map_err(|status| BootError::OutOfMemory("the device tree below 4 GiB", status))?;
@@ -103,6 +115,7 @@ pub fn prepare(
         tree,
         copy,
         copy_size: 0,
+        command_line,
     })
 }
 
@@ -155,9 +168,12 @@ pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(
         *slot = (region.start, region.size);
         count += 1;
     }
-    prepared.copy_size = device_tree::copy_with_reservations(
+    let bootargs =
+        (prepared.command_line.source != Source::Nowhere).then(|| prepared.command_line.as_str());
+    prepared.copy_size = device_tree::copy_for_kernel(
         prepared.tree,
         reserved[..count].iter().copied(),
+        bootargs,
         prepared.copy,
     )
     .map_err(|_| BootError::MalformedDeviceTree)?;

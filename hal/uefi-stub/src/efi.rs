@@ -4,10 +4,13 @@
 //! Layouts are those of the UEFI specification 2.10: the system table
 //! (§4.3), the boot services table (§4.4, only up to `ExitBootServices`),
 //! configuration tables (§4.6), memory descriptors (§7.2,
-//! `EFI_BOOT_SERVICES.GetMemoryMap()`) and the simple text output protocol
-//! (§12.4). Every call goes through [`Firmware`], which exists only while
-//! boot services do: [`Firmware::exit_boot_services`] consumes it, so no
-//! boot service can be called afterwards.
+//! `EFI_BOOT_SERVICES.GetMemoryMap()`), the simple text output protocol
+//! (§12.4), the loaded image protocol (§9.1: the image's load options and
+//! the device it came from) and the simple file system and file protocols
+//! (§13.4, §13.5: reading one file of that device). Every call goes
+//! through [`Firmware`], which exists only while boot services do:
+//! [`Firmware::exit_boot_services`] consumes it, so no boot service can be
+//! called afterwards.
 
 use core::ffi::c_void;
 
@@ -19,6 +22,8 @@ pub type Handle = *mut c_void;
 const ERROR_BIT: usize = 1 << (usize::BITS - 1);
 /// `EFI_INVALID_PARAMETER` (a stale map key, for `ExitBootServices`).
 pub const INVALID_PARAMETER: Status = ERROR_BIT | 2;
+/// `EFI_NOT_FOUND` (no such file, or no such protocol on a handle).
+pub const NOT_FOUND: Status = ERROR_BIT | 14;
 
 /// `EFI_GUID`, in its in-memory (mixed-endian) layout.
 #[repr(C)]
@@ -109,7 +114,7 @@ struct BootServicesTable {
     install_protocol_interface: usize,
     reinstall_protocol_interface: usize,
     uninstall_protocol_interface: usize,
-    handle_protocol: usize,
+    handle_protocol: unsafe extern "efiapi" fn(Handle, *const Guid, *mut *mut c_void) -> Status,
     reserved: usize,
     register_protocol_notify: usize,
     locate_handle: usize,
@@ -120,6 +125,73 @@ struct BootServicesTable {
     exit: usize,
     unload_image: usize,
     exit_boot_services: unsafe extern "efiapi" fn(Handle, usize) -> Status,
+}
+
+/// `EFI_LOADED_IMAGE_PROTOCOL_GUID`.
+const LOADED_IMAGE_PROTOCOL: Guid = Guid::new(
+    0x5b1b_31a1,
+    0x9562,
+    0x11d2,
+    [0x8e, 0x3f, 0x00, 0xa0, 0xc9, 0x69, 0x72, 0x3b],
+);
+/// `EFI_SIMPLE_FILE_SYSTEM_PROTOCOL_GUID`.
+const SIMPLE_FILE_SYSTEM_PROTOCOL: Guid = Guid::new(
+    0x964e_5b22,
+    0x6459,
+    0x11d2,
+    [0x8e, 0x39, 0x00, 0xa0, 0xc9, 0x69, 0x72, 0x3b],
+);
+
+/// `EFI_LOADED_IMAGE_PROTOCOL`, up to the load options.
+#[repr(C)]
+struct LoadedImage {
+    revision: u32,
+    parent_handle: Handle,
+    system_table: *const SystemTable,
+    device_handle: Handle,
+    file_path: *const c_void,
+    reserved: *const c_void,
+    load_options_size: u32,
+    load_options: *const c_void,
+}
+
+/// `EFI_SIMPLE_FILE_SYSTEM_PROTOCOL`.
+#[repr(C)]
+struct SimpleFileSystem {
+    revision: u64,
+    open_volume: unsafe extern "efiapi" fn(*mut SimpleFileSystem, *mut *mut FileProtocol) -> Status,
+}
+
+/// `EFI_FILE_PROTOCOL`, up to `Read`.
+#[repr(C)]
+struct FileProtocol {
+    revision: u64,
+    open: unsafe extern "efiapi" fn(
+        *mut FileProtocol,
+        *mut *mut FileProtocol,
+        *const u16,
+        u64,
+        u64,
+    ) -> Status,
+    close: unsafe extern "efiapi" fn(*mut FileProtocol) -> Status,
+    delete: usize,
+    read: unsafe extern "efiapi" fn(*mut FileProtocol, *mut usize, *mut c_void) -> Status,
+}
+
+/// `EFI_FILE_MODE_READ`.
+const FILE_MODE_READ: u64 = 1;
+
+/// An open `EFI_FILE_PROTOCOL`, closed when dropped.
+struct OpenFile(*mut FileProtocol);
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is a file the firmware opened for us (see
+        // `Firmware::read_boot_volume_file`), not yet closed; boot services
+        // still run (an `OpenFile` never outlives the `&Firmware` it was
+        // opened with).
+        unsafe { ((*self.0).close)(self.0) };
+    }
 }
 
 /// `EFI_ALLOCATE_TYPE`.
@@ -301,6 +373,119 @@ impl Firmware {
             .iter()
             .find(|entry| entry.guid == guid)
             .map(|entry| entry.table)
+    }
+
+    /// This image's `EFI_LOADED_IMAGE_PROTOCOL`, which the firmware
+    /// installs on the image handle before starting it.
+    fn loaded_image(&self) -> Option<&LoadedImage> {
+        let mut interface = core::ptr::null_mut();
+        // SAFETY: a boot service called with our image handle (`new`'s
+        // obligation 2), a GUID that lives in this image and a valid
+        // out-pointer, while boot services run.
+        let status = unsafe {
+            (self.boot.handle_protocol)(self.image, &LOADED_IMAGE_PROTOCOL, &mut interface)
+        };
+        if status != 0 {
+            return None;
+        }
+        // SAFETY: the firmware returned its loaded image protocol for this
+        // image; it stays installed, unchanged, while the image runs and
+        // boot services do (as long as `self` is borrowed).
+        unsafe { (interface as *const LoadedImage).as_ref() }
+    }
+
+    /// The load options this image was started with (`LoadOptions`,
+    /// `LoadOptionsSize` of the loaded image protocol), as raw bytes: a
+    /// shell or a boot entry normally passes UTF-16 text, firmware may
+    /// pass binary data of its own. Empty when there are none.
+    pub fn load_options(&self) -> &[u8] {
+        let Some(image) = self.loaded_image() else {
+            return &[];
+        };
+        if image.load_options.is_null() || image.load_options_size == 0 {
+            return &[];
+        }
+        // SAFETY: the protocol says `load_options_size` bytes live at
+        // `load_options` (non-null, checked above); the firmware keeps them
+        // while the image runs, and the slice borrows `self`.
+        unsafe {
+            core::slice::from_raw_parts(
+                image.load_options as *const u8,
+                image.load_options_size as usize,
+            )
+        }
+    }
+
+    /// Reads the file `path` (UCS-2, `\`-separated, NUL-terminated) of
+    /// the volume this image was loaded from into `buffer`; returns how
+    /// many bytes were read: `buffer.len()` when the file is at least that
+    /// long (a caller that must know a file is too long passes one byte
+    /// more than it accepts).
+    ///
+    /// Return values: `Err(NOT_FOUND)` when there is no such file (or the
+    /// image's device has no file system), `Err(INVALID_PARAMETER)` for a
+    /// path that is not NUL-terminated, other firmware errors as they come
+    /// from opening the volume, the file or reading it.
+    pub fn read_boot_volume_file(&self, path: &[u16], buffer: &mut [u8]) -> Result<usize, Status> {
+        if path.last() != Some(&0) {
+            return Err(INVALID_PARAMETER);
+        }
+        let image = self.loaded_image().ok_or(NOT_FOUND)?;
+        let mut interface = core::ptr::null_mut();
+        // SAFETY: as in `loaded_image`, on the handle of the device the
+        // firmware loaded us from.
+        let status = unsafe {
+            (self.boot.handle_protocol)(
+                image.device_handle,
+                &SIMPLE_FILE_SYSTEM_PROTOCOL,
+                &mut interface,
+            )
+        };
+        if status != 0 {
+            return Err(status);
+        }
+        let file_system = interface as *mut SimpleFileSystem;
+        let mut root = core::ptr::null_mut();
+        // SAFETY: `file_system` is the firmware's simple file system
+        // protocol on that device (just returned, non-null on success);
+        // `root` is a valid out-pointer.
+        let status = unsafe { ((*file_system).open_volume)(file_system, &mut root) };
+        if status != 0 {
+            return Err(status);
+        }
+        if root.is_null() {
+            return Err(NOT_FOUND);
+        }
+        let root = OpenFile(root);
+        let mut file = core::ptr::null_mut();
+        // SAFETY: `root.0` is the volume's open root directory; `path` is
+        // NUL-terminated (checked above) and outlives the call; `file` is a
+        // valid out-pointer.
+        let status =
+            unsafe { ((*root.0).open)(root.0, &mut file, path.as_ptr(), FILE_MODE_READ, 0) };
+        if status != 0 {
+            return Err(status);
+        }
+        if file.is_null() {
+            return Err(NOT_FOUND);
+        }
+        let file = OpenFile(file);
+        let mut filled = 0;
+        while filled < buffer.len() {
+            let rest = &mut buffer[filled..];
+            let mut size = rest.len();
+            // SAFETY: `file.0` is open for reading; `rest` is writable for
+            // `size` bytes, and the firmware writes no more than that.
+            let status = unsafe { ((*file.0).read)(file.0, &mut size, rest.as_mut_ptr().cast()) };
+            if status != 0 {
+                return Err(status);
+            }
+            if size == 0 {
+                break;
+            }
+            filled += size.min(rest.len());
+        }
+        Ok(filled)
     }
 
     /// Allocates `pages` pages at exactly `address` as loader data.

@@ -10,13 +10,19 @@
 //! 1. check the ELF and allocate its load segments' physical range exactly
 //!    where it is linked (`AllocatePages(AllocateAddress)`), copy the file
 //!    bytes and zero the rest;
-//! 2. find what describes the machine — the device tree (AArch64) or the
-//!    ACPI RSDP (x86_64) — and allocate room for the boot information;
+//! 2. find the kernel command line (the load options, else
+//!    `EFI/manux/cmdline.txt` on the EFI system partition:
+//!    [`command_line`]; only now, as reading a file makes the firmware
+//!    allocate) and what describes the machine — the device tree
+//!    (AArch64) or the ACPI RSDP (x86_64) — and allocate room for the boot
+//!    information;
 //! 3. take the memory map and exit boot services (retrying with a fresh
 //!    map if the key went stale);
 //! 4. write the boot information from that map — AArch64: a copy of the
-//!    device tree whose reservation block lists what the firmware keeps;
-//!    x86_64: a PVH `hvm_start_info` with an E820-style map — and jump:
+//!    device tree whose reservation block lists what the firmware keeps
+//!    and whose `/chosen/bootargs` is the command line; x86_64: a PVH
+//!    `hvm_start_info` with an E820-style map and the command line — and
+//!    jump:
 //!    AArch64 with the MMU and data cache off and `x0` = the tree; x86_64
 //!    in 32-bit protected mode with `ebx` = the start info.
 //!
@@ -38,6 +44,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+mod command_line;
 mod efi;
 mod error;
 mod kernel_elf;
@@ -96,7 +103,8 @@ struct Prepared {
     arch: arch::Prepared,
 }
 
-/// Steps 1 and 2: load the kernel, find the machine description, allocate.
+/// Steps 1 and 2: load the kernel, find the command line and the machine
+/// description, allocate.
 fn prepare(firmware: &Firmware) -> Result<Prepared, BootError> {
     let elf = KernelElf::parse(KERNEL).map_err(|_| BootError::KernelNotElf)?;
     let (start, end) = elf.physical_span().map_err(|_| BootError::KernelSegments)?;
@@ -120,7 +128,10 @@ fn prepare(firmware: &Firmware) -> Result<Prepared, BootError> {
         memory[..bytes.len()].copy_from_slice(bytes);
         memory[bytes.len()..].fill(0);
     }
-    let arch = arch::prepare(firmware, &elf, (first_page, end))?;
+    // Only now that the kernel's range is ours: reading a file makes the
+    // firmware allocate, possibly right where the kernel must go.
+    let command_line = command_line::find(firmware);
+    let arch = arch::prepare(firmware, &elf, (first_page, end), command_line)?;
     // The map grows as the firmware allocates: leave room for more
     // descriptors than the allocation below can add.
     let map_bytes = firmware.memory_map_size() + 64 * 64;

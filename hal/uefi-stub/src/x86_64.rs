@@ -15,7 +15,9 @@
 //!   (8868e871-e4f1-11d3-bc22-0080c73c8881), else the ACPI 1.0 one
 //!   (eb9d2d30-2d88-11d3-9a16-0090273fc14d): the kernel reads the ACPI
 //!   tables (MCFG, MADT, FADT) from there with the `acpi` crate;
-//! - an empty command line.
+//! - the command line ([`crate::command_line`]) in a page of its own,
+//!   NUL-terminated (`cmdline_paddr`, which the kernel reads as it does
+//!   for `-kernel` boots; empty when there is none).
 //!
 //! **Leaving long mode** (Intel SDM Vol. 3A §10.8.5.4, "Switching Out of
 //! IA-32e Mode Operation"): from 64-bit code, load a GDT with flat 32-bit
@@ -28,6 +30,7 @@
 //! switch. `CR4.PCIDE` is cleared first: with it set, clearing `CR0.PG`
 //! faults.
 
+use crate::command_line::{CommandLine, MAX_LENGTH};
 use crate::efi::{Firmware, Guid, MemoryKind, MemoryMap, PAGE_SIZE};
 use crate::error::BootError;
 use crate::kernel_elf::KernelElf;
@@ -52,18 +55,20 @@ const ACPI_10_TABLE: Guid = Guid::new(
 const START_INFO_MAGIC: u32 = 0x336e_c578;
 /// Everything the kernel reads first must be below 4 GiB (32-bit entry).
 const LOW_LIMIT: u64 = 0xffff_ffff;
-/// Pages for the start info (page 0: the structure and the command line)
-/// and its memory map (the rest).
-const BOOT_INFO_PAGES: usize = 3;
+/// Pages for the start info (page 0: the structure; page 1: the command
+/// line) and its memory map (the rest).
+const BOOT_INFO_PAGES: usize = 4;
+/// Offset of the NUL-terminated command line: a page holds the longest.
+const COMMAND_LINE_OFFSET: usize = PAGE_SIZE as usize;
 /// Offset of the memory map in the boot information pages.
-const MEMORY_MAP_OFFSET: usize = PAGE_SIZE as usize;
+const MEMORY_MAP_OFFSET: usize = 2 * PAGE_SIZE as usize;
 /// Bytes of one `hvm_memmap_table_entry`.
 const MEMORY_MAP_ENTRY: usize = 24;
-/// Offset of the (empty, NUL-terminated) command line.
-const COMMAND_LINE_OFFSET: usize = 64;
 /// Where the GDT and its `lgdt` operand go in the trampoline page.
 const GDT_OFFSET: usize = 0xf00;
 const GDT_POINTER_OFFSET: usize = 0xf40;
+
+const _: () = assert!(MAX_LENGTH < PAGE_SIZE as usize);
 
 /// What `enter` needs.
 pub struct Prepared {
@@ -73,11 +78,13 @@ pub struct Prepared {
     trampoline: &'static mut [u8],
 }
 
-/// Finds the RSDP, allocates the start info and the trampoline page.
+/// Finds the RSDP, allocates the start info (writing `command_line` in
+/// it) and the trampoline page.
 pub fn prepare(
     firmware: &Firmware,
     elf: &KernelElf<'_>,
     _kernel: (u64, u64),
+    command_line: CommandLine,
 ) -> Result<Prepared, BootError> {
     let entry = elf.pvh_entry().map_err(|_| BootError::KernelNoPvhEntry)?;
     if entry > LOW_LIMIT {
@@ -91,6 +98,10 @@ pub fn prepare(
     let boot_info = firmware
         .allocate_pages_below(LOW_LIMIT, BOOT_INFO_PAGES)
         .map_err(|status| BootError::OutOfMemory("the start info below 4 GiB", status))?;
+    // The pages come zeroed: the line is NUL-terminated (it is at most
+    // `MAX_LENGTH` bytes, less than the page).
+    let text = command_line.as_str().as_bytes();
+    boot_info[COMMAND_LINE_OFFSET..COMMAND_LINE_OFFSET + text.len()].copy_from_slice(text);
     let trampoline = firmware
         .allocate_code_pages_below(LOW_LIMIT, 1)
         .map_err(|status| BootError::OutOfMemory("the hand-off code below 4 GiB", status))?;
@@ -151,7 +162,7 @@ pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(
             }
         }
     }
-    let info = &mut prepared.boot_info[..COMMAND_LINE_OFFSET + 1];
+    let info = &mut prepared.boot_info[..COMMAND_LINE_OFFSET];
     put_u32(info, 0, START_INFO_MAGIC);
     put_u32(info, 4, 1); // version 1: has the memory map
     put_u32(info, 8, 0); // flags
@@ -162,7 +173,6 @@ pub fn describe_memory(prepared: &mut Prepared, map: &MemoryMap<'_>) -> Result<(
     put_u64(info, 40, base + MEMORY_MAP_OFFSET as u64);
     put_u32(info, 48, count as u32);
     put_u32(info, 52, 0);
-    info[COMMAND_LINE_OFFSET] = 0;
     Ok(())
 }
 

@@ -11,8 +11,9 @@
 //!
 //! It then builds the kernel, the UEFI boot program that carries it
 //! (`hal/uefi-stub`) and the cloud images `target/images/manux-ARCH.raw`
-//! and `.qcow2` (`xtask::cloud_image`): GPT, EFI system partition, and the
-//! new disk's volume as the root partition.
+//! and `.qcow2` (`xtask::cloud_image`): GPT, EFI system partition (with
+//! `EFI/manux/cmdline.txt` when `--append` gives a kernel command line),
+//! and the new disk's volume as the root partition.
 
 use crate::Target;
 use anyhow::Result;
@@ -22,8 +23,9 @@ use xtask::manifest::{self, Manifest};
 use xtask::{apps, cloud_image, cross, paths, toolchain, Arch};
 
 /// Builds the programs and makes the disk anew, from `manifest_path`
-/// (default `images/manifest.toml`).
-pub fn run(target: Target, manifest_path: Option<&Path>) -> Result<()> {
+/// (default `images/manifest.toml`), then the cloud images, whose kernel
+/// command line is `append` (none when absent or empty).
+pub fn run(target: Target, manifest_path: Option<&Path>, append: Option<&str>) -> Result<()> {
     target.validate()?;
     let manifest_path = manifest_path.map_or_else(manifest::default_path, Path::to_path_buf);
     let manifest = Manifest::load(&manifest_path)?;
@@ -40,7 +42,7 @@ pub fn run(target: Target, manifest_path: Option<&Path>) -> Result<()> {
     );
     let kernel = cross::build_kernel(&cross, target.arch)?;
     let boot_program = cross::build_uefi_stub(&cross, target.arch, &kernel)?;
-    let images = cloud_image::build(target.arch, &boot_program, &disk)?;
+    let images = cloud_image::build(target.arch, &boot_program, &disk, append)?;
     eprintln!(
         "xtask: cloud image {} ({} MiB), {} ({} MiB): boots under UEFI ({})",
         images.raw.display(),
@@ -49,6 +51,14 @@ pub fn run(target: Target, manifest_path: Option<&Path>) -> Result<()> {
         images.qcow2_bytes.div_ceil(1 << 20),
         cloud_image::boot_path(target.arch)
     );
+    match cloud_image::command_line(&images.raw)? {
+        Some(words) => eprintln!(
+            "xtask: kernel command line in {}: \"{}\"",
+            cloud_image::COMMAND_LINE_FILE,
+            words.trim_end()
+        ),
+        None => eprintln!("xtask: no kernel command line (no --append)"),
+    }
     Ok(())
 }
 

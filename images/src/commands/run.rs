@@ -2,7 +2,9 @@
 //! `cargo xtask run`: boot under QEMU with the console on this terminal.
 //!
 //! With `--uefi`, the cloud image of `cargo xtask image` boots through
-//! UEFI firmware, as a cloud VM boots it (`xtask::cloud_image`).
+//! UEFI firmware, as a cloud VM boots it (`xtask::cloud_image`); `--append`
+//! then sets the image's kernel command line file on its EFI system
+//! partition, in place, before the boot.
 //!
 //! The guest ends its lines with CR LF, as a serial terminal wants. On a
 //! terminal QEMU's output goes straight to it; into a pipe or a file it
@@ -32,8 +34,10 @@ pub fn run(target: Target, append: &str, memory_mib: u32) -> Result<i32> {
 
 /// Boots `target/images/manux-ARCH.raw` under UEFI firmware (the image is
 /// used in place, like the development disk: what the guest writes stays);
-/// returns the guest's exit status.
-pub fn run_uefi(arch: Arch, memory_mib: u32) -> Result<i32> {
+/// returns the guest's exit status. With `append`, the image's
+/// `EFI/manux/cmdline.txt` is set to those words first (removed when they
+/// are empty); without, it is left as it is.
+pub fn run_uefi(arch: Arch, append: Option<&str>, memory_mib: u32) -> Result<i32> {
     let (raw, _) = cloud_image::image_paths(arch);
     if !raw.exists() {
         bail!(
@@ -41,6 +45,21 @@ pub fn run_uefi(arch: Arch, memory_mib: u32) -> Result<i32> {
             raw.display(),
             arch.name()
         );
+    }
+    if let Some(words) = append {
+        cloud_image::set_command_line(&raw, words)?;
+        match words.trim() {
+            "" => eprintln!(
+                "xtask: removed {} from {}",
+                cloud_image::COMMAND_LINE_FILE,
+                raw.display()
+            ),
+            words => eprintln!(
+                "xtask: kernel command line in {} of {}: \"{words}\"",
+                cloud_image::COMMAND_LINE_FILE,
+                raw.display()
+            ),
+        }
     }
     toolchain::ensure_qemu(arch)?;
     let firmware = toolchain::ensure_uefi_firmware(arch)?;

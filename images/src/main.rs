@@ -55,9 +55,11 @@ enum Command {
         /// the command line it has.
         #[arg(long)]
         append: Option<String>,
-        /// RAM in MiB.
-        #[arg(long, default_value_t = 128)]
-        memory: u32,
+        /// RAM in MiB (default 128; 256 with --uefi: the firmware's own
+        /// allocations leave too little free RAM where the kernel is
+        /// linked on a 128 MiB AArch64 machine).
+        #[arg(long)]
+        memory: Option<u32>,
         /// Boot the cloud image (target/images/manux-ARCH.raw, made by
         /// `cargo xtask image`) through UEFI firmware instead: `virt` or
         /// `q35`, virtio over PCI.
@@ -189,9 +191,13 @@ fn main() -> ExitCode {
             uefi,
         } => {
             if uefi {
-                commands::run::run_uefi(target.arch, append.as_deref(), memory)
+                commands::run::run_uefi(target.arch, append.as_deref(), memory.unwrap_or(256))
             } else {
-                commands::run::run(target, append.as_deref().unwrap_or(""), memory)
+                commands::run::run(
+                    target,
+                    append.as_deref().unwrap_or(""),
+                    memory.unwrap_or(128),
+                )
             }
         }
         Command::Image {

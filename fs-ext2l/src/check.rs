@@ -819,10 +819,9 @@ impl<D: BlockDevice> FileSystem<D> {
             && features.compatible & CompatibleFeatures::RESIZE_INODE.bits() != 0
         {
             let geometry = self.geometry.clone();
-            let problem =
-                crate::resize_inode::layout_problem(&geometry, inode, |block| {
-                    self.check_read(block)
-                })?;
+            let problem = crate::resize_inode::layout_problem(&geometry, inode, |block| {
+                self.check_read(block)
+            })?;
             if let Some(problem) = problem {
                 state.report.add(
                     ProblemKind::Inode,

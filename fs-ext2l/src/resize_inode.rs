@@ -101,6 +101,12 @@ pub(crate) fn reserved_block_contents(geometry: &Geometry, index: u32) -> Vec<u8
     contents
 }
 
+/// The first of `pointers` 4-byte slots where `found` and `expected`
+/// differ.
+fn first_difference(found: &[u8], expected: &[u8], pointers: usize) -> Option<usize> {
+    (0..pointers).find(|&slot| read_u32(found, slot * 4) != read_u32(expected, slot * 4))
+}
+
 /// `i_blocks` (512-byte sectors) of the resize inode: the double-indirect
 /// block, each reserved block and each of its copies.
 pub(crate) fn sectors(geometry: &Geometry) -> u32 {
@@ -144,9 +150,11 @@ pub(crate) fn new_inode(geometry: &Geometry, double_indirect: u32, time: u32) ->
 /// nothing is reserved and no pointer is set), no links, not a regular
 /// file, a double-indirect block outside the volume, a slot of it not
 /// naming its reserved descriptor block, a reserved block not listing its
-/// copies in the backup groups, `i_blocks` not counting them all, an
-/// `i_size` short of the range it maps. Every reserved block is checked
-/// (e2fsck looks at the first quarter). `read` reads a block.
+/// copies in the backup groups, any other pointer in these blocks (e2fsck's
+/// pass 1 walks them all), `i_blocks` not counting them all, an `i_size`
+/// short of the range it maps. Every reserved block is checked (e2fsck's
+/// `check_resize_inode` looks at the first quarter). `read` reads a
+/// block.
 ///
 /// Return values: the problem, or the errors of `read`.
 pub(crate) fn layout_problem(
@@ -183,33 +191,44 @@ pub(crate) fn layout_problem(
             "its double-indirect block {double_indirect} is outside the file system"
         )));
     }
-    let pointers = geometry.pointers_per_block();
+    // Whole blocks are compared: e2fsck's pass 1 walks every pointer of
+    // the tree, so a stray one past the layout is damage too.
+    let pointers = geometry.pointers_per_block() as usize;
     let table = read(double_indirect)?;
-    for index in 0..geometry.reserved_descriptor_blocks {
-        let slot = (geometry.descriptor_blocks + index) % pointers;
-        let expected = reserved_block(geometry, index);
-        let found = read_u32(&table, slot as usize * 4);
-        if found != expected {
-            return Ok(Some(format!(
+    let expected = double_indirect_contents(geometry);
+    if let Some(slot) = first_difference(&table, &expected, pointers) {
+        let found = read_u32(&table, slot * 4);
+        let wanted = read_u32(&expected, slot * 4);
+        return Ok(Some(if wanted == 0 {
+            format!(
                 "slot {slot} of its double-indirect block names block {found}, \
-                 not reserved descriptor block {expected}"
-            )));
-        }
+                 where no reserved descriptor block is"
+            )
+        } else {
+            format!(
+                "slot {slot} of its double-indirect block names block {found}, \
+                 not reserved descriptor block {wanted}"
+            )
+        }));
     }
     let copies = backup_groups(geometry);
     for index in 0..geometry.reserved_descriptor_blocks {
         let primary = reserved_block(geometry, index);
         let list = read(primary)?;
         let expected = reserved_block_contents(geometry, index);
-        for (slot, group) in copies.iter().take(pointers as usize).enumerate() {
+        if let Some(slot) = first_difference(&list, &expected, pointers) {
             let found = read_u32(&list, slot * 4);
             let wanted = read_u32(&expected, slot * 4);
-            if found != wanted {
-                return Ok(Some(format!(
+            return Ok(Some(match copies.get(slot) {
+                Some(group) => format!(
                     "reserved descriptor block {primary} names block {found} \
                      as its copy in group {group}, not {wanted}"
-                )));
-            }
+                ),
+                None => format!(
+                    "reserved descriptor block {primary} names block {found} \
+                     past its copies (slot {slot})"
+                ),
+            }));
         }
     }
     if inode.sectors() != sectors(geometry) {

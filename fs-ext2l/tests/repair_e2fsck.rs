@@ -364,7 +364,7 @@ fn plain_seed(block_size: u32) -> Vec<u8> {
 /// Mutated plain ext2 volumes (bytes overwritten in the metadata at the
 /// start of the image): every one our repair calls clean, e2fsck must
 /// find clean too. A wider search: `EXT2L_REPAIR_MUTANTS=700` (each of
-/// two seeds; 1393 repaired mutants all clean when this was written).
+/// two seeds; 1396 repaired mutants all clean when this was written).
 #[test]
 fn mutated_plain_volumes_our_repair_calls_clean_are_clean_for_e2fsck() {
     if !e2fsck_installed() {

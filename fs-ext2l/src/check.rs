@@ -12,7 +12,11 @@
 //!    blocks, no extents or inline data, rootlinks only on regular files,
 //!    the fields e2fsck rejects (`rules.rs`); reserved inodes as e2fsck's
 //!    pass 1 judges them (their block maps, `i_blocks` and sizes; quota
-//!    and journal inodes clear when they are not in use);
+//!    and journal inodes clear when they are not in use); the resize
+//!    inode against the layout of `resize_inode.rs` with `resize_inode`
+//!    (`resize_inode::layout_problem`), clear without it (the reserved
+//!    descriptor blocks are metadata from pass 1 on, so the bitmaps must
+//!    mark them in use);
 //! 3. directories: record structure, `.` and `..`, entries naming inodes in
 //!    use with the right type, no duplicate names, no reserved names;
 //!    `..` names the directory itself or a directory that names it; an

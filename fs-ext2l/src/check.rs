@@ -12,7 +12,11 @@
 //!    blocks, no extents or inline data, rootlinks only on regular files,
 //!    the fields e2fsck rejects (`rules.rs`); reserved inodes as e2fsck's
 //!    pass 1 judges them (their block maps, `i_blocks` and sizes; quota
-//!    and journal inodes clear when they are not in use);
+//!    and journal inodes clear when they are not in use); the resize
+//!    inode against the layout of `resize_inode.rs` with `resize_inode`
+//!    (`resize_inode::layout_problem`), clear without it (the reserved
+//!    descriptor blocks are metadata from pass 1 on, so the bitmaps must
+//!    mark them in use);
 //! 3. directories: record structure, `.` and `..`, entries naming inodes in
 //!    use with the right type, no duplicate names, no reserved names;
 //!    `..` names the directory itself or a directory that names it; an
@@ -808,16 +812,28 @@ impl<D: BlockDevice> FileSystem<D> {
     }
 
     /// Reserved inodes below `s_first_ino`: the bad-block list (1) and the
-    /// journal (8) own blocks; the resize inode (7) owns the reserved
-    /// descriptor blocks already claimed as metadata, so only its
-    /// double-indirect block is claimed.
+    /// journal (8) own blocks; the resize inode (7) must match the layout
+    /// of `resize_inode.rs` and owns the reserved descriptor blocks
+    /// already claimed as metadata, so only its double-indirect block is
+    /// claimed.
     fn check_reserved_inode(&mut self, state: &mut State, inode: &Inode) -> Result<()> {
         let number = inode.number.get();
         let features = self.superblock.features();
         if number == InodeNumber::RESIZE.get()
             && features.compatible & CompatibleFeatures::RESIZE_INODE.bits() != 0
         {
-            let block = inode.block_pointer(13);
+            let geometry = self.geometry.clone();
+            let problem = crate::resize_inode::layout_problem(&geometry, inode, |block| {
+                self.check_read(block)
+            })?;
+            if let Some(problem) = problem {
+                state.report.add(
+                    ProblemKind::Inode,
+                    Some(number),
+                    format!("resize inode: {problem}"),
+                );
+            }
+            let block = inode.block_pointer(crate::resize_inode::DOUBLE_INDIRECT_SLOT);
             if block != 0
                 && self.geometry.is_valid_block(block)
                 && state.used_blocks.set(block as usize)

@@ -21,14 +21,20 @@
 //!
 //! This module computes that layout and the number of blocks to reserve
 //! (`mke2fs`'s rule: enough for 1024 times the size, at most one block of
-//! pointers); `format.rs` writes it at `mkfs`, `resize.rs` rewrites it as
-//! the volume grows. It never allocates: the caller chooses the
-//! double-indirect block and keeps the bitmaps.
+//! pointers), and judges a resize inode against it ([`layout_problem`]);
+//! `format.rs` writes it at `mkfs`, `resize.rs` rewrites it as the volume
+//! grows, the checker reports a resize inode that differs from it and the
+//! repair (`repair/resize.rs`) makes a damaged one again from it. It
+//! never allocates and never writes: the caller chooses the
+//! double-indirect block, writes the blocks and keeps the bitmaps.
 
+use alloc::format;
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::bytes::write_u32;
+use crate::bytes::{read_u32, write_u32};
+use crate::error::Result;
 use crate::inode::{mode, Inode, InodeNumber};
 use crate::superblock::{Geometry, GROUP_DESCRIPTOR_SIZE};
 
@@ -95,6 +101,12 @@ pub(crate) fn reserved_block_contents(geometry: &Geometry, index: u32) -> Vec<u8
     contents
 }
 
+/// The first of `pointers` 4-byte slots where `found` and `expected`
+/// differ.
+fn first_difference(found: &[u8], expected: &[u8], pointers: usize) -> Option<usize> {
+    (0..pointers).find(|&slot| read_u32(found, slot * 4) != read_u32(expected, slot * 4))
+}
+
 /// `i_blocks` (512-byte sectors) of the resize inode: the double-indirect
 /// block, each reserved block and each of its copies.
 pub(crate) fn sectors(geometry: &Geometry) -> u32 {
@@ -129,6 +141,111 @@ pub(crate) fn new_inode(geometry: &Geometry, double_indirect: u32, time: u32) ->
         inode.set_creation_time(time);
     }
     inode
+}
+
+/// What makes `inode` (inode 7 of a volume with `resize_inode`) differ
+/// from the layout of `geometry`, as e2fsck's `check_resize_inode` and
+/// pass 1 judge it, or `None`: block pointers other than the
+/// double-indirect one, no double-indirect block (allowed only when
+/// nothing is reserved and no pointer is set), no links, not a regular
+/// file, a double-indirect block outside the volume, a slot of it not
+/// naming its reserved descriptor block, a reserved block not listing its
+/// copies in the backup groups, any other pointer in these blocks (e2fsck's
+/// pass 1 walks them all), `i_blocks` not counting them all, an `i_size`
+/// short of the range it maps. Every reserved block is checked (e2fsck's
+/// `check_resize_inode` looks at the first quarter). `read` reads a
+/// block.
+///
+/// Return values: the problem, or the errors of `read`.
+pub(crate) fn layout_problem(
+    geometry: &Geometry,
+    inode: &Inode,
+    mut read: impl FnMut(u32) -> Result<Vec<u8>>,
+) -> Result<Option<String>> {
+    let double_indirect = inode.block_pointer(DOUBLE_INDIRECT_SLOT);
+    let other_pointers = (0..15)
+        .filter(|&slot| slot != DOUBLE_INDIRECT_SLOT)
+        .any(|slot| inode.block_pointer(slot) != 0);
+    if other_pointers {
+        return Ok(Some(String::from(
+            "it has block pointers other than its double-indirect one",
+        )));
+    }
+    if double_indirect == 0 {
+        if geometry.reserved_descriptor_blocks == 0 {
+            return Ok(None);
+        }
+        return Ok(Some(String::from("it has no double-indirect block")));
+    }
+    if inode.links() == 0 {
+        return Ok(Some(String::from("it has no links")));
+    }
+    if !inode.is_regular() {
+        return Ok(Some(format!(
+            "it is not a regular file (mode {:o})",
+            inode.mode()
+        )));
+    }
+    if !geometry.is_valid_block(double_indirect) {
+        return Ok(Some(format!(
+            "its double-indirect block {double_indirect} is outside the file system"
+        )));
+    }
+    // Whole blocks are compared: e2fsck's pass 1 walks every pointer of
+    // the tree, so a stray one past the layout is damage too.
+    let pointers = geometry.pointers_per_block() as usize;
+    let table = read(double_indirect)?;
+    let expected = double_indirect_contents(geometry);
+    if let Some(slot) = first_difference(&table, &expected, pointers) {
+        let found = read_u32(&table, slot * 4);
+        let wanted = read_u32(&expected, slot * 4);
+        return Ok(Some(if wanted == 0 {
+            format!(
+                "slot {slot} of its double-indirect block names block {found}, \
+                 where no reserved descriptor block is"
+            )
+        } else {
+            format!(
+                "slot {slot} of its double-indirect block names block {found}, \
+                 not reserved descriptor block {wanted}"
+            )
+        }));
+    }
+    let copies = backup_groups(geometry);
+    for index in 0..geometry.reserved_descriptor_blocks {
+        let primary = reserved_block(geometry, index);
+        let list = read(primary)?;
+        let expected = reserved_block_contents(geometry, index);
+        if let Some(slot) = first_difference(&list, &expected, pointers) {
+            let found = read_u32(&list, slot * 4);
+            let wanted = read_u32(&expected, slot * 4);
+            return Ok(Some(match copies.get(slot) {
+                Some(group) => format!(
+                    "reserved descriptor block {primary} names block {found} \
+                     as its copy in group {group}, not {wanted}"
+                ),
+                None => format!(
+                    "reserved descriptor block {primary} names block {found} \
+                     past its copies (slot {slot})"
+                ),
+            }));
+        }
+    }
+    if inode.sectors() != sectors(geometry) {
+        return Ok(Some(format!(
+            "its i_blocks is {}, not the {} its blocks take",
+            inode.sectors(),
+            sectors(geometry)
+        )));
+    }
+    let raw_size = u64::from(inode.size_low_raw()) | (u64::from(inode.size_high_raw()) << 32);
+    if raw_size < size(geometry) {
+        return Ok(Some(format!(
+            "its i_size {raw_size} is short of the {} bytes it maps",
+            size(geometry)
+        )));
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

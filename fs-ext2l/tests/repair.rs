@@ -16,12 +16,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{
-    assert_checker_clean, install_packages, mount_options, new_journaled_file_system,
-    package_bytes, packages_intact, test_clock,
+    assert_checker_clean, install_packages, mount_options, new_file_system,
+    new_journaled_file_system, package_bytes, packages_intact,
 };
-use fs_ext2l::{
-    format, FileSystem, FormatOptions, InodeNumber, MemoryDevice, MountOptions, OnDamage,
-};
+use fs_ext2l::{FileSystem, InodeNumber, MemoryDevice, MountOptions, OnDamage};
 
 /// The ordinary files of the volume, by path, with their bytes.
 fn ordinary_files() -> Vec<(&'static str, Vec<u8>)> {
@@ -79,19 +77,7 @@ fn volume(journal: bool) -> Volume {
         file_system.set_ext2l_feature(true).unwrap();
         file_system
     } else {
-        // Without reserved descriptor blocks, so that a superblock that
-        // names some is damage (`resize_inode` off).
-        let options = FormatOptions {
-            block_size: 1024,
-            inode_size: 256,
-            ext2l: true,
-            uuid: [7; 16],
-            time: test_clock(),
-            label: b"test".to_vec(),
-            growable: false,
-            ..FormatOptions::default()
-        };
-        format(MemoryDevice::new(4 << 20), &options, mount_options()).expect("format")
+        new_file_system(4 << 20, 1024, 256, true)
     };
     install_packages(&mut file_system);
     for (path, contents) in ordinary_files() {
@@ -543,9 +529,11 @@ fn reserved_inodes_and_superblock_fields_are_set_as_e2fsck_wants_them() {
     write_u32(&mut image, 1024 + 0x26C, 20);
     write_u32(&mut image, 1024 + 0x1C, 3);
     // More reserved blocks than half the volume, and reserved descriptor
-    // blocks without resize_inode.
+    // blocks and a resize inode without resize_inode.
     write_u32(&mut image, 1024 + 0x08, 1 << 20);
     write_u16(&mut image, 1024 + 0xCE, 7);
+    let compatible = read_u32(&image, 1024 + 0x5C);
+    write_u32(&mut image, 1024 + 0x5C, compatible & !0x10);
     let (lines, _) = repair_and_judge("reserved inodes", image, &[]);
     for needle in [
         "reserved inode's i_blocks was 8",
@@ -555,6 +543,7 @@ fn reserved_inodes_and_superblock_fields_are_set_as_e2fsck_wants_them() {
         "cluster size",
         "more than half the blocks are reserved",
         "s_reserved_gdt_blocks is set without resize_inode (was 7)",
+        "resize inode in use without resize_inode: zeroed it",
     ] {
         said("reserved inodes", &lines, needle);
     }

@@ -335,9 +335,14 @@ impl<D: BlockDevice> Repairer<'_, D> {
 
     /// Reserved inodes other than the root, the bad-block list and the
     /// journal: no mode (the boot loader's inode may be a file); the
-    /// resize inode owns its double-indirect block.
+    /// resize inode as `resize.rs` judges it.
     fn check_reserved_inode(&mut self, mut inode: Inode) -> Result<()> {
         let number = inode.number.get();
+        let resize =
+            self.fs.superblock.features().compatible & CompatibleFeatures::RESIZE_INODE.bits() != 0;
+        if number == InodeNumber::RESIZE.get() && resize {
+            return self.check_resize_inode(&inode);
+        }
         let bad_mode = match number {
             5 => inode.is_directory(),
             7 => inode.mode() != 0 && !inode.is_regular(),
@@ -352,16 +357,6 @@ impl<D: BlockDevice> Repairer<'_, D> {
                 Some(number),
                 format!("reserved inode with mode {mode:o}: cleared the mode"),
             );
-        }
-        let resize =
-            self.fs.superblock.features().compatible & CompatibleFeatures::RESIZE_INODE.bits() != 0;
-        if number == 7 && resize {
-            let block = inode.block_pointer(13);
-            if block != 0 && self.fs.geometry.is_valid_block(block) {
-                self.claim(block);
-                self.metadata.set(block);
-            }
-            return Ok(());
         }
         let quota = self.fs.superblock.features().read_only_compatible
             & ReadOnlyCompatibleFeatures::QUOTA.bits()

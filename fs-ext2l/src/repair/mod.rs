@@ -47,6 +47,10 @@
 //!   `/lost+found` (made when needed), `..` fixed;
 //! - `links` (pass 4): inodes no entry names are reconnected (or, when
 //!   empty, cleared) and link counts set to what was counted;
+//! - `resize` (in pass 1, and before pass 5): a resize inode that does
+//!   not match the layout of `resize_inode.rs` is cleared and made again
+//!   from the geometry, after pass 1b has given any file sharing a
+//!   reserved descriptor block its own copy;
 //! - `bitmaps` (pass 5): bitmaps, padding and every counter written from
 //!   what the passes found.
 //!
@@ -78,6 +82,7 @@ mod orphans;
 mod paths;
 mod prepare;
 mod report;
+mod resize;
 mod space;
 
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -263,6 +268,9 @@ struct Repairer<'a, D: BlockDevice> {
     /// A journal cleared by the journal pass, to make again after pass 5
     /// (its size in blocks).
     journal_to_create: Option<u32>,
+    /// Why the resize inode was cleared by pass 1, to make it again
+    /// before pass 5 (`resize.rs`).
+    resize_inode_to_create: Option<alloc::string::String>,
     /// `/lost+found`, once looked up or made.
     lost_and_found: Option<u32>,
     /// Walks of indirect blocks already claimed by another inode still
@@ -295,6 +303,7 @@ impl<'a, D: BlockDevice> Repairer<'a, D> {
             relocations: Vec::new(),
             unreadable_tables: BTreeSet::new(),
             journal_to_create: None,
+            resize_inode_to_create: None,
             lost_and_found: None,
             shared_walk_budget: budget,
             next_free_block: 0,
@@ -365,6 +374,7 @@ impl<'a, D: BlockDevice> Repairer<'a, D> {
         self.check_directories()?;
         self.check_connectivity()?;
         self.check_link_counts()?;
+        self.create_resize_inode()?;
         self.write_bitmaps()?;
         self.create_journal()?;
         Ok(())

@@ -90,6 +90,11 @@ pub fn scratch_path(stem: &str) -> PathBuf {
     directory.join(format!("{stem}-{count}"))
 }
 
+/// Whether `e2fsck` can be run.
+pub fn e2fsck_installed() -> bool {
+    Command::new("e2fsck").arg("-V").output().is_ok()
+}
+
 /// Runs `e2fsck -fn` on an image held in memory; returns (clean, output).
 pub fn e2fsck(image: &[u8]) -> (bool, String) {
     let path = scratch_path("e2fsck.img");

@@ -217,9 +217,9 @@ impl Frame {
         // are different frames (the new one was free), so the ranges do
         // not overlap, and no Rust reference points into either.
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                source.virtual_address() as *const u8,
+            mmu::copy_bytes(
                 frame.virtual_address() as *mut u8,
+                source.virtual_address() as *const u8,
                 FRAME_SIZE as usize,
             )
         };
@@ -254,7 +254,7 @@ impl Frame {
         let target = self.virtual_address() + offset.min(FRAME_SIZE as usize) as u64;
         // SAFETY: as in `zero`; `offset + length` stays within the frame,
         // and `bytes` is kernel memory, never a frame's (no overlap).
-        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), target as *mut u8, length) };
+        unsafe { mmu::copy_bytes(target as *mut u8, bytes.as_ptr(), length) };
     }
 
     /// Writes `value`, little-endian, at `offset` in one store when

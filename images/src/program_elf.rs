@@ -8,7 +8,10 @@
 //!
 //! - ELF64, little-endian, `ET_DYN`, the architecture's `e_machine`
 //!   (`EM_AARCH64` 183, `EM_X86_64` 62), entry inside an executable segment;
-//! - no `PT_INTERP`, no `PT_TLS`, a `PT_DYNAMIC`;
+//! - no `PT_INTERP`, no `PT_TLS`, a `PT_DYNAMIC`, a `PT_NOTE` holding the
+//!   note that marks a native program (owner `Manux`, type 1: the
+//!   runtime's, `manux_abi::program_note`) — without it the kernel would
+//!   take the program for a Linux one and not relocate it;
 //! - `PT_LOAD` segments page-aligned (`p_align` 4096, `p_vaddr` and
 //!   `p_offset` both multiples of 4096), never both writable and
 //!   executable, the first at virtual address 0 (the runtime takes the
@@ -27,6 +30,7 @@ use anyhow::{bail, ensure, Context, Result};
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 const PT_INTERP: u32 = 3;
+const PT_NOTE: u32 = 4;
 const PT_TLS: u32 = 7;
 const PF_X: u32 = 1;
 const PF_W: u32 = 2;
@@ -107,6 +111,26 @@ fn u64_at(file: &[u8], offset: u64) -> Result<u64> {
     Ok(u64::from_le_bytes(bytes(file, offset)?))
 }
 
+/// Whether the notes at `[offset, offset + size)` of `file` include the
+/// native program's (owner `Manux\0`, type 1).
+///
+/// Return values: an error if a note lies outside the file.
+fn has_native_note(file: &[u8], offset: u64, size: u64) -> Result<bool> {
+    let end = offset.checked_add(size).context("PT_NOTE out of range")?;
+    let mut at = offset;
+    while at + 12 <= end {
+        let name_size = u64::from(u32_at(file, at)?);
+        let descriptor_size = u64::from(u32_at(file, at + 4)?);
+        let kind = u32_at(file, at + 8)?;
+        let name = at + 12;
+        if name_size == 6 && kind == 1 && bytes::<6>(file, name)? == *b"Manux\0" {
+            return Ok(true);
+        }
+        at = name + name_size.next_multiple_of(4) + descriptor_size.next_multiple_of(4);
+    }
+    Ok(false)
+}
+
 /// Checks `file` against the program form for `arch`.
 ///
 /// Return values: what was found, or an error naming the first violation.
@@ -136,6 +160,7 @@ pub fn check(file: &[u8], arch: Arch) -> Result<ProgramElf> {
 
     let mut segments = Vec::new();
     let mut dynamic = None;
+    let mut marked = false;
     for index in 0..header_count {
         let at = header_offset
             .checked_add(index * header_size)
@@ -152,6 +177,7 @@ pub fn check(file: &[u8], arch: Arch) -> Result<ProgramElf> {
             PT_INTERP => bail!("has an interpreter (PT_INTERP): link with --no-dynamic-linker"),
             PT_TLS => bail!("has thread-local storage (PT_TLS), which Manux programs cannot use"),
             PT_DYNAMIC => dynamic = Some((file_offset, file_size)),
+            PT_NOTE => marked |= has_native_note(file, file_offset, file_size)?,
             PT_LOAD => {
                 let segment = Segment {
                     virtual_address,
@@ -182,6 +208,10 @@ pub fn check(file: &[u8], arch: Arch) -> Result<ProgramElf> {
             _ => {}
         }
     }
+    ensure!(
+        marked,
+        "no Manux note (PT_NOTE, owner Manux, type 1): link the apps' runtime"
+    );
     let first = segments.first().context("no PT_LOAD segment")?;
     ensure!(
         first.virtual_address == 0 && first.file_offset == 0,
@@ -278,6 +308,7 @@ mod tests {
         relocation_type: u32,
         writable_executable: bool,
         relocation_target: u64,
+        note: bool,
     }
 
     impl Builder {
@@ -289,6 +320,7 @@ mod tests {
                 relocation_type: 1027,
                 writable_executable: false,
                 relocation_target: 0x2000,
+                note: true,
             }
         }
 
@@ -321,6 +353,12 @@ mod tests {
                 (PT_LOAD, 6, 0x2000, 0x2000, 4096),
                 (PT_DYNAMIC, 4, 0x400, 0x400, 64),
             ];
+            if self.note {
+                headers.push((PT_NOTE, 4, 0x600, 0x600, 20));
+                put32(&mut file, 0x600, 6);
+                put32(&mut file, 0x608, 1);
+                file[0x60c..0x612].copy_from_slice(b"Manux\0");
+            }
             if self.interpreter {
                 headers.push((PT_INTERP, 4, 0x300, 0x300, 16));
             }
@@ -402,6 +440,13 @@ mod tests {
                     ..Builder::new()
                 },
                 "outside every writable",
+            ),
+            (
+                Builder {
+                    note: false,
+                    ..Builder::new()
+                },
+                "no Manux note",
             ),
         ];
         for (builder, expected) in cases {

@@ -445,8 +445,8 @@ impl UserMemory {
         Ok(())
     }
 
-    /// The shared page at `page` not mapped yet, if it is one: its frame
-    /// and permission.
+    /// The shared page at `page`, if it is one (mapped yet or not): its
+    /// frame and permission.
     fn shared_page(&self, page: u64) -> Option<(Arc<Frame>, UserPermission)> {
         self.shared.iter().find_map(|(start, pages)| {
             let offset = page.checked_sub(*start)?;
@@ -513,9 +513,6 @@ impl UserMemory {
     /// `access`.
     pub fn fault_in(&mut self, address: u64, access: Access) -> FaultIn {
         let page = address & !(PAGE_SIZE - 1);
-        if self.pages.permission(page).is_some() {
-            return FaultIn::Refused;
-        }
         if let Some((frame, permission)) = self.shared_page(page) {
             let allowed = match access {
                 Access::Read => true,
@@ -525,10 +522,16 @@ impl UserMemory {
             if !allowed {
                 return FaultIn::Refused;
             }
+            // Mapped already (the fault was not for want of a page): the
+            // table says so, in the same search that maps it otherwise.
             return match self.pages.map_shared(page, &frame, permission) {
                 Ok(()) => FaultIn::Mapped,
+                Err(MapError::AlreadyMapped) => FaultIn::Refused,
                 Err(_) => FaultIn::OutOfMemory,
             };
+        }
+        if self.pages.permission(page).is_some() {
+            return FaultIn::Refused;
         }
         let Some(permission) = self.lazy_permission(page) else {
             return FaultIn::Refused;

@@ -41,6 +41,7 @@ pub mod benchmark;
 pub mod clock;
 pub mod directory_entry;
 mod errno;
+pub mod program_note;
 pub mod seek;
 pub mod session;
 pub mod startup;

@@ -116,23 +116,22 @@ impl UserPages {
         if permission.write && permission.execute {
             return Err(MapError::WritableAndExecutable);
         }
-        if self.pages.contains_key(&address) {
+        // One search of the map: the free slot it finds is filled once
+        // the table has taken the page.
+        let alloc::collections::btree_map::Entry::Vacant(slot) = self.pages.entry(address) else {
             return Err(MapError::AlreadyMapped);
-        }
+        };
         self.table.map(
             address,
             frame.physical_address(),
             permission,
             &mut TableFrames,
         )?;
-        self.pages.insert(
-            address,
-            MappedPage {
-                frame,
-                permission,
-                shared,
-            },
-        );
+        slot.insert(MappedPage {
+            frame,
+            permission,
+            shared,
+        });
         Ok(())
     }
 

@@ -3,18 +3,24 @@
 //! position-independent ELF file, laying out its image, relocating it and
 //! building its first stack, through a small trait.
 //!
-//! Accepted programs (the form `apps/` builds): ELF64, little-endian, the
-//! CPU's `e_machine`, `ET_DYN` — or `ET_EXEC`, below — with no interpreter, `PT_LOAD` segments
-//! that are never both writable and executable (nor share a page that
-//! would be), and in `DT_RELA` only `R_*_RELATIVE` relocations, each
+//! Accepted programs: ELF64, little-endian, the CPU's `e_machine`,
+//! `ET_DYN` — or `ET_EXEC`, below — with no interpreter, and `PT_LOAD`
+//! segments that are never both writable and executable (nor share a page
+//! that would be).
+//!
+//! Two kinds of program, told apart by a note ([`ProgramKind`]). A native
+//! program (the form `apps/` builds) carries, in a `PT_NOTE` segment, the
+//! note `manux_abi::program_note` defines; the loader applies its
+//! relocations, and it accepts in `DT_RELA` only `R_*_RELATIVE` ones, each
 //! inside a segment and none in a shared read-only page, besides
-//! `R_*_NONE` (skipped) and `R_*_IRELATIVE` (skipped too: glibc's
-//! static-PIE start code, `_dl_relocate_static_pie` and `apply_irel`,
-//! applies them itself after it has relocated itself, because each calls a
-//! resolver function in the program — the kernel must not). Everything
-//! else is a [`Rejection`] (`ENOEXEC`). glibc also applies the relative
-//! relocations again itself; a RELA relocation writes `base + addend`, so
-//! applying it twice changes nothing.
+//! `R_*_NONE` (skipped) and `R_*_IRELATIVE` (skipped too: a resolver
+//! function in the program must run for each — the kernel must not).
+//! Everything else is a [`Rejection`] (`ENOEXEC`). A program without the
+//! note is a Linux program, and, as on Linux, it relocates itself (glibc's
+//! `_dl_relocate_static_pie`, musl's `rcrt1`): the loader reads none of its
+//! relocations and writes nothing but its file bytes. The note grants
+//! nothing: a file that carries it gets every check above, one without it
+//! gets no write of the loader's into its pages.
 //! Every number in the file is checked before use (offsets and sizes
 //! within the file, segments within the image, relocations within
 //! segments), so a hostile file cannot make the loader read or write out
@@ -59,12 +65,13 @@
 use alloc::vec::Vec;
 use elf::abi::{
     DT_RELA, DT_RELAENT, DT_RELASZ, ET_DYN, ET_EXEC, PF_W, PF_X, PT_DYNAMIC, PT_INTERP, PT_LOAD,
-    PT_PHDR,
+    PT_NOTE, PT_PHDR,
 };
 use elf::endian::LittleEndian;
+use elf::note::Note;
 use elf::ElfBytes;
 use linux_abi::initial_stack::{lay_out, InitialStackError, StartValues};
-use manux_abi::{limits, Errno};
+use manux_abi::{limits, program_note, Errno};
 
 /// Largest program file accepted.
 pub const MAX_PROGRAM_BYTES: usize = 16 << 20;
@@ -107,6 +114,18 @@ pub enum Placement {
     /// At the addresses the file names ([`ProgramPages::reserve_fixed`]):
     /// a fixed-address program (`ET_EXEC`), inside the fixed window.
     Fixed,
+}
+
+/// Which kind of program a file is: whose the relocations are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgramKind {
+    /// A program built for Manux: the file has the note
+    /// `manux_abi::program_note`; the loader checks and applies its
+    /// relocations.
+    Native,
+    /// Any other program: a Linux one, which relocates itself; the
+    /// loader leaves its relocations alone.
+    Linux,
 }
 
 /// `R_AARCH64_NONE` and `R_X86_64_NONE`: no effect.
@@ -316,6 +335,7 @@ struct Relocation {
 pub struct ProgramImage {
     target: ProgramTarget,
     placement: Placement,
+    kind: ProgramKind,
     segments: Vec<Segment>,
     /// The page of the lowest segment byte (an ELF address).
     lowest: u64,
@@ -405,9 +425,11 @@ impl ProgramImage {
         }
         let program_headers =
             program_header_address(&elf, &segments).and_then(|address| address.checked_sub(lowest));
+        let kind = program_kind(&elf);
         let mut image = ProgramImage {
             target,
             placement,
+            kind,
             segments,
             lowest,
             span,
@@ -420,14 +442,21 @@ impl ProgramImage {
             outside_pages: Vec::new(),
         };
         image.lay_out_pages()?;
-        let table = image.relocation_table(&elf, file)?;
-        image.sort_relocations(&file[table])?;
+        if kind == ProgramKind::Native {
+            let table = image.relocation_table(&elf, file)?;
+            image.sort_relocations(&file[table])?;
+        }
         Ok(image)
     }
 
     /// Where the image goes.
     pub fn placement(&self) -> Placement {
         self.placement
+    }
+
+    /// Whether the program is a native or a Linux one.
+    pub fn kind(&self) -> ProgramKind {
+        self.kind
     }
 
     /// The segments, in file order.
@@ -791,6 +820,32 @@ impl ProgramImage {
                 &bytes[skipped..skipped + (high - low) as usize],
             );
         }
+    }
+}
+
+/// A program's kind: [`ProgramKind::Native`] if a `PT_NOTE` segment
+/// holds the note `manux_abi::program_note` (owner name and type; any
+/// descriptor), else [`ProgramKind::Linux`]. A note segment outside the
+/// file or malformed is read up to its first bad note.
+fn program_kind(elf: &ElfBytes<'_, LittleEndian>) -> ProgramKind {
+    let marked = elf.segments().is_some_and(|table| {
+        table
+            .iter()
+            .filter(|header| header.p_type == PT_NOTE)
+            .any(|header| {
+                elf.segment_data_as_notes(&header).is_ok_and(|mut notes| {
+                    notes.any(|note| {
+                        matches!(note, Note::Unknown(note)
+                            if note.name == program_note::NAME
+                                && note.n_type == u64::from(program_note::TYPE))
+                    })
+                })
+            })
+    });
+    if marked {
+        ProgramKind::Native
+    } else {
+        ProgramKind::Linux
     }
 }
 

@@ -465,6 +465,17 @@ pub fn physical_to_virtual(physical: u64) -> u64 {
     physical + LINEAR_OFFSET
 }
 
+/// Copies `length` bytes from `source` to `target` (`memcpy`, which is
+/// `rep movsb` here).
+///
+/// # Safety
+///
+/// As `core::ptr::copy_nonoverlapping`.
+pub(crate) unsafe fn copy_bytes(target: *mut u8, source: *const u8, length: usize) {
+    // SAFETY: the caller's contract.
+    unsafe { core::ptr::copy_nonoverlapping(source, target, length) };
+}
+
 /// Zeroes the 4 KiB page at `address` (`rep stos`, through the compiler's
 /// `memset`).
 ///

@@ -4,7 +4,8 @@
 //! The files are built here, byte by byte, in the form `apps/` links
 //! (ELF64 `ET_DYN`, a read-execute text segment holding the headers, a
 //! read-write data segment with `.bss`, a `PT_DYNAMIC` table naming a
-//! `DT_RELA` table of relative relocations), then broken one way at a time.
+//! `DT_RELA` table of relative relocations, the native program's note in a
+//! `PT_NOTE` segment), then broken one way at a time.
 //! [`FakeMemory`] behaves as the kernel's `UserMemory` does for the calls
 //! the loader makes, and panics if the loader ever writes outside a range
 //! it reserved.
@@ -35,6 +36,7 @@ const WINDOW: (u64, u64) = (0x40_0000, 0x1_0000_0000);
 const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 const PT_INTERP: u32 = 3;
+const PT_NOTE: u32 = 4;
 const READ_EXECUTE: u32 = 5;
 const READ_WRITE: u32 = 6;
 const READ: u32 = 4;
@@ -64,6 +66,10 @@ struct TestElf {
     dynamic: Vec<(u64, u64)>,
     /// `(offset, info, addend)` at file offset [`RELA_OFFSET`].
     relocations: Vec<(u64, u64, u64)>,
+    /// The notes at file offset [`NOTE_OFFSET`] (in the text), each
+    /// `(name, type, descriptor)`, in a `PT_NOTE` segment after
+    /// `headers`; none, no segment.
+    notes: Vec<(Vec<u8>, u32, Vec<u8>)>,
     /// Bytes of the file.
     size: usize,
 }
@@ -72,6 +78,7 @@ const DYNAMIC_OFFSET: usize = 0x1000;
 const RELA_OFFSET: usize = 0x1100;
 const RELA_ADDRESS: u64 = 0x2100;
 const CODE_OFFSET: usize = 0x800;
+const NOTE_OFFSET: usize = 0x900;
 const DATA_MARK_OFFSET: usize = 0x11c0;
 const CODE: &[u8] = b"CODE: ret";
 const DATA: &[u8] = b"DATA: hello";
@@ -79,7 +86,8 @@ const DATA: &[u8] = b"DATA: hello";
 impl TestElf {
     /// A valid program for `target`: text at 0 (R+X, with the headers),
     /// data at 0x2000 (RW, 0x200 bytes in the file, 0x3000 in memory),
-    /// two relocations: one in the data's file bytes, one in its `.bss`.
+    /// two relocations: one in the data's file bytes, one in its `.bss`;
+    /// the native program's note.
     fn valid(target: ProgramTarget) -> Self {
         let relative = u64::from(target.relative_relocation);
         TestElf {
@@ -117,8 +125,37 @@ impl TestElf {
             ],
             dynamic: vec![(7, RELA_ADDRESS), (8, 48), (9, 24), (0, 0)],
             relocations: vec![(0x2180, relative, 0x200), (0x3000, relative, 0x2000)],
+            notes: vec![native_note()],
             size: 0x1200,
         }
+    }
+
+    /// The same program without the note: a Linux program.
+    fn linux(target: ProgramTarget) -> Self {
+        TestElf {
+            notes: Vec::new(),
+            ..TestElf::valid(target)
+        }
+    }
+
+    /// Program headers in the file: `headers`, then the notes' one.
+    fn header_count(&self) -> usize {
+        self.headers.len() + usize::from(!self.notes.is_empty())
+    }
+
+    /// The notes' bytes: each header, name and descriptor padded to 4.
+    fn note_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for (name, kind, descriptor) in &self.notes {
+            bytes.extend_from_slice(&(name.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&(descriptor.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&kind.to_le_bytes());
+            for part in [name, descriptor] {
+                bytes.extend_from_slice(part);
+                bytes.resize(bytes.len().next_multiple_of(4), 0);
+            }
+        }
+        bytes
     }
 
     fn bytes(&self) -> Vec<u8> {
@@ -134,7 +171,7 @@ impl TestElf {
         put(&mut file, 32, &64u64.to_le_bytes());
         put(&mut file, 52, &64u16.to_le_bytes());
         put(&mut file, 54, &self.phentsize.to_le_bytes());
-        put(&mut file, 56, &(self.headers.len() as u16).to_le_bytes());
+        put(&mut file, 56, &(self.header_count() as u16).to_le_bytes());
         put(&mut file, 58, &64u16.to_le_bytes());
         for (index, header) in self.headers.iter().enumerate() {
             let at = 64 + index * 56;
@@ -146,6 +183,17 @@ impl TestElf {
             put(&mut file, at + 32, &header.file_size.to_le_bytes());
             put(&mut file, at + 40, &header.memory_size.to_le_bytes());
             put(&mut file, at + 48, &PAGE.to_le_bytes());
+        }
+        if !self.notes.is_empty() {
+            let notes = self.note_bytes();
+            let at = 64 + self.headers.len() * 56;
+            let (offset, size) = (NOTE_OFFSET as u64, notes.len() as u64);
+            put(&mut file, at, &PT_NOTE.to_le_bytes());
+            put(&mut file, at + 4, &READ.to_le_bytes());
+            for (field, value) in [offset, offset, offset, size, size, 4].iter().enumerate() {
+                put(&mut file, at + 8 + field * 8, &value.to_le_bytes());
+            }
+            put(&mut file, NOTE_OFFSET, &notes);
         }
         put(&mut file, CODE_OFFSET, CODE);
         for (index, (tag, value)) in self.dynamic.iter().enumerate() {
@@ -166,6 +214,11 @@ impl TestElf {
         file.truncate(self.size);
         file
     }
+}
+
+/// `manux_abi::program_note`'s note, without a descriptor.
+fn native_note() -> (Vec<u8>, u32, Vec<u8>) {
+    (b"Manux\0".to_vec(), 1, Vec::new())
 }
 
 /// Writes `bytes` at `at` when the file is large enough for them.
@@ -505,7 +558,7 @@ fn a_valid_program_loads_relocated_with_its_stack() {
         assert_eq!(auxiliary[&3], start + 64, "AT_PHDR");
         assert_eq!(memory.read(auxiliary[&3], 4), 1u32.to_le_bytes(), "PT_LOAD");
         assert_eq!(auxiliary[&4], 56, "AT_PHENT");
-        assert_eq!(auxiliary[&5], program.headers.len() as u64, "AT_PHNUM");
+        assert_eq!(auxiliary[&5], program.header_count() as u64, "AT_PHNUM");
         assert_eq!(memory.read(auxiliary[&25], 16), [0x5a; 16], "AT_RANDOM");
         assert_eq!(memory.string(auxiliary[&31]), b"/bin/hello", "AT_EXECFN");
         for id in [11, 12, 13, 14] {
@@ -561,6 +614,107 @@ fn a_program_without_relocations_or_arguments_loads() {
     let loaded = image.load(&mut memory, &file, &[], &[]).unwrap();
     assert_eq!(memory.word(start + 0x2180), 0, "no relocation applied");
     assert_eq!(memory.word(loaded.stack_pointer), 0, "argc");
+}
+
+#[test]
+fn the_note_tells_a_native_program_from_a_linux_one() {
+    let kind = |program: &TestElf| {
+        ProgramImage::parse(&program.bytes(), AARCH64)
+            .unwrap()
+            .kind()
+    };
+    assert_eq!(kind(&TestElf::valid(AARCH64)), ProgramKind::Native);
+    assert_eq!(kind(&TestElf::linux(AARCH64)), ProgramKind::Linux);
+    // After another note (glibc's ABI tag, say), with a descriptor.
+    let mut program = TestElf::valid(AARCH64);
+    program.notes = vec![
+        (b"GNU\0".to_vec(), 1, vec![0; 16]),
+        (b"Manux\0".to_vec(), 1, vec![1, 2, 3]),
+    ];
+    assert_eq!(kind(&program), ProgramKind::Native);
+    // Anything short of the name and the type is not the note.
+    for note in [
+        (b"Manux".to_vec(), 1, Vec::new()),
+        (b"Manuy\0".to_vec(), 1, Vec::new()),
+        (b"Manux\0\0".to_vec(), 1, Vec::new()),
+        (b"Manux\0".to_vec(), 2, Vec::new()),
+        (b"GNU\0".to_vec(), 1, Vec::new()),
+    ] {
+        let mut program = TestElf::valid(AARCH64);
+        program.notes = vec![note];
+        assert_eq!(kind(&program), ProgramKind::Linux);
+    }
+}
+
+#[test]
+fn a_broken_note_segment_makes_a_linux_program() {
+    // The note segment's header: offset, then (after the address
+    // fields) the file size and the alignment.
+    let header = 64 + 3 * 56;
+    for (at, value) in [
+        (header + 8, 0x10_0000u64),
+        (header + 8, u64::MAX),
+        (header + 32, u64::MAX),
+        (header + 48, 0),
+        (header + 48, u64::MAX),
+        // The name's size past the segment.
+        (NOTE_OFFSET, 0xffff_ffff),
+    ] {
+        let mut file = TestElf::valid(AARCH64).bytes();
+        put(&mut file, at, &value.to_le_bytes());
+        let image = ProgramImage::parse(&file, AARCH64).unwrap();
+        assert_eq!(image.kind(), ProgramKind::Linux, "{at:#x} = {value:#x}");
+    }
+}
+
+#[test]
+fn a_linux_program_is_loaded_without_relocations() {
+    // Linux programs relocate themselves: the loader writes nothing but
+    // the file's bytes, whatever the relocation table says.
+    for target in [AARCH64, X86_64] {
+        let file = TestElf::linux(target).bytes();
+        let image = ProgramImage::parse(&file, target).unwrap();
+        let mut memory = FakeMemory::new();
+        let start = memory.next;
+        let loaded = image
+            .load(&mut memory, &file, &arguments(&["a"]), &[])
+            .unwrap();
+        assert_eq!(loaded.entry, start + CODE_OFFSET as u64);
+        assert_eq!(memory.word(start + 0x2180), 0, "in the file's bytes");
+        assert_eq!(memory.word(start + 0x3000), 0, "in .bss");
+        assert_eq!(
+            memory.read(
+                start + 0x2000 + (DATA_MARK_OFFSET - 0x1000) as u64,
+                DATA.len()
+            ),
+            DATA
+        );
+        assert!(memory
+            .lazy
+            .contains(&(start + 0x3000, start + 0x5000, WRITABLE)));
+    }
+    // Tables a native program is refused for are not read at all: the
+    // program's own start code meets them (and a write into its shared
+    // text faults there, as on Linux).
+    let cases: [BreakFileFn; 4] = [
+        |p| p.relocations[1].1 = 1025,
+        |p| p.relocations[0].0 = 0x100,
+        |p| p.relocations[0].0 = u64::MAX - 3,
+        |p| p.dynamic[1].1 = 25,
+    ];
+    for break_fn in cases {
+        let mut native = TestElf::valid(AARCH64);
+        break_fn(&mut native);
+        assert!(ProgramImage::parse(&native.bytes(), AARCH64).is_err());
+        let mut linux = TestElf::linux(AARCH64);
+        break_fn(&mut linux);
+        let file = linux.bytes();
+        let image = ProgramImage::parse(&file, AARCH64).unwrap();
+        let mut memory = FakeMemory::new();
+        let start = memory.next;
+        image.load(&mut memory, &file, &[], &[]).unwrap();
+        assert_eq!(memory.word(start + 0x3000), 0);
+    }
 }
 
 #[test]
@@ -1029,7 +1183,8 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         // table and the relocations, 8-byte aligned.
         (
             prop_oneof![
-                0usize..(64 + 3 * 56) / 8,
+                0usize..(64 + 4 * 56) / 8,
+                0x120..0x123usize,
                 0x200..0x208usize,
                 0x220..0x226usize
             ],

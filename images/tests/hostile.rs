@@ -172,13 +172,7 @@ fn a_package_may_share_its_name_with_an_unlaunched_program() {
     let text = base_text().replace("calls = [\"cat\"]", "calls = [\"cat\", \"hello\"]")
         + "\n[[package]]\nname = \"hello\"\npublisher = \"trusted\"\n";
     build(&text, lab.path(), &image, &corpus_programs()).unwrap();
-    let device = fs_ext2l::FileDevice::open(&image, false).unwrap();
-    let options = fs_ext2l::MountOptions {
-        read_only: true,
-        ..fs_ext2l::MountOptions::default()
-    };
-    let mut file_system = fs_ext2l::FileSystem::mount(device, options).unwrap();
-    assert!(file_system.check().unwrap().is_clean());
+    let mut file_system = mount_clean(&image);
     let top = inode_at(&mut file_system, b"/bin/hello");
     assert_eq!(file_system.stat(top).unwrap().rootlink, None);
     let shell = inode_at(&mut file_system, b"/bin/sh");
@@ -205,13 +199,7 @@ fn a_script_package_gets_the_real_shell_and_passes_the_audit() {
     let manifest = parse(&text, lab.path()).unwrap();
     let problems = xtask::disk_image::audit(&image, &manifest).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
-    let device = fs_ext2l::FileDevice::open(&image, false).unwrap();
-    let options = fs_ext2l::MountOptions {
-        read_only: true,
-        ..fs_ext2l::MountOptions::default()
-    };
-    let mut file_system = fs_ext2l::FileSystem::mount(device, options).unwrap();
-    assert!(file_system.check().unwrap().is_clean());
+    let mut file_system = mount_clean(&image);
     let root_of = |file_system: &mut fs_ext2l::FileSystem<_>, launcher: &[u8]| {
         let launcher = inode_at(file_system, launcher);
         let root = file_system.stat(launcher).unwrap().rootlink.unwrap();
@@ -228,4 +216,16 @@ fn a_script_package_gets_the_real_shell_and_passes_the_audit() {
     let mut bytes = vec![0; 64];
     let count = file_system.read(script, 0, &mut bytes).unwrap();
     assert_eq!(&bytes[..count], b"#!/bin/sh\necho hello\n");
+}
+
+/// The image at `image`, mounted read-only after `check` found it clean.
+fn mount_clean(image: &std::path::Path) -> fs_ext2l::FileSystem<fs_ext2l::FileDevice> {
+    let device = fs_ext2l::FileDevice::open(image, false).unwrap();
+    let options = fs_ext2l::MountOptions {
+        read_only: true,
+        ..fs_ext2l::MountOptions::default()
+    };
+    let mut file_system = fs_ext2l::FileSystem::mount(device, options).unwrap();
+    assert!(file_system.check().unwrap().is_clean());
+    file_system
 }

@@ -440,10 +440,7 @@ fn export(shell: &mut Shell, arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
     }
     let mut status = 0;
     for argument in arguments {
-        let (name, value) = match argument.iter().position(|&byte| byte == b'=') {
-            Some(equals) => (&argument[..equals], Some(&argument[equals + 1..])),
-            None => (&argument[..], None),
-        };
+        let (name, value) = language::name_and_value(argument);
         if !is_name(name) {
             print_to(
                 fds.error(),
@@ -479,10 +476,7 @@ fn readonly(shell: &mut Shell, arguments: &[Vec<u8>], fds: &FdTable) -> i32 {
         return 0;
     }
     for argument in arguments {
-        let (name, value) = match argument.iter().position(|&byte| byte == b'=') {
-            Some(equals) => (&argument[..equals], Some(&argument[equals + 1..])),
-            None => (&argument[..], None),
-        };
+        let (name, value) = language::name_and_value(argument);
         if !is_name(name) {
             print_to(
                 fds.error(),

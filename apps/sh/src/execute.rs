@@ -691,12 +691,12 @@ impl Shell {
             };
         }
         match ended {
-            Some((_, INTERRUPTED)) if self.traps.contains_key(&b"INT"[..]) => {
-                self.status = status;
-                self.interrupted();
-            }
             Some((name, INTERRUPTED)) => {
-                self.report_ended(name, INTERRUPTED);
+                // An `INT` trap stands for the report.
+                if !self.traps.contains_key(&b"INT"[..]) {
+                    self.report_ended(name, INTERRUPTED);
+                }
+                self.status = status;
                 self.interrupted();
             }
             Some((name, reason)) => self.report_ended(name, reason),

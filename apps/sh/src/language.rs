@@ -565,6 +565,15 @@ pub fn flow(
     0
 }
 
+/// `NAME=VALUE` as `export`, `readonly` and `local` take it: the name,
+/// and the value if there is an `=`.
+pub fn name_and_value(argument: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match argument.iter().position(|&byte| byte == b'=') {
+        Some(equals) => (&argument[..equals], Some(&argument[equals + 1..])),
+        None => (argument, None),
+    }
+}
+
 /// `local NAME[=VALUE]…`: the variables return to what they were when
 /// the function ends.
 pub fn local(shell: &mut Shell, arguments: &[Vec<u8>], prepared: &Prepared) -> i32 {
@@ -576,10 +585,7 @@ pub fn local(shell: &mut Shell, arguments: &[Vec<u8>], prepared: &Prepared) -> i
         return USAGE;
     }
     for argument in arguments {
-        let (name, value) = match argument.iter().position(|&byte| byte == b'=') {
-            Some(equals) => (&argument[..equals], Some(&argument[equals + 1..])),
-            None => (&argument[..], None),
-        };
+        let (name, value) = name_and_value(argument);
         let saved = shell.saved_variable(name);
         if let Some(frame) = shell.locals.last_mut() {
             if !frame.iter().any(|(saved_name, _)| saved_name == name) {

@@ -333,20 +333,20 @@ fn parameter(
         None => true,
         Some(text) => colon && text.is_empty(),
     };
+    // `set -u`: a named variable that is unset cannot be expanded (a
+    // special parameter such as `$@` can).
+    let unset = value.is_none() && variables.unset_is_error();
+    let unset_error = || ExpansionError::Unset(name.to_vec());
     match operation {
         ParameterOperation::Value => {
-            if value.is_none() && !special && variables.unset_is_error() {
-                return Err(ExpansionError::Unset(name.to_vec()));
-            }
-            if value.is_none() && variables.unset_is_error() && name.iter().all(u8::is_ascii_digit)
-            {
-                return Err(ExpansionError::Unset(name.to_vec()));
+            if unset && (!special || name.iter().all(u8::is_ascii_digit)) {
+                return Err(unset_error());
             }
             put(fields, &value.unwrap_or_default(), quoted);
         }
         ParameterOperation::Length => {
-            if value.is_none() && !special && variables.unset_is_error() {
-                return Err(ExpansionError::Unset(name.to_vec()));
+            if unset && !special {
+                return Err(unset_error());
             }
             let length = value.map_or(0, |text| text.len());
             put(fields, format!("{length}").as_bytes(), quoted);
@@ -389,29 +389,19 @@ fn parameter(
                 expand_parts(&word.parts, variables, fields, !quoted)?;
             }
         }
-        ParameterOperation::RemoveSuffix { longest, pattern } => {
-            if value.is_none() && !special && variables.unset_is_error() {
-                return Err(ExpansionError::Unset(name.to_vec()));
+        ParameterOperation::RemoveSuffix { longest, pattern }
+        | ParameterOperation::RemovePrefix { longest, pattern } => {
+            if unset && !special {
+                return Err(unset_error());
             }
             let text = value.unwrap_or_default();
             let pattern = expand_pattern(pattern, variables)?;
-            put(
-                fields,
-                pattern::remove_suffix(&text, &pattern, *longest),
-                quoted,
-            );
-        }
-        ParameterOperation::RemovePrefix { longest, pattern } => {
-            if value.is_none() && !special && variables.unset_is_error() {
-                return Err(ExpansionError::Unset(name.to_vec()));
-            }
-            let text = value.unwrap_or_default();
-            let pattern = expand_pattern(pattern, variables)?;
-            put(
-                fields,
-                pattern::remove_prefix(&text, &pattern, *longest),
-                quoted,
-            );
+            let kept = if matches!(operation, ParameterOperation::RemoveSuffix { .. }) {
+                pattern::remove_suffix(&text, &pattern, *longest)
+            } else {
+                pattern::remove_prefix(&text, &pattern, *longest)
+            };
+            put(fields, kept, quoted);
         }
     }
     Ok(())

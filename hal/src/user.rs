@@ -23,7 +23,9 @@
 //! the user.
 
 mod pages;
+mod shared_frames;
 pub use pages::{AccessError, UserPages, UserRuns};
+pub use shared_frames::SharedFrames;
 
 /// Bytes in a page.
 pub const PAGE_SIZE: u64 = 4096;
@@ -54,6 +56,19 @@ pub struct UserPermission {
     pub write: bool,
     /// Instruction fetches allowed.
     pub execute: bool,
+}
+
+/// Whether `address` is a page-aligned user address.
+pub(crate) fn is_user_page(address: u64) -> bool {
+    address % PAGE_SIZE == 0 && (USER_START..USER_END).contains(&address)
+}
+
+/// Whether `count` pages from `address` are all user pages.
+pub(crate) fn is_user_run(address: u64, count: usize) -> bool {
+    (count as u64)
+        .checked_mul(PAGE_SIZE)
+        .and_then(|bytes| address.checked_add(bytes))
+        .is_some_and(|end| is_user_page(address) && end <= USER_END)
 }
 
 /// Why a mapping failed.
@@ -129,6 +144,23 @@ pub(crate) trait UserAddressSpace: Sized {
         permission: UserPermission,
         frames: &mut dyn FrameSource,
     ) -> Result<(), MapError>;
+    /// The page entry that maps `frame` with `permission` (checked by
+    /// the caller: never writable and executable).
+    fn leaf(frame: u64, permission: UserPermission) -> u64;
+    /// Writes `leaves` (made by [`Self::leaf`]) as the entries of
+    /// consecutive pages from `address`, with one walk per last-level
+    /// table; a page mapped already keeps its entry. Returns how many were
+    /// written.
+    ///
+    /// Return values: `NotUserAddress` unless every page is a user page
+    /// (nothing is written then); `OutOfMemory` (the pages written before
+    /// stay).
+    fn map_run(
+        &mut self,
+        address: u64,
+        leaves: &[u64],
+        frames: &mut dyn FrameSource,
+    ) -> Result<usize, MapError>;
     /// Unmaps the page at `address` (and flushes it from the TLB for this
     /// id); returns the frame it mapped.
     fn unmap(&mut self, address: u64) -> Option<u64>;

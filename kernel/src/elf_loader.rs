@@ -11,12 +11,14 @@
 //! checked and its shared frames built once, when it is first run; they
 //! stay with it in the program cache (see `program_cache`).
 
-use crate::program_cache::{Program, SharedPages};
+use crate::program_cache::Program;
 use crate::user_memory::UserMemory;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::frames::Frame;
-use hal::user::{UserPermission, UserRegisters, FIXED_WINDOW_END, PAGE_SIZE, USER_START};
+use hal::user::{
+    SharedFrames, UserPermission, UserRegisters, FIXED_WINDOW_END, PAGE_SIZE, USER_START,
+};
 use hal::{Arch, Architecture, UserContext};
 use kernel_core::budget::Budget;
 use kernel_core::program::{PageBytes, PagePermission, ProgramImage, ProgramPages, ProgramTarget};
@@ -100,7 +102,7 @@ impl ProgramPages for ProcessPages<'_> {
         let shared = self
             .program
             .shared_pages(|| build_shared_pages(image, file))?;
-        self.memory.map_shared(start, shared)
+        self.memory.map_shared(start, &shared)
     }
 
     fn map_built(
@@ -160,22 +162,17 @@ impl PageBytes for FramePage {
 /// filled with the file bytes of every segment on it.
 ///
 /// Return values: `OutOfMemory` (the frames built so far are freed).
-fn build_shared_pages(image: &ProgramImage, file: &[u8]) -> Result<SharedPages, Errno> {
-    let mut pages = SharedPages::default();
+fn build_shared_pages(image: &ProgramImage, file: &[u8]) -> Result<SharedFrames, Errno> {
+    let mut pages = Vec::new();
     for page in image.shared_pages() {
-        pages.pages.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
+        pages.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
         let frame = Frame::allocate().ok_or(Errno::OutOfMemory)?;
         image.fill_page(file, page.offset, |offset, bytes| {
             frame.write(offset, bytes);
         });
         // Filled: from now on the frame is only ever read.
-        pages.pages.push((
-            page.offset,
-            Arc::new(frame),
-            user_permission(page.permission),
-        ));
+        pages.push((page.offset, frame, user_permission(page.permission)));
     }
-    // Looked up by offset when a process first touches one.
-    pages.pages.sort_unstable_by_key(|(offset, ..)| *offset);
-    Ok(pages)
+    // The image's shared pages are read-only and distinct by construction.
+    SharedFrames::new(pages).map_err(|_| Errno::NotExecutable)
 }

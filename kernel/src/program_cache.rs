@@ -26,9 +26,7 @@
 
 use alloc::boxed::Box;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
-use hal::frames::Frame;
-use hal::user::UserPermission;
+use hal::user::SharedFrames;
 use hashbrown::HashMap;
 use kernel_core::program::ProgramImage;
 use kernel_core::ObjectRef;
@@ -40,7 +38,7 @@ pub struct Program {
     /// The whole file.
     pub bytes: Box<[u8]>,
     image: Mutex<Option<Arc<ProgramImage>>>,
-    shared: Mutex<Option<Arc<SharedPages>>>,
+    shared: Mutex<Option<Arc<SharedFrames>>>,
 }
 
 impl Program {
@@ -69,8 +67,8 @@ impl Program {
     /// Return values: `build`'s error.
     pub fn shared_pages<E>(
         &self,
-        build: impl FnOnce() -> Result<SharedPages, E>,
-    ) -> Result<Arc<SharedPages>, E> {
+        build: impl FnOnce() -> Result<SharedFrames, E>,
+    ) -> Result<Arc<SharedFrames>, E> {
         once(&self.shared, build)
     }
 }
@@ -87,37 +85,6 @@ fn once<T, E>(
     let made = Arc::new(make()?);
     *slot = Some(made.clone());
     Ok(made)
-}
-
-/// Frames holding a program's read-only pages: `(offset of the page from
-/// the image's lowest address, frame, permission)`. The frames are never
-/// written after they are built; each is freed when the program and every
-/// process mapping it have let it go.
-#[derive(Default)]
-pub struct SharedPages {
-    /// The pages: `(offset from the image's start, frame, permission)`,
-    /// sorted by offset.
-    pub pages: Vec<(u64, Arc<Frame>, UserPermission)>,
-}
-
-impl SharedPages {
-    /// The frame and permission of the page at `offset`, if it is one.
-    pub fn at(&self, offset: u64) -> Option<(&Arc<Frame>, UserPermission)> {
-        let index = self
-            .pages
-            .binary_search_by_key(&offset, |(page, ..)| *page)
-            .ok()?;
-        self.pages
-            .get(index)
-            .map(|(_, frame, permission)| (frame, *permission))
-    }
-
-    /// Bytes from the first page's offset to the end of the last.
-    pub fn end(&self) -> u64 {
-        self.pages
-            .last()
-            .map_or(0, |(offset, ..)| offset + hal::user::PAGE_SIZE)
-    }
 }
 
 struct Entry {

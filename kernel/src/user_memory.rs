@@ -43,13 +43,12 @@
 //! charged — a touch is a fault). The image, the stack, the break and a
 //! program's shared pages are never unmapped before the process ends.
 
-use crate::program_cache::SharedPages;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use hal::frames::Frame;
 use hal::user::{
-    Access, AccessError, MapError, UserPages, UserPermission, UserRuns, FIXED_WINDOW_END,
-    PAGE_SIZE, USER_END, USER_START,
+    Access, AccessError, MapError, SharedFrames, UserPages, UserPermission, UserRuns,
+    FIXED_WINDOW_END, PAGE_SIZE, USER_END, USER_START,
 };
 use kernel_core::budget::{Budget, Charge, Pool};
 use kernel_core::AddressRanges;
@@ -145,9 +144,6 @@ pub struct UserMemory {
     touched: Option<Charge>,
     /// Ranges mapped zeroed on first touch: `(start, end, permission)`.
     lazy: Vec<(u64, u64, UserPermission)>,
-    /// A program's shared read-only pages, each mapped to its frame when
-    /// first touched: `(start, pages)` (see [`UserMemory::map_shared`]).
-    shared: Vec<(u64, Arc<SharedPages>)>,
     /// The ranges made by `mmap` ([`Self::map_mapping`]): `(start, end,
     /// frozen)` — the only memory [`Self::unmap`] takes back; a frozen
     /// one (a read-only shared mapping of a file) never becomes writable.
@@ -185,7 +181,6 @@ impl UserMemory {
             paid_on_touch: Vec::new(),
             touched: None,
             lazy: Vec::new(),
-            shared: Vec::new(),
             mappings: Vec::new(),
             unmapped: Vec::new(),
             budget: budget.clone(),
@@ -360,10 +355,7 @@ impl UserMemory {
     /// executable; `OutOfMemory`.
     pub fn map_page(&mut self, address: u64, permission: UserPermission) -> Result<(), Errno> {
         let address = address & !(PAGE_SIZE - 1);
-        if !self.reserved(address, address + PAGE_SIZE)
-            || self.pages.is_shared(address)
-            || self.shared_page(address).is_some()
-        {
+        if !self.reserved(address, address + PAGE_SIZE) || self.pages.is_shared(address) {
             return Err(Errno::InvalidArgument);
         }
         if let Some(old) = self.pages.permission(address) {
@@ -413,58 +405,32 @@ impl UserMemory {
             .map_err(map_errno)
     }
 
-    /// Makes `pages`' frames this memory's read-only pages at `start`
-    /// plus each page's offset (inside a reservation), each mapped to its
-    /// frame when first touched — by the program ([`Self::fault_in`]) or
-    /// by a kernel copy — and holding it from then on: a spawn pays for
-    /// the code a program runs, not for all it has. The frames are
-    /// shared: the kernel never writes them through this memory
-    /// ([`Self::load`] refuses), and they never become writable
-    /// ([`Self::protect`] refuses).
+    /// Maps `frames`, a program's read-only pages, at `start` plus each
+    /// page's offset (inside a reservation), all at once (see
+    /// [`UserPages::map_shared`]). The frames are shared: the kernel never
+    /// writes them through this memory ([`Self::load`] refuses), and they
+    /// never become writable ([`Self::protect`] refuses).
     ///
     /// Return values: `InvalidArgument` if the pages are outside the
-    /// reservations or one is writable; `OutOfMemory`.
-    pub fn map_shared(&mut self, start: u64, pages: Arc<SharedPages>) -> Result<(), Errno> {
-        let first = pages.pages.first().map_or(0, |(offset, ..)| *offset);
-        let end = start
-            .checked_add(pages.end())
-            .ok_or(Errno::InvalidArgument)?;
-        if pages.pages.is_empty() {
+    /// reservations or mapped already; `OutOfMemory`.
+    pub fn map_shared(&mut self, start: u64, frames: &Arc<SharedFrames>) -> Result<(), Errno> {
+        let span = frames.span();
+        if span.is_empty() {
             return Ok(());
         }
-        if !self.reserved(start + first, end)
-            || pages
-                .pages
-                .iter()
-                .any(|(_, _, permission)| permission.write)
-        {
-            return Err(Errno::InvalidArgument);
+        let first = start.checked_add(span.start);
+        let end = start.checked_add(span.end);
+        match (first, end) {
+            (Some(first), Some(end)) if self.reserved(first, end) => {
+                self.pages.map_shared(start, frames).map_err(map_errno)
+            }
+            _ => Err(Errno::InvalidArgument),
         }
-        self.shared.try_reserve(1).map_err(|_| Errno::OutOfMemory)?;
-        self.shared.push((start, pages));
-        Ok(())
     }
 
-    /// The shared page at `page`, if it is one (mapped yet or not): its
-    /// frame and permission.
-    fn shared_page(&self, page: u64) -> Option<(Arc<Frame>, UserPermission)> {
-        self.shared.iter().find_map(|(start, pages)| {
-            let offset = page.checked_sub(*start)?;
-            pages
-                .at(offset)
-                .map(|(frame, permission)| (frame.clone(), permission))
-        })
-    }
-
-    /// Whether any page of `[start, end)` is a shared page, mapped or not.
+    /// Whether any page of `[start, end)` is a shared page.
     fn any_shared(&self, start: u64, end: u64) -> bool {
         self.pages.any_shared(start..end)
-            || self.shared.iter().any(|(first, pages)| {
-                pages.pages.iter().any(|(offset, ..)| {
-                    let page = first + offset;
-                    page < end && page + PAGE_SIZE > start
-                })
-            })
     }
 
     /// Makes the pages of `[start, end)` (inside a reservation) zeroed
@@ -513,23 +479,8 @@ impl UserMemory {
     /// `access`.
     pub fn fault_in(&mut self, address: u64, access: Access) -> FaultIn {
         let page = address & !(PAGE_SIZE - 1);
-        if let Some((frame, permission)) = self.shared_page(page) {
-            let allowed = match access {
-                Access::Read => true,
-                Access::Write => false,
-                Access::Execute => permission.execute,
-            };
-            if !allowed {
-                return FaultIn::Refused;
-            }
-            // Mapped already (the fault was not for want of a page): the
-            // table says so, in the same search that maps it otherwise.
-            return match self.pages.map_shared(page, &frame, permission) {
-                Ok(()) => FaultIn::Mapped,
-                Err(MapError::AlreadyMapped) => FaultIn::Refused,
-                Err(_) => FaultIn::OutOfMemory,
-            };
-        }
+        // A mapped page (own, or a program's shared one) faulted for want
+        // of a permission it does not have.
         if self.pages.permission(page).is_some() {
             return FaultIn::Refused;
         }
@@ -555,7 +506,7 @@ impl UserMemory {
     ///
     /// Return values: `OutOfMemory`.
     fn populate(&mut self, address: u64, length: usize) -> Result<(), Errno> {
-        if (self.lazy.is_empty() && self.shared.is_empty()) || length == 0 {
+        if self.lazy.is_empty() || length == 0 {
             return Ok(());
         }
         let end = address.saturating_add(length as u64).min(USER_END);
@@ -573,13 +524,6 @@ impl UserMemory {
         while page < end {
             let missing = |memory: &Self, page: u64| memory.pages.permission(page).is_none();
             if !missing(self, page) {
-                page += PAGE_SIZE;
-                continue;
-            }
-            if let Some((frame, permission)) = self.shared_page(page) {
-                self.pages
-                    .map_shared(page, &frame, permission)
-                    .map_err(|_| Errno::OutOfMemory)?;
                 page += PAGE_SIZE;
                 continue;
             }
@@ -1041,11 +985,6 @@ impl UserMemory {
             .try_reserve_exact(self.paid_on_touch.len())
             .map_err(|_| Errno::OutOfMemory)?;
         paid_on_touch.extend_from_slice(&self.paid_on_touch);
-        let mut shared = Vec::new();
-        shared
-            .try_reserve_exact(self.shared.len())
-            .map_err(|_| Errno::OutOfMemory)?;
-        shared.extend(self.shared.iter().cloned());
         let mut mappings = Vec::new();
         mappings
             .try_reserve_exact(self.mappings.len())
@@ -1065,7 +1004,6 @@ impl UserMemory {
             paid_on_touch,
             touched: None,
             lazy,
-            shared,
             mappings,
             unmapped,
             budget: budget.clone(),

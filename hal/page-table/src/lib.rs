@@ -244,6 +244,41 @@ impl<F: Format, M: TableMemory> Walker<F, M> {
         Ok(occupied.then_some(previous))
     }
 
+    /// Writes `leaves` as the page entries of consecutive pages from
+    /// `address` (page-aligned), creating the tables on the way (see
+    /// [`Walker::table_or_create`]); each last-level table is found once.
+    /// A slot already valid keeps its entry. Returns how many leaves were
+    /// written.
+    ///
+    /// Return values: the errors of [`Walker::table_or_create`] (the
+    /// leaves before the failing table stay written).
+    pub fn map_run(
+        &mut self,
+        root: u64,
+        address: u64,
+        leaves: &[u64],
+        owner: Owner,
+        allocate: &mut dyn FnMut(usize) -> Option<u64>,
+    ) -> Result<usize, WalkError> {
+        let mut written = 0;
+        let mut at = address;
+        let mut rest = leaves;
+        while !rest.is_empty() {
+            let table = self.table_or_create(root, at, PAGE_LEVEL, owner, allocate)?;
+            let first = index(at, PAGE_LEVEL);
+            let here = rest.len().min(ENTRIES - first);
+            for (slot, &leaf) in (first..first + here).zip(&rest[..here]) {
+                if !F::is_valid(self.memory.read(table, slot)) {
+                    self.memory.write(table, slot, leaf);
+                    written += 1;
+                }
+            }
+            rest = &rest[here..];
+            at += here as u64 * PAGE_SIZE;
+        }
+        Ok(written)
+    }
+
     /// Clears the page entry for `address` and returns what it held, or
     /// `None` (changing nothing) when no valid entry maps it. The caller
     /// invalidates the TLB.

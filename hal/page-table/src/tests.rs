@@ -337,6 +337,64 @@ fn x86_64_user_tables_life_cycle() {
     user_life_cycle(&X86_64::new(true));
 }
 
+/// A run of pages written at once: each entry as [`Walker::map`] would
+/// write it, a table made once per 2 MiB, a mapped slot kept.
+fn pages_in_one_walk<F: Format>(format: &F) {
+    let (mut walker, root) = walker::<F>();
+    let boundary = 0x0000_0000_0060_0000;
+    let text = UserAccess {
+        write: false,
+        execute: true,
+    };
+    let kept = format.user_page(0x7000_0000, text);
+    assert_eq!(
+        map_user(&mut walker, root, boundary + PAGE_SIZE, kept),
+        Ok(None)
+    );
+    let tables = walker.memory().tables.len();
+    let first = boundary - 3 * PAGE_SIZE;
+    let leaf = |page: u64| format.user_page(0x8000_0000 + page * PAGE_SIZE, text);
+    let leaves: Vec<u64> = (0..6).map(leaf).collect();
+    let mut spare: Vec<u64> = (0..3).filter_map(|_| walker.memory().allocate()).collect();
+    let written = walker.map_run(root, first, &leaves, Owner::User, &mut |_| spare.pop());
+    assert_eq!(written, Ok(5));
+    // One more last-level table, for the pages below the boundary.
+    assert_eq!(spare.len(), 2);
+    for unused in spare {
+        walker.memory().tables.remove(&unused);
+    }
+    assert_eq!(walker.memory().tables.len(), tables + 1);
+    for page in 0..6 {
+        let address = first + page * PAGE_SIZE;
+        let expected = if address == boundary + PAGE_SIZE {
+            kept
+        } else {
+            leaf(page)
+        };
+        assert_eq!(walker.lookup(root, address), Some(expected));
+    }
+    assert_eq!(walker.lookup(root, first + 6 * PAGE_SIZE), None);
+    assert_eq!(walker.lookup(root, first - PAGE_SIZE), None);
+
+    // Without tables nothing is written.
+    let (mut empty, empty_root) = self::walker::<F>();
+    assert_eq!(
+        empty.map_run(empty_root, first, &leaves, Owner::User, &mut |_| None),
+        Err(WalkError::OutOfTables)
+    );
+    assert_eq!(empty.lookup(empty_root, first), None);
+}
+
+#[test]
+fn aarch64_pages_in_one_walk() {
+    pages_in_one_walk(&Aarch64);
+}
+
+#[test]
+fn x86_64_pages_in_one_walk() {
+    pages_in_one_walk(&X86_64::new(true));
+}
+
 /// Kernel mappings: blocks stop a walk, `Keep` and `Replace` differ, and
 /// the allocator hears which level each new table hangs from.
 fn kernel_blocks<F: Format>(format: &F) {

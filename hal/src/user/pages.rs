@@ -2,12 +2,12 @@
 //! A process's pages: its translation table and every frame it maps.
 //!
 //! [`UserPages`] owns both. It maps owned frames, never addresses: a
-//! process's own zeroed pages ([`UserPages::map`], which takes a
-//! [`Frame`]) and the read-only pages of a program that many processes
-//! share ([`UserPages::map_shared`], an `Arc<Frame>`, refused writable). A
-//! frame leaves only when its translation is gone and flushed — when the
-//! pages are dropped, the table is torn down (one flush of its
-//! address-space id) before any frame is freed.
+//! process's own pages ([`UserPages::map`], which takes a [`Frame`]) and
+//! the read-only pages of a program that many processes share
+//! ([`UserPages::map_shared`], an `Arc<SharedFrames>`, all mapped at once
+//! and recorded as one run). A frame leaves only when its translation is
+//! gone and flushed — when the pages are dropped, the table is torn down
+//! (one flush of its address-space id) before any frame is freed.
 //! So no stale translation can reach a frame that is used again, and no
 //! kernel code can map memory it does not own.
 //!
@@ -18,7 +18,9 @@
 //! [`UserPages::writable_runs`], this process's own (not shared) for the
 //! loader's [`UserPages::load`] — or nothing is copied.
 
-use super::{MapError, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START};
+use super::{
+    MapError, SharedFrames, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
+};
 use crate::arch::AddressSpace;
 use crate::frames::{Frame, TableFrames};
 use alloc::collections::BTreeMap;
@@ -38,21 +40,19 @@ pub enum AccessError {
     OutOfMemory,
 }
 
-/// A mapped page: its frame and what the user may do with it.
+/// A page of the process's own: its frame and what the user may do with
+/// it.
 struct MappedPage {
     frame: Arc<Frame>,
     permission: UserPermission,
-    /// A program's shared read-only page: never written, not this
-    /// process's to change.
-    shared: bool,
 }
 
 /// What an access needs of each page.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Need {
-    /// Any mapped page (every user page is readable).
+    /// Any mapped page, own or shared (every user page is readable).
     Read,
-    /// Writable by the user.
+    /// Writable by the user (so the process's own).
     UserWrite,
     /// The process's own page, whatever the user's permission (the loader
     /// filling read-only segments).
@@ -63,7 +63,11 @@ enum Need {
 pub struct UserPages {
     /// Taken only by `drop`.
     table: ManuallyDrop<AddressSpace>,
+    /// The process's own pages, by address.
     pages: BTreeMap<u64, MappedPage>,
+    /// Programs' shared pages, each set mapped whole at a start:
+    /// `(start, frames)`, disjoint from each other and from `pages`.
+    shared: Vec<(u64, Arc<SharedFrames>)>,
 }
 
 impl UserPages {
@@ -73,51 +77,27 @@ impl UserPages {
         Some(UserPages {
             table: ManuallyDrop::new(AddressSpace::new(&mut TableFrames)?),
             pages: BTreeMap::new(),
+            shared: Vec::new(),
         })
     }
 
     /// Maps `frame`, this process's own, at the page `address`.
     ///
-    /// Return values: `NotUserAddress`, `AlreadyMapped`,
-    /// `WritableAndExecutable`, `OutOfMemory` (the frame is freed then).
+    /// Return values: `NotUserAddress`, `AlreadyMapped` (a shared page
+    /// too), `WritableAndExecutable`, `OutOfMemory` (the frame is freed
+    /// then).
     pub fn map(
         &mut self,
         address: u64,
         frame: Frame,
         permission: UserPermission,
     ) -> Result<(), MapError> {
-        self.insert(address, Arc::new(frame), permission, false)
-    }
-
-    /// Maps a program's shared page `frame`, read-only, at `address`; the
-    /// mapping holds it.
-    ///
-    /// Return values: as [`Self::map`]; `Writable` if `permission` allows
-    /// writes.
-    pub fn map_shared(
-        &mut self,
-        address: u64,
-        frame: &Arc<Frame>,
-        permission: UserPermission,
-    ) -> Result<(), MapError> {
-        if permission.write {
-            return Err(MapError::Writable);
-        }
-        self.insert(address, frame.clone(), permission, true)
-    }
-
-    fn insert(
-        &mut self,
-        address: u64,
-        frame: Arc<Frame>,
-        permission: UserPermission,
-        shared: bool,
-    ) -> Result<(), MapError> {
         if permission.write && permission.execute {
             return Err(MapError::WritableAndExecutable);
         }
         // One search of the map: the free slot it finds is filled once
-        // the table has taken the page.
+        // the table has taken the page (which refuses a shared page's
+        // address: its entry is valid).
         let alloc::collections::btree_map::Entry::Vacant(slot) = self.pages.entry(address) else {
             return Err(MapError::AlreadyMapped);
         };
@@ -128,11 +108,80 @@ impl UserPages {
             &mut TableFrames,
         )?;
         slot.insert(MappedPage {
-            frame,
+            frame: Arc::new(frame),
             permission,
-            shared,
         });
         Ok(())
+    }
+
+    /// Maps every page of `frames` at `start` plus its offset, read-only,
+    /// in one pass over the table, and holds the set until the table is
+    /// gone: a spawn maps a program's code without a fault per page, and
+    /// records it once, not page by page.
+    ///
+    /// Return values: `NotUserAddress` if a page falls outside the user
+    /// half or `start` is not page-aligned; `AlreadyMapped` if a page of
+    /// the span is mapped already (nothing is mapped then);
+    /// `OutOfMemory` (nothing stays mapped).
+    pub fn map_shared(&mut self, start: u64, frames: &Arc<SharedFrames>) -> Result<(), MapError> {
+        let span = frames.span();
+        if span.is_empty() {
+            return Ok(());
+        }
+        let (first, end) = match (start.checked_add(span.start), start.checked_add(span.end)) {
+            (Some(first), Some(end)) if start % PAGE_SIZE == 0 => (first, end),
+            _ => return Err(MapError::NotUserAddress),
+        };
+        if self.pages.range(first..end).next().is_some() || self.shared_count(first..end) > 0 {
+            return Err(MapError::AlreadyMapped);
+        }
+        self.shared
+            .try_reserve(1)
+            .map_err(|_| MapError::OutOfMemory)?;
+        let mut mapped = Ok(0);
+        for (offset, leaves) in frames.runs() {
+            mapped = match mapped {
+                Ok(count) => self
+                    .table
+                    .map_run(start + offset, leaves, &mut TableFrames)
+                    .map(|written| count + written),
+                failed => failed,
+            };
+        }
+        match mapped {
+            Ok(written) if written == frames.len() => {
+                self.shared.push((start, frames.clone()));
+                Ok(())
+            }
+            outcome => {
+                // Nothing of the span was mapped before: take back what
+                // was (each entry flushed), so no translation outlives
+                // the set it points into.
+                for (offset, ..) in frames.iter() {
+                    self.table.unmap(start + offset);
+                }
+                Err(outcome.err().unwrap_or(MapError::AlreadyMapped))
+            }
+        }
+    }
+
+    /// The shared page at `page`, if one is mapped there: its frame and
+    /// permission.
+    fn shared_page(&self, page: u64) -> Option<(&Frame, UserPermission)> {
+        self.shared
+            .iter()
+            .find_map(|(start, frames)| frames.at(page.checked_sub(*start)?))
+    }
+
+    /// How many shared pages lie in `pages` (empty if reversed).
+    fn shared_count(&self, pages: Range<u64>) -> usize {
+        self.shared
+            .iter()
+            .map(|(start, frames)| {
+                frames
+                    .count_in(pages.start.saturating_sub(*start)..pages.end.saturating_sub(*start))
+            })
+            .sum()
     }
 
     /// A new table (with a fresh id) mapping every page this one maps, at
@@ -143,13 +192,11 @@ impl UserPages {
     pub fn copy(&self) -> Option<UserPages> {
         let mut copy = UserPages::new()?;
         for (&address, page) in &self.pages {
-            let mapped = if page.shared {
-                copy.map_shared(address, &page.frame, page.permission)
-            } else {
-                let frame = Frame::copy_of(&page.frame)?;
-                copy.map(address, frame, page.permission)
-            };
-            mapped.ok()?;
+            let frame = Frame::copy_of(&page.frame)?;
+            copy.map(address, frame, page.permission).ok()?;
+        }
+        for (start, frames) in &self.shared {
+            copy.map_shared(*start, frames).ok()?;
         }
         Some(copy)
     }
@@ -169,7 +216,6 @@ impl UserPages {
         let page = self
             .pages
             .get_mut(&address)
-            .filter(|page| !page.shared)
             .ok_or(MapError::NotUserAddress)?;
         self.table.unmap(address);
         let mapped = self.table.map(
@@ -207,7 +253,7 @@ impl UserPages {
         while let Some(address) = self
             .pages
             .range(next..pages.end)
-            .find(|(_, page)| !page.shared)
+            .next()
             .map(|(&address, _)| address)
         {
             self.table.unmap(address);
@@ -220,30 +266,30 @@ impl UserPages {
 
     /// The user's permission on the page holding `address`, if mapped.
     pub fn permission(&self, address: u64) -> Option<UserPermission> {
-        self.pages
-            .get(&(address & !(PAGE_SIZE - 1)))
-            .map(|page| page.permission)
+        let page = address & !(PAGE_SIZE - 1);
+        match self.pages.get(&page) {
+            Some(mapped) => Some(mapped.permission),
+            None => self.shared_page(page).map(|(_, permission)| permission),
+        }
     }
 
     /// Whether the page holding `address` is a program's shared page.
     pub fn is_shared(&self, address: u64) -> bool {
-        self.pages
-            .get(&(address & !(PAGE_SIZE - 1)))
-            .is_some_and(|page| page.shared)
+        self.shared_page(address & !(PAGE_SIZE - 1)).is_some()
     }
 
     /// How many pages of `pages` (page addresses; empty if reversed) are
-    /// mapped.
+    /// mapped, own or shared.
     pub fn mapped_count(&self, pages: Range<u64>) -> usize {
         if pages.is_empty() {
             return 0;
         }
-        self.pages.range(pages).count()
+        self.pages.range(pages.clone()).count() + self.shared_count(pages)
     }
 
     /// Whether any page of `pages` (empty if reversed) is a shared one.
     pub fn any_shared(&self, pages: Range<u64>) -> bool {
-        !pages.is_empty() && self.pages.range(pages).any(|(_, page)| page.shared)
+        self.shared_count(pages) > 0
     }
 
     /// Makes this table the current user table.
@@ -261,18 +307,15 @@ impl UserPages {
             return Ok(extent);
         }
         let mut seen = 0;
-        for (_, page) in self.pages.range(pages) {
-            let allowed = match need {
-                Need::Read => true,
-                Need::UserWrite => page.permission.write,
-                Need::Own => !page.shared,
-            };
-            if !allowed {
+        for (_, page) in self.pages.range(pages.clone()) {
+            if need == Need::UserWrite && !page.permission.write {
                 return Err(AccessError::BadAddress);
             }
             seen += 1;
         }
-        if seen == count {
+        // Own and shared pages never overlap: the rest must be shared
+        // ones, which only a read may use.
+        if seen == count || (need == Need::Read && seen + self.shared_count(pages) == count) {
             Ok(extent)
         } else {
             Err(AccessError::BadAddress)
@@ -289,11 +332,16 @@ impl UserPages {
     }
 
     /// The pieces of a checked `extent`: each page's frame and share.
-    fn pieces<'a>(&'a self, extent: &'a Extent) -> impl Iterator<Item = (&'a Arc<Frame>, Piece)> {
+    fn pieces<'a>(&'a self, extent: &'a Extent) -> impl Iterator<Item = (&'a Frame, Piece)> {
         let (pages, _) = extent.pages();
-        self.pages
-            .range(pages)
-            .map(move |(&page, mapped)| (&mapped.frame, extent.piece(page)))
+        let mut own = self.pages.range(pages).peekable();
+        extent.pieces().filter_map(move |piece| {
+            let frame = match own.next_if(|(&page, _)| page == piece.page) {
+                Some((_, mapped)) => &*mapped.frame,
+                None => self.shared_page(piece.page)?.0,
+            };
+            Some((frame, piece))
+        })
     }
 
     /// Copies user memory at `address` into `bytes`.
@@ -339,6 +387,8 @@ impl UserPages {
     pub fn writable_runs(&self, address: u64, length: usize) -> Result<UserRuns, AccessError> {
         let extent = self.check_extent(address, length, Need::UserWrite)?;
         let mut runs = UserRuns::default();
+        // Checked writable: every page is the process's own.
+        let (pages, _) = extent.pages();
         for (
             frame,
             Piece {
@@ -346,7 +396,10 @@ impl UserPages {
                 bytes: range,
                 ..
             },
-        ) in self.pieces(&extent)
+        ) in self
+            .pages
+            .range(pages)
+            .map(|(&page, mapped)| (&mapped.frame, extent.piece(page)))
         {
             runs.frames
                 .try_reserve(1)

@@ -19,7 +19,8 @@ use crate::page_table::{
     Aarch64, Existing, Format, Owner, PhysicalTables, WalkError, Walker, ENTRIES, PAGE_LEVEL,
 };
 use crate::user::{
-    FrameSource, MapError, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
+    is_user_page, is_user_run, FrameSource, MapError, UserAddressSpace, UserPermission, USER_END,
+    USER_START,
 };
 use spin::Mutex;
 
@@ -77,10 +78,6 @@ pub struct AddressSpace {
     asid: u16,
 }
 
-fn is_user_page(address: u64) -> bool {
-    address % PAGE_SIZE == 0 && (USER_START..USER_END).contains(&address)
-}
-
 impl UserAddressSpace for AddressSpace {
     fn new(frames: &mut dyn FrameSource) -> Option<Self> {
         let root = frames.allocate_frame()?;
@@ -103,7 +100,7 @@ impl UserAddressSpace for AddressSpace {
         if !is_user_page(address) {
             return Err(MapError::NotUserAddress);
         }
-        let leaf = Aarch64.user_page(frame, permission.into());
+        let leaf = Self::leaf(frame, permission);
         let mut allocate = |_| frames.allocate_frame();
         match walker().map(
             self.root,
@@ -124,6 +121,28 @@ impl UserAddressSpace for AddressSpace {
         // SAFETY: a store barrier; no memory access of its own.
         unsafe { core::arch::asm!("dsb ishst", "isb") };
         Ok(())
+    }
+
+    fn leaf(frame: u64, permission: UserPermission) -> u64 {
+        Aarch64.user_page(frame, permission.into())
+    }
+
+    fn map_run(
+        &mut self,
+        address: u64,
+        leaves: &[u64],
+        frames: &mut dyn FrameSource,
+    ) -> Result<usize, MapError> {
+        if !is_user_run(address, leaves.len()) {
+            return Err(MapError::NotUserAddress);
+        }
+        let mut allocate = |_| frames.allocate_frame();
+        let written = walker().map_run(self.root, address, leaves, Owner::User, &mut allocate);
+        // The entries were invalid, so no stale TLB entry can exist for
+        // them; the barrier orders the table writes before any later use.
+        // SAFETY: a store barrier; no memory access of its own.
+        unsafe { core::arch::asm!("dsb ishst", "isb") };
+        written.map_err(|_| MapError::OutOfMemory)
     }
 
     fn unmap(&mut self, address: u64) -> Option<u64> {

@@ -43,7 +43,8 @@ use crate::page_table::{
     Existing, Format, Owner, PhysicalTables, WalkError, Walker, PAGE_LEVEL, X86_64,
 };
 use crate::user::{
-    FrameSource, MapError, UserAddressSpace, UserPermission, PAGE_SIZE, USER_END, USER_START,
+    is_user_page, is_user_run, FrameSource, MapError, UserAddressSpace, UserPermission, USER_END,
+    USER_START,
 };
 use core::arch::x86_64::__cpuid_count;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -210,10 +211,6 @@ impl AddressSpace {
     }
 }
 
-fn is_user_page(address: u64) -> bool {
-    address % PAGE_SIZE == 0 && (USER_START..USER_END).contains(&address)
-}
-
 impl UserAddressSpace for AddressSpace {
     fn new(frames: &mut dyn FrameSource) -> Option<Self> {
         let root = frames.allocate_frame()?;
@@ -243,8 +240,7 @@ impl UserAddressSpace for AddressSpace {
         if !is_user_page(address) {
             return Err(MapError::NotUserAddress);
         }
-        // Without NX the format leaves bit 63 (reserved then) clear.
-        let leaf = X86_64::new(mmu::no_execute_supported()).user_page(frame, permission.into());
+        let leaf = Self::leaf(frame, permission);
         // Everything allowed at the upper levels, U/S included; the leaf
         // decides (the effective rights are the intersection, §5.11.3).
         let mut allocate = |_| frames.allocate_frame();
@@ -265,6 +261,26 @@ impl UserAddressSpace for AddressSpace {
             Ok(Some(_)) | Err(WalkError::Block) => Err(MapError::AlreadyMapped),
             Err(WalkError::OutOfTables) => Err(MapError::OutOfMemory),
         }
+    }
+
+    fn leaf(frame: u64, permission: UserPermission) -> u64 {
+        // Without NX the format leaves bit 63 (reserved then) clear.
+        X86_64::new(mmu::no_execute_supported()).user_page(frame, permission.into())
+    }
+
+    fn map_run(
+        &mut self,
+        address: u64,
+        leaves: &[u64],
+        frames: &mut dyn FrameSource,
+    ) -> Result<usize, MapError> {
+        if !is_user_run(address, leaves.len()) {
+            return Err(MapError::NotUserAddress);
+        }
+        let mut allocate = |_| frames.allocate_frame();
+        let written = walker().map_run(self.root, address, leaves, Owner::User, &mut allocate);
+        // The entries were not present: no TLB entry can exist for them.
+        written.map_err(|_| MapError::OutOfMemory)
     }
 
     fn unmap(&mut self, address: u64) -> Option<u64> {

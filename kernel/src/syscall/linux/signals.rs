@@ -43,6 +43,7 @@ use crate::scheduler::{with_scheduler, Pid};
 use crate::syscall::UserAccess;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use hal::user::SharedFrames;
 use hal::UserContext;
 use linux_abi::layout::signal_action::{SignalAction, SIGACTION_SIZE};
 use linux_abi::layout::signal_info::{self, SIGINFO_SIZE};
@@ -384,7 +385,7 @@ fn return_address(process: &Process, action: &SignalAction) -> Result<u64, &'sta
         .reserve(hal::user::PAGE_SIZE)
         .map_err(|_| "out of memory")?;
     memory
-        .map_shared(start, pages)
+        .map_shared(start, &pages)
         .map_err(|_| "out of memory")?;
     resources.linux_signals.trampoline = Some(start);
     Ok(start)
@@ -396,9 +397,8 @@ const TRAMPOLINE_CODE: [u32; 2] = [0xd280_1168, 0xd400_0001];
 
 /// The trampoline's page, built once and shared read-only by every
 /// process that maps it.
-fn trampoline_pages() -> Option<Arc<crate::program_cache::SharedPages>> {
-    use crate::program_cache::SharedPages;
-    static PAGES: spin::Mutex<Option<Arc<SharedPages>>> = spin::Mutex::new(None);
+fn trampoline_pages() -> Option<Arc<SharedFrames>> {
+    static PAGES: spin::Mutex<Option<Arc<SharedFrames>>> = spin::Mutex::new(None);
     let mut pages = PAGES.lock();
     if let Some(pages) = pages.as_ref() {
         return Some(pages.clone());
@@ -407,17 +407,17 @@ fn trampoline_pages() -> Option<Arc<crate::program_cache::SharedPages>> {
     for (index, word) in TRAMPOLINE_CODE.iter().enumerate() {
         frame.write(index * 4, &word.to_le_bytes());
     }
-    let mut shared = SharedPages::default();
-    shared.pages.try_reserve(1).ok()?;
-    shared.pages.push((
+    let mut page = Vec::new();
+    page.try_reserve(1).ok()?;
+    page.push((
         0,
-        Arc::new(frame),
+        frame,
         hal::user::UserPermission {
             write: false,
             execute: true,
         },
     ));
-    let shared = Arc::new(shared);
+    let shared = Arc::new(SharedFrames::new(page).ok()?);
     *pages = Some(shared.clone());
     Some(shared)
 }

@@ -208,10 +208,7 @@ impl Frame {
     /// A new frame holding a copy of `source`'s bytes; `None` when memory
     /// is exhausted.
     pub fn copy_of(source: &Frame) -> Option<Frame> {
-        let number = FRAMES.lock().as_mut()?.allocate()?;
-        let frame = Frame {
-            physical: number * FRAME_SIZE,
-        };
+        let frame = Frame::allocate_unzeroed()?;
         // SAFETY: both are RAM their `Frame`s own (see the type's doc),
         // page-aligned and mapped as normal memory by the direct map; they
         // are different frames (the new one was free), so the ranges do
@@ -224,6 +221,25 @@ impl Frame {
             )
         };
         Some(frame)
+    }
+
+    /// A frame taken without zeroing, for [`FrameBuilder`] only.
+    fn allocate_unzeroed() -> Option<Frame> {
+        let number = FRAMES.lock().as_mut()?.allocate()?;
+        Some(Frame {
+            physical: number * FRAME_SIZE,
+        })
+    }
+
+    /// Zeroes the bytes `range` of the frame (clamped to its end).
+    fn zero_bytes(&self, range: core::ops::Range<usize>) {
+        let end = range.end.min(FRAME_SIZE as usize);
+        if range.start >= end {
+            return;
+        }
+        let target = self.virtual_address() + range.start as u64;
+        // SAFETY: as in `zero`; `range` lies within the frame.
+        unsafe { core::ptr::write_bytes(target as *mut u8, 0, end - range.start) };
     }
 
     /// The frame's physical address (for reports and for telling whether
@@ -332,5 +348,56 @@ impl crate::user::FrameSource for TableFrames {
     fn free_frame(&mut self, physical: u64) {
         // The table code returns only frames this source gave it, once.
         drop(Frame { physical });
+    }
+}
+
+/// A frame being filled, taken without zeroing: whatever its bytes held
+/// before never shows, as every byte not written by the time it is
+/// [finished](Self::finish) is zeroed then (and the gap below a write is
+/// zeroed as the write lands). A page built whole — a program's private
+/// page copied from its file — is written once instead of zeroed first.
+#[derive(Debug)]
+pub struct FrameBuilder {
+    frame: Frame,
+    /// Bytes `[0, settled)` hold what was written or zeros.
+    settled: usize,
+}
+
+impl FrameBuilder {
+    /// A frame to fill; `None` when memory is exhausted.
+    pub fn new() -> Option<Self> {
+        Some(FrameBuilder {
+            frame: Frame::allocate_unzeroed()?,
+            settled: 0,
+        })
+    }
+
+    /// Zeroes what lies between the settled bytes and `offset`, and
+    /// counts everything below `end` as settled.
+    fn settle(&mut self, offset: usize, end: usize) {
+        if offset > self.settled {
+            self.frame.zero_bytes(self.settled..offset);
+        }
+        self.settled = self.settled.max(end.min(FRAME_SIZE as usize));
+    }
+
+    /// Copies `bytes` into the frame from `offset`; bytes past the frame's
+    /// end are not copied.
+    pub fn write(&mut self, offset: usize, bytes: &[u8]) {
+        self.settle(offset, offset.saturating_add(bytes.len()));
+        self.frame.write(offset, bytes);
+    }
+
+    /// Writes `value`, little-endian, at `offset` (see
+    /// [`Frame::write_word`]).
+    pub fn write_word(&mut self, offset: usize, value: u64) {
+        self.settle(offset, offset.saturating_add(8));
+        self.frame.write_word(offset, value);
+    }
+
+    /// The frame, every byte not written zeroed.
+    pub fn finish(mut self) -> Frame {
+        self.settle(FRAME_SIZE as usize, FRAME_SIZE as usize);
+        self.frame
     }
 }

@@ -15,7 +15,7 @@ use crate::program_cache::Program;
 use crate::user_memory::UserMemory;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use hal::frames::Frame;
+use hal::frames::{Frame, FrameBuilder};
 use hal::user::{
     SharedFrames, UserPermission, UserRegisters, FIXED_WINDOW_END, PAGE_SIZE, USER_START,
 };
@@ -111,10 +111,10 @@ impl ProgramPages for ProcessPages<'_> {
         permission: PagePermission,
         build: impl FnOnce(&mut FramePage),
     ) -> Result<(), Errno> {
-        let mut page = FramePage(Frame::allocate().ok_or(Errno::OutOfMemory)?);
+        let mut page = FramePage(FrameBuilder::new().ok_or(Errno::OutOfMemory)?);
         build(&mut page);
         self.memory
-            .map_frame(address, user_permission(permission), page.0)
+            .map_frame(address, user_permission(permission), page.0.finish())
     }
 
     fn map_lazy(&mut self, start: u64, end: u64, permission: PagePermission) -> Result<(), Errno> {
@@ -146,7 +146,7 @@ impl ProgramPages for ProcessPages<'_> {
 }
 
 /// A frame being built into a page of a program.
-struct FramePage(Frame);
+struct FramePage(FrameBuilder);
 
 impl PageBytes for FramePage {
     fn write(&mut self, offset: usize, bytes: &[u8]) {

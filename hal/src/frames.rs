@@ -239,7 +239,7 @@ impl Frame {
         }
         let target = self.virtual_address() + range.start as u64;
         // SAFETY: as in `zero`; `range` lies within the frame.
-        unsafe { core::ptr::write_bytes(target as *mut u8, 0, end - range.start) };
+        unsafe { mmu::zero_bytes(target, end - range.start) };
     }
 
     /// The frame's physical address (for reports and for telling whether
@@ -258,7 +258,7 @@ impl Frame {
         // page-aligned and mapped writable as normal memory by the direct
         // map; its bytes are never the target of a Rust reference outside
         // one call (module doc), so a raw write aliases nothing.
-        unsafe { mmu::zero_page(self.virtual_address()) };
+        unsafe { mmu::zero_bytes(self.virtual_address(), FRAME_SIZE as usize) };
     }
 
     /// Copies `bytes` into the frame from `offset`; bytes past the frame's
@@ -374,6 +374,7 @@ impl FrameBuilder {
 
     /// Zeroes what lies between the settled bytes and `offset`, and
     /// counts everything below `end` as settled.
+    #[inline]
     fn settle(&mut self, offset: usize, end: usize) {
         if offset > self.settled {
             self.frame.zero_bytes(self.settled..offset);
@@ -390,6 +391,7 @@ impl FrameBuilder {
 
     /// Writes `value`, little-endian, at `offset` (see
     /// [`Frame::write_word`]).
+    #[inline]
     pub fn write_word(&mut self, offset: usize, value: u64) {
         self.settle(offset, offset.saturating_add(8));
         self.frame.write_word(offset, value);

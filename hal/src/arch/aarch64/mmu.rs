@@ -386,27 +386,35 @@ pub(crate) unsafe fn copy_bytes(target: *mut u8, source: *const u8, length: usiz
     unsafe { core::ptr::copy_nonoverlapping(source.add(done), target.add(done), length - done) };
 }
 
-/// Zeroes the 4 KiB page at `address`, a block of cache lines at a time
-/// (`dc zva`) where the CPU allows it.
+/// Zeroes the `length` bytes at `address`, a block of cache lines at a
+/// time (`dc zva`) where the CPU allows it and the bytes span whole
+/// blocks, the edges by `write_bytes`.
 ///
 /// # Safety
 ///
-/// `address` is page-aligned, mapped writable as normal memory (the direct
-/// map), and no Rust reference to any of its bytes is alive.
-pub(crate) unsafe fn zero_page(address: u64) {
+/// The bytes are mapped writable as normal memory (the direct map), and no
+/// Rust reference to any of them is alive.
+pub(crate) unsafe fn zero_bytes(address: u64, length: usize) {
     let block = zero_block_bytes();
-    if block == 0 || block > PAGE_SIZE || address % PAGE_SIZE != 0 {
-        // SAFETY: the caller's contract: the page is writable and
+    let end = address + length as u64;
+    let first = address.next_multiple_of(block.max(1));
+    let last = end - end % block.max(1);
+    if block == 0 || block > PAGE_SIZE || first >= last {
+        // SAFETY: the caller's contract: the bytes are writable and
         // unreferenced.
-        unsafe { core::ptr::write_bytes(address as *mut u8, 0, PAGE_SIZE as usize) };
+        unsafe { core::ptr::write_bytes(address as *mut u8, 0, length) };
         return;
     }
-    let mut at = address;
-    while at < address + PAGE_SIZE {
-        // SAFETY: `at` is a block-aligned address inside the page (the
-        // page is aligned, the block a power of two no larger than it),
-        // which the caller's contract makes writable normal memory.
+    // SAFETY: the caller's contract, for the bytes before the first block.
+    unsafe { core::ptr::write_bytes(address as *mut u8, 0, (first - address) as usize) };
+    let mut at = first;
+    while at < last {
+        // SAFETY: `at` is a block-aligned address whose whole block lies
+        // in the caller's bytes, which its contract makes writable normal
+        // memory.
         unsafe { core::arch::asm!("dc zva, {}", in(reg) at, options(nostack)) };
         at += block;
     }
+    // SAFETY: the caller's contract, for the bytes after the last block.
+    unsafe { core::ptr::write_bytes(last as *mut u8, 0, (end - last) as usize) };
 }

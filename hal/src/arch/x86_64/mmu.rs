@@ -476,14 +476,14 @@ pub(crate) unsafe fn copy_bytes(target: *mut u8, source: *const u8, length: usiz
     unsafe { core::ptr::copy_nonoverlapping(source, target, length) };
 }
 
-/// Zeroes the 4 KiB page at `address` (`rep stos`, through the compiler's
-/// `memset`).
+/// Zeroes the `length` bytes at `address` (`rep stos`, through the
+/// compiler's `memset`).
 ///
 /// # Safety
 ///
-/// `address` is page-aligned, mapped writable (the direct map), and no
-/// Rust reference to any of its bytes is alive.
-pub(crate) unsafe fn zero_page(address: u64) {
-    // SAFETY: the caller's contract: the page is writable and unreferenced.
-    unsafe { core::ptr::write_bytes(address as *mut u8, 0, PAGE_SIZE as usize) };
+/// The bytes are mapped writable (the direct map), and no Rust reference
+/// to any of them is alive.
+pub(crate) unsafe fn zero_bytes(address: u64, length: usize) {
+    // SAFETY: the caller's contract: the bytes are writable and unreferenced.
+    unsafe { core::ptr::write_bytes(address as *mut u8, 0, length) };
 }

@@ -12,12 +12,13 @@
 //! So is what running it first found: its checked, laid-out image
 //! (`kernel_core::program::ProgramImage`), so a program is parsed once,
 //! not at every spawn. Its read-only pages (code, constants) are kept too,
-//! once built
-//! ([`Program::shared_pages`]): programs are position-independent with no
-//! relocation in read-only segments (`-z text`), so those pages hold the
-//! same bytes at every load address, and every process running the
-//! program maps the same frames, read-only — nothing copied, nothing
-//! zeroed, and the emulator's translated code for them stays valid.
+//! once built, with their table entries
+//! ([`Program::shared_pages`], a `hal::user::SharedFrames`): programs are
+//! position-independent with no relocation in read-only segments (`-z
+//! text`), so those pages hold the same bytes at every load address, and
+//! every process running the program maps the same frames, read-only, all
+//! at once at spawn — nothing copied, nothing zeroed, no fault per page,
+//! and the emulator's translated code for them stays valid.
 //! The frames are freed when the last process using them has ended and
 //! the program has left the cache.
 //!

@@ -828,7 +828,8 @@ pub fn check_descendant(caller: Pid, target: Pid) -> Result<(), Errno> {
     })
 }
 
-/// Wakes sleepers whose time has come (called on every tick).
+/// Wakes sleepers whose time has come, and processes whose Linux
+/// interval timer expired (called on every tick).
 pub fn wake_sleepers() {
     let now = Arch::time_since_reset();
     with_scheduler(|scheduler| {
@@ -836,16 +837,25 @@ pub fn wake_sleepers() {
             .processes
             .values()
             .filter(|p| {
+                // Try-locks: the tick may have interrupted their holder.
+                let ended = p
+                    .state
+                    .try_lock()
+                    .is_some_and(|state| matches!(*state, ProcessState::Zombie(_)));
+                if ended {
+                    return false;
+                }
                 let mut resources = match p.resources.try_lock() {
                     Some(resources) => resources,
                     None => return false,
                 };
+                let alarm = syscall::linux::timers::expire(&mut resources, now);
                 match resources.wake_at {
                     Some(when) if when <= now => {
                         resources.wake_at = None;
                         true
                     }
-                    _ => false,
+                    _ => alarm,
                 }
             })
             .map(|p| p.pid)

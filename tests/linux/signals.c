@@ -5,8 +5,10 @@
  * SIGPIPE with a handler (the write still EPIPE), SIGCHLD after a
  * posix_spawn'ed child ends (taken in sigsuspend), nested handlers,
  * registers and the floating-point control kept across a handler, a
- * pipe read restarted after an SA_RESTART handler, and SIGTERM's
- * default action ending a child. The program runs copies of itself:
+ * pipe read restarted after an SA_RESTART handler, SIGTERM's default
+ * action ending a child, alarm and pause, an interval timer
+ * (setitimer, getitimer), a timer outliving execve, and sigaltstack
+ * with SA_ONSTACK. The program runs copies of itself:
  * argv[1] says what a copy does. Exits with status 0.
  *
  * `interrupt` and `interrupt-default` are for the Ctrl-C test: the first
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +34,11 @@ static volatile int info_signo, info_pid, info_code;
 static volatile int chld_count, chld_pid, chld_status, chld_code;
 static volatile sig_atomic_t interrupt_count;
 static volatile int interrupt_code;
+static volatile sig_atomic_t alarm_count;
+
+/* The alternate stack, and what a handler saw of it. */
+static char alternate[65536];
+static volatile int stack_inside, stack_flags, stack_change_refused;
 
 /* What the nested handlers did, in order (no stdio in a handler). */
 static char trace[64];
@@ -84,6 +92,26 @@ static void on_outer(int signo) {
     note("outer-start ");
     raise(SIGUSR2);
     note("outer-end");
+}
+
+static void on_alarm(int signo) {
+    (void)signo;
+    alarm_count++;
+}
+
+/* Whether it runs on the alternate stack, what sigaltstack says there,
+ * and whether changing the stack there is refused (EPERM). */
+static void on_stack_check(int signo) {
+    (void)signo;
+    int saved = errno;
+    char local;
+    stack_inside = &local > alternate && &local < alternate + sizeof alternate;
+    stack_t now;
+    sigaltstack(NULL, &now);
+    stack_flags = now.ss_flags;
+    stack_t change = {alternate, 0, sizeof alternate};
+    stack_change_refused = sigaltstack(&change, NULL) == -1 && errno == EPERM;
+    errno = saved;
 }
 
 static void on_interrupt(int signo, siginfo_t *info, void *context) {
@@ -241,6 +269,15 @@ int main(int argc, char **argv) {
     if (argc > 3 && strcmp(argv[1], "restart") == 0) {
         return restart_reader(atoi(argv[2]), atoi(argv[3]));
     }
+    if (argc > 1 && strcmp(argv[1], "alarm-exec") == 0) {
+        /* A pending timer outlives execve; the new program has no
+         * handler, so SIGALRM ends it. */
+        struct itimerval soon = {{0, 0}, {0, 50000}};
+        setitimer(ITIMER_REAL, &soon, NULL);
+        char *spinning[] = {argv[0], "spin", NULL};
+        execve(argv[0], spinning, environ);
+        return 3;
+    }
     if (argc > 1 && strcmp(argv[1], "interrupt") == 0) {
         wait_for_interrupt();
         return 0;
@@ -393,6 +430,74 @@ int main(int argc, char **argv) {
     waitpid(pid, &status, 0);
     printf("SIGTERM: signaled %s, WTERMSIG %d\n", yes(WIFSIGNALED(status)),
            WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+
+    /* alarm, and pause ended by its handler. */
+    set_handler(SIGALRM, on_alarm, 0);
+    printf("alarm(1): previous %u\n", alarm(1));
+    errno = 0;
+    int paused = pause();
+    printf("pause: %d %s, SIGALRM handler ran %d\n", paused,
+           errno == EINTR ? "EINTR" : strerror(errno), (int)alarm_count);
+    printf("alarm(30): previous %u\n", alarm(30));
+    printf("alarm(0): previous %u\n", alarm(0));
+
+    /* An interval timer: SIGALRM again and again, until disarmed. */
+    struct itimerval timer = {{0, 20000}, {0, 30000}}, left, old;
+    alarm_count = 0;
+    printf("setitimer: %d\n", setitimer(ITIMER_REAL, &timer, NULL));
+    while (alarm_count < 3) {
+        pause();
+    }
+    getitimer(ITIMER_REAL, &left);
+    printf("getitimer: interval %ld us, armed %s\n", (long)left.it_interval.tv_usec,
+           yes(left.it_value.tv_sec == 0 && left.it_value.tv_usec > 0 &&
+               left.it_value.tv_usec <= 20000));
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, &old);
+    getitimer(ITIMER_REAL, &left);
+    printf("disarmed: old interval %ld us, now %ld %ld\n", (long)old.it_interval.tv_usec,
+           (long)left.it_value.tv_sec, (long)left.it_value.tv_usec);
+    errno = 0;
+    int refused = setitimer(7, &timer, NULL);
+    printf("setitimer of timer 7: %d %s\n", refused, errno == EINVAL ? "EINVAL" : strerror(errno));
+    signal(SIGALRM, SIG_DFL);
+    char *alarmed[] = {argv[0], "alarm-exec", NULL};
+    pid = spawn_self(argv[0], alarmed);
+    waitpid(pid, &status, 0);
+    printf("alarm across execve: signaled %s, WTERMSIG %d\n", yes(WIFSIGNALED(status)),
+           WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+
+    /* sigaltstack and SA_ONSTACK. */
+    stack_t stack;
+    sigaltstack(NULL, &stack);
+    printf("sigaltstack at start: SS_DISABLE %s\n", yes(stack.ss_flags == SS_DISABLE));
+    stack_t small = {alternate, 0, 1024};
+    errno = 0;
+    int result = sigaltstack(&small, NULL);
+    printf("sigaltstack below MINSIGSTKSZ: %d %s\n", result,
+           errno == ENOMEM ? "ENOMEM" : strerror(errno));
+    stack_t odd = {alternate, 0x10, sizeof alternate};
+    errno = 0;
+    result = sigaltstack(&odd, NULL);
+    printf("sigaltstack with unknown flags: %d %s\n", result,
+           errno == EINVAL ? "EINVAL" : strerror(errno));
+    stack_t alternate_stack = {alternate, 0, sizeof alternate};
+    printf("sigaltstack: %d\n", sigaltstack(&alternate_stack, NULL));
+    sigaltstack(NULL, &stack);
+    printf("sigaltstack now: flags %d, base %s, size %s\n", stack.ss_flags,
+           yes(stack.ss_sp == alternate), yes(stack.ss_size == sizeof alternate));
+    set_handler(SIGUSR2, on_stack_check, SA_ONSTACK);
+    raise(SIGUSR2);
+    printf("SA_ONSTACK: on the alternate stack %s, SS_ONSTACK %s, changing it EPERM %s\n",
+           yes(stack_inside), yes(stack_flags == SS_ONSTACK), yes(stack_change_refused));
+    set_handler(SIGUSR2, on_stack_check, 0);
+    raise(SIGUSR2);
+    printf("without SA_ONSTACK: on the alternate stack %s, flags %d\n", yes(stack_inside),
+           stack_flags);
+    stack_t disable = {NULL, SS_DISABLE, 0};
+    sigaltstack(&disable, NULL);
+    sigaltstack(NULL, &stack);
+    printf("disabled: SS_DISABLE %s\n", yes(stack.ss_flags == SS_DISABLE));
 
     printf("linux signals: done\n");
     return 0;

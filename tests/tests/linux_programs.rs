@@ -312,7 +312,7 @@ fn spawn_expected(no_children: &str) -> Vec<String> {
 }
 
 /// What `tests/linux/signals.c` prints.
-const SIGNALS_EXPECTED: [&str; 17] = [
+const SIGNALS_EXPECTED: [&str; 34] = [
     "linux signals: start",
     "SIGUSR1 handler ran: 1",
     "siginfo: signo 12, pid mine yes, SI_USER yes",
@@ -329,6 +329,23 @@ const SIGNALS_EXPECTED: [&str; 17] = [
     "pipe read across an SA_RESTART handler: 1 'x', handler ran 1",
     "reader exited with 0",
     "SIGTERM: signaled yes, WTERMSIG 15",
+    "alarm(1): previous 0",
+    "pause: -1 EINTR, SIGALRM handler ran 1",
+    "alarm(30): previous 0",
+    "alarm(0): previous 30",
+    "setitimer: 0",
+    "getitimer: interval 20000 us, armed yes",
+    "disarmed: old interval 20000 us, now 0 0",
+    "setitimer of timer 7: -1 EINVAL",
+    "alarm across execve: signaled yes, WTERMSIG 14",
+    "sigaltstack at start: SS_DISABLE yes",
+    "sigaltstack below MINSIGSTKSZ: -1 ENOMEM",
+    "sigaltstack with unknown flags: -1 EINVAL",
+    "sigaltstack: 0",
+    "sigaltstack now: flags 0, base yes, size yes",
+    "SA_ONSTACK: on the alternate stack yes, SS_ONSTACK yes, changing it EPERM yes",
+    "without SA_ONSTACK: on the alternate stack no, flags 0",
+    "disabled: SS_DISABLE yes",
     "linux signals: done",
 ];
 
@@ -337,7 +354,9 @@ const SIGNALS_EXPECTED: [&str; 17] = [
 /// trampoline on AArch64), with siginfo, the mask (blocked, pending,
 /// unblocked), `SIG_IGN`, `SA_RESETHAND`, `SIGPIPE`, `SIGCHLD` in
 /// `sigsuspend`, nesting, registers and the FP control kept, a restarted
-/// read, and `SIGTERM`'s default — as on Linux.
+/// read, `SIGTERM`'s default, `alarm` and `pause`, an interval timer
+/// (`setitimer`, `getitimer`) and one outliving `execve`, and
+/// `sigaltstack` with `SA_ONSTACK` — as on Linux.
 #[test]
 fn a_glibc_program_handles_signals_as_on_linux() {
     runs_as_on_linux("signals", true, &SIGNALS_EXPECTED, 0);
@@ -406,7 +425,7 @@ const GUEST_DIRECTORY: &str = "/home/user";
 /// Lines of the files test that must be there, whatever the host: a
 /// sample of each part, so a host run that printed nothing (or a
 /// different program) cannot pass.
-const FILES_SAMPLE: [&str; 13] = [
+const FILES_SAMPLE: [&str; 15] = [
     "linux files: start",
     "read: 5 \"world\"",
     "create data again (O_EXCL): EEXIST",
@@ -418,6 +437,8 @@ const FILES_SAMPLE: [&str; 13] = [
     "stat masked: regular size 0 links 1 mode 600",
     "poll after write: 1 revents 0x1",
     "poll after close: 1 revents 0x10",
+    "write to a full non-blocking pipe: EAGAIN",
+    "read empty pipe after F_SETFL: EAGAIN",
     "readlink /proc/self/exe as expected here: 1",
     "linux files: done",
 ];

@@ -25,6 +25,7 @@
 //! the thread pointer and the process name, [`family`] `execve`,
 //! `vfork`, `fork` and `wait4`, [`signals`] signal actions, masks,
 //! sending (`kill`, `tkill`, `tgkill`), delivery and `rt_sigreturn`,
+//! [`timers`] `alarm`, `setitimer`, `getitimer` and `pause`,
 //! [`identity`] users,
 //! the system's name, limits, `sysinfo`, time and randomness), and
 //! turning native errors into Linux ones ([`linux_abi::Errno::from`]) as
@@ -66,6 +67,7 @@ mod process;
 pub mod signals;
 mod sleep;
 mod status;
+pub mod timers;
 
 pub use signals::SignalState;
 
@@ -258,6 +260,11 @@ fn run(
         SignalReturn => signals::signal_return(process, context),
         SignalPending => signals::signal_pending(process, a[0], a[1]).into(),
         SignalSuspend => signals::signal_suspend(process, a[0], a[1]).into(),
+        SignalStack => signals::signal_stack(process, context, a[0], a[1]).into(),
+        Alarm => value(timers::alarm(process, a[0])),
+        SetIntervalTimer => timers::set_interval_timer(process, a[0], a[1], a[2]).into(),
+        GetIntervalTimer => timers::get_interval_timer(process, a[0], a[1]).into(),
+        Pause => timers::pause(process).into(),
         // Nothing to clean at exit without threads: accepted.
         SetRobustList => value(0),
         ArchitectureControl => process::architecture_control(process, context, a[0], a[1]).into(),

@@ -21,7 +21,8 @@
 //! blocked, lowest first, its action — ending the process, nothing, or
 //! a handler: a frame (siginfo, ucontext with the registers, FP/SIMD
 //! state and the mask to restore; `linux_abi::layout::signal_frame`)
-//! below the stack pointer (no `sigaltstack`: `SA_ONSTACK` is ignored),
+//! below the stack pointer — or, for an `SA_ONSTACK` handler, at the top
+//! of the alternate stack (`sigaltstack`) unless it runs there already —
 //! the handler's arguments (signal, `&info`, `&ucontext`), the mask
 //! plus `sa_mask` plus the signal (unless `SA_NODEFER`), `SA_RESETHAND`
 //! honoured. The handler returns to `sa_restorer` (`SA_RESTORER`,
@@ -46,6 +47,7 @@ use alloc::vec::Vec;
 use hal::UserContext;
 use linux_abi::layout::signal_action::{SignalAction, SIGACTION_SIZE};
 use linux_abi::layout::signal_info::{self, SIGINFO_SIZE};
+use linux_abi::layout::signal_stack::{self, SignalStack, STACK_T_SIZE};
 use linux_abi::signals::{
     DefaultAction, MaskOperation, Signal, SignalActionFlags, SignalSet, HANDLER_DEFAULT,
     HANDLER_IGNORE, SIGNAL_SET_SIZE,
@@ -99,6 +101,12 @@ pub struct SignalState {
     /// Where the return trampoline is mapped in its memory (AArch64),
     /// once a handler needed it.
     trampoline: Option<u64>,
+    /// Its `ITIMER_REAL` (`alarm`, `setitimer`), if armed: kept across
+    /// `execve`, never inherited.
+    pub(super) real_timer: Option<super::timers::RealTimer>,
+    /// The alternate stack (`sigaltstack`): its lowest address and size;
+    /// `None` when disabled. Inherited, cleared by `execve`.
+    alternate_stack: Option<(u64, u64)>,
 }
 
 impl Default for SignalState {
@@ -111,6 +119,8 @@ impl Default for SignalState {
             suspended_mask: None,
             linux: false,
             trampoline: None,
+            real_timer: None,
+            alternate_stack: None,
         }
     }
 }
@@ -128,18 +138,48 @@ impl SignalState {
             actions,
             linux: self.linux,
             trampoline: self.trampoline,
+            alternate_stack: self.alternate_stack,
             ..SignalState::default()
         }
     }
 
     /// At `execve`: handlers go back to the default action (ignored
-    /// signals stay ignored), the mask and pending signals stay, and
-    /// the new memory has no trampoline yet.
+    /// signals stay ignored), the mask, pending signals and the timer
+    /// stay, and the new memory has no trampoline and no alternate stack.
     pub fn on_exec(&mut self) {
         self.actions
             .retain(|(_, action)| action.handler == HANDLER_IGNORE);
         self.trampoline = None;
         self.suspended_mask = None;
+        self.alternate_stack = None;
+    }
+
+    /// Whether `sp` lies on the alternate stack (Linux's `on_sig_stack`:
+    /// the stack grows down from `base + size`).
+    fn on_alternate_stack(&self, sp: u64) -> bool {
+        self.alternate_stack
+            .is_some_and(|(base, size)| sp > base && sp - base <= size)
+    }
+
+    /// The alternate stack as `sigaltstack` and a frame's `uc_stack`
+    /// report it when the stack pointer is `sp`.
+    fn reported_stack(&self, sp: u64) -> SignalStack {
+        match self.alternate_stack {
+            None => SignalStack {
+                base: 0,
+                flags: signal_stack::DISABLE,
+                size: 0,
+            },
+            Some((base, size)) => SignalStack {
+                base,
+                flags: if self.on_alternate_stack(sp) {
+                    signal_stack::ON_STACK
+                } else {
+                    0
+                },
+                size,
+            },
+        }
     }
 
     /// Notes that the process made a Linux call.
@@ -422,8 +462,22 @@ fn trampoline_pages() -> Option<Arc<crate::program_cache::SharedPages>> {
     Some(shared)
 }
 
+/// Where a handler runs: its address and the one it returns to, the
+/// stack pointer its frame starts below (the top of the alternate stack;
+/// `None`: the interrupted one), the lowest address the frame may reach,
+/// and the alternate stack as the frame's `uc_stack` reports it.
+struct FramePlace {
+    handler: u64,
+    return_to: u64,
+    top: Option<u64>,
+    floor: u64,
+    stack: SignalStack,
+}
+
 /// Pushes the frame for `signal`'s handler and points the registers at
-/// the handler.
+/// the handler: on the alternate stack for an `SA_ONSTACK` handler when
+/// one is set and not in use already (a frame that would leave the
+/// alternate stack is refused, as on Linux).
 fn push_frame(
     process: &Process,
     context: &mut UserContext,
@@ -433,15 +487,75 @@ fn push_frame(
     mask: SignalSet,
 ) -> Result<(), &'static str> {
     let return_to = return_address(process, action)?;
-    arch::push_frame(
-        process,
-        context,
-        signal,
-        action.handler,
-        return_to,
-        info,
-        mask,
-    )
+    let sp = context.stack_pointer();
+    let place = {
+        let resources = process.resources.lock();
+        let state = &resources.linux_signals;
+        let on_stack = state.on_alternate_stack(sp);
+        let switch = action.flags.contains(SignalActionFlags::ON_STACK) && !on_stack;
+        let (top, floor) = match state.alternate_stack {
+            Some((base, size)) if switch => (Some(base.wrapping_add(size)), base),
+            Some((base, _)) if on_stack => (None, base),
+            _ => (None, 0),
+        };
+        FramePlace {
+            handler: action.handler,
+            return_to,
+            top,
+            floor,
+            stack: state.reported_stack(sp),
+        }
+    };
+    arch::push_frame(process, context, signal, info, mask, &place)
+}
+
+/// `sigaltstack(new, old)`: answers the alternate stack (`SS_ONSTACK`
+/// while the caller runs on it, `SS_DISABLE` when there is none), and
+/// sets `new`: `SS_DISABLE` removes it; flags 0 (or `SS_ONSTACK`, as
+/// Linux accepts) set it.
+///
+/// Return values: `EPERM` while the caller runs on it; `EINVAL` for
+/// other flags (`SS_AUTODISARM` is not implemented); `ENOMEM` for a
+/// stack smaller than `MINSIGSTKSZ`; `EFAULT`.
+pub fn signal_stack(
+    process: &Process,
+    context: &UserContext,
+    new: u64,
+    old: u64,
+) -> Result<u64, Errno> {
+    let sp = context.stack_pointer();
+    let requested = if new != 0 {
+        Some(SignalStack::decode(&read_array::<STACK_T_SIZE>(
+            process, new,
+        )?))
+    } else {
+        None
+    };
+    let previous = {
+        let mut resources = process.resources.lock();
+        let state = &mut resources.linux_signals;
+        let previous = state.reported_stack(sp);
+        if let Some(stack) = requested {
+            if state.on_alternate_stack(sp) {
+                return Err(Errno::NotPermitted);
+            }
+            state.alternate_stack = match stack.flags {
+                signal_stack::DISABLE => None,
+                0 | signal_stack::ON_STACK => {
+                    if stack.size < signal_stack::minimum_size(ARCH) {
+                        return Err(Errno::OutOfMemory);
+                    }
+                    Some((stack.base, stack.size))
+                }
+                _ => return Err(Errno::InvalidArgument),
+            };
+        }
+        previous
+    };
+    if old != 0 {
+        write_bytes(process, old, &previous.encode())?;
+    }
+    Ok(0)
 }
 
 /// `rt_sigreturn()`: back from a handler (see the module doc).
@@ -471,10 +585,9 @@ mod arch {
         process: &Process,
         context: &mut UserContext,
         signal: Signal,
-        handler: u64,
-        return_to: u64,
         info: &[u8; SIGINFO_SIZE],
         mask: SignalSet,
+        place: &FramePlace,
     ) -> Result<(), &'static str> {
         let saved = context.signal_registers();
         let registers = Registers {
@@ -486,8 +599,9 @@ mod arch {
             fpcr: saved.fp_control,
             vregs: saved.vector,
         };
-        let record = saved
-            .sp
+        let record = place
+            .top
+            .unwrap_or(saved.sp)
             .checked_sub(frame::FRAME_RECORD_SIZE as u64)
             .ok_or("bad stack")?
             & !15;
@@ -495,7 +609,10 @@ mod arch {
             .checked_sub(frame::FRAME_SIZE as u64)
             .ok_or("bad stack")?
             & !15;
-        let bytes = frame::encode(info, mask, &registers);
+        if start < place.floor {
+            return Err("no room on the alternate stack");
+        }
+        let bytes = frame::encode(info, &place.stack, mask, &registers);
         let mut pair = [0u8; 16];
         pair[..8].copy_from_slice(&saved.x[29].to_le_bytes());
         pair[8..].copy_from_slice(&saved.x[30].to_le_bytes());
@@ -506,9 +623,9 @@ mod arch {
         entry.x[1] = start;
         entry.x[2] = start + frame::UCONTEXT_OFFSET as u64;
         entry.x[29] = record;
-        entry.x[30] = return_to;
+        entry.x[30] = place.return_to;
         entry.sp = start;
-        entry.pc = handler;
+        entry.pc = place.handler;
         context.set_signal_registers(&entry);
         Ok(())
     }
@@ -575,13 +692,17 @@ mod arch {
         process: &Process,
         context: &mut UserContext,
         signal: Signal,
-        handler: u64,
-        return_to: u64,
         info: &[u8; SIGINFO_SIZE],
         mask: SignalSet,
+        place: &FramePlace,
     ) -> Result<(), &'static str> {
         let saved = context.signal_registers();
-        let below = saved.rsp.checked_sub(RED_ZONE).ok_or("bad stack")?;
+        // A switch to the alternate stack starts at its top; the red
+        // zone belongs to the interrupted stack.
+        let below = match place.top {
+            Some(top) => top,
+            None => saved.rsp.checked_sub(RED_ZONE).ok_or("bad stack")?,
+        };
         let fpstate = below
             .checked_sub(frame::FPSTATE_SIZE as u64)
             .ok_or("bad stack")?
@@ -594,6 +715,9 @@ mod arch {
             & !15)
             .checked_sub(8)
             .ok_or("bad stack")?;
+        if start < place.floor {
+            return Err("no room on the alternate stack");
+        }
         let mut registers = Registers {
             rsp: saved.rsp,
             rip: saved.rip,
@@ -606,7 +730,7 @@ mod arch {
         for (hal_index, value) in saved.general.iter().enumerate() {
             registers.general[FRAME_INDEX[hal_index]] = *value;
         }
-        let bytes = frame::encode(return_to, info, mask, &registers);
+        let bytes = frame::encode(place.return_to, info, &place.stack, mask, &registers);
         UserAccess::write(process, fpstate, &saved.fx).map_err(|_| "bad stack")?;
         UserAccess::write(process, start, &bytes).map_err(|_| "bad stack")?;
         let mut entry = saved;
@@ -617,7 +741,7 @@ mod arch {
         entry.general[3] = start + frame::UCONTEXT_OFFSET as u64;
         entry.general[0] = 0;
         entry.rsp = start;
-        entry.rip = handler;
+        entry.rip = place.handler;
         entry.rflags &= !HANDLER_CLEARED_FLAGS;
         entry.fx = hal::initial_fx_state();
         context.set_signal_registers(&entry);
@@ -777,6 +901,13 @@ pub fn signal_suspend(process: &Arc<Process>, mask: u64, mask_size: u64) -> Resu
         state.suspended_mask = Some(state.mask);
         state.mask = mask;
     }
+    wait_for_signal(process);
+    Err(Errno::Interrupted)
+}
+
+/// Blocks until `process` is killed or a signal its mask does not block
+/// is pending (`rt_sigsuspend`, `pause`).
+pub fn wait_for_signal(process: &Arc<Process>) {
     loop {
         let wait = with_scheduler(|_| {
             let resources = process.resources.lock();
@@ -787,7 +918,7 @@ pub fn signal_suspend(process: &Arc<Process>, mask: u64, mask_size: u64) -> Resu
             wait
         });
         if !wait {
-            return Err(Errno::Interrupted);
+            return;
         }
         crate::scheduler::schedule();
     }

@@ -51,8 +51,9 @@
 //! kept per process; handlers run on a Linux frame pushed on the user
 //! stack before the process returns to user mode, and `rt_sigreturn`
 //! comes back; `kill`, `tkill`, `tgkill`, Ctrl-C (`SIGINT`), a write to a
-//! pipe nobody reads (`SIGPIPE`, [`signals::broken_pipe`]) and a Linux
-//! child's end (`SIGCHLD`) send them. A call interrupted by one returns
+//! pipe nobody reads (`SIGPIPE`, [`signals::broken_pipe`]), an expired
+//! timer (`SIGALRM`, [`timers`]) and a Linux child's end (`SIGCHLD`) send
+//! them; a handler may run on the alternate stack (`sigaltstack`). A call interrupted by one returns
 //! `EINTR`, or starts again for a handler set with `SA_RESTART`.
 
 mod attributes;

@@ -16,6 +16,7 @@ use crate::elf_loader::{self, LoadedProgram};
 use crate::files::FileTable;
 use crate::scheduler::{self, with_scheduler, Pid};
 use crate::syscall;
+use crate::syscall::linux::signals::{self, Fault};
 use crate::user_memory::{FaultIn, UserMemory};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -608,6 +609,11 @@ fn run_process(pid: Pid) {
                     .map_or(FaultIn::Refused, |memory| memory.fault_in(address, access));
                 match outcome {
                     FaultIn::Mapped => Continue::Resume,
+                    FaultIn::Refused
+                        if signals::fault(&process, &mut context, Fault::Page, address) =>
+                    {
+                        Continue::Resume
+                    }
                     FaultIn::Refused => {
                         report_fault(&process, &context, "page fault", address, Some(access));
                         Continue::Exit(STATUS_FAULT)
@@ -617,6 +623,11 @@ fn run_process(pid: Pid) {
                         Continue::Exit(STATUS_KILLED)
                     }
                 }
+            }
+            TrapCause::IllegalInstruction { address }
+                if signals::fault(&process, &mut context, Fault::IllegalInstruction, address) =>
+            {
+                Continue::Resume
             }
             TrapCause::IllegalInstruction { address } => {
                 report_fault(

@@ -7,16 +7,21 @@
  * registers and the floating-point control kept across a handler, a
  * pipe read restarted after an SA_RESTART handler, SIGTERM's default
  * action ending a child, alarm and pause, an interval timer
- * (setitimer, getitimer), a timer outliving execve, and sigaltstack
- * with SA_ONSTACK. The program runs copies of itself:
+ * (setitimer, getitimer), a timer outliving execve, sigaltstack
+ * with SA_ONSTACK, and handlers for faults: SIGSEGV and SIGILL with
+ * si_addr, a stack overflow caught on the alternate stack, and the
+ * overflows that end a process (no alternate stack, SIGSEGV blocked).
+ * The program runs copies of itself:
  * argv[1] says what a copy does. Exits with status 0.
  *
  * `interrupt` and `interrupt-default` are for the Ctrl-C test: the first
  * waits for SIGINT with a handler and says so, the second spins until
  * SIGINT's default action ends it. */
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +44,31 @@ static volatile sig_atomic_t alarm_count;
 /* The alternate stack, and what a handler saw of it. */
 static char alternate[65536];
 static volatile int stack_inside, stack_flags, stack_change_refused;
+
+/* Where a fault handler goes back to, and what it saw. */
+static sigjmp_buf fault_return;
+static volatile int fault_signo;
+static void *volatile fault_address;
+/* Never equal to a depth: keeps the compiler from calling the recursion
+ * infinite. */
+static volatile int depth_limit = -1;
+/* An address no process has (below Linux's mmap_min_addr). */
+static int *volatile unmapped = (int *)(uintptr_t)64;
+
+/* One illegal instruction, as a function. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl illegal_instruction\n"
+        ".hidden illegal_instruction\n"
+        ".type illegal_instruction, %function\n"
+        "illegal_instruction:\n"
+#if defined(__aarch64__)
+        "udf #0\n"
+#else
+        "ud2\n"
+#endif
+);
+void illegal_instruction(void);
 
 /* What the nested handlers did, in order (no stdio in a handler). */
 static char trace[64];
@@ -112,6 +142,63 @@ static void on_stack_check(int signo) {
     stack_t change = {alternate, 0, sizeof alternate};
     stack_change_refused = sigaltstack(&change, NULL) == -1 && errno == EPERM;
     errno = saved;
+}
+
+static void on_fault(int signo, siginfo_t *info, void *context) {
+    (void)context;
+    fault_signo = signo;
+    fault_address = info->si_addr;
+    siglongjmp(fault_return, 1);
+}
+
+/* A stack overflow's SIGSEGV: says where it runs, and ends the copy. */
+static void on_overflow(int signo) {
+    (void)signo;
+    char local;
+    static const char on[] = "stack overflow caught on the alternate stack: yes\n";
+    static const char off[] = "stack overflow caught on the alternate stack: no\n";
+    int inside = &local > alternate && &local < alternate + sizeof alternate;
+    if (write(1, inside ? on : off, inside ? sizeof on - 1 : sizeof off - 1) < 0) {
+        _exit(2);
+    }
+    _exit(0);
+}
+
+/* Small frames, each touched: the stack grows a page at a time, so the
+ * overflow faults on the page below the stack. */
+static int recurse(int depth) {
+    volatile char block[512];
+    block[0] = (char)depth;
+    if (depth == depth_limit) {
+        return 0;
+    }
+    return recurse(depth + 1) + block[0];
+}
+
+/* A copy that overflows its stack with a SIGSEGV handler: on the
+ * alternate stack (`altstack`) it runs; without one (`no-altstack`) its
+ * frame cannot be written, and with SIGSEGV blocked (`blocked`) it is not
+ * run: SIGSEGV ends the copy. */
+static int overflow(const char *how) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_overflow;
+    sigemptyset(&action.sa_mask);
+    if (strcmp(how, "altstack") == 0) {
+        stack_t stack = {alternate, 0, sizeof alternate};
+        sigaltstack(&stack, NULL);
+        action.sa_flags = SA_ONSTACK;
+    }
+    sigaction(SIGSEGV, &action, NULL);
+    if (strcmp(how, "blocked") == 0) {
+        sigset_t segv;
+        sigemptyset(&segv);
+        sigaddset(&segv, SIGSEGV);
+        sigprocmask(SIG_BLOCK, &segv, NULL);
+        *unmapped = 1;
+        return 4;
+    }
+    return recurse(0);
 }
 
 static void on_interrupt(int signo, siginfo_t *info, void *context) {
@@ -277,6 +364,9 @@ int main(int argc, char **argv) {
         char *spinning[] = {argv[0], "spin", NULL};
         execve(argv[0], spinning, environ);
         return 3;
+    }
+    if (argc > 2 && strcmp(argv[1], "overflow") == 0) {
+        return overflow(argv[2]);
     }
     if (argc > 1 && strcmp(argv[1], "interrupt") == 0) {
         wait_for_interrupt();
@@ -498,6 +588,33 @@ int main(int argc, char **argv) {
     sigaltstack(&disable, NULL);
     sigaltstack(NULL, &stack);
     printf("disabled: SS_DISABLE %s\n", yes(stack.ss_flags == SS_DISABLE));
+
+    /* Faults: handlers for SIGSEGV and SIGILL run, with si_addr. */
+    set_info_handler(SIGSEGV, on_fault);
+    if (sigsetjmp(fault_return, 1) == 0) {
+        *unmapped = 1;
+    }
+    printf("SIGSEGV handler: signo %d, si_addr %s\n", fault_signo,
+           yes(fault_address == (void *)unmapped));
+    set_info_handler(SIGILL, on_fault);
+    if (sigsetjmp(fault_return, 1) == 0) {
+        illegal_instruction();
+    }
+    printf("SIGILL handler: signo %d, si_addr %s\n", fault_signo,
+           yes(fault_address == (void *)illegal_instruction));
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    const char *overflows[] = {"altstack", "no-altstack", "blocked"};
+    for (int i = 0; i < 3; i++) {
+        char *overflowing[] = {argv[0], "overflow", (char *)overflows[i], NULL};
+        pid = spawn_self(argv[0], overflowing);
+        waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status)) {
+            printf("fault (%s): WTERMSIG %d\n", overflows[i], WTERMSIG(status));
+        } else {
+            printf("fault (%s): exited with %d\n", overflows[i], WEXITSTATUS(status));
+        }
+    }
 
     printf("linux signals: done\n");
     return 0;

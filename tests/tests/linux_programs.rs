@@ -312,7 +312,7 @@ fn spawn_expected(no_children: &str) -> Vec<String> {
 }
 
 /// What `tests/linux/signals.c` prints.
-const SIGNALS_EXPECTED: [&str; 34] = [
+const SIGNALS_EXPECTED: [&str; 40] = [
     "linux signals: start",
     "SIGUSR1 handler ran: 1",
     "siginfo: signo 12, pid mine yes, SI_USER yes",
@@ -346,6 +346,12 @@ const SIGNALS_EXPECTED: [&str; 34] = [
     "SA_ONSTACK: on the alternate stack yes, SS_ONSTACK yes, changing it EPERM yes",
     "without SA_ONSTACK: on the alternate stack no, flags 0",
     "disabled: SS_DISABLE yes",
+    "SIGSEGV handler: signo 11, si_addr yes",
+    "SIGILL handler: signo 4, si_addr yes",
+    "stack overflow caught on the alternate stack: yes",
+    "fault (altstack): exited with 0",
+    "fault (no-altstack): WTERMSIG 11",
+    "fault (blocked): WTERMSIG 11",
     "linux signals: done",
 ];
 
@@ -356,7 +362,9 @@ const SIGNALS_EXPECTED: [&str; 34] = [
 /// `sigsuspend`, nesting, registers and the FP control kept, a restarted
 /// read, `SIGTERM`'s default, `alarm` and `pause`, an interval timer
 /// (`setitimer`, `getitimer`) and one outliving `execve`, and
-/// `sigaltstack` with `SA_ONSTACK` — as on Linux.
+/// `sigaltstack` with `SA_ONSTACK`, handlers for `SIGSEGV` and `SIGILL`
+/// (with `si_addr`), a stack overflow caught on the alternate stack and
+/// the faults that still end a process — as on Linux.
 #[test]
 fn a_glibc_program_handles_signals_as_on_linux() {
     runs_as_on_linux("signals", true, &SIGNALS_EXPECTED, 0);

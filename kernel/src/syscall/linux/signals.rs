@@ -32,6 +32,12 @@
 //! `__kernel_rt_sigreturn`. A frame that cannot be written ends the
 //! process with `SIGSEGV`'s status.
 //!
+//! # Faults
+//! [`fault`]: a page fault the process's memory refuses (`SIGSEGV`) or
+//! an illegal instruction (`SIGILL`) runs the process's handler at once,
+//! with `si_addr`, when it has one not blocked; otherwise the process
+//! ends with the native report, as before.
+//!
 //! # Return
 //! [`signal_return`] reads the frame back at the stack pointer,
 //! refuses a malformed one (`SIGSEGV`) and restores the registers and
@@ -231,6 +237,29 @@ impl SignalState {
         Ok(())
     }
 
+    /// Takes the mask and action a handler of `signal` runs with (the
+    /// mask plus `sa_mask` plus the signal unless `SA_NODEFER`;
+    /// `SA_RESETHAND`); returns the mask its frame restores.
+    fn enter_handler(&mut self, signal: Signal, action: &SignalAction) -> SignalSet {
+        let frame_mask = self.suspended_mask.take().unwrap_or(self.mask);
+        let mut mask = SignalSet(self.mask.0 | action.mask.0);
+        if !action.flags.contains(SignalActionFlags::NO_DEFER) {
+            mask = mask.with(signal);
+        }
+        self.mask = mask.maskable();
+        if action.flags.contains(SignalActionFlags::RESET_HANDLER) {
+            let reset = SignalAction {
+                handler: HANDLER_DEFAULT,
+                flags: SignalActionFlags::empty(),
+                restorer: 0,
+                mask: SignalSet::EMPTY,
+            };
+            // Replacing an existing entry cannot fail.
+            let _ = self.set_action(signal, reset);
+        }
+        frame_mask
+    }
+
     /// Whether `signal` is dropped when sent: ignored, explicitly or by
     /// default (stop and continue included: not implemented).
     fn ignores(&self, signal: Signal) -> bool {
@@ -358,22 +387,7 @@ pub fn deliver(process: &Arc<Process>, context: &mut UserContext) -> Option<i32>
                     _ => continue,
                 }
             }
-            let frame_mask = state.suspended_mask.take().unwrap_or(state.mask);
-            let mut mask = SignalSet(state.mask.0 | action.mask.0);
-            if !action.flags.contains(SignalActionFlags::NO_DEFER) {
-                mask = mask.with(signal);
-            }
-            state.mask = mask.maskable();
-            if action.flags.contains(SignalActionFlags::RESET_HANDLER) {
-                let reset = SignalAction {
-                    handler: HANDLER_DEFAULT,
-                    flags: SignalActionFlags::empty(),
-                    restorer: 0,
-                    mask: SignalSet::EMPTY,
-                };
-                // Replacing an existing entry cannot fail.
-                let _ = state.set_action(signal, reset);
-            }
+            let frame_mask = state.enter_handler(signal, &action);
             (signal, action, origin, frame_mask)
         };
         let info = match origin {
@@ -403,6 +417,48 @@ pub fn deliver(process: &Arc<Process>, context: &mut UserContext) -> Option<i32>
         }
     }
     None
+}
+
+/// A fault that can raise a signal.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// A page fault the process's memory refused: `SIGSEGV`
+    /// (`SEGV_MAPERR`).
+    Page,
+    /// An illegal instruction: `SIGILL` (`ILL_ILLOPC`).
+    IllegalInstruction,
+}
+
+/// A fault of `process` at `address` raises its signal: if it made
+/// Linux calls and has a handler for that signal that
+/// is not blocked, the handler's frame is pushed at once (its `siginfo`
+/// with the code and `si_addr`) and `true`
+/// returned. Otherwise — no handler (`SIG_DFL`, `SIG_IGN`), the signal
+/// blocked (a fault inside its own handler), or a frame that cannot be
+/// written (a stack overflow without an alternate stack) — `false`, and
+/// the caller ends the process as a native program's fault: Linux ends
+/// it with the same signal then.
+pub fn fault(process: &Process, context: &mut UserContext, fault: Fault, address: u64) -> bool {
+    let (signal, code) = match fault {
+        Fault::Page => (Signal::SEGMENTATION_FAULT, signal_info::SEGV_MAPPING_ERROR),
+        Fault::IllegalInstruction => (Signal::ILLEGAL_INSTRUCTION, signal_info::ILLEGAL_OPCODE),
+    };
+    let (action, frame_mask) = {
+        let mut resources = process.resources.lock();
+        let state = &mut resources.linux_signals;
+        let action = state.action(signal);
+        if !state.linux
+            || state.mask.contains(signal)
+            || action.handler == HANDLER_DEFAULT
+            || action.handler == HANDLER_IGNORE
+        {
+            return false;
+        }
+        let frame_mask = state.enter_handler(signal, &action);
+        (action, frame_mask)
+    };
+    let info = signal_info::encode_fault(signal, code, address);
+    push_frame(process, context, signal, &action, &info, frame_mask).is_ok()
 }
 
 /// Where a handler returns: `sa_restorer`, or the trampoline (AArch64).

@@ -113,7 +113,8 @@ pub(super) fn read_at(
 }
 
 /// Reads up to `length` bytes from `file` into a kernel buffer (see
-/// [`read_at`] for `position`); blocks on an empty pipe or the console.
+/// [`read_at`] for `position`); blocks on an empty pipe (`TryAgain` for a
+/// non-blocking end) or the console.
 ///
 /// Return values: as [`read_at`].
 pub(super) fn read_bytes(
@@ -240,7 +241,9 @@ pub(super) fn write_at(
 }
 
 /// Writes `data` to `file` (see [`write_at`] for `position`); blocks on
-/// a full pipe.
+/// a full pipe (a write of at most `PIPE_ATOMIC` bytes until it fits
+/// whole) unless the end is non-blocking: then what fits, or `TryAgain`
+/// when nothing does (a short write only whole).
 ///
 /// Return values: as [`write_at`].
 pub(super) fn write_bytes(

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Linux's real-time interval timer: `alarm`, `setitimer` and
 //! `getitimer` with `ITIMER_REAL` (the CPU-time timers, `ITIMER_VIRTUAL`
-//! and `ITIMER_PROF`, are `EINVAL`), and `pause`.
+//! and `ITIMER_PROF`, are `EINVAL`, logged once), and `pause`.
 //!
 //! A process has at most one timer: when it is due (time since reset)
 //! and the period it is re-armed with. The timer tick checks it
@@ -18,6 +18,7 @@ use super::signals::{self, Origin};
 use super::{read_array, write_bytes};
 use crate::process::{Process, ProcessResources};
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use hal::{Arch, Architecture};
 use linux_abi::layout::time::{
@@ -104,6 +105,9 @@ fn duration(value: &Timeval) -> Result<Duration, Errno> {
         .ok_or(Errno::InvalidArgument)
 }
 
+/// Whether a program asked for a CPU-time timer already (logged once).
+static CPU_TIME_LOGGED: AtomicBool = AtomicBool::new(false);
+
 /// Checks `which` names the real-time timer.
 ///
 /// Return values: `EINVAL` for the CPU-time timers (not implemented) and
@@ -113,10 +117,8 @@ fn check_which(which: u64) -> Result<(), Errno> {
     if which == ITIMER_REAL {
         return Ok(());
     }
-    if ITIMER_CPU_TIME.contains(&which) {
-        log::warn!(
-            "linux: setitimer/getitimer of CPU time (timer {which}) is not implemented: EINVAL"
-        );
+    if ITIMER_CPU_TIME.contains(&which) && !CPU_TIME_LOGGED.swap(true, Ordering::Relaxed) {
+        log::warn!("linux: the CPU-time interval timers are not implemented: EINVAL");
     }
     Err(Errno::InvalidArgument)
 }

@@ -137,10 +137,16 @@ impl Timeval {
 }
 
 impl Timeval {
-    /// Its total in nanoseconds, or `None` for a negative or out-of-range
-    /// value (`setitimer`'s `EINVAL`) or one that overflows.
+    /// Whether Linux accepts it as a duration (`setitimer`): seconds ≥ 0
+    /// and microseconds in 0–999 999; otherwise `EINVAL`.
+    pub fn is_valid(&self) -> bool {
+        self.seconds >= 0 && (0..1_000_000).contains(&self.microseconds)
+    }
+
+    /// Its total in nanoseconds, or `None` for an invalid value or one
+    /// that overflows.
     pub fn as_nanoseconds(&self) -> Option<u64> {
-        if self.seconds < 0 || !(0..1_000_000).contains(&self.microseconds) {
+        if !self.is_valid() {
             return None;
         }
         (self.seconds as u64)
@@ -228,6 +234,8 @@ mod tests {
         assert_eq!(bad(0, -1).as_nanoseconds(), None);
         assert_eq!(bad(-1, 0).as_nanoseconds(), None);
         assert_eq!(bad(i64::MAX, 0).as_nanoseconds(), None);
+        assert!(bad(i64::MAX, 999_999).is_valid());
+        assert!(!bad(0, 1_000_000).is_valid());
     }
 
     #[test]

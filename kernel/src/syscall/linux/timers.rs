@@ -95,14 +95,18 @@ fn replace(process: &Process, value: Duration, interval: Duration) -> IntervalTi
     previous
 }
 
-/// The duration of a timeval a program gave.
+/// The duration of a timeval a program gave (a huge one is as good as
+/// never).
 ///
 /// Return values: `EINVAL` for a negative or out-of-range value.
 fn duration(value: &Timeval) -> Result<Duration, Errno> {
-    value
-        .as_nanoseconds()
-        .map(Duration::from_nanos)
-        .ok_or(Errno::InvalidArgument)
+    if !value.is_valid() {
+        return Err(Errno::InvalidArgument);
+    }
+    Ok(Duration::new(
+        value.seconds as u64,
+        value.microseconds as u32 * 1000,
+    ))
 }
 
 /// Whether a program asked for a CPU-time timer already (logged once).

@@ -17,8 +17,9 @@
 //! guest's output must equal the host's line for line.
 //!
 //! `tests/linux/signals.c` runs handlers (every kind of sender, the mask,
-//! the frame and `rt_sigreturn`), and Ctrl-C is `SIGINT` for a Linux
-//! program launched from the shell.
+//! the frame and `rt_sigreturn`, timers, the alternate stack, faults), and
+//! Ctrl-C is `SIGINT` for a Linux program launched from the shell;
+//! `tests/linux/files.c` checks non-blocking pipes too.
 //!
 //! `hello`, `files`, `spawn` and `signals` are also built against musl
 //! (`linux-musl-NAME`) and checked in the same way, each against the

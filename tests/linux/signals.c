@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -190,6 +191,12 @@ static int overflow(const char *how) {
         action.sa_flags = SA_ONSTACK;
     }
     sigaction(SIGSEGV, &action, NULL);
+    /* A host with an unlimited stack would grow it into all its memory. */
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur > (8 << 20)) {
+        limit.rlim_cur = 8 << 20;
+        setrlimit(RLIMIT_STACK, &limit);
+    }
     if (strcmp(how, "blocked") == 0) {
         sigset_t segv;
         sigemptyset(&segv);

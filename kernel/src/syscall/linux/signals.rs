@@ -430,14 +430,14 @@ pub enum Fault {
 }
 
 /// A fault of `process` at `address` raises its signal: if it made
-/// Linux calls and has a handler for that signal that
-/// is not blocked, the handler's frame is pushed at once (its `siginfo`
-/// with the code and `si_addr`) and `true`
-/// returned. Otherwise — no handler (`SIG_DFL`, `SIG_IGN`), the signal
-/// blocked (a fault inside its own handler), or a frame that cannot be
-/// written (a stack overflow without an alternate stack) — `false`, and
-/// the caller ends the process as a native program's fault: Linux ends
-/// it with the same signal then.
+/// Linux calls and has a handler for that signal that is not blocked,
+/// the handler's frame is pushed at once (its `siginfo` with the code
+/// and `si_addr`) and `true` returned. Otherwise — no handler
+/// (`SIG_DFL`, `SIG_IGN`), the signal blocked (a fault inside its own
+/// handler), or a frame that cannot be written (a stack overflow
+/// without an alternate stack) — `false`, and the caller ends the
+/// process as a native program's fault: Linux ends it with the same
+/// signal then.
 pub fn fault(process: &Process, context: &mut UserContext, fault: Fault, address: u64) -> bool {
     let (signal, code) = match fault {
         Fault::Page => (Signal::SEGMENTATION_FAULT, signal_info::SEGV_MAPPING_ERROR),

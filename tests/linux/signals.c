@@ -6,7 +6,8 @@
  * posix_spawn'ed child ends (taken in sigsuspend), nested handlers,
  * registers and the floating-point control kept across a handler, a
  * pipe read restarted after an SA_RESTART handler, SIGTERM's default
- * action ending a child, alarm and pause, an interval timer
+ * action ending a child, alarm and pause, a sleep interrupted by
+ * SIGALRM (the time left written back), an interval timer
  * (setitimer, getitimer), a timer outliving execve, sigaltstack
  * with SA_ONSTACK, and handlers for faults: SIGSEGV and SIGILL with
  * si_addr, a stack overflow caught on the alternate stack, and the
@@ -29,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -537,6 +539,15 @@ int main(int argc, char **argv) {
            errno == EINTR ? "EINTR" : strerror(errno), (int)alarm_count);
     printf("alarm(30): previous %u\n", alarm(30));
     printf("alarm(0): previous %u\n", alarm(0));
+
+    /* A sleep a signal interrupts says how long it had left. */
+    struct itimerval brief = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_REAL, &brief, NULL);
+    struct timespec request = {5, 0}, remaining = {0, 0};
+    errno = 0;
+    int slept = nanosleep(&request, &remaining);
+    printf("nanosleep interrupted: %d %s, %ld s left\n", slept,
+           errno == EINTR ? "EINTR" : strerror(errno), (long)remaining.tv_sec);
 
     /* An interval timer: SIGALRM again and again, until disarmed. */
     struct itimerval timer = {{0, 20000}, {0, 30000}}, left, old;

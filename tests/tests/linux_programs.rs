@@ -313,7 +313,7 @@ fn spawn_expected(no_children: &str) -> Vec<String> {
 }
 
 /// What `tests/linux/signals.c` prints.
-const SIGNALS_EXPECTED: [&str; 40] = [
+const SIGNALS_EXPECTED: [&str; 41] = [
     "linux signals: start",
     "SIGUSR1 handler ran: 1",
     "siginfo: signo 12, pid mine yes, SI_USER yes",
@@ -334,6 +334,7 @@ const SIGNALS_EXPECTED: [&str; 40] = [
     "pause: -1 EINTR, SIGALRM handler ran 1",
     "alarm(30): previous 0",
     "alarm(0): previous 30",
+    "nanosleep interrupted: -1 EINTR, 4 s left",
     "setitimer: 0",
     "getitimer: interval 20000 us, armed yes",
     "disarmed: old interval 20000 us, now 0 0",
@@ -361,7 +362,8 @@ const SIGNALS_EXPECTED: [&str; 40] = [
 /// trampoline on AArch64), with siginfo, the mask (blocked, pending,
 /// unblocked), `SIG_IGN`, `SA_RESETHAND`, `SIGPIPE`, `SIGCHLD` in
 /// `sigsuspend`, nesting, registers and the FP control kept, a restarted
-/// read, `SIGTERM`'s default, `alarm` and `pause`, an interval timer
+/// read, `SIGTERM`'s default, `alarm` and `pause`, a sleep interrupted
+/// by `SIGALRM` (the time left written back), an interval timer
 /// (`setitimer`, `getitimer`) and one outliving `execve`, and
 /// `sigaltstack` with `SA_ONSTACK`, handlers for `SIGSEGV` and `SIGILL`
 /// (with `si_addr`), a stack overflow caught on the alternate stack and

@@ -238,8 +238,8 @@ fn run(
         // Waiting.
         Poll => poll::poll(process, a[0], a[1], a[2]).into(),
         PollWithTimespec => poll::poll_with_timespec(process, a[0], a[1], a[2]).into(),
-        Sleep => sleep::nanosleep(process, a[0]).into(),
-        ClockSleep => sleep::clock_nanosleep(process, a[0], a[1], a[2]).into(),
+        Sleep => sleep::nanosleep(process, a[0], a[1]).into(),
+        ClockSleep => sleep::clock_nanosleep(process, a[0], a[1], a[2], a[3]).into(),
         Yield => value(sleep::yield_processor()),
         Exit | ExitGroup => process::exit(a[0]),
         Execute => family::execute(process, a[0], a[1], a[2]),

@@ -35,6 +35,11 @@ pub struct Pipe {
 /// Bytes a pipe holds before writers block.
 pub const PIPE_CAPACITY: usize = 64 * 1024;
 
+/// Writes of at most this many bytes to a pipe are never split
+/// (`PIPE_BUF`): a non-blocking one that does not fit whole is
+/// `TryAgain`.
+pub const PIPE_ATOMIC: usize = 4096;
+
 /// What a descriptor refers to.
 pub enum OpenFile {
     /// The serial console.
@@ -82,16 +87,39 @@ pub enum OpenFile {
         writable: bool,
     },
     /// The read end of a pipe.
-    PipeReader(Arc<Mutex<Pipe>>),
+    PipeReader {
+        /// The pipe.
+        pipe: Arc<Mutex<Pipe>>,
+        /// `O_NONBLOCK` (Linux calls only): a read of an empty pipe
+        /// that still has writers is `TryAgain` instead of waiting.
+        nonblocking: bool,
+    },
     /// The write end of a pipe.
-    PipeWriter(Arc<Mutex<Pipe>>),
+    PipeWriter {
+        /// The pipe.
+        pipe: Arc<Mutex<Pipe>>,
+        /// `O_NONBLOCK` (Linux calls only): a write to a full pipe is
+        /// `TryAgain` (or the bytes that fitted) instead of waiting.
+        nonblocking: bool,
+    },
+}
+
+impl OpenFile {
+    /// The pipe of a pipe end, and whether the end is non-blocking.
+    pub fn pipe_end(&self) -> Option<(&Arc<Mutex<Pipe>>, bool)> {
+        match self {
+            OpenFile::PipeReader { pipe, nonblocking }
+            | OpenFile::PipeWriter { pipe, nonblocking } => Some((pipe, *nonblocking)),
+            _ => None,
+        }
+    }
 }
 
 impl Drop for OpenFile {
     fn drop(&mut self) {
         let (pipe, reader) = match self {
-            OpenFile::PipeReader(pipe) => (pipe, true),
-            OpenFile::PipeWriter(pipe) => (pipe, false),
+            OpenFile::PipeReader { pipe, .. } => (pipe, true),
+            OpenFile::PipeWriter { pipe, .. } => (pipe, false),
             _ => return,
         };
         let waiting = {

@@ -16,6 +16,7 @@ use crate::elf_loader::{self, LoadedProgram};
 use crate::files::FileTable;
 use crate::scheduler::{self, with_scheduler, Pid};
 use crate::syscall;
+use crate::syscall::linux::signals::{self, Fault};
 use crate::user_memory::{FaultIn, UserMemory};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -608,6 +609,11 @@ fn run_process(pid: Pid) {
                     .map_or(FaultIn::Refused, |memory| memory.fault_in(address, access));
                 match outcome {
                     FaultIn::Mapped => Continue::Resume,
+                    FaultIn::Refused
+                        if signals::fault(&process, &mut context, Fault::Page, address) =>
+                    {
+                        Continue::Resume
+                    }
                     FaultIn::Refused => {
                         report_fault(&process, &context, "page fault", address, Some(access));
                         Continue::Exit(STATUS_FAULT)
@@ -617,6 +623,11 @@ fn run_process(pid: Pid) {
                         Continue::Exit(STATUS_KILLED)
                     }
                 }
+            }
+            TrapCause::IllegalInstruction { address }
+                if signals::fault(&process, &mut context, Fault::IllegalInstruction, address) =>
+            {
+                Continue::Resume
             }
             TrapCause::IllegalInstruction { address } => {
                 report_fault(
@@ -828,7 +839,8 @@ pub fn check_descendant(caller: Pid, target: Pid) -> Result<(), Errno> {
     })
 }
 
-/// Wakes sleepers whose time has come (called on every tick).
+/// Wakes sleepers whose time has come, and processes whose Linux
+/// interval timer expired (called on every tick).
 pub fn wake_sleepers() {
     let now = Arch::time_since_reset();
     with_scheduler(|scheduler| {
@@ -836,16 +848,25 @@ pub fn wake_sleepers() {
             .processes
             .values()
             .filter(|p| {
+                // Try-locks: the tick may have interrupted their holder.
+                let ended = p
+                    .state
+                    .try_lock()
+                    .is_some_and(|state| matches!(*state, ProcessState::Zombie(_)));
+                if ended {
+                    return false;
+                }
                 let mut resources = match p.resources.try_lock() {
                     Some(resources) => resources,
                     None => return false,
                 };
+                let alarm = syscall::linux::timers::expire(&mut resources, now);
                 match resources.wake_at {
                     Some(when) if when <= now => {
                         resources.wake_at = None;
                         true
                     }
-                    _ => false,
+                    _ => alarm,
                 }
             })
             .map(|p| p.pid)

@@ -59,6 +59,7 @@ static const char *error_name(int number) {
     case ENOTDIR: return "ENOTDIR";
     case EISDIR: return "EISDIR";
     case EINVAL: return "EINVAL";
+    case EAGAIN: return "EAGAIN";
     case ESPIPE: return "ESPIPE";
     case ENOTEMPTY: return "ENOTEMPTY";
     case ELOOP: return "ELOOP";
@@ -451,6 +452,47 @@ static void pipes(void) {
     printf("poll closed descriptor: %d revents %#x\n", ready, closed.revents);
 }
 
+/* O_NONBLOCK on pipes: EAGAIN instead of waiting, F_GETFL and F_SETFL,
+ * poll of a full pipe, the flag shared by a duplicate. */
+static void nonblocking_pipes(void) {
+    static char block[100000];
+    int ends[2];
+    report("pipe2 O_NONBLOCK", pipe2(ends, O_NONBLOCK | O_CLOEXEC));
+    printf("O_NONBLOCK in F_GETFL: read end %d, write end %d\n",
+           (fcntl(ends[0], F_GETFL) & O_NONBLOCK) != 0, (fcntl(ends[1], F_GETFL) & O_NONBLOCK) != 0);
+    expect_error("read empty non-blocking pipe", read(ends[0], block, 1));
+    memset(block, 'z', sizeof block);
+    ssize_t wrote = write(ends[1], block, sizeof block);
+    printf("write 100000 bytes: took the pipe's size %d\n",
+           wrote == fcntl(ends[1], F_GETPIPE_SZ));
+    expect_error("write to a full non-blocking pipe", write(ends[1], "x", 1));
+    struct pollfd poll_write = {ends[1], POLLOUT, 0};
+    printf("poll full pipe for writing: %d\n", poll(&poll_write, 1, 0));
+    struct pollfd poll_read = {ends[0], POLLIN, 0};
+    int ready = poll(&poll_read, 1, 0);
+    printf("poll full pipe for reading: %d revents %#x\n", ready, poll_read.revents);
+    ssize_t count = read(ends[0], block, sizeof block);
+    printf("read it all: %d\n", count == wrote);
+    expect_error("read emptied non-blocking pipe", read(ends[0], block, 1));
+    report("write 3 bytes", write(ends[1], "abc", 3));
+    printf("read 3 bytes: %ld\n", (long)read(ends[0], block, 10));
+    int copy = dup(ends[0]);
+    report("F_SETFL 0 on a duplicate", fcntl(copy, F_SETFL, 0));
+    printf("O_NONBLOCK in F_GETFL: read end %d, write end %d\n",
+           (fcntl(ends[0], F_GETFL) & O_NONBLOCK) != 0, (fcntl(ends[1], F_GETFL) & O_NONBLOCK) != 0);
+    close(ends[1]);
+    printf("blocking read without writers: %ld\n", (long)read(ends[0], block, 1));
+    close(ends[0]);
+    close(copy);
+    report("pipe", pipe(ends));
+    report("F_SETFL O_NONBLOCK", fcntl(ends[0], F_SETFL, O_NONBLOCK));
+    printf("F_GETFL of the read end: O_NONBLOCK %d\n", (fcntl(ends[0], F_GETFL) & O_NONBLOCK) != 0);
+    expect_error("read empty pipe after F_SETFL", read(ends[0], block, 1));
+    close(ends[1]);
+    printf("non-blocking read without writers: %ld\n", (long)read(ends[0], block, 1));
+    close(ends[0]);
+}
+
 static void the_rest(void) {
     struct timespec nap = {0, 10000000};
     report("nanosleep", nanosleep(&nap, NULL));
@@ -498,6 +540,7 @@ int main(int argc, char **argv) {
     files();
     directories(base);
     pipes();
+    nonblocking_pipes();
     the_rest();
     /* Clean up, so the directory is as it was. */
     unlink("list/a");

@@ -5,21 +5,32 @@
  * SIGPIPE with a handler (the write still EPIPE), SIGCHLD after a
  * posix_spawn'ed child ends (taken in sigsuspend), nested handlers,
  * registers and the floating-point control kept across a handler, a
- * pipe read restarted after an SA_RESTART handler, and SIGTERM's
- * default action ending a child. The program runs copies of itself:
+ * pipe read restarted after an SA_RESTART handler, SIGTERM's default
+ * action ending a child, alarm and pause, a sleep interrupted by
+ * SIGALRM (the time left written back), an interval timer
+ * (setitimer, getitimer), a timer outliving execve, sigaltstack
+ * with SA_ONSTACK, and handlers for faults: SIGSEGV and SIGILL with
+ * si_addr, a stack overflow caught on the alternate stack, and the
+ * overflows that end a process (no alternate stack, SIGSEGV blocked).
+ * The program runs copies of itself:
  * argv[1] says what a copy does. Exits with status 0.
  *
  * `interrupt` and `interrupt-default` are for the Ctrl-C test: the first
  * waits for SIGINT with a handler and says so, the second spins until
  * SIGINT's default action ends it. */
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -31,6 +42,36 @@ static volatile int info_signo, info_pid, info_code;
 static volatile int chld_count, chld_pid, chld_status, chld_code;
 static volatile sig_atomic_t interrupt_count;
 static volatile int interrupt_code;
+static volatile sig_atomic_t alarm_count;
+
+/* The alternate stack, and what a handler saw of it. */
+static char alternate[65536];
+static volatile int stack_inside, stack_flags, stack_change_refused;
+
+/* Where a fault handler goes back to, and what it saw. */
+static sigjmp_buf fault_return;
+static volatile int fault_signo;
+static void *volatile fault_address;
+/* Never equal to a depth: keeps the compiler from calling the recursion
+ * infinite. */
+static volatile int depth_limit = -1;
+/* An address no process has (below Linux's mmap_min_addr). */
+static int *volatile unmapped = (int *)(uintptr_t)64;
+
+/* One illegal instruction, as a function. */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl illegal_instruction\n"
+        ".hidden illegal_instruction\n"
+        ".type illegal_instruction, %function\n"
+        "illegal_instruction:\n"
+#if defined(__aarch64__)
+        "udf #0\n"
+#else
+        "ud2\n"
+#endif
+);
+void illegal_instruction(void);
 
 /* What the nested handlers did, in order (no stdio in a handler). */
 static char trace[64];
@@ -84,6 +125,89 @@ static void on_outer(int signo) {
     note("outer-start ");
     raise(SIGUSR2);
     note("outer-end");
+}
+
+static void on_alarm(int signo) {
+    (void)signo;
+    alarm_count++;
+}
+
+/* Whether it runs on the alternate stack, what sigaltstack says there,
+ * and whether changing the stack there is refused (EPERM). */
+static void on_stack_check(int signo) {
+    (void)signo;
+    int saved = errno;
+    char local;
+    stack_inside = &local > alternate && &local < alternate + sizeof alternate;
+    stack_t now;
+    sigaltstack(NULL, &now);
+    stack_flags = now.ss_flags;
+    stack_t change = {alternate, 0, sizeof alternate};
+    stack_change_refused = sigaltstack(&change, NULL) == -1 && errno == EPERM;
+    errno = saved;
+}
+
+static void on_fault(int signo, siginfo_t *info, void *context) {
+    (void)context;
+    fault_signo = signo;
+    fault_address = info->si_addr;
+    siglongjmp(fault_return, 1);
+}
+
+/* A stack overflow's SIGSEGV: says where it runs, and ends the copy. */
+static void on_overflow(int signo) {
+    (void)signo;
+    char local;
+    static const char on[] = "stack overflow caught on the alternate stack: yes\n";
+    static const char off[] = "stack overflow caught on the alternate stack: no\n";
+    int inside = &local > alternate && &local < alternate + sizeof alternate;
+    if (write(1, inside ? on : off, inside ? sizeof on - 1 : sizeof off - 1) < 0) {
+        _exit(2);
+    }
+    _exit(0);
+}
+
+/* Small frames, each touched: the stack grows a page at a time, so the
+ * overflow faults on the page below the stack. */
+static int recurse(int depth) {
+    volatile char block[512];
+    block[0] = (char)depth;
+    if (depth == depth_limit) {
+        return 0;
+    }
+    return recurse(depth + 1) + block[0];
+}
+
+/* A copy that overflows its stack with a SIGSEGV handler: on the
+ * alternate stack (`altstack`) it runs; without one (`no-altstack`) its
+ * frame cannot be written, and with SIGSEGV blocked (`blocked`) it is not
+ * run: SIGSEGV ends the copy. */
+static int overflow(const char *how) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_overflow;
+    sigemptyset(&action.sa_mask);
+    if (strcmp(how, "altstack") == 0) {
+        stack_t stack = {alternate, 0, sizeof alternate};
+        sigaltstack(&stack, NULL);
+        action.sa_flags = SA_ONSTACK;
+    }
+    sigaction(SIGSEGV, &action, NULL);
+    /* A host with an unlimited stack would grow it into all its memory. */
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur > (8 << 20)) {
+        limit.rlim_cur = 8 << 20;
+        setrlimit(RLIMIT_STACK, &limit);
+    }
+    if (strcmp(how, "blocked") == 0) {
+        sigset_t segv;
+        sigemptyset(&segv);
+        sigaddset(&segv, SIGSEGV);
+        sigprocmask(SIG_BLOCK, &segv, NULL);
+        *unmapped = 1;
+        return 4;
+    }
+    return recurse(0);
 }
 
 static void on_interrupt(int signo, siginfo_t *info, void *context) {
@@ -241,6 +365,18 @@ int main(int argc, char **argv) {
     if (argc > 3 && strcmp(argv[1], "restart") == 0) {
         return restart_reader(atoi(argv[2]), atoi(argv[3]));
     }
+    if (argc > 1 && strcmp(argv[1], "alarm-exec") == 0) {
+        /* A pending timer outlives execve; the new program has no
+         * handler, so SIGALRM ends it. */
+        struct itimerval soon = {{0, 0}, {0, 50000}};
+        setitimer(ITIMER_REAL, &soon, NULL);
+        char *spinning[] = {argv[0], "spin", NULL};
+        execve(argv[0], spinning, environ);
+        return 3;
+    }
+    if (argc > 2 && strcmp(argv[1], "overflow") == 0) {
+        return overflow(argv[2]);
+    }
     if (argc > 1 && strcmp(argv[1], "interrupt") == 0) {
         wait_for_interrupt();
         return 0;
@@ -393,6 +529,110 @@ int main(int argc, char **argv) {
     waitpid(pid, &status, 0);
     printf("SIGTERM: signaled %s, WTERMSIG %d\n", yes(WIFSIGNALED(status)),
            WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+
+    /* alarm, and pause ended by its handler. */
+    set_handler(SIGALRM, on_alarm, 0);
+    printf("alarm(1): previous %u\n", alarm(1));
+    errno = 0;
+    int paused = pause();
+    printf("pause: %d %s, SIGALRM handler ran %d\n", paused,
+           errno == EINTR ? "EINTR" : strerror(errno), (int)alarm_count);
+    printf("alarm(30): previous %u\n", alarm(30));
+    printf("alarm(0): previous %u\n", alarm(0));
+
+    /* A sleep a signal interrupts says how long it had left. */
+    struct itimerval brief = {{0, 0}, {0, 50000}};
+    setitimer(ITIMER_REAL, &brief, NULL);
+    struct timespec request = {5, 0}, remaining = {0, 0};
+    errno = 0;
+    int slept = nanosleep(&request, &remaining);
+    printf("nanosleep interrupted: %d %s, %ld s left\n", slept,
+           errno == EINTR ? "EINTR" : strerror(errno), (long)remaining.tv_sec);
+
+    /* An interval timer: SIGALRM again and again, until disarmed. */
+    struct itimerval timer = {{0, 20000}, {0, 30000}}, left, old;
+    alarm_count = 0;
+    printf("setitimer: %d\n", setitimer(ITIMER_REAL, &timer, NULL));
+    while (alarm_count < 3) {
+        pause();
+    }
+    getitimer(ITIMER_REAL, &left);
+    printf("getitimer: interval %ld us, armed %s\n", (long)left.it_interval.tv_usec,
+           yes(left.it_value.tv_sec == 0 && left.it_value.tv_usec > 0 &&
+               left.it_value.tv_usec <= 20000));
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, &old);
+    getitimer(ITIMER_REAL, &left);
+    printf("disarmed: old interval %ld us, now %ld %ld\n", (long)old.it_interval.tv_usec,
+           (long)left.it_value.tv_sec, (long)left.it_value.tv_usec);
+    errno = 0;
+    int refused = setitimer(7, &timer, NULL);
+    printf("setitimer of timer 7: %d %s\n", refused, errno == EINVAL ? "EINVAL" : strerror(errno));
+    signal(SIGALRM, SIG_DFL);
+    char *alarmed[] = {argv[0], "alarm-exec", NULL};
+    pid = spawn_self(argv[0], alarmed);
+    waitpid(pid, &status, 0);
+    printf("alarm across execve: signaled %s, WTERMSIG %d\n", yes(WIFSIGNALED(status)),
+           WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+
+    /* sigaltstack and SA_ONSTACK. */
+    stack_t stack;
+    sigaltstack(NULL, &stack);
+    printf("sigaltstack at start: SS_DISABLE %s\n", yes(stack.ss_flags == SS_DISABLE));
+    stack_t small = {alternate, 0, 1024};
+    errno = 0;
+    int result = sigaltstack(&small, NULL);
+    printf("sigaltstack below MINSIGSTKSZ: %d %s\n", result,
+           errno == ENOMEM ? "ENOMEM" : strerror(errno));
+    stack_t odd = {alternate, 0x10, sizeof alternate};
+    errno = 0;
+    result = sigaltstack(&odd, NULL);
+    printf("sigaltstack with unknown flags: %d %s\n", result,
+           errno == EINVAL ? "EINVAL" : strerror(errno));
+    stack_t alternate_stack = {alternate, 0, sizeof alternate};
+    printf("sigaltstack: %d\n", sigaltstack(&alternate_stack, NULL));
+    sigaltstack(NULL, &stack);
+    printf("sigaltstack now: flags %d, base %s, size %s\n", stack.ss_flags,
+           yes(stack.ss_sp == alternate), yes(stack.ss_size == sizeof alternate));
+    set_handler(SIGUSR2, on_stack_check, SA_ONSTACK);
+    raise(SIGUSR2);
+    printf("SA_ONSTACK: on the alternate stack %s, SS_ONSTACK %s, changing it EPERM %s\n",
+           yes(stack_inside), yes(stack_flags == SS_ONSTACK), yes(stack_change_refused));
+    set_handler(SIGUSR2, on_stack_check, 0);
+    raise(SIGUSR2);
+    printf("without SA_ONSTACK: on the alternate stack %s, flags %d\n", yes(stack_inside),
+           stack_flags);
+    stack_t disable = {NULL, SS_DISABLE, 0};
+    sigaltstack(&disable, NULL);
+    sigaltstack(NULL, &stack);
+    printf("disabled: SS_DISABLE %s\n", yes(stack.ss_flags == SS_DISABLE));
+
+    /* Faults: handlers for SIGSEGV and SIGILL run, with si_addr. */
+    set_info_handler(SIGSEGV, on_fault);
+    if (sigsetjmp(fault_return, 1) == 0) {
+        *unmapped = 1;
+    }
+    printf("SIGSEGV handler: signo %d, si_addr %s\n", fault_signo,
+           yes(fault_address == (void *)unmapped));
+    set_info_handler(SIGILL, on_fault);
+    if (sigsetjmp(fault_return, 1) == 0) {
+        illegal_instruction();
+    }
+    printf("SIGILL handler: signo %d, si_addr %s\n", fault_signo,
+           yes(fault_address == (void *)illegal_instruction));
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGILL, SIG_DFL);
+    const char *overflows[] = {"altstack", "no-altstack", "blocked"};
+    for (int i = 0; i < 3; i++) {
+        char *overflowing[] = {argv[0], "overflow", (char *)overflows[i], NULL};
+        pid = spawn_self(argv[0], overflowing);
+        waitpid(pid, &status, 0);
+        if (WIFSIGNALED(status)) {
+            printf("fault (%s): WTERMSIG %d\n", overflows[i], WTERMSIG(status));
+        } else {
+            printf("fault (%s): exited with %d\n", overflows[i], WEXITSTATUS(status));
+        }
+    }
 
     printf("linux signals: done\n");
     return 0;

@@ -17,8 +17,9 @@
 //! guest's output must equal the host's line for line.
 //!
 //! `tests/linux/signals.c` runs handlers (every kind of sender, the mask,
-//! the frame and `rt_sigreturn`), and Ctrl-C is `SIGINT` for a Linux
-//! program launched from the shell.
+//! the frame and `rt_sigreturn`, timers, the alternate stack, faults), and
+//! Ctrl-C is `SIGINT` for a Linux program launched from the shell;
+//! `tests/linux/files.c` checks non-blocking pipes too.
 //!
 //! `hello`, `files`, `spawn` and `signals` are also built against musl
 //! (`linux-musl-NAME`) and checked in the same way, each against the
@@ -312,7 +313,7 @@ fn spawn_expected(no_children: &str) -> Vec<String> {
 }
 
 /// What `tests/linux/signals.c` prints.
-const SIGNALS_EXPECTED: [&str; 17] = [
+const SIGNALS_EXPECTED: [&str; 41] = [
     "linux signals: start",
     "SIGUSR1 handler ran: 1",
     "siginfo: signo 12, pid mine yes, SI_USER yes",
@@ -329,6 +330,30 @@ const SIGNALS_EXPECTED: [&str; 17] = [
     "pipe read across an SA_RESTART handler: 1 'x', handler ran 1",
     "reader exited with 0",
     "SIGTERM: signaled yes, WTERMSIG 15",
+    "alarm(1): previous 0",
+    "pause: -1 EINTR, SIGALRM handler ran 1",
+    "alarm(30): previous 0",
+    "alarm(0): previous 30",
+    "nanosleep interrupted: -1 EINTR, 4 s left",
+    "setitimer: 0",
+    "getitimer: interval 20000 us, armed yes",
+    "disarmed: old interval 20000 us, now 0 0",
+    "setitimer of timer 7: -1 EINVAL",
+    "alarm across execve: signaled yes, WTERMSIG 14",
+    "sigaltstack at start: SS_DISABLE yes",
+    "sigaltstack below MINSIGSTKSZ: -1 ENOMEM",
+    "sigaltstack with unknown flags: -1 EINVAL",
+    "sigaltstack: 0",
+    "sigaltstack now: flags 0, base yes, size yes",
+    "SA_ONSTACK: on the alternate stack yes, SS_ONSTACK yes, changing it EPERM yes",
+    "without SA_ONSTACK: on the alternate stack no, flags 0",
+    "disabled: SS_DISABLE yes",
+    "SIGSEGV handler: signo 11, si_addr yes",
+    "SIGILL handler: signo 4, si_addr yes",
+    "stack overflow caught on the alternate stack: yes",
+    "fault (altstack): exited with 0",
+    "fault (no-altstack): WTERMSIG 11",
+    "fault (blocked): WTERMSIG 11",
     "linux signals: done",
 ];
 
@@ -337,7 +362,12 @@ const SIGNALS_EXPECTED: [&str; 17] = [
 /// trampoline on AArch64), with siginfo, the mask (blocked, pending,
 /// unblocked), `SIG_IGN`, `SA_RESETHAND`, `SIGPIPE`, `SIGCHLD` in
 /// `sigsuspend`, nesting, registers and the FP control kept, a restarted
-/// read, and `SIGTERM`'s default — as on Linux.
+/// read, `SIGTERM`'s default, `alarm` and `pause`, a sleep interrupted
+/// by `SIGALRM` (the time left written back), an interval timer
+/// (`setitimer`, `getitimer`) and one outliving `execve`, and
+/// `sigaltstack` with `SA_ONSTACK`, handlers for `SIGSEGV` and `SIGILL`
+/// (with `si_addr`), a stack overflow caught on the alternate stack and
+/// the faults that still end a process — as on Linux.
 #[test]
 fn a_glibc_program_handles_signals_as_on_linux() {
     runs_as_on_linux("signals", true, &SIGNALS_EXPECTED, 0);
@@ -406,7 +436,7 @@ const GUEST_DIRECTORY: &str = "/home/user";
 /// Lines of the files test that must be there, whatever the host: a
 /// sample of each part, so a host run that printed nothing (or a
 /// different program) cannot pass.
-const FILES_SAMPLE: [&str; 13] = [
+const FILES_SAMPLE: [&str; 15] = [
     "linux files: start",
     "read: 5 \"world\"",
     "create data again (O_EXCL): EEXIST",
@@ -418,6 +448,8 @@ const FILES_SAMPLE: [&str; 13] = [
     "stat masked: regular size 0 links 1 mode 600",
     "poll after write: 1 revents 0x1",
     "poll after close: 1 revents 0x10",
+    "write to a full non-blocking pipe: EAGAIN",
+    "read empty pipe after F_SETFL: EAGAIN",
     "readlink /proc/self/exe as expected here: 1",
     "linux files: done",
 ];

@@ -238,6 +238,14 @@ pub enum LinuxCall {
     SignalPending,
     /// `sigaltstack(new, old)`
     SignalStack,
+    /// `alarm(seconds) — x86_64 only`
+    Alarm,
+    /// `setitimer(which, new, old)`
+    SetIntervalTimer,
+    /// `getitimer(which, value)`
+    GetIntervalTimer,
+    /// `pause() — x86_64 only`
+    Pause,
     /// `prlimit64(pid, resource, new, old)`
     ResourceLimit,
     /// `getrlimit(resource, rlimit)`
@@ -489,6 +497,20 @@ const TABLE: &[(LinuxCall, &str, Option<u32>, Option<u32>)] = &[
         Some(127),
     ),
     (LinuxCall::SignalStack, "sigaltstack", Some(132), Some(131)),
+    (LinuxCall::Alarm, "alarm", None, Some(37)),
+    (
+        LinuxCall::SetIntervalTimer,
+        "setitimer",
+        Some(103),
+        Some(38),
+    ),
+    (
+        LinuxCall::GetIntervalTimer,
+        "getitimer",
+        Some(102),
+        Some(36),
+    ),
+    (LinuxCall::Pause, "pause", None, Some(34)),
     (LinuxCall::ResourceLimit, "prlimit64", Some(261), Some(302)),
     (
         LinuxCall::GetResourceLimit,

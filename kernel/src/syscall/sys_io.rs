@@ -7,7 +7,7 @@
 //! `sendfile`).
 
 use super::UserAccess;
-use crate::files::{OpenFile, Pipe, SharedFile, PIPE_CAPACITY};
+use crate::files::{OpenFile, Pipe, SharedFile, PIPE_ATOMIC, PIPE_CAPACITY};
 use crate::process::{Process, ProcessState};
 use crate::root_fs::ROOT;
 use crate::scheduler::{self, with_scheduler};
@@ -113,7 +113,8 @@ pub(super) fn read_at(
 }
 
 /// Reads up to `length` bytes from `file` into a kernel buffer (see
-/// [`read_at`] for `position`); blocks on an empty pipe or the console.
+/// [`read_at`] for `position`); blocks on an empty pipe (`TryAgain` for a
+/// non-blocking end) or the console.
 ///
 /// Return values: as [`read_at`].
 pub(super) fn read_bytes(
@@ -126,7 +127,7 @@ pub(super) fn read_bytes(
         let guard = file.lock();
         match &*guard {
             OpenFile::Console => 0,
-            OpenFile::PipeReader(_) => 1,
+            OpenFile::PipeReader { .. } => 1,
             OpenFile::Device {
                 device, readable, ..
             } => {
@@ -139,7 +140,7 @@ pub(super) fn read_bytes(
             OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
                 return Err(Errno::IsADirectory)
             }
-            OpenFile::PipeWriter(_) => return Err(Errno::BadFd),
+            OpenFile::PipeWriter { .. } => return Err(Errno::BadFd),
         }
     };
     if kind != 2 && position.is_some() {
@@ -185,8 +186,8 @@ pub(super) fn read_bytes(
 }
 
 fn read_pipe(process: &Arc<Process>, file: &SharedFile, length: usize) -> Result<Vec<u8>, Errno> {
-    let pipe = match &*file.lock() {
-        OpenFile::PipeReader(pipe) => pipe.clone(),
+    let (pipe, nonblocking) = match &*file.lock() {
+        OpenFile::PipeReader { pipe, nonblocking } => (pipe.clone(), *nonblocking),
         _ => return Err(Errno::BadFd),
     };
     loop {
@@ -201,6 +202,9 @@ fn read_pipe(process: &Arc<Process>, file: &SharedFile, length: usize) -> Result
             }
             if state.writers == 0 {
                 return Ok(Vec::new());
+            }
+            if nonblocking {
+                return Err(Errno::TryAgain);
             }
         }
         if is_killed(process) {
@@ -237,7 +241,9 @@ pub(super) fn write_at(
 }
 
 /// Writes `data` to `file` (see [`write_at`] for `position`); blocks on
-/// a full pipe.
+/// a full pipe (a write of at most `PIPE_ATOMIC` bytes until it fits
+/// whole) unless the end is non-blocking: then what fits, or `TryAgain`
+/// when nothing does (a short write only whole).
 ///
 /// Return values: as [`write_at`].
 pub(super) fn write_bytes(
@@ -246,7 +252,7 @@ pub(super) fn write_bytes(
     data: &[u8],
     position: Option<u64>,
 ) -> Result<u64, Errno> {
-    let pipe = {
+    let (pipe, nonblocking) = {
         let mut guard = file.lock();
         match &mut *guard {
             OpenFile::Console if position.is_none() => {
@@ -281,12 +287,14 @@ pub(super) fn write_bytes(
                 }
                 return Ok(data.len() as u64);
             }
-            OpenFile::PipeWriter(pipe) if position.is_none() => pipe.clone(),
+            OpenFile::PipeWriter { pipe, nonblocking } if position.is_none() => {
+                (pipe.clone(), *nonblocking)
+            }
             OpenFile::Directory { .. } | OpenFile::VirtualDirectory { .. } => {
                 return Err(Errno::IsADirectory)
             }
-            OpenFile::PipeReader(_) => return Err(Errno::BadFd),
-            OpenFile::Console | OpenFile::PipeWriter(_) => return Err(Errno::IllegalSeek),
+            OpenFile::PipeReader { .. } => return Err(Errno::BadFd),
+            OpenFile::Console | OpenFile::PipeWriter { .. } => return Err(Errno::IllegalSeek),
         }
     };
     let mut written = 0;
@@ -301,7 +309,9 @@ pub(super) fn write_bytes(
                 };
             }
             let room = PIPE_CAPACITY.saturating_sub(state.buffer.len());
-            if room > 0 {
+            // A short write is never split while it waits (`PIPE_BUF`).
+            let whole = data.len() <= PIPE_ATOMIC && room < data.len();
+            if room > 0 && !whole {
                 let count = room.min(data.len() - written);
                 state.buffer.extend(&data[written..written + count]);
                 written += count;
@@ -309,6 +319,13 @@ pub(super) fn write_bytes(
                 wake_pipe_waiters(&pipe);
                 continue;
             }
+        }
+        if nonblocking {
+            return if written > 0 {
+                Ok(written as u64)
+            } else {
+                Err(Errno::TryAgain)
+            };
         }
         if is_killed(process) {
             return Err(Errno::Interrupted);
@@ -424,15 +441,21 @@ pub(super) fn duplicate_to_with(
 
 /// `pipe(fds)`.
 pub fn pipe(process: &Process, fds: u64) -> Result<u64, Errno> {
-    pipe_with(process, fds, false)
+    pipe_with(process, fds, false, false)
 }
 
 /// Makes a pipe and writes its read and write descriptors (two `i32`)
-/// to `fds`; both are close-on-exec with `close_on_exec`.
+/// to `fds`; both are close-on-exec with `close_on_exec`, and
+/// non-blocking (Linux's `O_NONBLOCK`) with `nonblocking`.
 ///
 /// Return values: `TooManyFiles`; `OutOfMemory` (or the budget's error)
 /// for the buffer; `BadAddress` (nothing stays open then).
-pub(super) fn pipe_with(process: &Process, fds: u64, close_on_exec: bool) -> Result<u64, Errno> {
+pub(super) fn pipe_with(
+    process: &Process,
+    fds: u64,
+    close_on_exec: bool,
+    nonblocking: bool,
+) -> Result<u64, Errno> {
     let charge = crate::budgets::charge(
         &process.budget,
         kernel_core::budget::Pool::KernelHeap,
@@ -445,8 +468,11 @@ pub(super) fn pipe_with(process: &Process, fds: u64, close_on_exec: bool) -> Res
         waiting: Vec::new(),
         _charge: charge,
     }));
-    let reader = Arc::new(Mutex::new(OpenFile::PipeReader(pipe.clone())));
-    let writer = Arc::new(Mutex::new(OpenFile::PipeWriter(pipe)));
+    let reader = Arc::new(Mutex::new(OpenFile::PipeReader {
+        pipe: pipe.clone(),
+        nonblocking,
+    }));
+    let writer = Arc::new(Mutex::new(OpenFile::PipeWriter { pipe, nonblocking }));
     let (read_fd, write_fd) = {
         let mut resources = process.resources.lock();
         let read_fd = resources.files.insert_from(0, reader, close_on_exec)?;

@@ -33,6 +33,8 @@
 
 use super::bytes::{get_u16, get_u32, get_u64, put_u16, put_u32, put_u64};
 use super::signal_info::SIGINFO_SIZE;
+pub use super::signal_stack::SignalStack;
+use super::signal_stack::STACK_T_SIZE;
 use crate::signals::SignalSet;
 use alloc::vec::Vec;
 
@@ -92,17 +94,19 @@ pub mod aarch64 {
     }
 
     /// The frame's bytes: `info` (a `siginfo_t`), `uc_flags` 0, no
-    /// `uc_link`, the alternate stack `SS_DISABLE`d, the mask to restore
-    /// and the registers, with the FP/SIMD record and a terminator.
-    pub fn encode(info: &[u8; SIGINFO_SIZE], mask: SignalSet, registers: &Registers) -> Vec<u8> {
+    /// `uc_link`, the alternate stack as `sigaltstack` reports it, the
+    /// mask to restore and the registers, with the FP/SIMD record and a
+    /// terminator.
+    pub fn encode(
+        info: &[u8; SIGINFO_SIZE],
+        stack: &SignalStack,
+        mask: SignalSet,
+        registers: &Registers,
+    ) -> Vec<u8> {
         let mut bytes = alloc::vec![0u8; FRAME_SIZE];
         bytes[..SIGINFO_SIZE].copy_from_slice(info);
-        // uc_stack: ss_sp 0, ss_flags SS_DISABLE, ss_size 0.
-        put_u32(
-            &mut bytes,
-            UCONTEXT_OFFSET + 16 + 8,
-            crate::layout::signal_stack::DISABLE,
-        );
+        bytes[UCONTEXT_OFFSET + 16..UCONTEXT_OFFSET + 16 + STACK_T_SIZE]
+            .copy_from_slice(&stack.encode());
         put_u64(&mut bytes, UCONTEXT_OFFSET + SIGMASK_OFFSET, mask.0);
         // fault_address stays 0 (no fault).
         for (index, value) in registers.x.iter().enumerate() {
@@ -266,22 +270,21 @@ pub mod x86_64 {
         pub const RCX: usize = 14;
     }
 
-    /// The frame's bytes: `restorer` as `pretcode`, the registers, the
-    /// mask to restore, `info`.
+    /// The frame's bytes: `restorer` as `pretcode`, the alternate stack
+    /// as `sigaltstack` reports it, the registers, the mask to restore,
+    /// `info`.
     pub fn encode(
         restorer: u64,
         info: &[u8; SIGINFO_SIZE],
+        stack: &SignalStack,
         mask: SignalSet,
         registers: &Registers,
     ) -> [u8; FRAME_SIZE] {
         let mut bytes = [0u8; FRAME_SIZE];
         put_u64(&mut bytes, 0, restorer);
         put_u64(&mut bytes, UCONTEXT_OFFSET, UC_FLAGS);
-        put_u32(
-            &mut bytes,
-            UCONTEXT_OFFSET + 16 + 8,
-            crate::layout::signal_stack::DISABLE,
-        );
+        bytes[UCONTEXT_OFFSET + 16..UCONTEXT_OFFSET + 16 + STACK_T_SIZE]
+            .copy_from_slice(&stack.encode());
         for (index, value) in registers.general.iter().enumerate() {
             put_u64(&mut bytes, MCONTEXT + index * 8, *value);
         }
@@ -326,6 +329,13 @@ mod tests {
     use super::*;
     use crate::signals::Signal;
 
+    /// No alternate stack, as `sigaltstack` reports it.
+    const DISABLED: SignalStack = SignalStack {
+        base: 0,
+        flags: crate::layout::signal_stack::DISABLE,
+        size: 0,
+    };
+
     #[test]
     fn aarch64_sizes_and_offsets_are_linuxs() {
         use aarch64::*;
@@ -368,7 +378,7 @@ mod tests {
         let registers = aarch64_registers();
         let info = super::super::signal_info::encode_sent_signal(Signal::USER_1, 7, 0);
         let mask = SignalSet::EMPTY.with(Signal::USER_2);
-        let bytes = aarch64::encode(&info, mask, &registers);
+        let bytes = aarch64::encode(&info, &DISABLED, mask, &registers);
         assert_eq!(bytes.len(), aarch64::FRAME_SIZE);
         assert_eq!(bytes[0], 10, "siginfo first");
         let mcontext = 128 + 176;
@@ -385,7 +395,7 @@ mod tests {
     #[test]
     fn aarch64_forged_records_are_refused() {
         let info = [0u8; SIGINFO_SIZE];
-        let good = aarch64::encode(&info, SignalSet::EMPTY, &aarch64_registers());
+        let good = aarch64::encode(&info, &DISABLED, SignalSet::EMPTY, &aarch64_registers());
         let records = 128 + 176 + 288;
         let mut missing = good.clone();
         missing[records..records + 8].fill(0);
@@ -444,7 +454,7 @@ mod tests {
         registers.fpstate = 0x6f00;
         let info = super::super::signal_info::encode_sent_signal(Signal::INTERRUPT, 3, 0);
         let mask = SignalSet::EMPTY.with(Signal::ALARM);
-        let bytes = encode(0x40_2000, &info, mask, &registers);
+        let bytes = encode(0x40_2000, &info, &DISABLED, mask, &registers);
         assert_eq!(get_u64(&bytes, 0), 0x40_2000, "pretcode");
         assert_eq!(get_u64(&bytes, 8 + 40 + 16 * 8), 0x40_1000, "rip");
         assert_eq!(get_u64(&bytes, 8 + 40 + 184), 0x6f00, "fpstate");

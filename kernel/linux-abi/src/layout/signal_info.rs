@@ -69,6 +69,22 @@ pub fn encode_kernel_signal(signal: Signal) -> [u8; SIGINFO_SIZE] {
     bytes
 }
 
+/// `SEGV_MAPERR`: `si_code` of a `SIGSEGV` from an access the process's
+/// memory does not allow.
+pub const SEGV_MAPPING_ERROR: i32 = 1;
+/// `ILL_ILLOPC`: `si_code` of a `SIGILL` from an illegal instruction.
+pub const ILLEGAL_OPCODE: i32 = 1;
+
+/// The `siginfo_t` of `signal` raised by a fault: its `code` and the
+/// faulting address (`si_addr`, at 16: `_sigfault`'s first member).
+pub fn encode_fault(signal: Signal, code: i32, address: u64) -> [u8; SIGINFO_SIZE] {
+    let mut bytes = [0; SIGINFO_SIZE];
+    put_u32(&mut bytes, 0, u32::from(signal.number()));
+    put_u32(&mut bytes, 8, code as u32);
+    bytes[16..24].copy_from_slice(&address.to_le_bytes());
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +119,16 @@ mod tests {
             (-6i32).to_le_bytes()
         );
         assert_eq!(encode_kernel_signal(Signal::INTERRUPT)[8], 0x80);
+        let fault = encode_fault(
+            Signal::SEGMENTATION_FAULT,
+            SEGV_MAPPING_ERROR,
+            0x1234_5678_9abc,
+        );
+        assert_eq!(word(0), libc::SIGCHLD, "the first siginfo is unchanged");
+        assert_eq!(fault[0], 11);
+        assert_eq!(fault[8], 1);
+        assert_eq!(fault[16..24], 0x1234_5678_9abcu64.to_le_bytes());
+        assert!(fault[24..].iter().all(|&b| b == 0));
         assert_eq!(ChildEvent::Killed as i32, libc::CLD_KILLED);
         assert_eq!(ChildEvent::Dumped as i32, libc::CLD_DUMPED);
         assert_eq!(ChildEvent::Stopped as i32, libc::CLD_STOPPED);

@@ -11,6 +11,18 @@ pub const STACK_T_SIZE: usize = 24;
 pub const ON_STACK: u32 = 1;
 /// `SS_DISABLE`: no alternate stack.
 pub const DISABLE: u32 = 2;
+/// `SS_AUTODISARM`: disarm the stack while a handler runs on it (not
+/// implemented: `EINVAL`).
+pub const AUTO_DISARM: u32 = 1 << 31;
+
+/// `MINSIGSTKSZ` of `arch`: the smallest alternate stack `sigaltstack`
+/// takes (`ENOMEM` below).
+pub fn minimum_size(arch: crate::Arch) -> u64 {
+    match arch {
+        crate::Arch::Aarch64 => 5120,
+        crate::Arch::X86_64 => 2048,
+    }
+}
 
 /// An alternate signal stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +68,10 @@ mod tests {
         assert_eq!(offset_of!(libc::stack_t, ss_size), 16);
         assert_eq!(ON_STACK as i32, libc::SS_ONSTACK);
         assert_eq!(DISABLE as i32, libc::SS_DISABLE);
+        #[cfg(target_arch = "x86_64")]
+        assert_eq!(minimum_size(crate::Arch::X86_64), libc::MINSIGSTKSZ as u64);
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(minimum_size(crate::Arch::Aarch64), libc::MINSIGSTKSZ as u64);
         let stack = SignalStack {
             base: 0x7000,
             flags: DISABLE,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `struct timespec` and `struct timeval` (`linux/time_types.h`,
-//! `linux/time.h`): two 64-bit words each on both architectures.
+//! `linux/time.h`): two 64-bit words each on both architectures; and
+//! `struct itimerval` (`setitimer`, `getitimer`): two timevals.
 
 use super::bytes::{get_i64, put_i64};
 use crate::flags::at::{UTIME_NOW, UTIME_OMIT};
@@ -9,6 +10,14 @@ use crate::flags::at::{UTIME_NOW, UTIME_OMIT};
 pub const TIMESPEC_SIZE: usize = 16;
 /// Bytes in a `struct timeval`.
 pub const TIMEVAL_SIZE: usize = 16;
+/// Bytes in a `struct itimerval`.
+pub const ITIMERVAL_SIZE: usize = 32;
+/// `ITIMER_REAL`: the one interval timer implemented (wall time,
+/// `SIGALRM`).
+pub const ITIMER_REAL: u64 = 0;
+/// `ITIMER_VIRTUAL` and `ITIMER_PROF`: the timers of CPU time (`EINVAL`
+/// here).
+pub const ITIMER_CPU_TIME: [u64; 2] = [1, 2];
 
 /// Nanoseconds in a second.
 const NANOSECONDS_PER_SECOND: i64 = 1_000_000_000;
@@ -127,6 +136,56 @@ impl Timeval {
     }
 }
 
+impl Timeval {
+    /// Whether Linux accepts it as a duration (`setitimer`): seconds ≥ 0
+    /// and microseconds in 0–999 999; otherwise `EINVAL`.
+    pub fn is_valid(&self) -> bool {
+        self.seconds >= 0 && (0..1_000_000).contains(&self.microseconds)
+    }
+
+    /// Its total in nanoseconds, or `None` for an invalid value or one
+    /// that overflows.
+    pub fn as_nanoseconds(&self) -> Option<u64> {
+        if !self.is_valid() {
+            return None;
+        }
+        (self.seconds as u64)
+            .checked_mul(NANOSECONDS_PER_SECOND as u64)?
+            .checked_add(self.microseconds as u64 * 1000)
+    }
+}
+
+/// `struct itimerval`: `it_interval` at 0, `it_value` at 16.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntervalTimer {
+    /// The period it is re-armed with when it expires (0: once).
+    pub interval: Timeval,
+    /// The time left until it expires (0: disarmed).
+    pub value: Timeval,
+}
+
+impl IntervalTimer {
+    /// The bytes a program reads.
+    pub fn encode(&self) -> [u8; ITIMERVAL_SIZE] {
+        let mut bytes = [0; ITIMERVAL_SIZE];
+        bytes[..TIMEVAL_SIZE].copy_from_slice(&self.interval.encode());
+        bytes[TIMEVAL_SIZE..].copy_from_slice(&self.value.encode());
+        bytes
+    }
+
+    /// The timer a program gave, unchecked.
+    pub fn decode(bytes: &[u8; ITIMERVAL_SIZE]) -> IntervalTimer {
+        let mut interval = [0; TIMEVAL_SIZE];
+        let mut value = [0; TIMEVAL_SIZE];
+        interval.copy_from_slice(&bytes[..TIMEVAL_SIZE]);
+        value.copy_from_slice(&bytes[TIMEVAL_SIZE..]);
+        IntervalTimer {
+            interval: Timeval::decode(&interval),
+            value: Timeval::decode(&value),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +199,43 @@ mod tests {
         assert_eq!(size_of::<libc::timeval>(), TIMEVAL_SIZE);
         assert_eq!(offset_of!(libc::timeval, tv_sec), 0);
         assert_eq!(offset_of!(libc::timeval, tv_usec), 8);
+        assert_eq!(size_of::<libc::itimerval>(), ITIMERVAL_SIZE);
+        assert_eq!(offset_of!(libc::itimerval, it_interval), 0);
+        assert_eq!(offset_of!(libc::itimerval, it_value), TIMEVAL_SIZE);
+        assert_eq!(ITIMER_REAL as i32, libc::ITIMER_REAL);
+        assert_eq!(
+            ITIMER_CPU_TIME.map(|which| which as i32),
+            [libc::ITIMER_VIRTUAL, libc::ITIMER_PROF]
+        );
+    }
+
+    #[test]
+    fn interval_timers_round_trip_and_are_checked() {
+        let timer = IntervalTimer {
+            interval: Timeval {
+                seconds: 0,
+                microseconds: 250_000,
+            },
+            value: Timeval {
+                seconds: 2,
+                microseconds: 5,
+            },
+        };
+        let bytes = timer.encode();
+        assert_eq!(IntervalTimer::decode(&bytes), timer);
+        assert_eq!(bytes[16..24], 2i64.to_le_bytes());
+        assert_eq!(timer.value.as_nanoseconds(), Some(2_000_005_000));
+        assert_eq!(timer.interval.as_nanoseconds(), Some(250_000_000));
+        let bad = |seconds, microseconds| Timeval {
+            seconds,
+            microseconds,
+        };
+        assert_eq!(bad(0, 1_000_000).as_nanoseconds(), None);
+        assert_eq!(bad(0, -1).as_nanoseconds(), None);
+        assert_eq!(bad(-1, 0).as_nanoseconds(), None);
+        assert_eq!(bad(i64::MAX, 0).as_nanoseconds(), None);
+        assert!(bad(i64::MAX, 999_999).is_valid());
+        assert!(!bad(0, 1_000_000).is_valid());
     }
 
     #[test]

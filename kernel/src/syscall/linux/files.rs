@@ -11,14 +11,22 @@
 //!
 //! - Open flags are decoded for the kernel's architecture (`O_DIRECTORY`
 //!   and `O_NOFOLLOW` differ between AArch64 and x86_64). `O_CLOEXEC`
-//!   sets the descriptor's close-on-exec flag; `O_NONBLOCK`, `O_NOCTTY`,
+//!   sets the descriptor's close-on-exec flag; `O_NOCTTY`,
 //!   `O_LARGEFILE`, `O_NOATIME`, `O_SYNC`, `O_DSYNC`, `O_DIRECT` are
-//!   accepted and change nothing (in particular a pipe read still
-//!   blocks); `O_PATH` opens for reading; `O_TMPFILE` and unknown bits are
-//!   `EINVAL`. A created file's mode loses the process's `umask` bits.
+//!   accepted and change nothing; so is `O_NONBLOCK` for what a path
+//!   opens (files, directories and device files never wait; no path
+//!   leads to a pipe); `O_PATH` opens for reading; `O_TMPFILE` and
+//!   unknown bits are `EINVAL`. A created file's mode loses the
+//!   process's `umask` bits.
+//! - `O_NONBLOCK` on a pipe end (`pipe2`, `F_SETFL`) belongs to the open
+//!   file, shared by its duplicates: a read of an empty pipe that still
+//!   has writers, or a write to a full pipe, is `EAGAIN` instead of
+//!   waiting (a write that fits partly takes what fits; one of at most
+//!   `PIPE_BUF` bytes only whole). Native pipes always block.
 //! - `fcntl` answers `F_DUPFD`, `F_DUPFD_CLOEXEC`, `F_GETFD`, `F_SETFD`,
-//!   `F_GETFL`, `F_SETFL` (only `O_APPEND` changes anything) and the pipe
-//!   size; record locks are `ENOLCK` (none are kept).
+//!   `F_GETFL`, `F_SETFL` (`O_APPEND` of a file, `O_NONBLOCK` of a pipe
+//!   end; the other bits change nothing) and the pipe size; record locks
+//!   are `ENOLCK` (none are kept).
 //! - `sendfile` copies from a regular file through a kernel buffer (64 KiB
 //!   at a time); from anything else it is `EINVAL`, on which busybox and
 //!   coreutils fall back to `read`/`write`.
@@ -265,9 +273,19 @@ pub fn sync() -> Result<u64, Errno> {
     native(sys_io::sync())
 }
 
+/// `O_NONBLOCK` if `nonblocking`.
+fn nonblocking_flag(nonblocking: bool) -> OpenFlags {
+    if nonblocking {
+        OpenFlags::NONBLOCK
+    } else {
+        OpenFlags::empty()
+    }
+}
+
 /// `F_GETFL` for an open file: its access mode and `O_APPEND`, and
 /// `O_DIRECTORY` for a directory; `O_LARGEFILE` as Linux reports it on
-/// 64-bit machines (every open there forces it).
+/// 64-bit machines (every open there forces it); `O_NONBLOCK` for a
+/// non-blocking pipe end.
 fn status_flags(file: &OpenFile) -> OpenRequest {
     let (access, flags) = match file {
         OpenFile::Console => (AccessMode::ReadWrite, OpenFlags::empty()),
@@ -303,8 +321,12 @@ fn status_flags(file: &OpenFile) -> OpenRequest {
             };
             (access, OpenFlags::empty())
         }
-        OpenFile::PipeReader(_) => (AccessMode::ReadOnly, OpenFlags::empty()),
-        OpenFile::PipeWriter(_) => (AccessMode::WriteOnly, OpenFlags::empty()),
+        OpenFile::PipeReader { nonblocking, .. } => {
+            (AccessMode::ReadOnly, nonblocking_flag(*nonblocking))
+        }
+        OpenFile::PipeWriter { nonblocking, .. } => {
+            (AccessMode::WriteOnly, nonblocking_flag(*nonblocking))
+        }
     };
     OpenRequest {
         access,
@@ -361,17 +383,21 @@ pub fn file_control(
         FcntlCommand::SetStatusFlags => {
             let shared = native(process.resources.lock().files.get(file))?;
             let request = OpenRequest::decode(ARCH, argument & 0xffff_ffff);
-            if let OpenFile::Regular { append, .. } = &mut *shared.lock() {
-                *append = request.flags.contains(OpenFlags::APPEND);
+            match &mut *shared.lock() {
+                OpenFile::Regular { append, .. } => {
+                    *append = request.flags.contains(OpenFlags::APPEND);
+                }
+                OpenFile::PipeReader { nonblocking, .. }
+                | OpenFile::PipeWriter { nonblocking, .. } => {
+                    *nonblocking = request.flags.contains(OpenFlags::NONBLOCK);
+                }
+                _ => {}
             }
             Ok(0)
         }
         FcntlCommand::GetPipeSize | FcntlCommand::SetPipeSize => {
             let shared = native(process.resources.lock().files.get(file))?;
-            let is_pipe = matches!(
-                &*shared.lock(),
-                OpenFile::PipeReader(_) | OpenFile::PipeWriter(_)
-            );
+            let is_pipe = shared.lock().pipe_end().is_some();
             if !is_pipe {
                 return Err(Errno::BadFd);
             }
@@ -432,8 +458,8 @@ pub fn duplicate_to_with_flags(
 }
 
 /// `pipe2(fds, flags)` (and x86_64's `pipe(fds)`, flags 0): `O_CLOEXEC`
-/// sets both descriptors' flag; `O_NONBLOCK` is accepted (see the module
-/// doc); anything else is `EINVAL`.
+/// sets both descriptors' flag, `O_NONBLOCK` makes both ends
+/// non-blocking (see the module doc); anything else is `EINVAL`.
 pub fn pipe(process: &Process, fds: u64, flags: u64) -> Result<u64, Errno> {
     let request = OpenRequest::decode(ARCH, flags);
     let allowed = OpenFlags::CLOSE_ON_EXEC | OpenFlags::NONBLOCK;
@@ -444,7 +470,8 @@ pub fn pipe(process: &Process, fds: u64, flags: u64) -> Result<u64, Errno> {
         return Err(Errno::InvalidArgument);
     }
     let close_on_exec = request.flags.contains(OpenFlags::CLOSE_ON_EXEC);
-    native(sys_io::pipe_with(process, fds, close_on_exec))
+    let nonblocking = request.flags.contains(OpenFlags::NONBLOCK);
+    native(sys_io::pipe_with(process, fds, close_on_exec, nonblocking))
 }
 
 /// Bytes `sendfile` moves per step through its kernel buffer.

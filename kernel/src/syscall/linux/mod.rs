@@ -25,6 +25,7 @@
 //! the thread pointer and the process name, [`family`] `execve`,
 //! `vfork`, `fork` and `wait4`, [`signals`] signal actions, masks,
 //! sending (`kill`, `tkill`, `tgkill`), delivery and `rt_sigreturn`,
+//! [`timers`] `alarm`, `setitimer`, `getitimer` and `pause`,
 //! [`identity`] users,
 //! the system's name, limits, `sysinfo`, time and randomness), and
 //! turning native errors into Linux ones ([`linux_abi::Errno::from`]) as
@@ -50,8 +51,9 @@
 //! kept per process; handlers run on a Linux frame pushed on the user
 //! stack before the process returns to user mode, and `rt_sigreturn`
 //! comes back; `kill`, `tkill`, `tgkill`, Ctrl-C (`SIGINT`), a write to a
-//! pipe nobody reads (`SIGPIPE`, [`signals::broken_pipe`]) and a Linux
-//! child's end (`SIGCHLD`) send them. A call interrupted by one returns
+//! pipe nobody reads (`SIGPIPE`, [`signals::broken_pipe`]), an expired
+//! timer (`SIGALRM`, [`timers`]) and a Linux child's end (`SIGCHLD`) send
+//! them; a handler may run on the alternate stack (`sigaltstack`). A call interrupted by one returns
 //! `EINTR`, or starts again for a handler set with `SA_RESTART`.
 
 mod attributes;
@@ -66,6 +68,7 @@ mod process;
 pub mod signals;
 mod sleep;
 mod status;
+pub mod timers;
 
 pub use signals::SignalState;
 
@@ -235,8 +238,8 @@ fn run(
         // Waiting.
         Poll => poll::poll(process, a[0], a[1], a[2]).into(),
         PollWithTimespec => poll::poll_with_timespec(process, a[0], a[1], a[2]).into(),
-        Sleep => sleep::nanosleep(process, a[0]).into(),
-        ClockSleep => sleep::clock_nanosleep(process, a[0], a[1], a[2]).into(),
+        Sleep => sleep::nanosleep(process, a[0], a[1]).into(),
+        ClockSleep => sleep::clock_nanosleep(process, a[0], a[1], a[2], a[3]).into(),
         Yield => value(sleep::yield_processor()),
         Exit | ExitGroup => process::exit(a[0]),
         Execute => family::execute(process, a[0], a[1], a[2]),
@@ -258,6 +261,11 @@ fn run(
         SignalReturn => signals::signal_return(process, context),
         SignalPending => signals::signal_pending(process, a[0], a[1]).into(),
         SignalSuspend => signals::signal_suspend(process, a[0], a[1]).into(),
+        SignalStack => signals::signal_stack(process, context, a[0], a[1]).into(),
+        Alarm => value(timers::alarm(process, a[0])),
+        SetIntervalTimer => timers::set_interval_timer(process, a[0], a[1], a[2]).into(),
+        GetIntervalTimer => timers::get_interval_timer(process, a[0], a[1]).into(),
+        Pause => timers::pause(process).into(),
         // Nothing to clean at exit without threads: accepted.
         SetRobustList => value(0),
         ArchitectureControl => process::architecture_control(process, context, a[0], a[1]).into(),

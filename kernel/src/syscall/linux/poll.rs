@@ -102,8 +102,8 @@ fn entry_events(
         return PollEvents::INVALID;
     };
     let end = match &*file.lock() {
-        OpenFile::PipeReader(pipe) => Watched::Reader(pipe.clone()),
-        OpenFile::PipeWriter(pipe) => Watched::Writer(pipe.clone()),
+        OpenFile::PipeReader { pipe, .. } => Watched::Reader(pipe.clone()),
+        OpenFile::PipeWriter { pipe, .. } => Watched::Writer(pipe.clone()),
         _ => return entry.events & ALWAYS_READY,
     };
     let events = end.events(entry.events);

@@ -21,7 +21,8 @@
 //! blocked, lowest first, its action — ending the process, nothing, or
 //! a handler: a frame (siginfo, ucontext with the registers, FP/SIMD
 //! state and the mask to restore; `linux_abi::layout::signal_frame`)
-//! below the stack pointer (no `sigaltstack`: `SA_ONSTACK` is ignored),
+//! below the stack pointer — or, for an `SA_ONSTACK` handler, at the top
+//! of the alternate stack (`sigaltstack`) unless it runs there already —
 //! the handler's arguments (signal, `&info`, `&ucontext`), the mask
 //! plus `sa_mask` plus the signal (unless `SA_NODEFER`), `SA_RESETHAND`
 //! honoured. The handler returns to `sa_restorer` (`SA_RESTORER`,
@@ -30,6 +31,12 @@
 //! mapped in the process on its first handler, as Linux's vDSO
 //! `__kernel_rt_sigreturn`. A frame that cannot be written ends the
 //! process with `SIGSEGV`'s status.
+//!
+//! # Faults
+//! [`fault`]: a page fault the process's memory refuses (`SIGSEGV`) or
+//! an illegal instruction (`SIGILL`) runs the process's handler at once,
+//! with `si_addr`, when it has one not blocked; otherwise the process
+//! ends with the native report, as before.
 //!
 //! # Return
 //! [`signal_return`] reads the frame back at the stack pointer,
@@ -47,6 +54,7 @@ use hal::user::SharedFrames;
 use hal::UserContext;
 use linux_abi::layout::signal_action::{SignalAction, SIGACTION_SIZE};
 use linux_abi::layout::signal_info::{self, SIGINFO_SIZE};
+use linux_abi::layout::signal_stack::{self, SignalStack, STACK_T_SIZE};
 use linux_abi::signals::{
     DefaultAction, MaskOperation, Signal, SignalActionFlags, SignalSet, HANDLER_DEFAULT,
     HANDLER_IGNORE, SIGNAL_SET_SIZE,
@@ -100,6 +108,12 @@ pub struct SignalState {
     /// Where the return trampoline is mapped in its memory (AArch64),
     /// once a handler needed it.
     trampoline: Option<u64>,
+    /// Its `ITIMER_REAL` (`alarm`, `setitimer`), if armed: kept across
+    /// `execve`, never inherited.
+    pub(super) real_timer: Option<super::timers::RealTimer>,
+    /// The alternate stack (`sigaltstack`): its lowest address and size;
+    /// `None` when disabled. Inherited, cleared by `execve`.
+    alternate_stack: Option<(u64, u64)>,
 }
 
 impl Default for SignalState {
@@ -112,6 +126,8 @@ impl Default for SignalState {
             suspended_mask: None,
             linux: false,
             trampoline: None,
+            real_timer: None,
+            alternate_stack: None,
         }
     }
 }
@@ -129,18 +145,48 @@ impl SignalState {
             actions,
             linux: self.linux,
             trampoline: self.trampoline,
+            alternate_stack: self.alternate_stack,
             ..SignalState::default()
         }
     }
 
     /// At `execve`: handlers go back to the default action (ignored
-    /// signals stay ignored), the mask and pending signals stay, and
-    /// the new memory has no trampoline yet.
+    /// signals stay ignored), the mask, pending signals and the timer
+    /// stay, and the new memory has no trampoline and no alternate stack.
     pub fn on_exec(&mut self) {
         self.actions
             .retain(|(_, action)| action.handler == HANDLER_IGNORE);
         self.trampoline = None;
         self.suspended_mask = None;
+        self.alternate_stack = None;
+    }
+
+    /// Whether `sp` lies on the alternate stack (Linux's `on_sig_stack`:
+    /// the stack grows down from `base + size`).
+    fn on_alternate_stack(&self, sp: u64) -> bool {
+        self.alternate_stack
+            .is_some_and(|(base, size)| sp > base && sp - base <= size)
+    }
+
+    /// The alternate stack as `sigaltstack` and a frame's `uc_stack`
+    /// report it when the stack pointer is `sp`.
+    fn reported_stack(&self, sp: u64) -> SignalStack {
+        match self.alternate_stack {
+            None => SignalStack {
+                base: 0,
+                flags: signal_stack::DISABLE,
+                size: 0,
+            },
+            Some((base, size)) => SignalStack {
+                base,
+                flags: if self.on_alternate_stack(sp) {
+                    signal_stack::ON_STACK
+                } else {
+                    0
+                },
+                size,
+            },
+        }
     }
 
     /// Notes that the process made a Linux call.
@@ -190,6 +236,29 @@ impl SignalState {
             }
         }
         Ok(())
+    }
+
+    /// Takes the mask and action a handler of `signal` runs with (the
+    /// mask plus `sa_mask` plus the signal unless `SA_NODEFER`;
+    /// `SA_RESETHAND`); returns the mask its frame restores.
+    fn enter_handler(&mut self, signal: Signal, action: &SignalAction) -> SignalSet {
+        let frame_mask = self.suspended_mask.take().unwrap_or(self.mask);
+        let mut mask = SignalSet(self.mask.0 | action.mask.0);
+        if !action.flags.contains(SignalActionFlags::NO_DEFER) {
+            mask = mask.with(signal);
+        }
+        self.mask = mask.maskable();
+        if action.flags.contains(SignalActionFlags::RESET_HANDLER) {
+            let reset = SignalAction {
+                handler: HANDLER_DEFAULT,
+                flags: SignalActionFlags::empty(),
+                restorer: 0,
+                mask: SignalSet::EMPTY,
+            };
+            // Replacing an existing entry cannot fail.
+            let _ = self.set_action(signal, reset);
+        }
+        frame_mask
     }
 
     /// Whether `signal` is dropped when sent: ignored, explicitly or by
@@ -319,22 +388,7 @@ pub fn deliver(process: &Arc<Process>, context: &mut UserContext) -> Option<i32>
                     _ => continue,
                 }
             }
-            let frame_mask = state.suspended_mask.take().unwrap_or(state.mask);
-            let mut mask = SignalSet(state.mask.0 | action.mask.0);
-            if !action.flags.contains(SignalActionFlags::NO_DEFER) {
-                mask = mask.with(signal);
-            }
-            state.mask = mask.maskable();
-            if action.flags.contains(SignalActionFlags::RESET_HANDLER) {
-                let reset = SignalAction {
-                    handler: HANDLER_DEFAULT,
-                    flags: SignalActionFlags::empty(),
-                    restorer: 0,
-                    mask: SignalSet::EMPTY,
-                };
-                // Replacing an existing entry cannot fail.
-                let _ = state.set_action(signal, reset);
-            }
+            let frame_mask = state.enter_handler(signal, &action);
             (signal, action, origin, frame_mask)
         };
         let info = match origin {
@@ -364,6 +418,48 @@ pub fn deliver(process: &Arc<Process>, context: &mut UserContext) -> Option<i32>
         }
     }
     None
+}
+
+/// A fault that can raise a signal.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// A page fault the process's memory refused: `SIGSEGV`
+    /// (`SEGV_MAPERR`).
+    Page,
+    /// An illegal instruction: `SIGILL` (`ILL_ILLOPC`).
+    IllegalInstruction,
+}
+
+/// A fault of `process` at `address` raises its signal: if it made
+/// Linux calls and has a handler for that signal that is not blocked,
+/// the handler's frame is pushed at once (its `siginfo` with the code
+/// and `si_addr`) and `true` returned. Otherwise — no handler
+/// (`SIG_DFL`, `SIG_IGN`), the signal blocked (a fault inside its own
+/// handler), or a frame that cannot be written (a stack overflow
+/// without an alternate stack) — `false`, and the caller ends the
+/// process as a native program's fault: Linux ends it with the same
+/// signal then.
+pub fn fault(process: &Process, context: &mut UserContext, fault: Fault, address: u64) -> bool {
+    let (signal, code) = match fault {
+        Fault::Page => (Signal::SEGMENTATION_FAULT, signal_info::SEGV_MAPPING_ERROR),
+        Fault::IllegalInstruction => (Signal::ILLEGAL_INSTRUCTION, signal_info::ILLEGAL_OPCODE),
+    };
+    let (action, frame_mask) = {
+        let mut resources = process.resources.lock();
+        let state = &mut resources.linux_signals;
+        let action = state.action(signal);
+        if !state.linux
+            || state.mask.contains(signal)
+            || action.handler == HANDLER_DEFAULT
+            || action.handler == HANDLER_IGNORE
+        {
+            return false;
+        }
+        let frame_mask = state.enter_handler(signal, &action);
+        (action, frame_mask)
+    };
+    let info = signal_info::encode_fault(signal, code, address);
+    push_frame(process, context, signal, &action, &info, frame_mask).is_ok()
 }
 
 /// Where a handler returns: `sa_restorer`, or the trampoline (AArch64).
@@ -422,8 +518,22 @@ fn trampoline_pages() -> Option<Arc<SharedFrames>> {
     Some(shared)
 }
 
+/// Where a handler runs: its address and the one it returns to, the
+/// stack pointer its frame starts below (the top of the alternate stack;
+/// `None`: the interrupted one), the lowest address the frame may reach,
+/// and the alternate stack as the frame's `uc_stack` reports it.
+struct FramePlace {
+    handler: u64,
+    return_to: u64,
+    top: Option<u64>,
+    floor: u64,
+    stack: SignalStack,
+}
+
 /// Pushes the frame for `signal`'s handler and points the registers at
-/// the handler.
+/// the handler: on the alternate stack for an `SA_ONSTACK` handler when
+/// one is set and not in use already (a frame that would leave the
+/// alternate stack is refused, as on Linux).
 fn push_frame(
     process: &Process,
     context: &mut UserContext,
@@ -433,15 +543,75 @@ fn push_frame(
     mask: SignalSet,
 ) -> Result<(), &'static str> {
     let return_to = return_address(process, action)?;
-    arch::push_frame(
-        process,
-        context,
-        signal,
-        action.handler,
-        return_to,
-        info,
-        mask,
-    )
+    let sp = context.stack_pointer();
+    let place = {
+        let resources = process.resources.lock();
+        let state = &resources.linux_signals;
+        let on_stack = state.on_alternate_stack(sp);
+        let switch = action.flags.contains(SignalActionFlags::ON_STACK) && !on_stack;
+        let (top, floor) = match state.alternate_stack {
+            Some((base, size)) if switch => (Some(base.wrapping_add(size)), base),
+            Some((base, _)) if on_stack => (None, base),
+            _ => (None, 0),
+        };
+        FramePlace {
+            handler: action.handler,
+            return_to,
+            top,
+            floor,
+            stack: state.reported_stack(sp),
+        }
+    };
+    arch::push_frame(process, context, signal, info, mask, &place)
+}
+
+/// `sigaltstack(new, old)`: answers the alternate stack (`SS_ONSTACK`
+/// while the caller runs on it, `SS_DISABLE` when there is none), and
+/// sets `new`: `SS_DISABLE` removes it; flags 0 (or `SS_ONSTACK`, as
+/// Linux accepts) set it.
+///
+/// Return values: `EPERM` while the caller runs on it; `EINVAL` for
+/// other flags (`SS_AUTODISARM` is not implemented); `ENOMEM` for a
+/// stack smaller than `MINSIGSTKSZ`; `EFAULT`.
+pub fn signal_stack(
+    process: &Process,
+    context: &UserContext,
+    new: u64,
+    old: u64,
+) -> Result<u64, Errno> {
+    let sp = context.stack_pointer();
+    let requested = if new != 0 {
+        Some(SignalStack::decode(&read_array::<STACK_T_SIZE>(
+            process, new,
+        )?))
+    } else {
+        None
+    };
+    let previous = {
+        let mut resources = process.resources.lock();
+        let state = &mut resources.linux_signals;
+        let previous = state.reported_stack(sp);
+        if let Some(stack) = requested {
+            if state.on_alternate_stack(sp) {
+                return Err(Errno::NotPermitted);
+            }
+            state.alternate_stack = match stack.flags {
+                signal_stack::DISABLE => None,
+                0 | signal_stack::ON_STACK => {
+                    if stack.size < signal_stack::minimum_size(ARCH) {
+                        return Err(Errno::OutOfMemory);
+                    }
+                    Some((stack.base, stack.size))
+                }
+                _ => return Err(Errno::InvalidArgument),
+            };
+        }
+        previous
+    };
+    if old != 0 {
+        write_bytes(process, old, &previous.encode())?;
+    }
+    Ok(0)
 }
 
 /// `rt_sigreturn()`: back from a handler (see the module doc).
@@ -471,10 +641,9 @@ mod arch {
         process: &Process,
         context: &mut UserContext,
         signal: Signal,
-        handler: u64,
-        return_to: u64,
         info: &[u8; SIGINFO_SIZE],
         mask: SignalSet,
+        place: &FramePlace,
     ) -> Result<(), &'static str> {
         let saved = context.signal_registers();
         let registers = Registers {
@@ -486,8 +655,9 @@ mod arch {
             fpcr: saved.fp_control,
             vregs: saved.vector,
         };
-        let record = saved
-            .sp
+        let record = place
+            .top
+            .unwrap_or(saved.sp)
             .checked_sub(frame::FRAME_RECORD_SIZE as u64)
             .ok_or("bad stack")?
             & !15;
@@ -495,7 +665,10 @@ mod arch {
             .checked_sub(frame::FRAME_SIZE as u64)
             .ok_or("bad stack")?
             & !15;
-        let bytes = frame::encode(info, mask, &registers);
+        if start < place.floor {
+            return Err("no room on the alternate stack");
+        }
+        let bytes = frame::encode(info, &place.stack, mask, &registers);
         let mut pair = [0u8; 16];
         pair[..8].copy_from_slice(&saved.x[29].to_le_bytes());
         pair[8..].copy_from_slice(&saved.x[30].to_le_bytes());
@@ -506,9 +679,9 @@ mod arch {
         entry.x[1] = start;
         entry.x[2] = start + frame::UCONTEXT_OFFSET as u64;
         entry.x[29] = record;
-        entry.x[30] = return_to;
+        entry.x[30] = place.return_to;
         entry.sp = start;
-        entry.pc = handler;
+        entry.pc = place.handler;
         context.set_signal_registers(&entry);
         Ok(())
     }
@@ -575,13 +748,17 @@ mod arch {
         process: &Process,
         context: &mut UserContext,
         signal: Signal,
-        handler: u64,
-        return_to: u64,
         info: &[u8; SIGINFO_SIZE],
         mask: SignalSet,
+        place: &FramePlace,
     ) -> Result<(), &'static str> {
         let saved = context.signal_registers();
-        let below = saved.rsp.checked_sub(RED_ZONE).ok_or("bad stack")?;
+        // A switch to the alternate stack starts at its top; the red
+        // zone belongs to the interrupted stack.
+        let below = match place.top {
+            Some(top) => top,
+            None => saved.rsp.checked_sub(RED_ZONE).ok_or("bad stack")?,
+        };
         let fpstate = below
             .checked_sub(frame::FPSTATE_SIZE as u64)
             .ok_or("bad stack")?
@@ -594,6 +771,9 @@ mod arch {
             & !15)
             .checked_sub(8)
             .ok_or("bad stack")?;
+        if start < place.floor {
+            return Err("no room on the alternate stack");
+        }
         let mut registers = Registers {
             rsp: saved.rsp,
             rip: saved.rip,
@@ -606,7 +786,7 @@ mod arch {
         for (hal_index, value) in saved.general.iter().enumerate() {
             registers.general[FRAME_INDEX[hal_index]] = *value;
         }
-        let bytes = frame::encode(return_to, info, mask, &registers);
+        let bytes = frame::encode(place.return_to, info, &place.stack, mask, &registers);
         UserAccess::write(process, fpstate, &saved.fx).map_err(|_| "bad stack")?;
         UserAccess::write(process, start, &bytes).map_err(|_| "bad stack")?;
         let mut entry = saved;
@@ -617,7 +797,7 @@ mod arch {
         entry.general[3] = start + frame::UCONTEXT_OFFSET as u64;
         entry.general[0] = 0;
         entry.rsp = start;
-        entry.rip = handler;
+        entry.rip = place.handler;
         entry.rflags &= !HANDLER_CLEARED_FLAGS;
         entry.fx = hal::initial_fx_state();
         context.set_signal_registers(&entry);
@@ -777,6 +957,13 @@ pub fn signal_suspend(process: &Arc<Process>, mask: u64, mask_size: u64) -> Resu
         state.suspended_mask = Some(state.mask);
         state.mask = mask;
     }
+    wait_for_signal(process);
+    Err(Errno::Interrupted)
+}
+
+/// Blocks until `process` is killed or a signal its mask does not block
+/// is pending (`rt_sigsuspend`, `pause`).
+pub fn wait_for_signal(process: &Arc<Process>) {
     loop {
         let wait = with_scheduler(|_| {
             let resources = process.resources.lock();
@@ -787,7 +974,7 @@ pub fn signal_suspend(process: &Arc<Process>, mask: u64, mask_size: u64) -> Resu
             wait
         });
         if !wait {
-            return Err(Errno::Interrupted);
+            return;
         }
         crate::scheduler::schedule();
     }

@@ -90,7 +90,7 @@ pub fn of_fd(process: &Process, file: u64) -> Result<FileStatus, Errno> {
                 ..FileStatus::default()
             })
         }
-        OpenFile::PipeReader(_) | OpenFile::PipeWriter(_) => {
+        OpenFile::PipeReader { .. } | OpenFile::PipeWriter { .. } => {
             return Ok(FileStatus {
                 mode: stat::FIFO | 0o600,
                 link_count: 1,

@@ -143,8 +143,12 @@ pub fn mount(
     // A quarter of the heap for the file system's block cache, within sane
     // bounds (256 KiB to 64 MiB).
     let cache_bytes = (boot.heap.size / 4).clamp(256 << 10, 64 << 20) as usize;
-    // A sixteenth of the heap for the bytes of programs recently run.
-    crate::program_cache::init((boot.heap.size / 16) as usize);
+    // An eighth of the heap for the bytes of programs recently run: at the
+    // default 128 MiB (a heap of 30 MiB on x86_64), room for busybox
+    // (1.9 MiB) with its launcher and the program that ran it. A
+    // sixteenth held less than busybox on x86_64, so every applet read
+    // and checked the whole file again.
+    crate::program_cache::init((boot.heap.size / 8) as usize);
     let options = MountOptions {
         clock,
         cache_bytes,

@@ -343,7 +343,7 @@ pub struct ProgramImage {
     span: u64,
     /// The entry point's offset from `lowest`.
     entry_offset: u64,
-    /// The pages holding file bytes, in the order first met.
+    /// The pages holding file bytes, by offset.
     pages: Vec<ImagePage>,
     /// Where the program header table is in the image (offset from
     /// `lowest`), if a segment loads it; its entry size and count.
@@ -598,69 +598,75 @@ impl ProgramImage {
         (segment.virtual_address - self.lowest + segment.file_size).div_ceil(page_size) * page_size
     }
 
-    /// Whether the page at `offset` holds file bytes of `segment`.
-    fn segment_covers(&self, segment: &Segment, offset: u64) -> bool {
-        offset >= self.first_page(segment) && offset < self.file_pages_end(segment)
+    /// The offsets of the pages of `segment` that hold file bytes.
+    fn file_pages(&self, segment: &Segment) -> core::ops::Range<u64> {
+        self.first_page(segment)..self.file_pages_end(segment)
     }
 
     /// Whether `segment` comes from the shared pages: read-only, and no
-    /// page of it writable through another segment.
+    /// page of it writable through another segment (a page is writable
+    /// when a writable segment has file bytes on it).
     fn is_shared(&self, segment: &Segment) -> bool {
+        let pages = self.file_pages(segment);
         !segment.permission.write
-            && self
-                .pages
-                .iter()
-                .all(|page| !page.permission.write || !self.segment_covers(segment, page.offset))
+            && self.segments.iter().all(|other| {
+                let others = self.file_pages(other);
+                !other.permission.write
+                    || pages.start.max(others.start) >= pages.end.min(others.end)
+            })
     }
 
-    /// Fills `self.pages`: each page holding file bytes, with the union
-    /// of the permissions of the segments on it.
+    /// Fills `self.pages`: each page holding file bytes, in address
+    /// order, with the union of the permissions of the segments on it.
+    ///
+    /// Linear in the pages (a few checks per segment for each): a
+    /// program is parsed at its first spawn and again whenever it has
+    /// left the program cache, and busybox has about 480 pages.
     ///
     /// Return values: `WriteAndExecute` if a page would be writable and
     /// executable; `OutOfMemory`.
     fn lay_out_pages(&mut self) -> Result<(), LoadError> {
         let page_size = self.target.page_size;
+        // The segments' page ranges (at most `MAX_SEGMENTS`), by start.
+        let mut ranges: Vec<core::ops::Range<u64>> = Vec::new();
+        ranges
+            .try_reserve_exact(self.segments.len())
+            .map_err(|_| LoadError::OutOfMemory)?;
+        ranges.extend(self.segments.iter().map(|segment| self.file_pages(segment)));
+        ranges.sort_unstable_by_key(|range| range.start);
+        // `read_segments` keeps at most `MAX_SEGMENTS`.
+        let mut shared = [false; MAX_SEGMENTS];
+        for (slot, segment) in shared.iter_mut().zip(&self.segments) {
+            *slot = self.is_shared(segment);
+        }
         let mut pages: Vec<ImagePage> = Vec::new();
-        for segment in &self.segments {
-            let mut page = self.first_page(segment);
-            let end = self.file_pages_end(segment);
-            while page < end {
-                match pages.iter_mut().find(|known| known.offset == page) {
-                    Some(known) => {
-                        known.permission.write |= segment.permission.write;
-                        known.permission.execute |= segment.permission.execute;
-                    }
-                    None => {
-                        pages.try_reserve(1).map_err(|_| LoadError::OutOfMemory)?;
-                        pages.push(ImagePage {
-                            offset: page,
-                            permission: segment.permission,
-                            shared: false,
-                        });
+        // Every page of the union of the ranges, once, in order.
+        let mut next = 0;
+        for range in &ranges {
+            let mut page = range.start.max(next);
+            while page < range.end {
+                let (mut permission, mut is_shared) = (PagePermission::default(), false);
+                for (segment, &segment_shared) in self.segments.iter().zip(&shared) {
+                    if self.file_pages(segment).contains(&page) {
+                        permission.write |= segment.permission.write;
+                        permission.execute |= segment.permission.execute;
+                        is_shared |= segment_shared;
                     }
                 }
+                if permission.write && permission.execute {
+                    return Err(Rejection::WriteAndExecute.into());
+                }
+                pages.try_reserve(1).map_err(|_| LoadError::OutOfMemory)?;
+                pages.push(ImagePage {
+                    offset: page,
+                    permission,
+                    shared: is_shared,
+                });
                 page += page_size;
             }
-        }
-        if pages
-            .iter()
-            .any(|page| page.permission.write && page.permission.execute)
-        {
-            return Err(Rejection::WriteAndExecute.into());
+            next = next.max(range.end);
         }
         self.pages = pages;
-        let shared: Vec<bool> = self
-            .pages
-            .iter()
-            .map(|page| {
-                self.segments.iter().any(|segment| {
-                    self.is_shared(segment) && self.segment_covers(segment, page.offset)
-                })
-            })
-            .collect();
-        for (page, shared) in self.pages.iter_mut().zip(shared) {
-            page.shared = shared;
-        }
         Ok(())
     }
 
@@ -737,19 +743,13 @@ impl ProgramImage {
     /// Return values: `RelocationInSharedPage`; `OutOfMemory`.
     fn sort_relocations(&mut self, table: &[u8]) -> Result<(), LoadError> {
         let page_mask = !(self.target.page_size - 1);
-        let mut kinds = Vec::new();
-        kinds
-            .try_reserve_exact(self.pages.len())
-            .map_err(|_| LoadError::OutOfMemory)?;
-        kinds.extend(self.pages.iter().map(|page| (page.offset, page.shared)));
-        kinds.sort_unstable();
         // Whether the page holding `offset` is shared; `None` if it holds
-        // no file bytes.
+        // no file bytes (`self.pages` is sorted by offset).
         let page_kind = |offset: u64| {
-            kinds
-                .binary_search_by_key(&(offset & page_mask), |&(page, _)| page)
+            self.pages
+                .binary_search_by_key(&(offset & page_mask), |page| page.offset)
                 .ok()
-                .map(|index| kinds[index].1)
+                .map(|index| self.pages[index].shared)
         };
         let count = table.len() / RELOCATION_BYTES as usize;
         let (mut in_pages, mut outside_pages) = (Vec::new(), Vec::new());

@@ -47,6 +47,13 @@ pub fn read_program(
         if let Some(bytes) = crate::program_cache::get(&file) {
             return Ok((file, bytes));
         }
+        // Seen at `log=debug`: a program run again while the cache had
+        // room for it is never read again.
+        log::debug!(
+            "program read: {} ({} bytes)",
+            alloc::string::String::from_utf8_lossy(path),
+            metadata.size
+        );
         let mut bytes = Vec::new();
         bytes
             .try_reserve_exact(metadata.size as usize)

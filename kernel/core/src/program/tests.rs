@@ -744,6 +744,45 @@ fn a_read_only_segment_sharing_a_page_with_data_is_not_shared() {
 }
 
 #[test]
+fn pages_are_laid_out_once_each_by_address_whatever_the_segment_order() {
+    // Segments listed out of address order, two of them on one page:
+    // each page once, sorted by offset, with the union of the
+    // permissions of the segments on it.
+    let mut program = TestElf::valid(AARCH64);
+    program.headers.swap(0, 1);
+    let read_only = |address: u64| Header {
+        kind: PT_LOAD,
+        flags: READ,
+        offset: address - 0x1000,
+        address,
+        file_size: 0x10,
+        memory_size: 0x10,
+    };
+    program.headers.insert(0, read_only(0x2180));
+    program.headers.insert(2, read_only(0x1180));
+    let file = program.bytes();
+    let image = ProgramImage::parse(&file, AARCH64).unwrap();
+    let page = |offset, permission, shared| ImagePage {
+        offset,
+        permission,
+        shared,
+    };
+    assert_eq!(
+        image.pages(),
+        &[
+            page(0, READ_ONLY_EXECUTE, true),
+            page(0x1000, PagePermission::default(), true),
+            page(0x2000, WRITABLE, false),
+        ]
+    );
+    let mut memory = FakeMemory::new();
+    let start = memory.next;
+    image.load(&mut memory, &file, &[], &[]).unwrap();
+    let data = start + 0x2000 + (DATA_MARK_OFFSET - 0x1000) as u64;
+    assert_eq!(memory.read(data, DATA.len()), DATA);
+}
+
+#[test]
 fn a_relocation_in_shared_text_is_refused() {
     // Programs are linked `-z text`: a relocation in a read-only segment
     // would change pages every process shares, so the file is refused.

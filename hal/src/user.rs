@@ -117,6 +117,12 @@ pub enum TrapCause {
         /// Where.
         address: u64,
     },
+    /// A general-protection fault at `address` (x86_64's #GP: a
+    /// privileged instruction, port I/O, a non-canonical address).
+    ProtectionFault {
+        /// Where.
+        address: u64,
+    },
     /// Anything else (alignment, breakpoints, …), with the architecture's
     /// code and the instruction address.
     Other {

@@ -629,7 +629,12 @@ fn run_process(pid: Pid) {
             {
                 Continue::Resume
             }
-            TrapCause::IllegalInstruction { address } => {
+            TrapCause::ProtectionFault { address }
+                if signals::fault(&process, &mut context, Fault::Protection, address) =>
+            {
+                Continue::Resume
+            }
+            TrapCause::IllegalInstruction { address } | TrapCause::ProtectionFault { address } => {
                 report_fault(
                     &process,
                     &context,

@@ -73,6 +73,30 @@ __asm__(".text\n"
 );
 void illegal_instruction(void);
 
+/* One instruction only the kernel may run, as a function: Linux answers
+ * it with SIGILL on AArch64 (an undefined instruction at EL0) and with
+ * SIGSEGV on x86_64 (a general-protection fault). */
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl privileged_instruction\n"
+        ".hidden privileged_instruction\n"
+        ".type privileged_instruction, %function\n"
+        "privileged_instruction:\n"
+#if defined(__aarch64__)
+        "mrs x0, ttbr1_el1\n"
+        "ret\n"
+#else
+        "hlt\n"
+        "ret\n"
+#endif
+);
+void privileged_instruction(void);
+#if defined(__aarch64__)
+#define PRIVILEGED_SIGNAL SIGILL
+#else
+#define PRIVILEGED_SIGNAL SIGSEGV
+#endif
+
 /* What the nested handlers did, in order (no stdio in a handler). */
 static char trace[64];
 static volatile int trace_length;
@@ -620,6 +644,11 @@ int main(int argc, char **argv) {
     }
     printf("SIGILL handler: signo %d, si_addr %s\n", fault_signo,
            yes(fault_address == (void *)illegal_instruction));
+    fault_signo = 0;
+    if (sigsetjmp(fault_return, 1) == 0) {
+        privileged_instruction();
+    }
+    printf("privileged instruction: Linux's signal %s\n", yes(fault_signo == PRIVILEGED_SIGNAL));
     signal(SIGSEGV, SIG_DFL);
     signal(SIGILL, SIG_DFL);
     const char *overflows[] = {"altstack", "no-altstack", "blocked"};

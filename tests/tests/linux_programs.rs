@@ -313,7 +313,7 @@ fn spawn_expected(no_children: &str) -> Vec<String> {
 }
 
 /// What `tests/linux/signals.c` prints.
-const SIGNALS_EXPECTED: [&str; 41] = [
+const SIGNALS_EXPECTED: [&str; 42] = [
     "linux signals: start",
     "SIGUSR1 handler ran: 1",
     "siginfo: signo 12, pid mine yes, SI_USER yes",
@@ -350,6 +350,7 @@ const SIGNALS_EXPECTED: [&str; 41] = [
     "disabled: SS_DISABLE yes",
     "SIGSEGV handler: signo 11, si_addr yes",
     "SIGILL handler: signo 4, si_addr yes",
+    "privileged instruction: Linux's signal yes",
     "stack overflow caught on the alternate stack: yes",
     "fault (altstack): exited with 0",
     "fault (no-altstack): WTERMSIG 11",

@@ -44,7 +44,8 @@
 //! User code is not allowed port I/O: `IOPL` is forced to 0 and the TSS
 //! has no I/O permission bitmap, so `in`/`out` raise #GP (§19.5), as do
 //! `cli`, `hlt`, `mov cr3` and the like (§6.9, privileged instructions):
-//! all reported as [`TrapCause::IllegalInstruction`].
+//! all reported as [`TrapCause::ProtectionFault`] (an undefined
+//! instruction, #UD, as [`TrapCause::IllegalInstruction`]).
 //!
 //! The SSE/x87 state is saved and restored on every trap although the
 //! kernel itself is built soft-float (`x86_64-unknown-none`) and never
@@ -501,9 +502,8 @@ impl UserContext {
                     access,
                 }
             }
-            INVALID_OPCODE_VECTOR | GENERAL_PROTECTION_VECTOR => {
-                TrapCause::IllegalInstruction { address }
-            }
+            INVALID_OPCODE_VECTOR => TrapCause::IllegalInstruction { address },
+            GENERAL_PROTECTION_VECTOR => TrapCause::ProtectionFault { address },
             vector @ FIRST_INTERRUPT_VECTOR..SYSTEM_CALL_VECTOR => {
                 vectors::handle_interrupt(vector as u8);
                 TrapCause::Interrupt

@@ -421,13 +421,17 @@ pub fn deliver(process: &Arc<Process>, context: &mut UserContext) -> Option<i32>
 }
 
 /// A fault that can raise a signal.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// A page fault the process's memory refused: `SIGSEGV`
     /// (`SEGV_MAPERR`).
     Page,
     /// An illegal instruction: `SIGILL` (`ILL_ILLOPC`).
     IllegalInstruction,
+    /// A general-protection fault (x86_64: a privileged instruction, a
+    /// non-canonical address): `SIGSEGV` from the kernel, `si_addr` 0,
+    /// as Linux's.
+    Protection,
 }
 
 /// A fault of `process` at `address` raises its signal: if it made
@@ -443,6 +447,12 @@ pub fn fault(process: &Process, context: &mut UserContext, fault: Fault, address
     let (signal, code) = match fault {
         Fault::Page => (Signal::SEGMENTATION_FAULT, signal_info::SEGV_MAPPING_ERROR),
         Fault::IllegalInstruction => (Signal::ILLEGAL_INSTRUCTION, signal_info::ILLEGAL_OPCODE),
+        Fault::Protection => (Signal::SEGMENTATION_FAULT, signal_info::SENT_BY_KERNEL),
+    };
+    let address = if fault == Fault::Protection {
+        0
+    } else {
+        address
     };
     let (action, frame_mask) = {
         let mut resources = process.resources.lock();

@@ -169,10 +169,7 @@ pub struct Frame {
 impl Frame {
     /// A zeroed frame; `None` when memory is exhausted.
     pub fn allocate() -> Option<Frame> {
-        let number = FRAMES.lock().as_mut()?.allocate()?;
-        let frame = Frame {
-            physical: number * FRAME_SIZE,
-        };
+        let frame = Frame::allocate_unzeroed()?;
         frame.zero();
         Some(frame)
     }
@@ -223,7 +220,9 @@ impl Frame {
         Some(frame)
     }
 
-    /// A frame taken without zeroing, for [`FrameBuilder`] only.
+    /// A frame taken without zeroing: only for one every byte of which is
+    /// written before anything reads it (zeroed, a copy, a
+    /// [`FrameBuilder`]'s).
     fn allocate_unzeroed() -> Option<Frame> {
         let number = FRAMES.lock().as_mut()?.allocate()?;
         Some(Frame {

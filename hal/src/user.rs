@@ -64,11 +64,39 @@ pub(crate) fn is_user_page(address: u64) -> bool {
 }
 
 /// Whether `count` pages from `address` are all user pages.
-pub(crate) fn is_user_run(address: u64, count: usize) -> bool {
+fn is_user_run(address: u64, count: usize) -> bool {
     (count as u64)
         .checked_mul(PAGE_SIZE)
         .and_then(|bytes| address.checked_add(bytes))
         .is_some_and(|end| is_user_page(address) && end <= USER_END)
+}
+
+/// The ports' [`UserAddressSpace::map_run`] without its TLB maintenance:
+/// writes `leaves` into the user table at `root` through `walker`, for
+/// consecutive pages from `address`, taking new tables from `frames`.
+///
+/// Return values: `NotUserAddress` unless every page is a user page
+/// (nothing is written then); `OutOfMemory`.
+pub(crate) fn map_user_run<F: crate::page_table::Format>(
+    walker: &mut crate::page_table::Walker<F, crate::page_table::PhysicalTables>,
+    root: u64,
+    address: u64,
+    leaves: &[u64],
+    frames: &mut dyn FrameSource,
+) -> Result<usize, MapError> {
+    if !is_user_run(address, leaves.len()) {
+        return Err(MapError::NotUserAddress);
+    }
+    let mut allocate = |_| frames.allocate_frame();
+    walker
+        .map_run(
+            root,
+            address,
+            leaves,
+            crate::page_table::Owner::User,
+            &mut allocate,
+        )
+        .map_err(|_| MapError::OutOfMemory)
 }
 
 /// Why a mapping failed.

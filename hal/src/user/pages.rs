@@ -138,16 +138,12 @@ impl UserPages {
         self.shared
             .try_reserve(1)
             .map_err(|_| MapError::OutOfMemory)?;
-        let mut mapped = Ok(0);
-        for (offset, leaves) in frames.runs() {
-            mapped = match mapped {
-                Ok(count) => self
-                    .table
-                    .map_run(start + offset, leaves, &mut TableFrames)
-                    .map(|written| count + written),
-                failed => failed,
-            };
-        }
+        let table = &mut self.table;
+        let mapped = frames.runs().try_fold(0, |count, (offset, leaves)| {
+            table
+                .map_run(start + offset, leaves, &mut TableFrames)
+                .map(|written| count + written)
+        });
         match mapped {
             Ok(written) if written == frames.len() => {
                 self.shared.push((start, frames.clone()));

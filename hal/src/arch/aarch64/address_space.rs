@@ -19,7 +19,7 @@ use crate::page_table::{
     Aarch64, Existing, Format, Owner, PhysicalTables, WalkError, Walker, ENTRIES, PAGE_LEVEL,
 };
 use crate::user::{
-    is_user_page, is_user_run, FrameSource, MapError, UserAddressSpace, UserPermission, USER_END,
+    is_user_page, map_user_run, FrameSource, MapError, UserAddressSpace, UserPermission, USER_END,
     USER_START,
 };
 use spin::Mutex;
@@ -133,16 +133,12 @@ impl UserAddressSpace for AddressSpace {
         leaves: &[u64],
         frames: &mut dyn FrameSource,
     ) -> Result<usize, MapError> {
-        if !is_user_run(address, leaves.len()) {
-            return Err(MapError::NotUserAddress);
-        }
-        let mut allocate = |_| frames.allocate_frame();
-        let written = walker().map_run(self.root, address, leaves, Owner::User, &mut allocate);
+        let written = map_user_run(&mut walker(), self.root, address, leaves, frames);
         // The entries were invalid, so no stale TLB entry can exist for
         // them; the barrier orders the table writes before any later use.
         // SAFETY: a store barrier; no memory access of its own.
         unsafe { core::arch::asm!("dsb ishst", "isb") };
-        written.map_err(|_| MapError::OutOfMemory)
+        written
     }
 
     fn unmap(&mut self, address: u64) -> Option<u64> {

@@ -43,7 +43,7 @@ use crate::page_table::{
     Existing, Format, Owner, PhysicalTables, WalkError, Walker, PAGE_LEVEL, X86_64,
 };
 use crate::user::{
-    is_user_page, is_user_run, FrameSource, MapError, UserAddressSpace, UserPermission, USER_END,
+    is_user_page, map_user_run, FrameSource, MapError, UserAddressSpace, UserPermission, USER_END,
     USER_START,
 };
 use core::arch::x86_64::__cpuid_count;
@@ -274,13 +274,8 @@ impl UserAddressSpace for AddressSpace {
         leaves: &[u64],
         frames: &mut dyn FrameSource,
     ) -> Result<usize, MapError> {
-        if !is_user_run(address, leaves.len()) {
-            return Err(MapError::NotUserAddress);
-        }
-        let mut allocate = |_| frames.allocate_frame();
-        let written = walker().map_run(self.root, address, leaves, Owner::User, &mut allocate);
         // The entries were not present: no TLB entry can exist for them.
-        written.map_err(|_| MapError::OutOfMemory)
+        map_user_run(&mut walker(), self.root, address, leaves, frames)
     }
 
     fn unmap(&mut self, address: u64) -> Option<u64> {

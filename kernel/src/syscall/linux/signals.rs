@@ -444,15 +444,18 @@ pub enum Fault {
 /// process as a native program's fault: Linux ends it with the same
 /// signal then.
 pub fn fault(process: &Process, context: &mut UserContext, fault: Fault, address: u64) -> bool {
-    let (signal, code) = match fault {
-        Fault::Page => (Signal::SEGMENTATION_FAULT, signal_info::SEGV_MAPPING_ERROR),
-        Fault::IllegalInstruction => (Signal::ILLEGAL_INSTRUCTION, signal_info::ILLEGAL_OPCODE),
-        Fault::Protection => (Signal::SEGMENTATION_FAULT, signal_info::SENT_BY_KERNEL),
-    };
-    let address = if fault == Fault::Protection {
-        0
-    } else {
-        address
+    let (signal, code, address) = match fault {
+        Fault::Page => (
+            Signal::SEGMENTATION_FAULT,
+            signal_info::SEGV_MAPPING_ERROR,
+            address,
+        ),
+        Fault::IllegalInstruction => (
+            Signal::ILLEGAL_INSTRUCTION,
+            signal_info::ILLEGAL_OPCODE,
+            address,
+        ),
+        Fault::Protection => (Signal::SEGMENTATION_FAULT, signal_info::SENT_BY_KERNEL, 0),
     };
     let (action, frame_mask) = {
         let mut resources = process.resources.lock();
